@@ -1,0 +1,37 @@
+/**
+ * One HTTP app on hostnetd's unix socket: Fastify with pino logs (one JSON line per request, with its id
+ * and duration), the REST routes and /openapi.json.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import swagger from "@fastify/swagger";
+import type { Logger } from "pino";
+import type { HostnetService } from "../core/service.js";
+import { errorReply } from "./rest/errors.js";
+import { registerRoutes } from "./rest/routes.js";
+
+export async function buildApp(service: HostnetService, logger: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "hostnet",
+        version: "0.1.0",
+        description: "HNS-shaped API of hostnetd: networks, endpoints and namespaces",
+      },
+    },
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = errorReply(err);
+    if (status >= 500) req.log.error({ err }, body.error.message);
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: "NotFound", message: `no route ${req.method} ${req.url}` } }),
+  );
+  registerRoutes(app, service);
+  app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
+  return app;
+}

@@ -1,0 +1,45 @@
+/** HostnetError → HTTP status and the `{error: {code, message, field?}}` body, defined once. */
+import type { FastifyError } from "fastify";
+import { asHostnetError, HostnetError, type ErrorCode } from "../../errors.js";
+
+export const httpStatus: Record<ErrorCode, number> = {
+  InvalidArgument: 400,
+  NotFound: 404,
+  Conflict: 409,
+  Unavailable: 503,
+  Internal: 500,
+};
+
+export interface ErrorReply {
+  status: number;
+  body: { error: { code: ErrorCode; message: string; field?: string } };
+}
+
+/** Fastify's schema and body-parser errors become InvalidArgument naming the JSON field at fault. */
+function fromFastify(err: FastifyError): HostnetError | undefined {
+  const first = err.validation?.[0];
+  if (first !== undefined) {
+    const path = first.instancePath
+      .split("/")
+      .filter((p) => p !== "")
+      .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+      .join("")
+      .replace(/^\./, "");
+    const missing = (first.params as { missingProperty?: string }).missingProperty;
+    const field = [path, missing].filter((p) => p !== undefined && p !== "").join(".") || "body";
+    const message = missing === undefined ? `${first.message ?? "is invalid"}` : "is required";
+    return new HostnetError("InvalidArgument", `${field}: ${message}`, { field });
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
+    return new HostnetError("InvalidArgument", `body: ${err.message}`, { field: "body" });
+  return undefined;
+}
+
+export function errorReply(err: unknown): ErrorReply {
+  const e = (err instanceof Error && "code" in err && fromFastify(err as FastifyError)) || asHostnetError(err);
+  const body = { code: e.code, message: e.message };
+  return {
+    status: httpStatus[e.code],
+    body: { error: e.detail.field === undefined ? body : { ...body, field: e.detail.field } },
+  };
+}

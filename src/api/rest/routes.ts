@@ -1,0 +1,154 @@
+/** HNS-shaped routes: decode the wire, make one service call, encode the answer. */
+import type { FastifyInstance } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type, type Static } from "typebox";
+import type { HostnetService } from "../../core/service.js";
+import { describe } from "../../dataplane/objects.js";
+import { invalidArgument } from "../../errors.js";
+import {
+  AttachRequest,
+  EndpointRequest,
+  EndpointWire as Endpoint,
+  endpointSpec,
+  endpointView,
+  ErrorBody,
+  attachSpec,
+  NamespaceRequest,
+  NamespaceWire as Namespace,
+  namespaceSpec,
+  namespaceView,
+  NetworkRequest,
+  NetworkWire as Network,
+  networkSpec,
+  networkView,
+} from "./wire.js";
+
+const Ref = Type.Object({ ref: Type.String({ description: "ID or Name" }) });
+const ListQuery = Type.Object({
+  filter: Type.Optional(Type.String({ description: 'JSON object of fields to match, e.g. {"Name":"nat"}' })),
+});
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 500: ErrorBody };
+const PlanOp = Type.Object({ Action: Type.String(), Kind: Type.String(), Object: Type.String() });
+
+/** HNS's list filter: keep the objects whose top-level fields equal every field of the filter. */
+function applyFilter<T extends object>(items: T[], filter: string | undefined): T[] {
+  if (filter === undefined || filter === "") return items;
+  let wanted: unknown;
+  try {
+    wanted = JSON.parse(filter);
+  } catch {
+    throw invalidArgument("filter", "is not valid JSON");
+  }
+  if (typeof wanted !== "object" || wanted === null || Array.isArray(wanted))
+    throw invalidArgument("filter", "must be a JSON object");
+  const entries = Object.entries(wanted);
+  return items.filter((item) =>
+    entries.every(([k, v]) => JSON.stringify((item as Record<string, unknown>)[k]) === JSON.stringify(v)),
+  );
+}
+
+export function registerRoutes(app: FastifyInstance, service: HostnetService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const epView = (e: Parameters<typeof endpointView>[0]): Static<typeof Endpoint> =>
+    endpointView(e, service.networks().find((n) => n.id === e.networkId));
+
+  r.get("/networks", { schema: { querystring: ListQuery, response: { 200: Type.Array(Network), ...errors } } }, (req) =>
+    applyFilter(service.networks().map(networkView), req.query.filter),
+  );
+  r.post(
+    "/networks",
+    { schema: { body: NetworkRequest, response: { 201: Network, ...errors } } },
+    async (req, reply) => reply.code(201).send(networkView(await service.createNetwork(networkSpec(req.body)))),
+  );
+  r.get("/networks/:ref", { schema: { params: Ref, response: { 200: Network, ...errors } } }, (req) =>
+    networkView(service.network(req.params.ref)),
+  );
+  r.delete(
+    "/networks/:ref",
+    {
+      schema: {
+        params: Ref,
+        querystring: Type.Object({ force: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])) }),
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await service.deleteNetwork(req.params.ref, { force: req.query.force === "true" });
+      return reply.code(204).send(null);
+    },
+  );
+
+  r.get(
+    "/endpoints",
+    {
+      schema: {
+        querystring: Type.Object({ ...ListQuery.properties, network: Type.Optional(Type.String()) }),
+        response: { 200: Type.Array(Endpoint), ...errors },
+      },
+    },
+    (req) => {
+      const filter = req.query.network === undefined ? {} : { network: req.query.network };
+      return applyFilter(service.endpoints(filter).map(epView), req.query.filter);
+    },
+  );
+  r.post(
+    "/endpoints",
+    { schema: { body: EndpointRequest, response: { 201: Endpoint, ...errors } } },
+    async (req, reply) => reply.code(201).send(epView(await service.createEndpoint(endpointSpec(req.body)))),
+  );
+  r.get("/endpoints/:ref", { schema: { params: Ref, response: { 200: Endpoint, ...errors } } }, (req) =>
+    epView(service.endpoint(req.params.ref)),
+  );
+  r.delete("/endpoints/:ref", { schema: { params: Ref, response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
+    await service.deleteEndpoint(req.params.ref);
+    return reply.code(204).send(null);
+  });
+  r.post(
+    "/endpoints/:ref/attach",
+    { schema: { params: Ref, body: AttachRequest, response: { 200: Endpoint, ...errors } } },
+    async (req) => epView(await service.attachEndpoint(req.params.ref, attachSpec(req.body))),
+  );
+  r.post(
+    "/endpoints/:ref/detach",
+    { schema: { params: Ref, response: { 200: Endpoint, ...errors } } },
+    async (req) => epView(await service.detachEndpoint(req.params.ref)),
+  );
+
+  const nsView = (ns: Parameters<typeof namespaceView>[0]): Static<typeof Namespace> =>
+    namespaceView(
+      ns,
+      service.endpoints().filter((e) => e.attachment?.namespaceId === ns.id),
+    );
+  r.get("/namespaces", { schema: { querystring: ListQuery, response: { 200: Type.Array(Namespace), ...errors } } }, (req) =>
+    applyFilter(service.namespaces().map(nsView), req.query.filter),
+  );
+  r.post(
+    "/namespaces",
+    { schema: { body: NamespaceRequest, response: { 201: Namespace, ...errors } } },
+    async (req, reply) => reply.code(201).send(nsView(await service.createNamespace(namespaceSpec(req.body)))),
+  );
+  r.get("/namespaces/:ref", { schema: { params: Ref, response: { 200: Namespace, ...errors } } }, (req) =>
+    nsView(service.namespace(req.params.ref)),
+  );
+  r.delete("/namespaces/:ref", { schema: { params: Ref, response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
+    await service.deleteNamespace(req.params.ref);
+    return reply.code(204).send(null);
+  });
+
+  r.get(
+    "/plan",
+    { schema: { response: { 200: Type.Object({ Operations: Type.Array(PlanOp) }), ...errors } } },
+    async () => {
+      const { ops } = await service.plan();
+      return {
+        Operations: ops.map((op) => ({ Action: op.action, Kind: op.object.kind, Object: describe(op.object) })),
+      };
+    },
+  );
+
+  r.get(
+    "/globals/version",
+    { schema: { response: { 200: Type.Object({ Major: Type.Integer(), Minor: Type.Integer() }) } } },
+    () => ({ Major: 2, Minor: 16 }),
+  );
+}

@@ -1,0 +1,246 @@
+/**
+ * The HNS-shaped JSON of hostnet's REST API (field names follow HNS v2) and its conversion to and from
+ * the service's types. One TypeBox definition gives validation, the static type and /openapi.json.
+ */
+import { Type, type Static } from "typebox";
+import { invalidArgument } from "../../errors.js";
+import type { EndpointSpec, NamespaceSpec, NetworkSpec, PortMappingSpec, SubnetSpec } from "../../core/service.js";
+import { bridgeName, hostVethName } from "../../dataplane/naming.js";
+import type { Endpoint, Namespace, Network, Protocol } from "../../model/types.js";
+
+const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
+const Route = Type.Object({
+  NextHop: Type.String({ description: "Gateway address" }),
+  DestinationPrefix: Type.Optional(Type.String({ description: "0.0.0.0/0 or ::/0 for the gateway" })),
+});
+const Subnet = Type.Object({
+  IpAddressPrefix: Type.String({ description: "CIDR, e.g. 172.20.0.0/16 or fd20::/64" }),
+  Routes: Type.Optional(Type.Array(Route)),
+});
+const Ipam = Type.Object({
+  Type: Type.Optional(Type.Literal("Static")),
+  Subnets: Type.Array(Subnet),
+});
+
+export const NetworkRequest = Type.Object({
+  Name: Type.String(),
+  Type: Type.Optional(Type.String({ description: "Network type; NAT" })),
+  Ipams: Type.Optional(Type.Array(Ipam, { maxItems: 1 })),
+  Mtu: Type.Optional(Type.Integer()),
+});
+
+export const NetworkWire = Type.Object({
+  ID: Type.String(),
+  Name: Type.String(),
+  Type: Type.String(),
+  Ipams: Type.Array(Ipam),
+  Mtu: Type.Integer(),
+  Bridge: Type.String({ description: "The Linux bridge of this network" }),
+  Policies: Type.Array(Type.Unknown()),
+  Flags: Type.Integer(),
+  SchemaVersion,
+  CreatedAt: Type.String(),
+});
+
+const Policy = Type.Object({ Type: Type.String(), Settings: Type.Unknown() });
+
+const IpConfiguration = Type.Object({
+  IpAddress: Type.String(),
+  PrefixLength: Type.Optional(Type.Integer()),
+});
+
+export const EndpointRequest = Type.Object({
+  Name: Type.String(),
+  HostComputeNetwork: Type.String({ description: "Network id or name" }),
+  HostComputeNamespace: Type.Optional(Type.String({ description: "Namespace id or name to attach to" })),
+  InterfaceName: Type.Optional(Type.String({ description: "Interface name in the namespace; eth0" })),
+  IpConfigurations: Type.Optional(Type.Array(IpConfiguration, { maxItems: 2 })),
+  MacAddress: Type.Optional(Type.String()),
+  Policies: Type.Optional(Type.Array(Policy)),
+});
+
+export const EndpointWire = Type.Object({
+  ID: Type.String(),
+  Name: Type.String(),
+  HostComputeNetwork: Type.String(),
+  HostComputeNamespace: Type.Union([Type.String(), Type.Null()]),
+  InterfaceName: Type.Union([Type.String(), Type.Null()]),
+  HostInterfaceName: Type.String({ description: "The host end of the endpoint's veth" }),
+  IpConfigurations: Type.Array(IpConfiguration),
+  MacAddress: Type.String(),
+  Routes: Type.Array(Route),
+  Policies: Type.Array(Policy),
+  Flags: Type.Integer(),
+  SchemaVersion,
+});
+
+export const AttachRequest = Type.Object({
+  HostComputeNamespace: Type.String(),
+  InterfaceName: Type.Optional(Type.String()),
+});
+
+export const NamespaceRequest = Type.Object({
+  Name: Type.String(),
+  Path: Type.Optional(Type.String({ description: "Adopt this existing netns instead of creating one" })),
+});
+
+export const NamespaceWire = Type.Object({
+  ID: Type.String(),
+  Name: Type.String(),
+  Path: Type.String(),
+  Type: Type.Literal("Guest"),
+  Owned: Type.Boolean({ description: "true when hostnet created the namespace and deletes it" }),
+  Resources: Type.Array(Type.Object({ Type: Type.Literal("Endpoint"), Id: Type.String() })),
+  SchemaVersion,
+});
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    field: Type.Optional(Type.String()),
+  }),
+});
+
+const schemaVersion = { Major: 2, Minor: 16 };
+
+// Decoding: wire → service specs
+
+export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
+  const subnets: SubnetSpec[] = (body.Ipams?.[0]?.Subnets ?? []).map((s, i) => {
+    const field = `Ipams[0].Subnets[${i}]`;
+    const routeIndex = (s.Routes ?? []).findIndex(
+      (r) => r.DestinationPrefix === undefined || r.DestinationPrefix === "0.0.0.0/0" || r.DestinationPrefix === "::/0",
+    );
+    const gateway = routeIndex < 0 ? undefined : s.Routes?.[routeIndex]?.NextHop;
+    const base = {
+      prefix: s.IpAddressPrefix,
+      prefixField: `${field}.IpAddressPrefix`,
+      gatewayField: `${field}.Routes[${Math.max(routeIndex, 0)}].NextHop`,
+    };
+    return gateway === undefined ? base : { ...base, gateway };
+  });
+  const spec = { name: body.Name, type: body.Type ?? "NAT", subnets };
+  return body.Mtu === undefined ? spec : { ...spec, mtu: body.Mtu };
+}
+
+function protocolOf(field: string, p: number | string): Protocol {
+  const text = String(p).toLowerCase();
+  if (text === "6" || text === "tcp") return "tcp";
+  if (text === "17" || text === "udp") return "udp";
+  throw invalidArgument(field, `protocol ${String(p)} is not supported (6/TCP or 17/UDP)`);
+}
+
+function portMappingSpec(field: string, settings: unknown): PortMappingSpec {
+  if (typeof settings !== "object" || settings === null) throw invalidArgument(`${field}.Settings`, "must be an object");
+  const s = settings as Record<string, unknown>;
+  const int = (key: string): number => {
+    const v = s[key];
+    if (typeof v !== "number") throw invalidArgument(`${field}.Settings.${key}`, "must be an integer");
+    return v;
+  };
+  const protocol = s["Protocol"];
+  if (typeof protocol !== "number" && typeof protocol !== "string")
+    throw invalidArgument(`${field}.Settings.Protocol`, "must be 6, 17, TCP or UDP");
+  const vip = s["VIP"];
+  if (vip !== undefined && typeof vip !== "string") throw invalidArgument(`${field}.Settings.VIP`, "must be a string");
+  const spec = {
+    field: `${field}.Settings`,
+    protocol: protocolOf(`${field}.Settings.Protocol`, protocol),
+    hostPort: int("ExternalPort"),
+    internalPort: int("InternalPort"),
+  };
+  return vip === undefined || vip === "" ? spec : { ...spec, hostIp: vip };
+}
+
+export function endpointSpec(body: Static<typeof EndpointRequest>): EndpointSpec {
+  const portMappings = (body.Policies ?? []).map((p, i) => {
+    if (p.Type !== "PortMapping")
+      throw invalidArgument(`Policies[${i}].Type`, `policy type "${p.Type}" is not supported (PortMapping)`);
+    return portMappingSpec(`Policies[${i}]`, p.Settings);
+  });
+  const ips = (body.IpConfigurations ?? []).map((c, i) => ({
+    field: `IpConfigurations[${i}].IpAddress`,
+    address: c.IpAddress,
+  }));
+  const spec: EndpointSpec = { name: body.Name, network: body.HostComputeNetwork, ips, portMappings };
+  const withMac = body.MacAddress === undefined ? spec : { ...spec, mac: body.MacAddress };
+  if (body.HostComputeNamespace === undefined) return withMac;
+  return { ...withMac, attach: attachSpec({ ...body, HostComputeNamespace: body.HostComputeNamespace }) };
+}
+
+export function attachSpec(body: { HostComputeNamespace: string; InterfaceName?: string }): {
+  namespace: string;
+  ifname?: string;
+} {
+  const spec = { namespace: body.HostComputeNamespace };
+  return body.InterfaceName === undefined ? spec : { ...spec, ifname: body.InterfaceName };
+}
+
+export function namespaceSpec(body: Static<typeof NamespaceRequest>): NamespaceSpec {
+  return body.Path === undefined ? { name: body.Name } : { name: body.Name, path: body.Path };
+}
+
+// Encoding: service types → wire
+
+const defaultRoute = (gateway: string): Static<typeof Route> => ({
+  NextHop: gateway,
+  DestinationPrefix: gateway.includes(":") ? "::/0" : "0.0.0.0/0",
+});
+
+export function networkView(n: Network): Static<typeof NetworkWire> {
+  return {
+    ID: n.id,
+    Name: n.name,
+    Type: n.type,
+    Ipams: [
+      {
+        Type: "Static",
+        Subnets: n.subnets.map((s) => ({ IpAddressPrefix: s.prefix, Routes: [defaultRoute(s.gateway)] })),
+      },
+    ],
+    Mtu: n.mtu,
+    Bridge: bridgeName(n.shortId),
+    Policies: [],
+    Flags: 0,
+    SchemaVersion: schemaVersion,
+    CreatedAt: n.createdAt,
+  };
+}
+
+export function endpointView(e: Endpoint, net: Network | undefined): Static<typeof EndpointWire> {
+  return {
+    ID: e.id,
+    Name: e.name,
+    HostComputeNetwork: e.networkId,
+    HostComputeNamespace: e.attachment?.namespaceId ?? null,
+    InterfaceName: e.attachment?.ifname ?? null,
+    HostInterfaceName: hostVethName(e.shortId),
+    IpConfigurations: e.addresses.map((a) => ({ IpAddress: a.address, PrefixLength: a.prefixLength })),
+    MacAddress: e.mac,
+    Routes: (net?.subnets ?? []).map((s) => defaultRoute(s.gateway)),
+    Policies: e.portMappings.map((m) => ({
+      Type: "PortMapping",
+      Settings: {
+        Protocol: m.protocol === "tcp" ? 6 : 17,
+        InternalPort: m.internalPort,
+        ExternalPort: m.hostPort,
+        ...(m.hostIp === null ? {} : { VIP: m.hostIp }),
+      },
+    })),
+    Flags: 0,
+    SchemaVersion: schemaVersion,
+  };
+}
+
+export function namespaceView(ns: Namespace, endpoints: readonly Endpoint[]): Static<typeof NamespaceWire> {
+  return {
+    ID: ns.id,
+    Name: ns.name,
+    Path: ns.path,
+    Type: "Guest",
+    Owned: ns.owned,
+    Resources: endpoints.map((e) => ({ Type: "Endpoint", Id: e.id })),
+    SchemaVersion: schemaVersion,
+  };
+}

@@ -1,0 +1,371 @@
+/**
+ * The one service every front door calls. A write validates, allocates and records intent in one store
+ * transaction, then converges the kernel for exactly what it touched; if the kernel refuses, the record
+ * is removed and the kernel converged back, so nothing is left half-applied.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
+import { KernelCommandError } from "../dataplane/linux/exec.js";
+import type { Owner } from "../dataplane/objects.js";
+import type { Plan } from "../dataplane/plan.js";
+import type { Reconciler } from "../dataplane/reconciler.js";
+import { allocateAddress } from "../ipam/ipam.js";
+import { cidrOf, contains, hostRange, ipFromValue, overlaps, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
+import { networkTypes, type Endpoint, type Namespace, type Network, type Protocol } from "../model/types.js";
+import { modes } from "../modes/index.js";
+import type { Store } from "../store/store.js";
+import { checkIfname, checkMac, checkMtu, checkName, checkPort } from "./validate.js";
+
+export interface SubnetSpec {
+  readonly prefix: string;
+  readonly prefixField: string;
+  readonly gateway?: string;
+  readonly gatewayField: string;
+}
+
+export interface NetworkSpec {
+  readonly name: string;
+  readonly type: string;
+  readonly subnets: readonly SubnetSpec[];
+  readonly mtu?: number;
+}
+
+export interface PortMappingSpec {
+  readonly field: string;
+  readonly protocol: Protocol;
+  readonly hostIp?: string;
+  readonly hostPort: number;
+  readonly internalPort: number;
+}
+
+export interface AttachSpec {
+  readonly namespace: string;
+  readonly ifname?: string;
+}
+
+export interface EndpointSpec {
+  readonly name: string;
+  readonly network: string;
+  readonly attach?: AttachSpec;
+  readonly ips: readonly { field: string; address: string }[];
+  readonly mac?: string;
+  readonly portMappings: readonly PortMappingSpec[];
+}
+
+export interface NamespaceSpec {
+  readonly name: string;
+  readonly path?: string;
+}
+
+/** Prefixes already routed or addressed in hostnetd's namespace, for picking a free default subnet. */
+export type HostPrefixes = () => Promise<Prefix[]>;
+
+const DEFAULT_MTU = 1500;
+const DEFAULT_IFNAME = "eth0";
+const NETNS_DIR = "/run/netns";
+const DEFAULT_POOL = "172.16.0.0/12";
+
+export class HostnetService {
+  constructor(
+    private readonly store: Store,
+    private readonly reconciler: Reconciler,
+    private readonly hostPrefixes: HostPrefixes,
+  ) {}
+
+  // Networks
+
+  networks(): Network[] {
+    return this.store.networks();
+  }
+
+  network(ref: string): Network {
+    const net = this.store.network(ref);
+    if (net === undefined) throw notFound("network", ref);
+    return net;
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<Network> {
+    const name = checkName("Name", spec.name);
+    const type = networkTypes.find((t) => t.toLowerCase() === spec.type.toLowerCase());
+    if (type === undefined)
+      throw invalidArgument("Type", `network type "${spec.type}" is not supported (supported: ${networkTypes.join(", ")})`);
+    const mtu = spec.mtu === undefined ? DEFAULT_MTU : checkMtu("Mtu", spec.mtu);
+    const subnets = spec.subnets.length === 0 ? [await this.pickDefaultSubnet()] : spec.subnets.map(parseSubnet);
+    const families = new Set<number>();
+    for (const [i, s] of subnets.entries()) {
+      if (families.has(s.prefix.family))
+        throw invalidArgument(spec.subnets[i]?.prefixField ?? "Ipams", `a network has at most one IPv${s.prefix.family} subnet`);
+      families.add(s.prefix.family);
+    }
+    const id = this.store.write(() => {
+      if (this.store.network(name) !== undefined) throw conflict(`network "${name}" already exists`, "Name");
+      for (const [i, s] of subnets.entries())
+        for (const other of this.store.networks())
+          for (const o of other.subnets)
+            if (overlaps(s.prefix, parsePrefix("subnet", o.prefix)))
+              throw conflict(
+                `${spec.subnets[i]?.prefixField ?? "subnet"}: ${cidrOf(s.prefix)} overlaps ${o.prefix} of network "${other.name}"`,
+                spec.subnets[i]?.prefixField,
+              );
+      const [netId, shortId] = this.freshId((s) => this.store.networkShortIdTaken(s));
+      this.store.insertNetwork({
+        id: netId,
+        name,
+        type,
+        shortId,
+        mtu,
+        subnets: subnets.map((s) => ({ family: s.prefix.family, prefix: cidrOf(s.prefix), gateway: s.gateway })),
+      });
+      return netId;
+    });
+    await this.convergeOrUndo([`net:${id}`, "global"], () => this.store.deleteNetwork(id));
+    return this.network(id);
+  }
+
+  async deleteNetwork(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+    const net = this.network(ref);
+    const endpoints = this.store.endpoints({ networkId: net.id });
+    if (endpoints.length > 0 && opts.force !== true)
+      throw conflict(
+        `network "${net.name}" has ${endpoints.length} endpoint(s); remove them first or delete with force`,
+      );
+    this.store.write(() => {
+      for (const ep of endpoints) this.store.deleteEndpoint(ep.id);
+      this.store.deleteNetwork(net.id);
+    });
+    await this.reconciler.converge([...endpoints.map((ep) => `ep:${ep.id}` as const), `net:${net.id}`]);
+  }
+
+  /** The first /16 of 172.16.0.0/12 that no network, address or route of this host touches. */
+  private async pickDefaultSubnet(): Promise<ParsedSubnet> {
+    const taken = [
+      ...(await this.hostPrefixes()),
+      ...this.store.networks().flatMap((n) => n.subnets.map((s) => parsePrefix("subnet", s.prefix))),
+    ];
+    const pool = parsePrefix("pool", DEFAULT_POOL);
+    for (let v = pool.first; v <= pool.last; v += 1n << 16n) {
+      const prefix = parsePrefix("subnet", `${ipFromValue(4, v)}/16`);
+      if (!taken.some((t) => overlaps(t, prefix)))
+        return { prefix, gateway: ipFromValue(4, hostRange(prefix).first) };
+    }
+    throw new HostnetError("Conflict", `no free /16 left in ${DEFAULT_POOL}; give the network a subnet`, {
+      field: "Ipams",
+    });
+  }
+
+  // Namespaces
+
+  namespaces(): Namespace[] {
+    return this.store.namespaces();
+  }
+
+  namespace(ref: string): Namespace {
+    const ns = this.store.namespace(ref);
+    if (ns === undefined) throw notFound("namespace", ref);
+    return ns;
+  }
+
+  async createNamespace(spec: NamespaceSpec): Promise<Namespace> {
+    const name = checkName("Name", spec.name);
+    const owned = spec.path === undefined;
+    const path = spec.path ?? `${NETNS_DIR}/${name}`;
+    if (!owned && !existsSync(path)) throw invalidArgument("Path", `${path} does not exist`);
+    if (owned && existsSync(path))
+      throw conflict(`${path} already exists; adopt it by giving its Path instead`, "Name");
+    const id = randomUUID();
+    this.store.write(() => {
+      if (this.store.namespace(name) !== undefined) throw conflict(`namespace "${name}" already exists`, "Name");
+      if (this.store.namespace(path) !== undefined) throw conflict(`namespace path ${path} is already known`, "Path");
+      this.store.insertNamespace({ id, name, path, owned });
+    });
+    await this.convergeOrUndo([`ns:${id}`], () => this.store.deleteNamespace(id));
+    return this.namespace(id);
+  }
+
+  /** Detaches every endpoint in the namespace, then forgets it (and deletes it if hostnet made it). */
+  async deleteNamespace(ref: string): Promise<void> {
+    const ns = this.namespace(ref);
+    const attached = this.store.endpoints({ namespaceId: ns.id });
+    this.store.write(() => {
+      for (const ep of attached) this.store.setAttachment(ep.id, null);
+      this.store.deleteNamespace(ns.id);
+    });
+    await this.reconciler.converge([...attached.map((ep) => `ep:${ep.id}` as const), `ns:${ns.id}`]);
+  }
+
+  // Endpoints
+
+  endpoints(filter: { network?: string } = {}): Endpoint[] {
+    if (filter.network === undefined) return this.store.endpoints();
+    return this.store.endpoints({ networkId: this.network(filter.network).id });
+  }
+
+  endpoint(ref: string): Endpoint {
+    const ep = this.store.endpoint(ref);
+    if (ep === undefined) throw notFound("endpoint", ref);
+    return ep;
+  }
+
+  async createEndpoint(spec: EndpointSpec): Promise<Endpoint> {
+    const name = checkName("Name", spec.name);
+    const net = this.store.network(spec.network);
+    if (net === undefined)
+      throw new HostnetError("NotFound", `network "${spec.network}" not found`, { field: "HostComputeNetwork" });
+    const mac = spec.mac === undefined ? randomMac() : checkMac("MacAddress", spec.mac);
+    const requested = new Map<number, { field: string; address: string }>();
+    for (const ip of spec.ips) {
+      const parsed = parseIp(ip.field, ip.address);
+      const subnet = net.subnets.find((s) => contains(parsePrefix("subnet", s.prefix), parsed));
+      if (subnet === undefined)
+        throw invalidArgument(ip.field, `${parsed.address} is in no subnet of network "${net.name}"`);
+      if (requested.has(subnet.id)) throw invalidArgument(ip.field, `a second address in subnet ${subnet.prefix}`);
+      requested.set(subnet.id, { field: ip.field, address: parsed.address });
+    }
+    const mappings = this.checkPortMappings(spec.portMappings, net);
+    const attach = spec.attach === undefined ? undefined : this.resolveAttach(spec.attach);
+    const id = this.store.write(() => {
+      if (this.store.endpoint(name) !== undefined) throw conflict(`endpoint "${name}" already exists`, "Name");
+      if (attach !== undefined) this.checkAttachFree(attach);
+      const [epId, shortId] = this.freshId((s) => this.store.endpointShortIdTaken(s));
+      this.store.insertEndpoint({ id: epId, name, networkId: net.id, shortId, mac, attachment: attach ?? null });
+      for (const subnet of net.subnets) allocateAddress(this.store, subnet, epId, requested.get(subnet.id));
+      for (const m of mappings) {
+        const clash = this.store.conflictingPortMapping(m.protocol, m.hostPort, m.hostIp ?? "");
+        if (clash !== undefined)
+          throw conflict(
+            `${m.field}: host port ${m.hostIp ?? "*"}:${m.hostPort}/${m.protocol} is already mapped`,
+            m.field,
+          );
+        this.store.insertPortMapping(epId, { ...m, hostIp: m.hostIp ?? null });
+      }
+      return epId;
+    });
+    await this.convergeOrUndo([`ep:${id}`], () => this.store.deleteEndpoint(id));
+    return this.endpoint(id);
+  }
+
+  async deleteEndpoint(ref: string): Promise<void> {
+    const ep = this.endpoint(ref);
+    this.store.write(() => this.store.deleteEndpoint(ep.id));
+    await this.reconciler.converge([`ep:${ep.id}`]);
+  }
+
+  async attachEndpoint(ref: string, spec: AttachSpec): Promise<Endpoint> {
+    const ep = this.endpoint(ref);
+    const attach = this.resolveAttach(spec);
+    if (ep.attachment !== null) {
+      if (ep.attachment.namespaceId === attach.namespaceId && ep.attachment.ifname === attach.ifname) return ep;
+      throw conflict(`endpoint "${ep.name}" is already attached; detach it first`);
+    }
+    this.store.write(() => {
+      this.checkAttachFree(attach);
+      this.store.setAttachment(ep.id, attach);
+    });
+    await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setAttachment(ep.id, null));
+    return this.endpoint(ep.id);
+  }
+
+  async detachEndpoint(ref: string): Promise<Endpoint> {
+    const ep = this.endpoint(ref);
+    if (ep.attachment === null) return ep;
+    this.store.write(() => this.store.setAttachment(ep.id, null));
+    await this.reconciler.converge([`ep:${ep.id}`]);
+    return this.endpoint(ep.id);
+  }
+
+  plan(): Promise<Plan> {
+    return this.reconciler.preview();
+  }
+
+  /** Creates the default NAT network once, on the first start of a fresh state directory. */
+  async ensureDefaultNetwork(name: string): Promise<void> {
+    if (this.store.meta("default-network") !== undefined) return;
+    if (this.store.network(name) === undefined) await this.createNetwork({ name, type: "NAT", subnets: [] });
+    this.store.setMeta("default-network", name);
+  }
+
+  private resolveAttach(spec: AttachSpec): { namespaceId: string; ifname: string } {
+    const ns = this.store.namespace(spec.namespace);
+    if (ns === undefined)
+      throw new HostnetError("NotFound", `namespace "${spec.namespace}" not found`, { field: "HostComputeNamespace" });
+    return { namespaceId: ns.id, ifname: checkIfname("InterfaceName", spec.ifname ?? DEFAULT_IFNAME) };
+  }
+
+  private checkAttachFree(attach: { namespaceId: string; ifname: string }): void {
+    const holder = this.store.endpointAt(attach.namespaceId, attach.ifname);
+    if (holder !== undefined)
+      throw conflict(`interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`, "InterfaceName");
+  }
+
+  private checkPortMappings(specs: readonly PortMappingSpec[], net: Network): PortMappingSpec[] {
+    if (specs.length > 0 && !modes[net.type].portMappings)
+      throw invalidArgument(specs[0]?.field ?? "Policies", `${net.type} networks do not support port mappings`);
+    const seen: { protocol: Protocol; hostPort: number; hostIp: string | undefined }[] = [];
+    return specs.map((m) => {
+      checkPort(`${m.field}.ExternalPort`, m.hostPort);
+      checkPort(`${m.field}.InternalPort`, m.internalPort);
+      const hostIp = m.hostIp === undefined || m.hostIp === "" ? undefined : parseIp(`${m.field}.VIP`, m.hostIp).address;
+      if (hostIp !== undefined && !net.subnets.some((s) => s.family === (hostIp.includes(":") ? 6 : 4)))
+        throw invalidArgument(`${m.field}.VIP`, `network "${net.name}" has no subnet of ${hostIp}'s family`);
+      const twice = seen.some(
+        (o) =>
+          o.protocol === m.protocol &&
+          o.hostPort === m.hostPort &&
+          (o.hostIp === undefined || hostIp === undefined || o.hostIp === hostIp),
+      );
+      if (twice) throw conflict(`${m.field}: host port ${m.hostPort}/${m.protocol} is mapped twice`, m.field);
+      seen.push({ protocol: m.protocol, hostPort: m.hostPort, hostIp });
+      const base = { field: m.field, protocol: m.protocol, hostPort: m.hostPort, internalPort: m.internalPort };
+      return hostIp === undefined ? base : { ...base, hostIp };
+    });
+  }
+
+  private freshId(taken: (shortId: string) => boolean): [string, string] {
+    for (;;) {
+      const id = randomUUID();
+      const shortId = id.slice(0, 8);
+      if (!taken(shortId)) return [id, shortId];
+    }
+  }
+
+  private async convergeOrUndo(scope: readonly Owner[], undo: () => void): Promise<void> {
+    try {
+      await this.reconciler.converge(scope);
+    } catch (err) {
+      this.store.write(undo);
+      await this.reconciler.converge(scope).catch(() => undefined);
+      throw kernelRefusal(err);
+    }
+  }
+}
+
+interface ParsedSubnet {
+  readonly prefix: Prefix;
+  readonly gateway: string;
+}
+
+function parseSubnet(spec: SubnetSpec): ParsedSubnet {
+  const prefix = parsePrefix(spec.prefixField, spec.prefix);
+  const range = hostRange(prefix);
+  if (range.last - range.first < 1n)
+    throw invalidArgument(spec.prefixField, `${cidrOf(prefix)} is too small for a gateway and an endpoint`);
+  if (spec.gateway === undefined) return { prefix, gateway: ipFromValue(prefix.family, range.first) };
+  const gw = parseIp(spec.gatewayField, spec.gateway);
+  if (!contains(prefix, gw) || gw.value < range.first || gw.value > range.last)
+    throw invalidArgument(spec.gatewayField, `gateway ${gw.address} is not a host address of ${cidrOf(prefix)}`);
+  return { prefix, gateway: gw.address };
+}
+
+/** A locally administered unicast MAC (02:…), random so it never repeats an earlier endpoint's. */
+function randomMac(): string {
+  const bytes = [0x02, ...randomBytes(5)];
+  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+function kernelRefusal(err: unknown): HostnetError {
+  if (err instanceof HostnetError) return err;
+  if (err instanceof KernelCommandError && /File exists/.test(err.stderr))
+    return new HostnetError("Conflict", "the kernel already has an object of that name (interface or namespace)", {}, { cause: err });
+  return new HostnetError("Internal", "the kernel refused the change; it was rolled back", {}, { cause: err });
+}

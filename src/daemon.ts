@@ -1,0 +1,66 @@
+/**
+ * hostnetd's life: open the store, converge the kernel to it (the same code path that repairs after a
+ * crash), create the default network on first start, then serve the API on the unix socket.
+ */
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { dirname, join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { buildApp } from "./api/http.js";
+import { HostnetService } from "./core/service.js";
+import { hostPrefixes } from "./dataplane/hostfacts.js";
+import { linuxKernel } from "./dataplane/kernel.js";
+import { processRunner } from "./dataplane/linux/exec.js";
+import { Reconciler } from "./dataplane/reconciler.js";
+import { HostnetError } from "./errors.js";
+import { Store } from "./store/store.js";
+
+export interface DaemonOptions {
+  readonly socket: string;
+  readonly stateDir: string;
+  readonly defaultNetwork: boolean;
+}
+
+export interface Daemon {
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** A socket file nobody answers on is left over from a crash; a live one means another hostnetd. */
+async function claimSocket(path: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.on("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+  if (alive) throw new HostnetError("Conflict", `another hostnetd is serving ${path}`);
+  rmSync(path, { force: true });
+}
+
+export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Daemon> {
+  const started = performance.now();
+  const store = new Store(join(opts.stateDir, "hostnet.db"));
+  const reconciler = new Reconciler(store, linuxKernel(), log);
+  const service = new HostnetService(store, reconciler, () => hostPrefixes(processRunner));
+  const report = await reconciler.converge("all");
+  log.info({ op: "startup-converge", ...report }, "kernel converged to the store");
+  if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
+
+  const app = await buildApp(service, log);
+  mkdirSync(dirname(opts.socket), { recursive: true, mode: 0o755 });
+  await claimSocket(opts.socket);
+  await app.listen({ path: opts.socket });
+  chmodSync(opts.socket, 0o660);
+  log.info({ op: "listen", socket: opts.socket, durationMs: Math.round(performance.now() - started) }, "hostnetd ready");
+  return {
+    app,
+    async close() {
+      await app.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * The kernel state the store asks for: a pure function of the store's records and the network modes.
+ */
+import type { Endpoint, Namespace, Network } from "../model/types.js";
+import { modes } from "../modes/index.js";
+import type { KernelObject } from "./objects.js";
+import { skeletonVersion } from "./render/nft.js";
+
+export interface StoreSnapshot {
+  readonly networks: readonly Network[];
+  readonly endpoints: readonly Endpoint[];
+  readonly namespaces: readonly Namespace[];
+}
+
+export function globalObjects(): KernelObject[] {
+  return [
+    { kind: "nftTable", owner: "global", version: skeletonVersion },
+    { kind: "sysctl", owner: "global", key: "net/ipv4/ip_forward", value: "1" },
+    { kind: "sysctl", owner: "global", key: "net/ipv6/conf/all/forwarding", value: "1" },
+  ];
+}
+
+export function desiredState(snapshot: StoreSnapshot): KernelObject[] {
+  const networks = new Map(snapshot.networks.map((n) => [n.id, n]));
+  const namespaces = new Map(snapshot.namespaces.map((n) => [n.id, n]));
+  const objects = globalObjects();
+  for (const ns of snapshot.namespaces)
+    if (ns.owned) objects.push({ kind: "netns", owner: `ns:${ns.id}`, name: ns.name });
+  for (const net of snapshot.networks) objects.push(...modes[net.type].networkObjects(net));
+  for (const ep of snapshot.endpoints) {
+    const net = networks.get(ep.networkId);
+    const ns = ep.attachment === null ? undefined : namespaces.get(ep.attachment.namespaceId);
+    if (net !== undefined && ns !== undefined) objects.push(...modes[net.type].endpointObjects(ep, net, ns));
+  }
+  return objects;
+}

@@ -1,0 +1,51 @@
+/**
+ * The only door to processes: argv arrays (never a shell), a timeout on every call, stdin for batch
+ * input, and a typed error carrying argv, exit code and stderr.
+ */
+import { spawn } from "node:child_process";
+
+export class KernelCommandError extends Error {
+  override readonly name = "KernelCommandError";
+  constructor(
+    readonly argv: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly input?: string,
+  ) {
+    super(`${argv.join(" ")} failed (exit ${exitCode ?? "signal"}): ${stderr.trim()}`);
+  }
+}
+
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Runner {
+  run(argv: readonly string[], input?: string): Promise<ExecResult>;
+}
+
+const TIMEOUT_MS = 30_000;
+
+export const processRunner: Runner = {
+  run(argv, input) {
+    const [cmd, ...args] = argv;
+    if (cmd === undefined) return Promise.reject(new Error("empty argv"));
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], timeout: TIMEOUT_MS });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on("data", (b: Buffer) => out.push(b));
+      child.stderr.on("data", (b: Buffer) => err.push(b));
+      child.on("error", reject);
+      child.on("close", (code) => {
+        const stdout = Buffer.concat(out).toString();
+        const stderr = Buffer.concat(err).toString();
+        if (code === 0) resolve({ stdout, stderr });
+        else reject(new KernelCommandError(argv, code, stderr, input));
+      });
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(input ?? "");
+    });
+  },
+};

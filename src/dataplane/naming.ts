@@ -1,0 +1,49 @@
+/**
+ * Every kernel name, alias and tag hostnet uses is made here, and only here: that is how the reconciler
+ * recognises what it owns and leaves everything else alone.
+ */
+import type { Owner } from "./objects.js";
+
+export const NFT_TABLE = "hostnet";
+export const NFT_FAMILY = "inet";
+export const BRIDGE_PREFIX = "hnb-";
+export const VETH_PREFIX = "hnv-";
+/** Links and namespaces hostnet made carry this alias prefix followed by their owner. */
+export const ALIAS_PREFIX = "hostnet:";
+
+export const bridgeName = (shortId: string): string => `${BRIDGE_PREFIX}${shortId}`;
+export const hostVethName = (shortId: string): string => `${VETH_PREFIX}${shortId}`;
+
+export const aliasOf = (owner: Owner): string => `${ALIAS_PREFIX}${owner}`;
+
+/** The owner an alias names, or undefined when the alias is not hostnet's. */
+export function ownerFromAlias(alias: string | undefined): Owner | undefined {
+  if (alias?.startsWith(ALIAS_PREFIX) !== true) return undefined;
+  const owner = alias.slice(ALIAS_PREFIX.length);
+  return /^(net|ep|ns):[0-9a-f-]{36}$/.test(owner) ? (owner as Owner) : undefined;
+}
+
+export const isOwnedLinkName = (name: string): boolean =>
+  name.startsWith(BRIDGE_PREFIX) || name.startsWith(VETH_PREFIX);
+
+/** nft sets and maps of table inet hostnet, with the types of their key and value parts. */
+export const nftSets = {
+  /** NAT subnets whose traffic is masqueraded when it leaves through a non-hostnet interface. */
+  masq4: { key: ["prefix"], value: null },
+  masq6: { key: ["prefix"], value: null },
+  /** bridge . subnet: DNAT'ed traffic from a container to its own bridge is masqueraded (hairpin). */
+  hairpin4: { key: ["ifname", "prefix"], value: null },
+  hairpin6: { key: ["ifname", "prefix"], value: null },
+  /** Bridges of NAT networks: the outside reaches them only through port mappings. */
+  natBridges: { key: ["ifname"], value: null },
+  /** bridge . bridge: containers of one network reach each other. */
+  sameBridge: { key: ["ifname", "ifname"], value: null },
+  /** proto . port → container address . port, for every local host address. */
+  portmap4: { key: ["proto", "port"], value: ["addr", "port"] },
+  portmap6: { key: ["proto", "port"], value: ["addr", "port"] },
+  /** host address . proto . port → container address . port, for mappings bound to one host address. */
+  portmapIp4: { key: ["addr", "proto", "port"], value: ["addr", "port"] },
+  portmapIp6: { key: ["addr", "proto", "port"], value: ["addr", "port"] },
+} as const;
+
+export type NftSetName = keyof typeof nftSets;

@@ -1,0 +1,140 @@
+/**
+ * Kernel objects hostnet owns, as plain data. Every object names its owner (the store record it comes
+ * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
+ */
+import { hostVethName } from "./naming.js";
+
+export type Owner = `net:${string}` | `ep:${string}` | `ns:${string}` | "global" | "orphan";
+
+/** Where an object lives: null is hostnetd's own namespace, otherwise a netns path or name. */
+export type NetnsRef = string | null;
+
+export type ElementPart =
+  | { t: "ifname"; v: string }
+  | { t: "addr"; v: string }
+  | { t: "prefix"; v: string }
+  | { t: "proto"; v: string }
+  | { t: "port"; v: number };
+
+interface Base {
+  readonly owner: Owner;
+}
+
+export type KernelObject =
+  | (Base & { kind: "netns"; name: string })
+  | (Base & { kind: "bridge"; name: string; mtu: number })
+  | (Base & { kind: "address"; netns: NetnsRef; dev: string; cidr: string })
+  | (Base & { kind: "veth"; name: string; master: string; mtu: number; peer: string; netns: string })
+  | (Base & { kind: "containerLink"; netns: string; name: string; mac: string })
+  | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
+  | (Base & { kind: "sysctl"; key: string; value: string })
+  | (Base & { kind: "nftTable"; version: string })
+  | (Base & { kind: "nftElement"; set: string; key: readonly ElementPart[]; value: readonly ElementPart[] | null });
+
+export type Kind = KernelObject["kind"];
+
+/** Render a list of element parts in nft syntax; also the canonical text used for identity. */
+export const partsText = (parts: readonly ElementPart[]): string =>
+  parts.map((p) => (p.t === "ifname" ? JSON.stringify(p.v) : String(p.v))).join(" . ");
+
+/** A stable key: two objects with the same identity are the same kernel object, maybe in another state. */
+export function identity(o: KernelObject): string {
+  switch (o.kind) {
+    case "netns":
+      return `netns:${o.name}`;
+    case "bridge":
+    case "veth":
+      return `link:${o.name}`;
+    case "address":
+      return `addr:${o.netns ?? ""}:${o.dev}:${o.cidr}`;
+    case "containerLink":
+      return `clink:${o.netns}:${o.name}`;
+    case "route":
+      return `route:${o.netns}:${o.family}:${o.dst}`;
+    case "sysctl":
+      return `sysctl:${o.key}`;
+    case "nftTable":
+      return "nft:table";
+    case "nftElement":
+      return `nft:${o.set}:${partsText(o.key)}`;
+  }
+}
+
+/** The identity of the object whose deletion removes this one with it, if any. */
+export function parentOf(o: KernelObject): string | undefined {
+  switch (o.kind) {
+    case "address":
+      return o.netns === null ? `link:${o.dev}` : `clink:${o.netns}:${o.dev}`;
+    case "containerLink":
+      return o.owner.startsWith("ep:") ? `link:${hostVethName(o.owner.slice(3, 11))}` : undefined;
+    case "route":
+      return `clink:${o.netns}:${o.dev}`;
+    case "nftElement":
+      return "nft:table";
+    case "sysctl":
+      return o.key.startsWith("net/ipv4/conf/") ? `link:${o.key.split("/")[3] ?? ""}` : undefined;
+    case "netns":
+    case "bridge":
+    case "veth":
+    case "nftTable":
+      return undefined;
+  }
+}
+
+/**
+ * Whether the observed object already is what is desired. Only fields the kernel reports are compared:
+ * a veth's peer and namespace are not visible from the host side.
+ */
+export function sameState(desired: KernelObject, observed: KernelObject): boolean {
+  switch (desired.kind) {
+    case "bridge":
+      return observed.kind === "bridge" && observed.mtu === desired.mtu;
+    case "veth":
+      return observed.kind === "veth" && observed.master === desired.master && observed.mtu === desired.mtu;
+    case "containerLink":
+      return observed.kind === "containerLink" && observed.mac === desired.mac;
+    case "route":
+      return observed.kind === "route" && observed.via === desired.via && observed.dev === desired.dev;
+    case "sysctl":
+      return observed.kind === "sysctl" && observed.value === desired.value;
+    case "nftTable":
+      return observed.kind === "nftTable" && observed.version === desired.version;
+    case "nftElement":
+      return (
+        observed.kind === "nftElement" &&
+        (observed.value === null ? "" : partsText(observed.value)) ===
+          (desired.value === null ? "" : partsText(desired.value)) &&
+        observed.owner === desired.owner
+      );
+    case "netns":
+    case "address":
+      return observed.kind === desired.kind;
+  }
+}
+
+/** One line a person can read, e.g. `veth hnv-3f2a1b2c master hnb-9c0d1e2f (peer eth0 in /run/netns/c1)`. */
+export function describe(o: KernelObject): string {
+  const where = (netns: NetnsRef): string => (netns === null ? "" : ` in ${netns}`);
+  switch (o.kind) {
+    case "netns":
+      return `netns ${o.name}`;
+    case "bridge":
+      return `bridge ${o.name} mtu ${o.mtu}`;
+    case "address":
+      return `address ${o.cidr} on ${o.dev}${where(o.netns)}`;
+    case "veth":
+      return `veth ${o.name} master ${o.master} mtu ${o.mtu} (peer ${o.peer}${where(o.netns)})`;
+    case "containerLink":
+      return `link ${o.name} address ${o.mac} up${where(o.netns)}`;
+    case "route":
+      return `route ${o.dst} via ${o.via} dev ${o.dev}${where(o.netns)}`;
+    case "sysctl":
+      return `sysctl ${o.key.replaceAll("/", ".")} = ${o.value}`;
+    case "nftTable":
+      return `nft table ${NFT_FAMILY_TABLE} (${o.version})`;
+    case "nftElement":
+      return `nft element ${o.set} { ${partsText(o.key)}${o.value === null ? "" : ` : ${partsText(o.value)}`} } (${o.owner})`;
+  }
+}
+
+const NFT_FAMILY_TABLE = "inet hostnet";

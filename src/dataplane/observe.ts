@@ -1,0 +1,180 @@
+/**
+ * Kernel → observed objects: everything that carries hostnet's mark (link alias, name prefix, nft table,
+ * element comment), read through the kernel's own JSON. Objects hostnet made whose owner is unknown are
+ * reported as "orphan" so a full converge removes them.
+ */
+import { readdir } from "node:fs/promises";
+import type { Namespace } from "../model/types.js";
+import type { Runner } from "./linux/exec.js";
+import { readSysctl } from "./linux/sysctl.js";
+import { isOwnedLinkName, NFT_FAMILY, NFT_TABLE, nftSets, ownerFromAlias, type NftSetName } from "./naming.js";
+import type { ElementPart, KernelObject, Owner } from "./objects.js";
+import { VERSION_CHAIN_PREFIX } from "./render/nft.js";
+import { ipArgv, NETNS_DIR } from "./render/steps.js";
+
+interface IpLink {
+  ifname: string;
+  ifalias?: string;
+  master?: string;
+  mtu: number;
+  address?: string;
+  linkinfo?: { info_kind?: string };
+  addr_info?: { local: string; prefixlen: number; scope?: string }[];
+}
+
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+}
+
+const ip = (runner: Runner, netns: string | null, args: string[]): Promise<string> =>
+  runner.run(ipArgv(netns, ["-j", ...args])).then((r) => r.stdout);
+
+const globalAddresses = (l: IpLink): string[] =>
+  (l.addr_info ?? []).filter((a) => a.scope !== "link" && a.scope !== "host").map((a) => `${a.local}/${a.prefixlen}`);
+
+async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
+  const links = JSON.parse(await ip(runner, null, ["-d", "addr", "show"])) as IpLink[];
+  const out: KernelObject[] = [];
+  for (const l of links) {
+    const owner = ownerFromAlias(l.ifalias) ?? (isOwnedLinkName(l.ifname) ? "orphan" : undefined);
+    if (owner === undefined) continue;
+    const kind = l.linkinfo?.info_kind;
+    if (kind === "bridge") {
+      out.push({ kind: "bridge", owner, name: l.ifname, mtu: l.mtu });
+      for (const cidr of globalAddresses(l)) out.push({ kind: "address", owner, netns: null, dev: l.ifname, cidr });
+      const key = `net/ipv4/conf/${l.ifname}/route_localnet`;
+      const value = await readSysctl(key);
+      if (value !== undefined) out.push({ kind: "sysctl", owner, key, value });
+    } else if (kind === "veth") {
+      out.push({ kind: "veth", owner, name: l.ifname, master: l.master ?? "", mtu: l.mtu, peer: "", netns: "" });
+    }
+  }
+  return out;
+}
+
+async function observeNamespace(runner: Runner, path: string): Promise<KernelObject[]> {
+  const [linksJson, routesJson] = await Promise.all([
+    ip(runner, path, ["-d", "addr", "show"]),
+    ip(runner, path, ["route", "show", "table", "all", "default"]),
+  ]);
+  const out: KernelObject[] = [];
+  const owners = new Map<string, Owner>();
+  for (const l of JSON.parse(linksJson) as IpLink[]) {
+    const owner = ownerFromAlias(l.ifalias);
+    if (owner === undefined || l.ifname === "lo") continue;
+    owners.set(l.ifname, owner);
+    out.push({ kind: "containerLink", owner, netns: path, name: l.ifname, mac: l.address ?? "" });
+    for (const cidr of globalAddresses(l)) out.push({ kind: "address", owner, netns: path, dev: l.ifname, cidr });
+  }
+  for (const r of JSON.parse(routesJson) as IpRoute[]) {
+    const owner = r.dev === undefined ? undefined : owners.get(r.dev);
+    if (owner === undefined || r.gateway === undefined || r.dev === undefined) continue;
+    const family = r.gateway.includes(":") ? 6 : 4;
+    out.push({ kind: "route", owner, netns: path, family, dst: "default", via: r.gateway, dev: r.dev });
+  }
+  return out;
+}
+
+/** Named namespaces: those in the store by owner, the rest only if their lo carries hostnet's alias. */
+async function observeNetns(runner: Runner, known: readonly Namespace[]): Promise<KernelObject[]> {
+  const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
+  const byName = new Map(known.filter((ns) => ns.owned).map((ns) => [ns.name, ns]));
+  const out: KernelObject[] = [];
+  await Promise.all(
+    names.map(async (name) => {
+      const ns = byName.get(name);
+      if (ns !== undefined) {
+        out.push({ kind: "netns", owner: `ns:${ns.id}`, name });
+        return;
+      }
+      const lo = await ip(runner, `${NETNS_DIR}/${name}`, ["link", "show", "dev", "lo"]).catch(() => "[]");
+      const owner = ownerFromAlias((JSON.parse(lo) as IpLink[])[0]?.ifalias);
+      if (owner?.startsWith("ns:") === true) out.push({ kind: "netns", owner, name });
+    }),
+  );
+  return out;
+}
+
+interface NftJson {
+  nftables: ({
+    table?: object;
+    chain?: { name: string };
+    set?: { name: string; elem?: unknown[] };
+    map?: { name: string; elem?: unknown[] };
+  } & Record<string, unknown>)[];
+}
+
+function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPart[] {
+  const raw = types.length > 1 && typeof value === "object" && value !== null && "concat" in value
+    ? (value as { concat: unknown[] }).concat
+    : [value];
+  return types.map((t, i): ElementPart => {
+    const v = raw[i];
+    if (t === "port") return { t, v: Number(v) };
+    if (t === "prefix") {
+      if (typeof v === "object" && v !== null && "prefix" in v) {
+        const p = (v as { prefix: { addr: string; len: number } }).prefix;
+        return { t, v: `${p.addr}/${p.len}` };
+      }
+      const addr = String(v);
+      return { t, v: `${addr}/${addr.includes(":") ? 128 : 32}` };
+    }
+    return { t, v: String(v) };
+  });
+}
+
+async function observeNft(runner: Runner): Promise<KernelObject[]> {
+  let json: NftJson;
+  try {
+    json = JSON.parse((await runner.run(["nft", "-j", "list", "table", NFT_FAMILY, NFT_TABLE])).stdout) as NftJson;
+  } catch {
+    return [];
+  }
+  const out: KernelObject[] = [];
+  let version: string | undefined;
+  for (const entry of json.nftables) {
+    if (entry.table !== undefined) version = "unknown";
+    if (entry.chain?.name.startsWith(VERSION_CHAIN_PREFIX) === true)
+      version = entry.chain.name.slice(VERSION_CHAIN_PREFIX.length);
+    const set = entry.set ?? entry.map;
+    if (set === undefined || !(set.name in nftSets)) continue;
+    const def = nftSets[set.name as NftSetName];
+    for (const raw of set.elem ?? []) {
+      const isMap = Array.isArray(raw);
+      const keyRaw: unknown = isMap ? raw[0] : raw;
+      const elem = typeof keyRaw === "object" && keyRaw !== null && "elem" in keyRaw
+        ? (keyRaw as { elem: { val: unknown; comment?: string } }).elem
+        : { val: keyRaw };
+      const owner = ownerFromComment(elem.comment);
+      out.push({
+        kind: "nftElement",
+        owner,
+        set: set.name,
+        key: toParts(def.key, elem.val),
+        value: def.value === null || !isMap ? null : toParts(def.value, raw[1]),
+      });
+    }
+  }
+  if (version !== undefined) out.push({ kind: "nftTable", owner: "global", version });
+  return out;
+}
+
+function ownerFromComment(comment: string | undefined): Owner {
+  return comment !== undefined && /^(net|ep):[0-9a-f-]{36}$/.test(comment) ? (comment as Owner) : "orphan";
+}
+
+export async function observe(runner: Runner, namespaces: readonly Namespace[]): Promise<KernelObject[]> {
+  const global = ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"];
+  const sysctls = await Promise.all(
+    global.map(async (key): Promise<KernelObject> => ({ kind: "sysctl", owner: "global", key, value: (await readSysctl(key)) ?? "" })),
+  );
+  const [links, nft, netns, ...inside] = await Promise.all([
+    observeHostLinks(runner),
+    observeNft(runner),
+    observeNetns(runner, namespaces),
+    ...namespaces.map((ns) => observeNamespace(runner, ns.path).catch(() => [])),
+  ]);
+  return [...sysctls, ...links, ...nft, ...netns, ...inside.flat()];
+}

@@ -1,0 +1,130 @@
+/**
+ * The only path that changes the kernel. Converges are serialised; each plans its scope (the owners a
+ * request touched) against the last known kernel state, which a full observation refreshes at start-up,
+ * on preview and after any failed apply. A failed apply is retried once against a fresh observation, so a
+ * stale cache can never wedge a request.
+ */
+import type { Logger } from "pino";
+import type { Namespace } from "../model/types.js";
+import { modes } from "../modes/index.js";
+import type { Store } from "../store/store.js";
+import { desiredState, globalObjects } from "./desired.js";
+import { identity, type KernelObject, type Owner } from "./objects.js";
+import { plan, type Op, type Plan } from "./plan.js";
+
+/** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
+export interface Kernel {
+  /** Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces given. */
+  observe(namespaces: readonly Namespace[]): Promise<KernelObject[]>;
+  apply(ops: readonly Op[]): Promise<void>;
+}
+
+export type Scope = "all" | readonly Owner[];
+
+export interface ApplyReport {
+  readonly ops: number;
+  readonly durationMs: number;
+}
+
+export class Reconciler {
+  private known: Map<string, KernelObject> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly kernel: Kernel,
+    private readonly log: Logger,
+  ) {}
+
+  /** Makes the kernel match the store for `scope`. */
+  converge(scope: Scope): Promise<ApplyReport> {
+    return this.serialised(async () => {
+      const started = performance.now();
+      let ops: readonly Op[];
+      try {
+        ops = await this.convergeOnce(scope, false);
+      } catch (err) {
+        this.log.warn({ op: "converge", scope, err }, "apply failed; retrying against a fresh observation");
+        ops = await this.convergeOnce(scope, true);
+      }
+      const report = { ops: ops.length, durationMs: Math.round((performance.now() - started) * 100) / 100 };
+      this.log.info({ op: "converge", scope, ...report }, "converged");
+      return report;
+    });
+  }
+
+  /** The plan a full converge would apply now, from a fresh observation; changes nothing. */
+  preview(): Promise<Plan> {
+    return this.serialised(async () => {
+      await this.refresh();
+      return plan(this.desired("all"), this.observed("all"));
+    });
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async convergeOnce(scope: Scope, fresh: boolean): Promise<readonly Op[]> {
+    if (fresh || this.known === undefined) await this.refresh();
+    const desired = this.desired(scope);
+    const { ops } = plan(desired, this.observed(scope));
+    if (ops.length === 0) return ops;
+    try {
+      await this.kernel.apply(ops);
+    } catch (err) {
+      this.known = undefined;
+      throw err;
+    }
+    const known = this.known ?? new Map<string, KernelObject>();
+    for (const op of ops) {
+      known.delete(identity(op.object));
+      if (op.action !== "delete") known.set(identity(op.object), op.object);
+    }
+    this.known = known;
+    return ops;
+  }
+
+  private async refresh(): Promise<void> {
+    const observed = await this.kernel.observe(this.store.namespaces());
+    this.known = new Map(observed.map((o) => [identity(o), o]));
+  }
+
+  private observed(scope: Scope): KernelObject[] {
+    const all = [...(this.known?.values() ?? [])];
+    if (scope === "all") return all;
+    const owners = new Set<Owner>(scope);
+    return all.filter((o) => owners.has(o.owner));
+  }
+
+  private desired(scope: Scope): KernelObject[] {
+    if (scope === "all")
+      return desiredState({
+        networks: this.store.networks(),
+        endpoints: this.store.endpoints(),
+        namespaces: this.store.namespaces(),
+      });
+    return scope.flatMap((owner) => this.desiredOf(owner));
+  }
+
+  private desiredOf(owner: Owner): KernelObject[] {
+    if (owner === "global") return globalObjects();
+    if (owner === "orphan") return [];
+    const [kind, id] = owner.split(":") as [string, string];
+    if (kind === "net") {
+      const net = this.store.network(id);
+      return net === undefined ? [] : modes[net.type].networkObjects(net);
+    }
+    if (kind === "ns") {
+      const ns = this.store.namespace(id);
+      return ns?.owned === true ? [{ kind: "netns", owner, name: ns.name }] : [];
+    }
+    const ep = this.store.endpoint(id);
+    if (ep?.attachment == null) return [];
+    const net = this.store.network(ep.networkId);
+    const ns = this.store.namespace(ep.attachment.namespaceId);
+    return net === undefined || ns === undefined ? [] : modes[net.type].endpointObjects(ep, net, ns);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Plan → steps: each op becomes lines for a runner (hostnetd's `ip -batch`, a namespace's `ip -batch`,
+ * one `nft -f` transaction, or a sysctl write). Pure, so tests assert the exact text.
+ */
+import { aliasOf } from "../naming.js";
+import type { KernelObject } from "../objects.js";
+import type { Op } from "../plan.js";
+import { nftLines } from "./nft.js";
+
+export type RunnerKey = { kind: "ip"; netns: string | null } | { kind: "nft" } | { kind: "sysctl" };
+
+export interface Step {
+  readonly runner: RunnerKey;
+  readonly line: string;
+}
+
+export const NETNS_DIR = "/run/netns";
+
+/**
+ * argv of `ip` inside a namespace: `ip -n NAME` for named namespaces, nsenter for any other netns path
+ * (`ip -n` only takes names).
+ */
+export function ipArgv(netns: string | null, args: readonly string[]): string[] {
+  if (netns === null) return ["ip", ...args];
+  const name = netns.startsWith(`${NETNS_DIR}/`) ? netns.slice(NETNS_DIR.length + 1) : undefined;
+  if (name !== undefined && !name.includes("/")) return ["ip", "-n", name, ...args];
+  return ["nsenter", `--net=${netns}`, "ip", ...args];
+}
+
+const host = (line: string): Step => ({ runner: { kind: "ip", netns: null }, line });
+const inNs = (netns: string, line: string): Step => ({ runner: { kind: "ip", netns }, line });
+const nodad = (cidr: string): string => (cidr.includes(":") ? " nodad" : "");
+const routeDst = (o: { family: 4 | 6; dst: string }): string =>
+  o.dst === "default" ? (o.family === 6 ? "::/0" : "0.0.0.0/0") : o.dst;
+
+function createSteps(o: KernelObject): Step[] {
+  switch (o.kind) {
+    case "netns":
+      return [host(`netns add ${o.name}`), inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${aliasOf(o.owner)} up`)];
+    case "bridge":
+      return [host(`link add ${o.name} mtu ${o.mtu} type bridge`), host(`link set dev ${o.name} alias ${aliasOf(o.owner)} up`)];
+    case "address":
+      return [
+        o.netns === null
+          ? host(`addr replace ${o.cidr} dev ${o.dev}${nodad(o.cidr)}`)
+          : inNs(o.netns, `addr replace ${o.cidr} dev ${o.dev}${nodad(o.cidr)}`),
+      ];
+    case "veth":
+      return [
+        host(`link add ${o.name} mtu ${o.mtu} type veth peer name ${o.peer} mtu ${o.mtu} netns ${o.netns}`),
+        host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
+      ];
+    case "containerLink":
+      return [inNs(o.netns, `link set dev ${o.name} address ${o.mac} alias ${aliasOf(o.owner)} up`)];
+    case "route":
+      return [inNs(o.netns, `route replace ${routeDst(o)} via ${o.via} dev ${o.dev}`)];
+    case "sysctl":
+      return [{ runner: { kind: "sysctl" }, line: `${o.key}=${o.value}` }];
+    case "nftTable":
+    case "nftElement":
+      return nftLines({ action: "create", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
+  }
+}
+
+function deleteSteps(o: KernelObject): Step[] {
+  switch (o.kind) {
+    case "netns":
+      return [host(`netns del ${o.name}`)];
+    case "bridge":
+    case "veth":
+      return [host(`link del dev ${o.name}`)];
+    case "address":
+      return [o.netns === null ? host(`addr del ${o.cidr} dev ${o.dev}`) : inNs(o.netns, `addr del ${o.cidr} dev ${o.dev}`)];
+    case "containerLink":
+      return [inNs(o.netns, `link del dev ${o.name}`)];
+    case "route":
+      return [inNs(o.netns, `route del ${routeDst(o)} via ${o.via} dev ${o.dev}`)];
+    case "sysctl":
+      return [];
+    case "nftTable":
+    case "nftElement":
+      return nftLines({ action: "delete", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
+  }
+}
+
+function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
+  switch (to.kind) {
+    case "bridge":
+      return [host(`link set dev ${to.name} mtu ${to.mtu}`)];
+    case "containerLink":
+    case "route":
+    case "sysctl":
+    case "address":
+      return createSteps(to);
+    case "nftTable":
+    case "nftElement":
+      return nftLines({ action: "replace", from, object: to }).map((line) => ({ runner: { kind: "nft" }, line }));
+    case "netns":
+    case "veth":
+      return [...deleteSteps(from), ...createSteps(to)];
+  }
+}
+
+export function steps(ops: readonly Op[]): Step[] {
+  return ops.flatMap((op) => {
+    switch (op.action) {
+      case "create":
+        return createSteps(op.object);
+      case "delete":
+        return deleteSteps(op.object);
+      case "replace":
+        return replaceSteps(op.from, op.object);
+    }
+  });
+}
+
+export interface Batch {
+  readonly runner: RunnerKey;
+  readonly lines: readonly string[];
+}
+
+const sameRunner = (a: RunnerKey, b: RunnerKey): boolean =>
+  a.kind === b.kind && (a.kind !== "ip" || b.kind !== "ip" || a.netns === b.netns);
+
+/**
+ * Consecutive steps for one runner become one batch. All nft lines join the first nft batch: they are one
+ * transaction, and nft objects never depend on links.
+ */
+export function batches(all: readonly Step[]): Batch[] {
+  const out: { runner: RunnerKey; lines: string[] }[] = [];
+  let nft: { runner: RunnerKey; lines: string[] } | undefined;
+  for (const s of all) {
+    if (s.runner.kind === "nft" && nft !== undefined) {
+      nft.lines.push(s.line);
+      continue;
+    }
+    const last = out.at(-1);
+    if (last !== undefined && sameRunner(last.runner, s.runner)) last.lines.push(s.line);
+    else {
+      const batch = { runner: s.runner, lines: [s.line] };
+      out.push(batch);
+      if (s.runner.kind === "nft") nft = batch;
+    }
+  }
+  return out;
+}

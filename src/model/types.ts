@@ -1,0 +1,68 @@
+import type { Family } from "./ip.js";
+
+/** Network types hostnet implements; each has one module in src/modes/. */
+export const networkTypes = ["NAT"] as const;
+export type NetworkType = (typeof networkTypes)[number];
+
+export const protocols = ["tcp", "udp"] as const;
+export type Protocol = (typeof protocols)[number];
+
+export interface Subnet {
+  readonly id: number;
+  readonly family: Family;
+  /** Canonical CIDR, e.g. 172.17.0.0/16. */
+  readonly prefix: string;
+  /** Gateway address on the host side of the network, no prefix length. */
+  readonly gateway: string;
+}
+
+export interface Network {
+  readonly id: string;
+  readonly name: string;
+  readonly type: NetworkType;
+  /** First 8 hex digits of the id, unique among networks: what kernel names are derived from. */
+  readonly shortId: string;
+  readonly mtu: number;
+  readonly subnets: readonly Subnet[];
+  readonly createdAt: string;
+}
+
+export interface Namespace {
+  readonly id: string;
+  readonly name: string;
+  /** Path of the netns file: /run/netns/NAME for namespaces hostnet made, any path for adopted ones. */
+  readonly path: string;
+  /** True when hostnet created the namespace (and so deletes it); false when a runtime handed it in. */
+  readonly owned: boolean;
+}
+
+export interface EndpointAddress {
+  readonly subnetId: number;
+  readonly family: Family;
+  readonly address: string;
+  readonly prefixLength: number;
+}
+
+export interface PortMapping {
+  readonly protocol: Protocol;
+  /** Host address the mapping is bound to, or null for every host address. */
+  readonly hostIp: string | null;
+  readonly hostPort: number;
+  readonly internalPort: number;
+}
+
+export interface Attachment {
+  readonly namespaceId: string;
+  readonly ifname: string;
+}
+
+export interface Endpoint {
+  readonly id: string;
+  readonly name: string;
+  readonly networkId: string;
+  readonly shortId: string;
+  readonly mac: string;
+  readonly addresses: readonly EndpointAddress[];
+  readonly portMappings: readonly PortMapping[];
+  readonly attachment: Attachment | null;
+}

@@ -1,0 +1,58 @@
+/**
+ * What every bridge-based mode shares: the bridge with gateway addresses, and a veth per endpoint whose
+ * container end carries the endpoint's MAC, addresses and default routes.
+ */
+import type { KernelObject } from "../dataplane/objects.js";
+import { bridgeName, hostVethName } from "../dataplane/naming.js";
+import type { Endpoint, Namespace, Network } from "../model/types.js";
+
+export function bridgeObjects(net: Network): KernelObject[] {
+  const owner = `net:${net.id}` as const;
+  const bridge = bridgeName(net.shortId);
+  return [
+    { kind: "bridge", owner, name: bridge, mtu: net.mtu },
+    ...net.subnets.map(
+      (s): KernelObject => ({
+        kind: "address",
+        owner,
+        netns: null,
+        dev: bridge,
+        cidr: `${s.gateway}/${s.prefix.split("/")[1] ?? ""}`,
+      }),
+    ),
+  ];
+}
+
+export function vethObjects(ep: Endpoint, net: Network, ns: Namespace): KernelObject[] {
+  if (ep.attachment === null) return [];
+  const owner = `ep:${ep.id}` as const;
+  const dev = ep.attachment.ifname;
+  const netns = ns.path;
+  const objects: KernelObject[] = [
+    {
+      kind: "veth",
+      owner,
+      name: hostVethName(ep.shortId),
+      master: bridgeName(net.shortId),
+      mtu: net.mtu,
+      peer: dev,
+      netns,
+    },
+    { kind: "containerLink", owner, netns, name: dev, mac: ep.mac },
+  ];
+  for (const a of ep.addresses) {
+    objects.push({ kind: "address", owner, netns, dev, cidr: `${a.address}/${a.prefixLength}` });
+    const subnet = net.subnets.find((s) => s.id === a.subnetId);
+    if (subnet !== undefined)
+      objects.push({
+        kind: "route",
+        owner,
+        netns,
+        family: a.family,
+        dst: "default",
+        via: subnet.gateway,
+        dev,
+      });
+  }
+  return objects;
+}

@@ -1,0 +1,7 @@
+/** The registry of network modes: one entry per NetworkType, none missing. */
+import type { NetworkType } from "../model/types.js";
+import type { NetworkMode } from "./mode.js";
+import { nat } from "./nat.js";
+
+export const modes: Record<NetworkType, NetworkMode> = { NAT: nat };
+export type { NetworkMode } from "./mode.js";

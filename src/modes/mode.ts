@@ -1,0 +1,15 @@
+/**
+ * One module per network type says which kernel objects a network and an endpoint of that type need.
+ * Modes are pure: they never run commands and never read the kernel.
+ */
+import type { KernelObject } from "../dataplane/objects.js";
+import type { Endpoint, Namespace, Network, NetworkType } from "../model/types.js";
+
+export interface NetworkMode {
+  readonly type: NetworkType;
+  /** Whether endpoints of this type may carry port mappings. */
+  readonly portMappings: boolean;
+  networkObjects(net: Network): KernelObject[];
+  /** Objects of an endpoint attached to `ns`; a detached endpoint has none. */
+  endpointObjects(ep: Endpoint, net: Network, ns: Namespace): KernelObject[];
+}

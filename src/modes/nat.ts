@@ -1,0 +1,76 @@
+/**
+ * NAT: an internal bridge with a private subnet; containers leave masqueraded behind the host and the
+ * outside reaches them only through port mappings (elements of nft maps, O(1) per mapping).
+ */
+import type { KernelObject } from "../dataplane/objects.js";
+import { bridgeName } from "../dataplane/naming.js";
+import type { Endpoint, Namespace, Network } from "../model/types.js";
+import { bridgeObjects, vethObjects } from "./bridged.js";
+import type { NetworkMode } from "./mode.js";
+
+export const nat: NetworkMode = {
+  type: "NAT",
+  portMappings: true,
+
+  networkObjects(net: Network): KernelObject[] {
+    const owner = `net:${net.id}` as const;
+    const bridge = bridgeName(net.shortId);
+    const objects = bridgeObjects(net);
+    objects.push(
+      { kind: "sysctl", owner, key: `net/ipv4/conf/${bridge}/route_localnet`, value: "1" },
+      { kind: "nftElement", owner, set: "natBridges", key: [{ t: "ifname", v: bridge }], value: null },
+      {
+        kind: "nftElement",
+        owner,
+        set: "sameBridge",
+        key: [
+          { t: "ifname", v: bridge },
+          { t: "ifname", v: bridge },
+        ],
+        value: null,
+      },
+    );
+    for (const s of net.subnets) {
+      objects.push(
+        { kind: "nftElement", owner, set: `masq${s.family}`, key: [{ t: "prefix", v: s.prefix }], value: null },
+        {
+          kind: "nftElement",
+          owner,
+          set: `hairpin${s.family}`,
+          key: [
+            { t: "ifname", v: bridge },
+            { t: "prefix", v: s.prefix },
+          ],
+          value: null,
+        },
+      );
+    }
+    return objects;
+  },
+
+  endpointObjects(ep: Endpoint, net: Network, ns: Namespace): KernelObject[] {
+    const owner = `ep:${ep.id}` as const;
+    const objects = vethObjects(ep, net, ns);
+    for (const m of ep.portMappings) {
+      for (const a of ep.addresses) {
+        const bound = m.hostIp !== null;
+        if (bound && m.hostIp.includes(":") !== (a.family === 6)) continue;
+        objects.push({
+          kind: "nftElement",
+          owner,
+          set: bound ? `portmapIp${a.family}` : `portmap${a.family}`,
+          key: [
+            ...(bound ? [{ t: "addr" as const, v: m.hostIp }] : []),
+            { t: "proto", v: m.protocol },
+            { t: "port", v: m.hostPort },
+          ],
+          value: [
+            { t: "addr", v: a.address },
+            { t: "port", v: m.internalPort },
+          ],
+        });
+      }
+    }
+    return objects;
+  },
+};

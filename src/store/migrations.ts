@@ -1,0 +1,61 @@
+/**
+ * Schema migrations, applied in order inside one transaction each; `PRAGMA user_version` records how far
+ * a database has come. Append only: a released migration never changes.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE networks (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    short_id TEXT NOT NULL UNIQUE,
+    mtu INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE subnets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+    family INTEGER NOT NULL,
+    prefix TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    next_offset TEXT NOT NULL DEFAULT '0'
+  );
+  CREATE TABLE namespaces (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL UNIQUE,
+    owned INTEGER NOT NULL
+  );
+  CREATE TABLE endpoints (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    short_id TEXT NOT NULL UNIQUE,
+    mac TEXT NOT NULL,
+    namespace_id TEXT REFERENCES namespaces(id),
+    ifname TEXT
+  );
+  CREATE UNIQUE INDEX endpoints_attachment ON endpoints(namespace_id, ifname) WHERE namespace_id IS NOT NULL;
+  CREATE INDEX endpoints_network ON endpoints(network_id);
+  CREATE TABLE addresses (
+    subnet_id INTEGER NOT NULL REFERENCES subnets(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+    PRIMARY KEY (subnet_id, address)
+  );
+  CREATE INDEX addresses_endpoint ON addresses(endpoint_id);
+  CREATE TABLE port_mappings (
+    endpoint_id TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+    protocol TEXT NOT NULL,
+    host_ip TEXT NOT NULL,
+    host_port INTEGER NOT NULL,
+    internal_port INTEGER NOT NULL,
+    PRIMARY KEY (protocol, host_port, host_ip)
+  );
+  CREATE INDEX port_mappings_endpoint ON port_mappings(endpoint_id);
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,388 @@
+/**
+ * The store is the truth: every network, endpoint and namespace the user asked for, in SQLite.
+ * better-sqlite3 is synchronous, so a write transaction can never interleave with an await; callers must
+ * never pass an async function to `write`.
+ */
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Family } from "../model/ip.js";
+import type {
+  Endpoint,
+  EndpointAddress,
+  Namespace,
+  Network,
+  NetworkType,
+  PortMapping,
+  Protocol,
+  Subnet,
+} from "../model/types.js";
+import { migrations } from "./migrations.js";
+
+interface NetworkRow {
+  id: string;
+  name: string;
+  type: string;
+  short_id: string;
+  mtu: number;
+  created_at: string;
+}
+interface SubnetRow {
+  id: number;
+  network_id: string;
+  family: number;
+  prefix: string;
+  gateway: string;
+  next_offset: string;
+}
+interface NamespaceRow {
+  id: string;
+  name: string;
+  path: string;
+  owned: number;
+}
+interface EndpointRow {
+  id: string;
+  name: string;
+  network_id: string;
+  short_id: string;
+  mac: string;
+  namespace_id: string | null;
+  ifname: string | null;
+}
+interface AddressRow {
+  endpoint_id: string;
+  subnet_id: number;
+  address: string;
+  family: number;
+  prefix: string;
+}
+interface PortMappingRow {
+  endpoint_id: string;
+  protocol: string;
+  host_ip: string;
+  host_port: number;
+  internal_port: number;
+}
+
+export interface NewNetwork {
+  readonly id: string;
+  readonly name: string;
+  readonly type: NetworkType;
+  readonly shortId: string;
+  readonly mtu: number;
+  readonly subnets: readonly { family: Family; prefix: string; gateway: string }[];
+}
+
+export interface NewEndpoint {
+  readonly id: string;
+  readonly name: string;
+  readonly networkId: string;
+  readonly shortId: string;
+  readonly mac: string;
+  readonly attachment: { namespaceId: string; ifname: string } | null;
+}
+
+export class Store {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("foreign_keys = ON");
+    this.migrate();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    migrations.slice(version).forEach((sql, i) => {
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.pragma(`user_version = ${version + i + 1}`);
+      })();
+    });
+  }
+
+  /** Runs `fn` in one immediate transaction: all of it lands, or none. */
+  write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  meta(key: string): string | undefined {
+    return this.db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?").get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value);
+  }
+
+  // Networks
+
+  insertNetwork(n: NewNetwork): void {
+    this.db
+      .prepare(
+        "INSERT INTO networks (id, name, type, short_id, mtu, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+      .run(n.id, n.name, n.type, n.shortId, n.mtu, new Date().toISOString());
+    const insertSubnet = this.db.prepare(
+      "INSERT INTO subnets (network_id, family, prefix, gateway) VALUES (?, ?, ?, ?)",
+    );
+    for (const s of n.subnets) insertSubnet.run(n.id, s.family, s.prefix, s.gateway);
+  }
+
+  deleteNetwork(id: string): void {
+    this.db.prepare("DELETE FROM networks WHERE id = ?").run(id);
+  }
+
+  networks(): Network[] {
+    const subnets = this.db.prepare<[], SubnetRow>("SELECT * FROM subnets ORDER BY id").all();
+    return this.db
+      .prepare<[], NetworkRow>("SELECT * FROM networks ORDER BY created_at, name")
+      .all()
+      .map((row) => toNetwork(row, subnets));
+  }
+
+  network(ref: string): Network | undefined {
+    const row = this.db
+      .prepare<[string, string], NetworkRow>("SELECT * FROM networks WHERE id = ? OR name = ?")
+      .get(ref, ref);
+    if (row === undefined) return undefined;
+    const subnets = this.db
+      .prepare<[string], SubnetRow>("SELECT * FROM subnets WHERE network_id = ? ORDER BY id")
+      .all(row.id);
+    return toNetwork(row, subnets);
+  }
+
+  networkShortIdTaken(shortId: string): boolean {
+    return this.db.prepare("SELECT 1 FROM networks WHERE short_id = ?").get(shortId) !== undefined;
+  }
+
+  /** The allocation cursor of a subnet: the offset to try first, so allocation is O(1) amortised. */
+  subnetCursor(subnetId: number): bigint {
+    const row = this.db
+      .prepare<[number], { next_offset: string }>("SELECT next_offset FROM subnets WHERE id = ?")
+      .get(subnetId);
+    return BigInt(row?.next_offset ?? "0");
+  }
+
+  setSubnetCursor(subnetId: number, offset: bigint): void {
+    this.db.prepare("UPDATE subnets SET next_offset = ? WHERE id = ?").run(offset.toString(), subnetId);
+  }
+
+  // Namespaces
+
+  insertNamespace(ns: Namespace): void {
+    this.db
+      .prepare("INSERT INTO namespaces (id, name, path, owned) VALUES (?, ?, ?, ?)")
+      .run(ns.id, ns.name, ns.path, ns.owned ? 1 : 0);
+  }
+
+  deleteNamespace(id: string): void {
+    this.db.prepare("DELETE FROM namespaces WHERE id = ?").run(id);
+  }
+
+  namespaces(): Namespace[] {
+    return this.db.prepare<[], NamespaceRow>("SELECT * FROM namespaces ORDER BY name").all().map(toNamespace);
+  }
+
+  namespace(ref: string): Namespace | undefined {
+    const row = this.db
+      .prepare<[string, string, string], NamespaceRow>(
+        "SELECT * FROM namespaces WHERE id = ? OR name = ? OR path = ?",
+      )
+      .get(ref, ref, ref);
+    return row === undefined ? undefined : toNamespace(row);
+  }
+
+  // Endpoints
+
+  insertEndpoint(e: NewEndpoint): void {
+    this.db
+      .prepare(
+        "INSERT INTO endpoints (id, name, network_id, short_id, mac, namespace_id, ifname) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        e.id,
+        e.name,
+        e.networkId,
+        e.shortId,
+        e.mac,
+        e.attachment?.namespaceId ?? null,
+        e.attachment?.ifname ?? null,
+      );
+  }
+
+  setAttachment(endpointId: string, attachment: { namespaceId: string; ifname: string } | null): void {
+    this.db
+      .prepare("UPDATE endpoints SET namespace_id = ?, ifname = ? WHERE id = ?")
+      .run(attachment?.namespaceId ?? null, attachment?.ifname ?? null, endpointId);
+  }
+
+  deleteEndpoint(id: string): void {
+    this.db.prepare("DELETE FROM endpoints WHERE id = ?").run(id);
+  }
+
+  endpointShortIdTaken(shortId: string): boolean {
+    return this.db.prepare("SELECT 1 FROM endpoints WHERE short_id = ?").get(shortId) !== undefined;
+  }
+
+  endpoints(filter: { networkId?: string; namespaceId?: string } = {}): Endpoint[] {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.networkId !== undefined) {
+      where.push("network_id = ?");
+      args.push(filter.networkId);
+    }
+    if (filter.namespaceId !== undefined) {
+      where.push("namespace_id = ?");
+      args.push(filter.namespaceId);
+    }
+    const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
+    const rows = this.db.prepare<string[], EndpointRow>(`SELECT * FROM endpoints ${clause} ORDER BY name`).all(...args);
+    return this.hydrate(rows);
+  }
+
+  endpoint(ref: string): Endpoint | undefined {
+    const row = this.db
+      .prepare<[string, string], EndpointRow>("SELECT * FROM endpoints WHERE id = ? OR name = ?")
+      .get(ref, ref);
+    return row === undefined ? undefined : this.hydrate([row])[0];
+  }
+
+  endpointAt(namespaceId: string, ifname: string): Endpoint | undefined {
+    const row = this.db
+      .prepare<[string, string], EndpointRow>("SELECT * FROM endpoints WHERE namespace_id = ? AND ifname = ?")
+      .get(namespaceId, ifname);
+    return row === undefined ? undefined : this.hydrate([row])[0];
+  }
+
+  private hydrate(rows: EndpointRow[]): Endpoint[] {
+    if (rows.length === 0) return [];
+    const one = rows.length === 1 ? rows[0]?.id : undefined;
+    const addressSql =
+      "SELECT a.endpoint_id, a.subnet_id, a.address, s.family, s.prefix FROM addresses a JOIN subnets s ON s.id = a.subnet_id";
+    const addresses =
+      one === undefined
+        ? this.db.prepare<[], AddressRow>(`${addressSql} ORDER BY s.family`).all()
+        : this.db.prepare<[string], AddressRow>(`${addressSql} WHERE a.endpoint_id = ? ORDER BY s.family`).all(one);
+    const mappings =
+      one === undefined
+        ? this.db.prepare<[], PortMappingRow>("SELECT * FROM port_mappings").all()
+        : this.db.prepare<[string], PortMappingRow>("SELECT * FROM port_mappings WHERE endpoint_id = ?").all(one);
+    const addressesOf = groupBy(addresses, (a) => a.endpoint_id);
+    const mappingsOf = groupBy(mappings, (m) => m.endpoint_id);
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      networkId: row.network_id,
+      shortId: row.short_id,
+      mac: row.mac,
+      attachment:
+        row.namespace_id === null || row.ifname === null
+          ? null
+          : { namespaceId: row.namespace_id, ifname: row.ifname },
+      addresses: (addressesOf.get(row.id) ?? []).map(toAddress),
+      portMappings: (mappingsOf.get(row.id) ?? []).map(toPortMapping),
+    }));
+  }
+
+  // Addresses
+
+  addressTaken(subnetId: number, address: string): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM addresses WHERE subnet_id = ? AND address = ?").get(subnetId, address) !==
+      undefined
+    );
+  }
+
+  insertAddress(subnetId: number, address: string, endpointId: string): void {
+    this.db
+      .prepare("INSERT INTO addresses (subnet_id, address, endpoint_id) VALUES (?, ?, ?)")
+      .run(subnetId, address, endpointId);
+  }
+
+  addressCount(subnetId: number): number {
+    return (
+      this.db
+        .prepare<[number], { n: number }>("SELECT count(*) AS n FROM addresses WHERE subnet_id = ?")
+        .get(subnetId)?.n ?? 0
+    );
+  }
+
+  // Port mappings
+
+  /** Mappings that would collide with one on (protocol, hostPort) bound to `hostIp` ("" = every address). */
+  conflictingPortMapping(protocol: Protocol, hostPort: number, hostIp: string): PortMapping | undefined {
+    const row = this.db
+      .prepare<[string, number, string, string], PortMappingRow>(
+        "SELECT * FROM port_mappings WHERE protocol = ? AND host_port = ? AND (host_ip = ? OR host_ip = '' OR ? = '') LIMIT 1",
+      )
+      .get(protocol, hostPort, hostIp, hostIp);
+    return row === undefined ? undefined : toPortMapping(row);
+  }
+
+  insertPortMapping(endpointId: string, m: PortMapping): void {
+    this.db
+      .prepare(
+        "INSERT INTO port_mappings (endpoint_id, protocol, host_ip, host_port, internal_port) VALUES (?, ?, ?, ?, ?)",
+      )
+      .run(endpointId, m.protocol, m.hostIp ?? "", m.hostPort, m.internalPort);
+  }
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [item]);
+    else list.push(item);
+  }
+  return out;
+}
+
+function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as NetworkType,
+    shortId: row.short_id,
+    mtu: row.mtu,
+    createdAt: row.created_at,
+    subnets: subnets.filter((s) => s.network_id === row.id).map(toSubnet),
+  };
+}
+
+const toSubnet = (s: SubnetRow): Subnet => ({
+  id: s.id,
+  family: s.family as Family,
+  prefix: s.prefix,
+  gateway: s.gateway,
+});
+
+const toNamespace = (row: NamespaceRow): Namespace => ({
+  id: row.id,
+  name: row.name,
+  path: row.path,
+  owned: row.owned === 1,
+});
+
+const toAddress = (a: AddressRow): EndpointAddress => ({
+  subnetId: a.subnet_id,
+  family: a.family as Family,
+  address: a.address,
+  prefixLength: Number(a.prefix.split("/")[1]),
+});
+
+const toPortMapping = (m: PortMappingRow): PortMapping => ({
+  protocol: m.protocol as Protocol,
+  hostIp: m.host_ip === "" ? null : m.host_ip,
+  hostPort: m.host_port,
+  internalPort: m.internal_port,
+});
