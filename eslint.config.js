@@ -11,6 +11,7 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: "error" },
     rules: {
       "@typescript-eslint/switch-exhaustiveness-check": "error",
+      "@typescript-eslint/no-confusing-void-expression": ["error", { ignoreArrowShorthand: true }],
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
       "no-restricted-imports": [
         "error",
@@ -32,7 +33,11 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { paths: [{ name: "node:child_process", message: "Only src/dataplane/linux/exec.ts spawns processes." }] },
+        {
+          paths: [
+            { name: "node:child_process", message: "Only src/dataplane/linux/exec.ts spawns processes." },
+          ],
+        },
       ],
     },
   },

@@ -55,7 +55,10 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await claimSocket(opts.socket);
   await app.listen({ path: opts.socket });
   chmodSync(opts.socket, 0o660);
-  log.info({ op: "listen", socket: opts.socket, durationMs: Math.round(performance.now() - started) }, "hostnetd ready");
+  log.info(
+    { op: "listen", socket: opts.socket, durationMs: Math.round(performance.now() - started) },
+    "hostnetd ready",
+  );
   return {
     app,
     async close() {

@@ -4,14 +4,14 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
-import type { Logger } from "pino";
+
 import type { HostnetService } from "../core/service.js";
 import { errorReply } from "./rest/errors.js";
 import { registerRoutes } from "./rest/routes.js";
 
-export async function buildApp(service: HostnetService, logger: Logger): Promise<FastifyInstance> {
+export async function buildApp(service: HostnetService, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance: logger,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   await app.register(swagger, {

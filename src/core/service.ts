@@ -11,7 +11,16 @@ import type { Owner } from "../dataplane/objects.js";
 import type { Plan } from "../dataplane/plan.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { allocateAddress } from "../ipam/ipam.js";
-import { cidrOf, contains, hostRange, ipFromValue, overlaps, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
+import {
+  cidrOf,
+  contains,
+  hostRange,
+  ipFromValue,
+  overlaps,
+  parseIp,
+  parsePrefix,
+  type Prefix,
+} from "../model/ip.js";
 import { networkTypes, type Endpoint, type Namespace, type Network, type Protocol } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
@@ -89,13 +98,20 @@ export class HostnetService {
     const name = checkName("Name", spec.name);
     const type = networkTypes.find((t) => t.toLowerCase() === spec.type.toLowerCase());
     if (type === undefined)
-      throw invalidArgument("Type", `network type "${spec.type}" is not supported (supported: ${networkTypes.join(", ")})`);
+      throw invalidArgument(
+        "Type",
+        `network type "${spec.type}" is not supported (supported: ${networkTypes.join(", ")})`,
+      );
     const mtu = spec.mtu === undefined ? DEFAULT_MTU : checkMtu("Mtu", spec.mtu);
-    const subnets = spec.subnets.length === 0 ? [await this.pickDefaultSubnet()] : spec.subnets.map(parseSubnet);
+    const subnets =
+      spec.subnets.length === 0 ? [await this.pickDefaultSubnet()] : spec.subnets.map(parseSubnet);
     const families = new Set<number>();
     for (const [i, s] of subnets.entries()) {
       if (families.has(s.prefix.family))
-        throw invalidArgument(spec.subnets[i]?.prefixField ?? "Ipams", `a network has at most one IPv${s.prefix.family} subnet`);
+        throw invalidArgument(
+          spec.subnets[i]?.prefixField ?? "Ipams",
+          `a network has at most one IPv${s.prefix.family} subnet`,
+        );
       families.add(s.prefix.family);
     }
     const id = this.store.write(() => {
@@ -115,7 +131,11 @@ export class HostnetService {
         type,
         shortId,
         mtu,
-        subnets: subnets.map((s) => ({ family: s.prefix.family, prefix: cidrOf(s.prefix), gateway: s.gateway })),
+        subnets: subnets.map((s) => ({
+          family: s.prefix.family,
+          prefix: cidrOf(s.prefix),
+          gateway: s.gateway,
+        })),
       });
       return netId;
     });
@@ -175,8 +195,10 @@ export class HostnetService {
       throw conflict(`${path} already exists; adopt it by giving its Path instead`, "Name");
     const id = randomUUID();
     this.store.write(() => {
-      if (this.store.namespace(name) !== undefined) throw conflict(`namespace "${name}" already exists`, "Name");
-      if (this.store.namespace(path) !== undefined) throw conflict(`namespace path ${path} is already known`, "Path");
+      if (this.store.namespace(name) !== undefined)
+        throw conflict(`namespace "${name}" already exists`, "Name");
+      if (this.store.namespace(path) !== undefined)
+        throw conflict(`namespace path ${path} is already known`, "Path");
       this.store.insertNamespace({ id, name, path, owned });
     });
     await this.convergeOrUndo([`ns:${id}`], () => this.store.deleteNamespace(id));
@@ -211,7 +233,9 @@ export class HostnetService {
     const name = checkName("Name", spec.name);
     const net = this.store.network(spec.network);
     if (net === undefined)
-      throw new HostnetError("NotFound", `network "${spec.network}" not found`, { field: "HostComputeNetwork" });
+      throw new HostnetError("NotFound", `network "${spec.network}" not found`, {
+        field: "HostComputeNetwork",
+      });
     const mac = spec.mac === undefined ? randomMac() : checkMac("MacAddress", spec.mac);
     const requested = new Map<number, { field: string; address: string }>();
     for (const ip of spec.ips) {
@@ -219,16 +243,25 @@ export class HostnetService {
       const subnet = net.subnets.find((s) => contains(parsePrefix("subnet", s.prefix), parsed));
       if (subnet === undefined)
         throw invalidArgument(ip.field, `${parsed.address} is in no subnet of network "${net.name}"`);
-      if (requested.has(subnet.id)) throw invalidArgument(ip.field, `a second address in subnet ${subnet.prefix}`);
+      if (requested.has(subnet.id))
+        throw invalidArgument(ip.field, `a second address in subnet ${subnet.prefix}`);
       requested.set(subnet.id, { field: ip.field, address: parsed.address });
     }
     const mappings = this.checkPortMappings(spec.portMappings, net);
     const attach = spec.attach === undefined ? undefined : this.resolveAttach(spec.attach);
     const id = this.store.write(() => {
-      if (this.store.endpoint(name) !== undefined) throw conflict(`endpoint "${name}" already exists`, "Name");
+      if (this.store.endpoint(name) !== undefined)
+        throw conflict(`endpoint "${name}" already exists`, "Name");
       if (attach !== undefined) this.checkAttachFree(attach);
       const [epId, shortId] = this.freshId((s) => this.store.endpointShortIdTaken(s));
-      this.store.insertEndpoint({ id: epId, name, networkId: net.id, shortId, mac, attachment: attach ?? null });
+      this.store.insertEndpoint({
+        id: epId,
+        name,
+        networkId: net.id,
+        shortId,
+        mac,
+        attachment: attach ?? null,
+      });
       for (const subnet of net.subnets) allocateAddress(this.store, subnet, epId, requested.get(subnet.id));
       for (const m of mappings) {
         const clash = this.store.conflictingPortMapping(m.protocol, m.hostPort, m.hostIp ?? "");
@@ -255,7 +288,8 @@ export class HostnetService {
     const ep = this.endpoint(ref);
     const attach = this.resolveAttach(spec);
     if (ep.attachment !== null) {
-      if (ep.attachment.namespaceId === attach.namespaceId && ep.attachment.ifname === attach.ifname) return ep;
+      if (ep.attachment.namespaceId === attach.namespaceId && ep.attachment.ifname === attach.ifname)
+        return ep;
       throw conflict(`endpoint "${ep.name}" is already attached; detach it first`);
     }
     this.store.write(() => {
@@ -288,24 +322,33 @@ export class HostnetService {
   private resolveAttach(spec: AttachSpec): { namespaceId: string; ifname: string } {
     const ns = this.store.namespace(spec.namespace);
     if (ns === undefined)
-      throw new HostnetError("NotFound", `namespace "${spec.namespace}" not found`, { field: "HostComputeNamespace" });
+      throw new HostnetError("NotFound", `namespace "${spec.namespace}" not found`, {
+        field: "HostComputeNamespace",
+      });
     return { namespaceId: ns.id, ifname: checkIfname("InterfaceName", spec.ifname ?? DEFAULT_IFNAME) };
   }
 
   private checkAttachFree(attach: { namespaceId: string; ifname: string }): void {
     const holder = this.store.endpointAt(attach.namespaceId, attach.ifname);
     if (holder !== undefined)
-      throw conflict(`interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`, "InterfaceName");
+      throw conflict(
+        `interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`,
+        "InterfaceName",
+      );
   }
 
   private checkPortMappings(specs: readonly PortMappingSpec[], net: Network): PortMappingSpec[] {
     if (specs.length > 0 && !modes[net.type].portMappings)
-      throw invalidArgument(specs[0]?.field ?? "Policies", `${net.type} networks do not support port mappings`);
+      throw invalidArgument(
+        specs[0]?.field ?? "Policies",
+        `${net.type} networks do not support port mappings`,
+      );
     const seen: { protocol: Protocol; hostPort: number; hostIp: string | undefined }[] = [];
     return specs.map((m) => {
       checkPort(`${m.field}.ExternalPort`, m.hostPort);
       checkPort(`${m.field}.InternalPort`, m.internalPort);
-      const hostIp = m.hostIp === undefined || m.hostIp === "" ? undefined : parseIp(`${m.field}.VIP`, m.hostIp).address;
+      const hostIp =
+        m.hostIp === undefined || m.hostIp === "" ? undefined : parseIp(`${m.field}.VIP`, m.hostIp).address;
       if (hostIp !== undefined && !net.subnets.some((s) => s.family === (hostIp.includes(":") ? 6 : 4)))
         throw invalidArgument(`${m.field}.VIP`, `network "${net.name}" has no subnet of ${hostIp}'s family`);
       const twice = seen.some(
@@ -316,7 +359,12 @@ export class HostnetService {
       );
       if (twice) throw conflict(`${m.field}: host port ${m.hostPort}/${m.protocol} is mapped twice`, m.field);
       seen.push({ protocol: m.protocol, hostPort: m.hostPort, hostIp });
-      const base = { field: m.field, protocol: m.protocol, hostPort: m.hostPort, internalPort: m.internalPort };
+      const base = {
+        field: m.field,
+        protocol: m.protocol,
+        hostPort: m.hostPort,
+        internalPort: m.internalPort,
+      };
       return hostIp === undefined ? base : { ...base, hostIp };
     });
   }
@@ -353,7 +401,10 @@ function parseSubnet(spec: SubnetSpec): ParsedSubnet {
   if (spec.gateway === undefined) return { prefix, gateway: ipFromValue(prefix.family, range.first) };
   const gw = parseIp(spec.gatewayField, spec.gateway);
   if (!contains(prefix, gw) || gw.value < range.first || gw.value > range.last)
-    throw invalidArgument(spec.gatewayField, `gateway ${gw.address} is not a host address of ${cidrOf(prefix)}`);
+    throw invalidArgument(
+      spec.gatewayField,
+      `gateway ${gw.address} is not a host address of ${cidrOf(prefix)}`,
+    );
   return { prefix, gateway: gw.address };
 }
 
@@ -365,7 +416,17 @@ function randomMac(): string {
 
 function kernelRefusal(err: unknown): HostnetError {
   if (err instanceof HostnetError) return err;
-  if (err instanceof KernelCommandError && /File exists/.test(err.stderr))
-    return new HostnetError("Conflict", "the kernel already has an object of that name (interface or namespace)", {}, { cause: err });
-  return new HostnetError("Internal", "the kernel refused the change; it was rolled back", {}, { cause: err });
+  if (err instanceof KernelCommandError && err.stderr.includes("File exists"))
+    return new HostnetError(
+      "Conflict",
+      "the kernel already has an object of that name (interface or namespace)",
+      {},
+      { cause: err },
+    );
+  return new HostnetError(
+    "Internal",
+    "the kernel refused the change; it was rolled back",
+    {},
+    { cause: err },
+  );
 }

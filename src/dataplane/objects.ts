@@ -29,7 +29,12 @@ export type KernelObject =
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
   | (Base & { kind: "nftTable"; version: string })
-  | (Base & { kind: "nftElement"; set: string; key: readonly ElementPart[]; value: readonly ElementPart[] | null });
+  | (Base & {
+      kind: "nftElement";
+      set: string;
+      key: readonly ElementPart[];
+      value: readonly ElementPart[] | null;
+    });
 
 export type Kind = KernelObject["kind"];
 

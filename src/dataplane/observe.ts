@@ -7,7 +7,14 @@ import { readdir } from "node:fs/promises";
 import type { Namespace } from "../model/types.js";
 import type { Runner } from "./linux/exec.js";
 import { readSysctl } from "./linux/sysctl.js";
-import { isOwnedLinkName, NFT_FAMILY, NFT_TABLE, nftSets, ownerFromAlias, type NftSetName } from "./naming.js";
+import {
+  isOwnedLinkName,
+  NFT_FAMILY,
+  NFT_TABLE,
+  nftSets,
+  ownerFromAlias,
+  type NftSetName,
+} from "./naming.js";
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
 import { VERSION_CHAIN_PREFIX } from "./render/nft.js";
 import { ipArgv, NETNS_DIR } from "./render/steps.js";
@@ -32,7 +39,9 @@ const ip = (runner: Runner, netns: string | null, args: string[]): Promise<strin
   runner.run(ipArgv(netns, ["-j", ...args])).then((r) => r.stdout);
 
 const globalAddresses = (l: IpLink): string[] =>
-  (l.addr_info ?? []).filter((a) => a.scope !== "link" && a.scope !== "host").map((a) => `${a.local}/${a.prefixlen}`);
+  (l.addr_info ?? [])
+    .filter((a) => a.scope !== "link" && a.scope !== "host")
+    .map((a) => `${a.local}/${a.prefixlen}`);
 
 async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
   const links = JSON.parse(await ip(runner, null, ["-d", "addr", "show"])) as IpLink[];
@@ -43,12 +52,21 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
     const kind = l.linkinfo?.info_kind;
     if (kind === "bridge") {
       out.push({ kind: "bridge", owner, name: l.ifname, mtu: l.mtu });
-      for (const cidr of globalAddresses(l)) out.push({ kind: "address", owner, netns: null, dev: l.ifname, cidr });
+      for (const cidr of globalAddresses(l))
+        out.push({ kind: "address", owner, netns: null, dev: l.ifname, cidr });
       const key = `net/ipv4/conf/${l.ifname}/route_localnet`;
       const value = await readSysctl(key);
       if (value !== undefined) out.push({ kind: "sysctl", owner, key, value });
     } else if (kind === "veth") {
-      out.push({ kind: "veth", owner, name: l.ifname, master: l.master ?? "", mtu: l.mtu, peer: "", netns: "" });
+      out.push({
+        kind: "veth",
+        owner,
+        name: l.ifname,
+        master: l.master ?? "",
+        mtu: l.mtu,
+        peer: "",
+        netns: "",
+      });
     }
   }
   return out;
@@ -66,7 +84,8 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
     if (owner === undefined || l.ifname === "lo") continue;
     owners.set(l.ifname, owner);
     out.push({ kind: "containerLink", owner, netns: path, name: l.ifname, mac: l.address ?? "" });
-    for (const cidr of globalAddresses(l)) out.push({ kind: "address", owner, netns: path, dev: l.ifname, cidr });
+    for (const cidr of globalAddresses(l))
+      out.push({ kind: "address", owner, netns: path, dev: l.ifname, cidr });
   }
   for (const r of JSON.parse(routesJson) as IpRoute[]) {
     const owner = r.dev === undefined ? undefined : owners.get(r.dev);
@@ -107,9 +126,10 @@ interface NftJson {
 }
 
 function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPart[] {
-  const raw = types.length > 1 && typeof value === "object" && value !== null && "concat" in value
-    ? (value as { concat: unknown[] }).concat
-    : [value];
+  const raw =
+    types.length > 1 && typeof value === "object" && value !== null && "concat" in value
+      ? (value as { concat: unknown[] }).concat
+      : [value];
   return types.map((t, i): ElementPart => {
     const v = raw[i];
     if (t === "port") return { t, v: Number(v) };
@@ -128,7 +148,9 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
 async function observeNft(runner: Runner): Promise<KernelObject[]> {
   let json: NftJson;
   try {
-    json = JSON.parse((await runner.run(["nft", "-j", "list", "table", NFT_FAMILY, NFT_TABLE])).stdout) as NftJson;
+    json = JSON.parse(
+      (await runner.run(["nft", "-j", "list", "table", NFT_FAMILY, NFT_TABLE])).stdout,
+    ) as NftJson;
   } catch {
     return [];
   }
@@ -144,9 +166,10 @@ async function observeNft(runner: Runner): Promise<KernelObject[]> {
     for (const raw of set.elem ?? []) {
       const isMap = Array.isArray(raw);
       const keyRaw: unknown = isMap ? raw[0] : raw;
-      const elem = typeof keyRaw === "object" && keyRaw !== null && "elem" in keyRaw
-        ? (keyRaw as { elem: { val: unknown; comment?: string } }).elem
-        : { val: keyRaw };
+      const elem =
+        typeof keyRaw === "object" && keyRaw !== null && "elem" in keyRaw
+          ? (keyRaw as { elem: { val: unknown; comment?: string } }).elem
+          : { val: keyRaw };
       const owner = ownerFromComment(elem.comment);
       out.push({
         kind: "nftElement",
@@ -168,7 +191,12 @@ function ownerFromComment(comment: string | undefined): Owner {
 export async function observe(runner: Runner, namespaces: readonly Namespace[]): Promise<KernelObject[]> {
   const global = ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"];
   const sysctls = await Promise.all(
-    global.map(async (key): Promise<KernelObject> => ({ kind: "sysctl", owner: "global", key, value: (await readSysctl(key)) ?? "" })),
+    global.map(async (key): Promise<KernelObject> => ({
+      kind: "sysctl",
+      owner: "global",
+      key,
+      value: (await readSysctl(key)) ?? "",
+    })),
   );
   const [links, nft, netns, ...inside] = await Promise.all([
     observeHostLinks(runner),

@@ -55,15 +55,19 @@ export function plan(desired: readonly KernelObject[], observed: readonly Kernel
   }
   for (const id of have.keys()) if (!want.has(id)) deleted.add(id);
 
-  const gone = (id: string | undefined): boolean =>
-    id !== undefined &&
-    (deleted.has(id) || created.has(id) || (replaced.has(id) && replaceDestroysChildren(have.get(id) ?? want.get(id)!)));
+  const gone = (id: string | undefined): boolean => {
+    if (id === undefined) return false;
+    const o = have.get(id);
+    return (
+      deleted.has(id) ||
+      created.has(id) ||
+      (replaced.has(id) && o !== undefined && replaceDestroysChildren(o))
+    );
+  };
 
   const deletes: Op[] = [];
-  for (const id of deleted) {
-    const o = have.get(id)!;
-    if (!gone(parentOf(o))) deletes.push({ action: "delete", object: o });
-  }
+  for (const [id, o] of have)
+    if (deleted.has(id) && !gone(parentOf(o))) deletes.push({ action: "delete", object: o });
   const upserts: Op[] = [];
   for (const [id, d] of want) {
     const o = have.get(id);

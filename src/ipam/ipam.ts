@@ -21,7 +21,10 @@ export function allocateAddress(
   if (requested !== undefined) {
     const ip = parseIp(requested.field, requested.address);
     if (!contains(prefix, ip) || ip.value < range.first || ip.value > range.last)
-      throw invalidArgument(requested.field, `${ip.address} is not a host address of subnet ${subnet.prefix}`);
+      throw invalidArgument(
+        requested.field,
+        `${ip.address} is not a host address of subnet ${subnet.prefix}`,
+      );
     if (ip.value === gateway)
       throw conflict(`${requested.field}: ${ip.address} is the gateway of ${subnet.prefix}`, requested.field);
     if (store.addressTaken(subnet.id, ip.address))

@@ -11,15 +11,13 @@ export function bridgeObjects(net: Network): KernelObject[] {
   const bridge = bridgeName(net.shortId);
   return [
     { kind: "bridge", owner, name: bridge, mtu: net.mtu },
-    ...net.subnets.map(
-      (s): KernelObject => ({
-        kind: "address",
-        owner,
-        netns: null,
-        dev: bridge,
-        cidr: `${s.gateway}/${s.prefix.split("/")[1] ?? ""}`,
-      }),
-    ),
+    ...net.subnets.map((s): KernelObject => ({
+      kind: "address",
+      owner,
+      netns: null,
+      dev: bridge,
+      cidr: `${s.gateway}/${s.prefix.split("/")[1] ?? ""}`,
+    })),
   ];
 }
 

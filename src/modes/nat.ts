@@ -32,7 +32,13 @@ export const nat: NetworkMode = {
     );
     for (const s of net.subnets) {
       objects.push(
-        { kind: "nftElement", owner, set: `masq${s.family}`, key: [{ t: "prefix", v: s.prefix }], value: null },
+        {
+          kind: "nftElement",
+          owner,
+          set: `masq${s.family}`,
+          key: [{ t: "prefix", v: s.prefix }],
+          value: null,
+        },
         {
           kind: "nftElement",
           owner,

@@ -115,7 +115,8 @@ export class Store {
   }
 
   meta(key: string): string | undefined {
-    return this.db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?").get(key)?.value;
+    return this.db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?").get(key)
+      ?.value;
   }
 
   setMeta(key: string, value: string): void {
@@ -126,9 +127,7 @@ export class Store {
 
   insertNetwork(n: NewNetwork): void {
     this.db
-      .prepare(
-        "INSERT INTO networks (id, name, type, short_id, mtu, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      )
+      .prepare("INSERT INTO networks (id, name, type, short_id, mtu, created_at) VALUES (?, ?, ?, ?, ?, ?)")
       .run(n.id, n.name, n.type, n.shortId, n.mtu, new Date().toISOString());
     const insertSubnet = this.db.prepare(
       "INSERT INTO subnets (network_id, family, prefix, gateway) VALUES (?, ?, ?, ?)",
@@ -244,7 +243,9 @@ export class Store {
       args.push(filter.namespaceId);
     }
     const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
-    const rows = this.db.prepare<string[], EndpointRow>(`SELECT * FROM endpoints ${clause} ORDER BY name`).all(...args);
+    const rows = this.db
+      .prepare<string[], EndpointRow>(`SELECT * FROM endpoints ${clause} ORDER BY name`)
+      .all(...args);
     return this.hydrate(rows);
   }
 
@@ -270,11 +271,15 @@ export class Store {
     const addresses =
       one === undefined
         ? this.db.prepare<[], AddressRow>(`${addressSql} ORDER BY s.family`).all()
-        : this.db.prepare<[string], AddressRow>(`${addressSql} WHERE a.endpoint_id = ? ORDER BY s.family`).all(one);
+        : this.db
+            .prepare<[string], AddressRow>(`${addressSql} WHERE a.endpoint_id = ? ORDER BY s.family`)
+            .all(one);
     const mappings =
       one === undefined
         ? this.db.prepare<[], PortMappingRow>("SELECT * FROM port_mappings").all()
-        : this.db.prepare<[string], PortMappingRow>("SELECT * FROM port_mappings WHERE endpoint_id = ?").all(one);
+        : this.db
+            .prepare<[string], PortMappingRow>("SELECT * FROM port_mappings WHERE endpoint_id = ?")
+            .all(one);
     const addressesOf = groupBy(addresses, (a) => a.endpoint_id);
     const mappingsOf = groupBy(mappings, (m) => m.endpoint_id);
     return rows.map((row) => ({
@@ -296,8 +301,9 @@ export class Store {
 
   addressTaken(subnetId: number, address: string): boolean {
     return (
-      this.db.prepare("SELECT 1 FROM addresses WHERE subnet_id = ? AND address = ?").get(subnetId, address) !==
-      undefined
+      this.db
+        .prepare("SELECT 1 FROM addresses WHERE subnet_id = ? AND address = ?")
+        .get(subnetId, address) !== undefined
     );
   }
 

@@ -27,7 +27,7 @@ function fromFastify(err: FastifyError): HostnetError | undefined {
       .replace(/^\./, "");
     const missing = (first.params as { missingProperty?: string }).missingProperty;
     const field = [path, missing].filter((p) => p !== undefined && p !== "").join(".") || "body";
-    const message = missing === undefined ? `${first.message ?? "is invalid"}` : "is required";
+    const message = missing === undefined ? (first.message ?? "is invalid") : "is required";
     return new HostnetError("InvalidArgument", `${field}: ${message}`, { field });
   }
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
@@ -36,7 +36,8 @@ function fromFastify(err: FastifyError): HostnetError | undefined {
 }
 
 export function errorReply(err: unknown): ErrorReply {
-  const e = (err instanceof Error && "code" in err && fromFastify(err as FastifyError)) || asHostnetError(err);
+  const fastify = err instanceof Error && "code" in err ? fromFastify(err as FastifyError) : undefined;
+  const e = fastify ?? asHostnetError(err);
   const body = { code: e.code, message: e.message };
   return {
     status: httpStatus[e.code],

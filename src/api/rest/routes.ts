@@ -50,15 +50,21 @@ function applyFilter<T extends object>(items: T[], filter: string | undefined): 
 export function registerRoutes(app: FastifyInstance, service: HostnetService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const epView = (e: Parameters<typeof endpointView>[0]): Static<typeof Endpoint> =>
-    endpointView(e, service.networks().find((n) => n.id === e.networkId));
+    endpointView(
+      e,
+      service.networks().find((n) => n.id === e.networkId),
+    );
 
-  r.get("/networks", { schema: { querystring: ListQuery, response: { 200: Type.Array(Network), ...errors } } }, (req) =>
-    applyFilter(service.networks().map(networkView), req.query.filter),
+  r.get(
+    "/networks",
+    { schema: { querystring: ListQuery, response: { 200: Type.Array(Network), ...errors } } },
+    (req) => applyFilter(service.networks().map(networkView), req.query.filter),
   );
   r.post(
     "/networks",
     { schema: { body: NetworkRequest, response: { 201: Network, ...errors } } },
-    async (req, reply) => reply.code(201).send(networkView(await service.createNetwork(networkSpec(req.body)))),
+    async (req, reply) =>
+      reply.code(201).send(networkView(await service.createNetwork(networkSpec(req.body)))),
   );
   r.get("/networks/:ref", { schema: { params: Ref, response: { 200: Network, ...errors } } }, (req) =>
     networkView(service.network(req.params.ref)),
@@ -68,7 +74,9 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
     {
       schema: {
         params: Ref,
-        querystring: Type.Object({ force: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])) }),
+        querystring: Type.Object({
+          force: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])),
+        }),
         response: { 204: Type.Null(), ...errors },
       },
     },
@@ -99,10 +107,14 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
   r.get("/endpoints/:ref", { schema: { params: Ref, response: { 200: Endpoint, ...errors } } }, (req) =>
     epView(service.endpoint(req.params.ref)),
   );
-  r.delete("/endpoints/:ref", { schema: { params: Ref, response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
-    await service.deleteEndpoint(req.params.ref);
-    return reply.code(204).send(null);
-  });
+  r.delete(
+    "/endpoints/:ref",
+    { schema: { params: Ref, response: { 204: Type.Null(), ...errors } } },
+    async (req, reply) => {
+      await service.deleteEndpoint(req.params.ref);
+      return reply.code(204).send(null);
+    },
+  );
   r.post(
     "/endpoints/:ref/attach",
     { schema: { params: Ref, body: AttachRequest, response: { 200: Endpoint, ...errors } } },
@@ -119,21 +131,28 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
       ns,
       service.endpoints().filter((e) => e.attachment?.namespaceId === ns.id),
     );
-  r.get("/namespaces", { schema: { querystring: ListQuery, response: { 200: Type.Array(Namespace), ...errors } } }, (req) =>
-    applyFilter(service.namespaces().map(nsView), req.query.filter),
+  r.get(
+    "/namespaces",
+    { schema: { querystring: ListQuery, response: { 200: Type.Array(Namespace), ...errors } } },
+    (req) => applyFilter(service.namespaces().map(nsView), req.query.filter),
   );
   r.post(
     "/namespaces",
     { schema: { body: NamespaceRequest, response: { 201: Namespace, ...errors } } },
-    async (req, reply) => reply.code(201).send(nsView(await service.createNamespace(namespaceSpec(req.body)))),
+    async (req, reply) =>
+      reply.code(201).send(nsView(await service.createNamespace(namespaceSpec(req.body)))),
   );
   r.get("/namespaces/:ref", { schema: { params: Ref, response: { 200: Namespace, ...errors } } }, (req) =>
     nsView(service.namespace(req.params.ref)),
   );
-  r.delete("/namespaces/:ref", { schema: { params: Ref, response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
-    await service.deleteNamespace(req.params.ref);
-    return reply.code(204).send(null);
-  });
+  r.delete(
+    "/namespaces/:ref",
+    { schema: { params: Ref, response: { 204: Type.Null(), ...errors } } },
+    async (req, reply) => {
+      await service.deleteNamespace(req.params.ref);
+      return reply.code(204).send(null);
+    },
+  );
 
   r.get(
     "/plan",
@@ -141,7 +160,11 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
     async () => {
       const { ops } = await service.plan();
       return {
-        Operations: ops.map((op) => ({ Action: op.action, Kind: op.object.kind, Object: describe(op.object) })),
+        Operations: ops.map((op) => ({
+          Action: op.action,
+          Kind: op.object.kind,
+          Object: describe(op.object),
+        })),
       };
     },
   );

@@ -4,7 +4,13 @@
  */
 import { Type, type Static } from "typebox";
 import { invalidArgument } from "../../errors.js";
-import type { EndpointSpec, NamespaceSpec, NetworkSpec, PortMappingSpec, SubnetSpec } from "../../core/service.js";
+import type {
+  EndpointSpec,
+  NamespaceSpec,
+  NetworkSpec,
+  PortMappingSpec,
+  SubnetSpec,
+} from "../../core/service.js";
 import { bridgeName, hostVethName } from "../../dataplane/naming.js";
 import type { Endpoint, Namespace, Network, Protocol } from "../../model/types.js";
 
@@ -110,7 +116,10 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
   const subnets: SubnetSpec[] = (body.Ipams?.[0]?.Subnets ?? []).map((s, i) => {
     const field = `Ipams[0].Subnets[${i}]`;
     const routeIndex = (s.Routes ?? []).findIndex(
-      (r) => r.DestinationPrefix === undefined || r.DestinationPrefix === "0.0.0.0/0" || r.DestinationPrefix === "::/0",
+      (r) =>
+        r.DestinationPrefix === undefined ||
+        r.DestinationPrefix === "0.0.0.0/0" ||
+        r.DestinationPrefix === "::/0",
     );
     const gateway = routeIndex < 0 ? undefined : s.Routes?.[routeIndex]?.NextHop;
     const base = {
@@ -132,7 +141,8 @@ function protocolOf(field: string, p: number | string): Protocol {
 }
 
 function portMappingSpec(field: string, settings: unknown): PortMappingSpec {
-  if (typeof settings !== "object" || settings === null) throw invalidArgument(`${field}.Settings`, "must be an object");
+  if (typeof settings !== "object" || settings === null)
+    throw invalidArgument(`${field}.Settings`, "must be an object");
   const s = settings as Record<string, unknown>;
   const int = (key: string): number => {
     const v = s[key];
@@ -143,7 +153,8 @@ function portMappingSpec(field: string, settings: unknown): PortMappingSpec {
   if (typeof protocol !== "number" && typeof protocol !== "string")
     throw invalidArgument(`${field}.Settings.Protocol`, "must be 6, 17, TCP or UDP");
   const vip = s["VIP"];
-  if (vip !== undefined && typeof vip !== "string") throw invalidArgument(`${field}.Settings.VIP`, "must be a string");
+  if (vip !== undefined && typeof vip !== "string")
+    throw invalidArgument(`${field}.Settings.VIP`, "must be a string");
   const spec = {
     field: `${field}.Settings`,
     protocol: protocolOf(`${field}.Settings.Protocol`, protocol),

@@ -23,7 +23,8 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
 function setDeclaration(name: NftSetName): string {
   const def = nftSets[name];
   const family = name.endsWith("6") ? 6 : 4;
-  const typeOf = (parts: readonly ElementPart["t"][]): string => parts.map((p) => partType[p][family]).join(" . ");
+  const typeOf = (parts: readonly ElementPart["t"][]): string =>
+    parts.map((p) => partType[p][family]).join(" . ");
   const interval = (def.key as readonly string[]).includes("prefix") ? " flags interval;" : "";
   const kind = def.value === null ? "set" : "map";
   const type = def.value === null ? typeOf(def.key) : `${typeOf(def.key)} : ${typeOf(def.value)}`;

@@ -36,9 +36,15 @@ const routeDst = (o: { family: 4 | 6; dst: string }): string =>
 function createSteps(o: KernelObject): Step[] {
   switch (o.kind) {
     case "netns":
-      return [host(`netns add ${o.name}`), inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${aliasOf(o.owner)} up`)];
+      return [
+        host(`netns add ${o.name}`),
+        inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${aliasOf(o.owner)} up`),
+      ];
     case "bridge":
-      return [host(`link add ${o.name} mtu ${o.mtu} type bridge`), host(`link set dev ${o.name} alias ${aliasOf(o.owner)} up`)];
+      return [
+        host(`link add ${o.name} mtu ${o.mtu} type bridge`),
+        host(`link set dev ${o.name} alias ${aliasOf(o.owner)} up`),
+      ];
     case "address":
       return [
         o.netns === null
@@ -70,7 +76,11 @@ function deleteSteps(o: KernelObject): Step[] {
     case "veth":
       return [host(`link del dev ${o.name}`)];
     case "address":
-      return [o.netns === null ? host(`addr del ${o.cidr} dev ${o.dev}`) : inNs(o.netns, `addr del ${o.cidr} dev ${o.dev}`)];
+      return [
+        o.netns === null
+          ? host(`addr del ${o.cidr} dev ${o.dev}`)
+          : inNs(o.netns, `addr del ${o.cidr} dev ${o.dev}`),
+      ];
     case "containerLink":
       return [inNs(o.netns, `link del dev ${o.name}`)];
     case "route":
@@ -94,7 +104,10 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       return createSteps(to);
     case "nftTable":
     case "nftElement":
-      return nftLines({ action: "replace", from, object: to }).map((line) => ({ runner: { kind: "nft" }, line }));
+      return nftLines({ action: "replace", from, object: to }).map((line) => ({
+        runner: { kind: "nft" },
+        line,
+      }));
     case "netns":
     case "veth":
       return [...deleteSteps(from), ...createSteps(to)];
