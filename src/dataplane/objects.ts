@@ -24,7 +24,16 @@ export type KernelObject =
   | (Base & { kind: "netns"; name: string })
   | (Base & { kind: "bridge"; name: string; mtu: number })
   | (Base & { kind: "address"; netns: NetnsRef; dev: string; cidr: string })
-  | (Base & { kind: "veth"; name: string; master: string; mtu: number; peer: string; netns: string })
+  | (Base & {
+      kind: "veth";
+      name: string;
+      master: string;
+      mtu: number;
+      /** Bridge port hairpin mode, so a container reaches its own published ports through the host. */
+      hairpin: boolean;
+      peer: string;
+      netns: string;
+    })
   | (Base & { kind: "containerLink"; netns: string; name: string; mac: string })
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
@@ -95,7 +104,12 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
     case "bridge":
       return observed.kind === "bridge" && observed.mtu === desired.mtu;
     case "veth":
-      return observed.kind === "veth" && observed.master === desired.master && observed.mtu === desired.mtu;
+      return (
+        observed.kind === "veth" &&
+        observed.master === desired.master &&
+        observed.mtu === desired.mtu &&
+        observed.hairpin === desired.hairpin
+      );
     case "containerLink":
       return observed.kind === "containerLink" && observed.mac === desired.mac;
     case "route":

@@ -25,7 +25,7 @@ interface IpLink {
   master?: string;
   mtu: number;
   address?: string;
-  linkinfo?: { info_kind?: string };
+  linkinfo?: { info_kind?: string; info_slave_data?: { hairpin?: boolean } };
   addr_info?: { local: string; prefixlen: number; scope?: string }[];
 }
 
@@ -64,6 +64,7 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
         name: l.ifname,
         master: l.master ?? "",
         mtu: l.mtu,
+        hairpin: l.linkinfo?.info_slave_data?.hairpin === true,
         peer: "",
         netns: "",
       });

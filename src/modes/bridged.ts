@@ -33,6 +33,7 @@ export function vethObjects(ep: Endpoint, net: Network, ns: Namespace): KernelOb
       name: hostVethName(ep.shortId),
       master: bridgeName(net.shortId),
       mtu: net.mtu,
+      hairpin: true,
       peer: dev,
       netns,
     },

@@ -55,6 +55,7 @@ function createSteps(o: KernelObject): Step[] {
       return [
         host(`link add ${o.name} mtu ${o.mtu} type veth peer name ${o.peer} mtu ${o.mtu} netns ${o.netns}`),
         host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
+        host(`link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"}`),
       ];
     case "containerLink":
       return [inNs(o.netns, `link set dev ${o.name} address ${o.mac} alias ${aliasOf(o.owner)} up`)];

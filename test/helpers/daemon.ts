@@ -1,0 +1,117 @@
+/**
+ * hostnetd for a test: started from dist/ inside the test's host namespace (nsenter, so namespaces it
+ * creates are visible to the test), with a temp socket and state dir, stopped by PID.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const HOSTNETD = resolve(import.meta.dirname, "../../dist/bin/hostnetd.js");
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface TestDaemon {
+  readonly socket: string;
+  readonly stateDir: string;
+  readonly pid: number;
+  readonly logs: () => string;
+  api(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  /** api() that fails the test unless the status is 2xx; returns the body. */
+  ok<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function apiRequest(socket: string, method: string, path: string, body?: unknown): Promise<ApiResponse> {
+  return new Promise((resolvePromise, reject) => {
+    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const req = httpRequest(
+      {
+        socketPath: socket,
+        method,
+        path,
+        headers: payload === undefined ? {} : { "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (b: Buffer) => (text += b.toString()));
+        res.on("end", () => {
+          resolvePromise({ status: res.statusCode ?? 0, body: text === "" ? null : (JSON.parse(text) as unknown) });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+async function waitReady(socket: string, child: ChildProcess, logs: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`hostnetd exited ${child.exitCode}:\n${logs()}`);
+    try {
+      await apiRequest(socket, "GET", "/globals/version");
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`hostnetd did not become ready:\n${logs()}`);
+}
+
+export async function startDaemon(hostNs: string, extraArgs: readonly string[] = []): Promise<TestDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), "hostnet-test-"));
+  const socket = join(dir, "hostnet.sock");
+  const stateDir = join(dir, "state");
+  let child: ChildProcess;
+  let output = "";
+  const logs = (): string => output;
+
+  const launch = async (): Promise<void> => {
+    child = spawn(
+      "nsenter",
+      [`--net=/run/netns/${hostNs}`, process.execPath, HOSTNETD, "--socket", socket, "--state-dir", stateDir, ...extraArgs],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
+    child.stderr?.on("data", (b: Buffer) => (output += b.toString()));
+    await waitReady(socket, child, logs);
+  };
+
+  const kill = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill(signal);
+    await exited;
+  };
+
+  await launch();
+  const daemon: TestDaemon = {
+    socket,
+    stateDir,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    logs,
+    api: (method, path, body) => apiRequest(socket, method, path, body),
+    async ok<T>(method: string, path: string, body?: unknown): Promise<T> {
+      const res = await apiRequest(socket, method, path, body);
+      if (res.status < 200 || res.status > 299)
+        throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body as T;
+    },
+    kill,
+    restart: launch,
+    async stop() {
+      await kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return daemon;
+}

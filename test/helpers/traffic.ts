@@ -1,0 +1,68 @@
+/**
+ * Real traffic for tests: socat servers that answer each TCP connection or UDP datagram with the peer
+ * address they saw (so tests can assert NAT), and clients that return that answer. Servers are stopped
+ * by PID.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { Address6 } from "ip-address";
+import { inNs, run } from "./run.js";
+
+export interface Server {
+  stop(): Promise<void>;
+}
+
+const ANSWER = "SYSTEM:echo $SOCAT_PEERADDR";
+
+/** TCP and UDP servers on `port` for both IPv4 and IPv6 in namespace `ns`. */
+export async function startEchoServers(ns: string, port: number): Promise<Server> {
+  const specs = [
+    `TCP4-LISTEN:${port},fork,reuseaddr`,
+    `TCP6-LISTEN:${port},fork,reuseaddr,ipv6only=1`,
+    `UDP4-RECVFROM:${port},fork,reuseaddr`,
+    `UDP6-RECVFROM:${port},fork,reuseaddr,ipv6only=1`,
+  ];
+  const children: ChildProcess[] = specs.map((spec) =>
+    spawn("nsenter", [`--net=/run/netns/${ns}`, "socat", spec, ANSWER], { stdio: "ignore" }),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    async stop() {
+      await Promise.all(
+        children.map(async (c) => {
+          if (c.exitCode !== null || c.signalCode !== null) return;
+          const exited = new Promise((r) => c.once("exit", r));
+          c.kill("SIGKILL");
+          await exited;
+        }),
+      );
+    },
+  };
+}
+
+/** socat prints IPv6 peers in full, bracketed form; tests compare canonical text. */
+function canonical(answer: string): string | undefined {
+  const text = answer.trim().replace(/^\[(.*)\]$/, "$1");
+  if (text === "") return undefined;
+  return text.includes(":") ? new Address6(text).correctForm() : text;
+}
+
+const hostPort = (address: string, port: number): string =>
+  address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+
+/** Connects from `ns` and returns the peer address the server saw, or undefined when nothing answered. */
+export async function askTcp(ns: string, address: string, port: number): Promise<string | undefined> {
+  const proto = address.includes(":") ? "TCP6" : "TCP4";
+  const r = await run(inNs(ns, ["socat", "-T", "2", "-", `${proto}:${hostPort(address, port)},connect-timeout=2`]), {
+    timeoutMs: 5_000,
+  });
+  return r.code === 0 ? canonical(r.stdout) : undefined;
+}
+
+export async function askUdp(ns: string, address: string, port: number): Promise<string | undefined> {
+  const proto = address.includes(":") ? "UDP6" : "UDP4";
+  const r = await run(inNs(ns, ["socat", "-T", "1", "-", `${proto}:${hostPort(address, port)}`]), {
+    input: "hello\n",
+    timeoutMs: 5_000,
+  });
+  return canonical(r.stdout);
+}

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { createTopology, ping, type Topology } from "../helpers/topology.js";
+import { askTcp, askUdp, startEchoServers, type Server } from "../helpers/traffic.js";
+
+interface EndpointBody {
+  IpConfigurations: { IpAddress: string }[];
+}
+
+describe("NAT network: connectivity, masquerade and port mappings", () => {
+  let t: Topology;
+  let d: TestDaemon;
+  const servers: Server[] = [];
+  const ips: Record<string, { v4: string; v6: string }> = {};
+
+  beforeAll(async () => {
+    t = await createTopology();
+    d = await startDaemon(t.host, ["--no-default-network"]);
+    await d.ok("POST", "/networks", {
+      Name: "n1",
+      Type: "NAT",
+      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.88.0.0/24" }, { IpAddressPrefix: "fd88::/64" }] }],
+    });
+    for (const c of ["c1", "c2"]) {
+      await d.ok("POST", "/namespaces", { Name: t.ns(c) });
+      const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
+        Name: c,
+        HostComputeNetwork: "n1",
+        HostComputeNamespace: t.ns(c),
+        Policies:
+          c === "c1"
+            ? [
+                { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 8080 } },
+                { Type: "PortMapping", Settings: { Protocol: "UDP", InternalPort: 80, ExternalPort: 8080 } },
+                {
+                  Type: "PortMapping",
+                  Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 9090, VIP: t.hostIp4 },
+                },
+              ]
+            : [],
+      });
+      const [v4, v6] = ep.IpConfigurations.map((c) => c.IpAddress);
+      ips[c] = { v4: v4 ?? "", v6: v6 ?? "" };
+    }
+    servers.push(await startEchoServers(t.ns("c1"), 80));
+    servers.push(await startEchoServers(t.ext, 7000));
+  });
+
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    await d?.stop();
+    await t?.destroy();
+  });
+
+  it("gives each endpoint one address of each family", () => {
+    expect(ips["c1"]?.v4).toMatch(/^10\.88\.0\.\d+$/);
+    expect(ips["c1"]?.v6).toMatch(/^fd88::/);
+  });
+
+  it("lets endpoints of one network reach each other over IPv4 and IPv6", async () => {
+    expect(await ping(t.ns("c1"), ips["c2"]?.v4 ?? "")).toBe(true);
+    expect(await ping(t.ns("c2"), ips["c1"]?.v6 ?? "")).toBe(true);
+  });
+
+  it("masquerades containers behind the host's address towards the outside", async () => {
+    expect(await askTcp(t.ns("c2"), t.extIp4, 7000)).toBe(t.hostIp4);
+    expect(await askTcp(t.ns("c2"), t.extIp6, 7000)).toBe(t.hostIp6);
+    expect(await askUdp(t.ns("c2"), t.extIp4, 7000)).toBe(t.hostIp4);
+  });
+
+  it("publishes TCP and UDP ports to the outside, showing the real client address", async () => {
+    expect(await askTcp(t.ext, t.hostIp4, 8080)).toBe(t.extIp4);
+    expect(await askUdp(t.ext, t.hostIp4, 8080)).toBe(t.extIp4);
+    expect(await askTcp(t.ext, t.hostIp6, 8080)).toBe(t.extIp6);
+    expect(await askUdp(t.ext, t.hostIp6, 8080)).toBe(t.extIp6);
+  });
+
+  it("publishes ports to the host itself, on its own addresses and on localhost", async () => {
+    expect(await askTcp(t.host, t.hostIp4, 8080)).toBeDefined();
+    expect(await askTcp(t.host, "127.0.0.1", 8080)).toBeDefined();
+    expect(await askTcp(t.host, "::1", 8080)).toBeDefined();
+    expect(await askUdp(t.host, "127.0.0.1", 8080)).toBeDefined();
+  });
+
+  it("hairpins: containers reach published ports through the host, including their own", async () => {
+    expect(await askTcp(t.ns("c2"), t.hostIp4, 8080)).toBeDefined();
+    expect(await askTcp(t.ns("c1"), t.hostIp4, 8080)).toBeDefined();
+    expect(await askTcp(t.ns("c2"), "10.88.0.1", 8080)).toBeDefined();
+    expect(await askTcp(t.ns("c2"), t.hostIp6, 8080)).toBeDefined();
+  });
+
+  it("answers a mapping bound to one host address only on that address", async () => {
+    expect(await askTcp(t.ext, t.hostIp4, 9090)).toBe(t.extIp4);
+    expect(await askTcp(t.host, "127.0.0.1", 9090)).toBeUndefined();
+    expect(await askTcp(t.ns("c2"), "10.88.0.1", 9090)).toBeUndefined();
+  });
+
+  it("keeps containers unreachable from outside except through port mappings", async () => {
+    await d.ok("GET", "/networks");
+    const r = await askTcp(t.ext, ips["c1"]?.v4 ?? "", 80);
+    expect(r).toBeUndefined();
+  });
+});
