@@ -12,6 +12,7 @@ import { HostnetService } from "./core/service.js";
 import { hostPrefixes } from "./dataplane/hostfacts.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
+import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Reconciler } from "./dataplane/reconciler.js";
 import { HostnetError } from "./errors.js";
 import { Store } from "./store/store.js";
@@ -44,7 +45,8 @@ async function claimSocket(path: string): Promise<void> {
 export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Daemon> {
   const started = performance.now();
   const store = new Store(join(opts.stateDir, "hostnet.db"));
-  const reconciler = new Reconciler(store, linuxKernel(), log);
+  const proxy = new LoopbackProxy();
+  const reconciler = new Reconciler(store, linuxKernel(proxy), log);
   const service = new HostnetService(store, reconciler, () => hostPrefixes(processRunner));
   const report = await reconciler.converge("all");
   log.info({ op: "startup-converge", ...report }, "kernel converged to the store");
@@ -63,6 +65,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     app,
     async close() {
       await app.close();
+      await proxy.closeAll();
       store.close();
     },
   };

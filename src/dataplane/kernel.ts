@@ -1,14 +1,24 @@
-/** The Linux kernel as the reconciler sees it: observe through ip/nft JSON, apply through batches. */
+/**
+ * The Linux kernel as the reconciler sees it: observe through ip/nft JSON (plus hostnetd's own loopback
+ * proxy listeners), apply through batches.
+ */
 import type { Namespace } from "../model/types.js";
 import { apply } from "./apply.js";
 import { processRunner, type Runner } from "./linux/exec.js";
+import type { LoopbackProxy } from "./loopback-proxy.js";
+import type { KernelObject, Owner } from "./objects.js";
 import { observe } from "./observe.js";
 import type { Op } from "./plan.js";
 import type { Kernel } from "./reconciler.js";
 
-export function linuxKernel(runner: Runner = processRunner): Kernel {
+export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner): Kernel {
   return {
-    observe: (namespaces: readonly Namespace[]) => observe(runner, namespaces),
-    apply: (ops: readonly Op[]) => apply(runner, ops),
+    async observe(namespaces: readonly Namespace[]) {
+      const proxies = proxy.list().map(
+        (p): KernelObject => ({ kind: "loopbackProxy", ...p, owner: p.owner as Owner }),
+      );
+      return [...(await observe(runner, namespaces)), ...proxies];
+    },
+    apply: (ops: readonly Op[]) => apply(runner, proxy, ops),
   };
 }

@@ -38,6 +38,7 @@ export type KernelObject =
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
   | (Base & { kind: "nftTable"; version: string })
+  | (Base & { kind: "loopbackProxy"; protocol: "tcp" | "udp"; port: number; target: string; targetPort: number })
   | (Base & {
       kind: "nftElement";
       set: string;
@@ -71,6 +72,8 @@ export function identity(o: KernelObject): string {
       return "nft:table";
     case "nftElement":
       return `nft:${o.set}:${partsText(o.key)}`;
+    case "loopbackProxy":
+      return `proxy:${o.protocol}/${o.port}`;
   }
 }
 
@@ -91,6 +94,7 @@ export function parentOf(o: KernelObject): string | undefined {
     case "bridge":
     case "veth":
     case "nftTable":
+    case "loopbackProxy":
       return undefined;
   }
 }
@@ -125,6 +129,13 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
           (desired.value === null ? "" : partsText(desired.value)) &&
         observed.owner === desired.owner
       );
+    case "loopbackProxy":
+      return (
+        observed.kind === "loopbackProxy" &&
+        observed.target === desired.target &&
+        observed.targetPort === desired.targetPort &&
+        observed.owner === desired.owner
+      );
     case "netns":
     case "address":
       return observed.kind === desired.kind;
@@ -151,6 +162,8 @@ export function describe(o: KernelObject): string {
       return `sysctl ${o.key.replaceAll("/", ".")} = ${o.value}`;
     case "nftTable":
       return `nft table ${NFT_FAMILY_TABLE} (${o.version})`;
+    case "loopbackProxy":
+      return `loopback proxy [::1]:${o.port}/${o.protocol} to ${o.target.includes(":") ? `[${o.target}]` : o.target}:${o.targetPort} (${o.owner})`;
     case "nftElement":
       return `nft element ${o.set} { ${partsText(o.key)}${o.value === null ? "" : ` : ${partsText(o.value)}`} } (${o.owner})`;
   }

@@ -38,6 +38,8 @@ function rank(o: KernelObject): number {
       return 7;
     case "nftElement":
       return 8;
+    case "loopbackProxy":
+      return 9;
   }
 }
 

@@ -58,6 +58,17 @@ export const nat: NetworkMode = {
     const owner = `ep:${ep.id}` as const;
     const objects = vethObjects(ep, net, ns);
     for (const m of ep.portMappings) {
+      const target = ep.addresses.find((a) => a.family === 6) ?? ep.addresses[0];
+      if ((m.hostIp === null || m.hostIp === "::1") && target !== undefined)
+        objects.push({
+          kind: "loopbackProxy",
+          owner,
+          protocol: m.protocol,
+          port: m.hostPort,
+          target: target.address,
+          targetPort: m.internalPort,
+        });
+      if (m.hostIp === "::1") continue;
       for (const a of ep.addresses) {
         const bound = m.hostIp !== null;
         if (bound && m.hostIp.includes(":") !== (a.family === 6)) continue;

@@ -80,6 +80,7 @@ describe("NAT network: connectivity, masquerade and port mappings", () => {
     expect(await askTcp(t.host, "127.0.0.1", 8080)).toBeDefined();
     expect(await askTcp(t.host, "::1", 8080)).toBeDefined();
     expect(await askUdp(t.host, "127.0.0.1", 8080)).toBeDefined();
+    expect(await askUdp(t.host, "::1", 8080)).toBeDefined();
   });
 
   it("hairpins: containers reach published ports through the host, including their own", async () => {

@@ -38,6 +38,7 @@ const chains = `
     iifname != "lo" ip6 daddr ::1 drop
   }
   chain portmap {
+    ip6 daddr ::1 return
     meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @portmapIp4
     meta nfproto ipv4 dnat ip to meta l4proto . th dport map @portmap4
     meta nfproto ipv6 dnat ip6 to ip6 daddr . meta l4proto . th dport map @portmapIp6

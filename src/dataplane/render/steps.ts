@@ -2,16 +2,27 @@
  * Plan → steps: each op becomes lines for a runner (hostnetd's `ip -batch`, a namespace's `ip -batch`,
  * one `nft -f` transaction, or a sysctl write). Pure, so tests assert the exact text.
  */
+import type { ProxySpec } from "../loopback-proxy.js";
 import { aliasOf } from "../naming.js";
-import type { KernelObject } from "../objects.js";
+import { describe, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
 import { nftLines } from "./nft.js";
 
-export type RunnerKey = { kind: "ip"; netns: string | null } | { kind: "nft" } | { kind: "sysctl" };
+export type RunnerKey =
+  | { kind: "ip"; netns: string | null }
+  | { kind: "nft" }
+  | { kind: "sysctl" }
+  | { kind: "proxy" };
+
+export type ProxyCommand =
+  | { readonly action: "open"; readonly spec: ProxySpec }
+  | { readonly action: "close"; readonly protocol: "tcp" | "udp"; readonly port: number };
 
 export interface Step {
   readonly runner: RunnerKey;
   readonly line: string;
+  /** For the loopback proxy: the command itself, so apply does not parse text. */
+  readonly proxy?: ProxyCommand;
 }
 
 export const NETNS_DIR = "/run/netns";
@@ -66,6 +77,8 @@ function createSteps(o: KernelObject): Step[] {
     case "nftTable":
     case "nftElement":
       return nftLines({ action: "create", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
+    case "loopbackProxy":
+      return [{ runner: { kind: "proxy" }, line: `open ${describe(o)}`, proxy: { action: "open", spec: o } }];
   }
 }
 
@@ -91,6 +104,14 @@ function deleteSteps(o: KernelObject): Step[] {
     case "nftTable":
     case "nftElement":
       return nftLines({ action: "delete", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
+    case "loopbackProxy":
+      return [
+        {
+          runner: { kind: "proxy" },
+          line: `close ${describe(o)}`,
+          proxy: { action: "close", protocol: o.protocol, port: o.port },
+        },
+      ];
   }
 }
 
@@ -102,6 +123,7 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "route":
     case "sysctl":
     case "address":
+    case "loopbackProxy":
       return createSteps(to);
     case "nftTable":
     case "nftElement":
@@ -131,6 +153,7 @@ export function steps(ops: readonly Op[]): Step[] {
 export interface Batch {
   readonly runner: RunnerKey;
   readonly lines: readonly string[];
+  readonly proxy: readonly ProxyCommand[];
 }
 
 const sameRunner = (a: RunnerKey, b: RunnerKey): boolean =>
@@ -141,20 +164,16 @@ const sameRunner = (a: RunnerKey, b: RunnerKey): boolean =>
  * transaction, and nft objects never depend on links.
  */
 export function batches(all: readonly Step[]): Batch[] {
-  const out: { runner: RunnerKey; lines: string[] }[] = [];
-  let nft: { runner: RunnerKey; lines: string[] } | undefined;
+  const out: { runner: RunnerKey; lines: string[]; proxy: ProxyCommand[] }[] = [];
+  let nft: (typeof out)[number] | undefined;
   for (const s of all) {
-    if (s.runner.kind === "nft" && nft !== undefined) {
-      nft.lines.push(s.line);
-      continue;
-    }
-    const last = out.at(-1);
-    if (last !== undefined && sameRunner(last.runner, s.runner)) last.lines.push(s.line);
-    else {
-      const batch = { runner: s.runner, lines: [s.line] };
-      out.push(batch);
-      if (s.runner.kind === "nft") nft = batch;
-    }
+    const last = s.runner.kind === "nft" && nft !== undefined ? nft : out.at(-1);
+    const batch =
+      last !== undefined && sameRunner(last.runner, s.runner) ? last : { runner: s.runner, lines: [], proxy: [] };
+    if (batch !== last) out.push(batch);
+    if (s.runner.kind === "nft") nft = batch;
+    batch.lines.push(s.line);
+    if (s.proxy !== undefined) batch.proxy.push(s.proxy);
   }
   return out;
 }

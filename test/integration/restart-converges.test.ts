@@ -1,0 +1,99 @@
+import Database from "better-sqlite3";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { linkNames, nftElements, nftTables } from "../helpers/kernel-state.js";
+import { inNs, must } from "../helpers/run.js";
+import { createTopology, ping, type Topology } from "../helpers/topology.js";
+import { askTcp, startEchoServers, type Server } from "../helpers/traffic.js";
+
+interface EndpointBody {
+  ID: string;
+  HostInterfaceName: string;
+  IpConfigurations: { IpAddress: string }[];
+}
+
+describe("kill -9 and restart: hostnetd converges to its store", () => {
+  let t: Topology;
+  let d: TestDaemon;
+  let server: Server | undefined;
+  const eps: Record<string, EndpointBody> = {};
+  let bridgeOfN2 = "";
+  let idOfN2 = "";
+
+  beforeAll(async () => {
+    t = await createTopology();
+    d = await startDaemon(t.host, ["--no-default-network"]);
+    await d.ok("POST", "/networks", { Name: "n1", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.55.0.0/24" }] }] });
+    const n2 = await d.ok<{ ID: string; Bridge: string }>("POST", "/networks", {
+      Name: "n2",
+      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.56.0.0/24" }] }],
+    });
+    bridgeOfN2 = n2.Bridge;
+    idOfN2 = n2.ID;
+    for (const [c, port] of [
+      ["c1", 8081],
+      ["c2", 8082],
+    ] as const) {
+      await d.ok("POST", "/namespaces", { Name: t.ns(c) });
+      eps[c] = await d.ok<EndpointBody>("POST", "/endpoints", {
+        Name: c,
+        HostComputeNetwork: "n1",
+        HostComputeNamespace: t.ns(c),
+        Policies: [{ Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: port } }],
+      });
+    }
+    server = await startEchoServers(t.ns("c1"), 80);
+    // Objects hostnet does not own, which no converge may touch.
+    await must(["ip", "-n", t.host, "link", "add", "br-foreign", "type", "bridge"]);
+    await must(["ip", "-n", t.host, "link", "add", "vf-a", "type", "veth", "peer", "name", "vf-b"]);
+    await must(inNs(t.host, ["nft", "add", "table", "inet", "foreign"]));
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await d?.stop();
+    await t?.destroy();
+  });
+
+  it("keeps containers working, duplicates nothing and removes what the store lost while it was down", async () => {
+    const nftBefore = await nftElements(t.host);
+    await d.kill("SIGKILL");
+
+    // While hostnetd is down, c2 and network n2 disappear from the store.
+    const db = new Database(join(d.stateDir, "hostnet.db"));
+    db.pragma("foreign_keys = ON");
+    db.prepare("DELETE FROM endpoints WHERE name = 'c2'").run();
+    db.prepare("DELETE FROM networks WHERE name = 'n2'").run();
+    db.close();
+
+    // Traffic keeps flowing with hostnetd dead: the kernel holds the state.
+    expect(await askTcp(t.ext, t.hostIp4, 8081)).toBe(t.extIp4);
+
+    await d.restart();
+
+    expect(await askTcp(t.ext, t.hostIp4, 8081)).toBe(t.extIp4);
+    expect(await ping(t.ns("c1"), t.extIp4)).toBe(true);
+
+    const links = await linkNames(t.host);
+    expect(links).toContain(eps["c1"]?.HostInterfaceName);
+    expect(links).not.toContain(eps["c2"]?.HostInterfaceName);
+    expect(links).not.toContain(bridgeOfN2);
+    expect(links).toEqual(expect.arrayContaining(["br-foreign", "vf-a", "vf-b"]));
+    expect(await nftTables(t.host)).toEqual(expect.arrayContaining(["table inet foreign", "table inet hostnet"]));
+
+    const nftAfter = await nftElements(t.host);
+    const c2 = eps["c2"]?.ID ?? "";
+    expect(nftAfter).toEqual(nftBefore.filter((e) => !e.includes(c2) && !e.includes(idOfN2)));
+    expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
+  });
+
+  it("repairs kernel objects removed behind its back at the next start", async () => {
+    await d.kill("SIGTERM");
+    await must(["ip", "-n", t.host, "link", "del", eps["c1"]?.HostInterfaceName ?? ""]);
+    await must(inNs(t.host, ["nft", "delete", "table", "inet", "hostnet"]));
+    await d.restart();
+    expect(await askTcp(t.ext, t.hostIp4, 8081)).toBe(t.extIp4);
+    expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
+  });
+});
