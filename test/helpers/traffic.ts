@@ -25,18 +25,7 @@ export async function startEchoServers(ns: string, port: number): Promise<Server
     spawn("nsenter", [`--net=/run/netns/${ns}`, "socat", spec, ANSWER], { stdio: "ignore" }),
   );
   await new Promise((r) => setTimeout(r, 300));
-  return {
-    async stop() {
-      await Promise.all(
-        children.map(async (c) => {
-          if (c.exitCode !== null || c.signalCode !== null) return;
-          const exited = new Promise((r) => c.once("exit", r));
-          c.kill("SIGKILL");
-          await exited;
-        }),
-      );
-    },
-  };
+  return { stop: () => stopAll(children) };
 }
 
 /** socat prints IPv6 peers in full, bracketed form; tests compare canonical text. */
@@ -44,6 +33,28 @@ function canonical(answer: string): string | undefined {
   const text = answer.trim().replace(/^\[(.*)\]$/, "$1");
   if (text === "") return undefined;
   return text.includes(":") ? new Address6(text).correctForm() : text;
+}
+
+/** A TCP server bound to one address of `ns`, answering with the peer address it saw. */
+export async function startHostServer(ns: string, address: string, port: number): Promise<Server> {
+  const child = spawn(
+    "nsenter",
+    [`--net=/run/netns/${ns}`, "socat", `TCP4-LISTEN:${port},bind=${address},fork,reuseaddr`, ANSWER],
+    { stdio: "ignore" },
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  return { stop: () => stopAll([child]) };
+}
+
+async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise((r) => c.once("exit", r));
+      c.kill("SIGKILL");
+      await exited;
+    }),
+  );
 }
 
 const hostPort = (address: string, port: number): string =>

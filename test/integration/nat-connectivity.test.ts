@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { needsRoot } from "../helpers/root.js";
 import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { createTopology, ping, type Topology } from "../helpers/topology.js";
-import { askTcp, askUdp, startEchoServers, type Server } from "../helpers/traffic.js";
+import { inNs, must } from "../helpers/run.js";
+import { askTcp, askUdp, startEchoServers, startHostServer, type Server } from "../helpers/traffic.js";
 
 interface EndpointBody {
   IpConfigurations: { IpAddress: string }[];
 }
 
-describe("NAT network: connectivity, masquerade and port mappings", () => {
+describe.skipIf(needsRoot)("NAT network: connectivity, masquerade and port mappings", () => {
   let t: Topology;
   let d: TestDaemon;
   const servers: Server[] = [];
@@ -94,6 +96,27 @@ describe("NAT network: connectivity, masquerade and port mappings", () => {
     expect(await askTcp(t.ext, t.hostIp4, 9090)).toBe(t.extIp4);
     expect(await askTcp(t.host, "127.0.0.1", 9090)).toBeUndefined();
     expect(await askTcp(t.ns("c2"), "10.88.0.1", 9090)).toBeUndefined();
+  });
+
+  it("does not expose the host's loopback to containers despite route_localnet on the bridge", async () => {
+    // The container forges packets to 127.0.0.1 through its gateway by rewriting addresses on its own
+    // interface (CVE-2020-8558); a control mapping to a non-loopback port proves the forgery works.
+    servers.push(await startHostServer(t.host, "127.0.0.1", 9999));
+    servers.push(await startHostServer(t.host, "0.0.0.0", 9998));
+    const attack = [
+      "table netdev attack {",
+      '  chain out { type filter hook egress device "eth0" priority 0;',
+      "    ip daddr 10.88.0.1 tcp dport 9999 ip daddr set 127.0.0.1",
+      "    ip daddr 10.88.0.1 tcp dport 9998 ip daddr set 192.0.2.1",
+      "  }",
+      '  chain in { type filter hook ingress device "eth0" priority 0;',
+      "    ip saddr { 127.0.0.1, 192.0.2.1 } tcp sport { 9998, 9999 } ip saddr set 10.88.0.1",
+      "  }",
+      "}",
+    ].join("\n");
+    await must(inNs(t.ns("c2"), ["nft", "-f", "-"]), { input: attack });
+    expect(await askTcp(t.ns("c2"), "10.88.0.1", 9998)).toBeDefined();
+    expect(await askTcp(t.ns("c2"), "10.88.0.1", 9999)).toBeUndefined();
   });
 
   it("keeps containers unreachable from outside except through port mappings", async () => {

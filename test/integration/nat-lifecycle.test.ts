@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { needsRoot } from "../helpers/root.js";
 import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { link, linkNames, nftElements } from "../helpers/kernel-state.js";
 import { createTopology, type Topology } from "../helpers/topology.js";
@@ -14,7 +15,7 @@ interface ErrorBody {
   error: { code: string; field?: string };
 }
 
-describe("NAT network: addresses, deletion and bad input", () => {
+describe.skipIf(needsRoot)("NAT network: addresses, deletion and bad input", () => {
   let t: Topology;
   let d: TestDaemon;
 

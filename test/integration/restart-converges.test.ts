@@ -1,6 +1,8 @@
 import Database from "better-sqlite3";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { needsRoot } from "../helpers/root.js";
 import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { linkNames, nftElements, nftTables } from "../helpers/kernel-state.js";
 import { inNs, must } from "../helpers/run.js";
@@ -13,7 +15,7 @@ interface EndpointBody {
   IpConfigurations: { IpAddress: string }[];
 }
 
-describe("kill -9 and restart: hostnetd converges to its store", () => {
+describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store", () => {
   let t: Topology;
   let d: TestDaemon;
   let server: Server | undefined;
@@ -60,11 +62,12 @@ describe("kill -9 and restart: hostnetd converges to its store", () => {
     const nftBefore = await nftElements(t.host);
     await d.kill("SIGKILL");
 
-    // While hostnetd is down, c2 and network n2 disappear from the store.
+    // While hostnetd is down, c2, its namespace and network n2 disappear from the store.
     const db = new Database(join(d.stateDir, "hostnet.db"));
     db.pragma("foreign_keys = ON");
     db.prepare("DELETE FROM endpoints WHERE name = 'c2'").run();
     db.prepare("DELETE FROM networks WHERE name = 'n2'").run();
+    db.prepare("DELETE FROM namespaces WHERE name = ?").run(t.ns("c2"));
     db.close();
 
     // Traffic keeps flowing with hostnetd dead: the kernel holds the state.
@@ -80,6 +83,8 @@ describe("kill -9 and restart: hostnetd converges to its store", () => {
     expect(links).not.toContain(eps["c2"]?.HostInterfaceName);
     expect(links).not.toContain(bridgeOfN2);
     expect(links).toEqual(expect.arrayContaining(["br-foreign", "vf-a", "vf-b"]));
+    expect(existsSync(`/run/netns/${t.ns("c2")}`)).toBe(false);
+    expect(existsSync(`/run/netns/${t.ns("c1")}`)).toBe(true);
     expect(await nftTables(t.host)).toEqual(expect.arrayContaining(["table inet foreign", "table inet hostnet"]));
 
     const nftAfter = await nftElements(t.host);

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what hostnet needs on Debian/Ubuntu (as root) and builds it: iproute2 and nftables for the
+# daemon; socat, ping and nsenter for the test suite; then npm dependencies and the TypeScript build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pair in ip:iproute2 nft:nftables socat:socat ping:iputils-ping nsenter:util-linux; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+npm ci --no-audit --no-fund
+npm run build
