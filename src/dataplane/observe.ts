@@ -4,6 +4,7 @@
  * reported as "orphan" so a full converge removes them.
  */
 import { readdir } from "node:fs/promises";
+import pLimit from "p-limit";
 import type { Namespace } from "../model/types.js";
 import type { Runner } from "./linux/exec.js";
 import { readSysctl } from "./linux/sysctl.js";
@@ -98,21 +99,26 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
 }
 
 /** Named namespaces: those in the store by owner, the rest only if their lo carries hostnet's alias. */
+/** Namespaces are read a few at a time: a host with thousands of them must not spawn thousands of ip. */
+const limit = pLimit(8);
+
 async function observeNetns(runner: Runner, known: readonly Namespace[]): Promise<KernelObject[]> {
   const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
   const byName = new Map(known.filter((ns) => ns.owned).map((ns) => [ns.name, ns]));
   const out: KernelObject[] = [];
   await Promise.all(
-    names.map(async (name) => {
-      const ns = byName.get(name);
-      if (ns !== undefined) {
-        out.push({ kind: "netns", owner: `ns:${ns.id}`, name });
-        return;
-      }
-      const lo = await ip(runner, `${NETNS_DIR}/${name}`, ["link", "show", "dev", "lo"]).catch(() => "[]");
-      const owner = ownerFromAlias((JSON.parse(lo) as IpLink[])[0]?.ifalias);
-      if (owner?.startsWith("ns:") === true) out.push({ kind: "netns", owner, name });
-    }),
+    names.map((name) =>
+      limit(async () => {
+        const ns = byName.get(name);
+        if (ns !== undefined) {
+          out.push({ kind: "netns", owner: `ns:${ns.id}`, name });
+          return;
+        }
+        const lo = await ip(runner, `${NETNS_DIR}/${name}`, ["link", "show", "dev", "lo"]).catch(() => "[]");
+        const owner = ownerFromAlias((JSON.parse(lo) as IpLink[])[0]?.ifalias);
+        if (owner?.startsWith("ns:") === true) out.push({ kind: "netns", owner, name });
+      }),
+    ),
   );
   return out;
 }
@@ -203,7 +209,7 @@ export async function observe(runner: Runner, namespaces: readonly Namespace[]):
     observeHostLinks(runner),
     observeNft(runner),
     observeNetns(runner, namespaces),
-    ...namespaces.map((ns) => observeNamespace(runner, ns.path).catch(() => [])),
+    ...namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => []))),
   ]);
   return [...sysctls, ...links, ...nft, ...netns, ...inside.flat()];
 }

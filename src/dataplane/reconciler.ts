@@ -53,6 +53,36 @@ export class Reconciler {
     });
   }
 
+  /**
+   * A full converge that one broken object cannot block: if converging everything at once fails (say an
+   * adopted namespace vanished with its container), each owner is converged on its own and the failures
+   * are returned, so every other network and endpoint is still brought in line.
+   */
+  async convergeAll(): Promise<{ report: ApplyReport; failures: { owner: Owner; error: unknown }[] }> {
+    try {
+      return { report: await this.converge("all"), failures: [] };
+    } catch (err) {
+      this.log.warn({ op: "converge", scope: "all", err }, "full converge failed; converging owner by owner");
+    }
+    const started = performance.now();
+    const owners = await this.serialised(async () => {
+      await this.refresh();
+      const all = [...this.desired("all"), ...this.observed("all")].map((o) => o.owner);
+      return [...new Set(all)];
+    });
+    const failures: { owner: Owner; error: unknown }[] = [];
+    let ops = 0;
+    for (const owner of owners) {
+      try {
+        ops += (await this.converge([owner])).ops;
+      } catch (error) {
+        failures.push({ owner, error });
+        this.log.error({ op: "converge", scope: [owner], err: error }, "could not converge");
+      }
+    }
+    return { report: { ops, durationMs: Math.round(performance.now() - started) }, failures };
+  }
+
   /** The plan a full converge would apply now, from a fresh observation; changes nothing. */
   preview(): Promise<Plan> {
     return this.serialised(async () => {

@@ -101,4 +101,18 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
     expect(await askTcp(t.ext, t.hostIp4, 8081)).toBe(t.extIp4);
     expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
   });
+
+  it("starts and serves the rest when an adopted namespace vanished while it was down", async () => {
+    const adopted = t.ns("adopted");
+    await must(["ip", "netns", "add", adopted]);
+    await d.ok("POST", "/namespaces", { Name: "adopted", Path: `/run/netns/${adopted}` });
+    await d.ok("POST", "/endpoints", { Name: "lost", HostComputeNetwork: "n1", HostComputeNamespace: "adopted" });
+    await d.kill("SIGKILL");
+    await must(["ip", "netns", "del", adopted]);
+    await d.restart();
+    expect(await askTcp(t.ext, t.hostIp4, 8081)).toBe(t.extIp4);
+    await d.ok("DELETE", "/endpoints/lost");
+    await d.ok("DELETE", "/namespaces/adopted");
+    expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
+  });
 });
