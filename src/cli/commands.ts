@@ -1,0 +1,12 @@
+/** The CLI's whole command table: one entry per noun, each in its own file. */
+import { group } from "./command.js";
+import { endpoint } from "./endpoint.js";
+import { namespace } from "./namespace.js";
+import { network } from "./network.js";
+import { plan } from "./plan.js";
+
+export const commands = group({
+  names: ["hostnet"],
+  help: "Manage hostnetd's networks, network namespaces and endpoints",
+  commands: [network, namespace, endpoint, plan],
+});

@@ -1,0 +1,68 @@
+/** `hostnet namespace …`: network namespaces that endpoints attach to, created or adopted. */
+import type { Namespace, NamespaceRequest } from "../client/wire.js";
+import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
+import { json, shortId, table } from "./output.js";
+
+export const namespaceCreateOptions = {
+  path: {
+    type: "string",
+    arg: "PATH",
+    description: "Adopt this existing netns, e.g. /proc/PID/ns/net, instead of creating one",
+  },
+} as const satisfies OptionSpecs;
+
+/** The body of POST /namespaces for `namespace create NAME …`. */
+export function namespaceCreateRequest(
+  name: string,
+  values: Values<typeof namespaceCreateOptions>,
+): NamespaceRequest {
+  return values.path === undefined ? { Name: name } : { Name: name, Path: values.path };
+}
+
+export function namespaceTable(namespaces: readonly Namespace[]): string {
+  return table(
+    ["ID", "NAME", "PATH", "OWNED", "ENDPOINTS"],
+    namespaces.map((ns) => [
+      shortId(ns.ID),
+      ns.Name,
+      ns.Path,
+      ns.Owned ? "yes" : "no",
+      String(ns.Resources.length),
+    ]),
+  );
+}
+
+export const namespace = group({
+  names: ["namespace"],
+  help: "Manage network namespaces",
+  commands: [
+    defineCommand({
+      names: ["create"],
+      help: "Create a network namespace, or adopt an existing one, and print its ID",
+      args: ["NAME"],
+      options: namespaceCreateOptions,
+      examples: ["hostnet namespace create web1", "hostnet namespace create ctr1 --path /proc/4242/ns/net"],
+      async run(ctx, { args, values }) {
+        const created = await ctx.client.createNamespace(namespaceCreateRequest(args.NAME, values));
+        ctx.out(ctx.json ? json(created) : created.ID);
+      },
+    }),
+    defineCommand({
+      names: ["ls", "list"],
+      help: "List network namespaces",
+      async run(ctx) {
+        const namespaces = await ctx.client.namespaces();
+        ctx.out(ctx.json ? json(namespaces) : namespaceTable(namespaces));
+      },
+    }),
+    defineCommand({
+      names: ["rm", "remove"],
+      help: "Remove a network namespace (an adopted one is only forgotten) and detach its endpoints",
+      args: ["NAMESPACE"],
+      async run(ctx, { args }) {
+        await ctx.client.deleteNamespace(args.NAMESPACE);
+        if (!ctx.json) ctx.out(args.NAMESPACE);
+      },
+    }),
+  ],
+});

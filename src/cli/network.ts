@@ -1,0 +1,142 @@
+/** `hostnet network …`: create, list, inspect and remove networks. */
+import { isIP } from "node:net";
+import type { Network, NetworkRequest, Subnet } from "../client/wire.js";
+import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
+import { UsageError } from "./errors.js";
+import { json, shortId, table } from "./output.js";
+
+export const networkCreateOptions = {
+  type: { type: "string", arg: "TYPE", description: "Network type: nat (default nat)" },
+  subnet: {
+    type: "string",
+    multiple: true,
+    arg: "CIDR",
+    description:
+      "Subnet of the network (default: a free /16 of 172.16.0.0/12); one IPv4 and one IPv6 for dual stack",
+  },
+  gateway: {
+    type: "string",
+    multiple: true,
+    arg: "IP",
+    description: "Gateway for the --subnet of the same family (default: the subnet's first host address)",
+  },
+  mtu: { type: "string", arg: "N", description: "MTU of the network's bridge and veths" },
+} as const satisfies OptionSpecs;
+
+// The CLI takes docker-style lower case; the API spells types as HNS does. Unknown types pass through so
+// that hostnetd, which knows what it supports, names them in its error.
+const typeNames: Readonly<Record<string, string>> = { nat: "NAT" };
+
+type Family = 4 | 6;
+
+function subnetFamily(cidr: string): Family {
+  const [address = "", length, ...rest] = cidr.split("/");
+  const family = isIP(address);
+  if (family === 0 || length === undefined || !/^\d+$/.test(length) || rest.length > 0)
+    throw new UsageError(`--subnet "${cidr}" is not a CIDR such as 172.20.0.0/16 or fd20::/64`);
+  return family === 4 ? 4 : 6;
+}
+
+/** Pairs each --gateway with the next --subnet of its family that has none yet. */
+function subnets(cidrs: readonly string[], gateways: readonly string[]): Subnet[] {
+  const families = cidrs.map(subnetFamily);
+  const paired: (string | undefined)[] = cidrs.map(() => undefined);
+  for (const gateway of gateways) {
+    const family = isIP(gateway);
+    if (family === 0) throw new UsageError(`--gateway "${gateway}" is not an IP address`);
+    const i = families.findIndex((f, j) => f === family && paired[j] === undefined);
+    if (i < 0) throw new UsageError(`--gateway ${gateway} has no IPv${family} --subnet to go with`);
+    paired[i] = gateway;
+  }
+  return cidrs.map((cidr, i) => {
+    const gateway = paired[i];
+    if (gateway === undefined) return { IpAddressPrefix: cidr };
+    const DestinationPrefix = families[i] === 4 ? "0.0.0.0/0" : "::/0";
+    return { IpAddressPrefix: cidr, Routes: [{ NextHop: gateway, DestinationPrefix }] };
+  });
+}
+
+/** The body of POST /networks for `network create NAME …`. */
+export function networkCreateRequest(
+  name: string,
+  values: Values<typeof networkCreateOptions>,
+): NetworkRequest {
+  const type = values.type ?? "nat";
+  const request: NetworkRequest = { Name: name, Type: typeNames[type.toLowerCase()] ?? type };
+  const cidrs = values.subnet ?? [];
+  const gateways = values.gateway ?? [];
+  if (cidrs.length === 0 && gateways.length > 0) throw new UsageError("--gateway needs a --subnet");
+  const withIpam: NetworkRequest =
+    cidrs.length === 0
+      ? request
+      : { ...request, Ipams: [{ Type: "Static", Subnets: subnets(cidrs, gateways) }] };
+  if (values.mtu === undefined) return withIpam;
+  if (!/^\d+$/.test(values.mtu)) throw new UsageError(`--mtu "${values.mtu}" is not a positive integer`);
+  return { ...withIpam, Mtu: Number(values.mtu) };
+}
+
+export function networkTable(networks: readonly Network[]): string {
+  return table(
+    ["ID", "NAME", "TYPE", "SUBNETS", "BRIDGE"],
+    networks.map((n) => [
+      shortId(n.ID),
+      n.Name,
+      n.Type,
+      n.Ipams.flatMap((i) => i.Subnets.map((s) => s.IpAddressPrefix)).join(","),
+      n.Bridge,
+    ]),
+  );
+}
+
+export const network = group({
+  names: ["network"],
+  help: "Manage networks",
+  commands: [
+    defineCommand({
+      names: ["create"],
+      help: "Create a network and print its ID",
+      args: ["NAME"],
+      options: networkCreateOptions,
+      examples: [
+        "hostnet network create web --subnet 172.20.0.0/16",
+        "hostnet network create dual --subnet 172.21.0.0/16 --gateway 172.21.0.1 --subnet fd21::/64 --gateway fd21::1",
+      ],
+      async run(ctx, { args, values }) {
+        const created = await ctx.client.createNetwork(networkCreateRequest(args.NAME, values));
+        ctx.out(ctx.json ? json(created) : created.ID);
+      },
+    }),
+    defineCommand({
+      names: ["ls", "list"],
+      help: "List networks",
+      async run(ctx) {
+        const networks = await ctx.client.networks();
+        ctx.out(ctx.json ? json(networks) : networkTable(networks));
+      },
+    }),
+    defineCommand({
+      names: ["inspect"],
+      help: "Print a network as the API's JSON",
+      args: ["NETWORK"],
+      async run(ctx, { args }) {
+        ctx.out(json(await ctx.client.network(args.NETWORK)));
+      },
+    }),
+    defineCommand({
+      names: ["rm", "remove"],
+      help: "Remove a network",
+      args: ["NETWORK"],
+      options: {
+        force: {
+          type: "boolean",
+          short: "f",
+          description: "Also remove the network's endpoints",
+        },
+      },
+      async run(ctx, { args, values }) {
+        await ctx.client.deleteNetwork(args.NETWORK, { force: values.force === true });
+        if (!ctx.json) ctx.out(args.NETWORK);
+      },
+    }),
+  ],
+});

@@ -1,0 +1,87 @@
+/**
+ * Typed client for hostnetd's REST API on its unix socket, shared by the CLI and the CNI shim. It imports
+ * only node: built-ins and src/errors.ts, so the shim bundles to one small file.
+ */
+import { request, type RequestOptions } from "./request.js";
+import type {
+  AttachRequest,
+  Endpoint,
+  EndpointRequest,
+  Namespace,
+  NamespaceRequest,
+  Network,
+  NetworkRequest,
+  Plan,
+  SchemaVersion,
+} from "./wire.js";
+
+/** Every method rejects with a HostnetError: the API's own error, or Unavailable when hostnetd is down. */
+export interface HostnetClient {
+  readonly socket: string;
+  version(): Promise<SchemaVersion>;
+
+  networks(): Promise<Network[]>;
+  network(ref: string): Promise<Network>;
+  createNetwork(body: NetworkRequest): Promise<Network>;
+  /** `force` also removes the network's endpoints. */
+  deleteNetwork(ref: string, options?: { readonly force?: boolean }): Promise<void>;
+
+  endpoints(filter?: { readonly network?: string }): Promise<Endpoint[]>;
+  endpoint(ref: string): Promise<Endpoint>;
+  createEndpoint(body: EndpointRequest): Promise<Endpoint>;
+  deleteEndpoint(ref: string): Promise<void>;
+  attachEndpoint(ref: string, body: AttachRequest): Promise<Endpoint>;
+  detachEndpoint(ref: string): Promise<Endpoint>;
+
+  namespaces(): Promise<Namespace[]>;
+  namespace(ref: string): Promise<Namespace>;
+  createNamespace(body: NamespaceRequest): Promise<Namespace>;
+  deleteNamespace(ref: string): Promise<void>;
+
+  /** What the next converge would change in the kernel, without changing it. */
+  plan(): Promise<Plan>;
+}
+
+/**
+ * @example
+ * const client = createClient({ socket: "/run/hostnet/hostnet.sock" });
+ * const nets = await client.networks();
+ */
+export function createClient(options: RequestOptions): HostnetClient {
+  const call = (method: string, path: string, body?: unknown): Promise<unknown> =>
+    request(options, method, path, body);
+  const ref = encodeURIComponent;
+  const none = async (p: Promise<unknown>): Promise<void> => {
+    await p;
+  };
+
+  // The casts trust hostnetd, which validates every answer against the schema that wire.ts mirrors.
+  return {
+    socket: options.socket,
+    version: async () => (await call("GET", "/globals/version")) as SchemaVersion,
+
+    networks: async () => (await call("GET", "/networks")) as Network[],
+    network: async (r) => (await call("GET", `/networks/${ref(r)}`)) as Network,
+    createNetwork: async (body) => (await call("POST", "/networks", body)) as Network,
+    deleteNetwork: (r, opts) =>
+      none(call("DELETE", `/networks/${ref(r)}${opts?.force === true ? "?force=true" : ""}`)),
+
+    endpoints: async (filter) =>
+      (await call(
+        "GET",
+        filter?.network === undefined ? "/endpoints" : `/endpoints?network=${ref(filter.network)}`,
+      )) as Endpoint[],
+    endpoint: async (r) => (await call("GET", `/endpoints/${ref(r)}`)) as Endpoint,
+    createEndpoint: async (body) => (await call("POST", "/endpoints", body)) as Endpoint,
+    deleteEndpoint: (r) => none(call("DELETE", `/endpoints/${ref(r)}`)),
+    attachEndpoint: async (r, body) => (await call("POST", `/endpoints/${ref(r)}/attach`, body)) as Endpoint,
+    detachEndpoint: async (r) => (await call("POST", `/endpoints/${ref(r)}/detach`)) as Endpoint,
+
+    namespaces: async () => (await call("GET", "/namespaces")) as Namespace[],
+    namespace: async (r) => (await call("GET", `/namespaces/${ref(r)}`)) as Namespace,
+    createNamespace: async (body) => (await call("POST", "/namespaces", body)) as Namespace,
+    deleteNamespace: (r) => none(call("DELETE", `/namespaces/${ref(r)}`)),
+
+    plan: async () => (await call("GET", "/plan")) as Plan,
+  };
+}

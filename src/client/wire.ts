@@ -1,0 +1,125 @@
+/**
+ * The JSON of hostnetd's REST API as the client sees it. These mirror src/api/rest/wire.ts by hand
+ * because the client may import only node: built-ins (it is bundled into the CNI shim);
+ * test/unit/cli/wire.test.ts checks at compile time that the two stay in step.
+ */
+
+export interface SchemaVersion {
+  readonly Major: number;
+  readonly Minor: number;
+}
+
+export interface Route {
+  readonly NextHop: string;
+  readonly DestinationPrefix?: string;
+}
+
+export interface Subnet {
+  readonly IpAddressPrefix: string;
+  readonly Routes?: readonly Route[];
+}
+
+export interface Ipam {
+  readonly Type?: "Static";
+  readonly Subnets: readonly Subnet[];
+}
+
+export interface NetworkRequest {
+  readonly Name: string;
+  readonly Type?: string;
+  readonly Ipams?: readonly Ipam[];
+  readonly Mtu?: number;
+}
+
+export interface Network {
+  readonly ID: string;
+  readonly Name: string;
+  readonly Type: string;
+  readonly Ipams: readonly Ipam[];
+  readonly Mtu: number;
+  readonly Bridge: string;
+  readonly Policies: readonly unknown[];
+  readonly Flags: number;
+  readonly SchemaVersion: SchemaVersion;
+  readonly CreatedAt: string;
+}
+
+export interface Policy {
+  readonly Type: string;
+  readonly Settings: unknown;
+}
+
+/** Settings of a PortMapping policy. The API answers with protocol numbers (6, 17) and accepts names too. */
+export interface PortMappingSettings {
+  readonly Protocol: "TCP" | "UDP" | 6 | 17;
+  readonly InternalPort: number;
+  readonly ExternalPort: number;
+  readonly VIP?: string;
+}
+
+export interface IpConfiguration {
+  readonly IpAddress: string;
+  readonly PrefixLength?: number;
+}
+
+export interface EndpointRequest {
+  readonly Name: string;
+  readonly HostComputeNetwork: string;
+  readonly HostComputeNamespace?: string;
+  readonly InterfaceName?: string;
+  readonly IpConfigurations?: readonly IpConfiguration[];
+  readonly MacAddress?: string;
+  readonly Policies?: readonly Policy[];
+}
+
+export interface Endpoint {
+  readonly ID: string;
+  readonly Name: string;
+  /** The network's ID. */
+  readonly HostComputeNetwork: string;
+  /** The namespace's ID, null while detached. */
+  readonly HostComputeNamespace: string | null;
+  readonly InterfaceName: string | null;
+  readonly HostInterfaceName: string;
+  readonly IpConfigurations: readonly IpConfiguration[];
+  readonly MacAddress: string;
+  readonly Routes: readonly Route[];
+  readonly Policies: readonly Policy[];
+  readonly Flags: number;
+  readonly SchemaVersion: SchemaVersion;
+}
+
+export interface AttachRequest {
+  readonly HostComputeNamespace: string;
+  readonly InterfaceName?: string;
+}
+
+export interface NamespaceRequest {
+  readonly Name: string;
+  readonly Path?: string;
+}
+
+export interface Namespace {
+  readonly ID: string;
+  readonly Name: string;
+  readonly Path: string;
+  readonly Type: "Guest";
+  readonly Owned: boolean;
+  readonly Resources: readonly { readonly Type: "Endpoint"; readonly Id: string }[];
+  readonly SchemaVersion: SchemaVersion;
+}
+
+export interface PlanOperation {
+  /** create, replace or delete. */
+  readonly Action: string;
+  readonly Kind: string;
+  readonly Object: string;
+}
+
+export interface Plan {
+  readonly Operations: readonly PlanOperation[];
+}
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly field?: string };
+}

@@ -1,0 +1,207 @@
+/**
+ * An in-memory kernel for unit tests: the `Kernel` the reconciler drives, kept as a Map of objects by
+ * identity, so the service and the REST API run without root.
+ *
+ * It behaves like Linux where the planner relies on it:
+ * - deleting an object takes its children along (`parentOf`), transitively; deleting a netns takes
+ *   everything inside it and the host end of every veth whose peer lived there; deleting a container
+ *   link takes its host veth (a veth pair dies together); deleting a bridge unenslaves its ports;
+ * - replacing a veth, netns or nft table is a delete and a create, so their children go too;
+ * - in strict mode (the default) it refuses what the kernel refuses: creating a link or netns that
+ *   exists ("File exists"), creating a child whose parent is missing, enslaving a veth to a missing
+ *   bridge, deleting or replacing what is not there.
+ *
+ * An apply is atomic here: a refused apply changes nothing.
+ */
+import { KernelCommandError } from "../../src/dataplane/linux/exec.js";
+import { identity, parentOf, type KernelObject, type Kind, type Owner } from "../../src/dataplane/objects.js";
+import type { Op } from "../../src/dataplane/plan.js";
+import type { Kernel } from "../../src/dataplane/reconciler.js";
+import { NETNS_DIR } from "../../src/dataplane/render/steps.js";
+import type { Namespace } from "../../src/model/types.js";
+
+export interface MemoryKernelOptions {
+  /** Refuse what Linux refuses (see the module comment). Default true. */
+  readonly strict?: boolean;
+}
+
+export interface Refusal {
+  readonly ops: readonly Op[];
+  readonly error: unknown;
+}
+
+/** The error a refused command gives, shaped like the Linux runner's. */
+export function kernelError(stderr: string): KernelCommandError {
+  return new KernelCommandError(["memory-kernel"], 2, stderr);
+}
+
+/** Where an object lives: its netns path, or null for hostnetd's own namespace. */
+function netnsOf(o: KernelObject): string | null {
+  switch (o.kind) {
+    case "address":
+      return o.netns;
+    case "containerLink":
+    case "route":
+      return o.netns;
+    case "netns":
+    case "bridge":
+    case "veth":
+    case "sysctl":
+    case "nftTable":
+    case "nftElement":
+    case "loopbackProxy":
+      return null;
+  }
+}
+
+/** Identities that disappear with `id`, besides `id` itself (not transitive). */
+function dependentsOf(state: ReadonlyMap<string, KernelObject>, id: string): string[] {
+  const gone = state.get(id);
+  const out: string[] = [];
+  for (const [childId, o] of state) {
+    if (childId === id) continue;
+    if (parentOf(o) === id) out.push(childId);
+    else if (gone?.kind === "netns") {
+      const path = `${NETNS_DIR}/${gone.name}`;
+      if (netnsOf(o) === path || (o.kind === "veth" && o.netns === path)) out.push(childId);
+    }
+  }
+  // A veth pair dies together: the container end takes the host end along.
+  if (gone?.kind === "containerLink") {
+    const hostEnd = parentOf(gone);
+    if (hostEnd !== undefined && state.has(hostEnd)) out.push(hostEnd);
+  }
+  return out;
+}
+
+/** Removes `id` and everything that goes with it; a bridge's ports stay, unenslaved. */
+function remove(state: Map<string, KernelObject>, id: string): void {
+  const pending = [id];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (next === undefined || !state.has(next)) continue;
+    pending.push(...dependentsOf(state, next));
+    const o = state.get(next);
+    state.delete(next);
+    if (o?.kind === "bridge")
+      for (const [portId, port] of state)
+        if (port.kind === "veth" && port.master === o.name) state.set(portId, { ...port, master: "" });
+  }
+}
+
+const destroyedByReplace = (o: KernelObject): boolean =>
+  o.kind === "veth" || o.kind === "netns" || o.kind === "nftTable";
+
+const isLinkOrNetns = (o: KernelObject): boolean =>
+  o.kind === "bridge" || o.kind === "veth" || o.kind === "netns";
+
+function checkCreate(state: ReadonlyMap<string, KernelObject>, o: KernelObject): void {
+  const id = identity(o);
+  if (isLinkOrNetns(o) && state.has(id)) throw kernelError(`RTNETLINK answers: File exists (${id})`);
+  const parent = parentOf(o);
+  if (parent !== undefined && !state.has(parent))
+    throw kernelError(`Cannot find device: ${parent} (creating ${id})`);
+  if (o.kind === "veth" && !state.has(`link:${o.master}`))
+    throw kernelError(`Cannot find device "${o.master}" (master of ${o.name})`);
+}
+
+/**
+ * Applies ops to `state` as the kernel would. Throws, leaving `state` as it was, when strict and an op
+ * is one the kernel would refuse.
+ */
+export function applyOps(state: Map<string, KernelObject>, ops: readonly Op[], strict = true): void {
+  const next = new Map(state);
+  for (const op of ops) {
+    const id = identity(op.object);
+    switch (op.action) {
+      case "create":
+        if (strict) checkCreate(next, op.object);
+        next.set(id, op.object);
+        break;
+      case "replace":
+        if (strict && !next.has(identity(op.from)))
+          throw kernelError(`cannot replace ${id}: it does not exist`);
+        if (destroyedByReplace(op.from)) {
+          remove(next, identity(op.from));
+          if (strict) checkCreate(next, op.object);
+        }
+        next.set(id, op.object);
+        break;
+      case "delete":
+        if (strict && !next.has(id)) throw kernelError(`cannot delete ${id}: No such file or directory`);
+        remove(next, id);
+        break;
+    }
+  }
+  state.clear();
+  for (const [k, v] of next) state.set(k, v);
+}
+
+export class MemoryKernel implements Kernel {
+  /** The kernel's objects by identity. Tests may edit it to simulate drift. */
+  readonly objects = new Map<string, KernelObject>();
+  /** Every op list that was applied, in order. */
+  readonly applied: (readonly Op[])[] = [];
+  /** Every op list that was refused, with the error. */
+  readonly refused: Refusal[] = [];
+  /** How many times the kernel was observed. */
+  observations = 0;
+  private readonly strict: boolean;
+  private readonly failures: unknown[] = [];
+
+  constructor(initial: readonly KernelObject[] = [], opts: MemoryKernelOptions = {}) {
+    this.strict = opts.strict ?? true;
+    for (const o of initial) this.objects.set(identity(o), o);
+  }
+
+  /** Makes the next `times` applies fail with `error` (changing nothing). */
+  failNext(times = 1, error: unknown = kernelError("injected failure")): void {
+    for (let i = 0; i < times; i++) this.failures.push(error);
+  }
+
+  /** Like the Linux kernel: objects inside a namespace are seen only when that namespace is given. */
+  async observe(namespaces: readonly Namespace[]): Promise<KernelObject[]> {
+    await Promise.resolve();
+    this.observations++;
+    const paths = new Set(namespaces.map((ns) => ns.path));
+    return [...this.objects.values()].filter((o) => {
+      const netns = netnsOf(o);
+      return netns === null || paths.has(netns);
+    });
+  }
+
+  async apply(ops: readonly Op[]): Promise<void> {
+    await Promise.resolve();
+    const failure = this.failures.shift();
+    try {
+      if (failure !== undefined) throw failure;
+      applyOps(this.objects, ops, this.strict);
+    } catch (error) {
+      this.refused.push({ ops, error });
+      throw error;
+    }
+    this.applied.push(ops);
+  }
+
+  /** Every object, in insertion order. */
+  list(): KernelObject[] {
+    return [...this.objects.values()];
+  }
+
+  has(id: string): boolean {
+    return this.objects.has(id);
+  }
+
+  ofKind<K extends Kind>(kind: K): Extract<KernelObject, { kind: K }>[] {
+    return this.list().filter((o): o is Extract<KernelObject, { kind: K }> => o.kind === kind);
+  }
+
+  ownedBy(owner: Owner): KernelObject[] {
+    return this.list().filter((o) => o.owner === owner);
+  }
+
+  /** All ops applied so far, flattened. */
+  allOps(): Op[] {
+    return this.applied.flat();
+  }
+}

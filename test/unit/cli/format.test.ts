@@ -1,0 +1,98 @@
+/** What people see: tables aligned like `docker network ls`, and the plan as one line per operation. */
+import { describe, expect, it } from "vitest";
+import { endpointTable } from "../../../src/cli/endpoint.js";
+import { namespaceTable } from "../../../src/cli/namespace.js";
+import { networkTable } from "../../../src/cli/network.js";
+import { table } from "../../../src/cli/output.js";
+import { planText } from "../../../src/cli/plan.js";
+import {
+  adoptedNamespace,
+  detachedEndpoint,
+  dualNetwork,
+  natNetwork,
+  web1Endpoint,
+  web1Namespace,
+} from "./samples.js";
+
+describe("table", () => {
+  it("pads every column to its widest cell, three spaces apart, without trailing spaces", () => {
+    expect(
+      table(
+        ["ID", "NAME", "X"],
+        [
+          ["1", "a-long-name", ""],
+          ["22", "b", "z"],
+        ],
+      ),
+    ).toBe(["ID   NAME          X", "1    a-long-name", "22   b             z"].join("\n"));
+  });
+
+  it("prints the header alone for no rows", () => {
+    expect(table(["ID", "NAME"], [])).toBe("ID   NAME");
+  });
+});
+
+describe("networkTable", () => {
+  it("shows short IDs and every subnet", () => {
+    expect(networkTable([natNetwork, dualNetwork])).toBe(
+      [
+        "ID             NAME         TYPE   SUBNETS                   BRIDGE",
+        "3f2a9c1e-7b6   nat          NAT    172.17.0.0/16             hnb-3f2a9c1e",
+        "8d7c6b5a-4f3   dual-stack   NAT    172.21.0.0/16,fd21::/64   hnb-8d7c6b5a",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("namespaceTable", () => {
+  it("says who owns each namespace and how many endpoints it holds", () => {
+    expect(namespaceTable([web1Namespace, adoptedNamespace])).toBe(
+      [
+        "ID             NAME   PATH                OWNED   ENDPOINTS",
+        "a1b2c3d4-e5f   web1   /run/netns/web1     yes     1",
+        "f0e1d2c3-b4a   ctr    /proc/4242/ns/net   no      0",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("endpointTable", () => {
+  it("names networks and namespaces, and marks what a detached endpoint lacks with -", () => {
+    expect(endpointTable([web1Endpoint, detachedEndpoint], [natNetwork, dualNetwork], [web1Namespace])).toBe(
+      [
+        "ID             NAME    NETWORK      NAMESPACE   IFNAME   IPS                  MAC                 PORTS",
+        "01234567-89a   web1    nat          web1        eth0     172.17.0.2           02:42:ac:11:00:02   8080->80/tcp,[::1]:5353->53/udp",
+        "fedcba98-765   spare   dual-stack   -           -        172.21.0.2,fd21::2   02:42:ac:15:00:02   -",
+      ].join("\n"),
+    );
+  });
+
+  it("falls back to short IDs for networks and namespaces it cannot name", () => {
+    const row = endpointTable([web1Endpoint], [], []).split("\n")[1];
+    expect(row).toContain("   3f2a9c1e-7b6   a1b2c3d4-e5f   eth0   ");
+  });
+});
+
+describe("planText", () => {
+  it("prints one line per operation, marked like a diff", () => {
+    expect(
+      planText({
+        Operations: [
+          { Action: "delete", Kind: "veth", Object: "veth hnv-old master hnb-1 mtu 1500 (peer eth0)" },
+          { Action: "create", Kind: "bridge", Object: "bridge hnb-1 mtu 1500" },
+          { Action: "replace", Kind: "sysctl", Object: "sysctl net.ipv4.ip_forward = 1" },
+        ],
+      }),
+    ).toBe(
+      [
+        "- delete  veth hnv-old master hnb-1 mtu 1500 (peer eth0)",
+        "+ create  bridge hnb-1 mtu 1500",
+        "~ replace sysctl net.ipv4.ip_forward = 1",
+      ].join("\n"),
+    );
+  });
+
+  it("says so when there is nothing to do", () => {
+    expect(planText({ Operations: [] })).toBe("nothing to change: the kernel matches the store");
+  });
+});
