@@ -25,6 +25,16 @@ export default tseslint.config(
     },
   },
   {
+    // The client is bundled into the CNI shim: node built-ins and the error types only.
+    files: ["src/client/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^(?!node:|\\.\\./errors\\.js$|\\./)", message: "src/client imports only node: built-ins and ../errors.js." }] },
+      ],
+    },
+  },
+  {
     files: ["src/dataplane/linux/exec.ts", "test/**", "bench/**"],
     rules: { "no-restricted-imports": "off" },
   },

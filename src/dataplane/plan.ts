@@ -46,36 +46,45 @@ function rank(o: KernelObject): number {
 export function plan(desired: readonly KernelObject[], observed: readonly KernelObject[]): Plan {
   const want = new Map(desired.map((o) => [identity(o), o]));
   const have = new Map(observed.map((o) => [identity(o), o]));
-  const replaced = new Set<string>();
-  const created = new Set<string>();
-  const deleted = new Set<string>();
 
-  for (const [id, d] of want) {
+  const memo = new Map<string, boolean>();
+  /**
+   * Whether a desired object must be built from nothing: it is missing, it is replaced by deleting and
+   * re-creating it, or its parent is rebuilt (the old parent took it along).
+   */
+  const rebuilt = (id: string): boolean => {
+    const known = memo.get(id);
+    if (known !== undefined) return known;
+    const d = want.get(id);
     const o = have.get(id);
-    if (o === undefined) created.add(id);
-    else if (!sameState(d, o)) replaced.add(id);
-  }
-  for (const id of have.keys()) if (!want.has(id)) deleted.add(id);
-
-  const gone = (id: string | undefined): boolean => {
+    const parent = d === undefined ? undefined : parentOf(d);
+    const result =
+      d !== undefined &&
+      (o === undefined ||
+        (!sameState(d, o) && replaceDestroysChildren(d)) ||
+        (parent !== undefined && rebuilt(parent)));
+    memo.set(id, result);
+    return result;
+  };
+  /**
+   * Whether the parent `id` is absent or disappears during the plan, taking its children with it. A parent
+   * neither observed nor desired lies outside a scoped plan and stays as it is.
+   */
+  const goes = (id: string | undefined): boolean => {
     if (id === undefined) return false;
-    const o = have.get(id);
-    return (
-      deleted.has(id) ||
-      created.has(id) ||
-      (replaced.has(id) && o !== undefined && replaceDestroysChildren(o))
-    );
+    return have.has(id) ? !want.has(id) || rebuilt(id) : want.has(id);
   };
 
   const deletes: Op[] = [];
   for (const [id, o] of have)
-    if (deleted.has(id) && !gone(parentOf(o))) deletes.push({ action: "delete", object: o });
+    if (!want.has(id) && !goes(parentOf(o))) deletes.push({ action: "delete", object: o });
+
   const upserts: Op[] = [];
   for (const [id, d] of want) {
     const o = have.get(id);
-    const parentGone = gone(parentOf(d));
-    if (o === undefined || (parentGone && !created.has(id))) upserts.push({ action: "create", object: d });
-    else if (replaced.has(id)) upserts.push({ action: "replace", from: o, object: d });
+    if (o !== undefined && !goes(parentOf(d)) && !sameState(d, o))
+      upserts.push({ action: "replace", from: o, object: d });
+    else if (rebuilt(id)) upserts.push({ action: "create", object: d });
   }
   deletes.sort((a, b) => rank(b.object) - rank(a.object));
   upserts.sort((a, b) => rank(a.object) - rank(b.object));

@@ -9,7 +9,7 @@ import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import { desiredState, globalObjects } from "./desired.js";
-import { identity, type KernelObject, type Owner } from "./objects.js";
+import { identity, parentOf, type KernelObject, type Owner } from "./objects.js";
 import { plan, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
@@ -113,6 +113,7 @@ export class Reconciler {
       known.delete(identity(op.object));
       if (op.action !== "delete") known.set(identity(op.object), op.object);
     }
+    pruneOrphans(known);
     this.known = known;
     return ops;
   }
@@ -156,5 +157,19 @@ export class Reconciler {
     const net = this.store.network(ep.networkId);
     const ns = this.store.namespace(ep.attachment.namespaceId);
     return net === undefined || ns === undefined ? [] : modes[net.type].endpointObjects(ep, net, ns);
+  }
+}
+
+/** Deleting a parent took its children along: forget every known object whose parent is gone. */
+function pruneOrphans(known: Map<string, KernelObject>): void {
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [id, o] of known) {
+      const parent = parentOf(o);
+      if (parent !== undefined && !known.has(parent)) {
+        known.delete(id);
+        changed = true;
+      }
+    }
   }
 }

@@ -1,0 +1,93 @@
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { needsRoot } from "../helpers/root.js";
+import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { run, type RunResult } from "../helpers/run.js";
+import { createTopology, type Topology } from "../helpers/topology.js";
+import { askTcp, startEchoServers, type Server } from "../helpers/traffic.js";
+
+const HOSTNET = resolve(import.meta.dirname, "../../dist/bin/hostnet.js");
+
+describe.skipIf(needsRoot)("the hostnet command against a real hostnetd", () => {
+  let t: Topology;
+  let d: TestDaemon;
+  let server: Server | undefined;
+  const hostnet = (...args: string[]): Promise<RunResult> =>
+    run([process.execPath, HOSTNET, "--socket", d.socket, ...args]);
+
+  beforeAll(async () => {
+    t = await createTopology();
+    d = await startDaemon(t.host, ["--no-default-network"]);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await d?.stop();
+    await t?.destroy();
+  });
+
+  it("creates a dual-stack network, a namespace and a published endpoint that answers", async () => {
+    expect(
+      (
+        await hostnet(
+          "network",
+          "create",
+          "web",
+          "--type",
+          "nat",
+          "--subnet",
+          "10.44.0.0/24",
+          "--subnet",
+          "fd44::/64",
+        )
+      ).code,
+    ).toBe(0);
+    expect((await hostnet("namespace", "create", t.ns("w1"))).code).toBe(0);
+    const created = await hostnet(
+      "endpoint",
+      "create",
+      "w1",
+      "--network",
+      "web",
+      "--namespace",
+      t.ns("w1"),
+      "--ip",
+      "10.44.0.10",
+      "--publish",
+      "8088:80",
+      "--publish",
+      `${t.hostIp4}:8089:80/tcp`,
+    );
+    expect(created).toMatchObject({ code: 0, stderr: "" });
+    server = await startEchoServers(t.ns("w1"), 80);
+    expect(await askTcp(t.ext, t.hostIp4, 8088)).toBe(t.extIp4);
+    expect(await askTcp(t.ext, t.hostIp4, 8089)).toBe(t.extIp4);
+
+    const ls = await hostnet("endpoint", "ls");
+    expect(ls.stdout).toMatch(/w1\s+web\s+/);
+    expect(ls.stdout).toContain("10.44.0.10");
+    const inspect = JSON.parse((await hostnet("endpoint", "inspect", "w1")).stdout) as { MacAddress: string };
+    expect(inspect.MacAddress).toMatch(/^02:/);
+    expect((await hostnet("plan")).stdout).toMatch(/nothing to change/);
+  });
+
+  it("reports refusals on one line with exit 1 and usage errors with exit 2", async () => {
+    const clash = await hostnet("endpoint", "create", "w2", "--network", "web", "--publish", "8088:80");
+    expect(clash.code).toBe(1);
+    expect(clash.stderr.trim().split("\n")).toHaveLength(1);
+    expect(clash.stderr).toMatch(/already mapped/);
+    expect((await hostnet("network", "rm", "web")).code).toBe(1);
+    expect((await hostnet("endpoint", "create", "w3", "--network", "web", "--publish", "80")).code).toBe(2);
+    expect((await hostnet("frobnicate")).code).toBe(2);
+  });
+
+  it("detaches, re-attaches and removes, leaving nothing behind", async () => {
+    expect((await hostnet("endpoint", "detach", "w1")).code).toBe(0);
+    expect(await askTcp(t.ext, t.hostIp4, 8088)).toBeUndefined();
+    expect((await hostnet("endpoint", "attach", "w1", "--namespace", t.ns("w1"))).code).toBe(0);
+    expect(await askTcp(t.ext, t.hostIp4, 8088)).toBe(t.extIp4);
+    expect((await hostnet("network", "rm", "web", "--force")).code).toBe(0);
+    expect((await hostnet("namespace", "rm", t.ns("w1"))).code).toBe(0);
+    expect((await hostnet("--json", "network", "ls")).stdout.trim()).toBe("[]");
+  });
+});

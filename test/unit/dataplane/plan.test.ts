@@ -1,0 +1,263 @@
+import { describe, expect, it } from "vitest";
+import { identity, parentOf, type KernelObject } from "../../../src/dataplane/objects.js";
+import { plan, type Op } from "../../../src/dataplane/plan.js";
+import { applyOps } from "../../helpers/memory-kernel.js";
+import {
+  addr4,
+  addr6,
+  bridge,
+  clink,
+  endpoint,
+  everything,
+  globals,
+  gw4,
+  gw6,
+  localnet,
+  masq4,
+  natBridge,
+  network,
+  portmap,
+  route4,
+  route6,
+  table,
+  veth,
+} from "./samples.js";
+
+const create = (object: KernelObject): Op => ({ action: "create", object });
+const del = (object: KernelObject): Op => ({ action: "delete", object });
+const replace = (from: KernelObject, object: KernelObject): Op => ({ action: "replace", from, object });
+
+/** The kernel state after applying `ops` to `observed` (strict: refuses what Linux refuses). */
+function applied(observed: readonly KernelObject[], ops: readonly Op[]): KernelObject[] {
+  const state = new Map(observed.map((o) => [identity(o), o]));
+  applyOps(state, ops);
+  return [...state.values()];
+}
+
+const ids = (ops: readonly Op[]): string[] => ops.map((op) => `${op.action} ${identity(op.object)}`);
+
+describe("plan: create", () => {
+  it("creates everything from an empty kernel, parents first", () => {
+    const { ops } = plan(everything, []);
+    expect(ops).toEqual([
+      create(table),
+      create(globals[1] as KernelObject),
+      create(bridge),
+      create(gw4),
+      create(gw6),
+      create(localnet),
+      create(veth),
+      create(clink),
+      create(addr4),
+      create(addr6),
+      create(route4),
+      create(route6),
+      create(natBridge),
+      create(masq4),
+      create(portmap),
+    ]);
+  });
+
+  it("creates only what is missing", () => {
+    const { ops } = plan(everything, everything.filter((o) => o !== route6 && o !== masq4));
+    expect(ops).toEqual([create(route6), create(masq4)]);
+  });
+
+  it("has nothing to do when the kernel already matches", () => {
+    expect(plan(everything, everything).ops).toEqual([]);
+    expect(plan([], []).ops).toEqual([]);
+  });
+
+  it("ignores what the kernel does not report (a veth's peer and namespace)", () => {
+    const observed = { ...veth, peer: "", netns: "" } as KernelObject;
+    expect(plan([veth], [observed]).ops).toEqual([]);
+  });
+});
+
+describe("plan: replace", () => {
+  it("replaces a bridge whose MTU changed, without touching its addresses", () => {
+    const old = { ...bridge, mtu: 1400 } as KernelObject;
+    expect(plan([bridge, gw4], [old, gw4]).ops).toEqual([replace(old, bridge)]);
+  });
+
+  it("replaces a route whose gateway changed", () => {
+    const old = { ...route4, via: "10.0.0.254" } as KernelObject;
+    const { ops } = plan([veth, clink, route4], [veth, clink, old]);
+    expect(ops).toEqual([replace(old, route4)]);
+  });
+
+  it("replaces an element whose value or owner changed", () => {
+    const value = {
+      ...portmap,
+      value: [
+        { t: "addr", v: "10.0.0.9" },
+        { t: "port", v: 80 },
+      ],
+    } as KernelObject;
+    expect(plan([table, portmap], [table, value]).ops).toEqual([replace(value, portmap)]);
+    const orphan = { ...natBridge, owner: "orphan" } as KernelObject;
+    expect(plan([table, natBridge], [table, orphan]).ops).toEqual([replace(orphan, natBridge)]);
+  });
+
+  it("replaces a sysctl with another value", () => {
+    const old = { ...localnet, value: "0" } as KernelObject;
+    expect(plan([bridge, localnet], [bridge, old]).ops).toEqual([replace(old, localnet)]);
+  });
+
+  it("re-creates the children of a replaced veth (its container end goes with it)", () => {
+    const old = { ...veth, master: "" } as KernelObject;
+    const { ops } = plan([bridge, veth, clink], [bridge, old, clink]);
+    expect(ops).toEqual([replace(old, veth), create(clink)]);
+  });
+
+  it("re-creates a child of a replaced veth even when the child itself changed", () => {
+    const old = { ...veth, hairpin: false } as KernelObject;
+    const oldLink = { ...clink, mac: "02:00:00:00:00:99" } as KernelObject;
+    const { ops } = plan([bridge, veth, clink], [bridge, old, oldLink]);
+    expect(ops).toEqual([replace(old, veth), create(clink)]);
+  });
+
+  it("re-creates every element when the nft table is replaced", () => {
+    const old = { ...table, version: "0123456789ab" } as KernelObject;
+    const { ops } = plan([table, natBridge, masq4, portmap], [old, natBridge, masq4, portmap]);
+    expect(ops).toEqual([replace(old, table), create(natBridge), create(masq4), create(portmap)]);
+  });
+
+  // The kernel deletes the container end with the veth, and the container end's addresses and routes with
+  // it: everything below a rebuilt object is rebuilt, however deep.
+  it("re-creates the grandchildren (addresses, routes) of a replaced veth", () => {
+    const old = { ...veth, hairpin: false } as KernelObject;
+    const { ops } = plan([bridge, ...endpoint.slice(0, 6)], [bridge, old, clink, addr4, addr6, route4, route6]);
+    expect(ops).toEqual([
+      replace(old, veth),
+      create(clink),
+      create(addr4),
+      create(addr6),
+      create(route4),
+      create(route6),
+    ]);
+  });
+});
+
+describe("plan: delete", () => {
+  it("deletes what is no longer desired", () => {
+    const orphan: KernelObject = { kind: "bridge", owner: "orphan", name: "hnb-deadbeef", mtu: 1500 };
+    expect(plan([bridge], [bridge, orphan]).ops).toEqual([del(orphan)]);
+  });
+
+  it("deletes an endpoint by its veth and elements; children of the veth are not deleted separately", () => {
+    const { ops } = plan([...globals, ...network], everything);
+    expect(ops).toEqual([del(portmap), del(veth)]);
+  });
+
+  it("deletes a network with its endpoint children-first, leaving addresses and sysctls to their link", () => {
+    const { ops } = plan(globals, everything);
+    expect(ops).toEqual([del(natBridge), del(masq4), del(portmap), del(veth), del(bridge)]);
+  });
+
+  it("does not delete elements separately when the table goes", () => {
+    const { ops } = plan([], [table, natBridge, portmap]);
+    expect(ops).toEqual([del(table)]);
+  });
+
+  it("deletes a lone address or route whose link stays", () => {
+    const { ops } = plan([bridge, veth, clink, addr4], [bridge, gw4, veth, clink, addr4, route4]);
+    expect(ops).toEqual([del(route4), del(gw4)]);
+  });
+
+  it("deletes and creates in one plan: deletes first", () => {
+    const orphan: KernelObject = { kind: "bridge", owner: "orphan", name: "hnb-deadbeef", mtu: 1500 };
+    const { ops } = plan([table, bridge, natBridge], [table, orphan]);
+    expect(ops).toEqual([del(orphan), create(bridge), create(natBridge)]);
+  });
+});
+
+describe("plan: ordering", () => {
+  const scenarios: [string, readonly KernelObject[], readonly KernelObject[]][] = [
+    ["from nothing", everything, []],
+    ["to nothing", [], everything],
+    ["network only to everything", everything, [...globals, ...network]],
+    ["everything to globals", globals, everything],
+    ["replace veth", everything, everything.map((o) => (o === veth ? { ...veth, mtu: 9000 } : o))],
+    ["replace table", everything, everything.map((o) => (o === table ? { ...table, version: "x" } : o))],
+  ];
+
+  it.each(scenarios)("%s: deletes come before creates and replaces", (_name, desired, observed) => {
+    const { ops } = plan(desired, observed);
+    const firstUpsert = ops.findIndex((op) => op.action !== "delete");
+    const lastDelete = ops.map((op) => op.action).lastIndexOf("delete");
+    if (firstUpsert >= 0) expect(lastDelete).toBeLessThan(firstUpsert);
+  });
+
+  it.each(scenarios)("%s: a parent is created before, and deleted after, its children", (_name, desired, observed) => {
+    const { ops } = plan(desired, observed);
+    const position = (action: string, id: string): number =>
+      ops.findIndex((op) => op.action === action && identity(op.object) === id);
+    ops.forEach((op, i) => {
+      const parent = parentOf(op.object);
+      if (parent === undefined) return;
+      if (op.action === "create") {
+        const p = Math.max(position("create", parent), position("replace", parent));
+        if (p >= 0) expect(p).toBeLessThan(i);
+      }
+      if (op.action === "delete") {
+        const p = position("delete", parent);
+        if (p >= 0) expect(p).toBeGreaterThan(i);
+      }
+    });
+  });
+
+  it("orders ops deterministically: the same input gives the same plan", () => {
+    expect(ids(plan(everything, []).ops)).toEqual(ids(plan([...everything], []).ops));
+    const shuffled = [...everything].reverse();
+    expect(new Set(ids(plan(shuffled, []).ops))).toEqual(new Set(ids(plan(everything, []).ops)));
+  });
+});
+
+describe("plan: idempotence", () => {
+  const drifted = (o: KernelObject): KernelObject => {
+    switch (o.kind) {
+      case "bridge":
+        return { ...o, mtu: 1400 };
+      case "route":
+        return { ...o, via: o.family === 4 ? "10.0.0.254" : "fd00::fe" };
+      case "sysctl":
+        return { ...o, value: "0" };
+      case "nftElement":
+        return { ...o, owner: "orphan" };
+      case "containerLink":
+        return { ...o, mac: "02:11:11:11:11:11" };
+      default:
+        return o;
+    }
+  };
+  const orphans: KernelObject[] = [
+    { kind: "bridge", owner: "orphan", name: "hnb-deadbeef", mtu: 1500 },
+    { kind: "address", owner: "orphan", netns: null, dev: "hnb-deadbeef", cidr: "10.9.0.1/24" },
+    { kind: "nftElement", owner: "orphan", set: "natBridges", key: [{ t: "ifname", v: "hnb-deadbeef" }], value: null },
+  ];
+
+  const scenarios: [string, readonly KernelObject[], readonly KernelObject[]][] = [
+    ["empty kernel", everything, []],
+    ["everything removed", [], everything],
+    ["endpoint removed", [...globals, ...network], everything],
+    ["endpoint added", everything, [...globals, ...network]],
+    ["drift in every field that can drift", everything, everything.map(drifted)],
+    ["orphans next to desired objects", everything, [...everything, ...orphans]],
+    ["new nft table version", everything, everything.map((o) => (o === table ? { ...table, version: "old" } : o))],
+    ["bridge MTU change", everything, everything.map((o) => (o === bridge ? { ...bridge, mtu: 9000 } : o))],
+    ["replaced veth without addresses", [...globals, bridge, veth, clink], [...globals, bridge, { ...veth, mtu: 1400 }, clink]],
+  ];
+
+  it.each(scenarios)("%s: plan(d, apply(plan(d, o), o)) is empty", (_name, desired, observed) => {
+    const after = applied(observed, plan(desired, observed).ops);
+    expect(ids(plan(desired, after).ops)).toEqual([]);
+    expect(new Set(after.map(identity))).toEqual(new Set(desired.map(identity)));
+  });
+
+  it("replaced veth with addresses and routes converges in one plan", () => {
+    const observed = everything.map((o) => (o === veth ? { ...veth, mtu: 1400 } : o));
+    const after = applied(observed, plan(everything, observed).ops);
+    expect(ids(plan(everything, after).ops)).toEqual([]);
+  });
+});
