@@ -49,7 +49,10 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const reconciler = new Reconciler(store, linuxKernel(proxy), log);
   const service = new HostnetService(store, reconciler, () => hostPrefixes(processRunner));
   const { report, failures } = await reconciler.convergeAll();
-  log.info({ op: "startup-converge", ...report, failed: failures.map((f) => f.owner) }, "kernel converged to the store");
+  log.info(
+    { op: "startup-converge", ...report, failed: failures.map((f) => f.owner) },
+    "kernel converged to the store",
+  );
   if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
 
   const app = await buildApp(service, log);

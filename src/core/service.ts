@@ -347,9 +347,10 @@ export class HostnetService {
     return specs.map((m) => {
       checkPort(`${m.field}.ExternalPort`, m.hostPort);
       checkPort(`${m.field}.InternalPort`, m.internalPort);
-      const hostIp =
-        m.hostIp === undefined || m.hostIp === "" ? undefined : parseIp(`${m.field}.VIP`, m.hostIp).address;
-      if (hostIp !== undefined && !net.subnets.some((s) => s.family === (hostIp.includes(":") ? 6 : 4)))
+      const hostIp = boundAddress(m);
+      // ::1 is relayed in userland and reaches an IPv4-only endpoint too; any other bound address needs a
+      // subnet of its family to DNAT to.
+      if (hostIp !== undefined && hostIp !== "::1" && !net.subnets.some((s) => s.family === familyOf(hostIp)))
         throw invalidArgument(`${m.field}.VIP`, `network "${net.name}" has no subnet of ${hostIp}'s family`);
       const twice = seen.some(
         (o) =>
@@ -386,6 +387,15 @@ export class HostnetService {
       throw kernelRefusal(err);
     }
   }
+}
+
+const familyOf = (address: string): 4 | 6 => (address.includes(":") ? 6 : 4);
+
+/** The host address a mapping is bound to; none (every address) also for 0.0.0.0 and ::, as Docker reads -p. */
+function boundAddress(m: PortMappingSpec): string | undefined {
+  if (m.hostIp === undefined || m.hostIp === "") return undefined;
+  const ip = parseIp(`${m.field}.VIP`, m.hostIp);
+  return ip.value === 0n ? undefined : ip.address;
 }
 
 interface ParsedSubnet {

@@ -14,9 +14,9 @@ import type { Kernel } from "./reconciler.js";
 export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner): Kernel {
   return {
     async observe(namespaces: readonly Namespace[]) {
-      const proxies = proxy.list().map(
-        (p): KernelObject => ({ kind: "loopbackProxy", ...p, owner: p.owner as Owner }),
-      );
+      const proxies = proxy
+        .list()
+        .map((p): KernelObject => ({ kind: "loopbackProxy", ...p, owner: p.owner as Owner }));
       return [...(await observe(runner, namespaces)), ...proxies];
     },
     apply: (ops: readonly Op[]) => apply(runner, proxy, ops),

@@ -38,7 +38,13 @@ export type KernelObject =
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
   | (Base & { kind: "nftTable"; version: string })
-  | (Base & { kind: "loopbackProxy"; protocol: "tcp" | "udp"; port: number; target: string; targetPort: number })
+  | (Base & {
+      kind: "loopbackProxy";
+      protocol: "tcp" | "udp";
+      port: number;
+      target: string;
+      targetPort: number;
+    })
   | (Base & {
       kind: "nftElement";
       set: string;

@@ -14,7 +14,7 @@ export interface Plan {
 }
 
 /** Replacing these deletes and re-creates them, taking their children along. */
-function replaceDestroysChildren(o: KernelObject): boolean {
+export function replaceDestroysChildren(o: KernelObject): boolean {
   return o.kind === "veth" || o.kind === "nftTable" || o.kind === "netns";
 }
 

@@ -10,7 +10,7 @@ import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import { desiredState, globalObjects } from "./desired.js";
 import { identity, parentOf, type KernelObject, type Owner } from "./objects.js";
-import { plan, type Op, type Plan } from "./plan.js";
+import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
 export interface Kernel {
@@ -99,8 +99,10 @@ export class Reconciler {
 
   private async convergeOnce(scope: Scope, fresh: boolean): Promise<readonly Op[]> {
     if (fresh || this.known === undefined) await this.refresh();
-    const desired = this.desired(scope);
-    const { ops } = plan(desired, this.observed(scope));
+    let { ops } = plan(this.desired(scope), this.observed(scope));
+    // Re-creating the nft table drops every owner's elements: such a plan must cover every owner.
+    if (scope !== "all" && ops.some((op) => op.object.kind === "nftTable" && op.action !== "delete"))
+      ({ ops } = plan(this.desired("all"), this.observed("all")));
     if (ops.length === 0) return ops;
     try {
       await this.kernel.apply(ops);
@@ -110,10 +112,12 @@ export class Reconciler {
     }
     const known = this.known ?? new Map<string, KernelObject>();
     for (const op of ops) {
-      known.delete(identity(op.object));
-      if (op.action !== "delete") known.set(identity(op.object), op.object);
+      const id = identity(op.object);
+      known.delete(id);
+      if (op.action === "replace" && replaceDestroysChildren(op.object)) dropDescendants(known, id);
     }
     pruneOrphans(known);
+    for (const op of ops) if (op.action !== "delete") known.set(identity(op.object), op.object);
     this.known = known;
     return ops;
   }
@@ -160,9 +164,18 @@ export class Reconciler {
   }
 }
 
+/** A re-created object took its children along, whoever owns them. */
+function dropDescendants(known: Map<string, KernelObject>, id: string): void {
+  for (const [childId, o] of known)
+    if (parentOf(o) === id) {
+      known.delete(childId);
+      dropDescendants(known, childId);
+    }
+}
+
 /** Deleting a parent took its children along: forget every known object whose parent is gone. */
 function pruneOrphans(known: Map<string, KernelObject>): void {
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [id, o] of known) {
       const parent = parentOf(o);

@@ -55,6 +55,7 @@ export const nat: NetworkMode = {
   },
 
   endpointObjects(ep: Endpoint, net: Network, ns: Namespace): KernelObject[] {
+    if (ep.attachment === null) return [];
     const owner = `ep:${ep.id}` as const;
     const objects = vethObjects(ep, net, ns);
     for (const m of ep.portMappings) {

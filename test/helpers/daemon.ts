@@ -28,7 +28,12 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-export function apiRequest(socket: string, method: string, path: string, body?: unknown): Promise<ApiResponse> {
+export function apiRequest(
+  socket: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiResponse> {
   return new Promise((resolvePromise, reject) => {
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const req = httpRequest(
@@ -42,7 +47,10 @@ export function apiRequest(socket: string, method: string, path: string, body?: 
         let text = "";
         res.on("data", (b: Buffer) => (text += b.toString()));
         res.on("end", () => {
-          resolvePromise({ status: res.statusCode ?? 0, body: text === "" ? null : (JSON.parse(text) as unknown) });
+          resolvePromise({
+            status: res.statusCode ?? 0,
+            body: text === "" ? null : (JSON.parse(text) as unknown),
+          });
         });
       },
     );
@@ -76,7 +84,16 @@ export async function startDaemon(hostNs: string, extraArgs: readonly string[] =
   const launch = async (): Promise<void> => {
     child = spawn(
       "nsenter",
-      [`--net=/run/netns/${hostNs}`, process.execPath, HOSTNETD, "--socket", socket, "--state-dir", stateDir, ...extraArgs],
+      [
+        `--net=/run/netns/${hostNs}`,
+        process.execPath,
+        HOSTNETD,
+        "--socket",
+        socket,
+        "--state-dir",
+        stateDir,
+        ...extraArgs,
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child.stdout?.on("data", (b: Buffer) => (output += b.toString()));

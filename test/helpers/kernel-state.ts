@@ -30,5 +30,8 @@ export async function nftElements(ns: string): Promise<string[]> {
 }
 
 export async function nftTables(ns: string): Promise<string[]> {
-  return (await must(inNs(ns, ["nft", "list", "tables"]))).trim().split("\n").filter((l) => l !== "");
+  return (await must(inNs(ns, ["nft", "list", "tables"])))
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "");
 }

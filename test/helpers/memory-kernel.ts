@@ -147,7 +147,7 @@ export class MemoryKernel implements Kernel {
   /** How many times the kernel was observed. */
   observations = 0;
   private readonly strict: boolean;
-  private readonly failures: unknown[] = [];
+  private readonly failures: Error[] = [];
 
   constructor(initial: readonly KernelObject[] = [], opts: MemoryKernelOptions = {}) {
     this.strict = opts.strict ?? true;
@@ -155,7 +155,7 @@ export class MemoryKernel implements Kernel {
   }
 
   /** Makes the next `times` applies fail with `error` (changing nothing). */
-  failNext(times = 1, error: unknown = kernelError("injected failure")): void {
+  failNext(times = 1, error: Error = kernelError("injected failure")): void {
     for (let i = 0; i < times; i++) this.failures.push(error);
   }
 

@@ -6,7 +6,8 @@ const isRoot = process.getuid?.() === 0;
 
 if (!isRoot) {
   const message = "integration tests need root to create network namespaces; skipping them";
-  if (process.env["CI"] !== undefined && process.env["CI"] !== "") throw new Error(`${message} is not allowed in CI`);
+  if (process.env["CI"] !== undefined && process.env["CI"] !== "")
+    throw new Error(`${message} is not allowed in CI`);
   process.stderr.write(`${message}\n`);
 }
 

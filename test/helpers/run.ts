@@ -7,7 +7,10 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-export function run(argv: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  argv: readonly string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const [cmd, ...args] = argv;
   if (cmd === undefined) throw new Error("empty argv");
   return new Promise((resolve, reject) => {
@@ -24,11 +27,18 @@ export function run(argv: readonly string[], opts: { input?: string; timeoutMs?:
 }
 
 /** Like run, but a non-zero exit is an error carrying argv and stderr. */
-export async function must(argv: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function must(
+  argv: readonly string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const r = await run(argv, opts);
   if (r.code !== 0) throw new Error(`${argv.join(" ")} exited ${String(r.code)}: ${r.stderr.trim()}`);
   return r.stdout;
 }
 
 /** argv to run a command inside a named network namespace without a new mount namespace. */
-export const inNs = (ns: string, argv: readonly string[]): string[] => ["nsenter", `--net=/run/netns/${ns}`, ...argv];
+export const inNs = (ns: string, argv: readonly string[]): string[] => [
+  "nsenter",
+  `--net=/run/netns/${ns}`,
+  ...argv,
+];

@@ -63,9 +63,12 @@ const hostPort = (address: string, port: number): string =>
 /** Connects from `ns` and returns the peer address the server saw, or undefined when nothing answered. */
 export async function askTcp(ns: string, address: string, port: number): Promise<string | undefined> {
   const proto = address.includes(":") ? "TCP6" : "TCP4";
-  const r = await run(inNs(ns, ["socat", "-T", "2", "-", `${proto}:${hostPort(address, port)},connect-timeout=2`]), {
-    timeoutMs: 5_000,
-  });
+  const r = await run(
+    inNs(ns, ["socat", "-T", "2", "-", `${proto}:${hostPort(address, port)},connect-timeout=2`]),
+    {
+      timeoutMs: 5_000,
+    },
+  );
   return r.code === 0 ? canonical(r.stdout) : undefined;
 }
 

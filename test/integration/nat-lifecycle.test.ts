@@ -45,7 +45,9 @@ describe.skipIf(needsRoot)("NAT network: addresses, deletion and bad input", () 
     });
     const inside = await link(t.ns("s1"), "net0");
     expect(inside?.address).toBe("02:00:00:aa:bb:cc");
-    const addrs = inside?.addr_info.filter((a) => a.scope === "global").map((a) => `${a.local}/${a.prefixlen}`);
+    const addrs = inside?.addr_info
+      .filter((a) => a.scope === "global")
+      .map((a) => `${a.local}/${a.prefixlen}`);
     expect(addrs?.sort()).toEqual(["10.77.0.200/24", "fd77::c8/64"]);
   });
 
@@ -66,7 +68,9 @@ describe.skipIf(needsRoot)("NAT network: addresses, deletion and bad input", () 
       IpConfigurations: [{ IpAddress: freed }],
     });
     expect(again.IpConfigurations[0]?.IpAddress).toBe(freed);
-    await Promise.all([...created.map((e) => e.ID), again.ID].map((id) => d.api("DELETE", `/endpoints/${id}`)));
+    await Promise.all(
+      [...created.map((e) => e.ID), again.ID].map((id) => d.api("DELETE", `/endpoints/${id}`)),
+    );
   });
 
   it("refuses bad input with a 4xx naming the field, and changes nothing", async () => {
@@ -74,41 +78,77 @@ describe.skipIf(needsRoot)("NAT network: addresses, deletion and bad input", () 
     const nftBefore = await nftElements(t.host);
     const cases: [string, string, unknown, number, string][] = [
       ["POST", "/networks", "{not json", 400, "body"],
-      ["POST", "/networks", { Name: "bad", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.1.0.0/33" }] }] }, 400, "Ipams[0].Subnets[0].IpAddressPrefix"],
       [
         "POST",
         "/networks",
-        { Name: "bad", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.1.0.0/24", Routes: [{ NextHop: "10.2.0.1" }] }] }] },
+        { Name: "bad", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.1.0.0/33" }] }] },
+        400,
+        "Ipams[0].Subnets[0].IpAddressPrefix",
+      ],
+      [
+        "POST",
+        "/networks",
+        {
+          Name: "bad",
+          Ipams: [{ Subnets: [{ IpAddressPrefix: "10.1.0.0/24", Routes: [{ NextHop: "10.2.0.1" }] }] }],
+        },
         400,
         "Ipams[0].Subnets[0].Routes[0].NextHop",
       ],
-      ["POST", "/networks", { Name: "bad", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.77.0.128/25" }] }] }, 409, "Ipams[0].Subnets[0].IpAddressPrefix"],
+      [
+        "POST",
+        "/networks",
+        { Name: "bad", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.77.0.128/25" }] }] },
+        409,
+        "Ipams[0].Subnets[0].IpAddressPrefix",
+      ],
       ["POST", "/endpoints", { Name: "bad", HostComputeNetwork: "nope" }, 404, "HostComputeNetwork"],
       [
         "POST",
         "/endpoints",
-        { Name: "bad", HostComputeNetwork: "n1", Policies: [{ Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 0 } }] },
+        {
+          Name: "bad",
+          HostComputeNetwork: "n1",
+          Policies: [
+            { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 0 } },
+          ],
+        },
         400,
         "Policies[0].Settings.ExternalPort",
       ],
       [
         "POST",
         "/endpoints",
-        { Name: "bad", HostComputeNetwork: "n1", Policies: [{ Type: "PortMapping", Settings: { Protocol: "UDP", InternalPort: 70000, ExternalPort: 80 } }] },
+        {
+          Name: "bad",
+          HostComputeNetwork: "n1",
+          Policies: [
+            { Type: "PortMapping", Settings: { Protocol: "UDP", InternalPort: 70000, ExternalPort: 80 } },
+          ],
+        },
         400,
         "Policies[0].Settings.InternalPort",
       ],
       [
         "POST",
         "/endpoints",
-        { Name: "bad", HostComputeNetwork: "n1", HostComputeNamespace: t.ns("s1"), InterfaceName: "averyveryverylongname" },
+        {
+          Name: "bad",
+          HostComputeNetwork: "n1",
+          HostComputeNamespace: t.ns("s1"),
+          InterfaceName: "averyveryverylongname",
+        },
         400,
         "InterfaceName",
       ],
     ];
     for (const [method, path, body, status, field] of cases) {
       const res = await d.api(method, path, body);
-      expect({ path, status: res.status, field: (res.body as ErrorBody).error.field }).toEqual({ path, status, field });
+      expect({ path, status: res.status, field: (res.body as ErrorBody).error.field }).toEqual({
+        path,
+        status,
+        field,
+      });
     }
     expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
     expect(await linkNames(t.host)).toEqual(linksBefore);
@@ -118,22 +158,34 @@ describe.skipIf(needsRoot)("NAT network: addresses, deletion and bad input", () 
   });
 
   it("refuses a second mapping of the same host port and protocol with 409", async () => {
-    const mapping = { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 8500 } };
+    const mapping = {
+      Type: "PortMapping",
+      Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 8500 },
+    };
     await d.ok("POST", "/endpoints", { Name: "p1", HostComputeNetwork: "n1", Policies: [mapping] });
-    const res = await d.api("POST", "/endpoints", { Name: "p2", HostComputeNetwork: "n1", Policies: [mapping] });
+    const res = await d.api("POST", "/endpoints", {
+      Name: "p2",
+      HostComputeNetwork: "n1",
+      Policies: [mapping],
+    });
     expect(res.status).toBe(409);
     expect((res.body as ErrorBody).error.field).toBe("Policies[0].Settings");
     await d.ok("DELETE", "/endpoints/p1");
   });
 
   it("removes every kernel object of a deleted endpoint, namespace and network", async () => {
-    await d.ok("POST", "/networks", { Name: "gone", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.66.0.0/24" }] }] });
+    await d.ok("POST", "/networks", {
+      Name: "gone",
+      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.66.0.0/24" }] }],
+    });
     await d.ok("POST", "/namespaces", { Name: t.ns("g1") });
     const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
       Name: "g1",
       HostComputeNetwork: "gone",
       HostComputeNamespace: t.ns("g1"),
-      Policies: [{ Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 8600 } }],
+      Policies: [
+        { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 8600 } },
+      ],
     });
     const bridge = (await d.ok<{ Bridge: string }>("GET", "/networks/gone")).Bridge;
     expect(await linkNames(t.host)).toEqual(expect.arrayContaining([bridge, ep.HostInterfaceName]));

@@ -26,7 +26,10 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
   beforeAll(async () => {
     t = await createTopology();
     d = await startDaemon(t.host, ["--no-default-network"]);
-    await d.ok("POST", "/networks", { Name: "n1", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.55.0.0/24" }] }] });
+    await d.ok("POST", "/networks", {
+      Name: "n1",
+      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.55.0.0/24" }] }],
+    });
     const n2 = await d.ok<{ ID: string; Bridge: string }>("POST", "/networks", {
       Name: "n2",
       Ipams: [{ Subnets: [{ IpAddressPrefix: "10.56.0.0/24" }] }],
@@ -42,7 +45,9 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
         Name: c,
         HostComputeNetwork: "n1",
         HostComputeNamespace: t.ns(c),
-        Policies: [{ Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: port } }],
+        Policies: [
+          { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: port } },
+        ],
       });
     }
     server = await startEchoServers(t.ns("c1"), 80);
@@ -85,7 +90,9 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
     expect(links).toEqual(expect.arrayContaining(["br-foreign", "vf-a", "vf-b"]));
     expect(existsSync(`/run/netns/${t.ns("c2")}`)).toBe(false);
     expect(existsSync(`/run/netns/${t.ns("c1")}`)).toBe(true);
-    expect(await nftTables(t.host)).toEqual(expect.arrayContaining(["table inet foreign", "table inet hostnet"]));
+    expect(await nftTables(t.host)).toEqual(
+      expect.arrayContaining(["table inet foreign", "table inet hostnet"]),
+    );
 
     const nftAfter = await nftElements(t.host);
     const c2 = eps["c2"]?.ID ?? "";
@@ -106,7 +113,11 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
     const adopted = t.ns("adopted");
     await must(["ip", "netns", "add", adopted]);
     await d.ok("POST", "/namespaces", { Name: "adopted", Path: `/run/netns/${adopted}` });
-    await d.ok("POST", "/endpoints", { Name: "lost", HostComputeNetwork: "n1", HostComputeNamespace: "adopted" });
+    await d.ok("POST", "/endpoints", {
+      Name: "lost",
+      HostComputeNetwork: "n1",
+      HostComputeNamespace: "adopted",
+    });
     await d.kill("SIGKILL");
     await must(["ip", "netns", "del", adopted]);
     await d.restart();

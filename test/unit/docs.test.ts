@@ -19,6 +19,8 @@ function documented(): Map<string, number> {
 
 describe("docs/errors.md", () => {
   it("lists exactly the error codes of src/errors.ts, with the HTTP status the REST API uses", () => {
-    expect(Object.fromEntries(documented())).toEqual(Object.fromEntries(errorCodes.map((c) => [c, httpStatus[c]])));
+    expect(Object.fromEntries(documented())).toEqual(
+      Object.fromEntries(errorCodes.map((c) => [c, httpStatus[c]])),
+    );
   });
 });

@@ -120,7 +120,10 @@ describe("allocateAddress", () => {
   });
 
   it("gives a dual-stack endpoint one address of each family", () => {
-    const net = addNetwork([v4("10.0.0.0/24", "10.0.0.1"), { family: 6, prefix: "fd00::/64", gateway: "fd00::1" }]);
+    const net = addNetwork([
+      v4("10.0.0.0/24", "10.0.0.1"),
+      { family: 6, prefix: "fd00::/64", gateway: "fd00::1" },
+    ]);
     const ep = addEndpoint(net);
     expect(allocate(subnetOf(net, 4), ep)).toBe("10.0.0.2");
     expect(allocate(subnetOf(net, 6), ep)).toBe("fd00::2");

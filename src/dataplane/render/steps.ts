@@ -9,10 +9,7 @@ import type { Op } from "../plan.js";
 import { nftLines } from "./nft.js";
 
 export type RunnerKey =
-  | { kind: "ip"; netns: string | null }
-  | { kind: "nft" }
-  | { kind: "sysctl" }
-  | { kind: "proxy" };
+  { kind: "ip"; netns: string | null } | { kind: "nft" } | { kind: "sysctl" } | { kind: "proxy" };
 
 export type ProxyCommand =
   | { readonly action: "open"; readonly spec: ProxySpec }
@@ -169,7 +166,9 @@ export function batches(all: readonly Step[]): Batch[] {
   for (const s of all) {
     const last = s.runner.kind === "nft" && nft !== undefined ? nft : out.at(-1);
     const batch =
-      last !== undefined && sameRunner(last.runner, s.runner) ? last : { runner: s.runner, lines: [], proxy: [] };
+      last !== undefined && sameRunner(last.runner, s.runner)
+        ? last
+        : { runner: s.runner, lines: [], proxy: [] };
     if (batch !== last) out.push(batch);
     if (s.runner.kind === "nft") nft = batch;
     batch.lines.push(s.line);

@@ -9,6 +9,7 @@ import {
   clink,
   endpoint,
   everything,
+  forward,
   globals,
   gw4,
   gw6,
@@ -41,7 +42,7 @@ describe("plan: create", () => {
     const { ops } = plan(everything, []);
     expect(ops).toEqual([
       create(table),
-      create(globals[1] as KernelObject),
+      create(forward),
       create(bridge),
       create(gw4),
       create(gw6),
@@ -59,8 +60,16 @@ describe("plan: create", () => {
   });
 
   it("creates only what is missing", () => {
-    const { ops } = plan(everything, everything.filter((o) => o !== route6 && o !== masq4));
+    const { ops } = plan(
+      everything,
+      everything.filter((o) => o !== route6 && o !== masq4),
+    );
     expect(ops).toEqual([create(route6), create(masq4)]);
+  });
+
+  it("re-creates an observed child whose parent is missing (the parent's creation would not keep it)", () => {
+    const { ops } = plan([bridge, gw4], [gw4]);
+    expect(ops).toEqual([create(bridge), create(gw4)]);
   });
 
   it("has nothing to do when the kernel already matches", () => {
@@ -127,7 +136,10 @@ describe("plan: replace", () => {
   // it: everything below a rebuilt object is rebuilt, however deep.
   it("re-creates the grandchildren (addresses, routes) of a replaced veth", () => {
     const old = { ...veth, hairpin: false } as KernelObject;
-    const { ops } = plan([bridge, ...endpoint.slice(0, 6)], [bridge, old, clink, addr4, addr6, route4, route6]);
+    const { ops } = plan(
+      [bridge, ...endpoint.slice(0, 6)],
+      [bridge, old, clink, addr4, addr6, route4, route6],
+    );
     expect(ops).toEqual([
       replace(old, veth),
       create(clink),
@@ -172,6 +184,23 @@ describe("plan: delete", () => {
   });
 });
 
+describe("plan: scoped (a parent outside the scope)", () => {
+  it("creates and deletes elements without the table in scope, leaving the table alone", () => {
+    expect(plan([portmap], []).ops).toEqual([create(portmap)]);
+    expect(plan([], [portmap]).ops).toEqual([del(portmap)]);
+  });
+
+  it("creates an endpoint's objects without its network in scope", () => {
+    const { ops } = plan([veth, clink, addr4, route4], []);
+    expect(ops).toEqual([create(veth), create(clink), create(addr4), create(route4)]);
+  });
+
+  it("replaces a drifted child in place when its parent is outside the scope", () => {
+    const old = { ...route4, via: "10.0.0.254" } as KernelObject;
+    expect(plan([route4], [old]).ops).toEqual([replace(old, route4)]);
+  });
+});
+
 describe("plan: ordering", () => {
   const scenarios: [string, readonly KernelObject[], readonly KernelObject[]][] = [
     ["from nothing", everything, []],
@@ -189,23 +218,26 @@ describe("plan: ordering", () => {
     if (firstUpsert >= 0) expect(lastDelete).toBeLessThan(firstUpsert);
   });
 
-  it.each(scenarios)("%s: a parent is created before, and deleted after, its children", (_name, desired, observed) => {
-    const { ops } = plan(desired, observed);
-    const position = (action: string, id: string): number =>
-      ops.findIndex((op) => op.action === action && identity(op.object) === id);
-    ops.forEach((op, i) => {
-      const parent = parentOf(op.object);
-      if (parent === undefined) return;
-      if (op.action === "create") {
-        const p = Math.max(position("create", parent), position("replace", parent));
-        if (p >= 0) expect(p).toBeLessThan(i);
-      }
-      if (op.action === "delete") {
-        const p = position("delete", parent);
-        if (p >= 0) expect(p).toBeGreaterThan(i);
-      }
-    });
-  });
+  it.each(scenarios)(
+    "%s: a parent is created before, and deleted after, its children",
+    (_name, desired, observed) => {
+      const { ops } = plan(desired, observed);
+      const position = (action: string, id: string): number =>
+        ops.findIndex((op) => op.action === action && identity(op.object) === id);
+      ops.forEach((op, i) => {
+        const parent = parentOf(op.object);
+        if (parent === undefined) return;
+        if (op.action === "create") {
+          const p = Math.max(position("create", parent), position("replace", parent));
+          if (p >= 0) expect(p).toBeLessThan(i);
+        }
+        if (op.action === "delete") {
+          const p = position("delete", parent);
+          if (p >= 0) expect(p).toBeGreaterThan(i);
+        }
+      });
+    },
+  );
 
   it("orders ops deterministically: the same input gives the same plan", () => {
     expect(ids(plan(everything, []).ops)).toEqual(ids(plan([...everything], []).ops));
@@ -227,14 +259,24 @@ describe("plan: idempotence", () => {
         return { ...o, owner: "orphan" };
       case "containerLink":
         return { ...o, mac: "02:11:11:11:11:11" };
-      default:
+      case "address":
+      case "loopbackProxy":
+      case "netns":
+      case "nftTable":
+      case "veth":
         return o;
     }
   };
   const orphans: KernelObject[] = [
     { kind: "bridge", owner: "orphan", name: "hnb-deadbeef", mtu: 1500 },
     { kind: "address", owner: "orphan", netns: null, dev: "hnb-deadbeef", cidr: "10.9.0.1/24" },
-    { kind: "nftElement", owner: "orphan", set: "natBridges", key: [{ t: "ifname", v: "hnb-deadbeef" }], value: null },
+    {
+      kind: "nftElement",
+      owner: "orphan",
+      set: "natBridges",
+      key: [{ t: "ifname", v: "hnb-deadbeef" }],
+      value: null,
+    },
   ];
 
   const scenarios: [string, readonly KernelObject[], readonly KernelObject[]][] = [
@@ -244,9 +286,17 @@ describe("plan: idempotence", () => {
     ["endpoint added", everything, [...globals, ...network]],
     ["drift in every field that can drift", everything, everything.map(drifted)],
     ["orphans next to desired objects", everything, [...everything, ...orphans]],
-    ["new nft table version", everything, everything.map((o) => (o === table ? { ...table, version: "old" } : o))],
+    [
+      "new nft table version",
+      everything,
+      everything.map((o) => (o === table ? { ...table, version: "old" } : o)),
+    ],
     ["bridge MTU change", everything, everything.map((o) => (o === bridge ? { ...bridge, mtu: 9000 } : o))],
-    ["replaced veth without addresses", [...globals, bridge, veth, clink], [...globals, bridge, { ...veth, mtu: 1400 }, clink]],
+    [
+      "replaced veth without addresses",
+      [...globals, bridge, veth, clink],
+      [...globals, bridge, { ...veth, mtu: 1400 }, clink],
+    ],
   ];
 
   it.each(scenarios)("%s: plan(d, apply(plan(d, o), o)) is empty", (_name, desired, observed) => {

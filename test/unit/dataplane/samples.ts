@@ -11,10 +11,27 @@ export const VETH = "hnv-bbbb2222";
 export const NS = "/run/netns/c1";
 
 export const table: KernelObject = { kind: "nftTable", owner: "global", version: skeletonVersion };
-export const forward: KernelObject = { kind: "sysctl", owner: "global", key: "net/ipv4/ip_forward", value: "1" };
+export const forward: KernelObject = {
+  kind: "sysctl",
+  owner: "global",
+  key: "net/ipv4/ip_forward",
+  value: "1",
+};
 export const bridge: KernelObject = { kind: "bridge", owner: NET, name: BRIDGE, mtu: 1500 };
-export const gw4: KernelObject = { kind: "address", owner: NET, netns: null, dev: BRIDGE, cidr: "10.0.0.1/24" };
-export const gw6: KernelObject = { kind: "address", owner: NET, netns: null, dev: BRIDGE, cidr: "fd00::1/64" };
+export const gw4: KernelObject = {
+  kind: "address",
+  owner: NET,
+  netns: null,
+  dev: BRIDGE,
+  cidr: "10.0.0.1/24",
+};
+export const gw6: KernelObject = {
+  kind: "address",
+  owner: NET,
+  netns: null,
+  dev: BRIDGE,
+  cidr: "fd00::1/64",
+};
 export const localnet: KernelObject = {
   kind: "sysctl",
   owner: NET,
@@ -45,8 +62,20 @@ export const veth: KernelObject = {
   peer: "eth0",
   netns: NS,
 };
-export const clink: KernelObject = { kind: "containerLink", owner: EP, netns: NS, name: "eth0", mac: "02:00:00:00:00:02" };
-export const addr4: KernelObject = { kind: "address", owner: EP, netns: NS, dev: "eth0", cidr: "10.0.0.2/24" };
+export const clink: KernelObject = {
+  kind: "containerLink",
+  owner: EP,
+  netns: NS,
+  name: "eth0",
+  mac: "02:00:00:00:00:02",
+};
+export const addr4: KernelObject = {
+  kind: "address",
+  owner: EP,
+  netns: NS,
+  dev: "eth0",
+  cidr: "10.0.0.2/24",
+};
 export const addr6: KernelObject = { kind: "address", owner: EP, netns: NS, dev: "eth0", cidr: "fd00::2/64" };
 export const route4: KernelObject = {
   kind: "route",

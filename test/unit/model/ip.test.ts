@@ -92,7 +92,14 @@ describe("parseIp", () => {
 
 describe("ipFromValue", () => {
   it("round-trips with parseIp for both families", () => {
-    for (const text of ["0.0.0.0", "10.20.30.40", "255.255.255.255", "::", "fd00::abcd", "2001:db8::1:0:0:1"]) {
+    for (const text of [
+      "0.0.0.0",
+      "10.20.30.40",
+      "255.255.255.255",
+      "::",
+      "fd00::abcd",
+      "2001:db8::1:0:0:1",
+    ]) {
       const ip = parseIp("f", text);
       expect(ipFromValue(ip.family, ip.value)).toBe(ip.address);
     }

@@ -1,0 +1,366 @@
+import { describe, expect, it } from "vitest";
+import type { KernelObject } from "../../../src/dataplane/objects.js";
+import { plan, type Op } from "../../../src/dataplane/plan.js";
+import { nftLines, skeletonVersion } from "../../../src/dataplane/render/nft.js";
+import { batches, ipArgv, steps, type Step } from "../../../src/dataplane/render/steps.js";
+import {
+  addr4,
+  addr6,
+  bridge,
+  BRIDGE,
+  clink,
+  EP,
+  everything,
+  forward,
+  gw4,
+  gw6,
+  localnet,
+  masq4,
+  NET,
+  natBridge,
+  NS,
+  portmap,
+  route4,
+  route6,
+  table,
+  veth,
+  VETH,
+} from "./samples.js";
+
+const create = (object: KernelObject): Op => ({ action: "create", object });
+const del = (object: KernelObject): Op => ({ action: "delete", object });
+const replace = (from: KernelObject, object: KernelObject): Op => ({ action: "replace", from, object });
+
+const HOST = { kind: "ip", netns: null } as const;
+const IN_NS = { kind: "ip", netns: NS } as const;
+const NFT = { kind: "nft" } as const;
+
+const hostLines = (...lines: string[]): Step[] => lines.map((line) => ({ runner: HOST, line }));
+const nsLines = (...lines: string[]): Step[] => lines.map((line) => ({ runner: IN_NS, line }));
+const nft = (...lines: string[]): Step[] => lines.map((line) => ({ runner: NFT, line }));
+
+describe("steps: ip lines", () => {
+  it("creates a bridge with its MTU, alias and up", () => {
+    expect(steps([create(bridge)])).toEqual(
+      hostLines(`link add ${BRIDGE} mtu 1500 type bridge`, `link set dev ${BRIDGE} alias hostnet:${NET} up`),
+    );
+  });
+
+  it("changes only the MTU when a bridge is replaced", () => {
+    const to = { ...bridge, mtu: 9000 } as KernelObject;
+    expect(steps([replace(bridge, to)])).toEqual(hostLines(`link set dev ${BRIDGE} mtu 9000`));
+  });
+
+  it("creates a veth with its peer in the namespace, on the bridge, with hairpin", () => {
+    expect(steps([create(veth)])).toEqual(
+      hostLines(
+        `link add ${VETH} mtu 1500 type veth peer name eth0 mtu 1500 netns ${NS}`,
+        `link set dev ${VETH} master ${BRIDGE} alias hostnet:${EP} up`,
+        `link set dev ${VETH} type bridge_slave hairpin on`,
+      ),
+    );
+    const noHairpin = { ...veth, hairpin: false } as KernelObject;
+    expect(steps([create(noHairpin)]).at(-1)?.line).toBe(
+      `link set dev ${VETH} type bridge_slave hairpin off`,
+    );
+  });
+
+  it("replaces a veth by deleting and re-creating it", () => {
+    const from = { ...veth, mtu: 1400 } as KernelObject;
+    expect(steps([replace(from, veth)]).map((s) => s.line)).toEqual([
+      `link del dev ${VETH}`,
+      ...steps([create(veth)]).map((s) => s.line),
+    ]);
+  });
+
+  it("sets the container end's MAC, alias and up inside the namespace", () => {
+    expect(steps([create(clink)])).toEqual(
+      nsLines(`link set dev eth0 address 02:00:00:00:00:02 alias hostnet:${EP} up`),
+    );
+  });
+
+  it("adds addresses with replace; IPv6 without DAD", () => {
+    expect(steps([create(gw4), create(gw6), create(addr4), create(addr6)])).toEqual([
+      ...hostLines(`addr replace 10.0.0.1/24 dev ${BRIDGE}`, `addr replace fd00::1/64 dev ${BRIDGE} nodad`),
+      ...nsLines("addr replace 10.0.0.2/24 dev eth0", "addr replace fd00::2/64 dev eth0 nodad"),
+    ]);
+  });
+
+  it("deletes addresses where they live", () => {
+    expect(steps([del(gw4), del(addr6)])).toEqual([
+      ...hostLines(`addr del 10.0.0.1/24 dev ${BRIDGE}`),
+      ...nsLines("addr del fd00::2/64 dev eth0"),
+    ]);
+  });
+
+  it("writes default routes per family as explicit prefixes", () => {
+    expect(steps([create(route4), create(route6)])).toEqual(
+      nsLines("route replace 0.0.0.0/0 via 10.0.0.1 dev eth0", "route replace ::/0 via fd00::1 dev eth0"),
+    );
+    expect(steps([del(route6)])).toEqual(nsLines("route del ::/0 via fd00::1 dev eth0"));
+    const moved = { ...route4, via: "10.0.0.254" } as KernelObject;
+    expect(steps([replace(route4, moved)])).toEqual(
+      nsLines("route replace 0.0.0.0/0 via 10.0.0.254 dev eth0"),
+    );
+  });
+
+  it("writes a non-default route destination as it is", () => {
+    const r: KernelObject = { ...route4, dst: "192.168.0.0/16" } as KernelObject;
+    expect(steps([create(r)])).toEqual(nsLines("route replace 192.168.0.0/16 via 10.0.0.1 dev eth0"));
+  });
+
+  it("deletes links by name", () => {
+    expect(steps([del(veth), del(bridge), del(clink)])).toEqual([
+      ...hostLines(`link del dev ${VETH}`, `link del dev ${BRIDGE}`),
+      ...nsLines("link del dev eth0"),
+    ]);
+  });
+
+  it("adds a named namespace and marks its lo", () => {
+    const ns: KernelObject = { kind: "netns", owner: "ns:cccc3333-0000-4000-8000-000000000003", name: "c1" };
+    expect(steps([create(ns)])).toEqual([
+      ...hostLines("netns add c1"),
+      ...nsLines("link set dev lo alias hostnet:ns:cccc3333-0000-4000-8000-000000000003 up"),
+    ]);
+    expect(steps([del(ns)])).toEqual(hostLines("netns del c1"));
+  });
+
+  it("writes sysctls as key=value and never deletes them", () => {
+    expect(steps([create(forward), create(localnet)])).toEqual([
+      { runner: { kind: "sysctl" }, line: "net/ipv4/ip_forward=1" },
+      { runner: { kind: "sysctl" }, line: `net/ipv4/conf/${BRIDGE}/route_localnet=1` },
+    ]);
+    expect(steps([del(localnet)])).toEqual([]);
+  });
+
+  it("opens and closes loopback proxies with the command attached", () => {
+    const proxy: KernelObject = {
+      kind: "loopbackProxy",
+      owner: EP,
+      protocol: "tcp",
+      port: 8080,
+      target: "fd00::2",
+      targetPort: 80,
+    };
+    const [open] = steps([create(proxy)]);
+    expect(open?.runner).toEqual({ kind: "proxy" });
+    expect(open?.line).toBe(`open loopback proxy [::1]:8080/tcp to [fd00::2]:80 (${EP})`);
+    expect(open?.proxy).toEqual({ action: "open", spec: proxy });
+    const [close] = steps([del(proxy)]);
+    expect(close?.proxy).toEqual({ action: "close", protocol: "tcp", port: 8080 });
+  });
+});
+
+describe("nft lines", () => {
+  it("adds a set element with its owner as comment", () => {
+    expect(steps([create(natBridge)])).toEqual(
+      nft(`add element inet hostnet natBridges { "${BRIDGE}" comment "${NET}" }`),
+    );
+    expect(nftLines(create(masq4))).toEqual([
+      `add element inet hostnet masq4 { 10.0.0.0/24 comment "${NET}" }`,
+    ]);
+  });
+
+  it("adds a map element with key, comment and value", () => {
+    expect(nftLines(create(portmap))).toEqual([
+      `add element inet hostnet portmap4 { tcp . 8080 comment "${EP}" : 10.0.0.2 . 80 }`,
+    ]);
+  });
+
+  it("adds concatenated keys with quoted interface names", () => {
+    const same: KernelObject = {
+      kind: "nftElement",
+      owner: NET,
+      set: "sameBridge",
+      key: [
+        { t: "ifname", v: BRIDGE },
+        { t: "ifname", v: BRIDGE },
+      ],
+      value: null,
+    };
+    expect(nftLines(create(same))).toEqual([
+      `add element inet hostnet sameBridge { "${BRIDGE}" . "${BRIDGE}" comment "${NET}" }`,
+    ]);
+  });
+
+  it("deletes an element by key only", () => {
+    expect(nftLines(del(portmap))).toEqual(["delete element inet hostnet portmap4 { tcp . 8080 }"]);
+    expect(nftLines(del(natBridge))).toEqual([`delete element inet hostnet natBridges { "${BRIDGE}" }`]);
+  });
+
+  it("replaces an element by deleting its key and adding it with the new value and comment", () => {
+    const from = { ...portmap, owner: "orphan" } as KernelObject;
+    expect(nftLines(replace(from, portmap))).toEqual([
+      "delete element inet hostnet portmap4 { tcp . 8080 }",
+      `add element inet hostnet portmap4 { tcp . 8080 comment "${EP}" : 10.0.0.2 . 80 }`,
+    ]);
+  });
+
+  it("binds a mapping to a host address with a three-part key", () => {
+    const bound: KernelObject = {
+      kind: "nftElement",
+      owner: EP,
+      set: "portmapIp6",
+      key: [
+        { t: "addr", v: "2001:db8::5" },
+        { t: "proto", v: "udp" },
+        { t: "port", v: 53 },
+      ],
+      value: [
+        { t: "addr", v: "fd00::2" },
+        { t: "port", v: 5353 },
+      ],
+    };
+    expect(nftLines(create(bound))).toEqual([
+      `add element inet hostnet portmapIp6 { 2001:db8::5 . udp . 53 comment "${EP}" : fd00::2 . 5353 }`,
+    ]);
+  });
+
+  it("(re)creates the table atomically: add, delete, then the whole skeleton", () => {
+    const lines = nftLines(create(table));
+    expect(lines.slice(0, 2)).toEqual(["add table inet hostnet", "delete table inet hostnet"]);
+    expect(lines).toHaveLength(3);
+    const skeleton = lines[2] ?? "";
+    expect(skeleton.startsWith("table inet hostnet {\n")).toBe(true);
+    expect(skeleton).toContain(`chain version_${skeletonVersion} {`);
+    expect(skeleton).toContain("set masq4 { type ipv4_addr; flags interval; }");
+    expect(skeleton).toContain("set masq6 { type ipv6_addr; flags interval; }");
+    expect(skeleton).toContain("set hairpin6 { type ifname . ipv6_addr; flags interval; }");
+    expect(skeleton).toContain("set natBridges { type ifname; }");
+    expect(skeleton).toContain("set sameBridge { type ifname . ifname; }");
+    expect(skeleton).toContain("map portmap4 { type inet_proto . inet_service : ipv4_addr . inet_service; }");
+    expect(skeleton).toContain(
+      "map portmapIp6 { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }",
+    );
+    expect(nftLines(replace({ ...table, version: "old" } as KernelObject, table))).toEqual(lines);
+    expect(nftLines(del(table))).toEqual(["delete table inet hostnet"]);
+  });
+
+  it("has a 12-hex-digit skeleton version", () => {
+    expect(skeletonVersion).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it("touches no table but inet hostnet", () => {
+    const lines = steps(plan(everything, []).ops)
+      .filter((s) => s.runner.kind === "nft")
+      .flatMap((s) => s.line.split("\n"));
+    for (const line of lines) {
+      const tables = [...line.matchAll(/\btable\s+(\S+)\s+(\S+)/g)].map((m) => `${m[1] ?? ""} ${m[2] ?? ""}`);
+      for (const t of tables) expect(t).toBe("inet hostnet");
+      if (/^(add|delete) element/.test(line)) expect(line).toMatch(/^(add|delete) element inet hostnet /);
+    }
+  });
+
+  it("renders nothing for objects that are not nft's", () => {
+    expect(nftLines(create(bridge))).toEqual([]);
+  });
+});
+
+describe("batches", () => {
+  it("merges consecutive lines of one runner and keeps runner changes in order", () => {
+    const all = [
+      ...hostLines("a1", "a2"),
+      ...nsLines("n1"),
+      ...hostLines("a3"),
+      ...nsLines("n2", "n3"),
+      { runner: { kind: "ip", netns: "/run/netns/other" }, line: "o1" } as Step,
+    ];
+    expect(batches(all)).toEqual([
+      { runner: HOST, lines: ["a1", "a2"], proxy: [] },
+      { runner: IN_NS, lines: ["n1"], proxy: [] },
+      { runner: HOST, lines: ["a3"], proxy: [] },
+      { runner: IN_NS, lines: ["n2", "n3"], proxy: [] },
+      { runner: { kind: "ip", netns: "/run/netns/other" }, lines: ["o1"], proxy: [] },
+    ]);
+  });
+
+  it("puts every nft line in ONE batch, at the place of the first", () => {
+    const all = [
+      ...hostLines("a1"),
+      ...nft("e1"),
+      ...hostLines("a2"),
+      ...nft("e2"),
+      ...hostLines("a3"),
+      ...nft("e3"),
+    ];
+    expect(batches(all)).toEqual([
+      { runner: HOST, lines: ["a1"], proxy: [] },
+      { runner: NFT, lines: ["e1", "e2", "e3"], proxy: [] },
+      { runner: HOST, lines: ["a2", "a3"], proxy: [] },
+    ]);
+  });
+
+  it("groups sysctl lines and collects proxy commands", () => {
+    const proxyStep = (port: number): Step => ({
+      runner: { kind: "proxy" },
+      line: `close ${port}`,
+      proxy: { action: "close", protocol: "tcp", port },
+    });
+    const all: Step[] = [
+      { runner: { kind: "sysctl" }, line: "a=1" },
+      { runner: { kind: "sysctl" }, line: "b=1" },
+      proxyStep(1),
+      proxyStep(2),
+    ];
+    expect(batches(all)).toEqual([
+      { runner: { kind: "sysctl" }, lines: ["a=1", "b=1"], proxy: [] },
+      {
+        runner: { kind: "proxy" },
+        lines: ["close 1", "close 2"],
+        proxy: [
+          { action: "close", protocol: "tcp", port: 1 },
+          { action: "close", protocol: "tcp", port: 2 },
+        ],
+      },
+    ]);
+  });
+
+  it("renders a full NAT network and endpoint as few processes, with one nft transaction", () => {
+    const result = batches(steps(plan(everything, []).ops));
+    expect(result.map((b) => b.runner)).toEqual([
+      NFT,
+      { kind: "sysctl" },
+      HOST,
+      { kind: "sysctl" },
+      HOST,
+      IN_NS,
+    ]);
+    expect(result.filter((b) => b.runner.kind === "nft")).toHaveLength(1);
+    const nftBatch = result[0];
+    expect(nftBatch?.lines).toHaveLength(3 + 3);
+    expect(result[2]?.lines).toEqual([
+      `link add ${BRIDGE} mtu 1500 type bridge`,
+      `link set dev ${BRIDGE} alias hostnet:${NET} up`,
+      `addr replace 10.0.0.1/24 dev ${BRIDGE}`,
+      `addr replace fd00::1/64 dev ${BRIDGE} nodad`,
+    ]);
+    expect(result[5]?.lines).toEqual([
+      `link set dev eth0 address 02:00:00:00:00:02 alias hostnet:${EP} up`,
+      "addr replace 10.0.0.2/24 dev eth0",
+      "addr replace fd00::2/64 dev eth0 nodad",
+      "route replace 0.0.0.0/0 via 10.0.0.1 dev eth0",
+      "route replace ::/0 via fd00::1 dev eth0",
+    ]);
+  });
+
+  it("is empty for an empty plan", () => {
+    expect(batches(steps([]))).toEqual([]);
+  });
+});
+
+describe("ipArgv", () => {
+  it("runs ip directly in hostnetd's namespace", () => {
+    expect(ipArgv(null, ["-batch", "-"])).toEqual(["ip", "-batch", "-"]);
+  });
+
+  it("uses ip -n for a named namespace", () => {
+    expect(ipArgv("/run/netns/c1", ["-j", "addr", "show"])).toEqual(["ip", "-n", "c1", "-j", "addr", "show"]);
+  });
+
+  it.each(["/proc/1234/ns/net", "/var/run/netns/c1", "/run/netns/a/b", "/tmp/netns-c1"])(
+    "enters %s with nsenter, since ip -n takes only names",
+    (path) => {
+      expect(ipArgv(path, ["-batch", "-"])).toEqual(["nsenter", `--net=${path}`, "ip", "-batch", "-"]);
+    },
+  );
+});

@@ -1,0 +1,56 @@
+/** A whole hostnetd minus the kernel: in-memory store, memory kernel, reconciler and service. */
+import { pino } from "pino";
+import { Reconciler } from "../../src/dataplane/reconciler.js";
+import { HostnetService } from "../../src/core/service.js";
+import { HostnetError } from "../../src/errors.js";
+import { parsePrefix, type Prefix } from "../../src/model/ip.js";
+import { Store } from "../../src/store/store.js";
+import { MemoryKernel } from "../helpers/memory-kernel.js";
+
+export interface Harness {
+  readonly store: Store;
+  readonly kernel: MemoryKernel;
+  readonly reconciler: Reconciler;
+  readonly service: HostnetService;
+  /** Makes a new reconciler and service on the same store and kernel, as a restarted hostnetd would. */
+  restart(): Harness;
+  close(): void;
+}
+
+export const silent = pino({ level: "silent" });
+
+export function harness(
+  opts: { hostPrefixes?: readonly string[]; kernel?: MemoryKernel; store?: Store } = {},
+): Harness {
+  const store = opts.store ?? new Store(":memory:");
+  const kernel = opts.kernel ?? new MemoryKernel();
+  const prefixes: Prefix[] = (opts.hostPrefixes ?? []).map((c) => parsePrefix("host", c));
+  const reconciler = new Reconciler(store, kernel, silent);
+  const service = new HostnetService(store, reconciler, () => Promise.resolve(prefixes));
+  return {
+    store,
+    kernel,
+    reconciler,
+    service,
+    restart: () => harness({ ...opts, store, kernel }),
+    close: () => {
+      store.close();
+    },
+  };
+}
+
+/** The HostnetError a promise rejects with (fails if it resolves or rejects with anything else). */
+export async function rejection(p: Promise<unknown>): Promise<HostnetError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof HostnetError) return err;
+    throw err;
+  }
+  throw new Error("expected a HostnetError, the call succeeded");
+}
+
+let counter = 0;
+
+/** A namespace name no other test (or leftover on this host) uses. */
+export const uniqueName = (base: string): string => `unit-${base}-${process.pid}-${++counter}`;

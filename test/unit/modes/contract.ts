@@ -1,0 +1,135 @@
+/**
+ * The contract every network mode passes (as Hono's `runTest({ newRouter, skip })`): run it from
+ * `<mode>.test.ts`. A check may be skipped or marked as a known bug only with a reason.
+ */
+import { describe, expect, it } from "vitest";
+import { globalObjects } from "../../../src/dataplane/desired.js";
+import { identity, parentOf, type KernelObject } from "../../../src/dataplane/objects.js";
+import { plan } from "../../../src/dataplane/plan.js";
+import type { PortMapping } from "../../../src/model/types.js";
+import type { NetworkMode } from "../../../src/modes/index.js";
+import { applyOps } from "../../helpers/memory-kernel.js";
+import { adopted, dualNet, endpointOf, namespaceNamed, ns, tcp, udp, v4Net, v6Net } from "./samples.js";
+
+export const contractChecks = [
+  "network objects are owned by the network, with unique identities",
+  "endpoint objects are owned by the endpoint, with unique identities",
+  "endpoints and networks never share an identity",
+  "every parent an object names is among the objects of its network and the globals",
+  "a network and its endpoints converge from an empty kernel in one plan",
+  "deleting an endpoint leaves its network intact in one plan",
+  "a detached endpoint has no objects",
+  "modes are pure: the same input gives the same objects",
+] as const;
+export type ContractCheck = (typeof contractChecks)[number];
+
+export interface ContractOptions {
+  /** Checks that do not apply to this mode, with the reason. */
+  readonly skip?: Partial<Record<ContractCheck, string>>;
+}
+
+const ids = (objects: readonly KernelObject[]): string[] => objects.map(identity);
+
+export function runModeContract(mode: NetworkMode, opts: ContractOptions = {}): void {
+  const networks = [dualNet, v4Net, v6Net];
+  // Host ports are unique per host (the service refuses a second mapping of one), so each endpoint has its own.
+  const mappingsOf = (i: number): PortMapping[] =>
+    mode.portMappings ? [tcp(8080 + i, 80), udp(5353 + i, 53, "127.0.0.1"), tcp(8443 + i, 443, "::1")] : [];
+  const spaces = networks.map((_, i) => (i === 0 ? ns : namespaceNamed(`c${i + 1}`, i + 1)));
+  const eps = networks.map((net, i) =>
+    endpointOf(net, { mappings: mappingsOf(i), attached: spaces[i] ?? ns }),
+  );
+  /** The objects of endpoint i, attached to its own namespace. */
+  const epObjects = (i: number): KernelObject[] => {
+    const ep = eps[i];
+    const net = networks[i];
+    const space = spaces[i];
+    if (ep === undefined || net === undefined || space === undefined) throw new Error(`no endpoint ${i}`);
+    return mode.endpointObjects(ep, net, space);
+  };
+
+  const check = (name: ContractCheck, fn: () => void): void => {
+    const skip = opts.skip?.[name];
+    if (skip !== undefined) it.skip(`${name} (skipped: ${skip})`, fn);
+    else it(name, fn);
+  };
+
+  describe(`mode contract: ${mode.type}`, () => {
+    check("network objects are owned by the network, with unique identities", () => {
+      for (const net of networks) {
+        const objects = mode.networkObjects(net);
+        expect(objects.length).toBeGreaterThan(0);
+        for (const o of objects) expect(o.owner).toBe(`net:${net.id}`);
+        expect(new Set(ids(objects)).size).toBe(objects.length);
+      }
+    });
+
+    check("endpoint objects are owned by the endpoint, with unique identities", () => {
+      eps.forEach((ep, i) => {
+        const objects = epObjects(i);
+        expect(objects.length).toBeGreaterThan(0);
+        for (const o of objects) expect(o.owner).toBe(`ep:${ep.id}`);
+        expect(new Set(ids(objects)).size).toBe(objects.length);
+      });
+    });
+
+    check("endpoints and networks never share an identity", () => {
+      const other = endpointOf(dualNet, { host: 3, attached: adopted, mappings: [] });
+      const all = [
+        ...globalObjects(),
+        ...networks.flatMap((n) => mode.networkObjects(n)),
+        ...eps.flatMap((_, i) => epObjects(i)),
+        ...mode.endpointObjects(other, dualNet, adopted),
+      ];
+      expect(new Set(ids(all)).size).toBe(all.length);
+    });
+
+    check("every parent an object names is among the objects of its network and the globals", () => {
+      networks.forEach((net, i) => {
+        const all = [...globalObjects(), ...mode.networkObjects(net), ...epObjects(i)];
+        const known = new Set(ids(all));
+        for (const o of all) {
+          const parent = parentOf(o);
+          if (parent !== undefined) expect(known, `${identity(o)} names ${parent}`).toContain(parent);
+        }
+      });
+    });
+
+    check("a network and its endpoints converge from an empty kernel in one plan", () => {
+      const second = endpointOf(dualNet, { host: 3, attached: adopted, ifname: "net1", mappings: [] });
+      const desired = [
+        ...globalObjects(),
+        ...mode.networkObjects(dualNet),
+        ...epObjects(0),
+        ...mode.endpointObjects(second, dualNet, adopted),
+      ];
+      const state = new Map<string, KernelObject>();
+      applyOps(state, plan(desired, []).ops);
+      expect(plan(desired, [...state.values()]).ops).toEqual([]);
+    });
+
+    check("deleting an endpoint leaves its network intact in one plan", () => {
+      const base = [...globalObjects(), ...mode.networkObjects(dualNet)];
+      const state = new Map<string, KernelObject>();
+      applyOps(state, plan([...base, ...epObjects(0)], []).ops);
+      applyOps(state, plan(base, [...state.values()]).ops);
+      expect(new Set(state.keys())).toEqual(new Set(ids(base)));
+    });
+
+    check("a detached endpoint has no objects", () => {
+      for (const net of networks) {
+        const detached = endpointOf(net, { attached: null, mappings: mappingsOf(0) });
+        expect(mode.endpointObjects(detached, net, ns)).toEqual([]);
+      }
+    });
+
+    check("modes are pure: the same input gives the same objects", () => {
+      const ep = eps[0];
+      if (ep === undefined) throw new Error("no endpoint");
+      expect(mode.networkObjects(dualNet)).toEqual(mode.networkObjects(structuredClone(dualNet)));
+      expect(mode.endpointObjects(ep, dualNet, ns)).toEqual(
+        mode.endpointObjects(structuredClone(ep), structuredClone(dualNet), ns),
+      );
+    });
+  });
+}
