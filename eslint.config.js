@@ -30,7 +30,14 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ regex: "^(?!node:|\\.\\./errors\\.js$|\\./)", message: "src/client imports only node: built-ins and ../errors.js." }] },
+        {
+          patterns: [
+            {
+              regex: "^(?!node:|\\.\\./errors\\.js$|\\./)",
+              message: "src/client imports only node: built-ins and ../errors.js.",
+            },
+          ],
+        },
       ],
     },
   },

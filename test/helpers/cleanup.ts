@@ -6,6 +6,12 @@ export class Cleanup {
     this.steps.push(step);
   }
 
+  /** Registers something that stops, and hands it back. */
+  track<T extends { stop(): Promise<void> }>(resource: T): T {
+    this.add(() => resource.stop());
+    return resource;
+  }
+
   async run(): Promise<void> {
     const errors: unknown[] = [];
     for (const step of this.steps.splice(0).reverse()) {

@@ -1,30 +1,29 @@
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cleanup } from "../helpers/cleanup.js";
 import { needsRoot } from "../helpers/root.js";
 import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { run, type RunResult } from "../helpers/run.js";
 import { createTopology, type Topology } from "../helpers/topology.js";
-import { askTcp, startEchoServers, type Server } from "../helpers/traffic.js";
+import { askTcp, startEchoServers } from "../helpers/traffic.js";
 
 const HOSTNET = resolve(import.meta.dirname, "../../dist/bin/hostnet.js");
 
 describe.skipIf(needsRoot)("the hostnet command against a real hostnetd", () => {
+  const cleanup = new Cleanup();
   let t: Topology;
   let d: TestDaemon;
-  let server: Server | undefined;
   const hostnet = (...args: string[]): Promise<RunResult> =>
     run([process.execPath, HOSTNET, "--socket", d.socket, ...args]);
 
   beforeAll(async () => {
     t = await createTopology();
+    cleanup.add(() => t.destroy());
     d = await startDaemon(t.host, ["--no-default-network"]);
+    cleanup.add(() => d.stop());
   });
 
-  afterAll(async () => {
-    await server?.stop();
-    await d?.stop();
-    await t?.destroy();
-  });
+  afterAll(() => cleanup.run());
 
   it("creates a dual-stack network, a namespace and a published endpoint that answers", async () => {
     expect(
@@ -59,7 +58,7 @@ describe.skipIf(needsRoot)("the hostnet command against a real hostnetd", () => 
       `${t.hostIp4}:8089:80/tcp`,
     );
     expect(created).toMatchObject({ code: 0, stderr: "" });
-    server = await startEchoServers(t.ns("w1"), 80);
+    cleanup.track(await startEchoServers(t.ns("w1"), 80));
     expect(await askTcp(t.ext, t.hostIp4, 8088)).toBe(t.extIp4);
     expect(await askTcp(t.ext, t.hostIp4, 8089)).toBe(t.extIp4);
 

@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cleanup } from "../helpers/cleanup.js";
 import { needsRoot } from "../helpers/root.js";
 import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { must } from "../helpers/run.js";
@@ -12,28 +13,27 @@ interface NetworkBody {
 }
 
 describe.skipIf(needsRoot)("first start: the default NAT network", () => {
+  const cleanup = new Cleanup();
   let t: Topology;
-  let d: TestDaemon | undefined;
+  let d: TestDaemon;
 
   beforeAll(async () => {
     t = await createTopology();
+    cleanup.add(() => t.destroy());
     // 172.16.0.0/16 is routed and 172.17.0.0/16 addressed here, so hostnet must pick 172.18.0.0/16.
     await must(["ip", "-n", t.host, "route", "add", "172.16.0.0/16", "via", t.extIp4]);
     await must(["ip", "-n", t.host, "addr", "add", "172.17.5.1/16", "dev", "up0"]);
-  });
-
-  afterAll(async () => {
-    await d?.stop();
-    await t?.destroy();
-  });
-
-  it("serves its socket with mode 0660", async () => {
     d = await startDaemon(t.host);
+    cleanup.add(() => d.stop());
+  });
+
+  afterAll(() => cleanup.run());
+
+  it("serves its socket with mode 0660", () => {
     expect(statSync(d.socket).mode & 0o777).toBe(0o660);
   });
 
   it("creates network nat on the first free /16 of 172.16.0.0/12, once", async () => {
-    if (d === undefined) throw new Error("daemon not started");
     const nets = await d.ok<NetworkBody[]>("GET", `/networks?filter=${encodeURIComponent('{"Name":"nat"}')}`);
     expect(nets).toHaveLength(1);
     expect(nets[0]?.Type).toBe("NAT");

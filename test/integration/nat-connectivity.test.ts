@@ -1,23 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cleanup } from "../helpers/cleanup.js";
 import { needsRoot } from "../helpers/root.js";
 import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { createTopology, ping, type Topology } from "../helpers/topology.js";
 import { inNs, must } from "../helpers/run.js";
-import { askTcp, askUdp, startEchoServers, startHostServer, type Server } from "../helpers/traffic.js";
+import { askTcp, askUdp, startEchoServers, startHostServer } from "../helpers/traffic.js";
 
 interface EndpointBody {
   IpConfigurations: { IpAddress: string }[];
 }
 
 describe.skipIf(needsRoot)("NAT network: connectivity, masquerade and port mappings", () => {
+  const cleanup = new Cleanup();
   let t: Topology;
   let d: TestDaemon;
-  const servers: Server[] = [];
   const ips: Record<string, { v4: string; v6: string }> = {};
 
   beforeAll(async () => {
     t = await createTopology();
+    cleanup.add(() => t.destroy());
     d = await startDaemon(t.host, ["--no-default-network"]);
+    cleanup.add(() => d.stop());
     await d.ok("POST", "/networks", {
       Name: "n1",
       Type: "NAT",
@@ -44,15 +47,11 @@ describe.skipIf(needsRoot)("NAT network: connectivity, masquerade and port mappi
       const [v4, v6] = ep.IpConfigurations.map((c) => c.IpAddress);
       ips[c] = { v4: v4 ?? "", v6: v6 ?? "" };
     }
-    servers.push(await startEchoServers(t.ns("c1"), 80));
-    servers.push(await startEchoServers(t.ext, 7000));
+    cleanup.track(await startEchoServers(t.ns("c1"), 80));
+    cleanup.track(await startEchoServers(t.ext, 7000));
   });
 
-  afterAll(async () => {
-    for (const s of servers) await s.stop();
-    await d?.stop();
-    await t?.destroy();
-  });
+  afterAll(() => cleanup.run());
 
   it("gives each endpoint one address of each family", () => {
     expect(ips["c1"]?.v4).toMatch(/^10\.88\.0\.\d+$/);
@@ -101,8 +100,8 @@ describe.skipIf(needsRoot)("NAT network: connectivity, masquerade and port mappi
   it("does not expose the host's loopback to containers despite route_localnet on the bridge", async () => {
     // The container forges packets to 127.0.0.1 through its gateway by rewriting addresses on its own
     // interface (CVE-2020-8558); a control mapping to a non-loopback port proves the forgery works.
-    servers.push(await startHostServer(t.host, "127.0.0.1", 9999));
-    servers.push(await startHostServer(t.host, "0.0.0.0", 9998));
+    cleanup.track(await startHostServer(t.host, "127.0.0.1", 9999));
+    cleanup.track(await startHostServer(t.host, "0.0.0.0", 9998));
     const attack = [
       "table netdev attack {",
       '  chain out { type filter hook egress device "eth0" priority 0;',

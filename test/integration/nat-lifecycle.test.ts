@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cleanup } from "../helpers/cleanup.js";
 import { needsRoot } from "../helpers/root.js";
 import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { link, linkNames, nftElements } from "../helpers/kernel-state.js";
@@ -16,22 +17,22 @@ interface ErrorBody {
 }
 
 describe.skipIf(needsRoot)("NAT network: addresses, deletion and bad input", () => {
+  const cleanup = new Cleanup();
   let t: Topology;
   let d: TestDaemon;
 
   beforeAll(async () => {
     t = await createTopology();
+    cleanup.add(() => t.destroy());
     d = await startDaemon(t.host, ["--no-default-network"]);
+    cleanup.add(() => d.stop());
     await d.ok("POST", "/networks", {
       Name: "n1",
       Ipams: [{ Subnets: [{ IpAddressPrefix: "10.77.0.0/24" }, { IpAddressPrefix: "fd77::/64" }] }],
     });
   });
 
-  afterAll(async () => {
-    await d?.stop();
-    await t?.destroy();
-  });
+  afterAll(() => cleanup.run());
 
   it("gives an endpoint exactly the static IPs and MAC it asked for", async () => {
     await d.ok("POST", "/namespaces", { Name: t.ns("s1") });

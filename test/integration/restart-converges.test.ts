@@ -2,12 +2,13 @@ import Database from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cleanup } from "../helpers/cleanup.js";
 import { needsRoot } from "../helpers/root.js";
 import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { linkNames, nftElements, nftTables } from "../helpers/kernel-state.js";
 import { inNs, must } from "../helpers/run.js";
 import { createTopology, ping, type Topology } from "../helpers/topology.js";
-import { askTcp, startEchoServers, type Server } from "../helpers/traffic.js";
+import { askTcp, startEchoServers } from "../helpers/traffic.js";
 
 interface EndpointBody {
   ID: string;
@@ -16,16 +17,18 @@ interface EndpointBody {
 }
 
 describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store", () => {
+  const cleanup = new Cleanup();
   let t: Topology;
   let d: TestDaemon;
-  let server: Server | undefined;
   const eps: Record<string, EndpointBody> = {};
   let bridgeOfN2 = "";
   let idOfN2 = "";
 
   beforeAll(async () => {
     t = await createTopology();
+    cleanup.add(() => t.destroy());
     d = await startDaemon(t.host, ["--no-default-network"]);
+    cleanup.add(() => d.stop());
     await d.ok("POST", "/networks", {
       Name: "n1",
       Ipams: [{ Subnets: [{ IpAddressPrefix: "10.55.0.0/24" }] }],
@@ -50,18 +53,14 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
         ],
       });
     }
-    server = await startEchoServers(t.ns("c1"), 80);
+    cleanup.track(await startEchoServers(t.ns("c1"), 80));
     // Objects hostnet does not own, which no converge may touch.
     await must(["ip", "-n", t.host, "link", "add", "br-foreign", "type", "bridge"]);
     await must(["ip", "-n", t.host, "link", "add", "vf-a", "type", "veth", "peer", "name", "vf-b"]);
     await must(inNs(t.host, ["nft", "add", "table", "inet", "foreign"]));
   });
 
-  afterAll(async () => {
-    await server?.stop();
-    await d?.stop();
-    await t?.destroy();
-  });
+  afterAll(() => cleanup.run());
 
   it("keeps containers working, duplicates nothing and removes what the store lost while it was down", async () => {
     const nftBefore = await nftElements(t.host);

@@ -8,7 +8,7 @@ const doc = readFileSync(resolve(import.meta.dirname, "../../docs/errors.md"), "
 
 /** Rows of the docs table: code → HTTP status. */
 function documented(): Map<string, number> {
-  const rows = doc.split("\n").filter((l) => /^\| [A-Z][A-Za-z]+ \| \d{3} \|/.test(l));
+  const rows = doc.split("\n").filter((l) => /^\|\s*[A-Z][A-Za-z]+\s*\|\s*\d{3}\s*\|/.test(l));
   return new Map(
     rows.map((l) => {
       const [, code, status] = l.split("|").map((c) => c.trim());
