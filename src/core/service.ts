@@ -21,6 +21,7 @@ import {
   parsePrefix,
   type Prefix,
 } from "../model/ip.js";
+import type { EndpointPolicy } from "../model/policy.js";
 import { networkTypes, type Endpoint, type Namespace, type Network, type Protocol } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
@@ -60,6 +61,13 @@ export interface EndpointSpec {
   readonly ips: readonly { field: string; address: string }[];
   readonly mac?: string;
   readonly portMappings: readonly PortMappingSpec[];
+  readonly policies: readonly EndpointPolicy[];
+}
+
+/** HNS's modify request: Add appends, Remove takes out equal policies, Update replaces them all. */
+export interface PolicyRequest {
+  readonly requestType: "Add" | "Remove" | "Update";
+  readonly policies: readonly EndpointPolicy[];
 }
 
 export interface NamespaceSpec {
@@ -272,10 +280,39 @@ export class HostnetService {
           );
         this.store.insertPortMapping(epId, { ...m, hostIp: m.hostIp ?? null });
       }
+      this.store.setPolicies(epId, spec.policies);
       return epId;
     });
     await this.convergeOrUndo([`ep:${id}`], () => this.store.deleteEndpoint(id));
     return this.endpoint(id);
+  }
+
+  /** Changes an endpoint's policies in one step: all of the change reaches the kernel, or none of it. */
+  async modifyPolicies(ref: string, request: PolicyRequest): Promise<Endpoint> {
+    const ep = this.endpoint(ref);
+    const before = ep.policies;
+    const same = (a: EndpointPolicy, b: EndpointPolicy): boolean => JSON.stringify(a) === JSON.stringify(b);
+    let after: EndpointPolicy[];
+    switch (request.requestType) {
+      case "Add":
+        after = [...before, ...request.policies];
+        break;
+      case "Remove":
+        request.policies.forEach((p, i) => {
+          if (!before.some((b) => same(b, p)))
+            throw new HostnetError("NotFound", `Policies[${i}]: the endpoint has no such policy`, {
+              field: `Policies[${i}]`,
+            });
+        });
+        after = before.filter((b) => !request.policies.some((p) => same(b, p)));
+        break;
+      case "Update":
+        after = [...request.policies];
+        break;
+    }
+    this.store.write(() => this.store.setPolicies(ep.id, after));
+    await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setPolicies(ep.id, before));
+    return this.endpoint(ep.id);
   }
 
   async deleteEndpoint(ref: string): Promise<void> {

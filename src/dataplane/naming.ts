@@ -44,6 +44,21 @@ export const nftSets = {
   /** host address . proto . port → container address . port, for mappings bound to one host address. */
   portmapIp4: { key: ["addr", "proto", "port"], value: ["addr", "port"] },
   portmapIp6: { key: ["addr", "proto", "port"], value: ["addr", "port"] },
+  /** endpoint address → jump to the endpoint's ACL chain for traffic arriving at it, or leaving it. */
+  aclIn4: { key: ["addr"], value: ["verdict"] },
+  aclIn6: { key: ["addr"], value: ["verdict"] },
+  aclOut4: { key: ["addr"], value: ["verdict"] },
+  aclOut6: { key: ["addr"], value: ["verdict"] },
 } as const;
+
+export const ACL_CHAIN_PREFIX = "acl_";
+/** acl_in_<endpoint id>_<hash of the rules>: the owner is in the name, and new rules make a new chain. */
+export const aclChainName = (direction: "in" | "out", endpointId: string, hash: string): string =>
+  `${ACL_CHAIN_PREFIX}${direction}_${endpointId}_${hash}`;
+
+export function ownerOfAclChain(name: string): Owner | undefined {
+  const m = /^acl_(?:in|out)_([0-9a-f-]{36})_[0-9a-f]+$/.exec(name);
+  return m?.[1] === undefined ? undefined : `ep:${m[1]}`;
+}
 
 export type NftSetName = keyof typeof nftSets;

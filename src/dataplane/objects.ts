@@ -14,7 +14,8 @@ export type ElementPart =
   | { t: "addr"; v: string }
   | { t: "prefix"; v: string }
   | { t: "proto"; v: string }
-  | { t: "port"; v: number };
+  | { t: "port"; v: number }
+  | { t: "verdict"; v: string };
 
 interface Base {
   readonly owner: Owner;
@@ -38,6 +39,8 @@ export type KernelObject =
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
   | (Base & { kind: "nftTable"; version: string })
+  /** A chain of table inet hostnet whose name ends in a hash of its rules: new rules, new chain. */
+  | (Base & { kind: "nftChain"; name: string; rules: readonly string[] })
   | (Base & {
       kind: "loopbackProxy";
       protocol: "tcp" | "udp";
@@ -78,6 +81,8 @@ export function identity(o: KernelObject): string {
       return "nft:table";
     case "nftElement":
       return `nft:${o.set}:${partsText(o.key)}`;
+    case "nftChain":
+      return `nftchain:${o.name}`;
     case "loopbackProxy":
       return `proxy:${o.protocol}/${o.port}`;
   }
@@ -93,6 +98,7 @@ export function parentOf(o: KernelObject): string | undefined {
     case "route":
       return `clink:${o.netns}:${o.dev}`;
     case "nftElement":
+    case "nftChain":
       return "nft:table";
     case "sysctl":
       return o.key.startsWith("net/ipv4/conf/") ? `link:${o.key.split("/")[3] ?? ""}` : undefined;
@@ -144,6 +150,7 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
       );
     case "netns":
     case "address":
+    case "nftChain":
       return observed.kind === desired.kind;
   }
 }
@@ -168,6 +175,8 @@ export function describe(o: KernelObject): string {
       return `sysctl ${o.key.replaceAll("/", ".")} = ${o.value}`;
     case "nftTable":
       return `nft table ${NFT_FAMILY_TABLE} (${o.version})`;
+    case "nftChain":
+      return `nft chain ${o.name} (${o.rules.length} rules)`;
     case "loopbackProxy":
       return `loopback proxy [::1]:${o.port}/${o.protocol} to ${o.target.includes(":") ? `[${o.target}]` : o.target}:${o.targetPort} (${o.owner})`;
     case "nftElement":

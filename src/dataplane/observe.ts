@@ -14,6 +14,7 @@ import {
   NFT_TABLE,
   nftSets,
   ownerFromAlias,
+  ownerOfAclChain,
   type NftSetName,
 } from "./naming.js";
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
@@ -140,6 +141,7 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
   return types.map((t, i): ElementPart => {
     const v = raw[i];
     if (t === "port") return { t, v: Number(v) };
+    if (t === "verdict") return { t, v: verdictText(v) };
     if (t === "prefix") {
       if (typeof v === "object" && v !== null && "prefix" in v) {
         const p = (v as { prefix: { addr: string; len: number } }).prefix;
@@ -165,6 +167,9 @@ async function observeNft(runner: Runner): Promise<KernelObject[]> {
   let version: string | undefined;
   for (const entry of json.nftables) {
     if (entry.table !== undefined) version = "unknown";
+    const aclOwner = entry.chain === undefined ? undefined : ownerOfAclChain(entry.chain.name);
+    if (entry.chain !== undefined && aclOwner !== undefined)
+      out.push({ kind: "nftChain", owner: aclOwner, name: entry.chain.name, rules: [] });
     if (entry.chain?.name.startsWith(VERSION_CHAIN_PREFIX) === true)
       version = entry.chain.name.slice(VERSION_CHAIN_PREFIX.length);
     const set = entry.set ?? entry.map;
@@ -189,6 +194,14 @@ async function observeNft(runner: Runner): Promise<KernelObject[]> {
   }
   if (version !== undefined) out.push({ kind: "nftTable", owner: "global", version });
   return out;
+}
+
+/** nft's JSON verdict `{"jump": {"target": "x"}}` as the text hostnet writes: `jump x`. */
+function verdictText(v: unknown): string {
+  if (typeof v !== "object" || v === null) return String(v);
+  const [kind, arg]: [string, unknown] = Object.entries(v)[0] ?? ["", undefined];
+  const target = (arg as { target?: string } | undefined)?.target;
+  return target === undefined ? kind : `${kind} ${target}`;
 }
 
 function ownerFromComment(comment: string | undefined): Owner {

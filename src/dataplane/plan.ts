@@ -36,6 +36,8 @@ function rank(o: KernelObject): number {
       return 5;
     case "route":
       return 7;
+    case "nftChain":
+      return 7;
     case "nftElement":
       return 8;
     case "loopbackProxy":
@@ -88,5 +90,7 @@ export function plan(desired: readonly KernelObject[], observed: readonly Kernel
   }
   deletes.sort((a, b) => rank(b.object) - rank(a.object));
   upserts.sort((a, b) => rank(a.object) - rank(b.object));
-  return { ops: [...deletes, ...upserts] };
+  // A chain is deleted only after the verdict map elements that jump to it were changed or removed.
+  const late = deletes.filter((op) => op.object.kind === "nftChain");
+  return { ops: [...deletes.filter((op) => op.object.kind !== "nftChain"), ...upserts, ...late] };
 }

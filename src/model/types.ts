@@ -1,4 +1,5 @@
 import type { Family } from "./ip.js";
+import type { EndpointPolicy } from "./policy.js";
 
 /** Network types hostnet implements; each has one module in src/modes/. */
 export const networkTypes = ["NAT"] as const;
@@ -64,5 +65,7 @@ export interface Endpoint {
   readonly mac: string;
   readonly addresses: readonly EndpointAddress[];
   readonly portMappings: readonly PortMapping[];
+  /** ACLs and other policies, in the order they were added. */
+  readonly policies: readonly EndpointPolicy[];
   readonly attachment: Attachment | null;
 }

@@ -58,4 +58,12 @@ export const migrations: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE endpoint_policies (
+    endpoint_id TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    policy TEXT NOT NULL,
+    PRIMARY KEY (endpoint_id, seq)
+  );
+  `,
 ];

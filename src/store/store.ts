@@ -17,6 +17,7 @@ import type {
   Protocol,
   Subnet,
 } from "../model/types.js";
+import type { EndpointPolicy } from "../model/policy.js";
 import { migrations } from "./migrations.js";
 
 interface NetworkRow {
@@ -56,6 +57,11 @@ interface AddressRow {
   address: string;
   family: number;
   prefix: string;
+}
+interface PolicyRow {
+  endpoint_id: string;
+  seq: number;
+  policy: string;
 }
 interface PortMappingRow {
   endpoint_id: string;
@@ -280,6 +286,15 @@ export class Store {
         : this.db
             .prepare<[string], PortMappingRow>("SELECT * FROM port_mappings WHERE endpoint_id = ?")
             .all(one);
+    const policies =
+      one === undefined
+        ? this.db.prepare<[], PolicyRow>("SELECT * FROM endpoint_policies ORDER BY seq").all()
+        : this.db
+            .prepare<[string], PolicyRow>(
+              "SELECT * FROM endpoint_policies WHERE endpoint_id = ? ORDER BY seq",
+            )
+            .all(one);
+    const policiesOf = groupBy(policies, (p) => p.endpoint_id);
     const addressesOf = groupBy(addresses, (a) => a.endpoint_id);
     const mappingsOf = groupBy(mappings, (m) => m.endpoint_id);
     return rows.map((row) => ({
@@ -294,7 +309,17 @@ export class Store {
           : { namespaceId: row.namespace_id, ifname: row.ifname },
       addresses: (addressesOf.get(row.id) ?? []).map(toAddress),
       portMappings: (mappingsOf.get(row.id) ?? []).map(toPortMapping),
+      policies: (policiesOf.get(row.id) ?? []).map((p) => JSON.parse(p.policy) as EndpointPolicy),
     }));
+  }
+
+  /** Replaces all policies of an endpoint, keeping the order given. */
+  setPolicies(endpointId: string, policies: readonly EndpointPolicy[]): void {
+    this.db.prepare("DELETE FROM endpoint_policies WHERE endpoint_id = ?").run(endpointId);
+    const insert = this.db.prepare(
+      "INSERT INTO endpoint_policies (endpoint_id, seq, policy) VALUES (?, ?, ?)",
+    );
+    policies.forEach((p, i) => insert.run(endpointId, i, JSON.stringify(p)));
   }
 
   // Addresses

@@ -49,6 +49,7 @@ function netnsOf(o: KernelObject): string | null {
     case "sysctl":
     case "nftTable":
     case "nftElement":
+    case "nftChain":
     case "loopbackProxy":
       return null;
   }

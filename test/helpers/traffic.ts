@@ -35,6 +35,19 @@ function canonical(answer: string): string | undefined {
   return text.includes(":") ? new Address6(text).correctForm() : text;
 }
 
+/** A TCP server in `ns` that echoes back what each connection sends. */
+export async function startCatServer(ns: string, port: number): Promise<Server> {
+  const child = spawn(
+    "nsenter",
+    [`--net=/run/netns/${ns}`, "socat", `TCP4-LISTEN:${port},fork,reuseaddr`, "EXEC:cat"],
+    {
+      stdio: "ignore",
+    },
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  return { stop: () => stopAll([child]) };
+}
+
 /** A TCP server bound to one address of `ns`, answering with the peer address it saw. */
 export async function startHostServer(ns: string, address: string, port: number): Promise<Server> {
   const child = spawn(

@@ -19,6 +19,8 @@ import {
   namespaceView,
   NetworkRequest,
   NetworkWire as Network,
+  PolicyRequest,
+  policyRequest,
   networkSpec,
   networkView,
 } from "./wire.js";
@@ -119,6 +121,11 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
     "/endpoints/:ref/attach",
     { schema: { params: Ref, body: AttachRequest, response: { 200: Endpoint, ...errors } } },
     async (req) => epView(await service.attachEndpoint(req.params.ref, attachSpec(req.body))),
+  );
+  r.post(
+    "/endpoints/:ref/policies",
+    { schema: { params: Ref, body: PolicyRequest, response: { 200: Endpoint, ...errors } } },
+    async (req) => epView(await service.modifyPolicies(req.params.ref, policyRequest(req.body))),
   );
   r.post(
     "/endpoints/:ref/detach",

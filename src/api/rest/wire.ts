@@ -8,9 +8,11 @@ import type {
   EndpointSpec,
   NamespaceSpec,
   NetworkSpec,
+  PolicyRequest as ServicePolicyRequest,
   PortMappingSpec,
   SubnetSpec,
 } from "../../core/service.js";
+import { parseEndpointPolicy, type EndpointPolicy, type PortRange } from "../../model/policy.js";
 import { bridgeName, hostVethName } from "../../dataplane/naming.js";
 import type { Endpoint, Namespace, Network, Protocol } from "../../model/types.js";
 
@@ -79,6 +81,37 @@ export const EndpointWire = Type.Object({
   Flags: Type.Integer(),
   SchemaVersion,
 });
+
+export const PolicyRequest = Type.Object({
+  RequestType: Type.Union([Type.Literal("Add"), Type.Literal("Remove"), Type.Literal("Update")]),
+  Policies: Type.Array(Policy),
+});
+
+export function policyRequest(body: Static<typeof PolicyRequest>): ServicePolicyRequest {
+  return {
+    requestType: body.RequestType,
+    policies: body.Policies.map((p, i) => parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings)),
+  };
+}
+
+const rangesText = (ranges: readonly PortRange[]): string =>
+  ranges.map((r) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`)).join(",");
+
+function policyView(p: EndpointPolicy): Static<typeof Policy> {
+  return {
+    Type: p.type,
+    Settings: {
+      Action: p.action,
+      Direction: p.direction,
+      Protocols: p.protocols.join(","),
+      LocalAddresses: p.localAddresses.join(","),
+      RemoteAddresses: p.remoteAddresses.join(","),
+      LocalPorts: rangesText(p.localPorts),
+      RemotePorts: rangesText(p.remotePorts),
+      Priority: p.priority,
+    },
+  };
+}
 
 export const AttachRequest = Type.Object({
   HostComputeNamespace: Type.String(),
@@ -165,16 +198,23 @@ function portMappingSpec(field: string, settings: unknown): PortMappingSpec {
 }
 
 export function endpointSpec(body: Static<typeof EndpointRequest>): EndpointSpec {
-  const portMappings = (body.Policies ?? []).map((p, i) => {
-    if (p.Type !== "PortMapping")
-      throw invalidArgument(`Policies[${i}].Type`, `policy type "${p.Type}" is not supported (PortMapping)`);
-    return portMappingSpec(`Policies[${i}]`, p.Settings);
+  const portMappings: PortMappingSpec[] = [];
+  const policies: EndpointPolicy[] = [];
+  (body.Policies ?? []).forEach((p, i) => {
+    if (p.Type === "PortMapping") portMappings.push(portMappingSpec(`Policies[${i}]`, p.Settings));
+    else policies.push(parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings));
   });
   const ips = (body.IpConfigurations ?? []).map((c, i) => ({
     field: `IpConfigurations[${i}].IpAddress`,
     address: c.IpAddress,
   }));
-  const spec: EndpointSpec = { name: body.Name, network: body.HostComputeNetwork, ips, portMappings };
+  const spec: EndpointSpec = {
+    name: body.Name,
+    network: body.HostComputeNetwork,
+    ips,
+    portMappings,
+    policies,
+  };
   const withMac = body.MacAddress === undefined ? spec : { ...spec, mac: body.MacAddress };
   if (body.HostComputeNamespace === undefined) return withMac;
   return { ...withMac, attach: attachSpec({ ...body, HostComputeNamespace: body.HostComputeNamespace }) };
@@ -230,15 +270,18 @@ export function endpointView(e: Endpoint, net: Network | undefined): Static<type
     IpConfigurations: e.addresses.map((a) => ({ IpAddress: a.address, PrefixLength: a.prefixLength })),
     MacAddress: e.mac,
     Routes: (net?.subnets ?? []).map((s) => defaultRoute(s.gateway)),
-    Policies: e.portMappings.map((m) => ({
-      Type: "PortMapping",
-      Settings: {
-        Protocol: m.protocol === "tcp" ? 6 : 17,
-        InternalPort: m.internalPort,
-        ExternalPort: m.hostPort,
-        ...(m.hostIp === null ? {} : { VIP: m.hostIp }),
-      },
-    })),
+    Policies: [
+      ...e.portMappings.map((m) => ({
+        Type: "PortMapping",
+        Settings: {
+          Protocol: m.protocol === "tcp" ? 6 : 17,
+          InternalPort: m.internalPort,
+          ExternalPort: m.hostPort,
+          ...(m.hostIp === null ? {} : { VIP: m.hostIp }),
+        },
+      })),
+      ...e.policies.map(policyView),
+    ],
     Flags: 0,
     SchemaVersion: schemaVersion,
   };

@@ -18,6 +18,7 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
   prefix: { 4: "ipv4_addr", 6: "ipv6_addr" },
   proto: { 4: "inet_proto", 6: "inet_proto" },
   port: { 4: "inet_service", 6: "inet_service" },
+  verdict: { 4: "verdict", 6: "verdict" },
 };
 
 function setDeclaration(name: NftSetName): string {
@@ -44,15 +45,15 @@ const chains = `
     meta nfproto ipv6 dnat ip6 to ip6 daddr . meta l4proto . th dport map @portmapIp6
     meta nfproto ipv6 dnat ip6 to meta l4proto . th dport map @portmap6
   }
-  chain prerouting {
+  chain nat_prerouting {
     type nat hook prerouting priority dstnat; policy accept;
     fib daddr type local jump portmap
   }
-  chain output {
+  chain nat_output {
     type nat hook output priority -100; policy accept;
     fib daddr type local jump portmap
   }
-  chain postrouting {
+  chain nat_postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     ip saddr 127.0.0.0/8 oifname "hnb-*" masquerade
     ip6 saddr ::1 oifname "hnb-*" masquerade
@@ -64,11 +65,28 @@ const chains = `
   chain forward {
     type filter hook forward priority filter; policy accept;
     oifname @natBridges jump nat_inbound
+    ct state established,related accept
+    ip saddr vmap @aclOut4
+    ip6 saddr vmap @aclOut6
+    ip daddr vmap @aclIn4
+    ip6 daddr vmap @aclIn6
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ct state established,related accept
+    ip saddr vmap @aclOut4
+    ip6 saddr vmap @aclOut6
+  }
+  chain output {
+    type filter hook output priority filter; policy accept;
+    ct state established,related accept
+    ip daddr vmap @aclIn4
+    ip6 daddr vmap @aclIn6
   }
   chain nat_inbound {
-    ct state established,related accept
-    ct status dnat accept
-    iifname . oifname @sameBridge accept
+    ct state established,related return
+    ct status dnat return
+    iifname . oifname @sameBridge return
     drop
   }`;
 
@@ -92,6 +110,10 @@ export function nftLines(op: Op): string[] {
     if (op.action === "delete") return [`delete table ${T}`];
     // "add" first makes the delete valid whether or not the table exists.
     return [`add table ${T}`, `delete table ${T}`, skeleton(o.version)];
+  }
+  if (o.kind === "nftChain") {
+    if (op.action === "delete") return [`delete chain ${T} ${o.name}`];
+    return [`add chain ${T} ${o.name}`, ...o.rules.map((r) => `add rule ${T} ${o.name} ${r}`)];
   }
   if (o.kind !== "nftElement") return [];
   if (op.action === "delete") return [`delete element ${T} ${o.set} ${elementText(o, false)}`];

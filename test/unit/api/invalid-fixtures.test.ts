@@ -51,6 +51,7 @@ beforeAll(async () => {
   await h.service.createEndpoint({
     name: "fixep",
     network: "fixnet",
+    policies: [],
     ips: [{ field: "f", address: "10.99.0.50" }],
     portMappings: [{ field: "p", protocol: "tcp", hostPort: 9090, internalPort: 80 }],
   });

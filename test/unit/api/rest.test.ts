@@ -416,11 +416,18 @@ describe("endpoints", () => {
       "IpConfigurations[0].IpAddress",
     ],
     [
-      "a policy that is not PortMapping",
-      { Name: "e1", HostComputeNetwork: "n1", Policies: [{ Type: "ACL", Settings: {} }] },
+      "a policy of an unknown type",
+      { Name: "e1", HostComputeNetwork: "n1", Policies: [{ Type: "Frobnicate", Settings: {} }] },
       400,
       "InvalidArgument",
       "Policies[0].Type",
+    ],
+    [
+      "an ACL without an action",
+      { Name: "e1", HostComputeNetwork: "n1", Policies: [{ Type: "ACL", Settings: { Direction: "In" } }] },
+      400,
+      "InvalidArgument",
+      "Policies[0].Settings.Action",
     ],
     [
       "settings that are not an object",
@@ -603,6 +610,7 @@ describe("plan, version and OpenAPI", () => {
         "/endpoints/{ref}",
         "/endpoints/{ref}/attach",
         "/endpoints/{ref}/detach",
+        "/endpoints/{ref}/policies",
         "/globals/version",
         "/namespaces",
         "/namespaces/{ref}",

@@ -33,6 +33,7 @@ const netSpec = (name: string, ...subnets: SubnetSpec[]): NetworkSpec => ({ name
 const epSpec = (name: string, network: string, extra: Partial<EndpointSpec> = {}): EndpointSpec => ({
   name,
   network,
+  policies: [],
   ips: [],
   portMappings: [],
   ...extra,

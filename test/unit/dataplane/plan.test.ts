@@ -263,6 +263,7 @@ describe("plan: idempotence", () => {
       case "loopbackProxy":
       case "netns":
       case "nftTable":
+      case "nftChain":
       case "veth":
         return o;
     }

@@ -73,6 +73,7 @@ export function endpointOf(
     networkId: net.id,
     shortId: id.slice(0, 8),
     mac: "02:00:00:00:00:02",
+    policies: [],
     addresses,
     portMappings: opts.mappings ?? [],
     attachment: attached === null ? null : { namespaceId: attached.id, ifname: opts.ifname ?? "eth0" },

@@ -1,0 +1,108 @@
+/**
+ * Endpoint policies in hostnet's own terms, parsed and checked from HNS's `{Type, Settings}` documents.
+ * Only ACLs so far; each policy type is one member of the union.
+ */
+import { invalidArgument } from "../errors.js";
+import { cidrOf, parseIp, parsePrefix, type Family } from "./ip.js";
+
+export interface PortRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface AclPolicy {
+  readonly type: "ACL";
+  readonly action: "Allow" | "Block";
+  /** From the endpoint's point of view: In is traffic arriving at the endpoint. */
+  readonly direction: "In" | "Out";
+  /** IP protocol numbers; empty means any. */
+  readonly protocols: readonly number[];
+  readonly localAddresses: readonly string[];
+  readonly remoteAddresses: readonly string[];
+  readonly localPorts: readonly PortRange[];
+  readonly remotePorts: readonly PortRange[];
+  /** Lower numbers are evaluated first; the first rule that matches decides. */
+  readonly priority: number;
+}
+
+export type EndpointPolicy = AclPolicy;
+export const endpointPolicyTypes = ["ACL"] as const;
+
+export const ACL_PRIORITY_MAX = 65500;
+const PROTOCOL_NAMES: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
+
+function list(field: string, value: unknown): string[] {
+  if (value === undefined || value === null || value === "") return [];
+  if (typeof value === "number") return [String(value)];
+  if (typeof value === "string") return value.split(",").map((v) => v.trim());
+  if (Array.isArray(value)) return value.map((v) => String(v).trim());
+  throw invalidArgument(field, "must be a comma-separated list");
+}
+
+function protocols(field: string, value: unknown): number[] {
+  return list(field, value).map((p) => {
+    const n = PROTOCOL_NAMES[p.toLowerCase()] ?? (/^\d+$/.test(p) ? Number(p) : NaN);
+    if (!Number.isInteger(n) || n < 0 || n > 255)
+      throw invalidArgument(field, `"${p}" is not an IP protocol`);
+    return n;
+  });
+}
+
+function addresses(field: string, value: unknown): string[] {
+  return list(field, value).map((a) =>
+    a.includes("/") ? cidrOf(parsePrefix(field, a)) : parseIp(field, a).address,
+  );
+}
+
+function ports(field: string, value: unknown): PortRange[] {
+  return list(field, value).map((p) => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(p);
+    const from = Number(m?.[1]);
+    const to = m?.[2] === undefined ? from : Number(m[2]);
+    if (m === null || from < 1 || to > 65535)
+      throw invalidArgument(field, `"${p}" is not a port or port range (1-65535)`);
+    if (from > to) throw invalidArgument(field, `port range "${p}" is reversed`);
+    return { from, to };
+  });
+}
+
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+  const found = allowed.find((a) => typeof value === "string" && a.toLowerCase() === value.toLowerCase());
+  if (found === undefined) throw invalidArgument(field, `must be one of ${allowed.join(", ")}`);
+  return found;
+}
+
+export function parseAcl(field: string, settings: unknown): AclPolicy {
+  if (typeof settings !== "object" || settings === null) throw invalidArgument(field, "must be an object");
+  const s = settings as Record<string, unknown>;
+  const priority = s["Priority"] ?? 100;
+  if (
+    typeof priority !== "number" ||
+    !Number.isInteger(priority) ||
+    priority < 1 ||
+    priority > ACL_PRIORITY_MAX
+  )
+    throw invalidArgument(`${field}.Priority`, `must be an integer from 1 to ${ACL_PRIORITY_MAX}`);
+  const acl: AclPolicy = {
+    type: "ACL",
+    action: oneOf(`${field}.Action`, s["Action"], ["Allow", "Block"] as const),
+    direction: oneOf(`${field}.Direction`, s["Direction"], ["In", "Out"] as const),
+    protocols: protocols(`${field}.Protocols`, s["Protocols"]),
+    localAddresses: addresses(`${field}.LocalAddresses`, s["LocalAddresses"]),
+    remoteAddresses: addresses(`${field}.RemoteAddresses`, s["RemoteAddresses"]),
+    localPorts: ports(`${field}.LocalPorts`, s["LocalPorts"]),
+    remotePorts: ports(`${field}.RemotePorts`, s["RemotePorts"]),
+    priority,
+  };
+  const hasPorts = acl.localPorts.length > 0 || acl.remotePorts.length > 0;
+  if (hasPorts && !acl.protocols.every((p) => p === 6 || p === 17))
+    throw invalidArgument(`${field}.Protocols`, "ports need the protocols to be TCP (6) and/or UDP (17)");
+  return acl;
+}
+
+export function parseEndpointPolicy(field: string, type: string, settings: unknown): EndpointPolicy {
+  if (type === "ACL") return parseAcl(`${field}.Settings`, settings);
+  throw invalidArgument(`${field}.Type`, `policy type "${type}" is not supported (ACL, PortMapping)`);
+}
+
+export const familyOfAddress = (a: string): Family => (a.includes(":") ? 6 : 4);

@@ -1,0 +1,156 @@
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cleanup } from "../helpers/cleanup.js";
+import { needsRoot } from "../helpers/root.js";
+import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { nftElements } from "../helpers/kernel-state.js";
+import { createTopology, ping, type Topology } from "../helpers/topology.js";
+import { askTcp, startCatServer, startEchoServers } from "../helpers/traffic.js";
+
+interface EndpointBody {
+  IpConfigurations: { IpAddress: string }[];
+}
+interface ErrorBody {
+  error: { field?: string };
+}
+
+const acl = (settings: Record<string, unknown>): { Type: string; Settings: Record<string, unknown> } => ({
+  Type: "ACL",
+  Settings: settings,
+});
+const blockIn81 = acl({ Action: "Block", Direction: "In", Protocols: "6", LocalPorts: "81", Priority: 100 });
+const allowIn = acl({ Action: "Allow", Direction: "In", Priority: 200 });
+
+describe.skipIf(needsRoot)("ACL policies on a NAT network", () => {
+  const cleanup = new Cleanup();
+  let t: Topology;
+  let d: TestDaemon;
+  const ip: Record<string, { v4: string; v6: string }> = {};
+
+  beforeAll(async () => {
+    t = await createTopology();
+    cleanup.add(() => t.destroy());
+    d = await startDaemon(t.host, ["--no-default-network"]);
+    cleanup.add(() => d.stop());
+    await d.ok("POST", "/networks", {
+      Name: "n1",
+      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.33.0.0/24" }, { IpAddressPrefix: "fd33::/64" }] }],
+    });
+    for (const c of ["c1", "c2"]) {
+      await d.ok("POST", "/namespaces", { Name: t.ns(c) });
+      const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
+        Name: c,
+        HostComputeNetwork: "n1",
+        HostComputeNamespace: t.ns(c),
+        Policies:
+          c === "c1"
+            ? [
+                { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 8080 } },
+                blockIn81,
+                allowIn,
+              ]
+            : [],
+      });
+      ip[c] = { v4: ep.IpConfigurations[0]?.IpAddress ?? "", v6: ep.IpConfigurations[1]?.IpAddress ?? "" };
+    }
+    for (const port of [80, 81]) cleanup.track(await startEchoServers(t.ns("c1"), port));
+    cleanup.track(await startEchoServers(t.ext, 7000));
+  });
+
+  afterAll(() => cleanup.run());
+
+  const c1 = (family: "v4" | "v6" = "v4"): string => ip["c1"]?.[family] ?? "";
+
+  it("decides by the first matching rule in priority order, for IPv4 and IPv6", async () => {
+    expect(await askTcp(t.ns("c2"), c1(), 80)).toBe(ip["c2"]?.v4);
+    expect(await askTcp(t.ns("c2"), c1(), 81)).toBeUndefined();
+    expect(await askTcp(t.ns("c2"), c1("v6"), 80)).toBeDefined();
+    expect(await askTcp(t.ns("c2"), c1("v6"), 81)).toBeUndefined();
+    expect(await ping(t.ns("c2"), c1())).toBe(true);
+  });
+
+  it("blocks by default in a direction once it has a rule, and lets replies of allowed flows back", async () => {
+    await d.ok("POST", "/endpoints/c2/policies", {
+      RequestType: "Add",
+      Policies: [
+        acl({
+          Action: "Allow",
+          Direction: "Out",
+          Protocols: "6",
+          RemoteAddresses: t.extIp4,
+          RemotePorts: "7000",
+        }),
+      ],
+    });
+    expect(await askTcp(t.ns("c2"), t.extIp4, 7000)).toBe(t.hostIp4);
+    expect(await ping(t.ns("c2"), c1())).toBe(false);
+    expect(await askTcp(t.ns("c2"), c1(), 80)).toBeUndefined();
+    // c1 reaching c2 is Out for c1 (no rules) and In for c2 (no rules): allowed, replies included.
+    expect(await ping(t.ns("c1"), ip["c2"]?.v4 ?? "")).toBe(true);
+    await d.ok("POST", "/endpoints/c2/policies", { RequestType: "Update", Policies: [] });
+    expect(await ping(t.ns("c2"), c1())).toBe(true);
+  });
+
+  it("applies In rules to published ports too, on the container's address and port", async () => {
+    expect(await askTcp(t.ext, t.hostIp4, 8080)).toBe(t.extIp4);
+    const blockExt = acl({
+      Action: "Block",
+      Direction: "In",
+      RemoteAddresses: `${t.extIp4}/32`,
+      Priority: 50,
+    });
+    await d.ok("POST", "/endpoints/c1/policies", { RequestType: "Add", Policies: [blockExt] });
+    expect(await askTcp(t.ext, t.hostIp4, 8080)).toBeUndefined();
+    expect(await askTcp(t.ns("c2"), c1(), 80)).toBeDefined();
+    await d.ok("POST", "/endpoints/c1/policies", { RequestType: "Remove", Policies: [blockExt] });
+    expect(await askTcp(t.ext, t.hostIp4, 8080)).toBe(t.extIp4);
+  });
+
+  it("is stateful: a rule added later blocks new connections but not an established one", async () => {
+    cleanup.track(await startCatServer(t.ns("c1"), 90));
+    const client = spawn("nsenter", [`--net=/run/netns/${t.ns("c2")}`, "socat", "-", `TCP4:${c1()}:90`], {
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    const echo = async (line: string): Promise<string> => {
+      const answer = new Promise<string>((resolve) =>
+        client.stdout.once("data", (b: Buffer) => resolve(b.toString())),
+      );
+      client.stdin.write(`${line}\n`);
+      return (await answer).trim();
+    };
+    try {
+      expect(await echo("before")).toBe("before");
+      await d.ok("POST", "/endpoints/c1/policies", {
+        RequestType: "Add",
+        Policies: [acl({ Action: "Block", Direction: "In", Protocols: "6", LocalPorts: "90", Priority: 10 })],
+      });
+      expect(await echo("after")).toBe("after");
+      expect(await askTcp(t.ns("c2"), c1(), 90)).toBeUndefined();
+    } finally {
+      client.kill("SIGKILL");
+    }
+  });
+
+  it("refuses invalid policies naming the field, and applies nothing", async () => {
+    const before = await nftElements(t.host);
+    const block = (extra: Record<string, unknown>): Record<string, unknown> =>
+      acl({ Action: "Block", Direction: "In", ...extra });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ Type: "Frobnicate", Settings: {} }, "Policies[0].Type"],
+      [block({ Priority: 0 }), "Policies[0].Settings.Priority"],
+      [block({ Priority: 70000 }), "Policies[0].Settings.Priority"],
+      [block({ RemoteAddresses: "10.0.0.0/33" }), "Policies[0].Settings.RemoteAddresses"],
+      [block({ Protocols: "6", LocalPorts: "90-80" }), "Policies[0].Settings.LocalPorts"],
+      [acl({ Action: "Maybe", Direction: "In" }), "Policies[0].Settings.Action"],
+    ];
+    for (const [policy, field] of cases) {
+      const res = await d.api("POST", "/endpoints/c1/policies", { RequestType: "Add", Policies: [policy] });
+      expect({ status: res.status, field: (res.body as ErrorBody).error.field }).toEqual({
+        status: 400,
+        field,
+      });
+    }
+    expect(await nftElements(t.host)).toEqual(before);
+    expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
+  });
+});
