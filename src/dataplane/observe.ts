@@ -199,7 +199,8 @@ async function observeNft(runner: Runner): Promise<KernelObject[]> {
 /** nft's JSON verdict `{"jump": {"target": "x"}}` as the text hostnet writes: `jump x`. */
 function verdictText(v: unknown): string {
   if (typeof v !== "object" || v === null) return String(v);
-  const [kind, arg]: [string, unknown] = Object.entries(v)[0] ?? ["", undefined];
+  const entries: [string, unknown][] = Object.entries(v as Record<string, unknown>);
+  const [kind, arg] = entries[0] ?? ["", undefined];
   const target = (arg as { target?: string } | undefined)?.target;
   return target === undefined ? kind : `${kind} ${target}`;
 }
