@@ -29,6 +29,7 @@ export interface NetworkRequest {
   readonly Type?: string;
   readonly Ipams?: readonly Ipam[];
   readonly Mtu?: number;
+  readonly InterContainer?: boolean;
 }
 
 export interface Network {
@@ -37,6 +38,7 @@ export interface Network {
   readonly Type: string;
   readonly Ipams: readonly Ipam[];
   readonly Mtu: number;
+  readonly InterContainer: boolean;
   readonly Bridge: string;
   readonly Policies: readonly unknown[];
   readonly Flags: number;

@@ -39,6 +39,7 @@ export interface NetworkSpec {
   readonly type: string;
   readonly subnets: readonly SubnetSpec[];
   readonly mtu?: number;
+  readonly interContainer?: boolean;
 }
 
 export interface PortMappingSpec {
@@ -139,6 +140,7 @@ export class HostnetService {
         type,
         shortId,
         mtu,
+        interContainer: spec.interContainer ?? true,
         subnets: subnets.map((s) => ({
           family: s.prefix.family,
           prefix: cidrOf(s.prefix),

@@ -24,6 +24,8 @@ export interface Network {
   /** First 8 hex digits of the id, unique among networks: what kernel names are derived from. */
   readonly shortId: string;
   readonly mtu: number;
+  /** Whether endpoints of the network reach each other directly (Docker's ICC). */
+  readonly interContainer: boolean;
   readonly subnets: readonly Subnet[];
   readonly createdAt: string;
 }

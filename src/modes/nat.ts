@@ -20,7 +20,9 @@ export const nat: NetworkMode = {
     objects.push(
       { kind: "sysctl", owner, key: `net/ipv4/conf/${bridge}/route_localnet`, value: "1" },
       { kind: "nftElement", owner, set: "natBridges", key: [{ t: "ifname", v: bridge }], value: null },
-      {
+    );
+    if (net.interContainer)
+      objects.push({
         kind: "nftElement",
         owner,
         set: "sameBridge",
@@ -29,8 +31,7 @@ export const nat: NetworkMode = {
           { t: "ifname", v: bridge },
         ],
         value: null,
-      },
-    );
+      });
     for (const s of net.subnets) {
       objects.push(
         {

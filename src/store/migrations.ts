@@ -65,5 +65,6 @@ export const migrations: readonly string[] = [
     policy TEXT NOT NULL,
     PRIMARY KEY (endpoint_id, seq)
   );
+  ALTER TABLE networks ADD COLUMN inter_container INTEGER NOT NULL DEFAULT 1;
   `,
 ];

@@ -26,6 +26,7 @@ interface NetworkRow {
   type: string;
   short_id: string;
   mtu: number;
+  inter_container: number;
   created_at: string;
 }
 interface SubnetRow {
@@ -77,6 +78,7 @@ export interface NewNetwork {
   readonly type: NetworkType;
   readonly shortId: string;
   readonly mtu: number;
+  readonly interContainer: boolean;
   readonly subnets: readonly { family: Family; prefix: string; gateway: string }[];
 }
 
@@ -133,8 +135,10 @@ export class Store {
 
   insertNetwork(n: NewNetwork): void {
     this.db
-      .prepare("INSERT INTO networks (id, name, type, short_id, mtu, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(n.id, n.name, n.type, n.shortId, n.mtu, new Date().toISOString());
+      .prepare(
+        "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(n.id, n.name, n.type, n.shortId, n.mtu, n.interContainer ? 1 : 0, new Date().toISOString());
     const insertSubnet = this.db.prepare(
       "INSERT INTO subnets (network_id, family, prefix, gateway) VALUES (?, ?, ?, ?)",
     );
@@ -385,6 +389,7 @@ function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
     type: row.type as NetworkType,
     shortId: row.short_id,
     mtu: row.mtu,
+    interContainer: row.inter_container === 1,
     createdAt: row.created_at,
     subnets: subnets.filter((s) => s.network_id === row.id).map(toSubnet),
   };

@@ -20,7 +20,15 @@ const uuid = (n: number): string => `${n.toString(16).padStart(8, "0")}-0000-400
 
 function addNetwork(subnets: { family: Family; prefix: string; gateway: string }[]): Network {
   const id = uuid(++seq);
-  store.insertNetwork({ id, name: `n${seq}`, type: "NAT", shortId: id.slice(0, 8), mtu: 1500, subnets });
+  store.insertNetwork({
+    id,
+    name: `n${seq}`,
+    type: "NAT",
+    shortId: id.slice(0, 8),
+    mtu: 1500,
+    interContainer: true,
+    subnets,
+  });
   const net = store.network(id);
   if (net === undefined) throw new Error("network not stored");
   return net;

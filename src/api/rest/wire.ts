@@ -35,6 +35,9 @@ export const NetworkRequest = Type.Object({
   Type: Type.Optional(Type.String({ description: "Network type; NAT" })),
   Ipams: Type.Optional(Type.Array(Ipam, { maxItems: 1 })),
   Mtu: Type.Optional(Type.Integer()),
+  InterContainer: Type.Optional(
+    Type.Boolean({ description: "false stops endpoints of the network reaching each other (Docker's ICC)" }),
+  ),
 });
 
 export const NetworkWire = Type.Object({
@@ -43,6 +46,7 @@ export const NetworkWire = Type.Object({
   Type: Type.String(),
   Ipams: Type.Array(Ipam),
   Mtu: Type.Integer(),
+  InterContainer: Type.Boolean(),
   Bridge: Type.String({ description: "The Linux bridge of this network" }),
   Policies: Type.Array(Type.Unknown()),
   Flags: Type.Integer(),
@@ -163,7 +167,8 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
     return gateway === undefined ? base : { ...base, gateway };
   });
   const spec = { name: body.Name, type: body.Type ?? "NAT", subnets };
-  return body.Mtu === undefined ? spec : { ...spec, mtu: body.Mtu };
+  const withMtu = body.Mtu === undefined ? spec : { ...spec, mtu: body.Mtu };
+  return body.InterContainer === undefined ? withMtu : { ...withMtu, interContainer: body.InterContainer };
 }
 
 function protocolOf(field: string, p: number | string): Protocol {
@@ -251,6 +256,7 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
       },
     ],
     Mtu: n.mtu,
+    InterContainer: n.interContainer,
     Bridge: bridgeName(n.shortId),
     Policies: [],
     Flags: 0,

@@ -19,6 +19,7 @@ export const natNetwork: Network = {
     },
   ],
   Mtu: 1500,
+  InterContainer: true,
   Bridge: "hnb-3f2a9c1e",
   Policies: [],
   Flags: 0,

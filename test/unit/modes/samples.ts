@@ -10,6 +10,7 @@ export const dualNet: Network = {
   type: "NAT",
   shortId: "aaaa1111",
   mtu: 1500,
+  interContainer: true,
   createdAt: "2025-01-01T00:00:00.000Z",
   subnets: [
     { id: 1, family: 4, prefix: "10.88.0.0/24", gateway: "10.88.0.1" },
