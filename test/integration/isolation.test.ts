@@ -19,7 +19,10 @@ describe.skipIf(needsRoot)("isolation between networks and InterContainer: false
     cleanup.add(() => t.destroy());
     d = await startDaemon(t.host, ["--no-default-network"]);
     cleanup.add(() => d.stop());
-    await d.ok("POST", "/networks", { Name: "open", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.21.0.0/24" }] }] });
+    await d.ok("POST", "/networks", {
+      Name: "open",
+      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.21.0.0/24" }] }],
+    });
     await d.ok("POST", "/networks", {
       Name: "closed",
       InterContainer: false,
