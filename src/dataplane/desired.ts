@@ -3,6 +3,7 @@
  */
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import { modes } from "../modes/index.js";
+import { nftFamilies } from "./naming.js";
 import type { KernelObject } from "./objects.js";
 import { skeletonVersion } from "./render/nft.js";
 
@@ -14,7 +15,12 @@ export interface StoreSnapshot {
 
 export function globalObjects(): KernelObject[] {
   return [
-    { kind: "nftTable", owner: "global", version: skeletonVersion },
+    ...nftFamilies.map((family): KernelObject => ({
+      kind: "nftTable",
+      owner: "global",
+      family,
+      version: skeletonVersion,
+    })),
     { kind: "sysctl", owner: "global", key: "net/ipv4/ip_forward", value: "1" },
     { kind: "sysctl", owner: "global", key: "net/ipv6/conf/all/forwarding", value: "1" },
   ];

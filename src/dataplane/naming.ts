@@ -5,7 +5,9 @@
 import type { Owner } from "./objects.js";
 
 export const NFT_TABLE = "hostnet";
-export const NFT_FAMILY = "inet";
+/** hostnet's two tables: `inet hostnet` (NAT, forwarding, ACLs) and `bridge hostnet` (anti-spoofing). */
+export const nftFamilies = ["inet", "bridge"] as const;
+export type NftFamily = (typeof nftFamilies)[number];
 export const BRIDGE_PREFIX = "hnb-";
 export const VETH_PREFIX = "hnv-";
 /** Links and namespaces hostnet made carry this alias prefix followed by their owner. */
@@ -29,26 +31,30 @@ export const isOwnedLinkName = (name: string): boolean =>
 /** nft sets and maps of table inet hostnet, with the types of their key and value parts. */
 export const nftSets = {
   /** NAT subnets whose traffic is masqueraded when it leaves through a non-hostnet interface. */
-  masq4: { key: ["prefix"], value: null },
-  masq6: { key: ["prefix"], value: null },
+  masq4: { family: "inet", key: ["prefix"], value: null },
+  masq6: { family: "inet", key: ["prefix"], value: null },
   /** bridge . subnet: DNAT'ed traffic from a container to its own bridge is masqueraded (hairpin). */
-  hairpin4: { key: ["ifname", "prefix"], value: null },
-  hairpin6: { key: ["ifname", "prefix"], value: null },
+  hairpin4: { family: "inet", key: ["ifname", "prefix"], value: null },
+  hairpin6: { family: "inet", key: ["ifname", "prefix"], value: null },
   /** Bridges of NAT networks: the outside reaches them only through port mappings. */
-  natBridges: { key: ["ifname"], value: null },
+  natBridges: { family: "inet", key: ["ifname"], value: null },
   /** bridge . bridge: containers of one network reach each other. */
-  sameBridge: { key: ["ifname", "ifname"], value: null },
+  sameBridge: { family: "inet", key: ["ifname", "ifname"], value: null },
   /** proto . port → container address . port, for every local host address. */
-  portmap4: { key: ["proto", "port"], value: ["addr", "port"] },
-  portmap6: { key: ["proto", "port"], value: ["addr", "port"] },
+  portmap4: { family: "inet", key: ["proto", "port"], value: ["addr", "port"] },
+  portmap6: { family: "inet", key: ["proto", "port"], value: ["addr", "port"] },
   /** host address . proto . port → container address . port, for mappings bound to one host address. */
-  portmapIp4: { key: ["addr", "proto", "port"], value: ["addr", "port"] },
-  portmapIp6: { key: ["addr", "proto", "port"], value: ["addr", "port"] },
+  portmapIp4: { family: "inet", key: ["addr", "proto", "port"], value: ["addr", "port"] },
+  portmapIp6: { family: "inet", key: ["addr", "proto", "port"], value: ["addr", "port"] },
   /** endpoint address → jump to the endpoint's ACL chain for traffic arriving at it, or leaving it. */
-  aclIn4: { key: ["addr"], value: ["verdict"] },
-  aclIn6: { key: ["addr"], value: ["verdict"] },
-  aclOut4: { key: ["addr"], value: ["verdict"] },
-  aclOut6: { key: ["addr"], value: ["verdict"] },
+  aclIn4: { family: "inet", key: ["addr"], value: ["verdict"] },
+  aclIn6: { family: "inet", key: ["addr"], value: ["verdict"] },
+  aclOut4: { family: "inet", key: ["addr"], value: ["verdict"] },
+  aclOut6: { family: "inet", key: ["addr"], value: ["verdict"] },
+  /** host veth . MAC, host veth . address: what each bridge port may send from (anti-spoofing). */
+  spoofMac: { family: "bridge", key: ["ifname", "ether"], value: null },
+  spoofIp4: { family: "bridge", key: ["ifname", "addr"], value: null },
+  spoofIp6: { family: "bridge", key: ["ifname", "addr"], value: null },
 } as const;
 
 export const ACL_CHAIN_PREFIX = "acl_";

@@ -2,7 +2,7 @@
  * Kernel objects hostnet owns, as plain data. Every object names its owner (the store record it comes
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
-import { hostVethName } from "./naming.js";
+import { hostVethName, nftSets, type NftFamily } from "./naming.js";
 
 export type Owner = `net:${string}` | `ep:${string}` | `ns:${string}` | "global" | "orphan";
 
@@ -15,7 +15,8 @@ export type ElementPart =
   | { t: "prefix"; v: string }
   | { t: "proto"; v: string }
   | { t: "port"; v: number }
-  | { t: "verdict"; v: string };
+  | { t: "verdict"; v: string }
+  | { t: "ether"; v: string };
 
 interface Base {
   readonly owner: Owner;
@@ -38,7 +39,7 @@ export type KernelObject =
   | (Base & { kind: "containerLink"; netns: string; name: string; mac: string })
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
-  | (Base & { kind: "nftTable"; version: string })
+  | (Base & { kind: "nftTable"; family: NftFamily; version: string })
   /** A chain of table inet hostnet whose name ends in a hash of its rules: new rules, new chain. */
   | (Base & { kind: "nftChain"; name: string; rules: readonly string[] })
   | (Base & {
@@ -78,7 +79,7 @@ export function identity(o: KernelObject): string {
     case "sysctl":
       return `sysctl:${o.key}`;
     case "nftTable":
-      return "nft:table";
+      return `nft:${o.family}`;
     case "nftElement":
       return `nft:${o.set}:${partsText(o.key)}`;
     case "nftChain":
@@ -98,8 +99,9 @@ export function parentOf(o: KernelObject): string | undefined {
     case "route":
       return `clink:${o.netns}:${o.dev}`;
     case "nftElement":
+      return `nft:${nftSets[o.set as keyof typeof nftSets].family}`;
     case "nftChain":
-      return "nft:table";
+      return "nft:inet";
     case "sysctl":
       return o.key.startsWith("net/ipv4/conf/") ? `link:${o.key.split("/")[3] ?? ""}` : undefined;
     case "netns":
@@ -174,7 +176,7 @@ export function describe(o: KernelObject): string {
     case "sysctl":
       return `sysctl ${o.key.replaceAll("/", ".")} = ${o.value}`;
     case "nftTable":
-      return `nft table ${NFT_FAMILY_TABLE} (${o.version})`;
+      return `nft table ${o.family} hostnet (${o.version})`;
     case "nftChain":
       return `nft chain ${o.name} (${o.rules.length} rules)`;
     case "loopbackProxy":
@@ -183,5 +185,3 @@ export function describe(o: KernelObject): string {
       return `nft element ${o.set} { ${partsText(o.key)}${o.value === null ? "" : ` : ${partsText(o.value)}`} } (${o.owner})`;
   }
 }
-
-const NFT_FAMILY_TABLE = "inet hostnet";

@@ -10,11 +10,12 @@ import type { Runner } from "./linux/exec.js";
 import { readSysctl } from "./linux/sysctl.js";
 import {
   isOwnedLinkName,
-  NFT_FAMILY,
   NFT_TABLE,
+  nftFamilies,
   nftSets,
   ownerFromAlias,
   ownerOfAclChain,
+  type NftFamily,
   type NftSetName,
 } from "./naming.js";
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
@@ -141,6 +142,7 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
   return types.map((t, i): ElementPart => {
     const v = raw[i];
     if (t === "port") return { t, v: Number(v) };
+    if (t === "ether") return { t, v: String(v) };
     if (t === "verdict") return { t, v: verdictText(v) };
     if (t === "prefix") {
       if (typeof v === "object" && v !== null && "prefix" in v) {
@@ -154,11 +156,11 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
   });
 }
 
-async function observeNft(runner: Runner): Promise<KernelObject[]> {
+async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObject[]> {
   let json: NftJson;
   try {
     json = JSON.parse(
-      (await runner.run(["nft", "-j", "list", "table", NFT_FAMILY, NFT_TABLE])).stdout,
+      (await runner.run(["nft", "-j", "list", "table", family, NFT_TABLE])).stdout,
     ) as NftJson;
   } catch {
     return [];
@@ -175,6 +177,7 @@ async function observeNft(runner: Runner): Promise<KernelObject[]> {
     const set = entry.set ?? entry.map;
     if (set === undefined || !(set.name in nftSets)) continue;
     const def = nftSets[set.name as NftSetName];
+    if (def.family !== family) continue;
     for (const raw of set.elem ?? []) {
       const isMap = Array.isArray(raw);
       const keyRaw: unknown = isMap ? raw[0] : raw;
@@ -192,7 +195,7 @@ async function observeNft(runner: Runner): Promise<KernelObject[]> {
       });
     }
   }
-  if (version !== undefined) out.push({ kind: "nftTable", owner: "global", version });
+  if (version !== undefined) out.push({ kind: "nftTable", owner: "global", family, version });
   return out;
 }
 
@@ -219,11 +222,11 @@ export async function observe(runner: Runner, namespaces: readonly Namespace[]):
       value: (await readSysctl(key)) ?? "",
     })),
   );
-  const [links, nft, netns, ...inside] = await Promise.all([
+  const [links, netns, nft, inside] = await Promise.all([
     observeHostLinks(runner),
-    observeNft(runner),
     observeNetns(runner, namespaces),
-    ...namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => []))),
+    Promise.all(nftFamilies.map((family) => observeNft(runner, family))),
+    Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
   ]);
-  return [...sysctls, ...links, ...nft, ...netns, ...inside.flat()];
+  return [...sysctls, ...links, ...netns, ...nft.flat(), ...inside.flat()];
 }

@@ -1,15 +1,16 @@
 /**
- * hostnet's one nftables table, `inet hostnet`: a fixed skeleton of chains whose rules only look things
- * up in sets and maps, so every network, endpoint and port mapping is one element (O(1) to add or
- * remove). The skeleton carries its version as the name of an empty chain (nft 1.0's JSON omits table
+ * hostnet's nftables tables, `inet hostnet` and `bridge hostnet`: fixed skeletons of chains whose rules
+ * only look things up in sets and maps, so every network, endpoint, port mapping and ACL is one element or
+ * one chain (O(1) to add or remove). The skeleton carries its version as the name of an empty chain (nft 1.0's JSON omits table
  * comments); a different version is replaced atomically, elements and all.
  */
 import { createHash } from "node:crypto";
-import { NFT_FAMILY, NFT_TABLE, nftSets, type NftSetName } from "../naming.js";
+import { NFT_TABLE, nftSets, type NftFamily, type NftSetName } from "../naming.js";
 import { partsText, type ElementPart, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
 
-const T = `${NFT_FAMILY} ${NFT_TABLE}`;
+const table = (family: NftFamily): string => `${family} ${NFT_TABLE}`;
+const T = table("inet");
 export const VERSION_CHAIN_PREFIX = "version_";
 
 const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
@@ -19,6 +20,7 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
   proto: { 4: "inet_proto", 6: "inet_proto" },
   port: { 4: "inet_service", 6: "inet_service" },
   verdict: { 4: "verdict", 6: "verdict" },
+  ether: { 4: "ether_addr", 6: "ether_addr" },
 };
 
 function setDeclaration(name: NftSetName): string {
@@ -32,7 +34,7 @@ function setDeclaration(name: NftSetName): string {
   return `  ${kind} ${name} { type ${type};${interval} }`;
 }
 
-const chains = `
+const inetChains = `
   chain guard {
     type filter hook prerouting priority raw; policy accept;
     iifname != "lo" ip daddr 127.0.0.0/8 drop
@@ -90,12 +92,39 @@ const chains = `
     drop
   }`;
 
-function skeleton(version: string): string {
-  const sets = (Object.keys(nftSets) as NftSetName[]).map(setDeclaration).join("\n");
-  return `table ${T} {\n  chain ${VERSION_CHAIN_PREFIX}${version} {\n  }\n${sets}\n${chains}\n}`;
+/**
+ * Anti-spoofing on every port of hostnet's bridges: a container may send only from its own MAC and
+ * addresses (link-local and unspecified IPv6 sources for neighbour discovery), and only IPv4, IPv6 and ARP.
+ */
+const bridgeChains = `
+  chain prerouting {
+    type filter hook prerouting priority filter; policy accept;
+    iifname "hnv-*" jump antispoof
+  }
+  chain antispoof {
+    iifname . ether saddr != @spoofMac drop
+    ether type != { ip, ip6, arp } drop
+    ether type arp iifname . arp saddr ether != @spoofMac drop
+    ether type arp arp saddr ip 0.0.0.0 return
+    ether type arp iifname . arp saddr ip != @spoofIp4 drop
+    ether type ip iifname . ip saddr != @spoofIp4 drop
+    ether type ip6 ip6 saddr { ::, fe80::/10 } return
+    ether type ip6 iifname . ip6 saddr != @spoofIp6 drop
+  }`;
+
+function skeleton(family: NftFamily, version: string): string {
+  const sets = (Object.keys(nftSets) as NftSetName[])
+    .filter((name) => nftSets[name].family === family)
+    .map(setDeclaration)
+    .join("\n");
+  const chains = family === "inet" ? inetChains : bridgeChains;
+  return `table ${table(family)} {\n  chain ${VERSION_CHAIN_PREFIX}${version} {\n  }\n${sets}\n${chains}\n}`;
 }
 
-export const skeletonVersion = createHash("sha256").update(skeleton("")).digest("hex").slice(0, 12);
+export const skeletonVersion = createHash("sha256")
+  .update(skeleton("inet", "") + skeleton("bridge", ""))
+  .digest("hex")
+  .slice(0, 12);
 
 function elementText(o: Extract<KernelObject, { kind: "nftElement" }>, withValue: boolean): string {
   const value = withValue && o.value !== null ? ` : ${partsText(o.value)}` : "";
@@ -107,16 +136,18 @@ function elementText(o: Extract<KernelObject, { kind: "nftElement" }>, withValue
 export function nftLines(op: Op): string[] {
   const o = op.object;
   if (o.kind === "nftTable") {
-    if (op.action === "delete") return [`delete table ${T}`];
+    const t = table(o.family);
+    if (op.action === "delete") return [`delete table ${t}`];
     // "add" first makes the delete valid whether or not the table exists.
-    return [`add table ${T}`, `delete table ${T}`, skeleton(o.version)];
+    return [`add table ${t}`, `delete table ${t}`, skeleton(o.family, o.version)];
   }
   if (o.kind === "nftChain") {
     if (op.action === "delete") return [`delete chain ${T} ${o.name}`];
     return [`add chain ${T} ${o.name}`, ...o.rules.map((r) => `add rule ${T} ${o.name} ${r}`)];
   }
   if (o.kind !== "nftElement") return [];
-  if (op.action === "delete") return [`delete element ${T} ${o.set} ${elementText(o, false)}`];
-  const add = `add element ${T} ${o.set} ${elementText(o, true)}`;
-  return op.action === "replace" ? [`delete element ${T} ${o.set} ${elementText(o, false)}`, add] : [add];
+  const set = `${table(nftSets[o.set as NftSetName].family)} ${o.set}`;
+  if (op.action === "delete") return [`delete element ${set} ${elementText(o, false)}`];
+  const add = `add element ${set} ${elementText(o, true)}`;
+  return op.action === "replace" ? [`delete element ${set} ${elementText(o, false)}`, add] : [add];
 }

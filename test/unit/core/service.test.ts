@@ -80,7 +80,7 @@ describe("createNetwork", () => {
     const bridge = `hnb-${net.shortId}`;
     expect(h.kernel.has(`link:${bridge}`)).toBe(true);
     expect(h.kernel.has(`addr::${bridge}:10.10.0.1/24`)).toBe(true);
-    expect(h.kernel.has("nft:table")).toBe(true);
+    expect(h.kernel.has("nft:inet")).toBe(true);
     expect(h.kernel.has(`nft:natBridges:"${bridge}"`)).toBe(true);
     expect(h.kernel.has("nft:masq4:10.10.0.0/24")).toBe(true);
     expect(h.kernel.applied).toHaveLength(1);
@@ -819,9 +819,14 @@ describe("plan, restart and the default network", () => {
     await h.service.createEndpoint(
       epSpec("e1", "n1", { attach: { namespace: ns.name }, portMappings: [mapping(0, 8080)] }),
     );
-    h.kernel.objects.set("nft:table", { kind: "nftTable", owner: "global", version: "000000000000" });
+    h.kernel.objects.set("nft:inet", {
+      kind: "nftTable",
+      owner: "global",
+      family: "inet",
+      version: "000000000000",
+    });
     await h.restart().reconciler.convergeAll();
-    expect(h.kernel.objects.get("nft:table")).toMatchObject({ version: skeletonVersion });
+    expect(h.kernel.objects.get("nft:inet")).toMatchObject({ version: skeletonVersion });
     expect(h.kernel.refused).toEqual([]);
     expectConverged();
   });
@@ -834,7 +839,12 @@ describe("plan, restart and the default network", () => {
     await h.service.createEndpoint(
       epSpec("e1", "n1", { attach: { namespace: ns.name }, portMappings: [mapping(0, 8080)] }),
     );
-    h.kernel.objects.set("nft:table", { kind: "nftTable", owner: "global", version: "000000000000" });
+    h.kernel.objects.set("nft:inet", {
+      kind: "nftTable",
+      owner: "global",
+      family: "inet",
+      version: "000000000000",
+    });
     h.kernel.failNext(2);
     const { failures } = await h.restart().reconciler.convergeAll();
     expect(failures).toEqual([]);

@@ -10,7 +10,12 @@ export const BRIDGE = "hnb-aaaa1111";
 export const VETH = "hnv-bbbb2222";
 export const NS = "/run/netns/c1";
 
-export const table: KernelObject = { kind: "nftTable", owner: "global", version: skeletonVersion };
+export const table: KernelObject = {
+  kind: "nftTable",
+  owner: "global",
+  family: "inet",
+  version: skeletonVersion,
+};
 export const forward: KernelObject = {
   kind: "sysctl",
   owner: "global",

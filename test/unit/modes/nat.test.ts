@@ -10,6 +10,12 @@ runModeContract(nat);
 const NET = `net:${dualNet.id}` as const;
 const BRIDGE = "hnb-aaaa1111";
 
+/** What port mappings add to an endpoint: map elements and ::1 relays. */
+const mappingObjects = (objects: KernelObject[]): KernelObject[] =>
+  objects.filter(
+    (o) => o.kind === "loopbackProxy" || (o.kind === "nftElement" && o.set.startsWith("portmap")),
+  );
+
 describe("NAT mode", () => {
   it("is registered for type NAT and supports port mappings", () => {
     expect(modes.NAT).toBe(nat);
@@ -101,7 +107,26 @@ describe("NAT endpoint objects", () => {
     const ep = endpointOf(dualNet);
     const EP = `ep:${ep.id}` as const;
     const veth = `hnv-${ep.shortId}`;
-    expect(nat.endpointObjects(ep, dualNet, ns)).toEqual<KernelObject[]>([
+    const port = { t: "ifname", v: veth } as const;
+    const objects = nat.endpointObjects(ep, dualNet, ns);
+    expect(objects.filter((o) => o.kind === "nftElement")).toEqual<KernelObject[]>([
+      { kind: "nftElement", owner: EP, set: "spoofMac", key: [port, { t: "ether", v: ep.mac }], value: null },
+      {
+        kind: "nftElement",
+        owner: EP,
+        set: "spoofIp4",
+        key: [port, { t: "addr", v: "10.88.0.2" }],
+        value: null,
+      },
+      {
+        kind: "nftElement",
+        owner: EP,
+        set: "spoofIp6",
+        key: [port, { t: "addr", v: "fd88::2" }],
+        value: null,
+      },
+    ]);
+    expect(objects.filter((o) => o.kind !== "nftElement")).toEqual<KernelObject[]>([
       {
         kind: "veth",
         owner: EP,
@@ -156,7 +181,7 @@ describe("NAT endpoint objects", () => {
   it("maps a port on every host address once per family, and relays [::1] to the IPv6 address", () => {
     const ep = endpointOf(dualNet, { mappings: [tcp(8080, 80)] });
     const EP = `ep:${ep.id}` as const;
-    const extra = nat.endpointObjects(ep, dualNet, ns).slice(6);
+    const extra = mappingObjects(nat.endpointObjects(ep, dualNet, ns));
     expect(extra).toEqual<KernelObject[]>([
       { kind: "loopbackProxy", owner: EP, protocol: "tcp", port: 8080, target: "fd88::2", targetPort: 80 },
       {
@@ -205,7 +230,7 @@ describe("NAT endpoint objects", () => {
 
   it("maps a port bound to an IPv4 host address only in the IPv4 bound map, with no relay", () => {
     const ep = endpointOf(dualNet, { mappings: [udp(5353, 53, "127.0.0.1")] });
-    expect(nat.endpointObjects(ep, dualNet, ns).slice(6)).toEqual<KernelObject[]>([
+    expect(mappingObjects(nat.endpointObjects(ep, dualNet, ns))).toEqual<KernelObject[]>([
       {
         kind: "nftElement",
         owner: `ep:${ep.id}`,
@@ -225,7 +250,7 @@ describe("NAT endpoint objects", () => {
 
   it("maps a port bound to an IPv6 host address only in the IPv6 bound map", () => {
     const ep = endpointOf(dualNet, { mappings: [tcp(443, 8443, "2001:db8::5")] });
-    expect(nat.endpointObjects(ep, dualNet, ns).slice(6)).toEqual<KernelObject[]>([
+    expect(mappingObjects(nat.endpointObjects(ep, dualNet, ns))).toEqual<KernelObject[]>([
       {
         kind: "nftElement",
         owner: `ep:${ep.id}`,
@@ -245,7 +270,7 @@ describe("NAT endpoint objects", () => {
 
   it("serves a mapping bound to ::1 only by the relay", () => {
     const ep = endpointOf(dualNet, { mappings: [tcp(9000, 90, "::1")] });
-    expect(nat.endpointObjects(ep, dualNet, ns).slice(6)).toEqual<KernelObject[]>([
+    expect(mappingObjects(nat.endpointObjects(ep, dualNet, ns))).toEqual<KernelObject[]>([
       {
         kind: "loopbackProxy",
         owner: `ep:${ep.id}`,
@@ -260,7 +285,9 @@ describe("NAT endpoint objects", () => {
   it("has one element per mapping and family for many mappings", () => {
     const mappings = Array.from({ length: 20 }, (_, i) => tcp(10000 + i, 80));
     const ep = endpointOf(dualNet, { mappings });
-    const elements = nat.endpointObjects(ep, dualNet, ns).filter((o) => o.kind === "nftElement");
+    const elements = mappingObjects(nat.endpointObjects(ep, dualNet, ns)).filter(
+      (o) => o.kind === "nftElement",
+    );
     expect(elements).toHaveLength(40);
   });
 
