@@ -62,13 +62,19 @@ export interface EndpointSpec {
   readonly ips: readonly { field: string; address: string }[];
   readonly mac?: string;
   readonly portMappings: readonly PortMappingSpec[];
-  readonly policies: readonly EndpointPolicy[];
+  readonly policies: readonly PolicySpec[];
+}
+
+/** A parsed policy and the request field it came from, for errors only the network can tell. */
+export interface PolicySpec {
+  readonly field: string;
+  readonly policy: EndpointPolicy;
 }
 
 /** HNS's modify request: Add appends, Remove takes out equal policies, Update replaces them all. */
 export interface PolicyRequest {
   readonly requestType: "Add" | "Remove" | "Update";
-  readonly policies: readonly EndpointPolicy[];
+  readonly policies: readonly PolicySpec[];
 }
 
 export interface NamespaceSpec {
@@ -282,7 +288,7 @@ export class HostnetService {
           );
         this.store.insertPortMapping(epId, { ...m, hostIp: m.hostIp ?? null });
       }
-      this.store.setPolicies(epId, spec.policies);
+      this.store.setPolicies(epId, this.checkPolicies(spec.policies, net));
       return epId;
     });
     await this.convergeOrUndo([`ep:${id}`], () => this.store.deleteEndpoint(id));
@@ -292,24 +298,26 @@ export class HostnetService {
   /** Changes an endpoint's policies in one step: all of the change reaches the kernel, or none of it. */
   async modifyPolicies(ref: string, request: PolicyRequest): Promise<Endpoint> {
     const ep = this.endpoint(ref);
+    const net = this.network(ep.networkId);
+    const given = this.checkPolicies(request.policies, net);
     const before = ep.policies;
     const same = (a: EndpointPolicy, b: EndpointPolicy): boolean => JSON.stringify(a) === JSON.stringify(b);
     let after: EndpointPolicy[];
     switch (request.requestType) {
       case "Add":
-        after = [...before, ...request.policies];
+        after = [...before, ...given];
         break;
       case "Remove":
-        request.policies.forEach((p, i) => {
+        given.forEach((p, i) => {
           if (!before.some((b) => same(b, p)))
             throw new HostnetError("NotFound", `Policies[${i}]: the endpoint has no such policy`, {
               field: `Policies[${i}]`,
             });
         });
-        after = before.filter((b) => !request.policies.some((p) => same(b, p)));
+        after = before.filter((b) => !given.some((p) => same(b, p)));
         break;
       case "Update":
-        after = [...request.policies];
+        after = [...given];
         break;
     }
     this.store.write(() => this.store.setPolicies(ep.id, after));
@@ -406,6 +414,21 @@ export class HostnetService {
         internalPort: m.internalPort,
       };
       return hostIp === undefined ? base : { ...base, hostIp };
+    });
+  }
+
+  /** Checks what only the network can tell: an SDNRoute's next hop must be on one of its subnets. */
+  private checkPolicies(specs: readonly PolicySpec[], net: Network): EndpointPolicy[] {
+    return specs.map(({ field, policy }) => {
+      if (policy.type === "SDNRoute") {
+        const hop = parseIp(`${field}.NextHop`, policy.nextHop);
+        if (!net.subnets.some((s) => contains(parsePrefix("subnet", s.prefix), hop)))
+          throw invalidArgument(
+            `${field}.NextHop`,
+            `${hop.address} is on no subnet of network "${net.name}"`,
+          );
+      }
+      return policy;
     });
   }
 

@@ -79,7 +79,7 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
 async function observeNamespace(runner: Runner, path: string): Promise<KernelObject[]> {
   const [linksJson, routesJson] = await Promise.all([
     ip(runner, path, ["-d", "addr", "show"]),
-    ip(runner, path, ["route", "show", "table", "all", "default"]),
+    ip(runner, path, ["route", "show", "table", "all"]),
   ]);
   const out: KernelObject[] = [];
   const owners = new Map<string, Owner>();
@@ -95,7 +95,9 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
     const owner = r.dev === undefined ? undefined : owners.get(r.dev);
     if (owner === undefined || r.gateway === undefined || r.dev === undefined) continue;
     const family = r.gateway.includes(":") ? 6 : 4;
-    out.push({ kind: "route", owner, netns: path, family, dst: "default", via: r.gateway, dev: r.dev });
+    // ip prints host routes without their /32 or /128.
+    const dst = r.dst === "default" || r.dst.includes("/") ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`;
+    out.push({ kind: "route", owner, netns: path, family, dst, via: r.gateway, dev: r.dev });
   }
   return out;
 }

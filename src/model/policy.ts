@@ -1,6 +1,6 @@
 /**
  * Endpoint policies in hostnet's own terms, parsed and checked from HNS's `{Type, Settings}` documents.
- * Only ACLs so far; each policy type is one member of the union.
+ * Each policy type is one member of the union.
  */
 import { invalidArgument } from "../errors.js";
 import { cidrOf, parseIp, parsePrefix, type Family } from "./ip.js";
@@ -25,8 +25,14 @@ export interface AclPolicy {
   readonly priority: number;
 }
 
-export type EndpointPolicy = AclPolicy;
-export const endpointPolicyTypes = ["ACL"] as const;
+/** A route inside the endpoint's namespace (HNS SDNRoute). */
+export interface SdnRoutePolicy {
+  readonly type: "SDNRoute";
+  readonly destinationPrefix: string;
+  readonly nextHop: string;
+}
+
+export type EndpointPolicy = AclPolicy | SdnRoutePolicy;
 
 export const ACL_PRIORITY_MAX = 65500;
 const PROTOCOL_NAMES: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
@@ -100,9 +106,28 @@ export function parseAcl(field: string, settings: unknown): AclPolicy {
   return acl;
 }
 
+export function parseSdnRoute(field: string, settings: unknown): SdnRoutePolicy {
+  if (typeof settings !== "object" || settings === null) throw invalidArgument(field, "must be an object");
+  const s = settings as Record<string, unknown>;
+  const text = (key: string): string => {
+    const v = s[key];
+    if (typeof v !== "string") throw invalidArgument(`${field}.${key}`, "is required");
+    return v;
+  };
+  const destination = parsePrefix(`${field}.DestinationPrefix`, text("DestinationPrefix"));
+  const nextHop = parseIp(`${field}.NextHop`, text("NextHop"));
+  if (nextHop.family !== destination.family)
+    throw invalidArgument(`${field}.NextHop`, `${nextHop.address} is not of the destination's family`);
+  return { type: "SDNRoute", destinationPrefix: cidrOf(destination), nextHop: nextHop.address };
+}
+
 export function parseEndpointPolicy(field: string, type: string, settings: unknown): EndpointPolicy {
   if (type === "ACL") return parseAcl(`${field}.Settings`, settings);
-  throw invalidArgument(`${field}.Type`, `policy type "${type}" is not supported (ACL, PortMapping)`);
+  if (type === "SDNRoute") return parseSdnRoute(`${field}.Settings`, settings);
+  throw invalidArgument(
+    `${field}.Type`,
+    `policy type "${type}" is not supported (ACL, SDNRoute, PortMapping)`,
+  );
 }
 
 export const familyOfAddress = (a: string): Family => (a.includes(":") ? 6 : 4);

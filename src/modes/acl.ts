@@ -53,8 +53,7 @@ export function aclRules(policies: readonly AclPolicy[], direction: "In" | "Out"
 
 export function aclObjects(ep: Endpoint): KernelObject[] {
   const owner = `ep:${ep.id}` as const;
-  // Every endpoint policy is an ACL today; other policy types will have modules of their own.
-  const acls: readonly AclPolicy[] = ep.policies;
+  const acls = ep.policies.filter((p): p is AclPolicy => p.type === "ACL");
   const objects: KernelObject[] = [];
   for (const direction of ["In", "Out"] as const) {
     const rules = aclRules(acls, direction);

@@ -8,6 +8,7 @@ import type { Endpoint, Namespace, Network } from "../model/types.js";
 import { aclObjects } from "./acl.js";
 import { antiSpoofObjects } from "./antispoof.js";
 import { bridgeObjects, vethObjects } from "./bridged.js";
+import { sdnRouteObjects } from "./sdn-route.js";
 import type { NetworkMode } from "./mode.js";
 
 export const nat: NetworkMode = {
@@ -60,7 +61,12 @@ export const nat: NetworkMode = {
   endpointObjects(ep: Endpoint, net: Network, ns: Namespace): KernelObject[] {
     if (ep.attachment === null) return [];
     const owner = `ep:${ep.id}` as const;
-    const objects = [...vethObjects(ep, net, ns), ...antiSpoofObjects(ep), ...aclObjects(ep)];
+    const objects = [
+      ...vethObjects(ep, net, ns),
+      ...sdnRouteObjects(ep, ns),
+      ...antiSpoofObjects(ep),
+      ...aclObjects(ep),
+    ];
     for (const m of ep.portMappings) {
       const target = ep.addresses.find((a) => a.family === 6) ?? ep.addresses[0];
       if ((m.hostIp === null || m.hostIp === "::1") && target !== undefined)

@@ -9,6 +9,7 @@ import type {
   NamespaceSpec,
   NetworkSpec,
   PolicyRequest as ServicePolicyRequest,
+  PolicySpec,
   PortMappingSpec,
   SubnetSpec,
 } from "../../core/service.js";
@@ -94,7 +95,10 @@ export const PolicyRequest = Type.Object({
 export function policyRequest(body: Static<typeof PolicyRequest>): ServicePolicyRequest {
   return {
     requestType: body.RequestType,
-    policies: body.Policies.map((p, i) => parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings)),
+    policies: body.Policies.map((p, i) => ({
+      field: `Policies[${i}].Settings`,
+      policy: parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings),
+    })),
   };
 }
 
@@ -102,19 +106,24 @@ const rangesText = (ranges: readonly PortRange[]): string =>
   ranges.map((r) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`)).join(",");
 
 function policyView(p: EndpointPolicy): Static<typeof Policy> {
-  return {
-    Type: p.type,
-    Settings: {
-      Action: p.action,
-      Direction: p.direction,
-      Protocols: p.protocols.join(","),
-      LocalAddresses: p.localAddresses.join(","),
-      RemoteAddresses: p.remoteAddresses.join(","),
-      LocalPorts: rangesText(p.localPorts),
-      RemotePorts: rangesText(p.remotePorts),
-      Priority: p.priority,
-    },
-  };
+  switch (p.type) {
+    case "ACL":
+      return {
+        Type: p.type,
+        Settings: {
+          Action: p.action,
+          Direction: p.direction,
+          Protocols: p.protocols.join(","),
+          LocalAddresses: p.localAddresses.join(","),
+          RemoteAddresses: p.remoteAddresses.join(","),
+          LocalPorts: rangesText(p.localPorts),
+          RemotePorts: rangesText(p.remotePorts),
+          Priority: p.priority,
+        },
+      };
+    case "SDNRoute":
+      return { Type: p.type, Settings: { DestinationPrefix: p.destinationPrefix, NextHop: p.nextHop } };
+  }
 }
 
 export const AttachRequest = Type.Object({
@@ -204,10 +213,14 @@ function portMappingSpec(field: string, settings: unknown): PortMappingSpec {
 
 export function endpointSpec(body: Static<typeof EndpointRequest>): EndpointSpec {
   const portMappings: PortMappingSpec[] = [];
-  const policies: EndpointPolicy[] = [];
+  const policies: PolicySpec[] = [];
   (body.Policies ?? []).forEach((p, i) => {
     if (p.Type === "PortMapping") portMappings.push(portMappingSpec(`Policies[${i}]`, p.Settings));
-    else policies.push(parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings));
+    else
+      policies.push({
+        field: `Policies[${i}].Settings`,
+        policy: parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings),
+      });
   });
   const ips = (body.IpConfigurations ?? []).map((c, i) => ({
     field: `IpConfigurations[${i}].IpAddress`,
