@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what hostnet needs on Debian/Ubuntu (as root) and builds it: iproute2 and nftables for the
-# daemon; socat, ping and nsenter for the test suite; then npm dependencies and the TypeScript build.
+# daemon; socat, ping, nsenter and iperf3 for the test suite; then npm dependencies and the TypeScript build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in ip:iproute2 nft:nftables socat:socat ping:iputils-ping nsenter:util-linux; do
+for pair in ip:iproute2 tc:iproute2 nft:nftables socat:socat ping:iputils-ping nsenter:util-linux iperf3:iperf3; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then

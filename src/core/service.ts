@@ -320,6 +320,11 @@ export class HostnetService {
         after = [...given];
         break;
     }
+    if (after.filter((p) => p.type === "QOS").length > 1)
+      throw invalidArgument(
+        "Policies",
+        "an endpoint has at most one QOS policy; use Update or Remove the old one",
+      );
     this.store.write(() => this.store.setPolicies(ep.id, after));
     await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setPolicies(ep.id, before));
     return this.endpoint(ep.id);
@@ -419,6 +424,9 @@ export class HostnetService {
 
   /** Checks what only the network can tell: an SDNRoute's next hop must be on one of its subnets. */
   private checkPolicies(specs: readonly PolicySpec[], net: Network): EndpointPolicy[] {
+    const qos = specs.filter((s) => s.policy.type === "QOS");
+    if (qos.length > 1)
+      throw invalidArgument(qos[1]?.field ?? "Policies", "an endpoint has at most one QOS policy");
     return specs.map(({ field, policy }) => {
       if (policy.type === "SDNRoute") {
         const hop = parseIp(`${field}.NextHop`, policy.nextHop);

@@ -17,6 +17,9 @@ async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Pro
     case "nft":
       await runner.run(["nft", "-f", "-"], input);
       return;
+    case "tc":
+      await runner.run(["tc", "-batch", "-"], input);
+      return;
     case "sysctl":
       for (const line of batch.lines) {
         const eq = line.indexOf("=");

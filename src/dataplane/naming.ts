@@ -10,11 +10,14 @@ export const nftFamilies = ["inet", "bridge"] as const;
 export type NftFamily = (typeof nftFamilies)[number];
 export const BRIDGE_PREFIX = "hnb-";
 export const VETH_PREFIX = "hnv-";
+export const IFB_PREFIX = "hni-";
 /** Links and namespaces hostnet made carry this alias prefix followed by their owner. */
 export const ALIAS_PREFIX = "hostnet:";
 
 export const bridgeName = (shortId: string): string => `${BRIDGE_PREFIX}${shortId}`;
 export const hostVethName = (shortId: string): string => `${VETH_PREFIX}${shortId}`;
+/** The ifb device that shapes what an endpoint sends (traffic entering its host veth is redirected there). */
+export const ifbName = (shortId: string): string => `${IFB_PREFIX}${shortId}`;
 
 export const aliasOf = (owner: Owner): string => `${ALIAS_PREFIX}${owner}`;
 
@@ -26,7 +29,7 @@ export function ownerFromAlias(alias: string | undefined): Owner | undefined {
 }
 
 export const isOwnedLinkName = (name: string): boolean =>
-  name.startsWith(BRIDGE_PREFIX) || name.startsWith(VETH_PREFIX);
+  name.startsWith(BRIDGE_PREFIX) || name.startsWith(VETH_PREFIX) || name.startsWith(IFB_PREFIX);
 
 /** nft sets and maps of table inet hostnet, with the types of their key and value parts. */
 export const nftSets = {

@@ -37,6 +37,11 @@ export type KernelObject =
       netns: string;
     })
   | (Base & { kind: "containerLink"; netns: string; name: string; mac: string })
+  | (Base & { kind: "ifb"; name: string })
+  /** A token bucket (tbf) as the root qdisc of a host-side device. */
+  | (Base & { kind: "shaper"; dev: string; bytesPerSecond: number })
+  /** Everything entering `dev` is redirected to the ifb `to`, where it is shaped. */
+  | (Base & { kind: "ingressRedirect"; dev: string; to: string })
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
   | (Base & { kind: "nftTable"; family: NftFamily; version: string })
@@ -69,7 +74,12 @@ export function identity(o: KernelObject): string {
       return `netns:${o.name}`;
     case "bridge":
     case "veth":
+    case "ifb":
       return `link:${o.name}`;
+    case "shaper":
+      return `shaper:${o.dev}`;
+    case "ingressRedirect":
+      return `redirect:${o.dev}`;
     case "address":
       return `addr:${o.netns ?? ""}:${o.dev}:${o.cidr}`;
     case "containerLink":
@@ -104,9 +114,13 @@ export function parentOf(o: KernelObject): string | undefined {
       return "nft:inet";
     case "sysctl":
       return o.key.startsWith("net/ipv4/conf/") ? `link:${o.key.split("/")[3] ?? ""}` : undefined;
+    case "shaper":
+    case "ingressRedirect":
+      return `link:${o.dev}`;
     case "netns":
     case "bridge":
     case "veth":
+    case "ifb":
     case "nftTable":
     case "loopbackProxy":
       return undefined;
@@ -150,9 +164,14 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
         observed.targetPort === desired.targetPort &&
         observed.owner === desired.owner
       );
+    case "shaper":
+      return observed.kind === "shaper" && observed.bytesPerSecond === desired.bytesPerSecond;
+    case "ingressRedirect":
+      return observed.kind === "ingressRedirect" && observed.to === desired.to;
     case "netns":
     case "address":
     case "nftChain":
+    case "ifb":
       return observed.kind === desired.kind;
   }
 }
@@ -179,6 +198,12 @@ export function describe(o: KernelObject): string {
       return `nft table ${o.family} hostnet (${o.version})`;
     case "nftChain":
       return `nft chain ${o.name} (${o.rules.length} rules)`;
+    case "ifb":
+      return `ifb ${o.name}`;
+    case "shaper":
+      return `tbf on ${o.dev}: ${o.bytesPerSecond} bytes/s`;
+    case "ingressRedirect":
+      return `redirect ${o.dev} ingress to ${o.to}`;
     case "loopbackProxy":
       return `loopback proxy [::1]:${o.port}/${o.protocol} to ${o.target.includes(":") ? `[${o.target}]` : o.target}:${o.targetPort} (${o.owner})`;
     case "nftElement":

@@ -9,6 +9,7 @@ import type { Namespace } from "../model/types.js";
 import type { Runner } from "./linux/exec.js";
 import { readSysctl } from "./linux/sysctl.js";
 import {
+  ifbName,
   isOwnedLinkName,
   NFT_TABLE,
   nftFamilies,
@@ -17,6 +18,7 @@ import {
   ownerOfAclChain,
   type NftFamily,
   type NftSetName,
+  VETH_PREFIX,
 } from "./naming.js";
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
 import { VERSION_CHAIN_PREFIX } from "./render/nft.js";
@@ -60,6 +62,8 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
       const key = `net/ipv4/conf/${l.ifname}/route_localnet`;
       const value = await readSysctl(key);
       if (value !== undefined) out.push({ kind: "sysctl", owner, key, value });
+    } else if (kind === "ifb") {
+      out.push({ kind: "ifb", owner, name: l.ifname });
     } else if (kind === "veth") {
       out.push({
         kind: "veth",
@@ -72,6 +76,32 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
         netns: "",
       });
     }
+  }
+  return out;
+}
+
+interface TcQdisc {
+  kind: string;
+  dev: string;
+  root?: boolean;
+  options?: { rate?: number };
+}
+
+/** Shapers and ingress redirects on the host-side devices hostnet owns. */
+async function observeTc(runner: Runner, links: readonly KernelObject[]): Promise<KernelObject[]> {
+  const owners = new Map(
+    links.filter((o) => o.kind === "veth" || o.kind === "ifb").map((o) => [o.name, o.owner]),
+  );
+  if (owners.size === 0) return [];
+  const qdiscs = JSON.parse((await runner.run(["tc", "-j", "qdisc", "show"])).stdout) as TcQdisc[];
+  const out: KernelObject[] = [];
+  for (const q of qdiscs) {
+    const owner = owners.get(q.dev);
+    if (owner === undefined) continue;
+    if (q.kind === "tbf" && q.root === true)
+      out.push({ kind: "shaper", owner, dev: q.dev, bytesPerSecond: q.options?.rate ?? 0 });
+    if (q.kind === "clsact")
+      out.push({ kind: "ingressRedirect", owner, dev: q.dev, to: ifbName(q.dev.slice(VETH_PREFIX.length)) });
   }
   return out;
 }
@@ -225,7 +255,7 @@ export async function observe(runner: Runner, namespaces: readonly Namespace[]):
     })),
   );
   const [links, netns, nft, inside] = await Promise.all([
-    observeHostLinks(runner),
+    observeHostLinks(runner).then(async (l) => [...l, ...(await observeTc(runner, l))]),
     observeNetns(runner, namespaces),
     Promise.all(nftFamilies.map((family) => observeNft(runner, family))),
     Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),

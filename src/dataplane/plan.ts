@@ -31,7 +31,11 @@ function rank(o: KernelObject): number {
     case "address":
       return o.netns === null ? 3 : 6;
     case "veth":
+    case "ifb":
       return 4;
+    case "shaper":
+    case "ingressRedirect":
+      return 5;
     case "containerLink":
       return 5;
     case "route":

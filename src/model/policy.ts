@@ -32,7 +32,19 @@ export interface SdnRoutePolicy {
   readonly nextHop: string;
 }
 
-export type EndpointPolicy = AclPolicy | SdnRoutePolicy;
+/** Bandwidth limits in bytes per second (HNS QOS, plus hostnet's limit for traffic to the endpoint). */
+export interface QosPolicy {
+  readonly type: "QOS";
+  /** Traffic the endpoint sends. */
+  readonly maxOutgoingBytesPerSecond: number | null;
+  /** Traffic the endpoint receives. */
+  readonly maxIncomingBytesPerSecond: number | null;
+}
+
+export type EndpointPolicy = AclPolicy | SdnRoutePolicy | QosPolicy;
+
+/** Below this, a token bucket cannot pass one full-size packet per tick: refuse rather than stall. */
+export const QOS_MIN_BYTES_PER_SECOND = 1000;
 
 export const ACL_PRIORITY_MAX = 65500;
 const PROTOCOL_NAMES: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
@@ -121,12 +133,36 @@ export function parseSdnRoute(field: string, settings: unknown): SdnRoutePolicy 
   return { type: "SDNRoute", destinationPrefix: cidrOf(destination), nextHop: nextHop.address };
 }
 
+export function parseQos(field: string, settings: unknown): QosPolicy {
+  if (typeof settings !== "object" || settings === null) throw invalidArgument(field, "must be an object");
+  const s = settings as Record<string, unknown>;
+  const rate = (key: string): number | null => {
+    const v = s[key];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < QOS_MIN_BYTES_PER_SECOND)
+      throw invalidArgument(
+        `${field}.${key}`,
+        `must be an integer of at least ${QOS_MIN_BYTES_PER_SECOND} (bytes per second)`,
+      );
+    return v;
+  };
+  const qos: QosPolicy = {
+    type: "QOS",
+    maxOutgoingBytesPerSecond: rate("MaximumOutgoingBandwidthInBytes"),
+    maxIncomingBytesPerSecond: rate("MaximumIncomingBandwidthInBytes"),
+  };
+  if (qos.maxOutgoingBytesPerSecond === null && qos.maxIncomingBytesPerSecond === null)
+    throw invalidArgument(field, "needs MaximumOutgoingBandwidthInBytes or MaximumIncomingBandwidthInBytes");
+  return qos;
+}
+
 export function parseEndpointPolicy(field: string, type: string, settings: unknown): EndpointPolicy {
   if (type === "ACL") return parseAcl(`${field}.Settings`, settings);
   if (type === "SDNRoute") return parseSdnRoute(`${field}.Settings`, settings);
+  if (type === "QOS") return parseQos(`${field}.Settings`, settings);
   throw invalidArgument(
     `${field}.Type`,
-    `policy type "${type}" is not supported (ACL, SDNRoute, PortMapping)`,
+    `policy type "${type}" is not supported (ACL, QOS, SDNRoute, PortMapping)`,
   );
 }
 

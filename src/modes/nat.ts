@@ -8,6 +8,7 @@ import type { Endpoint, Namespace, Network } from "../model/types.js";
 import { aclObjects } from "./acl.js";
 import { antiSpoofObjects } from "./antispoof.js";
 import { bridgeObjects, vethObjects } from "./bridged.js";
+import { qosObjects } from "./qos.js";
 import { sdnRouteObjects } from "./sdn-route.js";
 import type { NetworkMode } from "./mode.js";
 
@@ -66,6 +67,7 @@ export const nat: NetworkMode = {
       ...sdnRouteObjects(ep, ns),
       ...antiSpoofObjects(ep),
       ...aclObjects(ep),
+      ...qosObjects(ep),
     ];
     for (const m of ep.portMappings) {
       const target = ep.addresses.find((a) => a.family === 6) ?? ep.addresses[0];

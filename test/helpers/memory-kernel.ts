@@ -51,6 +51,9 @@ function netnsOf(o: KernelObject): string | null {
     case "nftElement":
     case "nftChain":
     case "loopbackProxy":
+    case "ifb":
+    case "shaper":
+    case "ingressRedirect":
       return null;
   }
 }

@@ -93,3 +93,29 @@ export async function askUdp(ns: string, address: string, port: number): Promise
   });
   return canonical(r.stdout);
 }
+
+/**
+ * Goodput in bytes per second of a TCP stream from `clientNs` to an iperf3 server on `address` in
+ * `serverNs`, or the other way round with `reverse` (the server sends).
+ */
+export async function measureThroughput(
+  serverNs: string,
+  clientNs: string,
+  address: string,
+  opts: { reverse?: boolean; seconds?: number } = {},
+): Promise<number> {
+  const server = spawn("nsenter", [`--net=/run/netns/${serverNs}`, "iperf3", "-s", "-1", "-p", "5201"], {
+    stdio: "ignore",
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const args = ["iperf3", "-c", address, "-p", "5201", "-J", "-t", String(opts.seconds ?? 3), "-O", "1"];
+    const r = await run(inNs(clientNs, [...args, ...(opts.reverse === true ? ["-R"] : [])]), {
+      timeoutMs: 20_000,
+    });
+    const json = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
+    return json.end.sum_received.bits_per_second / 8;
+  } finally {
+    await stopAll([server]);
+  }
+}

@@ -123,6 +123,18 @@ function policyView(p: EndpointPolicy): Static<typeof Policy> {
       };
     case "SDNRoute":
       return { Type: p.type, Settings: { DestinationPrefix: p.destinationPrefix, NextHop: p.nextHop } };
+    case "QOS":
+      return {
+        Type: p.type,
+        Settings: {
+          ...(p.maxOutgoingBytesPerSecond === null
+            ? {}
+            : { MaximumOutgoingBandwidthInBytes: p.maxOutgoingBytesPerSecond }),
+          ...(p.maxIncomingBytesPerSecond === null
+            ? {}
+            : { MaximumIncomingBandwidthInBytes: p.maxIncomingBytesPerSecond }),
+        },
+      };
   }
 }
 

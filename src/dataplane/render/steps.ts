@@ -9,7 +9,11 @@ import type { Op } from "../plan.js";
 import { nftLines } from "./nft.js";
 
 export type RunnerKey =
-  { kind: "ip"; netns: string | null } | { kind: "nft" } | { kind: "sysctl" } | { kind: "proxy" };
+  | { kind: "ip"; netns: string | null }
+  | { kind: "nft" }
+  | { kind: "sysctl" }
+  | { kind: "tc" }
+  | { kind: "proxy" };
 
 export type ProxyCommand =
   | { readonly action: "open"; readonly spec: ProxySpec }
@@ -36,6 +40,16 @@ export function ipArgv(netns: string | null, args: readonly string[]): string[] 
 }
 
 const host = (line: string): Step => ({ runner: { kind: "ip", netns: null }, line });
+const tc = (line: string): Step => ({ runner: { kind: "tc" }, line });
+
+/**
+ * A token bucket for `bytesPerSecond`: a burst of 50 ms of traffic (at least 16 KiB, enough for TSO
+ * segments at low rates) keeps TCP at the limit instead of below it.
+ */
+function tbf(dev: string, bytesPerSecond: number): string {
+  const burst = Math.max(16_384, Math.round(bytesPerSecond / 20));
+  return `qdisc replace dev ${dev} root tbf rate ${bytesPerSecond * 8}bit burst ${burst}b latency 100ms`;
+}
 const inNs = (netns: string, line: string): Step => ({ runner: { kind: "ip", netns }, line });
 const nodad = (cidr: string): string => (cidr.includes(":") ? " nodad" : "");
 const routeDst = (o: { family: 4 | 6; dst: string }): string =>
@@ -67,6 +81,18 @@ function createSteps(o: KernelObject): Step[] {
       ];
     case "containerLink":
       return [inNs(o.netns, `link set dev ${o.name} address ${o.mac} alias ${aliasOf(o.owner)} up`)];
+    case "ifb":
+      return [
+        host(`link add ${o.name} type ifb`),
+        host(`link set dev ${o.name} alias ${aliasOf(o.owner)} up`),
+      ];
+    case "shaper":
+      return [tc(tbf(o.dev, o.bytesPerSecond))];
+    case "ingressRedirect":
+      return [
+        tc(`qdisc add dev ${o.dev} clsact`),
+        tc(`filter add dev ${o.dev} ingress u32 match u32 0 0 action mirred egress redirect dev ${o.to}`),
+      ];
     case "route":
       return [inNs(o.netns, `route replace ${routeDst(o)} via ${o.via} dev ${o.dev}`)];
     case "sysctl":
@@ -86,7 +112,12 @@ function deleteSteps(o: KernelObject): Step[] {
       return [host(`netns del ${o.name}`)];
     case "bridge":
     case "veth":
+    case "ifb":
       return [host(`link del dev ${o.name}`)];
+    case "shaper":
+      return [tc(`qdisc del dev ${o.dev} root`)];
+    case "ingressRedirect":
+      return [tc(`qdisc del dev ${o.dev} clsact`)];
     case "address":
       return [
         o.netns === null
@@ -123,6 +154,7 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "sysctl":
     case "address":
     case "loopbackProxy":
+    case "shaper":
       return createSteps(to);
     case "nftTable":
     case "nftElement":
@@ -133,6 +165,8 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       }));
     case "netns":
     case "veth":
+    case "ifb":
+    case "ingressRedirect":
       return [...deleteSteps(from), ...createSteps(to)];
   }
 }

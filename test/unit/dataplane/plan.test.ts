@@ -265,7 +265,11 @@ describe("plan: idempotence", () => {
       case "nftTable":
       case "nftChain":
       case "veth":
+      case "ifb":
+      case "ingressRedirect":
         return o;
+      case "shaper":
+        return { ...o, bytesPerSecond: o.bytesPerSecond + 1 };
     }
   };
   const orphans: KernelObject[] = [

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cleanup } from "../helpers/cleanup.js";
+import { needsRoot } from "../helpers/root.js";
+import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { createTopology, type Topology } from "../helpers/topology.js";
+import { measureThroughput } from "../helpers/traffic.js";
+
+interface EndpointBody {
+  IpConfigurations: { IpAddress: string }[];
+}
+
+const LIMIT = 1_000_000; // bytes per second
+const qos = (settings: Record<string, number>): { Type: string; Settings: Record<string, number> } => ({
+  Type: "QOS",
+  Settings: settings,
+});
+
+describe.skipIf(needsRoot)("QOS policies: bandwidth limits in both directions", () => {
+  const cleanup = new Cleanup();
+  let t: Topology;
+  let d: TestDaemon;
+  let server = "";
+
+  beforeAll(async () => {
+    t = await createTopology();
+    cleanup.add(() => t.destroy());
+    d = await startDaemon(t.host, ["--no-default-network"]);
+    cleanup.add(() => d.stop());
+    await d.ok("POST", "/networks", {
+      Name: "n1",
+      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.25.0.0/24" }] }],
+    });
+    for (const name of ["q1", "q2"]) {
+      await d.ok("POST", "/namespaces", { Name: t.ns(name) });
+      const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
+        Name: name,
+        HostComputeNetwork: "n1",
+        HostComputeNamespace: t.ns(name),
+      });
+      if (name === "q1") server = ep.IpConfigurations[0]?.IpAddress ?? "";
+    }
+  });
+
+  afterAll(() => cleanup.run());
+
+  it("limits what the endpoint sends and receives to within 10% of the limit", async () => {
+    await d.ok("POST", "/endpoints/q1/policies", {
+      RequestType: "Add",
+      Policies: [qos({ MaximumOutgoingBandwidthInBytes: LIMIT, MaximumIncomingBandwidthInBytes: LIMIT })],
+    });
+    const received = await measureThroughput(t.ns("q1"), t.ns("q2"), server);
+    const sent = await measureThroughput(t.ns("q1"), t.ns("q2"), server, { reverse: true });
+    expect(received / LIMIT).toBeGreaterThan(0.9);
+    expect(received / LIMIT).toBeLessThan(1.1);
+    expect(sent / LIMIT).toBeGreaterThan(0.9);
+    expect(sent / LIMIT).toBeLessThan(1.1);
+  });
+
+  it("is unlimited again once the policy is removed, leaving no shaper behind", async () => {
+    await d.ok("POST", "/endpoints/q1/policies", { RequestType: "Update", Policies: [] });
+    expect(await measureThroughput(t.ns("q1"), t.ns("q2"), server, { seconds: 1 })).toBeGreaterThan(
+      10 * LIMIT,
+    );
+    expect(
+      await measureThroughput(t.ns("q1"), t.ns("q2"), server, { seconds: 1, reverse: true }),
+    ).toBeGreaterThan(10 * LIMIT);
+    expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
+  });
+
+  it("refuses a second QOS policy and a limit below 1000 bytes/s, naming the field", async () => {
+    const low = await d.api("POST", "/endpoints/q1/policies", {
+      RequestType: "Add",
+      Policies: [qos({ MaximumOutgoingBandwidthInBytes: 10 })],
+    });
+    expect(low).toMatchObject({
+      status: 400,
+      body: { error: { field: "Policies[0].Settings.MaximumOutgoingBandwidthInBytes" } },
+    });
+    const two = await d.api("POST", "/endpoints/q1/policies", {
+      RequestType: "Add",
+      Policies: [
+        qos({ MaximumOutgoingBandwidthInBytes: LIMIT }),
+        qos({ MaximumIncomingBandwidthInBytes: LIMIT }),
+      ],
+    });
+    expect(two).toMatchObject({ status: 400, body: { error: { field: "Policies[1].Settings" } } });
+  });
+});
