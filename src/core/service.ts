@@ -320,11 +320,12 @@ export class HostnetService {
         after = [...given];
         break;
     }
-    if (after.filter((p) => p.type === "QOS").length > 1)
-      throw invalidArgument(
-        "Policies",
-        "an endpoint has at most one QOS policy; use Update or Remove the old one",
-      );
+    for (const type of singletonPolicies)
+      if (after.filter((p) => p.type === type).length > 1)
+        throw invalidArgument(
+          "Policies",
+          `an endpoint has at most one ${type} policy; use Update or Remove the old one`,
+        );
     this.store.write(() => this.store.setPolicies(ep.id, after));
     await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setPolicies(ep.id, before));
     return this.endpoint(ep.id);
@@ -422,11 +423,16 @@ export class HostnetService {
     });
   }
 
-  /** Checks what only the network can tell: an SDNRoute's next hop must be on one of its subnets. */
+  /**
+   * Checks what a single policy cannot tell: at most one policy of some types, and an SDNRoute's next hop
+   * on one of the network's subnets.
+   */
   private checkPolicies(specs: readonly PolicySpec[], net: Network): EndpointPolicy[] {
-    const qos = specs.filter((s) => s.policy.type === "QOS");
-    if (qos.length > 1)
-      throw invalidArgument(qos[1]?.field ?? "Policies", "an endpoint has at most one QOS policy");
+    for (const type of singletonPolicies) {
+      const same = specs.filter((s) => s.policy.type === type);
+      if (same.length > 1)
+        throw invalidArgument(same[1]?.field ?? "Policies", `an endpoint has at most one ${type} policy`);
+    }
     return specs.map(({ field, policy }) => {
       if (policy.type === "SDNRoute") {
         const hop = parseIp(`${field}.NextHop`, policy.nextHop);
@@ -458,6 +464,9 @@ export class HostnetService {
     }
   }
 }
+
+/** Policy types an endpoint has at most one of. */
+const singletonPolicies = ["QOS", "OutBoundNAT"] as const;
 
 const familyOf = (address: string): 4 | 6 => (address.includes(":") ? 6 : 4);
 

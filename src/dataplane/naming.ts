@@ -54,6 +54,12 @@ export const nftSets = {
   aclIn6: { family: "inet", key: ["addr"], value: ["verdict"] },
   aclOut4: { family: "inet", key: ["addr"], value: ["verdict"] },
   aclOut6: { family: "inet", key: ["addr"], value: ["verdict"] },
+  /** endpoint address → the source address its outbound traffic is SNAT'ed to (OutBoundNAT). */
+  snat4: { family: "inet", key: ["addr"], value: ["addr"] },
+  snat6: { family: "inet", key: ["addr"], value: ["addr"] },
+  /** endpoint address . destination prefix: traffic that leaves without NAT (OutBoundNAT exceptions). */
+  snatExcept4: { family: "inet", key: ["addr", "prefix"], value: null },
+  snatExcept6: { family: "inet", key: ["addr", "prefix"], value: null },
   /** host veth . MAC, host veth . address: what each bridge port may send from (anti-spoofing). */
   spoofMac: { family: "bridge", key: ["ifname", "ether"], value: null },
   spoofIp4: { family: "bridge", key: ["ifname", "addr"], value: null },

@@ -41,7 +41,15 @@ export interface QosPolicy {
   readonly maxIncomingBytesPerSecond: number | null;
 }
 
-export type EndpointPolicy = AclPolicy | SdnRoutePolicy | QosPolicy;
+/** Outbound NAT (HNS OutBoundNAT): SNAT to a chosen address, and destinations that are not NATed at all. */
+export interface OutboundNatPolicy {
+  readonly type: "OutBoundNAT";
+  /** The source address to use instead of masquerading; null keeps masquerade. */
+  readonly virtualIp: string | null;
+  readonly exceptions: readonly string[];
+}
+
+export type EndpointPolicy = AclPolicy | SdnRoutePolicy | QosPolicy | OutboundNatPolicy;
 
 /** Below this, a token bucket cannot pass one full-size packet per tick: refuse rather than stall. */
 export const QOS_MIN_BYTES_PER_SECOND = 1000;
@@ -156,13 +164,34 @@ export function parseQos(field: string, settings: unknown): QosPolicy {
   return qos;
 }
 
+export function parseOutboundNat(field: string, settings: unknown): OutboundNatPolicy {
+  if (typeof settings !== "object" || settings === null) throw invalidArgument(field, "must be an object");
+  const s = settings as Record<string, unknown>;
+  const vip = s["VirtualIP"];
+  if (vip !== undefined && vip !== null && typeof vip !== "string")
+    throw invalidArgument(`${field}.VirtualIP`, "must be an IP address");
+  const exceptions = s["Exceptions"] ?? [];
+  if (!Array.isArray(exceptions)) throw invalidArgument(`${field}.Exceptions`, "must be a list of prefixes");
+  return {
+    type: "OutBoundNAT",
+    virtualIp:
+      vip === undefined || vip === null || vip === "" ? null : parseIp(`${field}.VirtualIP`, vip).address,
+    exceptions: exceptions.map((e, i) => {
+      const f = `${field}.Exceptions[${i}]`;
+      if (typeof e !== "string") throw invalidArgument(f, "must be a prefix");
+      return cidrOf(parsePrefix(f, e.includes("/") ? e : `${e}/${e.includes(":") ? 128 : 32}`));
+    }),
+  };
+}
+
 export function parseEndpointPolicy(field: string, type: string, settings: unknown): EndpointPolicy {
   if (type === "ACL") return parseAcl(`${field}.Settings`, settings);
   if (type === "SDNRoute") return parseSdnRoute(`${field}.Settings`, settings);
   if (type === "QOS") return parseQos(`${field}.Settings`, settings);
+  if (type === "OutBoundNAT") return parseOutboundNat(`${field}.Settings`, settings);
   throw invalidArgument(
     `${field}.Type`,
-    `policy type "${type}" is not supported (ACL, QOS, SDNRoute, PortMapping)`,
+    `policy type "${type}" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, PortMapping)`,
   );
 }
 

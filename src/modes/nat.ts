@@ -8,6 +8,7 @@ import type { Endpoint, Namespace, Network } from "../model/types.js";
 import { aclObjects } from "./acl.js";
 import { antiSpoofObjects } from "./antispoof.js";
 import { bridgeObjects, vethObjects } from "./bridged.js";
+import { outboundNatObjects } from "./outbound-nat.js";
 import { qosObjects } from "./qos.js";
 import { sdnRouteObjects } from "./sdn-route.js";
 import type { NetworkMode } from "./mode.js";
@@ -68,6 +69,7 @@ export const nat: NetworkMode = {
       ...antiSpoofObjects(ep),
       ...aclObjects(ep),
       ...qosObjects(ep),
+      ...outboundNatObjects(ep),
     ];
     for (const m of ep.portMappings) {
       const target = ep.addresses.find((a) => a.family === 6) ?? ep.addresses[0];

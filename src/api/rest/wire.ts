@@ -123,6 +123,14 @@ function policyView(p: EndpointPolicy): Static<typeof Policy> {
       };
     case "SDNRoute":
       return { Type: p.type, Settings: { DestinationPrefix: p.destinationPrefix, NextHop: p.nextHop } };
+    case "OutBoundNAT":
+      return {
+        Type: p.type,
+        Settings: {
+          ...(p.virtualIp === null ? {} : { VirtualIP: p.virtualIp }),
+          Exceptions: [...p.exceptions],
+        },
+      };
     case "QOS":
       return {
         Type: p.type,

@@ -61,6 +61,10 @@ const inetChains = `
     ip6 saddr ::1 oifname "hnb-*" masquerade
     ct status dnat oifname . ip saddr @hairpin4 masquerade
     ct status dnat oifname . ip6 saddr @hairpin6 masquerade
+    oifname != "hnb-*" ip saddr . ip daddr @snatExcept4 accept
+    oifname != "hnb-*" ip6 saddr . ip6 daddr @snatExcept6 accept
+    oifname != "hnb-*" snat ip to ip saddr map @snat4
+    oifname != "hnb-*" snat ip6 to ip6 saddr map @snat6
     ip saddr @masq4 oifname != "hnb-*" masquerade
     ip6 saddr @masq6 oifname != "hnb-*" masquerade
   }
