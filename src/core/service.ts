@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
 import { KernelCommandError } from "../dataplane/linux/exec.js";
 import type { Owner } from "../dataplane/objects.js";
+import type { Counter } from "../dataplane/counters.js";
 import type { Plan } from "../dataplane/plan.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { allocateAddress } from "../ipam/ipam.js";
@@ -23,6 +24,7 @@ import {
 } from "../model/ip.js";
 import type { EndpointPolicy } from "../model/policy.js";
 import { networkTypes, type Endpoint, type Namespace, type Network, type Protocol } from "../model/types.js";
+import { aclObjects } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import { checkIfname, checkMac, checkMtu, checkName, checkPort } from "./validate.js";
@@ -329,6 +331,19 @@ export class HostnetService {
     this.store.write(() => this.store.setPolicies(ep.id, after));
     await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setPolicies(ep.id, before));
     return this.endpoint(ep.id);
+  }
+
+  /** The endpoint's policies, each ACL with the packets and bytes its rules matched so far. */
+  async policyCounters(ref: string): Promise<{ policy: EndpointPolicy; counter: Counter | null }[]> {
+    const ep = this.endpoint(ref);
+    const totals = new Map<string, Counter>();
+    for (const o of aclObjects(ep))
+      if (o.kind === "nftChain")
+        for (const [comment, c] of await this.reconciler.ruleCounters(o.name)) totals.set(comment, c);
+    return ep.policies.map((policy, i) => ({
+      policy,
+      counter: policy.type === "ACL" ? (totals.get(`acl ${i}`) ?? { packets: 0, bytes: 0 }) : null,
+    }));
   }
 
   async deleteEndpoint(ref: string): Promise<void> {

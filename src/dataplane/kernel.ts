@@ -4,6 +4,7 @@
  */
 import type { Namespace } from "../model/types.js";
 import { apply } from "./apply.js";
+import { ruleCounters } from "./counters.js";
 import { processRunner, type Runner } from "./linux/exec.js";
 import type { LoopbackProxy } from "./loopback-proxy.js";
 import type { KernelObject, Owner } from "./objects.js";
@@ -20,5 +21,6 @@ export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner
       return [...(await observe(runner, namespaces)), ...proxies];
     },
     apply: (ops: readonly Op[]) => apply(runner, proxy, ops),
+    ruleCounters: (chain: string) => ruleCounters(runner, chain),
   };
 }

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
+import type { Counter } from "./counters.js";
 import { desiredState, globalObjects } from "./desired.js";
 import { identity, parentOf, type KernelObject, type Owner } from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
@@ -17,6 +18,8 @@ export interface Kernel {
   /** Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces given. */
   observe(namespaces: readonly Namespace[]): Promise<KernelObject[]>;
   apply(ops: readonly Op[]): Promise<void>;
+  /** Counters of the rules of one hostnet nft chain, by rule comment; empty when the chain is absent. */
+  ruleCounters(chain: string): Promise<Map<string, Counter>>;
 }
 
 export type Scope = "all" | readonly Owner[];
@@ -81,6 +84,11 @@ export class Reconciler {
       }
     }
     return { report: { ops, durationMs: Math.round(performance.now() - started) }, failures };
+  }
+
+  /** Counters are read, never planned: they are not state hostnet wants, just what the kernel counted. */
+  ruleCounters(chain: string): Promise<Map<string, Counter>> {
+    return this.kernel.ruleCounters(chain);
   }
 
   /** The plan a full converge would apply now, from a fresh observation; changes nothing. */

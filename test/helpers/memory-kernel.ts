@@ -13,6 +13,7 @@
  *
  * An apply is atomic here: a refused apply changes nothing.
  */
+import type { Counter } from "../../src/dataplane/counters.js";
 import { KernelCommandError } from "../../src/dataplane/linux/exec.js";
 import { identity, parentOf, type KernelObject, type Kind, type Owner } from "../../src/dataplane/objects.js";
 import type { Op } from "../../src/dataplane/plan.js";
@@ -172,6 +173,11 @@ export class MemoryKernel implements Kernel {
       const netns = netnsOf(o);
       return netns === null || paths.has(netns);
     });
+  }
+
+  /** The memory kernel counts no packets. */
+  ruleCounters(): Promise<Map<string, Counter>> {
+    return Promise.resolve(new Map());
   }
 
   async apply(ops: readonly Op[]): Promise<void> {

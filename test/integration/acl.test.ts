@@ -67,6 +67,12 @@ describe.skipIf(needsRoot)("ACL policies on a NAT network", () => {
     expect(await askTcp(t.ns("c2"), c1("v6"), 80)).toBeDefined();
     expect(await askTcp(t.ns("c2"), c1("v6"), 81)).toBeUndefined();
     expect(await ping(t.ns("c2"), c1())).toBe(true);
+    const { Policies } = await d.ok<{ Policies: { Type: string; Counters?: { Packets: number } }[] }>(
+      "GET",
+      "/endpoints/c1/policies",
+    );
+    const counted = Policies.filter((p) => p.Type === "ACL").map((p) => (p.Counters?.Packets ?? 0) > 0);
+    expect(counted).toEqual([true, true]);
   });
 
   it("blocks by default in a direction once it has a rule, and lets replies of allowed flows back", async () => {

@@ -19,8 +19,10 @@ import {
   namespaceView,
   NetworkRequest,
   NetworkWire as Network,
+  PolicyList,
   PolicyRequest,
   policyRequest,
+  policyView,
   networkSpec,
   networkView,
 } from "./wire.js";
@@ -121,6 +123,16 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
     "/endpoints/:ref/attach",
     { schema: { params: Ref, body: AttachRequest, response: { 200: Endpoint, ...errors } } },
     async (req) => epView(await service.attachEndpoint(req.params.ref, attachSpec(req.body))),
+  );
+  r.get(
+    "/endpoints/:ref/policies",
+    { schema: { params: Ref, response: { 200: PolicyList, ...errors } } },
+    async (req) => ({
+      Policies: (await service.policyCounters(req.params.ref)).map(({ policy, counter }) => ({
+        ...policyView(policy),
+        ...(counter === null ? {} : { Counters: { Packets: counter.packets, Bytes: counter.bytes } }),
+      })),
+    }),
   );
   r.post(
     "/endpoints/:ref/policies",

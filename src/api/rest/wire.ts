@@ -105,7 +105,22 @@ export function policyRequest(body: Static<typeof PolicyRequest>): ServicePolicy
 const rangesText = (ranges: readonly PortRange[]): string =>
   ranges.map((r) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`)).join(",");
 
-function policyView(p: EndpointPolicy): Static<typeof Policy> {
+export const PolicyList = Type.Object({
+  Policies: Type.Array(
+    Type.Object({
+      Type: Type.String(),
+      Settings: Type.Unknown(),
+      Counters: Type.Optional(
+        Type.Object(
+          { Packets: Type.Integer(), Bytes: Type.Integer() },
+          { description: "what the ACL's rules matched" },
+        ),
+      ),
+    }),
+  ),
+});
+
+export function policyView(p: EndpointPolicy): Static<typeof Policy> {
   switch (p.type) {
     case "ACL":
       return {
