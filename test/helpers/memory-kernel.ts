@@ -177,7 +177,7 @@ export class MemoryKernel implements Kernel {
 
   /** The memory kernel counts no packets. */
   ruleCounters(): Promise<Map<string, Counter>> {
-    return Promise.resolve(new Map());
+    return Promise.resolve(new Map<string, Counter>());
   }
 
   async apply(ops: readonly Op[]): Promise<void> {
