@@ -124,7 +124,7 @@ export class Reconciler {
       known.delete(id);
       if (op.action === "replace" && replaceDestroysChildren(op.object)) dropDescendants(known, id);
     }
-    pruneOrphans(known);
+    if (ops.some((op) => op.action !== "create")) pruneOrphans(known);
     for (const op of ops) if (op.action !== "delete") known.set(identity(op.object), op.object);
     this.known = known;
     return ops;

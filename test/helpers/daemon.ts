@@ -3,12 +3,17 @@
  * creates are visible to the test), with a temp socket and state dir, stopped by PID.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 
-const HOSTNETD = resolve(import.meta.dirname, "../../dist/bin/hostnetd.js");
+/** The repository root, whether this file runs from test/ (vitest) or from dist/test/ (benchmarks). */
+function repoRoot(dir: string): string {
+  return existsSync(join(dir, "package.json")) ? dir : repoRoot(dirname(dir));
+}
+
+const HOSTNETD = join(repoRoot(import.meta.dirname), "dist/bin/hostnetd.js");
 
 export interface ApiResponse {
   readonly status: number;

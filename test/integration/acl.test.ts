@@ -1,15 +1,12 @@
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup } from "../helpers/cleanup.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import type { TestDaemon } from "../helpers/daemon.js";
 import { nftElements } from "../helpers/kernel-state.js";
-import { createTopology, ping, type Topology } from "../helpers/topology.js";
+import { ping, type Topology } from "../helpers/topology.js";
 import { askTcp, startCatServer, startEchoServers } from "../helpers/traffic.js";
 
-interface EndpointBody {
-  IpConfigurations: { IpAddress: string }[];
-}
 interface ErrorBody {
   error: { field?: string };
 }
@@ -22,26 +19,17 @@ const blockIn81 = acl({ Action: "Block", Direction: "In", Protocols: "6", LocalP
 const allowIn = acl({ Action: "Allow", Direction: "In", Priority: 200 });
 
 describe.skipIf(needsRoot)("ACL policies on a NAT network", () => {
-  const cleanup = new Cleanup();
+  const lab = useLab();
+  const { cleanup } = lab;
   let t: Topology;
   let d: TestDaemon;
   const ip: Record<string, { v4: string; v6: string }> = {};
 
   beforeAll(async () => {
-    t = await createTopology();
-    cleanup.add(() => t.destroy());
-    d = await startDaemon(t.host, ["--no-default-network"]);
-    cleanup.add(() => d.stop());
-    await d.ok("POST", "/networks", {
-      Name: "n1",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.33.0.0/24" }, { IpAddressPrefix: "fd33::/64" }] }],
-    });
+    ({ t, d } = lab);
+    await lab.network("n1", ["10.33.0.0/24", "fd33::/64"]);
     for (const c of ["c1", "c2"]) {
-      await d.ok("POST", "/namespaces", { Name: t.ns(c) });
-      const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
-        Name: c,
-        HostComputeNetwork: "n1",
-        HostComputeNamespace: t.ns(c),
+      const ep = await lab.container(c, "n1", {
         Policies:
           c === "c1"
             ? [
@@ -56,8 +44,6 @@ describe.skipIf(needsRoot)("ACL policies on a NAT network", () => {
     for (const port of [80, 81]) cleanup.track(await startEchoServers(t.ns("c1"), port));
     cleanup.track(await startEchoServers(t.ext, 7000));
   });
-
-  afterAll(() => cleanup.run());
 
   const c1 = (family: "v4" | "v6" = "v4"): string => ip["c1"]?.[family] ?? "";
 

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup } from "../helpers/cleanup.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab, type EndpointBody } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { inNs, must, run } from "../helpers/run.js";
-import { createTopology, ping, type Topology } from "../helpers/topology.js";
-
-interface EndpointBody {
-  MacAddress: string;
-  IpConfigurations: { IpAddress: string }[];
-}
+import { ping, type Topology } from "../helpers/topology.js";
 
 /** One ping from `ns` with the given source address; true when it was answered. */
 async function pingFrom(ns: string, source: string, target: string): Promise<boolean> {
@@ -17,33 +11,17 @@ async function pingFrom(ns: string, source: string, target: string): Promise<boo
 }
 
 describe.skipIf(needsRoot)("anti-spoofing: a container sends only from its own addresses and MAC", () => {
-  const cleanup = new Cleanup();
+  const lab = useLab();
   let t: Topology;
-  let d: TestDaemon;
   const eps: Record<string, EndpointBody> = {};
   const v4 = (name: string): string => eps[name]?.IpConfigurations[0]?.IpAddress ?? "";
   const v6 = (name: string): string => eps[name]?.IpConfigurations[1]?.IpAddress ?? "";
 
   beforeAll(async () => {
-    t = await createTopology();
-    cleanup.add(() => t.destroy());
-    d = await startDaemon(t.host, ["--no-default-network"]);
-    cleanup.add(() => d.stop());
-    await d.ok("POST", "/networks", {
-      Name: "n1",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.23.0.0/24" }, { IpAddressPrefix: "fd23::/64" }] }],
-    });
-    for (const name of ["s1", "s2"]) {
-      await d.ok("POST", "/namespaces", { Name: t.ns(name) });
-      eps[name] = await d.ok<EndpointBody>("POST", "/endpoints", {
-        Name: name,
-        HostComputeNetwork: "n1",
-        HostComputeNamespace: t.ns(name),
-      });
-    }
+    ({ t } = lab);
+    await lab.network("n1", ["10.23.0.0/24", "fd23::/64"]);
+    for (const name of ["s1", "s2"]) eps[name] = await lab.container(name, "n1");
   });
-
-  afterAll(() => cleanup.run());
 
   it("drops packets from a forged IPv4 or IPv6 source address", async () => {
     expect(await pingFrom(t.ns("s1"), v4("s1"), v4("s2"))).toBe(true);

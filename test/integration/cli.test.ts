@@ -1,29 +1,25 @@
 import { resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup } from "../helpers/cleanup.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import type { TestDaemon } from "../helpers/daemon.js";
 import { run, type RunResult } from "../helpers/run.js";
-import { createTopology, type Topology } from "../helpers/topology.js";
+import type { Topology } from "../helpers/topology.js";
 import { askTcp, startEchoServers } from "../helpers/traffic.js";
 
 const HOSTNET = resolve(import.meta.dirname, "../../dist/bin/hostnet.js");
 
 describe.skipIf(needsRoot)("the hostnet command against a real hostnetd", () => {
-  const cleanup = new Cleanup();
+  const lab = useLab();
+  const { cleanup } = lab;
   let t: Topology;
   let d: TestDaemon;
   const hostnet = (...args: string[]): Promise<RunResult> =>
     run([process.execPath, HOSTNET, "--socket", d.socket, ...args]);
 
-  beforeAll(async () => {
-    t = await createTopology();
-    cleanup.add(() => t.destroy());
-    d = await startDaemon(t.host, ["--no-default-network"]);
-    cleanup.add(() => d.stop());
+  beforeAll(() => {
+    ({ t, d } = lab);
   });
-
-  afterAll(() => cleanup.run());
 
   it("creates a dual-stack network, a namespace and a published endpoint that answers", async () => {
     expect(

@@ -1,50 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup } from "../helpers/cleanup.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { createTopology, ping, type Topology } from "../helpers/topology.js";
-
-interface EndpointBody {
-  IpConfigurations: { IpAddress: string }[];
-}
+import type { TestDaemon } from "../helpers/daemon.js";
+import { ping, type Topology } from "../helpers/topology.js";
 
 describe.skipIf(needsRoot)("isolation between networks and InterContainer: false", () => {
-  const cleanup = new Cleanup();
+  const lab = useLab();
   let t: Topology;
   let d: TestDaemon;
   const ip: Record<string, string> = {};
 
   beforeAll(async () => {
-    t = await createTopology();
-    cleanup.add(() => t.destroy());
-    d = await startDaemon(t.host, ["--no-default-network"]);
-    cleanup.add(() => d.stop());
-    await d.ok("POST", "/networks", {
-      Name: "open",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.21.0.0/24" }] }],
-    });
-    await d.ok("POST", "/networks", {
-      Name: "closed",
-      InterContainer: false,
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.22.0.0/24" }] }],
-    });
+    ({ t, d } = lab);
+    await lab.network("open", ["10.21.0.0/24"]);
+    await lab.network("closed", ["10.22.0.0/24"], { InterContainer: false });
     for (const [name, network] of [
       ["a1", "open"],
       ["a2", "open"],
       ["b1", "closed"],
       ["b2", "closed"],
     ] as const) {
-      await d.ok("POST", "/namespaces", { Name: t.ns(name) });
-      const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
-        Name: name,
-        HostComputeNetwork: network,
-        HostComputeNamespace: t.ns(name),
-      });
+      const ep = await lab.container(name, network);
       ip[name] = ep.IpConfigurations[0]?.IpAddress ?? "";
     }
   });
-
-  afterAll(() => cleanup.run());
 
   it("lets endpoints of one network reach each other by default", async () => {
     expect(await ping(t.ns("a1"), ip["a2"] ?? "")).toBe(true);

@@ -1,37 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup } from "../helpers/cleanup.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { createTopology, ping, type Topology } from "../helpers/topology.js";
+import type { TestDaemon } from "../helpers/daemon.js";
+import { ping, type Topology } from "../helpers/topology.js";
 import { inNs, must } from "../helpers/run.js";
 import { askTcp, askUdp, startEchoServers, startHostServer } from "../helpers/traffic.js";
 
-interface EndpointBody {
-  IpConfigurations: { IpAddress: string }[];
-}
-
 describe.skipIf(needsRoot)("NAT network: connectivity, masquerade and port mappings", () => {
-  const cleanup = new Cleanup();
+  const lab = useLab();
+  const { cleanup } = lab;
   let t: Topology;
   let d: TestDaemon;
   const ips: Record<string, { v4: string; v6: string }> = {};
 
   beforeAll(async () => {
-    t = await createTopology();
-    cleanup.add(() => t.destroy());
-    d = await startDaemon(t.host, ["--no-default-network"]);
-    cleanup.add(() => d.stop());
-    await d.ok("POST", "/networks", {
-      Name: "n1",
-      Type: "NAT",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.88.0.0/24" }, { IpAddressPrefix: "fd88::/64" }] }],
-    });
+    ({ t, d } = lab);
+    await lab.network("n1", ["10.88.0.0/24", "fd88::/64"]);
     for (const c of ["c1", "c2"]) {
-      await d.ok("POST", "/namespaces", { Name: t.ns(c) });
-      const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
-        Name: c,
-        HostComputeNetwork: "n1",
-        HostComputeNamespace: t.ns(c),
+      const ep = await lab.container(c, "n1", {
         Policies:
           c === "c1"
             ? [
@@ -50,8 +36,6 @@ describe.skipIf(needsRoot)("NAT network: connectivity, masquerade and port mappi
     cleanup.track(await startEchoServers(t.ns("c1"), 80));
     cleanup.track(await startEchoServers(t.ext, 7000));
   });
-
-  afterAll(() => cleanup.run());
 
   it("gives each endpoint one address of each family", () => {
     expect(ips["c1"]?.v4).toMatch(/^10\.88\.0\.\d+$/);

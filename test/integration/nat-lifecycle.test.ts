@@ -1,38 +1,24 @@
 import { existsSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup } from "../helpers/cleanup.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab, type EndpointBody } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import type { TestDaemon } from "../helpers/daemon.js";
 import { link, linkNames, nftElements } from "../helpers/kernel-state.js";
-import { createTopology, type Topology } from "../helpers/topology.js";
+import type { Topology } from "../helpers/topology.js";
 
-interface EndpointBody {
-  ID: string;
-  HostInterfaceName: string;
-  IpConfigurations: { IpAddress: string }[];
-  MacAddress: string;
-}
 interface ErrorBody {
   error: { code: string; field?: string };
 }
 
 describe.skipIf(needsRoot)("NAT network: addresses, deletion and bad input", () => {
-  const cleanup = new Cleanup();
+  const lab = useLab();
   let t: Topology;
   let d: TestDaemon;
 
   beforeAll(async () => {
-    t = await createTopology();
-    cleanup.add(() => t.destroy());
-    d = await startDaemon(t.host, ["--no-default-network"]);
-    cleanup.add(() => d.stop());
-    await d.ok("POST", "/networks", {
-      Name: "n1",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.77.0.0/24" }, { IpAddressPrefix: "fd77::/64" }] }],
-    });
+    ({ t, d } = lab);
+    await lab.network("n1", ["10.77.0.0/24", "fd77::/64"]);
   });
-
-  afterAll(() => cleanup.run());
 
   it("gives an endpoint exactly the static IPs and MAC it asked for", async () => {
     await d.ok("POST", "/namespaces", { Name: t.ns("s1") });
@@ -175,10 +161,7 @@ describe.skipIf(needsRoot)("NAT network: addresses, deletion and bad input", () 
   });
 
   it("removes every kernel object of a deleted endpoint, namespace and network", async () => {
-    await d.ok("POST", "/networks", {
-      Name: "gone",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.66.0.0/24" }] }],
-    });
+    await lab.network("gone", ["10.66.0.0/24"]);
     await d.ok("POST", "/namespaces", { Name: t.ns("g1") });
     const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
       Name: "g1",

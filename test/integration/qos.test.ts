@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup } from "../helpers/cleanup.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { createTopology, type Topology } from "../helpers/topology.js";
+import type { TestDaemon } from "../helpers/daemon.js";
+import type { Topology } from "../helpers/topology.js";
 import { measureThroughput } from "../helpers/traffic.js";
-
-interface EndpointBody {
-  IpConfigurations: { IpAddress: string }[];
-}
 
 const LIMIT = 1_000_000; // bytes per second
 const qos = (settings: Record<string, number>): { Type: string; Settings: Record<string, number> } => ({
@@ -16,32 +12,19 @@ const qos = (settings: Record<string, number>): { Type: string; Settings: Record
 });
 
 describe.skipIf(needsRoot)("QOS policies: bandwidth limits in both directions", () => {
-  const cleanup = new Cleanup();
+  const lab = useLab();
   let t: Topology;
   let d: TestDaemon;
   let server = "";
 
   beforeAll(async () => {
-    t = await createTopology();
-    cleanup.add(() => t.destroy());
-    d = await startDaemon(t.host, ["--no-default-network"]);
-    cleanup.add(() => d.stop());
-    await d.ok("POST", "/networks", {
-      Name: "n1",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.25.0.0/24" }] }],
-    });
+    ({ t, d } = lab);
+    await lab.network("n1", ["10.25.0.0/24"]);
     for (const name of ["q1", "q2"]) {
-      await d.ok("POST", "/namespaces", { Name: t.ns(name) });
-      const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
-        Name: name,
-        HostComputeNetwork: "n1",
-        HostComputeNamespace: t.ns(name),
-      });
+      const ep = await lab.container(name, "n1");
       if (name === "q1") server = ep.IpConfigurations[0]?.IpAddress ?? "";
     }
   });
-
-  afterAll(() => cleanup.run());
 
   it("limits what the endpoint sends and receives to within 10% of the limit", async () => {
     await d.ok("POST", "/endpoints/q1/policies", {

@@ -1,23 +1,17 @@
 import Database from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup } from "../helpers/cleanup.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab, type EndpointBody } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import type { TestDaemon } from "../helpers/daemon.js";
 import { linkNames, nftElements, nftTables } from "../helpers/kernel-state.js";
 import { inNs, must } from "../helpers/run.js";
-import { createTopology, ping, type Topology } from "../helpers/topology.js";
+import { ping, type Topology } from "../helpers/topology.js";
 import { askTcp, startEchoServers } from "../helpers/traffic.js";
 
-interface EndpointBody {
-  ID: string;
-  HostInterfaceName: string;
-  IpConfigurations: { IpAddress: string }[];
-}
-
 describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store", () => {
-  const cleanup = new Cleanup();
+  const lab = useLab();
   let t: Topology;
   let d: TestDaemon;
   const eps: Record<string, EndpointBody> = {};
@@ -25,42 +19,27 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
   let idOfN2 = "";
 
   beforeAll(async () => {
-    t = await createTopology();
-    cleanup.add(() => t.destroy());
-    d = await startDaemon(t.host, ["--no-default-network"]);
-    cleanup.add(() => d.stop());
-    await d.ok("POST", "/networks", {
-      Name: "n1",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.55.0.0/24" }] }],
-    });
-    const n2 = await d.ok<{ ID: string; Bridge: string }>("POST", "/networks", {
-      Name: "n2",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.56.0.0/24" }] }],
-    });
+    ({ t, d } = lab);
+    await lab.network("n1", ["10.55.0.0/24"]);
+    const n2 = await lab.network("n2", ["10.56.0.0/24"]);
     bridgeOfN2 = n2.Bridge;
     idOfN2 = n2.ID;
     for (const [c, port] of [
       ["c1", 8081],
       ["c2", 8082],
     ] as const) {
-      await d.ok("POST", "/namespaces", { Name: t.ns(c) });
-      eps[c] = await d.ok<EndpointBody>("POST", "/endpoints", {
-        Name: c,
-        HostComputeNetwork: "n1",
-        HostComputeNamespace: t.ns(c),
+      eps[c] = await lab.container(c, "n1", {
         Policies: [
           { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: port } },
         ],
       });
     }
-    cleanup.track(await startEchoServers(t.ns("c1"), 80));
+    lab.cleanup.track(await startEchoServers(t.ns("c1"), 80));
     // Objects hostnet does not own, which no converge may touch.
     await must(["ip", "-n", t.host, "link", "add", "br-foreign", "type", "bridge"]);
     await must(["ip", "-n", t.host, "link", "add", "vf-a", "type", "veth", "peer", "name", "vf-b"]);
     await must(inNs(t.host, ["nft", "add", "table", "inet", "foreign"]));
   });
-
-  afterAll(() => cleanup.run());
 
   it("keeps containers working, duplicates nothing and removes what the store lost while it was down", async () => {
     const nftBefore = await nftElements(t.host);

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cleanup } from "../helpers/cleanup.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import type { TestDaemon } from "../helpers/daemon.js";
 import { must } from "../helpers/run.js";
-import { createTopology, type Topology } from "../helpers/topology.js";
+import type { Topology } from "../helpers/topology.js";
 
 interface ErrorBody {
   error: { field?: string };
@@ -18,7 +18,7 @@ const route = (
 });
 
 describe.skipIf(needsRoot)("SDNRoute policies: routes inside the compartment", () => {
-  const cleanup = new Cleanup();
+  const lab = useLab();
   let t: Topology;
   let d: TestDaemon;
   const routes = async (): Promise<{ dst: string; gateway?: string }[]> =>
@@ -28,14 +28,8 @@ describe.skipIf(needsRoot)("SDNRoute policies: routes inside the compartment", (
     }[];
 
   beforeAll(async () => {
-    t = await createTopology();
-    cleanup.add(() => t.destroy());
-    d = await startDaemon(t.host, ["--no-default-network"]);
-    cleanup.add(() => d.stop());
-    await d.ok("POST", "/networks", {
-      Name: "n1",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.24.0.0/24" }, { IpAddressPrefix: "fd24::/64" }] }],
-    });
+    ({ t, d } = lab);
+    await lab.network("n1", ["10.24.0.0/24", "fd24::/64"]);
     await d.ok("POST", "/namespaces", { Name: t.ns("r1") });
     await d.ok("POST", "/endpoints", {
       Name: "r1",
@@ -44,8 +38,6 @@ describe.skipIf(needsRoot)("SDNRoute policies: routes inside the compartment", (
       Policies: [route("198.51.100.0/24", "10.24.0.50"), route("2001:db8:99::/48", "fd24::50")],
     });
   });
-
-  afterAll(() => cleanup.run());
 
   it("adds the routes in the endpoint's namespace, and the plan stays empty", async () => {
     expect(await routes()).toEqual(
