@@ -29,14 +29,11 @@ export interface Step {
 export const NETNS_DIR = "/run/netns";
 
 /**
- * argv of `ip` inside a namespace: `ip -n NAME` for named namespaces, nsenter for any other netns path
- * (`ip -n` only takes names).
+ * argv of `ip` inside a namespace. nsenter enters only the network namespace; `ip -n` would also copy the
+ * mount table into a new mount namespace, which costs more with every namespace mounted under /run/netns.
  */
 export function ipArgv(netns: string | null, args: readonly string[]): string[] {
-  if (netns === null) return ["ip", ...args];
-  const name = netns.startsWith(`${NETNS_DIR}/`) ? netns.slice(NETNS_DIR.length + 1) : undefined;
-  if (name !== undefined && !name.includes("/")) return ["ip", "-n", name, ...args];
-  return ["nsenter", `--net=${netns}`, "ip", ...args];
+  return netns === null ? ["ip", ...args] : ["nsenter", `--net=${netns}`, "ip", ...args];
 }
 
 const host = (line: string): Step => ({ runner: { kind: "ip", netns: null }, line });
