@@ -4,9 +4,10 @@ import { endpoint } from "./endpoint.js";
 import { namespace } from "./namespace.js";
 import { network } from "./network.js";
 import { plan } from "./plan.js";
+import { policy } from "./policy.js";
 
 export const commands = group({
   names: ["hostnet"],
-  help: "Manage hostnetd's networks, network namespaces and endpoints",
-  commands: [network, namespace, endpoint, plan],
+  help: "Manage hostnetd's networks, network namespaces, endpoints and their policies",
+  commands: [network, namespace, endpoint, policy, plan],
 });

@@ -3,6 +3,7 @@ import type { AttachRequest, Endpoint, EndpointRequest, Namespace, Network } fro
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { json, none, shortId, table } from "./output.js";
+import { policiesOf, policyOptions } from "./policy.js";
 import { formatPortMapping, parsePublish, publishSyntax } from "./publish.js";
 
 const attachOptions = {
@@ -27,6 +28,7 @@ export const endpointCreateOptions = {
     arg: "MAPPING",
     description: `Publish a port on the host, as docker -p does: ${publishSyntax}`,
   },
+  ...policyOptions,
 } as const satisfies OptionSpecs;
 
 /** The body of POST /endpoints for `endpoint create NAME …`. */
@@ -45,7 +47,10 @@ export function endpointCreateRequest(
     ...(values.ifname === undefined ? {} : { InterfaceName: values.ifname }),
     ...(ips.length === 0 ? {} : { IpConfigurations: ips.map((IpAddress) => ({ IpAddress })) }),
     ...(values.mac === undefined ? {} : { MacAddress: values.mac }),
-    Policies: (values.publish ?? []).map((p) => ({ Type: "PortMapping", Settings: parsePublish(p) })),
+    Policies: [
+      ...(values.publish ?? []).map((p) => ({ Type: "PortMapping", Settings: parsePublish(p) })),
+      ...policiesOf(values),
+    ],
   };
 }
 
@@ -95,6 +100,7 @@ export const endpoint = group({
       examples: [
         "hostnet endpoint create web1 --network nat --namespace web1 -p 8080:80",
         "hostnet endpoint create dns --network nat --ip 172.20.0.53 -p 127.0.0.1:5353:53/udp -p [::1]:5353:53/udp",
+        "hostnet endpoint create db --network nat --acl action=allow,dir=in,proto=tcp,lport=5432,raddr=172.17.0.0/16 --qos-out 10MB",
       ],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createEndpoint(endpointCreateRequest(args.NAME, values));

@@ -12,6 +12,7 @@ import type {
   Network,
   NetworkRequest,
   Plan,
+  PolicyRequest,
   SchemaVersion,
 } from "./wire.js";
 
@@ -32,6 +33,8 @@ export interface HostnetClient {
   deleteEndpoint(ref: string): Promise<void>;
   attachEndpoint(ref: string, body: AttachRequest): Promise<Endpoint>;
   detachEndpoint(ref: string): Promise<Endpoint>;
+  /** Adds, removes or replaces the endpoint's policies (not its port mappings) and answers the endpoint. */
+  modifyPolicies(ref: string, body: PolicyRequest): Promise<Endpoint>;
 
   namespaces(): Promise<Namespace[]>;
   namespace(ref: string): Promise<Namespace>;
@@ -76,6 +79,8 @@ export function createClient(options: RequestOptions): HostnetClient {
     deleteEndpoint: (r) => none(call("DELETE", `/endpoints/${ref(r)}`)),
     attachEndpoint: async (r, body) => (await call("POST", `/endpoints/${ref(r)}/attach`, body)) as Endpoint,
     detachEndpoint: async (r) => (await call("POST", `/endpoints/${ref(r)}/detach`)) as Endpoint,
+    modifyPolicies: async (r, body) =>
+      (await call("POST", `/endpoints/${ref(r)}/policies`, body)) as Endpoint,
 
     namespaces: async () => (await call("GET", "/namespaces")) as Namespace[],
     namespace: async (r) => (await call("GET", `/namespaces/${ref(r)}`)) as Namespace,

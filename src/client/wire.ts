@@ -59,6 +59,35 @@ export interface PortMappingSettings {
   readonly VIP?: string;
 }
 
+/**
+ * Settings of an ACL policy as hostnetd shows them: every key present, lists comma-separated, protocols as
+ * numbers and "" for any. Sent in this form, a policy reads back unchanged.
+ */
+export interface AclSettings {
+  readonly Action: "Allow" | "Block";
+  /** From the endpoint's point of view: In is traffic arriving at it. */
+  readonly Direction: "In" | "Out";
+  readonly Protocols: string;
+  readonly LocalAddresses: string;
+  readonly RemoteAddresses: string;
+  readonly LocalPorts: string;
+  readonly RemotePorts: string;
+  /** 1 to 65500; lower is evaluated first. */
+  readonly Priority: number;
+}
+
+/** Settings of a QOS policy, in bytes per second; at least one is present. */
+export interface QosSettings {
+  readonly MaximumOutgoingBandwidthInBytes?: number;
+  readonly MaximumIncomingBandwidthInBytes?: number;
+}
+
+/** POST /endpoints/{ref}/policies: Add appends, Remove takes out equal policies, Update replaces them all. */
+export interface PolicyRequest {
+  readonly RequestType: "Add" | "Remove" | "Update";
+  readonly Policies: readonly Policy[];
+}
+
 export interface IpConfiguration {
   readonly IpAddress: string;
   readonly PrefixLength?: number;

@@ -5,10 +5,12 @@ import { namespaceTable } from "../../../src/cli/namespace.js";
 import { networkTable } from "../../../src/cli/network.js";
 import { table } from "../../../src/cli/output.js";
 import { planText } from "../../../src/cli/plan.js";
+import { listedPolicies, policyTable } from "../../../src/cli/policy.js";
 import {
   adoptedNamespace,
   detachedEndpoint,
   dualNetwork,
+  guardedEndpoint,
   natNetwork,
   web1Endpoint,
   web1Namespace,
@@ -70,6 +72,59 @@ describe("endpointTable", () => {
   it("falls back to short IDs for networks and namespaces it cannot name", () => {
     const row = endpointTable([web1Endpoint], [], []).split("\n")[1];
     expect(row).toContain("   3f2a9c1e-7b6   a1b2c3d4-e5f   eth0   ");
+  });
+});
+
+describe("policyTable", () => {
+  it("numbers the policies from 1, names protocols and shows rates in the largest exact unit", () => {
+    expect(policyTable(listedPolicies(guardedEndpoint))).toBe(
+      [
+        "INDEX   TYPE          DIRECTION   ACTION   PRIORITY   PROTOCOLS   LOCAL        REMOTE                            PORTS/RATE",
+        "1       ACL           In          Allow    100        tcp         any          10.0.0.0/8,fd00::/8               local 22,8000-8080",
+        "2       ACL           Out         Block    10         udp         172.17.0.2   any                               remote 53",
+        "3       QOS           Out,In      -        -          -           -            -                                 out 1MB/s in 1MiB/s",
+        "4       SDNRoute      Out         -        -          -           -            198.51.100.0/24 via 172.17.0.50   -",
+        "5       OutBoundNAT   Out         -        -          -           masquerade   except 10.0.0.0/8                 -",
+      ].join("\n"),
+    );
+  });
+
+  it("says any for an empty list, names the direction a QoS limits, and shows an unknown policy's type alone", () => {
+    const acl = {
+      Action: "Allow",
+      Direction: "Out",
+      Protocols: "",
+      LocalAddresses: "",
+      RemoteAddresses: "",
+      LocalPorts: "",
+      RemotePorts: "",
+      Priority: 65500,
+    };
+    expect(
+      policyTable([
+        { Type: "ACL", Settings: acl },
+        { Type: "ACL", Settings: { ...acl, Protocols: "58,132", LocalPorts: "80", RemotePorts: "1-1023" } },
+        { Type: "QOS", Settings: { MaximumIncomingBandwidthInBytes: 1250 } },
+        { Type: "OutBoundNAT", Settings: { VirtualIP: "192.0.2.10", Exceptions: [] } },
+        { Type: "L4Proxy", Settings: null },
+      ]),
+    ).toBe(
+      [
+        "INDEX   TYPE          DIRECTION   ACTION   PRIORITY   PROTOCOLS    LOCAL        REMOTE   PORTS/RATE",
+        "1       ACL           Out         Allow    65500      any          any          any      any",
+        "2       ACL           Out         Allow    65500      icmpv6,132   any          any      local 80 remote 1-1023",
+        "3       QOS           In          -        -          -            -            -        in 1.25KB/s",
+        "4       OutBoundNAT   Out         -        -          -            192.0.2.10   any      -",
+        "5       L4Proxy       -           -        -          -            -            -        -",
+      ].join("\n"),
+    );
+  });
+
+  it("leaves out port mappings, which are --publish's, and prints the header alone for none", () => {
+    expect(listedPolicies(web1Endpoint)).toStrictEqual([]);
+    expect(policyTable([])).toBe(
+      "INDEX   TYPE   DIRECTION   ACTION   PRIORITY   PROTOCOLS   LOCAL   REMOTE   PORTS/RATE",
+    );
   });
 });
 

@@ -97,3 +97,43 @@ export const detachedEndpoint: Endpoint = {
   MacAddress: "02:42:ac:15:00:02",
   Policies: [],
 };
+
+/** An endpoint with a port mapping and one policy of each kind `policy ls` has a way to show. */
+export const guardedEndpoint: Endpoint = {
+  ...web1Endpoint,
+  Policies: [
+    { Type: "PortMapping", Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080 } },
+    {
+      Type: "ACL",
+      Settings: {
+        Action: "Allow",
+        Direction: "In",
+        Protocols: "6",
+        LocalAddresses: "",
+        RemoteAddresses: "10.0.0.0/8,fd00::/8",
+        LocalPorts: "22,8000-8080",
+        RemotePorts: "",
+        Priority: 100,
+      },
+    },
+    {
+      Type: "ACL",
+      Settings: {
+        Action: "Block",
+        Direction: "Out",
+        Protocols: "17",
+        LocalAddresses: "172.17.0.2",
+        RemoteAddresses: "",
+        LocalPorts: "",
+        RemotePorts: "53",
+        Priority: 10,
+      },
+    },
+    {
+      Type: "QOS",
+      Settings: { MaximumOutgoingBandwidthInBytes: 1_000_000, MaximumIncomingBandwidthInBytes: 1_048_576 },
+    },
+    { Type: "SDNRoute", Settings: { DestinationPrefix: "198.51.100.0/24", NextHop: "172.17.0.50" } },
+    { Type: "OutBoundNAT", Settings: { Exceptions: ["10.0.0.0/8"] } },
+  ],
+};

@@ -26,4 +26,5 @@ it("sends only requests the API schemas accept", () => {
   expectTypeOf<Writable<client.EndpointRequest>>().toEqualTypeOf<Static<typeof api.EndpointRequest>>();
   expectTypeOf<Writable<client.AttachRequest>>().toEqualTypeOf<Static<typeof api.AttachRequest>>();
   expectTypeOf<Writable<client.NamespaceRequest>>().toEqualTypeOf<Static<typeof api.NamespaceRequest>>();
+  expectTypeOf<Writable<client.PolicyRequest>>().toEqualTypeOf<Static<typeof api.PolicyRequest>>();
 });
