@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Entry } from "../../../src/cli/command.js";
 import { commands } from "../../../src/cli/commands.js";
 import { runCli, startFakeHostnetd, type FakeHostnetd } from "./fake-hostnetd.js";
-import { dualNetwork, natNetwork, web1Endpoint, web1Namespace } from "./samples.js";
+import { dualNetwork, guardedEndpoint, natNetwork, web1Endpoint, web1Namespace } from "./samples.js";
 
 let hostnetd: FakeHostnetd;
 beforeEach(async () => {
@@ -210,6 +210,189 @@ describe("endpoint", () => {
   });
 });
 
+describe("policy", () => {
+  const ssh = "action=allow,dir=in,proto=tcp,lport=22";
+  const sshSettings = {
+    Action: "Allow",
+    Direction: "In",
+    Protocols: "6",
+    LocalAddresses: "",
+    RemoteAddresses: "",
+    LocalPorts: "22",
+    RemotePorts: "",
+    Priority: 100,
+  };
+  const listed = guardedEndpoint.Policies.slice(1);
+
+  it("endpoint create sends --acl, --qos-out and --qos-in with the port mappings", async () => {
+    hostnetd.on("POST", "/endpoints", { status: 201, body: guardedEndpoint });
+    expect(
+      await cli(
+        ...["endpoint", "create", "web1", "--network", "nat", "-p", "8080:80", "--acl", ssh],
+        ...["--qos-out", "8Mbit", "--acl", "action=block,dir=out,raddr=169.254.169.254,prio=1"],
+      ),
+    ).toStrictEqual({ code: 0, stdout: `${guardedEndpoint.ID}\n`, stderr: "" });
+    expect(hostnetd.requests[0]?.body).toStrictEqual({
+      Name: "web1",
+      HostComputeNetwork: "nat",
+      Policies: [
+        { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 8080 } },
+        { Type: "ACL", Settings: sshSettings },
+        {
+          Type: "ACL",
+          Settings: {
+            ...sshSettings,
+            Action: "Block",
+            Direction: "Out",
+            Protocols: "",
+            RemoteAddresses: "169.254.169.254",
+            LocalPorts: "",
+            Priority: 1,
+          },
+        },
+        { Type: "QOS", Settings: { MaximumOutgoingBandwidthInBytes: 1_000_000 } },
+      ],
+    });
+  });
+
+  it("add sends an Add and is quiet; with --json it prints the endpoint", async () => {
+    hostnetd.on("POST", "/endpoints/web%201/policies", { status: 200, body: guardedEndpoint });
+    expect(await cli("policy", "add", "web 1", "--acl", ssh, "--qos-in", "1MiB")).toStrictEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+    expect(await cli("policy", "add", "web 1", "--qos-out", "1MB", "--json")).toStrictEqual({
+      code: 0,
+      stdout: json(guardedEndpoint),
+      stderr: "",
+    });
+    expect(hostnetd.requests).toStrictEqual([
+      {
+        method: "POST",
+        url: "/endpoints/web%201/policies",
+        contentType: "application/json",
+        body: {
+          RequestType: "Add",
+          Policies: [
+            { Type: "ACL", Settings: sshSettings },
+            { Type: "QOS", Settings: { MaximumIncomingBandwidthInBytes: 1_048_576 } },
+          ],
+        },
+      },
+      {
+        method: "POST",
+        url: "/endpoints/web%201/policies",
+        contentType: "application/json",
+        body: {
+          RequestType: "Add",
+          Policies: [{ Type: "QOS", Settings: { MaximumOutgoingBandwidthInBytes: 1e6 } }],
+        },
+      },
+    ]);
+  });
+
+  it("set sends an Update of the given policies", async () => {
+    hostnetd.on("POST", "/endpoints/web1/policies", { status: 200, body: guardedEndpoint });
+    expect(await cli("policy", "set", "web1", "--acl", ssh)).toMatchObject({ code: 0, stdout: "" });
+    expect(hostnetd.requests[0]?.body).toStrictEqual({
+      RequestType: "Update",
+      Policies: [{ Type: "ACL", Settings: sshSettings }],
+    });
+  });
+
+  it("rm --index and --qos read the endpoint, then send back exactly the policies it showed", async () => {
+    hostnetd.on("GET", "/endpoints/web1", { status: 200, body: guardedEndpoint });
+    hostnetd.on("POST", "/endpoints/web1/policies", { status: 200, body: web1Endpoint });
+    expect(await cli("policy", "rm", "web1", "--index", "4", "--qos", "--index", "1")).toStrictEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+    expect(hostnetd.requests.map((r) => `${r.method} ${r.url}`)).toStrictEqual([
+      "GET /endpoints/web1",
+      "POST /endpoints/web1/policies",
+    ]);
+    expect(hostnetd.requests[1]?.body).toStrictEqual({
+      RequestType: "Remove",
+      Policies: [listed[2], listed[3], listed[0]],
+    });
+  });
+
+  it("rm --acl sends the rule as add wrote it, without reading the endpoint", async () => {
+    hostnetd.on("POST", "/endpoints/web1/policies", { status: 200, body: web1Endpoint });
+    expect(await cli("policy", "remove", "web1", "--acl", ssh, "--json")).toStrictEqual({
+      code: 0,
+      stdout: json(web1Endpoint),
+      stderr: "",
+    });
+    expect(hostnetd.requests).toStrictEqual([
+      {
+        method: "POST",
+        url: "/endpoints/web1/policies",
+        contentType: "application/json",
+        body: { RequestType: "Remove", Policies: [{ Type: "ACL", Settings: sshSettings }] },
+      },
+    ]);
+  });
+
+  it("rm --all sends an empty Update", async () => {
+    hostnetd.on("POST", "/endpoints/web1/policies", { status: 200, body: web1Endpoint });
+    expect(await cli("policy", "rm", "web1", "--all")).toMatchObject({ code: 0 });
+    expect(hostnetd.requests[0]?.body).toStrictEqual({ RequestType: "Update", Policies: [] });
+  });
+
+  it("rm --index past the end exits 1 after reading the endpoint, and changes nothing", async () => {
+    hostnetd.on("GET", "/endpoints/web1", { status: 200, body: guardedEndpoint });
+    expect(await cli("policy", "rm", "web1", "--index", "6")).toStrictEqual({
+      code: 1,
+      stdout: "",
+      stderr: 'hostnet: --index 6: endpoint "web1" has 5 policies\n',
+    });
+    hostnetd.on("GET", "/endpoints/web1", { status: 200, body: web1Endpoint });
+    expect(await cli("policy", "rm", "web1", "--qos")).toStrictEqual({
+      code: 1,
+      stdout: "",
+      stderr: 'hostnet: --qos: endpoint "web1" has no QoS policy\n',
+    });
+    expect(hostnetd.requests.map((r) => r.method)).toStrictEqual(["GET", "GET"]);
+  });
+
+  it("rm of a policy the endpoint lacks exits 1 with hostnetd's message", async () => {
+    hostnetd.on("POST", "/endpoints/web1/policies", {
+      status: 404,
+      body: {
+        error: {
+          code: "NotFound",
+          message: "Policies[0]: the endpoint has no such policy",
+          field: "Policies[0]",
+        },
+      },
+    });
+    expect(await cli("policy", "rm", "web1", "--acl", ssh)).toStrictEqual({
+      code: 1,
+      stdout: "",
+      stderr: "hostnet: Policies[0]: the endpoint has no such policy\n",
+    });
+  });
+
+  it("ls prints the numbered table, or with --json the policies it numbers", async () => {
+    hostnetd.on("GET", "/endpoints/web1", { status: 200, body: guardedEndpoint });
+    const table = await cli("policy", "ls", "web1");
+    expect(table.code).toBe(0);
+    expect(table.stdout.split("\n").slice(0, 2)).toStrictEqual([
+      "INDEX   TYPE          DIRECTION   ACTION   PRIORITY   PROTOCOLS   LOCAL        REMOTE                            PORTS/RATE",
+      "1       ACL           In          Allow    100        tcp         any          10.0.0.0/8,fd00::/8               local 22,8000-8080",
+    ]);
+    expect(table.stdout.split("\n")).toHaveLength(7);
+    expect(await cli("policy", "list", "web1", "--json")).toStrictEqual({
+      code: 0,
+      stdout: json(listed),
+      stderr: "",
+    });
+  });
+});
+
 describe("plan", () => {
   it("prints one line per operation", async () => {
     hostnetd.on("GET", "/plan", {
@@ -263,6 +446,46 @@ describe("exit codes", () => {
       "hostnet endpoint create",
     ],
     [["endpoint", "attach", "web1"], "missing required option --namespace", "hostnet endpoint attach"],
+    [
+      ["endpoint", "create", "web1", "--network", "nat", "--acl", "action=allow,dir=in,lport=0"],
+      '--acl "action=allow,dir=in,lport=0": lport "0" is not a port or range from 1 to 65535, e.g. 80 or 8000-8080',
+      "hostnet endpoint create",
+    ],
+    [
+      ["endpoint", "create", "web1", "--network", "nat", "--qos-out", "fast"],
+      '--qos-out "fast" is not a rate in bytes per second: 500, 10KB, 1MiB, 8Mbit',
+      "hostnet endpoint create",
+    ],
+    [["policy", "add", "web1"], "nothing to add: give --acl, --qos-out or --qos-in", "hostnet policy add"],
+    [
+      ["policy", "add", "web1", "--acl", "action=allow,dir=sideways"],
+      '--acl "action=allow,dir=sideways": dir "sideways" is not in or out',
+      "hostnet policy add",
+    ],
+    [
+      ["policy", "add", "web1", "--qos-in", "1Tbit"],
+      '--qos-in "1Tbit": unit "Tbit" is not one of B, KB, MB, GB, KiB, MiB, GiB, bit, kbit, Mbit, Gbit',
+      "hostnet policy add",
+    ],
+    [["policy", "add", "--acl", "action=allow,dir=in"], "missing argument ENDPOINT", "hostnet policy add"],
+    [
+      ["policy", "set", "web1"],
+      "nothing to set: give --acl, --qos-out or --qos-in; 'hostnet policy rm ENDPOINT --all' removes every policy",
+      "hostnet policy set",
+    ],
+    [
+      ["policy", "rm", "web1", "--index", "0"],
+      "--index \"0\" is not a number from 1 up, as 'hostnet policy ls' shows",
+      "hostnet policy rm",
+    ],
+    [
+      ["policy", "rm", "web1", "--all", "--qos"],
+      "--all removes every policy: give it alone",
+      "hostnet policy rm",
+    ],
+    [["policy", "rm", "web1", "--qos", "true"], 'unexpected argument "true"', "hostnet policy rm"],
+    [["policy", "ls"], "missing argument ENDPOINT", "hostnet policy ls"],
+    [["policy", "ls", "web1", "--acl", "x"], "unknown option '--acl'", "hostnet policy ls"],
   ])("%j is a usage error: exit 2, one line and a hint, nothing sent", async (argv, message, command) => {
     expect(await cli(...argv)).toStrictEqual({
       code: 2,

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createClient } from "../../../src/client/client.js";
 import { HostnetError } from "../../../src/errors.js";
 import { startFakeHostnetd, type FakeHostnetd } from "./fake-hostnetd.js";
-import { natNetwork } from "./samples.js";
+import { natNetwork, web1Endpoint } from "./samples.js";
 
 let hostnetd: FakeHostnetd;
 beforeEach(async () => {
@@ -41,6 +41,17 @@ describe("createClient", () => {
     const client = createClient({ socket: hostnetd.socket });
     expect(await client.endpoints({ network: "a&b=c" })).toStrictEqual([]);
     await expect(client.deleteNamespace("x/../y")).resolves.toBeUndefined();
+  });
+
+  it("posts policy changes to the endpoint's policies and answers the endpoint", async () => {
+    hostnetd.on("POST", "/endpoints/web%2F1/policies", { status: 200, body: web1Endpoint });
+    const body = { RequestType: "Update", Policies: [] } as const;
+    expect(await createClient({ socket: hostnetd.socket }).modifyPolicies("web/1", body)).toStrictEqual(
+      web1Endpoint,
+    );
+    expect(hostnetd.requests).toStrictEqual([
+      { method: "POST", url: "/endpoints/web%2F1/policies", contentType: "application/json", body },
+    ]);
   });
 
   it("turns the API's error body into a HostnetError with its code, message and field", async () => {

@@ -1,9 +1,20 @@
 /** The pure functions that turn flags into request bodies, one per command that sends a body. */
 import { describe, expect, it } from "vitest";
+import { policyView } from "../../../src/api/rest/wire.js";
 import { endpointAttachRequest, endpointCreateRequest } from "../../../src/cli/endpoint.js";
 import { UsageError } from "../../../src/cli/errors.js";
 import { namespaceCreateRequest } from "../../../src/cli/namespace.js";
 import { networkCreateRequest } from "../../../src/cli/network.js";
+import {
+  listedPolicies,
+  policiesOf,
+  policyAddRequest,
+  policyRemoval,
+  policySetRequest,
+} from "../../../src/cli/policy.js";
+import { HostnetError } from "../../../src/errors.js";
+import { parseEndpointPolicy } from "../../../src/model/policy.js";
+import { guardedEndpoint } from "./samples.js";
 
 describe("networkCreateRequest", () => {
   it("defaults to a NAT network and leaves the subnet to hostnetd", () => {
@@ -92,6 +103,20 @@ describe("namespaceCreateRequest", () => {
   });
 });
 
+/** Settings as parseAcl writes them for `action=allow,dir=in` and `…,proto=tcp,lport=22`. */
+const anyRule = {
+  Action: "Allow",
+  Direction: "In",
+  Protocols: "",
+  LocalAddresses: "",
+  RemoteAddresses: "",
+  LocalPorts: "",
+  RemotePorts: "",
+  Priority: 100,
+};
+const allowSsh = { ...anyRule, Protocols: "6", LocalPorts: "22" };
+const ssh = "action=allow,dir=in,proto=tcp,lport=22";
+
 describe("endpointCreateRequest", () => {
   it("sends only the network, and an empty policy list, when nothing else is given", () => {
     expect(endpointCreateRequest("web1", { network: "nat" })).toStrictEqual({
@@ -132,10 +157,35 @@ describe("endpointCreateRequest", () => {
     });
   });
 
+  it("adds the ACLs and then one QOS after the port mappings", () => {
+    expect(
+      endpointCreateRequest("db", {
+        network: "nat",
+        publish: ["5432:5432"],
+        acl: [
+          "action=allow,dir=in,proto=tcp,lport=5432,raddr=172.17.0.0/16",
+          "action=block,dir=out,prio=200",
+        ],
+        "qos-out": "10MB",
+        "qos-in": "8Mbit",
+      }).Policies,
+    ).toStrictEqual([
+      { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 5432, ExternalPort: 5432 } },
+      { Type: "ACL", Settings: { ...allowSsh, RemoteAddresses: "172.17.0.0/16", LocalPorts: "5432" } },
+      { Type: "ACL", Settings: { ...anyRule, Action: "Block", Direction: "Out", Priority: 200 } },
+      {
+        Type: "QOS",
+        Settings: { MaximumOutgoingBandwidthInBytes: 10_000_000, MaximumIncomingBandwidthInBytes: 1_000_000 },
+      },
+    ]);
+  });
+
   it.each([
     [{}, "missing required option --network"],
     [{ network: "nat", ifname: "eth1" }, "--ifname needs --namespace"],
     [{ network: "nat", publish: ["8080"] }, '--publish "8080"'],
+    [{ network: "nat", acl: ["action=allow"] }, '--acl "action=allow": missing dir=in|out'],
+    [{ network: "nat", "qos-in": "1XB" }, '--qos-in "1XB": unit "XB"'],
   ])("rejects %j as a usage error", (values, message) => {
     const attempt = (): unknown => endpointCreateRequest("web1", values);
     expect(attempt).toThrow(UsageError);
@@ -151,5 +201,104 @@ describe("endpointAttachRequest", () => {
       InterfaceName: "eth1",
     });
     expect(() => endpointAttachRequest({})).toThrow("missing required option --namespace");
+  });
+});
+
+describe("policiesOf", () => {
+  it("gives nothing for no flags, and one QOS for either rate or both", () => {
+    expect(policiesOf({})).toStrictEqual([]);
+    expect(policiesOf({ "qos-in": "1KiB" })).toStrictEqual([
+      { Type: "QOS", Settings: { MaximumIncomingBandwidthInBytes: 1024 } },
+    ]);
+    expect(policiesOf({ "qos-out": "1GB" })).toStrictEqual([
+      { Type: "QOS", Settings: { MaximumOutgoingBandwidthInBytes: 1_000_000_000 } },
+    ]);
+  });
+
+  it("writes a QOS in the form hostnetd shows it", () => {
+    for (const values of [{ "qos-out": "1MB", "qos-in": "2MiB" }, { "qos-in": "100kbit" }]) {
+      const [qos] = policiesOf(values);
+      if (qos === undefined) throw new Error("no QOS");
+      expect(policyView(parseEndpointPolicy("Policies[0]", qos.Type, qos.Settings))).toStrictEqual(qos);
+    }
+  });
+});
+
+describe("policyAddRequest and policySetRequest", () => {
+  it("send the flags' policies as Add and as Update", () => {
+    const values = { acl: [ssh], "qos-out": "1MB" };
+    const policies = [
+      { Type: "ACL", Settings: allowSsh },
+      { Type: "QOS", Settings: { MaximumOutgoingBandwidthInBytes: 1_000_000 } },
+    ];
+    expect(policyAddRequest(values)).toStrictEqual({ RequestType: "Add", Policies: policies });
+    expect(policySetRequest(values)).toStrictEqual({ RequestType: "Update", Policies: policies });
+  });
+
+  it("refuse to send nothing: an empty Update would clear every rule", () => {
+    expect(() => policyAddRequest({})).toThrow(
+      new UsageError("nothing to add: give --acl, --qos-out or --qos-in"),
+    );
+    expect(() => policySetRequest({ acl: [] })).toThrow(UsageError);
+    expect(() => policySetRequest({})).toThrow("'hostnet policy rm ENDPOINT --all' removes every policy");
+  });
+});
+
+describe("policyRemoval", () => {
+  const listed = listedPolicies(guardedEndpoint);
+
+  it("sends --acl and --qos-out/--qos-in as written, without reading the endpoint", () => {
+    const removal = policyRemoval({ acl: [ssh], "qos-in": "1MiB" });
+    expect(removal.readsPolicies).toBe(false);
+    expect(removal.request("web1", [])).toStrictEqual({
+      RequestType: "Remove",
+      Policies: [
+        { Type: "ACL", Settings: allowSsh },
+        { Type: "QOS", Settings: { MaximumIncomingBandwidthInBytes: 1_048_576 } },
+      ],
+    });
+  });
+
+  it("sends back the exact policies --index and --qos name, once each", () => {
+    const removal = policyRemoval({ index: ["2", "1", "2"], qos: true });
+    expect(removal.readsPolicies).toBe(true);
+    expect(removal.request("web1", listed)).toStrictEqual({
+      RequestType: "Remove",
+      Policies: [listed[2], listed[1], listed[0]],
+    });
+  });
+
+  it("clears every policy with --all, as an Update to none", () => {
+    const removal = policyRemoval({ all: true });
+    expect(removal.readsPolicies).toBe(false);
+    expect(removal.request("web1", [])).toStrictEqual({ RequestType: "Update", Policies: [] });
+  });
+
+  it.each([
+    [{}, "nothing to remove: give --index, --acl, --qos, --qos-out, --qos-in or --all"],
+    [{ index: [] }, "nothing to remove"],
+    [{ index: ["0"] }, '--index "0" is not a number from 1 up'],
+    [{ index: ["first"] }, '--index "first" is not a number from 1 up'],
+    [{ index: ["-1"] }, '--index "-1" is not'],
+    [{ qos: true, "qos-out": "1MB" }, "--qos takes the QoS policy out whatever its rates"],
+    [{ all: true, index: ["1"] }, "--all removes every policy: give it alone"],
+    [{ all: true, qos: true }, "--all removes every policy"],
+    [{ all: true, acl: [ssh] }, "--all removes every policy"],
+    [{ acl: ["action=allow,dir=in,lport=x"] }, '--acl "action=allow,dir=in,lport=x": lport "x"'],
+  ])("rejects %j as a usage error, before reading anything", (values, message) => {
+    const attempt = (): unknown => policyRemoval(values);
+    expect(attempt).toThrow(UsageError);
+    expect(attempt).toThrow(message);
+  });
+
+  it.each([
+    [{ index: ["6"] }, listed, '--index 6: endpoint "web1" has 5 policies'],
+    [{ index: ["1"] }, [], '--index 1: endpoint "web1" has no policies'],
+    [{ index: ["2"] }, listed.slice(0, 1), '--index 2: endpoint "web1" has 1 policy'],
+    [{ qos: true }, listed.slice(0, 2), '--qos: endpoint "web1" has no QoS policy'],
+  ])("%j names what the endpoint does not have: NotFound", (values, policies, message) => {
+    const attempt = (): unknown => policyRemoval(values).request("web1", policies);
+    expect(attempt).toThrow(HostnetError);
+    expect(attempt).toThrow(message);
   });
 });
