@@ -1,4 +1,6 @@
 /** Medians and percentiles for benchmark samples (milliseconds). */
+
+/** The nearest-rank percentile: the smallest sample with at least p% of the samples at or below it. */
 export function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
@@ -6,5 +8,13 @@ export function percentile(samples: readonly number[], p: number): number {
   return sorted[i] ?? NaN;
 }
 
-export const median = (samples: readonly number[]): number => percentile(samples, 50);
+/** The median; the mean of the two middle samples when their number is even. */
+export function median(samples: readonly number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  if (sorted.length === 0) return NaN;
+  if (sorted.length % 2 === 1) return sorted[Math.floor(mid)] ?? NaN;
+  return ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+
 export const round = (n: number): number => Math.round(n * 100) / 100;
