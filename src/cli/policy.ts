@@ -1,5 +1,5 @@
 /** `hostnet policy …`: an endpoint's ACL and QoS policies, listed by number and changed live. */
-import type { Endpoint, Policy, PolicyRequest, QosSettings } from "../client/wire.js";
+import type { CountedPolicy, Endpoint, Policy, PolicyRequest, QosSettings } from "../client/wire.js";
 import { HostnetError } from "../errors.js";
 import { aclSyntax, parseAcl, protocolNumbers } from "./acl.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
@@ -220,10 +220,28 @@ function columns(p: Policy): readonly string[] {
 }
 
 /** Numbered from 1, the numbers `policy rm --index` takes. */
-export function policyTable(policies: readonly Policy[]): string {
+export function policyTable(policies: readonly CountedPolicy[]): string {
   return table(
-    ["INDEX", "TYPE", "DIRECTION", "ACTION", "PRIORITY", "PROTOCOLS", "LOCAL", "REMOTE", "PORTS/RATE"],
-    policies.map((p, i) => [String(i + 1), p.Type, ...columns(p)]),
+    [
+      "INDEX",
+      "TYPE",
+      "DIRECTION",
+      "ACTION",
+      "PRIORITY",
+      "PROTOCOLS",
+      "LOCAL",
+      "REMOTE",
+      "PORTS/RATE",
+      "PACKETS",
+      "BYTES",
+    ],
+    policies.map((p, i) => [
+      String(i + 1),
+      p.Type,
+      ...columns(p),
+      p.Counters === undefined ? none : String(p.Counters.Packets),
+      p.Counters === undefined ? none : String(p.Counters.Bytes),
+    ]),
   );
 }
 
@@ -283,7 +301,7 @@ export const policy = group({
       args: ["ENDPOINT"],
       examples: ["hostnet policy ls web1"],
       async run(ctx, { args }) {
-        const listed = listedPolicies(await ctx.client.endpoint(args.ENDPOINT));
+        const listed = await ctx.client.policies(args.ENDPOINT);
         ctx.out(ctx.json ? json(listed) : policyTable(listed));
       },
     }),

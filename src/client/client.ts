@@ -4,6 +4,7 @@
  */
 import { request, type RequestOptions } from "./request.js";
 import type {
+  CountedPolicy,
   AttachRequest,
   Endpoint,
   EndpointRequest,
@@ -35,6 +36,8 @@ export interface HostnetClient {
   detachEndpoint(ref: string): Promise<Endpoint>;
   /** Adds, removes or replaces the endpoint's policies (not its port mappings) and answers the endpoint. */
   modifyPolicies(ref: string, body: PolicyRequest): Promise<Endpoint>;
+  /** The endpoint's policies but its port mappings, each ACL with its packet and byte counters. */
+  policies(ref: string): Promise<CountedPolicy[]>;
 
   namespaces(): Promise<Namespace[]>;
   namespace(ref: string): Promise<Namespace>;
@@ -81,6 +84,8 @@ export function createClient(options: RequestOptions): HostnetClient {
     detachEndpoint: async (r) => (await call("POST", `/endpoints/${ref(r)}/detach`)) as Endpoint,
     modifyPolicies: async (r, body) =>
       (await call("POST", `/endpoints/${ref(r)}/policies`, body)) as Endpoint,
+    policies: async (r) =>
+      ((await call("GET", `/endpoints/${ref(r)}/policies`)) as { Policies: CountedPolicy[] }).Policies,
 
     namespaces: async () => (await call("GET", "/namespaces")) as Namespace[],
     namespace: async (r) => (await call("GET", `/namespaces/${ref(r)}`)) as Namespace,

@@ -51,6 +51,11 @@ export interface Policy {
   readonly Settings: unknown;
 }
 
+/** A policy as `GET /endpoints/{ref}/policies` lists it: ACLs with what their rules matched so far. */
+export interface CountedPolicy extends Policy {
+  readonly Counters?: { readonly Packets: number; readonly Bytes: number };
+}
+
 /** Settings of a PortMapping policy. The API answers with protocol numbers (6, 17) and accepts names too. */
 export interface PortMappingSettings {
   readonly Protocol: "TCP" | "UDP" | 6 | 17;

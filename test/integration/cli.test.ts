@@ -64,6 +64,14 @@ describe.skipIf(needsRoot)("the hostnet command against a real hostnetd", () => 
     const inspect = JSON.parse((await hostnet("endpoint", "inspect", "w1")).stdout) as { MacAddress: string };
     expect(inspect.MacAddress).toMatch(/^02:/);
     expect((await hostnet("plan")).stdout).toMatch(/nothing to change/);
+
+    expect(
+      (await hostnet("policy", "add", "w1", "--acl", "action=allow,dir=in,proto=tcp,lport=80")).code,
+    ).toBe(0);
+    expect(await askTcp(t.ext, t.hostIp4, 8088)).toBe(t.extIp4);
+    const row = (await hostnet("policy", "ls", "w1")).stdout.split("\n")[1] ?? "";
+    expect(Number(row.trim().split(/\s+/).at(-2))).toBeGreaterThan(0);
+    expect((await hostnet("policy", "rm", "w1", "--all")).code).toBe(0);
   });
 
   it("reports refusals on one line with exit 1 and usage errors with exit 2", async () => {

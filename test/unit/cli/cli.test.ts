@@ -377,12 +377,12 @@ describe("policy", () => {
   });
 
   it("ls prints the numbered table, or with --json the policies it numbers", async () => {
-    hostnetd.on("GET", "/endpoints/web1", { status: 200, body: guardedEndpoint });
+    hostnetd.on("GET", "/endpoints/web1/policies", { status: 200, body: { Policies: listed } });
     const table = await cli("policy", "ls", "web1");
     expect(table.code).toBe(0);
     expect(table.stdout.split("\n").slice(0, 2)).toStrictEqual([
-      "INDEX   TYPE          DIRECTION   ACTION   PRIORITY   PROTOCOLS   LOCAL        REMOTE                            PORTS/RATE",
-      "1       ACL           In          Allow    100        tcp         any          10.0.0.0/8,fd00::/8               local 22,8000-8080",
+      "INDEX   TYPE          DIRECTION   ACTION   PRIORITY   PROTOCOLS   LOCAL        REMOTE                            PORTS/RATE            PACKETS   BYTES",
+      "1       ACL           In          Allow    100        tcp         any          10.0.0.0/8,fd00::/8               local 22,8000-8080    -         -",
     ]);
     expect(table.stdout.split("\n")).toHaveLength(7);
     expect(await cli("policy", "list", "web1", "--json")).toStrictEqual({

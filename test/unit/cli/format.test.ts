@@ -79,12 +79,12 @@ describe("policyTable", () => {
   it("numbers the policies from 1, names protocols and shows rates in the largest exact unit", () => {
     expect(policyTable(listedPolicies(guardedEndpoint))).toBe(
       [
-        "INDEX   TYPE          DIRECTION   ACTION   PRIORITY   PROTOCOLS   LOCAL        REMOTE                            PORTS/RATE",
-        "1       ACL           In          Allow    100        tcp         any          10.0.0.0/8,fd00::/8               local 22,8000-8080",
-        "2       ACL           Out         Block    10         udp         172.17.0.2   any                               remote 53",
-        "3       QOS           Out,In      -        -          -           -            -                                 out 1MB/s in 1MiB/s",
-        "4       SDNRoute      Out         -        -          -           -            198.51.100.0/24 via 172.17.0.50   -",
-        "5       OutBoundNAT   Out         -        -          -           masquerade   except 10.0.0.0/8                 -",
+        "INDEX   TYPE          DIRECTION   ACTION   PRIORITY   PROTOCOLS   LOCAL        REMOTE                            PORTS/RATE            PACKETS   BYTES",
+        "1       ACL           In          Allow    100        tcp         any          10.0.0.0/8,fd00::/8               local 22,8000-8080    -         -",
+        "2       ACL           Out         Block    10         udp         172.17.0.2   any                               remote 53             -         -",
+        "3       QOS           Out,In      -        -          -           -            -                                 out 1MB/s in 1MiB/s   -         -",
+        "4       SDNRoute      Out         -        -          -           -            198.51.100.0/24 via 172.17.0.50   -                     -         -",
+        "5       OutBoundNAT   Out         -        -          -           masquerade   except 10.0.0.0/8                 -                     -         -",
       ].join("\n"),
     );
   });
@@ -110,20 +110,27 @@ describe("policyTable", () => {
       ]),
     ).toBe(
       [
-        "INDEX   TYPE          DIRECTION   ACTION   PRIORITY   PROTOCOLS    LOCAL        REMOTE   PORTS/RATE",
-        "1       ACL           Out         Allow    65500      any          any          any      any",
-        "2       ACL           Out         Allow    65500      icmpv6,132   any          any      local 80 remote 1-1023",
-        "3       QOS           In          -        -          -            -            -        in 1.25KB/s",
-        "4       OutBoundNAT   Out         -        -          -            192.0.2.10   any      -",
-        "5       L4Proxy       -           -        -          -            -            -        -",
+        "INDEX   TYPE          DIRECTION   ACTION   PRIORITY   PROTOCOLS    LOCAL        REMOTE   PORTS/RATE               PACKETS   BYTES",
+        "1       ACL           Out         Allow    65500      any          any          any      any                      -         -",
+        "2       ACL           Out         Allow    65500      icmpv6,132   any          any      local 80 remote 1-1023   -         -",
+        "3       QOS           In          -        -          -            -            -        in 1.25KB/s              -         -",
+        "4       OutBoundNAT   Out         -        -          -            192.0.2.10   any      -                        -         -",
+        "5       L4Proxy       -           -        -          -            -            -        -                        -         -",
       ].join("\n"),
     );
+  });
+
+  it("shows what each ACL matched", () => {
+    const [first] = listedPolicies(guardedEndpoint);
+    if (first === undefined) throw new Error("no sample policy");
+    const row = policyTable([{ ...first, Counters: { Packets: 7, Bytes: 420 } }]).split("\n")[1];
+    expect(row?.trim().split(/\s+/).slice(-2)).toStrictEqual(["7", "420"]);
   });
 
   it("leaves out port mappings, which are --publish's, and prints the header alone for none", () => {
     expect(listedPolicies(web1Endpoint)).toStrictEqual([]);
     expect(policyTable([])).toBe(
-      "INDEX   TYPE   DIRECTION   ACTION   PRIORITY   PROTOCOLS   LOCAL   REMOTE   PORTS/RATE",
+      "INDEX   TYPE   DIRECTION   ACTION   PRIORITY   PROTOCOLS   LOCAL   REMOTE   PORTS/RATE   PACKETS   BYTES",
     );
   });
 });
