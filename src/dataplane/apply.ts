@@ -1,6 +1,8 @@
 /**
- * Runs a plan: each batch of steps is one process (`ip -batch`, `ip -n NS -batch`, one atomic `nft -f`)
- * sysctl writes or loopback proxy listeners, in plan order. The first failure stops the run and is thrown.
+ * Runs a plan: each batch of steps is one process (`ip -batch`, `nsenter … ip -batch`, `tc -batch`, one
+ * atomic `nft -f`), sysctl writes or loopback proxy listeners. Link, address, route and tc batches run in
+ * plan order and stop at the first failure; the nft transaction runs beside them, since nft rules and
+ * elements name links only as text and never need them to exist.
  */
 import type { Runner } from "./linux/exec.js";
 import type { LoopbackProxy } from "./loopback-proxy.js";
@@ -36,5 +38,14 @@ async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Pro
 }
 
 export async function apply(runner: Runner, proxy: LoopbackProxy, ops: readonly Op[]): Promise<void> {
-  for (const batch of batches(steps(ops))) await runBatch(runner, proxy, batch);
+  const all = batches(steps(ops));
+  const inOrder = async (): Promise<void> => {
+    for (const batch of all) if (batch.runner.kind !== "nft") await runBatch(runner, proxy, batch);
+  };
+  const nft = all.filter((b) => b.runner.kind === "nft").map((b) => runBatch(runner, proxy, b));
+  const failures = (await Promise.allSettled([inOrder(), ...nft])).flatMap((r) =>
+    r.status === "rejected" ? [r.reason as unknown] : [],
+  );
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, "several kernel batches failed");
 }
