@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
 import { KernelCommandError } from "../dataplane/linux/exec.js";
+import { NETNS_DIR } from "../dataplane/naming.js";
 import type { Owner } from "../dataplane/objects.js";
 import type { Counter } from "../dataplane/counters.js";
 import type { Plan } from "../dataplane/plan.js";
@@ -22,7 +23,7 @@ import {
   parsePrefix,
   type Prefix,
 } from "../model/ip.js";
-import type { EndpointPolicy } from "../model/policy.js";
+import { familyOfAddress, type EndpointPolicy } from "../model/policy.js";
 import { networkTypes, type Endpoint, type Namespace, type Network, type Protocol } from "../model/types.js";
 import { aclObjects } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
@@ -89,7 +90,6 @@ export type HostPrefixes = () => Promise<Prefix[]>;
 
 const DEFAULT_MTU = 1500;
 const DEFAULT_IFNAME = "eth0";
-const NETNS_DIR = "/run/netns";
 const DEFAULT_POOL = "172.16.0.0/12";
 
 export class HostnetService {
@@ -236,9 +236,11 @@ export class HostnetService {
 
   // Endpoints
 
-  endpoints(filter: { network?: string } = {}): Endpoint[] {
-    if (filter.network === undefined) return this.store.endpoints();
-    return this.store.endpoints({ networkId: this.network(filter.network).id });
+  endpoints(filter: { network?: string; namespace?: string } = {}): Endpoint[] {
+    return this.store.endpoints({
+      ...(filter.network === undefined ? {} : { networkId: this.network(filter.network).id }),
+      ...(filter.namespace === undefined ? {} : { namespaceId: this.namespace(filter.namespace).id }),
+    });
   }
 
   endpoint(ref: string): Endpoint {
@@ -418,7 +420,11 @@ export class HostnetService {
       const hostIp = boundAddress(m);
       // ::1 is relayed in userland and reaches an IPv4-only endpoint too; any other bound address needs a
       // subnet of its family to DNAT to.
-      if (hostIp !== undefined && hostIp !== "::1" && !net.subnets.some((s) => s.family === familyOf(hostIp)))
+      if (
+        hostIp !== undefined &&
+        hostIp !== "::1" &&
+        !net.subnets.some((s) => s.family === familyOfAddress(hostIp))
+      )
         throw invalidArgument(`${m.field}.VIP`, `network "${net.name}" has no subnet of ${hostIp}'s family`);
       const twice = seen.some(
         (o) =>
@@ -482,8 +488,6 @@ export class HostnetService {
 
 /** Policy types an endpoint has at most one of. */
 const singletonPolicies = ["QOS", "OutBoundNAT"] as const;
-
-const familyOf = (address: string): 4 | 6 => (address.includes(":") ? 6 : 4);
 
 /** The host address a mapping is bound to; none (every address) also for 0.0.0.0 and ::, as Docker reads -p. */
 function boundAddress(m: PortMappingSpec): string | undefined {

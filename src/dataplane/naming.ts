@@ -4,6 +4,8 @@
  */
 import type { Owner } from "./objects.js";
 
+/** Where named network namespaces live, as iproute2 keeps them. */
+export const NETNS_DIR = "/run/netns";
 export const NFT_TABLE = "hostnet";
 /** hostnet's two tables: `inet hostnet` (NAT, forwarding, ACLs) and `bridge hostnet` (anti-spoofing). */
 export const nftFamilies = ["inet", "bridge"] as const;

@@ -11,6 +11,7 @@ import { readSysctl } from "./linux/sysctl.js";
 import {
   ifbName,
   isOwnedLinkName,
+  NETNS_DIR,
   NFT_TABLE,
   nftFamilies,
   nftSets,
@@ -22,7 +23,7 @@ import {
 } from "./naming.js";
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
 import { VERSION_CHAIN_PREFIX } from "./render/nft.js";
-import { ipArgv, NETNS_DIR } from "./render/steps.js";
+import { ipArgv } from "./render/steps.js";
 
 interface IpLink {
   ifname: string;

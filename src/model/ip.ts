@@ -33,15 +33,11 @@ export function parsePrefix(field: string, text: string): Prefix {
   const family: Family = addr instanceof Address4 ? 4 : 6;
   return {
     family,
-    network: canonicalOf(start),
+    network: start.correctForm(),
     length: addr.subnetMask,
     first: start.bigInt(),
     last: addr.endAddress().bigInt(),
   };
-}
-
-function canonicalOf(a: Address4 | Address6): string {
-  return a instanceof Address4 ? a.correctForm() : a.correctForm();
 }
 
 export interface Ip {
@@ -54,7 +50,7 @@ export interface Ip {
 export function parseIp(field: string, text: string): Ip {
   const addr = text.includes("/") ? undefined : parseAddress(text);
   if (addr === undefined) throw invalidArgument(field, `"${text}" is not a valid IP address`);
-  return { family: addr instanceof Address4 ? 4 : 6, address: canonicalOf(addr), value: addr.bigInt() };
+  return { family: addr instanceof Address4 ? 4 : 6, address: addr.correctForm(), value: addr.bigInt() };
 }
 
 export function ipFromValue(family: Family, value: bigint): string {

@@ -54,10 +54,7 @@ function applyFilter<T extends object>(items: T[], filter: string | undefined): 
 export function registerRoutes(app: FastifyInstance, service: HostnetService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const epView = (e: Parameters<typeof endpointView>[0]): Static<typeof Endpoint> =>
-    endpointView(
-      e,
-      service.networks().find((n) => n.id === e.networkId),
-    );
+    endpointView(e, service.network(e.networkId));
 
   r.get(
     "/networks",
@@ -146,10 +143,7 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
   );
 
   const nsView = (ns: Parameters<typeof namespaceView>[0]): Static<typeof Namespace> =>
-    namespaceView(
-      ns,
-      service.endpoints().filter((e) => e.attachment?.namespaceId === ns.id),
-    );
+    namespaceView(ns, service.endpoints({ namespace: ns.id }));
   r.get(
     "/namespaces",
     { schema: { querystring: ListQuery, response: { 200: Type.Array(Namespace), ...errors } } },

@@ -313,7 +313,7 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
   };
 }
 
-export function endpointView(e: Endpoint, net: Network | undefined): Static<typeof EndpointWire> {
+export function endpointView(e: Endpoint, net: Network): Static<typeof EndpointWire> {
   return {
     ID: e.id,
     Name: e.name,
@@ -323,7 +323,7 @@ export function endpointView(e: Endpoint, net: Network | undefined): Static<type
     HostInterfaceName: hostVethName(e.shortId),
     IpConfigurations: e.addresses.map((a) => ({ IpAddress: a.address, PrefixLength: a.prefixLength })),
     MacAddress: e.mac,
-    Routes: (net?.subnets ?? []).map((s) => defaultRoute(s.gateway)),
+    Routes: net.subnets.map((s) => defaultRoute(s.gateway)),
     Policies: [
       ...e.portMappings.map((m) => ({
         Type: "PortMapping",

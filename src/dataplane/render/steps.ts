@@ -3,7 +3,7 @@
  * one `nft -f` transaction, or a sysctl write). Pure, so tests assert the exact text.
  */
 import type { ProxySpec } from "../loopback-proxy.js";
-import { aliasOf } from "../naming.js";
+import { aliasOf, NETNS_DIR } from "../naming.js";
 import { describe, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
 import { nftLines } from "./nft.js";
@@ -25,8 +25,6 @@ export interface Step {
   /** For the loopback proxy: the command itself, so apply does not parse text. */
   readonly proxy?: ProxyCommand;
 }
-
-export const NETNS_DIR = "/run/netns";
 
 /**
  * argv of `ip` inside a namespace. nsenter enters only the network namespace; `ip -n` would also copy the
