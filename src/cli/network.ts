@@ -4,6 +4,7 @@ import type { Network, NetworkRequest, Subnet } from "../client/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { json, shortId, table } from "./output.js";
+import { policiesOf, policyOptions } from "./policy.js";
 
 export const networkCreateOptions = {
   type: { type: "string", arg: "TYPE", description: "Network type: nat (default nat)" },
@@ -21,6 +22,7 @@ export const networkCreateOptions = {
     description: "Gateway for the --subnet of the same family (default: the subnet's first host address)",
   },
   mtu: { type: "string", arg: "N", description: "MTU of the network's bridge and veths" },
+  ...policyOptions,
 } as const satisfies OptionSpecs;
 
 // The CLI takes docker-style lower case; the API spells types as HNS does. Unknown types pass through so
@@ -70,9 +72,11 @@ export function networkCreateRequest(
     cidrs.length === 0
       ? request
       : { ...request, Ipams: [{ Type: "Static", Subnets: subnets(cidrs, gateways) }] };
-  if (values.mtu === undefined) return withIpam;
+  const policies = policiesOf(values);
+  const withPolicies = policies.length === 0 ? withIpam : { ...withIpam, Policies: policies };
+  if (values.mtu === undefined) return withPolicies;
   if (!/^\d+$/.test(values.mtu)) throw new UsageError(`--mtu "${values.mtu}" is not a positive integer`);
-  return { ...withIpam, Mtu: Number(values.mtu) };
+  return { ...withPolicies, Mtu: Number(values.mtu) };
 }
 
 export function networkTable(networks: readonly Network[]): string {
@@ -100,6 +104,7 @@ export const network = group({
       examples: [
         "hostnet network create web --subnet 172.20.0.0/16",
         "hostnet network create dual --subnet 172.21.0.0/16 --gateway 172.21.0.1 --subnet fd21::/64 --gateway fd21::1",
+        "hostnet network create locked --acl action=block,dir=in,proto=tcp,lport=22 --qos-out 10MB",
       ],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createNetwork(networkCreateRequest(args.NAME, values));

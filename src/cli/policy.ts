@@ -1,8 +1,11 @@
-/** `hostnet policy …`: an endpoint's ACL and QoS policies, listed by number and changed live. */
+/**
+ * `hostnet policy …`: the ACL and QoS policies of an endpoint, or with --network those every endpoint of a
+ * network gets, listed by number and changed live.
+ */
 import type { CountedPolicy, Endpoint, Policy, PolicyRequest, QosSettings } from "../client/wire.js";
 import { HostnetError } from "../errors.js";
 import { aclSyntax, parseAcl, protocolNumbers } from "./acl.js";
-import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
+import { defineCommand, group, type Context, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { json, none, table } from "./output.js";
 import { formatRate, parseRate, rateSyntax } from "./rate.js";
@@ -245,63 +248,85 @@ export function policyTable(policies: readonly CountedPolicy[]): string {
   );
 }
 
+/** Makes a policy command work on a network's policies instead of an endpoint's. */
+const targetOption = {
+  network: {
+    type: "boolean",
+    description: "ENDPOINT names a network: the policies every endpoint on it gets besides its own",
+  },
+} as const satisfies OptionSpecs;
+
+type Target = Pick<Values<typeof targetOption>, "network">;
+
+async function modify(ctx: Context, target: Target, ref: string, request: PolicyRequest): Promise<void> {
+  const changed =
+    target.network === true
+      ? await ctx.client.modifyNetworkPolicies(ref, request)
+      : await ctx.client.modifyPolicies(ref, request);
+  if (ctx.json) ctx.out(json(changed));
+}
+
 export const policy = group({
   names: ["policy"],
-  help: "Manage an endpoint's ACL and QoS policies (port mappings are endpoint create's --publish)",
+  help: "Manage the ACL and QoS policies of an endpoint or, with --network, of a network (port mappings are endpoint create's --publish)",
   commands: [
     defineCommand({
       names: ["add"],
       help: "Add policies to an endpoint",
       args: ["ENDPOINT"],
-      options: policyOptions,
+      options: { ...policyOptions, ...targetOption },
       examples: [
         "hostnet policy add web1 --acl action=allow,dir=in,proto=tcp,lport=80+443",
         "hostnet policy add web1 --qos-out 8Mbit --qos-in 1MB",
+        "hostnet policy add --network nat --acl action=block,dir=out,raddr=169.254.169.254",
       ],
       async run(ctx, { args, values }) {
-        const changed = await ctx.client.modifyPolicies(args.ENDPOINT, policyAddRequest(values));
-        if (ctx.json) ctx.out(json(changed));
+        await modify(ctx, values, args.ENDPOINT, policyAddRequest(values));
       },
     }),
     defineCommand({
       names: ["rm", "remove"],
       help: "Remove policies from an endpoint: by their number in 'policy ls', or as they were added",
       args: ["ENDPOINT"],
-      options: policyRemoveOptions,
+      options: { ...policyRemoveOptions, ...targetOption },
       examples: [
         "hostnet policy rm web1 --index 2",
         "hostnet policy rm web1 --acl action=allow,dir=in,proto=tcp,lport=80+443 --qos",
+        "hostnet policy rm --network nat --index 1",
       ],
       async run(ctx, { args, values }) {
         const removal = policyRemoval(values);
-        const listed = removal.readsPolicies ? listedPolicies(await ctx.client.endpoint(args.ENDPOINT)) : [];
-        const changed = await ctx.client.modifyPolicies(
-          args.ENDPOINT,
-          removal.request(args.ENDPOINT, listed),
-        );
-        if (ctx.json) ctx.out(json(changed));
+        const listed = !removal.readsPolicies
+          ? []
+          : values.network === true
+            ? (await ctx.client.network(args.ENDPOINT)).Policies
+            : listedPolicies(await ctx.client.endpoint(args.ENDPOINT));
+        await modify(ctx, values, args.ENDPOINT, removal.request(args.ENDPOINT, listed));
       },
     }),
     defineCommand({
       names: ["set"],
       help: "Replace all of an endpoint's policies, but its port mappings, with the given ones",
       args: ["ENDPOINT"],
-      options: policyOptions,
+      options: { ...policyOptions, ...targetOption },
       examples: [
         "hostnet policy set web1 --acl action=allow,dir=in,proto=tcp,lport=22,raddr=10.0.0.0/8 --qos-out 1MB",
       ],
       async run(ctx, { args, values }) {
-        const changed = await ctx.client.modifyPolicies(args.ENDPOINT, policySetRequest(values));
-        if (ctx.json) ctx.out(json(changed));
+        await modify(ctx, values, args.ENDPOINT, policySetRequest(values));
       },
     }),
     defineCommand({
       names: ["ls", "list"],
-      help: "List an endpoint's policies, numbered for 'policy rm --index'",
+      help: "List an endpoint's policies, numbered for 'policy rm --index', with ACL counters",
       args: ["ENDPOINT"],
-      examples: ["hostnet policy ls web1"],
-      async run(ctx, { args }) {
-        const listed = await ctx.client.policies(args.ENDPOINT);
+      options: targetOption,
+      examples: ["hostnet policy ls web1", "hostnet policy ls --network nat"],
+      async run(ctx, { args, values }) {
+        const listed: readonly CountedPolicy[] =
+          values.network === true
+            ? (await ctx.client.network(args.ENDPOINT)).Policies
+            : await ctx.client.policies(args.ENDPOINT);
         ctx.out(ctx.json ? json(listed) : policyTable(listed));
       },
     }),

@@ -36,6 +36,8 @@ export interface HostnetClient {
   detachEndpoint(ref: string): Promise<Endpoint>;
   /** Adds, removes or replaces the endpoint's policies (not its port mappings) and answers the endpoint. */
   modifyPolicies(ref: string, body: PolicyRequest): Promise<Endpoint>;
+  /** Changes the policies every endpoint of the network gets besides its own. */
+  modifyNetworkPolicies(ref: string, body: PolicyRequest): Promise<Network>;
   /** The endpoint's policies but its port mappings, each ACL with its packet and byte counters. */
   policies(ref: string): Promise<CountedPolicy[]>;
 
@@ -84,6 +86,8 @@ export function createClient(options: RequestOptions): HostnetClient {
     detachEndpoint: async (r) => (await call("POST", `/endpoints/${ref(r)}/detach`)) as Endpoint,
     modifyPolicies: async (r, body) =>
       (await call("POST", `/endpoints/${ref(r)}/policies`, body)) as Endpoint,
+    modifyNetworkPolicies: async (r, body) =>
+      (await call("POST", `/networks/${ref(r)}/policies`, body)) as Network,
     policies: async (r) =>
       ((await call("GET", `/endpoints/${ref(r)}/policies`)) as { Policies: CountedPolicy[] }).Policies,
 

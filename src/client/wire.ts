@@ -30,6 +30,7 @@ export interface NetworkRequest {
   readonly Ipams?: readonly Ipam[];
   readonly Mtu?: number;
   readonly InterContainer?: boolean;
+  readonly Policies?: readonly Policy[];
 }
 
 export interface Network {
@@ -40,7 +41,7 @@ export interface Network {
   readonly Mtu: number;
   readonly InterContainer: boolean;
   readonly Bridge: string;
-  readonly Policies: readonly unknown[];
+  readonly Policies: readonly Policy[];
   readonly Flags: number;
   readonly SchemaVersion: SchemaVersion;
   readonly CreatedAt: string;

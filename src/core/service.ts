@@ -23,7 +23,7 @@ import {
   parsePrefix,
   type Prefix,
 } from "../model/ip.js";
-import { familyOfAddress, type EndpointPolicy } from "../model/policy.js";
+import { familyOfAddress, singletonPolicies, type EndpointPolicy } from "../model/policy.js";
 import { networkTypes, type Endpoint, type Namespace, type Network, type Protocol } from "../model/types.js";
 import { aclObjects } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
@@ -43,6 +43,7 @@ export interface NetworkSpec {
   readonly subnets: readonly SubnetSpec[];
   readonly mtu?: number;
   readonly interContainer?: boolean;
+  readonly policies?: readonly PolicySpec[];
 }
 
 export interface PortMappingSpec {
@@ -131,6 +132,10 @@ export class HostnetService {
         );
       families.add(s.prefix.family);
     }
+    const policies = this.checkPolicies(spec.policies ?? [], {
+      name,
+      subnets: subnets.map((s) => ({ prefix: cidrOf(s.prefix) })),
+    });
     const id = this.store.write(() => {
       if (this.store.network(name) !== undefined) throw conflict(`network "${name}" already exists`, "Name");
       for (const [i, s] of subnets.entries())
@@ -149,6 +154,7 @@ export class HostnetService {
         shortId,
         mtu,
         interContainer: spec.interContainer ?? true,
+        policies,
         subnets: subnets.map((s) => ({
           family: s.prefix.family,
           prefix: cidrOf(s.prefix),
@@ -302,44 +308,39 @@ export class HostnetService {
   /** Changes an endpoint's policies in one step: all of the change reaches the kernel, or none of it. */
   async modifyPolicies(ref: string, request: PolicyRequest): Promise<Endpoint> {
     const ep = this.endpoint(ref);
-    const net = this.network(ep.networkId);
-    const given = this.checkPolicies(request.policies, net);
     const before = ep.policies;
-    const same = (a: EndpointPolicy, b: EndpointPolicy): boolean => JSON.stringify(a) === JSON.stringify(b);
-    let after: EndpointPolicy[];
-    switch (request.requestType) {
-      case "Add":
-        after = [...before, ...given];
-        break;
-      case "Remove":
-        given.forEach((p, i) => {
-          if (!before.some((b) => same(b, p)))
-            throw new HostnetError("NotFound", `Policies[${i}]: the endpoint has no such policy`, {
-              field: `Policies[${i}]`,
-            });
-        });
-        after = before.filter((b) => !given.some((p) => same(b, p)));
-        break;
-      case "Update":
-        after = [...given];
-        break;
-    }
-    for (const type of singletonPolicies)
-      if (after.filter((p) => p.type === type).length > 1)
-        throw invalidArgument(
-          "Policies",
-          `an endpoint has at most one ${type} policy; use Update or Remove the old one`,
-        );
+    const after = modifiedPolicies(
+      before,
+      request,
+      this.checkPolicies(request.policies, this.network(ep.networkId)),
+    );
     this.store.write(() => this.store.setPolicies(ep.id, after));
     await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setPolicies(ep.id, before));
     return this.endpoint(ep.id);
+  }
+
+  /**
+   * Changes the policies every endpoint of a network gets besides its own, in one step over all of them:
+   * the whole change reaches the kernel, or none of it.
+   */
+  async modifyNetworkPolicies(ref: string, request: PolicyRequest): Promise<Network> {
+    const net = this.network(ref);
+    const before = net.policies;
+    const after = modifiedPolicies(before, request, this.checkPolicies(request.policies, net));
+    const scope: Owner[] = [
+      `net:${net.id}`,
+      ...this.store.endpoints({ networkId: net.id }).map((e) => `ep:${e.id}` as const),
+    ];
+    this.store.write(() => this.store.setNetworkPolicies(net.id, after));
+    await this.convergeOrUndo(scope, () => this.store.setNetworkPolicies(net.id, before));
+    return this.network(net.id);
   }
 
   /** The endpoint's policies, each ACL with the packets and bytes its rules matched so far. */
   async policyCounters(ref: string): Promise<{ policy: EndpointPolicy; counter: Counter | null }[]> {
     const ep = this.endpoint(ref);
     const totals = new Map<string, Counter>();
-    for (const o of aclObjects(ep))
+    for (const o of aclObjects(ep, this.network(ep.networkId)))
       if (o.kind === "nftChain")
         for (const [comment, c] of await this.reconciler.ruleCounters(o.name)) totals.set(comment, c);
     return ep.policies.map((policy, i) => ({
@@ -448,11 +449,14 @@ export class HostnetService {
    * Checks what a single policy cannot tell: at most one policy of some types, and an SDNRoute's next hop
    * on one of the network's subnets.
    */
-  private checkPolicies(specs: readonly PolicySpec[], net: Network): EndpointPolicy[] {
+  private checkPolicies(
+    specs: readonly PolicySpec[],
+    net: { readonly name: string; readonly subnets: readonly { readonly prefix: string }[] },
+  ): EndpointPolicy[] {
     for (const type of singletonPolicies) {
       const same = specs.filter((s) => s.policy.type === type);
       if (same.length > 1)
-        throw invalidArgument(same[1]?.field ?? "Policies", `an endpoint has at most one ${type} policy`);
+        throw invalidArgument(same[1]?.field ?? "Policies", `at most one ${type} policy is allowed`);
     }
     return specs.map(({ field, policy }) => {
       if (policy.type === "SDNRoute") {
@@ -486,8 +490,39 @@ export class HostnetService {
   }
 }
 
-/** Policy types an endpoint has at most one of. */
-const singletonPolicies = ["QOS", "OutBoundNAT"] as const;
+/** HNS's modify request on a list of policies: Add appends, Remove takes out equal ones, Update replaces all. */
+function modifiedPolicies(
+  before: readonly EndpointPolicy[],
+  request: PolicyRequest,
+  given: readonly EndpointPolicy[],
+): EndpointPolicy[] {
+  const same = (a: EndpointPolicy, b: EndpointPolicy): boolean => JSON.stringify(a) === JSON.stringify(b);
+  let after: EndpointPolicy[];
+  switch (request.requestType) {
+    case "Add":
+      after = [...before, ...given];
+      break;
+    case "Remove":
+      given.forEach((p, i) => {
+        if (!before.some((b) => same(b, p)))
+          throw new HostnetError("NotFound", `Policies[${i}]: there is no such policy`, {
+            field: `Policies[${i}]`,
+          });
+      });
+      after = before.filter((b) => !given.some((p) => same(b, p)));
+      break;
+    case "Update":
+      after = [...given];
+      break;
+  }
+  for (const type of singletonPolicies)
+    if (after.filter((p) => p.type === type).length > 1)
+      throw invalidArgument(
+        "Policies",
+        `at most one ${type} policy is allowed; use Update or Remove the old one`,
+      );
+  return after;
+}
 
 /** The host address a mapping is bound to; none (every address) also for 0.0.0.0 and ::, as Docker reads -p. */
 function boundAddress(m: PortMappingSpec): string | undefined {

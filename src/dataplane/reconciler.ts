@@ -10,7 +10,8 @@ import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
 import { desiredState, globalObjects } from "./desired.js";
-import { identity, parentOf, type KernelObject, type Owner } from "./objects.js";
+import { KnownObjects } from "./known.js";
+import { identity, type KernelObject, type Owner } from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
@@ -30,7 +31,7 @@ export interface ApplyReport {
 }
 
 export class Reconciler {
-  private known: Map<string, KernelObject> | undefined;
+  private known: KnownObjects | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -118,28 +119,25 @@ export class Reconciler {
       this.known = undefined;
       throw err;
     }
-    const known = this.known ?? new Map<string, KernelObject>();
-    for (const op of ops) {
-      const id = identity(op.object);
-      known.delete(id);
-      if (op.action === "replace" && replaceDestroysChildren(op.object)) dropDescendants(known, id);
-    }
-    if (ops.some((op) => op.action !== "create")) pruneOrphans(known);
-    for (const op of ops) if (op.action !== "delete") known.set(identity(op.object), op.object);
+    const known = this.known ?? new KnownObjects();
+    for (const op of ops)
+      known.forget(
+        identity(op.object),
+        op.action === "delete" || (op.action === "replace" && replaceDestroysChildren(op.object)),
+      );
+    for (const op of ops) if (op.action !== "delete") known.set(op.object);
     this.known = known;
     return ops;
   }
 
   private async refresh(): Promise<void> {
     const observed = await this.kernel.observe(this.store.namespaces());
-    this.known = new Map(observed.map((o) => [identity(o), o]));
+    this.known = new KnownObjects(observed);
   }
 
   private observed(scope: Scope): KernelObject[] {
-    const all = [...(this.known?.values() ?? [])];
-    if (scope === "all") return all;
-    const owners = new Set<Owner>(scope);
-    return all.filter((o) => owners.has(o.owner));
+    if (this.known === undefined) return [];
+    return scope === "all" ? this.known.all() : this.known.ofOwners(scope);
   }
 
   private desired(scope: Scope): KernelObject[] {
@@ -169,28 +167,5 @@ export class Reconciler {
     const net = this.store.network(ep.networkId);
     const ns = this.store.namespace(ep.attachment.namespaceId);
     return net === undefined || ns === undefined ? [] : modes[net.type].endpointObjects(ep, net, ns);
-  }
-}
-
-/** A re-created object took its children along, whoever owns them. */
-function dropDescendants(known: Map<string, KernelObject>, id: string): void {
-  for (const [childId, o] of known)
-    if (parentOf(o) === id) {
-      known.delete(childId);
-      dropDescendants(known, childId);
-    }
-}
-
-/** Deleting a parent took its children along: forget every known object whose parent is gone. */
-function pruneOrphans(known: Map<string, KernelObject>): void {
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const [id, o] of known) {
-      const parent = parentOf(o);
-      if (parent !== undefined && !known.has(parent)) {
-        known.delete(id);
-        changed = true;
-      }
-    }
   }
 }

@@ -51,6 +51,22 @@ export interface OutboundNatPolicy {
 
 export type EndpointPolicy = AclPolicy | SdnRoutePolicy | QosPolicy | OutboundNatPolicy;
 
+/** Policy types a network or an endpoint has at most one of. */
+export const singletonPolicies = ["QOS", "OutBoundNAT"] as const;
+
+/**
+ * The policies in force on an endpoint: its own, then its network's, except a network QOS or OutBoundNAT
+ * the endpoint has its own of. ACLs of both apply together (see modes/acl.ts for their order).
+ */
+export function effectivePolicies(
+  own: readonly EndpointPolicy[],
+  network: readonly EndpointPolicy[],
+): EndpointPolicy[] {
+  const overridden = (p: EndpointPolicy): boolean =>
+    (singletonPolicies as readonly string[]).includes(p.type) && own.some((o) => o.type === p.type);
+  return [...own, ...network.filter((p) => !overridden(p))];
+}
+
 /** Below this, a token bucket cannot pass one full-size packet per tick: refuse rather than stall. */
 export const QOS_MIN_BYTES_PER_SECOND = 1000;
 

@@ -27,6 +27,8 @@ export interface Network {
   /** Whether endpoints of the network reach each other directly (Docker's ICC). */
   readonly interContainer: boolean;
   readonly subnets: readonly Subnet[];
+  /** Policies every endpoint of the network gets besides its own (see effectivePolicies). */
+  readonly policies: readonly EndpointPolicy[];
   readonly createdAt: string;
 }
 

@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import type { KernelObject } from "../dataplane/objects.js";
 import { aclChainName } from "../dataplane/naming.js";
 import type { Family } from "../model/ip.js";
-import { familyOfAddress, type AclPolicy, type PortRange } from "../model/policy.js";
-import type { Endpoint } from "../model/types.js";
+import { familyOfAddress, type AclPolicy, type EndpointPolicy, type PortRange } from "../model/policy.js";
+import type { Endpoint, Network } from "../model/types.js";
 
 const set = (items: readonly string[]): string =>
   items.length === 1 ? (items[0] ?? "") : `{ ${items.join(", ")} }`;
@@ -22,7 +22,7 @@ function familiesOf(acl: AclPolicy): (Family | undefined)[] {
   return ([4, 6] as const).filter((f) => lists.every((l) => l.some((a) => familyOfAddress(a) === f)));
 }
 
-function ruleText(acl: AclPolicy, family: Family | undefined, index: number): string {
+function ruleText(acl: AclPolicy, family: Family | undefined, label: string): string {
   const [self, remote] = acl.direction === "Out" ? ["saddr", "daddr"] : ["daddr", "saddr"];
   const [localPort, remotePort] = acl.direction === "Out" ? ["sport", "dport"] : ["dport", "sport"];
   const ip = family === 6 ? "ip6" : "ip";
@@ -34,26 +34,38 @@ function ruleText(acl: AclPolicy, family: Family | undefined, index: number): st
   if (acl.remoteAddresses.length > 0) parts.push(`${ip} ${remote} ${set(of(acl.remoteAddresses))}`);
   if (acl.localPorts.length > 0) parts.push(`th ${localPort} ${set(acl.localPorts.map(portText))}`);
   if (acl.remotePorts.length > 0) parts.push(`th ${remotePort} ${set(acl.remotePorts.map(portText))}`);
-  parts.push("counter", acl.action === "Allow" ? "return" : "drop", `comment "acl ${index}"`);
+  parts.push("counter", acl.action === "Allow" ? "return" : "drop", `comment "${label}"`);
   return parts.join(" ");
 }
 
-/** Rules of one direction in evaluation order; `index` is the policy's position on the endpoint. */
-export function aclRules(policies: readonly AclPolicy[], direction: "In" | "Out"): string[] {
-  const ordered = policies
-    .map((acl, index) => ({ acl, index }))
+/** An ACL and the comment its rules carry, which is how counters find their way back to the policy. */
+export interface LabelledAcl {
+  readonly acl: AclPolicy;
+  readonly label: string;
+}
+
+/** Rules of one direction in evaluation order: ascending priority, ties in the order given. */
+export function aclRules(acls: readonly LabelledAcl[], direction: "In" | "Out"): string[] {
+  const ordered = acls
     .filter(({ acl }) => acl.direction === direction)
-    .sort((a, b) => a.acl.priority - b.acl.priority || a.index - b.index);
+    .sort((a, b) => a.acl.priority - b.acl.priority);
   if (ordered.length === 0) return [];
   return [
-    ...ordered.flatMap(({ acl, index }) => familiesOf(acl).map((f) => ruleText(acl, f, index))),
+    ...ordered.flatMap(({ acl, label }) => familiesOf(acl).map((f) => ruleText(acl, f, label))),
     'counter drop comment "default"',
   ];
 }
 
-export function aclObjects(ep: Endpoint): KernelObject[] {
+const labelled = (policies: readonly EndpointPolicy[], prefix: string): LabelledAcl[] =>
+  policies.flatMap((p, i) => (p.type === "ACL" ? [{ acl: p, label: `${prefix} ${i}` }] : []));
+
+/**
+ * The endpoint's own ACLs (labelled `acl <index>`) and its network's (`network acl <index>`) in one chain
+ * per direction; at equal priority the endpoint's own rule comes first.
+ */
+export function aclObjects(ep: Endpoint, net: Network): KernelObject[] {
   const owner = `ep:${ep.id}` as const;
-  const acls = ep.policies.filter((p): p is AclPolicy => p.type === "ACL");
+  const acls = [...labelled(ep.policies, "acl"), ...labelled(net.policies, "network acl")];
   const objects: KernelObject[] = [];
   for (const direction of ["In", "Out"] as const) {
     const rules = aclRules(acls, direction);

@@ -4,6 +4,7 @@
  */
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName } from "../dataplane/naming.js";
+import { effectivePolicies } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import { aclObjects } from "./acl.js";
 import { antiSpoofObjects } from "./antispoof.js";
@@ -63,13 +64,14 @@ export const nat: NetworkMode = {
   endpointObjects(ep: Endpoint, net: Network, ns: Namespace): KernelObject[] {
     if (ep.attachment === null) return [];
     const owner = `ep:${ep.id}` as const;
+    const inForce = { ...ep, policies: effectivePolicies(ep.policies, net.policies) };
     const objects = [
       ...vethObjects(ep, net, ns),
-      ...sdnRouteObjects(ep, ns),
+      ...sdnRouteObjects(inForce, ns),
       ...antiSpoofObjects(ep),
-      ...aclObjects(ep),
-      ...qosObjects(ep),
-      ...outboundNatObjects(ep),
+      ...aclObjects(ep, net),
+      ...qosObjects(inForce),
+      ...outboundNatObjects(inForce),
     ];
     for (const m of ep.portMappings) {
       const target = ep.addresses.find((a) => a.family === 6) ?? ep.addresses[0];

@@ -67,4 +67,7 @@ export const migrations: readonly string[] = [
   );
   ALTER TABLE networks ADD COLUMN inter_container INTEGER NOT NULL DEFAULT 1;
   `,
+  `
+  ALTER TABLE networks ADD COLUMN policies TEXT NOT NULL DEFAULT '[]';
+  `,
 ];

@@ -27,6 +27,7 @@ interface NetworkRow {
   short_id: string;
   mtu: number;
   inter_container: number;
+  policies: string;
   created_at: string;
 }
 interface SubnetRow {
@@ -80,6 +81,7 @@ export interface NewNetwork {
   readonly mtu: number;
   readonly interContainer: boolean;
   readonly subnets: readonly { family: Family; prefix: string; gateway: string }[];
+  readonly policies: readonly EndpointPolicy[];
 }
 
 export interface NewEndpoint {
@@ -93,6 +95,8 @@ export interface NewEndpoint {
 
 export class Store {
   private readonly db: Database.Database;
+  /** Compiled statements by SQL text: compiling costs more than running most of hostnet's queries. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -117,128 +121,147 @@ export class Store {
     });
   }
 
+  private prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement as unknown as Database.Statement<P, R>;
+  }
+
   /** Runs `fn` in one immediate transaction: all of it lands, or none. */
   write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }
 
   meta(key: string): string | undefined {
-    return this.db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?").get(key)
-      ?.value;
+    return this.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?").get(key)?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value);
+    this.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value);
   }
 
   // Networks
 
   insertNetwork(n: NewNetwork): void {
-    this.db
-      .prepare(
-        "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(n.id, n.name, n.type, n.shortId, n.mtu, n.interContainer ? 1 : 0, new Date().toISOString());
-    const insertSubnet = this.db.prepare(
+    this.prepare(
+      "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, policies, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      n.id,
+      n.name,
+      n.type,
+      n.shortId,
+      n.mtu,
+      n.interContainer ? 1 : 0,
+      JSON.stringify(n.policies),
+      new Date().toISOString(),
+    );
+    const insertSubnet = this.prepare(
       "INSERT INTO subnets (network_id, family, prefix, gateway) VALUES (?, ?, ?, ?)",
     );
     for (const s of n.subnets) insertSubnet.run(n.id, s.family, s.prefix, s.gateway);
   }
 
+  setNetworkPolicies(id: string, policies: readonly EndpointPolicy[]): void {
+    this.prepare("UPDATE networks SET policies = ? WHERE id = ?").run(JSON.stringify(policies), id);
+  }
+
   deleteNetwork(id: string): void {
-    this.db.prepare("DELETE FROM networks WHERE id = ?").run(id);
+    this.prepare("DELETE FROM networks WHERE id = ?").run(id);
   }
 
   networks(): Network[] {
-    const subnets = this.db.prepare<[], SubnetRow>("SELECT * FROM subnets ORDER BY id").all();
-    return this.db
-      .prepare<[], NetworkRow>("SELECT * FROM networks ORDER BY created_at, name")
+    const subnets = this.prepare<[], SubnetRow>("SELECT * FROM subnets ORDER BY id").all();
+    return this.prepare<[], NetworkRow>("SELECT * FROM networks ORDER BY created_at, name")
       .all()
       .map((row) => toNetwork(row, subnets));
   }
 
   network(ref: string): Network | undefined {
-    const row = this.db
-      .prepare<[string, string], NetworkRow>("SELECT * FROM networks WHERE id = ? OR name = ?")
-      .get(ref, ref);
+    const row = this.prepare<[string, string], NetworkRow>(
+      "SELECT * FROM networks WHERE id = ? OR name = ?",
+    ).get(ref, ref);
     if (row === undefined) return undefined;
-    const subnets = this.db
-      .prepare<[string], SubnetRow>("SELECT * FROM subnets WHERE network_id = ? ORDER BY id")
-      .all(row.id);
+    const subnets = this.prepare<[string], SubnetRow>(
+      "SELECT * FROM subnets WHERE network_id = ? ORDER BY id",
+    ).all(row.id);
     return toNetwork(row, subnets);
   }
 
   networkShortIdTaken(shortId: string): boolean {
-    return this.db.prepare("SELECT 1 FROM networks WHERE short_id = ?").get(shortId) !== undefined;
+    return this.prepare("SELECT 1 FROM networks WHERE short_id = ?").get(shortId) !== undefined;
   }
 
   /** The allocation cursor of a subnet: the offset to try first, so allocation is O(1) amortised. */
   subnetCursor(subnetId: number): bigint {
-    const row = this.db
-      .prepare<[number], { next_offset: string }>("SELECT next_offset FROM subnets WHERE id = ?")
-      .get(subnetId);
+    const row = this.prepare<[number], { next_offset: string }>(
+      "SELECT next_offset FROM subnets WHERE id = ?",
+    ).get(subnetId);
     return BigInt(row?.next_offset ?? "0");
   }
 
   setSubnetCursor(subnetId: number, offset: bigint): void {
-    this.db.prepare("UPDATE subnets SET next_offset = ? WHERE id = ?").run(offset.toString(), subnetId);
+    this.prepare("UPDATE subnets SET next_offset = ? WHERE id = ?").run(offset.toString(), subnetId);
   }
 
   // Namespaces
 
   insertNamespace(ns: Namespace): void {
-    this.db
-      .prepare("INSERT INTO namespaces (id, name, path, owned) VALUES (?, ?, ?, ?)")
-      .run(ns.id, ns.name, ns.path, ns.owned ? 1 : 0);
+    this.prepare("INSERT INTO namespaces (id, name, path, owned) VALUES (?, ?, ?, ?)").run(
+      ns.id,
+      ns.name,
+      ns.path,
+      ns.owned ? 1 : 0,
+    );
   }
 
   deleteNamespace(id: string): void {
-    this.db.prepare("DELETE FROM namespaces WHERE id = ?").run(id);
+    this.prepare("DELETE FROM namespaces WHERE id = ?").run(id);
   }
 
   namespaces(): Namespace[] {
-    return this.db.prepare<[], NamespaceRow>("SELECT * FROM namespaces ORDER BY name").all().map(toNamespace);
+    return this.prepare<[], NamespaceRow>("SELECT * FROM namespaces ORDER BY name").all().map(toNamespace);
   }
 
   namespace(ref: string): Namespace | undefined {
-    const row = this.db
-      .prepare<[string, string, string], NamespaceRow>(
-        "SELECT * FROM namespaces WHERE id = ? OR name = ? OR path = ?",
-      )
-      .get(ref, ref, ref);
+    const row = this.prepare<[string, string, string], NamespaceRow>(
+      "SELECT * FROM namespaces WHERE id = ? OR name = ? OR path = ?",
+    ).get(ref, ref, ref);
     return row === undefined ? undefined : toNamespace(row);
   }
 
   // Endpoints
 
   insertEndpoint(e: NewEndpoint): void {
-    this.db
-      .prepare(
-        "INSERT INTO endpoints (id, name, network_id, short_id, mac, namespace_id, ifname) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        e.id,
-        e.name,
-        e.networkId,
-        e.shortId,
-        e.mac,
-        e.attachment?.namespaceId ?? null,
-        e.attachment?.ifname ?? null,
-      );
+    this.prepare(
+      "INSERT INTO endpoints (id, name, network_id, short_id, mac, namespace_id, ifname) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      e.id,
+      e.name,
+      e.networkId,
+      e.shortId,
+      e.mac,
+      e.attachment?.namespaceId ?? null,
+      e.attachment?.ifname ?? null,
+    );
   }
 
   setAttachment(endpointId: string, attachment: { namespaceId: string; ifname: string } | null): void {
-    this.db
-      .prepare("UPDATE endpoints SET namespace_id = ?, ifname = ? WHERE id = ?")
-      .run(attachment?.namespaceId ?? null, attachment?.ifname ?? null, endpointId);
+    this.prepare("UPDATE endpoints SET namespace_id = ?, ifname = ? WHERE id = ?").run(
+      attachment?.namespaceId ?? null,
+      attachment?.ifname ?? null,
+      endpointId,
+    );
   }
 
   deleteEndpoint(id: string): void {
-    this.db.prepare("DELETE FROM endpoints WHERE id = ?").run(id);
+    this.prepare("DELETE FROM endpoints WHERE id = ?").run(id);
   }
 
   endpointShortIdTaken(shortId: string): boolean {
-    return this.db.prepare("SELECT 1 FROM endpoints WHERE short_id = ?").get(shortId) !== undefined;
+    return this.prepare("SELECT 1 FROM endpoints WHERE short_id = ?").get(shortId) !== undefined;
   }
 
   endpoints(filter: { networkId?: string; namespaceId?: string } = {}): Endpoint[] {
@@ -253,23 +276,23 @@ export class Store {
       args.push(filter.namespaceId);
     }
     const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
-    const rows = this.db
-      .prepare<string[], EndpointRow>(`SELECT * FROM endpoints ${clause} ORDER BY name`)
-      .all(...args);
+    const rows = this.prepare<string[], EndpointRow>(`SELECT * FROM endpoints ${clause} ORDER BY name`).all(
+      ...args,
+    );
     return this.hydrate(rows);
   }
 
   endpoint(ref: string): Endpoint | undefined {
-    const row = this.db
-      .prepare<[string, string], EndpointRow>("SELECT * FROM endpoints WHERE id = ? OR name = ?")
-      .get(ref, ref);
+    const row = this.prepare<[string, string], EndpointRow>(
+      "SELECT * FROM endpoints WHERE id = ? OR name = ?",
+    ).get(ref, ref);
     return row === undefined ? undefined : this.hydrate([row])[0];
   }
 
   endpointAt(namespaceId: string, ifname: string): Endpoint | undefined {
-    const row = this.db
-      .prepare<[string, string], EndpointRow>("SELECT * FROM endpoints WHERE namespace_id = ? AND ifname = ?")
-      .get(namespaceId, ifname);
+    const row = this.prepare<[string, string], EndpointRow>(
+      "SELECT * FROM endpoints WHERE namespace_id = ? AND ifname = ?",
+    ).get(namespaceId, ifname);
     return row === undefined ? undefined : this.hydrate([row])[0];
   }
 
@@ -280,24 +303,22 @@ export class Store {
       "SELECT a.endpoint_id, a.subnet_id, a.address, s.family, s.prefix FROM addresses a JOIN subnets s ON s.id = a.subnet_id";
     const addresses =
       one === undefined
-        ? this.db.prepare<[], AddressRow>(`${addressSql} ORDER BY s.family`).all()
-        : this.db
-            .prepare<[string], AddressRow>(`${addressSql} WHERE a.endpoint_id = ? ORDER BY s.family`)
-            .all(one);
+        ? this.prepare<[], AddressRow>(`${addressSql} ORDER BY s.family`).all()
+        : this.prepare<[string], AddressRow>(`${addressSql} WHERE a.endpoint_id = ? ORDER BY s.family`).all(
+            one,
+          );
     const mappings =
       one === undefined
-        ? this.db.prepare<[], PortMappingRow>("SELECT * FROM port_mappings").all()
-        : this.db
-            .prepare<[string], PortMappingRow>("SELECT * FROM port_mappings WHERE endpoint_id = ?")
-            .all(one);
+        ? this.prepare<[], PortMappingRow>("SELECT * FROM port_mappings").all()
+        : this.prepare<[string], PortMappingRow>("SELECT * FROM port_mappings WHERE endpoint_id = ?").all(
+            one,
+          );
     const policies =
       one === undefined
-        ? this.db.prepare<[], PolicyRow>("SELECT * FROM endpoint_policies ORDER BY seq").all()
-        : this.db
-            .prepare<[string], PolicyRow>(
-              "SELECT * FROM endpoint_policies WHERE endpoint_id = ? ORDER BY seq",
-            )
-            .all(one);
+        ? this.prepare<[], PolicyRow>("SELECT * FROM endpoint_policies ORDER BY seq").all()
+        : this.prepare<[string], PolicyRow>(
+            "SELECT * FROM endpoint_policies WHERE endpoint_id = ? ORDER BY seq",
+          ).all(one);
     const policiesOf = groupBy(policies, (p) => p.endpoint_id);
     const addressesOf = groupBy(addresses, (a) => a.endpoint_id);
     const mappingsOf = groupBy(mappings, (m) => m.endpoint_id);
@@ -319,10 +340,8 @@ export class Store {
 
   /** Replaces all policies of an endpoint, keeping the order given. */
   setPolicies(endpointId: string, policies: readonly EndpointPolicy[]): void {
-    this.db.prepare("DELETE FROM endpoint_policies WHERE endpoint_id = ?").run(endpointId);
-    const insert = this.db.prepare(
-      "INSERT INTO endpoint_policies (endpoint_id, seq, policy) VALUES (?, ?, ?)",
-    );
+    this.prepare("DELETE FROM endpoint_policies WHERE endpoint_id = ?").run(endpointId);
+    const insert = this.prepare("INSERT INTO endpoint_policies (endpoint_id, seq, policy) VALUES (?, ?, ?)");
     policies.forEach((p, i) => insert.run(endpointId, i, JSON.stringify(p)));
   }
 
@@ -330,23 +349,24 @@ export class Store {
 
   addressTaken(subnetId: number, address: string): boolean {
     return (
-      this.db
-        .prepare("SELECT 1 FROM addresses WHERE subnet_id = ? AND address = ?")
-        .get(subnetId, address) !== undefined
+      this.prepare("SELECT 1 FROM addresses WHERE subnet_id = ? AND address = ?").get(subnetId, address) !==
+      undefined
     );
   }
 
   insertAddress(subnetId: number, address: string, endpointId: string): void {
-    this.db
-      .prepare("INSERT INTO addresses (subnet_id, address, endpoint_id) VALUES (?, ?, ?)")
-      .run(subnetId, address, endpointId);
+    this.prepare("INSERT INTO addresses (subnet_id, address, endpoint_id) VALUES (?, ?, ?)").run(
+      subnetId,
+      address,
+      endpointId,
+    );
   }
 
   addressCount(subnetId: number): number {
     return (
-      this.db
-        .prepare<[number], { n: number }>("SELECT count(*) AS n FROM addresses WHERE subnet_id = ?")
-        .get(subnetId)?.n ?? 0
+      this.prepare<[number], { n: number }>("SELECT count(*) AS n FROM addresses WHERE subnet_id = ?").get(
+        subnetId,
+      )?.n ?? 0
     );
   }
 
@@ -354,20 +374,16 @@ export class Store {
 
   /** Mappings that would collide with one on (protocol, hostPort) bound to `hostIp` ("" = every address). */
   conflictingPortMapping(protocol: Protocol, hostPort: number, hostIp: string): PortMapping | undefined {
-    const row = this.db
-      .prepare<[string, number, string, string], PortMappingRow>(
-        "SELECT * FROM port_mappings WHERE protocol = ? AND host_port = ? AND (host_ip = ? OR host_ip = '' OR ? = '') LIMIT 1",
-      )
-      .get(protocol, hostPort, hostIp, hostIp);
+    const row = this.prepare<[string, number, string, string], PortMappingRow>(
+      "SELECT * FROM port_mappings WHERE protocol = ? AND host_port = ? AND (host_ip = ? OR host_ip = '' OR ? = '') LIMIT 1",
+    ).get(protocol, hostPort, hostIp, hostIp);
     return row === undefined ? undefined : toPortMapping(row);
   }
 
   insertPortMapping(endpointId: string, m: PortMapping): void {
-    this.db
-      .prepare(
-        "INSERT INTO port_mappings (endpoint_id, protocol, host_ip, host_port, internal_port) VALUES (?, ?, ?, ?, ?)",
-      )
-      .run(endpointId, m.protocol, m.hostIp ?? "", m.hostPort, m.internalPort);
+    this.prepare(
+      "INSERT INTO port_mappings (endpoint_id, protocol, host_ip, host_port, internal_port) VALUES (?, ?, ?, ?, ?)",
+    ).run(endpointId, m.protocol, m.hostIp ?? "", m.hostPort, m.internalPort);
   }
 }
 
@@ -390,6 +406,7 @@ function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
     shortId: row.short_id,
     mtu: row.mtu,
     interContainer: row.inter_container === 1,
+    policies: JSON.parse(row.policies) as EndpointPolicy[],
     createdAt: row.created_at,
     subnets: subnets.filter((s) => s.network_id === row.id).map(toSubnet),
   };

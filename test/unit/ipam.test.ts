@@ -26,6 +26,7 @@ function addNetwork(subnets: { family: Family; prefix: string; gateway: string }
     type: "NAT",
     shortId: id.slice(0, 8),
     mtu: 1500,
+    policies: [],
     interContainer: true,
     subnets,
   });

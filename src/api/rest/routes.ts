@@ -70,6 +70,11 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
   r.get("/networks/:ref", { schema: { params: Ref, response: { 200: Network, ...errors } } }, (req) =>
     networkView(service.network(req.params.ref)),
   );
+  r.post(
+    "/networks/:ref/policies",
+    { schema: { params: Ref, body: PolicyRequest, response: { 200: Network, ...errors } } },
+    async (req) => networkView(await service.modifyNetworkPolicies(req.params.ref, policyRequest(req.body))),
+  );
   r.delete(
     "/networks/:ref",
     {

@@ -39,6 +39,11 @@ export const NetworkRequest = Type.Object({
   InterContainer: Type.Optional(
     Type.Boolean({ description: "false stops endpoints of the network reaching each other (Docker's ICC)" }),
   ),
+  Policies: Type.Optional(
+    Type.Array(Type.Object({ Type: Type.String(), Settings: Type.Unknown() }), {
+      description: "ACL, QOS, OutBoundNAT and SDNRoute policies every endpoint of the network gets",
+    }),
+  ),
 });
 
 export const NetworkWire = Type.Object({
@@ -49,7 +54,7 @@ export const NetworkWire = Type.Object({
   Mtu: Type.Integer(),
   InterContainer: Type.Boolean(),
   Bridge: Type.String({ description: "The Linux bridge of this network" }),
-  Policies: Type.Array(Type.Unknown()),
+  Policies: Type.Array(Type.Object({ Type: Type.String(), Settings: Type.Unknown() })),
   Flags: Type.Integer(),
   SchemaVersion,
   CreatedAt: Type.String(),
@@ -92,14 +97,15 @@ export const PolicyRequest = Type.Object({
   Policies: Type.Array(Policy),
 });
 
+function policySpecs(policies: readonly Static<typeof Policy>[]): PolicySpec[] {
+  return policies.map((p, i) => ({
+    field: `Policies[${i}].Settings`,
+    policy: parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings),
+  }));
+}
+
 export function policyRequest(body: Static<typeof PolicyRequest>): ServicePolicyRequest {
-  return {
-    requestType: body.RequestType,
-    policies: body.Policies.map((p, i) => ({
-      field: `Policies[${i}].Settings`,
-      policy: parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings),
-    })),
-  };
+  return { requestType: body.RequestType, policies: policySpecs(body.Policies) };
 }
 
 const rangesText = (ranges: readonly PortRange[]): string =>
@@ -210,7 +216,12 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
     };
     return gateway === undefined ? base : { ...base, gateway };
   });
-  const spec = { name: body.Name, type: body.Type ?? "NAT", subnets };
+  const spec = {
+    name: body.Name,
+    type: body.Type ?? "NAT",
+    subnets,
+    policies: policySpecs(body.Policies ?? []),
+  };
   const withMtu = body.Mtu === undefined ? spec : { ...spec, mtu: body.Mtu };
   return body.InterContainer === undefined ? withMtu : { ...withMtu, interContainer: body.InterContainer };
 }
@@ -306,7 +317,7 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
     Mtu: n.mtu,
     InterContainer: n.interContainer,
     Bridge: bridgeName(n.shortId),
-    Policies: [],
+    Policies: n.policies.map(policyView),
     Flags: 0,
     SchemaVersion: schemaVersion,
     CreatedAt: n.createdAt,

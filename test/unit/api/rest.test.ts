@@ -616,6 +616,7 @@ describe("plan, version and OpenAPI", () => {
         "/namespaces/{ref}",
         "/networks",
         "/networks/{ref}",
+        "/networks/{ref}/policies",
         "/plan",
       ].sort(),
     );
@@ -649,5 +650,63 @@ describe("errorReply", () => {
       status: 500,
       body: { error: { code: "Internal", message: "text" } },
     });
+  });
+});
+
+describe("network policies", () => {
+  const acl = {
+    Type: "ACL",
+    Settings: { Action: "Block", Direction: "In", LocalPorts: "22", Priority: 200 },
+  };
+
+  it("are set in the create document, shown by GET and changed by POST /networks/{ref}/policies", async () => {
+    expect((await post("/networks", network("n1", "10.10.0.0/24", { Policies: [acl] }))).statusCode).toBe(
+      201,
+    );
+    expect(json(await get("/networks/n1"))["Policies"]).toEqual([
+      {
+        Type: "ACL",
+        Settings: {
+          Action: "Block",
+          Direction: "In",
+          Protocols: "",
+          LocalAddresses: "",
+          RemoteAddresses: "",
+          LocalPorts: "22",
+          RemotePorts: "",
+          Priority: 200,
+        },
+      },
+    ]);
+    const qos = { Type: "QOS", Settings: { MaximumOutgoingBandwidthInBytes: 5000 } };
+    const res = await post("/networks/n1/policies", { RequestType: "Update", Policies: [qos] });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(json(res)["Policies"]).toEqual([qos]);
+  });
+
+  it("refuse what a network cannot have, naming the field", async () => {
+    expectError(
+      await post(
+        "/networks",
+        network("n1", "10.10.0.0/24", { Policies: [{ Type: "PortMapping", Settings: {} }] }),
+      ),
+      400,
+      "InvalidArgument",
+      "Policies[0].Type",
+    );
+    await post("/networks", network("n1", "10.10.0.0/24"));
+    const reversed = { Type: "ACL", Settings: { Action: "Block", Direction: "In", LocalPorts: "90-80" } };
+    expectError(
+      await post("/networks/n1/policies", { RequestType: "Add", Policies: [reversed] }),
+      400,
+      "InvalidArgument",
+      "Policies[0].Settings.LocalPorts",
+    );
+    expectError(
+      await post("/networks/nope/policies", { RequestType: "Add", Policies: [acl] }),
+      404,
+      "NotFound",
+    );
+    expect(json(await get("/networks/n1"))["Policies"]).toEqual([]);
   });
 });

@@ -2,11 +2,18 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { EndpointSpec, NetworkSpec, PortMappingSpec, SubnetSpec } from "../../../src/core/service.js";
+import type {
+  EndpointSpec,
+  NetworkSpec,
+  PolicySpec,
+  PortMappingSpec,
+  SubnetSpec,
+} from "../../../src/core/service.js";
 import { desiredState } from "../../../src/dataplane/desired.js";
 import { identity, type KernelObject } from "../../../src/dataplane/objects.js";
 import { skeletonVersion } from "../../../src/dataplane/render/nft.js";
 import type { ErrorCode } from "../../../src/errors.js";
+import { parseEndpointPolicy } from "../../../src/model/policy.js";
 import type { Network } from "../../../src/model/types.js";
 import { MemoryKernel, kernelError } from "../../helpers/memory-kernel.js";
 import { harness, rejection, uniqueName, type Harness } from "../harness.js";
@@ -898,5 +905,89 @@ describe("plan, restart and the default network", () => {
     await h.service.deleteNamespace(c2.id);
     expect(kernel.refused).toEqual([]);
     expect(kernel.list().every((o) => o.owner === "global")).toBe(true);
+  });
+});
+
+describe("network policies", () => {
+  const policy = (i: number, type: string, settings: unknown): PolicySpec => ({
+    field: `Policies[${i}].Settings`,
+    policy: parseEndpointPolicy(`Policies[${i}]`, type, settings),
+  });
+  const blockSsh = (i = 0): PolicySpec =>
+    policy(i, "ACL", { Action: "Block", Direction: "In", Protocols: "6", LocalPorts: "22", Priority: 200 });
+  const qos = (i: number, bytes: number): PolicySpec =>
+    policy(i, "QOS", { MaximumOutgoingBandwidthInBytes: bytes });
+  const chainsOf = (epId: string): KernelObject[] =>
+    [...h.kernel.objects.values()].filter((o) => o.kind === "nftChain" && o.owner === `ep:${epId}`);
+
+  async function attachedEndpoint(name: string, extra: Partial<EndpointSpec> = {}): Promise<string> {
+    const ns = await h.service.createNamespace({ name: uniqueName("c") });
+    return (await h.service.createEndpoint(epSpec(name, "n1", { attach: { namespace: ns.name }, ...extra })))
+      .id;
+  }
+
+  it("apply to every endpoint of the network, set at creation and changed live", async () => {
+    await h.service.createNetwork({ ...netSpec("n1", subnet("10.10.0.0/24")), policies: [blockSsh()] });
+    const a = await attachedEndpoint("a");
+    const b = await attachedEndpoint("b", { policies: [qos(0, 2000)] });
+    for (const id of [a, b])
+      expect(chainsOf(id).flatMap((c) => (c.kind === "nftChain" ? c.rules : []))).toContainEqual(
+        expect.stringContaining('th dport 22 counter drop comment "network acl 0"'),
+      );
+    await h.service.modifyNetworkPolicies("n1", { requestType: "Add", policies: [qos(0, 1000)] });
+    const rates = [...h.kernel.objects.values()].flatMap((o) =>
+      o.kind === "shaper" ? [o.bytesPerSecond] : [],
+    );
+    // b's own QOS wins over the network's.
+    expect(rates.sort()).toEqual([1000, 2000]);
+    await h.service.modifyNetworkPolicies("n1", { requestType: "Update", policies: [] });
+    expect(chainsOf(a)).toEqual([]);
+    expect(h.service.network("n1").policies).toEqual([]);
+    expectConverged();
+  });
+
+  it("orders the network's ACLs with the endpoint's by priority, the endpoint's first at a tie", async () => {
+    await h.service.createNetwork({ ...netSpec("n1", subnet("10.10.0.0/24")), policies: [blockSsh()] });
+    const allowSsh = policy(0, "ACL", {
+      Action: "Allow",
+      Direction: "In",
+      Protocols: "6",
+      LocalPorts: "22",
+      Priority: 200,
+    });
+    const id = await attachedEndpoint("a", { policies: [allowSsh] });
+    const chain = chainsOf(id)[0];
+    expect(chain?.kind === "nftChain" ? chain.rules.map((r) => r.slice(r.indexOf("comment"))) : []).toEqual([
+      'comment "acl 0"',
+      'comment "network acl 0"',
+      'comment "default"',
+    ]);
+  });
+
+  it("refuses invalid changes and keeps the previous policies when the kernel refuses", async () => {
+    await h.service.createNetwork({ ...netSpec("n1", subnet("10.10.0.0/24")), policies: [blockSsh()] });
+    await attachedEndpoint("a");
+    const before = snapshot();
+    const twoQos = h.service.modifyNetworkPolicies("n1", {
+      requestType: "Add",
+      policies: [qos(0, 1000), qos(1, 2000)],
+    });
+    expect(await rejection(twoQos)).toMatchObject({
+      code: "InvalidArgument",
+      detail: { field: "Policies[1].Settings" },
+    });
+    const badHop = policy(0, "SDNRoute", { DestinationPrefix: "10.99.0.0/16", NextHop: "192.0.2.1" });
+    expect(
+      await rejection(h.service.modifyNetworkPolicies("n1", { requestType: "Add", policies: [badHop] })),
+    ).toMatchObject({ code: "InvalidArgument", detail: { field: "Policies[0].Settings.NextHop" } });
+    h.kernel.failNext(2);
+    expect(
+      await rejection(h.service.modifyNetworkPolicies("n1", { requestType: "Update", policies: [] })),
+    ).toMatchObject({ code: "Internal" });
+    expect(snapshot()).toEqual(before);
+    expectConverged();
+    const create = h.service.createNetwork({ ...netSpec("n2", subnet("10.20.0.0/24")), policies: [badHop] });
+    expect(await rejection(create)).toMatchObject({ detail: { field: "Policies[0].Settings.NextHop" } });
+    expect(snapshot()).toEqual(before);
   });
 });

@@ -11,6 +11,7 @@ export const dualNet: Network = {
   shortId: "aaaa1111",
   mtu: 1500,
   interContainer: true,
+  policies: [],
   createdAt: "2025-01-01T00:00:00.000Z",
   subnets: [
     { id: 1, family: 4, prefix: "10.88.0.0/24", gateway: "10.88.0.1" },

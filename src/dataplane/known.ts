@@ -1,0 +1,61 @@
+/**
+ * The reconciler's record of what the kernel holds, indexed by owner and by parent so that a scoped
+ * converge costs the same with ten endpoints as with a thousand.
+ */
+import { identity, parentOf, type KernelObject, type Owner } from "./objects.js";
+
+export class KnownObjects {
+  private readonly byId = new Map<string, KernelObject>();
+  private readonly byOwner = new Map<Owner, Set<string>>();
+  private readonly children = new Map<string, Set<string>>();
+
+  constructor(objects: Iterable<KernelObject> = []) {
+    for (const o of objects) this.set(o);
+  }
+
+  all(): KernelObject[] {
+    return [...this.byId.values()];
+  }
+
+  ofOwners(owners: readonly Owner[]): KernelObject[] {
+    return [...new Set(owners)].flatMap((owner) =>
+      [...(this.byOwner.get(owner) ?? [])].flatMap((id) => this.byId.get(id) ?? []),
+    );
+  }
+
+  set(o: KernelObject): void {
+    const id = identity(o);
+    this.unindex(id);
+    this.byId.set(id, o);
+    index(this.byOwner, o.owner, id);
+    const parent = parentOf(o);
+    if (parent !== undefined) index(this.children, parent, id);
+  }
+
+  /** Forgets an object and, when it took them along in the kernel, its descendants. */
+  forget(id: string, withDescendants: boolean): void {
+    if (withDescendants) for (const child of [...(this.children.get(id) ?? [])]) this.forget(child, true);
+    this.unindex(id);
+  }
+
+  private unindex(id: string): void {
+    const old = this.byId.get(id);
+    if (old === undefined) return;
+    this.byId.delete(id);
+    unindex(this.byOwner, old.owner, id);
+    const parent = parentOf(old);
+    if (parent !== undefined) unindex(this.children, parent, id);
+  }
+}
+
+function index<K>(map: Map<K, Set<string>>, key: K, id: string): void {
+  let ids = map.get(key);
+  if (ids === undefined) map.set(key, (ids = new Set()));
+  ids.add(id);
+}
+
+function unindex<K>(map: Map<K, Set<string>>, key: K, id: string): void {
+  const ids = map.get(key);
+  ids?.delete(id);
+  if (ids?.size === 0) map.delete(key);
+}
