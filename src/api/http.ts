@@ -1,15 +1,22 @@
 /**
  * One HTTP app on hostnetd's unix socket: Fastify with pino logs (one JSON line per request, with its id
- * and duration), the REST routes and /openapi.json.
+ * and duration), the REST routes, the CNI plugin's POST /cni and /openapi.json.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 
+import { CniHandler } from "../cni/handler.js";
 import type { HostnetService } from "../core/service.js";
+import { processRunner } from "../dataplane/linux/exec.js";
+import { registerCniRoute } from "./rest/cni.js";
 import { errorReply } from "./rest/errors.js";
 import { registerRoutes } from "./rest/routes.js";
 
-export async function buildApp(service: HostnetService, logger: FastifyBaseLogger): Promise<FastifyInstance> {
+export async function buildApp(
+  service: HostnetService,
+  logger: FastifyBaseLogger,
+  cni: CniHandler = new CniHandler(service, processRunner),
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -32,6 +39,7 @@ export async function buildApp(service: HostnetService, logger: FastifyBaseLogge
     reply.code(404).send({ error: { code: "NotFound", message: `no route ${req.method} ${req.url}` } }),
   );
   registerRoutes(app, service);
+  registerCniRoute(app, cni);
   app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
   return app;
 }

@@ -27,7 +27,7 @@ import { familyOfAddress, singletonPolicies, type EndpointPolicy } from "../mode
 import { networkTypes, type Endpoint, type Namespace, type Network, type Protocol } from "../model/types.js";
 import { aclObjects } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
-import type { Store } from "../store/store.js";
+import type { EndpointOrigin, Store } from "../store/store.js";
 import { checkIfname, checkMac, checkMtu, checkName, checkPort } from "./validate.js";
 
 export interface SubnetSpec {
@@ -67,6 +67,8 @@ export interface EndpointSpec {
   readonly mac?: string;
   readonly portMappings: readonly PortMappingSpec[];
   readonly policies: readonly PolicySpec[];
+  /** Set by a client such as the CNI plugin to find the endpoint again by its own key. */
+  readonly origin?: EndpointOrigin;
 }
 
 /** A parsed policy and the request field it came from, for errors only the network can tell. */
@@ -255,6 +257,20 @@ export class HostnetService {
     return ep;
   }
 
+  /** The endpoint a client made under its own key, if there is one. */
+  endpointByOrigin(origin: EndpointOrigin): Endpoint | undefined {
+    const id = this.store.endpointIdByOrigin(origin);
+    return id === undefined ? undefined : this.store.endpoint(id);
+  }
+
+  /** Every endpoint one client made, with the client's key for it. */
+  endpointsByOrigin(kind: EndpointOrigin["kind"]): { endpoint: Endpoint; key: string }[] {
+    return this.store.origins(kind).flatMap(({ endpointId, key }) => {
+      const endpoint = this.store.endpoint(endpointId);
+      return endpoint === undefined ? [] : [{ endpoint, key }];
+    });
+  }
+
   async createEndpoint(spec: EndpointSpec): Promise<Endpoint> {
     const name = checkName("Name", spec.name);
     const net = this.store.network(spec.network);
@@ -278,6 +294,8 @@ export class HostnetService {
     const id = this.store.write(() => {
       if (this.store.endpoint(name) !== undefined)
         throw conflict(`endpoint "${name}" already exists`, "Name");
+      if (spec.origin !== undefined && this.store.endpointIdByOrigin(spec.origin) !== undefined)
+        throw conflict(`${spec.origin.kind} ${spec.origin.key} already has an endpoint`);
       if (attach !== undefined) this.checkAttachFree(attach);
       const [epId, shortId] = this.freshId((s) => this.store.endpointShortIdTaken(s));
       this.store.insertEndpoint({
@@ -299,6 +317,7 @@ export class HostnetService {
         this.store.insertPortMapping(epId, { ...m, hostIp: m.hostIp ?? null });
       }
       this.store.setPolicies(epId, this.checkPolicies(spec.policies, net));
+      if (spec.origin !== undefined) this.store.insertOrigin(epId, spec.origin);
       return epId;
     });
     await this.convergeOrUndo([`ep:${id}`], () => this.store.deleteEndpoint(id));

@@ -70,4 +70,12 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE networks ADD COLUMN policies TEXT NOT NULL DEFAULT '[]';
   `,
+  `
+  CREATE TABLE endpoint_origins (
+    endpoint_id TEXT PRIMARY KEY REFERENCES endpoints(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    UNIQUE (kind, key)
+  );
+  `,
 ];

@@ -84,6 +84,12 @@ export interface NewNetwork {
   readonly policies: readonly EndpointPolicy[];
 }
 
+/** The client that made an endpoint, and its key for it; hostnet's own API leaves none. */
+export interface EndpointOrigin {
+  readonly kind: "cni";
+  readonly key: string;
+}
+
 export interface NewEndpoint {
   readonly id: string;
   readonly name: string;
@@ -336,6 +342,30 @@ export class Store {
       portMappings: (mappingsOf.get(row.id) ?? []).map(toPortMapping),
       policies: (policiesOf.get(row.id) ?? []).map((p) => JSON.parse(p.policy) as EndpointPolicy),
     }));
+  }
+
+  /** Records which client made an endpoint, under the client's own key for it (CNI: container and ifname). */
+  insertOrigin(endpointId: string, origin: EndpointOrigin): void {
+    this.prepare("INSERT INTO endpoint_origins (endpoint_id, kind, key) VALUES (?, ?, ?)").run(
+      endpointId,
+      origin.kind,
+      origin.key,
+    );
+  }
+
+  endpointIdByOrigin(origin: EndpointOrigin): string | undefined {
+    return this.prepare<[string, string], { endpoint_id: string }>(
+      "SELECT endpoint_id FROM endpoint_origins WHERE kind = ? AND key = ?",
+    ).get(origin.kind, origin.key)?.endpoint_id;
+  }
+
+  /** Every endpoint one client made, with its key. */
+  origins(kind: EndpointOrigin["kind"]): { endpointId: string; key: string }[] {
+    return this.prepare<[string], { endpoint_id: string; key: string }>(
+      "SELECT endpoint_id, key FROM endpoint_origins WHERE kind = ? ORDER BY key",
+    )
+      .all(kind)
+      .map((r) => ({ endpointId: r.endpoint_id, key: r.key }));
   }
 
   /** Replaces all policies of an endpoint, keeping the order given. */

@@ -606,6 +606,7 @@ describe("plan, version and OpenAPI", () => {
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
+        "/cni",
         "/endpoints",
         "/endpoints/{ref}",
         "/endpoints/{ref}/attach",

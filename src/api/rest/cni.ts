@@ -1,0 +1,31 @@
+/**
+ * POST /cni: one CNI plugin call relayed by `hostnet-cni`. The answer is always 200 when hostnetd handled
+ * the call: the body is what the plugin prints on stdout and `Hostnet-Cni-Exit` its exit status, so that
+ * the shim stays a dumb pipe.
+ */
+import type { FastifyInstance } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import type { CniHandler } from "../../cni/handler.js";
+
+export const EXIT_HEADER = "hostnet-cni-exit";
+
+const CniCall = Type.Object({
+  env: Type.Record(Type.String(), Type.String(), {
+    description: "The plugin's CNI_* environment variables",
+  }),
+  stdin: Type.String({ description: "The network configuration the runtime gave the plugin" }),
+});
+
+export function registerCniRoute(app: FastifyInstance, handler: CniHandler): void {
+  app
+    .withTypeProvider<TypeBoxTypeProvider>()
+    .post(
+      "/cni",
+      { schema: { body: CniCall, description: "A CNI plugin call (see docs/cni.md)" } },
+      async (req, reply) => {
+        const { exitCode, stdout } = await handler.handle(req.body.env, req.body.stdin);
+        return reply.header(EXIT_HEADER, String(exitCode)).type("application/json").send(stdout);
+      },
+    );
+}

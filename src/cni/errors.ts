@@ -1,0 +1,54 @@
+/**
+ * CNI errors: the spec's well-known codes, and hostnet's own (100 and up) for what the spec leaves to
+ * plugins. An error is printed as `{cniVersion, code, msg, details}` and the plugin exits 1.
+ */
+import { HostnetError } from "../errors.js";
+
+export const CniCode = {
+  IncompatibleVersion: 1,
+  UnsupportedField: 2,
+  UnknownContainer: 3,
+  InvalidEnvironment: 4,
+  IoFailure: 5,
+  DecodeFailure: 6,
+  InvalidConfig: 7,
+  TryAgainLater: 11,
+  /** hostnet: the name, address, port or interface is already taken. */
+  Conflict: 100,
+  /** hostnet: the kernel refused the change; nothing of it was kept. */
+  KernelRefused: 101,
+  /** hostnet: CHECK found the container's interface not as hostnet made it. */
+  Drift: 102,
+} as const;
+
+export class CniError extends Error {
+  override readonly name = "CniError";
+  constructor(
+    readonly code: number,
+    readonly msg: string,
+    readonly details?: string,
+  ) {
+    super(msg);
+  }
+}
+
+/** hostnetd's own errors in CNI terms; a HostnetError's field is named in the message. */
+export function toCniError(err: unknown): CniError {
+  if (err instanceof CniError) return err;
+  if (err instanceof HostnetError) {
+    const code = {
+      InvalidArgument: CniCode.InvalidConfig,
+      NotFound: CniCode.InvalidConfig,
+      Conflict: CniCode.Conflict,
+      Unavailable: CniCode.TryAgainLater,
+      Internal: CniCode.KernelRefused,
+    }[err.code];
+    const cause = err.cause instanceof Error ? err.cause.message : undefined;
+    return new CniError(code, err.message, cause);
+  }
+  return new CniError(
+    CniCode.KernelRefused,
+    "hostnetd failed",
+    err instanceof Error ? err.message : String(err),
+  );
+}

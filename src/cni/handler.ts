@@ -1,0 +1,311 @@
+/**
+ * The CNI plugin's logic, run inside hostnetd: the `hostnet-cni` executable only relays its environment
+ * and stdin here and prints what comes back. Each container interface becomes one hostnet endpoint, found
+ * again by its origin key `<container id>/<ifname>`; the container's netns is adopted as a namespace.
+ */
+import type { HostnetService } from "../core/service.js";
+import { hostVethName } from "../dataplane/naming.js";
+import type { Runner } from "../dataplane/linux/exec.js";
+import { HostnetError } from "../errors.js";
+import type { EndpointPolicy } from "../model/policy.js";
+import type { Endpoint, Namespace, Network } from "../model/types.js";
+import {
+  checkVersion,
+  decode,
+  parseEnv,
+  parseNetConf,
+  versionOf,
+  type CniEnv,
+  type NetConf,
+} from "./config.js";
+import { CniCode, CniError, toCniError } from "./errors.js";
+import { mergeResults, writeResult, type Result } from "./result.js";
+import { isSupported, latestVersion, supportedVersions } from "./versions.js";
+
+export interface CniReply {
+  readonly exitCode: number;
+  readonly stdout: string;
+}
+
+/** Namespaces the plugin adopts are named so; only those it forgets again when their last endpoint goes. */
+const NAMESPACE_PREFIX = "cni-";
+const INVALID_NAME_CHARS = /[^A-Za-z0-9_.-]/g;
+
+const originOf = (env: CniEnv): { kind: "cni"; key: string } => ({
+  kind: "cni",
+  key: `${env.containerId}/${env.ifname}`,
+});
+
+export class CniHandler {
+  constructor(
+    private readonly service: HostnetService,
+    private readonly runner: Runner,
+  ) {}
+
+  async handle(env: Readonly<Record<string, string>>, stdin: string): Promise<CniReply> {
+    let version = versionOf(stdin) ?? latestVersion;
+    try {
+      const call = parseEnv(env);
+      if (call.command === "VERSION")
+        return {
+          exitCode: 0,
+          stdout: JSON.stringify({
+            cniVersion: isSupported(version) ? version : latestVersion,
+            supportedVersions,
+          }),
+        };
+      const raw = decode(stdin);
+      version = checkVersion(raw);
+      const conf = parseNetConf(raw, version);
+      switch (call.command) {
+        case "ADD":
+          return { exitCode: 0, stdout: JSON.stringify(writeResult(await this.add(call, conf), version)) };
+        case "DEL":
+          await this.del(call);
+          return { exitCode: 0, stdout: "" };
+        case "CHECK":
+          await this.check(call);
+          return { exitCode: 0, stdout: "" };
+        case "GC":
+          await this.gc(conf);
+          return { exitCode: 0, stdout: "" };
+        case "STATUS":
+          return { exitCode: 0, stdout: "" };
+      }
+    } catch (err) {
+      const e = toCniError(err);
+      const doc = {
+        cniVersion: version,
+        code: e.code,
+        msg: e.msg,
+        ...(e.details ? { details: e.details } : {}),
+      };
+      return { exitCode: 1, stdout: JSON.stringify(doc) };
+    }
+  }
+
+  private async add(call: CniEnv, conf: NetConf): Promise<Result> {
+    const origin = originOf(call);
+    if (this.service.endpointByOrigin(origin) !== undefined)
+      throw new CniError(
+        CniCode.Conflict,
+        `container ${call.containerId} already has interface ${call.ifname} on hostnet`,
+      );
+    if (await this.linkExists(call.netns, call.ifname))
+      throw new CniError(CniCode.Conflict, `CNI_IFNAME: ${call.ifname} already exists in ${call.netns}`);
+    const net = await this.ensureNetwork(conf);
+    const ns = await this.ensureNamespace(call);
+    let ep: Endpoint;
+    try {
+      ep = await this.service.createEndpoint({
+        name: this.endpointName(call),
+        network: net.id,
+        attach: { namespace: ns.id, ifname: call.ifname },
+        ips: conf.ips.map((cidr, i) => ({
+          field: `runtimeConfig.ips[${i}]`,
+          address: cidr.split("/")[0] ?? "",
+        })),
+        ...(conf.mac === undefined ? {} : { mac: conf.mac }),
+        portMappings: conf.portMappings.map((m) => ({
+          field: m.field,
+          protocol: m.protocol,
+          hostPort: m.hostPort,
+          internalPort: m.containerPort,
+          ...(m.hostIP === undefined ? {} : { hostIp: m.hostIP }),
+        })),
+        policies: bandwidthPolicies(conf),
+        origin,
+      });
+    } catch (err) {
+      await this.forgetNamespaceIfUnused(ns.id);
+      throw err;
+    }
+    return mergeResults(conf.prevResult, ownResult(ep, net, call, conf));
+  }
+
+  /** Best effort, and a success when there is nothing (left) to delete: runtimes repeat DEL. */
+  private async del(call: CniEnv): Promise<void> {
+    const ep = this.service.endpointByOrigin(originOf(call));
+    if (ep === undefined) return;
+    await this.remove(ep);
+  }
+
+  private async remove(ep: Endpoint): Promise<void> {
+    await this.service.deleteEndpoint(ep.id);
+    if (ep.attachment !== null) await this.forgetNamespaceIfUnused(ep.attachment.namespaceId);
+  }
+
+  /** What a later plugin may change (MAC, sysctls, more addresses) is not hostnet's to complain about. */
+  private async check(call: CniEnv): Promise<void> {
+    const ep = this.service.endpointByOrigin(originOf(call));
+    if (ep?.attachment == null)
+      throw new CniError(
+        CniCode.UnknownContainer,
+        `container ${call.containerId} has no interface ${call.ifname} on hostnet`,
+      );
+    const ns = this.service.namespace(ep.attachment.namespaceId);
+    if (ns.path !== call.netns)
+      throw new CniError(
+        CniCode.InvalidEnvironment,
+        `CNI_NETNS: the interface is in ${ns.path}, not ${call.netns}`,
+      );
+    const have = await this.addresses(call.netns, call.ifname);
+    const missing = ep.addresses.filter((a) => !have.includes(`${a.address}/${a.prefixLength}`));
+    if (have.length === 0 && !(await this.linkExists(call.netns, call.ifname)))
+      throw new CniError(CniCode.UnknownContainer, `${call.ifname} is missing from ${call.netns}`);
+    if (missing.length > 0)
+      throw new CniError(
+        CniCode.Drift,
+        `${call.ifname} in ${call.netns} lacks ${missing.map((a) => a.address).join(", ")}`,
+      );
+  }
+
+  /** Removes every attachment of the network the runtime no longer knows; goes on past failures. */
+  private async gc(conf: NetConf): Promise<void> {
+    const valid = new Set((conf.validAttachments ?? []).map((a) => `${a.containerID}/${a.ifname}`));
+    let network: Network;
+    try {
+      network = this.service.network(conf.network);
+    } catch {
+      return;
+    }
+    const stale = this.service
+      .endpointsByOrigin("cni")
+      .filter(({ endpoint, key }) => endpoint.networkId === network.id && !valid.has(key));
+    const failures: string[] = [];
+    for (const { endpoint, key } of stale)
+      await this.remove(endpoint).catch((err: unknown) => failures.push(`${key}: ${toCniError(err).msg}`));
+    if (failures.length > 0)
+      throw new CniError(
+        CniCode.KernelRefused,
+        `GC could not remove ${failures.length} of ${stale.length} stale attachments`,
+        failures.join("; "),
+      );
+  }
+
+  private async ensureNetwork(conf: NetConf): Promise<Network> {
+    const existing = this.service.networks().find((n) => n.name === conf.network);
+    if (existing !== undefined) return existing;
+    try {
+      return await this.service.createNetwork({
+        name: conf.network,
+        type: conf.mode,
+        subnets: conf.subnets.map((s, i) => ({
+          prefix: s.subnet,
+          prefixField: conf.subnets.length === 1 ? "ipam.subnet" : `ipam.ranges[${i}][0].subnet`,
+          gatewayField: conf.subnets.length === 1 ? "ipam.gateway" : `ipam.ranges[${i}][0].gateway`,
+          ...(s.gateway === undefined ? {} : { gateway: s.gateway }),
+        })),
+      });
+    } catch (err) {
+      // Another ADD created it meanwhile.
+      const now = this.service.networks().find((n) => n.name === conf.network);
+      if (now !== undefined) return now;
+      throw err;
+    }
+  }
+
+  private async ensureNamespace(call: CniEnv): Promise<Namespace> {
+    const known = (): Namespace | undefined => this.service.namespaces().find((n) => n.path === call.netns);
+    const existing = known();
+    if (existing !== undefined) return existing;
+    const name = `${NAMESPACE_PREFIX}${call.containerId.replace(INVALID_NAME_CHARS, "-").slice(0, 40)}-${call.ifname}`;
+    try {
+      return await this.service.createNamespace({ name, path: call.netns });
+    } catch (err) {
+      const now = known();
+      if (now !== undefined) return now;
+      if (err instanceof HostnetError && err.detail.field === "Path")
+        throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS: ${call.netns} does not exist`);
+      throw err;
+    }
+  }
+
+  private async forgetNamespaceIfUnused(namespaceId: string): Promise<void> {
+    const ns = this.service.namespaces().find((n) => n.id === namespaceId);
+    if (ns === undefined || ns.owned || !ns.name.startsWith(NAMESPACE_PREFIX)) return;
+    if (this.service.endpoints({ namespace: ns.id }).length > 0) return;
+    await this.service.deleteNamespace(ns.id);
+  }
+
+  /** Kubernetes pods by namespace and name, other containers by id; another interface adds its name. */
+  private endpointName(call: CniEnv): string {
+    const podNs = call.args.get("K8S_POD_NAMESPACE");
+    const pod = call.args.get("K8S_POD_NAME");
+    const id = call.containerId.replace(INVALID_NAME_CHARS, "-");
+    const base = podNs && pod ? `${podNs}.${pod}`.replace(INVALID_NAME_CHARS, "-") : `cni-${id.slice(0, 12)}`;
+    const name = call.ifname === "eth0" ? base : `${base}-${call.ifname}`;
+    const taken = (n: string): boolean => this.service.endpoints().some((e) => e.name === n);
+    // A pod's new sandbox may be added before the old one is deleted.
+    return (taken(name) ? `${name}-${id.slice(0, 8)}` : name).slice(0, 128);
+  }
+
+  private async linkExists(netns: string, ifname: string): Promise<boolean> {
+    try {
+      await this.runner.run(["nsenter", `--net=${netns}`, "ip", "link", "show", "dev", ifname]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async addresses(netns: string, ifname: string): Promise<string[]> {
+    try {
+      const { stdout } = await this.runner.run([
+        "nsenter",
+        `--net=${netns}`,
+        "ip",
+        "-j",
+        "addr",
+        "show",
+        "dev",
+        ifname,
+      ]);
+      const links = JSON.parse(stdout) as { addr_info?: { local: string; prefixlen: number }[] }[];
+      return links.flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** The bandwidth capability (bits per second) as hostnet's QOS policy (bytes per second). */
+function bandwidthPolicies(conf: NetConf): { field: string; policy: EndpointPolicy }[] {
+  if (conf.ingressRate === undefined && conf.egressRate === undefined) return [];
+  const bytes = (bits: number | undefined): number | null =>
+    bits === undefined ? null : Math.floor(bits / 8);
+  return [
+    {
+      field: "runtimeConfig.bandwidth",
+      policy: {
+        type: "QOS",
+        maxIncomingBytesPerSecond: bytes(conf.ingressRate),
+        maxOutgoingBytesPerSecond: bytes(conf.egressRate),
+      },
+    },
+  ];
+}
+
+function ownResult(ep: Endpoint, net: Network, call: CniEnv, conf: NetConf): Result {
+  const gatewayOf = (subnetId: number): string | undefined =>
+    net.subnets.find((s) => s.id === subnetId)?.gateway;
+  return {
+    interfaces: [
+      { name: hostVethName(ep.shortId), sandbox: "" },
+      { name: call.ifname, mac: ep.mac, mtu: net.mtu, sandbox: call.netns },
+    ],
+    ips: ep.addresses.map((a) => {
+      const gateway = gatewayOf(a.subnetId);
+      return {
+        address: `${a.address}/${a.prefixLength}`,
+        ...(gateway === undefined ? {} : { gateway }),
+        interface: 1,
+      };
+    }),
+    routes: ep.addresses.flatMap((a) => {
+      const gw = gatewayOf(a.subnetId);
+      return gw === undefined ? [] : [{ dst: a.family === 6 ? "::/0" : "0.0.0.0/0", gw }];
+    }),
+    ...(conf.dns === undefined ? {} : { dns: conf.dns }),
+  };
+}

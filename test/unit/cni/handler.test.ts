@@ -1,0 +1,240 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CniHandler } from "../../../src/cni/handler.js";
+import type { Runner } from "../../../src/dataplane/linux/exec.js";
+import { harness, type Harness } from "../harness.js";
+
+/** The container side as `ip` would show it: links by "netns/ifname", with their addresses. */
+class FakeContainers implements Runner {
+  readonly links = new Map<string, string[]>();
+  run(argv: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+    const netns = (argv[1] ?? "").replace("--net=", "");
+    const ifname = argv.at(-1) ?? "";
+    const addrs = this.links.get(`${netns}/${ifname}`);
+    if (addrs === undefined) return Promise.reject(new Error(`Device "${ifname}" does not exist.`));
+    const addr_info = addrs.map((a) => ({ local: a.split("/")[0], prefixlen: Number(a.split("/")[1]) }));
+    return Promise.resolve({ stdout: JSON.stringify([{ ifname, addr_info }]), stderr: "" });
+  }
+}
+
+let h: Harness;
+let fake: FakeContainers;
+let cni: CniHandler;
+let dir: string;
+
+beforeEach(() => {
+  h = harness();
+  fake = new FakeContainers();
+  cni = new CniHandler(h.service, fake);
+  dir = mkdtempSync(join(tmpdir(), "hostnet-cni-unit-"));
+});
+afterEach(() => {
+  h.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A netns path that exists (adopting a namespace checks that it does). */
+function netns(name: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, "");
+  return path;
+}
+
+const conf = (version: string, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({
+    cniVersion: version,
+    name: "k8s",
+    type: "hostnet",
+    network: "pods",
+    ipam: { subnet: "10.44.0.0/24" },
+    ...extra,
+  });
+
+const env = (command: string, id = "c1", path = "", ifname = "eth0", args = ""): Record<string, string> => ({
+  CNI_COMMAND: command,
+  CNI_CONTAINERID: id,
+  CNI_NETNS: path,
+  CNI_IFNAME: ifname,
+  CNI_ARGS: args,
+  CNI_PATH: "/opt/cni/bin",
+});
+
+async function call(
+  e: Record<string, string>,
+  stdin: string,
+): Promise<{ exitCode: number; out: Record<string, unknown> }> {
+  const { exitCode, stdout } = await cni.handle(e, stdin);
+  return { exitCode, out: stdout === "" ? {} : (JSON.parse(stdout) as Record<string, unknown>) };
+}
+
+describe("the CNI plugin's logic", () => {
+  it("answers VERSION with every supported version, without a configuration", async () => {
+    expect(await call({ CNI_COMMAND: "VERSION" }, '{"cniVersion":"0.4.0"}')).toEqual({
+      exitCode: 0,
+      out: { cniVersion: "0.4.0", supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] },
+    });
+  });
+
+  it("refuses a bad environment (4), undecodable input (6), an unknown version (1) and a bad config (7)", async () => {
+    const path = netns("n0");
+    const cases: [Record<string, string>, string, number, string][] = [
+      [{ CNI_COMMAND: "FROB" }, conf("1.0.0"), 4, "CNI_COMMAND"],
+      [{ ...env("ADD", "c1", path), CNI_IFNAME: "" }, conf("1.0.0"), 4, "CNI_IFNAME"],
+      [env("ADD", "c1", path), "{not json", 6, "not JSON"],
+      [env("ADD", "c1", path), conf("0.2.0"), 1, "0.2.0"],
+      [env("ADD", "c1", path), conf("1.0.0", { name: 7 }), 7, "name"],
+      [env("ADD", "c1", path), conf("1.0.0", { ipam: { subnet: "10.0.0.0/33" } }), 7, "ipam.subnet"],
+      [
+        env("ADD", "c1", path),
+        conf("1.0.0", { runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 80 }] } }),
+        7,
+        "runtimeConfig.portMappings[0].hostPort",
+      ],
+    ];
+    for (const [e, stdin, code, named] of cases) {
+      const { exitCode, out } = await call(e, stdin);
+      expect({ exitCode, code: out["code"] }).toEqual({ exitCode: 1, code });
+      expect(String(out["msg"])).toContain(named);
+    }
+    expect(h.service.endpoints()).toEqual([]);
+    expect(h.service.namespaces()).toEqual([]);
+  });
+
+  it("ADD creates the network on first use and answers in the requested version's format", async () => {
+    for (const [i, version] of ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"].entries()) {
+      const path = netns(`v${i}`);
+      const { exitCode, out } = await call(env("ADD", `c${i}`, path), conf(version));
+      expect(exitCode, JSON.stringify(out)).toBe(0);
+      expect(out["cniVersion"]).toBe(version);
+      const ips = out["ips"] as Record<string, unknown>[];
+      expect(ips).toHaveLength(1);
+      expect(ips[0]).toMatchObject({ gateway: "10.44.0.1", interface: 1 });
+      expect("version" in (ips[0] ?? {})).toBe(version.startsWith("0."));
+      expect(out["interfaces"]).toMatchObject([{ sandbox: "" }, { name: "eth0", sandbox: path }]);
+      expect(out["routes"]).toEqual([{ dst: "0.0.0.0/0", gw: "10.44.0.1" }]);
+    }
+    expect(h.service.network("pods").subnets.map((s) => s.prefix)).toEqual(["10.44.0.0/24"]);
+    expect(h.service.endpoints().map((e) => e.name)).toEqual([
+      "cni-c0",
+      "cni-c1",
+      "cni-c2",
+      "cni-c3",
+      "cni-c4",
+    ]);
+  });
+
+  it("maps the capabilities, names Kubernetes pods, and appends to a chain's prevResult", async () => {
+    const path = netns("p1");
+    const prevResult = {
+      cniVersion: "0.4.0",
+      interfaces: [{ name: "lo0", sandbox: path }],
+      ips: [{ version: "4", address: "192.0.2.9/32", interface: 0 }],
+      routes: [],
+      dns: {},
+    };
+    const stdin = conf("0.4.0", {
+      prevResult,
+      runtimeConfig: {
+        portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }],
+        bandwidth: { ingressRate: 800000, egressRate: 1600000 },
+        ips: ["10.44.0.77/24"],
+        mac: "02:aa:bb:cc:dd:ee",
+        dns: { servers: ["10.44.0.1"], searches: ["svc.local"] },
+      },
+    });
+    const { exitCode, out } = await call(
+      env("ADD", "c1", path, "eth0", "K8S_POD_NAMESPACE=web;K8S_POD_NAME=api-1"),
+      stdin,
+    );
+    expect(exitCode, JSON.stringify(out)).toBe(0);
+    expect(out["ips"]).toEqual([
+      { version: "4", address: "192.0.2.9/32", interface: 0 },
+      { version: "4", address: "10.44.0.77/24", gateway: "10.44.0.1", interface: 2 },
+    ]);
+    expect(out["dns"]).toEqual({ nameservers: ["10.44.0.1"], search: ["svc.local"] });
+    const ep = h.service.endpoint("web.api-1");
+    expect(ep.mac).toBe("02:aa:bb:cc:dd:ee");
+    expect(ep.portMappings).toEqual([{ protocol: "tcp", hostIp: null, hostPort: 8080, internalPort: 80 }]);
+    expect(ep.policies).toEqual([
+      { type: "QOS", maxIncomingBytesPerSecond: 100000, maxOutgoingBytesPerSecond: 200000 },
+    ]);
+  });
+
+  it("refuses an ADD whose ifname exists or whose port is taken, leaving nothing behind", async () => {
+    const a = netns("a");
+    const b = netns("b");
+    fake.links.set(`${a}/eth0`, []);
+    const exists = await call(env("ADD", "c1", a), conf("1.0.0"));
+    expect([exists.exitCode, exists.out["code"]]).toEqual([1, 100]);
+    expect(String(exists.out["msg"])).toContain("CNI_IFNAME");
+    const mapping = { runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80 }] } };
+    expect((await call(env("ADD", "c2", b), conf("1.0.0", mapping))).exitCode).toBe(0);
+    const c = netns("c");
+    const taken = await call(env("ADD", "c3", c), conf("1.0.0", mapping));
+    expect([taken.exitCode, taken.out["code"]]).toEqual([1, 100]);
+    expect(String(taken.out["msg"])).toContain("runtimeConfig.portMappings[0]");
+    expect(h.service.endpoints().map((e) => e.name)).toEqual(["cni-c2"]);
+    expect(h.service.namespaces().map((n) => n.path)).toEqual([b]);
+  });
+
+  it("DEL removes the endpoint and the adopted namespace, and succeeds again and for the unknown", async () => {
+    const path = netns("d");
+    expect((await call(env("ADD", "c1", path), conf("1.0.0"))).exitCode).toBe(0);
+    for (let i = 0; i < 2; i++)
+      expect(await call(env("DEL", "c1", path), conf("1.0.0"))).toEqual({ exitCode: 0, out: {} });
+    expect(await call(env("DEL", "never", ""), conf("1.0.0"))).toEqual({ exitCode: 0, out: {} });
+    expect(h.service.endpoints()).toEqual([]);
+    expect(h.service.namespaces()).toEqual([]);
+  });
+
+  it("CHECK passes while the interface has its addresses, and says what is missing", async () => {
+    const path = netns("k");
+    const { out } = await call(env("ADD", "c1", path), conf("1.0.0"));
+    const address = String((out["ips"] as { address: string }[])[0]?.address);
+    fake.links.set(`${path}/eth0`, [address, "10.99.0.1/32"]);
+    expect(await call(env("CHECK", "c1", path), conf("1.0.0", { prevResult: out }))).toEqual({
+      exitCode: 0,
+      out: {},
+    });
+    fake.links.set(`${path}/eth0`, []);
+    const drift = await call(env("CHECK", "c1", path), conf("1.0.0", { prevResult: out }));
+    expect([drift.exitCode, drift.out["code"]]).toEqual([1, 102]);
+    const unknown = await call(env("CHECK", "c9", path), conf("1.0.0"));
+    expect([unknown.exitCode, unknown.out["code"]]).toEqual([1, 3]);
+  });
+
+  it("GC removes the network's attachments the runtime no longer lists, and only those", async () => {
+    for (const id of ["c1", "c2", "c3"])
+      expect((await call(env("ADD", id, netns(id)), conf("1.1.0"))).exitCode).toBe(0);
+    const other = JSON.stringify({
+      cniVersion: "1.1.0",
+      name: "other",
+      type: "hostnet",
+      ipam: { subnet: "10.45.0.0/24" },
+    });
+    expect((await call(env("ADD", "x1", netns("x1")), other)).exitCode).toBe(0);
+    const valid = { "cni.dev/valid-attachments": [{ containerID: "c2", ifname: "eth0" }] };
+    expect(await call({ CNI_COMMAND: "GC", CNI_PATH: "/opt/cni/bin" }, conf("1.1.0", valid))).toEqual({
+      exitCode: 0,
+      out: {},
+    });
+    expect(
+      h.service
+        .endpoints()
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(["cni-c2", "cni-x1"]);
+  });
+
+  it("parallel ADDs of different containers get different addresses and endpoints", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call(env("ADD", `p${i}`, netns(`p${i}`)), conf("1.0.0"))),
+    );
+    expect(results.map((r) => r.exitCode)).toEqual(Array.from({ length: 20 }, () => 0));
+    const addresses = results.map((r) => (r.out["ips"] as { address: string }[])[0]?.address);
+    expect(new Set(addresses).size).toBe(20);
+    expect(h.service.networks()).toHaveLength(1);
+  });
+});
