@@ -1,6 +1,7 @@
 /** The CLI's whole command table: one entry per noun, each in its own file. */
 import { group } from "./command.js";
 import { endpoint } from "./endpoint.js";
+import { installCni } from "./install-cni.js";
 import { namespace } from "./namespace.js";
 import { network } from "./network.js";
 import { plan } from "./plan.js";
@@ -9,5 +10,5 @@ import { policy } from "./policy.js";
 export const commands = group({
   names: ["hostnet"],
   help: "Manage hostnetd's networks, network namespaces, endpoints and their policies",
-  commands: [network, namespace, endpoint, policy, plan],
+  commands: [network, namespace, endpoint, policy, plan, installCni],
 });

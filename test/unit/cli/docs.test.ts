@@ -24,14 +24,19 @@ function synopsis(): string[] {
     .filter((line) => /^ {2}[a-z]/.test(line))
     .flatMap((line) => {
       const [first = "", ...others] = line.trim().split(" | ");
-      const [noun = "", verb] = first.split(" ");
+      const [noun = "", second] = first.split(" ");
+      // `plan` and `install-cni [--bin-dir DIR]` are commands of their own, without a verb.
+      const verb = second !== undefined && /^[a-z]/.test(second) ? second : undefined;
       const command = (words: string): string =>
         verb === undefined ? noun : `${noun} ${words.split(" ")[0] ?? ""}`;
       return [command(first.split(" ").slice(1).join(" ")), ...others.map(command)];
     });
 }
 
-/** Command lines in the sh blocks of docs/*.md, and the table's own examples. */
+/** Commands that work on the local machine and never ask hostnetd. */
+const local = ["hostnet install-cni"];
+
+/** Command lines in the sh blocks of docs/*.md, and the table's own examples, that ask hostnetd. */
 function examples(): string[] {
   const documented = readdirSync(join(root, "docs"))
     .filter((f) => f.endsWith(".md"))
@@ -40,7 +45,7 @@ function examples(): string[] {
     .filter((line) => line.startsWith("hostnet "));
   const fromTable = (entry: Entry): string[] =>
     entry.kind === "command" ? [...entry.examples] : entry.commands.flatMap(fromTable);
-  return [...documented, ...fromTable(commands)];
+  return [...documented, ...fromTable(commands)].filter((line) => !local.some((l) => line.startsWith(l)));
 }
 
 let hostnetd: FakeHostnetd;
