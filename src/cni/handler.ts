@@ -91,8 +91,6 @@ export class CniHandler {
         CniCode.Conflict,
         `container ${call.containerId} already has interface ${call.ifname} on hostnet`,
       );
-    if (await this.linkExists(call.netns, call.ifname))
-      throw new CniError(CniCode.Conflict, `CNI_IFNAME: ${call.ifname} already exists in ${call.netns}`);
     const net = await this.ensureNetwork(conf);
     const ns = await this.ensureNamespace(call);
     let ep: Endpoint;
@@ -118,6 +116,13 @@ export class CniHandler {
       });
     } catch (err) {
       await this.forgetNamespaceIfUnused(ns.id);
+      // Asked only now: a look before every ADD would cost a process each time.
+      if (
+        err instanceof HostnetError &&
+        err.code === "Conflict" &&
+        (await this.linkExists(call.netns, call.ifname))
+      )
+        throw new CniError(CniCode.Conflict, `CNI_IFNAME: ${call.ifname} already exists in ${call.netns}`);
       throw err;
     }
     return mergeResults(conf.prevResult, ownResult(ep, net, call, conf));
@@ -206,7 +211,7 @@ export class CniHandler {
   }
 
   private async ensureNamespace(call: CniEnv): Promise<Namespace> {
-    const known = (): Namespace | undefined => this.service.namespaces().find((n) => n.path === call.netns);
+    const known = (): Namespace | undefined => this.service.findNamespace(call.netns);
     const existing = known();
     if (existing !== undefined) return existing;
     const name = `${NAMESPACE_PREFIX}${call.containerId.replace(INVALID_NAME_CHARS, "-").slice(0, 40)}-${call.ifname}`;
@@ -222,7 +227,7 @@ export class CniHandler {
   }
 
   private async forgetNamespaceIfUnused(namespaceId: string): Promise<void> {
-    const ns = this.service.namespaces().find((n) => n.id === namespaceId);
+    const ns = this.service.findNamespace(namespaceId);
     if (ns === undefined || ns.owned || !ns.name.startsWith(NAMESPACE_PREFIX)) return;
     if (this.service.endpoints({ namespace: ns.id }).length > 0) return;
     await this.service.deleteNamespace(ns.id);
@@ -235,7 +240,7 @@ export class CniHandler {
     const id = call.containerId.replace(INVALID_NAME_CHARS, "-");
     const base = podNs && pod ? `${podNs}.${pod}`.replace(INVALID_NAME_CHARS, "-") : `cni-${id.slice(0, 12)}`;
     const name = call.ifname === "eth0" ? base : `${base}-${call.ifname}`;
-    const taken = (n: string): boolean => this.service.endpoints().some((e) => e.name === n);
+    const taken = (n: string): boolean => this.service.findEndpoint(n) !== undefined;
     // A pod's new sandbox may be added before the old one is deleted.
     return (taken(name) ? `${name}-${id.slice(0, 8)}` : name).slice(0, 128);
   }

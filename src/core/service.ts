@@ -206,6 +206,11 @@ export class HostnetService {
     return this.store.namespaces();
   }
 
+  /** The namespace with this id, name or path, if there is one. */
+  findNamespace(ref: string): Namespace | undefined {
+    return this.store.namespace(ref);
+  }
+
   namespace(ref: string): Namespace {
     const ns = this.store.namespace(ref);
     if (ns === undefined) throw notFound("namespace", ref);
@@ -249,6 +254,11 @@ export class HostnetService {
       ...(filter.network === undefined ? {} : { networkId: this.network(filter.network).id }),
       ...(filter.namespace === undefined ? {} : { namespaceId: this.namespace(filter.namespace).id }),
     });
+  }
+
+  /** The endpoint with this id or name, if there is one. */
+  findEndpoint(ref: string): Endpoint | undefined {
+    return this.store.endpoint(ref);
   }
 
   endpoint(ref: string): Endpoint {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CniHandler } from "../../../src/cni/handler.js";
 import type { Runner } from "../../../src/dataplane/linux/exec.js";
+import { kernelError } from "../../helpers/memory-kernel.js";
 import { harness, type Harness } from "../harness.js";
 
 /** The container side as `ip` would show it: links by "netns/ifname", with their addresses. */
@@ -165,12 +166,13 @@ describe("the CNI plugin's logic", () => {
   it("refuses an ADD whose ifname exists or whose port is taken, leaving nothing behind", async () => {
     const a = netns("a");
     const b = netns("b");
+    const mapping = { runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80 }] } };
+    expect((await call(env("ADD", "c2", b), conf("1.0.0", mapping))).exitCode).toBe(0);
     fake.links.set(`${a}/eth0`, []);
+    h.kernel.failNext(2, kernelError("RTNETLINK answers: File exists"));
     const exists = await call(env("ADD", "c1", a), conf("1.0.0"));
     expect([exists.exitCode, exists.out["code"]]).toEqual([1, 100]);
     expect(String(exists.out["msg"])).toContain("CNI_IFNAME");
-    const mapping = { runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80 }] } };
-    expect((await call(env("ADD", "c2", b), conf("1.0.0", mapping))).exitCode).toBe(0);
     const c = netns("c");
     const taken = await call(env("ADD", "c3", c), conf("1.0.0", mapping));
     expect([taken.exitCode, taken.out["code"]]).toEqual([1, 100]);
