@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what hostnet needs on Debian/Ubuntu (as root) and builds it: iproute2 and nftables for the
-# daemon; socat, ping, nsenter and iperf3 for the test suite; then npm dependencies and the TypeScript build.
+# daemon; gcc and libc6-dev for the CNI plugin executable (static C); socat, ping, nsenter and iperf3 for
+# the test suite; then npm dependencies and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in ip:iproute2 tc:iproute2 nft:nftables socat:socat ping:iputils-ping nsenter:util-linux iperf3:iperf3; do
+for pair in ip:iproute2 tc:iproute2 nft:nftables socat:socat ping:iputils-ping nsenter:util-linux iperf3:iperf3 podman:podman runc:runc busybox:busybox-static cc:gcc; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
+# The static CNI plugin links against libc.a, which only libc6-dev has.
+dpkg -s libc6-dev >/dev/null 2>&1 || need+=(libc6-dev)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq

@@ -18,14 +18,13 @@ const CniCall = Type.Object({
 });
 
 export function registerCniRoute(app: FastifyInstance, handler: CniHandler): void {
-  app
-    .withTypeProvider<TypeBoxTypeProvider>()
-    .post(
-      "/cni",
-      { schema: { body: CniCall, description: "A CNI plugin call (see docs/cni.md)" } },
-      async (req, reply) => {
-        const { exitCode, stdout } = await handler.handle(req.body.env, req.body.stdin);
-        return reply.header(EXIT_HEADER, String(exitCode)).type("application/json").send(stdout);
-      },
-    );
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
+    "/cni",
+    // The plugin accepts 16 MiB of configuration, which JSON escaping may make up to six times larger.
+    { schema: { body: CniCall, description: "A CNI plugin call (see docs/cni.md)" }, bodyLimit: 100 << 20 },
+    async (req, reply) => {
+      const { exitCode, stdout } = await handler.handle(req.body.env, req.body.stdin);
+      return reply.header(EXIT_HEADER, String(exitCode)).type("application/json").send(stdout);
+    },
+  );
 }
