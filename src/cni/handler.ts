@@ -3,6 +3,7 @@
  * and stdin here and prints what comes back. Each container interface becomes one hostnet endpoint, found
  * again by its origin key `<container id>/<ifname>`; the container's netns is adopted as a namespace.
  */
+import { randomUUID } from "node:crypto";
 import type { HostnetService } from "../core/service.js";
 import { hostVethName } from "../dataplane/naming.js";
 import type { Runner } from "../dataplane/linux/exec.js";
@@ -238,11 +239,19 @@ export class CniHandler {
     const podNs = call.args.get("K8S_POD_NAMESPACE");
     const pod = call.args.get("K8S_POD_NAME");
     const id = call.containerId.replace(INVALID_NAME_CHARS, "-");
-    const base = podNs && pod ? `${podNs}.${pod}`.replace(INVALID_NAME_CHARS, "-") : `cni-${id.slice(0, 12)}`;
-    const name = call.ifname === "eth0" ? base : `${base}-${call.ifname}`;
-    const taken = (n: string): boolean => this.service.findEndpoint(n) !== undefined;
-    // A pod's new sandbox may be added before the old one is deleted.
-    return (taken(name) ? `${name}-${id.slice(0, 8)}` : name).slice(0, 128);
+    const suffix = call.ifname === "eth0" ? "" : `-${call.ifname}`;
+    const pods = podNs && pod ? [`${podNs}.${pod}`.replace(INVALID_NAME_CHARS, "-")] : [];
+    // Short names first; a pod's new sandbox may come before the old one's DEL, and short container ids
+    // may share a prefix: the whole id, which the origin makes unique, always ends the list.
+    const candidates = [
+      ...pods.map((p) => `${p}${suffix}`),
+      `cni-${id.slice(0, 12)}${suffix}`,
+      `cni-${id}${suffix}`,
+    ];
+    const free = candidates
+      .map((n) => n.slice(0, 128))
+      .find((n) => this.service.findEndpoint(n) === undefined);
+    return free ?? `cni-${randomUUID()}`;
   }
 
   private async linkExists(netns: string, ifname: string): Promise<boolean> {

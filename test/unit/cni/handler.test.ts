@@ -124,6 +124,11 @@ describe("the CNI plugin's logic", () => {
       "cni-c3",
       "cni-c4",
     ]);
+    // Container ids sharing their first 12 characters: the second gets its whole id.
+    for (const id of ["abcdefabcdef-1", "abcdefabcdef-2"])
+      expect((await call(env("ADD", id, netns(id)), conf("1.0.0"))).exitCode).toBe(0);
+    expect(h.service.findEndpoint("cni-abcdefabcdef")).toBeDefined();
+    expect(h.service.findEndpoint("cni-abcdefabcdef-2")).toBeDefined();
   });
 
   it("maps the capabilities, names Kubernetes pods, and appends to a chain's prevResult", async () => {
