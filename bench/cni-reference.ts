@@ -1,12 +1,13 @@
 /**
- * The baseline: Debian's CNI reference plugins (bridge + host-local + portmap) run exactly as libcni runs a
- * chain, inside the benchmark's host namespace: one exec per plugin with the CNI_* environment and the
- * network configuration on stdin; each later plugin gets the previous plugin's result as prevResult; DEL runs
- * the plugins in reverse order, each with the chain's final ADD result as prevResult.
+ * The baseline: Debian's CNI reference plugins (bridge + host-local + portmap) run by the libcni driver
+ * (test/helpers/libcni.ts) inside the benchmark's host namespace, exactly as a runtime's libcni runs the
+ * chain: one exec per plugin with the CNI_* environment and the configuration on stdin, prevResult chained
+ * on ADD, DEL in reverse order with the cached final result, the result cache written and removed.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LibCni, type NetworkConfigList, type RuntimeConf } from "../test/helpers/libcni.js";
 import { must, run } from "../test/helpers/run.js";
 
 export const CNI_PATH = "/usr/lib/cni";
@@ -39,82 +40,60 @@ export interface CniChainOptions {
 }
 
 export interface CniChain {
-  /** ADD of the whole chain for one container; returns the final result, which DEL needs. */
+  /** ADD of the whole chain for one container; returns the final result. */
   add(containerId: string, netns: string, hostPort: number): Promise<unknown>;
-  del(containerId: string, netns: string, hostPort: number, result: unknown): Promise<void>;
-  /** Removes host-local's data directory; the kernel objects go with the host namespace. */
+  /**
+   * DEL of the whole chain. As under a runtime, libcni takes the prevResult from its result cache, so
+   * `result` is not needed; the parameter stays for callers that keep ADD's result.
+   */
+  del(containerId: string, netns: string, hostPort: number, result?: unknown): Promise<void>;
+  /** Removes host-local's data directory and libcni's cache; the kernel objects go with the host namespace. */
   dispose(): Promise<void>;
 }
 
 export function cniChain(opts: CniChainOptions): CniChain {
   if (opts.bridge.length > 15) throw new Error(`bridge name ${opts.bridge} is longer than 15 characters`);
-  // host-local's default dataDir (/var/lib/cni/networks) is global and outlives the run.
-  const dataDir = mkdtempSync(join(tmpdir(), "hostnet-bench-cni-"));
-  const name = `${opts.bridge}-net`;
-  const cniVersion = "1.0.0";
-  const bridge = {
-    cniVersion,
-    name,
-    type: "bridge",
-    bridge: opts.bridge,
-    isGateway: true,
-    ipMasq: true,
-    hairpinMode: true,
-    ipam: {
-      type: "host-local",
-      ranges: [[{ subnet: opts.subnet }]],
-      routes: [{ dst: "0.0.0.0/0" }],
-      dataDir: join(dataDir, "ipam"),
-    },
+  // host-local's default dataDir (/var/lib/cni/networks) and libcni's cache (/var/lib/cni/results) are
+  // global and outlive the run.
+  const dir = mkdtempSync(join(tmpdir(), "hostnet-bench-cni-"));
+  const list: NetworkConfigList = {
+    cniVersion: "1.0.0",
+    name: `${opts.bridge}-net`,
+    plugins: [
+      {
+        type: "bridge",
+        bridge: opts.bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: {
+          type: "host-local",
+          ranges: [[{ subnet: opts.subnet }]],
+          routes: [{ dst: "0.0.0.0/0" }],
+          dataDir: join(dir, "ipam"),
+        },
+      },
+      // libcni injects runtimeConfig only into plugins that declare the capability: portmap, not bridge.
+      { type: "portmap", capabilities: { portMappings: true }, snat: true },
+    ],
   };
-  // libcni injects runtimeConfig only into plugins that declare the capability: portmap, not bridge.
-  const portmap = (hostPort: number, prevResult: unknown): object => ({
-    cniVersion,
-    name,
-    type: "portmap",
-    capabilities: { portMappings: true },
-    snat: true,
-    runtimeConfig: { portMappings: [{ hostPort, containerPort: 80, protocol: "tcp" }] },
-    prevResult,
+  const cni = new LibCni({
+    pluginDirs: [CNI_PATH],
+    cacheDir: join(dir, "cache"),
+    hostNs: opts.hostNs,
+    onStderr: () => undefined,
   });
-  const exec = async (
-    command: "ADD" | "DEL",
-    plugin: string,
-    id: string,
-    netns: string,
-    config: object,
-  ): Promise<string> => {
-    // run() has no env option: `env` sets the CNI_* variables on top of ours (as libcni adds them to its
-    // own environment) and execs nsenter, which enters the host namespace and execs the plugin.
-    const r = await run(
-      [
-        "env",
-        `CNI_COMMAND=${command}`,
-        `CNI_CONTAINERID=${id}`,
-        `CNI_NETNS=/run/netns/${netns}`,
-        "CNI_IFNAME=eth0",
-        `CNI_PATH=${CNI_PATH}`,
-        "nsenter",
-        `--net=/run/netns/${opts.hostNs}`,
-        join(CNI_PATH, plugin),
-      ],
-      { input: JSON.stringify(config) },
-    );
-    if (r.code !== 0)
-      throw new Error(`CNI ${plugin} ${command} ${id} exited ${String(r.code)}: ${r.stdout}${r.stderr}`);
-    return r.stdout;
-  };
+  const rt = (containerId: string, netns: string, hostPort: number): RuntimeConf => ({
+    containerId,
+    netns: `/run/netns/${netns}`,
+    ifName: "eth0",
+    capabilityArgs: { portMappings: [{ hostPort, containerPort: 80, protocol: "tcp" }] },
+  });
   return {
-    async add(id, netns, hostPort) {
-      const first = JSON.parse(await exec("ADD", "bridge", id, netns, bridge)) as unknown;
-      return JSON.parse(await exec("ADD", "portmap", id, netns, portmap(hostPort, first))) as unknown;
-    },
-    async del(id, netns, hostPort, result) {
-      await exec("DEL", "portmap", id, netns, portmap(hostPort, result));
-      await exec("DEL", "bridge", id, netns, { ...bridge, prevResult: result });
-    },
+    add: (id, netns, hostPort) => cni.addNetworkList(list, rt(id, netns, hostPort)),
+    del: (id, netns, hostPort) => cni.delNetworkList(list, rt(id, netns, hostPort)),
     dispose() {
-      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
       return Promise.resolve();
     },
   };
