@@ -18,11 +18,10 @@ import { LibCni, type NetworkConfigList, type RuntimeConf } from "../test/helper
 import { must } from "../test/helpers/run.js";
 import { createTopology } from "../test/helpers/topology.js";
 import { CNI_PATH, ensureCniPlugins } from "./cni-reference.js";
-import { median, percentile, round } from "./stats.js";
+import { growth, median, percentile, round } from "./stats.js";
 
 const TARGET_RATIO = 0.5;
 const TARGET_GROWTH = 1.2;
-const WINDOW = 20;
 const PLUGIN = join(import.meta.dirname, "../cni/hostnet-cni");
 
 const { values } = parseArgs({
@@ -53,15 +52,7 @@ interface Figures {
 
 function figures(samples: readonly number[]): Figures {
   const head = samples.slice(0, N);
-  const first = median(samples.slice(0, WINDOW));
-  const last = median(samples.slice(-WINDOW));
-  return {
-    median: round(median(head)),
-    p90: round(percentile(head, 90)),
-    first20Median: round(first),
-    last20Median: round(last),
-    last20OverFirst20: round(last / first),
-  };
+  return { median: round(median(head)), p90: round(percentile(head, 90)), ...growth(samples) };
 }
 
 async function series(

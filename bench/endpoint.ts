@@ -15,7 +15,7 @@ import { startDaemon } from "../test/helpers/daemon.js";
 import { must } from "../test/helpers/run.js";
 import { createTopology, destroyPrefix } from "../test/helpers/topology.js";
 import { cniChain, ensureCniPlugins } from "./cni-reference.js";
-import { median, percentile, round } from "./stats.js";
+import { growth, median, percentile, round } from "./stats.js";
 
 const TARGET_CREATE_ATTACH_MS = 15;
 const TARGET_GROWTH = 1.2;
@@ -68,11 +68,9 @@ function series(samples: readonly number[]): Series {
     count: samples.length,
     median: round(median(samples)),
     p90: round(percentile(samples, 90)),
-    first20Median: round(median(first)),
     first20P90: round(percentile(first, 90)),
-    last20Median: round(median(last)),
     last20P90: round(percentile(last, 90)),
-    last20OverFirst20: round(median(last) / median(first)),
+    ...growth(samples),
   };
 }
 

@@ -18,3 +18,14 @@ export function median(samples: readonly number[]): number {
 }
 
 export const round = (n: number): number => Math.round(n * 100) / 100;
+
+/** Whether an operation costs more as things pile up: medians of the first and last 20 samples, and their ratio. */
+export function growth(samples: readonly number[]): {
+  first20Median: number;
+  last20Median: number;
+  last20OverFirst20: number;
+} {
+  const first = median(samples.slice(0, 20));
+  const last = median(samples.slice(-20));
+  return { first20Median: round(first), last20Median: round(last), last20OverFirst20: round(last / first) };
+}

@@ -272,7 +272,7 @@ export const policy = group({
   commands: [
     defineCommand({
       names: ["add"],
-      help: "Add policies to an endpoint",
+      help: "Add policies to an endpoint, or with --network to a network",
       args: ["ENDPOINT"],
       options: { ...policyOptions, ...targetOption },
       examples: [
@@ -306,7 +306,7 @@ export const policy = group({
     }),
     defineCommand({
       names: ["set"],
-      help: "Replace all of an endpoint's policies, but its port mappings, with the given ones",
+      help: "Replace all policies of an endpoint (but its port mappings) or of a network with the given ones",
       args: ["ENDPOINT"],
       options: { ...policyOptions, ...targetOption },
       examples: [

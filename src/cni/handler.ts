@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { HostnetService } from "../core/service.js";
 import { hostVethName } from "../dataplane/naming.js";
+import { ipArgv } from "../dataplane/render/steps.js";
 import type { Runner } from "../dataplane/linux/exec.js";
 import { HostnetError } from "../errors.js";
 import type { EndpointPolicy } from "../model/policy.js";
@@ -156,9 +157,9 @@ export class CniHandler {
         `CNI_NETNS: the interface is in ${ns.path}, not ${call.netns}`,
       );
     const have = await this.addresses(call.netns, call.ifname);
-    const missing = ep.addresses.filter((a) => !have.includes(`${a.address}/${a.prefixLength}`));
-    if (have.length === 0 && !(await this.linkExists(call.netns, call.ifname)))
+    if (have === undefined)
       throw new CniError(CniCode.UnknownContainer, `${call.ifname} is missing from ${call.netns}`);
+    const missing = ep.addresses.filter((a) => !have.includes(`${a.address}/${a.prefixLength}`));
     if (missing.length > 0)
       throw new CniError(
         CniCode.Drift,
@@ -169,12 +170,8 @@ export class CniHandler {
   /** Removes every attachment of the network the runtime no longer knows; goes on past failures. */
   private async gc(conf: NetConf): Promise<void> {
     const valid = new Set((conf.validAttachments ?? []).map((a) => `${a.containerID}/${a.ifname}`));
-    let network: Network;
-    try {
-      network = this.service.network(conf.network);
-    } catch {
-      return;
-    }
+    const network = this.service.findNetwork(conf.network);
+    if (network === undefined) return;
     const stale = this.service
       .endpointsByOrigin("cni")
       .filter(({ endpoint, key }) => endpoint.networkId === network.id && !valid.has(key));
@@ -190,7 +187,7 @@ export class CniHandler {
   }
 
   private async ensureNetwork(conf: NetConf): Promise<Network> {
-    const existing = this.service.networks().find((n) => n.name === conf.network);
+    const existing = this.service.findNetwork(conf.network);
     if (existing !== undefined) return existing;
     try {
       return await this.service.createNetwork({
@@ -205,7 +202,7 @@ export class CniHandler {
       });
     } catch (err) {
       // Another ADD created it meanwhile.
-      const now = this.service.networks().find((n) => n.name === conf.network);
+      const now = this.service.findNetwork(conf.network);
       if (now !== undefined) return now;
       throw err;
     }
@@ -255,31 +252,19 @@ export class CniHandler {
   }
 
   private async linkExists(netns: string, ifname: string): Promise<boolean> {
-    try {
-      await this.runner.run(["nsenter", `--net=${netns}`, "ip", "link", "show", "dev", ifname]);
-      return true;
-    } catch {
-      return false;
-    }
+    return (await this.addresses(netns, ifname)) !== undefined;
   }
 
-  private async addresses(netns: string, ifname: string): Promise<string[]> {
+  /** The interface's addresses as CIDRs; undefined when it does not exist. */
+  private async addresses(netns: string, ifname: string): Promise<string[] | undefined> {
+    let stdout: string;
     try {
-      const { stdout } = await this.runner.run([
-        "nsenter",
-        `--net=${netns}`,
-        "ip",
-        "-j",
-        "addr",
-        "show",
-        "dev",
-        ifname,
-      ]);
-      const links = JSON.parse(stdout) as { addr_info?: { local: string; prefixlen: number }[] }[];
-      return links.flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+      ({ stdout } = await this.runner.run(ipArgv(netns, ["-j", "addr", "show", "dev", ifname])));
     } catch {
-      return [];
+      return undefined;
     }
+    const links = JSON.parse(stdout) as { addr_info?: { local: string; prefixlen: number }[] }[];
+    return links.flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
   }
 }
 

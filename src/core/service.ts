@@ -108,6 +108,11 @@ export class HostnetService {
     return this.store.networks();
   }
 
+  /** The network with this id or name, if there is one. */
+  findNetwork(ref: string): Network | undefined {
+    return this.store.network(ref);
+  }
+
   network(ref: string): Network {
     const net = this.store.network(ref);
     if (net === undefined) throw notFound("network", ref);
