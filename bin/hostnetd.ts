@@ -3,7 +3,8 @@ import { parseArgs } from "node:util";
 import { startDaemon } from "../src/daemon.js";
 import { createLogger } from "../src/log.js";
 
-const usage = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]`;
+const usage = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]
+                [--docker-plugin-socket PATH | --no-docker-plugin]`;
 
 const { values } = (() => {
   try {
@@ -12,6 +13,8 @@ const { values } = (() => {
         socket: { type: "string", default: "/run/hostnet/hostnet.sock" },
         "state-dir": { type: "string", default: "/var/lib/hostnet" },
         "no-default-network": { type: "boolean", default: false },
+        "docker-plugin-socket": { type: "string", default: "/run/docker/plugins/hostnet.sock" },
+        "no-docker-plugin": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -28,7 +31,12 @@ if (values.help) {
 const log = createLogger();
 try {
   const daemon = await startDaemon(
-    { socket: values.socket, stateDir: values["state-dir"], defaultNetwork: !values["no-default-network"] },
+    {
+      socket: values.socket,
+      stateDir: values["state-dir"],
+      defaultNetwork: !values["no-default-network"],
+      dockerPluginSocket: values["no-docker-plugin"] ? null : values["docker-plugin-socket"],
+    },
     log,
   );
   const stop = (signal: string): void => {

@@ -10,6 +10,8 @@ import type { Logger } from "pino";
 import { buildApp } from "./api/http.js";
 import { HostnetService } from "./core/service.js";
 import { hostPrefixes } from "./dataplane/hostfacts.js";
+import { DockerIpam } from "./docker/ipam.js";
+import { buildDockerPlugin } from "./docker/server.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
@@ -21,6 +23,8 @@ export interface DaemonOptions {
   readonly socket: string;
   readonly stateDir: string;
   readonly defaultNetwork: boolean;
+  /** Where Docker finds hostnet's network and IPAM drivers; null serves none. */
+  readonly dockerPluginSocket: string | null;
 }
 
 export interface Daemon {
@@ -30,6 +34,7 @@ export interface Daemon {
 
 /** A socket file nobody answers on is left over from a crash; a live one means another hostnetd. */
 async function claimSocket(path: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const alive = await new Promise<boolean>((resolve) => {
     const s = connect(path);
     s.on("connect", () => {
@@ -40,6 +45,12 @@ async function claimSocket(path: string): Promise<void> {
   });
   if (alive) throw new HostnetError("Conflict", `another hostnetd is serving ${path}`);
   rmSync(path, { force: true });
+}
+
+async function listen(app: FastifyInstance, socket: string): Promise<void> {
+  await claimSocket(socket);
+  await app.listen({ path: socket });
+  chmodSync(socket, 0o660);
 }
 
 export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Daemon> {
@@ -56,10 +67,13 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
 
   const app = await buildApp(service, log);
-  mkdirSync(dirname(opts.socket), { recursive: true, mode: 0o755 });
-  await claimSocket(opts.socket);
-  await app.listen({ path: opts.socket });
-  chmodSync(opts.socket, 0o660);
+  await listen(app, opts.socket);
+  let plugin: FastifyInstance | undefined;
+  if (opts.dockerPluginSocket !== null) {
+    const ipam = new DockerIpam(store, (family, taken, field) => service.freeSubnet(family, taken, field));
+    plugin = buildDockerPlugin(service, ipam, log.child({ component: "docker-plugin" }));
+    await listen(plugin, opts.dockerPluginSocket);
+  }
   log.info(
     { op: "listen", socket: opts.socket, durationMs: Math.round(performance.now() - started) },
     "hostnetd ready",
@@ -68,6 +82,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     app,
     async close() {
       await app.close();
+      await plugin?.close();
       await proxy.closeAll();
       store.close();
     },

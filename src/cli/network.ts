@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import type { Network, NetworkRequest, Subnet } from "../client/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
-import { json, shortId, table } from "./output.js";
+import { json, none, shortId, table } from "./output.js";
 import { policiesOf, policyOptions } from "./policy.js";
 
 export const networkCreateOptions = {
@@ -81,13 +81,14 @@ export function networkCreateRequest(
 
 export function networkTable(networks: readonly Network[]): string {
   return table(
-    ["ID", "NAME", "TYPE", "SUBNETS", "BRIDGE"],
+    ["ID", "NAME", "TYPE", "SUBNETS", "BRIDGE", "ORIGIN"],
     networks.map((n) => [
       shortId(n.ID),
       n.Name,
       n.Type,
       n.Ipams.flatMap((i) => i.Subnets.map((s) => s.IpAddressPrefix)).join(","),
       n.Bridge,
+      n.Origin?.Kind ?? none,
     ]),
   );
 }

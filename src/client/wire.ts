@@ -45,6 +45,8 @@ export interface Network {
   readonly Flags: number;
   readonly SchemaVersion: SchemaVersion;
   readonly CreatedAt: string;
+  /** The client that made the network, e.g. docker and Docker's network id. */
+  readonly Origin?: { readonly Kind: string; readonly Key: string };
 }
 
 export interface Policy {
@@ -118,6 +120,8 @@ export interface Endpoint {
   readonly HostComputeNamespace: string | null;
   readonly InterfaceName: string | null;
   readonly HostInterfaceName: string;
+  /** Where a runtime that configures the interface itself (Docker) put it. */
+  readonly Sandbox?: string;
   readonly IpConfigurations: readonly IpConfiguration[];
   readonly MacAddress: string;
   readonly Routes: readonly Route[];

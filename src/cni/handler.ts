@@ -139,13 +139,13 @@ export class CniHandler {
 
   private async remove(ep: Endpoint): Promise<void> {
     await this.service.deleteEndpoint(ep.id);
-    if (ep.attachment !== null) await this.forgetNamespaceIfUnused(ep.attachment.namespaceId);
+    if (ep.attachment?.kind === "namespace") await this.forgetNamespaceIfUnused(ep.attachment.namespaceId);
   }
 
   /** What a later plugin may change (MAC, sysctls, more addresses) is not hostnet's to complain about. */
   private async check(call: CniEnv): Promise<void> {
     const ep = this.service.endpointByOrigin(originOf(call));
-    if (ep?.attachment == null)
+    if (ep?.attachment?.kind !== "namespace")
       throw new CniError(
         CniCode.UnknownContainer,
         `container ${call.containerId} has no interface ${call.ifname} on hostnet`,

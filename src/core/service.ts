@@ -16,6 +16,7 @@ import { allocateAddress } from "../ipam/ipam.js";
 import {
   cidrOf,
   contains,
+  type Family,
   hostRange,
   ipFromValue,
   overlaps,
@@ -24,10 +25,19 @@ import {
   type Prefix,
 } from "../model/ip.js";
 import { familyOfAddress, singletonPolicies, type EndpointPolicy } from "../model/policy.js";
-import { networkTypes, type Endpoint, type Namespace, type Network, type Protocol } from "../model/types.js";
+import {
+  networkTypes,
+  type Endpoint,
+  type Namespace,
+  type NamespaceAttachment,
+  type Network,
+  type Origin,
+  type PortMapping,
+  type Protocol,
+} from "../model/types.js";
 import { aclObjects } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
-import type { EndpointOrigin, Store } from "../store/store.js";
+import type { Store } from "../store/store.js";
 import { checkIfname, checkMac, checkMtu, checkName, checkPort } from "./validate.js";
 
 export interface SubnetSpec {
@@ -44,6 +54,8 @@ export interface NetworkSpec {
   readonly mtu?: number;
   readonly interContainer?: boolean;
   readonly policies?: readonly PolicySpec[];
+  /** Set by a client such as the Docker driver to find the network again by its own key. */
+  readonly origin?: Origin;
 }
 
 export interface PortMappingSpec {
@@ -68,7 +80,7 @@ export interface EndpointSpec {
   readonly portMappings: readonly PortMappingSpec[];
   readonly policies: readonly PolicySpec[];
   /** Set by a client such as the CNI plugin to find the endpoint again by its own key. */
-  readonly origin?: EndpointOrigin;
+  readonly origin?: Origin;
 }
 
 /** A parsed policy and the request field it came from, for errors only the network can tell. */
@@ -93,7 +105,11 @@ export type HostPrefixes = () => Promise<Prefix[]>;
 
 const DEFAULT_MTU = 1500;
 const DEFAULT_IFNAME = "eth0";
-const DEFAULT_POOL = "172.16.0.0/12";
+/** Where subnets come from when none is given. */
+const DEFAULT_POOLS = {
+  4: { pool: "172.16.0.0/12", length: 16 },
+  6: { pool: "fd68:6f73:746e::/48", length: 64 },
+} as const;
 
 export class HostnetService {
   constructor(
@@ -145,6 +161,8 @@ export class HostnetService {
     });
     const id = this.store.write(() => {
       if (this.store.network(name) !== undefined) throw conflict(`network "${name}" already exists`, "Name");
+      if (spec.origin !== undefined && this.store.networkIdByOrigin(spec.origin) !== undefined)
+        throw conflict(`${spec.origin.kind} network ${spec.origin.key} already exists`);
       for (const [i, s] of subnets.entries())
         for (const other of this.store.networks())
           for (const o of other.subnets)
@@ -168,10 +186,17 @@ export class HostnetService {
           gateway: s.gateway,
         })),
       });
+      if (spec.origin !== undefined) this.store.insertNetworkOrigin(netId, spec.origin);
       return netId;
     });
     await this.convergeOrUndo([`net:${id}`, "global"], () => this.store.deleteNetwork(id));
     return this.network(id);
+  }
+
+  /** The network a client made under its own key, if there is one. */
+  networkByOrigin(origin: Origin): Network | undefined {
+    const id = this.store.networkIdByOrigin(origin);
+    return id === undefined ? undefined : this.store.network(id);
   }
 
   async deleteNetwork(ref: string, opts: { force?: boolean } = {}): Promise<void> {
@@ -188,21 +213,28 @@ export class HostnetService {
     await this.reconciler.converge([...endpoints.map((ep) => `ep:${ep.id}` as const), `net:${net.id}`]);
   }
 
-  /** The first /16 of 172.16.0.0/12 that no network, address or route of this host touches. */
   private async pickDefaultSubnet(): Promise<ParsedSubnet> {
+    const prefix = await this.freeSubnet(4, [], "Ipams");
+    return { prefix, gateway: ipFromValue(4, hostRange(prefix).first) };
+  }
+
+  /**
+   * The first /16 of 172.16.0.0/12, or /64 of hostnet's IPv6 ULA /48, that no network, address or route
+   * of this host touches, nor any of `alsoTaken`.
+   */
+  async freeSubnet(family: Family, alsoTaken: readonly Prefix[], field: string): Promise<Prefix> {
     const taken = [
+      ...alsoTaken,
       ...(await this.hostPrefixes()),
       ...this.store.networks().flatMap((n) => n.subnets.map((s) => parsePrefix("subnet", s.prefix))),
     ];
-    const pool = parsePrefix("pool", DEFAULT_POOL);
-    for (let v = pool.first; v <= pool.last; v += 1n << 16n) {
-      const prefix = parsePrefix("subnet", `${ipFromValue(4, v)}/16`);
-      if (!taken.some((t) => overlaps(t, prefix)))
-        return { prefix, gateway: ipFromValue(4, hostRange(prefix).first) };
+    const { pool, length } = DEFAULT_POOLS[family];
+    const range = parsePrefix("pool", pool);
+    for (let v = range.first; v <= range.last; v += 1n << BigInt((family === 4 ? 32 : 128) - length)) {
+      const prefix = parsePrefix("subnet", `${ipFromValue(family, v)}/${length}`);
+      if (!taken.some((t) => overlaps(t, prefix))) return prefix;
     }
-    throw new HostnetError("Conflict", `no free /16 left in ${DEFAULT_POOL}; give the network a subnet`, {
-      field: "Ipams",
-    });
+    throw new HostnetError("Conflict", `no free /${length} left in ${pool}; give a subnet`, { field });
   }
 
   // Namespaces
@@ -273,13 +305,13 @@ export class HostnetService {
   }
 
   /** The endpoint a client made under its own key, if there is one. */
-  endpointByOrigin(origin: EndpointOrigin): Endpoint | undefined {
+  endpointByOrigin(origin: Origin): Endpoint | undefined {
     const id = this.store.endpointIdByOrigin(origin);
     return id === undefined ? undefined : this.store.endpoint(id);
   }
 
   /** Every endpoint one client made, with the client's key for it. */
-  endpointsByOrigin(kind: EndpointOrigin["kind"]): { endpoint: Endpoint; key: string }[] {
+  endpointsByOrigin(kind: Origin["kind"]): { endpoint: Endpoint; key: string }[] {
     return this.store.origins(kind).flatMap(({ endpointId, key }) => {
       const endpoint = this.store.endpoint(endpointId);
       return endpoint === undefined ? [] : [{ endpoint, key }];
@@ -322,15 +354,7 @@ export class HostnetService {
         attachment: attach ?? null,
       });
       for (const subnet of net.subnets) allocateAddress(this.store, subnet, epId, requested.get(subnet.id));
-      for (const m of mappings) {
-        const clash = this.store.conflictingPortMapping(m.protocol, m.hostPort, m.hostIp ?? "");
-        if (clash !== undefined)
-          throw conflict(
-            `${m.field}: host port ${m.hostIp ?? "*"}:${m.hostPort}/${m.protocol} is already mapped`,
-            m.field,
-          );
-        this.store.insertPortMapping(epId, { ...m, hostIp: m.hostIp ?? null });
-      }
+      this.insertPortMappings(epId, mappings);
       this.store.setPolicies(epId, this.checkPolicies(spec.policies, net));
       if (spec.origin !== undefined) this.store.insertOrigin(epId, spec.origin);
       return epId;
@@ -393,7 +417,11 @@ export class HostnetService {
     const ep = this.endpoint(ref);
     const attach = this.resolveAttach(spec);
     if (ep.attachment !== null) {
-      if (ep.attachment.namespaceId === attach.namespaceId && ep.attachment.ifname === attach.ifname)
+      if (
+        ep.attachment.kind === "namespace" &&
+        ep.attachment.namespaceId === attach.namespaceId &&
+        ep.attachment.ifname === attach.ifname
+      )
         return ep;
       throw conflict(`endpoint "${ep.name}" is already attached; detach it first`);
     }
@@ -402,6 +430,38 @@ export class HostnetService {
       this.store.setAttachment(ep.id, attach);
     });
     await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setAttachment(ep.id, null));
+    return this.endpoint(ep.id);
+  }
+
+  /**
+   * Creates the endpoint's veth with its container end left in hostnetd's namespace, for a runtime that
+   * moves it into `sandbox` and configures it itself (Docker's Join).
+   */
+  async handOffEndpoint(ref: string, sandbox: string): Promise<Endpoint> {
+    const ep = this.endpoint(ref);
+    if (ep.attachment !== null) {
+      if (ep.attachment.kind === "handoff" && ep.attachment.sandbox === sandbox) return ep;
+      throw conflict(`endpoint "${ep.name}" is already attached; detach it first`);
+    }
+    this.store.write(() => this.store.setAttachment(ep.id, { kind: "handoff", sandbox }));
+    await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setAttachment(ep.id, null));
+    return this.endpoint(ep.id);
+  }
+
+  /** Replaces an endpoint's port mappings in one step: all of them reach the kernel, or none. */
+  async setPortMappings(ref: string, specs: readonly PortMappingSpec[]): Promise<Endpoint> {
+    const ep = this.endpoint(ref);
+    const mappings = this.checkPortMappings(specs, this.network(ep.networkId));
+    const before = ep.portMappings;
+    const replace = (list: readonly PortMapping[]): void => {
+      this.store.deletePortMappings(ep.id);
+      for (const m of list) this.store.insertPortMapping(ep.id, m);
+    };
+    this.store.write(() => {
+      this.store.deletePortMappings(ep.id);
+      this.insertPortMappings(ep.id, mappings);
+    });
+    await this.convergeOrUndo([`ep:${ep.id}`], () => replace(before));
     return this.endpoint(ep.id);
   }
 
@@ -424,13 +484,30 @@ export class HostnetService {
     this.store.setMeta("default-network", name);
   }
 
-  private resolveAttach(spec: AttachSpec): { namespaceId: string; ifname: string } {
+  /** Records mappings inside a store transaction, refusing a host port another endpoint has. */
+  private insertPortMappings(endpointId: string, mappings: readonly PortMappingSpec[]): void {
+    for (const m of mappings) {
+      const clash = this.store.conflictingPortMapping(m.protocol, m.hostPort, m.hostIp ?? "");
+      if (clash !== undefined)
+        throw conflict(
+          `${m.field}: host port ${m.hostIp ?? "*"}:${m.hostPort}/${m.protocol} is already mapped`,
+          m.field,
+        );
+      this.store.insertPortMapping(endpointId, { ...m, hostIp: m.hostIp ?? null });
+    }
+  }
+
+  private resolveAttach(spec: AttachSpec): NamespaceAttachment {
     const ns = this.store.namespace(spec.namespace);
     if (ns === undefined)
       throw new HostnetError("NotFound", `namespace "${spec.namespace}" not found`, {
         field: "HostComputeNamespace",
       });
-    return { namespaceId: ns.id, ifname: checkIfname("InterfaceName", spec.ifname ?? DEFAULT_IFNAME) };
+    return {
+      kind: "namespace",
+      namespaceId: ns.id,
+      ifname: checkIfname("InterfaceName", spec.ifname ?? DEFAULT_IFNAME),
+    };
   }
 
   private checkAttachFree(attach: { namespaceId: string; ifname: string }): void {

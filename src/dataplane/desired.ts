@@ -35,8 +35,19 @@ export function desiredState(snapshot: StoreSnapshot): KernelObject[] {
   for (const net of snapshot.networks) objects.push(...modes[net.type].networkObjects(net));
   for (const ep of snapshot.endpoints) {
     const net = networks.get(ep.networkId);
-    const ns = ep.attachment === null ? undefined : namespaces.get(ep.attachment.namespaceId);
-    if (net !== undefined && ns !== undefined) objects.push(...modes[net.type].endpointObjects(ep, net, ns));
+    if (net !== undefined) objects.push(...endpointObjects(ep, net, (id) => namespaces.get(id)));
   }
   return objects;
+}
+
+/** One endpoint's objects: none while it is detached, or attached to a namespace the store no longer has. */
+export function endpointObjects(
+  ep: Endpoint,
+  net: Network,
+  namespace: (id: string) => Namespace | undefined,
+): KernelObject[] {
+  if (ep.attachment === null) return [];
+  if (ep.attachment.kind === "handoff") return modes[net.type].endpointObjects(ep, net, null);
+  const ns = namespace(ep.attachment.namespaceId);
+  return ns === undefined ? [] : modes[net.type].endpointObjects(ep, net, ns);
 }

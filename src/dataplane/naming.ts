@@ -13,11 +13,17 @@ export type NftFamily = (typeof nftFamilies)[number];
 export const BRIDGE_PREFIX = "hnb-";
 export const VETH_PREFIX = "hnv-";
 export const IFB_PREFIX = "hni-";
+/**
+ * The container end of a veth handed off to a runtime, until the runtime moves it. It carries no alias and
+ * is not an owned name: it lives and dies with its host end, which is.
+ */
+export const HANDOFF_PREFIX = "hnc-";
 /** Links and namespaces hostnet made carry this alias prefix followed by their owner. */
 export const ALIAS_PREFIX = "hostnet:";
 
 export const bridgeName = (shortId: string): string => `${BRIDGE_PREFIX}${shortId}`;
 export const hostVethName = (shortId: string): string => `${VETH_PREFIX}${shortId}`;
+export const handoffVethName = (shortId: string): string => `${HANDOFF_PREFIX}${shortId}`;
 /** The ifb device that shapes what an endpoint sends (traffic entering its host veth is redirected there). */
 export const ifbName = (shortId: string): string => `${IFB_PREFIX}${shortId}`;
 

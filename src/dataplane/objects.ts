@@ -34,7 +34,9 @@ export type KernelObject =
       /** Bridge port hairpin mode, so a container reaches its own published ports through the host. */
       hairpin: boolean;
       peer: string;
-      netns: string;
+      /** Where the peer goes; null leaves it in hostnetd's namespace, with `peerMac`, for a runtime to move. */
+      netns: string | null;
+      peerMac?: string;
     })
   | (Base & { kind: "containerLink"; netns: string; name: string; mac: string })
   | (Base & { kind: "ifb"; name: string })
@@ -187,7 +189,7 @@ export function describe(o: KernelObject): string {
     case "address":
       return `address ${o.cidr} on ${o.dev}${where(o.netns)}`;
     case "veth":
-      return `veth ${o.name} master ${o.master} mtu ${o.mtu} (peer ${o.peer}${where(o.netns)})`;
+      return `veth ${o.name} master ${o.master} mtu ${o.mtu} (peer ${o.peer}${o.netns === null ? ", handed off" : where(o.netns)})`;
     case "containerLink":
       return `link ${o.name} address ${o.mac} up${where(o.netns)}`;
     case "route":

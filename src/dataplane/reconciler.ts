@@ -9,7 +9,7 @@ import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
-import { desiredState, globalObjects } from "./desired.js";
+import { desiredState, endpointObjects, globalObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
 import { identity, type KernelObject, type Owner } from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
@@ -163,9 +163,9 @@ export class Reconciler {
       return ns?.owned === true ? [{ kind: "netns", owner, name: ns.name }] : [];
     }
     const ep = this.store.endpoint(id);
-    if (ep?.attachment == null) return [];
-    const net = this.store.network(ep.networkId);
-    const ns = this.store.namespace(ep.attachment.namespaceId);
-    return net === undefined || ns === undefined ? [] : modes[net.type].endpointObjects(ep, net, ns);
+    const net = ep === undefined ? undefined : this.store.network(ep.networkId);
+    return ep === undefined || net === undefined
+      ? []
+      : endpointObjects(ep, net, (nsId) => this.store.namespace(nsId));
   }
 }

@@ -8,6 +8,12 @@ export type NetworkType = (typeof networkTypes)[number];
 export const protocols = ["tcp", "udp"] as const;
 export type Protocol = (typeof protocols)[number];
 
+/** The client that made a network or endpoint, and its key for it; hostnet's own API leaves none. */
+export interface Origin {
+  readonly kind: "cni" | "docker";
+  readonly key: string;
+}
+
 export interface Subnet {
   readonly id: number;
   readonly family: Family;
@@ -30,6 +36,7 @@ export interface Network {
   /** Policies every endpoint of the network gets besides its own (see effectivePolicies). */
   readonly policies: readonly EndpointPolicy[];
   readonly createdAt: string;
+  readonly origin: Origin | null;
 }
 
 export interface Namespace {
@@ -56,10 +63,24 @@ export interface PortMapping {
   readonly internalPort: number;
 }
 
-export interface Attachment {
+/** hostnet moves the container end of the endpoint's veth into the namespace and configures it. */
+export interface NamespaceAttachment {
+  readonly kind: "namespace";
   readonly namespaceId: string;
   readonly ifname: string;
 }
+
+/**
+ * The container end stays in hostnetd's namespace for a runtime that moves it into its sandbox and
+ * configures it itself, as Docker does after a remote driver's Join.
+ */
+export interface HandoffAttachment {
+  readonly kind: "handoff";
+  /** The runtime's name for where the interface goes (Docker's SandboxKey), for people to read. */
+  readonly sandbox: string;
+}
+
+export type Attachment = NamespaceAttachment | HandoffAttachment;
 
 export interface Endpoint {
   readonly id: string;

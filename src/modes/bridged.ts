@@ -3,7 +3,7 @@
  * container end carries the endpoint's MAC, addresses and default routes.
  */
 import type { KernelObject } from "../dataplane/objects.js";
-import { bridgeName, hostVethName } from "../dataplane/naming.js";
+import { bridgeName, handoffVethName, hostVethName } from "../dataplane/naming.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 
 export function bridgeObjects(net: Network): KernelObject[] {
@@ -21,22 +21,28 @@ export function bridgeObjects(net: Network): KernelObject[] {
   ];
 }
 
-export function vethObjects(ep: Endpoint, net: Network, ns: Namespace): KernelObject[] {
+/**
+ * The endpoint's veth. Attached to a namespace, hostnet configures the container end there; handed off,
+ * the container end waits in hostnetd's namespace with the endpoint's MAC, and the runtime moves it and
+ * gives it its addresses and routes.
+ */
+export function vethObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[] {
   if (ep.attachment === null) return [];
   const owner = `ep:${ep.id}` as const;
+  const host = {
+    kind: "veth",
+    owner,
+    name: hostVethName(ep.shortId),
+    master: bridgeName(net.shortId),
+    mtu: net.mtu,
+    hairpin: true,
+  } as const;
+  if (ep.attachment.kind === "handoff" || ns === null)
+    return [{ ...host, peer: handoffVethName(ep.shortId), netns: null, peerMac: ep.mac }];
   const dev = ep.attachment.ifname;
   const netns = ns.path;
   const objects: KernelObject[] = [
-    {
-      kind: "veth",
-      owner,
-      name: hostVethName(ep.shortId),
-      master: bridgeName(net.shortId),
-      mtu: net.mtu,
-      hairpin: true,
-      peer: dev,
-      netns,
-    },
+    { ...host, peer: dev, netns },
     { kind: "containerLink", owner, netns, name: dev, mac: ep.mac },
   ];
   for (const a of ep.addresses) {

@@ -10,6 +10,9 @@ export interface NetworkMode {
   /** Whether endpoints of this type may carry port mappings. */
   readonly portMappings: boolean;
   networkObjects(net: Network): KernelObject[];
-  /** Objects of an endpoint attached to `ns`; a detached endpoint has none. */
-  endpointObjects(ep: Endpoint, net: Network, ns: Namespace): KernelObject[];
+  /**
+   * Objects of an endpoint attached to `ns`, or handed off to a runtime (ns null); a detached endpoint has
+   * none.
+   */
+  endpointObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[];
 }

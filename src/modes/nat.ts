@@ -61,7 +61,7 @@ export const nat: NetworkMode = {
     return objects;
   },
 
-  endpointObjects(ep: Endpoint, net: Network, ns: Namespace): KernelObject[] {
+  endpointObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[] {
     if (ep.attachment === null) return [];
     const owner = `ep:${ep.id}` as const;
     const inForce = { ...ep, policies: effectivePolicies(ep.policies, net.policies) };

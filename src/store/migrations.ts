@@ -78,4 +78,25 @@ export const migrations: readonly string[] = [
     UNIQUE (kind, key)
   );
   `,
+  `
+  ALTER TABLE endpoints ADD COLUMN handoff_sandbox TEXT;
+  CREATE TABLE network_origins (
+    network_id TEXT PRIMARY KEY REFERENCES networks(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    UNIQUE (kind, key)
+  );
+  CREATE TABLE docker_ipam_pools (
+    id TEXT PRIMARY KEY,
+    address_space TEXT NOT NULL,
+    pool TEXT NOT NULL,
+    sub_pool TEXT NOT NULL,
+    refs INTEGER NOT NULL
+  );
+  CREATE TABLE docker_ipam_addresses (
+    pool_id TEXT NOT NULL REFERENCES docker_ipam_pools(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    PRIMARY KEY (pool_id, address)
+  );
+  `,
 ];

@@ -8,11 +8,13 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Family } from "../model/ip.js";
 import type {
+  Attachment,
   Endpoint,
   EndpointAddress,
   Namespace,
   Network,
   NetworkType,
+  Origin,
   PortMapping,
   Protocol,
   Subnet,
@@ -29,6 +31,8 @@ interface NetworkRow {
   inter_container: number;
   policies: string;
   created_at: string;
+  origin_kind: Origin["kind"] | null;
+  origin_key: string | null;
 }
 interface SubnetRow {
   id: number;
@@ -52,6 +56,7 @@ interface EndpointRow {
   mac: string;
   namespace_id: string | null;
   ifname: string | null;
+  handoff_sandbox: string | null;
 }
 interface AddressRow {
   endpoint_id: string;
@@ -84,20 +89,17 @@ export interface NewNetwork {
   readonly policies: readonly EndpointPolicy[];
 }
 
-/** The client that made an endpoint, and its key for it; hostnet's own API leaves none. */
-export interface EndpointOrigin {
-  readonly kind: "cni";
-  readonly key: string;
-}
-
 export interface NewEndpoint {
   readonly id: string;
   readonly name: string;
   readonly networkId: string;
   readonly shortId: string;
   readonly mac: string;
-  readonly attachment: { namespaceId: string; ifname: string } | null;
+  readonly attachment: Attachment | null;
 }
+
+const NETWORK_SQL =
+  "SELECT n.*, o.kind AS origin_kind, o.key AS origin_key FROM networks n LEFT JOIN network_origins o ON o.network_id = n.id";
 
 export class Store {
   private readonly db: Database.Database;
@@ -127,7 +129,8 @@ export class Store {
     });
   }
 
-  private prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+  /** A compiled statement; public for the modules that keep their own tables in this database. */
+  prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
       statement = this.db.prepare(sql);
@@ -180,20 +183,36 @@ export class Store {
 
   networks(): Network[] {
     const subnets = this.prepare<[], SubnetRow>("SELECT * FROM subnets ORDER BY id").all();
-    return this.prepare<[], NetworkRow>("SELECT * FROM networks ORDER BY created_at, name")
+    return this.prepare<[], NetworkRow>(`${NETWORK_SQL} ORDER BY created_at, name`)
       .all()
       .map((row) => toNetwork(row, subnets));
   }
 
   network(ref: string): Network | undefined {
-    const row = this.prepare<[string, string], NetworkRow>(
-      "SELECT * FROM networks WHERE id = ? OR name = ?",
-    ).get(ref, ref);
+    const row = this.prepare<[string, string], NetworkRow>(`${NETWORK_SQL} WHERE id = ? OR name = ?`).get(
+      ref,
+      ref,
+    );
     if (row === undefined) return undefined;
     const subnets = this.prepare<[string], SubnetRow>(
       "SELECT * FROM subnets WHERE network_id = ? ORDER BY id",
     ).all(row.id);
     return toNetwork(row, subnets);
+  }
+
+  /** Records which client made a network, under the client's own key for it (Docker: its network id). */
+  insertNetworkOrigin(networkId: string, origin: Origin): void {
+    this.prepare("INSERT INTO network_origins (network_id, kind, key) VALUES (?, ?, ?)").run(
+      networkId,
+      origin.kind,
+      origin.key,
+    );
+  }
+
+  networkIdByOrigin(origin: Origin): string | undefined {
+    return this.prepare<[string, string], { network_id: string }>(
+      "SELECT network_id FROM network_origins WHERE kind = ? AND key = ?",
+    ).get(origin.kind, origin.key)?.network_id;
   }
 
   networkShortIdTaken(shortId: string): boolean {
@@ -241,23 +260,22 @@ export class Store {
   // Endpoints
 
   insertEndpoint(e: NewEndpoint): void {
-    this.prepare(
-      "INSERT INTO endpoints (id, name, network_id, short_id, mac, namespace_id, ifname) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ).run(
+    this.prepare("INSERT INTO endpoints (id, name, network_id, short_id, mac) VALUES (?, ?, ?, ?, ?)").run(
       e.id,
       e.name,
       e.networkId,
       e.shortId,
       e.mac,
-      e.attachment?.namespaceId ?? null,
-      e.attachment?.ifname ?? null,
     );
+    if (e.attachment !== null) this.setAttachment(e.id, e.attachment);
   }
 
-  setAttachment(endpointId: string, attachment: { namespaceId: string; ifname: string } | null): void {
-    this.prepare("UPDATE endpoints SET namespace_id = ?, ifname = ? WHERE id = ?").run(
-      attachment?.namespaceId ?? null,
-      attachment?.ifname ?? null,
+  setAttachment(endpointId: string, attachment: Attachment | null): void {
+    const inNamespace = attachment?.kind === "namespace" ? attachment : undefined;
+    this.prepare("UPDATE endpoints SET namespace_id = ?, ifname = ?, handoff_sandbox = ? WHERE id = ?").run(
+      inNamespace?.namespaceId ?? null,
+      inNamespace?.ifname ?? null,
+      attachment?.kind === "handoff" ? attachment.sandbox : null,
       endpointId,
     );
   }
@@ -334,10 +352,7 @@ export class Store {
       networkId: row.network_id,
       shortId: row.short_id,
       mac: row.mac,
-      attachment:
-        row.namespace_id === null || row.ifname === null
-          ? null
-          : { namespaceId: row.namespace_id, ifname: row.ifname },
+      attachment: toAttachment(row),
       addresses: (addressesOf.get(row.id) ?? []).map(toAddress),
       portMappings: (mappingsOf.get(row.id) ?? []).map(toPortMapping),
       policies: (policiesOf.get(row.id) ?? []).map((p) => JSON.parse(p.policy) as EndpointPolicy),
@@ -345,7 +360,7 @@ export class Store {
   }
 
   /** Records which client made an endpoint, under the client's own key for it (CNI: container and ifname). */
-  insertOrigin(endpointId: string, origin: EndpointOrigin): void {
+  insertOrigin(endpointId: string, origin: Origin): void {
     this.prepare("INSERT INTO endpoint_origins (endpoint_id, kind, key) VALUES (?, ?, ?)").run(
       endpointId,
       origin.kind,
@@ -353,14 +368,14 @@ export class Store {
     );
   }
 
-  endpointIdByOrigin(origin: EndpointOrigin): string | undefined {
+  endpointIdByOrigin(origin: Origin): string | undefined {
     return this.prepare<[string, string], { endpoint_id: string }>(
       "SELECT endpoint_id FROM endpoint_origins WHERE kind = ? AND key = ?",
     ).get(origin.kind, origin.key)?.endpoint_id;
   }
 
   /** Every endpoint one client made, with its key. */
-  origins(kind: EndpointOrigin["kind"]): { endpointId: string; key: string }[] {
+  origins(kind: Origin["kind"]): { endpointId: string; key: string }[] {
     return this.prepare<[string], { endpoint_id: string; key: string }>(
       "SELECT endpoint_id, key FROM endpoint_origins WHERE kind = ? ORDER BY key",
     )
@@ -410,11 +425,22 @@ export class Store {
     return row === undefined ? undefined : toPortMapping(row);
   }
 
+  deletePortMappings(endpointId: string): void {
+    this.prepare("DELETE FROM port_mappings WHERE endpoint_id = ?").run(endpointId);
+  }
+
   insertPortMapping(endpointId: string, m: PortMapping): void {
     this.prepare(
       "INSERT INTO port_mappings (endpoint_id, protocol, host_ip, host_port, internal_port) VALUES (?, ?, ?, ?, ?)",
     ).run(endpointId, m.protocol, m.hostIp ?? "", m.hostPort, m.internalPort);
   }
+}
+
+function toAttachment(row: EndpointRow): Attachment | null {
+  if (row.namespace_id !== null && row.ifname !== null)
+    return { kind: "namespace", namespaceId: row.namespace_id, ifname: row.ifname };
+  if (row.handoff_sandbox !== null) return { kind: "handoff", sandbox: row.handoff_sandbox };
+  return null;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
@@ -438,6 +464,10 @@ function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
     interContainer: row.inter_container === 1,
     policies: JSON.parse(row.policies) as EndpointPolicy[],
     createdAt: row.created_at,
+    origin:
+      row.origin_kind === null || row.origin_key === null
+        ? null
+        : { kind: row.origin_kind, key: row.origin_key },
     subnets: subnets.filter((s) => s.network_id === row.id).map(toSubnet),
   };
 }

@@ -23,6 +23,8 @@ export interface ApiResponse {
 export interface TestDaemon {
   readonly socket: string;
   readonly stateDir: string;
+  /** Holds hostnetd's Docker plugin socket, hostnet.sock. */
+  readonly pluginDir: string;
   readonly pid: number;
   readonly logs: () => string;
   api(method: string, path: string, body?: unknown): Promise<ApiResponse>;
@@ -82,6 +84,8 @@ export async function startDaemon(hostNs: string, extraArgs: readonly string[] =
   const dir = mkdtempSync(join(tmpdir(), "hostnet-test-"));
   const socket = join(dir, "hostnet.sock");
   const stateDir = join(dir, "state");
+  // Docker finds plugins in this directory when a test bind-mounts it over /run/docker/plugins.
+  const pluginDir = join(dir, "plugins");
   let child: ChildProcess;
   let output = "";
   const logs = (): string => output;
@@ -97,6 +101,8 @@ export async function startDaemon(hostNs: string, extraArgs: readonly string[] =
         socket,
         "--state-dir",
         stateDir,
+        "--docker-plugin-socket",
+        join(pluginDir, "hostnet.sock"),
         ...extraArgs,
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
@@ -117,6 +123,7 @@ export async function startDaemon(hostNs: string, extraArgs: readonly string[] =
   const daemon: TestDaemon = {
     socket,
     stateDir,
+    pluginDir,
     get pid() {
       return child.pid ?? -1;
     },

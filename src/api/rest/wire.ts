@@ -58,6 +58,12 @@ export const NetworkWire = Type.Object({
   Flags: Type.Integer(),
   SchemaVersion,
   CreatedAt: Type.String(),
+  Origin: Type.Optional(
+    Type.Object(
+      { Kind: Type.String(), Key: Type.String() },
+      { description: "The client that made the network (docker: Docker's network id)" },
+    ),
+  ),
 });
 
 const Policy = Type.Object({ Type: Type.String(), Settings: Type.Unknown() });
@@ -84,6 +90,9 @@ export const EndpointWire = Type.Object({
   HostComputeNamespace: Type.Union([Type.String(), Type.Null()]),
   InterfaceName: Type.Union([Type.String(), Type.Null()]),
   HostInterfaceName: Type.String({ description: "The host end of the endpoint's veth" }),
+  Sandbox: Type.Optional(
+    Type.String({ description: "Where a runtime that configures the interface itself put it (Docker)" }),
+  ),
   IpConfigurations: Type.Array(IpConfiguration),
   MacAddress: Type.String(),
   Routes: Type.Array(Route),
@@ -321,6 +330,7 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
     Flags: 0,
     SchemaVersion: schemaVersion,
     CreatedAt: n.createdAt,
+    ...(n.origin === null ? {} : { Origin: { Kind: n.origin.kind, Key: n.origin.key } }),
   };
 }
 
@@ -329,9 +339,10 @@ export function endpointView(e: Endpoint, net: Network): Static<typeof EndpointW
     ID: e.id,
     Name: e.name,
     HostComputeNetwork: e.networkId,
-    HostComputeNamespace: e.attachment?.namespaceId ?? null,
-    InterfaceName: e.attachment?.ifname ?? null,
+    HostComputeNamespace: e.attachment?.kind === "namespace" ? e.attachment.namespaceId : null,
+    InterfaceName: e.attachment?.kind === "namespace" ? e.attachment.ifname : null,
     HostInterfaceName: hostVethName(e.shortId),
+    ...(e.attachment?.kind === "handoff" ? { Sandbox: e.attachment.sandbox } : {}),
     IpConfigurations: e.addresses.map((a) => ({ IpAddress: a.address, PrefixLength: a.prefixLength })),
     MacAddress: e.mac,
     Routes: net.subnets.map((s) => defaultRoute(s.gateway)),

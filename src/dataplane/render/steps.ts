@@ -70,7 +70,9 @@ function createSteps(o: KernelObject): Step[] {
       ];
     case "veth":
       return [
-        host(`link add ${o.name} mtu ${o.mtu} type veth peer name ${o.peer} mtu ${o.mtu} netns ${o.netns}`),
+        host(
+          `link add ${o.name} mtu ${o.mtu} type veth peer name ${o.peer} mtu ${o.mtu} ${o.netns === null ? `address ${o.peerMac ?? ""}` : `netns ${o.netns}`}`,
+        ),
         host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
         host(`link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"}`),
       ];

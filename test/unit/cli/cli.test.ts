@@ -62,7 +62,7 @@ describe("network", () => {
     const table = await cli("network", "ls");
     expect(table.code).toBe(0);
     expect(table.stdout.split("\n")[0]).toBe(
-      "ID             NAME         TYPE   SUBNETS                   BRIDGE",
+      "ID             NAME         TYPE   SUBNETS                   BRIDGE         ORIGIN",
     );
     expect(table.stdout.split("\n")).toHaveLength(4);
     expect((await runCli(["--json", "--socket", hostnetd.socket, "network", "list"])).stdout).toBe(

@@ -36,11 +36,12 @@ describe("table", () => {
 
 describe("networkTable", () => {
   it("shows short IDs and every subnet", () => {
-    expect(networkTable([natNetwork, dualNetwork])).toBe(
+    const docker = { ...dualNetwork, Name: "docker-0123456789ab", Origin: { Kind: "docker", Key: "0123" } };
+    expect(networkTable([natNetwork, docker])).toBe(
       [
-        "ID             NAME         TYPE   SUBNETS                   BRIDGE",
-        "3f2a9c1e-7b6   nat          NAT    172.17.0.0/16             hnb-3f2a9c1e",
-        "8d7c6b5a-4f3   dual-stack   NAT    172.21.0.0/16,fd21::/64   hnb-8d7c6b5a",
+        "ID             NAME                  TYPE   SUBNETS                   BRIDGE         ORIGIN",
+        "3f2a9c1e-7b6   nat                   NAT    172.17.0.0/16             hnb-3f2a9c1e   -",
+        "8d7c6b5a-4f3   docker-0123456789ab   NAT    172.21.0.0/16,fd21::/64   hnb-8d7c6b5a   docker",
       ].join("\n"),
     );
   });

@@ -368,7 +368,7 @@ describe("createEndpoint", () => {
     expect(ep.mac).toBe("02:aa:bb:cc:dd:ee");
     expect(ep.addresses.map((a) => a.address)).toEqual(["10.30.0.77", "fd30::2"]);
     const path = `/run/netns/${nsName}`;
-    expect(ep.attachment?.ifname).toBe("eth0");
+    expect(ep.attachment).toMatchObject({ kind: "namespace", ifname: "eth0" });
     expect(h.kernel.has(`link:hnv-${ep.shortId}`)).toBe(true);
     expect(h.kernel.objects.get(`clink:${path}:eth0`)).toMatchObject({ mac: "02:aa:bb:cc:dd:ee" });
     expect(h.kernel.has(`addr:${path}:eth0:10.30.0.77/24`)).toBe(true);

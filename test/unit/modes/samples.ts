@@ -13,6 +13,7 @@ export const dualNet: Network = {
   interContainer: true,
   policies: [],
   createdAt: "2025-01-01T00:00:00.000Z",
+  origin: null,
   subnets: [
     { id: 1, family: 4, prefix: "10.88.0.0/24", gateway: "10.88.0.1" },
     { id: 2, family: 6, prefix: "fd88::/64", gateway: "fd88::1" },
@@ -78,7 +79,10 @@ export function endpointOf(
     policies: [],
     addresses,
     portMappings: opts.mappings ?? [],
-    attachment: attached === null ? null : { namespaceId: attached.id, ifname: opts.ifname ?? "eth0" },
+    attachment:
+      attached === null
+        ? null
+        : { kind: "namespace", namespaceId: attached.id, ifname: opts.ifname ?? "eth0" },
   };
 }
 

@@ -1,0 +1,247 @@
+/**
+ * What Docker's remote-driver requests carry, read into hostnet's specs: network `-o` options, IPAM data,
+ * endpoint options and port maps. Pure; every error names the request field as Docker sent it.
+ */
+import type { PolicySpec, PortMappingSpec, SubnetSpec } from "../core/service.js";
+import { checkMtu } from "../core/validate.js";
+import { invalidArgument } from "../errors.js";
+import { parsePrefix } from "../model/ip.js";
+import { parseEndpointPolicy } from "../model/policy.js";
+import type { Protocol } from "../model/types.js";
+
+/** Option keys of `docker network create` and of Docker itself, as netlabel names them. */
+export const GENERIC = "com.docker.network.generic";
+const INTERNAL = "com.docker.network.internal";
+const ENABLE_IPV6 = "com.docker.network.enable_ipv6";
+const DRIVER_MTU = "com.docker.network.driver.mtu";
+export const PORT_MAP = "com.docker.network.portmap";
+const MAC_ADDRESS = "com.docker.network.endpoint.macaddress";
+/** `-o policies=[...]` on a network, `--driver-opt policies=[...]` on an endpoint: HNS policies as JSON. */
+const POLICIES = "policies";
+
+/** `-o mode=` values and the hostnet network type each names. */
+const MODES: Readonly<Record<string, string>> = {
+  nat: "NAT",
+  transparent: "Transparent",
+  l2bridge: "L2Bridge",
+  l2tunnel: "L2Tunnel",
+  private: "Private",
+  internal: "Internal",
+  overlay: "Overlay",
+};
+/** Options that configure an uplink, a VLAN or a VXLAN: they belong to modes other than NAT. */
+const UPLINK_OPTIONS = ["adapter", "vlan", "vni"] as const;
+
+export interface IpamData {
+  readonly AddressSpace?: string | null;
+  readonly Pool: string;
+  readonly Gateway?: string | null;
+}
+
+export type Options = Readonly<Record<string, unknown>> | null | undefined;
+
+export interface DockerNetwork {
+  readonly type: string;
+  readonly subnets: SubnetSpec[];
+  readonly mtu?: number;
+  readonly policies: PolicySpec[];
+}
+
+const GENERIC_FIELD = `Options["${GENERIC}"]`;
+
+/** The generic map (`-o key=value`): Docker sends it as JSON of a map of strings. */
+function genericOptions(options: Options): Map<string, string> {
+  const generic = options?.[GENERIC];
+  if (generic === undefined || generic === null) return new Map();
+  if (typeof generic !== "object" || Array.isArray(generic))
+    throw invalidArgument(GENERIC_FIELD, "must be a map of option names to values");
+  return new Map(
+    Object.entries(generic).map(([k, v]) => {
+      if (typeof v !== "string") throw invalidArgument(`${GENERIC_FIELD}.${k}`, "must be a string");
+      return [k, v];
+    }),
+  );
+}
+
+/** HNS policies given as a JSON list in one option. */
+export function policiesOption(field: string, text: string | undefined): PolicySpec[] {
+  if (text === undefined) return [];
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch {
+    throw invalidArgument(field, 'is not JSON; give a list such as [{"Type":"ACL","Settings":{...}}]');
+  }
+  if (!Array.isArray(list)) throw invalidArgument(field, "must be a JSON list of policies");
+  return list.map((p: unknown, i) => {
+    const at = `${field}[${i}]`;
+    if (typeof p !== "object" || p === null || typeof (p as { Type?: unknown }).Type !== "string")
+      throw invalidArgument(at, 'must be an object {"Type": ..., "Settings": {...}}');
+    const { Type, Settings } = p as { Type: string; Settings?: unknown };
+    return { field: `${at}.Settings`, policy: parseEndpointPolicy(at, Type, Settings) };
+  });
+}
+
+function subnetSpecs(data: readonly IpamData[] | null | undefined, field: string): SubnetSpec[] {
+  const list = data ?? [];
+  if (list.length > 1)
+    throw invalidArgument(`${field}[1]`, "a hostnet network has at most one subnet of each IP family");
+  return list.map((d, i) => {
+    const gateway = d.Gateway ?? "";
+    return {
+      prefix: d.Pool,
+      prefixField: `${field}[${i}].Pool`,
+      ...(gateway === "" ? {} : { gateway: gateway.split("/")[0] ?? "" }),
+      gatewayField: `${field}[${i}].Gateway`,
+    };
+  });
+}
+
+/** The hostnet network a CreateNetwork request asks for. */
+export function dockerNetwork(
+  options: Options,
+  ipv4: readonly IpamData[] | null | undefined,
+  ipv6: readonly IpamData[] | null | undefined,
+): DockerNetwork {
+  const generic = genericOptions(options);
+  if (options?.[INTERNAL] === true)
+    throw invalidArgument(
+      `Options["${INTERNAL}"]`,
+      "internal networks need hostnet's Internal mode, which this hostnetd does not have yet",
+    );
+  const mode = generic.get("mode") ?? "nat";
+  const type = MODES[mode.toLowerCase()];
+  if (type === undefined)
+    throw invalidArgument(
+      `${GENERIC_FIELD}.mode`,
+      `"${mode}" is not a hostnet mode (${Object.keys(MODES).join(", ")})`,
+    );
+  for (const key of UPLINK_OPTIONS)
+    if (generic.has(key) && type === "NAT")
+      throw invalidArgument(`${GENERIC_FIELD}.${key}`, `does not apply to mode nat`);
+  for (const key of generic.keys())
+    if (!["mode", POLICIES, DRIVER_MTU, ...UPLINK_OPTIONS].includes(key) && !key.startsWith("com.docker."))
+      throw invalidArgument(
+        `${GENERIC_FIELD}.${key}`,
+        `is not a hostnet option (mode, ${POLICIES}, ${DRIVER_MTU}, ${UPLINK_OPTIONS.join(", ")})`,
+      );
+  const mtuText = generic.get(DRIVER_MTU);
+  const mtuField = `${GENERIC_FIELD}.${DRIVER_MTU}`;
+  if (mtuText !== undefined && !/^\d+$/.test(mtuText))
+    throw invalidArgument(mtuField, `"${mtuText}" is not a number`);
+  const v6 = options?.[ENABLE_IPV6] === true ? subnetSpecs(ipv6, "IPv6Data") : [];
+  return {
+    type,
+    subnets: [...subnetSpecs(ipv4, "IPv4Data"), ...v6],
+    ...(mtuText === undefined ? {} : { mtu: checkMtu(mtuField, Number(mtuText)) }),
+    policies: policiesOption(`${GENERIC_FIELD}.${POLICIES}`, generic.get(POLICIES)),
+  };
+}
+
+/** `10.1.0.5/24` → `10.1.0.5`: Docker hands out addresses with their prefix length. */
+export function addressOf(field: string, cidr: string): string {
+  const [address, length] = cidr.split("/");
+  if (address === undefined || length === undefined) throw invalidArgument(field, `"${cidr}" is not a CIDR`);
+  parsePrefix(field, `${address}/${length}`);
+  return address;
+}
+
+/**
+ * The MAC Docker asks for: in Interface.MacAddress, or in the endpoint options, where Go's JSON encodes a
+ * net.HardwareAddr as base64.
+ */
+export function requestedMac(iface: string | null | undefined, options: Options): string | undefined {
+  if (iface !== undefined && iface !== null && iface !== "") return iface;
+  const opt = options?.[MAC_ADDRESS];
+  if (typeof opt !== "string" || opt === "") return undefined;
+  if (opt.includes(":")) return opt;
+  const bytes = Buffer.from(opt, "base64");
+  if (bytes.length !== 6) throw invalidArgument(`Options["${MAC_ADDRESS}"]`, `"${opt}" is not a MAC address`);
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+export function endpointPolicies(options: Options): PolicySpec[] {
+  const text = options?.[POLICIES];
+  if (text !== undefined && typeof text !== "string")
+    throw invalidArgument(`Options.${POLICIES}`, "must be a string holding a JSON list");
+  return policiesOption(`Options.${POLICIES}`, text);
+}
+
+/** One entry of Docker's port map (libnetwork types.PortBinding, JSON-decoded). */
+export interface PortBinding {
+  readonly field: string;
+  readonly protocol: Protocol;
+  /** Undefined for every host address. */
+  readonly hostIp?: string;
+  /** The host ports any of which will do: one, a range (`-p 8000-8010:80`), or 0 for any free one. */
+  readonly hostPorts: { readonly first: number; readonly last: number } | "any";
+  readonly internalPort: number;
+}
+
+const PROTOCOLS: Readonly<Record<number, Protocol>> = { 6: "tcp", 17: "udp" };
+const integer = (v: unknown): number | undefined =>
+  typeof v === "number" && Number.isInteger(v) ? v : undefined;
+
+/** Docker's port map as hostnet bindings; identical entries (Docker may list one per family) appear once. */
+export function portBindings(options: Options): PortBinding[] {
+  const list = options?.[PORT_MAP];
+  if (list === undefined || list === null) return [];
+  const base = `Options["${PORT_MAP}"]`;
+  if (!Array.isArray(list)) throw invalidArgument(base, "must be a list of port bindings");
+  const seen = new Set<string>();
+  const out: PortBinding[] = [];
+  list.forEach((entry: unknown, i) => {
+    const field = `${base}[${i}]`;
+    if (typeof entry !== "object" || entry === null) throw invalidArgument(field, "must be an object");
+    const e = entry as Record<string, unknown>;
+    const proto = integer(e["Proto"]);
+    const protocol = proto === undefined ? undefined : PROTOCOLS[proto];
+    if (protocol === undefined)
+      throw invalidArgument(`${field}.Proto`, `protocol ${String(e["Proto"])} is not supported (tcp, udp)`);
+    const port = integer(e["Port"]);
+    if (port === undefined || port < 1 || port > 65535)
+      throw invalidArgument(`${field}.Port`, `${String(e["Port"])} is not a port number`);
+    const first = integer(e["HostPort"]) ?? 0;
+    const last = Math.max(first, integer(e["HostPortEnd"]) ?? 0);
+    const hostIpText = typeof e["HostIP"] === "string" ? e["HostIP"] : "";
+    const hostIp = ["", "0.0.0.0", "::"].includes(hostIpText) ? undefined : hostIpText;
+    const hostPorts = first === 0 ? ("any" as const) : { first, last };
+    const key = JSON.stringify([protocol, hostIp, hostPorts, port]);
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ field, protocol, ...(hostIp === undefined ? {} : { hostIp }), hostPorts, internalPort: port });
+  });
+  return out;
+}
+
+/** Where Docker's own bridge driver takes ports for `-p 80` from. */
+export const EPHEMERAL_PORTS = { first: 49153, last: 65535 } as const;
+
+/**
+ * Picks a host port for each binding from its allowed ones, skipping ports `taken` says are in use and
+ * ports picked for earlier bindings of the same protocol.
+ */
+export function choosePorts(
+  bindings: readonly PortBinding[],
+  taken: (protocol: Protocol, port: number, hostIp: string | undefined) => boolean,
+): PortMappingSpec[] {
+  const chosen: PortMappingSpec[] = [];
+  for (const b of bindings) {
+    const { first, last } = b.hostPorts === "any" ? EPHEMERAL_PORTS : b.hostPorts;
+    let port = first;
+    while (
+      port < last &&
+      (taken(b.protocol, port, b.hostIp) ||
+        chosen.some((c) => c.protocol === b.protocol && c.hostPort === port))
+    )
+      port++;
+    chosen.push({
+      field: b.field,
+      protocol: b.protocol,
+      ...(b.hostIp === undefined ? {} : { hostIp: b.hostIp }),
+      hostPort: port,
+      internalPort: b.internalPort,
+    });
+  }
+  return chosen;
+}

@@ -1,0 +1,134 @@
+/**
+ * The Docker plugin socket: `/Plugin.Activate`, `/NetworkDriver.*` and `/IpamDriver.*`, POSTs of JSON.
+ * Errors are answered the way Docker reads them: a network-driver error in `Err`, an IPAM error in
+ * `Error`, both with status 200 (a non-200 body is shown raw); an unknown method is 404, which Docker
+ * takes as "not implemented". A request Docker could not have meant (not JSON) is 400.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { HostnetService } from "../core/service.js";
+import { asHostnetError } from "../errors.js";
+import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE, type DockerIpam } from "./ipam.js";
+import {
+  DockerNetworkDriver,
+  type CreateEndpointRequest,
+  type CreateNetworkRequest,
+} from "./network-driver.js";
+import type { Options } from "./options.js";
+
+/** What the Go plugin helpers answer with; Docker does not check it. */
+const CONTENT_TYPE = "application/vnd.docker.plugins.v1+json";
+
+type Body = Record<string, unknown>;
+type Method = (body: Body) => Promise<object | undefined> | object | undefined;
+
+const str = (body: Body, key: string): string => {
+  const v = body[key];
+  return typeof v === "string" ? v : "";
+};
+const options = (body: Body): Options => body["Options"] as Options;
+
+function networkMethods(driver: DockerNetworkDriver): Record<string, Method> {
+  return {
+    GetCapabilities: () => ({ Scope: "local", ConnectivityScope: "local" }),
+    CreateNetwork: (b) => driver.createNetwork(b as unknown as CreateNetworkRequest).then(() => ({})),
+    DeleteNetwork: (b) => driver.deleteNetwork(str(b, "NetworkID")).then(() => ({})),
+    CreateEndpoint: (b) => driver.createEndpoint(b as unknown as CreateEndpointRequest),
+    DeleteEndpoint: (b) => driver.deleteEndpoint(str(b, "EndpointID")).then(() => ({})),
+    EndpointOperInfo: (b) => ({ Value: driver.endpointInfo(str(b, "EndpointID")) }),
+    Join: (b) => driver.join(str(b, "EndpointID"), str(b, "SandboxKey")),
+    Leave: (b) => driver.leave(str(b, "EndpointID")).then(() => ({})),
+    ProgramExternalConnectivity: (b) =>
+      driver.programExternalConnectivity(str(b, "EndpointID"), options(b)).then(() => ({})),
+    RevokeExternalConnectivity: (b) =>
+      driver.revokeExternalConnectivity(str(b, "EndpointID")).then(() => ({})),
+    // Swarm and discovery calls: a local-scope driver has nothing to do for them.
+    AllocateNetwork: () => ({ Options: {} }),
+    FreeNetwork: () => ({}),
+    DiscoverNew: () => ({}),
+    DiscoverDelete: () => ({}),
+  };
+}
+
+function ipamMethods(ipam: DockerIpam): Record<string, Method> {
+  return {
+    GetCapabilities: () => ({ RequiresMACAddress: false, RequiresRequestReplay: false }),
+    GetDefaultAddressSpaces: () => ({
+      LocalDefaultAddressSpace: LOCAL_ADDRESS_SPACE,
+      GlobalDefaultAddressSpace: GLOBAL_ADDRESS_SPACE,
+    }),
+    RequestPool: async (b) => {
+      const pool = await ipam.requestPool({
+        addressSpace: str(b, "AddressSpace"),
+        pool: str(b, "Pool"),
+        subPool: str(b, "SubPool"),
+        v6: b["V6"] === true,
+      });
+      return { PoolID: pool.id, Pool: pool.pool, Data: {} };
+    },
+    ReleasePool: (b) => {
+      ipam.releasePool(str(b, "PoolID"));
+      return {};
+    },
+    RequestAddress: (b) => ({ Address: ipam.requestAddress(str(b, "PoolID"), str(b, "Address")), Data: {} }),
+    ReleaseAddress: (b) => {
+      ipam.releaseAddress(str(b, "PoolID"), str(b, "Address"));
+      return {};
+    },
+  };
+}
+
+export function buildDockerPlugin(
+  service: HostnetService,
+  ipam: DockerIpam,
+  logger: FastifyBaseLogger,
+): FastifyInstance {
+  const app = Fastify({ loggerInstance: logger });
+  // Docker sends JSON without a Content-Type, and Plugin.Activate with no body at all.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, text, done) => {
+    const raw = typeof text === "string" ? text : text.toString("utf8");
+    try {
+      const body: unknown = raw.trim() === "" ? {} : JSON.parse(raw);
+      if (typeof body !== "object" || body === null || Array.isArray(body))
+        done(Object.assign(new Error("the request body must be a JSON object"), { statusCode: 400 }));
+      else done(null, body);
+    } catch {
+      done(Object.assign(new Error("the request body is not JSON"), { statusCode: 400 }));
+    }
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) =>
+    reply
+      .code(err.statusCode ?? 400)
+      .type(CONTENT_TYPE)
+      .send({ Err: err.message, Error: err.message }),
+  );
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .type(CONTENT_TYPE)
+      .send({ Err: `${req.url.slice(1)} is not implemented by hostnet` }),
+  );
+
+  app.post("/Plugin.Activate", (_req, reply) =>
+    reply.type(CONTENT_TYPE).send({ Implements: ["NetworkDriver", "IpamDriver"] }),
+  );
+  const subsystems = [
+    { prefix: "NetworkDriver", errorKey: "Err", methods: networkMethods(new DockerNetworkDriver(service)) },
+    { prefix: "IpamDriver", errorKey: "Error", methods: ipamMethods(ipam) },
+  ];
+  for (const { prefix, errorKey, methods } of subsystems)
+    for (const [name, method] of Object.entries(methods))
+      app.post(`/${prefix}.${name}`, async (req, reply) => {
+        const body = (req.body ?? {}) as Body;
+        try {
+          const answer = (await method(body)) ?? {};
+          return await reply.type(CONTENT_TYPE).send(answer);
+        } catch (err) {
+          const e = asHostnetError(err);
+          if (e.code === "Internal") req.log.error({ err }, e.message);
+          else req.log.info({ op: `${prefix}.${name}`, code: e.code }, e.message);
+          return reply.type(CONTENT_TYPE).send({ [errorKey]: e.message });
+        }
+      });
+  return app;
+}
