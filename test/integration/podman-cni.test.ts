@@ -11,14 +11,11 @@
  */
 import {
   chmodSync,
-  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readFileSync,
-  readSync,
   readdirSync,
   rmSync,
   rmdirSync,
@@ -32,6 +29,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { useLab, type EndpointBody } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
 import { inNs, must, run, type RunResult } from "../helpers/run.js";
+import {
+  cgroupDirs,
+  isStatic,
+  mountsUnder,
+  onPath,
+  processAlive,
+  rmdirTree,
+  skipOrFailInCi,
+} from "../helpers/system.js";
 import { startHostServer } from "../helpers/traffic.js";
 
 const HOSTNET_CLI = join(import.meta.dirname, "../../dist/bin/hostnet.js");
@@ -40,7 +46,6 @@ const IMAGE = "localhost/hostnet-busybox:e2e";
 const SUBNET = "10.62.0.0/24";
 const HOST_PORT = 30080;
 const EXT_PORT = 7000;
-const CGROUP_ROOT = "/sys/fs/cgroup";
 
 /** What Podman writes outside its --root and --runroot, deepest first; removed when the test made it. */
 const GLOBAL_LEFTOVERS = [
@@ -54,72 +59,14 @@ const GLOBAL_LEFTOVERS = [
   "/run/runc",
 ];
 
-const onPath = (cmd: string): boolean =>
-  (process.env["PATH"] ?? "").split(":").some((dir) => dir !== "" && existsSync(join(dir, cmd)));
-
-/** Whether an ELF executable has no program interpreter, i.e. runs in a rootfs without a libc. */
-function isStatic(file: string): boolean {
-  const fd = openSync(file, "r");
-  try {
-    const header = Buffer.alloc(64);
-    readSync(fd, header, 0, 64, 0);
-    if (header.toString("latin1", 1, 4) !== "ELF" || header[4] !== 2) return false;
-    const phoff = Number(header.readBigUInt64LE(0x20));
-    const phentsize = header.readUInt16LE(0x36);
-    const phnum = header.readUInt16LE(0x38);
-    const table = Buffer.alloc(phentsize * phnum);
-    readSync(fd, table, 0, table.length, phoff);
-    for (let i = 0; i < phnum; i++) if (table.readUInt32LE(i * phentsize) === 3) return false; // PT_INTERP
-    return true;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function whySkip(): string | undefined {
   if (needsRoot) return undefined; // root.ts says why
   const missing = ["podman", "runc"].filter((cmd) => !onPath(cmd));
   if (!existsSync(BUSYBOX) || !isStatic(BUSYBOX)) missing.push(`a static ${BUSYBOX} (busybox-static)`);
   if (missing.length === 0) return undefined;
-  const message = `the Podman test needs ${missing.join(", ")}; scripts/install-deps.sh installs them`;
-  if (process.env["CI"] !== undefined && process.env["CI"] !== "") throw new Error(message);
-  process.stderr.write(`${message}; skipping it\n`);
-  return message;
+  return skipOrFailInCi(`the Podman test needs ${missing.join(", ")}; scripts/install-deps.sh installs them`);
 }
 const skipReason = whySkip();
-
-/** Mount points at or below `dir` in our mount namespace, deepest first. */
-function mountsUnder(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((line) => line.split(" ")[4] ?? "")
-    .filter((point) => point === dir || point.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-}
-
-/** Removes a cgroup directory and the ones below it (rmdir only: cgroupfs allows nothing else). */
-function rmdirTree(path: string): void {
-  if (!existsSync(path)) return;
-  for (const entry of readdirSync(path, { withFileTypes: true }))
-    if (entry.isDirectory()) rmdirTree(join(path, entry.name));
-  rmdirSync(path);
-}
-
-/** The cgroup directories Podman made for containers under `parent`, in every hierarchy (v1 or v2). */
-function cgroupDirs(parent: string): string[] {
-  const hierarchies = readdirSync(CGROUP_ROOT, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e) => join(CGROUP_ROOT, e.name));
-  return [CGROUP_ROOT, ...hierarchies].map((h) => join(h, parent)).filter((p) => existsSync(p));
-}
-
-function processAlive(pid: number, command: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(command);
-  } catch {
-    return false;
-  }
-}
 
 interface Inspected {
   Id: string;
