@@ -7,7 +7,12 @@ import { json, none, shortId, table } from "./output.js";
 import { policiesOf, policyOptions } from "./policy.js";
 
 export const networkCreateOptions = {
-  type: { type: "string", arg: "TYPE", description: "Network type: nat (default nat)" },
+  type: {
+    type: "string",
+    arg: "TYPE",
+    description:
+      "Network type: nat (default), internal (host and containers only) or private (containers only)",
+  },
   subnet: {
     type: "string",
     multiple: true,
@@ -27,7 +32,7 @@ export const networkCreateOptions = {
 
 // The CLI takes docker-style lower case; the API spells types as HNS does. Unknown types pass through so
 // that hostnetd, which knows what it supports, names them in its error.
-const typeNames: Readonly<Record<string, string>> = { nat: "NAT" };
+const typeNames: Readonly<Record<string, string>> = { nat: "NAT", internal: "Internal", private: "Private" };
 
 type Family = 4 | 6;
 

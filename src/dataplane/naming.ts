@@ -49,6 +49,8 @@ export const nftSets = {
   hairpin6: { family: "inet", key: ["ifname", "prefix"], value: null },
   /** Bridges of NAT networks: the outside reaches them only through port mappings. */
   natBridges: { family: "inet", key: ["ifname"], value: null },
+  /** Bridges of Private and Internal networks: nothing is routed into or out of them. */
+  closedBridges: { family: "inet", key: ["ifname"], value: null },
   /** bridge . bridge: containers of one network reach each other. */
   sameBridge: { family: "inet", key: ["ifname", "ifname"], value: null },
   /** proto . port → container address . port, for every local host address. */

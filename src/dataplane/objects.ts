@@ -115,7 +115,9 @@ export function parentOf(o: KernelObject): string | undefined {
     case "nftChain":
       return "nft:inet";
     case "sysctl":
-      return o.key.startsWith("net/ipv4/conf/") ? `link:${o.key.split("/")[3] ?? ""}` : undefined;
+      return /^net\/ipv[46]\/conf\/(?!all\/|default\/)/.test(o.key)
+        ? `link:${o.key.split("/")[3] ?? ""}`
+        : undefined;
     case "shaper":
     case "ingressRedirect":
       return `link:${o.dev}`;

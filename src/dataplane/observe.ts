@@ -60,9 +60,12 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
       out.push({ kind: "bridge", owner, name: l.ifname, mtu: l.mtu });
       for (const cidr of globalAddresses(l))
         out.push({ kind: "address", owner, netns: null, dev: l.ifname, cidr });
-      const key = `net/ipv4/conf/${l.ifname}/route_localnet`;
-      const value = await readSysctl(key);
-      if (value !== undefined) out.push({ kind: "sysctl", owner, key, value });
+      // Both are off by default, and hostnet only ever turns them on.
+      for (const key of [
+        `net/ipv4/conf/${l.ifname}/route_localnet`,
+        `net/ipv6/conf/${l.ifname}/disable_ipv6`,
+      ])
+        if ((await readSysctl(key)) === "1") out.push({ kind: "sysctl", owner, key, value: "1" });
     } else if (kind === "ifb") {
       out.push({ kind: "ifb", owner, name: l.ifname });
     } else if (kind === "veth") {

@@ -25,7 +25,7 @@ function rank(o: KernelObject): number {
     case "nftTable":
       return 1;
     case "sysctl":
-      return o.key.startsWith("net/ipv4/conf/") ? 4 : 1;
+      return /^net\/ipv[46]\/conf\/(?!all\/|default\/)/.test(o.key) ? 4 : 1;
     case "bridge":
       return 2;
     case "address":

@@ -11,6 +11,7 @@ import { handoffVethName } from "../dataplane/naming.js";
 import { notFound } from "../errors.js";
 import { effectivePolicies, type SdnRoutePolicy } from "../model/policy.js";
 import type { Endpoint, Network, Origin } from "../model/types.js";
+import { modes } from "../modes/index.js";
 import {
   addressOf,
   choosePorts,
@@ -51,6 +52,7 @@ export interface JoinResponse {
   readonly Gateway?: string;
   readonly GatewayIPv6?: string;
   readonly StaticRoutes: readonly { Destination: string; RouteType: number; NextHop: string }[];
+  readonly DisableGatewayService?: boolean;
 }
 
 /** StaticRoutes RouteType: through a next hop. */
@@ -134,6 +136,10 @@ export class DockerNetworkDriver {
   async join(endpointId: string, sandboxKey: string): Promise<JoinResponse> {
     const ep = await this.service.handOffEndpoint(this.endpoint(endpointId).id, sandboxKey);
     const net = this.service.network(ep.networkId);
+    const name = { SrcName: handoffVethName(ep.shortId), DstPrefix: "eth" };
+    // Without a way out, Docker must not add docker_gwbridge for one either.
+    if (!modes[net.type].defaultRoute)
+      return { InterfaceName: name, StaticRoutes: staticRoutes(ep, net), DisableGatewayService: true };
     const gateway = (family: 4 | 6): string | undefined =>
       ep.addresses.some((a) => a.family === family)
         ? net.subnets.find((s) => s.family === family)?.gateway
@@ -141,7 +147,7 @@ export class DockerNetworkDriver {
     const v4 = gateway(4);
     const v6 = gateway(6);
     return {
-      InterfaceName: { SrcName: handoffVethName(ep.shortId), DstPrefix: "eth" },
+      InterfaceName: name,
       ...(v4 === undefined ? {} : { Gateway: v4 }),
       ...(v6 === undefined ? {} : { GatewayIPv6: v6 }),
       StaticRoutes: staticRoutes(ep, net),

@@ -104,12 +104,8 @@ export function dockerNetwork(
   ipv6: readonly IpamData[] | null | undefined,
 ): DockerNetwork {
   const generic = genericOptions(options);
-  if (options?.[INTERNAL] === true)
-    throw invalidArgument(
-      `Options["${INTERNAL}"]`,
-      "internal networks need hostnet's Internal mode, which this hostnetd does not have yet",
-    );
-  const mode = generic.get("mode") ?? "nat";
+  // --internal: Docker's word for a network with no way out, hostnet's Internal unless a mode says more.
+  const mode = generic.get("mode") ?? (options?.[INTERNAL] === true ? "internal" : "nat");
   const type = MODES[mode.toLowerCase()];
   if (type === undefined)
     throw invalidArgument(

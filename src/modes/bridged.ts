@@ -4,29 +4,52 @@
  */
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, handoffVethName, hostVethName } from "../dataplane/naming.js";
+import { effectivePolicies } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
+import { aclObjects } from "./acl.js";
+import { antiSpoofObjects } from "./antispoof.js";
+import { outboundNatObjects } from "./outbound-nat.js";
+import { qosObjects } from "./qos.js";
+import { sdnRouteObjects } from "./sdn-route.js";
 
-export function bridgeObjects(net: Network): KernelObject[] {
+/** The network's bridge; `withGateway` gives it each subnet's gateway address, so the host is on the network. */
+export function bridgeObjects(net: Network, withGateway: boolean): KernelObject[] {
   const owner = `net:${net.id}` as const;
   const bridge = bridgeName(net.shortId);
+  const objects: KernelObject[] = [{ kind: "bridge", owner, name: bridge, mtu: net.mtu }];
+  if (withGateway)
+    for (const s of net.subnets)
+      objects.push({
+        kind: "address",
+        owner,
+        netns: null,
+        dev: bridge,
+        cidr: `${s.gateway}/${s.prefix.split("/")[1] ?? ""}`,
+      });
+  return objects;
+}
+
+/** Endpoints of the network reach each other, unless it was made with InterContainer false. */
+export function sameBridgeObjects(net: Network): KernelObject[] {
+  if (!net.interContainer) return [];
+  const bridge = { t: "ifname", v: bridgeName(net.shortId) } as const;
   return [
-    { kind: "bridge", owner, name: bridge, mtu: net.mtu },
-    ...net.subnets.map((s): KernelObject => ({
-      kind: "address",
-      owner,
-      netns: null,
-      dev: bridge,
-      cidr: `${s.gateway}/${s.prefix.split("/")[1] ?? ""}`,
-    })),
+    { kind: "nftElement", owner: `net:${net.id}`, set: "sameBridge", key: [bridge, bridge], value: null },
   ];
 }
 
 /**
- * The endpoint's veth. Attached to a namespace, hostnet configures the container end there; handed off,
- * the container end waits in hostnetd's namespace with the endpoint's MAC, and the runtime moves it and
- * gives it its addresses and routes.
+ * The endpoint's veth. Attached to a namespace, hostnet configures the container end there (with a default
+ * route through each subnet's gateway when `defaultRoute`); handed off, the container end waits in
+ * hostnetd's namespace with the endpoint's MAC, and the runtime moves it and gives it its addresses and
+ * routes.
  */
-export function vethObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[] {
+export function vethObjects(
+  ep: Endpoint,
+  net: Network,
+  ns: Namespace | null,
+  defaultRoute: boolean,
+): KernelObject[] {
   if (ep.attachment === null) return [];
   const owner = `ep:${ep.id}` as const;
   const host = {
@@ -48,7 +71,7 @@ export function vethObjects(ep: Endpoint, net: Network, ns: Namespace | null): K
   for (const a of ep.addresses) {
     objects.push({ kind: "address", owner, netns, dev, cidr: `${a.address}/${a.prefixLength}` });
     const subnet = net.subnets.find((s) => s.id === a.subnetId);
-    if (subnet !== undefined)
+    if (subnet !== undefined && defaultRoute)
       objects.push({
         kind: "route",
         owner,
@@ -60,4 +83,23 @@ export function vethObjects(ep: Endpoint, net: Network, ns: Namespace | null): K
       });
   }
   return objects;
+}
+
+/** What every attached endpoint of a bridge-based mode has: its veth, and its policies in force. */
+export function bridgedEndpointObjects(
+  ep: Endpoint,
+  net: Network,
+  ns: Namespace | null,
+  defaultRoute: boolean,
+): KernelObject[] {
+  if (ep.attachment === null) return [];
+  const inForce = { ...ep, policies: effectivePolicies(ep.policies, net.policies) };
+  return [
+    ...vethObjects(ep, net, ns, defaultRoute),
+    ...sdnRouteObjects(inForce, ns),
+    ...antiSpoofObjects(ep),
+    ...aclObjects(ep, net),
+    ...qosObjects(inForce),
+    ...outboundNatObjects(inForce),
+  ];
 }

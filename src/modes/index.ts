@@ -1,7 +1,12 @@
 /** The registry of network modes: one entry per NetworkType, none missing. */
 import type { NetworkType } from "../model/types.js";
 import type { NetworkMode } from "./mode.js";
+import { internalMode, privateMode } from "./closed.js";
 import { nat } from "./nat.js";
 
-export const modes: Record<NetworkType, NetworkMode> = { NAT: nat };
+export const modes: Record<NetworkType, NetworkMode> = {
+  NAT: nat,
+  Private: privateMode,
+  Internal: internalMode,
+};
 export type { NetworkMode } from "./mode.js";

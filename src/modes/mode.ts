@@ -9,6 +9,8 @@ export interface NetworkMode {
   readonly type: NetworkType;
   /** Whether endpoints of this type may carry port mappings. */
   readonly portMappings: boolean;
+  /** Whether endpoints get a default route through their subnet's gateway. */
+  readonly defaultRoute: boolean;
   networkObjects(net: Network): KernelObject[];
   /**
    * Objects of an endpoint attached to `ns`, or handed off to a runtime (ns null); a detached endpoint has

@@ -4,39 +4,25 @@
  */
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName } from "../dataplane/naming.js";
-import { effectivePolicies } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
-import { aclObjects } from "./acl.js";
-import { antiSpoofObjects } from "./antispoof.js";
-import { bridgeObjects, vethObjects } from "./bridged.js";
-import { outboundNatObjects } from "./outbound-nat.js";
-import { qosObjects } from "./qos.js";
-import { sdnRouteObjects } from "./sdn-route.js";
+import { bridgedEndpointObjects, bridgeObjects, sameBridgeObjects } from "./bridged.js";
 import type { NetworkMode } from "./mode.js";
 
 export const nat: NetworkMode = {
   type: "NAT",
   portMappings: true,
 
+  defaultRoute: true,
+
   networkObjects(net: Network): KernelObject[] {
     const owner = `net:${net.id}` as const;
     const bridge = bridgeName(net.shortId);
-    const objects = bridgeObjects(net);
+    const objects = bridgeObjects(net, true);
     objects.push(
       { kind: "sysctl", owner, key: `net/ipv4/conf/${bridge}/route_localnet`, value: "1" },
       { kind: "nftElement", owner, set: "natBridges", key: [{ t: "ifname", v: bridge }], value: null },
+      ...sameBridgeObjects(net),
     );
-    if (net.interContainer)
-      objects.push({
-        kind: "nftElement",
-        owner,
-        set: "sameBridge",
-        key: [
-          { t: "ifname", v: bridge },
-          { t: "ifname", v: bridge },
-        ],
-        value: null,
-      });
     for (const s of net.subnets) {
       objects.push(
         {
@@ -64,15 +50,7 @@ export const nat: NetworkMode = {
   endpointObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[] {
     if (ep.attachment === null) return [];
     const owner = `ep:${ep.id}` as const;
-    const inForce = { ...ep, policies: effectivePolicies(ep.policies, net.policies) };
-    const objects = [
-      ...vethObjects(ep, net, ns),
-      ...sdnRouteObjects(inForce, ns),
-      ...antiSpoofObjects(ep),
-      ...aclObjects(ep, net),
-      ...qosObjects(inForce),
-      ...outboundNatObjects(inForce),
-    ];
+    const objects = bridgedEndpointObjects(ep, net, ns, true);
     for (const m of ep.portMappings) {
       const target = ep.addresses.find((a) => a.family === 6) ?? ep.addresses[0];
       if ((m.hostIp === null || m.hostIp === "::1") && target !== undefined)

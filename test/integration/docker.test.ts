@@ -22,6 +22,7 @@ const EXT_PORT = 7001;
 interface NetworkBody {
   ID: string;
   Name: string;
+  Type: string;
   Origin?: { Kind: string; Key: string };
   Ipams: { Subnets: { IpAddressPrefix: string }[] }[];
 }
@@ -207,6 +208,29 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       await docker("exec", "c6", "ping", "-6", "-c", "1", "-W", "2", gateway);
       await docker("rm", "--force", "c6");
       await docker("network", "rm", "hn6");
+    });
+
+    it("makes --internal networks hostnet's Internal mode: the host and nothing beyond, and no docker_gwbridge", async () => {
+      await docker(
+        "network",
+        "create",
+        "--driver",
+        "hostnet",
+        "--internal",
+        "--subnet",
+        "10.65.0.0/24",
+        "hni",
+      );
+      await docker("run", "--detach", "--name", "ci", "--network", "hni", engine.image, "sleep", "3600");
+      expect((await lab.d.ok<NetworkBody[]>("GET", "/networks")).map((n) => n.Type)).toContain("Internal");
+      expect(await docker("exec", "ci", "ip", "route")).not.toContain("default");
+      await docker("exec", "ci", "ping", "-c", "1", "-W", "2", "10.65.0.1");
+      expect((await engine.docker(["exec", "ci", "ping", "-c", "1", "-W", "1", lab.t.extIp4])).code).not.toBe(
+        0,
+      );
+      expect(await linkNames(lab.t.host)).not.toContain("docker_gwbridge");
+      await docker("rm", "--force", "ci");
+      await docker("network", "rm", "hni");
     });
 
     it("serves as IPAM driver alone, for Docker's own bridge driver", async () => {

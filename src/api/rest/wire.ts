@@ -33,7 +33,7 @@ const Ipam = Type.Object({
 
 export const NetworkRequest = Type.Object({
   Name: Type.String(),
-  Type: Type.Optional(Type.String({ description: "Network type; NAT" })),
+  Type: Type.Optional(Type.String({ description: "Network type: NAT (default), Internal or Private" })),
   Ipams: Type.Optional(Type.Array(Ipam, { maxItems: 1 })),
   Mtu: Type.Optional(Type.Integer()),
   InterContainer: Type.Optional(

@@ -71,6 +71,8 @@ const inetChains = `
   chain forward {
     type filter hook forward priority filter; policy accept;
     oifname @natBridges jump nat_inbound
+    iifname @closedBridges jump closed
+    oifname @closedBridges jump closed
     ct state established,related accept
     ip saddr vmap @aclOut4
     ip6 saddr vmap @aclOut6
@@ -88,6 +90,10 @@ const inetChains = `
     ct state established,related accept
     ip daddr vmap @aclIn4
     ip6 daddr vmap @aclIn6
+  }
+  chain closed {
+    iifname . oifname @sameBridge return
+    drop
   }
   chain nat_inbound {
     ct state established,related return

@@ -137,12 +137,6 @@ describe("network driver", () => {
       });
       expect(answer["Err"], JSON.stringify(generic)).toContain(field);
     }
-    const internal = await call("NetworkDriver.CreateNetwork", {
-      NetworkID: "d".repeat(64),
-      Options: { "com.docker.network.internal": true },
-      IPv4Data: [{ Pool: "10.78.0.0/24", Gateway: "10.78.0.1/24" }],
-    });
-    expect(internal["Err"]).toContain("com.docker.network.internal");
     expect(h.service.networks()).toHaveLength(1);
   });
 
@@ -187,6 +181,22 @@ describe("network driver", () => {
     await call("NetworkDriver.DeleteNetwork", { NetworkID: NET });
     expect(h.service.networks()).toEqual([]);
     expect([...h.kernel.objects.values()].filter((o) => o.owner !== "global")).toEqual([]);
+  });
+
+  it("makes --internal an Internal network and -o mode=private a Private one, whose Join adds no way out", async () => {
+    await createNetwork({ Options: { "com.docker.network.internal": true } });
+    await call("NetworkDriver.CreateNetwork", {
+      NetworkID: "d".repeat(64),
+      Options: { "com.docker.network.generic": { mode: "private" } },
+      IPv4Data: [{ Pool: "10.78.0.0/24", Gateway: "10.78.0.1/24" }],
+    });
+    expect(h.service.networks().map((n) => n.type)).toEqual(["Internal", "Private"]);
+    await createEndpoint(EP, { Address: "10.77.0.2/24" });
+    expect(await call("NetworkDriver.Join", { NetworkID: NET, EndpointID: EP, SandboxKey: "/x" })).toEqual({
+      InterfaceName: { SrcName: `hnc-${h.service.endpoints()[0]?.shortId ?? ""}`, DstPrefix: "eth" },
+      StaticRoutes: [],
+      DisableGatewayService: true,
+    });
   });
 
   it("takes a MAC Docker passes in the endpoint options, base64 as Go encodes it", async () => {

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { internalMode, privateMode } from "../../../src/modes/closed.js";
+import { modes } from "../../../src/modes/index.js";
+import { runModeContract } from "./contract.js";
+import { dualNet, endpointOf, ns } from "./samples.js";
+
+runModeContract(privateMode);
+runModeContract(internalMode);
+
+const BRIDGE = "hnb-aaaa1111";
+
+describe("Private and Internal modes", () => {
+  it("are registered, without port mappings or default routes", () => {
+    expect(modes.Private).toBe(privateMode);
+    expect(modes.Internal).toBe(internalMode);
+    for (const mode of [privateMode, internalMode]) {
+      expect(mode.portMappings).toBe(false);
+      expect(mode.defaultRoute).toBe(false);
+    }
+  });
+
+  it("close the bridge to routing; Internal gives the host the gateway address, Private not even IPv6 link-local", () => {
+    const kinds = (objects: ReturnType<typeof privateMode.networkObjects>): string[] =>
+      objects.map((o) =>
+        o.kind === "nftElement" ? `element ${o.set}` : o.kind === "sysctl" ? `sysctl ${o.key}` : o.kind,
+      );
+    expect(kinds(privateMode.networkObjects(dualNet))).toEqual([
+      "bridge",
+      "element closedBridges",
+      "element sameBridge",
+      `sysctl net/ipv6/conf/${BRIDGE}/disable_ipv6`,
+    ]);
+    expect(kinds(internalMode.networkObjects(dualNet))).toEqual([
+      "bridge",
+      "address",
+      "address",
+      "element closedBridges",
+      "element sameBridge",
+    ]);
+    expect(kinds(internalMode.networkObjects({ ...dualNet, interContainer: false }))).not.toContain(
+      "element sameBridge",
+    );
+  });
+
+  it("give endpoints their addresses but no default route", () => {
+    const objects = internalMode.endpointObjects(endpointOf(dualNet), dualNet, ns);
+    expect(objects.filter((o) => o.kind === "address")).toHaveLength(2);
+    expect(objects.filter((o) => o.kind === "route")).toEqual([]);
+  });
+});
