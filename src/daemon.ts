@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { buildApp } from "./api/http.js";
 import { HostnetService } from "./core/service.js";
 import { hostPrefixes } from "./dataplane/hostfacts.js";
+import { linuxUplinks } from "./dataplane/uplink.js";
 import { DockerIpam } from "./docker/ipam.js";
 import { buildDockerPlugin } from "./docker/server.js";
 import { linuxKernel } from "./dataplane/kernel.js";
@@ -58,12 +59,18 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const store = new Store(join(opts.stateDir, "hostnet.db"));
   const proxy = new LoopbackProxy();
   const reconciler = new Reconciler(store, linuxKernel(proxy), log);
-  const service = new HostnetService(store, reconciler, () => hostPrefixes(processRunner));
+  const service = new HostnetService(
+    store,
+    reconciler,
+    () => hostPrefixes(processRunner),
+    linuxUplinks(processRunner),
+  );
   const { report, failures } = await reconciler.convergeAll();
   log.info(
     { op: "startup-converge", ...report, failed: failures.map((f) => f.owner) },
     "kernel converged to the store",
   );
+  await service.restoreUplinks();
   if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
 
   const app = await buildApp(service, log);

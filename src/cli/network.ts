@@ -1,6 +1,6 @@
 /** `hostnet network …`: create, list, inspect and remove networks. */
 import { isIP } from "node:net";
-import type { Network, NetworkRequest, Subnet } from "../client/wire.js";
+import type { Network, NetworkRequest, Policy, Subnet } from "../client/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { json, none, shortId, table } from "./output.js";
@@ -11,7 +11,7 @@ export const networkCreateOptions = {
     type: "string",
     arg: "TYPE",
     description:
-      "Network type: nat (default), internal (host and containers only) or private (containers only)",
+      "Network type: nat (default), transparent (on the LAN of --adapter), internal (host and containers only) or private (containers only)",
   },
   subnet: {
     type: "string",
@@ -27,12 +27,23 @@ export const networkCreateOptions = {
     description: "Gateway for the --subnet of the same family (default: the subnet's first host address)",
   },
   mtu: { type: "string", arg: "N", description: "MTU of the network's bridge and veths" },
+  adapter: {
+    type: "string",
+    arg: "IF",
+    description:
+      "Uplink NIC of a transparent network (its addresses and routes move to the network's bridge)",
+  },
   ...policyOptions,
 } as const satisfies OptionSpecs;
 
 // The CLI takes docker-style lower case; the API spells types as HNS does. Unknown types pass through so
 // that hostnetd, which knows what it supports, names them in its error.
-const typeNames: Readonly<Record<string, string>> = { nat: "NAT", internal: "Internal", private: "Private" };
+const typeNames: Readonly<Record<string, string>> = {
+  nat: "NAT",
+  internal: "Internal",
+  private: "Private",
+  transparent: "Transparent",
+};
 
 type Family = 4 | 6;
 
@@ -77,7 +88,11 @@ export function networkCreateRequest(
     cidrs.length === 0
       ? request
       : { ...request, Ipams: [{ Type: "Static", Subnets: subnets(cidrs, gateways) }] };
-  const policies = policiesOf(values);
+  const adapter: Policy[] =
+    values.adapter === undefined
+      ? []
+      : [{ Type: "NetAdapterName", Settings: { NetworkAdapterName: values.adapter } }];
+  const policies = [...adapter, ...policiesOf(values)];
   const withPolicies = policies.length === 0 ? withIpam : { ...withIpam, Policies: policies };
   if (values.mtu === undefined) return withPolicies;
   if (!/^\d+$/.test(values.mtu)) throw new UsageError(`--mtu "${values.mtu}" is not a positive integer`);

@@ -31,10 +31,13 @@ import {
   type Namespace,
   type NamespaceAttachment,
   type Network,
+  type NetworkType,
   type Origin,
   type PortMapping,
   type Protocol,
+  type UplinkSnapshot,
 } from "../model/types.js";
+import type { UplinkHost } from "../dataplane/uplink.js";
 import { aclObjects } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
@@ -56,6 +59,8 @@ export interface NetworkSpec {
   readonly policies?: readonly PolicySpec[];
   /** Set by a client such as the Docker driver to find the network again by its own key. */
   readonly origin?: Origin;
+  /** The uplink NIC (HNS's NetAdapterName policy), for the types that take one. */
+  readonly adapter?: { readonly name: string; readonly field: string };
 }
 
 export interface PortMappingSpec {
@@ -116,6 +121,7 @@ export class HostnetService {
     private readonly store: Store,
     private readonly reconciler: Reconciler,
     private readonly hostPrefixes: HostPrefixes,
+    private readonly uplinks: UplinkHost,
   ) {}
 
   // Networks
@@ -143,9 +149,14 @@ export class HostnetService {
         "Type",
         `network type "${spec.type}" is not supported (supported: ${networkTypes.join(", ")})`,
       );
-    const mtu = spec.mtu === undefined ? DEFAULT_MTU : checkMtu("Mtu", spec.mtu);
+    const uplink = await this.takeUplink(type, spec.adapter);
+    const mtu = spec.mtu === undefined ? (uplink?.mtu ?? DEFAULT_MTU) : checkMtu("Mtu", spec.mtu);
     const subnets =
-      spec.subnets.length === 0 ? [await this.pickDefaultSubnet()] : spec.subnets.map(parseSubnet);
+      spec.subnets.length > 0
+        ? spec.subnets.map(parseSubnet)
+        : uplink === undefined
+          ? [await this.pickDefaultSubnet()]
+          : [lanSubnet(uplink)];
     const families = new Set<number>();
     for (const [i, s] of subnets.entries()) {
       if (families.has(s.prefix.family))
@@ -163,6 +174,7 @@ export class HostnetService {
       if (this.store.network(name) !== undefined) throw conflict(`network "${name}" already exists`, "Name");
       if (spec.origin !== undefined && this.store.networkIdByOrigin(spec.origin) !== undefined)
         throw conflict(`${spec.origin.kind} network ${spec.origin.key} already exists`);
+      if (spec.adapter !== undefined) this.checkUplinkFree(spec.adapter);
       for (const [i, s] of subnets.entries())
         for (const other of this.store.networks())
           for (const o of other.subnets)
@@ -185,12 +197,60 @@ export class HostnetService {
           prefix: cidrOf(s.prefix),
           gateway: s.gateway,
         })),
+        adapter: uplink?.dev ?? null,
+        uplink: uplink ?? null,
       });
       if (spec.origin !== undefined) this.store.insertNetworkOrigin(netId, spec.origin);
       return netId;
     });
-    await this.convergeOrUndo([`net:${id}`, "global"], () => this.store.deleteNetwork(id));
+    try {
+      await this.convergeOrUndo([`net:${id}`, "global"], () => this.store.deleteNetwork(id));
+    } catch (err) {
+      if (uplink !== undefined) await this.uplinks.restore(uplink).catch(() => undefined);
+      throw err;
+    }
     return this.network(id);
+  }
+
+  /** The uplink a network of `type` takes, checked and as it is now; none for types without one. */
+  private async takeUplink(
+    type: NetworkType,
+    adapter: NetworkSpec["adapter"],
+  ): Promise<UplinkSnapshot | undefined> {
+    if (!modes[type].uplink) {
+      if (adapter !== undefined) throw invalidArgument(adapter.field, `${type} networks take no uplink NIC`);
+      return undefined;
+    }
+    if (adapter === undefined)
+      throw invalidArgument(
+        "Policies",
+        `a ${type} network needs its uplink NIC: a NetAdapterName policy (--adapter IF)`,
+      );
+    this.checkUplinkFree(adapter);
+    const inspected = await this.uplinks.inspect(adapter.name);
+    if (!inspected.usable) throw invalidArgument(adapter.field, inspected.why);
+    return inspected.snapshot;
+  }
+
+  /** Refuses an uplink another network holds: a NIC is a port of one bridge at most. */
+  private checkUplinkFree(adapter: { readonly name: string; readonly field: string }): void {
+    const holder = this.store.networks().find((n) => n.adapter === adapter.name);
+    if (holder !== undefined)
+      throw conflict(
+        `${adapter.field}: ${adapter.name} is the uplink of network "${holder.name}"`,
+        adapter.field,
+      );
+  }
+
+  /**
+   * Gives uplinks back what they had where a network was deleted but hostnetd stopped before it could;
+   * runs after the start-up converge has removed their bridges.
+   */
+  async restoreUplinks(): Promise<void> {
+    for (const snapshot of this.store.uplinkRestores()) {
+      await this.uplinks.restore(snapshot);
+      this.store.write(() => this.store.deleteUplinkRestore(snapshot.dev));
+    }
   }
 
   /** The network a client made under its own key, if there is one. */
@@ -209,8 +269,10 @@ export class HostnetService {
     this.store.write(() => {
       for (const ep of endpoints) this.store.deleteEndpoint(ep.id);
       this.store.deleteNetwork(net.id);
+      if (net.uplink !== null) this.store.insertUplinkRestore(net.uplink);
     });
     await this.reconciler.converge([...endpoints.map((ep) => `ep:${ep.id}` as const), `net:${net.id}`]);
+    await this.restoreUplinks();
   }
 
   private async pickDefaultSubnet(): Promise<ParsedSubnet> {
@@ -353,7 +415,11 @@ export class HostnetService {
         mac,
         attachment: attach ?? null,
       });
-      for (const subnet of net.subnets) allocateAddress(this.store, subnet, epId, requested.get(subnet.id));
+      const hostAddresses = new Set(
+        net.uplink?.addresses.map((cidr) => parseIp("host", cidr.split("/")[0] ?? "").address),
+      );
+      for (const subnet of net.subnets)
+        allocateAddress(this.store, subnet, epId, requested.get(subnet.id), hostAddresses);
       this.insertPortMappings(epId, mappings);
       this.store.setPolicies(epId, this.checkPolicies(spec.policies, net));
       if (spec.origin !== undefined) this.store.insertOrigin(epId, spec.origin);
@@ -645,6 +711,19 @@ function boundAddress(m: PortMappingSpec): string | undefined {
 interface ParsedSubnet {
   readonly prefix: Prefix;
   readonly gateway: string;
+}
+
+/** The LAN an uplink is on: the prefix of its first IPv4 address, the gateway its default route names. */
+function lanSubnet(uplink: UplinkSnapshot): ParsedSubnet {
+  const address = uplink.addresses.find((a) => !a.includes(":"));
+  if (address === undefined)
+    throw invalidArgument(
+      "Ipams",
+      `${uplink.dev} has no IPv4 address to tell the LAN's subnet by; give the subnet`,
+    );
+  const prefix = parsePrefix("Ipams", address);
+  const router = uplink.routes.find((r) => r.family === 4 && r.dst === "default")?.via;
+  return { prefix, gateway: router ?? ipFromValue(4, hostRange(prefix).first) };
 }
 
 function parseSubnet(spec: SubnetSpec): ParsedSubnet {

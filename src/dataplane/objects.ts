@@ -2,6 +2,7 @@
  * Kernel objects hostnet owns, as plain data. Every object names its owner (the store record it comes
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
+import type { HostRoute } from "../model/types.js";
 import { hostVethName, nftSets, type NftFamily } from "./naming.js";
 
 export type Owner = `net:${string}` | `ep:${string}` | `ns:${string}` | "global" | "orphan";
@@ -24,7 +25,12 @@ interface Base {
 
 export type KernelObject =
   | (Base & { kind: "netns"; name: string })
-  | (Base & { kind: "bridge"; name: string; mtu: number })
+  /** `mac`: the uplink's, for a bridge that takes an uplink's place on the LAN. */
+  | (Base & { kind: "bridge"; name: string; mtu: number; mac?: string })
+  /** A NIC that is not hostnet's, made a port of one of its bridges (its addresses and routes moved there). */
+  | (Base & { kind: "uplinkPort"; dev: string; master: string })
+  /** A route of hostnetd's namespace, through one of hostnet's bridges. */
+  | (Base & { kind: "hostRoute"; dev: string; route: HostRoute })
   | (Base & { kind: "address"; netns: NetnsRef; dev: string; cidr: string })
   | (Base & {
       kind: "veth";
@@ -80,6 +86,10 @@ export function identity(o: KernelObject): string {
       return `link:${o.name}`;
     case "shaper":
       return `shaper:${o.dev}`;
+    case "uplinkPort":
+      return `port:${o.dev}`;
+    case "hostRoute":
+      return `hostroute:${o.route.family}:${o.route.dst}:${o.route.metric ?? ""}`;
     case "ingressRedirect":
       return `redirect:${o.dev}`;
     case "address":
@@ -121,6 +131,10 @@ export function parentOf(o: KernelObject): string | undefined {
     case "shaper":
     case "ingressRedirect":
       return `link:${o.dev}`;
+    case "uplinkPort":
+      return `link:${o.master}`;
+    case "hostRoute":
+      return `link:${o.dev}`;
     case "netns":
     case "bridge":
     case "veth":
@@ -138,7 +152,19 @@ export function parentOf(o: KernelObject): string | undefined {
 export function sameState(desired: KernelObject, observed: KernelObject): boolean {
   switch (desired.kind) {
     case "bridge":
-      return observed.kind === "bridge" && observed.mtu === desired.mtu;
+      return (
+        observed.kind === "bridge" &&
+        observed.mtu === desired.mtu &&
+        (desired.mac === undefined || observed.mac === desired.mac)
+      );
+    case "uplinkPort":
+      return observed.kind === "uplinkPort" && observed.master === desired.master;
+    case "hostRoute":
+      return (
+        observed.kind === "hostRoute" &&
+        observed.dev === desired.dev &&
+        observed.route.via === desired.route.via
+      );
     case "veth":
       return (
         observed.kind === "veth" &&
@@ -187,7 +213,11 @@ export function describe(o: KernelObject): string {
     case "netns":
       return `netns ${o.name}`;
     case "bridge":
-      return `bridge ${o.name} mtu ${o.mtu}`;
+      return `bridge ${o.name} mtu ${o.mtu}${o.mac === undefined ? "" : ` address ${o.mac}`}`;
+    case "uplinkPort":
+      return `uplink ${o.dev} master ${o.master}`;
+    case "hostRoute":
+      return `route ${o.route.dst}${o.route.via === null ? "" : ` via ${o.route.via}`} dev ${o.dev}${o.route.metric === null ? "" : ` metric ${o.route.metric}`}`;
     case "address":
       return `address ${o.cidr} on ${o.dev}${where(o.netns)}`;
     case "veth":

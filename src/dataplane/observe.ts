@@ -24,6 +24,7 @@ import {
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
 import { VERSION_CHAIN_PREFIX } from "./render/nft.js";
 import { ipArgv } from "./render/steps.js";
+import { isAutomaticRoute } from "./uplink.js";
 
 interface IpLink {
   ifname: string;
@@ -39,6 +40,9 @@ interface IpRoute {
   dst: string;
   gateway?: string;
   dev?: string;
+  metric?: number;
+  protocol?: string;
+  type?: string;
 }
 
 const ip = (runner: Runner, netns: string | null, args: string[]): Promise<string> =>
@@ -49,15 +53,48 @@ const globalAddresses = (l: IpLink): string[] =>
     .filter((a) => a.scope !== "link" && a.scope !== "host")
     .map((a) => `${a.local}/${a.prefixlen}`);
 
+/** Routes of hostnetd's namespace through hostnet's bridges, other than the kernel's own. */
+async function observeHostRoutes(
+  runner: Runner,
+  bridges: ReadonlyMap<string, Owner>,
+): Promise<KernelObject[]> {
+  if (bridges.size === 0) return [];
+  const families = [4, 6] as const;
+  const shown = await Promise.all(families.map((f) => ip(runner, null, [`-${f}`, "route", "show"])));
+  return families.flatMap((family, i) =>
+    (JSON.parse(shown[i] ?? "[]") as IpRoute[]).flatMap((r): KernelObject[] => {
+      const owner = r.dev === undefined ? undefined : bridges.get(r.dev);
+      if (owner === undefined || r.dev === undefined || isAutomaticRoute(r)) return [];
+      const route = { family, dst: r.dst, via: r.gateway ?? null, metric: r.metric ?? null };
+      return [{ kind: "hostRoute", owner, dev: r.dev, route }];
+    }),
+  );
+}
+
 async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
   const links = JSON.parse(await ip(runner, null, ["-d", "addr", "show"])) as IpLink[];
   const out: KernelObject[] = [];
+  const bridges = new Map<string, Owner>();
+  for (const l of links) {
+    const owner = ownerFromAlias(l.ifalias);
+    if (owner !== undefined && l.linkinfo?.info_kind === "bridge") bridges.set(l.ifname, owner);
+  }
   for (const l of links) {
     const owner = ownerFromAlias(l.ifalias) ?? (isOwnedLinkName(l.ifname) ? "orphan" : undefined);
+    const bridgeOwner = l.master === undefined ? undefined : bridges.get(l.master);
+    // A port of hostnet's bridge that is not hostnet's own link is an uplink it took.
+    if (owner === undefined && bridgeOwner !== undefined && l.master !== undefined)
+      out.push({ kind: "uplinkPort", owner: bridgeOwner, dev: l.ifname, master: l.master });
     if (owner === undefined) continue;
     const kind = l.linkinfo?.info_kind;
     if (kind === "bridge") {
-      out.push({ kind: "bridge", owner, name: l.ifname, mtu: l.mtu });
+      out.push({
+        kind: "bridge",
+        owner,
+        name: l.ifname,
+        mtu: l.mtu,
+        ...(l.address === undefined ? {} : { mac: l.address }),
+      });
       for (const cidr of globalAddresses(l))
         out.push({ kind: "address", owner, netns: null, dev: l.ifname, cidr });
       // Both are off by default, and hostnet only ever turns them on.
@@ -81,7 +118,7 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
       });
     }
   }
-  return out;
+  return [...out, ...(await observeHostRoutes(runner, bridges))];
 }
 
 interface TcQdisc {

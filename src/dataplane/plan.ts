@@ -32,6 +32,7 @@ function rank(o: KernelObject): number {
       return o.netns === null ? 3 : 6;
     case "veth":
     case "ifb":
+    case "uplinkPort":
       return 4;
     case "shaper":
     case "ingressRedirect":
@@ -39,6 +40,7 @@ function rank(o: KernelObject): number {
     case "containerLink":
       return 5;
     case "route":
+    case "hostRoute":
       return 7;
     case "nftChain":
       return 7;

@@ -71,6 +71,7 @@ export class DockerNetworkDriver {
       subnets: wanted.subnets,
       ...(wanted.mtu === undefined ? {} : { mtu: wanted.mtu }),
       policies: wanted.policies,
+      ...(wanted.adapter === undefined ? {} : { adapter: wanted.adapter }),
       origin: origin(req.NetworkID),
     });
   }

@@ -29,8 +29,11 @@ const MODES: Readonly<Record<string, string>> = {
   internal: "Internal",
   overlay: "Overlay",
 };
-/** Options that configure an uplink, a VLAN or a VXLAN: they belong to modes other than NAT. */
-const UPLINK_OPTIONS = ["adapter", "vlan", "vni"] as const;
+/** `-o adapter=IF`: the uplink NIC of the modes that take one (HNS's NetAdapterName). */
+const ADAPTER = "adapter";
+/** VLAN tagging and VXLAN, which hostnet does not have yet. */
+const UNSUPPORTED_OPTIONS = ["vlan", "vni"] as const;
+const KNOWN_OPTIONS = ["mode", POLICIES, DRIVER_MTU, ADAPTER];
 
 export interface IpamData {
   readonly AddressSpace?: string | null;
@@ -45,6 +48,7 @@ export interface DockerNetwork {
   readonly subnets: SubnetSpec[];
   readonly mtu?: number;
   readonly policies: PolicySpec[];
+  readonly adapter?: { readonly name: string; readonly field: string };
 }
 
 const GENERIC_FIELD = `Options["${GENERIC}"]`;
@@ -112,15 +116,15 @@ export function dockerNetwork(
       `${GENERIC_FIELD}.mode`,
       `"${mode}" is not a hostnet mode (${Object.keys(MODES).join(", ")})`,
     );
-  for (const key of UPLINK_OPTIONS)
-    if (generic.has(key) && type === "NAT")
-      throw invalidArgument(`${GENERIC_FIELD}.${key}`, `does not apply to mode nat`);
+  for (const key of UNSUPPORTED_OPTIONS)
+    if (generic.has(key)) throw invalidArgument(`${GENERIC_FIELD}.${key}`, "is not supported by hostnet yet");
   for (const key of generic.keys())
-    if (!["mode", POLICIES, DRIVER_MTU, ...UPLINK_OPTIONS].includes(key) && !key.startsWith("com.docker."))
+    if (!KNOWN_OPTIONS.includes(key) && !key.startsWith("com.docker."))
       throw invalidArgument(
         `${GENERIC_FIELD}.${key}`,
-        `is not a hostnet option (mode, ${POLICIES}, ${DRIVER_MTU}, ${UPLINK_OPTIONS.join(", ")})`,
+        `is not a hostnet option (${KNOWN_OPTIONS.join(", ")})`,
       );
+  const adapter = generic.get(ADAPTER);
   const mtuText = generic.get(DRIVER_MTU);
   const mtuField = `${GENERIC_FIELD}.${DRIVER_MTU}`;
   if (mtuText !== undefined && !/^\d+$/.test(mtuText))
@@ -131,6 +135,7 @@ export function dockerNetwork(
     subnets: [...subnetSpecs(ipv4, "IPv4Data"), ...v6],
     ...(mtuText === undefined ? {} : { mtu: checkMtu(mtuField, Number(mtuText)) }),
     policies: policiesOption(`${GENERIC_FIELD}.${POLICIES}`, generic.get(POLICIES)),
+    ...(adapter === undefined ? {} : { adapter: { name: adapter, field: `${GENERIC_FIELD}.${ADAPTER}` } }),
   };
 }
 

@@ -8,12 +8,16 @@ import { contains, hostRange, ipFromValue, parseIp, parsePrefix } from "../model
 import type { Subnet } from "../model/types.js";
 import type { Store } from "../store/store.js";
 
-/** Reserves `requested` (validated against the subnet) or the next free address; returns its text. */
+/**
+ * Reserves `requested` (validated against the subnet) or the next free address; returns its text. Never
+ * the gateway, nor an address of `hostAddresses` (the host's own on a LAN subnet).
+ */
 export function allocateAddress(
   store: Store,
   subnet: Subnet,
   endpointId: string,
   requested: { field: string; address: string } | undefined,
+  hostAddresses: ReadonlySet<string> = new Set(),
 ): string {
   const prefix = parsePrefix("subnet", subnet.prefix);
   const range = hostRange(prefix);
@@ -27,6 +31,8 @@ export function allocateAddress(
       );
     if (ip.value === gateway)
       throw conflict(`${requested.field}: ${ip.address} is the gateway of ${subnet.prefix}`, requested.field);
+    if (hostAddresses.has(ip.address))
+      throw conflict(`${requested.field}: ${ip.address} is the host's own address`, requested.field);
     if (store.addressTaken(subnet.id, ip.address))
       throw conflict(`${requested.field}: ${ip.address} is already in use`, requested.field);
     store.insertAddress(subnet.id, ip.address, endpointId);
@@ -39,7 +45,7 @@ export function allocateAddress(
     const value = range.first + offset;
     if (value === gateway) continue;
     const address = ipFromValue(subnet.family, value);
-    if (store.addressTaken(subnet.id, address)) continue;
+    if (hostAddresses.has(address) || store.addressTaken(subnet.id, address)) continue;
     store.insertAddress(subnet.id, address, endpointId);
     store.setSubnetCursor(subnet.id, offset + 1n);
     return address;

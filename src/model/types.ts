@@ -2,7 +2,7 @@ import type { Family } from "./ip.js";
 import type { EndpointPolicy } from "./policy.js";
 
 /** Network types hostnet implements; each has one module in src/modes/. */
-export const networkTypes = ["NAT", "Private", "Internal"] as const;
+export const networkTypes = ["NAT", "Private", "Internal", "Transparent"] as const;
 export type NetworkType = (typeof networkTypes)[number];
 
 export const protocols = ["tcp", "udp"] as const;
@@ -23,6 +23,30 @@ export interface Subnet {
   readonly gateway: string;
 }
 
+/** A route of hostnetd's namespace through one interface, as `ip -j route` shows it. */
+export interface HostRoute {
+  readonly family: 4 | 6;
+  /** "default" or a CIDR. */
+  readonly dst: string;
+  readonly via: string | null;
+  readonly metric: number | null;
+}
+
+/**
+ * What an uplink NIC had when a network took it: its addresses and routes move to the network's bridge,
+ * and all of it comes back when the network goes.
+ */
+export interface UplinkSnapshot {
+  readonly dev: string;
+  readonly mac: string;
+  readonly mtu: number;
+  readonly up: boolean;
+  /** Global addresses as CIDRs. */
+  readonly addresses: readonly string[];
+  /** Routes through it other than the ones its addresses make by themselves. */
+  readonly routes: readonly HostRoute[];
+}
+
 export interface Network {
   readonly id: string;
   readonly name: string;
@@ -37,6 +61,10 @@ export interface Network {
   readonly policies: readonly EndpointPolicy[];
   readonly createdAt: string;
   readonly origin: Origin | null;
+  /** The uplink NIC of a network on the physical LAN (HNS's NetAdapterName policy). */
+  readonly adapter: string | null;
+  /** What the uplink had before this network took it; null for networks without one. */
+  readonly uplink: UplinkSnapshot | null;
 }
 
 export interface Namespace {

@@ -15,6 +15,7 @@ function closedMode(type: NetworkType, hostOnNetwork: boolean): NetworkMode {
     type,
     portMappings: false,
     defaultRoute: false,
+    uplink: false,
 
     networkObjects(net: Network): KernelObject[] {
       const owner = `net:${net.id}` as const;

@@ -1,12 +1,14 @@
 /** The registry of network modes: one entry per NetworkType, none missing. */
 import type { NetworkType } from "../model/types.js";
-import type { NetworkMode } from "./mode.js";
 import { internalMode, privateMode } from "./closed.js";
+import type { NetworkMode } from "./mode.js";
 import { nat } from "./nat.js";
+import { transparent } from "./transparent.js";
 
 export const modes: Record<NetworkType, NetworkMode> = {
   NAT: nat,
   Private: privateMode,
   Internal: internalMode,
+  Transparent: transparent,
 };
 export type { NetworkMode } from "./mode.js";

@@ -11,6 +11,11 @@ export interface NetworkMode {
   readonly portMappings: boolean;
   /** Whether endpoints get a default route through their subnet's gateway. */
   readonly defaultRoute: boolean;
+  /**
+   * Whether the network takes an uplink NIC (NetAdapterName) into its bridge, with the NIC's addresses and
+   * routes, and its subnet is the LAN's: the gateway is the LAN's router, not the host.
+   */
+  readonly uplink: boolean;
   networkObjects(net: Network): KernelObject[];
   /**
    * Objects of an endpoint attached to `ns`, or handed off to a runtime (ns null); a detached endpoint has

@@ -13,6 +13,7 @@ export const nat: NetworkMode = {
   portMappings: true,
 
   defaultRoute: true,
+  uplink: false,
 
   networkObjects(net: Network): KernelObject[] {
     const owner = `net:${net.id}` as const;

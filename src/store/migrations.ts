@@ -99,4 +99,12 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (pool_id, address)
   );
   `,
+  `
+  ALTER TABLE networks ADD COLUMN adapter TEXT;
+  ALTER TABLE networks ADD COLUMN uplink TEXT;
+  CREATE TABLE uplink_restores (
+    dev TEXT PRIMARY KEY,
+    snapshot TEXT NOT NULL
+  );
+  `,
 ];

@@ -18,6 +18,7 @@ import type {
   PortMapping,
   Protocol,
   Subnet,
+  UplinkSnapshot,
 } from "../model/types.js";
 import type { EndpointPolicy } from "../model/policy.js";
 import { migrations } from "./migrations.js";
@@ -33,6 +34,8 @@ interface NetworkRow {
   created_at: string;
   origin_kind: Origin["kind"] | null;
   origin_key: string | null;
+  adapter: string | null;
+  uplink: string | null;
 }
 interface SubnetRow {
   id: number;
@@ -87,6 +90,8 @@ export interface NewNetwork {
   readonly interContainer: boolean;
   readonly subnets: readonly { family: Family; prefix: string; gateway: string }[];
   readonly policies: readonly EndpointPolicy[];
+  readonly adapter: string | null;
+  readonly uplink: UplinkSnapshot | null;
 }
 
 export interface NewEndpoint {
@@ -156,7 +161,7 @@ export class Store {
 
   insertNetwork(n: NewNetwork): void {
     this.prepare(
-      "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, policies, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, policies, created_at, adapter, uplink) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(
       n.id,
       n.name,
@@ -166,6 +171,8 @@ export class Store {
       n.interContainer ? 1 : 0,
       JSON.stringify(n.policies),
       new Date().toISOString(),
+      n.adapter,
+      n.uplink === null ? null : JSON.stringify(n.uplink),
     );
     const insertSubnet = this.prepare(
       "INSERT INTO subnets (network_id, family, prefix, gateway) VALUES (?, ?, ?, ?)",
@@ -213,6 +220,24 @@ export class Store {
     return this.prepare<[string, string], { network_id: string }>(
       "SELECT network_id FROM network_origins WHERE kind = ? AND key = ?",
     ).get(origin.kind, origin.key)?.network_id;
+  }
+
+  /** An uplink to give back its addresses and routes once its network's bridge is gone. */
+  insertUplinkRestore(snapshot: UplinkSnapshot): void {
+    this.prepare("INSERT OR REPLACE INTO uplink_restores (dev, snapshot) VALUES (?, ?)").run(
+      snapshot.dev,
+      JSON.stringify(snapshot),
+    );
+  }
+
+  uplinkRestores(): UplinkSnapshot[] {
+    return this.prepare<[], { snapshot: string }>("SELECT snapshot FROM uplink_restores ORDER BY dev")
+      .all()
+      .map((r) => JSON.parse(r.snapshot) as UplinkSnapshot);
+  }
+
+  deleteUplinkRestore(dev: string): void {
+    this.prepare("DELETE FROM uplink_restores WHERE dev = ?").run(dev);
   }
 
   networkShortIdTaken(shortId: string): boolean {
@@ -464,6 +489,8 @@ function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
     interContainer: row.inter_container === 1,
     policies: JSON.parse(row.policies) as EndpointPolicy[],
     createdAt: row.created_at,
+    adapter: row.adapter,
+    uplink: row.uplink === null ? null : (JSON.parse(row.uplink) as UplinkSnapshot),
     origin:
       row.origin_kind === null || row.origin_key === null
         ? null

@@ -55,6 +55,8 @@ function netnsOf(o: KernelObject): string | null {
     case "ifb":
     case "shaper":
     case "ingressRedirect":
+    case "uplinkPort":
+    case "hostRoute":
       return null;
   }
 }

@@ -5,10 +5,31 @@ import { HostnetService } from "../../src/core/service.js";
 import { HostnetError } from "../../src/errors.js";
 import { parsePrefix, type Prefix } from "../../src/model/ip.js";
 import { Store } from "../../src/store/store.js";
+import type { UplinkHost, UplinkInspection } from "../../src/dataplane/uplink.js";
+import type { UplinkSnapshot } from "../../src/model/types.js";
 import { MemoryKernel } from "../helpers/memory-kernel.js";
+
+/** NICs of hostnetd's namespace that networks may take as uplinks, and what was given back to them. */
+export class FakeUplinks implements UplinkHost {
+  readonly nics = new Map<string, UplinkSnapshot>();
+  readonly restored: UplinkSnapshot[] = [];
+  inspect(dev: string): Promise<UplinkInspection> {
+    const snapshot = this.nics.get(dev);
+    return Promise.resolve(
+      snapshot === undefined
+        ? { usable: false, why: `there is no interface ${dev}` }
+        : { usable: true, snapshot },
+    );
+  }
+  restore(snapshot: UplinkSnapshot): Promise<void> {
+    this.restored.push(snapshot);
+    return Promise.resolve();
+  }
+}
 
 export interface Harness {
   readonly store: Store;
+  readonly uplinks: FakeUplinks;
   readonly kernel: MemoryKernel;
   readonly reconciler: Reconciler;
   readonly service: HostnetService;
@@ -20,19 +41,26 @@ export interface Harness {
 export const silent = pino({ level: "silent" });
 
 export function harness(
-  opts: { hostPrefixes?: readonly string[]; kernel?: MemoryKernel; store?: Store } = {},
+  opts: {
+    hostPrefixes?: readonly string[];
+    kernel?: MemoryKernel;
+    store?: Store;
+    uplinks?: FakeUplinks;
+  } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
   const kernel = opts.kernel ?? new MemoryKernel();
   const prefixes: Prefix[] = (opts.hostPrefixes ?? []).map((c) => parsePrefix("host", c));
   const reconciler = new Reconciler(store, kernel, silent);
-  const service = new HostnetService(store, reconciler, () => Promise.resolve(prefixes));
+  const uplinks = opts.uplinks ?? new FakeUplinks();
+  const service = new HostnetService(store, reconciler, () => Promise.resolve(prefixes), uplinks);
   return {
     store,
+    uplinks,
     kernel,
     reconciler,
     service,
-    restart: () => harness({ ...opts, store, kernel }),
+    restart: () => harness({ ...opts, store, kernel, uplinks }),
     close: () => {
       store.close();
     },

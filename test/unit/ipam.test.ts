@@ -28,6 +28,8 @@ function addNetwork(subnets: { family: Family; prefix: string; gateway: string }
     mtu: 1500,
     policies: [],
     interContainer: true,
+    adapter: null,
+    uplink: null,
     subnets,
   });
   const net = store.network(id);

@@ -107,10 +107,32 @@ export const PolicyRequest = Type.Object({
 });
 
 function policySpecs(policies: readonly Static<typeof Policy>[]): PolicySpec[] {
-  return policies.map((p, i) => ({
-    field: `Policies[${i}].Settings`,
-    policy: parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings),
-  }));
+  return policies.flatMap((p, i) =>
+    p.Type === NET_ADAPTER_NAME
+      ? []
+      : [
+          {
+            field: `Policies[${i}].Settings`,
+            policy: parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings),
+          },
+        ],
+  );
+}
+
+/** HNS's network policy naming the uplink NIC; the other policies of a network are its endpoints'. */
+const NET_ADAPTER_NAME = "NetAdapterName";
+
+function adapterSpec(policies: readonly Static<typeof Policy>[]): NetworkSpec["adapter"] {
+  const i = policies.findIndex((p) => p.Type === NET_ADAPTER_NAME);
+  const policy = policies[i];
+  if (policy === undefined) return undefined;
+  const field = `Policies[${i}].Settings.NetworkAdapterName`;
+  const settings = policy.Settings as { NetworkAdapterName?: unknown } | null | undefined;
+  const name = settings?.NetworkAdapterName;
+  if (typeof name !== "string" || name === "") throw invalidArgument(field, "must name the uplink NIC");
+  if (policies.some((p, j) => j > i && p.Type === NET_ADAPTER_NAME))
+    throw invalidArgument(`Policies[${i}]`, "a network has at most one NetAdapterName policy");
+  return { name, field };
 }
 
 export function policyRequest(body: Static<typeof PolicyRequest>): ServicePolicyRequest {
@@ -225,14 +247,16 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
     };
     return gateway === undefined ? base : { ...base, gateway };
   });
-  const spec = {
+  const adapter = adapterSpec(body.Policies ?? []);
+  return {
     name: body.Name,
     type: body.Type ?? "NAT",
     subnets,
     policies: policySpecs(body.Policies ?? []),
+    ...(adapter === undefined ? {} : { adapter }),
+    ...(body.Mtu === undefined ? {} : { mtu: body.Mtu }),
+    ...(body.InterContainer === undefined ? {} : { interContainer: body.InterContainer }),
   };
-  const withMtu = body.Mtu === undefined ? spec : { ...spec, mtu: body.Mtu };
-  return body.InterContainer === undefined ? withMtu : { ...withMtu, interContainer: body.InterContainer };
 }
 
 function protocolOf(field: string, p: number | string): Protocol {
@@ -326,7 +350,12 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
     Mtu: n.mtu,
     InterContainer: n.interContainer,
     Bridge: bridgeName(n.shortId),
-    Policies: n.policies.map(policyView),
+    Policies: [
+      ...(n.adapter === null
+        ? []
+        : [{ Type: NET_ADAPTER_NAME, Settings: { NetworkAdapterName: n.adapter } }]),
+      ...n.policies.map(policyView),
+    ],
     Flags: 0,
     SchemaVersion: schemaVersion,
     CreatedAt: n.createdAt,

@@ -57,16 +57,16 @@ const inetChains = `
   }
   chain nat_postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    ip saddr 127.0.0.0/8 oifname "hnb-*" masquerade
-    ip6 saddr ::1 oifname "hnb-*" masquerade
+    ip saddr 127.0.0.0/8 oifname @natBridges masquerade
+    ip6 saddr ::1 oifname @natBridges masquerade
     ct status dnat oifname . ip saddr @hairpin4 masquerade
     ct status dnat oifname . ip6 saddr @hairpin6 masquerade
-    oifname != "hnb-*" ip saddr . ip daddr @snatExcept4 accept
-    oifname != "hnb-*" ip6 saddr . ip6 daddr @snatExcept6 accept
-    oifname != "hnb-*" snat ip to ip saddr map @snat4
-    oifname != "hnb-*" snat ip6 to ip6 saddr map @snat6
-    ip saddr @masq4 oifname != "hnb-*" masquerade
-    ip6 saddr @masq6 oifname != "hnb-*" masquerade
+    oifname != @natBridges ip saddr . ip daddr @snatExcept4 accept
+    oifname != @natBridges ip6 saddr . ip6 daddr @snatExcept6 accept
+    oifname != @natBridges snat ip to ip saddr map @snat4
+    oifname != @natBridges snat ip6 to ip6 saddr map @snat6
+    ip saddr @masq4 oifname != @natBridges masquerade
+    ip6 saddr @masq6 oifname != @natBridges masquerade
   }
   chain forward {
     type filter hook forward priority filter; policy accept;

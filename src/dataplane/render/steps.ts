@@ -6,6 +6,7 @@ import type { ProxySpec } from "../loopback-proxy.js";
 import { aliasOf, NETNS_DIR } from "../naming.js";
 import { describe, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
+import { routeLine } from "../uplink.js";
 import { nftLines } from "./nft.js";
 
 export type RunnerKey =
@@ -59,7 +60,7 @@ function createSteps(o: KernelObject): Step[] {
       ];
     case "bridge":
       return [
-        host(`link add ${o.name} mtu ${o.mtu} type bridge`),
+        host(`link add ${o.name} mtu ${o.mtu}${o.mac === undefined ? "" : ` address ${o.mac}`} type bridge`),
         host(`link set dev ${o.name} alias ${aliasOf(o.owner)} up`),
       ];
     case "address":
@@ -78,6 +79,14 @@ function createSteps(o: KernelObject): Step[] {
       ];
     case "containerLink":
       return [inNs(o.netns, `link set dev ${o.name} address ${o.mac} alias ${aliasOf(o.owner)} up`)];
+    // The uplink's addresses are on the bridge already; flushing them takes its routes along.
+    case "uplinkPort":
+      return [
+        host(`addr flush dev ${o.dev} scope global`),
+        host(`link set dev ${o.dev} master ${o.master} up`),
+      ];
+    case "hostRoute":
+      return [host(routeLine("replace", o.route, o.dev))];
     case "ifb":
       return [
         host(`link add ${o.name} type ifb`),
@@ -123,6 +132,10 @@ function deleteSteps(o: KernelObject): Step[] {
       ];
     case "containerLink":
       return [inNs(o.netns, `link del dev ${o.name}`)];
+    case "uplinkPort":
+      return [host(`link set dev ${o.dev} nomaster`)];
+    case "hostRoute":
+      return [host(routeLine("del", o.route, o.dev))];
     case "route":
       return [inNs(o.netns, `route del ${routeDst(o)} via ${o.via} dev ${o.dev}`)];
     case "sysctl":
@@ -145,7 +158,12 @@ function deleteSteps(o: KernelObject): Step[] {
 function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
   switch (to.kind) {
     case "bridge":
-      return [host(`link set dev ${to.name} mtu ${to.mtu}`)];
+      return [
+        host(`link set dev ${to.name} mtu ${to.mtu}${to.mac === undefined ? "" : ` address ${to.mac}`}`),
+      ];
+    case "uplinkPort":
+      return [host(`link set dev ${to.dev} master ${to.master} up`)];
+    case "hostRoute":
     case "containerLink":
     case "route":
     case "sysctl":

@@ -168,7 +168,7 @@ describe("createNetwork", () => {
         "InvalidArgument",
         "Name",
       ],
-      ["an unknown type", { name: "n1", type: "Transparent", subnets: [] }, "InvalidArgument", "Type"],
+      ["an unknown type", { name: "n1", type: "Overlay", subnets: [] }, "InvalidArgument", "Type"],
       ["an MTU below 1280", { ...netSpec("n1"), mtu: 1000 }, "InvalidArgument", "Mtu"],
       ["an MTU above 65535", { ...netSpec("n1"), mtu: 70000 }, "InvalidArgument", "Mtu"],
       ["a fractional MTU", { ...netSpec("n1"), mtu: 1500.5 }, "InvalidArgument", "Mtu"],

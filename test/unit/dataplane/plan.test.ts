@@ -268,6 +268,10 @@ describe("plan: idempotence", () => {
       case "ifb":
       case "ingressRedirect":
         return o;
+      case "uplinkPort":
+        return { ...o, master: "hnb-elsewhere" };
+      case "hostRoute":
+        return { ...o, route: { ...o.route, via: "10.0.0.253" } };
       case "shaper":
         return { ...o, bytesPerSecond: o.bytesPerSecond + 1 };
     }

@@ -122,7 +122,9 @@ describe("network driver", () => {
     expect(net?.policies).toHaveLength(1);
 
     const refusals: [Record<string, unknown>, string][] = [
-      [{ mode: "transparent" }, "Type"],
+      [{ mode: "overlay" }, "Type"],
+      [{ mode: "transparent" }, "NetAdapterName"],
+      [{ adapter: "eth9" }, 'Options["com.docker.network.generic"].adapter'],
       [{ mode: "bogus" }, 'Options["com.docker.network.generic"].mode'],
       [{ vlan: "10" }, 'Options["com.docker.network.generic"].vlan'],
       [{ colour: "blue" }, 'Options["com.docker.network.generic"].colour'],

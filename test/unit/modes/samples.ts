@@ -14,6 +14,8 @@ export const dualNet: Network = {
   policies: [],
   createdAt: "2025-01-01T00:00:00.000Z",
   origin: null,
+  adapter: null,
+  uplink: null,
   subnets: [
     { id: 1, family: 4, prefix: "10.88.0.0/24", gateway: "10.88.0.1" },
     { id: 2, family: 6, prefix: "fd88::/64", gateway: "fd88::1" },

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { internalMode, privateMode } from "../../../src/modes/closed.js";
 import { modes } from "../../../src/modes/index.js";
+import { transparent } from "../../../src/modes/transparent.js";
 import { runModeContract } from "./contract.js";
 import { dualNet, endpointOf, ns } from "./samples.js";
 
 runModeContract(privateMode);
 runModeContract(internalMode);
+runModeContract(transparent);
 
 const BRIDGE = "hnb-aaaa1111";
 
