@@ -11,7 +11,7 @@ export const networkCreateOptions = {
     type: "string",
     arg: "TYPE",
     description:
-      "Network type: nat (default), transparent (on the LAN of --adapter), internal (host and containers only) or private (containers only)",
+      "Network type: nat (default); transparent, l2bridge or l2tunnel (on the LAN of --adapter); internal (host and containers only) or private (containers only)",
   },
   subnet: {
     type: "string",
@@ -31,7 +31,7 @@ export const networkCreateOptions = {
     type: "string",
     arg: "IF",
     description:
-      "Uplink NIC of a transparent network (its addresses and routes move to the network's bridge)",
+      "Uplink NIC of a transparent, l2bridge or l2tunnel network (its addresses and routes move to its bridge)",
   },
   ...policyOptions,
 } as const satisfies OptionSpecs;
@@ -43,6 +43,8 @@ const typeNames: Readonly<Record<string, string>> = {
   internal: "Internal",
   private: "Private",
   transparent: "Transparent",
+  l2bridge: "L2Bridge",
+  l2tunnel: "L2Tunnel",
 };
 
 type Family = 4 | 6;

@@ -149,23 +149,20 @@ export class HostnetService {
         "Type",
         `network type "${spec.type}" is not supported (supported: ${networkTypes.join(", ")})`,
       );
+    const given = spec.subnets.map(parseSubnet);
+    const families = new Set<number>();
+    for (const [i, s] of given.entries()) {
+      const field = spec.subnets[i]?.prefixField ?? "Ipams";
+      if (!modes[type].families.includes(s.prefix.family))
+        throw invalidArgument(field, `${type} networks have no IPv${s.prefix.family} subnets`);
+      if (families.has(s.prefix.family))
+        throw invalidArgument(field, `a network has at most one IPv${s.prefix.family} subnet`);
+      families.add(s.prefix.family);
+    }
     const uplink = await this.takeUplink(type, spec.adapter);
     const mtu = spec.mtu === undefined ? (uplink?.mtu ?? DEFAULT_MTU) : checkMtu("Mtu", spec.mtu);
     const subnets =
-      spec.subnets.length > 0
-        ? spec.subnets.map(parseSubnet)
-        : uplink === undefined
-          ? [await this.pickDefaultSubnet()]
-          : [lanSubnet(uplink)];
-    const families = new Set<number>();
-    for (const [i, s] of subnets.entries()) {
-      if (families.has(s.prefix.family))
-        throw invalidArgument(
-          spec.subnets[i]?.prefixField ?? "Ipams",
-          `a network has at most one IPv${s.prefix.family} subnet`,
-        );
-      families.add(s.prefix.family);
-    }
+      given.length > 0 ? given : [uplink === undefined ? await this.pickDefaultSubnet() : lanSubnet(uplink)];
     const policies = this.checkPolicies(spec.policies ?? [], {
       name,
       subnets: subnets.map((s) => ({ prefix: cidrOf(s.prefix) })),

@@ -70,6 +70,12 @@ export const nftSets = {
   /** endpoint address . destination prefix: traffic that leaves without NAT (OutBoundNAT exceptions). */
   snatExcept4: { family: "inet", key: ["addr", "prefix"], value: null },
   snatExcept6: { family: "inet", key: ["addr", "prefix"], value: null },
+  /** Uplink NICs of L2Bridge and L2Tunnel networks, where container MACs are rewritten. */
+  l2Uplinks: { family: "bridge", key: ["ifname"], value: null },
+  /** uplink → the MAC the LAN sees for every container of an L2Bridge or L2Tunnel network (the uplink's). */
+  l2HostMac: { family: "bridge", key: ["ifname"], value: ["ether"] },
+  /** uplink . container address → the container's own MAC, for frames from the LAN to that address. */
+  l2Macs4: { family: "bridge", key: ["ifname", "addr"], value: ["ether"] },
   /** host veth . MAC, host veth . address: what each bridge port may send from (anti-spoofing). */
   spoofMac: { family: "bridge", key: ["ifname", "ether"], value: null },
   spoofIp4: { family: "bridge", key: ["ifname", "addr"], value: null },

@@ -39,6 +39,8 @@ export type KernelObject =
       mtu: number;
       /** Bridge port hairpin mode, so a container reaches its own published ports through the host. */
       hairpin: boolean;
+      /** An isolated bridge port reaches only the bridge's other, non-isolated ports (L2Tunnel). */
+      isolated: boolean;
       peer: string;
       /** Where the peer goes; null leaves it in hostnetd's namespace, with `peerMac`, for a runtime to move. */
       netns: string | null;
@@ -170,7 +172,8 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
         observed.kind === "veth" &&
         observed.master === desired.master &&
         observed.mtu === desired.mtu &&
-        observed.hairpin === desired.hairpin
+        observed.hairpin === desired.hairpin &&
+        observed.isolated === desired.isolated
       );
     case "containerLink":
       return observed.kind === "containerLink" && observed.mac === desired.mac;

@@ -32,7 +32,7 @@ interface IpLink {
   master?: string;
   mtu: number;
   address?: string;
-  linkinfo?: { info_kind?: string; info_slave_data?: { hairpin?: boolean } };
+  linkinfo?: { info_kind?: string; info_slave_data?: { hairpin?: boolean; isolated?: boolean } };
   addr_info?: { local: string; prefixlen: number; scope?: string }[];
 }
 
@@ -113,6 +113,7 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
         master: l.master ?? "",
         mtu: l.mtu,
         hairpin: l.linkinfo?.info_slave_data?.hairpin === true,
+        isolated: l.linkinfo?.info_slave_data?.isolated === true,
         peer: "",
         netns: "",
       });

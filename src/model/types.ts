@@ -2,7 +2,7 @@ import type { Family } from "./ip.js";
 import type { EndpointPolicy } from "./policy.js";
 
 /** Network types hostnet implements; each has one module in src/modes/. */
-export const networkTypes = ["NAT", "Private", "Internal", "Transparent"] as const;
+export const networkTypes = ["NAT", "Private", "Internal", "Transparent", "L2Bridge", "L2Tunnel"] as const;
 export type NetworkType = (typeof networkTypes)[number];
 
 export const protocols = ["tcp", "udp"] as const;

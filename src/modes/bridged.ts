@@ -38,17 +38,24 @@ export function sameBridgeObjects(net: Network): KernelObject[] {
   ];
 }
 
+/** How a mode plugs endpoints in. */
+export interface PortShape {
+  /** A default route through each subnet's gateway. */
+  readonly defaultRoute: boolean;
+  /** An isolated bridge port, which reaches the uplink and the host but no other container. */
+  readonly isolated: boolean;
+}
+
 /**
- * The endpoint's veth. Attached to a namespace, hostnet configures the container end there (with a default
- * route through each subnet's gateway when `defaultRoute`); handed off, the container end waits in
- * hostnetd's namespace with the endpoint's MAC, and the runtime moves it and gives it its addresses and
- * routes.
+ * The endpoint's veth. Attached to a namespace, hostnet configures the container end there; handed off,
+ * the container end waits in hostnetd's namespace with the endpoint's MAC, and the runtime moves it and
+ * gives it its addresses and routes.
  */
 export function vethObjects(
   ep: Endpoint,
   net: Network,
   ns: Namespace | null,
-  defaultRoute: boolean,
+  shape: PortShape,
 ): KernelObject[] {
   if (ep.attachment === null) return [];
   const owner = `ep:${ep.id}` as const;
@@ -59,6 +66,7 @@ export function vethObjects(
     master: bridgeName(net.shortId),
     mtu: net.mtu,
     hairpin: true,
+    isolated: shape.isolated,
   } as const;
   if (ep.attachment.kind === "handoff" || ns === null)
     return [{ ...host, peer: handoffVethName(ep.shortId), netns: null, peerMac: ep.mac }];
@@ -71,7 +79,7 @@ export function vethObjects(
   for (const a of ep.addresses) {
     objects.push({ kind: "address", owner, netns, dev, cidr: `${a.address}/${a.prefixLength}` });
     const subnet = net.subnets.find((s) => s.id === a.subnetId);
-    if (subnet !== undefined && defaultRoute)
+    if (subnet !== undefined && shape.defaultRoute)
       objects.push({
         kind: "route",
         owner,
@@ -90,16 +98,36 @@ export function bridgedEndpointObjects(
   ep: Endpoint,
   net: Network,
   ns: Namespace | null,
-  defaultRoute: boolean,
+  shape: PortShape,
 ): KernelObject[] {
   if (ep.attachment === null) return [];
   const inForce = { ...ep, policies: effectivePolicies(ep.policies, net.policies) };
   return [
-    ...vethObjects(ep, net, ns, defaultRoute),
+    ...vethObjects(ep, net, ns, shape),
     ...sdnRouteObjects(inForce, ns),
     ...antiSpoofObjects(ep),
     ...aclObjects(ep, net),
     ...qosObjects(inForce),
     ...outboundNatObjects(inForce),
+  ];
+}
+
+/** The bridge in the uplink's place: its MAC, addresses and routes, and the uplink as its port. */
+export function uplinkBridgeObjects(net: Network): KernelObject[] {
+  const owner = `net:${net.id}` as const;
+  const bridge = bridgeName(net.shortId);
+  const uplink = net.uplink;
+  if (uplink === null) return [{ kind: "bridge", owner, name: bridge, mtu: net.mtu }];
+  return [
+    { kind: "bridge", owner, name: bridge, mtu: net.mtu, mac: uplink.mac },
+    ...uplink.addresses.map((cidr): KernelObject => ({
+      kind: "address",
+      owner,
+      netns: null,
+      dev: bridge,
+      cidr,
+    })),
+    { kind: "uplinkPort", owner, dev: uplink.dev, master: bridge },
+    ...uplink.routes.map((route): KernelObject => ({ kind: "hostRoute", owner, dev: bridge, route })),
   ];
 }

@@ -16,6 +16,7 @@ function closedMode(type: NetworkType, hostOnNetwork: boolean): NetworkMode {
     portMappings: false,
     defaultRoute: false,
     uplink: false,
+    families: [4, 6],
 
     networkObjects(net: Network): KernelObject[] {
       const owner = `net:${net.id}` as const;
@@ -31,7 +32,7 @@ function closedMode(type: NetworkType, hostOnNetwork: boolean): NetworkMode {
     },
 
     endpointObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[] {
-      return bridgedEndpointObjects(ep, net, ns, false);
+      return bridgedEndpointObjects(ep, net, ns, { defaultRoute: false, isolated: false });
     },
   };
 }

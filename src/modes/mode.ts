@@ -3,6 +3,7 @@
  * Modes are pure: they never run commands and never read the kernel.
  */
 import type { KernelObject } from "../dataplane/objects.js";
+import type { Family } from "../model/ip.js";
 import type { Endpoint, Namespace, Network, NetworkType } from "../model/types.js";
 
 export interface NetworkMode {
@@ -16,6 +17,8 @@ export interface NetworkMode {
    * routes, and its subnet is the LAN's: the gateway is the LAN's router, not the host.
    */
   readonly uplink: boolean;
+  /** The IP families its subnets may have. */
+  readonly families: readonly Family[];
   networkObjects(net: Network): KernelObject[];
   /**
    * Objects of an endpoint attached to `ns`, or handed off to a runtime (ns null); a detached endpoint has

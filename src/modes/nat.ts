@@ -14,6 +14,7 @@ export const nat: NetworkMode = {
 
   defaultRoute: true,
   uplink: false,
+  families: [4, 6],
 
   networkObjects(net: Network): KernelObject[] {
     const owner = `net:${net.id}` as const;
@@ -51,7 +52,7 @@ export const nat: NetworkMode = {
   endpointObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[] {
     if (ep.attachment === null) return [];
     const owner = `ep:${ep.id}` as const;
-    const objects = bridgedEndpointObjects(ep, net, ns, true);
+    const objects = bridgedEndpointObjects(ep, net, ns, { defaultRoute: true, isolated: false });
     for (const m of ep.portMappings) {
       const target = ep.addresses.find((a) => a.family === 6) ?? ep.addresses[0];
       if ((m.hostIp === null || m.hostIp === "::1") && target !== undefined)

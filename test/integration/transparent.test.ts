@@ -9,10 +9,7 @@ import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
 import { inNs, must } from "../helpers/run.js";
 import { ping, type Topology } from "../helpers/topology.js";
-
-const HOST_LAN = "10.70.0.1";
-const LAN_HOST = "10.70.0.2";
-const ROUTER = "10.70.0.254";
+import { BEYOND, createLan, HOST_LAN, LAN_HOST, lanNetwork, learnedMacs, type Lan } from "../helpers/lan.js";
 
 /** What lan0 has, as the kernel reports it: addresses, MTU, state, MAC and routes. */
 async function uplinkState(t: Topology): Promise<unknown> {
@@ -38,34 +35,10 @@ async function uplinkState(t: Topology): Promise<unknown> {
 
 describe.skipIf(needsRoot)("Transparent networks on a LAN of namespaces", () => {
   let before: unknown;
+  let lan: Lan;
   const lab = useLab({
     async prepare(t) {
-      const [sw, lh, rt] = [t.ns("sw"), t.ns("lh"), t.ns("rt")];
-      for (const ns of [sw, lh, rt]) await must(["ip", "netns", "add", ns]);
-      await must(["ip", "-n", sw, "-batch", "-"], {
-        input: [
-          "link set lo up",
-          "link add br0 type bridge",
-          "link set br0 up",
-          `link add p-host type veth peer name lan0 netns ${t.host}`,
-          `link add p-lh type veth peer name eth0 netns ${lh}`,
-          `link add p-rt type veth peer name eth0 netns ${rt}`,
-          ...["p-host", "p-lh", "p-rt"].flatMap((p) => [`link set ${p} master br0`, `link set ${p} up`]),
-          "",
-        ].join("\n"),
-      });
-      for (const [ns, cidr] of [
-        [t.host, `${HOST_LAN}/24`],
-        [lh, `${LAN_HOST}/24`],
-        [rt, `${ROUTER}/24`],
-      ] as const) {
-        const dev = ns === t.host ? "lan0" : "eth0";
-        await must(["ip", "-n", ns, "addr", "add", cidr, "dev", dev]);
-        await must(["ip", "-n", ns, "link", "set", dev, "mtu", "1400", "up"]);
-      }
-      await must(["ip", "-n", t.host, "route", "add", "10.80.0.0/16", "via", ROUTER, "metric", "50"]);
-      await must(["ip", "-n", rt, "addr", "add", "10.80.0.1/16", "dev", "lo"]);
-      await must(["ip", "-n", lh, "route", "add", "default", "via", ROUTER]);
+      lan = await createLan(t);
       before = await uplinkState(t);
     },
   });
@@ -73,12 +46,7 @@ describe.skipIf(needsRoot)("Transparent networks on a LAN of namespaces", () => 
   const addr = (name: string): string => ip[name] ?? "";
 
   beforeAll(async () => {
-    await lab.d.ok("POST", "/networks", {
-      Name: "lan",
-      Type: "Transparent",
-      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.70.0.0/24", Routes: [{ NextHop: ROUTER }] }] }],
-      Policies: [{ Type: "NetAdapterName", Settings: { NetworkAdapterName: "lan0" } }],
-    });
+    await lab.d.ok("POST", "/networks", lanNetwork("lan", "Transparent"));
     for (const [name, address] of [
       ["c1", "10.70.0.11"],
       ["c2", "10.70.0.12"],
@@ -94,8 +62,9 @@ describe.skipIf(needsRoot)("Transparent networks on a LAN of namespaces", () => 
     expect(await ping(t.ns("lh"), addr("c1"))).toBe(true);
     expect(await ping(t.ns("c1"), LAN_HOST)).toBe(true);
     expect(await ping(t.ns("c1"), addr("c2"))).toBe(true);
-    expect(await ping(t.ns("c1"), "10.80.0.1")).toBe(true);
+    expect(await ping(t.ns("c1"), BEYOND)).toBe(true);
     expect(await must(inNs(t.ns("lh"), ["ip", "neigh", "show", addr("c1")]))).toContain(addr("c1-mac"));
+    expect(await learnedMacs(lan)).toContain(addr("c1-mac"));
   });
 
   it("keeps the host on the LAN: lan0's address, MAC, MTU and routes are the bridge's now", async () => {

@@ -105,6 +105,9 @@ const inetChains = `
 /**
  * Anti-spoofing on every port of hostnet's bridges: a container may send only from its own MAC and
  * addresses (link-local and unspecified IPv6 sources for neighbour discovery), and only IPv4, IPv6 and ARP.
+ * L2Bridge and L2Tunnel: what containers send out of the uplink leaves with the uplink's MAC (in the frame
+ * and in ARP), and what the LAN sends to their addresses is given their own MAC back before the bridge looks
+ * it up.
  */
 const bridgeChains = `
   chain prerouting {
@@ -120,6 +123,16 @@ const bridgeChains = `
     ether type ip iifname . ip saddr != @spoofIp4 drop
     ether type ip6 ip6 saddr { ::, fe80::/10 } return
     ether type ip6 iifname . ip6 saddr != @spoofIp6 drop
+  }
+  chain l2_inbound {
+    type filter hook prerouting priority dstnat; policy accept;
+    iifname @l2Uplinks ether type ip ether daddr set iifname . ip daddr map @l2Macs4
+    iifname @l2Uplinks ether type arp ether daddr set iifname . arp daddr ip map @l2Macs4 arp daddr ether set iifname . arp daddr ip map @l2Macs4
+  }
+  chain l2_outbound {
+    type filter hook forward priority filter; policy accept;
+    iifname "hnv-*" oifname @l2Uplinks ether saddr set oifname map @l2HostMac
+    iifname "hnv-*" oifname @l2Uplinks ether type arp arp saddr ether set oifname map @l2HostMac
   }`;
 
 function skeleton(family: NftFamily, version: string): string {

@@ -75,7 +75,9 @@ function createSteps(o: KernelObject): Step[] {
           `link add ${o.name} mtu ${o.mtu} type veth peer name ${o.peer} mtu ${o.mtu} ${o.netns === null ? `address ${o.peerMac ?? ""}` : `netns ${o.netns}`}`,
         ),
         host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
-        host(`link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"}`),
+        host(
+          `link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"} isolated ${o.isolated ? "on" : "off"}`,
+        ),
       ];
     case "containerLink":
       return [inNs(o.netns, `link set dev ${o.name} address ${o.mac} alias ${aliasOf(o.owner)} up`)];

@@ -56,12 +56,12 @@ describe("steps: ip lines", () => {
       hostLines(
         `link add ${VETH} mtu 1500 type veth peer name eth0 mtu 1500 netns ${NS}`,
         `link set dev ${VETH} master ${BRIDGE} alias hostnet:${EP} up`,
-        `link set dev ${VETH} type bridge_slave hairpin on`,
+        `link set dev ${VETH} type bridge_slave hairpin on isolated off`,
       ),
     );
     const noHairpin = { ...veth, hairpin: false } as KernelObject;
     expect(steps([create(noHairpin)]).at(-1)?.line).toBe(
-      `link set dev ${VETH} type bridge_slave hairpin off`,
+      `link set dev ${VETH} type bridge_slave hairpin off isolated off`,
     );
   });
 

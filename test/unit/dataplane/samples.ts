@@ -64,6 +64,7 @@ export const veth: KernelObject = {
   master: BRIDGE,
   mtu: 1500,
   hairpin: true,
+  isolated: false,
   peer: "eth0",
   netns: NS,
 };

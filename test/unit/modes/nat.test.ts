@@ -134,6 +134,7 @@ describe("NAT endpoint objects", () => {
         master: BRIDGE,
         mtu: 1500,
         hairpin: true,
+        isolated: false,
         peer: "eth0",
         netns: "/run/netns/c1",
       },

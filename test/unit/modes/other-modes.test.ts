@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { internalMode, privateMode } from "../../../src/modes/closed.js";
 import { modes } from "../../../src/modes/index.js";
-import { transparent } from "../../../src/modes/transparent.js";
+import { l2bridge, l2tunnel, transparent } from "../../../src/modes/lan.js";
 import { runModeContract } from "./contract.js";
 import { dualNet, endpointOf, ns } from "./samples.js";
 
 runModeContract(privateMode);
 runModeContract(internalMode);
 runModeContract(transparent);
+runModeContract(l2bridge);
+runModeContract(l2tunnel);
 
 const BRIDGE = "hnb-aaaa1111";
 
