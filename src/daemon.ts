@@ -11,6 +11,8 @@ import { buildApp } from "./api/http.js";
 import { HostnetService } from "./core/service.js";
 import { hostPrefixes } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
+import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
+import { DhcpLeases } from "./core/leases.js";
 import { DockerIpam } from "./docker/ipam.js";
 import { buildDockerPlugin } from "./docker/server.js";
 import { linuxKernel } from "./dataplane/kernel.js";
@@ -59,18 +61,20 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const store = new Store(join(opts.stateDir, "hostnet.db"));
   const proxy = new LoopbackProxy();
   const reconciler = new Reconciler(store, linuxKernel(proxy), log);
-  const service = new HostnetService(
-    store,
-    reconciler,
-    () => hostPrefixes(processRunner),
-    linuxUplinks(processRunner),
-  );
+  const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
+  const leases = new DhcpLeases(store, reconciler, dhcp, log);
+  const service = new HostnetService(store, reconciler, {
+    prefixes: () => hostPrefixes(processRunner),
+    uplinks: linuxUplinks(processRunner),
+    leases,
+  });
   const { report, failures } = await reconciler.convergeAll();
   log.info(
     { op: "startup-converge", ...report, failed: failures.map((f) => f.owner) },
     "kernel converged to the store",
   );
   await service.restoreUplinks();
+  leases.resume();
   if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
 
   const app = await buildApp(service, log);
@@ -90,6 +94,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     async close() {
       await app.close();
       await plugin?.close();
+      leases.stopAll();
       await proxy.closeAll();
       store.close();
     },

@@ -27,6 +27,11 @@ export const networkCreateOptions = {
     description: "Gateway for the --subnet of the same family (default: the subnet's first host address)",
   },
   mtu: { type: "string", arg: "N", description: "MTU of the network's bridge and veths" },
+  ipam: {
+    type: "string",
+    arg: "static|dhcp",
+    description: "Where endpoints' IPv4 addresses come from: hostnet (default) or the LAN's DHCP server",
+  },
   adapter: {
     type: "string",
     arg: "IF",
@@ -86,10 +91,14 @@ export function networkCreateRequest(
   const cidrs = values.subnet ?? [];
   const gateways = values.gateway ?? [];
   if (cidrs.length === 0 && gateways.length > 0) throw new UsageError("--gateway needs a --subnet");
+  const ipam = (values.ipam ?? "static").toLowerCase();
+  if (ipam !== "static" && ipam !== "dhcp")
+    throw new UsageError(`--ipam "${values.ipam ?? ""}" is not static or dhcp`);
+  const ipamType = ipam === "dhcp" ? "DHCP" : "Static";
   const withIpam: NetworkRequest =
-    cidrs.length === 0
+    cidrs.length === 0 && ipam === "static"
       ? request
-      : { ...request, Ipams: [{ Type: "Static", Subnets: subnets(cidrs, gateways) }] };
+      : { ...request, Ipams: [{ Type: ipamType, Subnets: subnets(cidrs, gateways) }] };
   const adapter: Policy[] =
     values.adapter === undefined
       ? []

@@ -20,7 +20,7 @@ export interface Subnet {
 }
 
 export interface Ipam {
-  readonly Type?: "Static";
+  readonly Type?: "Static" | "DHCP";
   readonly Subnets: readonly Subnet[];
 }
 

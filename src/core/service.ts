@@ -38,6 +38,7 @@ import {
   type UplinkSnapshot,
 } from "../model/types.js";
 import type { UplinkHost } from "../dataplane/uplink.js";
+import type { DhcpLeases } from "./leases.js";
 import { aclObjects } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
@@ -61,6 +62,8 @@ export interface NetworkSpec {
   readonly origin?: Origin;
   /** The uplink NIC (HNS's NetAdapterName policy), for the types that take one. */
   readonly adapter?: { readonly name: string; readonly field: string };
+  /** Where IPv4 addresses come from: hostnet's IPAM (default) or the LAN's DHCP server. */
+  readonly ipam?: { readonly value: "static" | "dhcp"; readonly field: string };
 }
 
 export interface PortMappingSpec {
@@ -108,6 +111,13 @@ export interface NamespaceSpec {
 /** Prefixes already routed or addressed in hostnetd's namespace, for picking a free default subnet. */
 export type HostPrefixes = () => Promise<Prefix[]>;
 
+/** What the service uses of hostnetd's namespace besides the reconciler. */
+export interface HostSide {
+  readonly prefixes: HostPrefixes;
+  readonly uplinks: UplinkHost;
+  readonly leases: DhcpLeases;
+}
+
 const DEFAULT_MTU = 1500;
 const DEFAULT_IFNAME = "eth0";
 /** Where subnets come from when none is given. */
@@ -117,12 +127,19 @@ const DEFAULT_POOLS = {
 } as const;
 
 export class HostnetService {
+  private readonly hostPrefixes: HostPrefixes;
+  private readonly uplinks: UplinkHost;
+  private readonly leases: DhcpLeases;
+
   constructor(
     private readonly store: Store,
     private readonly reconciler: Reconciler,
-    private readonly hostPrefixes: HostPrefixes,
-    private readonly uplinks: UplinkHost,
-  ) {}
+    host: HostSide,
+  ) {
+    this.hostPrefixes = host.prefixes;
+    this.uplinks = host.uplinks;
+    this.leases = host.leases;
+  }
 
   // Networks
 
@@ -159,6 +176,8 @@ export class HostnetService {
         throw invalidArgument(field, `a network has at most one IPv${s.prefix.family} subnet`);
       families.add(s.prefix.family);
     }
+    if (spec.ipam?.value === "dhcp" && !modes[type].dhcp)
+      throw invalidArgument(spec.ipam.field, `${type} networks have no DHCP server to lease addresses from`);
     const uplink = await this.takeUplink(type, spec.adapter);
     const mtu = spec.mtu === undefined ? (uplink?.mtu ?? DEFAULT_MTU) : checkMtu("Mtu", spec.mtu);
     const subnets =
@@ -196,6 +215,7 @@ export class HostnetService {
         })),
         adapter: uplink?.dev ?? null,
         uplink: uplink ?? null,
+        ipam: spec.ipam?.value ?? "static",
       });
       if (spec.origin !== undefined) this.store.insertNetworkOrigin(netId, spec.origin);
       return netId;
@@ -263,6 +283,7 @@ export class HostnetService {
       throw conflict(
         `network "${net.name}" has ${endpoints.length} endpoint(s); remove them first or delete with force`,
       );
+    for (const ep of endpoints) this.leases.stop(ep.id);
     this.store.write(() => {
       for (const ep of endpoints) this.store.deleteEndpoint(ep.id);
       this.store.deleteNetwork(net.id);
@@ -336,6 +357,7 @@ export class HostnetService {
   async deleteNamespace(ref: string): Promise<void> {
     const ns = this.namespace(ref);
     const attached = this.store.endpoints({ namespaceId: ns.id });
+    for (const ep of attached) this.leases.stop(ep.id);
     this.store.write(() => {
       for (const ep of attached) this.store.setAttachment(ep.id, null);
       this.store.deleteNamespace(ns.id);
@@ -388,6 +410,11 @@ export class HostnetService {
     const requested = new Map<number, { field: string; address: string }>();
     for (const ip of spec.ips) {
       const parsed = parseIp(ip.field, ip.address);
+      if (net.ipam === "dhcp" && parsed.family === 4)
+        throw invalidArgument(
+          ip.field,
+          `IPv4 addresses of network "${net.name}" come from the LAN's DHCP server`,
+        );
       const subnet = net.subnets.find((s) => contains(parsePrefix("subnet", s.prefix), parsed));
       if (subnet === undefined)
         throw invalidArgument(ip.field, `${parsed.address} is in no subnet of network "${net.name}"`);
@@ -415,7 +442,7 @@ export class HostnetService {
       const hostAddresses = new Set(
         net.uplink?.addresses.map((cidr) => parseIp("host", cidr.split("/")[0] ?? "").address),
       );
-      for (const subnet of net.subnets)
+      for (const subnet of net.subnets.filter((s) => net.ipam !== "dhcp" || s.family !== 4))
         allocateAddress(this.store, subnet, epId, requested.get(subnet.id), hostAddresses);
       this.insertPortMappings(epId, mappings);
       this.store.setPolicies(epId, this.checkPolicies(spec.policies, net));
@@ -423,7 +450,9 @@ export class HostnetService {
       return epId;
     });
     await this.convergeOrUndo([`ep:${id}`], () => this.store.deleteEndpoint(id));
-    return this.endpoint(id);
+    const created = this.endpoint(id);
+    this.leases.start(created);
+    return created;
   }
 
   /** Changes an endpoint's policies in one step: all of the change reaches the kernel, or none of it. */
@@ -472,6 +501,7 @@ export class HostnetService {
 
   async deleteEndpoint(ref: string): Promise<void> {
     const ep = this.endpoint(ref);
+    this.leases.stop(ep.id);
     this.store.write(() => this.store.deleteEndpoint(ep.id));
     await this.reconciler.converge([`ep:${ep.id}`]);
   }
@@ -493,7 +523,9 @@ export class HostnetService {
       this.store.setAttachment(ep.id, attach);
     });
     await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setAttachment(ep.id, null));
-    return this.endpoint(ep.id);
+    const attached = this.endpoint(ep.id);
+    this.leases.start(attached);
+    return attached;
   }
 
   /**
@@ -502,6 +534,11 @@ export class HostnetService {
    */
   async handOffEndpoint(ref: string, sandbox: string): Promise<Endpoint> {
     const ep = this.endpoint(ref);
+    if (this.network(ep.networkId).ipam === "dhcp")
+      throw invalidArgument(
+        "SandboxKey",
+        "a runtime that configures addresses itself cannot take a DHCP lease's",
+      );
     if (ep.attachment !== null) {
       if (ep.attachment.kind === "handoff" && ep.attachment.sandbox === sandbox) return ep;
       throw conflict(`endpoint "${ep.name}" is already attached; detach it first`);
@@ -531,6 +568,7 @@ export class HostnetService {
   async detachEndpoint(ref: string): Promise<Endpoint> {
     const ep = this.endpoint(ref);
     if (ep.attachment === null) return ep;
+    this.leases.stop(ep.id);
     this.store.write(() => this.store.setAttachment(ep.id, null));
     await this.reconciler.converge([`ep:${ep.id}`]);
     return this.endpoint(ep.id);

@@ -63,6 +63,8 @@ export interface Network {
   readonly origin: Origin | null;
   /** The uplink NIC of a network on the physical LAN (HNS's NetAdapterName policy). */
   readonly adapter: string | null;
+  /** Where endpoints' IPv4 addresses come from: hostnet's IPAM, or the LAN's DHCP server. */
+  readonly ipam: "static" | "dhcp";
   /** What the uplink had before this network took it; null for networks without one. */
   readonly uplink: UplinkSnapshot | null;
 }

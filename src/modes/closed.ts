@@ -17,6 +17,7 @@ function closedMode(type: NetworkType, hostOnNetwork: boolean): NetworkMode {
     defaultRoute: false,
     uplink: false,
     families: [4, 6],
+    dhcp: false,
 
     networkObjects(net: Network): KernelObject[] {
       const owner = `net:${net.id}` as const;

@@ -23,6 +23,8 @@ function lanMode(type: NetworkType, opts: { rewriteMac: boolean; isolated: boole
     defaultRoute: true,
     uplink: true,
     families: opts.rewriteMac ? [4] : [4, 6],
+    // The LAN's DHCP server would lease to the MAC it sees, which L2Bridge and L2Tunnel hide.
+    dhcp: !opts.rewriteMac,
 
     networkObjects(net: Network): KernelObject[] {
       const objects = [...uplinkBridgeObjects(net), ...sameBridgeObjects(net)];

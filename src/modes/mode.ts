@@ -17,6 +17,8 @@ export interface NetworkMode {
    * routes, and its subnet is the LAN's: the gateway is the LAN's router, not the host.
    */
   readonly uplink: boolean;
+  /** Whether endpoints may lease their IPv4 address from the LAN's DHCP server. */
+  readonly dhcp: boolean;
   /** The IP families its subnets may have. */
   readonly families: readonly Family[];
   networkObjects(net: Network): KernelObject[];

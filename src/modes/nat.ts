@@ -15,6 +15,7 @@ export const nat: NetworkMode = {
   defaultRoute: true,
   uplink: false,
   families: [4, 6],
+  dhcp: false,
 
   networkObjects(net: Network): KernelObject[] {
     const owner = `net:${net.id}` as const;

@@ -102,6 +102,7 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE networks ADD COLUMN adapter TEXT;
   ALTER TABLE networks ADD COLUMN uplink TEXT;
+  ALTER TABLE networks ADD COLUMN ipam TEXT NOT NULL DEFAULT 'static';
   CREATE TABLE uplink_restores (
     dev TEXT PRIMARY KEY,
     snapshot TEXT NOT NULL

@@ -36,6 +36,7 @@ interface NetworkRow {
   origin_key: string | null;
   adapter: string | null;
   uplink: string | null;
+  ipam: "static" | "dhcp";
 }
 interface SubnetRow {
   id: number;
@@ -92,6 +93,7 @@ export interface NewNetwork {
   readonly policies: readonly EndpointPolicy[];
   readonly adapter: string | null;
   readonly uplink: UplinkSnapshot | null;
+  readonly ipam: "static" | "dhcp";
 }
 
 export interface NewEndpoint {
@@ -161,7 +163,7 @@ export class Store {
 
   insertNetwork(n: NewNetwork): void {
     this.prepare(
-      "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, policies, created_at, adapter, uplink) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, policies, created_at, adapter, uplink, ipam) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(
       n.id,
       n.name,
@@ -173,6 +175,7 @@ export class Store {
       new Date().toISOString(),
       n.adapter,
       n.uplink === null ? null : JSON.stringify(n.uplink),
+      n.ipam,
     );
     const insertSubnet = this.prepare(
       "INSERT INTO subnets (network_id, family, prefix, gateway) VALUES (?, ?, ?, ?)",
@@ -432,6 +435,12 @@ export class Store {
     );
   }
 
+  /** Replaces the endpoint's address in one subnet (a DHCP lease), or removes it with null. */
+  setLeasedAddress(endpointId: string, subnetId: number, address: string | null): void {
+    this.prepare("DELETE FROM addresses WHERE endpoint_id = ? AND subnet_id = ?").run(endpointId, subnetId);
+    if (address !== null) this.insertAddress(subnetId, address, endpointId);
+  }
+
   addressCount(subnetId: number): number {
     return (
       this.prepare<[number], { n: number }>("SELECT count(*) AS n FROM addresses WHERE subnet_id = ?").get(
@@ -490,6 +499,7 @@ function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
     policies: JSON.parse(row.policies) as EndpointPolicy[],
     createdAt: row.created_at,
     adapter: row.adapter,
+    ipam: row.ipam,
     uplink: row.uplink === null ? null : (JSON.parse(row.uplink) as UplinkSnapshot),
     origin:
       row.origin_kind === null || row.origin_key === null

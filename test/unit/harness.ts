@@ -7,6 +7,8 @@ import { parsePrefix, type Prefix } from "../../src/model/ip.js";
 import { Store } from "../../src/store/store.js";
 import type { UplinkHost, UplinkInspection } from "../../src/dataplane/uplink.js";
 import type { UplinkSnapshot } from "../../src/model/types.js";
+import { DhcpLeases } from "../../src/core/leases.js";
+import type { DhcpClients, DhcpClientSpec, DhcpEvent } from "../../src/dataplane/linux/dhcp-client.js";
 import { MemoryKernel } from "../helpers/memory-kernel.js";
 
 /** NICs of hostnetd's namespace that networks may take as uplinks, and what was given back to them. */
@@ -27,9 +29,31 @@ export class FakeUplinks implements UplinkHost {
   }
 }
 
+/** DHCP clients that lease what a test tells them to. */
+export class FakeDhcp implements DhcpClients {
+  readonly running = new Map<string, { spec: DhcpClientSpec; onEvent: (e: DhcpEvent) => Promise<void> }>();
+  start(spec: DhcpClientSpec, onEvent: (e: DhcpEvent) => Promise<void>): void {
+    if (!this.running.has(spec.key)) this.running.set(spec.key, { spec, onEvent });
+  }
+  stop(key: string): void {
+    this.running.delete(key);
+  }
+  stopAll(): void {
+    this.running.clear();
+  }
+  /** What the client of `key` reports, recorded before this resolves. */
+  async report(key: string, event: DhcpEvent): Promise<void> {
+    const client = this.running.get(key);
+    if (client === undefined) throw new Error(`no DHCP client for ${key}`);
+    await client.onEvent(event);
+  }
+}
+
 export interface Harness {
   readonly store: Store;
   readonly uplinks: FakeUplinks;
+  readonly dhcp: FakeDhcp;
+  readonly leases: DhcpLeases;
   readonly kernel: MemoryKernel;
   readonly reconciler: Reconciler;
   readonly service: HostnetService;
@@ -46,6 +70,7 @@ export function harness(
     kernel?: MemoryKernel;
     store?: Store;
     uplinks?: FakeUplinks;
+    dhcp?: FakeDhcp;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
@@ -53,14 +78,22 @@ export function harness(
   const prefixes: Prefix[] = (opts.hostPrefixes ?? []).map((c) => parsePrefix("host", c));
   const reconciler = new Reconciler(store, kernel, silent);
   const uplinks = opts.uplinks ?? new FakeUplinks();
-  const service = new HostnetService(store, reconciler, () => Promise.resolve(prefixes), uplinks);
+  const dhcp = opts.dhcp ?? new FakeDhcp();
+  const leases = new DhcpLeases(store, reconciler, dhcp, silent);
+  const service = new HostnetService(store, reconciler, {
+    prefixes: () => Promise.resolve(prefixes),
+    uplinks,
+    leases,
+  });
   return {
     store,
     uplinks,
+    dhcp,
+    leases,
     kernel,
     reconciler,
     service,
-    restart: () => harness({ ...opts, store, kernel, uplinks }),
+    restart: () => harness({ ...opts, store, kernel, uplinks, dhcp }),
     close: () => {
       store.close();
     },

@@ -30,6 +30,7 @@ function addNetwork(subnets: { family: Family; prefix: string; gateway: string }
     interContainer: true,
     adapter: null,
     uplink: null,
+    ipam: "static",
     subnets,
   });
   const net = store.network(id);

@@ -27,7 +27,11 @@ const Subnet = Type.Object({
   Routes: Type.Optional(Type.Array(Route)),
 });
 const Ipam = Type.Object({
-  Type: Type.Optional(Type.Literal("Static")),
+  Type: Type.Optional(
+    Type.Union([Type.Literal("Static"), Type.Literal("DHCP")], {
+      description: "DHCP: endpoints lease their IPv4 address from the LAN (Transparent networks)",
+    }),
+  ),
   Subnets: Type.Array(Subnet),
 });
 
@@ -248,12 +252,14 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
     return gateway === undefined ? base : { ...base, gateway };
   });
   const adapter = adapterSpec(body.Policies ?? []);
+  const dhcp = body.Ipams?.[0]?.Type === "DHCP";
   return {
     name: body.Name,
     type: body.Type ?? "NAT",
     subnets,
     policies: policySpecs(body.Policies ?? []),
     ...(adapter === undefined ? {} : { adapter }),
+    ...(dhcp ? { ipam: { value: "dhcp" as const, field: "Ipams[0].Type" } } : {}),
     ...(body.Mtu === undefined ? {} : { mtu: body.Mtu }),
     ...(body.InterContainer === undefined ? {} : { interContainer: body.InterContainer }),
   };
@@ -343,7 +349,7 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
     Type: n.type,
     Ipams: [
       {
-        Type: "Static",
+        Type: n.ipam === "dhcp" ? "DHCP" : "Static",
         Subnets: n.subnets.map((s) => ({ IpAddressPrefix: s.prefix, Routes: [defaultRoute(s.gateway)] })),
       },
     ],

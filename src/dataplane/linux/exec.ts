@@ -3,6 +3,7 @@
  * input, and a typed error carrying argv, exit code and stderr.
  */
 import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 
 export class KernelCommandError extends Error {
   override readonly name = "KernelCommandError";
@@ -49,3 +50,30 @@ export const processRunner: Runner = {
     });
   },
 };
+
+/** A process that keeps running until stopped, such as a DHCP client. */
+export interface Daemonised {
+  stop(): void;
+}
+
+/** Starts `argv` with its stdout read line by line; `onExit` tells of an end nobody asked for. */
+export function startDaemonised(
+  argv: readonly string[],
+  onLine: (line: string) => void,
+  onExit: (why: string) => void,
+): Daemonised {
+  const [cmd = "", ...args] = argv;
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "ignore"] });
+  let stopped = false;
+  createInterface({ input: child.stdout }).on("line", onLine);
+  child.on("error", (err) => onExit(err.message));
+  child.on("exit", (code, signal) => {
+    if (!stopped) onExit(signal ?? `exit ${String(code)}`);
+  });
+  return {
+    stop() {
+      stopped = true;
+      child.kill("SIGTERM");
+    },
+  };
+}

@@ -104,7 +104,8 @@ const inetChains = `
 
 /**
  * Anti-spoofing on every port of hostnet's bridges: a container may send only from its own MAC and
- * addresses (link-local and unspecified IPv6 sources for neighbour discovery), and only IPv4, IPv6 and ARP.
+ * addresses (link-local and unspecified IPv6 sources for neighbour discovery, 0.0.0.0 for a DHCP client
+ * that has no lease yet), and only IPv4, IPv6 and ARP.
  * L2Bridge and L2Tunnel: what containers send out of the uplink leaves with the uplink's MAC (in the frame
  * and in ARP), and what the LAN sends to their addresses is given their own MAC back before the bridge looks
  * it up.
@@ -120,6 +121,7 @@ const bridgeChains = `
     ether type arp iifname . arp saddr ether != @spoofMac drop
     ether type arp arp saddr ip 0.0.0.0 return
     ether type arp iifname . arp saddr ip != @spoofIp4 drop
+    ether type ip ip saddr 0.0.0.0 udp sport 68 udp dport 67 return
     ether type ip iifname . ip saddr != @spoofIp4 drop
     ether type ip6 ip6 saddr { ::, fe80::/10 } return
     ether type ip6 iifname . ip6 saddr != @spoofIp6 drop

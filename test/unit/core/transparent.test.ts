@@ -117,3 +117,78 @@ describe("Transparent networks", () => {
     expect(restarted.kernel.has("port:lan0")).toBe(false);
   });
 });
+
+describe("Transparent networks with addresses from the LAN's DHCP server", () => {
+  const dhcpNet = () => create("dhcp", { ipam: { value: "dhcp", field: "Ipams[0].Type" } });
+  const attached = async (name: string) => {
+    await h.service.createNamespace({ name: `t-${process.pid}-${name}` });
+    return h.service.createEndpoint({
+      name,
+      network: "dhcp",
+      attach: { namespace: `t-${process.pid}-${name}` },
+      ips: [],
+      portMappings: [],
+      policies: [],
+    });
+  };
+
+  it("run a client per attached endpoint and converge each lease it reports, and each loss", async () => {
+    const net = await dhcpNet();
+    expect(net.ipam).toBe("dhcp");
+    const ep = await attached("c1");
+    expect(ep.addresses).toEqual([]);
+    expect(h.dhcp.running.get(ep.id)?.spec).toMatchObject({ ifname: "eth0", hostname: "c1", previous: null });
+
+    await h.dhcp.report(ep.id, {
+      kind: "lease",
+      address: "10.70.0.120",
+      prefixLength: 24,
+      router: "10.70.0.254",
+    });
+    expect(h.service.endpoint(ep.id).addresses.map((a) => a.address)).toEqual(["10.70.0.120"]);
+    const path = `/run/netns/t-${process.pid}-c1`;
+    expect(h.kernel.has(`addr:${path}:eth0:10.70.0.120/24`)).toBe(true);
+    expect(h.kernel.has(`nft:spoofIp4:"hnv-${ep.shortId}" . 10.70.0.120`)).toBe(true);
+
+    await h.dhcp.report(ep.id, { kind: "lost" });
+    expect(h.service.endpoint(ep.id).addresses).toEqual([]);
+    expect(h.kernel.has(`addr:${path}:eth0:10.70.0.120/24`)).toBe(false);
+  });
+
+  it("ask for the last lease's address again after a restart, and stop clients of detached endpoints", async () => {
+    await dhcpNet();
+    const ep = await attached("c1");
+    await h.dhcp.report(ep.id, { kind: "lease", address: "10.70.0.121", prefixLength: 24, router: null });
+    h.dhcp.stopAll();
+    const restarted = h.restart();
+    restarted.leases.resume();
+    expect(restarted.dhcp.running.get(ep.id)?.spec.previous).toBe("10.70.0.121");
+    await restarted.service.detachEndpoint(ep.id);
+    expect(restarted.dhcp.running.has(ep.id)).toBe(false);
+  });
+
+  it("refuse static IPv4 addresses on it, and DHCP on types without a LAN", async () => {
+    await dhcpNet();
+    expect(
+      await rejection(
+        h.service.createEndpoint({
+          name: "c2",
+          network: "dhcp",
+          ips: [{ field: "IpConfigurations[0].IpAddress", address: "10.70.0.9" }],
+          portMappings: [],
+          policies: [],
+        }),
+      ),
+    ).toMatchObject({ code: "InvalidArgument", detail: { field: "IpConfigurations[0].IpAddress" } });
+    expect(
+      await rejection(
+        h.service.createNetwork({
+          name: "n",
+          type: "NAT",
+          subnets: [],
+          ipam: { value: "dhcp", field: "Ipams[0].Type" },
+        }),
+      ),
+    ).toMatchObject({ code: "InvalidArgument", detail: { field: "Ipams[0].Type" } });
+  });
+});

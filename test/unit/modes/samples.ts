@@ -16,6 +16,7 @@ export const dualNet: Network = {
   origin: null,
   adapter: null,
   uplink: null,
+  ipam: "static",
   subnets: [
     { id: 1, family: 4, prefix: "10.88.0.0/24", gateway: "10.88.0.1" },
     { id: 2, family: 6, prefix: "fd88::/64", gateway: "fd88::1" },
