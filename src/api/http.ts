@@ -11,6 +11,7 @@ import { processRunner } from "../dataplane/linux/exec.js";
 import { registerCniRoute } from "./rest/cni.js";
 import { errorReply } from "./rest/errors.js";
 import { registerRoutes } from "./rest/routes.js";
+import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
 
 export async function buildApp(
   service: HostnetService,
@@ -40,6 +41,7 @@ export async function buildApp(
   );
   registerRoutes(app, service);
   registerCniRoute(app, cni);
+  registerLoadBalancerRoutes(app, service.loadBalancers);
   app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
   return app;
 }

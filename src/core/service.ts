@@ -6,7 +6,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
-import { KernelCommandError } from "../dataplane/linux/exec.js";
 import { NETNS_DIR } from "../dataplane/naming.js";
 import type { Owner } from "../dataplane/objects.js";
 import type { Counter } from "../dataplane/counters.js";
@@ -39,6 +38,9 @@ import {
 } from "../model/types.js";
 import type { UplinkHost } from "../dataplane/uplink.js";
 import type { DhcpLeases } from "./leases.js";
+import { convergeOrUndo } from "./converge.js";
+import { LoadBalancerStore } from "../store/load-balancers.js";
+import { LoadBalancerService } from "./load-balancers.js";
 import { aclObjects } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
@@ -130,6 +132,8 @@ export class HostnetService {
   private readonly hostPrefixes: HostPrefixes;
   private readonly uplinks: UplinkHost;
   private readonly leases: DhcpLeases;
+  /** Load balancers over this service's endpoints. */
+  readonly loadBalancers: LoadBalancerService;
 
   constructor(
     private readonly store: Store,
@@ -139,6 +143,7 @@ export class HostnetService {
     this.hostPrefixes = host.prefixes;
     this.uplinks = host.uplinks;
     this.leases = host.leases;
+    this.loadBalancers = new LoadBalancerService(store, reconciler);
   }
 
   // Networks
@@ -284,12 +289,17 @@ export class HostnetService {
         `network "${net.name}" has ${endpoints.length} endpoint(s); remove them first or delete with force`,
       );
     for (const ep of endpoints) this.leases.stop(ep.id);
+    const balancers = this.balancersOf(endpoints);
     this.store.write(() => {
       for (const ep of endpoints) this.store.deleteEndpoint(ep.id);
       this.store.deleteNetwork(net.id);
       if (net.uplink !== null) this.store.insertUplinkRestore(net.uplink);
     });
-    await this.reconciler.converge([...endpoints.map((ep) => `ep:${ep.id}` as const), `net:${net.id}`]);
+    await this.reconciler.converge([
+      ...endpoints.map((ep) => `ep:${ep.id}` as const),
+      `net:${net.id}`,
+      ...balancers,
+    ]);
     await this.restoreUplinks();
   }
 
@@ -502,8 +512,9 @@ export class HostnetService {
   async deleteEndpoint(ref: string): Promise<void> {
     const ep = this.endpoint(ref);
     this.leases.stop(ep.id);
+    const balancers = this.balancersOf([ep]);
     this.store.write(() => this.store.deleteEndpoint(ep.id));
-    await this.reconciler.converge([`ep:${ep.id}`]);
+    await this.reconciler.converge([`ep:${ep.id}`, ...balancers]);
   }
 
   async attachEndpoint(ref: string, spec: AttachSpec): Promise<Endpoint> {
@@ -691,14 +702,14 @@ export class HostnetService {
     }
   }
 
-  private async convergeOrUndo(scope: readonly Owner[], undo: () => void): Promise<void> {
-    try {
-      await this.reconciler.converge(scope);
-    } catch (err) {
-      this.store.write(undo);
-      await this.reconciler.converge(scope).catch(() => undefined);
-      throw kernelRefusal(err);
-    }
+  /** The load balancers whose backends these endpoints are: deleting one changes them too. */
+  private balancersOf(endpoints: readonly Endpoint[]): Owner[] {
+    const lbs = new LoadBalancerStore(this.store);
+    return [...new Set(endpoints.flatMap((ep) => lbs.withBackend(ep.id)))].map((id) => `lb:${id}` as const);
+  }
+
+  private convergeOrUndo(scope: readonly Owner[], undo: () => void): Promise<void> {
+    return convergeOrUndo(this.store, this.reconciler, scope, undo);
   }
 }
 
@@ -780,21 +791,4 @@ function parseSubnet(spec: SubnetSpec): ParsedSubnet {
 function randomMac(): string {
   const bytes = [0x02, ...randomBytes(5)];
   return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
-}
-
-function kernelRefusal(err: unknown): HostnetError {
-  if (err instanceof HostnetError) return err;
-  if (err instanceof KernelCommandError && err.stderr.includes("File exists"))
-    return new HostnetError(
-      "Conflict",
-      "the kernel already has an object of that name (interface or namespace)",
-      {},
-      { cause: err },
-    );
-  return new HostnetError(
-    "Internal",
-    "the kernel refused the change; it was rolled back",
-    {},
-    { cause: err },
-  );
 }

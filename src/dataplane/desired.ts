@@ -1,7 +1,8 @@
 /**
  * The kernel state the store asks for: a pure function of the store's records and the network modes.
  */
-import type { Endpoint, Namespace, Network } from "../model/types.js";
+import type { Endpoint, LoadBalancer, Namespace, Network } from "../model/types.js";
+import { loadBalancerObjects } from "../modes/load-balancer.js";
 import { modes } from "../modes/index.js";
 import { nftFamilies } from "./naming.js";
 import type { KernelObject } from "./objects.js";
@@ -11,6 +12,7 @@ export interface StoreSnapshot {
   readonly networks: readonly Network[];
   readonly endpoints: readonly Endpoint[];
   readonly namespaces: readonly Namespace[];
+  readonly loadBalancers: readonly LoadBalancer[];
 }
 
 export function globalObjects(): KernelObject[] {
@@ -37,7 +39,17 @@ export function desiredState(snapshot: StoreSnapshot): KernelObject[] {
     const net = networks.get(ep.networkId);
     if (net !== undefined) objects.push(...endpointObjects(ep, net, (id) => namespaces.get(id)));
   }
+  const endpoints = new Map(snapshot.endpoints.map((e) => [e.id, e]));
+  for (const lb of snapshot.loadBalancers) objects.push(...lbObjects(lb, (id) => endpoints.get(id)));
   return objects;
+}
+
+/** A load balancer's objects, with the backends the store still has. */
+export function lbObjects(lb: LoadBalancer, endpoint: (id: string) => Endpoint | undefined): KernelObject[] {
+  return loadBalancerObjects(
+    lb,
+    lb.backends.flatMap((id) => endpoint(id) ?? []),
+  );
 }
 
 /** One endpoint's objects: none while it is detached, or attached to a namespace the store no longer has. */

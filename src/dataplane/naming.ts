@@ -76,6 +76,15 @@ export const nftSets = {
   l2HostMac: { family: "bridge", key: ["ifname"], value: ["ether"] },
   /** uplink . container address → the container's own MAC, for frames from the LAN to that address. */
   l2Macs4: { family: "bridge", key: ["ifname", "addr"], value: ["ether"] },
+  /** VIP . proto . port → jump to the load balancer's chain, from anywhere (and from the host). */
+  lbFront4: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
+  lbFront6: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
+  /** The same for internal load balancers (ILB): only from containers on the host's networks. */
+  lbInternal4: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
+  lbInternal6: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
+  /** Frontends of load balancers without a backend of the family: refused, not black-holed. */
+  lbEmpty4: { family: "inet", key: ["addr", "proto", "port"], value: null },
+  lbEmpty6: { family: "inet", key: ["addr", "proto", "port"], value: null },
   /** host veth . MAC, host veth . address: what each bridge port may send from (anti-spoofing). */
   spoofMac: { family: "bridge", key: ["ifname", "ether"], value: null },
   spoofIp4: { family: "bridge", key: ["ifname", "addr"], value: null },
@@ -87,9 +96,15 @@ export const ACL_CHAIN_PREFIX = "acl_";
 export const aclChainName = (direction: "in" | "out", endpointId: string, hash: string): string =>
   `${ACL_CHAIN_PREFIX}${direction}_${endpointId}_${hash}`;
 
-export function ownerOfAclChain(name: string): Owner | undefined {
-  const m = /^acl_(?:in|out)_([0-9a-f-]{36})_[0-9a-f]+$/.exec(name);
-  return m?.[1] === undefined ? undefined : `ep:${m[1]}`;
+/** lb_<load balancer id>_<hash of the rules>: its backends and ports. */
+export const lbChainName = (lbId: string, hash: string): string => `lb_${lbId}_${hash}`;
+
+/** The owner of one of hostnet's per-object chains (ACLs, load balancers), if the name is one. */
+export function ownerOfChain(name: string): Owner | undefined {
+  const acl = /^acl_(?:in|out)_([0-9a-f-]{36})_[0-9a-f]+$/.exec(name);
+  if (acl?.[1] !== undefined) return `ep:${acl[1]}`;
+  const lb = /^lb_([0-9a-f-]{36})_[0-9a-f]+$/.exec(name);
+  return lb?.[1] === undefined ? undefined : `lb:${lb[1]}`;
 }
 
 export type NftSetName = keyof typeof nftSets;

@@ -5,7 +5,7 @@
 import type { HostRoute } from "../model/types.js";
 import { hostVethName, nftSets, type NftFamily } from "./naming.js";
 
-export type Owner = `net:${string}` | `ep:${string}` | `ns:${string}` | "global" | "orphan";
+export type Owner = `net:${string}` | `ep:${string}` | `ns:${string}` | `lb:${string}` | "global" | "orphan";
 
 /** Where an object lives: null is hostnetd's own namespace, otherwise a netns path or name. */
 export type NetnsRef = string | null;

@@ -16,7 +16,7 @@ import {
   nftFamilies,
   nftSets,
   ownerFromAlias,
-  ownerOfAclChain,
+  ownerOfChain,
   type NftFamily,
   type NftSetName,
   VETH_PREFIX,
@@ -243,7 +243,7 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
   let version: string | undefined;
   for (const entry of json.nftables) {
     if (entry.table !== undefined) version = "unknown";
-    const aclOwner = entry.chain === undefined ? undefined : ownerOfAclChain(entry.chain.name);
+    const aclOwner = entry.chain === undefined ? undefined : ownerOfChain(entry.chain.name);
     if (entry.chain !== undefined && aclOwner !== undefined)
       out.push({ kind: "nftChain", owner: aclOwner, name: entry.chain.name, rules: [] });
     if (entry.chain?.name.startsWith(VERSION_CHAIN_PREFIX) === true)
@@ -283,7 +283,7 @@ function verdictText(v: unknown): string {
 }
 
 function ownerFromComment(comment: string | undefined): Owner {
-  return comment !== undefined && /^(net|ep):[0-9a-f-]{36}$/.test(comment) ? (comment as Owner) : "orphan";
+  return comment !== undefined && /^(net|ep|lb):[0-9a-f-]{36}$/.test(comment) ? (comment as Owner) : "orphan";
 }
 
 export async function observe(runner: Runner, namespaces: readonly Namespace[]): Promise<KernelObject[]> {

@@ -9,7 +9,8 @@ import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
-import { desiredState, endpointObjects, globalObjects } from "./desired.js";
+import { LoadBalancerStore } from "../store/load-balancers.js";
+import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
 import { identity, type KernelObject, type Owner } from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
@@ -34,11 +35,15 @@ export class Reconciler {
   private known: KnownObjects | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
+  private readonly loadBalancers: LoadBalancerStore;
+
   constructor(
     private readonly store: Store,
     private readonly kernel: Kernel,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.loadBalancers = new LoadBalancerStore(store);
+  }
 
   /** Makes the kernel match the store for `scope`. */
   converge(scope: Scope): Promise<ApplyReport> {
@@ -146,6 +151,7 @@ export class Reconciler {
         networks: this.store.networks(),
         endpoints: this.store.endpoints(),
         namespaces: this.store.namespaces(),
+        loadBalancers: this.loadBalancers.all(),
       });
     return scope.flatMap((owner) => this.desiredOf(owner));
   }
@@ -161,6 +167,10 @@ export class Reconciler {
     if (kind === "ns") {
       const ns = this.store.namespace(id);
       return ns?.owned === true ? [{ kind: "netns", owner, name: ns.name }] : [];
+    }
+    if (kind === "lb") {
+      const lb = this.loadBalancers.find(id);
+      return lb === undefined ? [] : lbObjects(lb, (epId) => this.store.endpoint(epId));
     }
     const ep = this.store.endpoint(id);
     const net = ep === undefined ? undefined : this.store.network(ep.networkId);

@@ -124,3 +124,23 @@ export interface Endpoint {
   readonly policies: readonly EndpointPolicy[];
   readonly attachment: Attachment | null;
 }
+
+/** A port of a load balancer's frontend and the backends' port it goes to. */
+export interface LbPortMapping {
+  readonly protocol: Protocol;
+  readonly externalPort: number;
+  readonly internalPort: number;
+}
+
+/** HNS's HostComputeLoadBalancer: connections to every VIP and port spread over the backend endpoints. */
+export interface LoadBalancer {
+  readonly id: string;
+  readonly name: string;
+  readonly vips: readonly string[];
+  readonly portMappings: readonly LbPortMapping[];
+  /** Endpoint ids, in the order they were added. */
+  readonly backends: readonly string[];
+  /** ILB: reachable only from containers on the host's networks, not from outside nor the host. */
+  readonly internal: boolean;
+  readonly createdAt: string;
+}

@@ -108,4 +108,21 @@ export const migrations: readonly string[] = [
     snapshot TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE load_balancers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    vips TEXT NOT NULL,
+    port_mappings TEXT NOT NULL,
+    internal INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE lb_backends (
+    lb_id TEXT NOT NULL REFERENCES load_balancers(id) ON DELETE CASCADE,
+    endpoint_id TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (lb_id, endpoint_id)
+  );
+  CREATE INDEX lb_backends_endpoint ON lb_backends(endpoint_id);
+  `,
 ];

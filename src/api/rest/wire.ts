@@ -265,7 +265,7 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
   };
 }
 
-function protocolOf(field: string, p: number | string): Protocol {
+export function protocolOf(field: string, p: number | string): Protocol {
   const text = String(p).toLowerCase();
   if (text === "6" || text === "tcp") return "tcp";
   if (text === "17" || text === "udp") return "udp";

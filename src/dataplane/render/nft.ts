@@ -49,10 +49,16 @@ const inetChains = `
   }
   chain nat_prerouting {
     type nat hook prerouting priority dstnat; policy accept;
+    ip daddr . meta l4proto . th dport vmap @lbFront4
+    ip6 daddr . meta l4proto . th dport vmap @lbFront6
+    iifname "hnb-*" ip daddr . meta l4proto . th dport vmap @lbInternal4
+    iifname "hnb-*" ip6 daddr . meta l4proto . th dport vmap @lbInternal6
     fib daddr type local jump portmap
   }
   chain nat_output {
     type nat hook output priority -100; policy accept;
+    ip daddr . meta l4proto . th dport vmap @lbFront4
+    ip6 daddr . meta l4proto . th dport vmap @lbFront6
     fib daddr type local jump portmap
   }
   chain nat_postrouting {
@@ -70,6 +76,8 @@ const inetChains = `
   }
   chain forward {
     type filter hook forward priority filter; policy accept;
+    ip daddr . meta l4proto . th dport @lbEmpty4 jump lb_reject
+    ip6 daddr . meta l4proto . th dport @lbEmpty6 jump lb_reject
     oifname @natBridges jump nat_inbound
     iifname @closedBridges jump closed
     oifname @closedBridges jump closed
@@ -81,6 +89,8 @@ const inetChains = `
   }
   chain input {
     type filter hook input priority filter; policy accept;
+    ip daddr . meta l4proto . th dport @lbEmpty4 jump lb_reject
+    ip6 daddr . meta l4proto . th dport @lbEmpty6 jump lb_reject
     ct state established,related accept
     ip saddr vmap @aclOut4
     ip6 saddr vmap @aclOut6
@@ -90,6 +100,10 @@ const inetChains = `
     ct state established,related accept
     ip daddr vmap @aclIn4
     ip6 daddr vmap @aclIn6
+  }
+  chain lb_reject {
+    meta l4proto tcp reject with tcp reset
+    reject with icmpx port-unreachable
   }
   chain closed {
     iifname . oifname @sameBridge return

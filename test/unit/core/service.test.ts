@@ -71,6 +71,7 @@ function expectConverged(): void {
     networks: h.store.networks(),
     endpoints: h.store.endpoints(),
     namespaces: h.store.namespaces(),
+    loadBalancers: [],
   });
   expect(new Set(h.kernel.objects.keys())).toEqual(new Set(desired.map(identity)));
 }

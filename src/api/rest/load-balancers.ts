@@ -1,0 +1,122 @@
+/** HNS-shaped load balancer routes: /loadbalancers and one backend at a time on /loadbalancers/{id}/endpoints. */
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance } from "fastify";
+import { Type, type Static } from "typebox";
+import type { LoadBalancerService, LoadBalancerSpec } from "../../core/load-balancers.js";
+import { invalidArgument } from "../../errors.js";
+import type { LoadBalancer } from "../../model/types.js";
+import { ErrorBody, protocolOf } from "./wire.js";
+
+/** PortMapping flags: 1 is ILB; the rest (LocalRoutedVip, IPv6) hostnet does not take. */
+const ILB = 1;
+/** Load balancer flags: 1 is DSR, which hostnet does not have yet. */
+const DSR = 1;
+
+const PortMapping = Type.Object({
+  Protocol: Type.Union([Type.Integer(), Type.String()], { description: "6 or TCP, 17 or UDP" }),
+  InternalPort: Type.Integer(),
+  ExternalPort: Type.Integer(),
+  Flags: Type.Optional(Type.Integer({ description: "1: ILB, reachable only from the host's containers" })),
+});
+
+export const LoadBalancerRequest = Type.Object({
+  Name: Type.Optional(Type.String()),
+  HostComputeEndpoints: Type.Array(Type.String(), { description: "Backend endpoint ids or names" }),
+  FrontendVIPs: Type.Array(Type.String()),
+  PortMappings: Type.Array(PortMapping),
+  Flags: Type.Optional(Type.Integer()),
+});
+
+export const LoadBalancerWire = Type.Object({
+  ID: Type.String(),
+  Name: Type.String(),
+  HostComputeEndpoints: Type.Array(Type.String()),
+  FrontendVIPs: Type.Array(Type.String()),
+  PortMappings: Type.Array(PortMapping),
+  Flags: Type.Integer(),
+  CreatedAt: Type.String(),
+});
+
+export const BackendRequest = Type.Object({
+  RequestType: Type.Union([Type.Literal("Add"), Type.Literal("Remove")]),
+  HostComputeEndpoints: Type.Array(Type.String(), { minItems: 1, maxItems: 1, description: "One endpoint" }),
+});
+
+function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
+  if (((body.Flags ?? 0) & DSR) !== 0) throw invalidArgument("Flags", "DSR is not supported by hostnet yet");
+  const unknownFlags = body.PortMappings.findIndex((m) => ((m.Flags ?? 0) & ~ILB) !== 0);
+  if (unknownFlags >= 0)
+    throw invalidArgument(`PortMappings[${unknownFlags}].Flags`, "only the ILB flag (1) is supported");
+  const ilb = body.PortMappings.map((m) => ((m.Flags ?? 0) & ILB) !== 0);
+  if (ilb.some((f) => f !== ilb[0]))
+    throw invalidArgument("PortMappings", "either every port mapping has the ILB flag or none has");
+  return {
+    ...(body.Name === undefined ? {} : { name: body.Name }),
+    vips: body.FrontendVIPs.map((address, i) => ({ field: `FrontendVIPs[${i}]`, address })),
+    portMappings: body.PortMappings.map((m, i) => ({
+      field: `PortMappings[${i}]`,
+      protocol: protocolOf(`PortMappings[${i}].Protocol`, m.Protocol),
+      externalPort: m.ExternalPort,
+      internalPort: m.InternalPort,
+    })),
+    backends: body.HostComputeEndpoints.map((ref, i) => ({ field: `HostComputeEndpoints[${i}]`, ref })),
+    internal: ilb[0] === true,
+  };
+}
+
+function lbView(lb: LoadBalancer): Static<typeof LoadBalancerWire> {
+  return {
+    ID: lb.id,
+    Name: lb.name,
+    HostComputeEndpoints: [...lb.backends],
+    FrontendVIPs: [...lb.vips],
+    PortMappings: lb.portMappings.map((m) => ({
+      Protocol: m.protocol === "tcp" ? 6 : 17,
+      InternalPort: m.internalPort,
+      ExternalPort: m.externalPort,
+      Flags: lb.internal ? ILB : 0,
+    })),
+    Flags: 0,
+    CreatedAt: lb.createdAt,
+  };
+}
+
+const Ref = Type.Object({ ref: Type.String({ description: "ID or Name" }) });
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 500: ErrorBody };
+
+export function registerLoadBalancerRoutes(app: FastifyInstance, lbs: LoadBalancerService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.get("/loadbalancers", { schema: { response: { 200: Type.Array(LoadBalancerWire), ...errors } } }, () =>
+    lbs.list().map(lbView),
+  );
+  r.post(
+    "/loadbalancers",
+    { schema: { body: LoadBalancerRequest, response: { 201: LoadBalancerWire, ...errors } } },
+    async (req, reply) => reply.code(201).send(lbView(await lbs.create(lbSpec(req.body)))),
+  );
+  r.get(
+    "/loadbalancers/:ref",
+    { schema: { params: Ref, response: { 200: LoadBalancerWire, ...errors } } },
+    (req) => lbView(lbs.get(req.params.ref)),
+  );
+  r.delete(
+    "/loadbalancers/:ref",
+    { schema: { params: Ref, response: { 204: Type.Null(), ...errors } } },
+    async (req, reply) => {
+      await lbs.delete(req.params.ref);
+      return reply.code(204).send(null);
+    },
+  );
+  r.post(
+    "/loadbalancers/:ref/endpoints",
+    { schema: { params: Ref, body: BackendRequest, response: { 200: LoadBalancerWire, ...errors } } },
+    async (req) => {
+      const endpoint = req.body.HostComputeEndpoints[0] ?? "";
+      const lb =
+        req.body.RequestType === "Add"
+          ? await lbs.addBackend(req.params.ref, endpoint)
+          : await lbs.removeBackend(req.params.ref, endpoint);
+      return lbView(lb);
+    },
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * Load balancers (HNS's HostComputeLoadBalancer): checked, recorded and converged like every other write.
+ * Unlike HNS, which re-creates a load balancer to change its backends, adding or removing one backend is
+ * one store row and one converge of that load balancer alone.
+ */
+import { randomUUID } from "node:crypto";
+import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
+import type { Reconciler } from "../dataplane/reconciler.js";
+import { contains, parseIp, parsePrefix } from "../model/ip.js";
+import type { LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
+import { LoadBalancerStore } from "../store/load-balancers.js";
+import type { Store } from "../store/store.js";
+import { convergeOrUndo } from "./converge.js";
+import { checkName, checkPort } from "./validate.js";
+
+export interface LoadBalancerSpec {
+  readonly name?: string;
+  readonly vips: readonly { readonly field: string; readonly address: string }[];
+  readonly portMappings: readonly {
+    readonly field: string;
+    readonly protocol: Protocol;
+    readonly externalPort: number;
+    readonly internalPort: number;
+  }[];
+  readonly backends: readonly { readonly field: string; readonly ref: string }[];
+  readonly internal: boolean;
+}
+
+export class LoadBalancerService {
+  private readonly lbs: LoadBalancerStore;
+
+  constructor(
+    private readonly store: Store,
+    private readonly reconciler: Reconciler,
+  ) {
+    this.lbs = new LoadBalancerStore(store);
+  }
+
+  list(): LoadBalancer[] {
+    return this.lbs.all();
+  }
+
+  get(ref: string): LoadBalancer {
+    const lb = this.lbs.find(ref);
+    if (lb === undefined) throw notFound("load balancer", ref);
+    return lb;
+  }
+
+  async create(spec: LoadBalancerSpec): Promise<LoadBalancer> {
+    const id = randomUUID();
+    const name = checkName("Name", spec.name ?? `lb-${id.slice(0, 8)}`);
+    if (spec.vips.length === 0) throw invalidArgument("FrontendVIPs", "give at least one VIP");
+    if (spec.portMappings.length === 0)
+      throw invalidArgument("PortMappings", "give at least one port mapping");
+    const vips = spec.vips.map((v) => this.checkVip(v.field, v.address));
+    const portMappings = spec.portMappings.map((m): LbPortMapping => ({
+      protocol: m.protocol,
+      externalPort: checkPort(`${m.field}.ExternalPort`, m.externalPort),
+      internalPort: checkPort(`${m.field}.InternalPort`, m.internalPort),
+    }));
+    portMappings.forEach((m, i) => {
+      if (portMappings.findIndex((o) => o.protocol === m.protocol && o.externalPort === m.externalPort) !== i)
+        throw invalidArgument(
+          `${spec.portMappings[i]?.field ?? "PortMappings"}.ExternalPort`,
+          "is mapped twice",
+        );
+    });
+    const backends = spec.backends.map((b) => this.backend(b.field, b.ref, vips).id);
+    this.store.write(() => {
+      if (this.lbs.find(name) !== undefined) throw conflict(`load balancer "${name}" already exists`, "Name");
+      vips.forEach((vip, i) => {
+        for (const m of portMappings) this.checkFrontendFree(spec.vips[i]?.field ?? "FrontendVIPs", vip, m);
+      });
+      this.lbs.insert({ id, name, vips, portMappings, internal: spec.internal }, [...new Set(backends)]);
+    });
+    await convergeOrUndo(this.store, this.reconciler, [`lb:${id}`], () => this.lbs.delete(id));
+    return this.get(id);
+  }
+
+  async delete(ref: string): Promise<void> {
+    const lb = this.get(ref);
+    this.store.write(() => this.lbs.delete(lb.id));
+    await this.reconciler.converge([`lb:${lb.id}`]);
+  }
+
+  /** Adds one backend: new connections may land on it at once. */
+  async addBackend(ref: string, endpointRef: string): Promise<LoadBalancer> {
+    const lb = this.get(ref);
+    const ep = this.backend("HostComputeEndpoints[0]", endpointRef, lb.vips);
+    if (lb.backends.includes(ep.id)) return lb;
+    this.store.write(() => this.lbs.addBackend(lb.id, ep.id));
+    await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
+      this.lbs.removeBackend(lb.id, ep.id),
+    );
+    return this.get(lb.id);
+  }
+
+  /** Removes one backend: it gets no new connections; those it has finish (conntrack keeps their DNAT). */
+  async removeBackend(ref: string, endpointRef: string): Promise<LoadBalancer> {
+    const lb = this.get(ref);
+    const ep = this.store.endpoint(endpointRef);
+    if (ep === undefined || !lb.backends.includes(ep.id))
+      throw new HostnetError("NotFound", `endpoint "${endpointRef}" is no backend of "${lb.name}"`, {
+        field: "HostComputeEndpoints[0]",
+      });
+    this.store.write(() => this.lbs.removeBackend(lb.id, ep.id));
+    await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
+      this.lbs.addBackend(lb.id, ep.id),
+    );
+    return this.get(lb.id);
+  }
+
+  /** A VIP may be any address but one of a container subnet, whose addresses belong to endpoints. */
+  private checkVip(field: string, text: string): string {
+    const ip = parseIp(field, text);
+    for (const net of this.store.networks())
+      for (const s of net.subnets)
+        if (contains(parsePrefix("subnet", s.prefix), ip))
+          throw invalidArgument(field, `${ip.address} is in subnet ${s.prefix} of network "${net.name}"`);
+    return ip.address;
+  }
+
+  private checkFrontendFree(field: string, vip: string, m: LbPortMapping): void {
+    const taken = this.lbs
+      .all()
+      .find(
+        (o) =>
+          o.vips.includes(vip) &&
+          o.portMappings.some((p) => p.protocol === m.protocol && p.externalPort === m.externalPort),
+      );
+    if (taken !== undefined)
+      throw conflict(
+        `${field}: ${vip}:${m.externalPort}/${m.protocol} is a frontend of "${taken.name}"`,
+        field,
+      );
+    if (this.store.conflictingPortMapping(m.protocol, m.externalPort, vip) !== undefined)
+      throw conflict(
+        `${field}: port ${m.externalPort}/${m.protocol} of ${vip} is an endpoint's port mapping`,
+        field,
+      );
+  }
+
+  private backend(field: string, ref: string, vips: readonly string[]): { id: string } {
+    const ep = this.store.endpoint(ref);
+    if (ep === undefined) throw new HostnetError("NotFound", `endpoint "${ref}" not found`, { field });
+    const families = new Set(vips.map((v) => (v.includes(":") ? 6 : 4)));
+    if (!ep.addresses.some((a) => families.has(a.family)))
+      throw invalidArgument(field, `endpoint "${ep.name}" has no address of the VIPs' family`);
+    return ep;
+  }
+}

@@ -1,0 +1,88 @@
+/** Load balancers and their backends, in the store's database. */
+import type { LbPortMapping, LoadBalancer } from "../model/types.js";
+import type { Store } from "./store.js";
+
+interface LbRow {
+  id: string;
+  name: string;
+  vips: string;
+  port_mappings: string;
+  internal: number;
+  created_at: string;
+}
+
+export class LoadBalancerStore {
+  constructor(private readonly store: Store) {}
+
+  insert(lb: Omit<LoadBalancer, "backends" | "createdAt">, backends: readonly string[]): void {
+    this.store
+      .prepare(
+        "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        lb.id,
+        lb.name,
+        JSON.stringify(lb.vips),
+        JSON.stringify(lb.portMappings),
+        lb.internal ? 1 : 0,
+        new Date().toISOString(),
+      );
+    for (const ep of backends) this.addBackend(lb.id, ep);
+  }
+
+  delete(id: string): void {
+    this.store.prepare("DELETE FROM load_balancers WHERE id = ?").run(id);
+  }
+
+  all(): LoadBalancer[] {
+    return this.store
+      .prepare<[], LbRow>("SELECT * FROM load_balancers ORDER BY created_at, name")
+      .all()
+      .map((row) => this.hydrate(row));
+  }
+
+  find(ref: string): LoadBalancer | undefined {
+    const row = this.store
+      .prepare<[string, string], LbRow>("SELECT * FROM load_balancers WHERE id = ? OR name = ?")
+      .get(ref, ref);
+    return row === undefined ? undefined : this.hydrate(row);
+  }
+
+  /** The ids of the load balancers that have this endpoint as a backend. */
+  withBackend(endpointId: string): string[] {
+    return this.store
+      .prepare<[string], { lb_id: string }>("SELECT lb_id FROM lb_backends WHERE endpoint_id = ?")
+      .all(endpointId)
+      .map((r) => r.lb_id);
+  }
+
+  addBackend(lbId: string, endpointId: string): void {
+    this.store
+      .prepare(
+        "INSERT INTO lb_backends (lb_id, endpoint_id, seq) VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM lb_backends WHERE lb_id = ?))",
+      )
+      .run(lbId, endpointId, lbId);
+  }
+
+  removeBackend(lbId: string, endpointId: string): void {
+    this.store.prepare("DELETE FROM lb_backends WHERE lb_id = ? AND endpoint_id = ?").run(lbId, endpointId);
+  }
+
+  private hydrate(row: LbRow): LoadBalancer {
+    const backends = this.store
+      .prepare<[string], { endpoint_id: string }>(
+        "SELECT endpoint_id FROM lb_backends WHERE lb_id = ? ORDER BY seq",
+      )
+      .all(row.id)
+      .map((r) => r.endpoint_id);
+    return {
+      id: row.id,
+      name: row.name,
+      vips: JSON.parse(row.vips) as string[],
+      portMappings: JSON.parse(row.port_mappings) as LbPortMapping[],
+      backends,
+      internal: row.internal === 1,
+      createdAt: row.created_at,
+    };
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Load balancers in real namespaces: backends that each answer with their own name behind a VIP the
+ * external namespace routes to the host. Connections spread evenly; removing a backend keeps its
+ * established connections; a load balancer without backends refuses at once; an ILB is out of the
+ * outside's reach but in a container's.
+ */
+import { spawn } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLab } from "../helpers/lab.js";
+import { needsRoot } from "../helpers/root.js";
+import { inNs, must, run } from "../helpers/run.js";
+
+const VIP = "198.51.100.10";
+const ECHO_VIP = "198.51.100.11";
+const ILB_VIP = "198.51.100.12";
+const BACKENDS = ["b1", "b2", "b3"] as const;
+const CONNECTIONS = 600;
+
+interface LbBody {
+  ID: string;
+  HostComputeEndpoints: string[];
+}
+
+describe.skipIf(needsRoot)("load balancers", () => {
+  const lab = useLab();
+  const ids: Record<string, string> = {};
+
+  /** Answers of `count` connections from `ns` to `vip`:`port`, one socat each, in one shell. */
+  async function ask(ns: string, vip: string, port: number, count: number): Promise<string[]> {
+    const script = `i=0; while [ $i -lt ${count} ]; do socat -T 2 - TCP4:${vip}:${port},connect-timeout=2 </dev/null; i=$((i+1)); done`;
+    const r = await run(inNs(ns, ["sh", "-c", script]), { timeoutMs: 120_000 });
+    return r.stdout.split("\n").filter((l) => l !== "");
+  }
+
+  beforeAll(async () => {
+    const t = lab.t;
+    await lab.network("n", ["10.40.0.0/24", "fd40::/64"]);
+    for (const name of [...BACKENDS, "client"]) ids[name] = (await lab.container(name, "n")).ID;
+    for (const name of BACKENDS)
+      for (const [listen, answer] of [
+        ["TCP4-LISTEN:8080,fork,reuseaddr", `SYSTEM:echo ${name}`],
+        ["TCP4-LISTEN:9000,fork,reuseaddr", "EXEC:cat"],
+        ["UDP6-RECVFROM:5353,fork,reuseaddr", `SYSTEM:echo ${name}`],
+      ] as const) {
+        const server = spawn("nsenter", [`--net=/run/netns/${t.ns(name)}`, "socat", listen, answer], {
+          stdio: "ignore",
+        });
+        lab.cleanup.add(async () => {
+          const exited = new Promise((r) => server.once("exit", r));
+          server.kill("SIGTERM");
+          await exited;
+        });
+      }
+    await must(["ip", "-n", t.ext, "route", "add", "198.51.100.0/24", "via", t.hostIp4]);
+    await must(["ip", "-n", t.ext, "route", "add", "2001:db8:100::/64", "via", t.hostIp6]);
+    await new Promise((r) => setTimeout(r, 300));
+  });
+
+  it("spreads connections from outside evenly over the backends", async () => {
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "web",
+      HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+      FrontendVIPs: [VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
+    });
+    const answers = await ask(lab.t.ext, VIP, 80, CONNECTIONS);
+    expect(answers).toHaveLength(CONNECTIONS);
+    for (const b of BACKENDS) {
+      const share = answers.filter((a) => a === b).length / (CONNECTIONS / BACKENDS.length);
+      expect(share, b).toBeGreaterThan(0.75);
+      expect(share, b).toBeLessThan(1.25);
+    }
+  });
+
+  it("sends no new connection to a removed backend, and adds one incrementally", async () => {
+    await lab.d.ok("POST", "/loadbalancers/web/endpoints", {
+      RequestType: "Remove",
+      HostComputeEndpoints: ["b3"],
+    });
+    const without = await ask(lab.t.ext, VIP, 80, 60);
+    expect(without).toHaveLength(60);
+    expect(without).not.toContain("b3");
+    const lb = await lab.d.ok<LbBody>("POST", "/loadbalancers/web/endpoints", {
+      RequestType: "Add",
+      HostComputeEndpoints: ["b3"],
+    });
+    expect(lb.HostComputeEndpoints).toHaveLength(3);
+    expect(await ask(lab.t.ext, VIP, 80, 60)).toContain("b3");
+  });
+
+  it("keeps an established connection when its backend is removed, and refuses new ones once none is left", async () => {
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "echo",
+      HostComputeEndpoints: [ids["b1"]],
+      FrontendVIPs: [ECHO_VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 9000, ExternalPort: 90 }],
+    });
+    const client = spawn("nsenter", [`--net=/run/netns/${lab.t.ext}`, "socat", "-", `TCP4:${ECHO_VIP}:90`], {
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    lab.cleanup.add(async () => {
+      if (client.exitCode !== null || client.signalCode !== null) return;
+      const exited = new Promise((r) => client.once("exit", r));
+      client.kill("SIGTERM");
+      await exited;
+    });
+    let echoed = "";
+    client.stdout.on("data", (b: Buffer) => (echoed += b.toString()));
+    const echo = async (text: string): Promise<void> => {
+      client.stdin.write(`${text}\n`);
+      for (let i = 0; i < 50 && !echoed.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    await echo("before");
+    expect(echoed).toContain("before");
+    await lab.d.ok("POST", "/loadbalancers/echo/endpoints", {
+      RequestType: "Remove",
+      HostComputeEndpoints: ["b1"],
+    });
+    await echo("after");
+    expect(echoed).toContain("after");
+
+    const started = Date.now();
+    const refused = await run(
+      inNs(lab.t.ext, ["socat", "-T", "2", "-", `TCP4:${ECHO_VIP}:90,connect-timeout=3`]),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("Connection refused");
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("balances UDP on an IPv6 VIP over the backends' IPv6 addresses", async () => {
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "dns",
+      HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+      FrontendVIPs: ["2001:db8:100::10"],
+      PortMappings: [{ Protocol: 17, InternalPort: 5353, ExternalPort: 53 }],
+    });
+    const script =
+      'i=0; while [ $i -lt 18 ]; do echo q | socat -T 0.3 - "UDP6:[2001:db8:100::10]:53"; i=$((i+1)); done';
+    const answers = (await run(inNs(lab.t.ext, ["sh", "-c", script]), { timeoutMs: 120_000 })).stdout
+      .split("\n")
+      .filter((l) => l !== "");
+    expect(answers).toHaveLength(18);
+    for (const b of BACKENDS) expect(answers).toContain(b);
+  });
+
+  it("keeps an internal load balancer out of the outside's reach, but not of the host's containers", async () => {
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "ilb",
+      HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+      FrontendVIPs: [ILB_VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 1 }],
+    });
+    expect(await ask(lab.t.ext, ILB_VIP, 80, 1)).toEqual([]);
+    const fromContainer = await ask(lab.t.ns("client"), ILB_VIP, 80, 6);
+    expect(fromContainer).toHaveLength(6);
+    for (const answer of fromContainer) expect(BACKENDS).toContain(answer);
+  });
+
+  it("refuses bad input naming the field, and changes nothing", async () => {
+    const cases: [Record<string, unknown>, number, string][] = [
+      [{ FrontendVIPs: ["10.40.0.50"] }, 400, "FrontendVIPs[0]"],
+      [{ HostComputeEndpoints: ["nobody"] }, 404, "HostComputeEndpoints[0]"],
+      [{ FrontendVIPs: [VIP] }, 409, "FrontendVIPs[0]"],
+      [
+        { PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 70000 }] },
+        400,
+        "PortMappings[0].ExternalPort",
+      ],
+      [{ Flags: 1 }, 400, "Flags"],
+    ];
+    for (const [patch, status, field] of cases) {
+      const r = await lab.d.api("POST", "/loadbalancers", {
+        HostComputeEndpoints: [ids["b1"]],
+        FrontendVIPs: ["198.51.100.20"],
+        PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
+        ...patch,
+      });
+      expect({ status: r.status, body: r.body }, field).toMatchObject({ status, body: { error: { field } } });
+    }
+    expect(await lab.d.ok<unknown[]>("GET", "/loadbalancers")).toHaveLength(4);
+    expect(await lab.plan()).toEqual([]);
+  });
+
+  it("goes away completely, also when a backend endpoint is deleted first", async () => {
+    await lab.d.ok("DELETE", "/endpoints/b3");
+    const web = await lab.d.ok<LbBody>("GET", "/loadbalancers/web");
+    expect(web.HostComputeEndpoints).toHaveLength(2);
+    expect(await ask(lab.t.ext, VIP, 80, 30)).not.toContain("b3");
+    for (const name of ["web", "echo", "dns", "ilb"]) await lab.d.ok("DELETE", `/loadbalancers/${name}`);
+    const nft = await must(inNs(lab.t.host, ["nft", "list", "table", "inet", "hostnet"]));
+    expect(nft).not.toMatch(/chain lb_[0-9a-f]/);
+    expect(nft).not.toContain("198.51.100.");
+    expect(nft).not.toContain("2001:db8:100::");
+    expect(await lab.plan()).toEqual([]);
+  });
+});
