@@ -1,0 +1,159 @@
+/**
+ * bench/lb: N load balancers with 10 backends each. Prints (a) the median latency of removing and adding
+ * one backend with 10 load balancers loaded and with N (target: within 1.3x), (b) the rate of new TCP
+ * connections through one VIP with N loaded against 10 (target: at least 90%), and (c) how long a
+ * restarted hostnetd takes to program all N again into an empty nft table (target: under 3 s). The
+ * baselines are measured earlier in the same run.
+ *
+ *   node dist/bench/lb.js [--n 1000] [--samples 20] [--seconds 3]
+ */
+import { spawn } from "node:child_process";
+import { parseArgs } from "node:util";
+import { Cleanup } from "../test/helpers/cleanup.js";
+import { startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
+import { must, run } from "../test/helpers/run.js";
+import { createTopology, type Topology } from "../test/helpers/topology.js";
+import { median, percentile, round } from "./stats.js";
+
+const { values } = parseArgs({
+  options: {
+    n: { type: "string", default: "1000" },
+    samples: { type: "string", default: "20" },
+    seconds: { type: "string", default: "3" },
+  },
+});
+const N = Number(values.n);
+const SAMPLES = Number(values.samples);
+const SECONDS = Number(values.seconds);
+const BACKENDS = 10;
+const PORT = 8080;
+
+/** The VIP of load balancer i: 100.64.0.0/10 has room for all of them. */
+const vip = (i: number): string =>
+  `100.${64 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`;
+
+/** A backend: accepts connections and resets them at once. */
+const SERVER = `require("node:net").createServer((s) => s.resetAndDestroy()).listen(${PORT}, "0.0.0.0");`;
+
+/** New connections per second to `address`:80 for `seconds`, 8 at a time, each reset once connected. */
+const client = (address: string, seconds: number): string => `
+const net = require("node:net");
+let done = 0;
+const end = Date.now() + ${seconds * 1000};
+const one = () => {
+  if (Date.now() >= end) return;
+  const s = net.connect(80, ${JSON.stringify(address)});
+  s.on("connect", () => { done++; s.resetAndDestroy(); one(); });
+  s.on("error", () => { s.destroy(); one(); });
+};
+for (let i = 0; i < 8; i++) one();
+setTimeout(() => { console.log(done / ${seconds}); process.exit(0); }, ${seconds * 1000 + 200});
+`;
+
+async function addLoadBalancer(d: TestDaemon, i: number, backends: readonly string[]): Promise<void> {
+  await d.ok("POST", "/loadbalancers", {
+    Name: `lb${i}`,
+    FrontendVIPs: [vip(i)],
+    PortMappings: [{ Protocol: 6, InternalPort: PORT, ExternalPort: 80 }],
+    HostComputeEndpoints: backends,
+  });
+}
+
+/** Latency of removing one backend of lb0 and adding it back, `SAMPLES` times each. */
+async function backendLatency(d: TestDaemon, backend: string): Promise<number[]> {
+  const out: number[] = [];
+  for (let k = 0; k < SAMPLES; k++)
+    for (const RequestType of ["Remove", "Add"]) {
+      const start = performance.now();
+      await d.ok("POST", "/loadbalancers/lb0/endpoints", { RequestType, HostComputeEndpoints: [backend] });
+      out.push(performance.now() - start);
+    }
+  return out;
+}
+
+async function connectionRate(t: Topology): Promise<number> {
+  const r = await run(
+    ["nsenter", `--net=/run/netns/${t.ext}`, process.execPath, "-e", client(vip(0), SECONDS)],
+    {
+      timeoutMs: (SECONDS + 10) * 1000,
+    },
+  );
+  return Number(r.stdout.trim());
+}
+
+const cleanup = new Cleanup();
+try {
+  const t = await createTopology();
+  cleanup.add(() => t.destroy());
+  const d = await startDaemon(t.host, ["--no-default-network"]);
+  cleanup.add(() => d.stop());
+  await d.ok("POST", "/networks", {
+    Name: "bench",
+    Ipams: [{ Subnets: [{ IpAddressPrefix: "10.211.0.0/16" }] }],
+  });
+  const backends: string[] = [];
+  for (let b = 0; b < BACKENDS; b++) {
+    await d.ok("POST", "/namespaces", { Name: t.ns(`be${b}`) });
+    const ep = await d.ok<{ ID: string }>("POST", "/endpoints", {
+      Name: `be${b}`,
+      HostComputeNetwork: "bench",
+      HostComputeNamespace: t.ns(`be${b}`),
+    });
+    backends.push(ep.ID);
+    const server = spawn("nsenter", [`--net=/run/netns/${t.ns(`be${b}`)}`, process.execPath, "-e", SERVER], {
+      stdio: "ignore",
+    });
+    cleanup.add(async () => {
+      const exited = new Promise((r) => server.once("exit", r));
+      server.kill("SIGTERM");
+      await exited;
+    });
+  }
+  await must(["ip", "-n", t.ext, "route", "add", "100.64.0.0/10", "via", t.hostIp4]);
+  await new Promise((r) => setTimeout(r, 300));
+
+  for (let i = 0; i < 10; i++) await addLoadBalancer(d, i, backends);
+  const at10 = await backendLatency(d, backends[0] ?? "");
+  const rate10 = await connectionRate(t);
+  for (let i = 10; i < N; i++) await addLoadBalancer(d, i, backends);
+  const atN = await backendLatency(d, backends[0] ?? "");
+  const rateN = await connectionRate(t);
+
+  await d.kill("SIGTERM");
+  await must(["nsenter", `--net=/run/netns/${t.host}`, "nft", "delete", "table", "inet", "hostnet"]);
+  const restartStart = performance.now();
+  await d.restart();
+  const restartMs = performance.now() - restartStart;
+  const programmed = await must([
+    "nsenter",
+    `--net=/run/netns/${t.host}`,
+    "nft",
+    "list",
+    "map",
+    "inet",
+    "hostnet",
+    "lbFront4",
+  ]);
+  const frontends = (programmed.match(/jump lb_/g) ?? []).length;
+
+  const figures = {
+    backendAt10: { median: round(median(at10)), p90: round(percentile(at10, 90)) },
+    backendAtN: { median: round(median(atN)), p90: round(percentile(atN, 90)) },
+    backendRatio: round(median(atN) / median(at10)),
+    connectionsPerSecondAt10: round(rate10),
+    connectionsPerSecondAtN: round(rateN),
+    connectionRateRatio: round(rateN / rate10),
+    restartMs: round(restartMs),
+    frontendsAfterRestart: frontends,
+  };
+  process.stdout.write(
+    `remove or add one backend: ${figures.backendAt10.median} ms (p90 ${figures.backendAt10.p90}) with 10 load balancers, ` +
+      `${figures.backendAtN.median} ms (p90 ${figures.backendAtN.p90}) with ${N}: ratio ${figures.backendRatio} (target <= 1.3)\n` +
+      `new connections through one VIP: ${figures.connectionsPerSecondAt10}/s with 10, ${figures.connectionsPerSecondAtN}/s ` +
+      `with ${N}: ratio ${figures.connectionRateRatio} (target >= 0.9)\n` +
+      `restarted hostnetd programs ${frontends} frontends into an empty table in ${figures.restartMs} ms (target < 3000)\n`,
+  );
+  process.stdout.write(`${JSON.stringify({ bench: "lb", n: N, samples: SAMPLES, ...figures })}\n`);
+} finally {
+  await cleanup.run();
+}
