@@ -24,7 +24,7 @@ import {
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
 import { VERSION_CHAIN_PREFIX } from "./render/nft.js";
 import { ipArgv } from "./render/steps.js";
-import { isAutomaticRoute } from "./uplink.js";
+import { isAutomaticRoute, type IpRoute } from "./uplink.js";
 
 interface IpLink {
   ifname: string;
@@ -36,14 +36,6 @@ interface IpLink {
   addr_info?: { local: string; prefixlen: number; scope?: string }[];
 }
 
-interface IpRoute {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  metric?: number;
-  protocol?: string;
-  type?: string;
-}
 
 const ip = (runner: Runner, netns: string | null, args: string[]): Promise<string> =>
   runner.run(ipArgv(netns, ["-j", ...args])).then((r) => r.stdout);

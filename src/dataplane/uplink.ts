@@ -17,7 +17,8 @@ interface IpLink {
   addr_info?: { local: string; prefixlen: number; scope?: string; family?: string }[];
 }
 
-interface IpRoute {
+/** A route as `ip -j route` prints it. */
+export interface IpRoute {
   dst: string;
   gateway?: string;
   dev?: string;

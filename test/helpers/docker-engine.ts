@@ -46,7 +46,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { needsRoot } from "./root.js";
 import { inNs, must, run, type RunResult } from "./run.js";
-import { cgroupDirs, isStatic, mountsUnder, onPath, rmdirTree, skipOrFailInCi } from "./system.js";
+import { cgroupDirs, isStatic, onPath, rmdirTree, skipOrFailInCi, unmountAndRemove } from "./system.js";
 
 export interface DockerEngine {
   /** Runs `docker -H unix://<socket> ...args` in the namespace. */
@@ -351,11 +351,7 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
       errors.push(err);
     }
 
-    for (const point of mountsUnder(dir)) {
-      const r = await run(["umount", "-l", point]);
-      if (r.code !== 0) errors.push(new Error(`umount ${point}: ${r.stderr.trim()}`));
-    }
-    if (mountsUnder(dir).length === 0) attempt(() => rmSync(dir, { recursive: true, force: true }));
+    errors.push(...(await unmountAndRemove(dir)));
     // A cgroup is busy for a moment after its last process died.
     for (const path of cgroupDirs(cgroupParent)) {
       for (let i = 0; ; i++) {

@@ -2,8 +2,18 @@
  * What tests that run real runtimes (Podman, Docker) ask of this machine: which executables it has, and
  * what such a runtime left behind (mounts, cgroups, processes) so the test can remove exactly that.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, rmdirSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+} from "node:fs";
 import { join } from "node:path";
+import { run } from "./run.js";
 
 export const CGROUP_ROOT = "/sys/fs/cgroup";
 
@@ -71,4 +81,20 @@ export function processAlive(pid: number, command: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Unmounts whatever is still mounted below `dir`, then removes it; returns what went wrong. */
+export async function unmountAndRemove(dir: string): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const point of mountsUnder(dir)) {
+    const r = await run(["umount", "-l", point]);
+    if (r.code !== 0) errors.push(new Error(`umount ${point}: ${r.stderr.trim()}`));
+  }
+  if (mountsUnder(dir).length === 0)
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      errors.push(err);
+    }
+  return errors;
 }

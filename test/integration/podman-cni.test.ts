@@ -32,7 +32,7 @@ import { inNs, must, run, type RunResult } from "../helpers/run.js";
 import {
   cgroupDirs,
   isStatic,
-  mountsUnder,
+  unmountAndRemove,
   onPath,
   processAlive,
   rmdirTree,
@@ -116,11 +116,7 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
             errors.push(err);
           }
         };
-        for (const point of mountsUnder(dir)) {
-          const r = await run(["umount", "-l", point]);
-          if (r.code !== 0) errors.push(new Error(`umount ${point}: ${r.stderr.trim()}`));
-        }
-        if (mountsUnder(dir).length === 0) attempt(() => rmSync(dir, { recursive: true, force: true }));
+        errors.push(...(await unmountAndRemove(dir)));
         for (const path of cgroupDirs(cgroupParent)) attempt(() => rmdirTree(path));
         for (const path of GLOBAL_LEFTOVERS.filter((p) => !existedBefore.has(p) && existsSync(p)))
           attempt(() => {
