@@ -24,6 +24,7 @@ export interface LoadBalancerSpec {
   }[];
   readonly backends: readonly { readonly field: string; readonly ref: string }[];
   readonly internal: boolean;
+  readonly sourceVip?: { readonly field: string; readonly address: string };
 }
 
 export class LoadBalancerService {
@@ -66,12 +67,23 @@ export class LoadBalancerService {
         );
     });
     const backends = spec.backends.map((b) => this.backend(b.field, b.ref, vips).id);
+    const sourceVip =
+      spec.sourceVip === undefined ? null : this.checkVip(spec.sourceVip.field, spec.sourceVip.address);
     this.store.write(() => {
       if (this.lbs.find(name) !== undefined) throw conflict(`load balancer "${name}" already exists`, "Name");
       vips.forEach((vip, i) => {
         for (const m of portMappings) this.checkFrontendFree(spec.vips[i]?.field ?? "FrontendVIPs", vip, m);
+        // Connections are SNAT'ed by the VIP they came to: a VIP has one SourceVIP, or none.
+        const other = this.lbs.all().find((o) => o.vips.includes(vip) && o.sourceVip !== sourceVip);
+        if (other !== undefined)
+          throw conflict(
+            `SourceVIP: ${vip} is a VIP of "${other.name}" too, whose SourceVIP is ${other.sourceVip ?? "none"}`,
+            "SourceVIP",
+          );
       });
-      this.lbs.insert({ id, name, vips, portMappings, internal: spec.internal }, [...new Set(backends)]);
+      this.lbs.insert({ id, name, vips, portMappings, internal: spec.internal, sourceVip }, [
+        ...new Set(backends),
+      ]);
     });
     await convergeOrUndo(this.store, this.reconciler, [`lb:${id}`], () => this.lbs.delete(id));
     return this.get(id);

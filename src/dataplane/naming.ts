@@ -82,6 +82,9 @@ export const nftSets = {
   /** The same for internal load balancers (ILB): only from containers on the host's networks. */
   lbInternal4: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
   lbInternal6: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
+  /** VIP → the SourceVIP its connections reach backends from. */
+  lbSource4: { family: "inet", key: ["addr"], value: ["addr"] },
+  lbSource6: { family: "inet", key: ["addr"], value: ["addr"] },
   /** Frontends of load balancers without a backend of the family: refused, not black-holed. */
   lbEmpty4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   lbEmpty6: { family: "inet", key: ["addr", "proto", "port"], value: null },

@@ -36,7 +36,6 @@ interface IpLink {
   addr_info?: { local: string; prefixlen: number; scope?: string }[];
 }
 
-
 const ip = (runner: Runner, netns: string | null, args: string[]): Promise<string> =>
   runner.run(ipArgv(netns, ["-j", ...args])).then((r) => r.stdout);
 

@@ -142,5 +142,7 @@ export interface LoadBalancer {
   readonly backends: readonly string[];
   /** ILB: reachable only from containers on the host's networks, not from outside nor the host. */
   readonly internal: boolean;
+  /** The source address backends see, instead of the client's (HNS's SourceVIP); null keeps the client's. */
+  readonly sourceVip: string | null;
   readonly createdAt: string;
 }

@@ -34,6 +34,14 @@ export function loadBalancerObjects(lb: LoadBalancer, backends: readonly Endpoin
   const objects: KernelObject[] = served.size === 0 ? [] : [{ kind: "nftChain", owner, name: chain, rules }];
   for (const vip of lb.vips) {
     const family = familyOfAddress(vip);
+    if (lb.sourceVip !== null && familyOfAddress(lb.sourceVip) === family)
+      objects.push({
+        kind: "nftElement",
+        owner,
+        set: `lbSource${family}`,
+        key: [{ t: "addr", v: vip }],
+        value: [{ t: "addr", v: lb.sourceVip }],
+      });
     for (const m of lb.portMappings) {
       const key = [
         { t: "addr", v: vip },

@@ -9,6 +9,7 @@ interface LbRow {
   port_mappings: string;
   internal: number;
   created_at: string;
+  source_vip: string | null;
 }
 
 export class LoadBalancerStore {
@@ -17,7 +18,7 @@ export class LoadBalancerStore {
   insert(lb: Omit<LoadBalancer, "backends" | "createdAt">, backends: readonly string[]): void {
     this.store
       .prepare(
-        "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at, source_vip) VALUES (?, ?, ?, ?, ?, ?, ?)",
       )
       .run(
         lb.id,
@@ -26,6 +27,7 @@ export class LoadBalancerStore {
         JSON.stringify(lb.portMappings),
         lb.internal ? 1 : 0,
         new Date().toISOString(),
+        lb.sourceVip,
       );
     for (const ep of backends) this.addBackend(lb.id, ep);
   }
@@ -82,6 +84,7 @@ export class LoadBalancerStore {
       portMappings: JSON.parse(row.port_mappings) as LbPortMapping[],
       backends,
       internal: row.internal === 1,
+      sourceVip: row.source_vip,
       createdAt: row.created_at,
     };
   }

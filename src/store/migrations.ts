@@ -125,4 +125,7 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX lb_backends_endpoint ON lb_backends(endpoint_id);
   `,
+  `
+  ALTER TABLE load_balancers ADD COLUMN source_vip TEXT;
+  `,
 ];

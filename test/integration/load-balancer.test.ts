@@ -41,6 +41,7 @@ describe.skipIf(needsRoot)("load balancers", () => {
         ["TCP4-LISTEN:8080,fork,reuseaddr", `SYSTEM:echo ${name}`],
         ["TCP4-LISTEN:9000,fork,reuseaddr", "EXEC:cat"],
         ["UDP6-RECVFROM:5353,fork,reuseaddr", `SYSTEM:echo ${name}`],
+        ["TCP4-LISTEN:8081,fork,reuseaddr", "SYSTEM:echo $SOCAT_PEERADDR"],
       ] as const) {
         const server = spawn("nsenter", [`--net=/run/netns/${t.ns(name)}`, "socat", listen, answer], {
           stdio: "ignore",
@@ -142,6 +143,23 @@ describe.skipIf(needsRoot)("load balancers", () => {
       .filter((l) => l !== "");
     expect(answers).toHaveLength(18);
     for (const b of BACKENDS) expect(answers).toContain(b);
+  });
+
+  it("shows backends the SourceVIP instead of the client's address when it has one", async () => {
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "snat",
+      HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+      FrontendVIPs: ["198.51.100.13"],
+      PortMappings: [{ Protocol: 6, InternalPort: 8081, ExternalPort: 81 }],
+      SourceVIP: "203.0.113.5",
+    });
+    expect(await ask(lab.t.ext, "198.51.100.13", 81, 3)).toEqual([
+      "203.0.113.5",
+      "203.0.113.5",
+      "203.0.113.5",
+    ]);
+    expect(await ask(lab.t.ext, VIP, 80, 1)).toHaveLength(1);
+    await lab.d.ok("DELETE", "/loadbalancers/snat");
   });
 
   it("keeps an internal load balancer out of the outside's reach, but not of the host's containers", async () => {

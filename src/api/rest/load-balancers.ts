@@ -25,6 +25,7 @@ export const LoadBalancerRequest = Type.Object({
   FrontendVIPs: Type.Array(Type.String()),
   PortMappings: Type.Array(PortMapping),
   Flags: Type.Optional(Type.Integer()),
+  SourceVIP: Type.Optional(Type.String({ description: "The source address backends see" })),
 });
 
 export const LoadBalancerWire = Type.Object({
@@ -34,6 +35,7 @@ export const LoadBalancerWire = Type.Object({
   FrontendVIPs: Type.Array(Type.String()),
   PortMappings: Type.Array(PortMapping),
   Flags: Type.Integer(),
+  SourceVIP: Type.Optional(Type.String()),
   CreatedAt: Type.String(),
 });
 
@@ -61,6 +63,7 @@ function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
     })),
     backends: body.HostComputeEndpoints.map((ref, i) => ({ field: `HostComputeEndpoints[${i}]`, ref })),
     internal: ilb[0] === true,
+    ...(body.SourceVIP === undefined ? {} : { sourceVip: { field: "SourceVIP", address: body.SourceVIP } }),
   };
 }
 
@@ -77,6 +80,7 @@ function lbView(lb: LoadBalancer): Static<typeof LoadBalancerWire> {
       Flags: lb.internal ? ILB : 0,
     })),
     Flags: 0,
+    ...(lb.sourceVip === null ? {} : { SourceVIP: lb.sourceVip }),
     CreatedAt: lb.createdAt,
   };
 }

@@ -65,6 +65,8 @@ const inetChains = `
     type nat hook postrouting priority srcnat; policy accept;
     ip saddr 127.0.0.0/8 oifname @natBridges masquerade
     ip6 saddr ::1 oifname @natBridges masquerade
+    meta nfproto ipv4 ct status dnat snat ip to ct original ip daddr map @lbSource4
+    meta nfproto ipv6 ct status dnat snat ip6 to ct original ip6 daddr map @lbSource6
     ct status dnat oifname . ip saddr @hairpin4 masquerade
     ct status dnat oifname . ip6 saddr @hairpin6 masquerade
     oifname != @natBridges ip saddr . ip daddr @snatExcept4 accept

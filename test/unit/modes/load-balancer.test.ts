@@ -14,6 +14,7 @@ const LB: LoadBalancer = {
   ],
   backends: [],
   internal: false,
+  sourceVip: null,
   createdAt: "2025-01-01T00:00:00.000Z",
 };
 
