@@ -10,6 +10,7 @@ import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
 import type { Store } from "../store/store.js";
+import type { UdpFlowFlush } from "../dataplane/linux/conntrack.js";
 import { convergeOrUndo } from "./converge.js";
 import { checkName, checkPort } from "./validate.js";
 
@@ -33,6 +34,7 @@ export class LoadBalancerService {
   constructor(
     private readonly store: Store,
     private readonly reconciler: Reconciler,
+    private readonly flushUdp: UdpFlowFlush,
   ) {
     this.lbs = new LoadBalancerStore(store);
   }
@@ -107,7 +109,10 @@ export class LoadBalancerService {
     return this.get(lb.id);
   }
 
-  /** Removes one backend: it gets no new connections; those it has finish (conntrack keeps their DNAT). */
+  /**
+   * Removes one backend: it gets no new connections; those it has finish (conntrack keeps their DNAT), but
+   * its UDP flows are deleted, so their next datagrams go to the backends that remain.
+   */
   async removeBackend(ref: string, endpointRef: string): Promise<LoadBalancer> {
     const lb = this.get(ref);
     const ep = this.store.endpoint(endpointRef);
@@ -119,6 +124,10 @@ export class LoadBalancerService {
     await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
       this.lbs.addBackend(lb.id, ep.id),
     );
+    if (lb.portMappings.some((m) => m.protocol === "udp"))
+      for (const vip of lb.vips)
+        for (const a of ep.addresses.filter((a) => (a.family === 6) === vip.includes(":")))
+          await this.flushUdp(vip, a.address);
     return this.get(lb.id);
   }
 

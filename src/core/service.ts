@@ -38,6 +38,7 @@ import {
 } from "../model/types.js";
 import type { UplinkHost } from "../dataplane/uplink.js";
 import type { DhcpLeases } from "./leases.js";
+import type { UdpFlowFlush } from "../dataplane/linux/conntrack.js";
 import { convergeOrUndo } from "./converge.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
 import { LoadBalancerService } from "./load-balancers.js";
@@ -118,6 +119,7 @@ export interface HostSide {
   readonly prefixes: HostPrefixes;
   readonly uplinks: UplinkHost;
   readonly leases: DhcpLeases;
+  readonly flushUdp: UdpFlowFlush;
 }
 
 const DEFAULT_MTU = 1500;
@@ -143,7 +145,7 @@ export class HostnetService {
     this.hostPrefixes = host.prefixes;
     this.uplinks = host.uplinks;
     this.leases = host.leases;
-    this.loadBalancers = new LoadBalancerService(store, reconciler);
+    this.loadBalancers = new LoadBalancerService(store, reconciler, host.flushUdp);
   }
 
   // Networks

@@ -143,6 +143,30 @@ describe.skipIf(needsRoot)("load balancers", () => {
       .filter((l) => l !== "");
     expect(answers).toHaveLength(18);
     for (const b of BACKENDS) expect(answers).toContain(b);
+
+    // One client port, so one UDP flow: its backend is removed, and its next datagram goes elsewhere.
+    const fromOnePort = async (): Promise<string> =>
+      (
+        await run(
+          inNs(lab.t.ext, [
+            "socat",
+            "-T",
+            "0.3",
+            "-",
+            "UDP6:[2001:db8:100::10]:53,sourceport=40053,reuseaddr",
+          ]),
+          { input: "q\n" },
+        )
+      ).stdout.trim();
+    const first = await fromOnePort();
+    expect(await fromOnePort()).toBe(first);
+    await lab.d.ok("POST", "/loadbalancers/dns/endpoints", {
+      RequestType: "Remove",
+      HostComputeEndpoints: [first],
+    });
+    const after = await fromOnePort();
+    expect(BACKENDS).toContain(after);
+    expect(after).not.toBe(first);
   });
 
   it("shows backends the SourceVIP instead of the client's address when it has one", async () => {

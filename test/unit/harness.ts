@@ -84,6 +84,7 @@ export function harness(
     prefixes: () => Promise.resolve(prefixes),
     uplinks,
     leases,
+    flushUdp: () => Promise.resolve(),
   });
   return {
     store,
