@@ -2,6 +2,7 @@
 import { group } from "./command.js";
 import { endpoint } from "./endpoint.js";
 import { installCni } from "./install-cni.js";
+import { lb } from "./lb.js";
 import { namespace } from "./namespace.js";
 import { network } from "./network.js";
 import { plan } from "./plan.js";
@@ -9,6 +10,6 @@ import { policy } from "./policy.js";
 
 export const commands = group({
   names: ["hostnet"],
-  help: "Manage hostnetd's networks, network namespaces, endpoints and their policies",
-  commands: [network, namespace, endpoint, policy, plan, installCni],
+  help: "Manage hostnetd's networks, network namespaces, endpoints, their policies and load balancers",
+  commands: [network, namespace, endpoint, policy, lb, plan, installCni],
 });

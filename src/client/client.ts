@@ -6,8 +6,11 @@ import { request, type RequestOptions } from "./request.js";
 import type {
   CountedPolicy,
   AttachRequest,
+  BackendRequest,
   Endpoint,
   EndpointRequest,
+  LoadBalancer,
+  LoadBalancerRequest,
   Namespace,
   NamespaceRequest,
   Network,
@@ -45,6 +48,13 @@ export interface HostnetClient {
   namespace(ref: string): Promise<Namespace>;
   createNamespace(body: NamespaceRequest): Promise<Namespace>;
   deleteNamespace(ref: string): Promise<void>;
+
+  loadBalancers(): Promise<LoadBalancer[]>;
+  loadBalancer(ref: string): Promise<LoadBalancer>;
+  createLoadBalancer(body: LoadBalancerRequest): Promise<LoadBalancer>;
+  deleteLoadBalancer(ref: string): Promise<void>;
+  /** Adds or removes one backend. */
+  modifyBackends(ref: string, body: BackendRequest): Promise<LoadBalancer>;
 
   /** What the next converge would change in the kernel, without changing it. */
   plan(): Promise<Plan>;
@@ -95,6 +105,13 @@ export function createClient(options: RequestOptions): HostnetClient {
     namespace: async (r) => (await call("GET", `/namespaces/${ref(r)}`)) as Namespace,
     createNamespace: async (body) => (await call("POST", "/namespaces", body)) as Namespace,
     deleteNamespace: (r) => none(call("DELETE", `/namespaces/${ref(r)}`)),
+
+    loadBalancers: async () => (await call("GET", "/loadbalancers")) as LoadBalancer[],
+    loadBalancer: async (r) => (await call("GET", `/loadbalancers/${ref(r)}`)) as LoadBalancer,
+    createLoadBalancer: async (body) => (await call("POST", "/loadbalancers", body)) as LoadBalancer,
+    deleteLoadBalancer: (r) => none(call("DELETE", `/loadbalancers/${ref(r)}`)),
+    modifyBackends: async (r, body) =>
+      (await call("POST", `/loadbalancers/${ref(r)}/endpoints`, body)) as LoadBalancer,
 
     plan: async () => (await call("GET", "/plan")) as Plan,
   };

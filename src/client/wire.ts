@@ -164,3 +164,39 @@ export interface Plan {
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly field?: string };
 }
+
+export interface LbPortMapping {
+  /** 6 or "TCP", 17 or "UDP". */
+  readonly Protocol: number | string;
+  readonly InternalPort: number;
+  readonly ExternalPort: number;
+  /** 1: ILB, reachable only from the host's containers. */
+  readonly Flags?: number;
+}
+
+export interface LoadBalancerRequest {
+  readonly Name?: string;
+  /** Backend endpoint ids or names. */
+  readonly HostComputeEndpoints: readonly string[];
+  readonly FrontendVIPs: readonly string[];
+  readonly PortMappings: readonly LbPortMapping[];
+  readonly Flags?: number;
+  readonly SourceVIP?: string;
+}
+
+export interface LoadBalancer {
+  readonly ID: string;
+  readonly Name: string;
+  /** Backend endpoint ids. */
+  readonly HostComputeEndpoints: readonly string[];
+  readonly FrontendVIPs: readonly string[];
+  readonly PortMappings: readonly LbPortMapping[];
+  readonly Flags: number;
+  readonly SourceVIP?: string;
+  readonly CreatedAt: string;
+}
+
+export interface BackendRequest {
+  readonly RequestType: "Add" | "Remove";
+  readonly HostComputeEndpoints: readonly string[];
+}

@@ -5,11 +5,13 @@
  * outside's reach but in a container's.
  */
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
 import { inNs, must, run } from "../helpers/run.js";
 
+const HOSTNET_CLI = join(import.meta.dirname, "../../dist/bin/hostnet.js");
 const VIP = "198.51.100.10";
 const ECHO_VIP = "198.51.100.11";
 const ILB_VIP = "198.51.100.12";
@@ -24,6 +26,9 @@ interface LbBody {
 describe.skipIf(needsRoot)("load balancers", () => {
   const lab = useLab();
   const ids: Record<string, string> = {};
+
+  const hostnet = (...args: string[]): Promise<string> =>
+    must([process.execPath, HOSTNET_CLI, "--socket", lab.d.socket, ...args]);
 
   /** Answers of `count` connections from `ns` to `vip`:`port`, one socat each, in one shell. */
   async function ask(ns: string, vip: string, port: number, count: number): Promise<string[]> {
@@ -73,19 +78,13 @@ describe.skipIf(needsRoot)("load balancers", () => {
     }
   });
 
-  it("sends no new connection to a removed backend, and adds one incrementally", async () => {
-    await lab.d.ok("POST", "/loadbalancers/web/endpoints", {
-      RequestType: "Remove",
-      HostComputeEndpoints: ["b3"],
-    });
+  it("sends no new connection to a removed backend, and adds one incrementally (through the CLI)", async () => {
+    await hostnet("lb", "rm-backend", "web", "b3");
     const without = await ask(lab.t.ext, VIP, 80, 60);
     expect(without).toHaveLength(60);
     expect(without).not.toContain("b3");
-    const lb = await lab.d.ok<LbBody>("POST", "/loadbalancers/web/endpoints", {
-      RequestType: "Add",
-      HostComputeEndpoints: ["b3"],
-    });
-    expect(lb.HostComputeEndpoints).toHaveLength(3);
+    await hostnet("lb", "add-backend", "web", "b3");
+    expect((await hostnet("lb", "ls")).split("\n")[1]).toMatch(/web .*b1,b2,b3/);
     expect(await ask(lab.t.ext, VIP, 80, 60)).toContain("b3");
   });
 

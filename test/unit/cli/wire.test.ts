@@ -5,6 +5,7 @@
 import type { Static } from "typebox";
 import { expectTypeOf, it } from "vitest";
 import type * as api from "../../../src/api/rest/wire.js";
+import type * as lb from "../../../src/api/rest/load-balancers.js";
 import type * as client from "../../../src/client/wire.js";
 
 /** The client's types are readonly throughout; TypeBox's are not. That difference does not matter here. */
@@ -19,6 +20,7 @@ it("types hostnetd's answers exactly as the API schemas do", () => {
   expectTypeOf<Writable<client.Endpoint>>().toEqualTypeOf<Static<typeof api.EndpointWire>>();
   expectTypeOf<Writable<client.Namespace>>().toEqualTypeOf<Static<typeof api.NamespaceWire>>();
   expectTypeOf<Writable<client.ErrorBody>>().toEqualTypeOf<Static<typeof api.ErrorBody>>();
+  expectTypeOf<Writable<client.LoadBalancer>>().toEqualTypeOf<Static<typeof lb.LoadBalancerWire>>();
 });
 
 it("sends only requests the API schemas accept", () => {
@@ -27,4 +29,6 @@ it("sends only requests the API schemas accept", () => {
   expectTypeOf<Writable<client.AttachRequest>>().toEqualTypeOf<Static<typeof api.AttachRequest>>();
   expectTypeOf<Writable<client.NamespaceRequest>>().toEqualTypeOf<Static<typeof api.NamespaceRequest>>();
   expectTypeOf<Writable<client.PolicyRequest>>().toEqualTypeOf<Static<typeof api.PolicyRequest>>();
+  expectTypeOf<Writable<client.LoadBalancerRequest>>().toEqualTypeOf<Static<typeof lb.LoadBalancerRequest>>();
+  expectTypeOf<Writable<client.BackendRequest>>().toEqualTypeOf<Static<typeof lb.BackendRequest>>();
 });

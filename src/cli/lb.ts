@@ -1,0 +1,150 @@
+/** `hostnet lb …`: load balancers, their VIPs and ports, and their backends one at a time. */
+import type { Endpoint, LoadBalancer, LoadBalancerRequest } from "../client/wire.js";
+import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
+import { UsageError } from "./errors.js";
+import { json, none, shortId, table } from "./output.js";
+
+export const lbCreateOptions = {
+  vip: {
+    type: "string",
+    multiple: true,
+    arg: "IP",
+    description: "A frontend VIP, IPv4 or IPv6 (one or more)",
+  },
+  port: {
+    type: "string",
+    multiple: true,
+    arg: "EXT:INT[/tcp|/udp]",
+    description: "A frontend port and the backends' port it goes to (one or more)",
+  },
+  backend: { type: "string", multiple: true, arg: "EP", description: "A backend endpoint (name or ID)" },
+  ilb: { type: "boolean", description: "Internal: reachable only from containers on this host's networks" },
+  "source-vip": { type: "string", arg: "IP", description: "The source address the backends see" },
+} as const satisfies OptionSpecs;
+
+const PORT = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/i;
+
+/** `80:8080/tcp` as a load balancer port mapping. */
+export function parseLbPort(text: string, ilb: boolean): LoadBalancerRequest["PortMappings"][number] {
+  const m = PORT.exec(text);
+  const [ext, int] = [Number(m?.[1]), Number(m?.[2])];
+  if (m === null || !(ext >= 1 && ext <= 65535 && int >= 1 && int <= 65535))
+    throw new UsageError(`--port "${text}" is not EXT:INT[/tcp|/udp] with ports from 1 to 65535`);
+  const mapping = { Protocol: (m[3] ?? "tcp").toUpperCase(), ExternalPort: ext, InternalPort: int };
+  return ilb ? { ...mapping, Flags: 1 } : mapping;
+}
+
+/** The body of POST /loadbalancers for `lb create NAME …`. */
+export function lbCreateRequest(name: string, values: Values<typeof lbCreateOptions>): LoadBalancerRequest {
+  const vips = values.vip ?? [];
+  const ports = values.port ?? [];
+  if (vips.length === 0) throw new UsageError("give at least one --vip");
+  if (ports.length === 0) throw new UsageError("give at least one --port");
+  const request: LoadBalancerRequest = {
+    Name: name,
+    FrontendVIPs: vips,
+    PortMappings: ports.map((p) => parseLbPort(p, values.ilb === true)),
+    HostComputeEndpoints: values.backend ?? [],
+  };
+  const sourceVip = values["source-vip"];
+  return sourceVip === undefined ? request : { ...request, SourceVIP: sourceVip };
+}
+
+const portText = (m: LoadBalancer["PortMappings"][number]): string => {
+  const proto = String(m.Protocol).toLowerCase();
+  return `${m.ExternalPort}->${m.InternalPort}/${proto === "17" || proto === "udp" ? "udp" : "tcp"}`;
+};
+
+/** Endpoints resolve the backend IDs a load balancer carries to names. */
+export function lbTable(lbs: readonly LoadBalancer[], endpoints: readonly Endpoint[]): string {
+  const names = new Map(endpoints.map((e) => [e.ID, e.Name]));
+  return table(
+    ["ID", "NAME", "VIPS", "PORTS", "BACKENDS", "ILB"],
+    lbs.map((lb) => [
+      shortId(lb.ID),
+      lb.Name,
+      lb.FrontendVIPs.join(","),
+      lb.PortMappings.map(portText).join(","),
+      lb.HostComputeEndpoints.map((id) => names.get(id) ?? shortId(id)).join(",") || none,
+      lb.PortMappings.some((m) => m.Flags === 1) ? "yes" : "no",
+    ]),
+  );
+}
+
+const backendCommand = (names: [string], help: string, requestType: "Add" | "Remove") =>
+  defineCommand({
+    names,
+    help,
+    args: ["NAME", "EP"],
+    options: {},
+    examples: [`hostnet lb ${names[0]} web web3`],
+    async run(ctx, { args }) {
+      const lb = await ctx.client.modifyBackends(args.NAME, {
+        RequestType: requestType,
+        HostComputeEndpoints: [args.EP],
+      });
+      if (ctx.json) ctx.out(json(lb));
+    },
+  });
+
+export const lb = group({
+  names: ["lb"],
+  help: "Manage load balancers",
+  commands: [
+    defineCommand({
+      names: ["create"],
+      help: "Create a load balancer and print its ID",
+      args: ["NAME"],
+      options: lbCreateOptions,
+      examples: [
+        "hostnet lb create web --vip 198.51.100.10 --port 80:8080/tcp --backend web1 --backend web2",
+        "hostnet lb create dns --vip 10.96.0.10 --port 53:53/udp --backend dns1 --ilb",
+      ],
+      async run(ctx, { args, values }) {
+        const created = await ctx.client.createLoadBalancer(lbCreateRequest(args.NAME, values));
+        ctx.out(ctx.json ? json(created) : created.ID);
+      },
+    }),
+    backendCommand(
+      ["add-backend"],
+      "Add one backend endpoint: new connections may land on it at once",
+      "Add",
+    ),
+    backendCommand(
+      ["rm-backend"],
+      "Remove one backend endpoint: no new connections; its established ones finish",
+      "Remove",
+    ),
+    defineCommand({
+      names: ["ls"],
+      help: "List load balancers",
+      args: [],
+      options: {},
+      examples: ["hostnet lb ls"],
+      async run(ctx) {
+        const lbs = await ctx.client.loadBalancers();
+        ctx.out(ctx.json ? json(lbs) : lbTable(lbs, await ctx.client.endpoints()));
+      },
+    }),
+    defineCommand({
+      names: ["inspect"],
+      help: "Show a load balancer as JSON",
+      args: ["NAME"],
+      options: {},
+      examples: ["hostnet lb inspect web"],
+      async run(ctx, { args }) {
+        ctx.out(json(await ctx.client.loadBalancer(args.NAME)));
+      },
+    }),
+    defineCommand({
+      names: ["rm"],
+      help: "Delete a load balancer",
+      args: ["NAME"],
+      options: {},
+      examples: ["hostnet lb rm web"],
+      async run(ctx, { args }) {
+        await ctx.client.deleteLoadBalancer(args.NAME);
+      },
+    }),
+  ],
+});
