@@ -3,19 +3,23 @@ import type { Endpoint, LoadBalancer, LoadBalancerRequest } from "../client/wire
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { json, none, shortId, table } from "./output.js";
+import { formatPortMapping } from "./publish.js";
+
+/** PortMapping flags: 1 is ILB. */
+const ILB = 1;
 
 export const lbCreateOptions = {
   vip: {
     type: "string",
     multiple: true,
     arg: "IP",
-    description: "A frontend VIP, IPv4 or IPv6 (one or more)",
+    description: "A frontend VIP, IPv4 or IPv6; at least one",
   },
   port: {
     type: "string",
     multiple: true,
     arg: "EXT:INT[/tcp|/udp]",
-    description: "A frontend port and the backends' port it goes to (one or more)",
+    description: "A frontend port and the backends' port it goes to; at least one",
   },
   backend: { type: "string", multiple: true, arg: "EP", description: "A backend endpoint (name or ID)" },
   ilb: { type: "boolean", description: "Internal: reachable only from containers on this host's networks" },
@@ -31,7 +35,7 @@ export function parseLbPort(text: string, ilb: boolean): LoadBalancerRequest["Po
   if (m === null || !(ext >= 1 && ext <= 65535 && int >= 1 && int <= 65535))
     throw new UsageError(`--port "${text}" is not EXT:INT[/tcp|/udp] with ports from 1 to 65535`);
   const mapping = { Protocol: (m[3] ?? "tcp").toUpperCase(), ExternalPort: ext, InternalPort: int };
-  return ilb ? { ...mapping, Flags: 1 } : mapping;
+  return ilb ? { ...mapping, Flags: ILB } : mapping;
 }
 
 /** The body of POST /loadbalancers for `lb create NAME …`. */
@@ -50,11 +54,6 @@ export function lbCreateRequest(name: string, values: Values<typeof lbCreateOpti
   return sourceVip === undefined ? request : { ...request, SourceVIP: sourceVip };
 }
 
-const portText = (m: LoadBalancer["PortMappings"][number]): string => {
-  const proto = String(m.Protocol).toLowerCase();
-  return `${m.ExternalPort}->${m.InternalPort}/${proto === "17" || proto === "udp" ? "udp" : "tcp"}`;
-};
-
 /** Endpoints resolve the backend IDs a load balancer carries to names. */
 export function lbTable(lbs: readonly LoadBalancer[], endpoints: readonly Endpoint[]): string {
   const names = new Map(endpoints.map((e) => [e.ID, e.Name]));
@@ -64,9 +63,9 @@ export function lbTable(lbs: readonly LoadBalancer[], endpoints: readonly Endpoi
       shortId(lb.ID),
       lb.Name,
       lb.FrontendVIPs.join(","),
-      lb.PortMappings.map(portText).join(","),
+      lb.PortMappings.map((m) => formatPortMapping("PortMapping", m)).join(","),
       lb.HostComputeEndpoints.map((id) => names.get(id) ?? shortId(id)).join(",") || none,
-      lb.PortMappings.some((m) => m.Flags === 1) ? "yes" : "no",
+      lb.PortMappings.some((m) => ((m.Flags ?? 0) & ILB) !== 0) ? "yes" : "no",
     ]),
   );
 }
@@ -76,7 +75,6 @@ const backendCommand = (names: [string], help: string, requestType: "Add" | "Rem
     names,
     help,
     args: ["NAME", "EP"],
-    options: {},
     examples: [`hostnet lb ${names[0]} web web3`],
     async run(ctx, { args }) {
       const lb = await ctx.client.modifyBackends(args.NAME, {
@@ -116,34 +114,32 @@ export const lb = group({
       "Remove",
     ),
     defineCommand({
-      names: ["ls"],
+      names: ["ls", "list"],
       help: "List load balancers",
-      args: [],
-      options: {},
-      examples: ["hostnet lb ls"],
       async run(ctx) {
-        const lbs = await ctx.client.loadBalancers();
-        ctx.out(ctx.json ? json(lbs) : lbTable(lbs, await ctx.client.endpoints()));
+        if (ctx.json) {
+          ctx.out(json(await ctx.client.loadBalancers()));
+          return;
+        }
+        const [lbs, endpoints] = await Promise.all([ctx.client.loadBalancers(), ctx.client.endpoints()]);
+        ctx.out(lbTable(lbs, endpoints));
       },
     }),
     defineCommand({
       names: ["inspect"],
-      help: "Show a load balancer as JSON",
+      help: "Print a load balancer as the API's JSON",
       args: ["NAME"],
-      options: {},
-      examples: ["hostnet lb inspect web"],
       async run(ctx, { args }) {
         ctx.out(json(await ctx.client.loadBalancer(args.NAME)));
       },
     }),
     defineCommand({
-      names: ["rm"],
-      help: "Delete a load balancer",
+      names: ["rm", "remove"],
+      help: "Remove a load balancer",
       args: ["NAME"],
-      options: {},
-      examples: ["hostnet lb rm web"],
       async run(ctx, { args }) {
         await ctx.client.deleteLoadBalancer(args.NAME);
+        if (!ctx.json) ctx.out(args.NAME);
       },
     }),
   ],
