@@ -73,10 +73,12 @@ export class LoadBalancerService {
       spec.sourceVip === undefined ? null : this.checkVip(spec.sourceVip.field, spec.sourceVip.address);
     this.store.write(() => {
       if (this.lbs.find(name) !== undefined) throw conflict(`load balancer "${name}" already exists`, "Name");
+      const existing = this.lbs.all();
       vips.forEach((vip, i) => {
-        for (const m of portMappings) this.checkFrontendFree(spec.vips[i]?.field ?? "FrontendVIPs", vip, m);
+        for (const m of portMappings)
+          this.checkFrontendFree(existing, spec.vips[i]?.field ?? "FrontendVIPs", vip, m);
         // Connections are SNAT'ed by the VIP they came to: a VIP has one SourceVIP, or none.
-        const other = this.lbs.all().find((o) => o.vips.includes(vip) && o.sourceVip !== sourceVip);
+        const other = existing.find((o) => o.vips.includes(vip) && o.sourceVip !== sourceVip);
         if (other !== undefined)
           throw conflict(
             `SourceVIP: ${vip} is a VIP of "${other.name}" too, whose SourceVIP is ${other.sourceVip ?? "none"}`,
@@ -141,14 +143,17 @@ export class LoadBalancerService {
     return ip.address;
   }
 
-  private checkFrontendFree(field: string, vip: string, m: LbPortMapping): void {
-    const taken = this.lbs
-      .all()
-      .find(
-        (o) =>
-          o.vips.includes(vip) &&
-          o.portMappings.some((p) => p.protocol === m.protocol && p.externalPort === m.externalPort),
-      );
+  private checkFrontendFree(
+    existing: readonly LoadBalancer[],
+    field: string,
+    vip: string,
+    m: LbPortMapping,
+  ): void {
+    const taken = existing.find(
+      (o) =>
+        o.vips.includes(vip) &&
+        o.portMappings.some((p) => p.protocol === m.protocol && p.externalPort === m.externalPort),
+    );
     if (taken !== undefined)
       throw conflict(
         `${field}: ${vip}:${m.externalPort}/${m.protocol} is a frontend of "${taken.name}"`,

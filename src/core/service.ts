@@ -32,7 +32,6 @@ import {
   type Network,
   type NetworkType,
   type Origin,
-  type PortMapping,
   type Protocol,
   type UplinkSnapshot,
 } from "../model/types.js";
@@ -136,6 +135,7 @@ export class HostnetService {
   private readonly leases: DhcpLeases;
   /** Load balancers over this service's endpoints. */
   readonly loadBalancers: LoadBalancerService;
+  private readonly lbStore: LoadBalancerStore;
 
   constructor(
     private readonly store: Store,
@@ -146,6 +146,7 @@ export class HostnetService {
     this.uplinks = host.uplinks;
     this.leases = host.leases;
     this.loadBalancers = new LoadBalancerService(store, reconciler, host.flushUdp);
+    this.lbStore = new LoadBalancerStore(store);
   }
 
   // Networks
@@ -302,7 +303,7 @@ export class HostnetService {
       `net:${net.id}`,
       ...balancers,
     ]);
-    await this.restoreUplinks();
+    if (net.uplink !== null) await this.restoreUplinks();
   }
 
   private async pickDefaultSubnet(): Promise<ParsedSubnet> {
@@ -565,17 +566,25 @@ export class HostnetService {
   async setPortMappings(ref: string, specs: readonly PortMappingSpec[]): Promise<Endpoint> {
     const ep = this.endpoint(ref);
     const mappings = this.checkPortMappings(specs, this.network(ep.networkId));
-    const before = ep.portMappings;
-    const replace = (list: readonly PortMapping[]): void => {
-      this.store.deletePortMappings(ep.id);
-      for (const m of list) this.store.insertPortMapping(ep.id, m);
-    };
     this.store.write(() => {
       this.store.deletePortMappings(ep.id);
       this.insertPortMappings(ep.id, mappings);
     });
-    await this.convergeOrUndo([`ep:${ep.id}`], () => replace(before));
+    await this.convergeOrUndo([`ep:${ep.id}`], () => {
+      this.store.deletePortMappings(ep.id);
+      for (const m of ep.portMappings) this.store.insertPortMapping(ep.id, m);
+    });
     return this.endpoint(ep.id);
+  }
+
+  /** Whether an endpoint other than `exceptEndpoint` has the host port on `hostIp` (every address if undefined). */
+  hostPortTaken(
+    protocol: Protocol,
+    hostPort: number,
+    hostIp: string | undefined,
+    exceptEndpoint: string,
+  ): boolean {
+    return this.store.conflictingPortMapping(protocol, hostPort, hostIp ?? "", exceptEndpoint) !== undefined;
   }
 
   async detachEndpoint(ref: string): Promise<Endpoint> {
@@ -706,8 +715,8 @@ export class HostnetService {
 
   /** The load balancers whose backends these endpoints are: deleting one changes them too. */
   private balancersOf(endpoints: readonly Endpoint[]): Owner[] {
-    const lbs = new LoadBalancerStore(this.store);
-    return [...new Set(endpoints.flatMap((ep) => lbs.withBackend(ep.id)))].map((id) => `lb:${id}` as const);
+    const ids = endpoints.flatMap((ep) => this.lbStore.withBackend(ep.id));
+    return [...new Set(ids)].map((id) => `lb:${id}` as const);
   }
 
   private convergeOrUndo(scope: readonly Owner[], undo: () => void): Promise<void> {

@@ -10,7 +10,7 @@ import type { HostnetService } from "../core/service.js";
 import { handoffVethName } from "../dataplane/naming.js";
 import { notFound } from "../errors.js";
 import { effectivePolicies, type SdnRoutePolicy } from "../model/policy.js";
-import type { Endpoint, Network, Origin } from "../model/types.js";
+import type { Endpoint, Network, Origin, Protocol } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import {
   addressOf,
@@ -162,16 +162,8 @@ export class DockerNetworkDriver {
   /** Publishes the container's ports (`docker run -p`), choosing free host ports where Docker left it to us. */
   async programExternalConnectivity(endpointId: string, options: Options): Promise<void> {
     const ep = this.endpoint(endpointId);
-    const others = this.service.endpoints().filter((e) => e.id !== ep.id);
-    const taken = (protocol: string, port: number, hostIp: string | undefined): boolean =>
-      others.some((e) =>
-        e.portMappings.some(
-          (m) =>
-            m.protocol === protocol &&
-            m.hostPort === port &&
-            (m.hostIp === null || hostIp === undefined || m.hostIp === hostIp),
-        ),
-      );
+    const taken = (protocol: Protocol, port: number, hostIp: string | undefined): boolean =>
+      this.service.hostPortTaken(protocol, port, hostIp, ep.id);
     await this.service.setPortMappings(ep.id, choosePorts(portBindings(options), taken));
   }
 

@@ -36,11 +36,19 @@ export class LoadBalancerStore {
     this.store.prepare("DELETE FROM load_balancers WHERE id = ?").run(id);
   }
 
+  /** Every load balancer, its backends read in one query however many there are. */
   all(): LoadBalancer[] {
+    const backends = new Map<string, string[]>();
+    for (const r of this.store
+      .prepare<[], { lb_id: string; endpoint_id: string }>(
+        "SELECT lb_id, endpoint_id FROM lb_backends ORDER BY seq",
+      )
+      .all())
+      backends.set(r.lb_id, [...(backends.get(r.lb_id) ?? []), r.endpoint_id]);
     return this.store
       .prepare<[], LbRow>("SELECT * FROM load_balancers ORDER BY created_at, name")
       .all()
-      .map((row) => this.hydrate(row));
+      .map((row) => toLoadBalancer(row, backends.get(row.id) ?? []));
   }
 
   find(ref: string): LoadBalancer | undefined {
@@ -77,15 +85,19 @@ export class LoadBalancerStore {
       )
       .all(row.id)
       .map((r) => r.endpoint_id);
-    return {
-      id: row.id,
-      name: row.name,
-      vips: JSON.parse(row.vips) as string[],
-      portMappings: JSON.parse(row.port_mappings) as LbPortMapping[],
-      backends,
-      internal: row.internal === 1,
-      sourceVip: row.source_vip,
-      createdAt: row.created_at,
-    };
+    return toLoadBalancer(row, backends);
   }
+}
+
+function toLoadBalancer(row: LbRow, backends: readonly string[]): LoadBalancer {
+  return {
+    id: row.id,
+    name: row.name,
+    vips: JSON.parse(row.vips) as string[],
+    portMappings: JSON.parse(row.port_mappings) as LbPortMapping[],
+    backends,
+    internal: row.internal === 1,
+    sourceVip: row.source_vip,
+    createdAt: row.created_at,
+  };
 }

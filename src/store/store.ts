@@ -451,11 +451,19 @@ export class Store {
 
   // Port mappings
 
-  /** Mappings that would collide with one on (protocol, hostPort) bound to `hostIp` ("" = every address). */
-  conflictingPortMapping(protocol: Protocol, hostPort: number, hostIp: string): PortMapping | undefined {
-    const row = this.prepare<[string, number, string, string], PortMappingRow>(
-      "SELECT * FROM port_mappings WHERE protocol = ? AND host_port = ? AND (host_ip = ? OR host_ip = '' OR ? = '') LIMIT 1",
-    ).get(protocol, hostPort, hostIp, hostIp);
+  /**
+   * A mapping that would collide with one on (protocol, hostPort) bound to `hostIp` ("" = every address),
+   * other than `exceptEndpoint`'s own.
+   */
+  conflictingPortMapping(
+    protocol: Protocol,
+    hostPort: number,
+    hostIp: string,
+    exceptEndpoint = "",
+  ): PortMapping | undefined {
+    const row = this.prepare<[string, number, string, string, string], PortMappingRow>(
+      "SELECT * FROM port_mappings WHERE protocol = ? AND host_port = ? AND (host_ip = ? OR host_ip = '' OR ? = '') AND endpoint_id != ? LIMIT 1",
+    ).get(protocol, hostPort, hostIp, hostIp, exceptEndpoint);
     return row === undefined ? undefined : toPortMapping(row);
   }
 

@@ -110,9 +110,13 @@ export const PolicyRequest = Type.Object({
   Policies: Type.Array(Policy),
 });
 
-function policySpecs(policies: readonly Static<typeof Policy>[]): PolicySpec[] {
+/** Endpoint policies, each with the field it came from; `handledElsewhere` types are the caller's. */
+function policySpecs(
+  policies: readonly Static<typeof Policy>[],
+  handledElsewhere: readonly string[] = [],
+): PolicySpec[] {
   return policies.flatMap((p, i) =>
-    p.Type === NET_ADAPTER_NAME
+    handledElsewhere.includes(p.Type)
       ? []
       : [
           {
@@ -257,7 +261,7 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
     name: body.Name,
     type: body.Type ?? "NAT",
     subnets,
-    policies: policySpecs(body.Policies ?? []),
+    policies: policySpecs(body.Policies ?? [], [NET_ADAPTER_NAME]),
     ...(adapter === undefined ? {} : { adapter }),
     ...(dhcp ? { ipam: { value: "dhcp" as const, field: "Ipams[0].Type" } } : {}),
     ...(body.Mtu === undefined ? {} : { mtu: body.Mtu }),
