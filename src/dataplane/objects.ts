@@ -46,7 +46,18 @@ export type KernelObject =
       netns: string | null;
       peerMac?: string;
     })
-  | (Base & { kind: "containerLink"; netns: string; name: string; mac: string })
+  | (Base & {
+      kind: "containerLink";
+      netns: string;
+      name: string;
+      mac: string;
+      /**
+       * No IPv6 link-local address (addrgenmode none), hence none of the DAD, router solicitations and MLD
+       * reports the bridge would flood to every other port. Set when the link is brought up, not observed:
+       * a change applies at the next attach.
+       */
+      noLinkLocal6?: true;
+    })
   | (Base & { kind: "ifb"; name: string })
   /** A token bucket (tbf) as the root qdisc of a host-side device. */
   | (Base & { kind: "shaper"; dev: string; bytesPerSecond: number })

@@ -44,6 +44,14 @@ export interface PortShape {
   readonly defaultRoute: boolean;
   /** An isolated bridge port, which reaches the uplink and the host but no other container. */
   readonly isolated: boolean;
+  /**
+   * Whether an endpoint without IPv6 addresses keeps its IPv6 link-local address. On a LAN, routers may
+   * advertise prefixes to it. On a bridge of hostnet's own nobody does, and the link-local chatter of each
+   * new container (DAD, router solicitations, MLD reports) is multicast that the bridge floods to every
+   * other port: work that grows with the number of endpoints (bench/endpoint's create+attach grew 1.2-1.3x
+   * over 500 endpoints, and was flat without it).
+   */
+  readonly linkLocal6WithoutIpv6: boolean;
 }
 
 /**
@@ -74,7 +82,16 @@ export function vethObjects(
   const netns = ns.path;
   const objects: KernelObject[] = [
     { ...host, peer: dev, netns },
-    { kind: "containerLink", owner, netns, name: dev, mac: ep.mac },
+    {
+      kind: "containerLink",
+      owner,
+      netns,
+      name: dev,
+      mac: ep.mac,
+      ...(shape.linkLocal6WithoutIpv6 || ep.addresses.some((a) => a.family === 6)
+        ? {}
+        : { noLinkLocal6: true as const }),
+    },
   ];
   for (const a of ep.addresses) {
     objects.push({ kind: "address", owner, netns, dev, cidr: `${a.address}/${a.prefixLength}` });

@@ -33,7 +33,11 @@ function closedMode(type: NetworkType, hostOnNetwork: boolean): NetworkMode {
     },
 
     endpointObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[] {
-      return bridgedEndpointObjects(ep, net, ns, { defaultRoute: false, isolated: false });
+      return bridgedEndpointObjects(ep, net, ns, {
+        defaultRoute: false,
+        isolated: false,
+        linkLocal6WithoutIpv6: false,
+      });
     },
   };
 }

@@ -51,7 +51,11 @@ function lanMode(type: NetworkType, opts: { rewriteMac: boolean; isolated: boole
     },
 
     endpointObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[] {
-      const objects = bridgedEndpointObjects(ep, net, ns, { defaultRoute: true, isolated: opts.isolated });
+      const objects = bridgedEndpointObjects(ep, net, ns, {
+        defaultRoute: true,
+        isolated: opts.isolated,
+        linkLocal6WithoutIpv6: true,
+      });
       const uplink = net.uplink?.dev;
       if (opts.rewriteMac && ep.attachment !== null && uplink !== undefined)
         for (const a of ep.addresses.filter((a) => a.family === 4))

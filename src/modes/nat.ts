@@ -53,7 +53,11 @@ export const nat: NetworkMode = {
   endpointObjects(ep: Endpoint, net: Network, ns: Namespace | null): KernelObject[] {
     if (ep.attachment === null) return [];
     const owner = `ep:${ep.id}` as const;
-    const objects = bridgedEndpointObjects(ep, net, ns, { defaultRoute: true, isolated: false });
+    const objects = bridgedEndpointObjects(ep, net, ns, {
+      defaultRoute: true,
+      isolated: false,
+      linkLocal6WithoutIpv6: false,
+    });
     for (const m of ep.portMappings) {
       const target = ep.addresses.find((a) => a.family === 6) ?? ep.addresses[0];
       if ((m.hostIp === null || m.hostIp === "::1") && target !== undefined)

@@ -74,13 +74,18 @@ function createSteps(o: KernelObject): Step[] {
         host(
           `link add ${o.name} mtu ${o.mtu} type veth peer name ${o.peer} mtu ${o.mtu} ${o.netns === null ? `address ${o.peerMac ?? ""}` : `netns ${o.netns}`}`,
         ),
+        // A bridge port needs no address: without a link-local one it has no IPv6 to set up or tear down.
+        host(`link set dev ${o.name} addrgenmode none`),
         host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
         host(
           `link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"} isolated ${o.isolated ? "on" : "off"}`,
         ),
       ];
     case "containerLink":
-      return [inNs(o.netns, `link set dev ${o.name} address ${o.mac} alias ${aliasOf(o.owner)} up`)];
+      return [
+        ...(o.noLinkLocal6 === true ? [inNs(o.netns, `link set dev ${o.name} addrgenmode none`)] : []),
+        inNs(o.netns, `link set dev ${o.name} address ${o.mac} alias ${aliasOf(o.owner)} up`),
+      ];
     // The uplink's addresses are on the bridge already; flushing them takes its routes along.
     case "uplinkPort":
       return [

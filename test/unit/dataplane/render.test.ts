@@ -55,6 +55,7 @@ describe("steps: ip lines", () => {
     expect(steps([create(veth)])).toEqual(
       hostLines(
         `link add ${VETH} mtu 1500 type veth peer name eth0 mtu 1500 netns ${NS}`,
+        `link set dev ${VETH} addrgenmode none`,
         `link set dev ${VETH} master ${BRIDGE} alias hostnet:${EP} up`,
         `link set dev ${VETH} type bridge_slave hairpin on isolated off`,
       ),
@@ -76,6 +77,12 @@ describe("steps: ip lines", () => {
   it("sets the container end's MAC, alias and up inside the namespace", () => {
     expect(steps([create(clink)])).toEqual(
       nsLines(`link set dev eth0 address 02:00:00:00:00:02 alias hostnet:${EP} up`),
+    );
+    expect(steps([create({ ...clink, noLinkLocal6: true } as KernelObject)])).toEqual(
+      nsLines(
+        "link set dev eth0 addrgenmode none",
+        `link set dev eth0 address 02:00:00:00:00:02 alias hostnet:${EP} up`,
+      ),
     );
   });
 

@@ -103,6 +103,16 @@ describe("NAT network objects", () => {
 });
 
 describe("NAT endpoint objects", () => {
+  it("an endpoint without IPv6 addresses gets no IPv6 link-local address on hostnet's bridge", () => {
+    const links = (ep: ReturnType<typeof endpointOf>, net: typeof v4Net): KernelObject[] =>
+      nat.endpointObjects(ep, net, ns).filter((o) => o.kind === "containerLink");
+    expect(links(endpointOf(v4Net), v4Net)).toEqual([expect.objectContaining({ noLinkLocal6: true })]);
+    expect(links(endpointOf(v6Net), v6Net)).toEqual([expect.not.objectContaining({ noLinkLocal6: true })]);
+    expect(links(endpointOf(dualNet), dualNet)).toEqual([
+      expect.not.objectContaining({ noLinkLocal6: true }),
+    ]);
+  });
+
   it("an attached dual-stack endpoint: veth, container link, addresses and a default route per family", () => {
     const ep = endpointOf(dualNet);
     const EP = `ep:${ep.id}` as const;

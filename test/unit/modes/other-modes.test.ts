@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { KernelObject } from "../../../src/dataplane/objects.js";
 import { internalMode, privateMode } from "../../../src/modes/closed.js";
 import { modes } from "../../../src/modes/index.js";
 import { l2bridge, l2tunnel, transparent } from "../../../src/modes/lan.js";
@@ -50,5 +51,20 @@ describe("Private and Internal modes", () => {
     const objects = internalMode.endpointObjects(endpointOf(dualNet), dualNet, ns);
     expect(objects.filter((o) => o.kind === "address")).toHaveLength(2);
     expect(objects.filter((o) => o.kind === "route")).toEqual([]);
+  });
+});
+
+describe("IPv6 link-local of IPv4-only endpoints", () => {
+  const v4Only = { ...dualNet, subnets: dualNet.subnets.filter((sub) => sub.family === 4) };
+  const link = (mode: typeof internalMode): KernelObject | undefined =>
+    mode.endpointObjects(endpointOf(v4Only), v4Only, ns).find((o) => o.kind === "containerLink");
+
+  it("is off on hostnet's own bridges (Private, Internal), which nobody else advertises prefixes on", () => {
+    for (const mode of [privateMode, internalMode]) expect(link(mode)).toMatchObject({ noLinkLocal6: true });
+  });
+
+  it("stays on a LAN, whose routers may advertise prefixes", () => {
+    for (const mode of [transparent, l2bridge, l2tunnel])
+      expect(link(mode)).not.toHaveProperty("noLinkLocal6");
   });
 });
