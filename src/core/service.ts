@@ -41,7 +41,7 @@ import type { UdpFlowFlush } from "../dataplane/linux/conntrack.js";
 import { convergeOrUndo } from "./converge.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
 import { LoadBalancerService } from "./load-balancers.js";
-import { aclObjects } from "../modes/acl.js";
+import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import { checkIfname, checkMac, checkMtu, checkName, checkPort } from "./validate.js";
@@ -194,6 +194,7 @@ export class HostnetService {
       name,
       subnets: subnets.map((s) => ({ prefix: cidrOf(s.prefix) })),
     });
+    checkAclTiers([], policies);
     const id = this.store.write(() => {
       if (this.store.network(name) !== undefined) throw conflict(`network "${name}" already exists`, "Name");
       if (spec.origin !== undefined && this.store.networkIdByOrigin(spec.origin) !== undefined)
@@ -458,7 +459,9 @@ export class HostnetService {
       for (const subnet of net.subnets.filter((s) => net.ipam !== "dhcp" || s.family !== 4))
         allocateAddress(this.store, subnet, epId, requested.get(subnet.id), hostAddresses);
       this.insertPortMappings(epId, mappings);
-      this.store.setPolicies(epId, this.checkPolicies(spec.policies, net));
+      const policies = this.checkPolicies(spec.policies, net);
+      checkAclTiers(policies, net.policies);
+      this.store.setPolicies(epId, policies);
       if (spec.origin !== undefined) this.store.insertOrigin(epId, spec.origin);
       return epId;
     });
@@ -477,6 +480,7 @@ export class HostnetService {
       request,
       this.checkPolicies(request.policies, this.network(ep.networkId)),
     );
+    checkAclTiers(after, this.network(ep.networkId).policies);
     this.store.write(() => this.store.setPolicies(ep.id, after));
     await this.convergeOrUndo([`ep:${ep.id}`], () => this.store.setPolicies(ep.id, before));
     return this.endpoint(ep.id);
@@ -490,10 +494,10 @@ export class HostnetService {
     const net = this.network(ref);
     const before = net.policies;
     const after = modifiedPolicies(before, request, this.checkPolicies(request.policies, net));
-    const scope: Owner[] = [
-      `net:${net.id}`,
-      ...this.store.endpoints({ networkId: net.id }).map((e) => `ep:${e.id}` as const),
-    ];
+    const endpoints = this.store.endpoints({ networkId: net.id });
+    checkAclTiers([], after);
+    for (const ep of endpoints) checkAclTiers(ep.policies, after);
+    const scope: Owner[] = [`net:${net.id}`, ...endpoints.map((e) => `ep:${e.id}` as const)];
     this.store.write(() => this.store.setNetworkPolicies(net.id, after));
     await this.convergeOrUndo(scope, () => this.store.setNetworkPolicies(net.id, before));
     return this.network(net.id);
@@ -502,13 +506,14 @@ export class HostnetService {
   /** The endpoint's policies, each ACL with the packets and bytes its rules matched so far. */
   async policyCounters(ref: string): Promise<{ policy: EndpointPolicy; counter: Counter | null }[]> {
     const ep = this.endpoint(ref);
-    const totals = new Map<string, Counter>();
-    for (const o of aclObjects(ep, this.network(ep.networkId)))
-      if (o.kind === "nftChain")
-        for (const [comment, c] of await this.reconciler.ruleCounters(o.name)) totals.set(comment, c);
+    const elements = aclObjects(ep, this.network(ep.networkId)).flatMap((o) =>
+      o.kind === "nftElement" && o.label !== undefined ? [o] : [],
+    );
+    const totals = await this.reconciler.elementCounters([...new Set(elements.map((o) => o.set))]);
     return ep.policies.map((policy, i) => ({
       policy,
-      counter: policy.type === "ACL" ? (totals.get(`acl ${i}`) ?? { packets: 0, bytes: 0 }) : null,
+      counter:
+        policy.type === "ACL" ? (totals.get(`ep:${ep.id} acl ${i}`) ?? { packets: 0, bytes: 0 }) : null,
     }));
   }
 

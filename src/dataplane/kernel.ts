@@ -4,9 +4,10 @@
  */
 import type { Namespace } from "../model/types.js";
 import { apply } from "./apply.js";
-import { ruleCounters } from "./counters.js";
+import { elementCounters } from "./counters.js";
 import { processRunner, type Runner } from "./linux/exec.js";
 import type { LoopbackProxy } from "./loopback-proxy.js";
+import type { NftSetName } from "./naming.js";
 import type { KernelObject, Owner } from "./objects.js";
 import { observe } from "./observe.js";
 import type { Op } from "./plan.js";
@@ -21,6 +22,6 @@ export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner
       return [...(await observe(runner, namespaces)), ...proxies];
     },
     apply: (ops: readonly Op[]) => apply(runner, proxy, ops),
-    ruleCounters: (chain: string) => ruleCounters(runner, chain),
+    elementCounters: (sets: readonly NftSetName[]) => elementCounters(runner, sets),
   };
 }

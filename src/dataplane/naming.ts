@@ -2,7 +2,7 @@
  * Every kernel name, alias and tag hostnet uses is made here, and only here: that is how the reconciler
  * recognises what it owns and leaves everything else alone.
  */
-import type { Owner } from "./objects.js";
+import type { ElementPart, Owner } from "./objects.js";
 
 /** Where named network namespaces live, as iproute2 keeps them. */
 export const NETNS_DIR = "/run/netns";
@@ -40,7 +40,7 @@ export const isOwnedLinkName = (name: string): boolean =>
   name.startsWith(BRIDGE_PREFIX) || name.startsWith(VETH_PREFIX) || name.startsWith(IFB_PREFIX);
 
 /** nft sets and maps of table inet hostnet, with the types of their key and value parts. */
-export const nftSets = {
+const fixedSets = {
   /** NAT subnets whose traffic is masqueraded when it leaves through a non-hostnet interface. */
   masq4: { family: "inet", key: ["prefix"], value: null },
   masq6: { family: "inet", key: ["prefix"], value: null },
@@ -59,11 +59,11 @@ export const nftSets = {
   /** host address . proto . port → container address . port, for mappings bound to one host address. */
   portmapIp4: { family: "inet", key: ["addr", "proto", "port"], value: ["addr", "port"] },
   portmapIp6: { family: "inet", key: ["addr", "proto", "port"], value: ["addr", "port"] },
-  /** endpoint address → jump to the endpoint's ACL chain for traffic arriving at it, or leaving it. */
-  aclIn4: { family: "inet", key: ["addr"], value: ["verdict"] },
-  aclIn6: { family: "inet", key: ["addr"], value: ["verdict"] },
-  aclOut4: { family: "inet", key: ["addr"], value: ["verdict"] },
-  aclOut6: { family: "inet", key: ["addr"], value: ["verdict"] },
+  /** Addresses of endpoints with ACL rules for traffic arriving at them (In) or leaving them (Out). */
+  aclInRules4: { family: "inet", key: ["addr"], value: null },
+  aclInRules6: { family: "inet", key: ["addr"], value: null },
+  aclOutRules4: { family: "inet", key: ["addr"], value: null },
+  aclOutRules6: { family: "inet", key: ["addr"], value: null },
   /** endpoint address → the source address its outbound traffic is SNAT'ed to (OutBoundNAT). */
   snat4: { family: "inet", key: ["addr"], value: ["addr"] },
   snat6: { family: "inet", key: ["addr"], value: ["addr"] },
@@ -94,20 +94,61 @@ export const nftSets = {
   spoofIp6: { family: "bridge", key: ["ifname", "addr"], value: null },
 } as const;
 
-export const ACL_CHAIN_PREFIX = "acl_";
-/** acl_in_<endpoint id>_<hash of the rules>: the owner is in the name, and new rules make a new chain. */
-export const aclChainName = (direction: "in" | "out", endpointId: string, hash: string): string =>
-  `${ACL_CHAIN_PREFIX}${direction}_${endpointId}_${hash}`;
+/** How many ACL rules of one direction can each overlap the one before (modes/acl.ts). */
+export const ACL_TIERS = 16;
+
+export type AclTierSet = `acl${"In" | "Out"}${4 | 6}_${number}`;
+export const aclTierSet = (direction: "In" | "Out", family: 4 | 6, tier: number): AclTierSet =>
+  `acl${direction}${family}_${tier}`;
+
+/** The IP family of a set's addresses: an ACL tier's is in its name's middle, the others' at its end. */
+export const addressFamilyOf = (name: NftSetName): 4 | 6 =>
+  (/^acl(?:In|Out)([46])_/.exec(name)?.[1] ?? name.slice(-1)) === "6" ? 6 : 4;
+
+interface SetDefinition {
+  readonly family: NftFamily;
+  readonly key: readonly ElementPart["t"][];
+  readonly value: readonly ElementPart["t"][] | null;
+  /** Every element counts the packets and bytes it matched. */
+  readonly counter?: true;
+}
+
+/**
+ * One tier of ACL rules: endpoint address . protocol . remote prefix . local ports . remote ports →
+ * return (Allow) or drop (Block).
+ */
+const aclTier: SetDefinition = {
+  family: "inet",
+  key: ["addr", "protoRange", "prefix", "portRange", "portRange"],
+  value: ["verdict"],
+  counter: true,
+};
+
+const aclTierSets: readonly AclTierSet[] = (["In", "Out"] as const).flatMap((direction) =>
+  ([4, 6] as const).flatMap((family) =>
+    Array.from({ length: ACL_TIERS }, (_, tier) => aclTierSet(direction, family, tier)),
+  ),
+);
+
+/** Every set and map of hostnet's tables. */
+export const nftSetNames: readonly NftSetName[] = [
+  ...(Object.keys(fixedSets) as FixedSetName[]),
+  ...aclTierSets,
+];
+const known = new Set<string>(nftSetNames);
+export const isNftSetName = (name: string): name is NftSetName => known.has(name);
+
+export const setDefinition = (name: NftSetName): SetDefinition =>
+  name in fixedSets ? fixedSets[name as FixedSetName] : aclTier;
 
 /** lb_<load balancer id>_<hash of the rules>: its backends and ports. */
 export const lbChainName = (lbId: string, hash: string): string => `lb_${lbId}_${hash}`;
 
-/** The owner of one of hostnet's per-object chains (ACLs, load balancers), if the name is one. */
+/** The owner of one of hostnet's per-object chains (load balancers), if the name is one. */
 export function ownerOfChain(name: string): Owner | undefined {
-  const acl = /^acl_(?:in|out)_([0-9a-f-]{36})_[0-9a-f]+$/.exec(name);
-  if (acl?.[1] !== undefined) return `ep:${acl[1]}`;
   const lb = /^lb_([0-9a-f-]{36})_[0-9a-f]+$/.exec(name);
   return lb?.[1] === undefined ? undefined : `lb:${lb[1]}`;
 }
 
-export type NftSetName = keyof typeof nftSets;
+type FixedSetName = keyof typeof fixedSets;
+export type NftSetName = FixedSetName | AclTierSet;

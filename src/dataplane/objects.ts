@@ -3,7 +3,7 @@
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
 import type { HostRoute } from "../model/types.js";
-import { hostVethName, nftSets, type NftFamily } from "./naming.js";
+import { hostVethName, setDefinition, type NftFamily, type NftSetName } from "./naming.js";
 
 export type Owner = `net:${string}` | `ep:${string}` | `ns:${string}` | `lb:${string}` | "global" | "orphan";
 
@@ -15,6 +15,10 @@ export type ElementPart =
   | { t: "addr"; v: string }
   | { t: "prefix"; v: string }
   | { t: "proto"; v: string }
+  /** A protocol number or range of them, "6" or "0-255". */
+  | { t: "protoRange"; v: string }
+  /** A port or range of ports, "22" or "1000-2000". */
+  | { t: "portRange"; v: string }
   | { t: "port"; v: number }
   | { t: "verdict"; v: string }
   | { t: "ether"; v: string };
@@ -77,9 +81,11 @@ export type KernelObject =
     })
   | (Base & {
       kind: "nftElement";
-      set: string;
+      set: NftSetName;
       key: readonly ElementPart[];
       value: readonly ElementPart[] | null;
+      /** What in the owner the element stands for (an ACL's "acl 2"), kept after the owner in its comment. */
+      label?: string;
     });
 
 export type Kind = KernelObject["kind"];
@@ -134,7 +140,7 @@ export function parentOf(o: KernelObject): string | undefined {
     case "route":
       return `clink:${o.netns}:${o.dev}`;
     case "nftElement":
-      return `nft:${nftSets[o.set as keyof typeof nftSets].family}`;
+      return `nft:${setDefinition(o.set).family}`;
     case "nftChain":
       return "nft:inet";
     case "sysctl":
@@ -199,7 +205,8 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
         observed.kind === "nftElement" &&
         (observed.value === null ? "" : partsText(observed.value)) ===
           (desired.value === null ? "" : partsText(desired.value)) &&
-        observed.owner === desired.owner
+        observed.owner === desired.owner &&
+        observed.label === desired.label
       );
     case "loopbackProxy":
       return (

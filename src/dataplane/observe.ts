@@ -14,11 +14,11 @@ import {
   NETNS_DIR,
   NFT_TABLE,
   nftFamilies,
-  nftSets,
+  isNftSetName,
+  setDefinition,
   ownerFromAlias,
   ownerOfChain,
   type NftFamily,
-  type NftSetName,
   VETH_PREFIX,
 } from "./naming.js";
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
@@ -199,6 +199,18 @@ interface NftJson {
   } & Record<string, unknown>)[];
 }
 
+/** Port mappings and load balancers name their protocols; observation reads them as numbers (`nft -p`). */
+const PROTOCOL_NAMES: Record<number, string> = { 6: "tcp", 17: "udp" };
+
+/** nft's JSON `{"range": [a, b]}` or a single value as hostnet writes it: "a-b" or "a". */
+function rangeText(v: unknown): string {
+  if (typeof v === "object" && v !== null && "range" in v) {
+    const [from, to] = (v as { range: [unknown, unknown] }).range;
+    return from === to ? String(from) : `${String(from)}-${String(to)}`;
+  }
+  return String(v);
+}
+
 function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPart[] {
   const raw =
     types.length > 1 && typeof value === "object" && value !== null && "concat" in value
@@ -207,6 +219,8 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
   return types.map((t, i): ElementPart => {
     const v = raw[i];
     if (t === "port") return { t, v: Number(v) };
+    if (t === "proto") return { t, v: typeof v === "number" ? (PROTOCOL_NAMES[v] ?? String(v)) : String(v) };
+    if (t === "protoRange" || t === "portRange") return { t, v: rangeText(v) };
     if (t === "ether") return { t, v: String(v) };
     if (t === "verdict") return { t, v: verdictText(v) };
     if (t === "prefix") {
@@ -225,7 +239,7 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
   let json: NftJson;
   try {
     json = JSON.parse(
-      (await runner.run(["nft", "-j", "list", "table", family, NFT_TABLE])).stdout,
+      (await runner.run(["nft", "-j", "-p", "list", "table", family, NFT_TABLE])).stdout,
     ) as NftJson;
   } catch {
     return [];
@@ -234,14 +248,14 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
   let version: string | undefined;
   for (const entry of json.nftables) {
     if (entry.table !== undefined) version = "unknown";
-    const aclOwner = entry.chain === undefined ? undefined : ownerOfChain(entry.chain.name);
-    if (entry.chain !== undefined && aclOwner !== undefined)
-      out.push({ kind: "nftChain", owner: aclOwner, name: entry.chain.name, rules: [] });
+    const chainOwner = entry.chain === undefined ? undefined : ownerOfChain(entry.chain.name);
+    if (entry.chain !== undefined && chainOwner !== undefined)
+      out.push({ kind: "nftChain", owner: chainOwner, name: entry.chain.name, rules: [] });
     if (entry.chain?.name.startsWith(VERSION_CHAIN_PREFIX) === true)
       version = entry.chain.name.slice(VERSION_CHAIN_PREFIX.length);
     const set = entry.set ?? entry.map;
-    if (set === undefined || !(set.name in nftSets)) continue;
-    const def = nftSets[set.name as NftSetName];
+    if (set === undefined || !isNftSetName(set.name)) continue;
+    const def = setDefinition(set.name);
     if (def.family !== family) continue;
     for (const raw of set.elem ?? []) {
       const isMap = Array.isArray(raw);
@@ -250,13 +264,14 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
         typeof keyRaw === "object" && keyRaw !== null && "elem" in keyRaw
           ? (keyRaw as { elem: { val: unknown; comment?: string } }).elem
           : { val: keyRaw };
-      const owner = ownerFromComment(elem.comment);
+      const { owner, label } = fromComment(elem.comment);
       out.push({
         kind: "nftElement",
         owner,
         set: set.name,
         key: toParts(def.key, elem.val),
         value: def.value === null || !isMap ? null : toParts(def.value, raw[1]),
+        ...(label === undefined ? {} : { label }),
       });
     }
   }
@@ -273,8 +288,11 @@ function verdictText(v: unknown): string {
   return target === undefined ? kind : `${kind} ${target}`;
 }
 
-function ownerFromComment(comment: string | undefined): Owner {
-  return comment !== undefined && /^(net|ep|lb):[0-9a-f-]{36}$/.test(comment) ? (comment as Owner) : "orphan";
+/** An element's comment: its owner, then maybe a label (render/nft.ts elementComment). */
+function fromComment(comment: string | undefined): { owner: Owner; label?: string } {
+  const m = /^((?:net|ep|lb):[0-9a-f-]{36})(?: (.+))?$/.exec(comment ?? "");
+  if (m?.[1] === undefined) return { owner: "orphan" };
+  return m[2] === undefined ? { owner: m[1] as Owner } : { owner: m[1] as Owner, label: m[2] };
 }
 
 export async function observe(runner: Runner, namespaces: readonly Namespace[]): Promise<KernelObject[]> {

@@ -9,6 +9,7 @@ import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
+import type { NftSetName } from "./naming.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
@@ -20,8 +21,8 @@ export interface Kernel {
   /** Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces given. */
   observe(namespaces: readonly Namespace[]): Promise<KernelObject[]>;
   apply(ops: readonly Op[]): Promise<void>;
-  /** Counters of the rules of one hostnet nft chain, by rule comment; empty when the chain is absent. */
-  ruleCounters(chain: string): Promise<Map<string, Counter>>;
+  /** Counters of the elements of some of hostnet's nft sets, by element comment. */
+  elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
 }
 
 export type Scope = "all" | readonly Owner[];
@@ -93,8 +94,8 @@ export class Reconciler {
   }
 
   /** Counters are read, never planned: they are not state hostnet wants, just what the kernel counted. */
-  ruleCounters(chain: string): Promise<Map<string, Counter>> {
-    return this.kernel.ruleCounters(chain);
+  elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>> {
+    return this.kernel.elementCounters(sets);
   }
 
   /** The plan a full converge would apply now, from a fresh observation; changes nothing. */

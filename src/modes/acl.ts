@@ -1,86 +1,210 @@
 /**
- * An endpoint's ACLs as kernel objects, the same for every network type: one chain per direction that
- * has rules (rules by ascending priority, first match decides, then the default Block), and one verdict
- * map element per endpoint address jumping to it. Allow returns to the caller, so traffic between two
- * endpoints passes the sender's Out chain and then the receiver's In chain. Pure.
+ * An endpoint's ACLs as set elements, the same for every network type.
+ *
+ * Rules are not chains of their own: on this kernel every nft transaction that adds a rule or a jump
+ * re-validates every chain reachable from the table's base chains, so with per-endpoint chains one more
+ * rule cost time in proportion to all the rules of all endpoints. Instead the skeleton has, per direction
+ * and family, ACL_TIERS verdict maps that the chain looks up in order. Each element is one piece of one
+ * rule, keyed endpoint address . protocol . remote prefix . local ports . remote ports, with the verdict
+ * `return` (Allow) or `drop` (Block). Rules that can match the same packet go to increasing tiers in
+ * priority order, so the first tier that matches holds the first rule that matches; rules that cannot
+ * meet share a tier. An endpoint with rules of a direction is in that direction's `aclRules` set, which
+ * sends its traffic through the tiers and then to the default Block. Allow returns to the caller, so
+ * traffic between two endpoints passes the sender's Out tiers and then the receiver's In tiers. Pure.
  */
-import { createHash } from "node:crypto";
-import type { KernelObject } from "../dataplane/objects.js";
-import { aclChainName } from "../dataplane/naming.js";
-import type { Family } from "../model/ip.js";
+import { invalidArgument } from "../errors.js";
+import type { ElementPart, KernelObject, Owner } from "../dataplane/objects.js";
+import { ACL_TIERS, aclTierSet } from "../dataplane/naming.js";
+import { parseIp, parsePrefix, type Family, type Prefix } from "../model/ip.js";
 import { familyOfAddress, type AclPolicy, type EndpointPolicy, type PortRange } from "../model/policy.js";
 import type { Endpoint, Network } from "../model/types.js";
 
-const set = (items: readonly string[]): string =>
-  items.length === 1 ? (items[0] ?? "") : `{ ${items.join(", ")} }`;
-const portText = (p: PortRange): string => (p.from === p.to ? String(p.from) : `${p.from}-${p.to}`);
+type Direction = AclPolicy["direction"];
+const DIRECTIONS: readonly Direction[] = ["In", "Out"];
+const FAMILIES: readonly Family[] = [4, 6];
 
-/** The families a rule applies to: those its address lists allow (an empty list allows any). */
-function familiesOf(acl: AclPolicy): (Family | undefined)[] {
-  const lists = [acl.localAddresses, acl.remoteAddresses].filter((l) => l.length > 0);
-  if (lists.length === 0) return [undefined];
-  return ([4, 6] as const).filter((f) => lists.every((l) => l.some((a) => familyOfAddress(a) === f)));
+interface Span {
+  readonly from: number;
+  readonly to: number;
 }
 
-function ruleText(acl: AclPolicy, family: Family | undefined, label: string): string {
-  const [self, remote] = acl.direction === "Out" ? ["saddr", "daddr"] : ["daddr", "saddr"];
-  const [localPort, remotePort] = acl.direction === "Out" ? ["sport", "dport"] : ["dport", "sport"];
-  const ip = family === 6 ? "ip6" : "ip";
-  const of = (addresses: readonly string[]): string[] =>
-    addresses.filter((a) => familyOfAddress(a) === family);
-  const parts: string[] = [];
-  if (acl.protocols.length > 0) parts.push(`meta l4proto ${set(acl.protocols.map(String))}`);
-  if (acl.localAddresses.length > 0) parts.push(`${ip} ${self} ${set(of(acl.localAddresses))}`);
-  if (acl.remoteAddresses.length > 0) parts.push(`${ip} ${remote} ${set(of(acl.remoteAddresses))}`);
-  if (acl.localPorts.length > 0) parts.push(`th ${localPort} ${set(acl.localPorts.map(portText))}`);
-  if (acl.remotePorts.length > 0) parts.push(`th ${remotePort} ${set(acl.remotePorts.map(portText))}`);
-  parts.push("counter", acl.action === "Allow" ? "return" : "drop", `comment "${label}"`);
-  return parts.join(" ");
+/** What one rule matches in one family, every list merged into disjoint pieces (empty lists: anything). */
+interface Match {
+  readonly protocols: readonly Span[];
+  /** null: any of the endpoint's addresses. */
+  readonly locals: readonly Prefix[] | null;
+  readonly remotes: readonly Prefix[];
+  readonly localPorts: readonly Span[];
+  readonly remotePorts: readonly Span[];
 }
 
-/** An ACL and the comment its rules carry, which is how counters find their way back to the policy. */
-export interface LabelledAcl {
+/** An ACL and the label its elements carry, which is how counters find their way back to the policy. */
+interface LabelledAcl {
   readonly acl: AclPolicy;
   readonly label: string;
 }
 
+const ANY_PROTOCOL: Span = { from: 0, to: 255 };
+const ANY_PORT: Span = { from: 0, to: 65535 };
+const anyPrefix = (family: Family): Prefix => parsePrefix("any", family === 4 ? "0.0.0.0/0" : "::/0");
+const toPrefix = (a: string): Prefix =>
+  parsePrefix("address", a.includes("/") ? a : `${a}/${familyOfAddress(a) === 4 ? 32 : 128}`);
+
+function mergeSpans(spans: readonly Span[], any: Span): Span[] {
+  if (spans.length === 0) return [any];
+  const sorted = [...spans].sort((a, b) => a.from - b.from);
+  const out: Span[] = [];
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && s.from <= last.to + 1)
+      out[out.length - 1] = { ...last, to: Math.max(last.to, s.to) };
+    else out.push(s);
+  }
+  return out;
+}
+
+/** Prefixes are nested or disjoint: sorted by start, widest first, each one not inside the last kept. */
+function outermost(prefixes: readonly Prefix[]): Prefix[] {
+  const sorted = [...prefixes].sort((a, b) =>
+    a.first !== b.first ? (a.first < b.first ? -1 : 1) : a.last === b.last ? 0 : a.last > b.last ? -1 : 1,
+  );
+  const out: Prefix[] = [];
+  for (const p of sorted) {
+    const last = out[out.length - 1];
+    if (last === undefined || p.first > last.last) out.push(p);
+  }
+  return out;
+}
+
+/** The rule's match in `family`, or undefined when an address list leaves it nothing of that family. */
+function matchOf(acl: AclPolicy, family: Family): Match | undefined {
+  const ofFamily = (addresses: readonly string[]): Prefix[] | undefined => {
+    const mine = addresses.filter((a) => familyOfAddress(a) === family).map(toPrefix);
+    return addresses.length > 0 && mine.length === 0 ? undefined : mine;
+  };
+  const locals = ofFamily(acl.localAddresses);
+  const remotes = ofFamily(acl.remoteAddresses);
+  if (locals === undefined || remotes === undefined) return undefined;
+  const ports = (p: readonly PortRange[]): Span[] => mergeSpans(p, ANY_PORT);
+  return {
+    protocols: mergeSpans(
+      acl.protocols.map((p) => ({ from: p, to: p })),
+      ANY_PROTOCOL,
+    ),
+    locals: locals.length === 0 ? null : outermost(locals),
+    remotes: remotes.length === 0 ? [anyPrefix(family)] : outermost(remotes),
+    localPorts: ports(acl.localPorts),
+    remotePorts: ports(acl.remotePorts),
+  };
+}
+
+const spansMeet = (a: readonly Span[], b: readonly Span[]): boolean =>
+  a.some((x) => b.some((y) => x.from <= y.to && y.from <= x.to));
+const prefixesMeet = (a: readonly Prefix[], b: readonly Prefix[]): boolean =>
+  a.some((x) => b.some((y) => x.first <= y.last && y.first <= x.last));
+
+/** Whether some packet could match both rules. */
+const meet = (a: Match, b: Match): boolean =>
+  spansMeet(a.protocols, b.protocols) &&
+  (a.locals === null || b.locals === null || prefixesMeet(a.locals, b.locals)) &&
+  prefixesMeet(a.remotes, b.remotes) &&
+  spansMeet(a.localPorts, b.localPorts) &&
+  spansMeet(a.remotePorts, b.remotePorts);
+
 /** Rules of one direction in evaluation order: ascending priority, ties in the order given. */
-export function aclRules(acls: readonly LabelledAcl[], direction: "In" | "Out"): string[] {
-  const ordered = acls
-    .filter(({ acl }) => acl.direction === direction)
-    .sort((a, b) => a.acl.priority - b.acl.priority);
-  if (ordered.length === 0) return [];
-  return [
-    ...ordered.flatMap(({ acl, label }) => familiesOf(acl).map((f) => ruleText(acl, f, label))),
-    'counter drop comment "default"',
-  ];
+const ordered = (acls: readonly LabelledAcl[], direction: Direction): LabelledAcl[] =>
+  acls.filter(({ acl }) => acl.direction === direction).sort((a, b) => a.acl.priority - b.acl.priority);
+
+interface TieredRule extends LabelledAcl {
+  readonly match: Match;
+  readonly tier: number;
+}
+
+/** Each rule of the family one tier past the last earlier rule it meets. */
+function tiers(rules: readonly LabelledAcl[], family: Family): TieredRule[] {
+  const out: TieredRule[] = [];
+  for (const rule of rules) {
+    const match = matchOf(rule.acl, family);
+    if (match === undefined) continue;
+    const tier = Math.max(-1, ...out.filter((r) => meet(r.match, match)).map((r) => r.tier)) + 1;
+    out.push({ ...rule, match, tier });
+  }
+  return out;
 }
 
 const labelled = (policies: readonly EndpointPolicy[], prefix: string): LabelledAcl[] =>
   policies.flatMap((p, i) => (p.type === "ACL" ? [{ acl: p, label: `${prefix} ${i}` }] : []));
 
+/** The endpoint's own ACLs (labelled `acl <index>`), then its network's (`network acl <index>`). */
+const aclsOf = (own: readonly EndpointPolicy[], network: readonly EndpointPolicy[]): LabelledAcl[] => [
+  ...labelled(own, "acl"),
+  ...labelled(network, "network acl"),
+];
+
 /**
- * The endpoint's own ACLs (labelled `acl <index>`) and its network's (`network acl <index>`) in one chain
- * per direction; at equal priority the endpoint's own rule comes first.
+ * Refuses ACLs that need more tiers than the skeleton has: more than ACL_TIERS rules of one direction
+ * each of which can match a packet the one before it matches too.
  */
+export function checkAclTiers(own: readonly EndpointPolicy[], network: readonly EndpointPolicy[]): void {
+  const acls = aclsOf(own, network);
+  for (const direction of DIRECTIONS)
+    for (const family of FAMILIES) {
+      const depth = Math.max(0, ...tiers(ordered(acls, direction), family).map((r) => r.tier + 1));
+      if (depth > ACL_TIERS)
+        throw invalidArgument(
+          "Policies",
+          `${depth} ACL rules of direction ${direction} each overlap the one before; at most ${ACL_TIERS} can`,
+        );
+    }
+}
+
+const spanText = (s: Span): string => (s.from === s.to ? String(s.from) : `${s.from}-${s.to}`);
+
+function elementsOf(owner: Owner, rule: TieredRule, direction: Direction, self: string): KernelObject[] {
+  const { match } = rule;
+  const family = familyOfAddress(self);
+  const selfIp = parseIp("address", self);
+  if (match.locals !== null && !match.locals.some((p) => selfIp.value >= p.first && selfIp.value <= p.last))
+    return [];
+  const verdict: ElementPart = { t: "verdict", v: rule.acl.action === "Allow" ? "return" : "drop" };
+  return match.protocols.flatMap((protocol) =>
+    match.remotes.flatMap((remote) =>
+      match.localPorts.flatMap((localPort) =>
+        match.remotePorts.map((remotePort): KernelObject => ({
+          kind: "nftElement",
+          owner,
+          set: aclTierSet(direction, family, rule.tier),
+          key: [
+            { t: "addr", v: self },
+            { t: "protoRange", v: spanText(protocol) },
+            { t: "prefix", v: `${remote.network}/${remote.length}` },
+            { t: "portRange", v: spanText(localPort) },
+            { t: "portRange", v: spanText(remotePort) },
+          ],
+          value: [verdict],
+          label: rule.label,
+        })),
+      ),
+    ),
+  );
+}
+
+/** The endpoint's ACLs and its network's as elements of the tier maps, and its place in `aclRules`. */
 export function aclObjects(ep: Endpoint, net: Network): KernelObject[] {
   const owner = `ep:${ep.id}` as const;
-  const acls = [...labelled(ep.policies, "acl"), ...labelled(net.policies, "network acl")];
-  const objects: KernelObject[] = [];
-  for (const direction of ["In", "Out"] as const) {
-    const rules = aclRules(acls, direction);
-    if (rules.length === 0) continue;
-    const hash = createHash("sha256").update(rules.join("\n")).digest("hex").slice(0, 12);
-    const name = aclChainName(direction === "In" ? "in" : "out", ep.id, hash);
-    objects.push({ kind: "nftChain", owner, name, rules });
-    for (const a of ep.addresses)
-      objects.push({
+  const acls = aclsOf(ep.policies, net.policies);
+  return DIRECTIONS.flatMap((direction) => {
+    const rules = ordered(acls, direction);
+    if (rules.length === 0) return [];
+    return ep.addresses.flatMap((a): KernelObject[] => [
+      {
         kind: "nftElement",
         owner,
-        set: `acl${direction}${a.family}`,
+        set: `acl${direction}Rules${a.family}`,
         key: [{ t: "addr", v: a.address }],
-        value: [{ t: "verdict", v: `jump ${name}` }],
-      });
-  }
-  return objects;
+        value: null,
+      },
+      ...tiers(rules, a.family).flatMap((rule) => elementsOf(owner, rule, direction, a.address)),
+    ]);
+  });
 }

@@ -178,7 +178,7 @@ export class MemoryKernel implements Kernel {
   }
 
   /** The memory kernel counts no packets. */
-  ruleCounters(): Promise<Map<string, Counter>> {
+  elementCounters(): Promise<Map<string, Counter>> {
     return Promise.resolve(new Map<string, Counter>());
   }
 

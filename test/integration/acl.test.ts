@@ -143,6 +143,14 @@ describe.skipIf(needsRoot)("ACL policies on a NAT network", () => {
         field,
       });
     }
+    const nested = Array.from({ length: 17 }, (_, i) =>
+      block({ Protocols: "6", LocalPorts: `1-${1000 + i}`, Priority: 100 + i }),
+    );
+    const tooDeep = await d.api("POST", "/endpoints/c1/policies", { RequestType: "Add", Policies: nested });
+    expect({ status: tooDeep.status, field: (tooDeep.body as ErrorBody).error.field }).toEqual({
+      status: 400,
+      field: "Policies",
+    });
     expect(await nftElements(t.host)).toEqual(before);
     expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
   });
@@ -171,7 +179,7 @@ describe.skipIf(needsRoot)("ACL policies on a NAT network", () => {
   it("keeps the previous policy fully in force when the kernel refuses a change half-way", async () => {
     const { ID } = await d.ok<{ ID: string }>("GET", "/endpoints/c1");
     // A link under the name the QoS device of c1 would get, without hostnet's alias: the ip half of the
-    // change fails while its nft half (the new ACL chain) is valid on its own.
+    // change fails while its nft half (the new ACL elements) is valid on its own.
     const squatter = `hni-${ID.slice(0, 8)}`;
     await must(["ip", "-n", t.host, "link", "add", squatter, "type", "veth", "peer", "name", "squatter0"]);
     cleanup.add(() => run(["ip", "-n", t.host, "link", "del", squatter]).then(() => undefined));

@@ -5,7 +5,16 @@
  * comments); a different version is replaced atomically, elements and all.
  */
 import { createHash } from "node:crypto";
-import { NFT_TABLE, nftSets, type NftFamily, type NftSetName } from "../naming.js";
+import {
+  ACL_TIERS,
+  aclTierSet,
+  addressFamilyOf,
+  NFT_TABLE,
+  nftSetNames,
+  setDefinition,
+  type NftFamily,
+  type NftSetName,
+} from "../naming.js";
 import { partsText, type ElementPart, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
 
@@ -18,20 +27,24 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
   addr: { 4: "ipv4_addr", 6: "ipv6_addr" },
   prefix: { 4: "ipv4_addr", 6: "ipv6_addr" },
   proto: { 4: "inet_proto", 6: "inet_proto" },
+  protoRange: { 4: "inet_proto", 6: "inet_proto" },
+  portRange: { 4: "inet_service", 6: "inet_service" },
   port: { 4: "inet_service", 6: "inet_service" },
   verdict: { 4: "verdict", 6: "verdict" },
   ether: { 4: "ether_addr", 6: "ether_addr" },
 };
 
 function setDeclaration(name: NftSetName): string {
-  const def = nftSets[name];
-  const family = name.endsWith("6") ? 6 : 4;
+  const def = setDefinition(name);
+  const family = addressFamilyOf(name);
   const typeOf = (parts: readonly ElementPart["t"][]): string =>
     parts.map((p) => partType[p][family]).join(" . ");
-  const interval = (def.key as readonly string[]).includes("prefix") ? " flags interval;" : "";
+  const ranges: readonly ElementPart["t"][] = ["prefix", "protoRange", "portRange"];
+  const interval = def.key.some((t) => ranges.includes(t)) ? " flags interval;" : "";
+  const counter = def.counter === true ? " counter;" : "";
   const kind = def.value === null ? "set" : "map";
   const type = def.value === null ? typeOf(def.key) : `${typeOf(def.key)} : ${typeOf(def.value)}`;
-  return `  ${kind} ${name} { type ${type};${interval} }`;
+  return `  ${kind} ${name} { type ${type};${interval}${counter} }`;
 }
 
 const inetChains = `
@@ -84,24 +97,24 @@ const inetChains = `
     iifname @closedBridges jump closed
     oifname @closedBridges jump closed
     ct state established,related accept
-    ip saddr vmap @aclOut4
-    ip6 saddr vmap @aclOut6
-    ip daddr vmap @aclIn4
-    ip6 daddr vmap @aclIn6
+    ip saddr @aclOutRules4 jump acl_out4
+    ip6 saddr @aclOutRules6 jump acl_out6
+    ip daddr @aclInRules4 jump acl_in4
+    ip6 daddr @aclInRules6 jump acl_in6
   }
   chain input {
     type filter hook input priority filter; policy accept;
     ip daddr . meta l4proto . th dport @lbEmpty4 jump lb_reject
     ip6 daddr . meta l4proto . th dport @lbEmpty6 jump lb_reject
     ct state established,related accept
-    ip saddr vmap @aclOut4
-    ip6 saddr vmap @aclOut6
+    ip saddr @aclOutRules4 jump acl_out4
+    ip6 saddr @aclOutRules6 jump acl_out6
   }
   chain output {
     type filter hook output priority filter; policy accept;
     ct state established,related accept
-    ip daddr vmap @aclIn4
-    ip6 daddr vmap @aclIn6
+    ip daddr @aclInRules4 jump acl_in4
+    ip6 daddr @aclInRules6 jump acl_in6
   }
   chain lb_reject {
     meta l4proto tcp reject with tcp reset
@@ -153,12 +166,32 @@ const bridgeChains = `
     iifname "hnv-*" oifname @l2Uplinks ether type arp arp saddr ether set oifname map @l2HostMac
   }`;
 
+/**
+ * The ACL tiers of one direction and family, first to last, then the default Block (modes/acl.ts). The key
+ * is always endpoint address . protocol . remote address . local port . remote port.
+ */
+function aclChain(direction: "In" | "Out", family: 4 | 6): string {
+  const ip = family === 4 ? "ip" : "ip6";
+  const [self, remote, localPort, remotePort] =
+    direction === "In" ? ["daddr", "saddr", "dport", "sport"] : ["saddr", "daddr", "sport", "dport"];
+  const key = `${ip} ${self} . meta l4proto . ${ip} ${remote} . th ${localPort} . th ${remotePort}`;
+  const tiers = Array.from(
+    { length: ACL_TIERS },
+    (_, tier) => `    ${key} vmap @${aclTierSet(direction, family, tier)}`,
+  );
+  return `  chain acl_${direction.toLowerCase()}${family} {\n${tiers.join("\n")}\n    drop\n  }`;
+}
+
+const aclChains = (["In", "Out"] as const)
+  .flatMap((direction) => ([4, 6] as const).map((family) => aclChain(direction, family)))
+  .join("\n");
+
 function skeleton(family: NftFamily, version: string): string {
-  const sets = (Object.keys(nftSets) as NftSetName[])
-    .filter((name) => nftSets[name].family === family)
+  const sets = nftSetNames
+    .filter((name) => setDefinition(name).family === family)
     .map(setDeclaration)
     .join("\n");
-  const chains = family === "inet" ? inetChains : bridgeChains;
+  const chains = family === "inet" ? `${inetChains}\n${aclChains}` : bridgeChains;
   return `table ${table(family)} {\n  chain ${VERSION_CHAIN_PREFIX}${version} {\n  }\n${sets}\n${chains}\n}`;
 }
 
@@ -167,9 +200,13 @@ export const skeletonVersion = createHash("sha256")
   .digest("hex")
   .slice(0, 12);
 
+/** The element's owner, then its label if it has one; observe.ts reads both back. */
+export const elementComment = (o: Extract<KernelObject, { kind: "nftElement" }>): string =>
+  o.label === undefined ? o.owner : `${o.owner} ${o.label}`;
+
 function elementText(o: Extract<KernelObject, { kind: "nftElement" }>, withValue: boolean): string {
   const value = withValue && o.value !== null ? ` : ${partsText(o.value)}` : "";
-  const comment = withValue ? ` comment "${o.owner}"` : "";
+  const comment = withValue ? ` comment "${elementComment(o)}"` : "";
   return `{ ${partsText(o.key)}${comment}${value} }`;
 }
 
@@ -187,7 +224,7 @@ export function nftLines(op: Op): string[] {
     return [`add chain ${T} ${o.name}`, ...o.rules.map((r) => `add rule ${T} ${o.name} ${r}`)];
   }
   if (o.kind !== "nftElement") return [];
-  const set = `${table(nftSets[o.set as NftSetName].family)} ${o.set}`;
+  const set = `${table(setDefinition(o.set).family)} ${o.set}`;
   if (op.action === "delete") return [`delete element ${set} ${elementText(o, false)}`];
   const add = `add element ${set} ${elementText(o, true)}`;
   return op.action === "replace" ? [`delete element ${set} ${elementText(o, false)}`, add] : [add];
