@@ -12,7 +12,7 @@ import { HostnetService } from "./core/service.js";
 import { hostPrefixes } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
-import { conntrackFlush } from "./dataplane/linux/conntrack.js";
+import { forgetBackend } from "./dataplane/linux/backend-memory.js";
 import { DhcpLeases } from "./core/leases.js";
 import { DockerIpam } from "./docker/ipam.js";
 import { buildDockerPlugin } from "./docker/server.js";
@@ -68,7 +68,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     prefixes: () => hostPrefixes(processRunner),
     uplinks: linuxUplinks(processRunner),
     leases,
-    flushUdp: conntrackFlush(processRunner),
+    forgetBackend: forgetBackend(processRunner),
   });
   const { report, failures } = await reconciler.convergeAll();
   log.info(

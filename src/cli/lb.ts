@@ -5,8 +5,11 @@ import { UsageError } from "./errors.js";
 import { json, none, shortId, table } from "./output.js";
 import { formatPortMapping } from "./publish.js";
 
-/** PortMapping flags: 1 is ILB. */
+/** PortMapping flags: 1 ILB, 2 LocalRoutedVip. */
 const ILB = 1;
+const LOCAL_ROUTED_VIP = 2;
+/** HNS's SourceIP distribution: a client keeps its backend. */
+const SOURCE_IP = 2;
 
 export const lbCreateOptions = {
   vip: {
@@ -23,19 +26,39 @@ export const lbCreateOptions = {
   },
   backend: { type: "string", multiple: true, arg: "EP", description: "A backend endpoint (name or ID)" },
   ilb: { type: "boolean", description: "Internal: reachable only from containers on this host's networks" },
+  "local-routed-vip": { type: "boolean", description: "With --ilb: reachable from this host too" },
+  affinity: {
+    type: "boolean",
+    description: "Source-IP affinity: a client's new connections go to the backend its last one went to",
+  },
   "source-vip": { type: "string", arg: "IP", description: "The source address the backends see" },
 } as const satisfies OptionSpecs;
 
 const PORT = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/i;
 
+interface PortOptions {
+  readonly ilb: boolean;
+  readonly localRoutedVip: boolean;
+  readonly affinity: boolean;
+}
+
 /** `80:8080/tcp` as a load balancer port mapping. */
-export function parseLbPort(text: string, ilb: boolean): LoadBalancerRequest["PortMappings"][number] {
+export function parseLbPort(
+  text: string,
+  options: PortOptions = { ilb: false, localRoutedVip: false, affinity: false },
+): LoadBalancerRequest["PortMappings"][number] {
   const m = PORT.exec(text);
   const [ext, int] = [Number(m?.[1]), Number(m?.[2])];
   if (m === null || !(ext >= 1 && ext <= 65535 && int >= 1 && int <= 65535))
     throw new UsageError(`--port "${text}" is not EXT:INT[/tcp|/udp] with ports from 1 to 65535`);
-  const mapping = { Protocol: (m[3] ?? "tcp").toUpperCase(), ExternalPort: ext, InternalPort: int };
-  return ilb ? { ...mapping, Flags: ILB } : mapping;
+  const flags = (options.ilb ? ILB : 0) | (options.localRoutedVip ? LOCAL_ROUTED_VIP : 0);
+  return {
+    Protocol: (m[3] ?? "tcp").toUpperCase(),
+    ExternalPort: ext,
+    InternalPort: int,
+    ...(flags === 0 ? {} : { Flags: flags }),
+    ...(options.affinity ? { DistributionType: SOURCE_IP } : {}),
+  };
 }
 
 /** The body of POST /loadbalancers for `lb create NAME …`. */
@@ -44,10 +67,17 @@ export function lbCreateRequest(name: string, values: Values<typeof lbCreateOpti
   const ports = values.port ?? [];
   if (vips.length === 0) throw new UsageError("give at least one --vip");
   if (ports.length === 0) throw new UsageError("give at least one --port");
+  if (values["local-routed-vip"] === true && values.ilb !== true)
+    throw new UsageError("--local-routed-vip needs --ilb: the host reaches other load balancers already");
+  const options: PortOptions = {
+    ilb: values.ilb === true,
+    localRoutedVip: values["local-routed-vip"] === true,
+    affinity: values.affinity === true,
+  };
   const request: LoadBalancerRequest = {
     Name: name,
     FrontendVIPs: vips,
-    PortMappings: ports.map((p) => parseLbPort(p, values.ilb === true)),
+    PortMappings: ports.map((p) => parseLbPort(p, options)),
     HostComputeEndpoints: values.backend ?? [],
   };
   const sourceVip = values["source-vip"];
@@ -96,7 +126,8 @@ export const lb = group({
       options: lbCreateOptions,
       examples: [
         "hostnet lb create web --vip 198.51.100.10 --port 80:8080/tcp --backend web1 --backend web2",
-        "hostnet lb create dns --vip 10.96.0.10 --port 53:53/udp --backend dns1 --ilb",
+        "hostnet lb create dns --vip 10.96.0.10 --port 53:53/udp --backend dns1 --ilb --local-routed-vip",
+        "hostnet lb create shop --vip 198.51.100.20 --port 443:8443/tcp --backend shop1 --backend shop2 --affinity",
       ],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createLoadBalancer(lbCreateRequest(args.NAME, values));

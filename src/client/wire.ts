@@ -170,8 +170,10 @@ export interface LbPortMapping {
   readonly Protocol: number | string;
   readonly InternalPort: number;
   readonly ExternalPort: number;
-  /** 1: ILB, reachable only from the host's containers. */
+  /** 1: ILB, reachable only from the host's containers; 2: LocalRoutedVip, and from the host; 4: IPv6. */
   readonly Flags?: number;
+  /** 0: random per connection; 1 or 2: a client keeps its backend (source-IP affinity). */
+  readonly DistributionType?: number;
 }
 
 export interface LoadBalancerRequest {

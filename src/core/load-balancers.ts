@@ -7,10 +7,10 @@ import { randomUUID } from "node:crypto";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
-import type { LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
+import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
 import type { Store } from "../store/store.js";
-import type { UdpFlowFlush } from "../dataplane/linux/conntrack.js";
+import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
 import { checkName, checkPort } from "./validate.js";
 
@@ -22,6 +22,8 @@ export interface LoadBalancerSpec {
     readonly protocol: Protocol;
     readonly externalPort: number;
     readonly internalPort: number;
+    readonly affinity: boolean;
+    readonly localRoutedVip: boolean;
   }[];
   readonly backends: readonly { readonly field: string; readonly ref: string }[];
   readonly internal: boolean;
@@ -34,7 +36,7 @@ export class LoadBalancerService {
   constructor(
     private readonly store: Store,
     private readonly reconciler: Reconciler,
-    private readonly flushUdp: UdpFlowFlush,
+    private readonly forgetBackend: ForgetBackend,
   ) {
     this.lbs = new LoadBalancerStore(store);
   }
@@ -60,8 +62,16 @@ export class LoadBalancerService {
       protocol: m.protocol,
       externalPort: checkPort(`${m.field}.ExternalPort`, m.externalPort),
       internalPort: checkPort(`${m.field}.InternalPort`, m.internalPort),
+      affinity: m.affinity,
+      localRoutedVip: m.localRoutedVip,
     }));
+    const ipv6 = vips.find((v) => v.includes(":"));
     portMappings.forEach((m, i) => {
+      if (m.affinity && ipv6 !== undefined)
+        throw invalidArgument(
+          `${spec.portMappings[i]?.field ?? "PortMappings"}.DistributionType`,
+          `source-IP affinity is for IPv4 VIPs only, and ${ipv6} is IPv6`,
+        );
       if (portMappings.findIndex((o) => o.protocol === m.protocol && o.externalPort === m.externalPort) !== i)
         throw invalidArgument(
           `${spec.portMappings[i]?.field ?? "PortMappings"}.ExternalPort`,
@@ -97,6 +107,7 @@ export class LoadBalancerService {
     const lb = this.get(ref);
     this.store.write(() => this.lbs.delete(lb.id));
     await this.reconciler.converge([`lb:${lb.id}`]);
+    for (const vip of lb.vips) await this.forgetBackend(vip);
   }
 
   /** Adds one backend: new connections may land on it at once. */
@@ -113,7 +124,8 @@ export class LoadBalancerService {
 
   /**
    * Removes one backend: it gets no new connections; those it has finish (conntrack keeps their DNAT), but
-   * its UDP flows are deleted, so their next datagrams go to the backends that remain.
+   * its UDP flows and the clients pinned to it by affinity are forgotten, so they go to the backends that
+   * remain.
    */
   async removeBackend(ref: string, endpointRef: string): Promise<LoadBalancer> {
     const lb = this.get(ref);
@@ -126,11 +138,16 @@ export class LoadBalancerService {
     await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
       this.lbs.addBackend(lb.id, ep.id),
     );
-    if (lb.portMappings.some((m) => m.protocol === "udp"))
+    await this.forget([lb], ep);
+    return this.get(lb.id);
+  }
+
+  /** What the kernel remembers of `ep` as a backend of these load balancers (see backend-memory.ts). */
+  async forget(lbs: readonly LoadBalancer[], ep: Endpoint): Promise<void> {
+    for (const lb of lbs)
       for (const vip of lb.vips)
         for (const a of ep.addresses.filter((a) => (a.family === 6) === vip.includes(":")))
-          await this.flushUdp(vip, a.address);
-    return this.get(lb.id);
+          await this.forgetBackend(vip, a.address);
   }
 
   /** A VIP may be any address but one of a container subnet, whose addresses belong to endpoints. */

@@ -27,6 +27,7 @@ import { familyOfAddress, singletonPolicies, type EndpointPolicy } from "../mode
 import {
   networkTypes,
   type Endpoint,
+  type LoadBalancer,
   type Namespace,
   type NamespaceAttachment,
   type Network,
@@ -37,7 +38,7 @@ import {
 } from "../model/types.js";
 import type { UplinkHost } from "../dataplane/uplink.js";
 import type { DhcpLeases } from "./leases.js";
-import type { UdpFlowFlush } from "../dataplane/linux/conntrack.js";
+import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
 import { LoadBalancerService } from "./load-balancers.js";
@@ -118,7 +119,7 @@ export interface HostSide {
   readonly prefixes: HostPrefixes;
   readonly uplinks: UplinkHost;
   readonly leases: DhcpLeases;
-  readonly flushUdp: UdpFlowFlush;
+  readonly forgetBackend: ForgetBackend;
 }
 
 const DEFAULT_MTU = 1500;
@@ -145,7 +146,7 @@ export class HostnetService {
     this.hostPrefixes = host.prefixes;
     this.uplinks = host.uplinks;
     this.leases = host.leases;
-    this.loadBalancers = new LoadBalancerService(store, reconciler, host.flushUdp);
+    this.loadBalancers = new LoadBalancerService(store, reconciler, host.forgetBackend);
     this.lbStore = new LoadBalancerStore(store);
   }
 
@@ -293,7 +294,7 @@ export class HostnetService {
         `network "${net.name}" has ${endpoints.length} endpoint(s); remove them first or delete with force`,
       );
     for (const ep of endpoints) this.leases.stop(ep.id);
-    const balancers = this.balancersOf(endpoints);
+    const balancers = endpoints.map((ep) => this.balancersOf(ep));
     this.store.write(() => {
       for (const ep of endpoints) this.store.deleteEndpoint(ep.id);
       this.store.deleteNetwork(net.id);
@@ -302,8 +303,9 @@ export class HostnetService {
     await this.reconciler.converge([
       ...endpoints.map((ep) => `ep:${ep.id}` as const),
       `net:${net.id}`,
-      ...balancers,
+      ...new Set(balancers.flat().map((lb) => `lb:${lb.id}` as const)),
     ]);
+    for (const [i, ep] of endpoints.entries()) await this.loadBalancers.forget(balancers[i] ?? [], ep);
     if (net.uplink !== null) await this.restoreUplinks();
   }
 
@@ -520,9 +522,10 @@ export class HostnetService {
   async deleteEndpoint(ref: string): Promise<void> {
     const ep = this.endpoint(ref);
     this.leases.stop(ep.id);
-    const balancers = this.balancersOf([ep]);
+    const balancers = this.balancersOf(ep);
     this.store.write(() => this.store.deleteEndpoint(ep.id));
-    await this.reconciler.converge([`ep:${ep.id}`, ...balancers]);
+    await this.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
+    await this.loadBalancers.forget(balancers, ep);
   }
 
   async attachEndpoint(ref: string, spec: AttachSpec): Promise<Endpoint> {
@@ -718,10 +721,9 @@ export class HostnetService {
     }
   }
 
-  /** The load balancers whose backends these endpoints are: deleting one changes them too. */
-  private balancersOf(endpoints: readonly Endpoint[]): Owner[] {
-    const ids = endpoints.flatMap((ep) => this.lbStore.withBackend(ep.id));
-    return [...new Set(ids)].map((id) => `lb:${id}` as const);
+  /** The load balancers this endpoint is a backend of: deleting it changes them too. */
+  private balancersOf(ep: Endpoint): LoadBalancer[] {
+    return this.lbStore.withBackend(ep.id).map((id) => this.loadBalancers.get(id));
   }
 
   private convergeOrUndo(scope: readonly Owner[], undo: () => void): Promise<void> {

@@ -8,6 +8,11 @@ import type { ElementPart, Owner } from "./objects.js";
 export const NETNS_DIR = "/run/netns";
 export const NFT_TABLE = "hostnet";
 /** hostnet's two tables: `inet hostnet` (NAT, forwarding, ACLs) and `bridge hostnet` (anti-spoofing). */
+/** How many numbers nft draws from for each new load-balanced connection; backends split them evenly. */
+export const LB_SLOTS = 65536;
+/** How long a client keeps its backend without opening a connection (Kubernetes' ClientIP default). */
+export const LB_AFFINITY_SECONDS = 10800;
+
 export const nftFamilies = ["inet", "bridge"] as const;
 export type NftFamily = (typeof nftFamilies)[number];
 export const BRIDGE_PREFIX = "hnb-";
@@ -76,15 +81,44 @@ const fixedSets = {
   l2HostMac: { family: "bridge", key: ["ifname"], value: ["ether"] },
   /** uplink . container address → the container's own MAC, for frames from the LAN to that address. */
   l2Macs4: { family: "bridge", key: ["ifname", "addr"], value: ["ether"] },
-  /** VIP . proto . port → jump to the load balancer's chain, from anywhere (and from the host). */
-  lbFront4: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
-  lbFront6: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
+  /** VIP . proto . port of load balancers reachable from anywhere (and from the host). */
+  lbFront4: { family: "inet", key: ["addr", "proto", "port"], value: null },
+  lbFront6: { family: "inet", key: ["addr", "proto", "port"], value: null },
   /** The same for internal load balancers (ILB): only from containers on the host's networks. */
-  lbInternal4: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
-  lbInternal6: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
+  lbInternal4: { family: "inet", key: ["addr", "proto", "port"], value: null },
+  lbInternal6: { family: "inet", key: ["addr", "proto", "port"], value: null },
+  /** Frontends of internal load balancers the host reaches too (LocalRoutedVip). */
+  lbLocal4: { family: "inet", key: ["addr", "proto", "port"], value: null },
+  lbLocal6: { family: "inet", key: ["addr", "proto", "port"], value: null },
+  /**
+   * Frontends with source-IP affinity: a client keeps the backend it got (see lbAffinity). IPv4 only: nft
+   * 1.0.6 cannot compile the update of a map whose data is an IPv6 address and a port.
+   */
+  lbAffine4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   /** VIP → the SourceVIP its connections reach backends from. */
   lbSource4: { family: "inet", key: ["addr"], value: ["addr"] },
   lbSource6: { family: "inet", key: ["addr"], value: ["addr"] },
+  /** VIP . proto . port . range of draws (0 to LB_SLOTS - 1) → backend address . port. */
+  lbBackends4: {
+    family: "inet",
+    key: ["addr", "proto", "port", "slotRange"],
+    value: ["addr", "port"],
+    declaration: `typeof ip daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} : ip daddr . th dport; flags interval;`,
+  },
+  lbBackends6: {
+    family: "inet",
+    key: ["addr", "proto", "port", "slotRange"],
+    value: ["addr", "port"],
+    declaration: `typeof ip6 daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} : ip6 daddr . th dport; flags interval;`,
+  },
+  /** client . VIP . proto . port → the backend . port it got; the kernel fills it, hostnet only forgets. */
+  lbAffinity4: {
+    family: "inet",
+    key: ["addr", "addr", "proto", "port"],
+    value: ["addr", "port"],
+    declaration: `typeof ip saddr . ip daddr . meta l4proto . th dport : ip daddr . th dport; flags dynamic,timeout; timeout ${LB_AFFINITY_SECONDS}s;`,
+    dynamic: true,
+  },
   /** Frontends of load balancers without a backend of the family: refused, not black-holed. */
   lbEmpty4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   lbEmpty6: { family: "inet", key: ["addr", "proto", "port"], value: null },
@@ -111,6 +145,10 @@ interface SetDefinition {
   readonly value: readonly ElementPart["t"][] | null;
   /** Every element counts the packets and bytes it matched. */
   readonly counter?: true;
+  /** The declaration's body when it cannot be said by type alone (nft `typeof`). */
+  readonly declaration?: string;
+  /** The kernel adds its elements: they are not desired state, and observing skips them. */
+  readonly dynamic?: true;
 }
 
 /**
@@ -140,15 +178,6 @@ export const isNftSetName = (name: string): name is NftSetName => known.has(name
 
 export const setDefinition = (name: NftSetName): SetDefinition =>
   name in fixedSets ? fixedSets[name as FixedSetName] : aclTier;
-
-/** lb_<load balancer id>_<hash of the rules>: its backends and ports. */
-export const lbChainName = (lbId: string, hash: string): string => `lb_${lbId}_${hash}`;
-
-/** The owner of one of hostnet's per-object chains (load balancers), if the name is one. */
-export function ownerOfChain(name: string): Owner | undefined {
-  const lb = /^lb_([0-9a-f-]{36})_[0-9a-f]+$/.exec(name);
-  return lb?.[1] === undefined ? undefined : `lb:${lb[1]}`;
-}
 
 type FixedSetName = keyof typeof fixedSets;
 export type NftSetName = FixedSetName | AclTierSet;

@@ -19,6 +19,8 @@ export type ElementPart =
   | { t: "protoRange"; v: string }
   /** A port or range of ports, "22" or "1000-2000". */
   | { t: "portRange"; v: string }
+  /** A range of a load balancer's per-connection draws, "0-32767". */
+  | { t: "slotRange"; v: string }
   | { t: "port"; v: number }
   | { t: "verdict"; v: string }
   | { t: "ether"; v: string };
@@ -70,8 +72,6 @@ export type KernelObject =
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
   | (Base & { kind: "nftTable"; family: NftFamily; version: string })
-  /** A chain of table inet hostnet whose name ends in a hash of its rules: new rules, new chain. */
-  | (Base & { kind: "nftChain"; name: string; rules: readonly string[] })
   | (Base & {
       kind: "loopbackProxy";
       protocol: "tcp" | "udp";
@@ -123,8 +123,6 @@ export function identity(o: KernelObject): string {
       return `nft:${o.family}`;
     case "nftElement":
       return `nft:${o.set}:${partsText(o.key)}`;
-    case "nftChain":
-      return `nftchain:${o.name}`;
     case "loopbackProxy":
       return `proxy:${o.protocol}/${o.port}`;
   }
@@ -141,8 +139,6 @@ export function parentOf(o: KernelObject): string | undefined {
       return `clink:${o.netns}:${o.dev}`;
     case "nftElement":
       return `nft:${setDefinition(o.set).family}`;
-    case "nftChain":
-      return "nft:inet";
     case "sysctl":
       return /^net\/ipv[46]\/conf\/(?!all\/|default\/)/.test(o.key)
         ? `link:${o.key.split("/")[3] ?? ""}`
@@ -221,7 +217,6 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
       return observed.kind === "ingressRedirect" && observed.to === desired.to;
     case "netns":
     case "address":
-    case "nftChain":
     case "ifb":
       return observed.kind === desired.kind;
   }
@@ -251,8 +246,6 @@ export function describe(o: KernelObject): string {
       return `sysctl ${o.key.replaceAll("/", ".")} = ${o.value}`;
     case "nftTable":
       return `nft table ${o.family} hostnet (${o.version})`;
-    case "nftChain":
-      return `nft chain ${o.name} (${o.rules.length} rules)`;
     case "ifb":
       return `ifb ${o.name}`;
     case "shaper":

@@ -17,7 +17,6 @@ import {
   isNftSetName,
   setDefinition,
   ownerFromAlias,
-  ownerOfChain,
   type NftFamily,
   VETH_PREFIX,
 } from "./naming.js";
@@ -220,7 +219,7 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
     const v = raw[i];
     if (t === "port") return { t, v: Number(v) };
     if (t === "proto") return { t, v: typeof v === "number" ? (PROTOCOL_NAMES[v] ?? String(v)) : String(v) };
-    if (t === "protoRange" || t === "portRange") return { t, v: rangeText(v) };
+    if (t === "protoRange" || t === "portRange" || t === "slotRange") return { t, v: rangeText(v) };
     if (t === "ether") return { t, v: String(v) };
     if (t === "verdict") return { t, v: verdictText(v) };
     if (t === "prefix") {
@@ -248,14 +247,12 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
   let version: string | undefined;
   for (const entry of json.nftables) {
     if (entry.table !== undefined) version = "unknown";
-    const chainOwner = entry.chain === undefined ? undefined : ownerOfChain(entry.chain.name);
-    if (entry.chain !== undefined && chainOwner !== undefined)
-      out.push({ kind: "nftChain", owner: chainOwner, name: entry.chain.name, rules: [] });
     if (entry.chain?.name.startsWith(VERSION_CHAIN_PREFIX) === true)
       version = entry.chain.name.slice(VERSION_CHAIN_PREFIX.length);
     const set = entry.set ?? entry.map;
     if (set === undefined || !isNftSetName(set.name)) continue;
     const def = setDefinition(set.name);
+    if (def.dynamic === true) continue;
     if (def.family !== family) continue;
     for (const raw of set.elem ?? []) {
       const isMap = Array.isArray(raw);

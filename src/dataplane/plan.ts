@@ -42,8 +42,6 @@ function rank(o: KernelObject): number {
     case "route":
     case "hostRoute":
       return 7;
-    case "nftChain":
-      return 7;
     case "nftElement":
       return 8;
     case "loopbackProxy":
@@ -96,7 +94,5 @@ export function plan(desired: readonly KernelObject[], observed: readonly Kernel
   }
   deletes.sort((a, b) => rank(b.object) - rank(a.object));
   upserts.sort((a, b) => rank(a.object) - rank(b.object));
-  // A chain is deleted only after the verdict map elements that jump to it were changed or removed.
-  const late = deletes.filter((op) => op.object.kind === "nftChain");
-  return { ops: [...deletes.filter((op) => op.object.kind !== "nftChain"), ...upserts, ...late] };
+  return { ops: [...deletes, ...upserts] };
 }

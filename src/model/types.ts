@@ -130,6 +130,10 @@ export interface LbPortMapping {
   readonly protocol: Protocol;
   readonly externalPort: number;
   readonly internalPort: number;
+  /** Source-IP affinity: a client's new connections go to the backend its last one went to (HNS SourceIP distribution). */
+  readonly affinity: boolean;
+  /** An ILB frontend the host itself reaches too (HNS LocalRoutedVip). */
+  readonly localRoutedVip: boolean;
 }
 
 /** HNS's HostComputeLoadBalancer: connections to every VIP and port spread over the backend endpoints. */

@@ -1,39 +1,36 @@
 /**
- * A load balancer as kernel objects: one chain whose rules DNAT each frontend port to a backend picked at
- * random per connection (nft numgen over an anonymous map), and one verdict map element per VIP and port
- * jumping to it. A change of backends is a new chain (its name carries a hash of the rules) and one element
- * per frontend, whatever the number of load balancers; established connections keep their conntrack DNAT.
- * A frontend with no backend of its family is an element of `lbEmpty`, whose connections are refused. Pure.
+ * A load balancer as set elements. Its frontends (VIP . protocol . port) are elements of `lbFront` (from
+ * anywhere), or `lbInternal` (ILB: from the host's containers) and `lbLocal` (LocalRoutedVip: from the host
+ * too); the skeleton sends them to `lb_dnat`, which DNATs by `lbBackends`. That map is keyed by frontend and
+ * a number nft draws per connection from 0 to 65535, and each backend of a frontend owns an equal range of
+ * those numbers: random per connection, with no chain of its own, since every chain the kernel has to
+ * re-validate at each change would make a change cost more the more load balancers there are. A change of
+ * backends rewrites the ranges of that load balancer only; established connections keep their conntrack DNAT.
+ * A frontend with source-IP affinity is also in `lbAffine`: the backend each client got is remembered in
+ * `lbAffinity`, which the kernel fills (IPv4 only). A frontend with no backend of its family is an element of `lbEmpty`,
+ * whose connections are refused. Pure.
  */
-import { createHash } from "node:crypto";
-import type { KernelObject } from "../dataplane/objects.js";
-import { lbChainName } from "../dataplane/naming.js";
+import type { ElementPart, KernelObject } from "../dataplane/objects.js";
+import { LB_SLOTS, type NftSetName } from "../dataplane/naming.js";
 import type { Family } from "../model/ip.js";
 import { familyOfAddress } from "../model/policy.js";
 import type { Endpoint, LoadBalancer } from "../model/types.js";
 
-function rulesOf(lb: LoadBalancer, backends: readonly Endpoint[], family: Family): string[] {
-  const targets = backends.flatMap((ep) =>
-    ep.addresses.filter((a) => a.family === family).map((a) => a.address),
-  );
-  if (targets.length === 0) return [];
-  const ip = family === 6 ? "ip6" : "ip";
-  return lb.portMappings.map((m) => {
-    const map = targets.map((t, i) => `${i} : ${t} . ${m.internalPort}`).join(", ");
-    return `meta nfproto ${family === 6 ? "ipv6" : "ipv4"} meta l4proto ${m.protocol} th dport ${m.externalPort} dnat ${ip} to numgen random mod ${targets.length} map { ${map} }`;
-  });
+/** The range of draws backend `i` of `n` gets: equal shares, the first ones one larger when it does not divide. */
+function slotRange(i: number, n: number): string {
+  const from = Math.floor((i * LB_SLOTS) / n);
+  const to = Math.floor(((i + 1) * LB_SLOTS) / n) - 1;
+  return from === to ? String(from) : `${from}-${to}`;
 }
 
 export function loadBalancerObjects(lb: LoadBalancer, backends: readonly Endpoint[]): KernelObject[] {
   const owner = `lb:${lb.id}` as const;
-  const families = [4, 6] as const;
-  const rules = families.flatMap((f) => rulesOf(lb, backends, f));
-  const hash = createHash("sha256").update(rules.join("\n")).digest("hex").slice(0, 12);
-  const chain = lbChainName(lb.id, hash);
-  const served = new Set(families.filter((f) => rulesOf(lb, backends, f).length > 0));
-  const objects: KernelObject[] = served.size === 0 ? [] : [{ kind: "nftChain", owner, name: chain, rules }];
+  const targets = (family: Family): string[] =>
+    backends.flatMap((ep) => ep.addresses.filter((a) => a.family === family).map((a) => a.address));
+  const objects: KernelObject[] = [];
   for (const vip of lb.vips) {
     const family = familyOfAddress(vip);
+    const served = targets(family);
     if (lb.sourceVip !== null && familyOfAddress(lb.sourceVip) === family)
       objects.push({
         kind: "nftElement",
@@ -43,21 +40,36 @@ export function loadBalancerObjects(lb: LoadBalancer, backends: readonly Endpoin
         value: [{ t: "addr", v: lb.sourceVip }],
       });
     for (const m of lb.portMappings) {
-      const key = [
+      const frontend: ElementPart[] = [
         { t: "addr", v: vip },
         { t: "proto", v: m.protocol },
         { t: "port", v: m.externalPort },
-      ] as const;
-      objects.push(
-        served.has(family)
-          ? {
-              kind: "nftElement",
-              owner,
-              set: `${lb.internal ? "lbInternal" : "lbFront"}${family}`,
-              key: [...key],
-              value: [{ t: "verdict", v: `jump ${chain}` }],
-            }
-          : { kind: "nftElement", owner, set: `lbEmpty${family}`, key: [...key], value: null },
+      ];
+      const member = (set: NftSetName): KernelObject => ({
+        kind: "nftElement",
+        owner,
+        set,
+        key: frontend,
+        value: null,
+      });
+      if (served.length === 0) {
+        objects.push(member(`lbEmpty${family}`));
+        continue;
+      }
+      objects.push(member(`${lb.internal ? "lbInternal" : "lbFront"}${family}`));
+      if (lb.internal && m.localRoutedVip) objects.push(member(`lbLocal${family}`));
+      if (m.affinity && family === 4) objects.push(member("lbAffine4"));
+      served.forEach((address, i) =>
+        objects.push({
+          kind: "nftElement",
+          owner,
+          set: `lbBackends${family}`,
+          key: [...frontend, { t: "slotRange", v: slotRange(i, served.length) }],
+          value: [
+            { t: "addr", v: address },
+            { t: "port", v: m.internalPort },
+          ],
+        }),
       );
     }
   }

@@ -94,7 +94,14 @@ function toLoadBalancer(row: LbRow, backends: readonly string[]): LoadBalancer {
     id: row.id,
     name: row.name,
     vips: JSON.parse(row.vips) as string[],
-    portMappings: JSON.parse(row.port_mappings) as LbPortMapping[],
+    // Rows from before affinity and LocalRoutedVip lack both: neither was possible then.
+    portMappings: (JSON.parse(row.port_mappings) as Partial<LbPortMapping>[]).map((m): LbPortMapping => ({
+      protocol: m.protocol ?? "tcp",
+      externalPort: m.externalPort ?? 0,
+      internalPort: m.internalPort ?? 0,
+      affinity: m.affinity ?? false,
+      localRoutedVip: m.localRoutedVip ?? false,
+    })),
     backends,
     internal: row.internal === 1,
     sourceVip: row.source_vip,

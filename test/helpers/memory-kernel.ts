@@ -50,7 +50,6 @@ function netnsOf(o: KernelObject): string | null {
     case "sysctl":
     case "nftTable":
     case "nftElement":
-    case "nftChain":
     case "loopbackProxy":
     case "ifb":
     case "shaper":

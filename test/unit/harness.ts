@@ -84,7 +84,7 @@ export function harness(
     prefixes: () => Promise.resolve(prefixes),
     uplinks,
     leases,
-    flushUdp: () => Promise.resolve(),
+    forgetBackend: () => Promise.resolve(),
   });
   return {
     store,

@@ -7,8 +7,15 @@ import { invalidArgument } from "../../errors.js";
 import type { LoadBalancer } from "../../model/types.js";
 import { ErrorBody, protocolOf } from "./wire.js";
 
-/** PortMapping flags: 1 is ILB; the rest (LocalRoutedVip, IPv6) hostnet does not take. */
+/**
+ * PortMapping flags: 1 ILB, 2 LocalRoutedVip (an ILB the host reaches too), 4 IPv6 (hostnet reads the family
+ * from each VIP, so it only checks the flag is consistent with them).
+ */
 const ILB = 1;
+const LOCAL_ROUTED_VIP = 2;
+const IPV6 = 4;
+/** HNS's DistributionType: 0 none (random per connection), 1 SourceIPProtocol and 2 SourceIP (affinity). */
+const DISTRIBUTION_TYPES = [0, 1, 2];
 /** Load balancer flags: 1 is DSR, which hostnet does not have yet. */
 const DSR = 1;
 
@@ -16,7 +23,17 @@ const PortMapping = Type.Object({
   Protocol: Type.Union([Type.Integer(), Type.String()], { description: "6 or TCP, 17 or UDP" }),
   InternalPort: Type.Integer(),
   ExternalPort: Type.Integer(),
-  Flags: Type.Optional(Type.Integer({ description: "1: ILB, reachable only from the host's containers" })),
+  Flags: Type.Optional(
+    Type.Integer({
+      description:
+        "1: ILB, reachable only from the host's containers; 2: LocalRoutedVip, and from the host; 4: IPv6",
+    }),
+  ),
+  DistributionType: Type.Optional(
+    Type.Integer({
+      description: "0: random per connection; 1 or 2: a client keeps its backend (source-IP affinity)",
+    }),
+  ),
 });
 
 export const LoadBalancerRequest = Type.Object({
@@ -46,9 +63,23 @@ export const BackendRequest = Type.Object({
 
 function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
   if (((body.Flags ?? 0) & DSR) !== 0) throw invalidArgument("Flags", "DSR is not supported by hostnet yet");
-  const unknownFlags = body.PortMappings.findIndex((m) => ((m.Flags ?? 0) & ~ILB) !== 0);
-  if (unknownFlags >= 0)
-    throw invalidArgument(`PortMappings[${unknownFlags}].Flags`, "only the ILB flag (1) is supported");
+  body.PortMappings.forEach((m, i) => {
+    const flags = m.Flags ?? 0;
+    if ((flags & ~(ILB | LOCAL_ROUTED_VIP | IPV6)) !== 0)
+      throw invalidArgument(
+        `PortMappings[${i}].Flags`,
+        "takes only ILB (1), LocalRoutedVip (2) and IPv6 (4)",
+      );
+    if ((flags & LOCAL_ROUTED_VIP) !== 0 && (flags & ILB) === 0)
+      throw invalidArgument(
+        `PortMappings[${i}].Flags`,
+        "LocalRoutedVip (2) is for ILB port mappings: the host reaches the others already",
+      );
+    if ((flags & IPV6) !== 0 && !body.FrontendVIPs.some((v) => v.includes(":")))
+      throw invalidArgument(`PortMappings[${i}].Flags`, "IPv6 (4) is set but no FrontendVIP is IPv6");
+    if (m.DistributionType !== undefined && !DISTRIBUTION_TYPES.includes(m.DistributionType))
+      throw invalidArgument(`PortMappings[${i}].DistributionType`, "must be 0, 1 or 2");
+  });
   const ilb = body.PortMappings.map((m) => ((m.Flags ?? 0) & ILB) !== 0);
   if (ilb.some((f) => f !== ilb[0]))
     throw invalidArgument("PortMappings", "either every port mapping has the ILB flag or none has");
@@ -60,6 +91,8 @@ function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
       protocol: protocolOf(`PortMappings[${i}].Protocol`, m.Protocol),
       externalPort: m.ExternalPort,
       internalPort: m.InternalPort,
+      affinity: (m.DistributionType ?? 0) !== 0,
+      localRoutedVip: ((m.Flags ?? 0) & LOCAL_ROUTED_VIP) !== 0,
     })),
     backends: body.HostComputeEndpoints.map((ref, i) => ({ field: `HostComputeEndpoints[${i}]`, ref })),
     internal: ilb[0] === true,
@@ -77,7 +110,11 @@ function lbView(lb: LoadBalancer): Static<typeof LoadBalancerWire> {
       Protocol: m.protocol === "tcp" ? 6 : 17,
       InternalPort: m.internalPort,
       ExternalPort: m.externalPort,
-      Flags: lb.internal ? ILB : 0,
+      Flags:
+        (lb.internal ? ILB : 0) |
+        (m.localRoutedVip ? LOCAL_ROUTED_VIP : 0) |
+        (lb.vips.some((v) => v.includes(":")) ? IPV6 : 0),
+      DistributionType: m.affinity ? 2 : 0,
     })),
     Flags: 0,
     ...(lb.sourceVip === null ? {} : { SourceVIP: lb.sourceVip }),

@@ -9,6 +9,7 @@ import {
   ACL_TIERS,
   aclTierSet,
   addressFamilyOf,
+  LB_SLOTS,
   NFT_TABLE,
   nftSetNames,
   setDefinition,
@@ -19,7 +20,6 @@ import { partsText, type ElementPart, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
 
 const table = (family: NftFamily): string => `${family} ${NFT_TABLE}`;
-const T = table("inet");
 export const VERSION_CHAIN_PREFIX = "version_";
 
 const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
@@ -29,6 +29,8 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
   proto: { 4: "inet_proto", 6: "inet_proto" },
   protoRange: { 4: "inet_proto", 6: "inet_proto" },
   portRange: { 4: "inet_service", 6: "inet_service" },
+  // Only in sets declared by `typeof` (numgen's result has no type name of its own).
+  slotRange: { 4: "integer", 6: "integer" },
   port: { 4: "inet_service", 6: "inet_service" },
   verdict: { 4: "verdict", 6: "verdict" },
   ether: { 4: "ether_addr", 6: "ether_addr" },
@@ -36,13 +38,14 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
 
 function setDeclaration(name: NftSetName): string {
   const def = setDefinition(name);
+  const kind = def.value === null ? "set" : "map";
+  if (def.declaration !== undefined) return `  ${kind} ${name} { ${def.declaration} }`;
   const family = addressFamilyOf(name);
   const typeOf = (parts: readonly ElementPart["t"][]): string =>
     parts.map((p) => partType[p][family]).join(" . ");
   const ranges: readonly ElementPart["t"][] = ["prefix", "protoRange", "portRange"];
   const interval = def.key.some((t) => ranges.includes(t)) ? " flags interval;" : "";
   const counter = def.counter === true ? " counter;" : "";
-  const kind = def.value === null ? "set" : "map";
   const type = def.value === null ? typeOf(def.key) : `${typeOf(def.key)} : ${typeOf(def.value)}`;
   return `  ${kind} ${name} { type ${type};${interval}${counter} }`;
 }
@@ -62,20 +65,33 @@ const inetChains = `
   }
   chain nat_prerouting {
     type nat hook prerouting priority dstnat; policy accept;
-    ip daddr . meta l4proto . th dport vmap @lbFront4
-    ip6 daddr . meta l4proto . th dport vmap @lbFront6
-    iifname "hnb-*" ip daddr . meta l4proto . th dport vmap @lbInternal4
-    iifname "hnb-*" ip6 daddr . meta l4proto . th dport vmap @lbInternal6
+    ip daddr . meta l4proto . th dport @lbFront4 goto lb_dnat4
+    ip6 daddr . meta l4proto . th dport @lbFront6 goto lb_dnat6
+    iifname "hnb-*" ip daddr . meta l4proto . th dport @lbInternal4 goto lb_dnat4
+    iifname "hnb-*" ip6 daddr . meta l4proto . th dport @lbInternal6 goto lb_dnat6
     fib daddr type local jump portmap
   }
   chain nat_output {
     type nat hook output priority -100; policy accept;
-    ip daddr . meta l4proto . th dport vmap @lbFront4
-    ip6 daddr . meta l4proto . th dport vmap @lbFront6
+    ip daddr . meta l4proto . th dport @lbFront4 goto lb_dnat4
+    ip6 daddr . meta l4proto . th dport @lbFront6 goto lb_dnat6
+    ip daddr . meta l4proto . th dport @lbLocal4 goto lb_dnat4
+    ip6 daddr . meta l4proto . th dport @lbLocal6 goto lb_dnat6
     fib daddr type local jump portmap
+  }
+  chain lb_dnat4 {
+    ip daddr . meta l4proto . th dport @lbAffine4 meta l4proto { tcp, udp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @lbAffinity4
+    meta l4proto { tcp, udp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} map @lbBackends4
+  }
+  chain lb_dnat6 {
+    meta l4proto { tcp, udp } dnat ip6 to ip6 daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} map @lbBackends6
+  }
+  chain lb_remember4 {
+    meta l4proto { tcp, udp } update @lbAffinity4 { ct original ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst : ip daddr . th dport }
   }
   chain nat_postrouting {
     type nat hook postrouting priority srcnat; policy accept;
+    ct status dnat meta l4proto { tcp, udp } ct original ip daddr . meta l4proto . ct original proto-dst @lbAffine4 jump lb_remember4
     ip saddr 127.0.0.0/8 oifname @natBridges masquerade
     ip6 saddr ::1 oifname @natBridges masquerade
     meta nfproto ipv4 ct status dnat snat ip to ct original ip daddr map @lbSource4
@@ -218,10 +234,6 @@ export function nftLines(op: Op): string[] {
     if (op.action === "delete") return [`delete table ${t}`];
     // "add" first makes the delete valid whether or not the table exists.
     return [`add table ${t}`, `delete table ${t}`, skeleton(o.family, o.version)];
-  }
-  if (o.kind === "nftChain") {
-    if (op.action === "delete") return [`delete chain ${T} ${o.name}`];
-    return [`add chain ${T} ${o.name}`, ...o.rules.map((r) => `add rule ${T} ${o.name} ${r}`)];
   }
   if (o.kind !== "nftElement") return [];
   const set = `${table(setDefinition(o.set).family)} ${o.set}`;

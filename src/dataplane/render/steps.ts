@@ -112,7 +112,6 @@ function createSteps(o: KernelObject): Step[] {
       return [{ runner: { kind: "sysctl" }, line: `${o.key}=${o.value}` }];
     case "nftTable":
     case "nftElement":
-    case "nftChain":
       return nftLines({ action: "create", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
     case "loopbackProxy":
       return [{ runner: { kind: "proxy" }, line: `open ${describe(o)}`, proxy: { action: "open", spec: o } }];
@@ -149,7 +148,6 @@ function deleteSteps(o: KernelObject): Step[] {
       return [];
     case "nftTable":
     case "nftElement":
-    case "nftChain":
       return nftLines({ action: "delete", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
     case "loopbackProxy":
       return [
@@ -180,7 +178,6 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       return createSteps(to);
     case "nftTable":
     case "nftElement":
-    case "nftChain":
       return nftLines({ action: "replace", from, object: to }).map((line) => ({
         runner: { kind: "nft" },
         line,

@@ -49,7 +49,7 @@ describe("hostnet lb create", () => {
     expect(() => lbCreateRequest("x", { port: ["80:80"] })).toThrow("--vip");
     expect(() => lbCreateRequest("x", { vip: ["198.51.100.1"] })).toThrow("--port");
     for (const bad of ["80", "80:0", "70000:80", "80:80/sctp", "a:b", "1.2.3.4:80:80", "80:80/"])
-      expect(() => parseLbPort(bad, false), bad).toThrow(`--port "${bad}"`);
+      expect(() => parseLbPort(bad), bad).toThrow(`--port "${bad}"`);
   });
 });
 

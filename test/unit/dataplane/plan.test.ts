@@ -263,7 +263,6 @@ describe("plan: idempotence", () => {
       case "loopbackProxy":
       case "netns":
       case "nftTable":
-      case "nftChain":
       case "veth":
       case "ifb":
       case "ingressRedirect":
