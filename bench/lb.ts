@@ -129,12 +129,12 @@ try {
     `--net=/run/netns/${t.host}`,
     "nft",
     "list",
-    "map",
+    "set",
     "inet",
     "hostnet",
     "lbFront4",
   ]);
-  const frontends = (programmed.match(/jump lb_/g) ?? []).length;
+  const frontends = (programmed.match(/comment "lb:/g) ?? []).length;
 
   const figures = {
     backendAt10: { median: round(median(at10)), p90: round(percentile(at10, 90)) },

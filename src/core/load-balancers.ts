@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
+import { LB_SLOTS } from "../dataplane/naming.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
@@ -78,7 +79,9 @@ export class LoadBalancerService {
           "is mapped twice",
         );
     });
-    const backends = spec.backends.map((b) => this.backend(b.field, b.ref, vips).id);
+    const backends = [...new Set(spec.backends.map((b) => this.backend(b.field, b.ref, vips).id))];
+    if (backends.length > LB_SLOTS)
+      throw invalidArgument("HostComputeEndpoints", `a load balancer has at most ${LB_SLOTS} backends`);
     const sourceVip =
       spec.sourceVip === undefined ? null : this.checkVip(spec.sourceVip.field, spec.sourceVip.address);
     this.store.write(() => {
@@ -95,9 +98,7 @@ export class LoadBalancerService {
             "SourceVIP",
           );
       });
-      this.lbs.insert({ id, name, vips, portMappings, internal: spec.internal, sourceVip }, [
-        ...new Set(backends),
-      ]);
+      this.lbs.insert({ id, name, vips, portMappings, internal: spec.internal, sourceVip }, backends);
     });
     await convergeOrUndo(this.store, this.reconciler, [`lb:${id}`], () => this.lbs.delete(id));
     return this.get(id);
@@ -115,6 +116,11 @@ export class LoadBalancerService {
     const lb = this.get(ref);
     const ep = this.backend("HostComputeEndpoints[0]", endpointRef, lb.vips);
     if (lb.backends.includes(ep.id)) return lb;
+    if (lb.backends.length >= LB_SLOTS)
+      throw invalidArgument(
+        "HostComputeEndpoints[0]",
+        `"${lb.name}" has ${LB_SLOTS} backends, the most it can`,
+      );
     this.store.write(() => this.lbs.addBackend(lb.id, ep.id));
     await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
       this.lbs.removeBackend(lb.id, ep.id),

@@ -8,8 +8,12 @@ import type { ElementPart, Owner } from "./objects.js";
 export const NETNS_DIR = "/run/netns";
 export const NFT_TABLE = "hostnet";
 /** hostnet's two tables: `inet hostnet` (NAT, forwarding, ACLs) and `bridge hostnet` (anti-spoofing). */
-/** How many numbers nft draws from for each new load-balanced connection; backends split them evenly. */
-export const LB_SLOTS = 65536;
+/**
+ * How many numbers nft draws from for each new load-balanced connection; backends split them evenly, so a
+ * load balancer has at most this many. Exact keys in a hash map: an interval map (one range per backend)
+ * costs the kernel time in proportion to all its elements at every delete.
+ */
+export const LB_SLOTS = 64;
 /** How long a client keeps its backend without opening a connection (Kubernetes' ClientIP default). */
 export const LB_AFFINITY_SECONDS = 10800;
 
@@ -98,18 +102,18 @@ const fixedSets = {
   /** VIP → the SourceVIP its connections reach backends from. */
   lbSource4: { family: "inet", key: ["addr"], value: ["addr"] },
   lbSource6: { family: "inet", key: ["addr"], value: ["addr"] },
-  /** VIP . proto . port . range of draws (0 to LB_SLOTS - 1) → backend address . port. */
+  /** VIP . proto . port . draw (0 to LB_SLOTS - 1) → backend address . port. */
   lbBackends4: {
     family: "inet",
-    key: ["addr", "proto", "port", "slotRange"],
+    key: ["addr", "proto", "port", "slot"],
     value: ["addr", "port"],
-    declaration: `typeof ip daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} : ip daddr . th dport; flags interval;`,
+    declaration: `typeof ip daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} : ip daddr . th dport;`,
   },
   lbBackends6: {
     family: "inet",
-    key: ["addr", "proto", "port", "slotRange"],
+    key: ["addr", "proto", "port", "slot"],
     value: ["addr", "port"],
-    declaration: `typeof ip6 daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} : ip6 daddr . th dport; flags interval;`,
+    declaration: `typeof ip6 daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} : ip6 daddr . th dport;`,
   },
   /** client . VIP . proto . port → the backend . port it got; the kernel fills it, hostnet only forgets. */
   lbAffinity4: {

@@ -19,8 +19,8 @@ export type ElementPart =
   | { t: "protoRange"; v: string }
   /** A port or range of ports, "22" or "1000-2000". */
   | { t: "portRange"; v: string }
-  /** A range of a load balancer's per-connection draws, "0-32767". */
-  | { t: "slotRange"; v: string }
+  /** One of a load balancer's per-connection draws. */
+  | { t: "slot"; v: number }
   | { t: "port"; v: number }
   | { t: "verdict"; v: string }
   | { t: "ether"; v: string };

@@ -217,9 +217,9 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
       : [value];
   return types.map((t, i): ElementPart => {
     const v = raw[i];
-    if (t === "port") return { t, v: Number(v) };
+    if (t === "port" || t === "slot") return { t, v: Number(v) };
     if (t === "proto") return { t, v: typeof v === "number" ? (PROTOCOL_NAMES[v] ?? String(v)) : String(v) };
-    if (t === "protoRange" || t === "portRange" || t === "slotRange") return { t, v: rangeText(v) };
+    if (t === "protoRange" || t === "portRange") return { t, v: rangeText(v) };
     if (t === "ether") return { t, v: String(v) };
     if (t === "verdict") return { t, v: verdictText(v) };
     if (t === "prefix") {

@@ -2,10 +2,10 @@
  * A load balancer as set elements. Its frontends (VIP . protocol . port) are elements of `lbFront` (from
  * anywhere), or `lbInternal` (ILB: from the host's containers) and `lbLocal` (LocalRoutedVip: from the host
  * too); the skeleton sends them to `lb_dnat`, which DNATs by `lbBackends`. That map is keyed by frontend and
- * a number nft draws per connection from 0 to 65535, and each backend of a frontend owns an equal range of
- * those numbers: random per connection, with no chain of its own, since every chain the kernel has to
- * re-validate at each change would make a change cost more the more load balancers there are. A change of
- * backends rewrites the ranges of that load balancer only; established connections keep their conntrack DNAT.
+ * a number nft draws per connection below LB_SLOTS, and the backends of a frontend take those numbers in
+ * turn: random per connection, with no chain of its own, since every chain the kernel has to re-validate at
+ * each change would make a change cost more the more load balancers there are. A change of backends rewrites
+ * the elements of that load balancer only; established connections keep their conntrack DNAT.
  * A frontend with source-IP affinity is also in `lbAffine`: the backend each client got is remembered in
  * `lbAffinity`, which the kernel fills (IPv4 only). A frontend with no backend of its family is an element of `lbEmpty`,
  * whose connections are refused. Pure.
@@ -15,13 +15,6 @@ import { LB_SLOTS, type NftSetName } from "../dataplane/naming.js";
 import type { Family } from "../model/ip.js";
 import { familyOfAddress } from "../model/policy.js";
 import type { Endpoint, LoadBalancer } from "../model/types.js";
-
-/** The range of draws backend `i` of `n` gets: equal shares, the first ones one larger when it does not divide. */
-function slotRange(i: number, n: number): string {
-  const from = Math.floor((i * LB_SLOTS) / n);
-  const to = Math.floor(((i + 1) * LB_SLOTS) / n) - 1;
-  return from === to ? String(from) : `${from}-${to}`;
-}
 
 export function loadBalancerObjects(lb: LoadBalancer, backends: readonly Endpoint[]): KernelObject[] {
   const owner = `lb:${lb.id}` as const;
@@ -59,18 +52,17 @@ export function loadBalancerObjects(lb: LoadBalancer, backends: readonly Endpoin
       objects.push(member(`${lb.internal ? "lbInternal" : "lbFront"}${family}`));
       if (lb.internal && m.localRoutedVip) objects.push(member(`lbLocal${family}`));
       if (m.affinity && family === 4) objects.push(member("lbAffine4"));
-      served.forEach((address, i) =>
+      for (let slot = 0; slot < LB_SLOTS; slot++)
         objects.push({
           kind: "nftElement",
           owner,
           set: `lbBackends${family}`,
-          key: [...frontend, { t: "slotRange", v: slotRange(i, served.length) }],
+          key: [...frontend, { t: "slot", v: slot }],
           value: [
-            { t: "addr", v: address },
+            { t: "addr", v: served[slot % served.length] ?? "" },
             { t: "port", v: m.internalPort },
           ],
-        }),
-      );
+        });
     }
   }
   return objects;

@@ -30,7 +30,7 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
   protoRange: { 4: "inet_proto", 6: "inet_proto" },
   portRange: { 4: "inet_service", 6: "inet_service" },
   // Only in sets declared by `typeof` (numgen's result has no type name of its own).
-  slotRange: { 4: "integer", 6: "integer" },
+  slot: { 4: "integer", 6: "integer" },
   port: { 4: "inet_service", 6: "inet_service" },
   verdict: { 4: "verdict", 6: "verdict" },
   ether: { 4: "ether_addr", 6: "ether_addr" },
