@@ -45,6 +45,21 @@ describe("hostnet lb create", () => {
     });
   });
 
+  it("sets LocalRoutedVip with --ilb --local-routed-vip and SourceIP distribution with --affinity", () => {
+    expect(
+      lbCreateRequest("dns", {
+        vip: ["10.96.0.10"],
+        port: ["53:53/udp"],
+        ilb: true,
+        "local-routed-vip": true,
+        affinity: true,
+      }).PortMappings,
+    ).toEqual([{ Protocol: "UDP", ExternalPort: 53, InternalPort: 53, Flags: 3, DistributionType: 2 }]);
+    expect(() =>
+      lbCreateRequest("dns", { vip: ["10.96.0.10"], port: ["53:53/udp"], "local-routed-vip": true }),
+    ).toThrow("--local-routed-vip needs --ilb");
+  });
+
   it("refuses a missing VIP or port and a port that is not EXT:INT", () => {
     expect(() => lbCreateRequest("x", { port: ["80:80"] })).toThrow("--vip");
     expect(() => lbCreateRequest("x", { vip: ["198.51.100.1"] })).toThrow("--port");
