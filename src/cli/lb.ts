@@ -8,6 +8,8 @@ import { formatPortMapping } from "./publish.js";
 /** PortMapping flags: 1 ILB, 2 LocalRoutedVip. */
 const ILB = 1;
 const LOCAL_ROUTED_VIP = 2;
+/** Load balancer flags: 1 DSR. */
+const DSR = 1;
 /** HNS's SourceIP distribution: a client keeps its backend. */
 const SOURCE_IP = 2;
 
@@ -32,6 +34,11 @@ export const lbCreateOptions = {
     description: "Source-IP affinity: a client's new connections go to the backend its last one went to",
   },
   "source-vip": { type: "string", arg: "IP", description: "The source address the backends see" },
+  dsr: {
+    type: "boolean",
+    description:
+      "Direct server return: backends get connections unchanged and answer clients themselves (IPv4)",
+  },
 } as const satisfies OptionSpecs;
 
 const PORT = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/i;
@@ -81,7 +88,11 @@ export function lbCreateRequest(name: string, values: Values<typeof lbCreateOpti
     HostComputeEndpoints: values.backend ?? [],
   };
   const sourceVip = values["source-vip"];
-  return sourceVip === undefined ? request : { ...request, SourceVIP: sourceVip };
+  return {
+    ...request,
+    ...(sourceVip === undefined ? {} : { SourceVIP: sourceVip }),
+    ...(values.dsr === true ? { Flags: DSR } : {}),
+  };
 }
 
 /** Endpoints resolve the backend IDs a load balancer carries to names. */

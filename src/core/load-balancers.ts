@@ -29,6 +29,7 @@ export interface LoadBalancerSpec {
   readonly backends: readonly { readonly field: string; readonly ref: string }[];
   readonly internal: boolean;
   readonly sourceVip?: { readonly field: string; readonly address: string };
+  readonly dsr: boolean;
 }
 
 export class LoadBalancerService {
@@ -79,7 +80,8 @@ export class LoadBalancerService {
           "is mapped twice",
         );
     });
-    const backends = [...new Set(spec.backends.map((b) => this.backend(b.field, b.ref, vips).id))];
+    if (spec.dsr) this.checkDsr(spec, vips, portMappings);
+    const backends = [...new Set(spec.backends.map((b) => this.backend(b.field, b.ref, vips, spec.dsr).id))];
     if (backends.length > LB_SLOTS)
       throw invalidArgument("HostComputeEndpoints", `a load balancer has at most ${LB_SLOTS} backends`);
     const sourceVip =
@@ -88,6 +90,13 @@ export class LoadBalancerService {
       if (this.lbs.find(name) !== undefined) throw conflict(`load balancer "${name}" already exists`, "Name");
       const existing = this.lbs.all();
       vips.forEach((vip, i) => {
+        // A DSR VIP is routed to its backends as a whole: no other load balancer can have it.
+        const sharing = existing.find((o) => o.vips.includes(vip) && (o.dsr || spec.dsr));
+        if (sharing !== undefined)
+          throw conflict(
+            `${spec.vips[i]?.field ?? "FrontendVIPs"}: ${vip} is a VIP of "${sharing.name}" too, and a DSR VIP cannot be shared`,
+            spec.vips[i]?.field,
+          );
         for (const m of portMappings)
           this.checkFrontendFree(existing, spec.vips[i]?.field ?? "FrontendVIPs", vip, m);
         // Connections are SNAT'ed by the VIP they came to: a VIP has one SourceVIP, or none.
@@ -98,7 +107,10 @@ export class LoadBalancerService {
             "SourceVIP",
           );
       });
-      this.lbs.insert({ id, name, vips, portMappings, internal: spec.internal, sourceVip }, backends);
+      this.lbs.insert(
+        { id, name, vips, portMappings, internal: spec.internal, sourceVip, dsr: spec.dsr },
+        backends,
+      );
     });
     await convergeOrUndo(this.store, this.reconciler, [`lb:${id}`], () => this.lbs.delete(id));
     return this.get(id);
@@ -114,7 +126,7 @@ export class LoadBalancerService {
   /** Adds one backend: new connections may land on it at once. */
   async addBackend(ref: string, endpointRef: string): Promise<LoadBalancer> {
     const lb = this.get(ref);
-    const ep = this.backend("HostComputeEndpoints[0]", endpointRef, lb.vips);
+    const ep = this.backend("HostComputeEndpoints[0]", endpointRef, lb.vips, lb.dsr);
     if (lb.backends.includes(ep.id)) return lb;
     if (lb.backends.length >= LB_SLOTS)
       throw invalidArgument(
@@ -189,12 +201,52 @@ export class LoadBalancerService {
       );
   }
 
-  private backend(field: string, ref: string, vips: readonly string[]): { id: string } {
+  private backend(field: string, ref: string, vips: readonly string[], dsr: boolean): { id: string } {
     const ep = this.store.endpoint(ref);
     if (ep === undefined) throw new HostnetError("NotFound", `endpoint "${ref}" not found`, { field });
     const families = new Set(vips.map((v) => (v.includes(":") ? 6 : 4)));
     if (!ep.addresses.some((a) => families.has(a.family)))
       throw invalidArgument(field, `endpoint "${ep.name}" has no address of the VIPs' family`);
+    if (dsr && ep.attachment?.kind !== "namespace")
+      throw invalidArgument(
+        field,
+        `endpoint "${ep.name}" is not attached to a namespace hostnet knows, where a DSR backend carries the VIP`,
+      );
     return ep;
+  }
+
+  /**
+   * DSR forwards connections unchanged: no port translation, no SNAT, no affinity or ILB gate (the VIP is
+   * routed, for everyone), and IPv4 only (the VIP on a backend's lo is marked by an IPv4 address label).
+   */
+  private checkDsr(
+    spec: LoadBalancerSpec,
+    vips: readonly string[],
+    mappings: readonly LbPortMapping[],
+  ): void {
+    vips.forEach((vip, i) => {
+      if (vip.includes(":"))
+        throw invalidArgument(
+          spec.vips[i]?.field ?? "FrontendVIPs",
+          `DSR is for IPv4 VIPs only, and ${vip} is IPv6`,
+        );
+    });
+    if (spec.sourceVip !== undefined)
+      throw invalidArgument(spec.sourceVip.field, "a DSR load balancer translates no address: no SourceVIP");
+    if (spec.internal)
+      throw invalidArgument("Flags", "a DSR VIP is routed for everyone: it cannot be an ILB too");
+    mappings.forEach((m, i) => {
+      const field = spec.portMappings[i]?.field ?? "PortMappings";
+      if (m.internalPort !== m.externalPort)
+        throw invalidArgument(
+          `${field}.InternalPort`,
+          "a DSR load balancer translates no port: InternalPort must be ExternalPort",
+        );
+      if (m.affinity)
+        throw invalidArgument(
+          `${field}.DistributionType`,
+          "DSR spreads clients by route hash, without affinity",
+        );
+    });
   }
 }

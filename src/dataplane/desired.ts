@@ -40,15 +40,31 @@ export function desiredState(snapshot: StoreSnapshot): KernelObject[] {
     if (net !== undefined) objects.push(...endpointObjects(ep, net, (id) => namespaces.get(id)));
   }
   const endpoints = new Map(snapshot.endpoints.map((e) => [e.id, e]));
-  for (const lb of snapshot.loadBalancers) objects.push(...lbObjects(lb, (id) => endpoints.get(id)));
+  for (const lb of snapshot.loadBalancers)
+    objects.push(
+      ...lbObjects(
+        lb,
+        (id) => endpoints.get(id),
+        (id) => namespaces.get(id),
+      ),
+    );
   return objects;
 }
 
 /** A load balancer's objects, with the backends the store still has. */
-export function lbObjects(lb: LoadBalancer, endpoint: (id: string) => Endpoint | undefined): KernelObject[] {
+export function lbObjects(
+  lb: LoadBalancer,
+  endpoint: (id: string) => Endpoint | undefined,
+  namespace: (id: string) => Namespace | undefined,
+): KernelObject[] {
   return loadBalancerObjects(
     lb,
-    lb.backends.flatMap((id) => endpoint(id) ?? []),
+    lb.backends.flatMap((id) => {
+      const ep = endpoint(id);
+      if (ep === undefined) return [];
+      const ns = ep.attachment?.kind === "namespace" ? namespace(ep.attachment.namespaceId) : undefined;
+      return [{ endpoint: ep, netns: ns?.path }];
+    }),
   );
 }
 

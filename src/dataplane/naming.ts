@@ -7,7 +7,6 @@ import type { ElementPart, Owner } from "./objects.js";
 /** Where named network namespaces live, as iproute2 keeps them. */
 export const NETNS_DIR = "/run/netns";
 export const NFT_TABLE = "hostnet";
-/** hostnet's two tables: `inet hostnet` (NAT, forwarding, ACLs) and `bridge hostnet` (anti-spoofing). */
 /**
  * How many numbers nft draws from for each new load-balanced connection; backends split them evenly, so a
  * load balancer has at most this many. Exact keys in a hash map: an interval map (one range per backend)
@@ -16,7 +15,12 @@ export const NFT_TABLE = "hostnet";
 export const LB_SLOTS = 64;
 /** How long a client keeps its backend without opening a connection (Kubernetes' ClientIP default). */
 export const LB_AFFINITY_SECONDS = 10800;
+/** The routing protocol number that marks hostnet's DSR routes (`ip route … proto 211`). */
+export const DSR_ROUTE_PROTO = 211;
+/** The label of a DSR VIP on a backend's lo: lo's alias marks the namespace, not its addresses. */
+export const DSR_VIP_LABEL = "lo:hostnet";
 
+/** hostnet's two tables: `inet hostnet` (NAT, forwarding, ACLs) and `bridge hostnet` (anti-spoofing). */
 export const nftFamilies = ["inet", "bridge"] as const;
 export type NftFamily = (typeof nftFamilies)[number];
 export const BRIDGE_PREFIX = "hnb-";
@@ -99,6 +103,8 @@ const fixedSets = {
    * 1.0.6 cannot compile the update of a map whose data is an IPv6 address and a port.
    */
   lbAffine4: { family: "inet", key: ["addr", "proto", "port"], value: null },
+  /** VIP . proto . port of DSR load balancers: routed to a backend unchanged, let into NAT bridges. */
+  lbDsr4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   /** VIP → the SourceVIP its connections reach backends from. */
   lbSource4: { family: "inet", key: ["addr"], value: ["addr"] },
   lbSource6: { family: "inet", key: ["addr"], value: ["addr"] },

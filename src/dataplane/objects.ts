@@ -37,7 +37,13 @@ export type KernelObject =
   | (Base & { kind: "uplinkPort"; dev: string; master: string })
   /** A route of hostnetd's namespace, through one of hostnet's bridges. */
   | (Base & { kind: "hostRoute"; dev: string; route: HostRoute })
-  | (Base & { kind: "address"; netns: NetnsRef; dev: string; cidr: string })
+  /**
+   * `label` marks an address hostnet put on a container's `lo` (a DSR VIP), since lo's own alias marks the
+   * namespace, not the address.
+   */
+  | (Base & { kind: "address"; netns: NetnsRef; dev: string; cidr: string; label?: string })
+  /** A DSR VIP routed, unchanged, to its backends (one nexthop each), marked by protocol DSR_ROUTE_PROTO. */
+  | (Base & { kind: "vipRoute"; vip: string; via: readonly string[] })
   | (Base & {
       kind: "veth";
       name: string;
@@ -123,6 +129,8 @@ export function identity(o: KernelObject): string {
       return `nft:${o.family}`;
     case "nftElement":
       return `nft:${o.set}:${partsText(o.key)}`;
+    case "vipRoute":
+      return `viproute:${o.vip}`;
     case "loopbackProxy":
       return `proxy:${o.protocol}/${o.port}`;
   }
@@ -156,6 +164,7 @@ export function parentOf(o: KernelObject): string | undefined {
     case "ifb":
     case "nftTable":
     case "loopbackProxy":
+    case "vipRoute":
       return undefined;
   }
 }
@@ -166,6 +175,10 @@ export function parentOf(o: KernelObject): string | undefined {
  */
 export function sameState(desired: KernelObject, observed: KernelObject): boolean {
   switch (desired.kind) {
+    case "vipRoute":
+      return (
+        observed.kind === "vipRoute" && [...observed.via].sort().join() === [...desired.via].sort().join()
+      );
     case "bridge":
       return (
         observed.kind === "bridge" &&
@@ -236,6 +249,8 @@ export function describe(o: KernelObject): string {
       return `route ${o.route.dst}${o.route.via === null ? "" : ` via ${o.route.via}`} dev ${o.dev}${o.route.metric === null ? "" : ` metric ${o.route.metric}`}`;
     case "address":
       return `address ${o.cidr} on ${o.dev}${where(o.netns)}`;
+    case "vipRoute":
+      return `route ${o.vip} via ${o.via.join(", ")}`;
     case "veth":
       return `veth ${o.name} master ${o.master} mtu ${o.mtu} (peer ${o.peer}${o.netns === null ? ", handed off" : where(o.netns)})`;
     case "containerLink":

@@ -19,6 +19,8 @@ import {
   ownerFromAlias,
   type NftFamily,
   VETH_PREFIX,
+  DSR_ROUTE_PROTO,
+  DSR_VIP_LABEL,
 } from "./naming.js";
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
 import { VERSION_CHAIN_PREFIX } from "./render/nft.js";
@@ -32,7 +34,7 @@ interface IpLink {
   mtu: number;
   address?: string;
   linkinfo?: { info_kind?: string; info_slave_data?: { hairpin?: boolean; isolated?: boolean } };
-  addr_info?: { local: string; prefixlen: number; scope?: string }[];
+  addr_info?: { local: string; prefixlen: number; scope?: string; label?: string }[];
 }
 
 const ip = (runner: Runner, netns: string | null, args: string[]): Promise<string> =>
@@ -59,6 +61,21 @@ async function observeHostRoutes(
       return [{ kind: "hostRoute", owner, dev: r.dev, route }];
     }),
   );
+}
+
+/** hostnet's DSR routes, by their protocol; whose they are, the reconciler tells from the store. */
+async function observeVipRoutes(runner: Runner): Promise<KernelObject[]> {
+  const routes = JSON.parse(
+    await ip(runner, null, ["-4", "route", "show", "proto", String(DSR_ROUTE_PROTO)]),
+  ) as (IpRoute & {
+    nexthops?: { gateway?: string }[];
+  })[];
+  return routes.map((r) => ({
+    kind: "vipRoute",
+    owner: "orphan",
+    vip: r.dst.split("/")[0] ?? r.dst,
+    via: r.nexthops?.flatMap((n) => n.gateway ?? []) ?? (r.gateway === undefined ? [] : [r.gateway]),
+  }));
 }
 
 async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
@@ -146,6 +163,18 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
   const out: KernelObject[] = [];
   const owners = new Map<string, Owner>();
   for (const l of JSON.parse(linksJson) as IpLink[]) {
+    // DSR VIPs: whose they are, the reconciler tells from the store's load balancers.
+    if (l.ifname === "lo")
+      for (const a of l.addr_info ?? [])
+        if (a.label === DSR_VIP_LABEL)
+          out.push({
+            kind: "address",
+            owner: "orphan",
+            netns: path,
+            dev: "lo",
+            cidr: `${a.local}/${a.prefixlen}`,
+            label: DSR_VIP_LABEL,
+          });
     const owner = ownerFromAlias(l.ifalias);
     if (owner === undefined || l.ifname === "lo") continue;
     owners.set(l.ifname, owner);
@@ -302,11 +331,12 @@ export async function observe(runner: Runner, namespaces: readonly Namespace[]):
       value: (await readSysctl(key)) ?? "",
     })),
   );
-  const [links, netns, nft, inside] = await Promise.all([
+  const [links, netns, nft, inside, vipRoutes] = await Promise.all([
     observeHostLinks(runner).then(async (l) => [...l, ...(await observeTc(runner, l))]),
     observeNetns(runner, namespaces),
     Promise.all(nftFamilies.map((family) => observeNft(runner, family))),
     Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
+    observeVipRoutes(runner),
   ]);
-  return [...sysctls, ...links, ...netns, ...nft.flat(), ...inside.flat()];
+  return [...sysctls, ...links, ...netns, ...nft.flat(), ...inside.flat(), ...vipRoutes];
 }

@@ -41,6 +41,7 @@ function rank(o: KernelObject): number {
       return 5;
     case "route":
     case "hostRoute":
+    case "vipRoute":
       return 7;
     case "nftElement":
       return 8;

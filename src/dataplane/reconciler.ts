@@ -138,7 +138,13 @@ export class Reconciler {
 
   private async refresh(): Promise<void> {
     const observed = await this.kernel.observe(this.store.namespaces());
-    this.known = new KnownObjects(observed);
+    const dsrOwners = new Map(
+      this.loadBalancers
+        .all()
+        .filter((lb) => lb.dsr)
+        .flatMap((lb) => lb.vips.map((vip) => [vip, `lb:${lb.id}` as const])),
+    );
+    this.known = new KnownObjects(observed.map((o) => adoptDsr(o, dsrOwners)));
   }
 
   private observed(scope: Scope): KernelObject[] {
@@ -171,7 +177,13 @@ export class Reconciler {
     }
     if (kind === "lb") {
       const lb = this.loadBalancers.find(id);
-      return lb === undefined ? [] : lbObjects(lb, (epId) => this.store.endpoint(epId));
+      return lb === undefined
+        ? []
+        : lbObjects(
+            lb,
+            (epId) => this.store.endpoint(epId),
+            (nsId) => this.store.namespace(nsId),
+          );
     }
     const ep = this.store.endpoint(id);
     const net = ep === undefined ? undefined : this.store.network(ep.networkId);
@@ -179,4 +191,16 @@ export class Reconciler {
       ? []
       : endpointObjects(ep, net, (nsId) => this.store.namespace(nsId));
   }
+}
+
+/**
+ * Routes and addresses on lo carry no owner of their own: a DSR load balancer owns its VIP's route and the
+ * VIP on its backends' lo. The rest of what hostnet marked as DSR stays an orphan, for a full converge to remove.
+ */
+function adoptDsr(o: KernelObject, owners: ReadonlyMap<string, Owner>): KernelObject {
+  if (o.owner !== "orphan") return o;
+  const vip =
+    o.kind === "vipRoute" ? o.vip : o.kind === "address" && o.dev === "lo" ? o.cidr.split("/")[0] : undefined;
+  const owner = vip === undefined ? undefined : owners.get(vip);
+  return owner === undefined ? o : { ...o, owner };
 }

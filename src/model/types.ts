@@ -148,5 +148,10 @@ export interface LoadBalancer {
   readonly internal: boolean;
   /** The source address backends see, instead of the client's (HNS's SourceVIP); null keeps the client's. */
   readonly sourceVip: string | null;
+  /**
+   * Direct server return: connections reach a backend unchanged (no DNAT), the backend carries the VIP on
+   * its lo and answers the client itself.
+   */
+  readonly dsr: boolean;
   readonly createdAt: string;
 }

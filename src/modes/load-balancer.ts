@@ -11,12 +11,66 @@
  * whose connections are refused. Pure.
  */
 import type { ElementPart, KernelObject } from "../dataplane/objects.js";
-import { LB_SLOTS, type NftSetName } from "../dataplane/naming.js";
+import { DSR_VIP_LABEL, hostVethName, LB_SLOTS, type NftSetName } from "../dataplane/naming.js";
 import type { Family } from "../model/ip.js";
 import { familyOfAddress } from "../model/policy.js";
 import type { Endpoint, LoadBalancer } from "../model/types.js";
 
-export function loadBalancerObjects(lb: LoadBalancer, backends: readonly Endpoint[]): KernelObject[] {
+/** A backend and the path of the namespace it is attached to, if hostnet knows it. */
+export interface Backend {
+  readonly endpoint: Endpoint;
+  readonly netns: string | undefined;
+}
+
+/**
+ * Direct server return: the VIP is routed to the backends (one nexthop each, the kernel's multipath hash
+ * picks one per flow) and reaches them unchanged; each backend carries it on its lo and may send from it
+ * (anti-spoofing), and its frontends are in `lbDsr4`, which lets them into NAT bridges.
+ */
+function dsrObjects(lb: LoadBalancer, backends: readonly Backend[]): KernelObject[] {
+  const owner = `lb:${lb.id}` as const;
+  const served = backends.flatMap(({ endpoint, netns }) =>
+    endpoint.addresses.filter((a) => a.family === 4).map((a) => ({ endpoint, netns, address: a.address })),
+  );
+  return lb.vips.flatMap((vip): KernelObject[] => {
+    const frontends = lb.portMappings.map((m): ElementPart[] => [
+      { t: "addr", v: vip },
+      { t: "proto", v: m.protocol },
+      { t: "port", v: m.externalPort },
+    ]);
+    if (served.length === 0)
+      return frontends.map((key) => ({ kind: "nftElement", owner, set: "lbEmpty4", key, value: null }));
+    return [
+      { kind: "vipRoute", owner, vip, via: served.map((b) => b.address) },
+      ...frontends.map((key): KernelObject => ({
+        kind: "nftElement",
+        owner,
+        set: "lbDsr4",
+        key,
+        value: null,
+      })),
+      ...served.flatMap(({ endpoint, netns }): KernelObject[] => [
+        {
+          kind: "nftElement",
+          owner,
+          set: "spoofIp4",
+          key: [
+            { t: "ifname", v: hostVethName(endpoint.shortId) },
+            { t: "addr", v: vip },
+          ],
+          value: null,
+        },
+        ...(netns === undefined
+          ? []
+          : [{ kind: "address", owner, netns, dev: "lo", cidr: `${vip}/32`, label: DSR_VIP_LABEL } as const]),
+      ]),
+    ];
+  });
+}
+
+export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend[]): KernelObject[] {
+  if (lb.dsr) return dsrObjects(lb, attached);
+  const backends = attached.map((b) => b.endpoint);
   const owner = `lb:${lb.id}` as const;
   const targets = (family: Family): string[] =>
     backends.flatMap((ep) => ep.addresses.filter((a) => a.family === family).map((a) => a.address));

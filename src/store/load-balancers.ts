@@ -10,6 +10,7 @@ interface LbRow {
   internal: number;
   created_at: string;
   source_vip: string | null;
+  dsr: number;
 }
 
 export class LoadBalancerStore {
@@ -18,7 +19,7 @@ export class LoadBalancerStore {
   insert(lb: Omit<LoadBalancer, "backends" | "createdAt">, backends: readonly string[]): void {
     this.store
       .prepare(
-        "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at, source_vip) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at, source_vip, dsr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       )
       .run(
         lb.id,
@@ -28,6 +29,7 @@ export class LoadBalancerStore {
         lb.internal ? 1 : 0,
         new Date().toISOString(),
         lb.sourceVip,
+        lb.dsr ? 1 : 0,
       );
     for (const ep of backends) this.addBackend(lb.id, ep);
   }
@@ -105,6 +107,7 @@ function toLoadBalancer(row: LbRow, backends: readonly string[]): LoadBalancer {
     backends,
     internal: row.internal === 1,
     sourceVip: row.source_vip,
+    dsr: row.dsr === 1,
     createdAt: row.created_at,
   };
 }

@@ -128,4 +128,7 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE load_balancers ADD COLUMN source_vip TEXT;
   `,
+  `
+  ALTER TABLE load_balancers ADD COLUMN dsr INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

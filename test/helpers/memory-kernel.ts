@@ -56,6 +56,7 @@ function netnsOf(o: KernelObject): string | null {
     case "ingressRedirect":
     case "uplinkPort":
     case "hostRoute":
+    case "vipRoute":
       return null;
   }
 }

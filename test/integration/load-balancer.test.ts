@@ -17,6 +17,7 @@ const ECHO_VIP = "198.51.100.11";
 const ILB_VIP = "198.51.100.12";
 const LOCAL_VIP = "198.51.100.13";
 const STICKY_VIP = "198.51.100.14";
+const DSR_VIP = "198.51.100.15";
 const BACKENDS = ["b1", "b2", "b3"] as const;
 const CONNECTIONS = 600;
 
@@ -49,6 +50,7 @@ describe.skipIf(needsRoot)("load balancers", () => {
         ["TCP4-LISTEN:9000,fork,reuseaddr", "EXEC:cat"],
         ["UDP6-RECVFROM:5353,fork,reuseaddr", `SYSTEM:echo ${name}`],
         ["TCP4-LISTEN:8081,fork,reuseaddr", "SYSTEM:echo $SOCAT_PEERADDR"],
+        ["TCP4-LISTEN:8082,fork,reuseaddr", `SYSTEM:echo ${name} $SOCAT_SOCKADDR $SOCAT_PEERADDR`],
       ] as const) {
         const server = spawn("nsenter", [`--net=/run/netns/${t.ns(name)}`, "socat", listen, answer], {
           stdio: "ignore",
@@ -238,6 +240,32 @@ describe.skipIf(needsRoot)("load balancers", () => {
     await lab.d.ok("DELETE", "/loadbalancers/sticky");
   });
 
+  it("routes a DSR VIP to the backends unchanged: they answer the client from the VIP themselves", async () => {
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "dsr",
+      HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+      FrontendVIPs: [DSR_VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 8082, ExternalPort: 8082 }],
+      Flags: 1,
+    });
+    const answers = await ask(lab.t.ext, DSR_VIP, 8082, 6);
+    expect(answers).toHaveLength(6);
+    for (const answer of answers) {
+      const [name, local, peer] = answer.split(" ");
+      expect(BACKENDS).toContain(name);
+      // The backend accepted the connection on the VIP itself (no DNAT) from the client's own address.
+      expect({ local, peer }).toEqual({ local: DSR_VIP, peer: lab.t.extIp4 });
+    }
+    const flows = await must(inNs(lab.t.host, ["conntrack", "-L", "-p", "tcp", "--orig-dst", DSR_VIP]));
+    expect(flows).not.toContain("src=10.40.");
+    expect(await lab.plan()).toEqual([]);
+    await lab.d.ok("DELETE", "/loadbalancers/dsr");
+    for (const b of BACKENDS)
+      expect(await must(inNs(lab.t.ns(b), ["ip", "-4", "addr", "show", "dev", "lo"]))).not.toContain(DSR_VIP);
+    expect(await must(inNs(lab.t.host, ["ip", "route", "show", "proto", "211"]))).toBe("");
+    expect(await lab.plan()).toEqual([]);
+  });
+
   it("refuses bad input naming the field, and changes nothing", async () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ FrontendVIPs: ["10.40.0.50"] }, 400, "FrontendVIPs[0]"],
@@ -248,7 +276,9 @@ describe.skipIf(needsRoot)("load balancers", () => {
         400,
         "PortMappings[0].ExternalPort",
       ],
-      [{ Flags: 1 }, 400, "Flags"],
+      [{ Flags: 2 }, 400, "Flags"],
+      [{ Flags: 1 }, 400, "PortMappings[0].InternalPort"],
+      [{ Flags: 1, FrontendVIPs: ["2001:db8:100::20"] }, 400, "FrontendVIPs[0]"],
       [
         { PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 2 }] },
         400,

@@ -16,7 +16,7 @@ const LOCAL_ROUTED_VIP = 2;
 const IPV6 = 4;
 /** HNS's DistributionType: 0 none (random per connection), 1 SourceIPProtocol and 2 SourceIP (affinity). */
 const DISTRIBUTION_TYPES = [0, 1, 2];
-/** Load balancer flags: 1 is DSR, which hostnet does not have yet. */
+/** Load balancer flags: 1 is DSR (direct server return). */
 const DSR = 1;
 
 const PortMapping = Type.Object({
@@ -62,7 +62,7 @@ export const BackendRequest = Type.Object({
 });
 
 function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
-  if (((body.Flags ?? 0) & DSR) !== 0) throw invalidArgument("Flags", "DSR is not supported by hostnet yet");
+  if (((body.Flags ?? 0) & ~DSR) !== 0) throw invalidArgument("Flags", "takes only DSR (1)");
   body.PortMappings.forEach((m, i) => {
     const flags = m.Flags ?? 0;
     if ((flags & ~(ILB | LOCAL_ROUTED_VIP | IPV6)) !== 0)
@@ -96,6 +96,7 @@ function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
     })),
     backends: body.HostComputeEndpoints.map((ref, i) => ({ field: `HostComputeEndpoints[${i}]`, ref })),
     internal: ilb[0] === true,
+    dsr: ((body.Flags ?? 0) & DSR) !== 0,
     ...(body.SourceVIP === undefined ? {} : { sourceVip: { field: "SourceVIP", address: body.SourceVIP } }),
   };
 }
@@ -116,7 +117,7 @@ function lbView(lb: LoadBalancer): Static<typeof LoadBalancerWire> {
         (lb.vips.some((v) => v.includes(":")) ? IPV6 : 0),
       DistributionType: m.affinity ? 2 : 0,
     })),
-    Flags: 0,
+    Flags: lb.dsr ? DSR : 0,
     ...(lb.sourceVip === null ? {} : { SourceVIP: lb.sourceVip }),
     CreatedAt: lb.createdAt,
   };

@@ -143,6 +143,7 @@ const inetChains = `
   chain nat_inbound {
     ct state established,related return
     ct status dnat return
+    ip daddr . meta l4proto . th dport @lbDsr4 return
     iifname . oifname @sameBridge return
     drop
   }`;

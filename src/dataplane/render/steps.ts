@@ -3,7 +3,7 @@
  * one `nft -f` transaction, or a sysctl write). Pure, so tests assert the exact text.
  */
 import type { ProxySpec } from "../loopback-proxy.js";
-import { aliasOf, NETNS_DIR } from "../naming.js";
+import { aliasOf, DSR_ROUTE_PROTO, NETNS_DIR } from "../naming.js";
 import { describe, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
@@ -67,7 +67,10 @@ function createSteps(o: KernelObject): Step[] {
       return [
         o.netns === null
           ? host(`addr replace ${o.cidr} dev ${o.dev}${nodad(o.cidr)}`)
-          : inNs(o.netns, `addr replace ${o.cidr} dev ${o.dev}${nodad(o.cidr)}`),
+          : inNs(
+              o.netns,
+              `addr replace ${o.cidr} dev ${o.dev}${o.label === undefined ? "" : ` label ${o.label}`}${nodad(o.cidr)}`,
+            ),
       ];
     case "veth":
       return [
@@ -108,6 +111,12 @@ function createSteps(o: KernelObject): Step[] {
       ];
     case "route":
       return [inNs(o.netns, `route replace ${routeDst(o)} via ${o.via} dev ${o.dev}`)];
+    case "vipRoute":
+      return [
+        host(
+          `route replace ${o.vip}/32 proto ${DSR_ROUTE_PROTO} ${o.via.map((v) => `nexthop via ${v}`).join(" ")}`,
+        ),
+      ];
     case "sysctl":
       return [{ runner: { kind: "sysctl" }, line: `${o.key}=${o.value}` }];
     case "nftTable":
@@ -144,6 +153,8 @@ function deleteSteps(o: KernelObject): Step[] {
       return [host(routeLine("del", o.route, o.dev))];
     case "route":
       return [inNs(o.netns, `route del ${routeDst(o)} via ${o.via} dev ${o.dev}`)];
+    case "vipRoute":
+      return [host(`route del ${o.vip}/32 proto ${DSR_ROUTE_PROTO}`)];
     case "sysctl":
       return [];
     case "nftTable":
@@ -171,6 +182,7 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "hostRoute":
     case "containerLink":
     case "route":
+    case "vipRoute":
     case "sysctl":
     case "address":
     case "loopbackProxy":

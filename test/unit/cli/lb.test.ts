@@ -60,6 +60,13 @@ describe("hostnet lb create", () => {
     ).toThrow("--local-routed-vip needs --ilb");
   });
 
+  it("sets the DSR flag on the load balancer with --dsr", () => {
+    expect(lbCreateRequest("web", { vip: ["198.51.100.10"], port: ["80:80"], dsr: true })).toMatchObject({
+      Flags: 1,
+      PortMappings: [{ Protocol: "TCP", ExternalPort: 80, InternalPort: 80 }],
+    });
+  });
+
   it("refuses a missing VIP or port and a port that is not EXT:INT", () => {
     expect(() => lbCreateRequest("x", { port: ["80:80"] })).toThrow("--vip");
     expect(() => lbCreateRequest("x", { vip: ["198.51.100.1"] })).toThrow("--port");

@@ -271,6 +271,8 @@ describe("plan: idempotence", () => {
         return { ...o, master: "hnb-elsewhere" };
       case "hostRoute":
         return { ...o, route: { ...o.route, via: "10.0.0.253" } };
+      case "vipRoute":
+        return { ...o, via: [...o.via, "10.0.0.252"] };
       case "shaper":
         return { ...o, bytesPerSecond: o.bytesPerSecond + 1 };
     }

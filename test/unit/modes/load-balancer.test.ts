@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { LB_SLOTS } from "../../../src/dataplane/naming.js";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
-import type { LoadBalancer } from "../../../src/model/types.js";
-import { loadBalancerObjects } from "../../../src/modes/load-balancer.js";
+import type { Endpoint, LoadBalancer } from "../../../src/model/types.js";
+import { loadBalancerObjects, type Backend } from "../../../src/modes/load-balancer.js";
 import { dualNet, endpointOf, v4Net } from "./samples.js";
 
 const LB: LoadBalancer = {
@@ -16,8 +16,12 @@ const LB: LoadBalancer = {
   backends: [],
   internal: false,
   sourceVip: null,
+  dsr: false,
   createdAt: "2025-01-01T00:00:00.000Z",
 };
+
+const attached = (endpoints: Endpoint[]): Backend[] =>
+  endpoints.map((endpoint) => ({ endpoint, netns: "/run/netns/c1" }));
 
 const elements = (objects: KernelObject[]): string[] =>
   objects.flatMap((o) =>
@@ -40,7 +44,7 @@ describe("load balancer objects", () => {
 
   it("give the backends of a family the draws in turn, for every frontend of that family", () => {
     const backends = [endpointOf(dualNet), endpointOf(dualNet), endpointOf(dualNet)];
-    const objects = loadBalancerObjects({ ...LB, vips: ["198.51.100.10"] }, backends);
+    const objects = loadBalancerObjects({ ...LB, vips: ["198.51.100.10"] }, attached(backends));
     const [a, b, c] = backends.map((ep) => ep.addresses[0]?.address ?? "");
     const listed = elements(objects);
     expect(listed.filter((e) => !e.startsWith("lbBackends"))).toEqual([
@@ -65,16 +69,16 @@ describe("load balancer objects", () => {
     const dual = endpointOf(dualNet);
     expect(
       new Set(
-        elements(loadBalancerObjects(LB, [dual]))
+        elements(loadBalancerObjects(LB, attached([dual])))
           .filter((e) => e.startsWith("lbBackends6"))
           .map((e) => e.split(" : ")[1]),
       ),
     ).toEqual(
       new Set([`${dual.addresses[1]?.address ?? ""} 8080`, `${dual.addresses[1]?.address ?? ""} 5353`]),
     );
-    expect(elements(loadBalancerObjects(LB, [endpointOf(v4Net)])).filter((e) => e.includes("2001:"))).toEqual(
-      ["lbEmpty6 2001:db8:100::10 tcp 80", "lbEmpty6 2001:db8:100::10 udp 53"],
-    );
+    expect(
+      elements(loadBalancerObjects(LB, attached([endpointOf(v4Net)]))).filter((e) => e.includes("2001:")),
+    ).toEqual(["lbEmpty6 2001:db8:100::10 tcp 80", "lbEmpty6 2001:db8:100::10 udp 53"]);
   });
 
   it("put an ILB's frontends in the internal set, LocalRoutedVip ones in the local set, affine ones in lbAffine", () => {
@@ -87,11 +91,46 @@ describe("load balancer objects", () => {
       ],
     };
     expect(
-      elements(loadBalancerObjects(ilb, [endpointOf(dualNet)])).filter((e) => !e.startsWith("lbBackends")),
+      elements(loadBalancerObjects(ilb, attached([endpointOf(dualNet)]))).filter(
+        (e) => !e.startsWith("lbBackends"),
+      ),
     ).toEqual([
       "lbInternal4 198.51.100.10 tcp 80",
       "lbLocal4 198.51.100.10 tcp 80",
       "lbAffine4 198.51.100.10 tcp 80",
     ]);
+  });
+
+  it("route a DSR VIP to its backends, put it on their lo and let them send from it, with no DNAT", () => {
+    const backends = [endpointOf(v4Net), endpointOf(v4Net)];
+    const dsr: LoadBalancer = {
+      ...LB,
+      vips: ["198.51.100.10"],
+      dsr: true,
+      portMappings: [
+        { protocol: "tcp", externalPort: 80, internalPort: 80, affinity: false, localRoutedVip: false },
+      ],
+    };
+    const objects = loadBalancerObjects(dsr, attached(backends));
+    const [a, b] = backends.map((ep) => ep.addresses[0]?.address ?? "");
+    expect(objects.filter((o) => o.kind === "vipRoute")).toEqual([
+      { kind: "vipRoute", owner: `lb:${LB.id}`, vip: "198.51.100.10", via: [a, b] },
+    ]);
+    expect(elements(objects)).toEqual([
+      "lbDsr4 198.51.100.10 tcp 80",
+      `spoofIp4 hnv-${backends[0]?.shortId ?? ""} 198.51.100.10`,
+      `spoofIp4 hnv-${backends[1]?.shortId ?? ""} 198.51.100.10`,
+    ]);
+    expect(objects.filter((o) => o.kind === "address")).toEqual(
+      [0, 1].map(() => ({
+        kind: "address",
+        owner: `lb:${LB.id}`,
+        netns: "/run/netns/c1",
+        dev: "lo",
+        cidr: "198.51.100.10/32",
+        label: "lo:hostnet",
+      })),
+    );
+    expect(elements(loadBalancerObjects(dsr, []))).toEqual(["lbEmpty4 198.51.100.10 tcp 80"]);
   });
 });
