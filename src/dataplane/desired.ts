@@ -13,6 +13,8 @@ export interface StoreSnapshot {
   readonly endpoints: readonly Endpoint[];
   readonly namespaces: readonly Namespace[];
   readonly loadBalancers: readonly LoadBalancer[];
+  /** The store's instance id, which marks the namespaces it makes. */
+  readonly instance: string;
 }
 
 export function globalObjects(): KernelObject[] {
@@ -33,7 +35,8 @@ export function desiredState(snapshot: StoreSnapshot): KernelObject[] {
   const namespaces = new Map(snapshot.namespaces.map((n) => [n.id, n]));
   const objects = globalObjects();
   for (const ns of snapshot.namespaces)
-    if (ns.owned) objects.push({ kind: "netns", owner: `ns:${ns.id}`, name: ns.name });
+    if (ns.owned)
+      objects.push({ kind: "netns", owner: `ns:${ns.id}`, name: ns.name, instance: snapshot.instance });
   for (const net of snapshot.networks) objects.push(...modes[net.type].networkObjects(net));
   for (const ep of snapshot.endpoints) {
     const net = networks.get(ep.networkId);

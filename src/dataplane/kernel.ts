@@ -15,11 +15,11 @@ import type { Kernel } from "./reconciler.js";
 
 export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner): Kernel {
   return {
-    async observe(namespaces: readonly Namespace[]) {
+    async observe(namespaces: readonly Namespace[], instance: string) {
       const proxies = proxy
         .list()
         .map((p): KernelObject => ({ kind: "loopbackProxy", ...p, owner: p.owner as Owner }));
-      return [...(await observe(runner, namespaces)), ...proxies];
+      return [...(await observe(runner, namespaces, instance)), ...proxies];
     },
     apply: (ops: readonly Op[]) => apply(runner, proxy, ops),
     elementCounters: (sets: readonly NftSetName[]) => elementCounters(runner, sets),

@@ -42,6 +42,20 @@ export const ifbName = (shortId: string): string => `${IFB_PREFIX}${shortId}`;
 
 export const aliasOf = (owner: Owner): string => `${ALIAS_PREFIX}${owner}`;
 
+/** The alias of a namespace's lo: its owner and the hostnetd (state directory) that made it. */
+export const namespaceAlias = (owner: Owner, instance: string): string => `${aliasOf(owner)}@${instance}`;
+
+/**
+ * The owner and maker a namespace's lo alias names; `instance` is undefined for namespaces made before
+ * hostnet marked its instance, which are taken for this hostnetd's.
+ */
+export function namespaceMark(alias: string | undefined): { owner: Owner; instance?: string } | undefined {
+  const m = /^hostnet:(ns:[0-9a-f-]{36})(?:@([0-9a-f]+))?$/.exec(alias ?? "");
+  if (m?.[1] === undefined) return undefined;
+  const owner = m[1] as Owner;
+  return m[2] === undefined ? { owner } : { owner, instance: m[2] };
+}
+
 /** The owner an alias names, or undefined when the alias is not hostnet's. */
 export function ownerFromAlias(alias: string | undefined): Owner | undefined {
   if (alias?.startsWith(ALIAS_PREFIX) !== true) return undefined;

@@ -30,7 +30,8 @@ interface Base {
 }
 
 export type KernelObject =
-  | (Base & { kind: "netns"; name: string })
+  /** `instance`: the hostnetd that made it, in its lo's alias (naming.ts namespaceAlias). */
+  | (Base & { kind: "netns"; name: string; instance: string })
   /** `mac`: the uplink's, for a bridge that takes an uplink's place on the LAN. */
   | (Base & { kind: "bridge"; name: string; mtu: number; mac?: string })
   /** A NIC that is not hostnet's, made a port of one of its bridges (its addresses and routes moved there). */

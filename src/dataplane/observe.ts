@@ -16,6 +16,7 @@ import {
   nftFamilies,
   isNftSetName,
   setDefinition,
+  namespaceMark,
   ownerFromAlias,
   type NftFamily,
   VETH_PREFIX,
@@ -197,7 +198,11 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
 /** Namespaces are read a few at a time: a host with thousands of them must not spawn thousands of ip. */
 const limit = pLimit(8);
 
-async function observeNetns(runner: Runner, known: readonly Namespace[]): Promise<KernelObject[]> {
+async function observeNetns(
+  runner: Runner,
+  known: readonly Namespace[],
+  instance: string,
+): Promise<KernelObject[]> {
   const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
   const byName = new Map(known.filter((ns) => ns.owned).map((ns) => [ns.name, ns]));
   const out: KernelObject[] = [];
@@ -206,12 +211,14 @@ async function observeNetns(runner: Runner, known: readonly Namespace[]): Promis
       limit(async () => {
         const ns = byName.get(name);
         if (ns !== undefined) {
-          out.push({ kind: "netns", owner: `ns:${ns.id}`, name });
+          out.push({ kind: "netns", owner: `ns:${ns.id}`, name, instance });
           return;
         }
         const lo = await ip(runner, `${NETNS_DIR}/${name}`, ["link", "show", "dev", "lo"]).catch(() => "[]");
-        const owner = ownerFromAlias((JSON.parse(lo) as IpLink[])[0]?.ifalias);
-        if (owner?.startsWith("ns:") === true) out.push({ kind: "netns", owner, name });
+        const mark = namespaceMark((JSON.parse(lo) as IpLink[])[0]?.ifalias);
+        // Another hostnetd's namespace (a test's, a second instance's) is not this one's to remove.
+        if (mark !== undefined && (mark.instance ?? instance) === instance)
+          out.push({ kind: "netns", owner: mark.owner, name, instance });
       }),
     ),
   );
@@ -321,7 +328,11 @@ function fromComment(comment: string | undefined): { owner: Owner; label?: strin
   return m[2] === undefined ? { owner: m[1] as Owner } : { owner: m[1] as Owner, label: m[2] };
 }
 
-export async function observe(runner: Runner, namespaces: readonly Namespace[]): Promise<KernelObject[]> {
+export async function observe(
+  runner: Runner,
+  namespaces: readonly Namespace[],
+  instance: string,
+): Promise<KernelObject[]> {
   const global = ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"];
   const sysctls = await Promise.all(
     global.map(async (key): Promise<KernelObject> => ({
@@ -333,7 +344,7 @@ export async function observe(runner: Runner, namespaces: readonly Namespace[]):
   );
   const [links, netns, nft, inside, vipRoutes] = await Promise.all([
     observeHostLinks(runner).then(async (l) => [...l, ...(await observeTc(runner, l))]),
-    observeNetns(runner, namespaces),
+    observeNetns(runner, namespaces, instance),
     Promise.all(nftFamilies.map((family) => observeNft(runner, family))),
     Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
     observeVipRoutes(runner),

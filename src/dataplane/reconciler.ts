@@ -19,7 +19,8 @@ import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
 export interface Kernel {
   /** Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces given. */
-  observe(namespaces: readonly Namespace[]): Promise<KernelObject[]>;
+  /** `instance`: this hostnetd's, to tell its namespaces from other hostnetds' (Store.instanceId). */
+  observe(namespaces: readonly Namespace[], instance: string): Promise<KernelObject[]>;
   apply(ops: readonly Op[]): Promise<void>;
   /** Counters of the elements of some of hostnet's nft sets, by element comment. */
   elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
@@ -137,7 +138,7 @@ export class Reconciler {
   }
 
   private async refresh(): Promise<void> {
-    const observed = await this.kernel.observe(this.store.namespaces());
+    const observed = await this.kernel.observe(this.store.namespaces(), this.store.instanceId());
     const dsrOwners = new Map(
       this.loadBalancers
         .all()
@@ -159,6 +160,7 @@ export class Reconciler {
         endpoints: this.store.endpoints(),
         namespaces: this.store.namespaces(),
         loadBalancers: this.loadBalancers.all(),
+        instance: this.store.instanceId(),
       });
     return scope.flatMap((owner) => this.desiredOf(owner));
   }
@@ -173,7 +175,9 @@ export class Reconciler {
     }
     if (kind === "ns") {
       const ns = this.store.namespace(id);
-      return ns?.owned === true ? [{ kind: "netns", owner, name: ns.name }] : [];
+      return ns?.owned === true
+        ? [{ kind: "netns", owner, name: ns.name, instance: this.store.instanceId() }]
+        : [];
     }
     if (kind === "lb") {
       const lb = this.loadBalancers.find(id);

@@ -4,6 +4,7 @@
  * never pass an async function to `write`.
  */
 import Database from "better-sqlite3";
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Family } from "../model/ip.js";
@@ -157,6 +158,18 @@ export class Store {
 
   setMeta(key: string, value: string): void {
     this.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value);
+  }
+
+  /**
+   * This state directory's identity, made at first use: namespaces under /run/netns are seen by every
+   * hostnetd on the machine, and each must know its own from another's.
+   */
+  instanceId(): string {
+    const known = this.meta("instance");
+    if (known !== undefined) return known;
+    const id = randomBytes(8).toString("hex");
+    this.setMeta("instance", id);
+    return id;
   }
 
   // Networks

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useLab, type EndpointBody } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import type { TestDaemon } from "../helpers/daemon.js";
+import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { linkNames, nftElements, nftTables } from "../helpers/kernel-state.js";
 import { inNs, must } from "../helpers/run.js";
-import { ping, type Topology } from "../helpers/topology.js";
+import { createTopology, ping, type Topology } from "../helpers/topology.js";
 import { askTcp, startEchoServers } from "../helpers/traffic.js";
 
 describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store", () => {
@@ -103,5 +103,18 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
     await d.ok("DELETE", "/endpoints/lost");
     await d.ok("DELETE", "/namespaces/adopted");
     expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
+  });
+
+  it("leaves the namespaces of another hostnetd on the machine alone", async () => {
+    const other = await createTopology();
+    lab.cleanup.add(() => other.destroy());
+    const d2 = await startDaemon(other.host, ["--no-default-network"]);
+    lab.cleanup.add(() => d2.stop());
+    await d2.ok("POST", "/namespaces", { Name: other.ns("theirs") });
+    await d.restart();
+    expect(existsSync(`/run/netns/${other.ns("theirs")}`)).toBe(true);
+    expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
+    await d2.ok("DELETE", `/namespaces/${other.ns("theirs")}`);
+    expect(existsSync(`/run/netns/${other.ns("theirs")}`)).toBe(false);
   });
 });

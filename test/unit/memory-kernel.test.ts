@@ -54,7 +54,7 @@ describe("MemoryKernel", () => {
   });
 
   it("deleting a netns takes what lives in it and the veths whose peer was there", async () => {
-    const netns: KernelObject = { kind: "netns", owner: "ns:x", name: "c1" };
+    const netns: KernelObject = { kind: "netns", owner: "ns:x", name: "c1", instance: "0123456789abcdef" };
     const k = new MemoryKernel([netns, bridge, veth, clink, addr4, route4]);
     await k.apply([del(netns)]);
     expect(k.list()).toEqual([bridge]);

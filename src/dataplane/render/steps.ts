@@ -3,7 +3,7 @@
  * one `nft -f` transaction, or a sysctl write). Pure, so tests assert the exact text.
  */
 import type { ProxySpec } from "../loopback-proxy.js";
-import { aliasOf, DSR_ROUTE_PROTO, NETNS_DIR } from "../naming.js";
+import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, NETNS_DIR } from "../naming.js";
 import { describe, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
@@ -56,7 +56,7 @@ function createSteps(o: KernelObject): Step[] {
     case "netns":
       return [
         host(`netns add ${o.name}`),
-        inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${aliasOf(o.owner)} up`),
+        inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${namespaceAlias(o.owner, o.instance)} up`),
       ];
     case "bridge":
       return [

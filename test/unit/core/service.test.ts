@@ -72,6 +72,7 @@ function expectConverged(): void {
     endpoints: h.store.endpoints(),
     namespaces: h.store.namespaces(),
     loadBalancers: [],
+    instance: h.store.instanceId(),
   });
   expect(new Set(h.kernel.objects.keys())).toEqual(new Set(desired.map(identity)));
 }

@@ -124,10 +124,15 @@ describe("steps: ip lines", () => {
   });
 
   it("adds a named namespace and marks its lo", () => {
-    const ns: KernelObject = { kind: "netns", owner: "ns:cccc3333-0000-4000-8000-000000000003", name: "c1" };
+    const ns: KernelObject = {
+      kind: "netns",
+      owner: "ns:cccc3333-0000-4000-8000-000000000003",
+      name: "c1",
+      instance: "0123456789abcdef",
+    };
     expect(steps([create(ns)])).toEqual([
       ...hostLines("netns add c1"),
-      ...nsLines("link set dev lo alias hostnet:ns:cccc3333-0000-4000-8000-000000000003 up"),
+      ...nsLines("link set dev lo alias hostnet:ns:cccc3333-0000-4000-8000-000000000003@0123456789abcdef up"),
     ]);
     expect(steps([del(ns)])).toEqual(hostLines("netns del c1"));
   });
