@@ -47,9 +47,9 @@ async function addEndpoint(d: TestDaemon, t: Topology, i: number, withRules: boo
   return ep.IpConfigurations[0]?.IpAddress ?? "";
 }
 
-/** Latency of adding one ACL rule to endpoint p0, `SAMPLES` times (then removing it, untimed). */
-async function addRuleLatency(d: TestDaemon): Promise<number[]> {
-  const out: number[] = [];
+/** Latencies of adding one ACL rule to endpoint p0 and of removing it again, `SAMPLES` times each. */
+async function ruleLatency(d: TestDaemon): Promise<{ add: number[]; remove: number[] }> {
+  const out = { add: [] as number[], remove: [] as number[] };
   for (let k = 0; k < SAMPLES; k++) {
     const rule = {
       Type: "ACL",
@@ -63,8 +63,10 @@ async function addRuleLatency(d: TestDaemon): Promise<number[]> {
     };
     const start = performance.now();
     await d.ok("POST", "/endpoints/p0/policies", { RequestType: "Add", Policies: [rule] });
-    out.push(performance.now() - start);
+    const added = performance.now();
     await d.ok("POST", "/endpoints/p0/policies", { RequestType: "Remove", Policies: [rule] });
+    out.add.push(added - start);
+    out.remove.push(performance.now() - added);
   }
   return out;
 }
@@ -85,15 +87,18 @@ try {
   await addEndpoint(d, t, 1, false);
   const bare = await measureThroughput(t.ns("p0"), t.ns("p1"), server);
   for (let i = 2; i < 10; i++) await addEndpoint(d, t, i, true);
-  const at10 = await addRuleLatency(d);
+  const at10 = await ruleLatency(d);
   for (let i = 10; i < N; i++) await addEndpoint(d, t, i, true);
-  const atN = await addRuleLatency(d);
+  const atN = await ruleLatency(d);
   const loaded = await measureThroughput(t.ns("p0"), t.ns("p1"), server);
 
   const figures = {
-    addRuleAt10: { median: round(median(at10)), p90: round(percentile(at10, 90)) },
-    addRuleAtN: { median: round(median(atN)), p90: round(percentile(atN, 90)) },
-    addRuleRatio: round(median(atN) / median(at10)),
+    addRuleAt10: { median: round(median(at10.add)), p90: round(percentile(at10.add, 90)) },
+    addRuleAtN: { median: round(median(atN.add)), p90: round(percentile(atN.add, 90)) },
+    addRuleRatio: round(median(atN.add) / median(at10.add)),
+    removeRuleAt10: { median: round(median(at10.remove)), p90: round(percentile(at10.remove, 90)) },
+    removeRuleAtN: { median: round(median(atN.remove)), p90: round(percentile(atN.remove, 90)) },
+    removeRuleRatio: round(median(atN.remove) / median(at10.remove)),
     throughputBareMbit: round((bare * 8) / 1e6),
     throughputLoadedMbit: round((loaded * 8) / 1e6),
     throughputRatio: round(loaded / bare),
@@ -101,6 +106,8 @@ try {
   process.stdout.write(
     `add one ACL rule to one endpoint: ${figures.addRuleAt10.median} ms (p90 ${figures.addRuleAt10.p90}) with 10 endpoints, ` +
       `${figures.addRuleAtN.median} ms (p90 ${figures.addRuleAtN.p90}) with ${N}: ratio ${figures.addRuleRatio} (target <= 1.3)\n` +
+      `remove it again: ${figures.removeRuleAt10.median} ms (p90 ${figures.removeRuleAt10.p90}) with 10 endpoints, ` +
+      `${figures.removeRuleAtN.median} ms (p90 ${figures.removeRuleAtN.p90}) with ${N}: ratio ${figures.removeRuleRatio} (no target)\n` +
       `iperf3 between two containers: ${figures.throughputBareMbit} Mbit/s with no rules, ${figures.throughputLoadedMbit} Mbit/s ` +
       `with ${N - 8} endpoints x 10 rules loaded: ratio ${figures.throughputRatio} (target >= 0.95)\n`,
   );
