@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { startDaemon } from "../src/daemon.js";
+import { LB_AFFINITY_SECONDS } from "../src/dataplane/naming.js";
 import { createLogger } from "../src/log.js";
 
 const usage = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]
-                [--docker-plugin-socket PATH | --no-docker-plugin]`;
+                [--docker-plugin-socket PATH | --no-docker-plugin] [--lb-affinity-timeout SECONDS]`;
 
 const { values } = (() => {
   try {
@@ -15,6 +16,7 @@ const { values } = (() => {
         "no-default-network": { type: "boolean", default: false },
         "docker-plugin-socket": { type: "string", default: "/run/docker/plugins/hostnet.sock" },
         "no-docker-plugin": { type: "boolean", default: false },
+        "lb-affinity-timeout": { type: "string", default: String(LB_AFFINITY_SECONDS) },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -27,6 +29,13 @@ if (values.help) {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
 }
+const affinitySeconds = Number(values["lb-affinity-timeout"]);
+if (!Number.isInteger(affinitySeconds) || affinitySeconds < 1) {
+  process.stderr.write(
+    `hostnetd: --lb-affinity-timeout must be a whole number of seconds, at least 1\n${usage}\n`,
+  );
+  process.exit(2);
+}
 
 const log = createLogger();
 try {
@@ -36,6 +45,7 @@ try {
       stateDir: values["state-dir"],
       defaultNetwork: !values["no-default-network"],
       dockerPluginSocket: values["no-docker-plugin"] ? null : values["docker-plugin-socket"],
+      affinitySeconds,
     },
     log,
   );

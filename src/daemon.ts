@@ -29,6 +29,8 @@ export interface DaemonOptions {
   readonly defaultNetwork: boolean;
   /** Where Docker finds hostnet's network and IPAM drivers; null serves none. */
   readonly dockerPluginSocket: string | null;
+  /** How long a load balancer client keeps its backend after its last new connection (source-IP affinity). */
+  readonly affinitySeconds: number;
 }
 
 export interface Daemon {
@@ -61,7 +63,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const started = performance.now();
   const store = new Store(join(opts.stateDir, "hostnet.db"));
   const proxy = new LoopbackProxy();
-  const reconciler = new Reconciler(store, linuxKernel(proxy), log);
+  const reconciler = new Reconciler(store, linuxKernel(proxy), log, {
+    affinitySeconds: opts.affinitySeconds,
+  });
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
   const service = new HostnetService(store, reconciler, {

@@ -5,7 +5,7 @@ import type { Endpoint, LoadBalancer, Namespace, Network } from "../model/types.
 import { loadBalancerObjects } from "../modes/load-balancer.js";
 import { modes } from "../modes/index.js";
 import { nftFamilies } from "./naming.js";
-import type { KernelObject } from "./objects.js";
+import { defaultSkeleton, type KernelObject, type SkeletonOptions } from "./objects.js";
 import { skeletonVersion } from "./render/nft.js";
 
 export interface StoreSnapshot {
@@ -15,15 +15,18 @@ export interface StoreSnapshot {
   readonly loadBalancers: readonly LoadBalancer[];
   /** The store's instance id, which marks the namespaces it makes. */
   readonly instance: string;
+  readonly skeleton: SkeletonOptions;
 }
 
-export function globalObjects(): KernelObject[] {
+export function globalObjects(skeleton: SkeletonOptions = defaultSkeleton): KernelObject[] {
+  const version = skeletonVersion(skeleton);
   return [
     ...nftFamilies.map((family): KernelObject => ({
       kind: "nftTable",
       owner: "global",
       family,
-      version: skeletonVersion,
+      version,
+      skeleton,
     })),
     { kind: "sysctl", owner: "global", key: "net/ipv4/ip_forward", value: "1" },
     { kind: "sysctl", owner: "global", key: "net/ipv6/conf/all/forwarding", value: "1" },
@@ -33,7 +36,7 @@ export function globalObjects(): KernelObject[] {
 export function desiredState(snapshot: StoreSnapshot): KernelObject[] {
   const networks = new Map(snapshot.networks.map((n) => [n.id, n]));
   const namespaces = new Map(snapshot.namespaces.map((n) => [n.id, n]));
-  const objects = globalObjects();
+  const objects = globalObjects(snapshot.skeleton);
   for (const ns of snapshot.namespaces)
     if (ns.owned)
       objects.push({ kind: "netns", owner: `ns:${ns.id}`, name: ns.name, instance: snapshot.instance });

@@ -13,7 +13,10 @@ export const NFT_TABLE = "hostnet";
  * costs the kernel time in proportion to all its elements at every delete.
  */
 export const LB_SLOTS = 64;
-/** How long a client keeps its backend without opening a connection (Kubernetes' ClientIP default). */
+/**
+ * How long a client keeps its backend after its last new connection unless hostnetd is told otherwise
+ * (`--lb-affinity-timeout`): Kubernetes' default for ClientIP affinity.
+ */
 export const LB_AFFINITY_SECONDS = 10800;
 /** The routing protocol number that marks hostnet's DSR routes (`ip route … proto 211`). */
 export const DSR_ROUTE_PROTO = 211;
@@ -140,7 +143,8 @@ const fixedSets = {
     family: "inet",
     key: ["addr", "addr", "proto", "port"],
     value: ["addr", "port"],
-    declaration: `typeof ip saddr . ip daddr . meta l4proto . th dport : ip daddr . th dport; flags dynamic,timeout; timeout ${LB_AFFINITY_SECONDS}s;`,
+    declaration:
+      "typeof ip saddr . ip daddr . meta l4proto . th dport : ip daddr . th dport; flags dynamic,timeout;",
     dynamic: true,
   },
   /** Frontends of load balancers without a backend of the family: refused, not black-holed. */
@@ -171,7 +175,7 @@ interface SetDefinition {
   readonly counter?: true;
   /** The declaration's body when it cannot be said by type alone (nft `typeof`). */
   readonly declaration?: string;
-  /** The kernel adds its elements: they are not desired state, and observing skips them. */
+  /** The kernel adds its elements, which time out: they are not desired state, and observing skips them. */
   readonly dynamic?: true;
 }
 

@@ -3,7 +3,21 @@
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
 import type { HostRoute } from "../model/types.js";
-import { hostVethName, setDefinition, type NftFamily, type NftSetName } from "./naming.js";
+import {
+  hostVethName,
+  LB_AFFINITY_SECONDS,
+  setDefinition,
+  type NftFamily,
+  type NftSetName,
+} from "./naming.js";
+
+/** What a hostnetd's options put into its tables' skeleton (and so into the skeleton's version). */
+export interface SkeletonOptions {
+  /** How long a client keeps its load balancer backend after its last new connection (source-IP affinity). */
+  readonly affinitySeconds: number;
+}
+
+export const defaultSkeleton: SkeletonOptions = { affinitySeconds: LB_AFFINITY_SECONDS };
 
 export type Owner = `net:${string}` | `ep:${string}` | `ns:${string}` | `lb:${string}` | "global" | "orphan";
 
@@ -78,7 +92,8 @@ export type KernelObject =
   | (Base & { kind: "ingressRedirect"; dev: string; to: string })
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
-  | (Base & { kind: "nftTable"; family: NftFamily; version: string })
+  /** `skeleton`: what to build it with, on desired tables only (the kernel shows the version alone). */
+  | (Base & { kind: "nftTable"; family: NftFamily; version: string; skeleton?: SkeletonOptions })
   | (Base & {
       kind: "loopbackProxy";
       protocol: "tcp" | "udp";

@@ -13,7 +13,7 @@ import type { NftSetName } from "./naming.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
-import { identity, type KernelObject, type Owner } from "./objects.js";
+import { defaultSkeleton, identity, type KernelObject, type Owner, type SkeletonOptions } from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
@@ -43,6 +43,7 @@ export class Reconciler {
     private readonly store: Store,
     private readonly kernel: Kernel,
     private readonly log: Logger,
+    private readonly skeleton: SkeletonOptions = defaultSkeleton,
   ) {
     this.loadBalancers = new LoadBalancerStore(store);
   }
@@ -161,12 +162,13 @@ export class Reconciler {
         namespaces: this.store.namespaces(),
         loadBalancers: this.loadBalancers.all(),
         instance: this.store.instanceId(),
+        skeleton: this.skeleton,
       });
     return scope.flatMap((owner) => this.desiredOf(owner));
   }
 
   private desiredOf(owner: Owner): KernelObject[] {
-    if (owner === "global") return globalObjects();
+    if (owner === "global") return globalObjects(this.skeleton);
     if (owner === "orphan") return [];
     const [kind, id] = owner.split(":") as [string, string];
     if (kind === "net") {

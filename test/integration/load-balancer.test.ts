@@ -18,6 +18,7 @@ const ILB_VIP = "198.51.100.12";
 const LOCAL_VIP = "198.51.100.13";
 const STICKY_VIP = "198.51.100.14";
 const DSR_VIP = "198.51.100.15";
+const AFFINITY_SECONDS = 3;
 const BACKENDS = ["b1", "b2", "b3"] as const;
 const CONNECTIONS = 600;
 
@@ -27,7 +28,9 @@ interface LbBody {
 }
 
 describe.skipIf(needsRoot)("load balancers", () => {
-  const lab = useLab();
+  const lab = useLab({
+    daemonArgs: ["--no-default-network", "--lb-affinity-timeout", String(AFFINITY_SECONDS)],
+  });
   const ids: Record<string, string> = {};
 
   const hostnet = (...args: string[]): Promise<string> =>
@@ -237,6 +240,12 @@ describe.skipIf(needsRoot)("load balancers", () => {
     expect(after).not.toContain(pinned);
     expect(new Set(after).size).toBe(1);
     expect(await lab.plan()).toEqual([]);
+    // The affinity times out AFFINITY_SECONDS after the client's last new connection.
+    const affinities = (): Promise<string> =>
+      must(inNs(lab.t.host, ["nft", "list", "map", "inet", "hostnet", "lbAffinity4"]));
+    expect(await affinities()).toContain(`${lab.t.extIp4} . ${STICKY_VIP}`);
+    await new Promise((r) => setTimeout(r, (AFFINITY_SECONDS + 1) * 1000));
+    expect(await affinities()).not.toContain(`${lab.t.extIp4} . ${STICKY_VIP}`);
     await lab.d.ok("DELETE", "/loadbalancers/sticky");
   });
 

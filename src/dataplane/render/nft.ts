@@ -16,7 +16,13 @@ import {
   type NftFamily,
   type NftSetName,
 } from "../naming.js";
-import { partsText, type ElementPart, type KernelObject } from "../objects.js";
+import {
+  defaultSkeleton,
+  partsText,
+  type ElementPart,
+  type KernelObject,
+  type SkeletonOptions,
+} from "../objects.js";
 import type { Op } from "../plan.js";
 
 const table = (family: NftFamily): string => `${family} ${NFT_TABLE}`;
@@ -36,10 +42,12 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
   ether: { 4: "ether_addr", 6: "ether_addr" },
 };
 
-function setDeclaration(name: NftSetName): string {
+function setDeclaration(name: NftSetName, options: SkeletonOptions): string {
   const def = setDefinition(name);
   const kind = def.value === null ? "set" : "map";
-  if (def.declaration !== undefined) return `  ${kind} ${name} { ${def.declaration} }`;
+  // The one set the kernel fills is the affinity map, whose elements time out.
+  const timeout = def.dynamic === true ? ` timeout ${options.affinitySeconds}s;` : "";
+  if (def.declaration !== undefined) return `  ${kind} ${name} { ${def.declaration}${timeout} }`;
   const family = addressFamilyOf(name);
   const typeOf = (parts: readonly ElementPart["t"][]): string =>
     parts.map((p) => partType[p][family]).join(" . ");
@@ -203,19 +211,20 @@ const aclChains = (["In", "Out"] as const)
   .flatMap((direction) => ([4, 6] as const).map((family) => aclChain(direction, family)))
   .join("\n");
 
-function skeleton(family: NftFamily, version: string): string {
+function skeleton(family: NftFamily, version: string, options: SkeletonOptions): string {
   const sets = nftSetNames
     .filter((name) => setDefinition(name).family === family)
-    .map(setDeclaration)
+    .map((name) => setDeclaration(name, options))
     .join("\n");
   const chains = family === "inet" ? `${inetChains}\n${aclChains}` : bridgeChains;
   return `table ${table(family)} {\n  chain ${VERSION_CHAIN_PREFIX}${version} {\n  }\n${sets}\n${chains}\n}`;
 }
 
-export const skeletonVersion = createHash("sha256")
-  .update(skeleton("inet", "") + skeleton("bridge", ""))
-  .digest("hex")
-  .slice(0, 12);
+export const skeletonVersion = (options: SkeletonOptions = defaultSkeleton): string =>
+  createHash("sha256")
+    .update(skeleton("inet", "", options) + skeleton("bridge", "", options))
+    .digest("hex")
+    .slice(0, 12);
 
 /** The element's owner, then its label if it has one; observe.ts reads both back. */
 export const elementComment = (o: Extract<KernelObject, { kind: "nftElement" }>): string =>
@@ -234,7 +243,8 @@ export function nftLines(op: Op): string[] {
     const t = table(o.family);
     if (op.action === "delete") return [`delete table ${t}`];
     // "add" first makes the delete valid whether or not the table exists.
-    return [`add table ${t}`, `delete table ${t}`, skeleton(o.family, o.version)];
+    if (o.skeleton === undefined) throw new Error(`table ${t} cannot be built without its skeleton options`);
+    return [`add table ${t}`, `delete table ${t}`, skeleton(o.family, o.version, o.skeleton)];
   }
   if (o.kind !== "nftElement") return [];
   const set = `${table(setDefinition(o.set).family)} ${o.set}`;

@@ -10,7 +10,7 @@ import type {
   SubnetSpec,
 } from "../../../src/core/service.js";
 import { desiredState } from "../../../src/dataplane/desired.js";
-import { identity, type KernelObject } from "../../../src/dataplane/objects.js";
+import { defaultSkeleton, identity, type KernelObject } from "../../../src/dataplane/objects.js";
 import { skeletonVersion } from "../../../src/dataplane/render/nft.js";
 import type { ErrorCode } from "../../../src/errors.js";
 import { parseEndpointPolicy } from "../../../src/model/policy.js";
@@ -73,6 +73,7 @@ function expectConverged(): void {
     namespaces: h.store.namespaces(),
     loadBalancers: [],
     instance: h.store.instanceId(),
+    skeleton: defaultSkeleton,
   });
   expect(new Set(h.kernel.objects.keys())).toEqual(new Set(desired.map(identity)));
 }
@@ -835,7 +836,7 @@ describe("plan, restart and the default network", () => {
       version: "000000000000",
     });
     await h.restart().reconciler.convergeAll();
-    expect(h.kernel.objects.get("nft:inet")).toMatchObject({ version: skeletonVersion });
+    expect(h.kernel.objects.get("nft:inet")).toMatchObject({ version: skeletonVersion() });
     expect(h.kernel.refused).toEqual([]);
     expectConverged();
   });

@@ -234,7 +234,8 @@ describe("nft lines", () => {
     expect(lines).toHaveLength(3);
     const skeleton = lines[2] ?? "";
     expect(skeleton.startsWith("table inet hostnet {\n")).toBe(true);
-    expect(skeleton).toContain(`chain version_${skeletonVersion} {`);
+    expect(skeleton).toContain(`chain version_${skeletonVersion()} {`);
+    expect(skeleton).toContain("flags dynamic,timeout; timeout 10800s; }");
     expect(skeleton).toContain("set masq4 { type ipv4_addr; flags interval; }");
     expect(skeleton).toContain("set masq6 { type ipv6_addr; flags interval; }");
     expect(skeleton).toContain("set hairpin6 { type ifname . ipv6_addr; flags interval; }");
@@ -248,8 +249,12 @@ describe("nft lines", () => {
     expect(nftLines(del(table))).toEqual(["delete table inet hostnet"]);
   });
 
-  it("has a 12-hex-digit skeleton version", () => {
-    expect(skeletonVersion).toMatch(/^[0-9a-f]{12}$/);
+  it("has a 12-hex-digit skeleton version, which the affinity timeout changes", () => {
+    expect(skeletonVersion()).toMatch(/^[0-9a-f]{12}$/);
+    expect(skeletonVersion({ affinitySeconds: 60 })).not.toBe(skeletonVersion());
+    const short = nftLines(create({ ...table, skeleton: { affinitySeconds: 60 } } as KernelObject))[2] ?? "";
+    expect(short).toContain("map lbAffinity4 {");
+    expect(short).toContain("flags dynamic,timeout; timeout 60s; }");
   });
 
   it("touches no table but inet hostnet", () => {

@@ -1,5 +1,5 @@
 /** Hand-built kernel objects of one NAT network with one attached dual-stack endpoint, for planner tests. */
-import type { KernelObject, Owner } from "../../../src/dataplane/objects.js";
+import { defaultSkeleton, type KernelObject, type Owner } from "../../../src/dataplane/objects.js";
 import { skeletonVersion } from "../../../src/dataplane/render/nft.js";
 
 export const NET_ID = "aaaa1111-0000-4000-8000-000000000001";
@@ -14,7 +14,8 @@ export const table: KernelObject = {
   kind: "nftTable",
   owner: "global",
   family: "inet",
-  version: skeletonVersion,
+  version: skeletonVersion(),
+  skeleton: defaultSkeleton,
 };
 export const forward: KernelObject = {
   kind: "sysctl",
