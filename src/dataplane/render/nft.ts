@@ -1,7 +1,8 @@
 /**
  * hostnet's nftables tables, `inet hostnet` and `bridge hostnet`: fixed skeletons of chains whose rules
- * only look things up in sets and maps, so every network, endpoint, port mapping and ACL is one element or
- * one chain (O(1) to add or remove). The skeleton carries its version as the name of an empty chain (nft 1.0's JSON omits table
+ * only look things up in sets and maps, so every network, endpoint, port mapping, ACL rule and load balancer
+ * is elements only: no transaction adds a rule or a jump, which would make the kernel re-validate every
+ * chain. The skeleton carries its version as the name of an empty chain (nft 1.0's JSON omits table
  * comments); a different version is replaced atomically, elements and all.
  */
 import { createHash } from "node:crypto";
