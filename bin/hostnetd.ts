@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { startDaemon } from "../src/daemon.js";
+import { startDaemon, type ClusterOptions } from "../src/daemon.js";
 import { LB_AFFINITY_SECONDS } from "../src/dataplane/naming.js";
 import { createLogger } from "../src/log.js";
 
 const usage = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]
-                [--docker-plugin-socket PATH | --no-docker-plugin] [--lb-affinity-timeout SECONDS]`;
+                [--docker-plugin-socket PATH | --no-docker-plugin] [--lb-affinity-timeout SECONDS]
+                [--etcd URL[,URL...] --host-address IP [--etcd-lease-ttl SECONDS]
+                 [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]]`;
 
 const { values } = (() => {
   try {
@@ -17,6 +19,12 @@ const { values } = (() => {
         "docker-plugin-socket": { type: "string", default: "/run/docker/plugins/hostnet.sock" },
         "no-docker-plugin": { type: "boolean", default: false },
         "lb-affinity-timeout": { type: "string", default: String(LB_AFFINITY_SECONDS) },
+        etcd: { type: "string" },
+        "host-address": { type: "string" },
+        "etcd-lease-ttl": { type: "string", default: "10" },
+        "etcd-cacert": { type: "string" },
+        "etcd-cert": { type: "string" },
+        "etcd-key": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -37,6 +45,37 @@ if (!Number.isInteger(affinitySeconds) || affinitySeconds < 1) {
   process.exit(2);
 }
 
+function fail(message: string): never {
+  process.stderr.write(`hostnetd: ${message}\n${usage}\n`);
+  process.exit(2);
+}
+
+function clusterOptions(): ClusterOptions | null {
+  const etcd = values.etcd;
+  const hostAddress = values["host-address"];
+  if (etcd === undefined && hostAddress === undefined) return null;
+  if (etcd === undefined || hostAddress === undefined) fail("--etcd and --host-address go together");
+  const leaseSeconds = Number(values["etcd-lease-ttl"]);
+  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 2)
+    fail("--etcd-lease-ttl must be whole seconds, at least 2");
+  const ca = values["etcd-cacert"];
+  const tls =
+    ca === undefined
+      ? undefined
+      : {
+          ca,
+          ...(values["etcd-cert"] === undefined ? {} : { cert: values["etcd-cert"] }),
+          ...(values["etcd-key"] === undefined ? {} : { key: values["etcd-key"] }),
+        };
+  return {
+    etcd: etcd.split(","),
+    hostAddress,
+    leaseSeconds,
+    ...(tls === undefined ? {} : { tls }),
+  };
+}
+const cluster = clusterOptions();
+
 const log = createLogger();
 try {
   const daemon = await startDaemon(
@@ -46,6 +85,7 @@ try {
       defaultNetwork: !values["no-default-network"],
       dockerPluginSocket: values["no-docker-plugin"] ? null : values["docker-plugin-socket"],
       affinitySeconds,
+      cluster,
     },
     log,
   );

@@ -2,12 +2,15 @@
  * hostnetd's life: open the store, converge the kernel to it (the same code path that repairs after a
  * crash), create the default network on first start, then serve the API on the unix socket.
  */
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
+import { Etcd3 } from "etcd3";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { buildApp } from "./api/http.js";
+import { OverlayRegistry } from "./cluster/registry.js";
+import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
 import { hostPrefixes } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
@@ -31,6 +34,31 @@ export interface DaemonOptions {
   readonly dockerPluginSocket: string | null;
   /** How long a load balancer client keeps its backend after its last new connection (source-IP affinity). */
   readonly affinitySeconds: number;
+  /** The cluster for overlay networks: etcd, and this host's underlay address; null without one. */
+  readonly cluster: ClusterOptions | null;
+}
+
+export interface ClusterOptions {
+  readonly etcd: readonly string[];
+  readonly hostAddress: string;
+  readonly leaseSeconds: number;
+  readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
+}
+
+function connectEtcd(cluster: ClusterOptions): Etcd3 {
+  const tls = cluster.tls;
+  return new Etcd3({
+    hosts: [...cluster.etcd],
+    ...(tls === undefined
+      ? {}
+      : {
+          credentials: {
+            rootCertificate: readFileSync(tls.ca),
+            ...(tls.key === undefined ? {} : { privateKey: readFileSync(tls.key) }),
+            ...(tls.cert === undefined ? {} : { certChain: readFileSync(tls.cert) }),
+          },
+        }),
+  });
 }
 
 export interface Daemon {
@@ -68,11 +96,21 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   });
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
+  const registry =
+    opts.cluster === null
+      ? undefined
+      : new OverlayRegistry(
+          connectEtcd(opts.cluster),
+          opts.cluster.hostAddress,
+          opts.cluster.leaseSeconds,
+          log.child({ component: "overlay" }),
+        );
   const service = new HostnetService(store, reconciler, {
     prefixes: () => hostPrefixes(processRunner),
     uplinks: linuxUplinks(processRunner),
     leases,
     forgetBackend: forgetBackend(processRunner),
+    ...(registry === undefined ? {} : { overlay: registry }),
   });
   const { report, failures } = await reconciler.convergeAll();
   log.info(
@@ -82,6 +120,16 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await service.restoreUplinks();
   leases.resume();
   if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
+  if (registry !== undefined)
+    await registry.start(
+      new OverlayPeers(
+        store,
+        reconciler,
+        (spec) => service.createNetwork(spec),
+        registry.hostAddress,
+        log.child({ component: "overlay" }),
+      ),
+    );
 
   const app = await buildApp(service, log);
   await listen(app, opts.socket);
@@ -100,6 +148,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     async close() {
       await app.close();
       await plugin?.close();
+      await registry?.close();
       leases.stopAll();
       await proxy.closeAll();
       store.close();

@@ -11,7 +11,7 @@ export const networkCreateOptions = {
     type: "string",
     arg: "TYPE",
     description:
-      "Network type: nat (default); transparent, l2bridge or l2tunnel (on the LAN of --adapter); internal (host and containers only) or private (containers only)",
+      "Network type: nat (default); transparent, l2bridge or l2tunnel (on the LAN of --adapter); internal (host and containers only) or private (containers only); overlay (across hosts, with --vni)",
   },
   subnet: {
     type: "string",
@@ -38,6 +38,16 @@ export const networkCreateOptions = {
     description:
       "Uplink NIC of a transparent, l2bridge or l2tunnel network (its addresses and routes move to its bridge)",
   },
+  vni: {
+    type: "string",
+    arg: "N",
+    description: "VXLAN network identifier of an overlay network (HNS's VSID)",
+  },
+  "vxlan-port": {
+    type: "string",
+    arg: "PORT",
+    description: "UDP port of an overlay network's VXLAN (default 4789)",
+  },
   ...policyOptions,
 } as const satisfies OptionSpecs;
 
@@ -50,6 +60,7 @@ const typeNames: Readonly<Record<string, string>> = {
   transparent: "Transparent",
   l2bridge: "L2Bridge",
   l2tunnel: "L2Tunnel",
+  overlay: "Overlay",
 };
 
 type Family = 4 | 6;
@@ -103,7 +114,18 @@ export function networkCreateRequest(
     values.adapter === undefined
       ? []
       : [{ Type: "NetAdapterName", Settings: { NetworkAdapterName: values.adapter } }];
-  const policies = [...adapter, ...policiesOf(values)];
+  const number = (option: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text)) throw new UsageError(`--${option} "${text}" is not a positive integer`);
+    return Number(text);
+  };
+  const vni = number("vni", values.vni);
+  const port = number("vxlan-port", values["vxlan-port"]);
+  const overlay: Policy[] = [
+    ...(vni === undefined ? [] : [{ Type: "VSID", Settings: { IsolationId: vni } }]),
+    ...(port === undefined ? [] : [{ Type: "VxlanPort", Settings: { Port: port } }]),
+  ];
+  const policies = [...adapter, ...overlay, ...policiesOf(values)];
   const withPolicies = policies.length === 0 ? withIpam : { ...withIpam, Policies: policies };
   if (values.mtu === undefined) return withPolicies;
   if (!/^\d+$/.test(values.mtu)) throw new UsageError(`--mtu "${values.mtu}" is not a positive integer`);

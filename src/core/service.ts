@@ -32,6 +32,7 @@ import {
   type NamespaceAttachment,
   type Network,
   type NetworkType,
+  type OverlaySettings,
   type Origin,
   type Protocol,
   type UplinkSnapshot,
@@ -44,6 +45,8 @@ import { LoadBalancerStore } from "../store/load-balancers.js";
 import { LoadBalancerService } from "./load-balancers.js";
 import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
+import { VXLAN_OVERHEAD } from "../modes/overlay.js";
+import type { OverlayRegistry } from "../cluster/registry.js";
 import type { Store } from "../store/store.js";
 import { checkIfname, checkMac, checkMtu, checkName, checkPort } from "./validate.js";
 
@@ -67,6 +70,13 @@ export interface NetworkSpec {
   readonly adapter?: { readonly name: string; readonly field: string };
   /** Where IPv4 addresses come from: hostnet's IPAM (default) or the LAN's DHCP server. */
   readonly ipam?: { readonly value: "static" | "dhcp"; readonly field: string };
+  /** Set when the network comes from the cluster's registry, which has it already. */
+  readonly fromCluster?: true;
+  /** An overlay network's VXLAN identifier (HNS's VSID policy) and UDP port (VxlanPort policy). */
+  readonly overlay?: {
+    readonly vni?: { readonly value: number; readonly field: string };
+    readonly port?: { readonly value: number; readonly field: string };
+  };
 }
 
 export interface PortMappingSpec {
@@ -120,9 +130,13 @@ export interface HostSide {
   readonly uplinks: UplinkHost;
   readonly leases: DhcpLeases;
   readonly forgetBackend: ForgetBackend;
+  /** The cluster's registry, when hostnetd runs with --etcd: overlay networks need it. */
+  readonly overlay?: OverlayRegistry;
 }
 
 const DEFAULT_MTU = 1500;
+/** IANA's VXLAN port. */
+const DEFAULT_VXLAN_PORT = 4789;
 const DEFAULT_IFNAME = "eth0";
 /** Where subnets come from when none is given. */
 const DEFAULT_POOLS = {
@@ -137,6 +151,7 @@ export class HostnetService {
   /** Load balancers over this service's endpoints. */
   readonly loadBalancers: LoadBalancerService;
   private readonly lbStore: LoadBalancerStore;
+  private readonly overlay: OverlayRegistry | undefined;
 
   constructor(
     private readonly store: Store,
@@ -148,6 +163,7 @@ export class HostnetService {
     this.leases = host.leases;
     this.loadBalancers = new LoadBalancerService(store, reconciler, host.forgetBackend);
     this.lbStore = new LoadBalancerStore(store);
+    this.overlay = host.overlay;
   }
 
   // Networks
@@ -187,8 +203,12 @@ export class HostnetService {
     }
     if (spec.ipam?.value === "dhcp" && !modes[type].dhcp)
       throw invalidArgument(spec.ipam.field, `${type} networks have no DHCP server to lease addresses from`);
+    const overlay = type === "Overlay" ? this.overlaySettings(spec, given.length) : null;
     const uplink = await this.takeUplink(type, spec.adapter);
-    const mtu = spec.mtu === undefined ? (uplink?.mtu ?? DEFAULT_MTU) : checkMtu("Mtu", spec.mtu);
+    const mtu =
+      spec.mtu !== undefined
+        ? checkMtu("Mtu", spec.mtu)
+        : (uplink?.mtu ?? (overlay === null ? DEFAULT_MTU : DEFAULT_MTU - VXLAN_OVERHEAD));
     const subnets =
       given.length > 0 ? given : [uplink === undefined ? await this.pickDefaultSubnet() : lanSubnet(uplink)];
     const policies = this.checkPolicies(spec.policies ?? [], {
@@ -226,6 +246,7 @@ export class HostnetService {
         adapter: uplink?.dev ?? null,
         uplink: uplink ?? null,
         ipam: spec.ipam?.value ?? "static",
+        overlay,
       });
       if (spec.origin !== undefined) this.store.insertNetworkOrigin(netId, spec.origin);
       return netId;
@@ -236,7 +257,44 @@ export class HostnetService {
       if (uplink !== undefined) await this.uplinks.restore(uplink).catch(() => undefined);
       throw err;
     }
-    return this.network(id);
+    const created = this.network(id);
+    if (this.overlay !== undefined && created.overlay !== null && spec.fromCluster !== true) {
+      const subnet = created.subnets[0];
+      const defined = await this.overlay.defineNetwork({
+        name,
+        subnet: subnet?.prefix ?? "",
+        gateway: subnet?.gateway ?? "",
+        vni: created.overlay.vni,
+        vxlanPort: created.overlay.vxlanPort,
+      });
+      if (!defined) {
+        await this.deleteNetwork(id);
+        throw conflict(`overlay network "${name}" is defined otherwise in the cluster`, "Name");
+      }
+    }
+    return created;
+  }
+
+  /** An overlay network's VXLAN, checked: it needs the cluster, a VNI and its one IPv4 subnet. */
+  private overlaySettings(spec: NetworkSpec, subnets: number): OverlaySettings {
+    if (this.overlay === undefined)
+      throw invalidArgument("Type", "Overlay networks need hostnetd --etcd and --host-address");
+    const vni = spec.overlay?.vni;
+    if (vni === undefined)
+      throw invalidArgument(
+        "Policies",
+        "an Overlay network needs a VSID policy (its VXLAN network identifier)",
+      );
+    if (vni.value < 1 || vni.value > 16777215) throw invalidArgument(vni.field, "must be from 1 to 16777215");
+    const port = spec.overlay?.port;
+    if (port !== undefined) checkPort(port.field, port.value);
+    if (subnets !== 1)
+      throw invalidArgument("Ipams", "an Overlay network needs its subnet, the same on every host");
+    return {
+      vni: vni.value,
+      vxlanPort: port?.value ?? DEFAULT_VXLAN_PORT,
+      localAddress: this.overlay.hostAddress,
+    };
   }
 
   /** The uplink a network of `type` takes, checked and as it is now; none for types without one. */
@@ -440,7 +498,50 @@ export class HostnetService {
     }
     const mappings = this.checkPortMappings(spec.portMappings, net);
     const attach = spec.attach === undefined ? undefined : this.resolveAttach(spec.attach);
-    const id = this.store.write(() => {
+    // Addresses other hosts of the overlay hold, learnt from refused claims.
+    const elsewhere = new Set<string>();
+    for (;;) {
+      const id = this.insertEndpoint(spec, name, net, mac, requested, mappings, attach, elsewhere);
+      let taken: string | undefined;
+      try {
+        taken = await this.claimOverlayAddress(id, net);
+      } catch (err) {
+        this.store.write(() => this.store.deleteEndpoint(id));
+        throw new HostnetError(
+          "Unavailable",
+          `the cluster's etcd cannot claim the address: ${String(err)}`,
+          {},
+          {
+            cause: err,
+          },
+        );
+      }
+      if (taken === undefined) {
+        await this.convergeOrUndo([`ep:${id}`], () => this.store.deleteEndpoint(id));
+        const created = this.endpoint(id);
+        this.leases.start(created);
+        return created;
+      }
+      const address = this.endpoint(id).addresses[0]?.address ?? "";
+      this.store.write(() => this.store.deleteEndpoint(id));
+      const asked = [...requested.values()][0];
+      if (asked !== undefined)
+        throw conflict(`${asked.field}: ${address} is in use on host ${taken}`, asked.field);
+      elsewhere.add(address);
+    }
+  }
+
+  private insertEndpoint(
+    spec: EndpointSpec,
+    name: string,
+    net: Network,
+    mac: string,
+    requested: ReadonlyMap<number, { field: string; address: string }>,
+    mappings: readonly PortMappingSpec[],
+    attach: NamespaceAttachment | undefined,
+    elsewhere: ReadonlySet<string>,
+  ): string {
+    return this.store.write(() => {
       if (this.store.endpoint(name) !== undefined)
         throw conflict(`endpoint "${name}" already exists`, "Name");
       if (spec.origin !== undefined && this.store.endpointIdByOrigin(spec.origin) !== undefined)
@@ -454,10 +555,12 @@ export class HostnetService {
         shortId,
         mac,
         attachment: attach ?? null,
+        remoteHost: null,
       });
-      const hostAddresses = new Set(
-        net.uplink?.addresses.map((cidr) => parseIp("host", cidr.split("/")[0] ?? "").address),
-      );
+      const hostAddresses = new Set([
+        ...(net.uplink?.addresses.map((cidr) => parseIp("host", cidr.split("/")[0] ?? "").address) ?? []),
+        ...elsewhere,
+      ]);
       for (const subnet of net.subnets.filter((s) => net.ipam !== "dhcp" || s.family !== 4))
         allocateAddress(this.store, subnet, epId, requested.get(subnet.id), hostAddresses);
       this.insertPortMappings(epId, mappings);
@@ -467,10 +570,15 @@ export class HostnetService {
       if (spec.origin !== undefined) this.store.insertOrigin(epId, spec.origin);
       return epId;
     });
-    await this.convergeOrUndo([`ep:${id}`], () => this.store.deleteEndpoint(id));
-    const created = this.endpoint(id);
-    this.leases.start(created);
-    return created;
+  }
+
+  /** Claims a new overlay endpoint's address cluster-wide: the host that has it, if another does. */
+  private async claimOverlayAddress(id: string, net: Network): Promise<string | undefined> {
+    if (this.overlay === undefined || net.overlay === null) return undefined;
+    const ep = this.endpoint(id);
+    const address = ep.addresses[0]?.address;
+    if (address === undefined) return undefined;
+    return this.overlay.claim({ network: net.name, address, mac: ep.mac, host: this.overlay.hostAddress });
   }
 
   /** Changes an endpoint's policies in one step: all of the change reaches the kernel, or none of it. */
@@ -526,6 +634,9 @@ export class HostnetService {
     this.store.write(() => this.store.deleteEndpoint(ep.id));
     await this.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
     await this.loadBalancers.forget(balancers, ep);
+    const net = this.network(ep.networkId);
+    if (this.overlay !== undefined && net.overlay !== null && ep.remoteHost === null)
+      for (const a of ep.addresses) await this.overlay.release(net.name, a.address);
   }
 
   async attachEndpoint(ref: string, spec: AttachSpec): Promise<Endpoint> {

@@ -1,8 +1,8 @@
 /**
- * Runs a plan: each batch of steps is one process (`ip -batch`, `nsenter … ip -batch`, `tc -batch`, one
- * atomic `nft -f`), sysctl writes or loopback proxy listeners. Link, address, route and tc batches run in
- * plan order and stop at the first failure; the nft transaction runs beside them, since nft rules and
- * elements name links only as text and never need them to exist.
+ * Runs a plan: each batch of steps is one process (`ip -batch`, `nsenter … ip -batch`, `tc -batch`,
+ * `bridge -batch`, one atomic `nft -f`), sysctl writes or loopback proxy listeners. Link, address, route, tc
+ * and FDB batches run in plan order and stop at the first failure; the nft transaction runs beside them,
+ * since nft rules and elements name links only as text and never need them to exist.
  */
 import type { Runner } from "./linux/exec.js";
 import type { LoopbackProxy } from "./loopback-proxy.js";
@@ -21,6 +21,9 @@ async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Pro
       return;
     case "tc":
       await runner.run(["tc", "-batch", "-"], input);
+      return;
+    case "bridge":
+      await runner.run(["bridge", "-batch", "-"], input);
       return;
     case "sysctl":
       for (const line of batch.lines) {

@@ -80,6 +80,7 @@ export function endpointObjects(
   net: Network,
   namespace: (id: string) => Namespace | undefined,
 ): KernelObject[] {
+  if (ep.remoteHost !== null) return modes[net.type].endpointObjects(ep, net, null);
   if (ep.attachment === null) return [];
   if (ep.attachment.kind === "handoff") return modes[net.type].endpointObjects(ep, net, null);
   const ns = namespace(ep.attachment.namespaceId);

@@ -29,6 +29,7 @@ export type NftFamily = (typeof nftFamilies)[number];
 export const BRIDGE_PREFIX = "hnb-";
 export const VETH_PREFIX = "hnv-";
 export const IFB_PREFIX = "hni-";
+export const VXLAN_PREFIX = "hnx-";
 /**
  * The container end of a veth handed off to a runtime, until the runtime moves it. It carries no alias and
  * is not an owned name: it lives and dies with its host end, which is.
@@ -42,6 +43,8 @@ export const hostVethName = (shortId: string): string => `${VETH_PREFIX}${shortI
 export const handoffVethName = (shortId: string): string => `${HANDOFF_PREFIX}${shortId}`;
 /** The ifb device that shapes what an endpoint sends (traffic entering its host veth is redirected there). */
 export const ifbName = (shortId: string): string => `${IFB_PREFIX}${shortId}`;
+/** The VXLAN port of an overlay network's bridge. */
+export const vxlanName = (shortId: string): string => `${VXLAN_PREFIX}${shortId}`;
 
 export const aliasOf = (owner: Owner): string => `${ALIAS_PREFIX}${owner}`;
 
@@ -67,7 +70,10 @@ export function ownerFromAlias(alias: string | undefined): Owner | undefined {
 }
 
 export const isOwnedLinkName = (name: string): boolean =>
-  name.startsWith(BRIDGE_PREFIX) || name.startsWith(VETH_PREFIX) || name.startsWith(IFB_PREFIX);
+  name.startsWith(BRIDGE_PREFIX) ||
+  name.startsWith(VETH_PREFIX) ||
+  name.startsWith(IFB_PREFIX) ||
+  name.startsWith(VXLAN_PREFIX);
 
 /** nft sets and maps of table inet hostnet, with the types of their key and value parts. */
 const fixedSets = {

@@ -86,6 +86,32 @@ export type KernelObject =
       noLinkLocal6?: true;
     })
   | (Base & { kind: "ifb"; name: string })
+  /**
+   * A VXLAN device of an overlay network, a port of its bridge: no learning, no flooding; the bridge
+   * answers ARP.
+   */
+  | (Base & {
+      kind: "vxlan";
+      name: string;
+      vni: number;
+      port: number;
+      local: string;
+      master: string;
+      mtu: number;
+    })
+  /**
+   * A remote endpoint of an overlay network: frames for `mac` leave through `vxlan` to host `remote`, and the
+   * bridge answers ARP for `address` with `mac` itself (neigh_suppress), so nothing is flooded across hosts.
+   * Observed, `remote` or `address` is "" when its FDB entries or its neighbour entry are missing.
+   */
+  | (Base & {
+      kind: "overlayPeer";
+      vxlan: string;
+      bridge: string;
+      mac: string;
+      address: string;
+      remote: string;
+    })
   /** A token bucket (tbf) as the root qdisc of a host-side device. */
   | (Base & { kind: "shaper"; dev: string; bytesPerSecond: number })
   /** Everything entering `dev` is redirected to the ifb `to`, where it is shaped. */
@@ -124,7 +150,10 @@ export function identity(o: KernelObject): string {
     case "bridge":
     case "veth":
     case "ifb":
+    case "vxlan":
       return `link:${o.name}`;
+    case "overlayPeer":
+      return `peer:${o.vxlan}:${o.mac}`;
     case "shaper":
       return `shaper:${o.dev}`;
     case "uplinkPort":
@@ -174,10 +203,14 @@ export function parentOf(o: KernelObject): string | undefined {
       return `link:${o.master}`;
     case "hostRoute":
       return `link:${o.dev}`;
+    // The vxlan device takes its FDB entries along; its delete flushes the bridge's neighbour entries too.
+    case "overlayPeer":
+      return `link:${o.vxlan}`;
     case "netns":
     case "bridge":
     case "veth":
     case "ifb":
+    case "vxlan":
     case "nftTable":
     case "loopbackProxy":
     case "vipRoute":
@@ -216,6 +249,21 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
         observed.mtu === desired.mtu &&
         observed.hairpin === desired.hairpin &&
         observed.isolated === desired.isolated
+      );
+    case "vxlan":
+      return (
+        observed.kind === "vxlan" &&
+        observed.vni === desired.vni &&
+        observed.port === desired.port &&
+        observed.local === desired.local &&
+        observed.master === desired.master &&
+        observed.mtu === desired.mtu
+      );
+    case "overlayPeer":
+      return (
+        observed.kind === "overlayPeer" &&
+        observed.address === desired.address &&
+        observed.remote === desired.remote
       );
     case "containerLink":
       return observed.kind === "containerLink" && observed.mac === desired.mac;
@@ -279,6 +327,10 @@ export function describe(o: KernelObject): string {
       return `nft table ${o.family} hostnet (${o.version})`;
     case "ifb":
       return `ifb ${o.name}`;
+    case "vxlan":
+      return `vxlan ${o.name} id ${o.vni} port ${o.port} local ${o.local} master ${o.master} mtu ${o.mtu}`;
+    case "overlayPeer":
+      return `peer ${o.mac} (${o.address}) via ${o.remote} on ${o.vxlan}`;
     case "shaper":
       return `tbf on ${o.dev}: ${o.bytesPerSecond} bytes/s`;
     case "ingressRedirect":

@@ -34,12 +34,23 @@ interface IpLink {
   master?: string;
   mtu: number;
   address?: string;
-  linkinfo?: { info_kind?: string; info_slave_data?: { hairpin?: boolean; isolated?: boolean } };
+  linkinfo?: {
+    info_kind?: string;
+    /** A vxlan device's: its VNI, UDP port and local underlay address (`local6` for IPv6). */
+    info_data?: { id?: number; port?: number; local?: string; local6?: string };
+    info_slave_data?: { hairpin?: boolean; isolated?: boolean };
+  };
   addr_info?: { local: string; prefixlen: number; scope?: string; label?: string }[];
 }
 
 const ip = (runner: Runner, netns: string | null, args: string[]): Promise<string> =>
   runner.run(ipArgv(netns, ["-j", ...args])).then((r) => r.stdout);
+
+/**
+ * Namespaces and overlay devices are read a few at a time: a host with thousands of them must not spawn
+ * thousands of processes at once.
+ */
+const limit = pLimit(8);
 
 const globalAddresses = (l: IpLink): string[] =>
   (l.addr_info ?? [])
@@ -111,6 +122,18 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
         `net/ipv6/conf/${l.ifname}/disable_ipv6`,
       ])
         if ((await readSysctl(key)) === "1") out.push({ kind: "sysctl", owner, key, value: "1" });
+    } else if (kind === "vxlan") {
+      const data = l.linkinfo?.info_data;
+      out.push({
+        kind: "vxlan",
+        owner,
+        name: l.ifname,
+        vni: data?.id ?? 0,
+        port: data?.port ?? 0,
+        local: data?.local ?? data?.local6 ?? "",
+        master: l.master ?? "",
+        mtu: l.mtu,
+      });
     } else if (kind === "ifb") {
       out.push({ kind: "ifb", owner, name: l.ifname });
     } else if (kind === "veth") {
@@ -156,6 +179,72 @@ async function observeTc(runner: Runner, links: readonly KernelObject[]): Promis
   return out;
 }
 
+/** An entry of `bridge -j fdb show dev VXLAN`: the device's own (`self`, with `dst`) or its bridge's. */
+export interface FdbEntry {
+  mac: string;
+  dst?: string;
+  master?: string;
+  state?: string;
+}
+
+/** An entry of `ip -j neigh show`. */
+export interface Neighbour {
+  dst: string;
+  lladdr?: string;
+}
+
+/**
+ * The peers of one vxlan device, joined by MAC from its FDB and its bridge's permanent neighbour entries
+ * (the only ones there: hostnet puts no other on an overlay bridge). A remote counts only with both of its
+ * FDB entries, which a delete removes together. Whose a peer is, the kernel cannot tell: it is an orphan
+ * until the reconciler adopts it from the store.
+ */
+export function peersOf(
+  vxlan: string,
+  bridge: string,
+  fdb: readonly FdbEntry[],
+  neighbours: readonly Neighbour[],
+): KernelObject[] {
+  // The bridge's own entries for the port's address are permanent; a peer's are static.
+  const toPort = new Set(fdb.filter((e) => e.master === bridge && e.state === "static").map((e) => e.mac));
+  const remotes = new Map<string, string>();
+  for (const e of fdb)
+    if (e.dst !== undefined && toPort.has(e.mac) && !remotes.has(e.mac)) remotes.set(e.mac, e.dst);
+  const addresses = new Map<string, string>();
+  for (const n of neighbours)
+    if (n.lladdr !== undefined && !addresses.has(n.lladdr)) addresses.set(n.lladdr, n.dst);
+  return [...new Set([...remotes.keys(), ...addresses.keys()])].map((mac) => ({
+    kind: "overlayPeer",
+    owner: "orphan",
+    vxlan,
+    bridge,
+    mac,
+    address: addresses.get(mac) ?? "",
+    remote: remotes.get(mac) ?? "",
+  }));
+}
+
+async function observePeers(runner: Runner, vxlan: string, bridge: string): Promise<KernelObject[]> {
+  const [fdb, neighbours] = await Promise.all([
+    limit(() => runner.run(["bridge", "-j", "fdb", "show", "dev", vxlan])).then((r) => r.stdout),
+    limit(() => ip(runner, null, ["neigh", "show", "dev", bridge, "nud", "permanent"])),
+  ]);
+  return peersOf(vxlan, bridge, JSON.parse(fdb) as FdbEntry[], JSON.parse(neighbours) as Neighbour[]);
+}
+
+/**
+ * The peers of hostnet's vxlan devices. One that lost its bridge lost its peers' bridge entries with it; it
+ * is re-created, and they with it.
+ */
+async function observeOverlayPeers(runner: Runner, links: readonly KernelObject[]): Promise<KernelObject[]> {
+  const peers = await Promise.all(
+    links.flatMap((o) =>
+      o.kind === "vxlan" && o.master !== "" ? [observePeers(runner, o.name, o.master)] : [],
+    ),
+  );
+  return peers.flat();
+}
+
 async function observeNamespace(runner: Runner, path: string): Promise<KernelObject[]> {
   const [linksJson, routesJson] = await Promise.all([
     ip(runner, path, ["-d", "addr", "show"]),
@@ -195,9 +284,6 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
 }
 
 /** Named namespaces: those in the store by owner, the rest only if their lo carries hostnet's alias. */
-/** Namespaces are read a few at a time: a host with thousands of them must not spawn thousands of ip. */
-const limit = pLimit(8);
-
 async function observeNetns(
   runner: Runner,
   known: readonly Namespace[],
@@ -343,7 +429,10 @@ export async function observe(
     })),
   );
   const [links, netns, nft, inside, vipRoutes] = await Promise.all([
-    observeHostLinks(runner).then(async (l) => [...l, ...(await observeTc(runner, l))]),
+    observeHostLinks(runner).then(async (l) => {
+      const [tc, peers] = await Promise.all([observeTc(runner, l), observeOverlayPeers(runner, l)]);
+      return [...l, ...tc, ...peers];
+    }),
     observeNetns(runner, namespaces, instance),
     Promise.all(nftFamilies.map((family) => observeNft(runner, family))),
     Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),

@@ -15,7 +15,7 @@ export interface Plan {
 
 /** Replacing these deletes and re-creates them, taking their children along. */
 export function replaceDestroysChildren(o: KernelObject): boolean {
-  return o.kind === "veth" || o.kind === "nftTable" || o.kind === "netns";
+  return o.kind === "veth" || o.kind === "vxlan" || o.kind === "nftTable" || o.kind === "netns";
 }
 
 function rank(o: KernelObject): number {
@@ -32,6 +32,7 @@ function rank(o: KernelObject): number {
       return o.netns === null ? 3 : 6;
     case "veth":
     case "ifb":
+    case "vxlan":
     case "uplinkPort":
       return 4;
     case "shaper":
@@ -42,6 +43,7 @@ function rank(o: KernelObject): number {
     case "route":
     case "hostRoute":
     case "vipRoute":
+    case "overlayPeer":
       return 7;
     case "nftElement":
       return 8;

@@ -11,6 +11,7 @@ import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
 import type { NftSetName } from "./naming.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
+import { vxlanName } from "./naming.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
 import { defaultSkeleton, identity, type KernelObject, type Owner, type SkeletonOptions } from "./objects.js";
@@ -146,7 +147,18 @@ export class Reconciler {
         .filter((lb) => lb.dsr)
         .flatMap((lb) => lb.vips.map((vip) => [vip, `lb:${lb.id}` as const])),
     );
-    this.known = new KnownObjects(observed.map((o) => adoptDsr(o, dsrOwners)));
+    const peerOwners = new Map(
+      this.store
+        .networks()
+        .filter((net) => net.overlay !== null)
+        .flatMap((net) =>
+          this.store
+            .endpoints({ networkId: net.id })
+            .filter((ep) => ep.remoteHost !== null)
+            .map((ep) => [`${vxlanName(net.shortId)}/${ep.mac}`, `ep:${ep.id}` as const]),
+        ),
+    );
+    this.known = new KnownObjects(observed.map((o) => adoptPeer(adoptDsr(o, dsrOwners), peerOwners)));
   }
 
   private observed(scope: Scope): KernelObject[] {
@@ -208,5 +220,12 @@ function adoptDsr(o: KernelObject, owners: ReadonlyMap<string, Owner>): KernelOb
   const vip =
     o.kind === "vipRoute" ? o.vip : o.kind === "address" && o.dev === "lo" ? o.cidr.split("/")[0] : undefined;
   const owner = vip === undefined ? undefined : owners.get(vip);
+  return owner === undefined ? o : { ...o, owner };
+}
+
+/** FDB and neighbour entries carry no owner either: a remote endpoint of the store owns its peer entries. */
+function adoptPeer(o: KernelObject, owners: ReadonlyMap<string, Owner>): KernelObject {
+  if (o.owner !== "orphan" || o.kind !== "overlayPeer") return o;
+  const owner = owners.get(`${o.vxlan}/${o.mac}`);
   return owner === undefined ? o : { ...o, owner };
 }

@@ -2,7 +2,15 @@ import type { Family } from "./ip.js";
 import type { EndpointPolicy } from "./policy.js";
 
 /** Network types hostnet implements; each has one module in src/modes/. */
-export const networkTypes = ["NAT", "Private", "Internal", "Transparent", "L2Bridge", "L2Tunnel"] as const;
+export const networkTypes = [
+  "NAT",
+  "Private",
+  "Internal",
+  "Transparent",
+  "L2Bridge",
+  "L2Tunnel",
+  "Overlay",
+] as const;
 export type NetworkType = (typeof networkTypes)[number];
 
 export const protocols = ["tcp", "udp"] as const;
@@ -67,6 +75,15 @@ export interface Network {
   readonly ipam: "static" | "dhcp";
   /** What the uplink had before this network took it; null for networks without one. */
   readonly uplink: UplinkSnapshot | null;
+  /** The VXLAN of an overlay network, the same on every host; null for the other types. */
+  readonly overlay: OverlaySettings | null;
+}
+
+export interface OverlaySettings {
+  readonly vni: number;
+  readonly vxlanPort: number;
+  /** This host's underlay address, which its VXLAN packets leave from (hostnetd --host-address). */
+  readonly localAddress: string;
 }
 
 export interface Namespace {
@@ -123,6 +140,8 @@ export interface Endpoint {
   /** ACLs and other policies, in the order they were added. */
   readonly policies: readonly EndpointPolicy[];
   readonly attachment: Attachment | null;
+  /** An endpoint of an overlay network on another host: that host's (underlay) address; null for this host's. */
+  readonly remoteHost: string | null;
 }
 
 /** A port of a load balancer's frontend and the backends' port it goes to. */

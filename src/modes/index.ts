@@ -3,6 +3,7 @@ import type { NetworkType } from "../model/types.js";
 import { internalMode, privateMode } from "./closed.js";
 import type { NetworkMode } from "./mode.js";
 import { nat } from "./nat.js";
+import { overlay } from "./overlay.js";
 import { l2bridge, l2tunnel, transparent } from "./lan.js";
 
 export const modes: Record<NetworkType, NetworkMode> = {
@@ -12,5 +13,6 @@ export const modes: Record<NetworkType, NetworkMode> = {
   Transparent: transparent,
   L2Bridge: l2bridge,
   L2Tunnel: l2tunnel,
+  Overlay: overlay,
 };
 export type { NetworkMode } from "./mode.js";

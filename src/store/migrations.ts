@@ -131,4 +131,8 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE load_balancers ADD COLUMN dsr INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  ALTER TABLE networks ADD COLUMN overlay TEXT;
+  ALTER TABLE endpoints ADD COLUMN remote_host TEXT;
+  `,
 ];

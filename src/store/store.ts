@@ -18,6 +18,7 @@ import type {
   Origin,
   PortMapping,
   Protocol,
+  OverlaySettings,
   Subnet,
   UplinkSnapshot,
 } from "../model/types.js";
@@ -38,6 +39,7 @@ interface NetworkRow {
   adapter: string | null;
   uplink: string | null;
   ipam: "static" | "dhcp";
+  overlay: string | null;
 }
 interface SubnetRow {
   id: number;
@@ -62,6 +64,7 @@ interface EndpointRow {
   namespace_id: string | null;
   ifname: string | null;
   handoff_sandbox: string | null;
+  remote_host: string | null;
 }
 interface AddressRow {
   endpoint_id: string;
@@ -95,6 +98,7 @@ export interface NewNetwork {
   readonly adapter: string | null;
   readonly uplink: UplinkSnapshot | null;
   readonly ipam: "static" | "dhcp";
+  readonly overlay: OverlaySettings | null;
 }
 
 export interface NewEndpoint {
@@ -104,6 +108,7 @@ export interface NewEndpoint {
   readonly shortId: string;
   readonly mac: string;
   readonly attachment: Attachment | null;
+  readonly remoteHost: string | null;
 }
 
 const NETWORK_SQL =
@@ -176,7 +181,7 @@ export class Store {
 
   insertNetwork(n: NewNetwork): void {
     this.prepare(
-      "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, policies, created_at, adapter, uplink, ipam) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, policies, created_at, adapter, uplink, ipam, overlay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(
       n.id,
       n.name,
@@ -189,6 +194,7 @@ export class Store {
       n.adapter,
       n.uplink === null ? null : JSON.stringify(n.uplink),
       n.ipam,
+      n.overlay === null ? null : JSON.stringify(n.overlay),
     );
     const insertSubnet = this.prepare(
       "INSERT INTO subnets (network_id, family, prefix, gateway) VALUES (?, ?, ?, ?)",
@@ -301,13 +307,9 @@ export class Store {
   // Endpoints
 
   insertEndpoint(e: NewEndpoint): void {
-    this.prepare("INSERT INTO endpoints (id, name, network_id, short_id, mac) VALUES (?, ?, ?, ?, ?)").run(
-      e.id,
-      e.name,
-      e.networkId,
-      e.shortId,
-      e.mac,
-    );
+    this.prepare(
+      "INSERT INTO endpoints (id, name, network_id, short_id, mac, remote_host) VALUES (?, ?, ?, ?, ?, ?)",
+    ).run(e.id, e.name, e.networkId, e.shortId, e.mac, e.remoteHost);
     if (e.attachment !== null) this.setAttachment(e.id, e.attachment);
   }
 
@@ -394,6 +396,7 @@ export class Store {
       shortId: row.short_id,
       mac: row.mac,
       attachment: toAttachment(row),
+      remoteHost: row.remote_host,
       addresses: (addressesOf.get(row.id) ?? []).map(toAddress),
       portMappings: (mappingsOf.get(row.id) ?? []).map(toPortMapping),
       policies: (policiesOf.get(row.id) ?? []).map((p) => JSON.parse(p.policy) as EndpointPolicy),
@@ -522,6 +525,7 @@ function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
     adapter: row.adapter,
     ipam: row.ipam,
     uplink: row.uplink === null ? null : (JSON.parse(row.uplink) as UplinkSnapshot),
+    overlay: row.overlay === null ? null : (JSON.parse(row.overlay) as OverlaySettings),
     origin:
       row.origin_kind === null || row.origin_key === null
         ? null

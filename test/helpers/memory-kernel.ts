@@ -6,10 +6,10 @@
  * - deleting an object takes its children along (`parentOf`), transitively; deleting a netns takes
  *   everything inside it and the host end of every veth whose peer lived there; deleting a container
  *   link takes its host veth (a veth pair dies together); deleting a bridge unenslaves its ports;
- * - replacing a veth, netns or nft table is a delete and a create, so their children go too;
+ * - replacing a veth, vxlan, netns or nft table is a delete and a create, so their children go too;
  * - in strict mode (the default) it refuses what the kernel refuses: creating a link or netns that
- *   exists ("File exists"), creating a child whose parent is missing, enslaving a veth to a missing
- *   bridge, deleting or replacing what is not there.
+ *   exists ("File exists"), creating a child whose parent is missing, enslaving a veth or vxlan to a
+ *   missing bridge, deleting or replacing what is not there.
  *
  * An apply is atomic here: a refused apply changes nothing.
  */
@@ -47,6 +47,8 @@ function netnsOf(o: KernelObject): string | null {
     case "netns":
     case "bridge":
     case "veth":
+    case "vxlan":
+    case "overlayPeer":
     case "sysctl":
     case "nftTable":
     case "nftElement":
@@ -92,15 +94,16 @@ function remove(state: Map<string, KernelObject>, id: string): void {
     state.delete(next);
     if (o?.kind === "bridge")
       for (const [portId, port] of state)
-        if (port.kind === "veth" && port.master === o.name) state.set(portId, { ...port, master: "" });
+        if ((port.kind === "veth" || port.kind === "vxlan") && port.master === o.name)
+          state.set(portId, { ...port, master: "" });
   }
 }
 
 const destroyedByReplace = (o: KernelObject): boolean =>
-  o.kind === "veth" || o.kind === "netns" || o.kind === "nftTable";
+  o.kind === "veth" || o.kind === "vxlan" || o.kind === "netns" || o.kind === "nftTable";
 
 const isLinkOrNetns = (o: KernelObject): boolean =>
-  o.kind === "bridge" || o.kind === "veth" || o.kind === "netns";
+  o.kind === "bridge" || o.kind === "veth" || o.kind === "vxlan" || o.kind === "netns";
 
 function checkCreate(state: ReadonlyMap<string, KernelObject>, o: KernelObject): void {
   const id = identity(o);
@@ -108,7 +111,7 @@ function checkCreate(state: ReadonlyMap<string, KernelObject>, o: KernelObject):
   const parent = parentOf(o);
   if (parent !== undefined && !state.has(parent))
     throw kernelError(`Cannot find device: ${parent} (creating ${id})`);
-  if (o.kind === "veth" && !state.has(`link:${o.master}`))
+  if ((o.kind === "veth" || o.kind === "vxlan") && !state.has(`link:${o.master}`))
     throw kernelError(`Cannot find device "${o.master}" (master of ${o.name})`);
 }
 

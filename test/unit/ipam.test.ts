@@ -31,6 +31,7 @@ function addNetwork(subnets: { family: Family; prefix: string; gateway: string }
     adapter: null,
     uplink: null,
     ipam: "static",
+    overlay: null,
     subnets,
   });
   const net = store.network(id);
@@ -53,6 +54,7 @@ function addEndpoint(net: Network): string {
     shortId: id.slice(0, 8),
     mac: "02:00:00:00:00:01",
     attachment: null,
+    remoteHost: null,
   });
   return id;
 }

@@ -16,10 +16,12 @@ import {
   localnet,
   natBridge,
   NS,
+  peer,
   portmap,
   route4,
   table,
   veth,
+  vxlan,
 } from "./dataplane/samples.js";
 
 const create = (object: KernelObject): Op => ({ action: "create", object });
@@ -61,9 +63,18 @@ describe("MemoryKernel", () => {
   });
 
   it("deleting a bridge unenslaves its ports", async () => {
-    const k = new MemoryKernel([bridge, veth]);
+    const k = new MemoryKernel([bridge, veth, vxlan]);
     await k.apply([del(bridge)]);
-    expect(k.list()).toEqual([{ ...veth, master: "" }]);
+    expect(k.list()).toEqual([
+      { ...veth, master: "" },
+      { ...vxlan, master: "" },
+    ]);
+  });
+
+  it("replacing a vxlan device drops its peers", async () => {
+    const k = new MemoryKernel([bridge, vxlan, peer]);
+    await k.apply([replace(vxlan, { ...vxlan, vni: 4097 } as KernelObject)]);
+    expect(k.has(identity(peer))).toBe(false);
   });
 
   it("replacing a veth or the table drops their children; other replaces keep them", async () => {
@@ -81,6 +92,8 @@ describe("MemoryKernel", () => {
     ["creating an address on a missing link", [], [create(gw4)]],
     ["creating an element without the table", [], [create(portmap)]],
     ["enslaving a veth to a missing bridge", [], [create(veth)]],
+    ["enslaving a vxlan device to a missing bridge", [], [create(vxlan)]],
+    ["creating a peer without its vxlan device", [bridge], [create(peer)]],
     ["deleting what is not there", [], [del(route4)]],
     ["replacing what is not there", [], [replace(bridge, bridge)]],
   ])("refuses %s, atomically, like the kernel", async (_what, initial, ops) => {

@@ -143,6 +143,27 @@ function adapterSpec(policies: readonly Static<typeof Policy>[]): NetworkSpec["a
   return { name, field };
 }
 
+/** HNS's overlay network policies: the VXLAN network identifier (VSID) and UDP port (VxlanPort). */
+const VSID = "VSID";
+const VXLAN_PORT = "VxlanPort";
+
+function overlaySpec(policies: readonly Static<typeof Policy>[]): NetworkSpec["overlay"] {
+  const number = (type: string, key: string): { value: number; field: string } | undefined => {
+    const i = policies.findIndex((p) => p.Type === type);
+    const settings = policies[i]?.Settings as Record<string, unknown> | null | undefined;
+    if (i < 0) return undefined;
+    const value = settings?.[key];
+    const field = `Policies[${i}].Settings.${key}`;
+    if (typeof value !== "number" || !Number.isInteger(value))
+      throw invalidArgument(field, "must be an integer");
+    return { value, field };
+  };
+  const vni = number(VSID, "IsolationId");
+  const port = number(VXLAN_PORT, "Port");
+  if (vni === undefined && port === undefined) return undefined;
+  return { ...(vni === undefined ? {} : { vni }), ...(port === undefined ? {} : { port }) };
+}
+
 export function policyRequest(body: Static<typeof PolicyRequest>): ServicePolicyRequest {
   return { requestType: body.RequestType, policies: policySpecs(body.Policies) };
 }
@@ -256,13 +277,15 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
     return gateway === undefined ? base : { ...base, gateway };
   });
   const adapter = adapterSpec(body.Policies ?? []);
+  const overlay = overlaySpec(body.Policies ?? []);
   const dhcp = body.Ipams?.[0]?.Type === "DHCP";
   return {
     name: body.Name,
     type: body.Type ?? "NAT",
     subnets,
-    policies: policySpecs(body.Policies ?? [], [NET_ADAPTER_NAME]),
+    policies: policySpecs(body.Policies ?? [], [NET_ADAPTER_NAME, VSID, VXLAN_PORT]),
     ...(adapter === undefined ? {} : { adapter }),
+    ...(overlay === undefined ? {} : { overlay }),
     ...(dhcp ? { ipam: { value: "dhcp" as const, field: "Ipams[0].Type" } } : {}),
     ...(body.Mtu === undefined ? {} : { mtu: body.Mtu }),
     ...(body.InterContainer === undefined ? {} : { interContainer: body.InterContainer }),

@@ -1,6 +1,7 @@
 /**
  * Plan → steps: each op becomes lines for a runner (hostnetd's `ip -batch`, a namespace's `ip -batch`,
- * one `nft -f` transaction, or a sysctl write). Pure, so tests assert the exact text.
+ * `tc -batch`, `bridge -batch`, one `nft -f` transaction, or a sysctl write). Pure, so tests assert the
+ * exact text.
  */
 import type { ProxySpec } from "../loopback-proxy.js";
 import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, NETNS_DIR } from "../naming.js";
@@ -14,6 +15,7 @@ export type RunnerKey =
   | { kind: "nft" }
   | { kind: "sysctl" }
   | { kind: "tc" }
+  | { kind: "bridge" }
   | { kind: "proxy" };
 
 export type ProxyCommand =
@@ -37,6 +39,7 @@ export function ipArgv(netns: string | null, args: readonly string[]): string[] 
 
 const host = (line: string): Step => ({ runner: { kind: "ip", netns: null }, line });
 const tc = (line: string): Step => ({ runner: { kind: "tc" }, line });
+const fdb = (line: string): Step => ({ runner: { kind: "bridge" }, line });
 
 /**
  * A token bucket for `bytesPerSecond`: a burst of 50 ms of traffic (at least 16 KiB, enough for TSO
@@ -83,6 +86,24 @@ function createSteps(o: KernelObject): Step[] {
         host(
           `link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"} isolated ${o.isolated ? "on" : "off"}`,
         ),
+      ];
+    // Every remote MAC is a peer's static entry, so the device learns nothing; with no default destination
+    // it sends broadcasts nowhere, and the bridge answers ARP for the peers from its neighbour entries.
+    case "vxlan":
+      return [
+        host(
+          `link add ${o.name} mtu ${o.mtu} type vxlan id ${o.vni} dstport ${o.port} local ${o.local} nolearning`,
+        ),
+        host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
+        host(`link set dev ${o.name} type bridge_slave neigh_suppress on learning off`),
+      ];
+    // The vxlan device's own entry sends the MAC to the remote host; the bridge's sends it to the vxlan port
+    // instead of flooding it to every port.
+    case "overlayPeer":
+      return [
+        fdb(`fdb replace ${o.mac} dev ${o.vxlan} dst ${o.remote} self static`),
+        fdb(`fdb replace ${o.mac} dev ${o.vxlan} master static`),
+        host(`neigh replace ${o.address} lladdr ${o.mac} dev ${o.bridge} nud permanent`),
       ];
     case "containerLink":
       return [
@@ -135,6 +156,26 @@ function deleteSteps(o: KernelObject): Step[] {
     case "veth":
     case "ifb":
       return [host(`link del dev ${o.name}`)];
+    // The device takes its peers' FDB entries along but not their neighbour entries on the bridge (whose
+    // permanent ones are all peers'): a plan deletes no peer of a vxlan device that goes, and re-creates
+    // only those still wanted.
+    case "vxlan":
+      return [
+        ...(o.master === "" ? [] : [host(`neigh flush dev ${o.master} nud permanent`)]),
+        host(`link del dev ${o.name}`),
+      ];
+    // Only what was observed ("" is missing; `remote` stands for both FDB entries): deleting an entry that is
+    // not there fails the whole batch.
+    case "overlayPeer":
+      return [
+        ...(o.remote === ""
+          ? []
+          : [
+              fdb(`fdb del ${o.mac} dev ${o.vxlan} dst ${o.remote} self`),
+              fdb(`fdb del ${o.mac} dev ${o.vxlan} master`),
+            ]),
+        ...(o.address === "" ? [] : [host(`neigh del ${o.address} dev ${o.bridge}`)]),
+      ];
     case "shaper":
       return [tc(`qdisc del dev ${o.dev} root`)];
     case "ingressRedirect":
@@ -179,6 +220,15 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       ];
     case "uplinkPort":
       return [host(`link set dev ${to.dev} master ${to.master} up`)];
+    // Creating again replaces both FDB entries (a new dst takes the old one's place, it is not added) and
+    // the neighbour entry of the address; that of an old address would stay.
+    case "overlayPeer":
+      return [
+        ...(from.kind === "overlayPeer" && from.address !== "" && from.address !== to.address
+          ? [host(`neigh del ${from.address} dev ${from.bridge}`)]
+          : []),
+        ...createSteps(to),
+      ];
     case "hostRoute":
     case "containerLink":
     case "route":
@@ -197,22 +247,42 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "netns":
     case "veth":
     case "ifb":
+    case "vxlan":
     case "ingressRedirect":
       return [...deleteSteps(from), ...createSteps(to)];
   }
 }
 
+function opSteps(op: Op): Step[] {
+  switch (op.action) {
+    case "create":
+      return createSteps(op.object);
+    case "delete":
+      return deleteSteps(op.object);
+    case "replace":
+      return replaceSteps(op.from, op.object);
+  }
+}
+
+/**
+ * Each op's lines, in plan order; but consecutive overlay peers give all their FDB lines first, then all
+ * their neighbour lines: one `bridge` and one `ip` process for a thousand peers, not two thousand. A peer's
+ * entries need only its vxlan device and bridge, made before it, never another peer's.
+ */
 export function steps(ops: readonly Op[]): Step[] {
-  return ops.flatMap((op) => {
-    switch (op.action) {
-      case "create":
-        return createSteps(op.object);
-      case "delete":
-        return deleteSteps(op.object);
-      case "replace":
-        return replaceSteps(op.from, op.object);
+  const out: Step[] = [];
+  let neighbours: Step[] = [];
+  for (const op of ops) {
+    const lines = opSteps(op);
+    if (op.object.kind === "overlayPeer") {
+      out.push(...lines.filter((s) => s.runner.kind === "bridge"));
+      neighbours.push(...lines.filter((s) => s.runner.kind !== "bridge"));
+    } else {
+      out.push(...neighbours, ...lines);
+      neighbours = [];
     }
-  });
+  }
+  return [...out, ...neighbours];
 }
 
 export interface Batch {

@@ -24,7 +24,8 @@ describe("networkCreateRequest", () => {
   it("maps docker-style type names to HNS ones and passes unknown types to hostnetd to judge", () => {
     expect(networkCreateRequest("a", { type: "nat" }).Type).toBe("NAT");
     expect(networkCreateRequest("a", { type: "NAT" }).Type).toBe("NAT");
-    expect(networkCreateRequest("a", { type: "overlay" }).Type).toBe("overlay");
+    expect(networkCreateRequest("a", { type: "overlay" }).Type).toBe("Overlay");
+    expect(networkCreateRequest("a", { type: "ics" }).Type).toBe("ics");
   });
 
   it("builds one static IPAM with a default route per gateway", () => {

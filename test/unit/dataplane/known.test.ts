@@ -17,8 +17,8 @@ describe("KnownObjects", () => {
   it("forgets a deleted parent's descendants, whoever owns them", () => {
     const known = new KnownObjects(s.everything);
     known.forget(identity(s.bridge), true);
-    // The bridge's addresses and sysctl went with it; the veth is enslaved to it, not its child.
-    expect(ids(known.ofOwners([s.NET]))).toEqual(ids([s.natBridge, s.masq4]));
+    // The bridge's addresses and sysctl went with it; the veth and vxlan are its ports, not its children.
+    expect(ids(known.ofOwners([s.NET]))).toEqual(ids([s.natBridge, s.masq4, s.vxlan, s.peer]));
     known.forget(identity(s.veth), true);
     expect(ids(known.ofOwners([s.EP]))).toEqual(ids([s.portmap]));
   });

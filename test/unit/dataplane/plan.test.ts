@@ -17,11 +17,14 @@ import {
   masq4,
   natBridge,
   network,
+  overlay,
+  peer,
   portmap,
   route4,
   route6,
   table,
   veth,
+  vxlan,
 } from "./samples.js";
 
 const create = (object: KernelObject): Op => ({ action: "create", object });
@@ -47,10 +50,12 @@ describe("plan: create", () => {
       create(gw4),
       create(gw6),
       create(localnet),
+      create(vxlan),
       create(veth),
       create(clink),
       create(addr4),
       create(addr6),
+      create(peer),
       create(route4),
       create(route6),
       create(natBridge),
@@ -126,6 +131,35 @@ describe("plan: replace", () => {
     expect(ops).toEqual([replace(old, veth), create(clink)]);
   });
 
+  it("replaces a peer whose address or remote host changed, in place", () => {
+    const moved = { ...peer, remote: "192.0.2.9" } as KernelObject;
+    expect(plan([bridge, vxlan, peer], [bridge, vxlan, moved]).ops).toEqual([replace(moved, peer)]);
+    const readdressed = { ...peer, address: "10.0.0.9" } as KernelObject;
+    expect(plan([vxlan, peer], [vxlan, readdressed]).ops).toEqual([replace(readdressed, peer)]);
+  });
+
+  it("repairs a peer whose neighbour or FDB entries are missing", () => {
+    const noNeighbour = { ...peer, address: "" } as KernelObject;
+    expect(plan([vxlan, peer], [vxlan, noNeighbour]).ops).toEqual([replace(noNeighbour, peer)]);
+    const noFdb = { ...peer, remote: "" } as KernelObject;
+    expect(plan([vxlan, peer], [vxlan, noFdb]).ops).toEqual([replace(noFdb, peer)]);
+  });
+
+  it("takes an orphan peer for the desired one when only its owner differs (adoption is the reconciler's)", () => {
+    const orphan = { ...peer, owner: "orphan" } as KernelObject;
+    expect(plan([vxlan, peer], [vxlan, orphan]).ops).toEqual([]);
+  });
+
+  it("re-creates the peers of a vxlan device re-created for a new VNI, port or local address", () => {
+    for (const change of [{ vni: 4097 }, { port: 8472 }, { local: "192.0.2.7" }]) {
+      const old = { ...vxlan, ...change } as KernelObject;
+      expect(plan([bridge, vxlan, peer], [bridge, old, peer]).ops).toEqual([
+        replace(old, vxlan),
+        create(peer),
+      ]);
+    }
+  });
+
   it("re-creates every element when the nft table is replaced", () => {
     const old = { ...table, version: "0123456789ab" } as KernelObject;
     const { ops } = plan([table, natBridge, masq4, portmap], [old, natBridge, masq4, portmap]);
@@ -158,13 +192,17 @@ describe("plan: delete", () => {
   });
 
   it("deletes an endpoint by its veth and elements; children of the veth are not deleted separately", () => {
-    const { ops } = plan([...globals, ...network], everything);
+    const { ops } = plan([...globals, ...network, ...overlay], everything);
     expect(ops).toEqual([del(portmap), del(veth)]);
   });
 
-  it("deletes a network with its endpoint children-first, leaving addresses and sysctls to their link", () => {
+  it("deletes a network with its endpoint children-first, leaving addresses, sysctls and peers to their link", () => {
     const { ops } = plan(globals, everything);
-    expect(ops).toEqual([del(natBridge), del(masq4), del(portmap), del(veth), del(bridge)]);
+    expect(ops).toEqual([del(natBridge), del(masq4), del(portmap), del(vxlan), del(veth), del(bridge)]);
+  });
+
+  it("deletes a peer alone while its vxlan device stays", () => {
+    expect(plan([bridge, vxlan], [bridge, vxlan, peer]).ops).toEqual([del(peer)]);
   });
 
   it("does not delete elements separately when the table goes", () => {
@@ -209,6 +247,7 @@ describe("plan: ordering", () => {
     ["everything to globals", globals, everything],
     ["replace veth", everything, everything.map((o) => (o === veth ? { ...veth, mtu: 9000 } : o))],
     ["replace table", everything, everything.map((o) => (o === table ? { ...table, version: "x" } : o))],
+    ["replace vxlan", everything, everything.map((o) => (o === vxlan ? { ...vxlan, vni: 1 } : o))],
   ];
 
   it.each(scenarios)("%s: deletes come before creates and replaces", (_name, desired, observed) => {
@@ -259,6 +298,10 @@ describe("plan: idempotence", () => {
         return { ...o, owner: "orphan" };
       case "containerLink":
         return { ...o, mac: "02:11:11:11:11:11" };
+      case "vxlan":
+        return { ...o, vni: o.vni + 1 };
+      case "overlayPeer":
+        return { ...o, address: "10.0.0.9", remote: "192.0.2.9" };
       case "address":
       case "loopbackProxy":
       case "netns":
@@ -307,6 +350,9 @@ describe("plan: idempotence", () => {
       [...globals, bridge, veth, clink],
       [...globals, bridge, { ...veth, mtu: 1400 }, clink],
     ],
+    ["peer moved to another host", everything, everything.map((o) => (o === peer ? drifted(peer) : o))],
+    ["vxlan re-created", everything, everything.map((o) => (o === vxlan ? { ...vxlan, mtu: 1400 } : o))],
+    ["vxlan removed with its peers", [...globals, ...network, ...endpoint], everything],
   ];
 
   it.each(scenarios)("%s: plan(d, apply(plan(d, o), o)) is empty", (_name, desired, observed) => {

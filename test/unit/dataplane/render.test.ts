@@ -9,22 +9,28 @@ import {
   bridge,
   BRIDGE,
   clink,
+  endpoint,
   EP,
   everything,
   forward,
+  globals,
   gw4,
   gw6,
   localnet,
   masq4,
   NET,
   natBridge,
+  network,
   NS,
+  peer,
   portmap,
   route4,
   route6,
   table,
   veth,
   VETH,
+  vxlan,
+  VXLAN,
 } from "./samples.js";
 
 const create = (object: KernelObject): Op => ({ action: "create", object });
@@ -34,8 +40,10 @@ const replace = (from: KernelObject, object: KernelObject): Op => ({ action: "re
 const HOST = { kind: "ip", netns: null } as const;
 const IN_NS = { kind: "ip", netns: NS } as const;
 const NFT = { kind: "nft" } as const;
+const FDB = { kind: "bridge" } as const;
 
 const hostLines = (...lines: string[]): Step[] => lines.map((line) => ({ runner: HOST, line }));
+const fdbLines = (...lines: string[]): Step[] => lines.map((line) => ({ runner: FDB, line }));
 const nsLines = (...lines: string[]): Step[] => lines.map((line) => ({ runner: IN_NS, line }));
 const nft = (...lines: string[]): Step[] => lines.map((line) => ({ runner: NFT, line }));
 
@@ -160,6 +168,112 @@ describe("steps: ip lines", () => {
     expect(open?.proxy).toEqual({ action: "open", spec: proxy });
     const [close] = steps([del(proxy)]);
     expect(close?.proxy).toEqual({ action: "close", protocol: "tcp", port: 8080 });
+  });
+});
+
+describe("steps: overlay", () => {
+  const vxlanLines = [
+    `link add ${VXLAN} mtu 1450 type vxlan id 4096 dstport 4789 local 192.0.2.1 nolearning`,
+    `link set dev ${VXLAN} master ${BRIDGE} alias hostnet:${NET} up`,
+    `link set dev ${VXLAN} type bridge_slave neigh_suppress on learning off`,
+  ];
+  const peerLines = [
+    ...fdbLines(
+      `fdb replace 02:00:00:00:00:03 dev ${VXLAN} dst 192.0.2.2 self static`,
+      `fdb replace 02:00:00:00:00:03 dev ${VXLAN} master static`,
+    ),
+    ...hostLines(`neigh replace 10.0.0.3 lladdr 02:00:00:00:00:03 dev ${BRIDGE} nud permanent`),
+  ];
+
+  it("creates a vxlan device as a bridge port that neither learns nor floods", () => {
+    expect(steps([create(vxlan)])).toEqual(hostLines(...vxlanLines));
+  });
+
+  it("deletes a vxlan device with its peers' neighbour entries on the bridge", () => {
+    expect(steps([del(vxlan)])).toEqual(
+      hostLines(`neigh flush dev ${BRIDGE} nud permanent`, `link del dev ${VXLAN}`),
+    );
+    expect(steps([del({ ...vxlan, master: "" } as KernelObject)])).toEqual(
+      hostLines(`link del dev ${VXLAN}`),
+    );
+  });
+
+  it("replaces a vxlan device by deleting and re-creating it", () => {
+    const from = { ...vxlan, vni: 4097 } as KernelObject;
+    expect(steps([replace(from, vxlan)])).toEqual(
+      hostLines(`neigh flush dev ${BRIDGE} nud permanent`, `link del dev ${VXLAN}`, ...vxlanLines),
+    );
+  });
+
+  it("re-creates a vxlan device's peers when the plan replaces it", () => {
+    const from = { ...vxlan, port: 8472 } as KernelObject;
+    expect(steps(plan([bridge, vxlan, peer], [bridge, from, peer]).ops)).toEqual([
+      ...hostLines(`neigh flush dev ${BRIDGE} nud permanent`, `link del dev ${VXLAN}`, ...vxlanLines),
+      ...peerLines,
+    ]);
+  });
+
+  it("creates a peer: the vxlan device's entry to the remote host, the bridge's to the port, the neighbour", () => {
+    expect(steps([create(peer)])).toEqual(peerLines);
+  });
+
+  it("deletes a peer's FDB entries and neighbour entry, each only if it was there", () => {
+    expect(steps([del(peer)])).toEqual([
+      ...fdbLines(
+        `fdb del 02:00:00:00:00:03 dev ${VXLAN} dst 192.0.2.2 self`,
+        `fdb del 02:00:00:00:00:03 dev ${VXLAN} master`,
+      ),
+      ...hostLines(`neigh del 10.0.0.3 dev ${BRIDGE}`),
+    ]);
+    expect(steps([del({ ...peer, address: "" } as KernelObject)])).toEqual(
+      fdbLines(
+        `fdb del 02:00:00:00:00:03 dev ${VXLAN} dst 192.0.2.2 self`,
+        `fdb del 02:00:00:00:00:03 dev ${VXLAN} master`,
+      ),
+    );
+    expect(steps([del({ ...peer, remote: "" } as KernelObject)])).toEqual(
+      hostLines(`neigh del 10.0.0.3 dev ${BRIDGE}`),
+    );
+  });
+
+  it("replaces a peer by creating it again, deleting the neighbour entry of an old address first", () => {
+    const moved = { ...peer, remote: "192.0.2.9" } as KernelObject;
+    expect(steps([replace(moved, peer)])).toEqual(peerLines);
+    const readdressed = { ...peer, address: "10.0.0.9" } as KernelObject;
+    expect(steps([replace(readdressed, peer)])).toEqual([
+      ...peerLines.slice(0, 2),
+      ...hostLines(`neigh del 10.0.0.9 dev ${BRIDGE}`),
+      ...peerLines.slice(2),
+    ]);
+    expect(steps([replace({ ...peer, address: "" } as KernelObject, peer)])).toEqual(peerLines);
+  });
+
+  it("gives consecutive peers' FDB lines first, then their neighbour lines, each in plan order", () => {
+    const other = { ...peer, mac: "02:00:00:00:00:04", address: "10.0.0.4" } as KernelObject;
+    const gone = {
+      ...peer,
+      mac: "02:00:00:00:00:05",
+      address: "10.0.0.5",
+      remote: "192.0.2.5",
+    } as KernelObject;
+    const readdressed = { ...other, address: "10.0.0.9" } as KernelObject;
+    expect(steps([del(gone), create(peer), replace(readdressed, other), create(route4)])).toEqual([
+      ...fdbLines(
+        `fdb del 02:00:00:00:00:05 dev ${VXLAN} dst 192.0.2.5 self`,
+        `fdb del 02:00:00:00:00:05 dev ${VXLAN} master`,
+        `fdb replace 02:00:00:00:00:03 dev ${VXLAN} dst 192.0.2.2 self static`,
+        `fdb replace 02:00:00:00:00:03 dev ${VXLAN} master static`,
+        `fdb replace 02:00:00:00:00:04 dev ${VXLAN} dst 192.0.2.2 self static`,
+        `fdb replace 02:00:00:00:00:04 dev ${VXLAN} master static`,
+      ),
+      ...hostLines(
+        `neigh del 10.0.0.5 dev ${BRIDGE}`,
+        `neigh replace 10.0.0.3 lladdr 02:00:00:00:00:03 dev ${BRIDGE} nud permanent`,
+        `neigh del 10.0.0.9 dev ${BRIDGE}`,
+        `neigh replace 10.0.0.4 lladdr 02:00:00:00:00:04 dev ${BRIDGE} nud permanent`,
+      ),
+      ...nsLines("route replace 0.0.0.0/0 via 10.0.0.1 dev eth0"),
+    ]);
   });
 });
 
@@ -333,7 +447,7 @@ describe("batches", () => {
   });
 
   it("renders a full NAT network and endpoint as few processes, with one nft transaction", () => {
-    const result = batches(steps(plan(everything, []).ops));
+    const result = batches(steps(plan([...globals, ...network, ...endpoint], []).ops));
     expect(result.map((b) => b.runner)).toEqual([
       NFT,
       { kind: "sysctl" },
@@ -357,6 +471,18 @@ describe("batches", () => {
       "addr replace fd00::2/64 dev eth0 nodad",
       "route replace 0.0.0.0/0 via 10.0.0.1 dev eth0",
       "route replace ::/0 via fd00::1 dev eth0",
+    ]);
+  });
+
+  it("renders an overlay network's peers as one bridge batch and one ip batch, after its links", () => {
+    const peers = ["04", "05", "06"].map(
+      (n) => ({ ...peer, mac: `02:00:00:00:00:${n}`, address: `10.0.0.${Number(n)}` }) as KernelObject,
+    );
+    const result = batches(steps(plan([bridge, vxlan, ...peers], []).ops));
+    expect(result.map((b) => [b.runner, b.lines.length])).toEqual([
+      [HOST, 2 + 3],
+      [FDB, 2 * 3],
+      [HOST, 3],
     ]);
   });
 

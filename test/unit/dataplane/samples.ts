@@ -1,4 +1,7 @@
-/** Hand-built kernel objects of one NAT network with one attached dual-stack endpoint, for planner tests. */
+/**
+ * Hand-built kernel objects of one NAT network with one attached dual-stack endpoint, for planner tests;
+ * for the overlay kinds, its bridge also has a vxlan port with one remote peer.
+ */
 import { defaultSkeleton, type KernelObject, type Owner } from "../../../src/dataplane/objects.js";
 import { skeletonVersion } from "../../../src/dataplane/render/nft.js";
 
@@ -9,6 +12,7 @@ export const EP: Owner = `ep:${EP_ID}`;
 export const BRIDGE = "hnb-aaaa1111";
 export const VETH = "hnv-bbbb2222";
 export const NS = "/run/netns/c1";
+export const VXLAN = "vx-aaaa1111";
 
 export const table: KernelObject = {
   kind: "nftTable",
@@ -116,7 +120,28 @@ export const portmap: KernelObject = {
   ],
 };
 
+export const vxlan: KernelObject = {
+  kind: "vxlan",
+  owner: NET,
+  name: VXLAN,
+  vni: 4096,
+  port: 4789,
+  local: "192.0.2.1",
+  master: BRIDGE,
+  mtu: 1450,
+};
+export const peer: KernelObject = {
+  kind: "overlayPeer",
+  owner: NET,
+  vxlan: VXLAN,
+  bridge: BRIDGE,
+  mac: "02:00:00:00:00:03",
+  address: "10.0.0.3",
+  remote: "192.0.2.2",
+};
+
 export const globals: readonly KernelObject[] = [table, forward];
 export const network: readonly KernelObject[] = [bridge, gw4, gw6, localnet, natBridge, masq4];
 export const endpoint: readonly KernelObject[] = [veth, clink, addr4, addr6, route4, route6, portmap];
-export const everything: readonly KernelObject[] = [...globals, ...network, ...endpoint];
+export const overlay: readonly KernelObject[] = [vxlan, peer];
+export const everything: readonly KernelObject[] = [...globals, ...network, ...overlay, ...endpoint];

@@ -17,6 +17,7 @@ export const dualNet: Network = {
   adapter: null,
   uplink: null,
   ipam: "static",
+  overlay: null,
   subnets: [
     { id: 1, family: 4, prefix: "10.88.0.0/24", gateway: "10.88.0.1" },
     { id: 2, family: 6, prefix: "fd88::/64", gateway: "fd88::1" },
@@ -82,6 +83,7 @@ export function endpointOf(
     policies: [],
     addresses,
     portMappings: opts.mappings ?? [],
+    remoteHost: null,
     attachment:
       attached === null
         ? null

@@ -1,0 +1,129 @@
+/**
+ * The rest of the cluster, as this host sees it: overlay networks defined on other hosts become local
+ * networks, and other hosts' endpoints become remote endpoints in the store (`remoteHost` set), whose kernel
+ * objects are static FDB and neighbour entries (modes/overlay.ts). Every change goes through the store and a
+ * converge of that one endpoint, like any request.
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { ClusterEvents, EndpointRecord, OverlayNetworkDefinition } from "../cluster/registry.js";
+import type { Reconciler } from "../dataplane/reconciler.js";
+import type { Endpoint, Network } from "../model/types.js";
+import type { Store } from "../store/store.js";
+import type { NetworkSpec } from "./service.js";
+
+const CLAIM_RACE_RETRIES = 20;
+const CLAIM_RACE_DELAY_MS = 250;
+
+export class OverlayPeers implements ClusterEvents {
+  constructor(
+    private readonly store: Store,
+    private readonly reconciler: Reconciler,
+    private readonly createNetwork: (spec: NetworkSpec) => Promise<Network>,
+    private readonly hostAddress: string,
+    private readonly log: Logger,
+  ) {}
+
+  async networkDefined(def: OverlayNetworkDefinition): Promise<void> {
+    const local = this.store.network(def.name);
+    if (local !== undefined) {
+      if (local.overlay?.vni !== def.vni || local.subnets[0]?.prefix !== def.subnet)
+        this.log.error(
+          { op: "overlay", network: def.name },
+          "a local network has the name of a cluster network",
+        );
+      return;
+    }
+    await this.createNetwork({
+      name: def.name,
+      type: "Overlay",
+      subnets: [{ prefix: def.subnet, prefixField: "subnet", gateway: def.gateway, gatewayField: "gateway" }],
+      overlay: { vni: { value: def.vni, field: "vni" }, port: { value: def.vxlanPort, field: "vxlanPort" } },
+      fromCluster: true,
+    });
+  }
+
+  async endpointsListed(all: readonly EndpointRecord[]): Promise<void> {
+    const listed = new Set(all.map((r) => `${r.network}/${r.address}/${r.host}/${r.mac}`));
+    for (const net of this.overlayNetworks())
+      for (const ep of this.store.endpoints({ networkId: net.id }))
+        if (
+          ep.remoteHost !== null &&
+          !listed.has(`${net.name}/${ep.addresses[0]?.address ?? ""}/${ep.remoteHost}/${ep.mac}`)
+        )
+          await this.remove(ep);
+    for (const record of all) await this.endpointPut(record);
+  }
+
+  async endpointPut(record: EndpointRecord, attempt = 0): Promise<void> {
+    if (record.host === this.hostAddress) return;
+    const net = this.store.network(record.network);
+    const subnet = net?.subnets[0];
+    if (net?.overlay === null || net === undefined || subnet === undefined) return;
+    const existing = this.endpointAt(net, record.address);
+    if (existing !== undefined) {
+      if (existing.remoteHost === null) {
+        // Most likely an endpoint this host is creating, whose claim of the address is about to fail.
+        if (attempt < CLAIM_RACE_RETRIES)
+          setTimeout(
+            () => void this.endpointPut(record, attempt + 1).catch(() => undefined),
+            CLAIM_RACE_DELAY_MS,
+          );
+        else this.log.error({ op: "overlay", ...record }, "another host published an address this host has");
+        return;
+      }
+      if (existing.remoteHost === record.host && existing.mac === record.mac) return;
+      await this.remove(existing);
+    }
+    const id = randomUUID();
+    this.store.write(() => {
+      this.store.insertEndpoint({
+        id,
+        name: `${record.address}@${net.name}`,
+        networkId: net.id,
+        shortId: id.slice(0, 8),
+        mac: record.mac,
+        attachment: null,
+        remoteHost: record.host,
+      });
+      this.store.insertAddress(subnet.id, record.address, id);
+    });
+    await this.reconciler.converge([`ep:${id}`]);
+  }
+
+  async endpointDeleted(network: string, address: string): Promise<void> {
+    const net = this.store.network(network);
+    const ep = net === undefined ? undefined : this.endpointAt(net, address);
+    if (ep?.remoteHost !== null && ep !== undefined) await this.remove(ep);
+  }
+
+  ownEndpoints(): EndpointRecord[] {
+    return this.overlayNetworks().flatMap((net) =>
+      this.store.endpoints({ networkId: net.id }).flatMap((ep) =>
+        ep.remoteHost !== null
+          ? []
+          : ep.addresses.map((a) => ({
+              network: net.name,
+              address: a.address,
+              mac: ep.mac,
+              host: this.hostAddress,
+            })),
+      ),
+    );
+  }
+
+  private overlayNetworks(): Network[] {
+    return this.store.networks().filter((n) => n.overlay !== null);
+  }
+
+  private endpointAt(net: Network, address: string): Endpoint | undefined {
+    return this.store
+      .endpoints({ networkId: net.id })
+      .find((ep) => ep.addresses.some((a) => a.address === address));
+  }
+
+  private async remove(ep: Endpoint): Promise<void> {
+    this.store.write(() => this.store.deleteEndpoint(ep.id));
+    await this.reconciler.converge([`ep:${ep.id}`]);
+  }
+}

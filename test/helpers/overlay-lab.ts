@@ -1,0 +1,307 @@
+/**
+ * An underlay for multi-host overlay tests: host namespaces on one Linux bridge, like machines on a LAN,
+ * and an etcd (Debian's etcd-server 3.4) they share as the overlay's store. The bridge and etcd live in a
+ * namespace of their own, so a test can stop the store without touching any host. Every namespace carries
+ * a random prefix (several runs can coexist); nothing here touches the root namespace: links are made
+ * inside the namespaces, and sysctls are set through `ip netns exec`, which applies them to that namespace.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { must, run, type RunResult } from "./run.js";
+import { destroyPrefix } from "./topology.js";
+
+export interface Underlay {
+  /** Host i (from 1) is `<prefix>h<i>` with up0 at 192.168.77.<i>/24. */
+  readonly hosts: readonly { readonly ns: string; readonly address: string }[];
+  readonly etcdUrl: string;
+  readonly prefix: string;
+  /** Stops etcd, deletes the namespaces and etcd's data; safe to call again. */
+  destroy(): Promise<void>;
+}
+
+const ETCD = "/usr/bin/etcd";
+const ETCDCTL = "/usr/bin/etcdctl";
+const ETCD_IP = "192.168.77.254";
+const ETCD_URL = `http://${ETCD_IP}:2379`;
+const READY_MS = 20_000;
+const KILL_AFTER_MS = 5_000;
+const TAIL_LINES = 40;
+
+interface Etcd {
+  readonly ns: string;
+  readonly dataDir: string;
+  child: ChildProcess | undefined;
+  exit: Promise<void>;
+  output: string[];
+  destroyed: boolean;
+}
+
+const etcds = new WeakMap<Underlay, Etcd>();
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Our environment without ETCD_* / ETCDCTL_*, which etcd and etcdctl would read as flags. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("ETCD")));
+}
+
+/** PIDs of etcd processes in this process's own network namespace, i.e. not started by a lab. */
+function etcdOutsideLabs(): number[] {
+  const ours = readlinkSync("/proc/self/ns/net");
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, "utf8").trim() !== "etcd") continue;
+      if (readlinkSync(`/proc/${name}/ns/net`) === ours) pids.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * Installs etcd-server and etcd-client when etcd is missing. The machine's policy-rc.d keeps the package
+ * from starting its service; should one run in the root namespace anyway, it is the machine's business, so
+ * it is reported, not killed.
+ */
+async function ensureEtcd(): Promise<void> {
+  if (existsSync(ETCD) && existsSync(ETCDCTL)) return;
+  process.stdout.write("installing etcd-server etcd-client (apt-get update; apt-get install)\n");
+  const apt = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y"];
+  await must([...apt, "update"], { timeoutMs: 600_000 });
+  await must([...apt, "install", "etcd-server", "etcd-client"], { timeoutMs: 600_000 });
+  if (!existsSync(ETCD) || !existsSync(ETCDCTL)) throw new Error(`${ETCD} or ${ETCDCTL} still missing`);
+  const stray = etcdOutsideLabs();
+  if (stray.length > 0)
+    process.stderr.write(
+      `warning: etcd runs in the root network namespace after installing (PID ${stray.join(", ")}); left alone\n`,
+    );
+}
+
+/** Whether `p` settles within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const running = (child: ChildProcess | undefined): boolean =>
+  child?.exitCode === null && child.signalCode === null;
+
+const tail = (e: Etcd): string => e.output.join("\n");
+
+function health(e: Etcd): Promise<RunResult> {
+  return run(
+    [
+      "env",
+      "ETCDCTL_API=3",
+      "ip",
+      "netns",
+      "exec",
+      e.ns,
+      ETCDCTL,
+      "--endpoints",
+      ETCD_URL,
+      "--dial-timeout",
+      "1s",
+      "--command-timeout",
+      "2s",
+      "endpoint",
+      "health",
+    ],
+    { timeoutMs: 5_000 },
+  );
+}
+
+async function launch(e: Etcd): Promise<void> {
+  if (e.destroyed) throw new Error(`the underlay of ${e.ns} is destroyed`);
+  if (running(e.child)) throw new Error(`etcd in ${e.ns} runs already (PID ${String(e.child?.pid)})`);
+  e.output = [];
+  const argv = [
+    "netns",
+    "exec",
+    e.ns,
+    // Should the test process die without destroy(), etcd stops too.
+    "setpriv",
+    "--pdeathsig",
+    "TERM",
+    ETCD,
+    "--name",
+    "default",
+    "--data-dir",
+    e.dataDir,
+    "--listen-client-urls",
+    ETCD_URL,
+    "--advertise-client-urls",
+    ETCD_URL,
+    "--listen-peer-urls",
+    "http://127.0.0.1:2380",
+    "--initial-advertise-peer-urls",
+    "http://127.0.0.1:2380",
+    "--initial-cluster",
+    "default=http://127.0.0.1:2380",
+  ];
+  // ip netns exec and setpriv exec the next program: the child's PID is etcd's.
+  const child = spawn("ip", argv, { stdio: ["ignore", "pipe", "pipe"], env: cleanEnv() });
+  e.child = child;
+  // "close" rather than "exit": etcd's last words are read by then.
+  e.exit = new Promise((resolve) => {
+    child.once("close", () => resolve());
+    child.once("error", () => resolve());
+  });
+  if (child.pid === undefined) {
+    e.child = undefined;
+    await e.exit;
+    throw new Error(`ip netns exec ${e.ns} ${ETCD} did not start`);
+  }
+  let partial = "";
+  const collect = (b: Buffer): void => {
+    const lines = (partial + b.toString()).split("\n");
+    partial = lines.pop() ?? "";
+    e.output.push(...lines);
+    e.output.splice(0, Math.max(0, e.output.length - TAIL_LINES));
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+
+  try {
+    await waitHealthy(e, child);
+  } catch (err) {
+    await halt(e);
+    throw err;
+  }
+}
+
+async function waitHealthy(e: Etcd, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_MS;
+  for (;;) {
+    if (!running(child)) {
+      await e.exit;
+      throw new Error(`etcd in ${e.ns} exited ${String(child.exitCode ?? child.signalCode)}:\n${tail(e)}`);
+    }
+    const r = await health(e);
+    if (r.code === 0) return;
+    if (Date.now() > deadline) {
+      const said = (r.stderr || r.stdout).trim();
+      throw new Error(`etcd in ${e.ns} not healthy within ${READY_MS} ms: ${said}\n${tail(e)}`);
+    }
+    await sleep(200);
+  }
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after KILL_AFTER_MS; waits for the exit. */
+async function halt(e: Etcd): Promise<void> {
+  const child = e.child;
+  if (child === undefined || !running(child)) return;
+  child.kill("SIGTERM");
+  if (await within(e.exit, KILL_AFTER_MS)) return;
+  child.kill("SIGKILL");
+  await e.exit;
+}
+
+function netnsNames(): string[] {
+  try {
+    return readdirSync("/run/netns");
+  } catch {
+    return [];
+  }
+}
+
+function etcdOf(u: Underlay): Etcd {
+  const e = etcds.get(u);
+  if (e === undefined) throw new Error("not an underlay of createUnderlay()");
+  return e;
+}
+
+/** Stops the underlay's etcd and waits for it to exit; its data stays for startEtcd(). */
+export async function stopEtcd(u: Underlay): Promise<void> {
+  await halt(etcdOf(u));
+}
+
+/** Starts the underlay's etcd again on the same data dir and waits until it is healthy. */
+export async function startEtcd(u: Underlay): Promise<void> {
+  await launch(etcdOf(u));
+}
+
+export async function createUnderlay(hostCount: number): Promise<Underlay> {
+  if (!Number.isInteger(hostCount) || hostCount < 1 || hostCount > 253)
+    throw new Error(`hostCount ${hostCount} is not in 1..253`);
+  await ensureEtcd();
+  const prefix = `hno${randomBytes(3).toString("hex")}-`;
+  const ul = `${prefix}ul`;
+  const hosts = Array.from({ length: hostCount }, (_, i) => ({
+    ns: `${prefix}h${i + 1}`,
+    address: `192.168.77.${i + 1}`,
+  }));
+  const e: Etcd = {
+    ns: ul,
+    dataDir: mkdtempSync(join(tmpdir(), "hostnet-etcd-")),
+    child: undefined,
+    exit: Promise.resolve(),
+    output: [],
+    destroyed: false,
+  };
+
+  const destroy = async (): Promise<void> => {
+    e.destroyed = true;
+    const errors: unknown[] = [];
+    try {
+      await halt(e);
+    } catch (err) {
+      errors.push(err);
+    }
+    await destroyPrefix(prefix);
+    const left = netnsNames().filter((n) => n.startsWith(prefix));
+    if (left.length > 0) errors.push(new Error(`namespaces left: ${left.join(", ")}`));
+    try {
+      rmSync(e.dataDir, { recursive: true, force: true });
+    } catch (err) {
+      errors.push(err);
+    }
+    if (errors.length > 0) throw new AggregateError(errors, `underlay ${prefix} cleanup failed`);
+  };
+  const u: Underlay = { hosts, etcdUrl: ETCD_URL, prefix, destroy };
+  etcds.set(u, e);
+
+  try {
+    await must(["ip", "netns", "add", ul]);
+    for (const h of hosts) await must(["ip", "netns", "add", h.ns]);
+    const batchUl = [
+      "link set lo up",
+      "link add ul0 type bridge",
+      `addr add ${ETCD_IP}/24 dev ul0`,
+      "link set ul0 up",
+      ...hosts.flatMap((h, i) => [
+        `link add vh${i + 1} type veth peer name up0 netns ${h.ns}`,
+        `link set vh${i + 1} master ul0`,
+        `link set vh${i + 1} up`,
+      ]),
+    ];
+    await must(["ip", "-n", ul, "-batch", "-"], { input: `${batchUl.join("\n")}\n` });
+    for (const h of hosts) {
+      const batchHost = ["link set lo up", `addr add ${h.address}/24 dev up0`, "link set up0 up"];
+      await must(["ip", "-n", h.ns, "-batch", "-"], { input: `${batchHost.join("\n")}\n` });
+      await must(["ip", "netns", "exec", h.ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+    }
+    await launch(e);
+  } catch (err) {
+    try {
+      await destroy();
+    } catch (cleanupErr) {
+      throw new AggregateError([err, cleanupErr], "the underlay did not start, nor clean up", {
+        cause: cleanupErr,
+      });
+    }
+    throw err;
+  }
+  return u;
+}

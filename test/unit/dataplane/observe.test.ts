@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { peersOf, type FdbEntry, type Neighbour } from "../../../src/dataplane/observe.js";
+import { sameState } from "../../../src/dataplane/objects.js";
+import { BRIDGE, peer, VXLAN } from "./samples.js";
+
+const MAC = "02:00:00:00:00:03";
+/** As `bridge -j fdb show dev VXLAN` prints them (iproute2 6.1), with the port's own address. */
+const selfEntry: FdbEntry = { mac: MAC, dst: "192.0.2.2", state: "static" };
+const toPort: FdbEntry = { mac: MAC, master: BRIDGE, state: "static" };
+const portAddress: FdbEntry = { mac: "c6:ad:73:4f:80:ff", master: BRIDGE, state: "permanent" };
+const neighbour: Neighbour = { dst: "10.0.0.3", lladdr: MAC };
+
+const observed = (address: string, remote: string) => ({
+  kind: "overlayPeer",
+  owner: "orphan",
+  vxlan: VXLAN,
+  bridge: BRIDGE,
+  mac: MAC,
+  address,
+  remote,
+});
+
+describe("peersOf", () => {
+  it("joins a MAC's FDB entries and neighbour entry into an orphan peer in the desired state", () => {
+    const found = peersOf(VXLAN, BRIDGE, [toPort, portAddress, selfEntry], [neighbour]);
+    expect(found).toEqual([observed("10.0.0.3", "192.0.2.2")]);
+    expect(found[0] !== undefined && sameState(peer, found[0])).toBe(true);
+  });
+
+  it("reports a peer without its neighbour entry, or without its FDB entries, for the plan to repair", () => {
+    expect(peersOf(VXLAN, BRIDGE, [toPort, selfEntry], [])).toEqual([observed("", "192.0.2.2")]);
+    expect(peersOf(VXLAN, BRIDGE, [portAddress], [neighbour])).toEqual([observed("10.0.0.3", "")]);
+  });
+
+  it("counts a remote only with both of its FDB entries, which a delete removes together", () => {
+    expect(peersOf(VXLAN, BRIDGE, [selfEntry], [neighbour])).toEqual([observed("10.0.0.3", "")]);
+    expect(peersOf(VXLAN, BRIDGE, [toPort], [neighbour])).toEqual([observed("10.0.0.3", "")]);
+  });
+
+  it("sees no peer in the bridge's entries for the port's own address", () => {
+    expect(peersOf(VXLAN, BRIDGE, [portAddress], [])).toEqual([]);
+  });
+});
