@@ -136,7 +136,12 @@ export async function startDaemon(hostNs: string, extraArgs: readonly string[] =
       return res.body as T;
     },
     kill,
-    restart: launch,
+    async restart() {
+      // A second process would orphan the first, which nothing would ever stop.
+      if (child.exitCode === null && child.signalCode === null)
+        throw new Error("hostnetd is still running: kill it before restarting it");
+      await launch();
+    },
     async stop() {
       await kill("SIGTERM");
       rmSync(dir, { recursive: true, force: true });

@@ -111,6 +111,7 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
     const d2 = await startDaemon(other.host, ["--no-default-network"]);
     lab.cleanup.add(() => d2.stop());
     await d2.ok("POST", "/namespaces", { Name: other.ns("theirs") });
+    await d.kill("SIGTERM");
     await d.restart();
     expect(existsSync(`/run/netns/${other.ns("theirs")}`)).toBe(true);
     expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
