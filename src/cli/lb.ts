@@ -3,15 +3,13 @@ import type { Endpoint, LoadBalancer, LoadBalancerRequest } from "../client/wire
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { json, none, shortId, table } from "./output.js";
+import {
+  LB_DISTRIBUTION_SOURCE_IP as SOURCE_IP,
+  LB_DSR as DSR,
+  LB_PORT_ILB as ILB,
+  LB_PORT_LOCAL_ROUTED_VIP as LOCAL_ROUTED_VIP,
+} from "../model/hns-load-balancer.js";
 import { formatPortMapping } from "./publish.js";
-
-/** PortMapping flags: 1 ILB, 2 LocalRoutedVip. */
-const ILB = 1;
-const LOCAL_ROUTED_VIP = 2;
-/** Load balancer flags: 1 DSR. */
-const DSR = 1;
-/** HNS's SourceIP distribution: a client keeps its backend. */
-const SOURCE_IP = 2;
 
 export const lbCreateOptions = {
   vip: {

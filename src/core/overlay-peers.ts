@@ -117,9 +117,8 @@ export class OverlayPeers implements ClusterEvents {
   }
 
   private endpointAt(net: Network, address: string): Endpoint | undefined {
-    return this.store
-      .endpoints({ networkId: net.id })
-      .find((ep) => ep.addresses.some((a) => a.address === address));
+    const subnet = net.subnets[0];
+    return subnet === undefined ? undefined : this.store.endpointWithAddress(subnet.id, address);
   }
 
   private async remove(ep: Endpoint): Promise<void> {

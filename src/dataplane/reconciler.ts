@@ -11,7 +11,6 @@ import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
 import type { NftSetName } from "./naming.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
-import { vxlanName } from "./naming.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
 import { defaultSkeleton, identity, type KernelObject, type Owner, type SkeletonOptions } from "./objects.js";
@@ -141,24 +140,12 @@ export class Reconciler {
 
   private async refresh(): Promise<void> {
     const observed = await this.kernel.observe(this.store.namespaces(), this.store.instanceId());
-    const dsrOwners = new Map(
-      this.loadBalancers
-        .all()
-        .filter((lb) => lb.dsr)
-        .flatMap((lb) => lb.vips.map((vip) => [vip, `lb:${lb.id}` as const])),
+    const owners = new Map(
+      this.desired("all")
+        .filter(carriesNoOwner)
+        .map((o) => [identity(o), o.owner]),
     );
-    const peerOwners = new Map(
-      this.store
-        .networks()
-        .filter((net) => net.overlay !== null)
-        .flatMap((net) =>
-          this.store
-            .endpoints({ networkId: net.id })
-            .filter((ep) => ep.remoteHost !== null)
-            .map((ep) => [`${vxlanName(net.shortId)}/${ep.mac}`, `ep:${ep.id}` as const]),
-        ),
-    );
-    this.known = new KnownObjects(observed.map((o) => adoptPeer(adoptDsr(o, dsrOwners), peerOwners)));
+    this.known = new KnownObjects(observed.map((o) => adopt(o, owners)));
   }
 
   private observed(scope: Scope): KernelObject[] {
@@ -212,20 +199,15 @@ export class Reconciler {
 }
 
 /**
- * Routes and addresses on lo carry no owner of their own: a DSR load balancer owns its VIP's route and the
- * VIP on its backends' lo. The rest of what hostnet marked as DSR stays an orphan, for a full converge to remove.
+ * Kernel objects that cannot name their owner: DSR routes, a DSR VIP on a backend's lo (lo's alias marks the
+ * namespace), FDB and neighbour entries of overlay peers. Observation reports them as orphans.
  */
-function adoptDsr(o: KernelObject, owners: ReadonlyMap<string, Owner>): KernelObject {
-  if (o.owner !== "orphan") return o;
-  const vip =
-    o.kind === "vipRoute" ? o.vip : o.kind === "address" && o.dev === "lo" ? o.cidr.split("/")[0] : undefined;
-  const owner = vip === undefined ? undefined : owners.get(vip);
-  return owner === undefined ? o : { ...o, owner };
-}
+const carriesNoOwner = (o: KernelObject): boolean =>
+  o.kind === "vipRoute" || o.kind === "overlayPeer" || (o.kind === "address" && o.dev === "lo");
 
-/** FDB and neighbour entries carry no owner either: a remote endpoint of the store owns its peer entries. */
-function adoptPeer(o: KernelObject, owners: ReadonlyMap<string, Owner>): KernelObject {
-  if (o.owner !== "orphan" || o.kind !== "overlayPeer") return o;
-  const owner = owners.get(`${o.vxlan}/${o.mac}`);
+/** Such an orphan is the store's if the store wants it; the rest stays an orphan, for a full converge to remove. */
+function adopt(o: KernelObject, owners: ReadonlyMap<string, Owner>): KernelObject {
+  if (o.owner !== "orphan" || !carriesNoOwner(o)) return o;
+  const owner = owners.get(identity(o));
   return owner === undefined ? o : { ...o, owner };
 }

@@ -443,6 +443,14 @@ export class Store {
     );
   }
 
+  /** The endpoint that has this address of the subnet, if one does. */
+  endpointWithAddress(subnetId: number, address: string): Endpoint | undefined {
+    const row = this.prepare<[number, string], { endpoint_id: string }>(
+      "SELECT endpoint_id FROM addresses WHERE subnet_id = ? AND address = ?",
+    ).get(subnetId, address);
+    return row === undefined ? undefined : this.endpoint(row.endpoint_id);
+  }
+
   insertAddress(subnetId: number, address: string, endpointId: string): void {
     this.prepare("INSERT INTO addresses (subnet_id, address, endpoint_id) VALUES (?, ?, ?)").run(
       subnetId,

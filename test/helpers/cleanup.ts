@@ -24,3 +24,17 @@ export class Cleanup {
     if (errors.length > 0) throw new AggregateError(errors, "cleanup failed");
   }
 }
+
+/** Undoes what a failed start made, then throws the start's error; both errors when undoing fails too. */
+export async function failAfterCleanup(
+  err: unknown,
+  cleanup: () => Promise<void>,
+  what: string,
+): Promise<never> {
+  try {
+    await cleanup();
+  } catch (cleanupErr) {
+    throw new AggregateError([err, cleanupErr], `${what} did not start, nor clean up`, { cause: cleanupErr });
+  }
+  throw err;
+}

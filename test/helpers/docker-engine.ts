@@ -47,6 +47,7 @@ import { dirname, join } from "node:path";
 import { needsRoot } from "./root.js";
 import { inNs, must, run, type RunResult } from "./run.js";
 import { cgroupDirs, isStatic, onPath, rmdirTree, skipOrFailInCi, unmountAndRemove } from "./system.js";
+import { failAfterCleanup } from "./cleanup.js";
 
 export interface DockerEngine {
   /** Runs `docker -H unix://<socket> ...args` in the namespace. */
@@ -453,13 +454,6 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
 
     return { docker, mustDocker, image: DOCKER_IMAGE, pid, socket, logs, stop };
   } catch (err) {
-    try {
-      await stop();
-    } catch (cleanupErr) {
-      throw new AggregateError([err, cleanupErr], "the docker engine did not start, nor clean up", {
-        cause: cleanupErr,
-      });
-    }
-    throw err;
+    return await failAfterCleanup(err, stop, "the docker engine");
   }
 }

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { must, run, type RunResult } from "./run.js";
 import { destroyPrefix } from "./topology.js";
+import { failAfterCleanup } from "./cleanup.js";
 
 export interface Underlay {
   /** Host i (from 1) is `<prefix>h<i>` with up0 at 192.168.77.<i>/24. */
@@ -294,14 +295,7 @@ export async function createUnderlay(hostCount: number): Promise<Underlay> {
     }
     await launch(e);
   } catch (err) {
-    try {
-      await destroy();
-    } catch (cleanupErr) {
-      throw new AggregateError([err, cleanupErr], "the underlay did not start, nor clean up", {
-        cause: cleanupErr,
-      });
-    }
-    throw err;
+    return await failAfterCleanup(err, destroy, "the underlay");
   }
   return u;
 }

@@ -5,19 +5,22 @@ import { Type, type Static } from "typebox";
 import type { LoadBalancerService, LoadBalancerSpec } from "../../core/load-balancers.js";
 import { invalidArgument } from "../../errors.js";
 import type { LoadBalancer } from "../../model/types.js";
+import {
+  LB_DISTRIBUTION_NONE,
+  LB_DISTRIBUTION_SOURCE_IP,
+  LB_DISTRIBUTION_SOURCE_IP_PROTOCOL,
+  LB_DSR as DSR,
+  LB_PORT_ILB as ILB,
+  LB_PORT_IPV6 as IPV6,
+  LB_PORT_LOCAL_ROUTED_VIP as LOCAL_ROUTED_VIP,
+} from "../../model/hns-load-balancer.js";
 import { ErrorBody, protocolOf } from "./wire.js";
 
-/**
- * PortMapping flags: 1 ILB, 2 LocalRoutedVip (an ILB the host reaches too), 4 IPv6 (hostnet reads the family
- * from each VIP, so it only checks the flag is consistent with them).
- */
-const ILB = 1;
-const LOCAL_ROUTED_VIP = 2;
-const IPV6 = 4;
-/** HNS's DistributionType: 0 none (random per connection), 1 SourceIPProtocol and 2 SourceIP (affinity). */
-const DISTRIBUTION_TYPES = [0, 1, 2];
-/** Load balancer flags: 1 is DSR (direct server return). */
-const DSR = 1;
+const DISTRIBUTION_TYPES = [
+  LB_DISTRIBUTION_NONE,
+  LB_DISTRIBUTION_SOURCE_IP_PROTOCOL,
+  LB_DISTRIBUTION_SOURCE_IP,
+];
 
 const PortMapping = Type.Object({
   Protocol: Type.Union([Type.Integer(), Type.String()], { description: "6 or TCP, 17 or UDP" }),
@@ -91,7 +94,7 @@ function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
       protocol: protocolOf(`PortMappings[${i}].Protocol`, m.Protocol),
       externalPort: m.ExternalPort,
       internalPort: m.InternalPort,
-      affinity: (m.DistributionType ?? 0) !== 0,
+      affinity: (m.DistributionType ?? LB_DISTRIBUTION_NONE) !== LB_DISTRIBUTION_NONE,
       localRoutedVip: ((m.Flags ?? 0) & LOCAL_ROUTED_VIP) !== 0,
     })),
     backends: body.HostComputeEndpoints.map((ref, i) => ({ field: `HostComputeEndpoints[${i}]`, ref })),
@@ -115,7 +118,7 @@ function lbView(lb: LoadBalancer): Static<typeof LoadBalancerWire> {
         (lb.internal ? ILB : 0) |
         (m.localRoutedVip ? LOCAL_ROUTED_VIP : 0) |
         (lb.vips.some((v) => v.includes(":")) ? IPV6 : 0),
-      DistributionType: m.affinity ? 2 : 0,
+      DistributionType: m.affinity ? LB_DISTRIBUTION_SOURCE_IP : LB_DISTRIBUTION_NONE,
     })),
     Flags: lb.dsr ? DSR : 0,
     ...(lb.sourceVip === null ? {} : { SourceVIP: lb.sourceVip }),
