@@ -5,11 +5,13 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
-import { Etcd3 } from "etcd3";
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from "cockatiel";
+import { Etcd3, isRecoverableError } from "etcd3";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { buildApp } from "./api/http.js";
 import { OverlayRegistry } from "./cluster/registry.js";
+import { OverlayAddresses } from "./core/overlay-addresses.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
 import { hostPrefixes } from "./dataplane/hostfacts.js";
@@ -45,9 +47,27 @@ export interface ClusterOptions {
   readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
 }
 
+/**
+ * The client's defaults back off for tens of seconds once etcd has been away (gRPC reconnects up to two
+ * minutes apart, watches 30 s, an open circuit 5 s), so a host would publish late after an outage: here no
+ * wait exceeds a second or two.
+ */
+const ETCD_RECONNECT = {
+  grpcOptions: { "grpc.initial_reconnect_backoff_ms": 250, "grpc.max_reconnect_backoff_ms": 1000 },
+  faultHandling: {
+    host: () =>
+      circuitBreaker(handleWhen(isRecoverableError), {
+        halfOpenAfter: 1000,
+        breaker: new ConsecutiveBreaker(3),
+      }),
+    watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }).next(),
+  },
+};
+
 function connectEtcd(cluster: ClusterOptions): Etcd3 {
   const tls = cluster.tls;
   return new Etcd3({
+    ...ETCD_RECONNECT,
     hosts: [...cluster.etcd],
     ...(tls === undefined
       ? {}
@@ -96,6 +116,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   });
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
+  const overlayLog = log.child({ component: "overlay" });
   const registry =
     opts.cluster === null
       ? undefined
@@ -103,14 +124,16 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
           connectEtcd(opts.cluster),
           opts.cluster.hostAddress,
           opts.cluster.leaseSeconds,
-          log.child({ component: "overlay" }),
+          overlayLog,
         );
   const service = new HostnetService(store, reconciler, {
     prefixes: () => hostPrefixes(processRunner),
     uplinks: linuxUplinks(processRunner),
     leases,
     forgetBackend: forgetBackend(processRunner),
-    ...(registry === undefined ? {} : { overlay: registry }),
+    ...(registry === undefined
+      ? {}
+      : { overlay: { registry, addresses: new OverlayAddresses(store, registry, overlayLog) } }),
   });
   const { report, failures } = await reconciler.convergeAll();
   log.info(
@@ -120,16 +143,15 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await service.restoreUplinks();
   leases.resume();
   if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
-  if (registry !== undefined)
-    await registry.start(
-      new OverlayPeers(
-        store,
-        reconciler,
-        (spec) => service.createNetwork(spec),
-        registry.hostAddress,
-        log.child({ component: "overlay" }),
-      ),
-    );
+  registry?.start(
+    new OverlayPeers(
+      store,
+      reconciler,
+      (spec) => service.createNetwork(spec),
+      registry.hostAddress,
+      overlayLog,
+    ),
+  );
 
   const app = await buildApp(service, log);
   await listen(app, opts.socket);

@@ -1,18 +1,25 @@
 /**
  * The overlay registry: etcd is the one place hosts learn about each other. Keys, as JSON:
  * - `/hostnet/v1/networks/<name>`: an overlay network's definition, the same on every host;
+ * - `/hostnet/v1/blocks/<network>/<prefix>`: the host that has claimed that block of the subnet, for good;
  * - `/hostnet/v1/endpoints/<network>/<address>`: who has that address, under the host's lease. Creating the key
  *   is the claim (an etcd transaction), so two hosts never get one address; when a host's lease expires, its
  *   endpoints vanish from every other host.
+ *
+ * etcd may be away. hostnetd then keeps serving what it knows, gives out addresses of its own blocks, and
+ * publishes once etcd answers again: its endpoints as its store has them, nothing more and nothing less.
  */
 import type { Etcd3, Lease, Watcher } from "etcd3";
 import type { Logger } from "pino";
 
 const NETWORKS = "/hostnet/v1/networks/";
+const BLOCKS = "/hostnet/v1/blocks/";
+const ENDPOINTS = "/hostnet/v1/endpoints/";
 /** How long a request waits for etcd before the API answers that the cluster is unavailable. */
 const CALL_TIMEOUT_MS = 3000;
 const deadline = (): { deadline: number } => ({ deadline: Date.now() + CALL_TIMEOUT_MS });
-const ENDPOINTS = "/hostnet/v1/endpoints/";
+/** How often a host that could not reach etcd tries again. */
+const RETRY_MS = 1000;
 
 export interface OverlayNetworkDefinition {
   readonly name: string;
@@ -30,18 +37,23 @@ export interface EndpointRecord {
   readonly host: string;
 }
 
-/** What the registry tells hostnet about the rest of the cluster. */
+/** What the registry tells hostnet about the rest of the cluster, and asks it about this host. */
 export interface ClusterEvents {
   networkDefined(def: OverlayNetworkDefinition): Promise<void>;
   /** Every endpoint of every host, at start and after a reconnect: what is not listed is gone. */
   endpointsListed(all: readonly EndpointRecord[]): Promise<void>;
   endpointPut(record: EndpointRecord): Promise<void>;
   endpointDeleted(network: string, address: string): Promise<void>;
-  /** This host's own endpoints, to publish again under a new lease. */
+  /** This host's own endpoints, as they should be published. */
   ownEndpoints(): readonly EndpointRecord[];
+  /** This host's address blocks, network by network, as they should be published. */
+  ownBlocks(): ReadonlyMap<string, readonly string[]>;
 }
 
 const endpointKey = (network: string, address: string): string => `${ENDPOINTS}${network}/${address}`;
+const blockKey = (network: string, block: string): string => `${BLOCKS}${network}/${block}`;
+const hostOf = (value: string): string => (JSON.parse(value) as { host: string }).host;
+const next = (revision: string): string => (BigInt(revision) + 1n).toString();
 
 function parseEndpointKey(key: string): { network: string; address: string } | undefined {
   const [network, address] = key.slice(ENDPOINTS.length).split("/");
@@ -52,6 +64,12 @@ export class OverlayRegistry {
   private lease: Lease | undefined;
   private readonly watchers: Watcher[] = [];
   private closed = false;
+  /** Whether etcd answered last time: while it does not, requests go on without it where they can. */
+  private reachable = false;
+  /** Set when this host's records in etcd may differ from its store; cleared by a sync that succeeds. */
+  private unsynced = true;
+  private syncing: NodeJS.Timeout | undefined;
+  private events: ClusterEvents | undefined;
 
   constructor(
     private readonly etcd: Etcd3,
@@ -60,20 +78,52 @@ export class OverlayRegistry {
     private readonly log: Logger,
   ) {}
 
-  async start(events: ClusterEvents): Promise<void> {
-    await this.grantLease(events);
-    for (const [key, value] of Object.entries(await this.etcd.getAll().prefix(NETWORKS).strings()))
-      await events.networkDefined(JSON.parse(value) as OverlayNetworkDefinition).catch((err: unknown) => {
-        this.log.error({ op: "overlay", key, err }, "could not define a network from etcd");
-      });
-    await this.listEndpoints(events);
-    const networks = await this.etcd.watch().prefix(NETWORKS).create();
+  get available(): boolean {
+    return this.reachable;
+  }
+
+  /** Connects in the background, again and again until etcd answers: hostnetd does not wait for it. */
+  start(events: ClusterEvents): void {
+    this.events = events;
+    void this.connect(events);
+  }
+
+  private async connect(events: ClusterEvents): Promise<void> {
+    try {
+      await this.grantLease();
+      const networks = await this.etcd.getAll().prefix(NETWORKS).options(deadline()).exec();
+      for (const kv of networks.kvs)
+        await events
+          .networkDefined(JSON.parse(kv.value.toString()) as OverlayNetworkDefinition)
+          .catch((err: unknown) => {
+            this.log.error(
+              { op: "overlay", key: kv.key.toString(), err },
+              "could not define a network from etcd",
+            );
+          });
+      const endpoints = await this.listEndpoints(events);
+      // Each watch starts right after its list, so that no change in between is missed.
+      await this.watch(events, next(networks.header.revision), next(endpoints));
+      this.answered();
+      this.log.info({ op: "overlay" }, "connected to etcd");
+    } catch (err) {
+      for (const w of this.watchers.splice(0)) await w.cancel().catch(() => undefined);
+      if (this.closed) return;
+      this.unreachable(err);
+      setTimeout(() => void this.connect(events), RETRY_MS);
+    }
+  }
+
+  private async watch(events: ClusterEvents, networksFrom: string, endpointsFrom: string): Promise<void> {
+    const networks = await this.etcd.watch().prefix(NETWORKS).startRevision(networksFrom).create();
+    this.watchers.push(networks);
     networks.on("put", (kv) => {
       void events
         .networkDefined(JSON.parse(kv.value.toString()) as OverlayNetworkDefinition)
         .catch((err: unknown) => this.log.error({ op: "overlay", err }, "could not define a network"));
     });
-    const endpoints = await this.etcd.watch().prefix(ENDPOINTS).create();
+    const endpoints = await this.etcd.watch().prefix(ENDPOINTS).startRevision(endpointsFrom).create();
+    this.watchers.push(endpoints);
     endpoints.on("put", (kv) => {
       const at = parseEndpointKey(kv.key.toString());
       if (at === undefined) return;
@@ -91,26 +141,24 @@ export class OverlayRegistry {
           this.log.error({ op: "overlay", err }, "could not remove a remote endpoint"),
         );
     });
-    // A watch that reconnects may have missed deletes: list everything again.
-    endpoints.on("connected", () => {
-      void this.listEndpoints(events).catch((err: unknown) =>
-        this.log.warn({ op: "overlay", err }, "could not list endpoints"),
-      );
-    });
-    this.watchers.push(networks, endpoints);
+    for (const w of [networks, endpoints]) w.on("disconnected", (err) => this.unreachable(err));
+    // A watch that reconnects resumes after the last revision it saw: nothing is missed, nothing to list.
+    endpoints.on("connected", () => this.answered());
   }
 
   /** Defines an overlay network cluster-wide; false when another definition has the name. */
   async defineNetwork(def: OverlayNetworkDefinition): Promise<boolean> {
     const key = `${NETWORKS}${def.name}`;
     const value = JSON.stringify(def);
-    const created = await this.etcd
-      .if(key, "Create", "==", 0)
-      .then(this.etcd.put(key).value(value))
-      .options(deadline())
-      .commit();
-    if (created.succeeded) return true;
-    return (await this.etcd.get(key).options(deadline()).string()) === value;
+    return this.call(async () => {
+      const created = await this.etcd
+        .if(key, "Create", "==", 0)
+        .then(this.etcd.put(key).value(value))
+        .options(deadline())
+        .commit();
+      if (created.succeeded) return true;
+      return (await this.etcd.get(key).options(deadline()).string()) === value;
+    });
   }
 
   /** Claims an address for one of this host's endpoints; the host that has it, when it is taken. */
@@ -118,63 +166,200 @@ export class OverlayRegistry {
     const key = endpointKey(record.network, record.address);
     const value = JSON.stringify({ mac: record.mac, host: this.hostAddress });
     const lease = this.lease;
-    if (lease === undefined) throw new Error("the overlay registry has not started");
-    const result = await this.etcd
-      .if(key, "Create", "==", 0)
-      .then(lease.put(key).value(value))
-      .options(deadline())
-      .commit();
-    if (result.succeeded) return undefined;
-    const holder = await this.etcd.get(key).options(deadline()).string();
-    const host = holder === null ? undefined : (JSON.parse(holder) as { host: string }).host;
-    if (host !== this.hostAddress) return host ?? "another host";
-    await lease.put(key).value(value);
-    return undefined;
+    if (lease === undefined) throw new Error("etcd has not answered since hostnetd started");
+    return this.call(async () => {
+      const result = await this.etcd
+        .if(key, "Create", "==", 0)
+        .then(lease.put(key).value(value))
+        .options(deadline())
+        .commit();
+      if (result.succeeded) return undefined;
+      const holder = await this.etcd.get(key).options(deadline()).string();
+      const host = holder === null ? undefined : hostOf(holder);
+      if (host !== this.hostAddress) return host ?? "another host";
+      await lease.put(key).value(value).options(deadline());
+      return undefined;
+    });
   }
 
+  /** Forgets one of this host's addresses; while etcd is away, the sync that follows its return does. */
   async release(network: string, address: string): Promise<void> {
-    await this.etcd.delete().key(endpointKey(network, address));
+    if (!this.reachable) {
+      this.publishLater();
+      return;
+    }
+    await this.call(async () => {
+      await this.etcd.delete().key(endpointKey(network, address)).options(deadline());
+    }).catch(() => this.publishLater());
+  }
+
+  /** The hosts that hold blocks of a network, by block. */
+  async blockHolders(network: string): Promise<Map<string, string>> {
+    const prefix = `${BLOCKS}${network}/`;
+    const all = await this.call(() => this.etcd.getAll().prefix(prefix).options(deadline()).strings());
+    return new Map(Object.entries(all).map(([key, value]) => [key.slice(prefix.length), hostOf(value)]));
+  }
+
+  /** Claims a block of a network's subnet for this host, for good; false when another host has it. */
+  async claimBlock(network: string, block: string): Promise<boolean> {
+    const key = blockKey(network, block);
+    const value = JSON.stringify({ host: this.hostAddress });
+    return this.call(async () => {
+      const result = await this.etcd
+        .if(key, "Create", "==", 0)
+        .then(this.etcd.put(key).value(value))
+        .options(deadline())
+        .commit();
+      return result.succeeded || (await this.etcd.get(key).options(deadline()).string()) === value;
+    });
+  }
+
+  /** Gives this host's blocks of a network back to the cluster. */
+  async releaseBlocks(network: string, blocks: readonly string[]): Promise<void> {
+    const value = JSON.stringify({ host: this.hostAddress });
+    for (const block of blocks)
+      await this.call(() =>
+        this.etcd
+          .if(blockKey(network, block), "Value", "==", value)
+          .then(this.etcd.delete().key(blockKey(network, block)))
+          .options(deadline())
+          .commit(),
+      );
+  }
+
+  /** Publishes this host's records as its store has them, as soon as etcd answers. */
+  publishLater(): void {
+    this.unsynced = true;
+    if (this.syncing !== undefined || this.closed || this.events === undefined) return;
+    const events = this.events;
+    this.syncing = setTimeout(() => {
+      this.sync(events)
+        .then(() => {
+          this.syncing = undefined;
+          this.log.info({ op: "overlay" }, "this host's endpoints and blocks are published");
+          if (this.unsynced) this.publishLater();
+        })
+        .catch((err: unknown) => {
+          this.unreachable(err);
+          this.syncing = undefined;
+          this.unsynced = true;
+          setTimeout(() => this.publishLater(), RETRY_MS);
+        });
+    }, 0);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.syncing);
     for (const w of this.watchers) await w.cancel();
     await this.lease?.revoke().catch(() => undefined);
     this.etcd.close();
   }
 
-  private async listEndpoints(events: ClusterEvents): Promise<void> {
-    const all = await this.etcd.getAll().prefix(ENDPOINTS).strings();
-    const records = Object.entries(all).flatMap(([key, value]): EndpointRecord[] => {
-      const at = parseEndpointKey(key);
+  /** Makes etcd hold exactly this host's endpoints and blocks; other hosts' claims are left alone. */
+  private async sync(events: ClusterEvents): Promise<void> {
+    const lease = this.lease;
+    if (lease === undefined) throw new Error("etcd has not answered since hostnetd started");
+    this.unsynced = false;
+    await this.call(async () => {
+      for (const [network, blocks] of events.ownBlocks())
+        for (const block of blocks)
+          if (!(await this.claimBlock(network, block)))
+            this.log.error({ op: "overlay", network, block }, "another host has claimed this host's block");
+      const published = await this.etcd.getAll().prefix(ENDPOINTS).options(deadline()).strings();
+      const wanted = new Map(
+        events
+          .ownEndpoints()
+          .map((r) => [
+            endpointKey(r.network, r.address),
+            JSON.stringify({ mac: r.mac, host: this.hostAddress }),
+          ]),
+      );
+      for (const [key, value] of Object.entries(published))
+        if (hostOf(value) === this.hostAddress && !wanted.has(key))
+          await this.etcd
+            .if(key, "Value", "==", value)
+            .then(this.etcd.delete().key(key))
+            .options(deadline())
+            .commit();
+      // Every key is written again, so that all of them are under the current lease.
+      for (const [key, value] of wanted) {
+        const current = published[key];
+        if (current !== undefined && hostOf(current) !== this.hostAddress) {
+          this.log.error(
+            { op: "overlay", key, holder: hostOf(current) },
+            "another host has this host's address",
+          );
+          continue;
+        }
+        await this.etcd
+          .if(key, current === undefined ? "Create" : "Value", "==", current ?? 0)
+          .then(lease.put(key).value(value))
+          .options(deadline())
+          .commit();
+      }
+    });
+  }
+
+  /** Tells hostnet every endpoint of the cluster; the revision of the list. */
+  private async listEndpoints(events: ClusterEvents): Promise<string> {
+    const all = await this.etcd.getAll().prefix(ENDPOINTS).options(deadline()).exec();
+    const records = all.kvs.flatMap((kv): EndpointRecord[] => {
+      const at = parseEndpointKey(kv.key.toString());
       if (at === undefined) return [];
-      const { mac, host } = JSON.parse(value) as { mac: string; host: string };
+      const { mac, host } = JSON.parse(kv.value.toString()) as { mac: string; host: string };
       return [{ ...at, mac, host }];
     });
     await events.endpointsListed(records);
+    return all.header.revision;
   }
 
-  /** Until etcd answers again: this host's endpoints keep working meanwhile, only unpublished. */
-  private regrant(events: ClusterEvents): void {
-    if (this.closed) return;
-    this.grantLease(events).catch((err: unknown) => {
-      this.log.warn({ op: "overlay", err }, "could not publish this host's endpoints; retrying");
-      setTimeout(() => this.regrant(events), 1000);
-    });
+  /** A call to etcd that records whether etcd answered. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      this.answered();
+      return result;
+    } catch (err) {
+      this.unreachable(err);
+      throw err;
+    }
   }
 
-  /** A lease lost while etcd was away is granted again, and this host's endpoints published under it. */
-  private async grantLease(events: ClusterEvents): Promise<void> {
+  private answered(): void {
+    if (!this.reachable) this.log.info({ op: "overlay" }, "etcd answers");
+    this.reachable = true;
+    if (this.unsynced) this.publishLater();
+  }
+
+  private unreachable(err: unknown): void {
+    if (this.reachable) this.log.warn({ op: "overlay", err }, "etcd is unreachable");
+    this.reachable = false;
+  }
+
+  /**
+   * A lease lost while etcd was away is granted again, and this host's records published under it: until
+   * then, other hosts keep what they had of it.
+   */
+  private async grantLease(): Promise<void> {
     const lease = this.etcd.lease(this.leaseSeconds);
     lease.on("lost", (err) => {
-      this.log.warn({ op: "overlay", err }, "etcd lease lost; publishing this host's endpoints again");
-      this.regrant(events);
+      if (this.closed || this.lease !== lease) return;
+      this.unreachable(err);
+      this.regrant();
     });
     await lease.grant();
     this.lease = lease;
-    for (const own of events.ownEndpoints())
-      await lease
-        .put(endpointKey(own.network, own.address))
-        .value(JSON.stringify({ mac: own.mac, host: own.host }));
+    this.unsynced = true;
+  }
+
+  private regrant(): void {
+    if (this.closed) return;
+    this.grantLease()
+      .then(() => this.answered())
+      .catch((err: unknown) => {
+        this.unreachable(err);
+        setTimeout(() => this.regrant(), RETRY_MS);
+      });
   }
 }

@@ -112,6 +112,10 @@ export class OverlayPeers implements ClusterEvents {
     );
   }
 
+  ownBlocks(): Map<string, string[]> {
+    return new Map(this.overlayNetworks().map((net) => [net.name, this.store.overlayBlocks(net.id)]));
+  }
+
   private overlayNetworks(): Network[] {
     return this.store.networks().filter((n) => n.overlay !== null);
   }

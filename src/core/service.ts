@@ -47,6 +47,7 @@ import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import { VXLAN_OVERHEAD } from "../modes/overlay.js";
 import type { OverlayRegistry } from "../cluster/registry.js";
+import type { OverlayAddresses } from "./overlay-addresses.js";
 import type { Store } from "../store/store.js";
 import { checkIfname, checkMac, checkMtu, checkName, checkPort } from "./validate.js";
 
@@ -130,8 +131,8 @@ export interface HostSide {
   readonly uplinks: UplinkHost;
   readonly leases: DhcpLeases;
   readonly forgetBackend: ForgetBackend;
-  /** The cluster's registry, when hostnetd runs with --etcd: overlay networks need it. */
-  readonly overlay?: OverlayRegistry;
+  /** The cluster, when hostnetd runs with --etcd: overlay networks need it. */
+  readonly overlay?: { readonly registry: OverlayRegistry; readonly addresses: OverlayAddresses };
 }
 
 const DEFAULT_MTU = 1500;
@@ -152,6 +153,7 @@ export class HostnetService {
   readonly loadBalancers: LoadBalancerService;
   private readonly lbStore: LoadBalancerStore;
   private readonly overlay: OverlayRegistry | undefined;
+  private readonly overlayAddresses: OverlayAddresses | undefined;
 
   constructor(
     private readonly store: Store,
@@ -163,7 +165,8 @@ export class HostnetService {
     this.leases = host.leases;
     this.loadBalancers = new LoadBalancerService(store, reconciler, host.forgetBackend);
     this.lbStore = new LoadBalancerStore(store);
-    this.overlay = host.overlay;
+    this.overlay = host.overlay?.registry;
+    this.overlayAddresses = host.overlay?.addresses;
   }
 
   // Networks
@@ -258,21 +261,40 @@ export class HostnetService {
       throw err;
     }
     const created = this.network(id);
-    if (this.overlay !== undefined && created.overlay !== null && spec.fromCluster !== true) {
-      const subnet = created.subnets[0];
-      const defined = await this.overlay.defineNetwork({
-        name,
-        subnet: subnet?.prefix ?? "",
-        gateway: subnet?.gateway ?? "",
-        vni: created.overlay.vni,
-        vxlanPort: created.overlay.vxlanPort,
-      });
-      if (!defined) {
-        await this.deleteNetwork(id);
-        throw conflict(`overlay network "${name}" is defined otherwise in the cluster`, "Name");
-      }
+    if (this.overlay !== undefined && created.overlay !== null) {
+      if (spec.fromCluster !== true) await this.defineOverlayNetwork(created, this.overlay);
+      await this.overlayAddresses?.reserveAhead(created);
     }
     return created;
+  }
+
+  /** Writes a new overlay network to the cluster, or deletes it here again when the cluster refuses it. */
+  private async defineOverlayNetwork(net: Network, registry: OverlayRegistry): Promise<void> {
+    const subnet = net.subnets[0];
+    let defined: boolean;
+    try {
+      defined = await registry.defineNetwork({
+        name: net.name,
+        subnet: subnet?.prefix ?? "",
+        gateway: subnet?.gateway ?? "",
+        vni: net.overlay?.vni ?? 0,
+        vxlanPort: net.overlay?.vxlanPort ?? DEFAULT_VXLAN_PORT,
+      });
+    } catch (err) {
+      await this.deleteNetwork(net.id);
+      throw new HostnetError(
+        "Unavailable",
+        `the cluster's etcd cannot define the network: ${String(err)}`,
+        {},
+        {
+          cause: err,
+        },
+      );
+    }
+    if (!defined) {
+      await this.deleteNetwork(net.id);
+      throw conflict(`overlay network "${net.name}" is defined otherwise in the cluster`, "Name");
+    }
   }
 
   /** An overlay network's VXLAN, checked: it needs the cluster, a VNI and its one IPv4 subnet. */
@@ -347,10 +369,13 @@ export class HostnetService {
   async deleteNetwork(ref: string, opts: { force?: boolean } = {}): Promise<void> {
     const net = this.network(ref);
     const endpoints = this.store.endpoints({ networkId: net.id });
-    if (endpoints.length > 0 && opts.force !== true)
+    // Other hosts' endpoints go with the network; they stay on those hosts.
+    const local = endpoints.filter((ep) => ep.remoteHost === null).length;
+    if (local > 0 && opts.force !== true)
       throw conflict(
-        `network "${net.name}" has ${endpoints.length} endpoint(s); remove them first or delete with force`,
+        `network "${net.name}" has ${local} endpoint(s); remove them first or delete with force`,
       );
+    const blocks = this.store.overlayBlocks(net.id);
     for (const ep of endpoints) this.leases.stop(ep.id);
     const balancers = endpoints.map((ep) => this.balancersOf(ep));
     this.store.write(() => {
@@ -365,6 +390,8 @@ export class HostnetService {
     ]);
     for (const [i, ep] of endpoints.entries()) await this.loadBalancers.forget(balancers[i] ?? [], ep);
     if (net.uplink !== null) await this.restoreUplinks();
+    await this.releaseOverlayAddresses(net, endpoints);
+    if (blocks.length > 0) await this.overlayAddresses?.release(net, blocks);
   }
 
   private async pickDefaultSubnet(): Promise<ParsedSubnet> {
@@ -498,28 +525,31 @@ export class HostnetService {
     }
     const mappings = this.checkPortMappings(spec.portMappings, net);
     const attach = spec.attach === undefined ? undefined : this.resolveAttach(spec.attach);
+    const addresses = net.overlay === null ? undefined : this.overlayAddresses;
+    if (addresses !== undefined && requested.size === 0 && !addresses.hasFree(net))
+      await addresses.reserveAhead(net);
+    const preferred = addresses?.blocks(net) ?? [];
     // Addresses other hosts of the overlay hold, learnt from refused claims.
     const elsewhere = new Set<string>();
     for (;;) {
-      const id = this.insertEndpoint(spec, name, net, mac, requested, mappings, attach, elsewhere);
+      const id = this.insertEndpoint(spec, name, net, mac, requested, mappings, attach, elsewhere, preferred);
       let taken: string | undefined;
       try {
-        taken = await this.claimOverlayAddress(id, net);
+        taken = await addresses?.claim(net, this.endpoint(id));
       } catch (err) {
         this.store.write(() => this.store.deleteEndpoint(id));
         throw new HostnetError(
           "Unavailable",
-          `the cluster's etcd cannot claim the address: ${String(err)}`,
+          `the cluster's etcd is unreachable and the address is not of this host's reserved blocks: ${String(err)}`,
           {},
-          {
-            cause: err,
-          },
+          { cause: err },
         );
       }
       if (taken === undefined) {
         await this.convergeOrUndo([`ep:${id}`], () => this.store.deleteEndpoint(id));
         const created = this.endpoint(id);
         this.leases.start(created);
+        if (addresses !== undefined) void addresses.reserveAhead(net);
         return created;
       }
       const address = this.endpoint(id).addresses[0]?.address ?? "";
@@ -540,6 +570,7 @@ export class HostnetService {
     mappings: readonly PortMappingSpec[],
     attach: NamespaceAttachment | undefined,
     elsewhere: ReadonlySet<string>,
+    preferred: readonly Prefix[],
   ): string {
     return this.store.write(() => {
       if (this.store.endpoint(name) !== undefined)
@@ -562,7 +593,7 @@ export class HostnetService {
         ...elsewhere,
       ]);
       for (const subnet of net.subnets.filter((s) => net.ipam !== "dhcp" || s.family !== 4))
-        allocateAddress(this.store, subnet, epId, requested.get(subnet.id), hostAddresses);
+        allocateAddress(this.store, subnet, epId, requested.get(subnet.id), hostAddresses, preferred);
       this.insertPortMappings(epId, mappings);
       const policies = this.checkPolicies(spec.policies, net);
       checkAclTiers(policies, net.policies);
@@ -570,15 +601,6 @@ export class HostnetService {
       if (spec.origin !== undefined) this.store.insertOrigin(epId, spec.origin);
       return epId;
     });
-  }
-
-  /** Claims a new overlay endpoint's address cluster-wide: the host that has it, if another does. */
-  private async claimOverlayAddress(id: string, net: Network): Promise<string | undefined> {
-    if (this.overlay === undefined || net.overlay === null) return undefined;
-    const ep = this.endpoint(id);
-    const address = ep.addresses[0]?.address;
-    if (address === undefined) return undefined;
-    return this.overlay.claim({ network: net.name, address, mac: ep.mac, host: this.overlay.hostAddress });
   }
 
   /** Changes an endpoint's policies in one step: all of the change reaches the kernel, or none of it. */
@@ -634,9 +656,15 @@ export class HostnetService {
     this.store.write(() => this.store.deleteEndpoint(ep.id));
     await this.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
     await this.loadBalancers.forget(balancers, ep);
-    const net = this.network(ep.networkId);
-    if (this.overlay !== undefined && net.overlay !== null && ep.remoteHost === null)
-      for (const a of ep.addresses) await this.overlay.release(net.name, a.address);
+    await this.releaseOverlayAddresses(this.network(ep.networkId), [ep]);
+  }
+
+  /** Gives this host's endpoints' overlay addresses back to the cluster. */
+  private async releaseOverlayAddresses(net: Network, endpoints: readonly Endpoint[]): Promise<void> {
+    if (this.overlay === undefined || net.overlay === null) return;
+    for (const ep of endpoints)
+      if (ep.remoteHost === null)
+        for (const a of ep.addresses) await this.overlay.release(net.name, a.address);
   }
 
   async attachEndpoint(ref: string, spec: AttachSpec): Promise<Endpoint> {

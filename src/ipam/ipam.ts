@@ -4,13 +4,14 @@
  * Never runs commands.
  */
 import { conflict, HostnetError, invalidArgument } from "../errors.js";
-import { contains, hostRange, ipFromValue, parseIp, parsePrefix } from "../model/ip.js";
+import { contains, hostRange, ipFromValue, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
 import type { Subnet } from "../model/types.js";
 import type { Store } from "../store/store.js";
 
 /**
  * Reserves `requested` (validated against the subnet) or the next free address; returns its text. Never
- * the gateway, nor an address of `hostAddresses` (the host's own on a LAN subnet).
+ * the gateway, nor an address of `hostAddresses` (the host's own on a LAN subnet). With `preferred`, a free
+ * address of those prefixes comes first (an overlay host's own blocks).
  */
 export function allocateAddress(
   store: Store,
@@ -18,6 +19,7 @@ export function allocateAddress(
   endpointId: string,
   requested: { field: string; address: string } | undefined,
   hostAddresses: ReadonlySet<string> = new Set(),
+  preferred: readonly Prefix[] = [],
 ): string {
   const prefix = parsePrefix("subnet", subnet.prefix);
   const range = hostRange(prefix);
@@ -38,6 +40,11 @@ export function allocateAddress(
     store.insertAddress(subnet.id, ip.address, endpointId);
     return ip.address;
   }
+  const inPreferred = freeAddresses(store, subnet, preferred, hostAddresses).next();
+  if (inPreferred.done !== true) {
+    store.insertAddress(subnet.id, inPreferred.value, endpointId);
+    return inPreferred.value;
+  }
   const size = range.last - range.first + 1n;
   const cursor = store.subnetCursor(subnet.id) % size;
   for (let step = 0n; step < size; step++) {
@@ -52,3 +59,23 @@ export function allocateAddress(
   }
   throw new HostnetError("Conflict", `subnet ${subnet.prefix} has no free address`);
 }
+
+/** The free addresses of `prefixes` in the subnet, lazily, in order: not the gateway, the host's, nor taken. */
+export function* freeAddresses(
+  store: Store,
+  subnet: Subnet,
+  prefixes: readonly Prefix[],
+  hostAddresses: ReadonlySet<string> = new Set(),
+): Generator<string> {
+  const range = hostRange(parsePrefix("subnet", subnet.prefix));
+  const gateway = parseIp("gateway", subnet.gateway).value;
+  for (const p of prefixes)
+    for (let value = max(p.first, range.first); value <= min(p.last, range.last); value++) {
+      if (value === gateway) continue;
+      const address = ipFromValue(subnet.family, value);
+      if (!hostAddresses.has(address) && !store.addressTaken(subnet.id, address)) yield address;
+    }
+}
+
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);

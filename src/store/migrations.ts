@@ -135,4 +135,11 @@ export const migrations: readonly string[] = [
   ALTER TABLE networks ADD COLUMN overlay TEXT;
   ALTER TABLE endpoints ADD COLUMN remote_host TEXT;
   `,
+  `
+  CREATE TABLE overlay_blocks (
+    network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+    prefix TEXT NOT NULL,
+    PRIMARY KEY (network_id, prefix)
+  );
+  `,
 ];

@@ -278,6 +278,22 @@ export class Store {
     this.prepare("UPDATE subnets SET next_offset = ? WHERE id = ?").run(offset.toString(), subnetId);
   }
 
+  /** The address blocks of an overlay network this host has claimed in the cluster, oldest first. */
+  overlayBlocks(networkId: string): string[] {
+    return this.prepare<[string], { prefix: string }>(
+      "SELECT prefix FROM overlay_blocks WHERE network_id = ? ORDER BY rowid",
+    )
+      .all(networkId)
+      .map((r) => r.prefix);
+  }
+
+  insertOverlayBlock(networkId: string, prefix: string): void {
+    this.prepare("INSERT OR IGNORE INTO overlay_blocks (network_id, prefix) VALUES (?, ?)").run(
+      networkId,
+      prefix,
+    );
+  }
+
   // Namespaces
 
   insertNamespace(ns: Namespace): void {

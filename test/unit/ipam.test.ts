@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostnetError } from "../../src/errors.js";
-import { allocateAddress } from "../../src/ipam/ipam.js";
-import { parseIp, parsePrefix } from "../../src/model/ip.js";
+import { blockLength, blockOfValue, blocksOf } from "../../src/ipam/blocks.js";
+import { allocateAddress, freeAddresses } from "../../src/ipam/ipam.js";
+import { cidrOf, parseIp, parsePrefix } from "../../src/model/ip.js";
 import type { Family } from "../../src/model/ip.js";
 import type { Network, Subnet } from "../../src/model/types.js";
 import { Store } from "../../src/store/store.js";
@@ -246,5 +247,47 @@ describe("allocateAddress", () => {
     const net = addNetwork([v4("10.0.0.4/31", "10.0.0.4")]);
     expect(allocate(subnetOf(net), addEndpoint(net))).toBe("10.0.0.5");
     expect(refusal(() => allocate(subnetOf(net), addEndpoint(net))).code).toBe("Conflict");
+  });
+});
+
+describe("overlay address blocks", () => {
+  const blocks = (cidr: string): string[] => [...blocksOf(parsePrefix("subnet", cidr))].map(cidrOf);
+
+  it("cuts a large subnet into blocks of 64 addresses, a small one into 16 blocks of at least 4", () => {
+    expect(blockLength(parsePrefix("subnet", "10.50.0.0/16"))).toBe(26);
+    expect(blockLength(parsePrefix("subnet", "10.50.0.0/22"))).toBe(26);
+    expect(blocks("10.60.0.0/24")).toHaveLength(16);
+    expect(blocks("10.60.0.0/24")[1]).toBe("10.60.0.16/28");
+    expect(blocks("10.60.0.0/28")).toEqual(["10.60.0.0/30", "10.60.0.4/30", "10.60.0.8/30", "10.60.0.12/30"]);
+    expect(blocks("10.60.0.0/31")).toEqual(["10.60.0.0/31"]);
+    expect(blockLength(parsePrefix("subnet", "fd00::/64"))).toBe(122);
+  });
+
+  it("names the block an address is in", () => {
+    const subnet = parsePrefix("subnet", "10.50.0.0/16");
+    expect(blockOfValue(subnet, parseIp("a", "10.50.1.130").value)).toBe("10.50.1.128/26");
+    expect(blockOfValue(subnet, parseIp("a", "10.50.0.0").value)).toBe("10.50.0.0/26");
+  });
+
+  it("allocates from the preferred blocks first, skipping the gateway and taken addresses", () => {
+    const net = addNetwork([v4("10.50.0.0/16", "10.50.0.1")]);
+    const s = subnetOf(net);
+    const own = [parsePrefix("block", "10.50.0.0/30"), parsePrefix("block", "10.50.7.0/26")];
+    const take = (): string =>
+      store.write(() => allocateAddress(store, s, addEndpoint(net), undefined, new Set(), own));
+    // 10.50.0.0 is the subnet's own address and 10.50.0.1 the gateway.
+    expect(take()).toBe("10.50.0.2");
+    expect(take()).toBe("10.50.0.3");
+    expect(take()).toBe("10.50.7.0");
+    expect([...freeAddresses(store, s, own)]).toHaveLength(63);
+  });
+
+  it("falls back to the whole subnet when the preferred blocks are full", () => {
+    const net = addNetwork([v4("10.50.0.0/24", "10.50.0.1")]);
+    const s = subnetOf(net);
+    const full = [parsePrefix("block", "10.50.0.0/31")];
+    expect(store.write(() => allocateAddress(store, s, addEndpoint(net), undefined, new Set(), full))).toBe(
+      "10.50.0.2",
+    );
   });
 });
