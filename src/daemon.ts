@@ -126,10 +126,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
         store,
         reconciler,
         (spec) => service.createNetwork(spec),
+        (id) => service.deleteEndpoint(id),
         registry.hostAddress,
         log.child({ component: "overlay" }),
       ),
     );
+  await service.overlaySources?.claimMissing(log.child({ component: "overlay" }));
 
   const app = await buildApp(service, log);
   await listen(app, opts.socket);

@@ -47,6 +47,7 @@ import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import { VXLAN_OVERHEAD } from "../modes/overlay.js";
 import type { OverlayRegistry } from "../cluster/registry.js";
+import { OverlaySources } from "./overlay-source.js";
 import type { Store } from "../store/store.js";
 import { checkIfname, checkMac, checkMtu, checkName, checkPort } from "./validate.js";
 
@@ -152,6 +153,8 @@ export class HostnetService {
   readonly loadBalancers: LoadBalancerService;
   private readonly lbStore: LoadBalancerStore;
   private readonly overlay: OverlayRegistry | undefined;
+  /** This host's source address on each overlay network; with the cluster only. */
+  readonly overlaySources: OverlaySources | undefined;
 
   constructor(
     private readonly store: Store,
@@ -164,6 +167,8 @@ export class HostnetService {
     this.loadBalancers = new LoadBalancerService(store, reconciler, host.forgetBackend);
     this.lbStore = new LoadBalancerStore(store);
     this.overlay = host.overlay;
+    this.overlaySources =
+      host.overlay === undefined ? undefined : new OverlaySources(store, reconciler, host.overlay);
   }
 
   // Networks
@@ -272,7 +277,12 @@ export class HostnetService {
         throw conflict(`overlay network "${name}" is defined otherwise in the cluster`, "Name");
       }
     }
-    return created;
+    if (created.overlay !== null)
+      await this.overlaySources?.claim(created).catch(async (err: unknown) => {
+        await this.deleteNetwork(id);
+        throw err;
+      });
+    return this.network(id);
   }
 
   /** An overlay network's VXLAN, checked: it needs the cluster, a VNI and its one IPv4 subnet. */
@@ -294,6 +304,7 @@ export class HostnetService {
       vni: vni.value,
       vxlanPort: port?.value ?? DEFAULT_VXLAN_PORT,
       localAddress: this.overlay.hostAddress,
+      sourceAddress: null,
     };
   }
 
@@ -364,6 +375,7 @@ export class HostnetService {
       ...new Set(balancers.flat().map((lb) => `lb:${lb.id}` as const)),
     ]);
     for (const [i, ep] of endpoints.entries()) await this.loadBalancers.forget(balancers[i] ?? [], ep);
+    await this.overlaySources?.release(net);
     if (net.uplink !== null) await this.restoreUplinks();
   }
 
@@ -560,6 +572,7 @@ export class HostnetService {
       const hostAddresses = new Set([
         ...(net.uplink?.addresses.map((cidr) => parseIp("host", cidr.split("/")[0] ?? "").address) ?? []),
         ...elsewhere,
+        ...[this.store.network(net.id)?.overlay?.sourceAddress ?? []].flat(),
       ]);
       for (const subnet of net.subnets.filter((s) => net.ipam !== "dhcp" || s.family !== 4))
         allocateAddress(this.store, subnet, epId, requested.get(subnet.id), hostAddresses);

@@ -52,3 +52,18 @@ export function allocateAddress(
   }
   throw new HostnetError("Conflict", `subnet ${subnet.prefix} has no free address`);
 }
+
+/** The lowest host address of the subnet that is not the gateway, not taken and not in `exclude`. */
+export function lowestFreeAddress(
+  store: Store,
+  subnet: Subnet,
+  exclude: ReadonlySet<string>,
+): string | undefined {
+  const range = hostRange(parsePrefix("subnet", subnet.prefix));
+  for (let value = range.first; value <= range.last; value++) {
+    const address = ipFromValue(subnet.family, value);
+    if (address !== subnet.gateway && !exclude.has(address) && !store.addressTaken(subnet.id, address))
+      return address;
+  }
+  return undefined;
+}
