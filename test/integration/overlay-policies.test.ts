@@ -16,6 +16,7 @@ import { ping } from "../helpers/topology.js";
 import { askTcp, measureThroughput, startEchoServers } from "../helpers/traffic.js";
 
 const VIP = "198.51.100.10";
+const KUBE_VIP = "198.51.100.11";
 const LIMIT = 1_000_000; // bytes per second
 const CONNECTIONS = 60;
 
@@ -120,7 +121,16 @@ describe.skipIf(needsRoot)("policies and load balancers on an overlay network ac
     }
     // The outside: the underlay's own namespace routes the VIP to host 1. Host 1 routes everything it has
     // no route for there, as a host has a default route: its own connections to the VIP need a route.
-    await must(["ip", "-n", `${u.prefix}ul`, "route", "add", VIP, "via", u.hosts[0]?.address ?? ""]);
+    await must([
+      "ip",
+      "-n",
+      `${u.prefix}ul`,
+      "route",
+      "add",
+      "198.51.100.0/24",
+      "via",
+      u.hosts[0]?.address ?? "",
+    ]);
     await must(["ip", "-n", u.hosts[0]?.ns ?? "", "route", "add", "default", "via", "192.168.77.254"]);
     expect(await within(5000, () => ping(nsOf("cli2"), address["srv1"] ?? ""))).toBeDefined();
   }, 90_000);
@@ -198,6 +208,19 @@ describe.skipIf(needsRoot)("policies and load balancers on an overlay network ac
       expect(new Set(answers), client).toEqual(new Set(["srv1", "srv2"]));
     }
     expect(await daemonOn(0).ok<{ Operations: unknown[] }>("GET", "/plan")).toEqual({ Operations: [] });
+  });
+
+  it("takes the host's source address as a SourceVIP, as Windows kube-proxy gives one in overlay mode", async () => {
+    await daemonOn(0).ok("POST", "/loadbalancers", {
+      Name: "kube",
+      HostComputeEndpoints: ["srv1", `${address["srv2"] ?? ""}@ov1`],
+      FrontendVIPs: [KUBE_VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }],
+      SourceVIP: source,
+    });
+    const peers = await ask(`${u.prefix}ul`, KUBE_VIP, 80, 20);
+    expect(peers).toEqual(Array.from({ length: 20 }, () => source));
+    await daemonOn(0).ok("DELETE", "/loadbalancers/kube");
   });
 
   it("takes a remote backend out of the load balancer when its endpoint is deleted on its host", async () => {

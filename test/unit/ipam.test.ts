@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostnetError } from "../../src/errors.js";
-import { allocateAddress } from "../../src/ipam/ipam.js";
+import { allocateAddress, lowestFreeAddress } from "../../src/ipam/ipam.js";
 import { parseIp, parsePrefix } from "../../src/model/ip.js";
 import type { Family } from "../../src/model/ip.js";
 import type { Network, Subnet } from "../../src/model/types.js";
@@ -246,5 +246,34 @@ describe("allocateAddress", () => {
     const net = addNetwork([v4("10.0.0.4/31", "10.0.0.4")]);
     expect(allocate(subnetOf(net), addEndpoint(net))).toBe("10.0.0.5");
     expect(refusal(() => allocate(subnetOf(net), addEndpoint(net))).code).toBe("Conflict");
+  });
+});
+
+describe("lowestFreeAddress", () => {
+  it("is the lowest host address that is neither the gateway, taken nor excluded, and reserves nothing", () => {
+    const net = addNetwork([v4("10.0.0.0/29", "10.0.0.1")]);
+    const s = subnetOf(net);
+    allocate(s, addEndpoint(net));
+    expect(lowestFreeAddress(store, s, new Set(["10.0.0.3"]))).toBe("10.0.0.4");
+    expect(lowestFreeAddress(store, s, new Set())).toBe("10.0.0.3");
+    expect(allocate(s, addEndpoint(net))).toBe("10.0.0.3");
+  });
+
+  it("is undefined when the subnet is full", () => {
+    const net = addNetwork([v4("10.0.0.0/30", "10.0.0.1")]);
+    const s = subnetOf(net);
+    allocate(s, addEndpoint(net));
+    expect(lowestFreeAddress(store, s, new Set())).toBeUndefined();
+  });
+});
+
+describe("overlay settings in the store", () => {
+  it("read a network recorded before source addresses existed as one without a source address yet", () => {
+    const net = addNetwork([v4("10.0.0.0/24", "10.0.0.1")]);
+    const settings = { vni: 4096, vxlanPort: 4789, localAddress: "192.168.77.1" };
+    store.write(() => store.setNetworkOverlay(net.id, settings as never));
+    expect(store.network(net.id)?.overlay).toEqual({ ...settings, sourceAddress: null });
+    store.write(() => store.setNetworkOverlay(net.id, { ...settings, sourceAddress: "10.0.0.9" }));
+    expect(store.network(net.id)?.overlay?.sourceAddress).toBe("10.0.0.9");
   });
 });
