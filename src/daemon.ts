@@ -126,14 +126,16 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
           opts.cluster.leaseSeconds,
           overlayLog,
         );
+  const overlayAddresses =
+    registry === undefined ? undefined : new OverlayAddresses(store, reconciler, registry, overlayLog);
   const service = new HostnetService(store, reconciler, {
     prefixes: () => hostPrefixes(processRunner),
     uplinks: linuxUplinks(processRunner),
     leases,
     forgetBackend: forgetBackend(processRunner),
-    ...(registry === undefined
+    ...(registry === undefined || overlayAddresses === undefined
       ? {}
-      : { overlay: { registry, addresses: new OverlayAddresses(store, registry, overlayLog) } }),
+      : { overlay: { registry, addresses: overlayAddresses } }),
   });
   const { report, failures } = await reconciler.convergeAll();
   log.info(
@@ -148,10 +150,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       store,
       reconciler,
       (spec) => service.createNetwork(spec),
+      (id) => service.deleteEndpoint(id),
       registry.hostAddress,
       overlayLog,
     ),
   );
+  await overlayAddresses?.claimMissingSources();
 
   const app = await buildApp(service, log);
   await listen(app, opts.socket);

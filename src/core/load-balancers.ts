@@ -85,7 +85,7 @@ export class LoadBalancerService {
     if (backends.length > LB_SLOTS)
       throw invalidArgument("HostComputeEndpoints", `a load balancer has at most ${LB_SLOTS} backends`);
     const sourceVip =
-      spec.sourceVip === undefined ? null : this.checkVip(spec.sourceVip.field, spec.sourceVip.address);
+      spec.sourceVip === undefined ? null : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.address);
     this.store.write(() => {
       if (this.lbs.find(name) !== undefined) throw conflict(`load balancer "${name}" already exists`, "Name");
       const existing = this.lbs.all();
@@ -176,6 +176,16 @@ export class LoadBalancerService {
         if (contains(parsePrefix("subnet", s.prefix), ip))
           throw invalidArgument(field, `${ip.address} is in subnet ${s.prefix} of network "${net.name}"`);
     return ip.address;
+  }
+
+  /**
+   * A SourceVIP is a VIP's kind of address, or this host's source address on an overlay network, which is
+   * what Windows kube-proxy gives every load balancer of a node in overlay mode.
+   */
+  private checkSourceVip(field: string, text: string): string {
+    const ip = parseIp(field, text);
+    if (this.store.networks().some((n) => n.overlay?.sourceAddress === ip.address)) return ip.address;
+    return this.checkVip(field, text);
   }
 
   private checkFrontendFree(

@@ -10,6 +10,7 @@ import type { ClusterEvents, EndpointRecord, OverlayNetworkDefinition } from "..
 import type { Reconciler } from "../dataplane/reconciler.js";
 import type { Endpoint, Network } from "../model/types.js";
 import type { Store } from "../store/store.js";
+import { overlayBridgeMac } from "../modes/overlay.js";
 import type { NetworkSpec } from "./service.js";
 
 const CLAIM_RACE_RETRIES = 20;
@@ -20,6 +21,8 @@ export class OverlayPeers implements ClusterEvents {
     private readonly store: Store,
     private readonly reconciler: Reconciler,
     private readonly createNetwork: (spec: NetworkSpec) => Promise<Network>,
+    /** The service's delete, which also takes the endpoint out of the load balancers it is a backend of. */
+    private readonly deleteEndpoint: (id: string) => Promise<void>,
     private readonly hostAddress: string,
     private readonly log: Logger,
   ) {}
@@ -98,8 +101,9 @@ export class OverlayPeers implements ClusterEvents {
   }
 
   ownEndpoints(): EndpointRecord[] {
-    return this.overlayNetworks().flatMap((net) =>
-      this.store.endpoints({ networkId: net.id }).flatMap((ep) =>
+    return this.overlayNetworks().flatMap((net) => [
+      ...sourceRecord(net, this.hostAddress),
+      ...this.store.endpoints({ networkId: net.id }).flatMap((ep) =>
         ep.remoteHost !== null
           ? []
           : ep.addresses.map((a) => ({
@@ -109,7 +113,7 @@ export class OverlayPeers implements ClusterEvents {
               host: this.hostAddress,
             })),
       ),
-    );
+    ]);
   }
 
   ownBlocks(): Map<string, string[]> {
@@ -126,7 +130,14 @@ export class OverlayPeers implements ClusterEvents {
   }
 
   private async remove(ep: Endpoint): Promise<void> {
-    this.store.write(() => this.store.deleteEndpoint(ep.id));
-    await this.reconciler.converge([`ep:${ep.id}`]);
+    await this.deleteEndpoint(ep.id);
   }
+}
+
+/** This host's source address on the network (core/overlay-source.ts), published as an endpoint of its bridge. */
+function sourceRecord(net: Network, host: string): EndpointRecord[] {
+  const address = net.overlay?.sourceAddress;
+  return net.overlay === null || address == null
+    ? []
+    : [{ network: net.name, address, mac: overlayBridgeMac(net.overlay), host }];
 }

@@ -261,11 +261,16 @@ export class HostnetService {
       throw err;
     }
     const created = this.network(id);
-    if (this.overlay !== undefined && created.overlay !== null) {
+    const addresses = this.overlayAddresses;
+    if (this.overlay !== undefined && addresses !== undefined && created.overlay !== null) {
       if (spec.fromCluster !== true) await this.defineOverlayNetwork(created, this.overlay);
-      await this.overlayAddresses?.reserveAhead(created);
+      await addresses.reserveAhead(created);
+      await addresses.claimSource(created).catch(async (err: unknown) => {
+        await this.deleteNetwork(id);
+        throw err;
+      });
     }
-    return created;
+    return this.network(id);
   }
 
   /** Writes a new overlay network to the cluster, or deletes it here again when the cluster refuses it. */
@@ -316,6 +321,7 @@ export class HostnetService {
       vni: vni.value,
       vxlanPort: port?.value ?? DEFAULT_VXLAN_PORT,
       localAddress: this.overlay.hostAddress,
+      sourceAddress: null,
     };
   }
 
@@ -391,7 +397,7 @@ export class HostnetService {
     for (const [i, ep] of endpoints.entries()) await this.loadBalancers.forget(balancers[i] ?? [], ep);
     if (net.uplink !== null) await this.restoreUplinks();
     await this.releaseOverlayAddresses(net, endpoints);
-    if (blocks.length > 0) await this.overlayAddresses?.release(net, blocks);
+    await this.overlayAddresses?.releaseNetwork(net, blocks);
   }
 
   private async pickDefaultSubnet(): Promise<ParsedSubnet> {
@@ -535,7 +541,8 @@ export class HostnetService {
       const id = this.insertEndpoint(spec, name, net, mac, requested, mappings, attach, elsewhere, preferred);
       let taken: string | undefined;
       try {
-        taken = await addresses?.claim(net, this.endpoint(id));
+        const ep = this.endpoint(id);
+        taken = await addresses?.claim(net, ep.addresses[0]?.address, ep.mac);
       } catch (err) {
         this.store.write(() => this.store.deleteEndpoint(id));
         throw new HostnetError(
@@ -591,6 +598,7 @@ export class HostnetService {
       const hostAddresses = new Set([
         ...(net.uplink?.addresses.map((cidr) => parseIp("host", cidr.split("/")[0] ?? "").address) ?? []),
         ...elsewhere,
+        ...(net.overlay?.sourceAddress == null ? [] : [net.overlay.sourceAddress]),
       ]);
       for (const subnet of net.subnets.filter((s) => net.ipam !== "dhcp" || s.family !== 4))
         allocateAddress(this.store, subnet, epId, requested.get(subnet.id), hostAddresses, preferred);

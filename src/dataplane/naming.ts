@@ -128,6 +128,13 @@ const fixedSets = {
   lbAffine4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   /** VIP . proto . port of DSR load balancers: routed to a backend unchanged, let into NAT bridges. */
   lbDsr4: { family: "inet", key: ["addr", "proto", "port"], value: null },
+  /** bridge . address of another host's endpoint on an overlay network (a remote endpoint). */
+  overlayRemote4: { family: "inet", key: ["ifname", "addr"], value: null },
+  /**
+   * overlay bridge → this host's source address on it: connections DNATed to a remote endpoint leave from
+   * it, so the remote host sends the replies back here, where conntrack undoes the DNAT.
+   */
+  overlaySource4: { family: "inet", key: ["ifname"], value: ["addr"] },
   /** VIP → the SourceVIP its connections reach backends from. */
   lbSource4: { family: "inet", key: ["addr"], value: ["addr"] },
   lbSource6: { family: "inet", key: ["addr"], value: ["addr"] },

@@ -66,7 +66,7 @@ export function* freeAddresses(
   subnet: Subnet,
   prefixes: readonly Prefix[],
   hostAddresses: ReadonlySet<string> = new Set(),
-): Generator<string> {
+): Generator<string, void> {
   const range = hostRange(parsePrefix("subnet", subnet.prefix));
   const gateway = parseIp("gateway", subnet.gateway).value;
   for (const p of prefixes)

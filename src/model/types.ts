@@ -84,6 +84,11 @@ export interface OverlaySettings {
   readonly vxlanPort: number;
   /** This host's underlay address, which its VXLAN packets leave from (hostnetd --host-address). */
   readonly localAddress: string;
+  /**
+   * This host's own address on the network, claimed cluster-wide like an endpoint's: connections it DNATs
+   * to another host's endpoint leave from it, so their replies come back to this host. Null until claimed.
+   */
+  readonly sourceAddress: string | null;
 }
 
 export interface Namespace {

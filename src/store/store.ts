@@ -202,6 +202,10 @@ export class Store {
     for (const s of n.subnets) insertSubnet.run(n.id, s.family, s.prefix, s.gateway);
   }
 
+  setNetworkOverlay(id: string, overlay: OverlaySettings): void {
+    this.prepare("UPDATE networks SET overlay = ? WHERE id = ?").run(JSON.stringify(overlay), id);
+  }
+
   setNetworkPolicies(id: string, policies: readonly EndpointPolicy[]): void {
     this.prepare("UPDATE networks SET policies = ? WHERE id = ?").run(JSON.stringify(policies), id);
   }
@@ -549,7 +553,14 @@ function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
     adapter: row.adapter,
     ipam: row.ipam,
     uplink: row.uplink === null ? null : (JSON.parse(row.uplink) as UplinkSnapshot),
-    overlay: row.overlay === null ? null : (JSON.parse(row.overlay) as OverlaySettings),
+    // Networks recorded before source addresses existed have none yet.
+    overlay:
+      row.overlay === null
+        ? null
+        : ({
+            sourceAddress: null,
+            ...(JSON.parse(row.overlay) as Partial<OverlaySettings>),
+          } as OverlaySettings),
     origin:
       row.origin_kind === null || row.origin_key === null
         ? null

@@ -103,6 +103,7 @@ const inetChains = `
     ct status dnat meta l4proto { tcp, udp } ct original ip daddr . meta l4proto . ct original proto-dst @lbAffine4 jump lb_remember4
     ip saddr 127.0.0.0/8 oifname @natBridges masquerade
     ip6 saddr ::1 oifname @natBridges masquerade
+    ct status dnat oifname . ip daddr @overlayRemote4 snat ip to oifname map @overlaySource4
     meta nfproto ipv4 ct status dnat snat ip to ct original ip daddr map @lbSource4
     meta nfproto ipv6 ct status dnat snat ip6 to ct original ip6 daddr map @lbSource6
     ct status dnat oifname . ip saddr @hairpin4 masquerade

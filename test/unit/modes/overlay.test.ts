@@ -1,14 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { overlay } from "../../../src/modes/overlay.js";
+import { overlay, overlayBridgeMac } from "../../../src/modes/overlay.js";
 import type { Network } from "../../../src/model/types.js";
 import { endpointOf, ns, v4Net } from "./samples.js";
 
-const net: Network = {
-  ...v4Net,
-  type: "Overlay",
-  mtu: 1450,
-  overlay: { vni: 4096, vxlanPort: 4789, localAddress: "192.168.77.1" },
-};
+const settings = { vni: 4096, vxlanPort: 4789, localAddress: "192.168.77.1", sourceAddress: null };
+const net: Network = { ...v4Net, type: "Overlay", mtu: 1450, overlay: settings };
 
 describe("overlay networks", () => {
   it("are a NAT network whose bridge has a VXLAN port leaving from this host's underlay address", () => {
@@ -26,13 +22,44 @@ describe("overlay networks", () => {
       },
     ]);
     expect(objects.some((o) => o.kind === "nftElement" && o.set === "masq4")).toBe(true);
-    expect(objects.find((o) => o.kind === "bridge")).toMatchObject({ mac: "02:68:6e:dd:dd:44" });
+    expect(objects.find((o) => o.kind === "bridge")).toMatchObject({ mac: "0a:68:c0:a8:4d:01" });
+    expect(objects.some((o) => o.kind === "nftElement" && o.set === "overlaySource4")).toBe(false);
   });
 
-  it("give a local endpoint a NAT endpoint's objects, and a remote one only its static peer entries", () => {
+  it("give the bridge a MAC of its host's own, whatever the network, and unlike any random endpoint MAC", () => {
+    expect(overlayBridgeMac({ ...settings, localAddress: "192.168.77.2" })).toBe("0a:68:c0:a8:4d:02");
+    const v6 = overlayBridgeMac({ ...settings, localAddress: "2001:db8::1" });
+    expect(v6).toMatch(/^0a:68(:[0-9a-f]{2}){4}$/);
+    expect(v6).not.toBe(overlayBridgeMac({ ...settings, localAddress: "2001:db8::2" }));
+  });
+
+  it("put this host's source address on the bridge, and map the bridge to it for SNAT", () => {
+    const claimed: Network = { ...net, overlay: { ...settings, sourceAddress: "172.20.0.9" } };
+    const owner = `net:${net.id}`;
+    const objects = overlay.networkObjects(claimed);
+    expect(objects).toContainEqual({
+      kind: "address",
+      owner,
+      netns: null,
+      dev: "hnb-dddd4444",
+      cidr: "172.20.0.9/32",
+    });
+    expect(objects).toContainEqual({
+      kind: "nftElement",
+      owner,
+      set: "overlaySource4",
+      key: [{ t: "ifname", v: "hnb-dddd4444" }],
+      value: [{ t: "addr", v: "172.20.0.9" }],
+    });
+  });
+
+  it("give a local endpoint a NAT endpoint's objects, and a remote one only its peer entries and remote mark", () => {
     const local = endpointOf(net);
-    expect(overlay.endpointObjects(local, net, ns).some((o) => o.kind === "veth")).toBe(true);
+    const localObjects = overlay.endpointObjects(local, net, ns);
+    expect(localObjects.some((o) => o.kind === "veth")).toBe(true);
+    expect(localObjects.some((o) => o.kind === "nftElement" && o.set === "overlayRemote4")).toBe(false);
     const remote = { ...endpointOf(net, { attached: null }), remoteHost: "192.168.77.3" };
+    const address = remote.addresses[0]?.address ?? "";
     expect(overlay.endpointObjects(remote, net, null)).toEqual([
       {
         kind: "overlayPeer",
@@ -40,8 +67,18 @@ describe("overlay networks", () => {
         vxlan: "hnx-dddd4444",
         bridge: "hnb-dddd4444",
         mac: remote.mac,
-        address: remote.addresses[0]?.address,
+        address,
         remote: "192.168.77.3",
+      },
+      {
+        kind: "nftElement",
+        owner: `ep:${remote.id}`,
+        set: "overlayRemote4",
+        key: [
+          { t: "ifname", v: "hnb-dddd4444" },
+          { t: "addr", v: address },
+        ],
+        value: null,
       },
     ]);
   });
