@@ -145,16 +145,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await service.restoreUplinks();
   leases.resume();
   if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
-  registry?.start(
-    new OverlayPeers(
-      store,
-      reconciler,
-      (spec) => service.createNetwork(spec),
-      (id) => service.deleteEndpoint(id),
-      registry.hostAddress,
-      overlayLog,
-    ),
-  );
+  registry?.start(new OverlayPeers(store, reconciler, service, registry.hostAddress, overlayLog));
   await overlayAddresses?.claimMissingSources();
 
   const app = await buildApp(service, log);

@@ -39,7 +39,10 @@ export interface EndpointRecord {
 
 /** What the registry tells hostnet about the rest of the cluster, and asks it about this host. */
 export interface ClusterEvents {
+  /** Every network of the cluster, at start: a shared network that is not listed is gone. */
+  networksListed(all: readonly OverlayNetworkDefinition[]): Promise<void>;
   networkDefined(def: OverlayNetworkDefinition): Promise<void>;
+  networkUndefined(name: string): Promise<void>;
   /** Every endpoint of every host, at start and after a reconnect: what is not listed is gone. */
   endpointsListed(all: readonly EndpointRecord[]): Promise<void>;
   endpointPut(record: EndpointRecord): Promise<void>;
@@ -92,15 +95,9 @@ export class OverlayRegistry {
     try {
       await this.grantLease();
       const networks = await this.etcd.getAll().prefix(NETWORKS).options(deadline()).exec();
-      for (const kv of networks.kvs)
-        await events
-          .networkDefined(JSON.parse(kv.value.toString()) as OverlayNetworkDefinition)
-          .catch((err: unknown) => {
-            this.log.error(
-              { op: "overlay", key: kv.key.toString(), err },
-              "could not define a network from etcd",
-            );
-          });
+      await events.networksListed(
+        networks.kvs.map((kv) => JSON.parse(kv.value.toString()) as OverlayNetworkDefinition),
+      );
       const endpoints = await this.listEndpoints(events);
       // Each watch starts right after its list, so that no change in between is missed.
       await this.watch(events, next(networks.header.revision), next(endpoints));
@@ -121,6 +118,11 @@ export class OverlayRegistry {
       void events
         .networkDefined(JSON.parse(kv.value.toString()) as OverlayNetworkDefinition)
         .catch((err: unknown) => this.log.error({ op: "overlay", err }, "could not define a network"));
+    });
+    networks.on("delete", (kv) => {
+      void events
+        .networkUndefined(kv.key.toString().slice(NETWORKS.length))
+        .catch((err: unknown) => this.log.error({ op: "overlay", err }, "could not delete a network"));
     });
     const endpoints = await this.etcd.watch().prefix(ENDPOINTS).startRevision(endpointsFrom).create();
     this.watchers.push(endpoints);
@@ -159,6 +161,24 @@ export class OverlayRegistry {
       if (created.succeeded) return true;
       return (await this.etcd.get(key).options(deadline()).string()) === value;
     });
+  }
+
+  /**
+   * Deletes an overlay network from the cluster, with every block and address of it: those of hosts that
+   * are gone too. Each host deletes its own copy when it hears of it.
+   */
+  async undefineNetwork(name: string): Promise<void> {
+    await this.call(() =>
+      this.etcd
+        .if(`${NETWORKS}${name}`, "Create", ">", 0)
+        .then(
+          this.etcd.delete().key(`${NETWORKS}${name}`),
+          this.etcd.delete().prefix(`${BLOCKS}${name}/`),
+          this.etcd.delete().prefix(`${ENDPOINTS}${name}/`),
+        )
+        .options(deadline())
+        .commit(),
+    );
   }
 
   /** Claims an address for one of this host's endpoints; the host that has it, when it is taken. */

@@ -111,7 +111,7 @@ export class OverlayAddresses {
         throw new HostnetError("Conflict", `subnet ${subnet.prefix} has no free address for this host`);
       let holder: string | undefined;
       try {
-        holder = await this.claim(net, address, overlayBridgeMac(settings));
+        holder = await this.claim(net, address, overlayBridgeMac(settings.localAddress));
       } catch (err) {
         this.store.write(() => this.store.setNetworkOverlay(net.id, { ...settings, sourceAddress: null }));
         throw new HostnetError(

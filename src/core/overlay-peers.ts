@@ -9,9 +9,19 @@ import type { Logger } from "pino";
 import type { ClusterEvents, EndpointRecord, OverlayNetworkDefinition } from "../cluster/registry.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import type { Endpoint, Network } from "../model/types.js";
+import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Store } from "../store/store.js";
 import { overlayBridgeMac } from "../modes/overlay.js";
 import type { NetworkSpec } from "./service.js";
+
+/** What the rest of the cluster changes here goes through the service, as a request would. */
+export interface ClusterSide {
+  createNetwork(spec: NetworkSpec): Promise<Network>;
+  /** Deletes the network on this host only: it is gone from the cluster, or was never there. */
+  deleteNetwork(id: string, opts: { hostOnly: true }): Promise<void>;
+  /** Also takes the endpoint out of the load balancers it is a backend of. */
+  deleteEndpoint(id: string): Promise<void>;
+}
 
 const CLAIM_RACE_RETRIES = 20;
 const CLAIM_RACE_DELAY_MS = 250;
@@ -20,24 +30,49 @@ export class OverlayPeers implements ClusterEvents {
   constructor(
     private readonly store: Store,
     private readonly reconciler: Reconciler,
-    private readonly createNetwork: (spec: NetworkSpec) => Promise<Network>,
-    /** The service's delete, which also takes the endpoint out of the load balancers it is a backend of. */
-    private readonly deleteEndpoint: (id: string) => Promise<void>,
+    private readonly service: ClusterSide,
     private readonly hostAddress: string,
     private readonly log: Logger,
   ) {}
 
+  /** A network deleted, or deleted and defined anew, while this host was away goes here too. */
+  async networksListed(all: readonly OverlayNetworkDefinition[]): Promise<void> {
+    const listed = new Map(all.map((def) => [def.name, def]));
+    for (const net of this.overlayNetworks()) {
+      const def = listed.get(net.name);
+      if (def === undefined || !sameDefinition(net, def)) await this.networkUndefined(net.name);
+    }
+    for (const def of all)
+      await this.networkDefined(def).catch((err: unknown) => {
+        this.log.error({ op: "overlay", network: def.name, err }, "could not define a network from etcd");
+      });
+  }
+
+  /** A network deleted on another host goes here too, unless this host still has endpoints on it. */
+  async networkUndefined(name: string): Promise<void> {
+    const net = this.store.network(name);
+    if (net?.overlay == null) return;
+    if (this.store.endpoints({ networkId: net.id }).some((ep) => ep.remoteHost === null)) {
+      this.log.error(
+        { op: "overlay", network: name },
+        "the cluster deleted a network this host has endpoints on; it stays here until they are deleted",
+      );
+      return;
+    }
+    await this.service.deleteNetwork(net.id, { hostOnly: true });
+  }
+
   async networkDefined(def: OverlayNetworkDefinition): Promise<void> {
     const local = this.store.network(def.name);
     if (local !== undefined) {
-      if (local.overlay?.vni !== def.vni || local.subnets[0]?.prefix !== def.subnet)
+      if (!sameDefinition(local, def))
         this.log.error(
           { op: "overlay", network: def.name },
           "a local network has the name of a cluster network",
         );
       return;
     }
-    await this.createNetwork({
+    await this.service.createNetwork({
       name: def.name,
       type: "Overlay",
       subnets: [{ prefix: def.subnet, prefixField: "subnet", gateway: def.gateway, gatewayField: "gateway" }],
@@ -63,6 +98,10 @@ export class OverlayPeers implements ClusterEvents {
     const net = this.store.network(record.network);
     const subnet = net?.subnets[0];
     if (net?.overlay === null || net === undefined || subnet === undefined) return;
+    if (!contains(parsePrefix("subnet", subnet.prefix), parseIp("address", record.address))) {
+      this.log.warn({ op: "overlay", ...record }, "another host published an address outside the network");
+      return;
+    }
     const existing = this.endpointAt(net, record.address);
     if (existing !== undefined) {
       if (existing.remoteHost === null) {
@@ -130,14 +169,20 @@ export class OverlayPeers implements ClusterEvents {
   }
 
   private async remove(ep: Endpoint): Promise<void> {
-    await this.deleteEndpoint(ep.id);
+    await this.service.deleteEndpoint(ep.id);
   }
 }
+
+const sameDefinition = (net: Network, def: OverlayNetworkDefinition): boolean =>
+  net.overlay?.vni === def.vni &&
+  net.overlay.vxlanPort === def.vxlanPort &&
+  net.subnets[0]?.prefix === def.subnet &&
+  net.subnets[0].gateway === def.gateway;
 
 /** This host's source address on the network (core/overlay-source.ts), published as an endpoint of its bridge. */
 function sourceRecord(net: Network, host: string): EndpointRecord[] {
   const address = net.overlay?.sourceAddress;
   return net.overlay === null || address == null
     ? []
-    : [{ network: net.name, address, mac: overlayBridgeMac(net.overlay), host }];
+    : [{ network: net.name, address, mac: overlayBridgeMac(host), host }];
 }

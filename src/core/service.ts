@@ -45,7 +45,7 @@ import { LoadBalancerStore } from "../store/load-balancers.js";
 import { LoadBalancerService } from "./load-balancers.js";
 import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
-import { VXLAN_OVERHEAD } from "../modes/overlay.js";
+import { overlayBridgeMac, VXLAN_OVERHEAD } from "../modes/overlay.js";
 import type { OverlayRegistry } from "../cluster/registry.js";
 import type { OverlayAddresses } from "./overlay-addresses.js";
 import type { Store } from "../store/store.js";
@@ -266,7 +266,7 @@ export class HostnetService {
       if (spec.fromCluster !== true) await this.defineOverlayNetwork(created, this.overlay);
       await addresses.reserveAhead(created);
       await addresses.claimSource(created).catch(async (err: unknown) => {
-        await this.deleteNetwork(id);
+        await this.deleteNetwork(id, { hostOnly: true });
         throw err;
       });
     }
@@ -286,7 +286,7 @@ export class HostnetService {
         vxlanPort: net.overlay?.vxlanPort ?? DEFAULT_VXLAN_PORT,
       });
     } catch (err) {
-      await this.deleteNetwork(net.id);
+      await this.deleteNetwork(net.id, { hostOnly: true });
       throw new HostnetError(
         "Unavailable",
         `the cluster's etcd cannot define the network: ${String(err)}`,
@@ -297,7 +297,7 @@ export class HostnetService {
       );
     }
     if (!defined) {
-      await this.deleteNetwork(net.id);
+      await this.deleteNetwork(net.id, { hostOnly: true });
       throw conflict(`overlay network "${net.name}" is defined otherwise in the cluster`, "Name");
     }
   }
@@ -372,15 +372,20 @@ export class HostnetService {
     return id === undefined ? undefined : this.store.network(id);
   }
 
-  async deleteNetwork(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  /**
+   * Deletes a network. A shared overlay network is deleted from the whole cluster, once no other host has
+   * endpoints on it; `hostOnly` deletes it here only (the cluster has done so already, or never had it).
+   */
+  async deleteNetwork(ref: string, opts: { force?: boolean; hostOnly?: boolean } = {}): Promise<void> {
     const net = this.network(ref);
     const endpoints = this.store.endpoints({ networkId: net.id });
-    // Other hosts' endpoints go with the network; they stay on those hosts.
     const local = endpoints.filter((ep) => ep.remoteHost === null).length;
     if (local > 0 && opts.force !== true)
       throw conflict(
         `network "${net.name}" has ${local} endpoint(s); remove them first or delete with force`,
       );
+    if (this.overlay !== undefined && net.overlay !== null && opts.hostOnly !== true)
+      await this.undefineOverlayNetwork(net, endpoints, this.overlay);
     const blocks = this.store.overlayBlocks(net.id);
     for (const ep of endpoints) this.leases.stop(ep.id);
     const balancers = endpoints.map((ep) => this.balancersOf(ep));
@@ -398,6 +403,34 @@ export class HostnetService {
     if (net.uplink !== null) await this.restoreUplinks();
     await this.releaseOverlayAddresses(net, endpoints);
     await this.overlayAddresses?.releaseNetwork(net, blocks);
+  }
+
+  /** Deletes a shared overlay network from the cluster, unless another host has endpoints on it. */
+  private async undefineOverlayNetwork(
+    net: Network,
+    endpoints: readonly Endpoint[],
+    registry: OverlayRegistry,
+  ): Promise<void> {
+    // Other hosts' source addresses are no endpoints of theirs: they go with the network.
+    const elsewhere = endpoints.filter(
+      (ep) => ep.remoteHost !== null && ep.mac !== overlayBridgeMac(ep.remoteHost),
+    );
+    if (elsewhere.length > 0)
+      throw conflict(
+        `network "${net.name}" has ${elsewhere.length} endpoint(s) on other hosts (${[...new Set(elsewhere.map((ep) => ep.remoteHost))].join(", ")}); remove them there first`,
+      );
+    try {
+      await registry.undefineNetwork(net.name);
+    } catch (err) {
+      throw new HostnetError(
+        "Unavailable",
+        `the cluster's etcd cannot delete the network: ${String(err)}`,
+        {},
+        {
+          cause: err,
+        },
+      );
+    }
   }
 
   private async pickDefaultSubnet(): Promise<ParsedSubnet> {

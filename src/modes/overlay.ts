@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { isIPv4 } from "node:net";
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, vxlanName } from "../dataplane/naming.js";
-import type { Endpoint, Namespace, Network, OverlaySettings } from "../model/types.js";
+import type { Endpoint, Namespace, Network } from "../model/types.js";
 import type { NetworkMode } from "./mode.js";
 import { nat } from "./nat.js";
 
@@ -16,14 +16,15 @@ import { nat } from "./nat.js";
 export const VXLAN_OVERHEAD = 50;
 
 /**
- * The MAC of this host's bridge of an overlay network, which is also the MAC other hosts send this host's
- * source address to: distinct per host, so it comes from the underlay address (an IPv4 one is the MAC's
- * last four bytes). Its first byte, 0x0a, is one no endpoint's random MAC (02:…) has.
+ * The MAC of a host's bridges of overlay networks, which is also the MAC other hosts send the host's source
+ * address to: distinct per host, so it comes from its underlay address (an IPv4 one is the MAC's last four
+ * bytes). Its first byte, 0x0a, is one no endpoint's random MAC (02:…) has, so a remote endpoint with this
+ * MAC is its host's source address.
  */
-export function overlayBridgeMac(overlay: OverlaySettings): string {
-  const bytes = isIPv4(overlay.localAddress)
-    ? overlay.localAddress.split(".").map(Number)
-    : [...createHash("sha256").update(overlay.localAddress).digest().subarray(0, 4)];
+export function overlayBridgeMac(hostAddress: string): string {
+  const bytes = isIPv4(hostAddress)
+    ? hostAddress.split(".").map(Number)
+    : [...createHash("sha256").update(hostAddress).digest().subarray(0, 4)];
   return [0x0a, 0x68, ...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
@@ -38,7 +39,7 @@ export const overlay: NetworkMode = {
     const bridge = bridgeName(net.shortId);
     // A bridge takes the lowest MAC of its ports unless it has its own, and a change of MAC flushes its
     // neighbour table, peers' permanent entries included: every new endpoint would have cut the others off.
-    const mac = overlayBridgeMac(net.overlay);
+    const mac = overlayBridgeMac(net.overlay.localAddress);
     const source = net.overlay.sourceAddress;
     return [
       ...nat.networkObjects(net).map((o) => (o.kind === "bridge" ? { ...o, mac } : o)),

@@ -1,7 +1,8 @@
 /**
  * Overlay networks across three hosts: host namespaces on an underlay bridge, a real etcd, one hostnetd per
  * host. A network defined on one host exists on all; containers on different hosts reach each other over
- * VXLAN; a moved endpoint is reachable at its new place; a dead host's endpoints go with its etcd lease.
+ * VXLAN; a moved endpoint is reachable at its new place; a dead host's endpoints go with its etcd lease; a
+ * network deleted on one host goes from all.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
@@ -142,5 +143,27 @@ describe.skipIf(needsRoot)("overlay networks across three hosts", () => {
     expect(gone).toBeDefined();
     expect(await ping(`${u.prefix}c3`, c2)).toBe(false);
     expect(await d[0]?.ok<{ Operations: unknown[] }>("GET", "/plan")).toEqual({ Operations: [] });
+  });
+
+  it("deletes a network from the whole cluster, once no other host has endpoints on it", async () => {
+    const refused = await d[0]?.api("DELETE", "/networks/ov1");
+    expect(refused?.status).toBe(409);
+    expect(JSON.stringify(refused?.body)).toContain(u.hosts[2]?.address);
+    await d[2]?.ok("DELETE", "/endpoints/c3");
+    await d[2]?.ok("DELETE", "/endpoints/c1b");
+    await d[0]?.ok("DELETE", "/networks/ov1");
+    const gone = await within(2000, async () => (await d[2]?.api("GET", "/networks/ov1"))?.status === 404);
+    expect(gone).toBeDefined();
+    expect(await d[2]?.ok("GET", "/plan")).toEqual({ Operations: [] });
+    // The cluster forgot its definition too: the name can be defined anew, otherwise.
+    await d[2]?.ok("POST", "/networks", {
+      Name: "ov1",
+      Type: "Overlay",
+      Ipams: [{ Subnets: [{ IpAddressPrefix: "10.52.0.0/16" }] }],
+      Policies: [{ Type: "VSID", Settings: { IsolationId: 4100 } }],
+    });
+    expect(
+      await within(2000, async () => (await d[0]?.api("GET", "/networks/ov1"))?.status === 200),
+    ).toBeDefined();
   });
 });

@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { OverlayNetworkDefinition } from "../../../src/cluster/registry.js";
+import { OverlayPeers, type ClusterSide } from "../../../src/core/overlay-peers.js";
+import type { NetworkSpec } from "../../../src/core/service.js";
+import type { Network } from "../../../src/model/types.js";
+import { harness, silent, type Harness } from "../harness.js";
+
+const HOST = "192.168.77.1";
+
+/** The service as far as the cluster uses it, recording what the cluster asked of it. */
+class RecordingService implements ClusterSide {
+  readonly created: string[] = [];
+  readonly deleted: string[] = [];
+  constructor(private readonly h: Harness) {}
+  createNetwork(spec: NetworkSpec): Promise<Network> {
+    this.created.push(spec.name);
+    return Promise.resolve(addOverlay(this.h, spec.name, 1));
+  }
+  deleteNetwork(id: string): Promise<void> {
+    this.deleted.push(this.h.store.network(id)?.name ?? id);
+    this.h.store.write(() => this.h.store.deleteNetwork(id));
+    return Promise.resolve();
+  }
+  deleteEndpoint(id: string): Promise<void> {
+    this.h.store.write(() => this.h.store.deleteEndpoint(id));
+    return Promise.resolve();
+  }
+}
+
+let seq = 0;
+
+function addOverlay(h: Harness, name: string, vni: number, type: "Overlay" | "NAT" = "Overlay"): Network {
+  const id = `${(++seq).toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
+  h.store.write(() =>
+    h.store.insertNetwork({
+      id,
+      name,
+      type,
+      shortId: id.slice(0, 8),
+      mtu: 1450,
+      policies: [],
+      interContainer: true,
+      adapter: null,
+      uplink: null,
+      ipam: "static",
+      overlay: type === "NAT" ? null : { vni, vxlanPort: 4789, localAddress: HOST, sourceAddress: null },
+      subnets: [{ family: 4, prefix: `10.${String(seq)}.0.0/16`, gateway: `10.${String(seq)}.0.1` }],
+    }),
+  );
+  const net = h.store.network(id);
+  if (net === undefined) throw new Error("network not stored");
+  return net;
+}
+
+const definitionOf = (net: Network): OverlayNetworkDefinition => ({
+  name: net.name,
+  subnet: net.subnets[0]?.prefix ?? "",
+  gateway: net.subnets[0]?.gateway ?? "",
+  vni: net.overlay?.vni ?? 0,
+  vxlanPort: net.overlay?.vxlanPort ?? 0,
+});
+
+describe("OverlayPeers: the cluster's networks as listed when hostnetd connects", () => {
+  let h: Harness;
+  let service: RecordingService;
+  let peers: OverlayPeers;
+  beforeEach(() => {
+    h = harness();
+    service = new RecordingService(h);
+    peers = new OverlayPeers(h.store, h.reconciler, service, HOST, silent);
+  });
+  afterEach(() => h.close());
+
+  it("deletes here what the cluster deleted or defined anew meanwhile, and creates what is new", async () => {
+    const kept = addOverlay(h, "kept", 10);
+    addOverlay(h, "deleted", 11);
+    const redefined = addOverlay(h, "redefined", 12);
+    const nat = addOverlay(h, "nat", 0, "NAT");
+    await peers.networksListed([
+      definitionOf(kept),
+      { ...definitionOf(redefined), vni: 99 },
+      { ...definitionOf(kept), name: "new", vni: 13 },
+    ]);
+    expect(service.deleted).toEqual(["deleted", "redefined"]);
+    expect(service.created).toEqual(["redefined", "new"]);
+    expect(h.store.network(nat.id)).toBeDefined();
+  });
+
+  it("keeps a network the cluster deleted while this host still has endpoints on it", async () => {
+    const net = addOverlay(h, "busy", 20);
+    h.store.write(() =>
+      h.store.insertEndpoint({
+        id: "e0000000-0000-4000-8000-000000000000",
+        name: "c1",
+        networkId: net.id,
+        shortId: "e0000000",
+        mac: "02:00:00:00:00:01",
+        attachment: null,
+        remoteHost: null,
+      }),
+    );
+    await peers.networksListed([]);
+    expect(service.deleted).toEqual([]);
+  });
+
+  it("ignores another host's endpoint outside the network's subnet", async () => {
+    const net = addOverlay(h, "ov", 30);
+    await peers.endpointPut({
+      network: "ov",
+      address: "192.0.2.9",
+      mac: "02:00:00:00:00:09",
+      host: "192.168.77.2",
+    });
+    expect(h.store.endpoints({ networkId: net.id })).toEqual([]);
+  });
+});
