@@ -1,94 +1,39 @@
 #!/usr/bin/env node
-import { parseArgs } from "node:util";
-import { startDaemon, type ClusterOptions } from "../src/daemon.js";
-import { LB_AFFINITY_SECONDS } from "../src/dataplane/naming.js";
+import { startDaemon, type DaemonOptions } from "../src/daemon.js";
+import {
+  DAEMON_USAGE,
+  daemonOptions,
+  parseDaemonArgs,
+  StartupError,
+  UsageError,
+} from "../src/daemon-options.js";
 import { createLogger } from "../src/log.js";
 
-const usage = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]
-                [--docker-plugin-socket PATH | --no-docker-plugin] [--lb-affinity-timeout SECONDS]
-                [--etcd URL[,URL...] --host-address IP [--etcd-lease-ttl SECONDS]
-                 [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]]`;
-
-const { values } = (() => {
+function options(): DaemonOptions {
   try {
-    return parseArgs({
-      options: {
-        socket: { type: "string", default: "/run/hostnet/hostnet.sock" },
-        "state-dir": { type: "string", default: "/var/lib/hostnet" },
-        "no-default-network": { type: "boolean", default: false },
-        "docker-plugin-socket": { type: "string", default: "/run/docker/plugins/hostnet.sock" },
-        "no-docker-plugin": { type: "boolean", default: false },
-        "lb-affinity-timeout": { type: "string", default: String(LB_AFFINITY_SECONDS) },
-        etcd: { type: "string" },
-        "host-address": { type: "string" },
-        "etcd-lease-ttl": { type: "string", default: "10" },
-        "etcd-cacert": { type: "string" },
-        "etcd-cert": { type: "string" },
-        "etcd-key": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
+    const args = parseDaemonArgs(process.argv.slice(2));
+    if (args === "help") {
+      process.stdout.write(`${DAEMON_USAGE}\n`);
+      process.exit(0);
+    }
+    return daemonOptions(args);
   } catch (err) {
-    process.stderr.write(`hostnetd: ${(err as Error).message}\n${usage}\n`);
-    process.exit(2);
+    if (err instanceof UsageError) {
+      process.stderr.write(`hostnetd: ${err.message}\n${DAEMON_USAGE}\n`);
+      process.exit(2);
+    }
+    if (err instanceof StartupError) {
+      process.stderr.write(`hostnetd: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
   }
-})();
-if (values.help) {
-  process.stdout.write(`${usage}\n`);
-  process.exit(0);
 }
-const affinitySeconds = Number(values["lb-affinity-timeout"]);
-if (!Number.isInteger(affinitySeconds) || affinitySeconds < 1) {
-  process.stderr.write(
-    `hostnetd: --lb-affinity-timeout must be a whole number of seconds, at least 1\n${usage}\n`,
-  );
-  process.exit(2);
-}
-
-function fail(message: string): never {
-  process.stderr.write(`hostnetd: ${message}\n${usage}\n`);
-  process.exit(2);
-}
-
-function clusterOptions(): ClusterOptions | null {
-  const etcd = values.etcd;
-  const hostAddress = values["host-address"];
-  if (etcd === undefined && hostAddress === undefined) return null;
-  if (etcd === undefined || hostAddress === undefined) fail("--etcd and --host-address go together");
-  const leaseSeconds = Number(values["etcd-lease-ttl"]);
-  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 2)
-    fail("--etcd-lease-ttl must be whole seconds, at least 2");
-  const ca = values["etcd-cacert"];
-  const tls =
-    ca === undefined
-      ? undefined
-      : {
-          ca,
-          ...(values["etcd-cert"] === undefined ? {} : { cert: values["etcd-cert"] }),
-          ...(values["etcd-key"] === undefined ? {} : { key: values["etcd-key"] }),
-        };
-  return {
-    etcd: etcd.split(","),
-    hostAddress,
-    leaseSeconds,
-    ...(tls === undefined ? {} : { tls }),
-  };
-}
-const cluster = clusterOptions();
+const opts = options();
 
 const log = createLogger();
 try {
-  const daemon = await startDaemon(
-    {
-      socket: values.socket,
-      stateDir: values["state-dir"],
-      defaultNetwork: !values["no-default-network"],
-      dockerPluginSocket: values["no-docker-plugin"] ? null : values["docker-plugin-socket"],
-      affinitySeconds,
-      cluster,
-    },
-    log,
-  );
+  const daemon = await startDaemon(opts, log);
   const stop = (signal: string): void => {
     log.info({ op: "shutdown", signal }, "stopping");
     void daemon.close().then(() => process.exit(0));

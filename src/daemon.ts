@@ -2,7 +2,7 @@
  * hostnetd's life: open the store, converge the kernel to it (the same code path that repairs after a
  * crash), create the default network on first start, then serve the API on the unix socket.
  */
-import { chmodSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from "cockatiel";
@@ -44,7 +44,11 @@ export interface ClusterOptions {
   readonly etcd: readonly string[];
   readonly hostAddress: string;
   readonly leaseSeconds: number;
-  readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
+  /** TLS to etcd: its CA's certificates (PEM), and this host's client certificate when etcd wants one. */
+  readonly tls?: {
+    readonly rootCertificate: Buffer;
+    readonly client?: { readonly certChain: Buffer; readonly privateKey: Buffer };
+  };
 }
 
 /**
@@ -69,15 +73,7 @@ function connectEtcd(cluster: ClusterOptions): Etcd3 {
   return new Etcd3({
     ...ETCD_RECONNECT,
     hosts: [...cluster.etcd],
-    ...(tls === undefined
-      ? {}
-      : {
-          credentials: {
-            rootCertificate: readFileSync(tls.ca),
-            ...(tls.key === undefined ? {} : { privateKey: readFileSync(tls.key) }),
-            ...(tls.cert === undefined ? {} : { certChain: readFileSync(tls.cert) }),
-          },
-        }),
+    ...(tls === undefined ? {} : { credentials: { rootCertificate: tls.rootCertificate, ...tls.client } }),
   });
 }
 

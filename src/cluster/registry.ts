@@ -9,6 +9,7 @@
  * etcd may be away. hostnetd then keeps serving what it knows, gives out addresses of its own blocks, and
  * publishes once etcd answers again: its endpoints as its store has them, nothing more and nothing less.
  */
+import { BrokenCircuitError } from "cockatiel";
 import type { Etcd3, Lease, Watcher } from "etcd3";
 import type { Logger } from "pino";
 
@@ -56,6 +57,7 @@ export interface ClusterEvents {
 const endpointKey = (network: string, address: string): string => `${ENDPOINTS}${network}/${address}`;
 const blockKey = (network: string, block: string): string => `${BLOCKS}${network}/${block}`;
 const hostOf = (value: string): string => (JSON.parse(value) as { host: string }).host;
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const next = (revision: string): string => (BigInt(revision) + 1n).toString();
 
 function parseEndpointKey(key: string): { network: string; address: string } | undefined {
@@ -67,8 +69,13 @@ export class OverlayRegistry {
   private lease: Lease | undefined;
   private readonly watchers: Watcher[] = [];
   private closed = false;
-  /** Whether etcd answered last time: while it does not, requests go on without it where they can. */
-  private reachable = false;
+  /**
+   * Whether etcd answered last time: while it does not, requests go on without it where they can. Unknown
+   * before the first try, so that a host that never reaches etcd (a wrong certificate, say) logs why, once.
+   */
+  private reachable: boolean | undefined;
+  /** Why etcd did not answer last: what a request the open circuit breaker refuses untried reports. */
+  private lastFailure: unknown;
   /** Set when this host's records in etcd may differ from its store; cleared by a sync that succeeds. */
   private unsynced = true;
   private syncing: NodeJS.Timeout | undefined;
@@ -82,7 +89,7 @@ export class OverlayRegistry {
   ) {}
 
   get available(): boolean {
-    return this.reachable;
+    return this.reachable === true;
   }
 
   /** Connects in the background, again and again until etcd answers: hostnetd does not wait for it. */
@@ -204,7 +211,7 @@ export class OverlayRegistry {
 
   /** Forgets one of this host's addresses; while etcd is away, the sync that follows its return does. */
   async release(network: string, address: string): Promise<void> {
-    if (!this.reachable) {
+    if (!this.available) {
       this.publishLater();
       return;
     }
@@ -342,18 +349,21 @@ export class OverlayRegistry {
       return result;
     } catch (err) {
       this.unreachable(err);
+      if (err instanceof BrokenCircuitError && this.lastFailure !== undefined)
+        throw new Error(`etcd is unreachable: ${messageOf(this.lastFailure)}`, { cause: err });
       throw err;
     }
   }
 
   private answered(): void {
-    if (!this.reachable) this.log.info({ op: "overlay" }, "etcd answers");
+    if (!this.available) this.log.info({ op: "overlay" }, "etcd answers");
     this.reachable = true;
     if (this.unsynced) this.publishLater();
   }
 
   private unreachable(err: unknown): void {
-    if (this.reachable) this.log.warn({ op: "overlay", err }, "etcd is unreachable");
+    if (!(err instanceof BrokenCircuitError)) this.lastFailure = err;
+    if (this.reachable !== false) this.log.warn({ op: "overlay", err }, "etcd is unreachable");
     this.reachable = false;
   }
 

@@ -4,10 +4,21 @@
  * namespace of their own, so a test can stop the store without touching any host. Every namespace carries
  * a random prefix (several runs can coexist); nothing here touches the root namespace: links are made
  * inside the namespaces, and sysctls are set through `ip netns exec`, which applies them to that namespace.
+ * With `{ tls: true }`, etcd serves https only and wants a client certificate, from a throwaway CA made with
+ * openssl in the underlay's temp dir.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { must, run, type RunResult } from "./run.js";
@@ -17,16 +28,33 @@ import { failAfterCleanup } from "./cleanup.js";
 export interface Underlay {
   /** Host i (from 1) is `<prefix>h<i>` with up0 at 192.168.77.<i>/24. */
   readonly hosts: readonly { readonly ns: string; readonly address: string }[];
+  /** https:// when the underlay has TLS. */
   readonly etcdUrl: string;
   readonly prefix: string;
-  /** Stops etcd, deletes the namespaces and etcd's data; safe to call again. */
+  /** Stops etcd, deletes the namespaces, etcd's data and the certificates; safe to call again. */
   destroy(): Promise<void>;
+}
+
+/** PEM files a client of the underlay's etcd needs: the CA's certificate, a client certificate and its key. */
+export interface EtcdClientTls {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface TlsUnderlay extends Underlay {
+  readonly tls: EtcdClientTls;
+}
+
+interface EtcdPki extends EtcdClientTls {
+  readonly serverCert: string;
+  readonly serverKey: string;
 }
 
 const ETCD = "/usr/bin/etcd";
 const ETCDCTL = "/usr/bin/etcdctl";
+const OPENSSL = "/usr/bin/openssl";
 const ETCD_IP = "192.168.77.254";
-const ETCD_URL = `http://${ETCD_IP}:2379`;
 const READY_MS = 20_000;
 const KILL_AFTER_MS = 5_000;
 const TAIL_LINES = 40;
@@ -34,6 +62,8 @@ const TAIL_LINES = 40;
 interface Etcd {
   readonly ns: string;
   readonly dataDir: string;
+  readonly url: string;
+  readonly pki: EtcdPki | undefined;
   child: ChildProcess | undefined;
   exit: Promise<void>;
   output: string[];
@@ -65,6 +95,19 @@ function etcdOutsideLabs(): number[] {
   return pids;
 }
 
+async function aptInstall(packages: readonly string[]): Promise<void> {
+  process.stdout.write(`installing ${packages.join(" ")} (apt-get update; apt-get install)\n`);
+  const apt = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y"];
+  await must([...apt, "update"], { timeoutMs: 600_000 });
+  await must([...apt, "install", ...packages], { timeoutMs: 600_000 });
+}
+
+async function ensureOpenssl(): Promise<void> {
+  if (existsSync(OPENSSL)) return;
+  await aptInstall(["openssl"]);
+  if (!existsSync(OPENSSL)) throw new Error(`${OPENSSL} still missing`);
+}
+
 /**
  * Installs etcd-server and etcd-client when etcd is missing. The machine's policy-rc.d keeps the package
  * from starting its service; should one run in the root namespace anyway, it is the machine's business, so
@@ -72,10 +115,7 @@ function etcdOutsideLabs(): number[] {
  */
 async function ensureEtcd(): Promise<void> {
   if (existsSync(ETCD) && existsSync(ETCDCTL)) return;
-  process.stdout.write("installing etcd-server etcd-client (apt-get update; apt-get install)\n");
-  const apt = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y"];
-  await must([...apt, "update"], { timeoutMs: 600_000 });
-  await must([...apt, "install", "etcd-server", "etcd-client"], { timeoutMs: 600_000 });
+  await aptInstall(["etcd-server", "etcd-client"]);
   if (!existsSync(ETCD) || !existsSync(ETCDCTL)) throw new Error(`${ETCD} or ${ETCDCTL} still missing`);
   const stray = etcdOutsideLabs();
   if (stray.length > 0)
@@ -101,6 +141,7 @@ const running = (child: ChildProcess | undefined): boolean =>
 const tail = (e: Etcd): string => e.output.join("\n");
 
 function health(e: Etcd): Promise<RunResult> {
+  const tls = e.pki === undefined ? [] : ["--cacert", e.pki.ca, "--cert", e.pki.cert, "--key", e.pki.key];
   return run(
     [
       "env",
@@ -111,7 +152,8 @@ function health(e: Etcd): Promise<RunResult> {
       e.ns,
       ETCDCTL,
       "--endpoints",
-      ETCD_URL,
+      e.url,
+      ...tls,
       "--dial-timeout",
       "1s",
       "--command-timeout",
@@ -141,9 +183,20 @@ async function launch(e: Etcd): Promise<void> {
     "--data-dir",
     e.dataDir,
     "--listen-client-urls",
-    ETCD_URL,
+    e.url,
     "--advertise-client-urls",
-    ETCD_URL,
+    e.url,
+    ...(e.pki === undefined
+      ? []
+      : [
+          "--cert-file",
+          e.pki.serverCert,
+          "--key-file",
+          e.pki.serverKey,
+          "--trusted-ca-file",
+          e.pki.ca,
+          "--client-cert-auth",
+        ]),
     "--listen-peer-urls",
     "http://127.0.0.1:2380",
     "--initial-advertise-peer-urls",
@@ -233,19 +286,105 @@ export async function startEtcd(u: Underlay): Promise<void> {
   await launch(etcdOf(u));
 }
 
-export async function createUnderlay(hostCount: number): Promise<Underlay> {
+const SIGN_DAYS = "1";
+const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+
+/** A self-signed CA in `dir`: ca.crt and ca.key. */
+async function makeCa(dir: string): Promise<void> {
+  await must([
+    OPENSSL,
+    "req",
+    "-x509",
+    ...NEW_KEY,
+    "-keyout",
+    join(dir, "ca.key"),
+    "-out",
+    join(dir, "ca.crt"),
+    "-days",
+    SIGN_DAYS,
+    "-subj",
+    "/CN=hostnet test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+  ]);
+}
+
+/** `<name>.crt` and `<name>.key` in `dir`, signed by the CA there. */
+async function makeCertificate(
+  dir: string,
+  name: string,
+  extensions: readonly string[],
+): Promise<{ cert: string; key: string }> {
+  const key = join(dir, `${name}.key`);
+  const cert = join(dir, `${name}.crt`);
+  const csr = join(dir, `${name}.csr`);
+  const ext = join(dir, `${name}.ext`);
+  writeFileSync(ext, `${extensions.join("\n")}\n`);
+  await must([OPENSSL, "req", "-new", ...NEW_KEY, "-keyout", key, "-out", csr, "-subj", `/CN=${name}`]);
+  await must([
+    OPENSSL,
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    join(dir, "ca.crt"),
+    "-CAkey",
+    join(dir, "ca.key"),
+    "-set_serial",
+    `0x${randomBytes(8).toString("hex")}`,
+    "-days",
+    SIGN_DAYS,
+    "-extfile",
+    ext,
+    "-out",
+    cert,
+  ]);
+  return { cert, key };
+}
+
+async function makePki(dir: string): Promise<EtcdPki> {
+  mkdirSync(dir);
+  await makeCa(dir);
+  // etcd 3.4's gRPC gateway dials etcd with the server certificate, so it has to be a client's too.
+  const server = await makeCertificate(dir, "etcd", [
+    `subjectAltName=IP:${ETCD_IP}`,
+    "extendedKeyUsage=serverAuth,clientAuth",
+  ]);
+  const client = await makeCertificate(dir, "hostnetd", ["extendedKeyUsage=clientAuth"]);
+  return { ca: join(dir, "ca.crt"), serverCert: server.cert, serverKey: server.key, ...client };
+}
+
+export async function createUnderlay(hostCount: number): Promise<Underlay>;
+/** etcd serves https and wants client certificates of a CA made for the underlay. */
+export async function createUnderlay(hostCount: number, opts: { tls: true }): Promise<TlsUnderlay>;
+export async function createUnderlay(hostCount: number, opts: { tls?: boolean } = {}): Promise<Underlay> {
   if (!Number.isInteger(hostCount) || hostCount < 1 || hostCount > 253)
     throw new Error(`hostCount ${hostCount} is not in 1..253`);
   await ensureEtcd();
+  if (opts.tls === true) await ensureOpenssl();
   const prefix = `hno${randomBytes(3).toString("hex")}-`;
   const ul = `${prefix}ul`;
   const hosts = Array.from({ length: hostCount }, (_, i) => ({
     ns: `${prefix}h${i + 1}`,
     address: `192.168.77.${i + 1}`,
   }));
+  // etcd's data and the PKI, so that destroy() removes both at once.
+  const dir = mkdtempSync(join(tmpdir(), "hostnet-etcd-"));
+  let pki: EtcdPki | undefined;
+  try {
+    pki = opts.tls === true ? await makePki(join(dir, "pki")) : undefined;
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const e: Etcd = {
     ns: ul,
-    dataDir: mkdtempSync(join(tmpdir(), "hostnet-etcd-")),
+    dataDir: join(dir, "data"),
+    url: `${pki === undefined ? "http" : "https"}://${ETCD_IP}:2379`,
+    pki,
     child: undefined,
     exit: Promise.resolve(),
     output: [],
@@ -264,13 +403,19 @@ export async function createUnderlay(hostCount: number): Promise<Underlay> {
     const left = netnsNames().filter((n) => n.startsWith(prefix));
     if (left.length > 0) errors.push(new Error(`namespaces left: ${left.join(", ")}`));
     try {
-      rmSync(e.dataDir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     } catch (err) {
       errors.push(err);
     }
     if (errors.length > 0) throw new AggregateError(errors, `underlay ${prefix} cleanup failed`);
   };
-  const u: Underlay = { hosts, etcdUrl: ETCD_URL, prefix, destroy };
+  const u: Underlay = {
+    hosts,
+    etcdUrl: e.url,
+    prefix,
+    destroy,
+    ...(pki === undefined ? {} : { tls: { ca: pki.ca, cert: pki.cert, key: pki.key } }),
+  };
   etcds.set(u, e);
 
   try {
