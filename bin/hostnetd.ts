@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { startDaemon, type ClusterOptions } from "../src/daemon.js";
 import { LB_AFFINITY_SECONDS } from "../src/dataplane/naming.js";
@@ -6,8 +7,8 @@ import { createLogger } from "../src/log.js";
 
 const usage = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]
                 [--docker-plugin-socket PATH | --no-docker-plugin] [--lb-affinity-timeout SECONDS]
-                [--etcd URL[,URL...] --host-address IP [--etcd-lease-ttl SECONDS]
-                 [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]]`;
+                [--host-address IP [--etcd URL[,URL...] [--etcd-lease-ttl SECONDS]
+                 [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]]]`;
 
 const { values } = (() => {
   try {
@@ -50,11 +51,15 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+const hostAddress = values["host-address"];
+if (hostAddress !== undefined && isIP(hostAddress) === 0)
+  fail(`--host-address "${hostAddress}" is not an IP address`);
+
+// Without --etcd, overlay networks are this host's own: a routed overlay's (RemoteSubnetRoute).
 function clusterOptions(): ClusterOptions | null {
   const etcd = values.etcd;
-  const hostAddress = values["host-address"];
-  if (etcd === undefined && hostAddress === undefined) return null;
-  if (etcd === undefined || hostAddress === undefined) fail("--etcd and --host-address go together");
+  if (etcd === undefined) return null;
+  if (hostAddress === undefined) fail("--etcd needs --host-address");
   const leaseSeconds = Number(values["etcd-lease-ttl"]);
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 2)
     fail("--etcd-lease-ttl must be whole seconds, at least 2");
@@ -69,7 +74,6 @@ function clusterOptions(): ClusterOptions | null {
         };
   return {
     etcd: etcd.split(","),
-    hostAddress,
     leaseSeconds,
     ...(tls === undefined ? {} : { tls }),
   };
@@ -85,6 +89,7 @@ try {
       defaultNetwork: !values["no-default-network"],
       dockerPluginSocket: values["no-docker-plugin"] ? null : values["docker-plugin-socket"],
       affinitySeconds,
+      hostAddress: hostAddress ?? null,
       cluster,
     },
     log,

@@ -12,7 +12,7 @@ import { buildApp } from "./api/http.js";
 import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
-import { hostPrefixes } from "./dataplane/hostfacts.js";
+import { hostPrefixes, interfaceMtu } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
 import { forgetBackend } from "./dataplane/linux/backend-memory.js";
@@ -34,13 +34,14 @@ export interface DaemonOptions {
   readonly dockerPluginSocket: string | null;
   /** How long a load balancer client keeps its backend after its last new connection (source-IP affinity). */
   readonly affinitySeconds: number;
-  /** The cluster for overlay networks: etcd, and this host's underlay address; null without one. */
+  /** This host's underlay address, which overlay networks need; null without one. */
+  readonly hostAddress: string | null;
+  /** The cluster whose overlay networks span hosts: etcd; null for overlay networks of this host only. */
   readonly cluster: ClusterOptions | null;
 }
 
 export interface ClusterOptions {
   readonly etcd: readonly string[];
-  readonly hostAddress: string;
   readonly leaseSeconds: number;
   readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
 }
@@ -97,11 +98,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
   const registry =
-    opts.cluster === null
+    opts.cluster === null || opts.hostAddress === null
       ? undefined
       : new OverlayRegistry(
           connectEtcd(opts.cluster),
-          opts.cluster.hostAddress,
+          opts.hostAddress,
           opts.cluster.leaseSeconds,
           log.child({ component: "overlay" }),
         );
@@ -110,6 +111,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     uplinks: linuxUplinks(processRunner),
     leases,
     forgetBackend: forgetBackend(processRunner),
+    interfaceMtu: (address) => interfaceMtu(processRunner, address),
+    ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
     ...(registry === undefined ? {} : { overlay: registry }),
   });
   const { report, failures } = await reconciler.convergeAll();

@@ -38,7 +38,13 @@ export class OverlayPeers implements ClusterEvents {
       name: def.name,
       type: "Overlay",
       subnets: [{ prefix: def.subnet, prefixField: "subnet", gateway: def.gateway, gatewayField: "gateway" }],
-      overlay: { vni: { value: def.vni, field: "vni" }, port: { value: def.vxlanPort, field: "vxlanPort" } },
+      overlay: {
+        vni: { value: def.vni, field: "vni" },
+        port: { value: def.vxlanPort, field: "vxlanPort" },
+        ...(def.encapOverhead === undefined
+          ? {}
+          : { overhead: { value: def.encapOverhead, field: "encapOverhead" } }),
+      },
       fromCluster: true,
     });
   }

@@ -46,6 +46,15 @@ export const ifbName = (shortId: string): string => `${IFB_PREFIX}${shortId}`;
 /** The VXLAN port of an overlay network's bridge. */
 export const vxlanName = (shortId: string): string => `${VXLAN_PREFIX}${shortId}`;
 
+/**
+ * The MAC of an overlay network's bridge, fixed by the network's id: a bridge takes the lowest MAC of its
+ * ports unless it has its own, and a change of MAC flushes its neighbour table, peers' permanent entries
+ * included. In a routed overlay it is this host's router for the network: other hosts' RemoteSubnetRoute
+ * policies name it (HNS's DrMacAddress).
+ */
+export const overlayBridgeMac = (networkId: string): string =>
+  `02:68:6e:${networkId.slice(0, 2)}:${networkId.slice(2, 4)}:${networkId.slice(4, 6)}`;
+
 export const aliasOf = (owner: Owner): string => `${ALIAS_PREFIX}${owner}`;
 
 /** The alias of a namespace's lo: its owner and the hostnetd (state directory) that made it. */

@@ -2,16 +2,48 @@
  * Overlay: a NAT network whose bridge also has a VXLAN port to the same network on other hosts. Each host
  * has the gateway on its own bridge and masquerades its own endpoints. Remote endpoints are static: a FDB
  * entry sends their MAC to their host, and the bridge answers ARP for their address itself, so the VXLAN
- * floods and learns nothing.
+ * floods and learns nothing. A routed overlay (RemoteSubnetRoute policies) instead routes each other host's
+ * subnet to that host's bridge, the subnet's router, through the same VXLAN port.
  */
 import type { KernelObject } from "../dataplane/objects.js";
-import { bridgeName, vxlanName } from "../dataplane/naming.js";
+import { bridgeName, overlayBridgeMac, vxlanName } from "../dataplane/naming.js";
+import { ipFromValue, parsePrefix } from "../model/ip.js";
+import type { RemoteSubnetRoutePolicy } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import type { NetworkMode } from "./mode.js";
 import { nat } from "./nat.js";
 
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
 export const VXLAN_OVERHEAD = 50;
+
+/**
+ * The next hop of a remote subnet: its network address, which no endpoint has, so the neighbour entry that
+ * gives it the remote router's MAC is never another's (flannel's VXLAN backend does the same).
+ */
+export const remoteRouterAddress = (destinationPrefix: string): string => {
+  const prefix = parsePrefix("DestinationPrefix", destinationPrefix);
+  return ipFromValue(prefix.family, prefix.first);
+};
+
+function remoteSubnetObjects(net: Network, r: RemoteSubnetRoutePolicy): KernelObject[] {
+  const owner = `net:${net.id}` as const;
+  const bridge = bridgeName(net.shortId);
+  const via = remoteRouterAddress(r.destinationPrefix);
+  // As `ip -j route` shows it: a host route without its /32.
+  const dst = r.destinationPrefix.endsWith("/32") ? via : r.destinationPrefix;
+  return [
+    { kind: "hostRoute", owner, dev: bridge, route: { family: 4, dst, via, metric: null, onlink: true } },
+    {
+      kind: "overlayPeer",
+      owner,
+      vxlan: vxlanName(net.shortId),
+      bridge,
+      mac: r.drMac,
+      address: via,
+      remote: r.providerAddress,
+    },
+  ];
+}
 
 export const overlay: NetworkMode = {
   ...nat,
@@ -20,9 +52,7 @@ export const overlay: NetworkMode = {
 
   networkObjects(net: Network): KernelObject[] {
     if (net.overlay === null) return nat.networkObjects(net);
-    // A bridge takes the lowest MAC of its ports unless it has its own, and a change of MAC flushes its
-    // neighbour table, peers' permanent entries included: every new endpoint would have cut the others off.
-    const mac = `02:68:6e:${net.id.slice(0, 2)}:${net.id.slice(2, 4)}:${net.id.slice(4, 6)}`;
+    const mac = overlayBridgeMac(net.id);
     return [
       ...nat.networkObjects(net).map((o) => (o.kind === "bridge" ? { ...o, mac } : o)),
       {
@@ -35,6 +65,7 @@ export const overlay: NetworkMode = {
         master: bridgeName(net.shortId),
         mtu: net.mtu,
       },
+      ...net.policies.flatMap((p) => (p.type === "RemoteSubnetRoute" ? remoteSubnetObjects(net, p) : [])),
     ];
   },
 

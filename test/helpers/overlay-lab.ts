@@ -17,6 +17,8 @@ import { failAfterCleanup } from "./cleanup.js";
 export interface Underlay {
   /** Host i (from 1) is `<prefix>h<i>` with up0 at 192.168.77.<i>/24. */
   readonly hosts: readonly { readonly ns: string; readonly address: string }[];
+  /** The namespace of the underlay's bridge (and etcd), at 192.168.77.254: a machine outside the overlay. */
+  readonly ns: string;
   readonly etcdUrl: string;
   readonly prefix: string;
   /** Stops etcd, deletes the namespaces and etcd's data; safe to call again. */
@@ -233,10 +235,12 @@ export async function startEtcd(u: Underlay): Promise<void> {
   await launch(etcdOf(u));
 }
 
-export async function createUnderlay(hostCount: number): Promise<Underlay> {
+/** `etcd: false` makes the underlay without etcd, for hosts whose overlay networks are their own. */
+export async function createUnderlay(hostCount: number, opts: { etcd?: boolean } = {}): Promise<Underlay> {
   if (!Number.isInteger(hostCount) || hostCount < 1 || hostCount > 253)
     throw new Error(`hostCount ${hostCount} is not in 1..253`);
-  await ensureEtcd();
+  const withEtcd = opts.etcd ?? true;
+  if (withEtcd) await ensureEtcd();
   const prefix = `hno${randomBytes(3).toString("hex")}-`;
   const ul = `${prefix}ul`;
   const hosts = Array.from({ length: hostCount }, (_, i) => ({
@@ -270,7 +274,7 @@ export async function createUnderlay(hostCount: number): Promise<Underlay> {
     }
     if (errors.length > 0) throw new AggregateError(errors, `underlay ${prefix} cleanup failed`);
   };
-  const u: Underlay = { hosts, etcdUrl: ETCD_URL, prefix, destroy };
+  const u: Underlay = { hosts, ns: ul, etcdUrl: ETCD_URL, prefix, destroy };
   etcds.set(u, e);
 
   try {
@@ -293,7 +297,7 @@ export async function createUnderlay(hostCount: number): Promise<Underlay> {
       await must(["ip", "-n", h.ns, "-batch", "-"], { input: `${batchHost.join("\n")}\n` });
       await must(["ip", "netns", "exec", h.ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
     }
-    await launch(e);
+    if (withEtcd) await launch(e);
   } catch (err) {
     return await failAfterCleanup(err, destroy, "the underlay");
   }

@@ -71,6 +71,10 @@ export function harness(
     store?: Store;
     uplinks?: FakeUplinks;
     dhcp?: FakeDhcp;
+    /** hostnetd --host-address. */
+    hostAddress?: string;
+    /** Interfaces' MTUs by the address they have. */
+    underlay?: Readonly<Record<string, number>>;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
@@ -85,6 +89,8 @@ export function harness(
     uplinks,
     leases,
     forgetBackend: () => Promise.resolve(),
+    interfaceMtu: (address) => Promise.resolve(opts.underlay?.[address]),
+    ...(opts.hostAddress === undefined ? {} : { hostAddress: opts.hostAddress }),
   });
   return {
     store,
