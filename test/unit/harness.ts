@@ -9,6 +9,7 @@ import type { UplinkHost, UplinkInspection } from "../../src/dataplane/uplink.js
 import type { UplinkSnapshot } from "../../src/model/types.js";
 import { DhcpLeases } from "../../src/core/leases.js";
 import type { DhcpClients, DhcpClientSpec, DhcpEvent } from "../../src/dataplane/linux/dhcp-client.js";
+import type { OverlayRegistry } from "../../src/cluster/registry.js";
 import { MemoryKernel } from "../helpers/memory-kernel.js";
 
 /** NICs of hostnetd's namespace that networks may take as uplinks, and what was given back to them. */
@@ -75,6 +76,8 @@ export function harness(
     hostAddress?: string;
     /** Interfaces' MTUs by the address they have. */
     underlay?: Readonly<Record<string, number>>;
+    /** The cluster's registry (hostnetd --etcd). */
+    overlay?: OverlayRegistry;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
@@ -91,6 +94,7 @@ export function harness(
     forgetBackend: () => Promise.resolve(),
     interfaceMtu: (address) => Promise.resolve(opts.underlay?.[address]),
     ...(opts.hostAddress === undefined ? {} : { hostAddress: opts.hostAddress }),
+    ...(opts.overlay === undefined ? {} : { overlay: opts.overlay }),
   });
   return {
     store,
