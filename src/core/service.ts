@@ -226,7 +226,11 @@ export class HostnetService {
       throw invalidArgument(spec.ipam.field, `${type} networks have no DHCP server to lease addresses from`);
     const overlay = type === "Overlay" ? this.overlaySettings(spec, given.length) : null;
     if (overlay === null) refuseOverlayPolicies(type, spec.overlay);
-    const overlayMtu = overlay === null ? undefined : await this.overlayMtu(overlay, spec.overlay?.overhead);
+    const overhead = spec.overlay?.overhead;
+    if (overhead !== undefined && (!Number.isInteger(overhead.value) || overhead.value < 0))
+      throw invalidArgument(overhead.field, "must be a whole number of bytes, 0 or more");
+    const overlayMtu =
+      overlay === null || spec.mtu !== undefined ? undefined : await this.overlayMtu(overlay, overhead);
     const uplink = await this.takeUplink(type, spec.adapter);
     const mtu =
       spec.mtu !== undefined ? checkMtu("Mtu", spec.mtu) : (uplink?.mtu ?? overlayMtu ?? DEFAULT_MTU);
@@ -336,8 +340,6 @@ export class HostnetService {
     overlay: OverlaySettings,
     overhead: { readonly value: number; readonly field: string } | undefined,
   ): Promise<number> {
-    if (overhead !== undefined && (!Number.isInteger(overhead.value) || overhead.value < 0))
-      throw invalidArgument(overhead.field, "must be a whole number of bytes, 0 or more");
     const underlay = await this.interfaceMtu(overlay.localAddress);
     if (underlay === undefined)
       throw new HostnetError(

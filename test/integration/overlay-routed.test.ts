@@ -168,6 +168,9 @@ describe.skipIf(needsRoot)("a routed overlay across three hosts (RemoteSubnetRou
       // The server sees the container's own address: traffic between overlay subnets is not masqueraded.
       expect(await askTcp(container(from), address[to] ?? "", PORT)).toBe(address[from]);
     }
+    // The host stays the router: a redirect would send the container past its forward chain.
+    const redirects = await must(["ip", "netns", "exec", container(0), "nstat", "-az", "IcmpInRedirects"]);
+    expect(redirects).toMatch(/IcmpInRedirects\s+0\s/);
   });
 
   it("still masquerades what leaves the overlay for the underlay", async () => {

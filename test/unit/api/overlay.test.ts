@@ -111,11 +111,13 @@ describe("an overlay network's MTU", () => {
     expect(h.service.networks()).toEqual([]);
   });
 
-  it("cannot be known when no interface has the host address: 503, nothing recorded", async () => {
+  it("cannot be computed when no interface has the host address: 503, nothing recorded", async () => {
     h = harness({ hostAddress: "192.168.77.9", underlay: {} });
     app = await buildApp(h.service, silent);
     expect((await post("/networks", overlayNet())).statusCode).toBe(503);
     expect(h.service.networks()).toEqual([]);
+    // An explicit MTU needs no underlay to compute it from.
+    expect((await post("/networks", overlayNet({ Mtu: 1400 }))).statusCode).toBe(201);
   });
 });
 
