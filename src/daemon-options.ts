@@ -6,14 +6,15 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { ClusterOptions, DaemonOptions } from "./daemon.js";
 import { LB_AFFINITY_SECONDS } from "./dataplane/naming.js";
 
 export const DAEMON_USAGE = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]
                 [--docker-plugin-socket PATH | --no-docker-plugin] [--lb-affinity-timeout SECONDS]
-                [--etcd URL[,URL...] --host-address IP [--etcd-lease-ttl SECONDS]
-                 [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]]`;
+                [--host-address IP [--etcd URL[,URL...] [--etcd-lease-ttl SECONDS]
+                 [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]]]`;
 
 /** Flags that do not go together, or a value that is not one: exit 2 with the usage. */
 export class UsageError extends Error {}
@@ -60,12 +61,16 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | "help" {
   const affinitySeconds = Number(values["lb-affinity-timeout"]);
   if (!Number.isInteger(affinitySeconds) || affinitySeconds < 1)
     throw new UsageError("--lb-affinity-timeout must be a whole number of seconds, at least 1");
+  const hostAddress = values["host-address"];
+  if (hostAddress !== undefined && isIP(hostAddress) === 0)
+    throw new UsageError(`--host-address "${hostAddress}" is not an IP address`);
   return {
     socket: values.socket,
     stateDir: values["state-dir"],
     defaultNetwork: !values["no-default-network"],
     dockerPluginSocket: values["no-docker-plugin"] ? null : values["docker-plugin-socket"],
     affinitySeconds,
+    hostAddress: hostAddress ?? null,
     cluster: clusterArgs(values),
   };
 }
@@ -91,9 +96,9 @@ function clusterArgs(values: {
     ].find(([, v]) => v !== undefined)?.[0];
     if (tlsFlag !== undefined) throw new UsageError(`${tlsFlag} needs --etcd`);
   }
-  if (etcd === undefined && hostAddress === undefined) return null;
-  if (etcd === undefined || hostAddress === undefined)
-    throw new UsageError("--etcd and --host-address go together");
+  // Without --etcd, overlay networks are this host's own: a routed overlay's (RemoteSubnetRoute).
+  if (etcd === undefined) return null;
+  if (hostAddress === undefined) throw new UsageError("--etcd needs --host-address");
   const leaseSeconds = Number(values["etcd-lease-ttl"]);
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 2)
     throw new UsageError("--etcd-lease-ttl must be whole seconds, at least 2");
@@ -110,7 +115,6 @@ function clusterArgs(values: {
     throw new UsageError("--etcd-cacert needs https:// URLs in --etcd");
   return {
     etcd: urls,
-    hostAddress,
     leaseSeconds,
     ...(ca === undefined
       ? {}

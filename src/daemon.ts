@@ -14,7 +14,7 @@ import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayAddresses } from "./core/overlay-addresses.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
-import { hostPrefixes } from "./dataplane/hostfacts.js";
+import { hostPrefixes, interfaceMtu } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
 import { forgetBackend } from "./dataplane/linux/backend-memory.js";
@@ -36,13 +36,14 @@ export interface DaemonOptions {
   readonly dockerPluginSocket: string | null;
   /** How long a load balancer client keeps its backend after its last new connection (source-IP affinity). */
   readonly affinitySeconds: number;
-  /** The cluster for overlay networks: etcd, and this host's underlay address; null without one. */
+  /** This host's underlay address, which overlay networks need; null without one. */
+  readonly hostAddress: string | null;
+  /** The cluster whose overlay networks span hosts: etcd; null for overlay networks of this host only. */
   readonly cluster: ClusterOptions | null;
 }
 
 export interface ClusterOptions {
   readonly etcd: readonly string[];
-  readonly hostAddress: string;
   readonly leaseSeconds: number;
   /** TLS to etcd: its CA's certificates (PEM), and this host's client certificate when etcd wants one. */
   readonly tls?: {
@@ -114,11 +115,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
   const overlayLog = log.child({ component: "overlay" });
   const registry =
-    opts.cluster === null
+    opts.cluster === null || opts.hostAddress === null
       ? undefined
       : new OverlayRegistry(
           connectEtcd(opts.cluster),
-          opts.cluster.hostAddress,
+          opts.hostAddress,
           opts.cluster.leaseSeconds,
           overlayLog,
         );
@@ -129,6 +130,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     uplinks: linuxUplinks(processRunner),
     leases,
     forgetBackend: forgetBackend(processRunner),
+    interfaceMtu: (address) => interfaceMtu(processRunner, address),
+    ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
     ...(registry === undefined || overlayAddresses === undefined
       ? {}
       : { overlay: { registry, addresses: overlayAddresses } }),

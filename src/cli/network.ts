@@ -48,6 +48,12 @@ export const networkCreateOptions = {
     arg: "PORT",
     description: "UDP port of an overlay network's VXLAN (default 4789)",
   },
+  "encap-overhead": {
+    type: "string",
+    arg: "BYTES",
+    description:
+      "What an overlay network's encapsulation takes from the underlay's MTU (default 50); its MTU is the underlay interface's less this, unless --mtu says otherwise",
+  },
   ...policyOptions,
 } as const satisfies OptionSpecs;
 
@@ -121,9 +127,11 @@ export function networkCreateRequest(
   };
   const vni = number("vni", values.vni);
   const port = number("vxlan-port", values["vxlan-port"]);
+  const overhead = number("encap-overhead", values["encap-overhead"]);
   const overlay: Policy[] = [
     ...(vni === undefined ? [] : [{ Type: "VSID", Settings: { IsolationId: vni } }]),
     ...(port === undefined ? [] : [{ Type: "VxlanPort", Settings: { Port: port } }]),
+    ...(overhead === undefined ? [] : [{ Type: "EncapOverhead", Settings: { Overhead: overhead } }]),
   ];
   const policies = [...adapter, ...overlay, ...policiesOf(values)];
   const withPolicies = policies.length === 0 ? withIpam : { ...withIpam, Policies: policies };

@@ -217,6 +217,16 @@ function columns(p: Policy): readonly string[] {
       // Without a VirtualIP the endpoint's traffic leaves masqueraded behind the host's address.
       return ["Out", none, none, none, setting(s, "VirtualIP") || "masquerade", remote, none];
     }
+    case "RemoteSubnetRoute":
+      return [
+        "Out",
+        none,
+        none,
+        none,
+        none,
+        `${setting(s, "DestinationPrefix")} via ${setting(s, "DistributedRouterMacAddress")} at ${setting(s, "ProviderAddress")}`,
+        none,
+      ];
     default:
       return [none, none, none, none, none, none, none];
   }

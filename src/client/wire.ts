@@ -41,6 +41,8 @@ export interface Network {
   readonly Mtu: number;
   readonly InterContainer: boolean;
   readonly Bridge: string;
+  /** Overlay networks: this host's bridge MAC, which other hosts' RemoteSubnetRoute policies name. */
+  readonly DrMacAddress?: string;
   readonly Policies: readonly Policy[];
   readonly Flags: number;
   readonly SchemaVersion: SchemaVersion;

@@ -28,6 +28,12 @@ export interface OverlayNetworkDefinition {
   readonly gateway: string;
   readonly vni: number;
   readonly vxlanPort: number;
+  /**
+   * The EncapOverhead policy's, when the network was created with one; each host takes it from its own
+   * underlay's MTU. Absent from older definitions, and from those without the policy, which then compare
+   * equal.
+   */
+  readonly encapOverhead?: number;
 }
 
 export interface EndpointRecord {

@@ -17,7 +17,7 @@ import { blockLength, blocksOf, blockOfValue } from "../ipam/blocks.js";
 import { freeAddresses } from "../ipam/ipam.js";
 import { cidrOf, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
 import type { Network } from "../model/types.js";
-import { overlayBridgeMac } from "../modes/overlay.js";
+import { overlayBridgeMac } from "../model/overlay.js";
 import type { Store } from "../store/store.js";
 
 /** Claim another block once fewer than this share of one block's addresses are left free. */

@@ -11,7 +11,7 @@ import type { Reconciler } from "../dataplane/reconciler.js";
 import type { Endpoint, Network } from "../model/types.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Store } from "../store/store.js";
-import { overlayBridgeMac } from "../modes/overlay.js";
+import { overlayBridgeMac } from "../model/overlay.js";
 import type { NetworkSpec } from "./service.js";
 
 /** What the rest of the cluster changes here goes through the service, as a request would. */
@@ -76,7 +76,13 @@ export class OverlayPeers implements ClusterEvents {
       name: def.name,
       type: "Overlay",
       subnets: [{ prefix: def.subnet, prefixField: "subnet", gateway: def.gateway, gatewayField: "gateway" }],
-      overlay: { vni: { value: def.vni, field: "vni" }, port: { value: def.vxlanPort, field: "vxlanPort" } },
+      overlay: {
+        vni: { value: def.vni, field: "vni" },
+        port: { value: def.vxlanPort, field: "vxlanPort" },
+        ...(def.encapOverhead === undefined
+          ? {}
+          : { overhead: { value: def.encapOverhead, field: "encapOverhead" } }),
+      },
       fromCluster: true,
     });
   }

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
 import { NETNS_DIR } from "../dataplane/naming.js";
+import { overlayBridgeMac } from "../model/overlay.js";
 import type { Owner } from "../dataplane/objects.js";
 import type { Counter } from "../dataplane/counters.js";
 import type { Plan } from "../dataplane/plan.js";
@@ -23,7 +24,13 @@ import {
   parsePrefix,
   type Prefix,
 } from "../model/ip.js";
-import { familyOfAddress, singletonPolicies, type EndpointPolicy } from "../model/policy.js";
+import {
+  familyOfAddress,
+  singletonPolicies,
+  type EndpointPolicy,
+  type NetworkPolicy,
+  type RemoteSubnetRoutePolicy,
+} from "../model/policy.js";
 import {
   networkTypes,
   type Endpoint,
@@ -45,11 +52,11 @@ import { LoadBalancerStore } from "../store/load-balancers.js";
 import { LoadBalancerService } from "./load-balancers.js";
 import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
-import { overlayBridgeMac, VXLAN_OVERHEAD } from "../modes/overlay.js";
+import { VXLAN_OVERHEAD } from "../modes/overlay.js";
 import type { OverlayRegistry } from "../cluster/registry.js";
 import type { OverlayAddresses } from "./overlay-addresses.js";
 import type { Store } from "../store/store.js";
-import { checkIfname, checkMac, checkMtu, checkName, checkPort } from "./validate.js";
+import { checkIfname, checkMac, checkMtu, checkName, checkPort, MIN_MTU } from "./validate.js";
 
 export interface SubnetSpec {
   readonly prefix: string;
@@ -64,7 +71,7 @@ export interface NetworkSpec {
   readonly subnets: readonly SubnetSpec[];
   readonly mtu?: number;
   readonly interContainer?: boolean;
-  readonly policies?: readonly PolicySpec[];
+  readonly policies?: readonly PolicySpec<NetworkPolicy>[];
   /** Set by a client such as the Docker driver to find the network again by its own key. */
   readonly origin?: Origin;
   /** The uplink NIC (HNS's NetAdapterName policy), for the types that take one. */
@@ -73,10 +80,14 @@ export interface NetworkSpec {
   readonly ipam?: { readonly value: "static" | "dhcp"; readonly field: string };
   /** Set when the network comes from the cluster's registry, which has it already. */
   readonly fromCluster?: true;
-  /** An overlay network's VXLAN identifier (HNS's VSID policy) and UDP port (VxlanPort policy). */
+  /**
+   * An overlay network's VXLAN identifier (HNS's VSID policy), UDP port (VxlanPort policy), and the bytes
+   * its encapsulation takes from the underlay's MTU (EncapOverhead policy).
+   */
   readonly overlay?: {
     readonly vni?: { readonly value: number; readonly field: string };
     readonly port?: { readonly value: number; readonly field: string };
+    readonly overhead?: { readonly value: number; readonly field: string };
   };
 }
 
@@ -105,16 +116,19 @@ export interface EndpointSpec {
   readonly origin?: Origin;
 }
 
-/** A parsed policy and the request field it came from, for errors only the network can tell. */
-export interface PolicySpec {
+/**
+ * A parsed policy and the request field it came from (`Policies[i].Settings`), for errors only the network
+ * can tell.
+ */
+export interface PolicySpec<P extends NetworkPolicy = EndpointPolicy> {
   readonly field: string;
-  readonly policy: EndpointPolicy;
+  readonly policy: P;
 }
 
 /** HNS's modify request: Add appends, Remove takes out equal policies, Update replaces them all. */
-export interface PolicyRequest {
+export interface PolicyRequest<P extends NetworkPolicy = EndpointPolicy> {
   readonly requestType: "Add" | "Remove" | "Update";
-  readonly policies: readonly PolicySpec[];
+  readonly policies: readonly PolicySpec<P>[];
 }
 
 export interface NamespaceSpec {
@@ -131,7 +145,11 @@ export interface HostSide {
   readonly uplinks: UplinkHost;
   readonly leases: DhcpLeases;
   readonly forgetBackend: ForgetBackend;
-  /** The cluster, when hostnetd runs with --etcd: overlay networks need it. */
+  /** The MTU of the interface that has this address, if one has. */
+  readonly interfaceMtu: (address: string) => Promise<number | undefined>;
+  /** This host's underlay address (hostnetd --host-address), which overlay networks need. */
+  readonly hostAddress?: string;
+  /** The cluster, when hostnetd runs with --etcd: overlay networks are then the cluster's. */
   readonly overlay?: { readonly registry: OverlayRegistry; readonly addresses: OverlayAddresses };
 }
 
@@ -154,6 +172,8 @@ export class HostnetService {
   private readonly lbStore: LoadBalancerStore;
   private readonly overlay: OverlayRegistry | undefined;
   private readonly overlayAddresses: OverlayAddresses | undefined;
+  private readonly hostAddress: string | undefined;
+  private readonly interfaceMtu: (address: string) => Promise<number | undefined>;
 
   constructor(
     private readonly store: Store,
@@ -167,6 +187,8 @@ export class HostnetService {
     this.lbStore = new LoadBalancerStore(store);
     this.overlay = host.overlay?.registry;
     this.overlayAddresses = host.overlay?.addresses;
+    this.hostAddress = host.hostAddress;
+    this.interfaceMtu = host.interfaceMtu;
   }
 
   // Networks
@@ -207,17 +229,20 @@ export class HostnetService {
     if (spec.ipam?.value === "dhcp" && !modes[type].dhcp)
       throw invalidArgument(spec.ipam.field, `${type} networks have no DHCP server to lease addresses from`);
     const overlay = type === "Overlay" ? this.overlaySettings(spec, given.length) : null;
+    if (overlay === null) refuseOverlayPolicies(type, spec.overlay);
+    const overhead = spec.overlay?.overhead;
+    if (overhead !== undefined && (!Number.isInteger(overhead.value) || overhead.value < 0))
+      throw invalidArgument(overhead.field, "must be a whole number of bytes, 0 or more");
+    const overlayMtu =
+      overlay === null || spec.mtu !== undefined ? undefined : await this.overlayMtu(overlay, overhead);
     const uplink = await this.takeUplink(type, spec.adapter);
     const mtu =
-      spec.mtu !== undefined
-        ? checkMtu("Mtu", spec.mtu)
-        : (uplink?.mtu ?? (overlay === null ? DEFAULT_MTU : DEFAULT_MTU - VXLAN_OVERHEAD));
+      spec.mtu !== undefined ? checkMtu("Mtu", spec.mtu) : (uplink?.mtu ?? overlayMtu ?? DEFAULT_MTU);
     const subnets =
       given.length > 0 ? given : [uplink === undefined ? await this.pickDefaultSubnet() : lanSubnet(uplink)];
-    const policies = this.checkPolicies(spec.policies ?? [], {
-      name,
-      subnets: subnets.map((s) => ({ prefix: cidrOf(s.prefix) })),
-    });
+    const shape = { name, type, overlay, subnets: subnets.map((s) => ({ prefix: cidrOf(s.prefix) })) };
+    const specs = spec.policies ?? [];
+    const policies = this.checkPolicies(specs, shape);
     checkAclTiers([], policies);
     const id = this.store.write(() => {
       if (this.store.network(name) !== undefined) throw conflict(`network "${name}" already exists`, "Name");
@@ -226,12 +251,13 @@ export class HostnetService {
       if (spec.adapter !== undefined) this.checkUplinkFree(spec.adapter);
       for (const [i, s] of subnets.entries())
         for (const other of this.store.networks())
-          for (const o of other.subnets)
-            if (overlaps(s.prefix, parsePrefix("subnet", o.prefix)))
+          for (const o of [...other.subnets.map((o) => o.prefix), ...remoteSubnets(other.policies)])
+            if (overlaps(s.prefix, parsePrefix("subnet", o)))
               throw conflict(
-                `${spec.subnets[i]?.prefixField ?? "subnet"}: ${cidrOf(s.prefix)} overlaps ${o.prefix} of network "${other.name}"`,
+                `${spec.subnets[i]?.prefixField ?? "subnet"}: ${cidrOf(s.prefix)} overlaps ${o} of network "${other.name}"`,
                 spec.subnets[i]?.prefixField,
               );
+      this.checkRemoteSubnets(specs, policies, { ...shape, id: undefined });
       const [netId, shortId] = this.freshId((s) => this.store.networkShortIdTaken(s));
       this.store.insertNetwork({
         id: netId,
@@ -263,7 +289,8 @@ export class HostnetService {
     const created = this.network(id);
     const addresses = this.overlayAddresses;
     if (this.overlay !== undefined && addresses !== undefined && created.overlay !== null) {
-      if (spec.fromCluster !== true) await this.defineOverlayNetwork(created, this.overlay);
+      if (spec.fromCluster !== true)
+        await this.defineOverlayNetwork(created, this.overlay, spec.overlay?.overhead?.value);
       await addresses.reserveAhead(created);
       await addresses.claimSource(created).catch(async (err: unknown) => {
         await this.deleteNetwork(id, { hostOnly: true });
@@ -274,7 +301,11 @@ export class HostnetService {
   }
 
   /** Writes a new overlay network to the cluster, or deletes it here again when the cluster refuses it. */
-  private async defineOverlayNetwork(net: Network, registry: OverlayRegistry): Promise<void> {
+  private async defineOverlayNetwork(
+    net: Network,
+    registry: OverlayRegistry,
+    encapOverhead: number | undefined,
+  ): Promise<void> {
     const subnet = net.subnets[0];
     let defined: boolean;
     try {
@@ -284,6 +315,7 @@ export class HostnetService {
         gateway: subnet?.gateway ?? "",
         vni: net.overlay?.vni ?? 0,
         vxlanPort: net.overlay?.vxlanPort ?? DEFAULT_VXLAN_PORT,
+        ...(encapOverhead === undefined ? {} : { encapOverhead }),
       });
     } catch (err) {
       await this.deleteNetwork(net.id, { hostOnly: true });
@@ -302,10 +334,13 @@ export class HostnetService {
     }
   }
 
-  /** An overlay network's VXLAN, checked: it needs the cluster, a VNI and its one IPv4 subnet. */
+  /** An overlay network's VXLAN, checked: it needs this host's underlay address, a VNI and one IPv4 subnet. */
   private overlaySettings(spec: NetworkSpec, subnets: number): OverlaySettings {
-    if (this.overlay === undefined)
-      throw invalidArgument("Type", "Overlay networks need hostnetd --etcd and --host-address");
+    if (this.hostAddress === undefined)
+      throw invalidArgument(
+        "Type",
+        "Overlay networks need hostnetd --host-address (and --etcd to span hosts)",
+      );
     const vni = spec.overlay?.vni;
     if (vni === undefined)
       throw invalidArgument(
@@ -316,13 +351,42 @@ export class HostnetService {
     const port = spec.overlay?.port;
     if (port !== undefined) checkPort(port.field, port.value);
     if (subnets !== 1)
-      throw invalidArgument("Ipams", "an Overlay network needs its subnet, the same on every host");
+      throw invalidArgument(
+        "Ipams",
+        this.overlay === undefined
+          ? "an Overlay network needs its subnet: this host's part of the overlay"
+          : "an Overlay network needs its subnet, the same on every host",
+      );
     return {
       vni: vni.value,
       vxlanPort: port?.value ?? DEFAULT_VXLAN_PORT,
-      localAddress: this.overlay.hostAddress,
+      localAddress: this.hostAddress,
       sourceAddress: null,
     };
+  }
+
+  /**
+   * The MTU an overlay network's packets fit in once encapsulated: that of this host's interface on the
+   * underlay, less the encapsulation's overhead (50 bytes unless an EncapOverhead policy says otherwise).
+   * Each host computes its own, so a network from the cluster fits this host's underlay too.
+   */
+  private async overlayMtu(
+    overlay: OverlaySettings,
+    overhead: { readonly value: number; readonly field: string } | undefined,
+  ): Promise<number> {
+    const underlay = await this.interfaceMtu(overlay.localAddress);
+    if (underlay === undefined)
+      throw new HostnetError(
+        "Unavailable",
+        `no interface of this host has the underlay address ${overlay.localAddress} (hostnetd --host-address)`,
+      );
+    const mtu = underlay - (overhead?.value ?? VXLAN_OVERHEAD);
+    if (mtu < MIN_MTU)
+      throw invalidArgument(
+        overhead?.field ?? "Mtu",
+        `the underlay's MTU ${underlay} less the overhead leaves ${mtu}, below ${MIN_MTU}`,
+      );
+    return mtu;
   }
 
   /** The uplink a network of `type` takes, checked and as it is now; none for types without one. */
@@ -663,7 +727,7 @@ export class HostnetService {
    * Changes the policies every endpoint of a network gets besides its own, in one step over all of them:
    * the whole change reaches the kernel, or none of it.
    */
-  async modifyNetworkPolicies(ref: string, request: PolicyRequest): Promise<Network> {
+  async modifyNetworkPolicies(ref: string, request: PolicyRequest<NetworkPolicy>): Promise<Network> {
     const net = this.network(ref);
     const before = net.policies;
     const after = modifiedPolicies(before, request, this.checkPolicies(request.policies, net));
@@ -671,7 +735,10 @@ export class HostnetService {
     checkAclTiers([], after);
     for (const ep of endpoints) checkAclTiers(ep.policies, after);
     const scope: Owner[] = [`net:${net.id}`, ...endpoints.map((e) => `ep:${e.id}` as const)];
-    this.store.write(() => this.store.setNetworkPolicies(net.id, after));
+    this.store.write(() => {
+      if (request.requestType !== "Remove") this.checkRemoteSubnets(request.policies, after, net);
+      this.store.setNetworkPolicies(net.id, after);
+    });
     await this.convergeOrUndo(scope, () => this.store.setNetworkPolicies(net.id, before));
     return this.network(net.id);
   }
@@ -871,10 +938,10 @@ export class HostnetService {
    * Checks what a single policy cannot tell: at most one policy of some types, and an SDNRoute's next hop
    * on one of the network's subnets.
    */
-  private checkPolicies(
-    specs: readonly PolicySpec[],
+  private checkPolicies<P extends NetworkPolicy>(
+    specs: readonly PolicySpec<P>[],
     net: { readonly name: string; readonly subnets: readonly { readonly prefix: string }[] },
-  ): EndpointPolicy[] {
+  ): P[] {
     for (const type of singletonPolicies) {
       const same = specs.filter((s) => s.policy.type === type);
       if (same.length > 1)
@@ -891,6 +958,66 @@ export class HostnetService {
       }
       return policy;
     });
+  }
+
+  /**
+   * RemoteSubnetRoute policies `given` for a network whose policies become `after`, checked inside the store
+   * transaction: a network of this host only, on the network's VNI, and each remote subnet routed once, to
+   * one router, clear of every network's subnets on this host.
+   */
+  private checkRemoteSubnets(
+    given: readonly PolicySpec<NetworkPolicy>[],
+    after: readonly NetworkPolicy[],
+    net: {
+      readonly id: string | undefined;
+      readonly name: string;
+      readonly type: NetworkType;
+      readonly overlay: OverlaySettings | null;
+      readonly subnets: readonly { readonly prefix: string }[];
+    },
+  ): void {
+    const routes = after.filter((p): p is RemoteSubnetRoutePolicy => p.type === "RemoteSubnetRoute");
+    for (const { field, policy } of given) {
+      if (policy.type !== "RemoteSubnetRoute") continue;
+      const at = field.replace(/\.Settings$/, "");
+      if (net.type !== "Overlay" || net.overlay === null)
+        throw invalidArgument(at, "RemoteSubnetRoute policies are for Overlay networks");
+      if (this.overlay !== undefined)
+        throw invalidArgument(
+          at,
+          "hostnetd runs with --etcd: its Overlay networks span the cluster and learn remote endpoints from etcd; RemoteSubnetRoute is for a hostnetd with --host-address alone",
+        );
+      if (policy.isolationId !== net.overlay.vni)
+        throw invalidArgument(`${field}.IsolationId`, `must be the network's VSID, ${net.overlay.vni}`);
+      const prefix = parsePrefix(`${field}.DestinationPrefix`, policy.destinationPrefix);
+      for (const s of net.subnets)
+        if (overlaps(prefix, parsePrefix("subnet", s.prefix)))
+          throw invalidArgument(
+            `${field}.DestinationPrefix`,
+            `${policy.destinationPrefix} overlaps the network's own subnet ${s.prefix}`,
+          );
+      for (const other of routes)
+        if (other !== policy && overlaps(prefix, parsePrefix("route", other.destinationPrefix)))
+          throw invalidArgument(
+            `${field}.DestinationPrefix`,
+            `${policy.destinationPrefix} overlaps the remote subnet ${other.destinationPrefix}`,
+          );
+      // A router's MAC is one neighbour entry, for one next hop: one remote subnet per router.
+      if (routes.some((o) => o !== policy && o.drMac === policy.drMac))
+        throw invalidArgument(
+          `${field}.DistributedRouterMacAddress`,
+          `${policy.drMac} is the router of another remote subnet already`,
+        );
+      if (this.hostAddress !== undefined && policy.drMac === overlayBridgeMac(this.hostAddress))
+        throw invalidArgument(`${field}.DistributedRouterMacAddress`, "is this host's own router");
+      for (const other of this.store.networks())
+        for (const o of [...other.subnets.map((s) => s.prefix), ...remoteSubnets(other.policies)])
+          if (other.id !== net.id && overlaps(prefix, parsePrefix("subnet", o)))
+            throw conflict(
+              `${field}.DestinationPrefix: ${policy.destinationPrefix} overlaps ${o} of network "${other.name}"`,
+              `${field}.DestinationPrefix`,
+            );
+    }
   }
 
   private freshId(taken: (shortId: string) => boolean): [string, string] {
@@ -912,13 +1039,13 @@ export class HostnetService {
 }
 
 /** HNS's modify request on a list of policies: Add appends, Remove takes out equal ones, Update replaces all. */
-function modifiedPolicies(
-  before: readonly EndpointPolicy[],
-  request: PolicyRequest,
-  given: readonly EndpointPolicy[],
-): EndpointPolicy[] {
-  const same = (a: EndpointPolicy, b: EndpointPolicy): boolean => JSON.stringify(a) === JSON.stringify(b);
-  let after: EndpointPolicy[];
+function modifiedPolicies<P extends NetworkPolicy>(
+  before: readonly P[],
+  request: PolicyRequest<P>,
+  given: readonly P[],
+): P[] {
+  const same = (a: P, b: P): boolean => JSON.stringify(a) === JSON.stringify(b);
+  let after: P[];
   switch (request.requestType) {
     case "Add":
       after = [...before, ...given];
@@ -943,6 +1070,20 @@ function modifiedPolicies(
         `at most one ${type} policy is allowed; use Update or Remove the old one`,
       );
   return after;
+}
+
+/** The subnets of other hosts a network routes to (its RemoteSubnetRoute policies). */
+const remoteSubnets = (policies: readonly NetworkPolicy[]): string[] =>
+  policies.flatMap((p) => (p.type === "RemoteSubnetRoute" ? [p.destinationPrefix] : []));
+
+/** The VXLAN policies a network of another type must not have: it would not do what they ask. */
+function refuseOverlayPolicies(type: NetworkType, overlay: NetworkSpec["overlay"]): void {
+  const given = overlay?.vni ?? overlay?.port ?? overlay?.overhead;
+  if (given !== undefined)
+    throw invalidArgument(
+      given.field,
+      `${type} networks have no VXLAN: only Overlay networks take this policy`,
+    );
 }
 
 /** The host address a mapping is bound to; none (every address) also for 0.0.0.0 and ::, as Docker reads -p. */

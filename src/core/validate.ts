@@ -38,8 +38,11 @@ export function checkPort(field: string, port: number): number {
   return port;
 }
 
+/** The least MTU IPv6 needs, and hostnet's floor for every network. */
+export const MIN_MTU = 1280;
+
 export function checkMtu(field: string, mtu: number): number {
-  if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535)
+  if (!Number.isInteger(mtu) || mtu < MIN_MTU || mtu > 65535)
     throw invalidArgument(field, `${mtu} is not a usable MTU (1280-65535; IPv6 needs at least 1280)`);
   return mtu;
 }

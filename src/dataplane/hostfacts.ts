@@ -1,4 +1,7 @@
-/** Facts about hostnetd's namespace that are not hostnet's objects: prefixes already in use there. */
+/**
+ * Facts about hostnetd's namespace that are not hostnet's objects: prefixes already in use there, and the
+ * MTU of the interface on the underlay.
+ */
 import { parsePrefix, type Prefix } from "../model/ip.js";
 import type { Runner } from "./linux/exec.js";
 
@@ -7,7 +10,14 @@ interface Route {
   type?: string;
 }
 interface Link {
+  mtu?: number;
   addr_info?: { local: string; prefixlen: number }[];
+}
+
+/** The MTU of the interface that has `address`, if one has. */
+export async function interfaceMtu(runner: Runner, address: string): Promise<number | undefined> {
+  const links = JSON.parse((await runner.run(["ip", "-j", "addr", "show"])).stdout) as Link[];
+  return links.find((l) => l.addr_info?.some((a) => a.local === address) === true)?.mtu;
 }
 
 export async function hostPrefixes(runner: Runner): Promise<Prefix[]> {

@@ -240,7 +240,8 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
       return (
         observed.kind === "hostRoute" &&
         observed.dev === desired.dev &&
-        observed.route.via === desired.route.via
+        observed.route.via === desired.route.via &&
+        observed.route.onlink === desired.route.onlink
       );
     case "veth":
       return (
@@ -310,7 +311,7 @@ export function describe(o: KernelObject): string {
     case "uplinkPort":
       return `uplink ${o.dev} master ${o.master}`;
     case "hostRoute":
-      return `route ${o.route.dst}${o.route.via === null ? "" : ` via ${o.route.via}`} dev ${o.dev}${o.route.metric === null ? "" : ` metric ${o.route.metric}`}`;
+      return `route ${o.route.dst}${o.route.via === null ? "" : ` via ${o.route.via}`} dev ${o.dev}${o.route.metric === null ? "" : ` metric ${o.route.metric}`}${o.route.onlink === true ? " onlink" : ""}`;
     case "address":
       return `address ${o.cidr} on ${o.dev}${where(o.netns)}`;
     case "vipRoute":

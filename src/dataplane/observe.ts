@@ -26,7 +26,7 @@ import {
 import type { ElementPart, KernelObject, Owner } from "./objects.js";
 import { VERSION_CHAIN_PREFIX } from "./render/nft.js";
 import { ipArgv } from "./render/steps.js";
-import { isAutomaticRoute, type IpRoute } from "./uplink.js";
+import { hostRouteOf, isAutomaticRoute, type IpRoute } from "./uplink.js";
 
 interface IpLink {
   ifname: string;
@@ -69,8 +69,7 @@ async function observeHostRoutes(
     (JSON.parse(shown[i] ?? "[]") as IpRoute[]).flatMap((r): KernelObject[] => {
       const owner = r.dev === undefined ? undefined : bridges.get(r.dev);
       if (owner === undefined || r.dev === undefined || isAutomaticRoute(r)) return [];
-      const route = { family, dst: r.dst, via: r.gateway ?? null, metric: r.metric ?? null };
-      return [{ kind: "hostRoute", owner, dev: r.dev, route }];
+      return [{ kind: "hostRoute", owner, dev: r.dev, route: hostRouteOf(r, family) }];
     }),
   );
 }

@@ -26,6 +26,7 @@ export interface IpRoute {
   protocol?: string;
   scope?: string;
   type?: string;
+  flags?: string[];
 }
 
 /** Why a NIC cannot be an uplink, or its snapshot. */
@@ -49,14 +50,20 @@ export const isAutomaticRoute = (r: { dst: string; protocol?: string; type?: str
 function hostRoutes(json: string, family: 4 | 6): HostRoute[] {
   return (JSON.parse(json) as IpRoute[])
     .filter((r) => !isAutomaticRoute(r))
-    .map((r) => ({ family, dst: r.dst, via: r.gateway ?? null, metric: r.metric ?? null }));
+    .map((r) => hostRouteOf(r, family));
+}
+
+/** A route of `ip -j route` in hostnet's terms. */
+export function hostRouteOf(r: IpRoute, family: 4 | 6): HostRoute {
+  const route = { family, dst: r.dst, via: r.gateway ?? null, metric: r.metric ?? null };
+  return r.flags?.includes("onlink") === true ? { ...route, onlink: true } : route;
 }
 
 export function routeLine(verb: "replace" | "del", r: HostRoute, dev: string): string {
   const dst = r.dst === "default" ? (r.family === 6 ? "::/0" : "0.0.0.0/0") : r.dst;
   const via = r.via === null ? "" : ` via ${r.via}`;
   const metric = r.metric === null ? "" : ` metric ${r.metric}`;
-  return `route ${verb} ${dst}${via} dev ${dev}${metric}`;
+  return `route ${verb} ${dst}${via} dev ${dev}${metric}${r.onlink === true && verb === "replace" ? " onlink" : ""}`;
 }
 
 /** The ip -batch lines that give an uplink back its state; every line is idempotent. */

@@ -2,6 +2,7 @@
  * Endpoint policies in hostnet's own terms, parsed and checked from HNS's `{Type, Settings}` documents.
  * Each policy type is one member of the union.
  */
+import { overlayBridgeMac } from "./overlay.js";
 import { invalidArgument } from "../errors.js";
 import { cidrOf, parseIp, parsePrefix, type Family } from "./ip.js";
 
@@ -51,6 +52,24 @@ export interface OutboundNatPolicy {
 
 export type EndpointPolicy = AclPolicy | SdnRoutePolicy | QosPolicy | OutboundNatPolicy;
 
+/**
+ * A subnet another host of a routed overlay owns (HNS RemoteSubnetRoute, Kubernetes' win-overlay): routed
+ * through the VXLAN to that host's router, its overlay bridge.
+ */
+export interface RemoteSubnetRoutePolicy {
+  readonly type: "RemoteSubnetRoute";
+  readonly destinationPrefix: string;
+  /** The VXLAN network identifier, which must be the network's own. */
+  readonly isolationId: number;
+  /** The remote host's underlay address, where VXLAN packets for the subnet go. */
+  readonly providerAddress: string;
+  /** The MAC of the remote host's overlay bridge (its `DrMacAddress`). */
+  readonly drMac: string;
+}
+
+/** A network's policies: those every endpoint of it gets, and the network's own. */
+export type NetworkPolicy = EndpointPolicy | RemoteSubnetRoutePolicy;
+
 /** Policy types a network or an endpoint has at most one of. */
 export const singletonPolicies = ["QOS", "OutBoundNAT"] as const;
 
@@ -60,12 +79,16 @@ export const singletonPolicies = ["QOS", "OutBoundNAT"] as const;
  */
 export function effectivePolicies(
   own: readonly EndpointPolicy[],
-  network: readonly EndpointPolicy[],
+  network: readonly NetworkPolicy[],
 ): EndpointPolicy[] {
   const overridden = (p: EndpointPolicy): boolean =>
     (singletonPolicies as readonly string[]).includes(p.type) && own.some((o) => o.type === p.type);
-  return [...own, ...network.filter((p) => !overridden(p))];
+  return [...own, ...endpointPoliciesOf(network).filter((p) => !overridden(p))];
 }
+
+/** The policies of a network that apply to its endpoints. */
+export const endpointPoliciesOf = (policies: readonly NetworkPolicy[]): EndpointPolicy[] =>
+  policies.filter((p): p is EndpointPolicy => p.type !== "RemoteSubnetRoute");
 
 /** Below this, a token bucket cannot pass one full-size packet per tick: refuse rather than stall. */
 export const QOS_MIN_BYTES_PER_SECOND = 1000;
@@ -209,6 +232,45 @@ export function parseEndpointPolicy(field: string, type: string, settings: unkno
     `${field}.Type`,
     `policy type "${type}" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, PortMapping)`,
   );
+}
+
+export function parseRemoteSubnetRoute(field: string, settings: unknown): RemoteSubnetRoutePolicy {
+  if (typeof settings !== "object" || settings === null) throw invalidArgument(field, "must be an object");
+  const s = settings as Record<string, unknown>;
+  const text = (key: string): string => {
+    const v = s[key];
+    if (typeof v !== "string" || v === "") throw invalidArgument(`${field}.${key}`, "is required");
+    return v;
+  };
+  const destination = parsePrefix(`${field}.DestinationPrefix`, text("DestinationPrefix"));
+  if (destination.family !== 4)
+    throw invalidArgument(`${field}.DestinationPrefix`, "must be an IPv4 prefix: overlay subnets are IPv4");
+  const isolationId = s["IsolationId"];
+  if (typeof isolationId !== "number" || !Number.isInteger(isolationId))
+    throw invalidArgument(`${field}.IsolationId`, "must be an integer, the network's VSID");
+  const provider = parseIp(`${field}.ProviderAddress`, text("ProviderAddress"));
+  // Without one, the router is the provider's hostnet bridge, whose MAC comes from its address.
+  const mac =
+    s["DistributedRouterMacAddress"] === undefined
+      ? overlayBridgeMac(provider.address)
+      : text("DistributedRouterMacAddress").toLowerCase().replaceAll("-", ":");
+  const unicast = (parseInt(mac.slice(0, 2), 16) & 1) === 0 && mac !== "00:00:00:00:00:00";
+  // HNS writes MACs with dashes (02-11-22-33-44-55); the kernel with colons.
+  if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac) || !unicast)
+    throw invalidArgument(`${field}.DistributedRouterMacAddress`, "must be a unicast MAC address");
+  return {
+    type: "RemoteSubnetRoute",
+    destinationPrefix: cidrOf(destination),
+    isolationId,
+    providerAddress: provider.address,
+    drMac: mac,
+  };
+}
+
+/** A network's policy: one its endpoints get, or one of the network's own. */
+export function parseNetworkPolicy(field: string, type: string, settings: unknown): NetworkPolicy {
+  if (type === "RemoteSubnetRoute") return parseRemoteSubnetRoute(`${field}.Settings`, settings);
+  return parseEndpointPolicy(field, type, settings);
 }
 
 export const familyOfAddress = (a: string): Family => (a.includes(":") ? 6 : 4);

@@ -1,5 +1,5 @@
 import type { Family } from "./ip.js";
-import type { EndpointPolicy } from "./policy.js";
+import type { EndpointPolicy, NetworkPolicy } from "./policy.js";
 
 /** Network types hostnet implements; each has one module in src/modes/. */
 export const networkTypes = [
@@ -38,6 +38,8 @@ export interface HostRoute {
   readonly dst: string;
   readonly via: string | null;
   readonly metric: number | null;
+  /** The gateway is on the link though no address of the link's says so (a routed overlay's remote router). */
+  readonly onlink?: true;
 }
 
 /**
@@ -65,8 +67,11 @@ export interface Network {
   /** Whether endpoints of the network reach each other directly (Docker's ICC). */
   readonly interContainer: boolean;
   readonly subnets: readonly Subnet[];
-  /** Policies every endpoint of the network gets besides its own (see effectivePolicies). */
-  readonly policies: readonly EndpointPolicy[];
+  /**
+   * Policies every endpoint of the network gets besides its own (see effectivePolicies), and the network's
+   * own (RemoteSubnetRoute).
+   */
+  readonly policies: readonly NetworkPolicy[];
   readonly createdAt: string;
   readonly origin: Origin | null;
   /** The uplink NIC of a network on the physical LAN (HNS's NetAdapterName policy). */

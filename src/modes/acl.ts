@@ -16,7 +16,13 @@ import { invalidArgument } from "../errors.js";
 import type { ElementPart, KernelObject, Owner } from "../dataplane/objects.js";
 import { ACL_TIERS, aclTierSet } from "../dataplane/naming.js";
 import { parseIp, parsePrefix, type Family, type Prefix } from "../model/ip.js";
-import { familyOfAddress, type AclPolicy, type EndpointPolicy, type PortRange } from "../model/policy.js";
+import {
+  familyOfAddress,
+  type AclPolicy,
+  type EndpointPolicy,
+  type NetworkPolicy,
+  type PortRange,
+} from "../model/policy.js";
 import type { Endpoint, Network } from "../model/types.js";
 
 type Direction = AclPolicy["direction"];
@@ -132,11 +138,11 @@ function tiers(rules: readonly LabelledAcl[], family: Family): TieredRule[] {
   return out;
 }
 
-const labelled = (policies: readonly EndpointPolicy[], prefix: string): LabelledAcl[] =>
+const labelled = (policies: readonly NetworkPolicy[], prefix: string): LabelledAcl[] =>
   policies.flatMap((p, i) => (p.type === "ACL" ? [{ acl: p, label: `${prefix} ${i}` }] : []));
 
 /** The endpoint's own ACLs (labelled `acl <index>`), then its network's (`network acl <index>`). */
-const aclsOf = (own: readonly EndpointPolicy[], network: readonly EndpointPolicy[]): LabelledAcl[] => [
+const aclsOf = (own: readonly EndpointPolicy[], network: readonly NetworkPolicy[]): LabelledAcl[] => [
   ...labelled(own, "acl"),
   ...labelled(network, "network acl"),
 ];
@@ -145,7 +151,7 @@ const aclsOf = (own: readonly EndpointPolicy[], network: readonly EndpointPolicy
  * Refuses ACLs that need more tiers than the skeleton has: more than ACL_TIERS rules of one direction
  * each of which can match a packet the one before it matches too.
  */
-export function checkAclTiers(own: readonly EndpointPolicy[], network: readonly EndpointPolicy[]): void {
+export function checkAclTiers(own: readonly EndpointPolicy[], network: readonly NetworkPolicy[]): void {
   const acls = aclsOf(own, network);
   for (const direction of DIRECTIONS)
     for (const family of FAMILIES) {

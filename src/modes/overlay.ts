@@ -2,12 +2,14 @@
  * Overlay: a NAT network whose bridge also has a VXLAN port to the same network on other hosts. Each host
  * has the gateway on its own bridge and masquerades its own endpoints. Remote endpoints are static: a FDB
  * entry sends their MAC to their host, and the bridge answers ARP for their address itself, so the VXLAN
- * floods and learns nothing.
+ * floods and learns nothing. A routed overlay (RemoteSubnetRoute policies) instead routes each other host's
+ * subnet to that host's bridge, the subnet's router, through the same VXLAN port.
  */
-import { createHash } from "node:crypto";
-import { isIPv4 } from "node:net";
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, vxlanName } from "../dataplane/naming.js";
+import { overlayBridgeMac } from "../model/overlay.js";
+import { ipFromValue, parsePrefix } from "../model/ip.js";
+import type { RemoteSubnetRoutePolicy } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import type { NetworkMode } from "./mode.js";
 import { nat } from "./nat.js";
@@ -16,16 +18,32 @@ import { nat } from "./nat.js";
 export const VXLAN_OVERHEAD = 50;
 
 /**
- * The MAC of a host's bridges of overlay networks, which is also the MAC other hosts send the host's source
- * address to: distinct per host, so it comes from its underlay address (an IPv4 one is the MAC's last four
- * bytes). Its first byte, 0x0a, is one no endpoint's random MAC (02:…) has, so a remote endpoint with this
- * MAC is its host's source address.
+ * The next hop of a remote subnet: its network address, which no endpoint has, so the neighbour entry that
+ * gives it the remote router's MAC is never another's (flannel's VXLAN backend does the same).
  */
-export function overlayBridgeMac(hostAddress: string): string {
-  const bytes = isIPv4(hostAddress)
-    ? hostAddress.split(".").map(Number)
-    : [...createHash("sha256").update(hostAddress).digest().subarray(0, 4)];
-  return [0x0a, 0x68, ...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
+export const remoteRouterAddress = (destinationPrefix: string): string => {
+  const prefix = parsePrefix("DestinationPrefix", destinationPrefix);
+  return ipFromValue(prefix.family, prefix.first);
+};
+
+function remoteSubnetObjects(net: Network, r: RemoteSubnetRoutePolicy): KernelObject[] {
+  const owner = `net:${net.id}` as const;
+  const bridge = bridgeName(net.shortId);
+  const via = remoteRouterAddress(r.destinationPrefix);
+  // As `ip -j route` shows it: a host route without its /32.
+  const dst = r.destinationPrefix.endsWith("/32") ? via : r.destinationPrefix;
+  return [
+    { kind: "hostRoute", owner, dev: bridge, route: { family: 4, dst, via, metric: null, onlink: true } },
+    {
+      kind: "overlayPeer",
+      owner,
+      vxlan: vxlanName(net.shortId),
+      bridge,
+      mac: r.drMac,
+      address: via,
+      remote: r.providerAddress,
+    },
+  ];
 }
 
 export const overlay: NetworkMode = {
@@ -66,6 +84,7 @@ export const overlay: NetworkMode = {
               value: [{ t: "addr", v: source }],
             } as const,
           ]),
+      ...net.policies.flatMap((p) => (p.type === "RemoteSubnetRoute" ? remoteSubnetObjects(net, p) : [])),
     ];
   },
 

@@ -22,7 +22,7 @@ import type {
   Subnet,
   UplinkSnapshot,
 } from "../model/types.js";
-import type { EndpointPolicy } from "../model/policy.js";
+import type { EndpointPolicy, NetworkPolicy } from "../model/policy.js";
 import { migrations } from "./migrations.js";
 
 interface NetworkRow {
@@ -94,7 +94,7 @@ export interface NewNetwork {
   readonly mtu: number;
   readonly interContainer: boolean;
   readonly subnets: readonly { family: Family; prefix: string; gateway: string }[];
-  readonly policies: readonly EndpointPolicy[];
+  readonly policies: readonly NetworkPolicy[];
   readonly adapter: string | null;
   readonly uplink: UplinkSnapshot | null;
   readonly ipam: "static" | "dhcp";
@@ -206,7 +206,7 @@ export class Store {
     this.prepare("UPDATE networks SET overlay = ? WHERE id = ?").run(JSON.stringify(overlay), id);
   }
 
-  setNetworkPolicies(id: string, policies: readonly EndpointPolicy[]): void {
+  setNetworkPolicies(id: string, policies: readonly NetworkPolicy[]): void {
     this.prepare("UPDATE networks SET policies = ? WHERE id = ?").run(JSON.stringify(policies), id);
   }
 
@@ -548,7 +548,7 @@ function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
     shortId: row.short_id,
     mtu: row.mtu,
     interContainer: row.inter_container === 1,
-    policies: JSON.parse(row.policies) as EndpointPolicy[],
+    policies: JSON.parse(row.policies) as NetworkPolicy[],
     createdAt: row.created_at,
     adapter: row.adapter,
     ipam: row.ipam,

@@ -28,6 +28,8 @@ import { failAfterCleanup } from "./cleanup.js";
 export interface Underlay {
   /** Host i (from 1) is `<prefix>h<i>` with up0 at 192.168.77.<i>/24. */
   readonly hosts: readonly { readonly ns: string; readonly address: string }[];
+  /** The namespace of the underlay's bridge (and etcd), at 192.168.77.254: a machine outside the overlay. */
+  readonly ns: string;
   /** https:// when the underlay has TLS. */
   readonly etcdUrl: string;
   readonly prefix: string;
@@ -357,13 +359,18 @@ async function makePki(dir: string): Promise<EtcdPki> {
   return { ca: join(dir, "ca.crt"), serverCert: server.cert, serverKey: server.key, ...client };
 }
 
-export async function createUnderlay(hostCount: number): Promise<Underlay>;
+/** `etcd: false` makes the underlay without etcd, for hosts whose overlay networks are their own. */
+export async function createUnderlay(hostCount: number, opts?: { etcd?: boolean }): Promise<Underlay>;
 /** etcd serves https and wants client certificates of a CA made for the underlay. */
 export async function createUnderlay(hostCount: number, opts: { tls: true }): Promise<TlsUnderlay>;
-export async function createUnderlay(hostCount: number, opts: { tls?: boolean } = {}): Promise<Underlay> {
+export async function createUnderlay(
+  hostCount: number,
+  opts: { tls?: boolean; etcd?: boolean } = {},
+): Promise<Underlay> {
   if (!Number.isInteger(hostCount) || hostCount < 1 || hostCount > 253)
     throw new Error(`hostCount ${hostCount} is not in 1..253`);
-  await ensureEtcd();
+  const withEtcd = opts.etcd ?? true;
+  if (withEtcd) await ensureEtcd();
   if (opts.tls === true) await ensureOpenssl();
   const prefix = `hno${randomBytes(3).toString("hex")}-`;
   const ul = `${prefix}ul`;
@@ -411,6 +418,7 @@ export async function createUnderlay(hostCount: number, opts: { tls?: boolean } 
   };
   const u: Underlay = {
     hosts,
+    ns: ul,
     etcdUrl: e.url,
     prefix,
     destroy,
@@ -438,7 +446,7 @@ export async function createUnderlay(hostCount: number, opts: { tls?: boolean } 
       await must(["ip", "-n", h.ns, "-batch", "-"], { input: `${batchHost.join("\n")}\n` });
       await must(["ip", "netns", "exec", h.ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
     }
-    await launch(e);
+    if (withEtcd) await launch(e);
   } catch (err) {
     return await failAfterCleanup(err, destroy, "the underlay");
   }

@@ -28,6 +28,11 @@ describe("parseDaemonArgs", () => {
       defaultNetwork: true,
       dockerPluginSocket: "/run/docker/plugins/hostnet.sock",
       affinitySeconds: 10800,
+      hostAddress: null,
+      cluster: null,
+    });
+    expect(parsed(["--host-address", "192.0.2.1"])).toMatchObject({
+      hostAddress: "192.0.2.1",
       cluster: null,
     });
     expect(parseDaemonArgs(["--help"])).toBe("help");
@@ -36,7 +41,6 @@ describe("parseDaemonArgs", () => {
   it("takes a cluster with TLS: the CA alone, or with a client certificate and key", () => {
     expect(parsed([...CLUSTER, "--etcd-lease-ttl", "5"]).cluster).toEqual({
       etcd: ["https://192.0.2.100:2379"],
-      hostAddress: "192.0.2.1",
       leaseSeconds: 5,
     });
     expect(parsed([...CLUSTER, "--etcd-cacert", "ca.pem"]).cluster?.tls).toEqual({ ca: "ca.pem" });
@@ -57,7 +61,8 @@ describe("parseDaemonArgs", () => {
   it.each([
     [["--etcd-cacert", "ca.pem"], "--etcd-cacert needs --etcd"],
     [["--etcd-key", "k.pem"], "--etcd-key needs --etcd"],
-    [["--etcd", "http://192.0.2.100:2379"], "--etcd and --host-address go together"],
+    [["--etcd", "http://192.0.2.100:2379"], "--etcd needs --host-address"],
+    [["--host-address", "host1"], '--host-address "host1" is not an IP address'],
     [[...CLUSTER, "--etcd-lease-ttl", "1"], "--etcd-lease-ttl must be whole seconds, at least 2"],
     [
       ["--etcd", "http://192.0.2.100:2379", "--host-address", "192.0.2.1", "--etcd-cacert", "ca.pem"],

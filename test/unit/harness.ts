@@ -1,4 +1,5 @@
 /** A whole hostnetd minus the kernel: in-memory store, memory kernel, reconciler and service. */
+import { OverlayAddresses } from "../../src/core/overlay-addresses.js";
 import { pino } from "pino";
 import { Reconciler } from "../../src/dataplane/reconciler.js";
 import { HostnetService } from "../../src/core/service.js";
@@ -9,6 +10,7 @@ import type { UplinkHost, UplinkInspection } from "../../src/dataplane/uplink.js
 import type { UplinkSnapshot } from "../../src/model/types.js";
 import { DhcpLeases } from "../../src/core/leases.js";
 import type { DhcpClients, DhcpClientSpec, DhcpEvent } from "../../src/dataplane/linux/dhcp-client.js";
+import type { OverlayRegistry } from "../../src/cluster/registry.js";
 import { MemoryKernel } from "../helpers/memory-kernel.js";
 
 /** NICs of hostnetd's namespace that networks may take as uplinks, and what was given back to them. */
@@ -71,6 +73,12 @@ export function harness(
     store?: Store;
     uplinks?: FakeUplinks;
     dhcp?: FakeDhcp;
+    /** hostnetd --host-address. */
+    hostAddress?: string;
+    /** Interfaces' MTUs by the address they have. */
+    underlay?: Readonly<Record<string, number>>;
+    /** The cluster's registry (hostnetd --etcd). */
+    overlay?: OverlayRegistry;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
@@ -85,6 +93,16 @@ export function harness(
     uplinks,
     leases,
     forgetBackend: () => Promise.resolve(),
+    interfaceMtu: (address) => Promise.resolve(opts.underlay?.[address]),
+    ...(opts.hostAddress === undefined ? {} : { hostAddress: opts.hostAddress }),
+    ...(opts.overlay === undefined
+      ? {}
+      : {
+          overlay: {
+            registry: opts.overlay,
+            addresses: new OverlayAddresses(store, reconciler, opts.overlay, silent),
+          },
+        }),
   });
   return {
     store,

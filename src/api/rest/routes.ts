@@ -23,6 +23,7 @@ import {
   PolicyRequest,
   policyRequest,
   policyView,
+  networkPolicyRequest,
   networkSpec,
   networkView,
 } from "./wire.js";
@@ -73,7 +74,8 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
   r.post(
     "/networks/:ref/policies",
     { schema: { params: Ref, body: PolicyRequest, response: { 200: Network, ...errors } } },
-    async (req) => networkView(await service.modifyNetworkPolicies(req.params.ref, policyRequest(req.body))),
+    async (req) =>
+      networkView(await service.modifyNetworkPolicies(req.params.ref, networkPolicyRequest(req.body))),
   );
   r.delete(
     "/networks/:ref",

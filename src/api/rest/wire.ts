@@ -13,8 +13,14 @@ import type {
   PortMappingSpec,
   SubnetSpec,
 } from "../../core/service.js";
-import { parseEndpointPolicy, type EndpointPolicy, type PortRange } from "../../model/policy.js";
+import {
+  parseEndpointPolicy,
+  parseNetworkPolicy,
+  type NetworkPolicy,
+  type PortRange,
+} from "../../model/policy.js";
 import { bridgeName, hostVethName } from "../../dataplane/naming.js";
+import { overlayBridgeMac } from "../../model/overlay.js";
 import type { Endpoint, Namespace, Network, Protocol } from "../../model/types.js";
 
 const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
@@ -45,7 +51,8 @@ export const NetworkRequest = Type.Object({
   ),
   Policies: Type.Optional(
     Type.Array(Type.Object({ Type: Type.String(), Settings: Type.Unknown() }), {
-      description: "ACL, QOS, OutBoundNAT and SDNRoute policies every endpoint of the network gets",
+      description:
+        "ACL, QOS, OutBoundNAT and SDNRoute policies every endpoint of the network gets; NetAdapterName; for Overlay networks VSID, VxlanPort, EncapOverhead and RemoteSubnetRoute",
     }),
   ),
 });
@@ -58,6 +65,12 @@ export const NetworkWire = Type.Object({
   Mtu: Type.Integer(),
   InterContainer: Type.Boolean(),
   Bridge: Type.String({ description: "The Linux bridge of this network" }),
+  DrMacAddress: Type.Optional(
+    Type.String({
+      description:
+        "Overlay networks: the MAC of this host's bridge, its router for the network, which other hosts' RemoteSubnetRoute policies name as DistributedRouterMacAddress",
+    }),
+  ),
   Policies: Type.Array(Type.Object({ Type: Type.String(), Settings: Type.Unknown() })),
   Flags: Type.Integer(),
   SchemaVersion,
@@ -110,20 +123,16 @@ export const PolicyRequest = Type.Object({
   Policies: Type.Array(Policy),
 });
 
-/** Endpoint policies, each with the field it came from; `handledElsewhere` types are the caller's. */
-function policySpecs(
+/** Policies, each with the field it came from; `handledElsewhere` types are the caller's. */
+function policySpecs<P extends NetworkPolicy>(
   policies: readonly Static<typeof Policy>[],
+  parse: (field: string, type: string, settings: unknown) => P,
   handledElsewhere: readonly string[] = [],
-): PolicySpec[] {
+): PolicySpec<P>[] {
   return policies.flatMap((p, i) =>
     handledElsewhere.includes(p.Type)
       ? []
-      : [
-          {
-            field: `Policies[${i}].Settings`,
-            policy: parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings),
-          },
-        ],
+      : [{ field: `Policies[${i}].Settings`, policy: parse(`Policies[${i}]`, p.Type, p.Settings) }],
   );
 }
 
@@ -143,9 +152,13 @@ function adapterSpec(policies: readonly Static<typeof Policy>[]): NetworkSpec["a
   return { name, field };
 }
 
-/** HNS's overlay network policies: the VXLAN network identifier (VSID) and UDP port (VxlanPort). */
+/**
+ * HNS's overlay network policies: the VXLAN network identifier (VSID), UDP port (VxlanPort), and the bytes
+ * the encapsulation takes from the underlay's MTU (EncapOverhead).
+ */
 const VSID = "VSID";
 const VXLAN_PORT = "VxlanPort";
+const ENCAP_OVERHEAD = "EncapOverhead";
 
 function overlaySpec(policies: readonly Static<typeof Policy>[]): NetworkSpec["overlay"] {
   const number = (type: string, key: string): { value: number; field: string } | undefined => {
@@ -160,12 +173,24 @@ function overlaySpec(policies: readonly Static<typeof Policy>[]): NetworkSpec["o
   };
   const vni = number(VSID, "IsolationId");
   const port = number(VXLAN_PORT, "Port");
-  if (vni === undefined && port === undefined) return undefined;
-  return { ...(vni === undefined ? {} : { vni }), ...(port === undefined ? {} : { port }) };
+  const overhead = number(ENCAP_OVERHEAD, "Overhead");
+  if (vni === undefined && port === undefined && overhead === undefined) return undefined;
+  return {
+    ...(vni === undefined ? {} : { vni }),
+    ...(port === undefined ? {} : { port }),
+    ...(overhead === undefined ? {} : { overhead }),
+  };
 }
 
 export function policyRequest(body: Static<typeof PolicyRequest>): ServicePolicyRequest {
-  return { requestType: body.RequestType, policies: policySpecs(body.Policies) };
+  return { requestType: body.RequestType, policies: policySpecs(body.Policies, parseEndpointPolicy) };
+}
+
+/** A network's modify request, which may also carry the network's own policies (RemoteSubnetRoute). */
+export function networkPolicyRequest(
+  body: Static<typeof PolicyRequest>,
+): ServicePolicyRequest<NetworkPolicy> {
+  return { requestType: body.RequestType, policies: policySpecs(body.Policies, parseNetworkPolicy) };
 }
 
 const rangesText = (ranges: readonly PortRange[]): string =>
@@ -186,8 +211,18 @@ export const PolicyList = Type.Object({
   ),
 });
 
-export function policyView(p: EndpointPolicy): Static<typeof Policy> {
+export function policyView(p: NetworkPolicy): Static<typeof Policy> {
   switch (p.type) {
+    case "RemoteSubnetRoute":
+      return {
+        Type: p.type,
+        Settings: {
+          DestinationPrefix: p.destinationPrefix,
+          IsolationId: p.isolationId,
+          ProviderAddress: p.providerAddress,
+          DistributedRouterMacAddress: p.drMac,
+        },
+      };
     case "ACL":
       return {
         Type: p.type,
@@ -283,7 +318,12 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
     name: body.Name,
     type: body.Type ?? "NAT",
     subnets,
-    policies: policySpecs(body.Policies ?? [], [NET_ADAPTER_NAME, VSID, VXLAN_PORT]),
+    policies: policySpecs(body.Policies ?? [], parseNetworkPolicy, [
+      NET_ADAPTER_NAME,
+      VSID,
+      VXLAN_PORT,
+      ENCAP_OVERHEAD,
+    ]),
     ...(adapter === undefined ? {} : { adapter }),
     ...(overlay === undefined ? {} : { overlay }),
     ...(dhcp ? { ipam: { value: "dhcp" as const, field: "Ipams[0].Type" } } : {}),
@@ -383,6 +423,7 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
     Mtu: n.mtu,
     InterContainer: n.interContainer,
     Bridge: bridgeName(n.shortId),
+    ...(n.overlay === null ? {} : { DrMacAddress: overlayBridgeMac(n.overlay.localAddress) }),
     Policies: [
       ...(n.adapter === null
         ? []

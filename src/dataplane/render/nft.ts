@@ -59,6 +59,12 @@ function setDeclaration(name: NftSetName, options: SkeletonOptions): string {
   return `  ${kind} ${name} { type ${type};${interval}${counter} }`;
 }
 
+/**
+ * The host is the router of its NAT and Overlay bridges: it sends their containers no ICMP redirects (a routed
+ * overlay routes a remote subnet back out of the bridge it came in by, and a redirected container would send
+ * straight to the remote router, past this host's forward chain and its ACLs). A redirect is related to the
+ * connection it is about, so it is dropped before the output chain accepts related packets.
+ */
 const inetChains = `
   chain guard {
     type filter hook prerouting priority raw; policy accept;
@@ -138,6 +144,7 @@ const inetChains = `
   }
   chain output {
     type filter hook output priority filter; policy accept;
+    oifname @natBridges icmp type redirect drop
     ct state established,related accept
     ip daddr @aclInRules4 jump acl_in4
     ip6 daddr @aclInRules6 jump acl_in6

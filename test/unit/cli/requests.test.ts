@@ -28,6 +28,22 @@ describe("networkCreateRequest", () => {
     expect(networkCreateRequest("a", { type: "ics" }).Type).toBe("ics");
   });
 
+  it("turns --vni, --vxlan-port and --encap-overhead into the overlay's policies", () => {
+    expect(
+      networkCreateRequest("ov", {
+        type: "overlay",
+        vni: "4096",
+        "vxlan-port": "4790",
+        "encap-overhead": "70",
+      }).Policies,
+    ).toStrictEqual([
+      { Type: "VSID", Settings: { IsolationId: 4096 } },
+      { Type: "VxlanPort", Settings: { Port: 4790 } },
+      { Type: "EncapOverhead", Settings: { Overhead: 70 } },
+    ]);
+    expect(() => networkCreateRequest("ov", { "encap-overhead": "-5" })).toThrow(/--encap-overhead/);
+  });
+
   it("builds one static IPAM with a default route per gateway", () => {
     expect(
       networkCreateRequest("web", { subnet: ["172.20.0.0/16"], gateway: ["172.20.0.254"], mtu: "1450" }),

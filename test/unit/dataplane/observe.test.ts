@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { peersOf, type FdbEntry, type Neighbour } from "../../../src/dataplane/observe.js";
 import { sameState } from "../../../src/dataplane/objects.js";
+import { hostRouteOf } from "../../../src/dataplane/uplink.js";
 import { BRIDGE, peer, VXLAN } from "./samples.js";
 
 const MAC = "02:00:00:00:00:03";
@@ -39,5 +40,19 @@ describe("peersOf", () => {
 
   it("sees no peer in the bridge's entries for the port's own address", () => {
     expect(peersOf(VXLAN, BRIDGE, [portAddress], [])).toEqual([]);
+  });
+});
+
+describe("hostRouteOf", () => {
+  it("keeps a route's onlink flag, which a routed overlay's remote subnets need to be re-created", () => {
+    const shown = { dst: "10.244.2.0/24", gateway: "10.244.2.0", dev: "hnb-1", flags: ["onlink"] };
+    expect(hostRouteOf(shown, 4)).toEqual({
+      family: 4,
+      dst: "10.244.2.0/24",
+      via: "10.244.2.0",
+      metric: null,
+      onlink: true,
+    });
+    expect(hostRouteOf({ ...shown, flags: [] }, 4)).not.toHaveProperty("onlink");
   });
 });

@@ -185,6 +185,19 @@ describe("steps: overlay", () => {
     ...hostLines(`neigh replace 10.0.0.3 lladdr 02:00:00:00:00:03 dev ${BRIDGE} nud permanent`),
   ];
 
+  it("routes a remote subnet on the bridge to a next hop no address of it covers (onlink)", () => {
+    const route: KernelObject = {
+      kind: "hostRoute",
+      owner: `net:${NET}`,
+      dev: BRIDGE,
+      route: { family: 4, dst: "10.244.2.0/24", via: "10.244.2.0", metric: null, onlink: true },
+    };
+    expect(steps([create(route)])).toEqual(
+      hostLines(`route replace 10.244.2.0/24 via 10.244.2.0 dev ${BRIDGE} onlink`),
+    );
+    expect(steps([del(route)])).toEqual(hostLines(`route del 10.244.2.0/24 via 10.244.2.0 dev ${BRIDGE}`));
+  });
+
   it("creates a vxlan device as a bridge port that neither learns nor floods", () => {
     expect(steps([create(vxlan)])).toEqual(hostLines(...vxlanLines));
   });

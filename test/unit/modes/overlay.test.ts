@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { overlay, overlayBridgeMac } from "../../../src/modes/overlay.js";
+import { overlayBridgeMac } from "../../../src/model/overlay.js";
+import { overlay } from "../../../src/modes/overlay.js";
 import type { Network } from "../../../src/model/types.js";
 import { endpointOf, ns, v4Net } from "./samples.js";
 
