@@ -279,6 +279,46 @@ function etcdOf(u: Underlay): Etcd {
 }
 
 /** Stops the underlay's etcd and waits for it to exit; its data stays for startEtcd(). */
+/**
+ * Counts, on the underlay's bridge, every packet to or from an address outside the underlay's own subnet
+ * (link-local and multicast aside): the overlay must never send any.
+ */
+const UNDERLAY_WATCH = `
+table bridge underlay_watch {
+  counter stray {}
+  chain watch {
+    ether type ip ip saddr != 192.168.77.0/24 counter name "stray"
+    ether type ip ip daddr != { 192.168.77.0/24, 224.0.0.0/4, 255.255.255.255 } counter name "stray"
+    ether type ip6 ip6 saddr != { ::, fe80::/10 } counter name "stray"
+    ether type ip6 ip6 daddr != { fe80::/10, ff02::/16 } counter name "stray"
+  }
+  chain forward { type filter hook forward priority 0; jump watch; }
+  chain input { type filter hook input priority 0; jump watch; }
+}
+`;
+
+/** How many packets the underlay carried to or from an address outside it, since it was made. */
+export async function strayUnderlayPackets(u: Underlay): Promise<number> {
+  const out = await must([
+    "ip",
+    "netns",
+    "exec",
+    u.ns,
+    "nft",
+    "-j",
+    "list",
+    "counter",
+    "bridge",
+    "underlay_watch",
+    "stray",
+  ]);
+  const counter = (JSON.parse(out) as { nftables: { counter?: { packets: number } }[] }).nftables.find(
+    (o) => o.counter !== undefined,
+  )?.counter;
+  if (counter === undefined) throw new Error(`no stray counter in the underlay ${u.prefix}`);
+  return counter.packets;
+}
+
 export async function stopEtcd(u: Underlay): Promise<void> {
   await halt(etcdOf(u));
 }
@@ -446,6 +486,7 @@ export async function createUnderlay(
       await must(["ip", "-n", h.ns, "-batch", "-"], { input: `${batchHost.join("\n")}\n` });
       await must(["ip", "netns", "exec", h.ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
     }
+    await must(["ip", "netns", "exec", ul, "nft", "-f", "-"], { input: UNDERLAY_WATCH });
     if (withEtcd) await launch(e);
   } catch (err) {
     return await failAfterCleanup(err, destroy, "the underlay");

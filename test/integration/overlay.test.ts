@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
 import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { createUnderlay, type Underlay } from "../helpers/overlay-lab.js";
+import { createUnderlay, strayUnderlayPackets, type Underlay } from "../helpers/overlay-lab.js";
 import { needsRoot } from "../helpers/root.js";
 import { ping } from "../helpers/topology.js";
 
@@ -170,5 +170,9 @@ describe.skipIf(needsRoot)("overlay networks across three hosts", () => {
     expect(
       await within(2000, async () => (await d[0]?.api("GET", "/networks/ov1"))?.status === 200),
     ).toBeDefined();
+  });
+
+  it("never sent the underlay a packet to or from an address outside it", async () => {
+    expect(await strayUnderlayPackets(u)).toBe(0);
   });
 });
