@@ -12,7 +12,7 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Cleanup } from "../test/helpers/cleanup.js";
+import { runBench } from "./harness.js";
 import { startDaemon } from "../test/helpers/daemon.js";
 import { LibCni, type NetworkConfigList, type RuntimeConf } from "../test/helpers/libcni.js";
 import { must } from "../test/helpers/run.js";
@@ -75,13 +75,13 @@ async function series(
   return { add: figures(add), del: figures(del) };
 }
 
-const cleanup = new Cleanup();
-try {
+await runBench("cni", async ({ cleanup, ownPrefix }) => {
   const pluginsVersion = await ensureCniPlugins();
   out(
     `bench/cni: ${CONTAINERS} containers per side, medians over the first ${N}; containernetworking-plugins ${pluginsVersion}`,
   );
   const t = await createTopology();
+  ownPrefix(t.prefix);
   cleanup.add(() => t.destroy());
   const dir = mkdtempSync(join(tmpdir(), "hostnet-bench-cni-"));
   cleanup.add(() => {
@@ -188,14 +188,4 @@ try {
       targets,
     }),
   );
-} catch (err) {
-  process.exitCode = 1;
-  process.stderr.write(
-    `bench/cni failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-} finally {
-  await cleanup.run().catch((err: unknown) => {
-    process.exitCode = 1;
-    process.stderr.write(`bench/cni cleanup failed: ${String(err)}\n`);
-  });
-}
+});

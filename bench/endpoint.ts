@@ -10,10 +10,10 @@
  */
 import { availableParallelism, release } from "node:os";
 import { parseArgs } from "node:util";
-import { Cleanup } from "../test/helpers/cleanup.js";
+import { runBench, type BenchRun } from "./harness.js";
 import { startDaemon } from "../test/helpers/daemon.js";
 import { must } from "../test/helpers/run.js";
-import { createTopology, destroyPrefix } from "../test/helpers/topology.js";
+import { createTopology } from "../test/helpers/topology.js";
 import { cniChain, ensureCniPlugins } from "./cni-reference.js";
 import { growth, median, percentile, round } from "./stats.js";
 
@@ -102,32 +102,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-// Cleanup runs once, from the normal path, an error or a signal, whichever comes first.
-const cleanup = new Cleanup();
-let prefix: string | undefined;
-let tearingDown: Promise<void> | undefined;
-const signalled = { value: false };
-const tearDown = (): Promise<void> =>
-  (tearingDown ??= (async () => {
-    try {
-      await cleanup.run();
-    } finally {
-      // Again, for a namespace a step in flight may have added while cleanup ran.
-      if (prefix !== undefined) await destroyPrefix(prefix);
-    }
-  })());
-
-const onSignal = (signal: NodeJS.Signals): void => {
-  signalled.value = true;
-  process.stderr.write(`\nbench/endpoint: ${signal}, cleaning up\n`);
-  tearDown()
-    .catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`))
-    .finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-};
-process.once("SIGINT", onSignal);
-process.once("SIGTERM", onSignal);
-
-async function main(): Promise<void> {
+async function main({ cleanup, ownPrefix }: BenchRun): Promise<void> {
   const pluginsVersion = await ensureCniPlugins();
   const machine = {
     kernel: release(),
@@ -144,7 +119,7 @@ async function main(): Promise<void> {
     out(`note: with fewer than ${2 * WINDOW} samples the first ${WINDOW} and last ${WINDOW} overlap`);
 
   const t = await createTopology();
-  prefix = t.prefix;
+  ownPrefix(t.prefix);
   cleanup.add(() => t.destroy());
 
   // hostnet. Set-up (network, N namespaces) is not timed.
@@ -261,21 +236,4 @@ async function main(): Promise<void> {
   );
 }
 
-try {
-  await main();
-} catch (err) {
-  process.exitCode = 1;
-  // After a signal the step in flight fails because its daemon or namespace is gone: not worth a report.
-  if (!signalled.value)
-    process.stderr.write(
-      `bench/endpoint failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-} finally {
-  try {
-    await tearDown();
-  } catch (err) {
-    process.exitCode = 1;
-    process.stderr.write(`bench/endpoint cleanup failed: ${String(err)}\n`);
-    if (err instanceof AggregateError) for (const e of err.errors) process.stderr.write(`  ${String(e)}\n`);
-  }
-}
+await runBench("endpoint", main);

@@ -9,7 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import { Cleanup } from "../test/helpers/cleanup.js";
+import { runBench } from "./harness.js";
 import { startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
 import { must, run } from "../test/helpers/run.js";
 import { createTopology, type Topology } from "../test/helpers/topology.js";
@@ -81,9 +81,9 @@ async function connectionRate(t: Topology): Promise<number> {
   return Number(r.stdout.trim());
 }
 
-const cleanup = new Cleanup();
-try {
+await runBench("lb", async ({ cleanup, ownPrefix }) => {
   const t = await createTopology();
+  ownPrefix(t.prefix);
   cleanup.add(() => t.destroy());
   const d = await startDaemon(t.host, ["--no-default-network"]);
   cleanup.add(() => d.stop());
@@ -154,6 +154,4 @@ try {
       `restarted hostnetd programs ${frontends} frontends into an empty table in ${figures.restartMs} ms (target < 3000)\n`,
   );
   process.stdout.write(`${JSON.stringify({ bench: "lb", n: N, samples: SAMPLES, ...figures })}\n`);
-} finally {
-  await cleanup.run();
-}
+});

@@ -12,10 +12,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { availableParallelism, release } from "node:os";
 import { parseArgs } from "node:util";
-import { Cleanup } from "../test/helpers/cleanup.js";
+import { runBench, type BenchRun } from "./harness.js";
 import { startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
 import { createUnderlay } from "../test/helpers/overlay-lab.js";
-import { destroyPrefix } from "../test/helpers/topology.js";
 import { measureThroughput } from "../test/helpers/traffic.js";
 import { median, percentile, round } from "./stats.js";
 
@@ -277,38 +276,13 @@ function printBreakdown(samples: readonly Sample[], fromB: boolean): void {
   if (fromB) out(`  B: programmed ${m("bProgrammed")} (converge ${m("bConverge")})`);
 }
 
-// Cleanup runs once, from the normal path, an error or a signal, whichever comes first.
-const cleanup = new Cleanup();
-let prefix: string | undefined;
-let tearingDown: Promise<void> | undefined;
-const signalled = { value: false };
-const tearDown = (): Promise<void> =>
-  (tearingDown ??= (async () => {
-    try {
-      await cleanup.run();
-    } finally {
-      // Again, for a namespace a step in flight may have added while cleanup ran.
-      if (prefix !== undefined) await destroyPrefix(prefix);
-    }
-  })());
-
-const onSignal = (signal: NodeJS.Signals): void => {
-  signalled.value = true;
-  process.stderr.write(`\nbench/overlay: ${signal}, cleaning up\n`);
-  tearDown()
-    .catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`))
-    .finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-};
-process.once("SIGINT", onSignal);
-process.once("SIGTERM", onSignal);
-
-async function main(): Promise<void> {
+async function main({ cleanup, ownPrefix }: BenchRun): Promise<void> {
   const machine = { kernel: release(), cpus: availableParallelism(), node: process.version };
   out(`bench/overlay: N=${N} per latency series, iperf3 for ${SECONDS} s per path`);
   out(`machine: kernel ${machine.kernel}, ${machine.cpus} CPUs, node ${machine.node}`);
 
   const u = await createUnderlay(2);
-  prefix = u.prefix;
+  ownPrefix(u.prefix);
   cleanup.add(() => u.destroy());
   const [hostA, hostB] = u.hosts;
   if (hostA === undefined || hostB === undefined) throw new Error("the underlay has fewer than 2 hosts");
@@ -445,21 +419,4 @@ async function main(): Promise<void> {
   );
 }
 
-try {
-  await main();
-} catch (err) {
-  process.exitCode = 1;
-  // After a signal the step in flight fails because its daemon or namespace is gone: not worth a report.
-  if (!signalled.value)
-    process.stderr.write(
-      `bench/overlay failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-} finally {
-  try {
-    await tearDown();
-  } catch (err) {
-    process.exitCode = 1;
-    process.stderr.write(`bench/overlay cleanup failed: ${String(err)}\n`);
-    if (err instanceof AggregateError) for (const e of err.errors) process.stderr.write(`  ${String(e)}\n`);
-  }
-}
+await runBench("overlay", main);

@@ -7,7 +7,7 @@
  *   node dist/bench/policy.js [--n 1000] [--samples 20]
  */
 import { parseArgs } from "node:util";
-import { Cleanup } from "../test/helpers/cleanup.js";
+import { runBench } from "./harness.js";
 import { startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
 import { createTopology, type Topology } from "../test/helpers/topology.js";
 import { measureThroughput } from "../test/helpers/traffic.js";
@@ -71,9 +71,9 @@ async function ruleLatency(d: TestDaemon): Promise<{ add: number[]; remove: numb
   return out;
 }
 
-const cleanup = new Cleanup();
-try {
+await runBench("policy", async ({ cleanup, ownPrefix }) => {
   const t = await createTopology();
+  ownPrefix(t.prefix);
   cleanup.add(() => t.destroy());
   const d = await startDaemon(t.host, ["--no-default-network"]);
   cleanup.add(() => d.stop());
@@ -112,6 +112,4 @@ try {
       `with ${N - 8} endpoints x 10 rules loaded: ratio ${figures.throughputRatio} (target >= 0.95)\n`,
   );
   process.stdout.write(`${JSON.stringify({ bench: "policy", n: N, samples: SAMPLES, ...figures })}\n`);
-} finally {
-  await cleanup.run();
-}
+});
