@@ -1,8 +1,17 @@
 /**
  * `hostnet policy …`: the ACL and QoS policies of an endpoint, or with --network those every endpoint of a
- * network gets, listed by number and changed live.
+ * network gets and a routed overlay network's remote subnets, listed by number and changed live.
  */
-import type { CountedPolicy, Endpoint, Policy, PolicyRequest, QosSettings } from "../client/wire.js";
+import { isIP } from "node:net";
+import type {
+  CountedPolicy,
+  Endpoint,
+  Network,
+  Policy,
+  PolicyRequest,
+  QosSettings,
+  RemoteSubnetRouteSettings,
+} from "../client/wire.js";
 import { HostnetError } from "../errors.js";
 import { aclSyntax, parseAcl, protocolNumbers } from "./acl.js";
 import { defineCommand, group, type Context, type OptionSpecs, type Values } from "./command.js";
@@ -53,11 +62,131 @@ export function policiesOf(values: Values<typeof policyOptions>): Policy[] {
 export const listedPolicies = (endpoint: Endpoint): Policy[] =>
   endpoint.Policies.filter((p) => p.Type !== "PortMapping");
 
-/** The body of POST /endpoints/ENDPOINT/policies for `policy add`. */
-export function policyAddRequest(values: Values<typeof policyOptions>): PolicyRequest {
+/**
+ * The policies `policy ls --network` shows and `--index` counts: all but those the network was created with
+ * (its uplink, its VXLAN), which the policy requests cannot change.
+ */
+export const listedNetworkPolicies = (network: Network): Policy[] =>
+  network.Policies.filter((p) => !["NetAdapterName", "VSID", "VxlanPort"].includes(p.Type));
+
+/** Makes a policy command work on a network's policies instead of an endpoint's. */
+const targetOption = {
+  network: {
+    type: "boolean",
+    description: "ENDPOINT names a network: the policies every endpoint on it gets besides its own",
+  },
+} as const satisfies OptionSpecs;
+
+type Target = Pick<Values<typeof targetOption>, "network">;
+
+/** A routed overlay's RemoteSubnetRoute, which only networks have. */
+export const remoteSubnetOptions = {
+  "remote-subnet": {
+    type: "string",
+    arg: "CIDR",
+    description:
+      "With --network, on an Overlay network of a hostnetd without --etcd: route this other host's subnet through the VXLAN (RemoteSubnetRoute)",
+  },
+  provider: {
+    type: "string",
+    arg: "IP",
+    description: "The underlay address of the --remote-subnet's host, where its VXLAN packets go",
+  },
+  "router-mac": {
+    type: "string",
+    arg: "MAC",
+    description:
+      "The --remote-subnet's router, the DrMacAddress of the network on that host (default: the one hostnet gives the --provider's bridge)",
+  },
+} as const satisfies OptionSpecs;
+
+const forNetworks = (option: string, target: Target): void => {
+  if (target.network !== true)
+    throw new UsageError(`${option} is a network's policy: give --network and the overlay network`);
+};
+
+/**
+ * --remote-subnet as hostnetd shows it: the network address, since hostnetd stores the subnet so and
+ * `policy rm --remote-subnet` must find it.
+ */
+function remoteSubnet(text: string): string {
+  const [address = "", length = "", ...rest] = text.split("/");
+  if (isIP(address) !== 4 || !/^\d{1,2}$/.test(length) || Number(length) > 32 || rest.length > 0)
+    throw new UsageError(
+      `--remote-subnet "${text}" is not an IPv4 prefix such as 10.244.2.0/24 (overlay subnets are IPv4)`,
+    );
+  const value = address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+  const network = (value & (2 ** 32 - 2 ** (32 - Number(length)))) >>> 0;
+  return `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join(".")}/${length}`;
+}
+
+/** The settings --remote-subnet, --provider and --router-mac give, but the IsolationId; none without them. */
+function remoteSubnetRoute(
+  values: Values<typeof remoteSubnetOptions> & Target,
+): Omit<RemoteSubnetRouteSettings, "IsolationId"> | undefined {
+  const prefix = values["remote-subnet"];
+  const { provider } = values;
+  const mac = values["router-mac"];
+  if (prefix === undefined) {
+    if (provider !== undefined || mac !== undefined)
+      throw new UsageError("--provider and --router-mac go with --remote-subnet");
+    return undefined;
+  }
+  forNetworks("--remote-subnet", values);
+  if (provider === undefined) throw new UsageError("--remote-subnet needs --provider, its host's address");
+  if (isIP(provider) === 0) throw new UsageError(`--provider "${provider}" is not an IP address`);
+  if (mac !== undefined && !/^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i.test(mac))
+    throw new UsageError(`--router-mac "${mac}" is not a MAC address such as 0a:68:c0:a8:4d:02`);
+  return {
+    DestinationPrefix: remoteSubnet(prefix),
+    ProviderAddress: provider,
+    ...(mac === undefined ? {} : { DistributedRouterMacAddress: mac }),
+  };
+}
+
+/** A routed overlay's VXLAN identifier, which every RemoteSubnetRoute of it must repeat. */
+function isolationId(network: string, policies: readonly Policy[]): number {
+  const id = field(policies.find((p) => p.Type === "VSID")?.Settings, "IsolationId");
+  if (typeof id !== "number")
+    throw new HostnetError(
+      "InvalidArgument",
+      `--remote-subnet: network "${network}" has no VSID: remote subnets are routed on Overlay networks`,
+    );
+  return id;
+}
+
+export const policyAddOptions = { ...policyOptions, ...remoteSubnetOptions, ...targetOption } as const;
+
+/** `policy add`, checked before anything is sent, then turned into a request once the network is known. */
+export interface Addition {
+  /** A RemoteSubnetRoute repeats its network's VSID, so the network must be read first. */
+  readonly readsNetwork: boolean;
+  /**
+   * @param network the network's name as given, for messages
+   * @param policies its policies as hostnetd shows them; empty when not read
+   */
+  request(network: string, policies: readonly Policy[]): PolicyRequest;
+}
+
+export function policyAddition(values: Values<typeof policyAddOptions>): Addition {
   const policies = policiesOf(values);
-  if (policies.length === 0) throw new UsageError("nothing to add: give --acl, --qos-out or --qos-in");
-  return { RequestType: "Add", Policies: policies };
+  const route = remoteSubnetRoute(values);
+  if (policies.length === 0 && route === undefined)
+    throw new UsageError(
+      "nothing to add: give --acl, --qos-out, --qos-in or, with --network, --remote-subnet",
+    );
+  return {
+    readsNetwork: route !== undefined,
+    request(network, read) {
+      if (route === undefined) return { RequestType: "Add", Policies: policies };
+      const { DestinationPrefix, ...rest } = route;
+      const settings = { DestinationPrefix, IsolationId: isolationId(network, read), ...rest };
+      return {
+        RequestType: "Add",
+        Policies: [...policies, { Type: "RemoteSubnetRoute", Settings: settings }],
+      };
+    },
+  };
 }
 
 /** The body for `policy set`, which replaces every policy but the port mappings. */
@@ -83,6 +212,10 @@ export const policyRemoveOptions = {
     description: "ACL rule, written as it was added (hostnetd compares the rules, not the text)",
   },
   qos: { type: "boolean", description: "The QoS policy, whatever its rates" },
+  "remote-subnet": {
+    ...remoteSubnetOptions["remote-subnet"],
+    description: "With --network, the RemoteSubnetRoute to this subnet, whatever its provider",
+  },
   "qos-out": { ...policyOptions["qos-out"], description: "The QoS policy with exactly these rates" },
   "qos-in": { ...policyOptions["qos-in"], description: "The QoS policy with exactly these rates" },
   all: { type: "boolean", description: "Every policy; port mappings stay" },
@@ -90,10 +223,16 @@ export const policyRemoveOptions = {
 
 /** `policy rm`, checked before anything is sent, then turned into a request once the policies are known. */
 export interface Removal {
-  /** --index and --qos name policies by what the endpoint has, so its policies must be read first. */
+  /**
+   * --index, --qos and --remote-subnet name policies by what the endpoint or network has, so its policies
+   * must be read first.
+   */
   readonly readsPolicies: boolean;
-  /** @param listed the endpoint's policies as listedPolicies gives them; empty when not read */
-  request(endpoint: string, listed: readonly Policy[]): PolicyRequest;
+  /**
+   * @param target what the policies are of, for messages: `endpoint "web1"`
+   * @param listed its policies as listedPolicies or listedNetworkPolicies give them; empty when not read
+   */
+  request(target: string, listed: readonly Policy[]): PolicyRequest;
 }
 
 function parseIndex(text: string): number {
@@ -105,41 +244,53 @@ function parseIndex(text: string): number {
 
 const policyCount = (n: number): string => (n === 0 ? "no policies" : n === 1 ? "1 policy" : `${n} policies`);
 
-export function policyRemoval(values: Values<typeof policyRemoveOptions>): Removal {
+export function policyRemoval(values: Values<typeof policyRemoveOptions> & Target): Removal {
   const given = policiesOf(values);
   const indexes = [...new Set((values.index ?? []).map(parseIndex))];
   const qos = values.qos === true;
+  const written = values["remote-subnet"];
+  if (written !== undefined) forNetworks("--remote-subnet", values);
+  const subnet = written === undefined ? undefined : remoteSubnet(written);
   if (qos && given.some((p) => p.Type === "QOS"))
     throw new UsageError(
       "--qos takes the QoS policy out whatever its rates: leave out --qos-out and --qos-in",
     );
   if (values.all === true) {
-    if (qos || indexes.length > 0 || given.length > 0)
+    if (qos || indexes.length > 0 || given.length > 0 || subnet !== undefined)
       throw new UsageError("--all removes every policy: give it alone");
     return { readsPolicies: false, request: () => ({ RequestType: "Update", Policies: [] }) };
   }
-  if (!qos && indexes.length === 0 && given.length === 0)
-    throw new UsageError("nothing to remove: give --index, --acl, --qos, --qos-out, --qos-in or --all");
+  if (!qos && indexes.length === 0 && given.length === 0 && subnet === undefined)
+    throw new UsageError(
+      "nothing to remove: give --index, --acl, --qos, --qos-out, --qos-in, --all or, with --network, --remote-subnet",
+    );
   return {
-    readsPolicies: qos || indexes.length > 0,
-    request(endpoint, listed) {
+    readsPolicies: qos || indexes.length > 0 || subnet !== undefined,
+    request(target, listed) {
       // The policies go back exactly as hostnetd showed them, not as positions: if the endpoint changed
       // since it was read, Remove fails on a policy that is gone instead of taking out its successor.
       const byIndex = indexes.map((n) => {
         const policy = listed[n - 1];
         if (policy === undefined)
-          throw new HostnetError(
-            "NotFound",
-            `--index ${n}: endpoint "${endpoint}" has ${policyCount(listed.length)}`,
-          );
+          throw new HostnetError("NotFound", `--index ${n}: ${target} has ${policyCount(listed.length)}`);
         return policy;
       });
       const theQos = listed.find((p) => p.Type === "QOS");
       if (qos && theQos === undefined)
-        throw new HostnetError("NotFound", `--qos: endpoint "${endpoint}" has no QoS policy`);
+        throw new HostnetError("NotFound", `--qos: ${target} has no QoS policy`);
+      const route = listed.find(
+        (p) => p.Type === "RemoteSubnetRoute" && setting(p.Settings, "DestinationPrefix") === subnet,
+      );
+      if (subnet !== undefined && route === undefined)
+        throw new HostnetError("NotFound", `--remote-subnet: ${target} has no route to ${subnet}`);
       return {
         RequestType: "Remove",
-        Policies: [...given, ...(qos && theQos !== undefined ? [theQos] : []), ...byIndex],
+        Policies: [
+          ...given,
+          ...(qos && theQos !== undefined ? [theQos] : []),
+          ...(route === undefined ? [] : [route]),
+          ...byIndex,
+        ],
       };
     },
   };
@@ -258,15 +409,8 @@ export function policyTable(policies: readonly CountedPolicy[]): string {
   );
 }
 
-/** Makes a policy command work on a network's policies instead of an endpoint's. */
-const targetOption = {
-  network: {
-    type: "boolean",
-    description: "ENDPOINT names a network: the policies every endpoint on it gets besides its own",
-  },
-} as const satisfies OptionSpecs;
-
-type Target = Pick<Values<typeof targetOption>, "network">;
+const targetName = (target: Target, ref: string): string =>
+  `${target.network === true ? "network" : "endpoint"} "${ref}"`;
 
 async function modify(ctx: Context, target: Target, ref: string, request: PolicyRequest): Promise<void> {
   const changed =
@@ -278,20 +422,23 @@ async function modify(ctx: Context, target: Target, ref: string, request: Policy
 
 export const policy = group({
   names: ["policy"],
-  help: "Manage the ACL and QoS policies of an endpoint or, with --network, of a network (port mappings are endpoint create's --publish)",
+  help: "Manage the ACL and QoS policies of an endpoint or, with --network, of a network, and an overlay network's remote subnets (port mappings are endpoint create's --publish)",
   commands: [
     defineCommand({
       names: ["add"],
       help: "Add policies to an endpoint, or with --network to a network",
       args: ["ENDPOINT"],
-      options: { ...policyOptions, ...targetOption },
+      options: policyAddOptions,
       examples: [
         "hostnet policy add web1 --acl action=allow,dir=in,proto=tcp,lport=80+443",
         "hostnet policy add web1 --qos-out 8Mbit --qos-in 1MB",
         "hostnet policy add --network nat --acl action=block,dir=out,raddr=169.254.169.254",
+        "hostnet policy add --network vxlan0 --remote-subnet 10.244.2.0/24 --provider 192.168.77.2",
       ],
       async run(ctx, { args, values }) {
-        await modify(ctx, values, args.ENDPOINT, policyAddRequest(values));
+        const addition = policyAddition(values);
+        const read = addition.readsNetwork ? (await ctx.client.network(args.ENDPOINT)).Policies : [];
+        await modify(ctx, values, args.ENDPOINT, addition.request(args.ENDPOINT, read));
       },
     }),
     defineCommand({
@@ -303,15 +450,16 @@ export const policy = group({
         "hostnet policy rm web1 --index 2",
         "hostnet policy rm web1 --acl action=allow,dir=in,proto=tcp,lport=80+443 --qos",
         "hostnet policy rm --network nat --index 1",
+        "hostnet policy rm --network vxlan0 --remote-subnet 10.244.2.0/24",
       ],
       async run(ctx, { args, values }) {
         const removal = policyRemoval(values);
         const listed = !removal.readsPolicies
           ? []
           : values.network === true
-            ? (await ctx.client.network(args.ENDPOINT)).Policies
+            ? listedNetworkPolicies(await ctx.client.network(args.ENDPOINT))
             : listedPolicies(await ctx.client.endpoint(args.ENDPOINT));
-        await modify(ctx, values, args.ENDPOINT, removal.request(args.ENDPOINT, listed));
+        await modify(ctx, values, args.ENDPOINT, removal.request(targetName(values, args.ENDPOINT), listed));
       },
     }),
     defineCommand({
@@ -335,7 +483,7 @@ export const policy = group({
       async run(ctx, { args, values }) {
         const listed: readonly CountedPolicy[] =
           values.network === true
-            ? (await ctx.client.network(args.ENDPOINT)).Policies
+            ? listedNetworkPolicies(await ctx.client.network(args.ENDPOINT))
             : await ctx.client.policies(args.ENDPOINT);
         ctx.out(ctx.json ? json(listed) : policyTable(listed));
       },

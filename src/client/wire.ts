@@ -92,6 +92,17 @@ export interface QosSettings {
   readonly MaximumIncomingBandwidthInBytes?: number;
 }
 
+/**
+ * Settings of a routed overlay network's RemoteSubnetRoute: another host's subnet, routed through the VXLAN
+ * to that host's bridge. IsolationId is the network's VSID; the MAC defaults to the provider's bridge's.
+ */
+export interface RemoteSubnetRouteSettings {
+  readonly DestinationPrefix: string;
+  readonly IsolationId: number;
+  readonly ProviderAddress: string;
+  readonly DistributedRouterMacAddress?: string;
+}
+
 /** POST /endpoints/{ref}/policies: Add appends, Remove takes out equal policies, Update replaces them all. */
 export interface PolicyRequest {
   readonly RequestType: "Add" | "Remove" | "Update";

@@ -10,7 +10,8 @@ import { askTcp, startEchoServers } from "../helpers/traffic.js";
 const HOSTNET = resolve(import.meta.dirname, "../../dist/bin/hostnet.js");
 
 describe.skipIf(needsRoot)("the hostnet command against a real hostnetd", () => {
-  const lab = useLab();
+  // The topology's uplink holds 192.0.2.1: with it, hostnetd routes overlay networks of its own (no --etcd).
+  const lab = useLab({ daemonArgs: ["--no-default-network", "--host-address", "192.0.2.1"] });
   const { cleanup } = lab;
   let t: Topology;
   let d: TestDaemon;
@@ -92,5 +93,36 @@ describe.skipIf(needsRoot)("the hostnet command against a real hostnetd", () => 
     expect((await hostnet("network", "rm", "web", "--force")).code).toBe(0);
     expect((await hostnet("namespace", "rm", t.ns("w1"))).code).toBe(0);
     expect((await hostnet("--json", "network", "ls")).stdout.trim()).toBe("[]");
+  });
+
+  it("adds, lists and removes a routed overlay's remote subnet", async () => {
+    const create = ["network", "create", "vxlan0", "--type", "overlay", "--subnet", "10.244.1.0/24"];
+    expect(await hostnet(...create, "--vni", "4096")).toMatchObject({ code: 0, stderr: "" });
+    const route = ["--network", "vxlan0", "--remote-subnet", "10.244.2.0/24"];
+    expect(await hostnet("policy", "add", ...route, "--provider", "192.168.77.2")).toStrictEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+    const rows = (await hostnet("policy", "ls", "--network", "vxlan0")).stdout.trim().split("\n");
+    expect(rows).toHaveLength(2);
+    // Without --router-mac, the provider's hostnet bridge: 0a:68 and the four bytes of 192.168.77.2.
+    expect(rows[1]).toMatch(
+      /RemoteSubnetRoute .* 10\.244\.2\.0\/24 via 0a:68:c0:a8:4d:02 at 192\.168\.77\.2 /,
+    );
+
+    const overlap = await hostnet(
+      ...["policy", "add", "--network", "vxlan0", "--remote-subnet", "10.244.1.0/25"],
+      ...["--provider", "192.168.77.3"],
+    );
+    expect(overlap.code).toBe(1);
+    expect(overlap.stderr).toMatch(/^hostnet: Policies\[0\]\.Settings\.DestinationPrefix: .*\n$/);
+
+    expect(await hostnet("policy", "rm", ...route)).toMatchObject({ code: 0, stderr: "" });
+    expect((await hostnet("--json", "policy", "ls", "--network", "vxlan0")).stdout.trim()).toBe("[]");
+    expect((await hostnet("policy", "rm", ...route)).stderr).toBe(
+      'hostnet: --remote-subnet: network "vxlan0" has no route to 10.244.2.0/24\n',
+    );
+    expect((await hostnet("network", "rm", "vxlan0")).code).toBe(0);
   });
 });

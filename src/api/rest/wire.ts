@@ -428,6 +428,13 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
       ...(n.adapter === null
         ? []
         : [{ Type: NET_ADAPTER_NAME, Settings: { NetworkAdapterName: n.adapter } }]),
+      // As HNS shows them: a client adding a RemoteSubnetRoute reads its IsolationId here.
+      ...(n.overlay === null
+        ? []
+        : [
+            { Type: VSID, Settings: { IsolationId: n.overlay.vni } },
+            { Type: VXLAN_PORT, Settings: { Port: n.overlay.vxlanPort } },
+          ]),
       ...n.policies.map(policyView),
     ],
     Flags: 0,

@@ -139,7 +139,8 @@ describe("RemoteSubnetRoute policies", () => {
     expect(res.statusCode, res.body).toBe(201);
     const net = res.json<{ ID: string; Bridge: string; DrMacAddress: string; Policies: unknown[] }>();
     expect(net.DrMacAddress).toBe(overlayBridgeMac(HOST));
-    expect(net.Policies).toEqual([remote()]);
+    // The VXLAN's policies as HNS shows them, where a client finds the IsolationId a route needs.
+    expect(net.Policies).toEqual([VSID, { Type: "VxlanPort", Settings: { Port: 4789 } }, remote()]);
     const vxlan = net.Bridge.replace("hnb-", "hnx-");
     const owner = `net:${net.ID}`;
     expect(h.kernel.list().filter((o) => o.kind === "hostRoute" || o.kind === "overlayPeer")).toEqual([

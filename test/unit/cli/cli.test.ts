@@ -5,7 +5,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Entry } from "../../../src/cli/command.js";
 import { commands } from "../../../src/cli/commands.js";
 import { runCli, startFakeHostnetd, type FakeHostnetd } from "./fake-hostnetd.js";
-import { dualNetwork, guardedEndpoint, natNetwork, web1Endpoint, web1Namespace } from "./samples.js";
+import {
+  dualNetwork,
+  guardedEndpoint,
+  natNetwork,
+  overlayNetwork,
+  web1Endpoint,
+  web1Namespace,
+} from "./samples.js";
 
 let hostnetd: FakeHostnetd;
 beforeEach(async () => {
@@ -393,6 +400,84 @@ describe("policy", () => {
   });
 });
 
+describe("policy --remote-subnet", () => {
+  const route = overlayNetwork.Policies[2];
+  const post = (body: unknown): unknown => ({
+    method: "POST",
+    url: "/networks/vxlan0/policies",
+    contentType: "application/json",
+    body,
+  });
+  const get = { method: "GET", url: "/networks/vxlan0", contentType: undefined, body: undefined };
+
+  it("add reads the network's VSID, then adds the route", async () => {
+    hostnetd.on("GET", "/networks/vxlan0", { status: 200, body: overlayNetwork });
+    hostnetd.on("POST", "/networks/vxlan0/policies", { status: 200, body: overlayNetwork });
+    expect(
+      await cli(
+        ...["policy", "add", "--network", "vxlan0", "--remote-subnet", "10.244.2.0/24"],
+        ...["--provider", "192.168.77.2", "--router-mac", "0a:68:c0:a8:4d:02"],
+      ),
+    ).toStrictEqual({ code: 0, stdout: "", stderr: "" });
+    expect(hostnetd.requests).toStrictEqual([get, post({ RequestType: "Add", Policies: [route] })]);
+  });
+
+  it("rm sends back the route to that subnet exactly as the network shows it", async () => {
+    hostnetd.on("GET", "/networks/vxlan0", { status: 200, body: overlayNetwork });
+    hostnetd.on("POST", "/networks/vxlan0/policies", { status: 200, body: overlayNetwork });
+    expect(
+      await cli("policy", "rm", "--network", "vxlan0", "--remote-subnet", "10.244.2.0/24"),
+    ).toMatchObject({
+      code: 0,
+      stderr: "",
+    });
+    expect(hostnetd.requests).toStrictEqual([get, post({ RequestType: "Remove", Policies: [route] })]);
+  });
+
+  it("ls --network shows the route, without the VXLAN's own policies", async () => {
+    hostnetd.on("GET", "/networks/vxlan0", { status: 200, body: overlayNetwork });
+    const table = (await cli("policy", "ls", "--network", "vxlan0")).stdout.split("\n");
+    expect(table).toHaveLength(3);
+    expect(table[1]).toMatch(
+      /^1 +RemoteSubnetRoute +Out( +-){4} +10\.244\.2\.0\/24 via 0a:68:c0:a8:4d:02 at 192\.168\.77\.2 /,
+    );
+    expect(JSON.parse((await cli("policy", "ls", "--network", "vxlan0", "--json")).stdout)).toStrictEqual([
+      route,
+    ]);
+  });
+
+  it("a missing network is hostnetd's not-found, and nothing is changed", async () => {
+    hostnetd.on("GET", "/networks/vxlan9", {
+      status: 404,
+      body: { error: { code: "NotFound", message: 'network "vxlan9" not found' } },
+    });
+    const argv = ["--network", "vxlan9", "--remote-subnet", "10.244.2.0/24"];
+    for (const result of [
+      await cli("policy", "add", ...argv, "--provider", "192.168.77.2"),
+      await cli("policy", "rm", ...argv),
+    ])
+      expect(result).toStrictEqual({ code: 1, stdout: "", stderr: 'hostnet: network "vxlan9" not found\n' });
+    expect(hostnetd.requests.map((r) => r.method)).toStrictEqual(["GET", "GET"]);
+  });
+
+  it("hostnetd's refusal names the field, on one line with exit 1", async () => {
+    hostnetd.on("GET", "/networks/vxlan0", { status: 200, body: overlayNetwork });
+    const message = "Policies[0].Settings.DestinationPrefix: 10.244.1.0/25 overlaps the network's subnet";
+    hostnetd.on("POST", "/networks/vxlan0/policies", {
+      status: 400,
+      body: {
+        error: { code: "InvalidArgument", message, field: "Policies[0].Settings.DestinationPrefix" },
+      },
+    });
+    expect(
+      await cli(
+        ...["policy", "add", "--network", "vxlan0"],
+        ...["--remote-subnet", "10.244.1.0/25", "--provider", "192.168.77.2"],
+      ),
+    ).toStrictEqual({ code: 1, stdout: "", stderr: `hostnet: ${message}\n` });
+  });
+});
+
 describe("plan", () => {
   it("prints one line per operation", async () => {
     hostnetd.on("GET", "/plan", {
@@ -456,7 +541,16 @@ describe("exit codes", () => {
       '--qos-out "fast" is not a rate in bytes per second: 500, 10KB, 1MiB, 8Mbit',
       "hostnet endpoint create",
     ],
-    [["policy", "add", "web1"], "nothing to add: give --acl, --qos-out or --qos-in", "hostnet policy add"],
+    [
+      ["policy", "add", "web1"],
+      "nothing to add: give --acl, --qos-out, --qos-in or, with --network, --remote-subnet",
+      "hostnet policy add",
+    ],
+    [
+      ["policy", "add", "vxlan0", "--remote-subnet", "10.244.2.0/24", "--provider", "192.168.77.2"],
+      "--remote-subnet is a network's policy: give --network and the overlay network",
+      "hostnet policy add",
+    ],
     [
       ["policy", "add", "web1", "--acl", "action=allow,dir=sideways"],
       '--acl "action=allow,dir=sideways": dir "sideways" is not in or out',

@@ -6,15 +6,16 @@ import { UsageError } from "../../../src/cli/errors.js";
 import { namespaceCreateRequest } from "../../../src/cli/namespace.js";
 import { networkCreateRequest } from "../../../src/cli/network.js";
 import {
+  listedNetworkPolicies,
   listedPolicies,
   policiesOf,
-  policyAddRequest,
+  policyAddition,
   policyRemoval,
   policySetRequest,
 } from "../../../src/cli/policy.js";
 import { HostnetError } from "../../../src/errors.js";
-import { parseEndpointPolicy } from "../../../src/model/policy.js";
-import { guardedEndpoint } from "./samples.js";
+import { parseEndpointPolicy, parseNetworkPolicy } from "../../../src/model/policy.js";
+import { guardedEndpoint, natNetwork, overlayNetwork } from "./samples.js";
 
 describe("networkCreateRequest", () => {
   it("defaults to a NAT network and leaves the subnet to hostnetd", () => {
@@ -241,33 +242,124 @@ describe("policiesOf", () => {
   });
 });
 
-describe("policyAddRequest and policySetRequest", () => {
+describe("policyAddition and policySetRequest", () => {
   it("send the flags' policies as Add and as Update", () => {
     const values = { acl: [ssh], "qos-out": "1MB" };
     const policies = [
       { Type: "ACL", Settings: allowSsh },
       { Type: "QOS", Settings: { MaximumOutgoingBandwidthInBytes: 1_000_000 } },
     ];
-    expect(policyAddRequest(values)).toStrictEqual({ RequestType: "Add", Policies: policies });
+    const addition = policyAddition(values);
+    expect(addition.readsNetwork).toBe(false);
+    expect(addition.request("web1", [])).toStrictEqual({ RequestType: "Add", Policies: policies });
     expect(policySetRequest(values)).toStrictEqual({ RequestType: "Update", Policies: policies });
   });
 
   it("refuse to send nothing: an empty Update would clear every rule", () => {
-    expect(() => policyAddRequest({})).toThrow(
-      new UsageError("nothing to add: give --acl, --qos-out or --qos-in"),
+    expect(() => policyAddition({})).toThrow(
+      new UsageError("nothing to add: give --acl, --qos-out, --qos-in or, with --network, --remote-subnet"),
     );
     expect(() => policySetRequest({ acl: [] })).toThrow(UsageError);
     expect(() => policySetRequest({})).toThrow("'hostnet policy rm ENDPOINT --all' removes every policy");
   });
 });
 
+describe("policyAddition of a remote subnet", () => {
+  const route = { "remote-subnet": "10.244.3.0/24", provider: "192.168.77.3", network: true };
+
+  it("reads the network for its VSID and sends a RemoteSubnetRoute the API accepts", () => {
+    const addition = policyAddition(route);
+    expect(addition.readsNetwork).toBe(true);
+    const request = addition.request("vxlan0", overlayNetwork.Policies);
+    const settings = {
+      DestinationPrefix: "10.244.3.0/24",
+      IsolationId: 4096,
+      ProviderAddress: "192.168.77.3",
+    };
+    expect(request).toStrictEqual({
+      RequestType: "Add",
+      Policies: [{ Type: "RemoteSubnetRoute", Settings: settings }],
+    });
+    expect(parseNetworkPolicy("Policies[0]", "RemoteSubnetRoute", settings)).toMatchObject({
+      destinationPrefix: "10.244.3.0/24",
+      isolationId: 4096,
+    });
+  });
+
+  it("passes --router-mac as written, writes the subnet as its network address, and goes with other flags", () => {
+    const addition = policyAddition({
+      ...route,
+      "remote-subnet": "10.244.3.77/24",
+      "router-mac": "0A-68-C0-A8-4D-03",
+      "qos-out": "1MB",
+    });
+    expect(addition.request("vxlan0", overlayNetwork.Policies).Policies).toStrictEqual([
+      { Type: "QOS", Settings: { MaximumOutgoingBandwidthInBytes: 1_000_000 } },
+      {
+        Type: "RemoteSubnetRoute",
+        Settings: {
+          DestinationPrefix: "10.244.3.0/24",
+          IsolationId: 4096,
+          ProviderAddress: "192.168.77.3",
+          DistributedRouterMacAddress: "0A-68-C0-A8-4D-03",
+        },
+      },
+    ]);
+    expect(
+      policyAddition({ ...route, "remote-subnet": "0.0.0.0/0" }).request("v", overlayNetwork.Policies),
+    ).toMatchObject({ Policies: [{ Settings: { DestinationPrefix: "0.0.0.0/0" } }] });
+  });
+
+  it.each([
+    [
+      { "remote-subnet": "10.244.3.0/24", provider: "192.168.77.3" },
+      "--remote-subnet is a network's policy: give --network",
+    ],
+    [
+      { "remote-subnet": "10.244.3.0/24", network: true },
+      "--remote-subnet needs --provider, its host's address",
+    ],
+    [{ provider: "192.168.77.3", network: true }, "--provider and --router-mac go with --remote-subnet"],
+    [{ "router-mac": "0a:68:c0:a8:4d:03" }, "--provider and --router-mac go with --remote-subnet"],
+    [{ ...route, provider: "host3" }, '--provider "host3" is not an IP address'],
+    [{ ...route, "remote-subnet": "fd44::/64" }, '--remote-subnet "fd44::/64" is not an IPv4 prefix'],
+    [{ ...route, "remote-subnet": "10.244.3.0" }, "is not an IPv4 prefix such as 10.244.2.0/24"],
+    [{ ...route, "remote-subnet": "10.244.3.0/33" }, "is not an IPv4 prefix"],
+    [{ ...route, "router-mac": "0a:68:c0:a8:4d" }, '--router-mac "0a:68:c0:a8:4d" is not a MAC address'],
+  ])("rejects %j as a usage error, before reading anything", (values, message) => {
+    const attempt = (): unknown => policyAddition(values);
+    expect(attempt).toThrow(UsageError);
+    expect(attempt).toThrow(message);
+  });
+
+  it("refuses a network without a VSID after reading it, as hostnetd would", () => {
+    const attempt = (): unknown => policyAddition(route).request("nat", natNetwork.Policies);
+    expect(attempt).toThrow(HostnetError);
+    expect(attempt).toThrow(
+      '--remote-subnet: network "nat" has no VSID: remote subnets are routed on Overlay',
+    );
+  });
+});
+
+describe("listedNetworkPolicies", () => {
+  it("leaves out what the network was created with, which no policy request changes", () => {
+    expect(listedNetworkPolicies(overlayNetwork)).toStrictEqual(overlayNetwork.Policies.slice(2));
+    const transparent = {
+      ...natNetwork,
+      Policies: [{ Type: "NetAdapterName", Settings: { NetworkAdapterName: "eth1" } }],
+    };
+    expect(listedNetworkPolicies(transparent)).toStrictEqual([]);
+  });
+});
+
 describe("policyRemoval", () => {
   const listed = listedPolicies(guardedEndpoint);
+  const ep = 'endpoint "web1"';
 
   it("sends --acl and --qos-out/--qos-in as written, without reading the endpoint", () => {
     const removal = policyRemoval({ acl: [ssh], "qos-in": "1MiB" });
     expect(removal.readsPolicies).toBe(false);
-    expect(removal.request("web1", [])).toStrictEqual({
+    expect(removal.request(ep, [])).toStrictEqual({
       RequestType: "Remove",
       Policies: [
         { Type: "ACL", Settings: allowSsh },
@@ -279,20 +371,37 @@ describe("policyRemoval", () => {
   it("sends back the exact policies --index and --qos name, once each", () => {
     const removal = policyRemoval({ index: ["2", "1", "2"], qos: true });
     expect(removal.readsPolicies).toBe(true);
-    expect(removal.request("web1", listed)).toStrictEqual({
+    expect(removal.request(ep, listed)).toStrictEqual({
       RequestType: "Remove",
       Policies: [listed[2], listed[1], listed[0]],
     });
   });
 
+  it("finds --remote-subnet in the network's policies and sends it back exactly as hostnetd showed it", () => {
+    const routes = listedNetworkPolicies(overlayNetwork);
+    const removal = policyRemoval({ "remote-subnet": "10.244.2.9/24", network: true });
+    expect(removal.readsPolicies).toBe(true);
+    expect(removal.request('network "vxlan0"', routes)).toStrictEqual({
+      RequestType: "Remove",
+      Policies: routes,
+    });
+    const other = policyRemoval({ "remote-subnet": "10.244.3.0/24", network: true });
+    expect(() => other.request('network "vxlan0"', routes)).toThrow(
+      new HostnetError("NotFound", '--remote-subnet: network "vxlan0" has no route to 10.244.3.0/24'),
+    );
+  });
+
   it("clears every policy with --all, as an Update to none", () => {
     const removal = policyRemoval({ all: true });
     expect(removal.readsPolicies).toBe(false);
-    expect(removal.request("web1", [])).toStrictEqual({ RequestType: "Update", Policies: [] });
+    expect(removal.request(ep, [])).toStrictEqual({ RequestType: "Update", Policies: [] });
   });
 
   it.each([
-    [{}, "nothing to remove: give --index, --acl, --qos, --qos-out, --qos-in or --all"],
+    [
+      {},
+      "nothing to remove: give --index, --acl, --qos, --qos-out, --qos-in, --all or, with --network, --remote-subnet",
+    ],
     [{ index: [] }, "nothing to remove"],
     [{ index: ["0"] }, '--index "0" is not a number from 1 up'],
     [{ index: ["first"] }, '--index "first" is not a number from 1 up'],
@@ -301,6 +410,9 @@ describe("policyRemoval", () => {
     [{ all: true, index: ["1"] }, "--all removes every policy: give it alone"],
     [{ all: true, qos: true }, "--all removes every policy"],
     [{ all: true, acl: [ssh] }, "--all removes every policy"],
+    [{ "remote-subnet": "10.244.2.0/24" }, "--remote-subnet is a network's policy: give --network"],
+    [{ "remote-subnet": "10.244.2.0/24", network: true, all: true }, "--all removes every policy"],
+    [{ "remote-subnet": "10.244.2.0/33", network: true }, '--remote-subnet "10.244.2.0/33" is not'],
     [{ acl: ["action=allow,dir=in,lport=x"] }, '--acl "action=allow,dir=in,lport=x": lport "x"'],
   ])("rejects %j as a usage error, before reading anything", (values, message) => {
     const attempt = (): unknown => policyRemoval(values);
@@ -314,7 +426,7 @@ describe("policyRemoval", () => {
     [{ index: ["2"] }, listed.slice(0, 1), '--index 2: endpoint "web1" has 1 policy'],
     [{ qos: true }, listed.slice(0, 2), '--qos: endpoint "web1" has no QoS policy'],
   ])("%j names what the endpoint does not have: NotFound", (values, policies, message) => {
-    const attempt = (): unknown => policyRemoval(values).request("web1", policies);
+    const attempt = (): unknown => policyRemoval(values).request(ep, policies);
     expect(attempt).toThrow(HostnetError);
     expect(attempt).toThrow(message);
   });

@@ -137,3 +137,38 @@ export const guardedEndpoint: Endpoint = {
     { Type: "OutBoundNAT", Settings: { Exceptions: ["10.0.0.0/8"] } },
   ],
 };
+
+/** A routed overlay network as hostnetd shows it: its VXLAN's policies, then a route to another host's subnet. */
+export const overlayNetwork: Network = {
+  ...natNetwork,
+  ID: "5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716",
+  Name: "vxlan0",
+  Type: "Overlay",
+  Ipams: [
+    {
+      Type: "Static",
+      Subnets: [
+        {
+          IpAddressPrefix: "10.244.1.0/24",
+          Routes: [{ NextHop: "10.244.1.1", DestinationPrefix: "0.0.0.0/0" }],
+        },
+      ],
+    },
+  ],
+  Mtu: 1450,
+  Bridge: "hnb-5e4d3c2b",
+  DrMacAddress: "0a:68:c0:a8:4d:01",
+  Policies: [
+    { Type: "VSID", Settings: { IsolationId: 4096 } },
+    { Type: "VxlanPort", Settings: { Port: 4789 } },
+    {
+      Type: "RemoteSubnetRoute",
+      Settings: {
+        DestinationPrefix: "10.244.2.0/24",
+        IsolationId: 4096,
+        ProviderAddress: "192.168.77.2",
+        DistributedRouterMacAddress: "0a:68:c0:a8:4d:02",
+      },
+    },
+  ],
+};
