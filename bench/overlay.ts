@@ -13,8 +13,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { availableParallelism, release } from "node:os";
 import { parseArgs } from "node:util";
 import { runBench, type BenchRun } from "./harness.js";
-import { startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
-import { createUnderlay } from "../test/helpers/overlay-lab.js";
+import type { TestDaemon } from "../test/helpers/daemon.js";
+import { createUnderlay, startHostDaemons } from "../test/helpers/overlay-lab.js";
 import { measureThroughput } from "../test/helpers/traffic.js";
 import { median, percentile, round } from "./stats.js";
 
@@ -286,19 +286,7 @@ async function main({ cleanup, ownPrefix }: BenchRun): Promise<void> {
   cleanup.add(() => u.destroy());
   const [hostA, hostB] = u.hosts;
   if (hostA === undefined || hostB === undefined) throw new Error("the underlay has fewer than 2 hosts");
-  const daemons: TestDaemon[] = [];
-  for (const host of u.hosts) {
-    const d = await startDaemon(host.ns, [
-      "--no-default-network",
-      "--etcd",
-      u.etcdUrl,
-      "--host-address",
-      host.address,
-    ]);
-    cleanup.add(() => d.stop());
-    daemons.push(d);
-  }
-  const [a, b] = daemons;
+  const [a, b] = await startHostDaemons(cleanup, u.hosts, ["--etcd", u.etcdUrl]);
   if (a === undefined || b === undefined) throw new Error("fewer than 2 hostnetds");
   await a.ok("POST", "/networks", {
     Name: NETWORK,

@@ -23,11 +23,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { must, run, type RunResult } from "./run.js";
 import { destroyPrefix } from "./topology.js";
-import { failAfterCleanup } from "./cleanup.js";
+import { failAfterCleanup, type Cleanup } from "./cleanup.js";
+import { startDaemon, type TestDaemon } from "./daemon.js";
+
+export interface UnderlayHost {
+  readonly ns: string;
+  readonly address: string;
+}
 
 export interface Underlay {
   /** Host i (from 1) is `<prefix>h<i>` with up0 at 192.168.77.<i>/24. */
-  readonly hosts: readonly { readonly ns: string; readonly address: string }[];
+  readonly hosts: readonly UnderlayHost[];
   /** The namespace of the underlay's bridge (and etcd), at 192.168.77.254: a machine outside the overlay. */
   readonly ns: string;
   /** https:// when the underlay has TLS. */
@@ -321,6 +327,29 @@ export async function strayUnderlayPackets(u: Underlay): Promise<number> {
 
 export async function stopEtcd(u: Underlay): Promise<void> {
   await halt(etcdOf(u));
+}
+
+/**
+ * A hostnetd on each of `hosts`, stopped by `cleanup`: with no default network, the host's own
+ * `--host-address`, and `args` besides (the cluster's flags, say).
+ */
+export async function startHostDaemons(
+  cleanup: Cleanup,
+  hosts: readonly UnderlayHost[],
+  args: readonly string[] = [],
+): Promise<TestDaemon[]> {
+  const started: TestDaemon[] = [];
+  for (const host of hosts) {
+    const daemon = await startDaemon(host.ns, [
+      "--no-default-network",
+      "--host-address",
+      host.address,
+      ...args,
+    ]);
+    cleanup.add(() => daemon.stop());
+    started.push(daemon);
+  }
+  return started;
 }
 
 /** Starts the underlay's etcd again on the same data dir and waits until it is healthy. */

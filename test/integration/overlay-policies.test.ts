@@ -8,8 +8,9 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { createUnderlay, type Underlay } from "../helpers/overlay-lab.js";
+import type { TestDaemon } from "../helpers/daemon.js";
+import { createUnderlay, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
+import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
 import { inNs, must, run } from "../helpers/run.js";
 import { ping } from "../helpers/topology.js";
@@ -25,16 +26,6 @@ interface EndpointBody {
   Name: string;
   MacAddress: string;
   IpConfigurations: { IpAddress: string }[];
-}
-
-/** Polls `check` until it holds or `ms` pass; the time it took, or undefined. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number | undefined> {
-  const start = performance.now();
-  while (performance.now() - start < ms) {
-    if (await check()) return performance.now() - start;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return undefined;
 }
 
 const acl = (settings: Record<string, unknown>): { Type: string; Settings: Record<string, unknown> } => ({
@@ -77,17 +68,7 @@ describe.skipIf(needsRoot)("policies and load balancers on an overlay network ac
   beforeAll(async () => {
     u = await createUnderlay(2);
     cleanup.add(() => u.destroy());
-    for (const host of u.hosts) {
-      const daemon = await startDaemon(host.ns, [
-        "--no-default-network",
-        "--etcd",
-        u.etcdUrl,
-        "--host-address",
-        host.address,
-      ]);
-      cleanup.add(() => daemon.stop());
-      d.push(daemon);
-    }
+    d.push(...(await startHostDaemons(cleanup, u.hosts, ["--etcd", u.etcdUrl])));
     await daemonOn(0).ok("POST", "/networks", {
       Name: "ov1",
       Type: "Overlay",

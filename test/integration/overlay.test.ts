@@ -6,8 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { createUnderlay, strayUnderlayPackets, type Underlay } from "../helpers/overlay-lab.js";
+import type { TestDaemon } from "../helpers/daemon.js";
+import {
+  createUnderlay,
+  startHostDaemons,
+  strayUnderlayPackets,
+  type Underlay,
+} from "../helpers/overlay-lab.js";
+import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
 import { ping } from "../helpers/topology.js";
 
@@ -18,16 +24,6 @@ interface EndpointBody {
   Name: string;
   MacAddress: string;
   IpConfigurations: { IpAddress: string }[];
-}
-
-/** Polls `check` until it holds or `ms` pass; the time it took, or undefined. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number | undefined> {
-  const start = performance.now();
-  while (performance.now() - start < ms) {
-    if (await check()) return performance.now() - start;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return undefined;
 }
 
 describe.skipIf(needsRoot)("overlay networks across three hosts", () => {
@@ -66,19 +62,14 @@ describe.skipIf(needsRoot)("overlay networks across three hosts", () => {
   beforeAll(async () => {
     u = await createUnderlay(3);
     cleanup.add(() => u.destroy());
-    for (const host of u.hosts) {
-      const daemon = await startDaemon(host.ns, [
-        "--no-default-network",
+    d.push(
+      ...(await startHostDaemons(cleanup, u.hosts, [
         "--etcd",
         u.etcdUrl,
-        "--host-address",
-        host.address,
         "--etcd-lease-ttl",
         String(LEASE_SECONDS),
-      ]);
-      cleanup.add(() => daemon.stop());
-      d.push(daemon);
-    }
+      ])),
+    );
   }, 60_000);
   afterAll(() => cleanup.run());
 
