@@ -25,6 +25,11 @@ class RecordingService implements ClusterSide {
     this.h.store.write(() => this.h.store.deleteEndpoint(id));
     return Promise.resolve();
   }
+  deleteEndpointAddress(id: string, address: string): Promise<void> {
+    const gone = this.h.store.endpoint(id)?.addresses.find((a) => a.address === address);
+    if (gone !== undefined) this.h.store.write(() => this.h.store.setLeasedAddress(id, gone.subnetId, null));
+    return Promise.resolve();
+  }
 }
 
 let seq = 0;

@@ -68,7 +68,7 @@ describe("overlay networks", () => {
         vxlan: "hnx-dddd4444",
         bridge: "hnb-dddd4444",
         mac: remote.mac,
-        address,
+        addresses: [address],
         remote: "192.168.77.3",
       },
       {
