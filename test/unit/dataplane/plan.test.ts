@@ -138,6 +138,14 @@ describe("plan: replace", () => {
     expect(plan([vxlan, peer], [vxlan, readdressed]).ops).toEqual([replace(readdressed, peer)]);
   });
 
+  it("plans a dual-stack peer as one object, whatever order its neighbour entries are observed in", () => {
+    const dual = { ...peer, addresses: ["10.0.0.3", "fd00::3"] } as KernelObject;
+    const seen = { ...peer, owner: "orphan", addresses: ["fd00::3", "10.0.0.3"] } as KernelObject;
+    expect(plan([vxlan, dual], [vxlan, seen]).ops).toEqual([]);
+    expect(plan([vxlan, dual], [vxlan, peer]).ops).toEqual([replace(peer, dual)]);
+    expect(plan([vxlan, peer], [vxlan, dual]).ops).toEqual([replace(dual, peer)]);
+  });
+
   it("repairs a peer whose neighbour or FDB entries are missing", () => {
     const noNeighbour = { ...peer, addresses: [] } as KernelObject;
     expect(plan([vxlan, peer], [vxlan, noNeighbour]).ops).toEqual([replace(noNeighbour, peer)]);

@@ -261,6 +261,27 @@ describe("steps: overlay", () => {
     expect(steps([replace({ ...peer, addresses: [] } as KernelObject, peer)])).toEqual(peerLines);
   });
 
+  it("gives a dual-stack peer one pair of FDB entries and a neighbour entry per address", () => {
+    const dual = { ...peer, addresses: ["10.0.0.3", "fd00::3"] } as KernelObject;
+    expect(steps([create(dual)])).toEqual([
+      ...peerLines,
+      ...hostLines(`neigh replace fd00::3 lladdr 02:00:00:00:00:03 dev ${BRIDGE} nud permanent`),
+    ]);
+    // Its IPv6 address gone, the peer keeps its FDB entries and IPv4 neighbour entry; the IPv6 one goes.
+    expect(steps([replace(dual, peer)])).toEqual([
+      ...peerLines.slice(0, 2),
+      ...hostLines(`neigh del fd00::3 dev ${BRIDGE}`),
+      ...peerLines.slice(2),
+    ]);
+    expect(steps([del(dual)])).toEqual([
+      ...fdbLines(
+        `fdb del 02:00:00:00:00:03 dev ${VXLAN} dst 192.0.2.2 self`,
+        `fdb del 02:00:00:00:00:03 dev ${VXLAN} master`,
+      ),
+      ...hostLines(`neigh del 10.0.0.3 dev ${BRIDGE}`, `neigh del fd00::3 dev ${BRIDGE}`),
+    ]);
+  });
+
   it("gives consecutive peers' FDB lines first, then their neighbour lines, each in plan order", () => {
     const other = { ...peer, mac: "02:00:00:00:00:04", addresses: ["10.0.0.4"] } as KernelObject;
     const gone = {
