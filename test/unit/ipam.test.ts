@@ -271,10 +271,8 @@ describe("overlay address blocks", () => {
   it("cuts an IPv6 /64 into 2^58 blocks of 64 addresses, lazily", () => {
     const subnet = parsePrefix("subnet", "fd00:1::/64");
     const first = blocksOf(subnet);
-    expect([first.next().value, first.next().value].map((b) => (b === undefined ? "" : cidrOf(b)))).toEqual([
-      "fd00:1::/122",
-      "fd00:1::40/122",
-    ]);
+    const two = [first.next(), first.next()].flatMap((r) => (r.done === true ? [] : [cidrOf(r.value)]));
+    expect(two).toEqual(["fd00:1::/122", "fd00:1::40/122"]);
     expect(blockOfValue(subnet, parseIp("a", "fd00:1::1:2:3:4").value)).toBe("fd00:1::1:2:3:0/122");
     expect(blockOfValue(subnet, parseIp("a", "fd00:1::ffff").value)).toBe("fd00:1::ffc0/122");
   });

@@ -162,7 +162,13 @@ describe("OverlayPeers: dual-stack networks", () => {
     await peers.networksListed([definitionOf(ds), old]);
     expect(service.deleted).toEqual([]);
     // A cluster definition without the IPv6 subnet is another network.
-    const { subnet6: _, gateway6: __, ...without } = definitionOf(ds);
+    const without: OverlayNetworkDefinition = {
+      name: "ds",
+      subnet: ds.subnets[0]?.prefix ?? "",
+      gateway: ds.subnets[0]?.gateway ?? "",
+      vni: 40,
+      vxlanPort: 4789,
+    };
     await peers.networksListed([without, old]);
     expect(service.deleted).toEqual(["ds"]);
   });
