@@ -88,12 +88,14 @@ function createSteps(o: KernelObject): Step[] {
         ),
       ];
     // Every remote MAC is a peer's static entry, so the device learns nothing; with no default destination
-    // it sends broadcasts nowhere, and the bridge answers ARP for the peers from its neighbour entries.
+    // it sends broadcasts nowhere, and the bridge answers ARP and NDP for the peers from its neighbour
+    // entries. Like any bridge port it needs no IPv6 address of its own.
     case "vxlan":
       return [
         host(
           `link add ${o.name} mtu ${o.mtu} type vxlan id ${o.vni} dstport ${o.port} local ${o.local} nolearning`,
         ),
+        host(`link set dev ${o.name} addrgenmode none`),
         host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
         host(`link set dev ${o.name} type bridge_slave neigh_suppress on learning off`),
       ];

@@ -174,6 +174,7 @@ describe("steps: ip lines", () => {
 describe("steps: overlay", () => {
   const vxlanLines = [
     `link add ${VXLAN} mtu 1450 type vxlan id 4096 dstport 4789 local 192.0.2.1 nolearning`,
+    `link set dev ${VXLAN} addrgenmode none`,
     `link set dev ${VXLAN} master ${BRIDGE} alias hostnet:${NET} up`,
     `link set dev ${VXLAN} type bridge_slave neigh_suppress on learning off`,
   ];
@@ -514,7 +515,7 @@ describe("batches", () => {
     );
     const result = batches(steps(plan([bridge, vxlan, ...peers], []).ops));
     expect(result.map((b) => [b.runner, b.lines.length])).toEqual([
-      [HOST, 2 + 3],
+      [HOST, 2 + 4],
       [FDB, 2 * 3],
       [HOST, 3],
     ]);
