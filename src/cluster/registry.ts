@@ -24,8 +24,15 @@ const RETRY_MS = 1000;
 
 export interface OverlayNetworkDefinition {
   readonly name: string;
+  /** The network's IPv4 subnet, or its IPv6 one when it has no IPv4 subnet. */
   readonly subnet: string;
   readonly gateway: string;
+  /**
+   * The IPv6 subnet of a network that has both families. Absent from older definitions and from single-stack
+   * ones, which then read and compare as before.
+   */
+  readonly subnet6?: string;
+  readonly gateway6?: string;
   readonly vni: number;
   readonly vxlanPort: number;
   /**
@@ -36,6 +43,30 @@ export interface OverlayNetworkDefinition {
   readonly encapOverhead?: number;
 }
 
+/** A definition's subnets, IPv4 first. */
+export function definitionSubnets(def: OverlayNetworkDefinition): { prefix: string; gateway: string }[] {
+  return [
+    { prefix: def.subnet, gateway: def.gateway },
+    ...(def.subnet6 === undefined ? [] : [{ prefix: def.subnet6, gateway: def.gateway6 ?? "" }]),
+  ];
+}
+
+/** The definition's subnet fields for a network's subnets (one per family). */
+export function subnetFields(
+  subnets: readonly { readonly family: number; readonly prefix: string; readonly gateway: string }[],
+): Pick<OverlayNetworkDefinition, "subnet" | "gateway" | "subnet6" | "gateway6"> {
+  const [first, second] = [...subnets].sort((a, b) => a.family - b.family);
+  return {
+    subnet: first?.prefix ?? "",
+    gateway: first?.gateway ?? "",
+    ...(second === undefined ? {} : { subnet6: second.prefix, gateway6: second.gateway }),
+  };
+}
+
+/**
+ * One address of an endpoint, as etcd has it: a dual-stack endpoint is two records with the same MAC and
+ * host, which every other host joins into one remote endpoint.
+ */
 export interface EndpointRecord {
   readonly network: string;
   readonly address: string;

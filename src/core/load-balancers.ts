@@ -217,6 +217,12 @@ export class LoadBalancerService {
     const families = new Set(vips.map((v) => (v.includes(":") ? 6 : 4)));
     if (!ep.addresses.some((a) => families.has(a.family)))
       throw invalidArgument(field, `endpoint "${ep.name}" has no address of the VIPs' family`);
+    // Connections to another host's backend leave from this host's source address, which is IPv4 only.
+    if (ep.remoteHost !== null && families.has(6))
+      throw invalidArgument(
+        field,
+        `endpoint "${ep.name}" is on another host (${ep.remoteHost}), reached from IPv4 VIPs only`,
+      );
     if (dsr && ep.attachment?.kind !== "namespace")
       throw invalidArgument(
         field,

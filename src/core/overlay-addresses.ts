@@ -15,8 +15,8 @@ import type { Reconciler } from "../dataplane/reconciler.js";
 import { HostnetError } from "../errors.js";
 import { blockLength, blocksOf, blockOfValue } from "../ipam/blocks.js";
 import { freeAddresses } from "../ipam/ipam.js";
-import { cidrOf, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
-import type { Network } from "../model/types.js";
+import { cidrOf, contains, overlaps, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
+import type { Network, Subnet } from "../model/types.js";
 import { overlayBridgeMac } from "../model/overlay.js";
 import type { Store } from "../store/store.js";
 
@@ -39,23 +39,53 @@ export class OverlayAddresses {
     private readonly log: Logger,
   ) {}
 
-  /** This host's blocks of the network's subnet, which its endpoints' addresses come from first. */
-  blocks(net: Network): Prefix[] {
-    return this.store.overlayBlocks(net.id).map((b) => parsePrefix("block", b));
+  /** This host's blocks of one of the network's subnets, which its endpoints' addresses come from first. */
+  blocks(net: Network, subnet: Subnet): Prefix[] {
+    const whole = parsePrefix("subnet", subnet.prefix);
+    return this.store
+      .overlayBlocks(net.id)
+      .map((b) => parsePrefix("block", b))
+      .filter((b) => overlaps(whole, b));
   }
 
-  /** Whether any address of this host's blocks is free. */
-  hasFree(net: Network): boolean {
-    const subnet = net.subnets[0];
-    return subnet !== undefined && freeAddresses(this.store, subnet, this.blocks(net)).next().done !== true;
+  /** Whether any address of this host's blocks of the subnet is free. */
+  hasFree(net: Network, subnet: Subnet): boolean {
+    return freeAddresses(this.store, subnet, this.blocks(net, subnet)).next().done !== true;
   }
 
   /**
-   * Claims an address of this host in etcd: the host that has it, if another does. An address of this
-   * host's blocks is this host's even while etcd is unreachable, and is published once it answers.
+   * Claims all of an endpoint's addresses of this host in etcd. If another host has one, the others go back
+   * and the answer names it and its holder: nothing stays claimed for an endpoint that is not created. An
+   * address of this host's blocks is this host's even while etcd is unreachable, and is published once it
+   * answers; etcd failing on any other throws, after giving back what was claimed.
    */
-  async claim(net: Network, address: string | undefined, mac: string): Promise<string | undefined> {
-    if (address === undefined) return undefined;
+  async claim(
+    net: Network,
+    addresses: readonly string[],
+    mac: string,
+  ): Promise<{ address: string; holder: string } | undefined> {
+    const claimed: string[] = [];
+    const giveBack = async (): Promise<void> => {
+      for (const a of claimed) await this.registry.release(net.name, a);
+    };
+    for (const address of addresses) {
+      let holder: string | undefined;
+      try {
+        holder = await this.claimOne(net, address, mac);
+      } catch (err) {
+        await giveBack();
+        throw err;
+      }
+      if (holder !== undefined) {
+        await giveBack();
+        return { address, holder };
+      }
+      claimed.push(address);
+    }
+    return undefined;
+  }
+
+  private async claimOne(net: Network, address: string, mac: string): Promise<string | undefined> {
     const own = this.owns(net, address);
     if (own && !this.registry.available) {
       this.registry.publishLater();
@@ -94,7 +124,7 @@ export class OverlayAddresses {
    * those other hosts hold; then puts it on the bridge.
    */
   async claimSource(net: Network): Promise<void> {
-    const subnet = net.subnets[0];
+    const subnet = net.subnets.find((s) => s.family === 4);
     const settings = net.overlay;
     if (settings === null || subnet === undefined) return;
     const whole = [parsePrefix("subnet", subnet.prefix)];
@@ -102,7 +132,7 @@ export class OverlayAddresses {
     for (;;) {
       const address = this.store.write(() => {
         const free =
-          first(freeAddresses(this.store, subnet, this.blocks(net), elsewhere)) ??
+          first(freeAddresses(this.store, subnet, this.blocks(net, subnet), elsewhere)) ??
           first(freeAddresses(this.store, subnet, whole, elsewhere));
         this.store.setNetworkOverlay(net.id, { ...settings, sourceAddress: free ?? null });
         return free;
@@ -111,7 +141,7 @@ export class OverlayAddresses {
         throw new HostnetError("Conflict", `subnet ${subnet.prefix} has no free address for this host`);
       let holder: string | undefined;
       try {
-        holder = await this.claim(net, address, overlayBridgeMac(settings.localAddress));
+        holder = await this.claimOne(net, address, overlayBridgeMac(settings.localAddress));
       } catch (err) {
         this.store.write(() => this.store.setNetworkOverlay(net.id, { ...settings, sourceAddress: null }));
         throw new HostnetError(
@@ -148,40 +178,45 @@ export class OverlayAddresses {
   }
 
   private owns(net: Network, address: string): boolean {
-    const subnet = net.subnets[0];
-    if (subnet === undefined) return false;
-    const block = blockOfValue(parsePrefix("subnet", subnet.prefix), parseIp("address", address).value);
-    return this.store.overlayBlocks(net.id).includes(block);
+    const ip = parseIp("address", address);
+    const subnet = net.subnets.map((s) => parsePrefix("subnet", s.prefix)).find((p) => contains(p, ip));
+    return subnet !== undefined && this.store.overlayBlocks(net.id).includes(blockOfValue(subnet, ip.value));
   }
 
+  /** Claims blocks of each subnet of the network until half a block of its addresses is free. */
   private async reserve(net: Network): Promise<void> {
-    const subnet = net.subnets[0];
-    if (subnet === undefined || this.store.network(net.id) === undefined) return;
-    const prefix = parsePrefix("subnet", subnet.prefix);
-    const wanted = Math.max(
-      1,
-      Math.floor(2 ** ((prefix.family === 4 ? 32 : 128) - blockLength(prefix)) * LOW_WATER),
-    );
-    const free = (): number => {
-      const addresses = freeAddresses(this.store, subnet, this.blocks(net));
-      let n = 0;
-      while (n < wanted && addresses.next().done !== true) n++;
-      return n;
-    };
-    if (free() >= wanted) return;
+    if (this.store.network(net.id) === undefined) return;
+    const short = net.subnets.filter((s) => this.freeCount(net, s) < wanted(s));
+    if (short.length === 0) return;
     const holders = await this.registry.blockHolders(net.name);
     const mine = new Set(this.store.overlayBlocks(net.id));
     for (const [block, host] of holders)
       if (host === this.registry.hostAddress && !mine.has(block))
         this.store.write(() => this.store.insertOverlayBlock(net.id, block));
-    for (const block of blocksOf(prefix)) {
-      if (free() >= wanted) return;
-      const cidr = cidrOf(block);
-      if (holders.has(cidr)) continue;
-      if (await this.registry.claimBlock(net.name, cidr)) {
-        this.store.write(() => this.store.insertOverlayBlock(net.id, cidr));
-        this.log.info({ op: "overlay", network: net.name, block: cidr }, "claimed an address block");
+    for (const subnet of short)
+      // Lazily, block by block: an IPv6 /64 has 2^58 of them, and the first few unclaimed ones will do.
+      for (const block of blocksOf(parsePrefix("subnet", subnet.prefix))) {
+        if (this.freeCount(net, subnet) >= wanted(subnet)) break;
+        const cidr = cidrOf(block);
+        if (holders.has(cidr)) continue;
+        if (await this.registry.claimBlock(net.name, cidr)) {
+          this.store.write(() => this.store.insertOverlayBlock(net.id, cidr));
+          this.log.info({ op: "overlay", network: net.name, block: cidr }, "claimed an address block");
+        }
       }
-    }
   }
+
+  /** How many addresses of this host's blocks of the subnet are free, counting up to what is wanted. */
+  private freeCount(net: Network, subnet: Subnet): number {
+    const addresses = freeAddresses(this.store, subnet, this.blocks(net, subnet));
+    let n = 0;
+    while (n < wanted(subnet) && addresses.next().done !== true) n++;
+    return n;
+  }
+}
+
+/** How many free addresses of its blocks a host keeps in a subnet: half a block. */
+function wanted(subnet: Subnet): number {
+  const prefix = parsePrefix("subnet", subnet.prefix);
+  return Math.max(1, Math.floor(2 ** ((prefix.family === 4 ? 32 : 128) - blockLength(prefix)) * LOW_WATER));
 }

@@ -6,9 +6,14 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import type { ClusterEvents, EndpointRecord, OverlayNetworkDefinition } from "../cluster/registry.js";
+import {
+  definitionSubnets,
+  type ClusterEvents,
+  type EndpointRecord,
+  type OverlayNetworkDefinition,
+} from "../cluster/registry.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
-import type { Endpoint, Network } from "../model/types.js";
+import type { Endpoint, Network, Subnet } from "../model/types.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Store } from "../store/store.js";
 import { overlayBridgeMac } from "../model/overlay.js";
@@ -21,6 +26,8 @@ export interface ClusterSide {
   deleteNetwork(id: string, opts: { hostOnly: true }): Promise<void>;
   /** Also takes the endpoint out of the load balancers it is a backend of. */
   deleteEndpoint(id: string): Promise<void>;
+  /** Takes one address from a remote endpoint that keeps others (another host deleted or moved it). */
+  deleteEndpointAddress(id: string, address: string): Promise<void>;
 }
 
 const CLAIM_RACE_RETRIES = 20;
@@ -75,7 +82,12 @@ export class OverlayPeers implements ClusterEvents {
     await this.service.createNetwork({
       name: def.name,
       type: "Overlay",
-      subnets: [{ prefix: def.subnet, prefixField: "subnet", gateway: def.gateway, gatewayField: "gateway" }],
+      subnets: definitionSubnets(def).map((s) => ({
+        prefix: s.prefix,
+        prefixField: "subnet",
+        gateway: s.gateway,
+        gatewayField: "gateway",
+      })),
       overlay: {
         vni: { value: def.vni, field: "vni" },
         port: { value: def.vxlanPort, field: "vxlanPort" },
@@ -87,28 +99,42 @@ export class OverlayPeers implements ClusterEvents {
     });
   }
 
+  /**
+   * Every address listed is put; a remote endpoint's address that is not listed goes, and the endpoint with
+   * its last one. IPv4 first, so that a dual-stack endpoint new to this host is named after its IPv4 address.
+   */
   async endpointsListed(all: readonly EndpointRecord[]): Promise<void> {
     const listed = new Set(all.map((r) => `${r.network}/${r.address}/${r.host}/${r.mac}`));
     for (const net of this.overlayNetworks())
-      for (const ep of this.store.endpoints({ networkId: net.id }))
-        if (
-          ep.remoteHost !== null &&
-          !listed.has(`${net.name}/${ep.addresses[0]?.address ?? ""}/${ep.remoteHost}/${ep.mac}`)
-        )
-          await this.remove(ep);
-    for (const record of all) await this.endpointPut(record);
+      for (const ep of this.store.endpoints({ networkId: net.id })) {
+        if (ep.remoteHost === null) continue;
+        const gone = ep.addresses.filter(
+          (a) => !listed.has(`${net.name}/${a.address}/${ep.remoteHost ?? ""}/${ep.mac}`),
+        );
+        if (gone.length === ep.addresses.length) await this.remove(ep);
+        else for (const a of gone) await this.service.deleteEndpointAddress(ep.id, a.address);
+      }
+    const ipv4First = [...all].sort(
+      (a, b) => Number(a.address.includes(":")) - Number(b.address.includes(":")),
+    );
+    for (const record of ipv4First) await this.endpointPut(record);
   }
 
+  /**
+   * An address of another host's endpoint. The endpoint is known by its network, host and MAC: a second
+   * address of it (the other family's) joins the remote endpoint this host has, so that one endpoint is one
+   * record here and one set of FDB entries in the kernel.
+   */
   async endpointPut(record: EndpointRecord, attempt = 0): Promise<void> {
     if (record.host === this.hostAddress) return;
     const net = this.store.network(record.network);
-    const subnet = net?.subnets[0];
-    if (net?.overlay === null || net === undefined || subnet === undefined) return;
-    if (!contains(parsePrefix("subnet", subnet.prefix), parseIp("address", record.address))) {
+    if (net?.overlay === null || net === undefined) return;
+    const subnet = subnetOf(net, record.address);
+    if (subnet === undefined) {
       this.log.warn({ op: "overlay", ...record }, "another host published an address outside the network");
       return;
     }
-    const existing = this.endpointAt(net, record.address);
+    const existing = this.store.endpointWithAddress(subnet.id, record.address);
     if (existing !== undefined) {
       if (existing.remoteHost === null) {
         // Most likely an endpoint this host is creating, whose claim of the address is about to fail.
@@ -121,7 +147,14 @@ export class OverlayPeers implements ClusterEvents {
         return;
       }
       if (existing.remoteHost === record.host && existing.mac === record.mac) return;
-      await this.remove(existing);
+      await this.removeAddress(existing, record.address);
+    }
+    const same = this.store.remoteEndpoint(net.id, record.host, record.mac);
+    if (same !== undefined) {
+      // One address per subnet: one the endpoint had in this subnet before is no longer its.
+      this.store.write(() => this.store.setLeasedAddress(same.id, subnet.id, record.address));
+      await this.reconciler.converge([`ep:${same.id}`]);
+      return;
     }
     const id = randomUUID();
     this.store.write(() => {
@@ -141,8 +174,9 @@ export class OverlayPeers implements ClusterEvents {
 
   async endpointDeleted(network: string, address: string): Promise<void> {
     const net = this.store.network(network);
-    const ep = net === undefined ? undefined : this.endpointAt(net, address);
-    if (ep?.remoteHost !== null && ep !== undefined) await this.remove(ep);
+    const subnet = net === undefined ? undefined : subnetOf(net, address);
+    const ep = subnet === undefined ? undefined : this.store.endpointWithAddress(subnet.id, address);
+    if (ep?.remoteHost !== null && ep !== undefined) await this.removeAddress(ep, address);
   }
 
   ownEndpoints(): EndpointRecord[] {
@@ -169,9 +203,11 @@ export class OverlayPeers implements ClusterEvents {
     return this.store.networks().filter((n) => n.overlay !== null);
   }
 
-  private endpointAt(net: Network, address: string): Endpoint | undefined {
-    const subnet = net.subnets[0];
-    return subnet === undefined ? undefined : this.store.endpointWithAddress(subnet.id, address);
+  /** Takes the address from a remote endpoint, and the endpoint with its last address. */
+  private async removeAddress(ep: Endpoint, address: string): Promise<void> {
+    if (ep.addresses.some((a) => a.address !== address))
+      await this.service.deleteEndpointAddress(ep.id, address);
+    else await this.remove(ep);
   }
 
   private async remove(ep: Endpoint): Promise<void> {
@@ -179,11 +215,23 @@ export class OverlayPeers implements ClusterEvents {
   }
 }
 
-const sameDefinition = (net: Network, def: OverlayNetworkDefinition): boolean =>
-  net.overlay?.vni === def.vni &&
-  net.overlay.vxlanPort === def.vxlanPort &&
-  net.subnets[0]?.prefix === def.subnet &&
-  net.subnets[0].gateway === def.gateway;
+/** The network's subnet an address is in, if any. */
+function subnetOf(net: Network, address: string): Subnet | undefined {
+  const ip = parseIp("address", address);
+  return net.subnets.find((s) => contains(parsePrefix("subnet", s.prefix), ip));
+}
+
+/** Whether a network is the one the cluster defines: old definitions, of one subnet, compare as before. */
+const sameDefinition = (net: Network, def: OverlayNetworkDefinition): boolean => {
+  const wanted = definitionSubnets(def);
+  const have = [...net.subnets].sort((a, b) => a.family - b.family);
+  return (
+    net.overlay?.vni === def.vni &&
+    net.overlay.vxlanPort === def.vxlanPort &&
+    have.length === wanted.length &&
+    have.every((s, i) => s.prefix === wanted[i]?.prefix && s.gateway === wanted[i].gateway)
+  );
+};
 
 /** This host's source address on the network (core/overlay-source.ts), published as an endpoint of its bridge. */
 function sourceRecord(net: Network, host: string): EndpointRecord[] {

@@ -53,7 +53,7 @@ import { LoadBalancerService } from "./load-balancers.js";
 import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import { VXLAN_OVERHEAD } from "../modes/overlay.js";
-import type { OverlayRegistry } from "../cluster/registry.js";
+import { subnetFields, type OverlayRegistry } from "../cluster/registry.js";
 import type { OverlayAddresses } from "./overlay-addresses.js";
 import type { Store } from "../store/store.js";
 import { checkIfname, checkMac, checkMtu, checkName, checkPort, MIN_MTU } from "./validate.js";
@@ -306,13 +306,11 @@ export class HostnetService {
     registry: OverlayRegistry,
     encapOverhead: number | undefined,
   ): Promise<void> {
-    const subnet = net.subnets[0];
     let defined: boolean;
     try {
       defined = await registry.defineNetwork({
         name: net.name,
-        subnet: subnet?.prefix ?? "",
-        gateway: subnet?.gateway ?? "",
+        ...subnetFields(net.subnets),
         vni: net.overlay?.vni ?? 0,
         vxlanPort: net.overlay?.vxlanPort ?? DEFAULT_VXLAN_PORT,
         ...(encapOverhead === undefined ? {} : { encapOverhead }),
@@ -334,7 +332,10 @@ export class HostnetService {
     }
   }
 
-  /** An overlay network's VXLAN, checked: it needs this host's underlay address, a VNI and one IPv4 subnet. */
+  /**
+   * An overlay network's VXLAN, checked: it needs this host's underlay address, a VNI and its subnets (an
+   * IPv4 one, an IPv6 one, or both: createNetwork allows one per family).
+   */
   private overlaySettings(spec: NetworkSpec, subnets: number): OverlaySettings {
     if (this.hostAddress === undefined)
       throw invalidArgument(
@@ -350,12 +351,12 @@ export class HostnetService {
     if (vni.value < 1 || vni.value > 16777215) throw invalidArgument(vni.field, "must be from 1 to 16777215");
     const port = spec.overlay?.port;
     if (port !== undefined) checkPort(port.field, port.value);
-    if (subnets !== 1)
+    if (subnets === 0)
       throw invalidArgument(
         "Ipams",
         this.overlay === undefined
-          ? "an Overlay network needs its subnet: this host's part of the overlay"
-          : "an Overlay network needs its subnet, the same on every host",
+          ? "an Overlay network needs its subnets: this host's part of the overlay"
+          : "an Overlay network needs its subnets, the same on every host",
       );
     return {
       vni: vni.value,
@@ -629,17 +630,24 @@ export class HostnetService {
     const mappings = this.checkPortMappings(spec.portMappings, net);
     const attach = spec.attach === undefined ? undefined : this.resolveAttach(spec.attach);
     const addresses = net.overlay === null ? undefined : this.overlayAddresses;
-    if (addresses !== undefined && requested.size === 0 && !addresses.hasFree(net))
+    if (
+      addresses !== undefined &&
+      net.subnets.some((s) => !requested.has(s.id) && !addresses.hasFree(net, s))
+    )
       await addresses.reserveAhead(net);
-    const preferred = addresses?.blocks(net) ?? [];
+    const preferred = new Map(net.subnets.map((s) => [s.id, addresses?.blocks(net, s) ?? []]));
     // Addresses other hosts of the overlay hold, learnt from refused claims.
     const elsewhere = new Set<string>();
     for (;;) {
       const id = this.insertEndpoint(spec, name, net, mac, requested, mappings, attach, elsewhere, preferred);
-      let taken: string | undefined;
+      let taken: { address: string; holder: string } | undefined;
       try {
         const ep = this.endpoint(id);
-        taken = await addresses?.claim(net, ep.addresses[0]?.address, ep.mac);
+        taken = await addresses?.claim(
+          net,
+          ep.addresses.map((a) => a.address),
+          ep.mac,
+        );
       } catch (err) {
         this.store.write(() => this.store.deleteEndpoint(id));
         throw new HostnetError(
@@ -656,12 +664,11 @@ export class HostnetService {
         if (addresses !== undefined) void addresses.reserveAhead(net);
         return created;
       }
-      const address = this.endpoint(id).addresses[0]?.address ?? "";
       this.store.write(() => this.store.deleteEndpoint(id));
-      const asked = [...requested.values()][0];
+      const asked = [...requested.values()].find((r) => r.address === taken.address);
       if (asked !== undefined)
-        throw conflict(`${asked.field}: ${address} is in use on host ${taken}`, asked.field);
-      elsewhere.add(address);
+        throw conflict(`${asked.field}: ${taken.address} is in use on host ${taken.holder}`, asked.field);
+      elsewhere.add(taken.address);
     }
   }
 
@@ -674,7 +681,7 @@ export class HostnetService {
     mappings: readonly PortMappingSpec[],
     attach: NamespaceAttachment | undefined,
     elsewhere: ReadonlySet<string>,
-    preferred: readonly Prefix[],
+    preferred: ReadonlyMap<number, readonly Prefix[]>,
   ): string {
     return this.store.write(() => {
       if (this.store.endpoint(name) !== undefined)
@@ -698,7 +705,14 @@ export class HostnetService {
         ...(net.overlay?.sourceAddress == null ? [] : [net.overlay.sourceAddress]),
       ]);
       for (const subnet of net.subnets.filter((s) => net.ipam !== "dhcp" || s.family !== 4))
-        allocateAddress(this.store, subnet, epId, requested.get(subnet.id), hostAddresses, preferred);
+        allocateAddress(
+          this.store,
+          subnet,
+          epId,
+          requested.get(subnet.id),
+          hostAddresses,
+          preferred.get(subnet.id),
+        );
       this.insertPortMappings(epId, mappings);
       const policies = this.checkPolicies(spec.policies, net);
       checkAclTiers(policies, net.policies);
@@ -765,6 +779,20 @@ export class HostnetService {
     await this.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
     await this.loadBalancers.forget(balancers, ep);
     await this.releaseOverlayAddresses(this.network(ep.networkId), [ep]);
+  }
+
+  /**
+   * Takes one address from another host's endpoint, which keeps its others (a dual-stack endpoint whose
+   * IPv6 address went, say): its FDB entries stay, the neighbour entry of that address goes.
+   */
+  async deleteEndpointAddress(ref: string, address: string): Promise<void> {
+    const ep = this.endpoint(ref);
+    const gone = ep.addresses.find((a) => a.address === address);
+    if (gone === undefined) return;
+    const balancers = this.balancersOf(ep);
+    this.store.write(() => this.store.setLeasedAddress(ep.id, gone.subnetId, null));
+    await this.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
+    await this.loadBalancers.forget(balancers, { ...ep, addresses: [gone] });
   }
 
   /** Gives this host's endpoints' overlay addresses back to the cluster. */

@@ -101,15 +101,17 @@ export type KernelObject =
     })
   /**
    * A remote endpoint of an overlay network: frames for `mac` leave through `vxlan` to host `remote`, and the
-   * bridge answers ARP for `address` with `mac` itself (neigh_suppress), so nothing is flooded across hosts.
-   * Observed, `remote` or `address` is "" when its FDB entries or its neighbour entry are missing.
+   * bridge answers ARP and NDP for each of `addresses` with `mac` itself (neigh_suppress), so nothing is
+   * flooded across hosts. One object per MAC, with all its addresses (a dual-stack endpoint has two): its
+   * FDB entries are the MAC's. Observed, `remote` is "" when its FDB entries are missing, and `addresses`
+   * holds the neighbour entries there are.
    */
   | (Base & {
       kind: "overlayPeer";
       vxlan: string;
       bridge: string;
       mac: string;
-      address: string;
+      addresses: readonly string[];
       remote: string;
     })
   /** A token bucket (tbf) as the root qdisc of a host-side device. */
@@ -263,7 +265,7 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
     case "overlayPeer":
       return (
         observed.kind === "overlayPeer" &&
-        observed.address === desired.address &&
+        [...observed.addresses].sort().join() === [...desired.addresses].sort().join() &&
         observed.remote === desired.remote
       );
     case "containerLink":
@@ -331,7 +333,7 @@ export function describe(o: KernelObject): string {
     case "vxlan":
       return `vxlan ${o.name} id ${o.vni} port ${o.port} local ${o.local} master ${o.master} mtu ${o.mtu}`;
     case "overlayPeer":
-      return `peer ${o.mac} (${o.address}) via ${o.remote} on ${o.vxlan}`;
+      return `peer ${o.mac} (${o.addresses.join(", ")}) via ${o.remote} on ${o.vxlan}`;
     case "shaper":
       return `tbf on ${o.dev}: ${o.bytesPerSecond} bytes/s`;
     case "ingressRedirect":

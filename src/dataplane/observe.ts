@@ -209,16 +209,16 @@ export function peersOf(
   const remotes = new Map<string, string>();
   for (const e of fdb)
     if (e.dst !== undefined && toPort.has(e.mac) && !remotes.has(e.mac)) remotes.set(e.mac, e.dst);
-  const addresses = new Map<string, string>();
+  const addresses = new Map<string, string[]>();
   for (const n of neighbours)
-    if (n.lladdr !== undefined && !addresses.has(n.lladdr)) addresses.set(n.lladdr, n.dst);
+    if (n.lladdr !== undefined) addresses.set(n.lladdr, [...(addresses.get(n.lladdr) ?? []), n.dst]);
   return [...new Set([...remotes.keys(), ...addresses.keys()])].map((mac) => ({
     kind: "overlayPeer",
     owner: "orphan",
     vxlan,
     bridge,
     mac,
-    address: addresses.get(mac) ?? "",
+    addresses: addresses.get(mac) ?? [],
     remote: remotes.get(mac) ?? "",
   }));
 }

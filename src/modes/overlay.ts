@@ -40,7 +40,7 @@ function remoteSubnetObjects(net: Network, r: RemoteSubnetRoutePolicy): KernelOb
       vxlan: vxlanName(net.shortId),
       bridge,
       mac: r.drMac,
-      address: via,
+      addresses: [via],
       remote: r.providerAddress,
     },
   ];
@@ -49,7 +49,7 @@ function remoteSubnetObjects(net: Network, r: RemoteSubnetRoutePolicy): KernelOb
 export const overlay: NetworkMode = {
   ...nat,
   type: "Overlay",
-  families: [4],
+  families: [4, 6],
 
   networkObjects(net: Network): KernelObject[] {
     if (net.overlay === null) return nat.networkObjects(net);
@@ -92,26 +92,29 @@ export const overlay: NetworkMode = {
     if (ep.remoteHost === null) return nat.endpointObjects(ep, net, ns);
     const owner = `ep:${ep.id}` as const;
     const bridge = bridgeName(net.shortId);
-    return ep.addresses.flatMap((a): KernelObject[] => [
+    return [
       {
         kind: "overlayPeer",
         owner,
         vxlan: vxlanName(net.shortId),
         bridge,
         mac: ep.mac,
-        address: a.address,
-        remote: ep.remoteHost ?? "",
+        addresses: ep.addresses.map((a) => a.address),
+        remote: ep.remoteHost,
       },
-      {
-        kind: "nftElement",
-        owner,
-        set: "overlayRemote4",
-        key: [
-          { t: "ifname", v: bridge },
-          { t: "addr", v: a.address },
-        ],
-        value: null,
-      },
-    ]);
+      // Load balancer backends on other hosts are reached from this host's IPv4 source address only.
+      ...ep.addresses
+        .filter((a) => a.family === 4)
+        .map((a): KernelObject => ({
+          kind: "nftElement",
+          owner,
+          set: "overlayRemote4",
+          key: [
+            { t: "ifname", v: bridge },
+            { t: "addr", v: a.address },
+          ],
+          value: null,
+        })),
+    ];
   },
 };

@@ -376,6 +376,14 @@ export class Store {
     return row === undefined ? undefined : this.hydrate([row])[0];
   }
 
+  /** Another host's endpoint on the network with this MAC, which each of its addresses joins. */
+  remoteEndpoint(networkId: string, host: string, mac: string): Endpoint | undefined {
+    const row = this.prepare<[string, string, string], EndpointRow>(
+      "SELECT * FROM endpoints WHERE network_id = ? AND remote_host = ? AND mac = ?",
+    ).get(networkId, host, mac);
+    return row === undefined ? undefined : this.hydrate([row])[0];
+  }
+
   endpointAt(namespaceId: string, ifname: string): Endpoint | undefined {
     const row = this.prepare<[string, string], EndpointRow>(
       "SELECT * FROM endpoints WHERE namespace_id = ? AND ifname = ?",

@@ -87,6 +87,11 @@ const v4 = (prefix: string, gateway: string): { family: Family; prefix: string; 
   prefix,
   gateway,
 });
+const v6 = (prefix: string, gateway: string): { family: Family; prefix: string; gateway: string } => ({
+  family: 6,
+  prefix,
+  gateway,
+});
 
 describe("allocateAddress", () => {
   it("hands out the first host addresses in order, skipping the gateway", () => {
@@ -261,6 +266,28 @@ describe("overlay address blocks", () => {
     expect(blocks("10.60.0.0/28")).toEqual(["10.60.0.0/30", "10.60.0.4/30", "10.60.0.8/30", "10.60.0.12/30"]);
     expect(blocks("10.60.0.0/31")).toEqual(["10.60.0.0/31"]);
     expect(blockLength(parsePrefix("subnet", "fd00::/64"))).toBe(122);
+  });
+
+  it("cuts an IPv6 /64 into 2^58 blocks of 64 addresses, lazily", () => {
+    const subnet = parsePrefix("subnet", "fd00:1::/64");
+    const first = blocksOf(subnet);
+    const two = [first.next(), first.next()].flatMap((r) => (r.done === true ? [] : [cidrOf(r.value)]));
+    expect(two).toEqual(["fd00:1::/122", "fd00:1::40/122"]);
+    expect(blockOfValue(subnet, parseIp("a", "fd00:1::1:2:3:4").value)).toBe("fd00:1::1:2:3:0/122");
+    expect(blockOfValue(subnet, parseIp("a", "fd00:1::ffff").value)).toBe("fd00:1::ffc0/122");
+  });
+
+  it("allocates from an IPv6 subnet's preferred blocks, and from each subnet's own only", () => {
+    const net = addNetwork([v4("10.50.0.0/16", "10.50.0.1"), v6("fd00:1::/64", "fd00:1::1")]);
+    const s6 = subnetOf(net, 6);
+    const own6 = [parsePrefix("block", "fd00:1::1:0/122")];
+    const take = (): string =>
+      store.write(() => allocateAddress(store, s6, addEndpoint(net), undefined, new Set(), own6));
+    expect(take()).toBe("fd00:1::1:0");
+    expect(take()).toBe("fd00:1::1:1");
+    expect([...freeAddresses(store, s6, own6)]).toHaveLength(62);
+    // An IPv4 block holds none of the IPv6 subnet's addresses.
+    expect([...freeAddresses(store, s6, [parsePrefix("block", "10.50.0.0/26")])]).toEqual([]);
   });
 
   it("names the block an address is in", () => {

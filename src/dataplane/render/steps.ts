@@ -88,12 +88,14 @@ function createSteps(o: KernelObject): Step[] {
         ),
       ];
     // Every remote MAC is a peer's static entry, so the device learns nothing; with no default destination
-    // it sends broadcasts nowhere, and the bridge answers ARP for the peers from its neighbour entries.
+    // it sends broadcasts nowhere, and the bridge answers ARP and NDP for the peers from its neighbour
+    // entries. Like any bridge port it needs no IPv6 address of its own.
     case "vxlan":
       return [
         host(
           `link add ${o.name} mtu ${o.mtu} type vxlan id ${o.vni} dstport ${o.port} local ${o.local} nolearning`,
         ),
+        host(`link set dev ${o.name} addrgenmode none`),
         host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
         host(`link set dev ${o.name} type bridge_slave neigh_suppress on learning off`),
       ];
@@ -103,7 +105,7 @@ function createSteps(o: KernelObject): Step[] {
       return [
         fdb(`fdb replace ${o.mac} dev ${o.vxlan} dst ${o.remote} self static`),
         fdb(`fdb replace ${o.mac} dev ${o.vxlan} master static`),
-        host(`neigh replace ${o.address} lladdr ${o.mac} dev ${o.bridge} nud permanent`),
+        ...o.addresses.map((a) => host(`neigh replace ${a} lladdr ${o.mac} dev ${o.bridge} nud permanent`)),
       ];
     case "containerLink":
       return [
@@ -164,8 +166,8 @@ function deleteSteps(o: KernelObject): Step[] {
         ...(o.master === "" ? [] : [host(`neigh flush dev ${o.master} nud permanent`)]),
         host(`link del dev ${o.name}`),
       ];
-    // Only what was observed ("" is missing; `remote` stands for both FDB entries): deleting an entry that is
-    // not there fails the whole batch.
+    // Only what was observed (`remote` "" is missing and stands for both FDB entries): deleting an entry that
+    // is not there fails the whole batch.
     case "overlayPeer":
       return [
         ...(o.remote === ""
@@ -174,7 +176,7 @@ function deleteSteps(o: KernelObject): Step[] {
               fdb(`fdb del ${o.mac} dev ${o.vxlan} dst ${o.remote} self`),
               fdb(`fdb del ${o.mac} dev ${o.vxlan} master`),
             ]),
-        ...(o.address === "" ? [] : [host(`neigh del ${o.address} dev ${o.bridge}`)]),
+        ...o.addresses.map((a) => host(`neigh del ${a} dev ${o.bridge}`)),
       ];
     case "shaper":
       return [tc(`qdisc del dev ${o.dev} root`)];
@@ -221,12 +223,12 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "uplinkPort":
       return [host(`link set dev ${to.dev} master ${to.master} up`)];
     // Creating again replaces both FDB entries (a new dst takes the old one's place, it is not added) and
-    // the neighbour entry of the address; that of an old address would stay.
+    // the neighbour entries of the addresses; those of addresses that went would stay.
     case "overlayPeer":
       return [
-        ...(from.kind === "overlayPeer" && from.address !== "" && from.address !== to.address
-          ? [host(`neigh del ${from.address} dev ${from.bridge}`)]
-          : []),
+        ...(from.kind === "overlayPeer" ? from.addresses : [])
+          .filter((a) => !to.addresses.includes(a))
+          .map((a) => host(`neigh del ${a} dev ${to.bridge}`)),
         ...createSteps(to),
       ];
     case "hostRoute":

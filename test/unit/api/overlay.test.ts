@@ -156,7 +156,7 @@ describe("RemoteSubnetRoute policies", () => {
         vxlan,
         bridge: net.Bridge,
         mac: MAC2,
-        address: "10.244.2.0",
+        addresses: ["10.244.2.0"],
         remote: "192.168.77.2",
       },
     ]);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { OverlayNetworkDefinition } from "../../../src/cluster/registry.js";
+import { subnetFields, type OverlayNetworkDefinition } from "../../../src/cluster/registry.js";
 import { OverlayPeers, type ClusterSide } from "../../../src/core/overlay-peers.js";
 import type { NetworkSpec } from "../../../src/core/service.js";
 import type { Network } from "../../../src/model/types.js";
@@ -25,11 +25,22 @@ class RecordingService implements ClusterSide {
     this.h.store.write(() => this.h.store.deleteEndpoint(id));
     return Promise.resolve();
   }
+  async deleteEndpointAddress(id: string, address: string): Promise<void> {
+    const gone = this.h.store.endpoint(id)?.addresses.find((a) => a.address === address);
+    if (gone !== undefined) this.h.store.write(() => this.h.store.setLeasedAddress(id, gone.subnetId, null));
+    await this.h.reconciler.converge([`ep:${id}`]);
+  }
 }
 
 let seq = 0;
 
-function addOverlay(h: Harness, name: string, vni: number, type: "Overlay" | "NAT" = "Overlay"): Network {
+function addOverlay(
+  h: Harness,
+  name: string,
+  vni: number,
+  type: "Overlay" | "NAT" = "Overlay",
+  ipv6 = false,
+): Network {
   const id = `${(++seq).toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
   h.store.write(() =>
     h.store.insertNetwork({
@@ -44,7 +55,12 @@ function addOverlay(h: Harness, name: string, vni: number, type: "Overlay" | "NA
       uplink: null,
       ipam: "static",
       overlay: type === "NAT" ? null : { vni, vxlanPort: 4789, localAddress: HOST, sourceAddress: null },
-      subnets: [{ family: 4, prefix: `10.${String(seq)}.0.0/16`, gateway: `10.${String(seq)}.0.1` }],
+      subnets: [
+        { family: 4, prefix: `10.${String(seq)}.0.0/16`, gateway: `10.${String(seq)}.0.1` },
+        ...(ipv6
+          ? [{ family: 6 as const, prefix: `fd00:${String(seq)}::/64`, gateway: `fd00:${String(seq)}::1` }]
+          : []),
+      ],
     }),
   );
   const net = h.store.network(id);
@@ -54,8 +70,7 @@ function addOverlay(h: Harness, name: string, vni: number, type: "Overlay" | "NA
 
 const definitionOf = (net: Network): OverlayNetworkDefinition => ({
   name: net.name,
-  subnet: net.subnets[0]?.prefix ?? "",
-  gateway: net.subnets[0]?.gateway ?? "",
+  ...subnetFields(net.subnets),
   vni: net.overlay?.vni ?? 0,
   vxlanPort: net.overlay?.vxlanPort ?? 0,
 });
@@ -112,5 +127,98 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
       host: "192.168.77.2",
     });
     expect(h.store.endpoints({ networkId: net.id })).toEqual([]);
+  });
+});
+
+describe("OverlayPeers: dual-stack networks", () => {
+  let h: Harness;
+  let service: RecordingService;
+  let peers: OverlayPeers;
+  beforeEach(() => {
+    h = harness();
+    service = new RecordingService(h);
+    peers = new OverlayPeers(h.store, h.reconciler, service, HOST, silent);
+  });
+  afterEach(() => h.close());
+
+  const OTHER = "192.168.77.2";
+  const MAC = "02:00:00:00:00:09";
+  const record = (address: string, mac = MAC) => ({ network: "ds", address, mac, host: OTHER });
+  const dualStack = async (name: string, vni: number): Promise<Network> => {
+    const net = addOverlay(h, name, vni, "Overlay", true);
+    await h.reconciler.converge([`net:${net.id}`, "global"]);
+    return net;
+  };
+  const remotes = (net: Network) =>
+    h.store
+      .endpoints({ networkId: net.id })
+      .map((ep) => ({ name: ep.name, addresses: ep.addresses.map((a) => a.address) }));
+
+  it("keeps a dual-stack network whose definition has both subnets, and an old one-subnet definition equal", async () => {
+    const ds = addOverlay(h, "ds", 40, "Overlay", true);
+    const v4 = addOverlay(h, "v4", 41);
+    const old = definitionOf(v4);
+    expect(Object.keys(old)).not.toContain("subnet6");
+    await peers.networksListed([definitionOf(ds), old]);
+    expect(service.deleted).toEqual([]);
+    // A cluster definition without the IPv6 subnet is another network.
+    const without: OverlayNetworkDefinition = {
+      name: "ds",
+      subnet: ds.subnets[0]?.prefix ?? "",
+      gateway: ds.subnets[0]?.gateway ?? "",
+      vni: 40,
+      vxlanPort: 4789,
+    };
+    await peers.networksListed([without, old]);
+    expect(service.deleted).toEqual(["ds"]);
+  });
+
+  it("joins the addresses of one MAC on one host into one remote endpoint, named after the first", async () => {
+    const net = await dualStack("ds", 42);
+    const [a4, a6] = [`10.${String(seq)}.0.5`, `fd00:${String(seq)}::5`];
+    await peers.endpointPut(record(a4));
+    await peers.endpointPut(record(a6));
+    await peers.endpointPut(record(a6));
+    expect(remotes(net)).toEqual([{ name: `${a4}@ds`, addresses: [a4, a6] }]);
+    // One peer object: one pair of FDB entries for the MAC, a neighbour entry per address.
+    const plan = await h.reconciler.preview();
+    expect(plan.ops).toEqual([]);
+    await peers.endpointDeleted("ds", a6);
+    expect(remotes(net)).toEqual([{ name: `${a4}@ds`, addresses: [a4] }]);
+    expect((await h.reconciler.preview()).ops).toEqual([]);
+    await peers.endpointDeleted("ds", a4);
+    expect(remotes(net)).toEqual([]);
+  });
+
+  it("makes another MAC at the same address another endpoint, taking the address from the first", async () => {
+    const net = await dualStack("ds", 43);
+    const [a4, a6] = [`10.${String(seq)}.0.5`, `fd00:${String(seq)}::5`];
+    await peers.endpointPut(record(a4));
+    await peers.endpointPut(record(a6));
+    await peers.endpointPut(record(a6, "02:00:00:00:00:0a"));
+    expect(remotes(net)).toEqual([
+      { name: `${a4}@ds`, addresses: [a4] },
+      { name: `${a6}@ds`, addresses: [a6] },
+    ]);
+  });
+
+  it("reconciles a full list address by address, IPv4 first", async () => {
+    const net = await dualStack("ds", 44);
+    const [a4, a6, b4, b6] = [
+      `10.${String(seq)}.0.5`,
+      `fd00:${String(seq)}::5`,
+      `10.${String(seq)}.0.6`,
+      `fd00:${String(seq)}::6`,
+    ];
+    await peers.endpointPut(record(a4));
+    await peers.endpointPut(record(a6));
+    const B = "02:00:00:00:00:0b";
+    await peers.endpointsListed([record(a4), record(b6, B), record(b4, B)]);
+    expect(remotes(net)).toEqual([
+      { name: `${a4}@ds`, addresses: [a4] },
+      { name: `${b4}@ds`, addresses: [b4, b6] },
+    ]);
+    await peers.endpointsListed([record(b6, B)]);
+    expect(remotes(net)).toEqual([{ name: `${b4}@ds`, addresses: [b6] }]);
   });
 });

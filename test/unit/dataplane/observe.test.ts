@@ -11,31 +11,40 @@ const toPort: FdbEntry = { mac: MAC, master: BRIDGE, state: "static" };
 const portAddress: FdbEntry = { mac: "c6:ad:73:4f:80:ff", master: BRIDGE, state: "permanent" };
 const neighbour: Neighbour = { dst: "10.0.0.3", lladdr: MAC };
 
-const observed = (address: string, remote: string) => ({
+const observed = (addresses: string[], remote: string) => ({
   kind: "overlayPeer",
   owner: "orphan",
   vxlan: VXLAN,
   bridge: BRIDGE,
   mac: MAC,
-  address,
+  addresses,
   remote,
 });
 
 describe("peersOf", () => {
   it("joins a MAC's FDB entries and neighbour entry into an orphan peer in the desired state", () => {
     const found = peersOf(VXLAN, BRIDGE, [toPort, portAddress, selfEntry], [neighbour]);
-    expect(found).toEqual([observed("10.0.0.3", "192.0.2.2")]);
+    expect(found).toEqual([observed(["10.0.0.3"], "192.0.2.2")]);
     expect(found[0] !== undefined && sameState(peer, found[0])).toBe(true);
   });
 
   it("reports a peer without its neighbour entry, or without its FDB entries, for the plan to repair", () => {
-    expect(peersOf(VXLAN, BRIDGE, [toPort, selfEntry], [])).toEqual([observed("", "192.0.2.2")]);
-    expect(peersOf(VXLAN, BRIDGE, [portAddress], [neighbour])).toEqual([observed("10.0.0.3", "")]);
+    expect(peersOf(VXLAN, BRIDGE, [toPort, selfEntry], [])).toEqual([observed([], "192.0.2.2")]);
+    expect(peersOf(VXLAN, BRIDGE, [portAddress], [neighbour])).toEqual([observed(["10.0.0.3"], "")]);
   });
 
   it("counts a remote only with both of its FDB entries, which a delete removes together", () => {
-    expect(peersOf(VXLAN, BRIDGE, [selfEntry], [neighbour])).toEqual([observed("10.0.0.3", "")]);
-    expect(peersOf(VXLAN, BRIDGE, [toPort], [neighbour])).toEqual([observed("10.0.0.3", "")]);
+    expect(peersOf(VXLAN, BRIDGE, [selfEntry], [neighbour])).toEqual([observed(["10.0.0.3"], "")]);
+    expect(peersOf(VXLAN, BRIDGE, [toPort], [neighbour])).toEqual([observed(["10.0.0.3"], "")]);
+  });
+
+  it("joins a dual-stack peer's neighbour entries, one per address, to its MAC's one peer", () => {
+    const neighbour6: Neighbour = { dst: "fd00::3", lladdr: MAC };
+    const found = peersOf(VXLAN, BRIDGE, [toPort, selfEntry], [neighbour, neighbour6]);
+    expect(found).toEqual([observed(["10.0.0.3", "fd00::3"], "192.0.2.2")]);
+    const desired = { ...peer, addresses: ["fd00::3", "10.0.0.3"] };
+    expect(found[0] !== undefined && sameState(desired, found[0])).toBe(true);
+    expect(found[0] !== undefined && sameState(peer, found[0])).toBe(false);
   });
 
   it("sees no peer in the bridge's entries for the port's own address", () => {

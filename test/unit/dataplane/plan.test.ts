@@ -134,12 +134,20 @@ describe("plan: replace", () => {
   it("replaces a peer whose address or remote host changed, in place", () => {
     const moved = { ...peer, remote: "192.0.2.9" } as KernelObject;
     expect(plan([bridge, vxlan, peer], [bridge, vxlan, moved]).ops).toEqual([replace(moved, peer)]);
-    const readdressed = { ...peer, address: "10.0.0.9" } as KernelObject;
+    const readdressed = { ...peer, addresses: ["10.0.0.9"] } as KernelObject;
     expect(plan([vxlan, peer], [vxlan, readdressed]).ops).toEqual([replace(readdressed, peer)]);
   });
 
+  it("plans a dual-stack peer as one object, whatever order its neighbour entries are observed in", () => {
+    const dual = { ...peer, addresses: ["10.0.0.3", "fd00::3"] } as KernelObject;
+    const seen = { ...peer, owner: "orphan", addresses: ["fd00::3", "10.0.0.3"] } as KernelObject;
+    expect(plan([vxlan, dual], [vxlan, seen]).ops).toEqual([]);
+    expect(plan([vxlan, dual], [vxlan, peer]).ops).toEqual([replace(peer, dual)]);
+    expect(plan([vxlan, peer], [vxlan, dual]).ops).toEqual([replace(dual, peer)]);
+  });
+
   it("repairs a peer whose neighbour or FDB entries are missing", () => {
-    const noNeighbour = { ...peer, address: "" } as KernelObject;
+    const noNeighbour = { ...peer, addresses: [] } as KernelObject;
     expect(plan([vxlan, peer], [vxlan, noNeighbour]).ops).toEqual([replace(noNeighbour, peer)]);
     const noFdb = { ...peer, remote: "" } as KernelObject;
     expect(plan([vxlan, peer], [vxlan, noFdb]).ops).toEqual([replace(noFdb, peer)]);
@@ -301,7 +309,7 @@ describe("plan: idempotence", () => {
       case "vxlan":
         return { ...o, vni: o.vni + 1 };
       case "overlayPeer":
-        return { ...o, address: "10.0.0.9", remote: "192.0.2.9" };
+        return { ...o, addresses: ["10.0.0.9"], remote: "192.0.2.9" };
       case "address":
       case "loopbackProxy":
       case "netns":

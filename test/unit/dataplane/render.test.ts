@@ -174,6 +174,7 @@ describe("steps: ip lines", () => {
 describe("steps: overlay", () => {
   const vxlanLines = [
     `link add ${VXLAN} mtu 1450 type vxlan id 4096 dstport 4789 local 192.0.2.1 nolearning`,
+    `link set dev ${VXLAN} addrgenmode none`,
     `link set dev ${VXLAN} master ${BRIDGE} alias hostnet:${NET} up`,
     `link set dev ${VXLAN} type bridge_slave neigh_suppress on learning off`,
   ];
@@ -238,7 +239,7 @@ describe("steps: overlay", () => {
       ),
       ...hostLines(`neigh del 10.0.0.3 dev ${BRIDGE}`),
     ]);
-    expect(steps([del({ ...peer, address: "" } as KernelObject)])).toEqual(
+    expect(steps([del({ ...peer, addresses: [] } as KernelObject)])).toEqual(
       fdbLines(
         `fdb del 02:00:00:00:00:03 dev ${VXLAN} dst 192.0.2.2 self`,
         `fdb del 02:00:00:00:00:03 dev ${VXLAN} master`,
@@ -252,24 +253,45 @@ describe("steps: overlay", () => {
   it("replaces a peer by creating it again, deleting the neighbour entry of an old address first", () => {
     const moved = { ...peer, remote: "192.0.2.9" } as KernelObject;
     expect(steps([replace(moved, peer)])).toEqual(peerLines);
-    const readdressed = { ...peer, address: "10.0.0.9" } as KernelObject;
+    const readdressed = { ...peer, addresses: ["10.0.0.9"] } as KernelObject;
     expect(steps([replace(readdressed, peer)])).toEqual([
       ...peerLines.slice(0, 2),
       ...hostLines(`neigh del 10.0.0.9 dev ${BRIDGE}`),
       ...peerLines.slice(2),
     ]);
-    expect(steps([replace({ ...peer, address: "" } as KernelObject, peer)])).toEqual(peerLines);
+    expect(steps([replace({ ...peer, addresses: [] } as KernelObject, peer)])).toEqual(peerLines);
+  });
+
+  it("gives a dual-stack peer one pair of FDB entries and a neighbour entry per address", () => {
+    const dual = { ...peer, addresses: ["10.0.0.3", "fd00::3"] } as KernelObject;
+    expect(steps([create(dual)])).toEqual([
+      ...peerLines,
+      ...hostLines(`neigh replace fd00::3 lladdr 02:00:00:00:00:03 dev ${BRIDGE} nud permanent`),
+    ]);
+    // Its IPv6 address gone, the peer keeps its FDB entries and IPv4 neighbour entry; the IPv6 one goes.
+    expect(steps([replace(dual, peer)])).toEqual([
+      ...peerLines.slice(0, 2),
+      ...hostLines(`neigh del fd00::3 dev ${BRIDGE}`),
+      ...peerLines.slice(2),
+    ]);
+    expect(steps([del(dual)])).toEqual([
+      ...fdbLines(
+        `fdb del 02:00:00:00:00:03 dev ${VXLAN} dst 192.0.2.2 self`,
+        `fdb del 02:00:00:00:00:03 dev ${VXLAN} master`,
+      ),
+      ...hostLines(`neigh del 10.0.0.3 dev ${BRIDGE}`, `neigh del fd00::3 dev ${BRIDGE}`),
+    ]);
   });
 
   it("gives consecutive peers' FDB lines first, then their neighbour lines, each in plan order", () => {
-    const other = { ...peer, mac: "02:00:00:00:00:04", address: "10.0.0.4" } as KernelObject;
+    const other = { ...peer, mac: "02:00:00:00:00:04", addresses: ["10.0.0.4"] } as KernelObject;
     const gone = {
       ...peer,
       mac: "02:00:00:00:00:05",
-      address: "10.0.0.5",
+      addresses: ["10.0.0.5"],
       remote: "192.0.2.5",
     } as KernelObject;
-    const readdressed = { ...other, address: "10.0.0.9" } as KernelObject;
+    const readdressed = { ...other, addresses: ["10.0.0.9"] } as KernelObject;
     expect(steps([del(gone), create(peer), replace(readdressed, other), create(route4)])).toEqual([
       ...fdbLines(
         `fdb del 02:00:00:00:00:05 dev ${VXLAN} dst 192.0.2.5 self`,
@@ -489,11 +511,11 @@ describe("batches", () => {
 
   it("renders an overlay network's peers as one bridge batch and one ip batch, after its links", () => {
     const peers = ["04", "05", "06"].map(
-      (n) => ({ ...peer, mac: `02:00:00:00:00:${n}`, address: `10.0.0.${Number(n)}` }) as KernelObject,
+      (n) => ({ ...peer, mac: `02:00:00:00:00:${n}`, addresses: [`10.0.0.${Number(n)}`] }) as KernelObject,
     );
     const result = batches(steps(plan([bridge, vxlan, ...peers], []).ops));
     expect(result.map((b) => [b.runner, b.lines.length])).toEqual([
-      [HOST, 2 + 3],
+      [HOST, 2 + 4],
       [FDB, 2 * 3],
       [HOST, 3],
     ]);

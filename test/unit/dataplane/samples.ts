@@ -136,7 +136,7 @@ export const peer: KernelObject = {
   vxlan: VXLAN,
   bridge: BRIDGE,
   mac: "02:00:00:00:00:03",
-  address: "10.0.0.3",
+  addresses: ["10.0.0.3"],
   remote: "192.0.2.2",
 };
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { overlayBridgeMac } from "../../../src/model/overlay.js";
 import { overlay } from "../../../src/modes/overlay.js";
 import type { Network } from "../../../src/model/types.js";
-import { endpointOf, ns, v4Net } from "./samples.js";
+import { dualNet, endpointOf, ns, v4Net } from "./samples.js";
 
 const settings = { vni: 4096, vxlanPort: 4789, localAddress: "192.168.77.1", sourceAddress: null };
 const net: Network = { ...v4Net, type: "Overlay", mtu: 1450, overlay: settings };
@@ -68,7 +68,7 @@ describe("overlay networks", () => {
         vxlan: "hnx-dddd4444",
         bridge: "hnb-dddd4444",
         mac: remote.mac,
-        address,
+        addresses: [address],
         remote: "192.168.77.3",
       },
       {
@@ -82,5 +82,38 @@ describe("overlay networks", () => {
         value: null,
       },
     ]);
+  });
+
+  it("give a dual-stack remote endpoint one peer with both addresses, and a remote mark for IPv4 only", () => {
+    const dual: Network = { ...dualNet, type: "Overlay", mtu: 1450, overlay: settings };
+    const remote = { ...endpointOf(dual, { attached: null }), remoteHost: "192.168.77.3" };
+    const [v4, v6] = remote.addresses.map((a) => a.address);
+    const objects = overlay.endpointObjects(remote, dual, null);
+    expect(objects.filter((o) => o.kind === "overlayPeer")).toEqual([
+      {
+        kind: "overlayPeer",
+        owner: `ep:${remote.id}`,
+        vxlan: `hnx-${dual.shortId}`,
+        bridge: `hnb-${dual.shortId}`,
+        mac: remote.mac,
+        addresses: [v4, v6],
+        remote: "192.168.77.3",
+      },
+    ]);
+    expect(objects.flatMap((o) => (o.kind === "nftElement" ? [o.set, o.key[1]] : []))).toEqual([
+      "overlayRemote4",
+      { t: "addr", v: v4 },
+    ]);
+  });
+
+  it("take an IPv6 subnet: its gateway on the bridge, masqueraded like a NAT network's", () => {
+    const dual: Network = { ...dualNet, type: "Overlay", mtu: 1450, overlay: settings };
+    const objects = overlay.networkObjects(dual);
+    const gw6 = dual.subnets.find((s) => s.family === 6);
+    expect(objects).toContainEqual(
+      expect.objectContaining({ kind: "address", cidr: `${gw6?.gateway ?? ""}/64` }),
+    );
+    expect(objects.some((o) => o.kind === "nftElement" && o.set === "masq6")).toBe(true);
+    expect(overlay.families).toEqual([4, 6]);
   });
 });
