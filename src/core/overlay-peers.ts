@@ -46,6 +46,9 @@ export class OverlayPeers implements ClusterEvents {
   async networksListed(all: readonly OverlayNetworkDefinition[]): Promise<void> {
     const listed = new Map(all.map((def) => [def.name, def]));
     for (const net of this.overlayNetworks()) {
+      // Only the cluster's networks have blocks: one without was this host's own (a routed overlay made
+      // before hostnetd ran with --etcd), and the cluster's list says nothing about it.
+      if (this.store.overlayBlocks(net.id).length === 0) continue;
       const def = listed.get(net.name);
       if (def === undefined || !sameDefinition(net, def)) await this.networkUndefined(net.name);
     }

@@ -88,9 +88,14 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
 
   it("deletes here what the cluster deleted or defined anew meanwhile, and creates what is new", async () => {
     const kept = addOverlay(h, "kept", 10);
-    addOverlay(h, "deleted", 11);
+    const deleted = addOverlay(h, "deleted", 11);
     const redefined = addOverlay(h, "redefined", 12);
     const nat = addOverlay(h, "nat", 0, "NAT");
+    // The cluster's networks are those this host has blocks of; "own" is a routed overlay of this host.
+    h.store.write(() => {
+      for (const net of [kept, deleted, redefined]) h.store.insertOverlayBlock(net.id, "10.0.0.0/26");
+    });
+    const own = addOverlay(h, "own", 14);
     await peers.networksListed([
       definitionOf(kept),
       { ...definitionOf(redefined), vni: 99 },
@@ -99,11 +104,13 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
     expect(service.deleted).toEqual(["deleted", "redefined"]);
     expect(service.created).toEqual(["redefined", "new"]);
     expect(h.store.network(nat.id)).toBeDefined();
+    expect(h.store.network(own.id)).toBeDefined();
   });
 
   it("keeps a network the cluster deleted while this host still has endpoints on it", async () => {
     const net = addOverlay(h, "busy", 20);
-    h.store.write(() =>
+    h.store.write(() => {
+      h.store.insertOverlayBlock(net.id, "10.0.0.0/26");
       h.store.insertEndpoint({
         id: "e0000000-0000-4000-8000-000000000000",
         name: "c1",
@@ -112,8 +119,8 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
         mac: "02:00:00:00:00:01",
         attachment: null,
         remoteHost: null,
-      }),
-    );
+      });
+    });
     await peers.networksListed([]);
     expect(service.deleted).toEqual([]);
   });
@@ -157,6 +164,9 @@ describe("OverlayPeers: dual-stack networks", () => {
   it("keeps a dual-stack network whose definition has both subnets, and an old one-subnet definition equal", async () => {
     const ds = addOverlay(h, "ds", 40, "Overlay", true);
     const v4 = addOverlay(h, "v4", 41);
+    h.store.write(() => {
+      for (const net of [ds, v4]) h.store.insertOverlayBlock(net.id, "10.0.0.0/26");
+    });
     const old = definitionOf(v4);
     expect(Object.keys(old)).not.toContain("subnet6");
     await peers.networksListed([definitionOf(ds), old]);
