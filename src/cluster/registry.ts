@@ -10,7 +10,7 @@
  * publishes once etcd answers again: its endpoints as its store has them, nothing more and nothing less.
  */
 import { BrokenCircuitError } from "cockatiel";
-import type { Etcd3, Lease, Watcher } from "etcd3";
+import type { Etcd3, Lease, PutBuilder, Watcher } from "etcd3";
 import type { Logger } from "pino";
 
 const NETWORKS = "/hostnet/v1/networks/";
@@ -95,6 +95,7 @@ const endpointKey = (network: string, address: string): string => `${ENDPOINTS}$
 const blockKey = (network: string, block: string): string => `${BLOCKS}${network}/${block}`;
 const hostOf = (value: string): string => (JSON.parse(value) as { host: string }).host;
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const CREATED = Symbol("created");
 const next = (revision: string): string => (BigInt(revision) + 1n).toString();
 
 function parseEndpointKey(key: string): { network: string; address: string } | undefined {
@@ -197,13 +198,8 @@ export class OverlayRegistry {
     const key = `${NETWORKS}${def.name}`;
     const value = JSON.stringify(def);
     return this.call(async () => {
-      const created = await this.etcd
-        .if(key, "Create", "==", 0)
-        .then(this.etcd.put(key).value(value))
-        .options(deadline())
-        .commit();
-      if (created.succeeded) return true;
-      return (await this.etcd.get(key).options(deadline()).string()) === value;
+      const existing = await this.createIfAbsent(key, this.etcd.put(key).value(value));
+      return existing === CREATED || existing === value;
     });
   }
 
@@ -232,13 +228,8 @@ export class OverlayRegistry {
     const lease = this.lease;
     if (lease === undefined) throw new Error("etcd has not answered since hostnetd started");
     return this.call(async () => {
-      const result = await this.etcd
-        .if(key, "Create", "==", 0)
-        .then(lease.put(key).value(value))
-        .options(deadline())
-        .commit();
-      if (result.succeeded) return undefined;
-      const holder = await this.etcd.get(key).options(deadline()).string();
+      const holder = await this.createIfAbsent(key, lease.put(key).value(value));
+      if (holder === CREATED) return undefined;
       const host = holder === null ? undefined : hostOf(holder);
       if (host !== this.hostAddress) return host ?? "another host";
       await lease.put(key).value(value).options(deadline());
@@ -269,12 +260,8 @@ export class OverlayRegistry {
     const key = blockKey(network, block);
     const value = JSON.stringify({ host: this.hostAddress });
     return this.call(async () => {
-      const result = await this.etcd
-        .if(key, "Create", "==", 0)
-        .then(this.etcd.put(key).value(value))
-        .options(deadline())
-        .commit();
-      return result.succeeded || (await this.etcd.get(key).options(deadline()).string()) === value;
+      const existing = await this.createIfAbsent(key, this.etcd.put(key).value(value));
+      return existing === CREATED || existing === value;
     });
   }
 
@@ -363,6 +350,15 @@ export class OverlayRegistry {
           .commit();
       }
     });
+  }
+
+  /**
+   * Writes `put` in one transaction if its key does not exist: CREATED, or the value the key has (null if it
+   * went meanwhile).
+   */
+  private async createIfAbsent(key: string, put: PutBuilder): Promise<typeof CREATED | string | null> {
+    const result = await this.etcd.if(key, "Create", "==", 0).then(put).options(deadline()).commit();
+    return result.succeeded ? CREATED : this.etcd.get(key).options(deadline()).string();
   }
 
   /** Tells hostnet every endpoint of the cluster; the revision of the list. */

@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import type { OverlayRegistry } from "../cluster/registry.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { HostnetError } from "../errors.js";
-import { blockLength, blocksOf, blockOfValue } from "../ipam/blocks.js";
+import { blocksOf, blockOfValue, blockSize } from "../ipam/blocks.js";
 import { freeAddresses } from "../ipam/ipam.js";
 import { cidrOf, contains, overlaps, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
 import type { Network, Subnet } from "../model/types.js";
@@ -50,7 +50,7 @@ export class OverlayAddresses {
 
   /** Whether any address of this host's blocks of the subnet is free. */
   hasFree(net: Network, subnet: Subnet): boolean {
-    return freeAddresses(this.store, subnet, this.blocks(net, subnet)).next().done !== true;
+    return first(freeAddresses(this.store, subnet, this.blocks(net, subnet))) !== undefined;
   }
 
   /**
@@ -217,6 +217,5 @@ export class OverlayAddresses {
 
 /** How many free addresses of its blocks a host keeps in a subnet: half a block. */
 function wanted(subnet: Subnet): number {
-  const prefix = parsePrefix("subnet", subnet.prefix);
-  return Math.max(1, Math.floor(2 ** ((prefix.family === 4 ? 32 : 128) - blockLength(prefix)) * LOW_WATER));
+  return Math.max(1, Math.floor(Number(blockSize(parsePrefix("subnet", subnet.prefix))) * LOW_WATER));
 }

@@ -10,10 +10,14 @@ export function blockLength(subnet: Prefix): number {
   return Math.max(subnet.length, Math.min(bits - 2, Math.max(bits - 6, subnet.length + 4)));
 }
 
+/** How many addresses one block of the subnet has. */
+export const blockSize = (subnet: Prefix): bigint =>
+  1n << BigInt((subnet.family === 4 ? 32 : 128) - blockLength(subnet));
+
 /** The subnet's blocks in address order, lazily: a /8 has a quarter of a million. */
 export function* blocksOf(subnet: Prefix): Generator<Prefix> {
   const length = blockLength(subnet);
-  const size = 1n << BigInt((subnet.family === 4 ? 32 : 128) - length);
+  const size = blockSize(subnet);
   for (let first = subnet.first; first <= subnet.last; first += size)
     yield {
       family: subnet.family,
@@ -26,8 +30,7 @@ export function* blocksOf(subnet: Prefix): Generator<Prefix> {
 
 /** The block of the subnet that holds an address (given as its value). */
 export function blockOfValue(subnet: Prefix, value: bigint): string {
-  const length = blockLength(subnet);
-  const size = 1n << BigInt((subnet.family === 4 ? 32 : 128) - length);
+  const size = blockSize(subnet);
   const first = subnet.first + ((value - subnet.first) / size) * size;
-  return `${ipFromValue(subnet.family, first)}/${String(length)}`;
+  return `${ipFromValue(subnet.family, first)}/${String(blockLength(subnet))}`;
 }

@@ -24,6 +24,7 @@
  * mount namespace, in its cgroup parent or names its directory (containerd, containerd-shim-runc-v2, the
  * containers' processes).
  */
+import { settlesWithin } from "./poll.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import {
   chmodSync,
@@ -150,17 +151,6 @@ function gone(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
   } catch {
     return true;
-  }
-}
-
-/** Whether `p` settles within `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -333,7 +323,7 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
     if (dockerd?.pid !== undefined && running) {
       mntNs ??= privateMountNs(dockerd.pid);
       dockerd.kill("SIGTERM");
-      if (!(await within(exit, STOP_MS))) {
+      if (!(await settlesWithin(exit, STOP_MS))) {
         errors.push(
           new Error(`dockerd ${dockerd.pid} did not stop within ${STOP_MS} ms; killed:\n${tail()}`),
         );

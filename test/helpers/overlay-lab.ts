@@ -7,6 +7,7 @@
  * With `{ tls: true }`, etcd serves https only and wants a client certificate, from a throwaway CA made with
  * openssl in the underlay's temp dir.
  */
+import { settlesWithin } from "./poll.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
@@ -132,17 +133,6 @@ async function ensureEtcd(): Promise<void> {
     );
 }
 
-/** Whether `p` settles within `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 const running = (child: ChildProcess | undefined): boolean =>
   child?.exitCode === null && child.signalCode === null;
 
@@ -265,7 +255,7 @@ async function halt(e: Etcd): Promise<void> {
   const child = e.child;
   if (child === undefined || !running(child)) return;
   child.kill("SIGTERM");
-  if (await within(e.exit, KILL_AFTER_MS)) return;
+  if (await settlesWithin(e.exit, KILL_AFTER_MS)) return;
   child.kill("SIGKILL");
   await e.exit;
 }

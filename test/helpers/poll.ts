@@ -1,3 +1,5 @@
+/** Waiting in tests, for a condition or a promise, with a deadline. */
+
 /** Polls `check` every 100 ms until it holds or `ms` pass: how long it took, or undefined if it never held. */
 export async function within(ms: number, check: () => Promise<boolean>): Promise<number | undefined> {
   const start = performance.now();
@@ -6,4 +8,15 @@ export async function within(ms: number, check: () => Promise<boolean>): Promise
     await new Promise((r) => setTimeout(r, 100));
   }
   return undefined;
+}
+
+/** Whether `p` settles within `ms`. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -75,17 +75,17 @@ const definitionOf = (net: Network): OverlayNetworkDefinition => ({
   vxlanPort: net.overlay?.vxlanPort ?? 0,
 });
 
-describe("OverlayPeers: the cluster's networks as listed when hostnetd connects", () => {
-  let h: Harness;
-  let service: RecordingService;
-  let peers: OverlayPeers;
-  beforeEach(() => {
-    h = harness();
-    service = new RecordingService(h);
-    peers = new OverlayPeers(h.store, h.reconciler, service, HOST, silent);
-  });
-  afterEach(() => h.close());
+let h: Harness;
+let service: RecordingService;
+let peers: OverlayPeers;
+beforeEach(() => {
+  h = harness();
+  service = new RecordingService(h);
+  peers = new OverlayPeers(h.store, h.reconciler, service, HOST, silent);
+});
+afterEach(() => h.close());
 
+describe("OverlayPeers: the cluster's networks as listed when hostnetd connects", () => {
   it("deletes here what the cluster deleted or defined anew meanwhile, and creates what is new", async () => {
     const kept = addOverlay(h, "kept", 10);
     const deleted = addOverlay(h, "deleted", 11);
@@ -138,16 +138,6 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
 });
 
 describe("OverlayPeers: dual-stack networks", () => {
-  let h: Harness;
-  let service: RecordingService;
-  let peers: OverlayPeers;
-  beforeEach(() => {
-    h = harness();
-    service = new RecordingService(h);
-    peers = new OverlayPeers(h.store, h.reconciler, service, HOST, silent);
-  });
-  afterEach(() => h.close());
-
   const OTHER = "192.168.77.2";
   const MAC = "02:00:00:00:00:09";
   const record = (address: string, mac = MAC) => ({ network: "ds", address, mac, host: OTHER });
