@@ -9,7 +9,7 @@ import { createSecureContext } from "node:tls";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { ClusterOptions, DaemonOptions } from "./daemon.js";
-import { LB_AFFINITY_SECONDS } from "./dataplane/naming.js";
+import { LB_AFFINITY_SECONDS } from "./dataplane/objects.js";
 
 export const DAEMON_USAGE = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]
                 [--docker-plugin-socket PATH | --no-docker-plugin] [--lb-affinity-timeout SECONDS]

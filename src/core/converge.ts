@@ -1,6 +1,6 @@
 /** The one way a write reaches the kernel: converge what it touched, or undo it and converge back. */
 import { KernelCommandError } from "../dataplane/linux/exec.js";
-import type { Owner } from "../dataplane/objects.js";
+import type { Owner } from "../dataplane/naming.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { HostnetError } from "../errors.js";
 import type { Store } from "../store/store.js";

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
-import { LB_SLOTS } from "../dataplane/naming.js";
+import { LB_SLOTS } from "../dataplane/nft-sets.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";

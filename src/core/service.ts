@@ -6,9 +6,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
-import { NETNS_DIR } from "../dataplane/naming.js";
+import { aclCounterKey, NETNS_DIR, type Owner } from "../dataplane/naming.js";
 import { overlayBridgeMac } from "../model/overlay.js";
-import type { Owner } from "../dataplane/objects.js";
 import type { Counter } from "../dataplane/counters.js";
 import type { Plan } from "../dataplane/plan.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
@@ -767,7 +766,7 @@ export class HostnetService {
     return ep.policies.map((policy, i) => ({
       policy,
       counter:
-        policy.type === "ACL" ? (totals.get(`ep:${ep.id} acl ${i}`) ?? { packets: 0, bytes: 0 }) : null,
+        policy.type === "ACL" ? (totals.get(aclCounterKey(ep.id, i)) ?? { packets: 0, bytes: 0 }) : null,
     }));
   }
 

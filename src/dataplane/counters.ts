@@ -1,6 +1,7 @@
 /** Packet and byte counters of the elements of some of hostnet's nft sets, by element comment. */
 import type { Runner } from "./linux/exec.js";
-import { NFT_TABLE, setDefinition, type NftSetName } from "./naming.js";
+import { NFT_TABLE } from "./naming.js";
+import { setDefinition, type NftSetName } from "./nft-sets.js";
 
 export interface Counter {
   readonly packets: number;

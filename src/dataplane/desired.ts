@@ -4,7 +4,7 @@
 import type { Endpoint, LoadBalancer, Namespace, Network } from "../model/types.js";
 import { loadBalancerObjects } from "../modes/load-balancer.js";
 import { modes } from "../modes/index.js";
-import { nftFamilies } from "./naming.js";
+import { nftFamilies } from "./nft-sets.js";
 import { defaultSkeleton, type KernelObject, type SkeletonOptions } from "./objects.js";
 import { skeletonVersion } from "./render/nft.js";
 

@@ -2,7 +2,8 @@
  * The reconciler's record of what the kernel holds, indexed by owner and by parent so that a scoped
  * converge costs the same with ten endpoints as with a thousand.
  */
-import { identity, parentOf, type KernelObject, type Owner } from "./objects.js";
+import type { Owner } from "./naming.js";
+import { identity, parentOf, type KernelObject } from "./objects.js";
 
 export class KnownObjects {
   private readonly byId = new Map<string, KernelObject>();

@@ -3,13 +3,8 @@
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
 import type { HostRoute } from "../model/types.js";
-import {
-  hostVethName,
-  LB_AFFINITY_SECONDS,
-  setDefinition,
-  type NftFamily,
-  type NftSetName,
-} from "./naming.js";
+import { hostVethName, type Owner } from "./naming.js";
+import { setDefinition, type ElementPart, type NftFamily, type NftSetName } from "./nft-sets.js";
 
 /** What a hostnetd's options put into its tables' skeleton (and so into the skeleton's version). */
 export interface SkeletonOptions {
@@ -17,27 +12,16 @@ export interface SkeletonOptions {
   readonly affinitySeconds: number;
 }
 
-export const defaultSkeleton: SkeletonOptions = { affinitySeconds: LB_AFFINITY_SECONDS };
+/**
+ * How long a client keeps its backend after its last new connection unless hostnetd is told otherwise
+ * (`--lb-affinity-timeout`): Kubernetes' default for ClientIP affinity.
+ */
+export const LB_AFFINITY_SECONDS = 10800;
 
-export type Owner = `net:${string}` | `ep:${string}` | `ns:${string}` | `lb:${string}` | "global" | "orphan";
+export const defaultSkeleton: SkeletonOptions = { affinitySeconds: LB_AFFINITY_SECONDS };
 
 /** Where an object lives: null is hostnetd's own namespace, otherwise a netns path or name. */
 export type NetnsRef = string | null;
-
-export type ElementPart =
-  | { t: "ifname"; v: string }
-  | { t: "addr"; v: string }
-  | { t: "prefix"; v: string }
-  | { t: "proto"; v: string }
-  /** A protocol number or range of them, "6" or "0-255". */
-  | { t: "protoRange"; v: string }
-  /** A port or range of ports, "22" or "1000-2000". */
-  | { t: "portRange"; v: string }
-  /** One of a load balancer's per-connection draws. */
-  | { t: "slot"; v: number }
-  | { t: "port"; v: number }
-  | { t: "verdict"; v: string }
-  | { t: "ether"; v: string };
 
 interface Base {
   readonly owner: Owner;

@@ -9,22 +9,21 @@ import type { Namespace } from "../model/types.js";
 import type { Runner } from "./linux/exec.js";
 import { readSysctl } from "./linux/sysctl.js";
 import {
-  ifbName,
-  isOwnedLinkName,
-  NETNS_DIR,
-  NFT_TABLE,
-  nftFamilies,
-  isNftSetName,
-  setDefinition,
-  namespaceMark,
-  ownerFromAlias,
-  type NftFamily,
-  VETH_PREFIX,
   DSR_ROUTE_PROTO,
   DSR_VIP_LABEL,
+  ifbName,
+  isOwnedLinkName,
+  namespaceMark,
+  NETNS_DIR,
+  NFT_TABLE,
+  ownerFromAlias,
+  parseElementComment,
+  shortIdOfLink,
+  versionOfChain,
+  type Owner,
 } from "./naming.js";
-import type { ElementPart, KernelObject, Owner } from "./objects.js";
-import { VERSION_CHAIN_PREFIX } from "./render/nft.js";
+import { isNftSetName, nftFamilies, setDefinition, type ElementPart, type NftFamily } from "./nft-sets.js";
+import type { KernelObject } from "./objects.js";
 import { ipArgv } from "./render/steps.js";
 import { hostRouteOf, isAutomaticRoute, type IpRoute } from "./uplink.js";
 
@@ -173,7 +172,7 @@ async function observeTc(runner: Runner, links: readonly KernelObject[]): Promis
     if (q.kind === "tbf" && q.root === true)
       out.push({ kind: "shaper", owner, dev: q.dev, bytesPerSecond: q.options?.rate ?? 0 });
     if (q.kind === "clsact")
-      out.push({ kind: "ingressRedirect", owner, dev: q.dev, to: ifbName(q.dev.slice(VETH_PREFIX.length)) });
+      out.push({ kind: "ingressRedirect", owner, dev: q.dev, to: ifbName(shortIdOfLink(q.dev) ?? "") });
   }
   return out;
 }
@@ -368,8 +367,7 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
   let version: string | undefined;
   for (const entry of json.nftables) {
     if (entry.table !== undefined) version = "unknown";
-    if (entry.chain?.name.startsWith(VERSION_CHAIN_PREFIX) === true)
-      version = entry.chain.name.slice(VERSION_CHAIN_PREFIX.length);
+    if (entry.chain !== undefined) version = versionOfChain(entry.chain.name) ?? version;
     const set = entry.set ?? entry.map;
     if (set === undefined || !isNftSetName(set.name)) continue;
     const def = setDefinition(set.name);
@@ -382,7 +380,7 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
         typeof keyRaw === "object" && keyRaw !== null && "elem" in keyRaw
           ? (keyRaw as { elem: { val: unknown; comment?: string } }).elem
           : { val: keyRaw };
-      const { owner, label } = fromComment(elem.comment);
+      const { owner, label } = parseElementComment(elem.comment) ?? { owner: "orphan" };
       out.push({
         kind: "nftElement",
         owner,
@@ -404,13 +402,6 @@ function verdictText(v: unknown): string {
   const [kind, arg] = entries[0] ?? ["", undefined];
   const target = (arg as { target?: string } | undefined)?.target;
   return target === undefined ? kind : `${kind} ${target}`;
-}
-
-/** An element's comment: its owner, then maybe a label (render/nft.ts elementComment). */
-function fromComment(comment: string | undefined): { owner: Owner; label?: string } {
-  const m = /^((?:net|ep|lb):[0-9a-f-]{36})(?: (.+))?$/.exec(comment ?? "");
-  if (m?.[1] === undefined) return { owner: "orphan" };
-  return m[2] === undefined ? { owner: m[1] as Owner } : { owner: m[1] as Owner, label: m[2] };
 }
 
 export async function observe(

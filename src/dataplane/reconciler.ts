@@ -9,11 +9,12 @@ import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
-import type { NftSetName } from "./naming.js";
+import type { Owner } from "./naming.js";
+import type { NftSetName } from "./nft-sets.js";
 import { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
-import { defaultSkeleton, identity, type KernelObject, type Owner, type SkeletonOptions } from "./objects.js";
+import { defaultSkeleton, identity, type KernelObject, type SkeletonOptions } from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */

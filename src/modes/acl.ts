@@ -13,8 +13,9 @@
  * traffic between two endpoints passes the sender's Out tiers and then the receiver's In tiers. Pure.
  */
 import { invalidArgument } from "../errors.js";
-import type { ElementPart, KernelObject, Owner } from "../dataplane/objects.js";
-import { ACL_TIERS, aclTierSet } from "../dataplane/naming.js";
+import type { KernelObject } from "../dataplane/objects.js";
+import { aclLabel, type AclScope, type Owner } from "../dataplane/naming.js";
+import { ACL_TIERS, aclTierSet, type ElementPart } from "../dataplane/nft-sets.js";
 import { parseIp, parsePrefix, type Family, type Prefix } from "../model/ip.js";
 import {
   familyOfAddress,
@@ -138,13 +139,13 @@ function tiers(rules: readonly LabelledAcl[], family: Family): TieredRule[] {
   return out;
 }
 
-const labelled = (policies: readonly NetworkPolicy[], prefix: string): LabelledAcl[] =>
-  policies.flatMap((p, i) => (p.type === "ACL" ? [{ acl: p, label: `${prefix} ${i}` }] : []));
+const labelled = (policies: readonly NetworkPolicy[], scope: AclScope): LabelledAcl[] =>
+  policies.flatMap((p, i) => (p.type === "ACL" ? [{ acl: p, label: aclLabel(scope, i) }] : []));
 
-/** The endpoint's own ACLs (labelled `acl <index>`), then its network's (`network acl <index>`). */
+/** The endpoint's own ACLs, then its network's, each labelled with its place in its list. */
 const aclsOf = (own: readonly EndpointPolicy[], network: readonly NetworkPolicy[]): LabelledAcl[] => [
-  ...labelled(own, "acl"),
-  ...labelled(network, "network acl"),
+  ...labelled(own, "endpoint"),
+  ...labelled(network, "network"),
 ];
 
 /**

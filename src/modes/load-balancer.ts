@@ -10,8 +10,9 @@
  * `lbAffinity`, which the kernel fills (IPv4 only). A frontend with no backend of its family is an element of `lbEmpty`,
  * whose connections are refused. Pure.
  */
-import type { ElementPart, KernelObject } from "../dataplane/objects.js";
-import { DSR_VIP_LABEL, hostVethName, LB_SLOTS, type NftSetName } from "../dataplane/naming.js";
+import type { KernelObject } from "../dataplane/objects.js";
+import { DSR_VIP_LABEL, hostVethName } from "../dataplane/naming.js";
+import { LB_SLOTS, type ElementPart, type NftSetName } from "../dataplane/nft-sets.js";
 import type { Family } from "../model/ip.js";
 import { familyOfAddress } from "../model/policy.js";
 import type { Endpoint, LoadBalancer } from "../model/types.js";

@@ -15,10 +15,10 @@
  */
 import type { Counter } from "../../src/dataplane/counters.js";
 import { KernelCommandError } from "../../src/dataplane/linux/exec.js";
-import { identity, parentOf, type KernelObject, type Kind, type Owner } from "../../src/dataplane/objects.js";
+import { identity, parentOf, type KernelObject, type Kind } from "../../src/dataplane/objects.js";
 import type { Op } from "../../src/dataplane/plan.js";
 import type { Kernel } from "../../src/dataplane/reconciler.js";
-import { NETNS_DIR } from "../../src/dataplane/naming.js";
+import { NETNS_DIR, type Owner } from "../../src/dataplane/naming.js";
 import type { Namespace } from "../../src/model/types.js";
 
 export interface MemoryKernelOptions {

@@ -6,28 +6,22 @@
  * comments); a different version is replaced atomically, elements and all.
  */
 import { createHash } from "node:crypto";
+import { anyBridgeName, anyHostVethName, elementComment, NFT_TABLE, versionChain } from "../naming.js";
 import {
   ACL_TIERS,
   aclTierSet,
   addressFamilyOf,
   LB_SLOTS,
-  NFT_TABLE,
   nftSetNames,
   setDefinition,
+  type ElementPart,
   type NftFamily,
   type NftSetName,
-} from "../naming.js";
-import {
-  defaultSkeleton,
-  partsText,
-  type ElementPart,
-  type KernelObject,
-  type SkeletonOptions,
-} from "../objects.js";
+} from "../nft-sets.js";
+import { defaultSkeleton, partsText, type KernelObject, type SkeletonOptions } from "../objects.js";
 import type { Op } from "../plan.js";
 
 const table = (family: NftFamily): string => `${family} ${NFT_TABLE}`;
-export const VERSION_CHAIN_PREFIX = "version_";
 
 const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
   ifname: { 4: "ifname", 6: "ifname" },
@@ -82,8 +76,8 @@ const inetChains = `
     type nat hook prerouting priority dstnat; policy accept;
     ip daddr . meta l4proto . th dport @lbFront4 goto lb_dnat4
     ip6 daddr . meta l4proto . th dport @lbFront6 goto lb_dnat6
-    iifname "hnb-*" ip daddr . meta l4proto . th dport @lbInternal4 goto lb_dnat4
-    iifname "hnb-*" ip6 daddr . meta l4proto . th dport @lbInternal6 goto lb_dnat6
+    iifname "${anyBridgeName}" ip daddr . meta l4proto . th dport @lbInternal4 goto lb_dnat4
+    iifname "${anyBridgeName}" ip6 daddr . meta l4proto . th dport @lbInternal6 goto lb_dnat6
     fib daddr type local jump portmap
   }
   chain nat_output {
@@ -176,7 +170,7 @@ const inetChains = `
 const bridgeChains = `
   chain prerouting {
     type filter hook prerouting priority filter; policy accept;
-    iifname "hnv-*" jump antispoof
+    iifname "${anyHostVethName}" jump antispoof
   }
   chain antispoof {
     iifname . ether saddr != @spoofMac drop
@@ -196,8 +190,8 @@ const bridgeChains = `
   }
   chain l2_outbound {
     type filter hook forward priority filter; policy accept;
-    iifname "hnv-*" oifname @l2Uplinks ether saddr set oifname map @l2HostMac
-    iifname "hnv-*" oifname @l2Uplinks ether type arp arp saddr ether set oifname map @l2HostMac
+    iifname "${anyHostVethName}" oifname @l2Uplinks ether saddr set oifname map @l2HostMac
+    iifname "${anyHostVethName}" oifname @l2Uplinks ether type arp arp saddr ether set oifname map @l2HostMac
   }`;
 
 /**
@@ -226,7 +220,7 @@ function skeleton(family: NftFamily, version: string, options: SkeletonOptions):
     .map((name) => setDeclaration(name, options))
     .join("\n");
   const chains = family === "inet" ? `${inetChains}\n${aclChains}` : bridgeChains;
-  return `table ${table(family)} {\n  chain ${VERSION_CHAIN_PREFIX}${version} {\n  }\n${sets}\n${chains}\n}`;
+  return `table ${table(family)} {\n  chain ${versionChain(version)} {\n  }\n${sets}\n${chains}\n}`;
 }
 
 export const skeletonVersion = (options: SkeletonOptions = defaultSkeleton): string =>
@@ -235,13 +229,9 @@ export const skeletonVersion = (options: SkeletonOptions = defaultSkeleton): str
     .digest("hex")
     .slice(0, 12);
 
-/** The element's owner, then its label if it has one; observe.ts reads both back. */
-export const elementComment = (o: Extract<KernelObject, { kind: "nftElement" }>): string =>
-  o.label === undefined ? o.owner : `${o.owner} ${o.label}`;
-
 function elementText(o: Extract<KernelObject, { kind: "nftElement" }>, withValue: boolean): string {
   const value = withValue && o.value !== null ? ` : ${partsText(o.value)}` : "";
-  const comment = withValue ? ` comment "${elementComment(o)}"` : "";
+  const comment = withValue ? ` comment "${elementComment(o.owner, o.label)}"` : "";
   return `{ ${partsText(o.key)}${comment}${value} }`;
 }
 

@@ -398,6 +398,10 @@ describe("nft lines", () => {
     expect(nftLines(del(table))).toEqual(["delete table inet hostnet"]);
   });
 
+  it("keeps its skeleton version, so an upgraded hostnetd does not rebuild its tables", () => {
+    expect(skeletonVersion()).toBe("0f0932f2b18b");
+  });
+
   it("has a 12-hex-digit skeleton version, which the affinity timeout changes", () => {
     expect(skeletonVersion()).toMatch(/^[0-9a-f]{12}$/);
     expect(skeletonVersion({ affinitySeconds: 60 })).not.toBe(skeletonVersion());

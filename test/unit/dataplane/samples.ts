@@ -2,7 +2,8 @@
  * Hand-built kernel objects of one NAT network with one attached dual-stack endpoint, for planner tests;
  * for the overlay kinds, its bridge also has a vxlan port with one remote peer.
  */
-import { defaultSkeleton, type KernelObject, type Owner } from "../../../src/dataplane/objects.js";
+import type { Owner } from "../../../src/dataplane/naming.js";
+import { defaultSkeleton, type KernelObject } from "../../../src/dataplane/objects.js";
 import { skeletonVersion } from "../../../src/dataplane/render/nft.js";
 
 export const NET_ID = "aaaa1111-0000-4000-8000-000000000001";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ACL_TIERS } from "../../../src/dataplane/naming.js";
+import { ACL_TIERS } from "../../../src/dataplane/nft-sets.js";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
 import { aclObjects, checkAclTiers } from "../../../src/modes/acl.js";
 import { parseAcl, type EndpointPolicy } from "../../../src/model/policy.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LB_SLOTS } from "../../../src/dataplane/naming.js";
+import { LB_SLOTS } from "../../../src/dataplane/nft-sets.js";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
 import type { Endpoint, LoadBalancer } from "../../../src/model/types.js";
 import { loadBalancerObjects, type Backend } from "../../../src/modes/load-balancer.js";
