@@ -161,9 +161,10 @@ export class ResultCache {
    * capability args; null when nothing is cached.
    */
   async config(netName: string, rt: RuntimeConf): Promise<{ config: Buffer; rt: RuntimeConf } | null> {
+    const file = this.filePath(netName, rt);
     let text: string;
     try {
-      text = await readFile(this.filePath(netName, rt), "utf8");
+      text = await readFile(file, "utf8");
     } catch {
       return null;
     }

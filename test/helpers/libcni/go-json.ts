@@ -52,6 +52,16 @@ export function jsonKind(v: unknown): string {
   return typeof v;
 }
 
+/** What Go's %T prints for a value decoded into an interface{}. */
+export function goTypeName(v: unknown): string {
+  if (v === null) return "<nil>";
+  if (Array.isArray(v)) return "[]interface {}";
+  if (typeof v === "boolean") return "bool";
+  if (typeof v === "number") return "float64";
+  if (typeof v === "string") return "string";
+  return "map[string]interface {}";
+}
+
 export const typeError = (v: unknown, path: string, goType: string): Error =>
   new Error(`json: cannot unmarshal ${jsonKind(v)} into Go struct field ${path} of type ${goType}`);
 

@@ -29,12 +29,17 @@
  *   `cni.dev/attachments`); it does not stop at an error and reports them all;
  * - STATUS from 1.1.0 on (a no-op below), stopping at the first error;
  * - VERSION as invoke.GetVersionInfo runs it, and ValidateNetworkList;
- * - errors: a failed plugin's stdout is decoded as `{code, msg, details}`; messages and wrapping follow
- *   libcni (`plugin type="bridge" failed (add): ...`).
+ * - errors: a failed plugin's stdout is decoded as `{code, msg, details}`; with no stdout its stderr becomes
+ *   the message (`netplugin failed: "..."`); libcni's own messages and wrapping are libcni's
+ *   (`plugin type="bridge" failed (add): ...`), while errors from Go's JSON decoder and `%q` quoting are
+ *   worded closely, not byte for byte (a JSON syntax error carries Node's text).
  *
- * Deliberate differences: plugins run with a timeout (libcni relies on its caller's context); a plugin
- * whose exec fails with "text file busy" is retried properly (libcni's retry reuses the exec.Cmd and so
- * never works); a successful plugin's stderr goes to `onStderr` (libcni copies it to its own stderr).
+ * Deliberate differences: plugins run with a timeout (libcni relies on its caller's context), and a
+ * timeout says so in the message; a plugin whose exec fails with "text file busy" is retried in a fresh
+ * process (v1.3.0 re-runs the same exec.Cmd, which Go does not support); a successful plugin's stderr goes
+ * to `onStderr` (libcni copies it to its own stderr); ValidateNetworkList returns capabilities in order of
+ * appearance (libcni: Go's map order). Not reproduced: the single-plugin calls (AddNetwork and its kin),
+ * loading lists from files, and the deprecated RuntimeConf.CacheDir.
  *
  * The modules follow libcni's own layout: parse.ts (libcni/conf.go, pkg/utils), convert.ts (pkg/types and
  * their converters) over go-json.ts (encoding/json), invoke.ts (pkg/invoke), cache.ts (the result cache) and

@@ -198,14 +198,16 @@ export class PluginExec {
       r.spawnError?.message ??
       (r.signal !== null
         ? `signal: ${SIGNAL_TEXT[r.signal] ?? r.signal}`
-        : `exit status ${String(r.exitCode)}`) +
-        (r.timedOut ? ` (timed out after ${this.timeoutMs} ms)` : "");
+        : `exit status ${String(r.exitCode)}`);
+    // libcni has no timeout of its own: say when ours killed the plugin.
+    const timedOut = r.timedOut ? ` (timed out after ${this.timeoutMs} ms)` : "";
     const base = { exitCode: r.exitCode, signal: r.signal, stderr: r.stderr, stdout: r.stdout };
     if (r.stdout === "") {
+      // v1.3.0 reports the stderr alone; the exit status joined it only after that release.
       const msg =
         r.stderr === ""
-          ? `netplugin failed with no error message: ${why}`
-          : `netplugin failed: ${JSON.stringify(r.stderr)}: ${why}`;
+          ? `netplugin failed with no error message: ${why}${timedOut}`
+          : `netplugin failed: ${JSON.stringify(r.stderr)}${timedOut}`;
       throw new CniError({ ...base, code: 0, msg });
     }
     let code: number;

@@ -4,7 +4,18 @@
  */
 import { decodeDns } from "./convert.js";
 import { CniError, message } from "./errors.js";
-import { field, isObj, jsonKind, marshal, record, str, typeError, type Obj } from "./go-json.js";
+import {
+  field,
+  goTypeName,
+  isObj,
+  jsonKind,
+  list,
+  marshal,
+  record,
+  str,
+  typeError,
+  type Obj,
+} from "./go-json.js";
 import { compareVersions, CURRENT_VERSION } from "./version.js";
 
 export interface NetworkConfigList {
@@ -41,14 +52,21 @@ export interface ParsedList {
 function parsePlugin(v: unknown): Plugin {
   const path = "PluginConf";
   try {
-    if (!isObj(v))
+    // A null plugin decodes as an empty PluginConf, which then lacks its type.
+    if (v !== null && !isObj(v))
       throw new Error(`json: cannot unmarshal ${jsonKind(v)} into Go value of type types.PluginConf`);
-    const conf = JSON.parse(marshal(v)) as Obj;
+    const conf = JSON.parse(marshal(v ?? {})) as Obj;
     str(field(conf, "cniVersion"), `${path}.cniVersion`);
     const ipam = record(field(conf, "ipam"), `${path}.ipam`, "types.IPAM");
     str(field(ipam, "type"), `${path}.ipam.type`);
     decodeDns(field(conf, "dns"), `${path}.dns`);
     record(field(conf, "prevResult"), `${path}.prevResult`, "map[string]interface {}");
+    const gcPath = `${path}.cni.dev/valid-attachments`;
+    for (const a of list(field(conf, "cni.dev/valid-attachments"), gcPath, "[]types.GCAttachment")) {
+      const attachment = record(a, gcPath, "types.GCAttachment");
+      str(field(attachment, "containerID"), `${gcPath}.containerID`);
+      str(field(attachment, "ifname"), `${gcPath}.ifname`);
+    }
     const caps = record(field(conf, "capabilities"), `${path}.capabilities`, "map[string]bool");
     const capabilities: Record<string, boolean> = {};
     for (const [k, b] of Object.entries(caps)) {
@@ -74,21 +92,23 @@ export function parseList(input: ListInput): ParsedList {
   } catch (err) {
     return fail(message(err), err);
   }
+  if (raw === null) raw = {}; // decoded into a map, null leaves it empty
   if (!isObj(raw))
     return fail(`json: cannot unmarshal ${jsonKind(raw)} into Go value of type map[string]interface {}`);
   if (!("name" in raw)) return fail("no name");
   const name = raw["name"];
-  if (typeof name !== "string") return fail(`invalid name type ${jsonKind(name)}`);
+  if (typeof name !== "string") return fail(`invalid name type ${goTypeName(name)}`);
   let cniVersion = "";
   if ("cniVersion" in raw) {
     const v = raw["cniVersion"];
-    if (typeof v !== "string") return fail(`invalid cniVersion type ${jsonKind(v)}`);
+    if (typeof v !== "string") return fail(`invalid cniVersion type ${goTypeName(v)}`);
     cniVersion = v;
   }
   if ("cniVersions" in raw) {
     // The highest of cniVersions and cniVersion that this library implements.
     const rvs = raw["cniVersions"];
-    if (!Array.isArray(rvs)) return fail(`invalid type for cniVersions: ${jsonKind(rvs)}`);
+    // libcni prints the type of its failed conversion's zero value, whatever the value was.
+    if (!Array.isArray(rvs)) return fail("invalid type for cniVersions: []interface {}");
     const usable = (v: string, what: string): boolean => {
       try {
         return compareVersions(v, CURRENT_VERSION) <= 0;
@@ -98,7 +118,7 @@ export function parseList(input: ListInput): ParsedList {
     };
     const vs: string[] = [];
     rvs.forEach((v: unknown, i) => {
-      if (typeof v !== "string") fail(`invalid type for cniVersions index ${i}: ${jsonKind(v)}`);
+      if (typeof v !== "string") fail(`invalid type for cniVersions index ${i}: ${goTypeName(v)}`);
       else if (usable(v, `cniVersions entry ${v} at index ${i}`)) vs.push(v);
     });
     if (cniVersion !== "" && usable(cniVersion, `cniVersion ${cniVersion}`)) vs.push(cniVersion);
@@ -109,7 +129,7 @@ export function parseList(input: ListInput): ParsedList {
     if (!(key in raw)) return false;
     const v = raw[key];
     if (typeof v === "boolean") return v;
-    if (typeof v !== "string") return fail(`invalid type ${jsonKind(v)} for ${key}`);
+    if (typeof v !== "string") return fail(`invalid type ${goTypeName(v)} for ${key}`);
     const s = v.toLowerCase();
     if (s === "true" || s === "false") return s === "true";
     return fail(`invalid value ${JSON.stringify(s)} for ${key}`);
@@ -120,7 +140,7 @@ export function parseList(input: ListInput): ParsedList {
   let plugins: Plugin[] = [];
   if ("plugins" in raw) {
     const ps = raw["plugins"];
-    if (!Array.isArray(ps)) return fail(`invalid 'plugins' type ${jsonKind(ps)}`);
+    if (!Array.isArray(ps)) return fail(`invalid 'plugins' type ${goTypeName(ps)}`);
     if (ps.length === 0) return fail("no plugins in list");
     plugins = ps.map((p: unknown, i) => {
       try {
@@ -152,6 +172,9 @@ export function validateNetworkName(name: string): void {
     throw new CniError({ code: 7, msg: "invalid characters found in network name", details: name });
 }
 
+/** `/`, `:` and Go's unicode.IsSpace (JavaScript's \s differs: it has U+FEFF and lacks U+0085). */
+const IFNAME_FORBIDDEN = /[/:\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
+
 export function validateInterfaceName(ifName: string): void {
   if (ifName === "") throw new CniError({ code: 4, msg: "interface name is empty" });
   if (Buffer.byteLength(ifName) > 15)
@@ -161,6 +184,6 @@ export function validateInterfaceName(ifName: string): void {
       details: "interface name should be less than 16 characters",
     });
   if (ifName === "." || ifName === "..") throw new CniError({ code: 4, msg: "interface name is . or .." });
-  if (/[/:\s\u0085]/u.test(ifName))
+  if (IFNAME_FORBIDDEN.test(ifName))
     throw new CniError({ code: 4, msg: "interface name contains / or : or whitespace characters" });
 }
