@@ -1,13 +1,13 @@
 /**
  * The baseline: Debian's CNI reference plugins (bridge + host-local + portmap) run by the libcni driver
- * (test/helpers/libcni.ts) inside the benchmark's host namespace, exactly as a runtime's libcni runs the
+ * (test/helpers/libcni/) inside the benchmark's host namespace, exactly as a runtime's libcni runs the
  * chain: one exec per plugin with the CNI_* environment and the configuration on stdin, prevResult chained
  * on ADD, DEL in reverse order with the cached final result, the result cache written and removed.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LibCni, type NetworkConfigList, type RuntimeConf } from "../test/helpers/libcni.js";
+import { LibCni, type NetworkConfigList, type RuntimeConf } from "../test/helpers/libcni/index.js";
 import { must, run } from "../test/helpers/run.js";
 
 export const CNI_PATH = "/usr/lib/cni";

@@ -1,6 +1,6 @@
 /**
  * bench/cni: the hostnet CNI plugin's ADD and DEL against the reference chain bridge + host-local + portmap
- * + bandwidth from containernetworking-plugins, both run as libcni runs them (test/helpers/libcni.ts), in
+ * + bandwidth from containernetworking-plugins, both run as libcni runs them (test/helpers/libcni/), in
  * the same host namespace and the same run, with one port mapping and a bandwidth limit per container.
  * Medians over the first N containers give the ratio; first 20 against last 20 of all of them the growth.
  *
@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runBench } from "./harness.js";
 import { startDaemon } from "../test/helpers/daemon.js";
-import { LibCni, type NetworkConfigList, type RuntimeConf } from "../test/helpers/libcni.js";
+import { LibCni, type NetworkConfigList, type RuntimeConf } from "../test/helpers/libcni/index.js";
 import { must } from "../test/helpers/run.js";
 import { createTopology } from "../test/helpers/topology.js";
 import { CNI_PATH, ensureCniPlugins } from "./cni-reference.js";

@@ -1,5 +1,5 @@
 /**
- * hostnet as a CNI plugin, run exactly as libcni runs it (test/helpers/libcni.ts): the installed
+ * hostnet as a CNI plugin, run exactly as libcni runs it (test/helpers/libcni/): the installed
  * `hostnet-cni` executable, env and stdin in, result and exit code out, results cached for DEL and CHECK.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
-import { CniError, LibCni, type NetworkConfigList } from "../helpers/libcni.js";
+import { CniError, LibCni, type NetworkConfigList } from "../helpers/libcni/index.js";
 import { needsRoot } from "../helpers/root.js";
 import { inNs, must } from "../helpers/run.js";
 import { ping } from "../helpers/topology.js";

@@ -1,8 +1,9 @@
 /**
- * The libcni driver (test/helpers/libcni.ts) proven against Debian's reference plugins in /usr/lib/cni
- * (bridge + host-local, portmap, tuning) in every spec version they share with us, and, with a recording
- * fake plugin, against the details of libcni's behaviour the reference plugins cannot show: the exact stdin
- * and environment, runtimeConfig filtering, result normalization, GC and STATUS.
+ * The libcni driver (test/helpers/libcni/, which follows the libcni release LIBCNI_RELEASE names) proven
+ * against Debian's reference plugins in /usr/lib/cni (bridge + host-local, portmap, tuning) in every spec
+ * version they share with us, and, with a recording fake plugin, against the details of libcni's behaviour
+ * the reference plugins cannot show: the exact stdin and environment, runtimeConfig filtering, result
+ * normalization, GC and STATUS.
  *
  * Everything runs in the test's own host namespace (the plugins via nsenter) and in container namespaces
  * under the test's prefix; cache, host-local and tuning state live in a temporary directory.
@@ -22,7 +23,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
-import { CniError, LibCni, type NetworkConfigList, type RuntimeConf } from "../helpers/libcni.js";
+import {
+  CniError,
+  LIBCNI_RELEASE,
+  LibCni,
+  type NetworkConfigList,
+  type RuntimeConf,
+} from "../helpers/libcni/index.js";
 import { needsRoot } from "../helpers/root.js";
 import { inNs, must, run } from "../helpers/run.js";
 import { createTopology, type Topology } from "../helpers/topology.js";
@@ -79,7 +86,7 @@ interface Ip {
   version?: string;
 }
 
-describe.skipIf(needsRoot)("the libcni driver", () => {
+describe.skipIf(needsRoot)(`the libcni driver (libcni ${LIBCNI_RELEASE})`, () => {
   const cleanup = new Cleanup();
   let t: Topology;
   let dir: string;

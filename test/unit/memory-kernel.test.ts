@@ -4,6 +4,7 @@ import { identity, type KernelObject } from "../../src/dataplane/objects.js";
 import type { Op } from "../../src/dataplane/plan.js";
 import { KernelCommandError } from "../../src/dataplane/linux/exec.js";
 import { MemoryKernel } from "../helpers/memory-kernel.js";
+import { create, del, replace } from "../helpers/plan-ops.js";
 import {
   addr4,
   bridge,
@@ -24,9 +25,6 @@ import {
   vxlan,
 } from "./dataplane/samples.js";
 
-const create = (object: KernelObject): Op => ({ action: "create", object });
-const del = (object: KernelObject): Op => ({ action: "delete", object });
-const replace = (from: KernelObject, object: KernelObject): Op => ({ action: "replace", from, object });
 const ns = { id: "x", name: "c1", path: NS, owned: true };
 
 describe("MemoryKernel", () => {
@@ -73,17 +71,17 @@ describe("MemoryKernel", () => {
 
   it("replacing a vxlan device drops its peers", async () => {
     const k = new MemoryKernel([bridge, vxlan, peer]);
-    await k.apply([replace(vxlan, { ...vxlan, vni: 4097 } as KernelObject)]);
+    await k.apply([replace(vxlan, { ...vxlan, vni: 4097 })]);
     expect(k.has(identity(peer))).toBe(false);
   });
 
   it("replacing a veth or the table drops their children; other replaces keep them", async () => {
     const k = new MemoryKernel([bridge, gw4, veth, clink, addr4, table, natBridge]);
-    await k.apply([replace(veth, { ...veth, mtu: 9000 } as KernelObject)]);
+    await k.apply([replace(veth, { ...veth, mtu: 9000 })]);
     expect(k.has(identity(clink))).toBe(false);
-    await k.apply([replace(table, { ...table, version: "new" } as KernelObject)]);
+    await k.apply([replace(table, { ...table, version: "new" })]);
     expect(k.has(identity(natBridge))).toBe(false);
-    await k.apply([replace(bridge, { ...bridge, mtu: 9000 } as KernelObject)]);
+    await k.apply([replace(bridge, { ...bridge, mtu: 9000 })]);
     expect(k.has(identity(gw4))).toBe(true);
   });
 

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildApp } from "../../../src/api/http.js";
 import { errorReply, httpStatus } from "../../../src/api/rest/errors.js";
 import { errorCodes, HostnetError } from "../../../src/errors.js";
+import { orphanBridge } from "../../helpers/plan-ops.js";
 import { harness, silent, uniqueName, type Harness } from "../harness.js";
 
 let h: Harness;
@@ -581,12 +582,7 @@ describe("plan, version and OpenAPI", () => {
     expect(json(res)).toEqual({ Operations: [] });
     const bridge = `hnb-${String(created["ID"]).slice(0, 8)}`;
     h.kernel.objects.delete(`addr::${bridge}:10.10.0.1/24`);
-    h.kernel.objects.set("link:hnb-deadbeef", {
-      kind: "bridge",
-      owner: "orphan",
-      name: "hnb-deadbeef",
-      mtu: 1500,
-    });
+    h.kernel.objects.set("link:hnb-deadbeef", orphanBridge);
     expect(json(await get("/plan"))).toEqual({
       Operations: [
         { Action: "delete", Kind: "bridge", Object: "bridge hnb-deadbeef mtu 1500" },

@@ -10,12 +10,13 @@ import type {
   SubnetSpec,
 } from "../../../src/core/service.js";
 import { desiredState } from "../../../src/dataplane/desired.js";
-import { defaultSkeleton, identity, type KernelObject } from "../../../src/dataplane/objects.js";
+import { defaultSkeleton, identity } from "../../../src/dataplane/objects.js";
 import { skeletonVersion } from "../../../src/dataplane/render/nft.js";
 import type { ErrorCode } from "../../../src/errors.js";
 import { parseEndpointPolicy } from "../../../src/model/policy.js";
 import type { Network } from "../../../src/model/types.js";
 import { MemoryKernel, kernelError } from "../../helpers/memory-kernel.js";
+import { bridgeLink, nftTable, orphanBridge } from "../../helpers/plan-ops.js";
 import { harness, rejection, uniqueName, type Harness } from "../harness.js";
 
 let h: Harness;
@@ -809,14 +810,8 @@ describe("plan, restart and the default network", () => {
 
   it("a restarted hostnetd repairs drift and removes orphans", async () => {
     const net = await h.service.createNetwork(netSpec("n1", subnet("10.10.0.0/24")));
-    const orphan: KernelObject = { kind: "bridge", owner: "orphan", name: "hnb-deadbeef", mtu: 1500 };
-    h.kernel.objects.set(identity(orphan), orphan);
-    h.kernel.objects.set(`link:hnb-${net.shortId}`, {
-      kind: "bridge",
-      owner: `net:${net.id}`,
-      name: `hnb-${net.shortId}`,
-      mtu: 1400,
-    });
+    h.kernel.objects.set(identity(orphanBridge), orphanBridge);
+    h.kernel.objects.set(`link:hnb-${net.shortId}`, bridgeLink(`net:${net.id}`, `hnb-${net.shortId}`, 1400));
     const { report, failures } = await h.restart().reconciler.convergeAll();
     expect(failures).toEqual([]);
     expect(report.ops).toBe(2);
@@ -829,12 +824,7 @@ describe("plan, restart and the default network", () => {
     await h.service.createEndpoint(
       epSpec("e1", "n1", { attach: { namespace: ns.name }, portMappings: [mapping(0, 8080)] }),
     );
-    h.kernel.objects.set("nft:inet", {
-      kind: "nftTable",
-      owner: "global",
-      family: "inet",
-      version: "000000000000",
-    });
+    h.kernel.objects.set("nft:inet", nftTable("000000000000"));
     await h.restart().reconciler.convergeAll();
     expect(h.kernel.objects.get("nft:inet")).toMatchObject({ version: skeletonVersion() });
     expect(h.kernel.refused).toEqual([]);
@@ -849,12 +839,7 @@ describe("plan, restart and the default network", () => {
     await h.service.createEndpoint(
       epSpec("e1", "n1", { attach: { namespace: ns.name }, portMappings: [mapping(0, 8080)] }),
     );
-    h.kernel.objects.set("nft:inet", {
-      kind: "nftTable",
-      owner: "global",
-      family: "inet",
-      version: "000000000000",
-    });
+    h.kernel.objects.set("nft:inet", nftTable("000000000000"));
     h.kernel.failNext(2);
     const { failures } = await h.restart().reconciler.convergeAll();
     expect(failures).toEqual([]);

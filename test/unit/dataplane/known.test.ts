@@ -27,7 +27,7 @@ describe("KnownObjects", () => {
     const known = new KnownObjects(s.everything);
     known.forget(identity(s.table), false);
     expect(ids(known.ofOwners([s.NET]))).toContain(identity(s.natBridge));
-    known.set({ ...s.bridge, mtu: 9000 } as typeof s.bridge);
+    known.set({ ...s.bridge, mtu: 9000 });
     expect(known.all()).toHaveLength(s.everything.length - 1);
     expect(known.ofOwners([s.NET]).find((o) => o.kind === "bridge")).toMatchObject({ mtu: 9000 });
   });

@@ -3,6 +3,17 @@ import { identity, parentOf, type KernelObject } from "../../../src/dataplane/ob
 import { plan, type Op } from "../../../src/dataplane/plan.js";
 import { applyOps } from "../../helpers/memory-kernel.js";
 import {
+  addr,
+  address,
+  create,
+  del,
+  element,
+  ifname,
+  orphanBridge,
+  port,
+  replace,
+} from "../../helpers/plan-ops.js";
+import {
   addr4,
   addr6,
   bridge,
@@ -26,10 +37,6 @@ import {
   veth,
   vxlan,
 } from "./samples.js";
-
-const create = (object: KernelObject): Op => ({ action: "create", object });
-const del = (object: KernelObject): Op => ({ action: "delete", object });
-const replace = (from: KernelObject, object: KernelObject): Op => ({ action: "replace", from, object });
 
 /** The kernel state after applying `ops` to `observed` (strict: refuses what Linux refuses). */
 function applied(observed: readonly KernelObject[], ops: readonly Op[]): KernelObject[] {
@@ -101,13 +108,7 @@ describe("plan: replace", () => {
   });
 
   it("replaces an element whose value or owner changed", () => {
-    const value = {
-      ...portmap,
-      value: [
-        { t: "addr", v: "10.0.0.9" },
-        { t: "port", v: 80 },
-      ],
-    } as KernelObject;
+    const value = { ...portmap, value: [addr("10.0.0.9"), port(80)] };
     expect(plan([table, portmap], [table, value]).ops).toEqual([replace(value, portmap)]);
     const orphan = { ...natBridge, owner: "orphan" } as KernelObject;
     expect(plan([table, natBridge], [table, orphan]).ops).toEqual([replace(orphan, natBridge)]);
@@ -195,8 +196,7 @@ describe("plan: replace", () => {
 
 describe("plan: delete", () => {
   it("deletes what is no longer desired", () => {
-    const orphan: KernelObject = { kind: "bridge", owner: "orphan", name: "hnb-deadbeef", mtu: 1500 };
-    expect(plan([bridge], [bridge, orphan]).ops).toEqual([del(orphan)]);
+    expect(plan([bridge], [bridge, orphanBridge]).ops).toEqual([del(orphanBridge)]);
   });
 
   it("deletes an endpoint by its veth and elements; children of the veth are not deleted separately", () => {
@@ -224,9 +224,8 @@ describe("plan: delete", () => {
   });
 
   it("deletes and creates in one plan: deletes first", () => {
-    const orphan: KernelObject = { kind: "bridge", owner: "orphan", name: "hnb-deadbeef", mtu: 1500 };
-    const { ops } = plan([table, bridge, natBridge], [table, orphan]);
-    expect(ops).toEqual([del(orphan), create(bridge), create(natBridge)]);
+    const { ops } = plan([table, bridge, natBridge], [table, orphanBridge]);
+    expect(ops).toEqual([del(orphanBridge), create(bridge), create(natBridge)]);
   });
 });
 
@@ -329,15 +328,9 @@ describe("plan: idempotence", () => {
     }
   };
   const orphans: KernelObject[] = [
-    { kind: "bridge", owner: "orphan", name: "hnb-deadbeef", mtu: 1500 },
-    { kind: "address", owner: "orphan", netns: null, dev: "hnb-deadbeef", cidr: "10.9.0.1/24" },
-    {
-      kind: "nftElement",
-      owner: "orphan",
-      set: "natBridges",
-      key: [{ t: "ifname", v: "hnb-deadbeef" }],
-      value: null,
-    },
+    orphanBridge,
+    address("orphan", null, orphanBridge.name, "10.9.0.1/24"),
+    element("orphan", "natBridges", [ifname(orphanBridge.name)]),
   ];
 
   const scenarios: [string, readonly KernelObject[], readonly KernelObject[]][] = [

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
-import { plan, type Op } from "../../../src/dataplane/plan.js";
+import { plan } from "../../../src/dataplane/plan.js";
 import { nftLines, skeletonVersion } from "../../../src/dataplane/render/nft.js";
 import { batches, ipArgv, steps, type Step } from "../../../src/dataplane/render/steps.js";
+import { addr, create, del, element, ifname, port, proto, replace } from "../../helpers/plan-ops.js";
 import {
   addr4,
   addr6,
@@ -32,10 +33,6 @@ import {
   vxlan,
   VXLAN,
 } from "./samples.js";
-
-const create = (object: KernelObject): Op => ({ action: "create", object });
-const del = (object: KernelObject): Op => ({ action: "delete", object });
-const replace = (from: KernelObject, object: KernelObject): Op => ({ action: "replace", from, object });
 
 const HOST = { kind: "ip", netns: null } as const;
 const IN_NS = { kind: "ip", netns: NS } as const;
@@ -86,7 +83,7 @@ describe("steps: ip lines", () => {
     expect(steps([create(clink)])).toEqual(
       nsLines(`link set dev eth0 address 02:00:00:00:00:02 alias hostnet:${EP} up`),
     );
-    expect(steps([create({ ...clink, noLinkLocal6: true } as KernelObject)])).toEqual(
+    expect(steps([create({ ...clink, noLinkLocal6: true })])).toEqual(
       nsLines(
         "link set dev eth0 addrgenmode none",
         `link set dev eth0 address 02:00:00:00:00:02 alias hostnet:${EP} up`,
@@ -120,7 +117,7 @@ describe("steps: ip lines", () => {
   });
 
   it("writes a non-default route destination as it is", () => {
-    const r: KernelObject = { ...route4, dst: "192.168.0.0/16" } as KernelObject;
+    const r: KernelObject = { ...route4, dst: "192.168.0.0/16" };
     expect(steps([create(r)])).toEqual(nsLines("route replace 192.168.0.0/16 via 10.0.0.1 dev eth0"));
   });
 
@@ -207,9 +204,7 @@ describe("steps: overlay", () => {
     expect(steps([del(vxlan)])).toEqual(
       hostLines(`neigh flush dev ${BRIDGE} nud permanent`, `link del dev ${VXLAN}`),
     );
-    expect(steps([del({ ...vxlan, master: "" } as KernelObject)])).toEqual(
-      hostLines(`link del dev ${VXLAN}`),
-    );
+    expect(steps([del({ ...vxlan, master: "" })])).toEqual(hostLines(`link del dev ${VXLAN}`));
   });
 
   it("replaces a vxlan device by deleting and re-creating it", () => {
@@ -239,15 +234,13 @@ describe("steps: overlay", () => {
       ),
       ...hostLines(`neigh del 10.0.0.3 dev ${BRIDGE}`),
     ]);
-    expect(steps([del({ ...peer, addresses: [] } as KernelObject)])).toEqual(
+    expect(steps([del({ ...peer, addresses: [] })])).toEqual(
       fdbLines(
         `fdb del 02:00:00:00:00:03 dev ${VXLAN} dst 192.0.2.2 self`,
         `fdb del 02:00:00:00:00:03 dev ${VXLAN} master`,
       ),
     );
-    expect(steps([del({ ...peer, remote: "" } as KernelObject)])).toEqual(
-      hostLines(`neigh del 10.0.0.3 dev ${BRIDGE}`),
-    );
+    expect(steps([del({ ...peer, remote: "" })])).toEqual(hostLines(`neigh del 10.0.0.3 dev ${BRIDGE}`));
   });
 
   it("replaces a peer by creating it again, deleting the neighbour entry of an old address first", () => {
@@ -259,7 +252,7 @@ describe("steps: overlay", () => {
       ...hostLines(`neigh del 10.0.0.9 dev ${BRIDGE}`),
       ...peerLines.slice(2),
     ]);
-    expect(steps([replace({ ...peer, addresses: [] } as KernelObject, peer)])).toEqual(peerLines);
+    expect(steps([replace({ ...peer, addresses: [] }, peer)])).toEqual(peerLines);
   });
 
   it("gives a dual-stack peer one pair of FDB entries and a neighbour entry per address", () => {
@@ -329,16 +322,7 @@ describe("nft lines", () => {
   });
 
   it("adds concatenated keys with quoted interface names", () => {
-    const same: KernelObject = {
-      kind: "nftElement",
-      owner: NET,
-      set: "sameBridge",
-      key: [
-        { t: "ifname", v: BRIDGE },
-        { t: "ifname", v: BRIDGE },
-      ],
-      value: null,
-    };
+    const same = element(NET, "sameBridge", [ifname(BRIDGE), ifname(BRIDGE)]);
     expect(nftLines(create(same))).toEqual([
       `add element inet hostnet sameBridge { "${BRIDGE}" . "${BRIDGE}" comment "${NET}" }`,
     ]);
@@ -358,20 +342,12 @@ describe("nft lines", () => {
   });
 
   it("binds a mapping to a host address with a three-part key", () => {
-    const bound: KernelObject = {
-      kind: "nftElement",
-      owner: EP,
-      set: "portmapIp6",
-      key: [
-        { t: "addr", v: "2001:db8::5" },
-        { t: "proto", v: "udp" },
-        { t: "port", v: 53 },
-      ],
-      value: [
-        { t: "addr", v: "fd00::2" },
-        { t: "port", v: 5353 },
-      ],
-    };
+    const bound = element(
+      EP,
+      "portmapIp6",
+      [addr("2001:db8::5"), proto("udp"), port(53)],
+      [addr("fd00::2"), port(5353)],
+    );
     expect(nftLines(create(bound))).toEqual([
       `add element inet hostnet portmapIp6 { 2001:db8::5 . udp . 53 comment "${EP}" : fd00::2 . 5353 }`,
     ]);
@@ -394,7 +370,7 @@ describe("nft lines", () => {
     expect(skeleton).toContain(
       "map portmapIp6 { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }",
     );
-    expect(nftLines(replace({ ...table, version: "old" } as KernelObject, table))).toEqual(lines);
+    expect(nftLines(replace({ ...table, version: "old" }, table))).toEqual(lines);
     expect(nftLines(del(table))).toEqual(["delete table inet hostnet"]);
   });
 
@@ -405,7 +381,7 @@ describe("nft lines", () => {
   it("has a 12-hex-digit skeleton version, which the affinity timeout changes", () => {
     expect(skeletonVersion()).toMatch(/^[0-9a-f]{12}$/);
     expect(skeletonVersion({ affinitySeconds: 60 })).not.toBe(skeletonVersion());
-    const short = nftLines(create({ ...table, skeleton: { affinitySeconds: 60 } } as KernelObject))[2] ?? "";
+    const short = nftLines(create({ ...table, skeleton: { affinitySeconds: 60 } }))[2] ?? "";
     expect(short).toContain("map lbAffinity4 {");
     expect(short).toContain("flags dynamic,timeout; timeout 60s; }");
   });
@@ -514,9 +490,11 @@ describe("batches", () => {
   });
 
   it("renders an overlay network's peers as one bridge batch and one ip batch, after its links", () => {
-    const peers = ["04", "05", "06"].map(
-      (n) => ({ ...peer, mac: `02:00:00:00:00:${n}`, addresses: [`10.0.0.${Number(n)}`] }) as KernelObject,
-    );
+    const peers = ["04", "05", "06"].map((n) => ({
+      ...peer,
+      mac: `02:00:00:00:00:${n}`,
+      addresses: [`10.0.0.${Number(n)}`],
+    }));
     const result = batches(steps(plan([bridge, vxlan, ...peers], []).ops));
     expect(result.map((b) => [b.runner, b.lines.length])).toEqual([
       [HOST, 2 + 4],

@@ -2,6 +2,19 @@ import { describe, expect, it } from "vitest";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
 import { modes } from "../../../src/modes/index.js";
 import { nat } from "../../../src/modes/nat.js";
+import {
+  addr,
+  address,
+  bridgeLink,
+  defaultRoute,
+  element,
+  ether,
+  ifname,
+  port,
+  prefix,
+  proto,
+  sysctl,
+} from "../../helpers/plan-ops.js";
 import { runModeContract } from "./contract.js";
 import { adopted, dualNet, endpointOf, ns, tcp, udp, v4Net, v6Net } from "./samples.js";
 
@@ -27,63 +40,24 @@ describe("NAT mode", () => {
 describe("NAT network objects", () => {
   it("a dual-stack network: bridge, gateway addresses, route_localnet, and its nft elements per family", () => {
     expect(nat.networkObjects(dualNet)).toEqual<KernelObject[]>([
-      { kind: "bridge", owner: NET, name: BRIDGE, mtu: 1500 },
-      { kind: "address", owner: NET, netns: null, dev: BRIDGE, cidr: "10.88.0.1/24" },
-      { kind: "address", owner: NET, netns: null, dev: BRIDGE, cidr: "fd88::1/64" },
-      { kind: "sysctl", owner: NET, key: `net/ipv4/conf/${BRIDGE}/route_localnet`, value: "1" },
-      { kind: "nftElement", owner: NET, set: "natBridges", key: [{ t: "ifname", v: BRIDGE }], value: null },
-      {
-        kind: "nftElement",
-        owner: NET,
-        set: "sameBridge",
-        key: [
-          { t: "ifname", v: BRIDGE },
-          { t: "ifname", v: BRIDGE },
-        ],
-        value: null,
-      },
-      {
-        kind: "nftElement",
-        owner: NET,
-        set: "masq4",
-        key: [{ t: "prefix", v: "10.88.0.0/24" }],
-        value: null,
-      },
-      {
-        kind: "nftElement",
-        owner: NET,
-        set: "hairpin4",
-        key: [
-          { t: "ifname", v: BRIDGE },
-          { t: "prefix", v: "10.88.0.0/24" },
-        ],
-        value: null,
-      },
-      { kind: "nftElement", owner: NET, set: "masq6", key: [{ t: "prefix", v: "fd88::/64" }], value: null },
-      {
-        kind: "nftElement",
-        owner: NET,
-        set: "hairpin6",
-        key: [
-          { t: "ifname", v: BRIDGE },
-          { t: "prefix", v: "fd88::/64" },
-        ],
-        value: null,
-      },
+      bridgeLink(NET, BRIDGE),
+      address(NET, null, BRIDGE, "10.88.0.1/24"),
+      address(NET, null, BRIDGE, "fd88::1/64"),
+      sysctl(NET, `net/ipv4/conf/${BRIDGE}/route_localnet`, "1"),
+      element(NET, "natBridges", [ifname(BRIDGE)]),
+      element(NET, "sameBridge", [ifname(BRIDGE), ifname(BRIDGE)]),
+      element(NET, "masq4", [prefix("10.88.0.0/24")]),
+      element(NET, "hairpin4", [ifname(BRIDGE), prefix("10.88.0.0/24")]),
+      element(NET, "masq6", [prefix("fd88::/64")]),
+      element(NET, "hairpin6", [ifname(BRIDGE), prefix("fd88::/64")]),
     ]);
   });
 
   it("uses the network's MTU and its gateway, which need not be the first address", () => {
     const objects = nat.networkObjects(v4Net);
-    expect(objects[0]).toEqual({ kind: "bridge", owner: `net:${v4Net.id}`, name: "hnb-dddd4444", mtu: 9000 });
+    expect(objects[0]).toEqual(bridgeLink(`net:${v4Net.id}`, "hnb-dddd4444", 9000));
     expect(objects.filter((o) => o.kind === "address")).toEqual([
-      {
-        kind: "address",
-        owner: `net:${v4Net.id}`,
-        netns: null,
-        dev: "hnb-dddd4444",
-        cidr: "172.20.0.254/16",
-      },
+      address(`net:${v4Net.id}`, null, "hnb-dddd4444", "172.20.0.254/16"),
     ]);
     expect(objects.filter((o) => o.kind === "nftElement").map((o) => o.set)).toEqual([
       "natBridges",
@@ -117,24 +91,11 @@ describe("NAT endpoint objects", () => {
     const ep = endpointOf(dualNet);
     const EP = `ep:${ep.id}` as const;
     const veth = `hnv-${ep.shortId}`;
-    const port = { t: "ifname", v: veth } as const;
     const objects = nat.endpointObjects(ep, dualNet, ns);
     expect(objects.filter((o) => o.kind === "nftElement")).toEqual<KernelObject[]>([
-      { kind: "nftElement", owner: EP, set: "spoofMac", key: [port, { t: "ether", v: ep.mac }], value: null },
-      {
-        kind: "nftElement",
-        owner: EP,
-        set: "spoofIp4",
-        key: [port, { t: "addr", v: "10.88.0.2" }],
-        value: null,
-      },
-      {
-        kind: "nftElement",
-        owner: EP,
-        set: "spoofIp6",
-        key: [port, { t: "addr", v: "fd88::2" }],
-        value: null,
-      },
+      element(EP, "spoofMac", [ifname(veth), ether(ep.mac)]),
+      element(EP, "spoofIp4", [ifname(veth), addr("10.88.0.2")]),
+      element(EP, "spoofIp6", [ifname(veth), addr("fd88::2")]),
     ]);
     expect(objects.filter((o) => o.kind !== "nftElement")).toEqual<KernelObject[]>([
       {
@@ -149,26 +110,10 @@ describe("NAT endpoint objects", () => {
         netns: "/run/netns/c1",
       },
       { kind: "containerLink", owner: EP, netns: "/run/netns/c1", name: "eth0", mac: "02:00:00:00:00:02" },
-      { kind: "address", owner: EP, netns: "/run/netns/c1", dev: "eth0", cidr: "10.88.0.2/24" },
-      {
-        kind: "route",
-        owner: EP,
-        netns: "/run/netns/c1",
-        family: 4,
-        dst: "default",
-        via: "10.88.0.1",
-        dev: "eth0",
-      },
-      { kind: "address", owner: EP, netns: "/run/netns/c1", dev: "eth0", cidr: "fd88::2/64" },
-      {
-        kind: "route",
-        owner: EP,
-        netns: "/run/netns/c1",
-        family: 6,
-        dst: "default",
-        via: "fd88::1",
-        dev: "eth0",
-      },
+      address(EP, "/run/netns/c1", "eth0", "10.88.0.2/24"),
+      defaultRoute(EP, "/run/netns/c1", "10.88.0.1", "eth0"),
+      address(EP, "/run/netns/c1", "eth0", "fd88::2/64"),
+      defaultRoute(EP, "/run/netns/c1", "fd88::1", "eth0"),
     ]);
   });
 
@@ -177,15 +122,7 @@ describe("NAT endpoint objects", () => {
     const objects = nat.endpointObjects(ep, v4Net, adopted);
     expect(objects[0]).toMatchObject({ kind: "veth", mtu: 9000, peer: "net1", netns: "/proc/42/ns/net" });
     expect(objects.filter((o) => o.kind === "route")).toEqual([
-      {
-        kind: "route",
-        owner: `ep:${ep.id}`,
-        netns: "/proc/42/ns/net",
-        family: 4,
-        dst: "default",
-        via: "172.20.0.254",
-        dev: "net1",
-      },
+      defaultRoute(`ep:${ep.id}`, "/proc/42/ns/net", "172.20.0.254", "net1"),
     ]);
   });
 
@@ -195,32 +132,8 @@ describe("NAT endpoint objects", () => {
     const extra = mappingObjects(nat.endpointObjects(ep, dualNet, ns));
     expect(extra).toEqual<KernelObject[]>([
       { kind: "loopbackProxy", owner: EP, protocol: "tcp", port: 8080, target: "fd88::2", targetPort: 80 },
-      {
-        kind: "nftElement",
-        owner: EP,
-        set: "portmap4",
-        key: [
-          { t: "proto", v: "tcp" },
-          { t: "port", v: 8080 },
-        ],
-        value: [
-          { t: "addr", v: "10.88.0.2" },
-          { t: "port", v: 80 },
-        ],
-      },
-      {
-        kind: "nftElement",
-        owner: EP,
-        set: "portmap6",
-        key: [
-          { t: "proto", v: "tcp" },
-          { t: "port", v: 8080 },
-        ],
-        value: [
-          { t: "addr", v: "fd88::2" },
-          { t: "port", v: 80 },
-        ],
-      },
+      element(EP, "portmap4", [proto("tcp"), port(8080)], [addr("10.88.0.2"), port(80)]),
+      element(EP, "portmap6", [proto("tcp"), port(8080)], [addr("fd88::2"), port(80)]),
     ]);
   });
 
@@ -242,40 +155,24 @@ describe("NAT endpoint objects", () => {
   it("maps a port bound to an IPv4 host address only in the IPv4 bound map, with no relay", () => {
     const ep = endpointOf(dualNet, { mappings: [udp(5353, 53, "127.0.0.1")] });
     expect(mappingObjects(nat.endpointObjects(ep, dualNet, ns))).toEqual<KernelObject[]>([
-      {
-        kind: "nftElement",
-        owner: `ep:${ep.id}`,
-        set: "portmapIp4",
-        key: [
-          { t: "addr", v: "127.0.0.1" },
-          { t: "proto", v: "udp" },
-          { t: "port", v: 5353 },
-        ],
-        value: [
-          { t: "addr", v: "10.88.0.2" },
-          { t: "port", v: 53 },
-        ],
-      },
+      element(
+        `ep:${ep.id}`,
+        "portmapIp4",
+        [addr("127.0.0.1"), proto("udp"), port(5353)],
+        [addr("10.88.0.2"), port(53)],
+      ),
     ]);
   });
 
   it("maps a port bound to an IPv6 host address only in the IPv6 bound map", () => {
     const ep = endpointOf(dualNet, { mappings: [tcp(443, 8443, "2001:db8::5")] });
     expect(mappingObjects(nat.endpointObjects(ep, dualNet, ns))).toEqual<KernelObject[]>([
-      {
-        kind: "nftElement",
-        owner: `ep:${ep.id}`,
-        set: "portmapIp6",
-        key: [
-          { t: "addr", v: "2001:db8::5" },
-          { t: "proto", v: "tcp" },
-          { t: "port", v: 443 },
-        ],
-        value: [
-          { t: "addr", v: "fd88::2" },
-          { t: "port", v: 8443 },
-        ],
-      },
+      element(
+        `ep:${ep.id}`,
+        "portmapIp6",
+        [addr("2001:db8::5"), proto("tcp"), port(443)],
+        [addr("fd88::2"), port(8443)],
+      ),
     ]);
   });
 

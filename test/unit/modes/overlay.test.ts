@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { overlayBridgeMac } from "../../../src/model/overlay.js";
 import { overlay } from "../../../src/modes/overlay.js";
 import type { Network } from "../../../src/model/types.js";
+import { addr, address, element, ifname } from "../../helpers/plan-ops.js";
 import { dualNet, endpointOf, ns, v4Net } from "./samples.js";
 
 const settings = { vni: 4096, vxlanPort: 4789, localAddress: "192.168.77.1", sourceAddress: null };
@@ -36,22 +37,12 @@ describe("overlay networks", () => {
 
   it("put this host's source address on the bridge, and map the bridge to it for SNAT", () => {
     const claimed: Network = { ...net, overlay: { ...settings, sourceAddress: "172.20.0.9" } };
-    const owner = `net:${net.id}`;
+    const owner = `net:${net.id}` as const;
     const objects = overlay.networkObjects(claimed);
-    expect(objects).toContainEqual({
-      kind: "address",
-      owner,
-      netns: null,
-      dev: "hnb-dddd4444",
-      cidr: "172.20.0.9/32",
-    });
-    expect(objects).toContainEqual({
-      kind: "nftElement",
-      owner,
-      set: "overlaySource4",
-      key: [{ t: "ifname", v: "hnb-dddd4444" }],
-      value: [{ t: "addr", v: "172.20.0.9" }],
-    });
+    expect(objects).toContainEqual(address(owner, null, "hnb-dddd4444", "172.20.0.9/32"));
+    expect(objects).toContainEqual(
+      element(owner, "overlaySource4", [ifname("hnb-dddd4444")], [addr("172.20.0.9")]),
+    );
   });
 
   it("give a local endpoint a NAT endpoint's objects, and a remote one only its peer entries and remote mark", () => {
@@ -60,7 +51,7 @@ describe("overlay networks", () => {
     expect(localObjects.some((o) => o.kind === "veth")).toBe(true);
     expect(localObjects.some((o) => o.kind === "nftElement" && o.set === "overlayRemote4")).toBe(false);
     const remote = { ...endpointOf(net, { attached: null }), remoteHost: "192.168.77.3" };
-    const address = remote.addresses[0]?.address ?? "";
+    const ip = remote.addresses[0]?.address ?? "";
     expect(overlay.endpointObjects(remote, net, null)).toEqual([
       {
         kind: "overlayPeer",
@@ -68,19 +59,10 @@ describe("overlay networks", () => {
         vxlan: "hnx-dddd4444",
         bridge: "hnb-dddd4444",
         mac: remote.mac,
-        addresses: [address],
+        addresses: [ip],
         remote: "192.168.77.3",
       },
-      {
-        kind: "nftElement",
-        owner: `ep:${remote.id}`,
-        set: "overlayRemote4",
-        key: [
-          { t: "ifname", v: "hnb-dddd4444" },
-          { t: "addr", v: address },
-        ],
-        value: null,
-      },
+      element(`ep:${remote.id}`, "overlayRemote4", [ifname("hnb-dddd4444"), addr(ip)]),
     ]);
   });
 
