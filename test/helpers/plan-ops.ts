@@ -2,8 +2,9 @@
  * Plan operations, and the kernel objects tests build them from, made one way everywhere: a builder fills
  * in what every object of its kind carries, so a test spells out only the fields it is about.
  */
-import type { NftSetName } from "../../src/dataplane/naming.js";
-import type { ElementPart, KernelObject, Kind, NetnsRef, Owner } from "../../src/dataplane/objects.js";
+import type { Owner } from "../../src/dataplane/naming.js";
+import type { ElementPart, NftSetName } from "../../src/dataplane/nft-sets.js";
+import type { KernelObject, Kind, NetnsRef } from "../../src/dataplane/objects.js";
 import type { Op } from "../../src/dataplane/plan.js";
 
 type Of<K extends Kind> = Extract<KernelObject, { kind: K }>;
