@@ -5,10 +5,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 
-import { CniHandler } from "../cni/handler.js";
+import { CniHandler } from "./cni/handler.js";
 import type { HostnetService } from "../core/service.js";
 import { processRunner } from "../dataplane/linux/exec.js";
-import { registerCniRoute } from "./rest/cni.js";
+import { registerCniRoute } from "./cni/route.js";
 import { errorReply } from "./rest/errors.js";
 import { registerRoutes } from "./rest/routes.js";
 import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";

@@ -6,12 +6,12 @@
  * hostnet owns the host side (bridge, veth, NAT, policies); after Join, Docker moves the container end
  * of the veth into its sandbox and gives it the addresses and MAC agreed in CreateEndpoint.
  */
-import type { HostnetService } from "../core/service.js";
-import { handoffVethName } from "../dataplane/naming.js";
-import { notFound } from "../errors.js";
-import { effectivePolicies, type SdnRoutePolicy } from "../model/policy.js";
-import type { Endpoint, Network, Origin, Protocol } from "../model/types.js";
-import { modes } from "../modes/index.js";
+import type { HostnetService } from "../../core/service.js";
+import { handoffVethName } from "../../dataplane/naming.js";
+import { notFound } from "../../errors.js";
+import { effectivePolicies, type SdnRoutePolicy } from "../../model/policy.js";
+import type { Endpoint, Network, Origin, Protocol } from "../../model/types.js";
+import { modes } from "../../modes/index.js";
 import {
   addressOf,
   choosePorts,

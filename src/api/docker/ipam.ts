@@ -4,7 +4,7 @@
  * and addresses live in hostnet's store and survive restarts. Independent of hostnet's networks: the
  * driver also serves networks of other Docker drivers (`--ipam-driver hostnet`).
  */
-import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
+import { conflict, HostnetError, invalidArgument, notFound } from "../../errors.js";
 import {
   cidrOf,
   contains,
@@ -14,8 +14,8 @@ import {
   parseIp,
   parsePrefix,
   type Prefix,
-} from "../model/ip.js";
-import type { Store } from "../store/store.js";
+} from "../../model/ip.js";
+import type { Store } from "../../store/store.js";
 
 export const LOCAL_ADDRESS_SPACE = "hostnet-local";
 export const GLOBAL_ADDRESS_SPACE = "hostnet-global";

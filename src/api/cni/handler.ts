@@ -4,13 +4,13 @@
  * again by its origin key `<container id>/<ifname>`; the container's netns is adopted as a namespace.
  */
 import { randomUUID } from "node:crypto";
-import type { HostnetService } from "../core/service.js";
-import { hostVethName } from "../dataplane/naming.js";
-import { ipArgv } from "../dataplane/render/steps.js";
-import type { Runner } from "../dataplane/linux/exec.js";
-import { HostnetError } from "../errors.js";
-import type { EndpointPolicy } from "../model/policy.js";
-import type { Endpoint, Namespace, Network } from "../model/types.js";
+import type { HostnetService } from "../../core/service.js";
+import { hostVethName } from "../../dataplane/naming.js";
+import { ipArgv } from "../../dataplane/render/steps.js";
+import type { Runner } from "../../dataplane/linux/exec.js";
+import { HostnetError } from "../../errors.js";
+import type { EndpointPolicy } from "../../model/policy.js";
+import type { Endpoint, Namespace, Network } from "../../model/types.js";
 import {
   checkVersion,
   decode,

@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DockerIpam } from "../../../src/docker/ipam.js";
-import { buildDockerPlugin } from "../../../src/docker/server.js";
-import { harness, silent, type Harness } from "../harness.js";
+import { DockerIpam } from "../../../../src/api/docker/ipam.js";
+import { buildDockerPlugin } from "../../../../src/api/docker/server.js";
+import { harness, silent, type Harness } from "../../harness.js";
 
 let h: Harness;
 let app: FastifyInstance;

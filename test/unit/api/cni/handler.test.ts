@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CniHandler } from "../../../src/cni/handler.js";
-import type { Runner } from "../../../src/dataplane/linux/exec.js";
-import { kernelError } from "../../helpers/memory-kernel.js";
-import { harness, type Harness } from "../harness.js";
+import { CniHandler } from "../../../../src/api/cni/handler.js";
+import type { Runner } from "../../../../src/dataplane/linux/exec.js";
+import { kernelError } from "../../../helpers/memory-kernel.js";
+import { harness, type Harness } from "../../harness.js";
 
 /** The container side as `ip` would show it: links by "netns/ifname", with their addresses. */
 class FakeContainers implements Runner {

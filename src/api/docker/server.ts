@@ -5,8 +5,8 @@
  * takes as "not implemented". A request Docker could not have meant (not JSON) is 400.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import type { HostnetService } from "../core/service.js";
-import { asHostnetError } from "../errors.js";
+import type { HostnetService } from "../../core/service.js";
+import { asHostnetError } from "../../errors.js";
 import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE, type DockerIpam } from "./ipam.js";
 import {
   DockerNetworkDriver,
