@@ -14,7 +14,7 @@ import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayAddresses } from "./core/overlay-addresses.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
-import { hostPrefixes, interfaceMtu } from "./dataplane/hostfacts.js";
+import { hostPrefixes, interfaceAddresses, interfaceMtu } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
 import { forgetBackend } from "./dataplane/linux/backend-memory.js";
@@ -131,6 +131,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     leases,
     forgetBackend: forgetBackend(processRunner),
     interfaceMtu: (address) => interfaceMtu(processRunner, address),
+    interfaceAddresses: (netns, ifname) => interfaceAddresses(processRunner, netns, ifname),
     ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
     ...(registry === undefined || overlayAddresses === undefined
       ? {}

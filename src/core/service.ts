@@ -8,9 +8,9 @@ import { existsSync } from "node:fs";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
 import { NETNS_DIR } from "../dataplane/naming.js";
 import { overlayBridgeMac } from "../model/overlay.js";
-import type { Owner } from "../dataplane/objects.js";
+import { describe, type Owner } from "../dataplane/objects.js";
 import type { Counter } from "../dataplane/counters.js";
-import type { Plan } from "../dataplane/plan.js";
+import type { Op } from "../dataplane/plan.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { allocateAddress } from "../ipam/ipam.js";
 import {
@@ -136,6 +136,13 @@ export interface NamespaceSpec {
   readonly path?: string;
 }
 
+/** One operation of a plan as a door shows it: what would be done, to what kind of object, which one. */
+export interface PlannedOperation {
+  readonly action: Op["action"];
+  readonly kind: Op["object"]["kind"];
+  readonly description: string;
+}
+
 /** Prefixes already routed or addressed in hostnetd's namespace, for picking a free default subnet. */
 export type HostPrefixes = () => Promise<Prefix[]>;
 
@@ -147,6 +154,8 @@ export interface HostSide {
   readonly forgetBackend: ForgetBackend;
   /** The MTU of the interface that has this address, if one has. */
   readonly interfaceMtu: (address: string) => Promise<number | undefined>;
+  /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist. */
+  readonly interfaceAddresses: (netns: string, ifname: string) => Promise<string[] | undefined>;
   /** This host's underlay address (hostnetd --host-address), which overlay networks need. */
   readonly hostAddress?: string;
   /** The cluster, when hostnetd runs with --etcd: overlay networks are then the cluster's. */
@@ -174,6 +183,7 @@ export class HostnetService {
   private readonly overlayAddresses: OverlayAddresses | undefined;
   private readonly hostAddress: string | undefined;
   private readonly interfaceMtu: (address: string) => Promise<number | undefined>;
+  private readonly host: Pick<HostSide, "interfaceAddresses">;
 
   constructor(
     private readonly store: Store,
@@ -189,6 +199,7 @@ export class HostnetService {
     this.overlayAddresses = host.overlay?.addresses;
     this.hostAddress = host.hostAddress;
     this.interfaceMtu = host.interfaceMtu;
+    this.host = host;
   }
 
   // Networks
@@ -879,8 +890,17 @@ export class HostnetService {
     return this.endpoint(ep.id);
   }
 
-  plan(): Promise<Plan> {
-    return this.reconciler.preview();
+  // What the doors ask of the kernel, answered here so that no door reaches into the dataplane.
+
+  /** What a full converge would do now, each operation described for people (`GET /plan`). */
+  async plan(): Promise<PlannedOperation[]> {
+    const { ops } = await this.reconciler.preview();
+    return ops.map((op) => ({ action: op.action, kind: op.object.kind, description: describe(op.object) }));
+  }
+
+  /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist (CNI CHECK). */
+  interfaceAddresses(netns: string, ifname: string): Promise<string[] | undefined> {
+    return this.host.interfaceAddresses(netns, ifname);
   }
 
   /** Creates the default NAT network once, on the first start of a fresh state directory. */
