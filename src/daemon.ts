@@ -19,7 +19,7 @@ import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
 import { forgetBackend } from "./dataplane/linux/backend-memory.js";
 import { DhcpLeases } from "./core/leases.js";
-import { DockerIpam } from "./api/docker/ipam.js";
+import { DockerPools } from "./ipam/docker-pools.js";
 import { buildDockerPlugin } from "./api/docker/server.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
@@ -152,8 +152,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await listen(app, opts.socket);
   let plugin: FastifyInstance | undefined;
   if (opts.dockerPluginSocket !== null) {
-    const ipam = new DockerIpam(store, (family, taken, field) => service.freeSubnet(family, taken, field));
-    plugin = buildDockerPlugin(service, ipam, log.child({ component: "docker-plugin" }));
+    const pools = new DockerPools(store, (family, taken, field) => service.freeSubnet(family, taken, field));
+    plugin = buildDockerPlugin(service, pools, log.child({ component: "docker-plugin" }));
     await listen(plugin, opts.dockerPluginSocket);
   }
   log.info(

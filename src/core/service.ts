@@ -48,7 +48,7 @@ import type { UplinkHost } from "../dataplane/uplink.js";
 import type { DhcpLeases } from "./leases.js";
 import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
-import { LoadBalancerStore } from "../store/load-balancers.js";
+import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { LoadBalancerService } from "./load-balancers.js";
 import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
@@ -194,7 +194,7 @@ export class HostnetService {
     this.uplinks = host.uplinks;
     this.leases = host.leases;
     this.loadBalancers = new LoadBalancerService(store, reconciler, host.forgetBackend);
-    this.lbStore = new LoadBalancerStore(store);
+    this.lbStore = store.loadBalancers;
     this.overlay = host.overlay?.registry;
     this.overlayAddresses = host.overlay?.addresses;
     this.hostAddress = host.hostAddress;

@@ -10,7 +10,7 @@ import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
 import type { NftSetName } from "./naming.js";
-import { LoadBalancerStore } from "../store/load-balancers.js";
+import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
 import { defaultSkeleton, identity, type KernelObject, type Owner, type SkeletonOptions } from "./objects.js";
@@ -45,7 +45,7 @@ export class Reconciler {
     private readonly log: Logger,
     private readonly skeleton: SkeletonOptions = defaultSkeleton,
   ) {
-    this.loadBalancers = new LoadBalancerStore(store);
+    this.loadBalancers = store.loadBalancers;
   }
 
   /** Makes the kernel match the store for `scope`. */
