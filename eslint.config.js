@@ -44,8 +44,7 @@ export default tseslint.config(
           patterns: [
             {
               regex: "(^|/)(dataplane|store)/",
-              message:
-                "Doors (src/api, src/cli, src/client) reach the kernel and the store only through src/core.",
+              message: "Doors (src/api, src/cli) reach the kernel and the store only through src/core.",
             },
           ],
         },

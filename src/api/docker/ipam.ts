@@ -5,8 +5,8 @@
 import type { DockerPools } from "../../ipam/docker-pools.js";
 import { str, type Method } from "./wire.js";
 
-export const LOCAL_ADDRESS_SPACE = "hostnet-local";
-export const GLOBAL_ADDRESS_SPACE = "hostnet-global";
+const LOCAL_ADDRESS_SPACE = "hostnet-local";
+const GLOBAL_ADDRESS_SPACE = "hostnet-global";
 
 export function ipamMethods(pools: DockerPools): Record<string, Method> {
   return {
