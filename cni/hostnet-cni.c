@@ -7,7 +7,7 @@
  *   response: 200 with header Hostnet-Cni-Exit: <0..255>; the body is what the plugin prints on stdout.
  *
  * Anything else (hostnetd down, another status, no exit header) becomes a CNI error on stdout and exit
- * status 1, as the spec asks of a plugin. See src/api/rest/cni.ts for the daemon's side.
+ * status 1, as the spec asks of a plugin. See src/api/cni/route.ts for the daemon's side.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -34,8 +34,8 @@
 
 /*
  * VERSION is answered here: runtimes ask it while validating a configuration, before any call carries the
- * configuration's "socket" (podman sends only {"cniVersion": ...}). Must equal src/cni/versions.ts, which
- * test/unit/cni/shim.test.ts checks.
+ * configuration's "socket" (podman sends only {"cniVersion": ...}). Must equal src/api/cni/versions.ts,
+ * which test/unit/api/cni/shim.test.ts checks.
  */
 static const char *const SUPPORTED_VERSIONS[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"};
 #define LATEST_VERSION "1.1.0"

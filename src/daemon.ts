@@ -14,13 +14,13 @@ import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayAddresses } from "./core/overlay-addresses.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
-import { hostPrefixes, interfaceMtu } from "./dataplane/hostfacts.js";
+import { hostPrefixes, interfaceAddresses, interfaceMtu } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
 import { forgetBackend } from "./dataplane/linux/backend-memory.js";
 import { DhcpLeases } from "./core/leases.js";
-import { DockerIpam } from "./docker/ipam.js";
-import { buildDockerPlugin } from "./docker/server.js";
+import { DockerPools } from "./ipam/docker-pools.js";
+import { buildDockerPlugin } from "./api/docker/server.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
@@ -131,6 +131,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     leases,
     forgetBackend: forgetBackend(processRunner),
     interfaceMtu: (address) => interfaceMtu(processRunner, address),
+    interfaceAddresses: (netns, ifname) => interfaceAddresses(processRunner, netns, ifname),
     ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
     ...(registry === undefined || overlayAddresses === undefined
       ? {}
@@ -151,8 +152,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await listen(app, opts.socket);
   let plugin: FastifyInstance | undefined;
   if (opts.dockerPluginSocket !== null) {
-    const ipam = new DockerIpam(store, (family, taken, field) => service.freeSubnet(family, taken, field));
-    plugin = buildDockerPlugin(service, ipam, log.child({ component: "docker-plugin" }));
+    const pools = new DockerPools(store, (family, taken, field) => service.freeSubnet(family, taken, field));
+    plugin = buildDockerPlugin(service, pools, log.child({ component: "docker-plugin" }));
     await listen(plugin, opts.dockerPluginSocket);
   }
   log.info(

@@ -5,19 +5,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 
-import { CniHandler } from "../cni/handler.js";
+import { CniHandler } from "./cni/handler.js";
 import type { HostnetService } from "../core/service.js";
-import { processRunner } from "../dataplane/linux/exec.js";
-import { registerCniRoute } from "./rest/cni.js";
+import { registerCniRoute } from "./cni/route.js";
 import { errorReply } from "./rest/errors.js";
 import { registerRoutes } from "./rest/routes.js";
 import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
 
-export async function buildApp(
-  service: HostnetService,
-  logger: FastifyBaseLogger,
-  cni: CniHandler = new CniHandler(service, processRunner),
-): Promise<FastifyInstance> {
+export async function buildApp(service: HostnetService, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -40,7 +35,7 @@ export async function buildApp(
     reply.code(404).send({ error: { code: "NotFound", message: `no route ${req.method} ${req.url}` } }),
   );
   registerRoutes(app, service);
-  registerCniRoute(app, cni);
+  registerCniRoute(app, new CniHandler(service));
   registerLoadBalancerRoutes(app, service.loadBalancers);
   app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
   return app;

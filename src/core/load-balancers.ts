@@ -9,7 +9,7 @@ import { LB_SLOTS } from "../dataplane/nft-sets.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
-import { LoadBalancerStore } from "../store/load-balancers.js";
+import type { LoadBalancerStore } from "../store/load-balancers.js";
 import type { Store } from "../store/store.js";
 import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
@@ -40,7 +40,7 @@ export class LoadBalancerService {
     private readonly reconciler: Reconciler,
     private readonly forgetBackend: ForgetBackend,
   ) {
-    this.lbs = new LoadBalancerStore(store);
+    this.lbs = store.loadBalancers;
   }
 
   list(): LoadBalancer[] {

@@ -8,8 +8,9 @@ import { existsSync } from "node:fs";
 import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
 import { aclCounterKey, NETNS_DIR, type Owner } from "../dataplane/naming.js";
 import { overlayBridgeMac } from "../model/overlay.js";
+import { describe } from "../dataplane/objects.js";
 import type { Counter } from "../dataplane/counters.js";
-import type { Plan } from "../dataplane/plan.js";
+import type { Op } from "../dataplane/plan.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { allocateAddress } from "../ipam/ipam.js";
 import {
@@ -47,7 +48,7 @@ import type { UplinkHost } from "../dataplane/uplink.js";
 import type { DhcpLeases } from "./leases.js";
 import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
-import { LoadBalancerStore } from "../store/load-balancers.js";
+import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { LoadBalancerService } from "./load-balancers.js";
 import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
@@ -135,6 +136,13 @@ export interface NamespaceSpec {
   readonly path?: string;
 }
 
+/** One operation of a plan as a door shows it: what would be done, to what kind of object, which one. */
+export interface PlannedOperation {
+  readonly action: Op["action"];
+  readonly kind: Op["object"]["kind"];
+  readonly description: string;
+}
+
 /** Prefixes already routed or addressed in hostnetd's namespace, for picking a free default subnet. */
 export type HostPrefixes = () => Promise<Prefix[]>;
 
@@ -146,6 +154,8 @@ export interface HostSide {
   readonly forgetBackend: ForgetBackend;
   /** The MTU of the interface that has this address, if one has. */
   readonly interfaceMtu: (address: string) => Promise<number | undefined>;
+  /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist. */
+  readonly interfaceAddresses: (netns: string, ifname: string) => Promise<string[] | undefined>;
   /** This host's underlay address (hostnetd --host-address), which overlay networks need. */
   readonly hostAddress?: string;
   /** The cluster, when hostnetd runs with --etcd: overlay networks are then the cluster's. */
@@ -173,6 +183,7 @@ export class HostnetService {
   private readonly overlayAddresses: OverlayAddresses | undefined;
   private readonly hostAddress: string | undefined;
   private readonly interfaceMtu: (address: string) => Promise<number | undefined>;
+  private readonly host: Pick<HostSide, "interfaceAddresses">;
 
   constructor(
     private readonly store: Store,
@@ -183,11 +194,12 @@ export class HostnetService {
     this.uplinks = host.uplinks;
     this.leases = host.leases;
     this.loadBalancers = new LoadBalancerService(store, reconciler, host.forgetBackend);
-    this.lbStore = new LoadBalancerStore(store);
+    this.lbStore = store.loadBalancers;
     this.overlay = host.overlay?.registry;
     this.overlayAddresses = host.overlay?.addresses;
     this.hostAddress = host.hostAddress;
     this.interfaceMtu = host.interfaceMtu;
+    this.host = host;
   }
 
   // Networks
@@ -878,8 +890,17 @@ export class HostnetService {
     return this.endpoint(ep.id);
   }
 
-  plan(): Promise<Plan> {
-    return this.reconciler.preview();
+  // What the doors ask of the kernel, answered here so that no door reaches into the dataplane.
+
+  /** What a full converge would do now, each operation described for people (`GET /plan`). */
+  async plan(): Promise<PlannedOperation[]> {
+    const { ops } = await this.reconciler.preview();
+    return ops.map((op) => ({ action: op.action, kind: op.object.kind, description: describe(op.object) }));
+  }
+
+  /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist (CNI CHECK). */
+  interfaceAddresses(netns: string, ifname: string): Promise<string[] | undefined> {
+    return this.host.interfaceAddresses(netns, ifname);
   }
 
   /** Creates the default NAT network once, on the first start of a fresh state directory. */

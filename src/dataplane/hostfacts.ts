@@ -1,9 +1,10 @@
 /**
- * Facts about hostnetd's namespace that are not hostnet's objects: prefixes already in use there, and the
- * MTU of the interface on the underlay.
+ * Facts the kernel reports that are not hostnet's objects: prefixes already in use in hostnetd's namespace,
+ * the MTU of the interface on the underlay, and the addresses of an interface in a container's namespace.
  */
 import { parsePrefix, type Prefix } from "../model/ip.js";
 import type { Runner } from "./linux/exec.js";
+import { ipArgv } from "./render/steps.js";
 
 interface Route {
   dst: string;
@@ -20,6 +21,21 @@ export async function interfaceMtu(runner: Runner, address: string): Promise<num
   return links.find((l) => l.addr_info?.some((a) => a.local === address) === true)?.mtu;
 }
 
+/** The addresses (CIDRs) of interface `ifname` in namespace `netns`; undefined when it does not exist. */
+export async function interfaceAddresses(
+  runner: Runner,
+  netns: string,
+  ifname: string,
+): Promise<string[] | undefined> {
+  let stdout: string;
+  try {
+    ({ stdout } = await runner.run(ipArgv(netns, ["-j", "addr", "show", "dev", ifname])));
+  } catch {
+    return undefined;
+  }
+  return cidrsOf(JSON.parse(stdout) as Link[]);
+}
+
 export async function hostPrefixes(runner: Runner): Promise<Prefix[]> {
   const [routes, links] = await Promise.all([
     runner.run(["ip", "-j", "-4", "route", "show", "table", "all"]),
@@ -29,9 +45,7 @@ export async function hostPrefixes(runner: Runner): Promise<Prefix[]> {
     ...(JSON.parse(routes.stdout) as Route[])
       .filter((r) => r.dst !== "default" && r.type !== "broadcast" && r.type !== "local")
       .map((r) => (r.dst.includes("/") ? r.dst : `${r.dst}/32`)),
-    ...(JSON.parse(links.stdout) as Link[]).flatMap((l) =>
-      (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`),
-    ),
+    ...cidrsOf(JSON.parse(links.stdout) as Link[]),
   ];
   return cidrs.flatMap((c) => {
     try {
@@ -41,3 +55,6 @@ export async function hostPrefixes(runner: Runner): Promise<Prefix[]> {
     }
   });
 }
+
+const cidrsOf = (links: readonly Link[]): string[] =>
+  links.flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));

@@ -11,7 +11,7 @@ import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
 import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
-import { LoadBalancerStore } from "../store/load-balancers.js";
+import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
 import { defaultSkeleton, identity, type KernelObject, type SkeletonOptions } from "./objects.js";
@@ -46,7 +46,7 @@ export class Reconciler {
     private readonly log: Logger,
     private readonly skeleton: SkeletonOptions = defaultSkeleton,
   ) {
-    this.loadBalancers = new LoadBalancerStore(store);
+    this.loadBalancers = store.loadBalancers;
   }
 
   /** Makes the kernel match the store for `scope`. */

@@ -1,6 +1,6 @@
 /** Load balancers and their backends, in the store's database. */
 import type { LbPortMapping, LoadBalancer } from "../model/types.js";
-import type { Store } from "./store.js";
+import type { Prepare } from "./statements.js";
 
 interface LbRow {
   id: string;
@@ -14,77 +14,68 @@ interface LbRow {
 }
 
 export class LoadBalancerStore {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly prepare: Prepare) {}
 
   insert(lb: Omit<LoadBalancer, "backends" | "createdAt">, backends: readonly string[]): void {
-    this.store
-      .prepare(
-        "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at, source_vip, dsr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        lb.id,
-        lb.name,
-        JSON.stringify(lb.vips),
-        JSON.stringify(lb.portMappings),
-        lb.internal ? 1 : 0,
-        new Date().toISOString(),
-        lb.sourceVip,
-        lb.dsr ? 1 : 0,
-      );
+    this.prepare(
+      "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at, source_vip, dsr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      lb.id,
+      lb.name,
+      JSON.stringify(lb.vips),
+      JSON.stringify(lb.portMappings),
+      lb.internal ? 1 : 0,
+      new Date().toISOString(),
+      lb.sourceVip,
+      lb.dsr ? 1 : 0,
+    );
     for (const ep of backends) this.addBackend(lb.id, ep);
   }
 
   delete(id: string): void {
-    this.store.prepare("DELETE FROM load_balancers WHERE id = ?").run(id);
+    this.prepare("DELETE FROM load_balancers WHERE id = ?").run(id);
   }
 
   /** Every load balancer, its backends read in one query however many there are. */
   all(): LoadBalancer[] {
     const backends = new Map<string, string[]>();
-    for (const r of this.store
-      .prepare<[], { lb_id: string; endpoint_id: string }>(
-        "SELECT lb_id, endpoint_id FROM lb_backends ORDER BY seq",
-      )
-      .all())
+    for (const r of this.prepare<[], { lb_id: string; endpoint_id: string }>(
+      "SELECT lb_id, endpoint_id FROM lb_backends ORDER BY seq",
+    ).all())
       backends.set(r.lb_id, [...(backends.get(r.lb_id) ?? []), r.endpoint_id]);
-    return this.store
-      .prepare<[], LbRow>("SELECT * FROM load_balancers ORDER BY created_at, name")
+    return this.prepare<[], LbRow>("SELECT * FROM load_balancers ORDER BY created_at, name")
       .all()
       .map((row) => toLoadBalancer(row, backends.get(row.id) ?? []));
   }
 
   find(ref: string): LoadBalancer | undefined {
-    const row = this.store
-      .prepare<[string, string], LbRow>("SELECT * FROM load_balancers WHERE id = ? OR name = ?")
-      .get(ref, ref);
+    const row = this.prepare<[string, string], LbRow>(
+      "SELECT * FROM load_balancers WHERE id = ? OR name = ?",
+    ).get(ref, ref);
     return row === undefined ? undefined : this.hydrate(row);
   }
 
   /** The ids of the load balancers that have this endpoint as a backend. */
   withBackend(endpointId: string): string[] {
-    return this.store
-      .prepare<[string], { lb_id: string }>("SELECT lb_id FROM lb_backends WHERE endpoint_id = ?")
+    return this.prepare<[string], { lb_id: string }>("SELECT lb_id FROM lb_backends WHERE endpoint_id = ?")
       .all(endpointId)
       .map((r) => r.lb_id);
   }
 
   addBackend(lbId: string, endpointId: string): void {
-    this.store
-      .prepare(
-        "INSERT INTO lb_backends (lb_id, endpoint_id, seq) VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM lb_backends WHERE lb_id = ?))",
-      )
-      .run(lbId, endpointId, lbId);
+    this.prepare(
+      "INSERT INTO lb_backends (lb_id, endpoint_id, seq) VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM lb_backends WHERE lb_id = ?))",
+    ).run(lbId, endpointId, lbId);
   }
 
   removeBackend(lbId: string, endpointId: string): void {
-    this.store.prepare("DELETE FROM lb_backends WHERE lb_id = ? AND endpoint_id = ?").run(lbId, endpointId);
+    this.prepare("DELETE FROM lb_backends WHERE lb_id = ? AND endpoint_id = ?").run(lbId, endpointId);
   }
 
   private hydrate(row: LbRow): LoadBalancer {
-    const backends = this.store
-      .prepare<[string], { endpoint_id: string }>(
-        "SELECT endpoint_id FROM lb_backends WHERE lb_id = ? ORDER BY seq",
-      )
+    const backends = this.prepare<[string], { endpoint_id: string }>(
+      "SELECT endpoint_id FROM lb_backends WHERE lb_id = ? ORDER BY seq",
+    )
       .all(row.id)
       .map((r) => r.endpoint_id);
     return toLoadBalancer(row, backends);

@@ -142,4 +142,7 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (network_id, prefix)
   );
   `,
+  `
+  ALTER TABLE docker_ipam_pools ADD COLUMN next_offset TEXT NOT NULL DEFAULT '0';
+  `,
 ];

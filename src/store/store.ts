@@ -23,7 +23,10 @@ import type {
   UplinkSnapshot,
 } from "../model/types.js";
 import type { EndpointPolicy, NetworkPolicy } from "../model/policy.js";
+import { DockerPoolStore } from "./docker-pools.js";
+import { LoadBalancerStore } from "./load-balancers.js";
 import { migrations } from "./migrations.js";
+import type { Prepare } from "./statements.js";
 
 interface NetworkRow {
   id: string;
@@ -142,15 +145,22 @@ export class Store {
     });
   }
 
-  /** A compiled statement; public for the modules that keep their own tables in this database. */
-  prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+  /** A compiled statement; the repositories below get it, and no one outside src/store. */
+  private readonly prepare: Prepare = <P extends unknown[] = unknown[], R = unknown>(
+    sql: string,
+  ): Database.Statement<P, R> => {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
       statement = this.db.prepare(sql);
       this.statements.set(sql, statement);
     }
     return statement as unknown as Database.Statement<P, R>;
-  }
+  };
+
+  /** Load balancers and their backends. */
+  readonly loadBalancers = new LoadBalancerStore(this.prepare);
+  /** Docker's IPAM pools and their addresses. */
+  readonly dockerPools = new DockerPoolStore(this.prepare);
 
   /** Runs `fn` in one immediate transaction: all of it lands, or none. */
   write<T>(fn: () => T): T {

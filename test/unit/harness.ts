@@ -51,10 +51,19 @@ export class FakeDhcp implements DhcpClients {
   }
 }
 
+/** Interfaces of containers' namespaces as the kernel reports them: their addresses by "netns/ifname". */
+export class FakeInterfaces {
+  readonly addresses = new Map<string, string[]>();
+  lookup(netns: string, ifname: string): Promise<string[] | undefined> {
+    return Promise.resolve(this.addresses.get(`${netns}/${ifname}`));
+  }
+}
+
 export interface Harness {
   readonly store: Store;
   readonly uplinks: FakeUplinks;
   readonly dhcp: FakeDhcp;
+  readonly interfaces: FakeInterfaces;
   readonly leases: DhcpLeases;
   readonly kernel: MemoryKernel;
   readonly reconciler: Reconciler;
@@ -73,6 +82,7 @@ export function harness(
     store?: Store;
     uplinks?: FakeUplinks;
     dhcp?: FakeDhcp;
+    interfaces?: FakeInterfaces;
     /** hostnetd --host-address. */
     hostAddress?: string;
     /** Interfaces' MTUs by the address they have. */
@@ -87,6 +97,7 @@ export function harness(
   const reconciler = new Reconciler(store, kernel, silent);
   const uplinks = opts.uplinks ?? new FakeUplinks();
   const dhcp = opts.dhcp ?? new FakeDhcp();
+  const interfaces = opts.interfaces ?? new FakeInterfaces();
   const leases = new DhcpLeases(store, reconciler, dhcp, silent);
   const service = new HostnetService(store, reconciler, {
     prefixes: () => Promise.resolve(prefixes),
@@ -94,6 +105,7 @@ export function harness(
     leases,
     forgetBackend: () => Promise.resolve(),
     interfaceMtu: (address) => Promise.resolve(opts.underlay?.[address]),
+    interfaceAddresses: (netns, ifname) => interfaces.lookup(netns, ifname),
     ...(opts.hostAddress === undefined ? {} : { hostAddress: opts.hostAddress }),
     ...(opts.overlay === undefined
       ? {}
@@ -108,11 +120,12 @@ export function harness(
     store,
     uplinks,
     dhcp,
+    interfaces,
     leases,
     kernel,
     reconciler,
     service,
-    restart: () => harness({ ...opts, store, kernel, uplinks, dhcp }),
+    restart: () => harness({ ...opts, store, kernel, uplinks, dhcp, interfaces }),
     close: () => {
       store.close();
     },

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostnetError } from "../../src/errors.js";
 import { blockLength, blockOfValue, blocksOf } from "../../src/ipam/blocks.js";
+import { DockerPools } from "../../src/ipam/docker-pools.js";
 import { allocateAddress, freeAddresses } from "../../src/ipam/ipam.js";
 import { cidrOf, parseIp, parsePrefix } from "../../src/model/ip.js";
 import type { Family } from "../../src/model/ip.js";
@@ -316,5 +317,41 @@ describe("overlay address blocks", () => {
     expect(store.write(() => allocateAddress(store, s, addEndpoint(net), undefined, new Set(), full))).toBe(
       "10.50.0.2",
     );
+  });
+});
+
+describe("Docker's pools, on the same allocator", () => {
+  const pools = (): DockerPools =>
+    new DockerPools(store, () => Promise.reject(new Error("every pool of these tests is given")));
+  const request = (p: DockerPools, pool: string, subPool = ""): Promise<{ id: string; pool: string }> =>
+    p.requestPool({ addressSpace: "hostnet-local", pool, subPool, v6: false });
+
+  it("hands out the lowest address of a fresh pool first, then goes on past a released one", async () => {
+    const p = pools();
+    const { id } = await request(p, "10.90.0.0/29");
+    expect([1, 2, 3].map(() => p.requestAddress(id, ""))).toEqual([
+      "10.90.0.1/29",
+      "10.90.0.2/29",
+      "10.90.0.3/29",
+    ]);
+    p.releaseAddress(id, "10.90.0.2/29");
+    expect(p.requestAddress(id, "")).toBe("10.90.0.4/29");
+    expect([1, 2].map(() => p.requestAddress(id, ""))).toEqual(["10.90.0.5/29", "10.90.0.6/29"]);
+    // Wrapped around: the released address is the only free one.
+    expect(p.requestAddress(id, "")).toBe("10.90.0.2/29");
+  });
+
+  it("starts a sub-pool at its own first address, and refuses requests outside it or taken", async () => {
+    const p = pools();
+    const { id } = await request(p, "10.91.0.0/24", "10.91.0.128/25");
+    expect(p.requestAddress(id, "")).toBe("10.91.0.128/24");
+    const outside = refusal(() => p.requestAddress(id, "10.91.0.5"));
+    expect([outside.code, outside.detail.field]).toEqual(["InvalidArgument", "Address"]);
+    const taken = refusal(() => p.requestAddress(id, "10.91.0.128"));
+    expect([taken.code, taken.detail.field]).toEqual(["Conflict", "Address"]);
+    p.releaseAddress(id, "10.91.0.200");
+    p.releaseAddress(id, "10.91.0.128");
+    p.releaseAddress(id, "10.91.0.128");
+    expect(p.requestAddress(id, "10.91.0.128")).toBe("10.91.0.128/24");
   });
 });

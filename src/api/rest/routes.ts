@@ -3,7 +3,6 @@ import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type, type Static } from "typebox";
 import type { HostnetService } from "../../core/service.js";
-import { describe } from "../../dataplane/objects.js";
 import { invalidArgument } from "../../errors.js";
 import {
   AttachRequest,
@@ -177,16 +176,13 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
   r.get(
     "/plan",
     { schema: { response: { 200: Type.Object({ Operations: Type.Array(PlanOp) }), ...errors } } },
-    async () => {
-      const { ops } = await service.plan();
-      return {
-        Operations: ops.map((op) => ({
-          Action: op.action,
-          Kind: op.object.kind,
-          Object: describe(op.object),
-        })),
-      };
-    },
+    async () => ({
+      Operations: (await service.plan()).map((op) => ({
+        Action: op.action,
+        Kind: op.kind,
+        Object: op.description,
+      })),
+    }),
   );
 
   r.get(

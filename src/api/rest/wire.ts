@@ -19,7 +19,7 @@ import {
   type NetworkPolicy,
   type PortRange,
 } from "../../model/policy.js";
-import { bridgeName, hostVethName } from "../../dataplane/naming.js";
+import { endpointHostInterface, networkBridge } from "../../core/kernel-names.js";
 import { overlayBridgeMac } from "../../model/overlay.js";
 import type { Endpoint, Namespace, Network, Protocol } from "../../model/types.js";
 
@@ -422,7 +422,7 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
     ],
     Mtu: n.mtu,
     InterContainer: n.interContainer,
-    Bridge: bridgeName(n.shortId),
+    Bridge: networkBridge(n),
     ...(n.overlay === null ? {} : { DrMacAddress: overlayBridgeMac(n.overlay.localAddress) }),
     Policies: [
       ...(n.adapter === null
@@ -451,7 +451,7 @@ export function endpointView(e: Endpoint, net: Network): Static<typeof EndpointW
     HostComputeNetwork: e.networkId,
     HostComputeNamespace: e.attachment?.kind === "namespace" ? e.attachment.namespaceId : null,
     InterfaceName: e.attachment?.kind === "namespace" ? e.attachment.ifname : null,
-    HostInterfaceName: hostVethName(e.shortId),
+    HostInterfaceName: endpointHostInterface(e),
     ...(e.attachment?.kind === "handoff" ? { Sandbox: e.attachment.sandbox } : {}),
     IpConfigurations: e.addresses.map((a) => ({ IpAddress: a.address, PrefixLength: a.prefixLength })),
     MacAddress: e.mac,

@@ -789,10 +789,10 @@ describe("namespaces", () => {
 describe("plan, restart and the default network", () => {
   it("plans nothing when the kernel matches, and shows drift", async () => {
     const net = await h.service.createNetwork(netSpec("n1", subnet("10.10.0.0/24")));
-    expect((await h.service.plan()).ops).toEqual([]);
+    expect((await h.reconciler.preview()).ops).toEqual([]);
     const addr = `addr::hnb-${net.shortId}:10.10.0.1/24`;
     h.kernel.objects.delete(addr);
-    const { ops } = await h.service.plan();
+    const { ops } = await h.reconciler.preview();
     expect(ops.map((op) => `${op.action} ${identity(op.object)}`)).toEqual([`create ${addr}`]);
     expect(h.kernel.objects.has(addr)).toBe(false);
   });
@@ -888,7 +888,7 @@ describe("plan, restart and the default network", () => {
     await h.service.deleteEndpoint("a2");
     expect(kernel.refused).toEqual([]);
     expectConverged();
-    expect((await h.service.plan()).ops).toEqual([]);
+    expect((await h.reconciler.preview()).ops).toEqual([]);
     await h.service.deleteNetwork("a", { force: true });
     await h.service.deleteNamespace(c2.id);
     expect(kernel.refused).toEqual([]);

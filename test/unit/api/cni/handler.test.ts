@@ -2,33 +2,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CniHandler } from "../../../src/cni/handler.js";
-import type { Runner } from "../../../src/dataplane/linux/exec.js";
-import { kernelError } from "../../helpers/memory-kernel.js";
-import { harness, type Harness } from "../harness.js";
-
-/** The container side as `ip` would show it: links by "netns/ifname", with their addresses. */
-class FakeContainers implements Runner {
-  readonly links = new Map<string, string[]>();
-  run(argv: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-    const netns = (argv[1] ?? "").replace("--net=", "");
-    const ifname = argv.at(-1) ?? "";
-    const addrs = this.links.get(`${netns}/${ifname}`);
-    if (addrs === undefined) return Promise.reject(new Error(`Device "${ifname}" does not exist.`));
-    const addr_info = addrs.map((a) => ({ local: a.split("/")[0], prefixlen: Number(a.split("/")[1]) }));
-    return Promise.resolve({ stdout: JSON.stringify([{ ifname, addr_info }]), stderr: "" });
-  }
-}
+import { CniHandler } from "../../../../src/api/cni/handler.js";
+import { kernelError } from "../../../helpers/memory-kernel.js";
+import { harness, type Harness } from "../../harness.js";
 
 let h: Harness;
-let fake: FakeContainers;
 let cni: CniHandler;
 let dir: string;
 
 beforeEach(() => {
   h = harness();
-  fake = new FakeContainers();
-  cni = new CniHandler(h.service, fake);
+  cni = new CniHandler(h.service);
   dir = mkdtempSync(join(tmpdir(), "hostnet-cni-unit-"));
 });
 afterEach(() => {
@@ -173,7 +157,7 @@ describe("the CNI plugin's logic", () => {
     const b = netns("b");
     const mapping = { runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80 }] } };
     expect((await call(env("ADD", "c2", b), conf("1.0.0", mapping))).exitCode).toBe(0);
-    fake.links.set(`${a}/eth0`, []);
+    h.interfaces.addresses.set(`${a}/eth0`, []);
     h.kernel.failNext(2, kernelError("RTNETLINK answers: File exists"));
     const exists = await call(env("ADD", "c1", a), conf("1.0.0"));
     expect([exists.exitCode, exists.out["code"]]).toEqual([1, 100]);
@@ -200,12 +184,12 @@ describe("the CNI plugin's logic", () => {
     const path = netns("k");
     const { out } = await call(env("ADD", "c1", path), conf("1.0.0"));
     const address = String((out["ips"] as { address: string }[])[0]?.address);
-    fake.links.set(`${path}/eth0`, [address, "10.99.0.1/32"]);
+    h.interfaces.addresses.set(`${path}/eth0`, [address, "10.99.0.1/32"]);
     expect(await call(env("CHECK", "c1", path), conf("1.0.0", { prevResult: out }))).toEqual({
       exitCode: 0,
       out: {},
     });
-    fake.links.set(`${path}/eth0`, []);
+    h.interfaces.addresses.set(`${path}/eth0`, []);
     const drift = await call(env("CHECK", "c1", path), conf("1.0.0", { prevResult: out }));
     expect([drift.exitCode, drift.out["code"]]).toEqual([1, 102]);
     const unknown = await call(env("CHECK", "c9", path), conf("1.0.0"));

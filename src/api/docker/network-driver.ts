@@ -6,12 +6,12 @@
  * hostnet owns the host side (bridge, veth, NAT, policies); after Join, Docker moves the container end
  * of the veth into its sandbox and gives it the addresses and MAC agreed in CreateEndpoint.
  */
-import type { HostnetService } from "../core/service.js";
-import { handoffVethName } from "../dataplane/naming.js";
-import { notFound } from "../errors.js";
-import { effectivePolicies, type SdnRoutePolicy } from "../model/policy.js";
-import type { Endpoint, Network, Origin, Protocol } from "../model/types.js";
-import { modes } from "../modes/index.js";
+import type { HostnetService } from "../../core/service.js";
+import { endpointHandoffInterface } from "../../core/kernel-names.js";
+import { notFound } from "../../errors.js";
+import { effectivePolicies, type SdnRoutePolicy } from "../../model/policy.js";
+import type { Endpoint, Network, Origin, Protocol } from "../../model/types.js";
+import { modes } from "../../modes/index.js";
 import {
   addressOf,
   choosePorts,
@@ -137,7 +137,7 @@ export class DockerNetworkDriver {
   async join(endpointId: string, sandboxKey: string): Promise<JoinResponse> {
     const ep = await this.service.handOffEndpoint(this.endpoint(endpointId).id, sandboxKey);
     const net = this.service.network(ep.networkId);
-    const name = { SrcName: handoffVethName(ep.shortId), DstPrefix: "eth" };
+    const name = { SrcName: endpointHandoffInterface(ep), DstPrefix: "eth" };
     // Without a way out, Docker must not add docker_gwbridge for one either.
     if (!modes[net.type].defaultRoute)
       return { InterfaceName: name, StaticRoutes: staticRoutes(ep, net), DisableGatewayService: true };

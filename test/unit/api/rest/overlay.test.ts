@@ -4,11 +4,11 @@
  */
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildApp } from "../../../src/api/http.js";
+import { buildApp } from "../../../../src/api/http.js";
 import { Etcd3 } from "etcd3";
-import { OverlayRegistry } from "../../../src/cluster/registry.js";
-import { overlayBridgeMac } from "../../../src/model/overlay.js";
-import { harness, silent, type Harness } from "../harness.js";
+import { OverlayRegistry } from "../../../../src/cluster/registry.js";
+import { overlayBridgeMac } from "../../../../src/model/overlay.js";
+import { harness, silent, type Harness } from "../../harness.js";
 
 const HOST = "192.168.77.1";
 const VSID = { Type: "VSID", Settings: { IsolationId: 4096 } };

@@ -1,10 +1,10 @@
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildApp } from "../../../src/api/http.js";
-import { errorReply, httpStatus } from "../../../src/api/rest/errors.js";
-import { errorCodes, HostnetError } from "../../../src/errors.js";
-import { orphanBridge } from "../../helpers/plan-ops.js";
-import { harness, silent, uniqueName, type Harness } from "../harness.js";
+import { buildApp } from "../../../../src/api/http.js";
+import { errorReply, httpStatus } from "../../../../src/api/rest/errors.js";
+import { errorCodes, HostnetError } from "../../../../src/errors.js";
+import { harness, silent, uniqueName, type Harness } from "../../harness.js";
+import { orphanBridge } from "../../../helpers/plan-ops.js";
 
 let h: Harness;
 let app: FastifyInstance;

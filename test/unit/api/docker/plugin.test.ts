@@ -5,18 +5,18 @@
  */
 import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DockerIpam } from "../../../src/docker/ipam.js";
-import { buildDockerPlugin } from "../../../src/docker/server.js";
-import { harness, silent, type Harness } from "../harness.js";
+import { buildDockerPlugin } from "../../../../src/api/docker/server.js";
+import { DockerPools } from "../../../../src/ipam/docker-pools.js";
+import { harness, silent, type Harness } from "../../harness.js";
 
 let h: Harness;
 let app: FastifyInstance;
 
 function plugin(of: Harness): FastifyInstance {
-  const ipam = new DockerIpam(of.store, (family, taken, field) =>
+  const pools = new DockerPools(of.store, (family, taken, field) =>
     of.service.freeSubnet(family, taken, field),
   );
-  return buildDockerPlugin(of.service, ipam, silent);
+  return buildDockerPlugin(of.service, pools, silent);
 }
 
 beforeEach(() => {

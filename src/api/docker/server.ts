@@ -5,27 +5,19 @@
  * takes as "not implemented". A request Docker could not have meant (not JSON) is 400.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import type { HostnetService } from "../core/service.js";
-import { asHostnetError } from "../errors.js";
-import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE, type DockerIpam } from "./ipam.js";
+import type { HostnetService } from "../../core/service.js";
+import { asHostnetError } from "../../errors.js";
+import type { DockerPools } from "../../ipam/docker-pools.js";
+import { ipamMethods } from "./ipam.js";
 import {
   DockerNetworkDriver,
   type CreateEndpointRequest,
   type CreateNetworkRequest,
 } from "./network-driver.js";
-import type { Options } from "./options.js";
+import { options, str, type Body, type Method } from "./wire.js";
 
 /** What the Go plugin helpers answer with; Docker does not check it. */
 const CONTENT_TYPE = "application/vnd.docker.plugins.v1+json";
-
-type Body = Record<string, unknown>;
-type Method = (body: Body) => Promise<object | undefined> | object | undefined;
-
-const str = (body: Body, key: string): string => {
-  const v = body[key];
-  return typeof v === "string" ? v : "";
-};
-const options = (body: Body): Options => body["Options"] as Options;
 
 function networkMethods(driver: DockerNetworkDriver): Record<string, Method> {
   return {
@@ -49,37 +41,9 @@ function networkMethods(driver: DockerNetworkDriver): Record<string, Method> {
   };
 }
 
-function ipamMethods(ipam: DockerIpam): Record<string, Method> {
-  return {
-    GetCapabilities: () => ({ RequiresMACAddress: false, RequiresRequestReplay: false }),
-    GetDefaultAddressSpaces: () => ({
-      LocalDefaultAddressSpace: LOCAL_ADDRESS_SPACE,
-      GlobalDefaultAddressSpace: GLOBAL_ADDRESS_SPACE,
-    }),
-    RequestPool: async (b) => {
-      const pool = await ipam.requestPool({
-        addressSpace: str(b, "AddressSpace"),
-        pool: str(b, "Pool"),
-        subPool: str(b, "SubPool"),
-        v6: b["V6"] === true,
-      });
-      return { PoolID: pool.id, Pool: pool.pool, Data: {} };
-    },
-    ReleasePool: (b) => {
-      ipam.releasePool(str(b, "PoolID"));
-      return {};
-    },
-    RequestAddress: (b) => ({ Address: ipam.requestAddress(str(b, "PoolID"), str(b, "Address")), Data: {} }),
-    ReleaseAddress: (b) => {
-      ipam.releaseAddress(str(b, "PoolID"), str(b, "Address"));
-      return {};
-    },
-  };
-}
-
 export function buildDockerPlugin(
   service: HostnetService,
-  ipam: DockerIpam,
+  pools: DockerPools,
   logger: FastifyBaseLogger,
 ): FastifyInstance {
   const app = Fastify({ loggerInstance: logger });
@@ -114,7 +78,7 @@ export function buildDockerPlugin(
   );
   const subsystems = [
     { prefix: "NetworkDriver", errorKey: "Err", methods: networkMethods(new DockerNetworkDriver(service)) },
-    { prefix: "IpamDriver", errorKey: "Error", methods: ipamMethods(ipam) },
+    { prefix: "IpamDriver", errorKey: "Error", methods: ipamMethods(pools) },
   ];
   for (const { prefix, errorKey, methods } of subsystems)
     for (const [name, method] of Object.entries(methods))

@@ -2,7 +2,7 @@
  * CNI errors: the spec's well-known codes, and hostnet's own (100 and up) for what the spec leaves to
  * plugins. An error is printed as `{cniVersion, code, msg, details}` and the plugin exits 1.
  */
-import { HostnetError } from "../errors.js";
+import { HostnetError } from "../../errors.js";
 
 export const CniCode = {
   IncompatibleVersion: 1,

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import type { CniHandler } from "../../cni/handler.js";
+import type { CniHandler } from "./handler.js";
 
 export const EXIT_HEADER = "hostnet-cni-exit";
 

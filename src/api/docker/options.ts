@@ -2,12 +2,12 @@
  * What Docker's remote-driver requests carry, read into hostnet's specs: network `-o` options, IPAM data,
  * endpoint options and port maps. Pure; every error names the request field as Docker sent it.
  */
-import type { PolicySpec, PortMappingSpec, SubnetSpec } from "../core/service.js";
-import { checkMtu } from "../core/validate.js";
-import { invalidArgument } from "../errors.js";
-import { parsePrefix } from "../model/ip.js";
-import { parseEndpointPolicy } from "../model/policy.js";
-import type { Protocol } from "../model/types.js";
+import type { PolicySpec, PortMappingSpec, SubnetSpec } from "../../core/service.js";
+import { checkMtu } from "../../core/validate.js";
+import { invalidArgument } from "../../errors.js";
+import { parsePrefix } from "../../model/ip.js";
+import { parseEndpointPolicy } from "../../model/policy.js";
+import type { Protocol } from "../../model/types.js";
 
 /** Option keys of `docker network create` and of Docker itself, as netlabel names them. */
 export const GENERIC = "com.docker.network.generic";

@@ -4,13 +4,11 @@
  * again by its origin key `<container id>/<ifname>`; the container's netns is adopted as a namespace.
  */
 import { randomUUID } from "node:crypto";
-import type { HostnetService } from "../core/service.js";
-import { hostVethName } from "../dataplane/naming.js";
-import { ipArgv } from "../dataplane/render/steps.js";
-import type { Runner } from "../dataplane/linux/exec.js";
-import { HostnetError } from "../errors.js";
-import type { EndpointPolicy } from "../model/policy.js";
-import type { Endpoint, Namespace, Network } from "../model/types.js";
+import type { HostnetService } from "../../core/service.js";
+import { endpointHostInterface } from "../../core/kernel-names.js";
+import { HostnetError } from "../../errors.js";
+import type { EndpointPolicy } from "../../model/policy.js";
+import type { Endpoint, Namespace, Network } from "../../model/types.js";
 import {
   checkVersion,
   decode,
@@ -39,10 +37,7 @@ const originOf = (env: CniEnv): { kind: "cni"; key: string } => ({
 });
 
 export class CniHandler {
-  constructor(
-    private readonly service: HostnetService,
-    private readonly runner: Runner,
-  ) {}
+  constructor(private readonly service: HostnetService) {}
 
   async handle(env: Readonly<Record<string, string>>, stdin: string): Promise<CniReply> {
     let version = versionOf(stdin) ?? latestVersion;
@@ -122,7 +117,7 @@ export class CniHandler {
       if (
         err instanceof HostnetError &&
         err.code === "Conflict" &&
-        (await this.linkExists(call.netns, call.ifname))
+        (await this.service.interfaceAddresses(call.netns, call.ifname)) !== undefined
       )
         throw new CniError(CniCode.Conflict, `CNI_IFNAME: ${call.ifname} already exists in ${call.netns}`);
       throw err;
@@ -156,7 +151,7 @@ export class CniHandler {
         CniCode.InvalidEnvironment,
         `CNI_NETNS: the interface is in ${ns.path}, not ${call.netns}`,
       );
-    const have = await this.addresses(call.netns, call.ifname);
+    const have = await this.service.interfaceAddresses(call.netns, call.ifname);
     if (have === undefined)
       throw new CniError(CniCode.UnknownContainer, `${call.ifname} is missing from ${call.netns}`);
     const missing = ep.addresses.filter((a) => !have.includes(`${a.address}/${a.prefixLength}`));
@@ -250,22 +245,6 @@ export class CniHandler {
       .find((n) => this.service.findEndpoint(n) === undefined);
     return free ?? `cni-${randomUUID()}`;
   }
-
-  private async linkExists(netns: string, ifname: string): Promise<boolean> {
-    return (await this.addresses(netns, ifname)) !== undefined;
-  }
-
-  /** The interface's addresses as CIDRs; undefined when it does not exist. */
-  private async addresses(netns: string, ifname: string): Promise<string[] | undefined> {
-    let stdout: string;
-    try {
-      ({ stdout } = await this.runner.run(ipArgv(netns, ["-j", "addr", "show", "dev", ifname])));
-    } catch {
-      return undefined;
-    }
-    const links = JSON.parse(stdout) as { addr_info?: { local: string; prefixlen: number }[] }[];
-    return links.flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
-  }
 }
 
 /** The bandwidth capability (bits per second) as hostnet's QOS policy (bytes per second). */
@@ -290,7 +269,7 @@ function ownResult(ep: Endpoint, net: Network, call: CniEnv, conf: NetConf): Res
     net.subnets.find((s) => s.id === subnetId)?.gateway;
   return {
     interfaces: [
-      { name: hostVethName(ep.shortId), sandbox: "" },
+      { name: endpointHostInterface(ep), sandbox: "" },
       { name: call.ifname, mac: ep.mac, mtu: net.mtu, sandbox: call.netns },
     ],
     ips: ep.addresses.map((a) => {

@@ -8,8 +8,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../../src/api/http.js";
-import { harness, silent, type Harness } from "../harness.js";
+import { buildApp } from "../../../../src/api/http.js";
+import { harness, silent, type Harness } from "../../harness.js";
 
 interface Fixture {
   readonly path: string;
@@ -18,7 +18,7 @@ interface Fixture {
   readonly field: string;
 }
 
-const dir = resolve(import.meta.dirname, "../../fixtures/invalid");
+const dir = resolve(import.meta.dirname, "../../../fixtures/invalid");
 
 function load(file: string): Fixture {
   const raw = JSON.parse(readFileSync(join(dir, file), "utf8")) as Record<string, unknown>;

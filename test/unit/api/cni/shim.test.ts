@@ -3,7 +3,7 @@
  * socket. The shim must relay the CNI_* environment and stdin byte for byte, print the body and exit with
  * Hostnet-Cni-Exit, and turn every failure into a CNI error on stdout.
  */
-import { latestVersion, supportedVersions } from "../../../src/cni/versions.js";
+import { latestVersion, supportedVersions } from "../../../../src/api/cni/versions.js";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const SHIM = join(ROOT, "dist", "cni", "hostnet-cni");
 
 interface Call {

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { interfaceAddresses } from "../../../src/dataplane/hostfacts.js";
+import type { Runner } from "../../../src/dataplane/linux/exec.js";
+
+/** `ip -j addr show dev IFNAME` inside a namespace, answered from links by "netns/ifname". */
+function containers(
+  links: Record<string, { local: string; prefixlen: number }[]>,
+): Runner & { argv: string[][] } {
+  const argv: string[][] = [];
+  return {
+    argv,
+    run(command: readonly string[]) {
+      argv.push([...command]);
+      const netns = (command[1] ?? "").replace("--net=", "");
+      const ifname = command.at(-1) ?? "";
+      const addr_info = links[`${netns}/${ifname}`];
+      if (addr_info === undefined) return Promise.reject(new Error(`Device "${ifname}" does not exist.`));
+      return Promise.resolve({ stdout: JSON.stringify([{ ifname, addr_info }]), stderr: "" });
+    },
+  };
+}
+
+describe("interfaceAddresses", () => {
+  it("answers an interface's addresses in its namespace, and undefined for one that does not exist", async () => {
+    const runner = containers({
+      "/run/netns/c1/eth0": [
+        { local: "10.0.0.2", prefixlen: 24 },
+        { local: "fd00::2", prefixlen: 64 },
+      ],
+      "/run/netns/c1/eth1": [],
+    });
+    expect(await interfaceAddresses(runner, "/run/netns/c1", "eth0")).toEqual(["10.0.0.2/24", "fd00::2/64"]);
+    expect(await interfaceAddresses(runner, "/run/netns/c1", "eth1")).toEqual([]);
+    expect(await interfaceAddresses(runner, "/run/netns/c1", "eth2")).toBeUndefined();
+    expect(runner.argv[0]).toEqual([
+      "nsenter",
+      "--net=/run/netns/c1",
+      "ip",
+      "-j",
+      "addr",
+      "show",
+      "dev",
+      "eth0",
+    ]);
+  });
+});
