@@ -33,8 +33,9 @@ fi
 
 run=$(mktemp -d "${TMPDIR:-/tmp}/vm-lane.XXXXXX")
 stop() {
+  trap '' INT TERM # a second signal (npm forwards the one its group got) must not cut the cleanup short
   local pid
-  pid=$(cat "$run/qemu.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
+  if pid=$(cat "$run/qemu.pid" 2>/dev/null); then kill "$pid" 2>/dev/null || true; fi
   if [ "${VM_LANE_KEEP:-}" = 1 ]; then echo "vm-lane: kept $run" >&2; else rm -rf "$run"; fi
 }
 trap stop EXIT
@@ -95,7 +96,8 @@ limit=$((budget - SECONDS))
 [ "$limit" -gt 0 ] || fail "no time left to boot"
 echo "vm-lane: booting $kver under QEMU (TCG, 2 vCPUs, 2 GiB) for at most ${limit}s"
 started=$SECONDS
-timeout -k 10 "$limit" qemu-system-x86_64 -M q35 -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m 2G \
+# Should this script be killed outright, its death stops timeout, which stops qemu.
+setpriv --pdeathsig TERM timeout -k 10 "$limit" qemu-system-x86_64 -M q35 -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m 2G \
   -nodefaults -no-user-config -display none -vga none -no-reboot -nic none \
   -serial "file:$run/console.log" -pidfile "$run/qemu.pid" -kernel "$kernel" -initrd "$initrd" \
   -append "console=ttyS0 panic=-1 quiet rdinit=/init mitigations=off tsc=reliable vm_lane_checkout=$checkout vm_lane_modules=$modules" \
