@@ -21,10 +21,7 @@ fail() {
 [[ $checkout != *[[:space:]]* ]] || fail "the checkout's path must not contain spaces"
 
 need=()
-for pair in qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod xz:xz-utils; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
-done
-dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+for pkg in qemu-system-x86 cpio kmod busybox-static xz-utils; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 if [ "${#need[@]}" -gt 0 ]; then
   echo "vm-lane: installing ${need[*]}"
   apt-get update -qq
