@@ -20,8 +20,12 @@ fail() {
 # Both paths go on the kernel command line, which splits at spaces.
 [[ $checkout != *[[:space:]]* ]] || fail "the checkout's path must not contain spaces"
 
+# Whatever fails before the guest runs is the lane's own failure, not the tests'.
+trap 'fail "failed at line $LINENO"' ERR
 need=()
-for pkg in qemu-system-x86 cpio kmod busybox-static xz-utils; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+for pkg in qemu-system-x86 cpio kmod busybox-static xz-utils; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 if [ "${#need[@]}" -gt 0 ]; then
   echo "vm-lane: installing ${need[*]}"
   apt-get update -qq
@@ -43,7 +47,9 @@ trap 'exit 143' TERM
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
-kernel_package() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'; }
+kernel_package() {
+  apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+}
 pkg=$(kernel_package)
 [ -n "$pkg" ] || { apt-get update -qq && pkg=$(kernel_package); }
 [ -n "$pkg" ] || fail "apt knows no linux-image-amd64"
@@ -51,7 +57,8 @@ kdir=$cache/$pkg
 if [ ! -d "$kdir" ]; then
   echo "vm-lane: downloading $pkg"
   mkdir -p "$run/deb"
-  (cd "$run/deb" && apt-get download -qq -o APT::Sandbox::User=root "$pkg")
+  download() { (cd "$run/deb" && apt-get download -qq -o APT::Sandbox::User=root "$pkg"); }
+  download || { apt-get update -qq && download; }
   dpkg-deb -x "$run"/deb/*.deb "$run/kernel"
   mv "$run/kernel" "$kdir"
 fi
@@ -92,21 +99,23 @@ mkdir "$run/share"
 limit=$((budget - SECONDS))
 [ "$limit" -gt 0 ] || fail "no time left to boot"
 echo "vm-lane: booting $kver under QEMU (TCG, 2 vCPUs, 2 GiB) for at most ${limit}s"
+cmdline="console=ttyS0 panic=-1 quiet rdinit=/init mitigations=off tsc=reliable"
 started=$SECONDS
 # Should this script be killed outright, its death stops timeout, which stops qemu.
-setpriv --pdeathsig TERM timeout -k 10 "$limit" qemu-system-x86_64 -M q35 -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m 2G \
+setpriv --pdeathsig TERM timeout -k 10 "$limit" qemu-system-x86_64 \
+  -M q35 -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m 2G \
   -nodefaults -no-user-config -display none -vga none -no-reboot -nic none \
   -serial "file:$run/console.log" -pidfile "$run/qemu.pid" -kernel "$kernel" -initrd "$initrd" \
-  -append "console=ttyS0 panic=-1 quiet rdinit=/init mitigations=off tsc=reliable vm_lane_checkout=$checkout vm_lane_modules=$modules" \
+  -append "$cmdline vm_lane_checkout=$checkout vm_lane_modules=$modules" \
   -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
   -fsdev "local,id=share,path=$run/share,security_model=none" \
   -device virtio-9p-pci,fsdev=share,mount_tag=lane >"$run/qemu.log" 2>&1 &
-qemu=$!
-tail -n +1 -F --pid="$qemu" "$run/share/out.log" 2>/dev/null &
+vm=$!
+tail -n +1 -F --pid="$vm" "$run/share/out.log" 2>/dev/null &
 status=0
-wait "$qemu" || status=$?
-wait
+wait "$vm" || status=$?
+wait || true # tail, which ends with qemu
 echo "vm-lane: the guest ran $((SECONDS - started))s, the lane $((SECONDS))s"
 [ ! -s "$run/share/status" ] || exit "$(cat "$run/share/status")"
 if [ "$status" = 124 ] || [ "$status" = 137 ]; then
@@ -116,5 +125,5 @@ else
   echo "vm-lane: the guest ended without a result (qemu exited $status)" >&2
   status=125
 fi
-tail -n 20 "$run/qemu.log" "$run/console.log" >&2
+tail -n 40 "$run/qemu.log" "$run/console.log" >&2
 exit "$status"
