@@ -9,7 +9,7 @@ const noChildProcess = {
 const noSqlite = { name: "better-sqlite3", message: "Only src/store/ touches SQLite." };
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "eslint.config.js"] },
+  { ignores: ["dist/**", "node_modules/**", ".cache/**", "eslint.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   ...tseslint.configs.stylisticTypeChecked,

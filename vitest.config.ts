@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config";
 
+// The vm project's tests need Debian's stock kernel: they run only inside the lane's guest
+// (scripts/vm-lane.sh, `npm run test:vm`), where everything user-space is emulated and slow.
+const vmGuest = process.env["HOSTNET_VM_GUEST"] === "1";
+
 export default defineConfig({
   test: {
     projects: [
@@ -13,6 +17,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      ...(vmGuest
+        ? [
+            {
+              test: {
+                name: "vm",
+                include: ["test/vm/**/*.test.ts"],
+                testTimeout: 180_000,
+                hookTimeout: 300_000,
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -66,8 +66,13 @@ export function apiRequest(
   });
 }
 
-async function waitReady(socket: string, child: ChildProcess, logs: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
+async function waitReady(
+  socket: string,
+  child: ChildProcess,
+  logs: () => string,
+  withinMs: number,
+): Promise<void> {
+  const deadline = Date.now() + withinMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`hostnetd exited ${child.exitCode}:\n${logs()}`);
     try {
@@ -80,7 +85,16 @@ async function waitReady(socket: string, child: ChildProcess, logs: () => string
   throw new Error(`hostnetd did not become ready:\n${logs()}`);
 }
 
-export async function startDaemon(hostNs: string, extraArgs: readonly string[] = []): Promise<TestDaemon> {
+export interface TestDaemonOptions {
+  /** How long hostnetd may take to answer: 20 s, longer under emulation (the stock-kernel lane). */
+  readonly readyWithinMs?: number;
+}
+
+export async function startDaemon(
+  hostNs: string,
+  extraArgs: readonly string[] = [],
+  opts: TestDaemonOptions = {},
+): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), "hostnet-test-"));
   const socket = join(dir, "hostnet.sock");
   const stateDir = join(dir, "state");
@@ -109,7 +123,7 @@ export async function startDaemon(hostNs: string, extraArgs: readonly string[] =
     );
     child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
     child.stderr?.on("data", (b: Buffer) => (output += b.toString()));
-    await waitReady(socket, child, logs);
+    await waitReady(socket, child, logs, opts.readyWithinMs ?? 20_000);
   };
 
   const kill = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll } from "vitest";
 import { Cleanup } from "./cleanup.js";
-import { startDaemon, type TestDaemon } from "./daemon.js";
+import { startDaemon, type TestDaemonOptions, type TestDaemon } from "./daemon.js";
 import { createTopology, type Topology } from "./topology.js";
 
 export interface EndpointBody {
@@ -31,7 +31,7 @@ export interface Lab {
   plan(): Promise<unknown[]>;
 }
 
-export interface LabOptions {
+export interface LabOptions extends TestDaemonOptions {
   /** Runs after the topology exists and before hostnetd starts. */
   readonly prepare?: (t: Topology) => Promise<void>;
   readonly daemonArgs?: readonly string[];
@@ -51,7 +51,7 @@ export function useLab(opts: LabOptions = {}): Lab {
     topology = t;
     cleanup.add(() => t.destroy());
     await opts.prepare?.(t);
-    const d = await startDaemon(t.host, opts.daemonArgs ?? ["--no-default-network"]);
+    const d = await startDaemon(t.host, opts.daemonArgs ?? ["--no-default-network"], opts);
     daemon = d;
     cleanup.add(() => d.stop());
   });
