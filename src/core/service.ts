@@ -46,7 +46,6 @@ import {
 } from "../model/types.js";
 import type { UplinkHost } from "../dataplane/uplink.js";
 import type { DhcpLeases } from "./leases.js";
-import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { LoadBalancerService } from "./load-balancers.js";
@@ -56,110 +55,36 @@ import { VXLAN_OVERHEAD } from "../modes/overlay.js";
 import { subnetFields, type OverlayRegistry } from "../cluster/registry.js";
 import type { OverlayAddresses } from "./overlay-addresses.js";
 import type { Store } from "../store/store.js";
+import { freshId, type HostPrefixes, type HostSide } from "./context.js";
+import type {
+  AttachSpec,
+  EndpointSpec,
+  NamespaceSpec,
+  NetworkSpec,
+  PolicyRequest,
+  PolicySpec,
+  PortMappingSpec,
+  SubnetSpec,
+} from "./specs.js";
 import { checkIfname, checkMac, checkMtu, checkName, checkPort, MIN_MTU } from "./validate.js";
 
-export interface SubnetSpec {
-  readonly prefix: string;
-  readonly prefixField: string;
-  readonly gateway?: string;
-  readonly gatewayField: string;
-}
-
-export interface NetworkSpec {
-  readonly name: string;
-  readonly type: string;
-  readonly subnets: readonly SubnetSpec[];
-  readonly mtu?: number;
-  readonly interContainer?: boolean;
-  readonly policies?: readonly PolicySpec<NetworkPolicy>[];
-  /** Set by a client such as the Docker driver to find the network again by its own key. */
-  readonly origin?: Origin;
-  /** The uplink NIC (HNS's NetAdapterName policy), for the types that take one. */
-  readonly adapter?: { readonly name: string; readonly field: string };
-  /** Where IPv4 addresses come from: hostnet's IPAM (default) or the LAN's DHCP server. */
-  readonly ipam?: { readonly value: "static" | "dhcp"; readonly field: string };
-  /** Set when the network comes from the cluster's registry, which has it already. */
-  readonly fromCluster?: true;
-  /**
-   * An overlay network's VXLAN identifier (HNS's VSID policy), UDP port (VxlanPort policy), and the bytes
-   * its encapsulation takes from the underlay's MTU (EncapOverhead policy).
-   */
-  readonly overlay?: {
-    readonly vni?: { readonly value: number; readonly field: string };
-    readonly port?: { readonly value: number; readonly field: string };
-    readonly overhead?: { readonly value: number; readonly field: string };
-  };
-}
-
-export interface PortMappingSpec {
-  readonly field: string;
-  readonly protocol: Protocol;
-  readonly hostIp?: string;
-  readonly hostPort: number;
-  readonly internalPort: number;
-}
-
-export interface AttachSpec {
-  readonly namespace: string;
-  readonly ifname?: string;
-}
-
-export interface EndpointSpec {
-  readonly name: string;
-  readonly network: string;
-  readonly attach?: AttachSpec;
-  readonly ips: readonly { field: string; address: string }[];
-  readonly mac?: string;
-  readonly portMappings: readonly PortMappingSpec[];
-  readonly policies: readonly PolicySpec[];
-  /** Set by a client such as the CNI plugin to find the endpoint again by its own key. */
-  readonly origin?: Origin;
-}
-
-/**
- * A parsed policy and the request field it came from (`Policies[i].Settings`), for errors only the network
- * can tell.
- */
-export interface PolicySpec<P extends NetworkPolicy = EndpointPolicy> {
-  readonly field: string;
-  readonly policy: P;
-}
-
-/** HNS's modify request: Add appends, Remove takes out equal policies, Update replaces them all. */
-export interface PolicyRequest<P extends NetworkPolicy = EndpointPolicy> {
-  readonly requestType: "Add" | "Remove" | "Update";
-  readonly policies: readonly PolicySpec<P>[];
-}
-
-export interface NamespaceSpec {
-  readonly name: string;
-  readonly path?: string;
-}
+export type {
+  AttachSpec,
+  EndpointSpec,
+  NamespaceSpec,
+  NetworkSpec,
+  PolicyRequest,
+  PolicySpec,
+  PortMappingSpec,
+  SubnetSpec,
+} from "./specs.js";
+export type { HostPrefixes, HostSide } from "./context.js";
 
 /** One operation of a plan as a door shows it: what would be done, to what kind of object, which one. */
 export interface PlannedOperation {
   readonly action: Op["action"];
   readonly kind: Op["object"]["kind"];
   readonly description: string;
-}
-
-/** Prefixes already routed or addressed in hostnetd's namespace, for picking a free default subnet. */
-export type HostPrefixes = () => Promise<Prefix[]>;
-
-/** What the service uses of hostnetd's namespace besides the reconciler. */
-export interface HostSide {
-  readonly prefixes: HostPrefixes;
-  readonly uplinks: UplinkHost;
-  readonly leases: DhcpLeases;
-  readonly forgetBackend: ForgetBackend;
-  /** The MTU of the interface that has this address, if one has. */
-  readonly interfaceMtu: (address: string) => Promise<number | undefined>;
-  /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist. */
-  readonly interfaceAddresses: (netns: string, ifname: string) => Promise<string[] | undefined>;
-  /** This host's underlay address (hostnetd --host-address), which overlay networks need. */
-  readonly hostAddress?: string;
-  /** The cluster, when hostnetd runs with --etcd: overlay networks are then the cluster's. */
-  readonly overlay?: { readonly registry: OverlayRegistry; readonly addresses: OverlayAddresses };
 }
 
 const DEFAULT_MTU = 1500;
@@ -269,7 +194,7 @@ export class HostnetService {
                 spec.subnets[i]?.prefixField,
               );
       this.checkRemoteSubnets(specs, policies, { ...shape, id: undefined });
-      const [netId, shortId] = this.freshId((s) => this.store.networkShortIdTaken(s));
+      const [netId, shortId] = freshId((s) => this.store.networkShortIdTaken(s));
       this.store.insertNetwork({
         id: netId,
         name,
@@ -700,7 +625,7 @@ export class HostnetService {
       if (spec.origin !== undefined && this.store.endpointIdByOrigin(spec.origin) !== undefined)
         throw conflict(`${spec.origin.kind} ${spec.origin.key} already has an endpoint`);
       if (attach !== undefined) this.checkAttachFree(attach);
-      const [epId, shortId] = this.freshId((s) => this.store.endpointShortIdTaken(s));
+      const [epId, shortId] = freshId((s) => this.store.endpointShortIdTaken(s));
       this.store.insertEndpoint({
         id: epId,
         name,
@@ -1065,14 +990,6 @@ export class HostnetService {
               `${field}.DestinationPrefix: ${policy.destinationPrefix} overlaps ${o} of network "${other.name}"`,
               `${field}.DestinationPrefix`,
             );
-    }
-  }
-
-  private freshId(taken: (shortId: string) => boolean): [string, string] {
-    for (;;) {
-      const id = randomUUID();
-      const shortId = id.slice(0, 8);
-      if (!taken(shortId)) return [id, shortId];
     }
   }
 
