@@ -16,6 +16,8 @@ import { nat } from "./nat.js";
 
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
 export const VXLAN_OVERHEAD = 50;
+/** IANA's VXLAN port. */
+export const DEFAULT_VXLAN_PORT = 4789;
 
 /**
  * The next hop of a remote subnet: its network address, which no endpoint has, so the neighbour entry that
