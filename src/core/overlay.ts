@@ -8,7 +8,7 @@ import { conflict, HostnetError } from "../errors.js";
 import type { Prefix } from "../model/ip.js";
 import { overlayBridgeMac } from "../model/overlay.js";
 import type { Endpoint, Network } from "../model/types.js";
-import { DEFAULT_VXLAN_PORT } from "../modes/overlay.js";
+import { DEFAULT_VXLAN_PORT } from "../modes/vxlan.js";
 import { getEndpoint, type Core, type HostSide } from "./context.js";
 
 type Cluster = NonNullable<HostSide["overlay"]>;

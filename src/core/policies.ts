@@ -14,7 +14,7 @@ import {
   type NetworkPolicy,
   type RemoteSubnetRoutePolicy,
 } from "../model/policy.js";
-import type { Endpoint, Network, NetworkType, OverlaySettings } from "../model/types.js";
+import type { Endpoint, Network, OverlaySettings } from "../model/types.js";
 import { aclObjects, checkAclTiers } from "../modes/acl.js";
 import { getEndpoint, getNetwork, type Core } from "./context.js";
 import type { PolicyRequest, PolicySpec } from "./specs.js";
@@ -114,7 +114,6 @@ export function checkRemoteSubnets(
   net: {
     readonly id: string | undefined;
     readonly name: string;
-    readonly type: NetworkType;
     readonly overlay: OverlaySettings | null;
     readonly subnets: readonly { readonly prefix: string }[];
   },
@@ -123,7 +122,7 @@ export function checkRemoteSubnets(
   for (const { field, policy } of given) {
     if (policy.type !== "RemoteSubnetRoute") continue;
     const at = field.replace(/\.Settings$/, "");
-    if (net.type !== "Overlay" || net.overlay === null)
+    if (net.overlay === null)
       throw invalidArgument(at, "RemoteSubnetRoute policies are for Overlay networks");
     if (core.host.overlay !== undefined)
       throw invalidArgument(

@@ -5,6 +5,8 @@
  * floods and learns nothing. A routed overlay (RemoteSubnetRoute policies) instead routes each other host's
  * subnet to that host's bridge, the subnet's router, through the same VXLAN port.
  */
+import { refuseUplink } from "./settings.js";
+import { underlayMtu, vxlanSettings } from "./vxlan.js";
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, vxlanName } from "../dataplane/naming.js";
 import { overlayBridgeMac } from "../model/overlay.js";
@@ -13,11 +15,6 @@ import type { RemoteSubnetRoutePolicy } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import type { NetworkMode } from "./mode.js";
 import { nat } from "./nat.js";
-
-/** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
-export const VXLAN_OVERHEAD = 50;
-/** IANA's VXLAN port. */
-export const DEFAULT_VXLAN_PORT = 4789;
 
 /**
  * The next hop of a remote subnet: its network address, which no endpoint has, so the neighbour entry that
@@ -52,6 +49,17 @@ export const overlay: NetworkMode = {
   ...nat,
   type: "Overlay",
   families: [4, 6],
+
+  validate(spec, host) {
+    vxlanSettings(spec, host);
+    refuseUplink("Overlay", spec);
+  },
+
+  async prepare(spec, host) {
+    const vxlan = vxlanSettings(spec, host);
+    if (spec.mtu !== undefined) return { overlay: vxlan, uplink: null };
+    return { overlay: vxlan, uplink: null, mtu: await underlayMtu(vxlan, spec.overlay?.overhead, host) };
+  },
 
   networkObjects(net: Network): KernelObject[] {
     if (net.overlay === null) return nat.networkObjects(net);
