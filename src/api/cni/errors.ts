@@ -2,14 +2,13 @@
  * CNI errors: the spec's well-known codes, and hostnet's own (100 and up) for what the spec leaves to
  * plugins. An error is printed as `{cniVersion, code, msg, details}` and the plugin exits 1.
  */
-import { HostnetError } from "../../errors.js";
+import { HostnetError, type ErrorCode } from "../../errors.js";
 
+/** The codes hostnetd answers with; the plugin executable adds its own (cni/hostnet-cni.c: 5, 11, 50). */
 export const CniCode = {
   IncompatibleVersion: 1,
-  UnsupportedField: 2,
   UnknownContainer: 3,
   InvalidEnvironment: 4,
-  IoFailure: 5,
   DecodeFailure: 6,
   InvalidConfig: 7,
   TryAgainLater: 11,
@@ -32,19 +31,21 @@ export class CniError extends Error {
   }
 }
 
+/** The CNI code each of hostnetd's own error codes becomes (docs/cni.md lists them). */
+export const cniCodeOf: Readonly<Record<ErrorCode, number>> = {
+  InvalidArgument: CniCode.InvalidConfig,
+  NotFound: CniCode.InvalidConfig,
+  Conflict: CniCode.Conflict,
+  Unavailable: CniCode.TryAgainLater,
+  Internal: CniCode.KernelRefused,
+};
+
 /** hostnetd's own errors in CNI terms; a HostnetError's field is named in the message. */
 export function toCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
   if (err instanceof HostnetError) {
-    const code = {
-      InvalidArgument: CniCode.InvalidConfig,
-      NotFound: CniCode.InvalidConfig,
-      Conflict: CniCode.Conflict,
-      Unavailable: CniCode.TryAgainLater,
-      Internal: CniCode.KernelRefused,
-    }[err.code];
     const cause = err.cause instanceof Error ? err.cause.message : undefined;
-    return new CniError(code, err.message, cause);
+    return new CniError(cniCodeOf[err.code], err.message, cause);
   }
   return new CniError(
     CniCode.KernelRefused,

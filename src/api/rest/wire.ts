@@ -21,7 +21,13 @@ import {
 } from "../../model/policy.js";
 import { endpointHostInterface, networkBridge } from "../../core/kernel-names.js";
 import { overlayBridgeMac } from "../../model/overlay.js";
-import type { Endpoint, Namespace, Network, Protocol } from "../../model/types.js";
+import {
+  networkTypes,
+  type Endpoint,
+  type Namespace,
+  type Network,
+  type Protocol,
+} from "../../model/types.js";
 
 const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
 const Route = Type.Object({
@@ -43,7 +49,9 @@ const Ipam = Type.Object({
 
 export const NetworkRequest = Type.Object({
   Name: Type.String(),
-  Type: Type.Optional(Type.String({ description: "Network type: NAT (default), Internal or Private" })),
+  Type: Type.Optional(
+    Type.String({ description: `Network type: ${networkTypes.join(", ")}; NAT when absent` }),
+  ),
   Ipams: Type.Optional(Type.Array(Ipam, { maxItems: 1 })),
   Mtu: Type.Optional(Type.Integer()),
   InterContainer: Type.Optional(
