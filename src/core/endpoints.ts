@@ -46,13 +46,13 @@ export function endpointsByOrigin(core: Core, kind: Origin["kind"]): { endpoint:
 }
 
 export async function createEndpoint(core: Core, spec: EndpointSpec): Promise<Endpoint> {
-  const name = checkName("Name", spec.name);
+  const name = checkName("name", spec.name);
   const net = core.store.network(spec.network);
   if (net === undefined)
     throw new HostnetError("NotFound", `network "${spec.network}" not found`, {
-      field: "HostComputeNetwork",
+      field: "network",
     });
-  const mac = spec.mac === undefined ? randomMac() : checkMac("MacAddress", spec.mac);
+  const mac = spec.mac === undefined ? randomMac() : checkMac("mac", spec.mac);
   const requested = requestedAddresses(net, spec.ips);
   const mappings = checkPortMappings(spec.portMappings, net);
   const attach = spec.attach === undefined ? undefined : resolveAttach(core, spec.attach);
@@ -114,7 +114,7 @@ interface EndpointRecord {
 function insertEndpoint(core: Core, r: EndpointRecord): string {
   const { store } = core;
   return store.write(() => {
-    if (store.endpoint(r.name) !== undefined) throw conflict(`endpoint "${r.name}" already exists`, "Name");
+    if (store.endpoint(r.name) !== undefined) throw conflict(`endpoint "${r.name}" already exists`, "name");
     if (r.spec.origin !== undefined && store.endpointIdByOrigin(r.spec.origin) !== undefined)
       throw conflict(`${r.spec.origin.kind} ${r.spec.origin.key} already has an endpoint`);
     if (r.attach !== undefined) checkAttachFree(core, r.attach);
@@ -205,10 +205,7 @@ export async function attachEndpoint(core: Core, ref: string, spec: AttachSpec):
 export async function handOffEndpoint(core: Core, ref: string, sandbox: string): Promise<Endpoint> {
   const ep = getEndpoint(core, ref);
   if (getNetwork(core, ep.networkId).ipam === "dhcp")
-    throw invalidArgument(
-      "SandboxKey",
-      "a runtime that configures addresses itself cannot take a DHCP lease's",
-    );
+    throw invalidArgument("sandbox", "a runtime that configures addresses itself cannot take a DHCP lease's");
   if (ep.attachment !== null) {
     if (ep.attachment.kind === "handoff" && ep.attachment.sandbox === sandbox) return ep;
     throw conflict(`endpoint "${ep.name}" is already attached; detach it first`);
@@ -231,22 +228,19 @@ function resolveAttach(core: Core, spec: AttachSpec): NamespaceAttachment {
   const ns = core.store.namespace(spec.namespace);
   if (ns === undefined)
     throw new HostnetError("NotFound", `namespace "${spec.namespace}" not found`, {
-      field: "HostComputeNamespace",
+      field: "namespace",
     });
   return {
     kind: "namespace",
     namespaceId: ns.id,
-    ifname: checkIfname("InterfaceName", spec.ifname ?? DEFAULT_IFNAME),
+    ifname: checkIfname("ifname", spec.ifname ?? DEFAULT_IFNAME),
   };
 }
 
 function checkAttachFree(core: Core, attach: { namespaceId: string; ifname: string }): void {
   const holder = core.store.endpointAt(attach.namespaceId, attach.ifname);
   if (holder !== undefined)
-    throw conflict(
-      `interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`,
-      "InterfaceName",
-    );
+    throw conflict(`interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`, "ifname");
 }
 
 /** A locally administered unicast MAC (02:…), random so it never repeats an earlier endpoint's. */

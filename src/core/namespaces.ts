@@ -12,18 +12,18 @@ import type { NamespaceSpec } from "./specs.js";
 import { checkName } from "./validate.js";
 
 export async function createNamespace(core: Core, spec: NamespaceSpec): Promise<Namespace> {
-  const name = checkName("Name", spec.name);
+  const name = checkName("name", spec.name);
   const owned = spec.path === undefined;
   const path = spec.path ?? `${NETNS_DIR}/${name}`;
-  if (!owned && !existsSync(path)) throw invalidArgument("Path", `${path} does not exist`);
+  if (!owned && !existsSync(path)) throw invalidArgument("path", `${path} does not exist`);
   if (owned && existsSync(path))
-    throw conflict(`${path} already exists; adopt it by giving its Path instead`, "Name");
+    throw conflict(`${path} already exists; adopt it by giving its Path instead`, "name");
   const id = randomUUID();
   core.store.write(() => {
     if (core.store.namespace(name) !== undefined)
-      throw conflict(`namespace "${name}" already exists`, "Name");
+      throw conflict(`namespace "${name}" already exists`, "name");
     if (core.store.namespace(path) !== undefined)
-      throw conflict(`namespace path ${path} is already known`, "Path");
+      throw conflict(`namespace path ${path} is already known`, "path");
     core.store.insertNamespace({ id, name, path, owned });
   });
   await core.convergeOrUndo([`ns:${id}`], () => core.store.deleteNamespace(id));

@@ -26,18 +26,18 @@ export function networkByOrigin(core: Core, origin: Origin): Network | undefined
 
 export async function createNetwork(core: Core, spec: NetworkSpec): Promise<Network> {
   const { store } = core;
-  const name = checkName("Name", spec.name);
+  const name = checkName("name", spec.name);
   const type = networkTypes.find((t) => t.toLowerCase() === spec.type.toLowerCase());
   if (type === undefined)
     throw invalidArgument(
-      "Type",
+      "type",
       `network type "${spec.type}" is not supported (supported: ${networkTypes.join(", ")})`,
     );
   const mode = modes[type];
   const given = spec.subnets.map(parseSubnet);
   const families = new Set<number>();
   for (const [i, s] of given.entries()) {
-    const field = spec.subnets[i]?.prefixField ?? "Ipams";
+    const field = spec.subnets[i]?.prefixField ?? "subnets";
     if (!mode.families.includes(s.prefix.family))
       throw invalidArgument(field, `${type} networks have no IPv${s.prefix.family} subnets`);
     if (families.has(s.prefix.family))
@@ -49,7 +49,7 @@ export async function createNetwork(core: Core, spec: NetworkSpec): Promise<Netw
   const host = modeHost(core);
   mode.validate(spec, host);
   const { overlay, uplink, mtu: typeMtu } = await mode.prepare(spec, host);
-  const mtu = spec.mtu !== undefined ? checkMtu("Mtu", spec.mtu) : (typeMtu ?? DEFAULT_MTU);
+  const mtu = spec.mtu !== undefined ? checkMtu("mtu", spec.mtu) : (typeMtu ?? DEFAULT_MTU);
   const subnets =
     given.length > 0 ? given : [uplink === null ? await defaultSubnet(core) : lanSubnet(uplink)];
   const shape = { name, overlay, subnets: subnets.map((s) => ({ prefix: cidrOf(s.prefix) })) };
@@ -57,7 +57,7 @@ export async function createNetwork(core: Core, spec: NetworkSpec): Promise<Netw
   const policies = checkPolicies(specs, shape);
   checkAclTiers([], policies);
   const id = store.write(() => {
-    if (store.network(name) !== undefined) throw conflict(`network "${name}" already exists`, "Name");
+    if (store.network(name) !== undefined) throw conflict(`network "${name}" already exists`, "name");
     if (spec.origin !== undefined && store.networkIdByOrigin(spec.origin) !== undefined)
       throw conflict(`${spec.origin.kind} network ${spec.origin.key} already exists`);
     if (spec.adapter !== undefined) checkUplinkFree(core, spec.adapter);

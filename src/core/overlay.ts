@@ -40,7 +40,7 @@ export async function defineNetwork(
       { cause: err },
     );
   }
-  if (!defined) throw conflict(`overlay network "${net.name}" is defined otherwise in the cluster`, "Name");
+  if (!defined) throw conflict(`overlay network "${net.name}" is defined otherwise in the cluster`, "name");
 }
 
 /** Deletes a shared overlay network from the cluster, unless another host has endpoints on it. */

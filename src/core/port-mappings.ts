@@ -14,7 +14,7 @@ import type { PortMappingSpec } from "./specs.js";
 /** The mappings of a request, checked: the network takes them, and no host port is mapped twice. */
 export function checkPortMappings(specs: readonly PortMappingSpec[], net: Network): PortMappingSpec[] {
   if (specs.length > 0 && !modes[net.type].portMappings)
-    throw invalidArgument(specs[0]?.field ?? "Policies", `${net.type} networks do not support port mappings`);
+    throw invalidArgument(specs[0]?.field ?? "policies", `${net.type} networks do not support port mappings`);
   const seen: { protocol: Protocol; hostPort: number; hostIp: string | undefined }[] = [];
   return specs.map((m) => {
     checkPort(`${m.field}.ExternalPort`, m.hostPort);

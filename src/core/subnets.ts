@@ -71,7 +71,7 @@ export async function freeSubnet(
 
 /** A free IPv4 subnet from the default pool, its gateway the first host address. */
 export async function defaultSubnet(core: Core): Promise<ParsedSubnet> {
-  const prefix = await freeSubnet(core, 4, [], "Ipams");
+  const prefix = await freeSubnet(core, 4, [], "subnets");
   return { prefix, gateway: ipFromValue(4, hostRange(prefix).first) };
 }
 

@@ -43,10 +43,10 @@ export function lanSubnet(uplink: UplinkSnapshot): ParsedSubnet {
   const address = uplink.addresses.find((a) => !a.includes(":"));
   if (address === undefined)
     throw invalidArgument(
-      "Ipams",
+      "subnets",
       `${uplink.dev} has no IPv4 address to tell the LAN's subnet by; give the subnet`,
     );
-  const prefix = parsePrefix("Ipams", address);
+  const prefix = parsePrefix("subnets", address);
   const router = uplink.routes.find((r) => r.family === 4 && r.dst === "default")?.via;
   return { prefix, gateway: router ?? ipFromValue(4, hostRange(prefix).first) };
 }

@@ -23,7 +23,7 @@ import { refuseVxlan } from "./settings.js";
 function adapterOf(type: NetworkType, spec: NetworkSpec): AdapterSpec {
   if (spec.adapter === undefined)
     throw invalidArgument(
-      "Policies",
+      "adapter",
       `a ${type} network needs its uplink NIC: a NetAdapterName policy (--adapter IF)`,
     );
   return spec.adapter;

@@ -19,19 +19,16 @@ export const DEFAULT_VXLAN_PORT = 4789;
  */
 export function vxlanSettings(spec: NetworkSpec, host: ModeHost): OverlaySettings {
   if (host.hostAddress === undefined)
-    throw invalidArgument("Type", "Overlay networks need hostnetd --host-address (and --etcd to span hosts)");
+    throw invalidArgument("type", "Overlay networks need hostnetd --host-address (and --etcd to span hosts)");
   const vni = spec.overlay?.vni;
   if (vni === undefined)
-    throw invalidArgument(
-      "Policies",
-      "an Overlay network needs a VSID policy (its VXLAN network identifier)",
-    );
+    throw invalidArgument("vni", "an Overlay network needs a VSID policy (its VXLAN network identifier)");
   if (vni.value < 1 || vni.value > 16777215) throw invalidArgument(vni.field, "must be from 1 to 16777215");
   const port = spec.overlay?.port;
   if (port !== undefined) checkPort(port.field, port.value);
   if (spec.subnets.length === 0)
     throw invalidArgument(
-      "Ipams",
+      "subnets",
       host.clustered
         ? "an Overlay network needs its subnets, the same on every host"
         : "an Overlay network needs its subnets: this host's part of the overlay",
@@ -66,7 +63,7 @@ export async function underlayMtu(
   const mtu = underlay - (overhead?.value ?? VXLAN_OVERHEAD);
   if (mtu < MIN_MTU)
     throw invalidArgument(
-      overhead?.field ?? "Mtu",
+      overhead?.field ?? "mtu",
       `the underlay's MTU ${underlay} less the overhead leaves ${mtu}, below ${MIN_MTU}`,
     );
   return mtu;

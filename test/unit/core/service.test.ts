@@ -143,11 +143,11 @@ describe("createNetwork", () => {
     expect(next.subnets.map((s) => s.prefix)).toEqual(["172.20.0.0/16"]);
   });
 
-  it("gives Conflict on Ipams when the whole default pool is taken", async () => {
+  it("gives Conflict on subnets when the whole default pool is taken", async () => {
     h.close();
     h = harness({ hostPrefixes: ["172.16.0.0/12"] });
     const err = await rejection(h.service.createNetwork(netSpec("n1")));
-    expect([err.code, err.detail.field]).toEqual(["Conflict", "Ipams"]);
+    expect([err.code, err.detail.field]).toEqual(["Conflict", "subnets"]);
     expect(h.service.networks()).toEqual([]);
   });
 
@@ -164,18 +164,18 @@ describe("createNetwork", () => {
 
   describe("refuses invalid input, recording and applying nothing", () => {
     const cases: [string, NetworkSpec, ErrorCode, string][] = [
-      ["an empty name", netSpec("", subnet("10.0.0.0/24")), "InvalidArgument", "Name"],
-      ["a name with a space", netSpec("my net", subnet("10.0.0.0/24")), "InvalidArgument", "Name"],
+      ["an empty name", netSpec("", subnet("10.0.0.0/24")), "InvalidArgument", "name"],
+      ["a name with a space", netSpec("my net", subnet("10.0.0.0/24")), "InvalidArgument", "name"],
       [
         "a name of 129 characters",
         netSpec("n".repeat(129), subnet("10.0.0.0/24")),
         "InvalidArgument",
-        "Name",
+        "name",
       ],
-      ["an unknown type", { name: "n1", type: "Overlay", subnets: [] }, "InvalidArgument", "Type"],
-      ["an MTU below 1280", { ...netSpec("n1"), mtu: 1000 }, "InvalidArgument", "Mtu"],
-      ["an MTU above 65535", { ...netSpec("n1"), mtu: 70000 }, "InvalidArgument", "Mtu"],
-      ["a fractional MTU", { ...netSpec("n1"), mtu: 1500.5 }, "InvalidArgument", "Mtu"],
+      ["an unknown type", { name: "n1", type: "Overlay", subnets: [] }, "InvalidArgument", "type"],
+      ["an MTU below 1280", { ...netSpec("n1"), mtu: 1000 }, "InvalidArgument", "mtu"],
+      ["an MTU above 65535", { ...netSpec("n1"), mtu: 70000 }, "InvalidArgument", "mtu"],
+      ["a fractional MTU", { ...netSpec("n1"), mtu: 1500.5 }, "InvalidArgument", "mtu"],
       [
         "a /33",
         netSpec("n1", subnet("10.0.0.0/33")),
@@ -254,7 +254,7 @@ describe("createNetwork", () => {
         "Conflict",
         "Ipams[0].Subnets[1].IpAddressPrefix",
       ],
-      ["a name already taken", netSpec("existing", subnet("10.50.0.0/24")), "Conflict", "Name"],
+      ["a name already taken", netSpec("existing", subnet("10.50.0.0/24")), "Conflict", "name"],
     ];
 
     it.each(cases)("%s", async (_what, spec, code, field) => {
@@ -393,32 +393,17 @@ describe("createEndpoint", () => {
 
   describe("refuses invalid input, recording and applying nothing", () => {
     const cases: [string, (ns: string) => EndpointSpec, ErrorCode, string | undefined][] = [
-      ["an invalid name", () => epSpec("bad name", "n1"), "InvalidArgument", "Name"],
-      ["an unknown network", () => epSpec("e9", "nope"), "NotFound", "HostComputeNetwork"],
-      [
-        "a malformed MAC",
-        () => epSpec("e9", "n1", { mac: "02:00:00:00:00" }),
-        "InvalidArgument",
-        "MacAddress",
-      ],
+      ["an invalid name", () => epSpec("bad name", "n1"), "InvalidArgument", "name"],
+      ["an unknown network", () => epSpec("e9", "nope"), "NotFound", "network"],
+      ["a malformed MAC", () => epSpec("e9", "n1", { mac: "02:00:00:00:00" }), "InvalidArgument", "mac"],
       [
         "a MAC with bad digits",
         () => epSpec("e9", "n1", { mac: "zz:00:00:00:00:01" }),
         "InvalidArgument",
-        "MacAddress",
+        "mac",
       ],
-      [
-        "a multicast MAC",
-        () => epSpec("e9", "n1", { mac: "01:00:5e:00:00:01" }),
-        "InvalidArgument",
-        "MacAddress",
-      ],
-      [
-        "the zero MAC",
-        () => epSpec("e9", "n1", { mac: "00:00:00:00:00:00" }),
-        "InvalidArgument",
-        "MacAddress",
-      ],
+      ["a multicast MAC", () => epSpec("e9", "n1", { mac: "01:00:5e:00:00:01" }), "InvalidArgument", "mac"],
+      ["the zero MAC", () => epSpec("e9", "n1", { mac: "00:00:00:00:00:00" }), "InvalidArgument", "mac"],
       [
         "a malformed IP",
         () => epSpec("e9", "n1", { ips: [ip(0, "10.30.0")] }),
@@ -531,33 +516,33 @@ describe("createEndpoint", () => {
         "an unknown namespace",
         () => epSpec("e9", "n1", { attach: { namespace: "nope" } }),
         "NotFound",
-        "HostComputeNamespace",
+        "namespace",
       ],
       [
         "an interface name of 16 characters",
         (ns) => epSpec("e9", "n1", { attach: { namespace: ns, ifname: "a".repeat(16) } }),
         "InvalidArgument",
-        "InterfaceName",
+        "ifname",
       ],
       [
         "an interface name with a slash",
         (ns) => epSpec("e9", "n1", { attach: { namespace: ns, ifname: "a/b" } }),
         "InvalidArgument",
-        "InterfaceName",
+        "ifname",
       ],
       [
         "an interface name of '..'",
         (ns) => epSpec("e9", "n1", { attach: { namespace: ns, ifname: ".." } }),
         "InvalidArgument",
-        "InterfaceName",
+        "ifname",
       ],
       [
         "an interface another endpoint has",
         (ns) => epSpec("e9", "n1", { attach: { namespace: ns, ifname: "eth0" } }),
         "Conflict",
-        "InterfaceName",
+        "ifname",
       ],
-      ["a name already taken", () => epSpec("taken", "n1"), "Conflict", "Name"],
+      ["a name already taken", () => epSpec("taken", "n1"), "Conflict", "name"],
     ];
 
     it.each(cases)("%s", async (_what, spec, code, field) => {
@@ -747,7 +732,7 @@ describe("namespaces", () => {
     expect(ns).toMatchObject({ name, path: `/run/netns/${name}`, owned: true });
     expect(h.kernel.has(`netns:${name}`)).toBe(true);
     const err = await rejection(h.service.createNamespace({ name }));
-    expect([err.code, err.detail.field]).toEqual(["Conflict", "Name"]);
+    expect([err.code, err.detail.field]).toEqual(["Conflict", "name"]);
   });
 
   it("adopts an existing netns path without creating anything", async () => {
@@ -760,7 +745,7 @@ describe("namespaces", () => {
       expect(ns).toMatchObject({ name: "adopted", path, owned: false });
       expect(h.kernel.applied).toHaveLength(applied);
       const err = await rejection(h.service.createNamespace({ name: "again", path }));
-      expect([err.code, err.detail.field]).toEqual(["Conflict", "Path"]);
+      expect([err.code, err.detail.field]).toEqual(["Conflict", "path"]);
       await h.service.deleteNamespace("adopted");
       expect(h.service.namespaces()).toEqual([]);
     } finally {
@@ -770,12 +755,12 @@ describe("namespaces", () => {
 
   it("refuses to adopt a path that does not exist", async () => {
     const err = await rejection(h.service.createNamespace({ name: "x", path: "/nonexistent/hostnet/ns" }));
-    expect([err.code, err.detail.field]).toEqual(["InvalidArgument", "Path"]);
+    expect([err.code, err.detail.field]).toEqual(["InvalidArgument", "path"]);
   });
 
   it("refuses an invalid name", async () => {
     const err = await rejection(h.service.createNamespace({ name: "../etc" }));
-    expect([err.code, err.detail.field]).toEqual(["InvalidArgument", "Name"]);
+    expect([err.code, err.detail.field]).toEqual(["InvalidArgument", "name"]);
   });
 
   it("rolls an owned namespace back when the kernel refuses", async () => {
