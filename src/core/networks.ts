@@ -4,7 +4,15 @@
  */
 import { conflict, invalidArgument } from "../errors.js";
 import { cidrOf } from "../model/ip.js";
-import { networkTypes, type Network, type Origin } from "../model/types.js";
+import type { NetworkPolicy } from "../model/policy.js";
+import {
+  networkTypes,
+  type Network,
+  type NetworkType,
+  type Origin,
+  type OverlaySettings,
+  type UplinkSnapshot,
+} from "../model/types.js";
 import { checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import type { ModeHost } from "../modes/mode.js";
@@ -12,11 +20,14 @@ import { balancersOf, freshId, getNetwork, type Core } from "./context.js";
 import { clusterOf, defineNetwork, releaseAddresses, undefineNetwork } from "./overlay.js";
 import { checkPolicies, checkRemoteSubnets } from "./policies.js";
 import type { NetworkSpec } from "./specs.js";
-import { defaultSubnet, overlapping, parseSubnet } from "./subnets.js";
+import { defaultSubnet, overlapping, parseSubnet, type ParsedSubnet } from "./subnets.js";
 import { checkUplinkFree, lanSubnet, restoreUplinks, takeUplink } from "./uplinks.js";
 import { checkMtu, checkName } from "./validate.js";
 
 const DEFAULT_MTU = 1500;
+
+/** A subnet as the policy checks read it. */
+const prefixOf = (s: ParsedSubnet): { prefix: string } => ({ prefix: cidrOf(s.prefix) });
 
 /** The network a client made under its own key, if there is one. */
 export function networkByOrigin(core: Core, origin: Origin): Network | undefined {
@@ -25,7 +36,31 @@ export function networkByOrigin(core: Core, origin: Origin): Network | undefined
 }
 
 export async function createNetwork(core: Core, spec: NetworkSpec): Promise<Network> {
-  const { store } = core;
+  const checked = await checkNetwork(core, spec);
+  const id = core.store.write(() => recordNetwork(core, spec, checked));
+  try {
+    await core.convergeOrUndo([`net:${id}`, "global"], () => core.store.deleteNetwork(id));
+  } catch (err) {
+    if (checked.uplink !== null) await core.host.uplinks.restore(checked.uplink).catch(() => undefined);
+    throw err;
+  }
+  await joinCluster(core, getNetwork(core, id), spec);
+  return getNetwork(core, id);
+}
+
+/** A new network as the store records it, checked but for what only the store's transaction can tell. */
+interface CheckedNetwork {
+  readonly name: string;
+  readonly type: NetworkType;
+  readonly mtu: number;
+  readonly subnets: readonly ParsedSubnet[];
+  readonly policies: readonly NetworkPolicy[];
+  readonly overlay: OverlaySettings | null;
+  readonly uplink: UplinkSnapshot | null;
+}
+
+/** Checks a spec and completes it: its type's settings, its MTU, and a subnet when none is given. */
+async function checkNetwork(core: Core, spec: NetworkSpec): Promise<CheckedNetwork> {
   const name = checkName("name", spec.name);
   const type = networkTypes.find((t) => t.toLowerCase() === spec.type.toLowerCase());
   if (type === undefined)
@@ -52,67 +87,68 @@ export async function createNetwork(core: Core, spec: NetworkSpec): Promise<Netw
   const mtu = spec.mtu !== undefined ? checkMtu("mtu", spec.mtu) : (typeMtu ?? DEFAULT_MTU);
   const subnets =
     given.length > 0 ? given : [uplink === null ? await defaultSubnet(core) : lanSubnet(uplink)];
-  const shape = { name, overlay, subnets: subnets.map((s) => ({ prefix: cidrOf(s.prefix) })) };
-  const specs = spec.policies ?? [];
-  const policies = checkPolicies(specs, shape);
+  const policies = checkPolicies(spec.policies ?? [], { name, subnets: subnets.map(prefixOf) });
   checkAclTiers([], policies);
-  const id = store.write(() => {
-    if (store.network(name) !== undefined) throw conflict(`network "${name}" already exists`, "name");
-    if (spec.origin !== undefined && store.networkIdByOrigin(spec.origin) !== undefined)
-      throw conflict(`${spec.origin.kind} network ${spec.origin.key} already exists`);
-    if (spec.adapter !== undefined) checkUplinkFree(core, spec.adapter);
-    for (const [i, s] of subnets.entries()) {
-      const clash = overlapping(store.networks(), s.prefix);
-      const field = spec.subnets[i]?.prefixField;
-      if (clash !== undefined)
-        throw conflict(
-          `${field ?? "subnet"}: ${cidrOf(s.prefix)} overlaps ${clash.prefix} of network "${clash.network.name}"`,
-          field,
-        );
-    }
-    checkRemoteSubnets(core, specs, policies, { ...shape, id: undefined });
-    const [netId, shortId] = freshId((s) => store.networkShortIdTaken(s));
-    store.insertNetwork({
-      id: netId,
-      name,
-      type,
-      shortId,
-      mtu,
-      interContainer: spec.interContainer ?? true,
-      policies,
-      subnets: subnets.map((s) => ({
-        family: s.prefix.family,
-        prefix: cidrOf(s.prefix),
-        gateway: s.gateway,
-      })),
-      adapter: uplink?.dev ?? null,
-      uplink,
-      ipam: spec.ipam?.value ?? "static",
-      overlay,
-    });
-    if (spec.origin !== undefined) store.insertNetworkOrigin(netId, spec.origin);
-    return netId;
+  return { name, type, mtu, subnets, policies, overlay, uplink };
+}
+
+/** Records the network, inside the store's transaction: its name, origin, uplink and subnets still free. */
+function recordNetwork(core: Core, spec: NetworkSpec, net: CheckedNetwork): string {
+  const { store } = core;
+  if (store.network(net.name) !== undefined) throw conflict(`network "${net.name}" already exists`, "name");
+  if (spec.origin !== undefined && store.networkIdByOrigin(spec.origin) !== undefined)
+    throw conflict(`${spec.origin.kind} network ${spec.origin.key} already exists`);
+  if (spec.adapter !== undefined) checkUplinkFree(core, spec.adapter);
+  for (const [i, s] of net.subnets.entries()) {
+    const clash = overlapping(store.networks(), s.prefix);
+    const field = spec.subnets[i]?.prefixField;
+    if (clash !== undefined)
+      throw conflict(
+        `${field ?? "subnet"}: ${cidrOf(s.prefix)} overlaps ${clash.prefix} of network "${clash.network.name}"`,
+        field,
+      );
+  }
+  const subnets = net.subnets.map(prefixOf);
+  checkRemoteSubnets(core, spec.policies ?? [], net.policies, { ...net, id: undefined, subnets });
+  const [id, shortId] = freshId((s) => store.networkShortIdTaken(s));
+  store.insertNetwork({
+    id,
+    name: net.name,
+    type: net.type,
+    shortId,
+    mtu: net.mtu,
+    interContainer: spec.interContainer ?? true,
+    policies: net.policies,
+    subnets: net.subnets.map((s) => ({
+      family: s.prefix.family,
+      prefix: cidrOf(s.prefix),
+      gateway: s.gateway,
+    })),
+    adapter: net.uplink?.dev ?? null,
+    uplink: net.uplink,
+    ipam: spec.ipam?.value ?? "static",
+    overlay: net.overlay,
   });
-  try {
-    await core.convergeOrUndo([`net:${id}`, "global"], () => store.deleteNetwork(id));
-  } catch (err) {
-    if (uplink !== null) await core.host.uplinks.restore(uplink).catch(() => undefined);
+  if (spec.origin !== undefined) store.insertNetworkOrigin(id, spec.origin);
+  return id;
+}
+
+/**
+ * Shares a network with a VXLAN with the cluster, when hostnetd runs with --etcd: defines it there (unless
+ * it came from there) and claims this host's first addresses of it. What the cluster refuses is deleted
+ * here again.
+ */
+async function joinCluster(core: Core, net: Network, spec: NetworkSpec): Promise<void> {
+  const cluster = clusterOf(core, net);
+  if (cluster === undefined) return;
+  const undo = async (err: unknown): Promise<never> => {
+    await deleteNetwork(core, net.id, { hostOnly: true });
     throw err;
-  }
-  const created = getNetwork(core, id);
-  const cluster = clusterOf(core, created);
-  if (cluster !== undefined) {
-    // What the cluster refuses is not kept here either.
-    const undo = async (err: unknown): Promise<never> => {
-      await deleteNetwork(core, id, { hostOnly: true });
-      throw err;
-    };
-    if (spec.fromCluster !== true)
-      await defineNetwork(cluster.registry, created, spec.overlay?.overhead?.value).catch(undo);
-    await cluster.addresses.reserveAhead(created);
-    await cluster.addresses.claimSource(created).catch(undo);
-  }
-  return getNetwork(core, id);
+  };
+  if (spec.fromCluster !== true)
+    await defineNetwork(cluster.registry, net, spec.overlay?.overhead?.value).catch(undo);
+  await cluster.addresses.reserveAhead(net);
+  await cluster.addresses.claimSource(net).catch(undo);
 }
 
 /**

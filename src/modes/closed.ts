@@ -16,7 +16,6 @@ function closedMode(type: NetworkType, hostOnNetwork: boolean): NetworkMode {
     type,
     portMappings: false,
     defaultRoute: false,
-    uplink: false,
     families: [4, 6],
     dhcp: false,
 

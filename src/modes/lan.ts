@@ -13,9 +13,9 @@
  */
 import type { AdapterSpec, NetworkSpec } from "../core/specs.js";
 import type { KernelObject } from "../dataplane/objects.js";
+import { invalidArgument } from "../errors.js";
 import type { Endpoint, Namespace, Network, NetworkType } from "../model/types.js";
 import { bridgedEndpointObjects, sameBridgeObjects, uplinkBridgeObjects } from "./bridged.js";
-import { invalidArgument } from "../errors.js";
 import type { NetworkMode } from "./mode.js";
 import { refuseVxlan } from "./settings.js";
 
@@ -34,7 +34,6 @@ function lanMode(type: NetworkType, opts: { rewriteMac: boolean; isolated: boole
     type,
     portMappings: false,
     defaultRoute: true,
-    uplink: true,
     families: opts.rewriteMac ? [4] : [4, 6],
     // The LAN's DHCP server would lease to the MAC it sees, which L2Bridge and L2Tunnel hide.
     dhcp: !opts.rewriteMac,

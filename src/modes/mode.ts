@@ -43,11 +43,6 @@ export interface NetworkMode {
   readonly portMappings: boolean;
   /** Whether endpoints get a default route through their subnet's gateway. */
   readonly defaultRoute: boolean;
-  /**
-   * Whether the network takes an uplink NIC (NetAdapterName) into its bridge, with the NIC's addresses and
-   * routes, and its subnet is the LAN's: the gateway is the LAN's router, not the host.
-   */
-  readonly uplink: boolean;
   /** Whether endpoints may lease their IPv4 address from the LAN's DHCP server. */
   readonly dhcp: boolean;
   /** The IP families its subnets may have. */

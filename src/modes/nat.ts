@@ -14,7 +14,6 @@ export const nat: NetworkMode = {
   portMappings: true,
 
   defaultRoute: true,
-  uplink: false,
   families: [4, 6],
   dhcp: false,
 

@@ -5,8 +5,6 @@
  * floods and learns nothing. A routed overlay (RemoteSubnetRoute policies) instead routes each other host's
  * subnet to that host's bridge, the subnet's router, through the same VXLAN port.
  */
-import { refuseUplink } from "./settings.js";
-import { underlayMtu, vxlanSettings } from "./vxlan.js";
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, vxlanName } from "../dataplane/naming.js";
 import { overlayBridgeMac } from "../model/overlay.js";
@@ -15,6 +13,8 @@ import type { RemoteSubnetRoutePolicy } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import type { NetworkMode } from "./mode.js";
 import { nat } from "./nat.js";
+import { refuseUplink } from "./settings.js";
+import { underlayMtu, vxlanSettings } from "./vxlan.js";
 
 /**
  * The next hop of a remote subnet: its network address, which no endpoint has, so the neighbour entry that
