@@ -51,7 +51,7 @@ export class HostnetError extends Error {
 }
 
 /** An error about one field whose message names the field first, `field: reason`, keeping the reason apart. */
-export class FieldError extends HostnetError {
+class FieldError extends HostnetError {
   constructor(
     code: ErrorCode,
     field: string,

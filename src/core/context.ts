@@ -18,7 +18,7 @@ import type { LoadBalancerService } from "./load-balancers.js";
 import type { OverlayAddresses } from "./overlay-addresses.js";
 
 /** Prefixes already routed or addressed in hostnetd's namespace, for picking a free default subnet. */
-export type HostPrefixes = () => Promise<Prefix[]>;
+type HostPrefixes = () => Promise<Prefix[]>;
 
 /** What the service uses of hostnetd's namespace besides the reconciler. */
 export interface HostSide {

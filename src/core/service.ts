@@ -42,8 +42,8 @@ import type {
 import { freeSubnet } from "./subnets.js";
 import { restoreUplinks } from "./uplinks.js";
 
+// The doors' requests, with the service that takes them.
 export type {
-  AttachSpec,
   EndpointSpec,
   NamespaceSpec,
   NetworkSpec,
@@ -52,7 +52,6 @@ export type {
   PortMappingSpec,
   SubnetSpec,
 } from "./specs.js";
-export type { HostPrefixes, HostSide } from "./context.js";
 
 /** One operation of a plan as a door shows it: what would be done, to what kind of object, which one. */
 export interface PlannedOperation {

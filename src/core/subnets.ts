@@ -76,7 +76,7 @@ export async function defaultSubnet(core: Core): Promise<ParsedSubnet> {
 }
 
 /** The subnets of other hosts a network routes to (its RemoteSubnetRoute policies). */
-export const remoteSubnets = (policies: readonly NetworkPolicy[]): string[] =>
+const remoteSubnets = (policies: readonly NetworkPolicy[]): string[] =>
   policies.flatMap((p) => (p.type === "RemoteSubnetRoute" ? [p.destinationPrefix] : []));
 
 /**
