@@ -1,7 +1,8 @@
 /**
  * What the doors ask the service for, in the core's terms. A field path a door hands in (`prefixField`, an
  * ip's `field`, a port mapping's or a policy's `field`) is the door's own and comes back unchanged in the
- * errors about that input; everything else an error names is one of the core's field names (errors.ts).
+ * errors about that input (a setting of a port mapping or policy as that path and the setting's HNS name);
+ * every other field an error names is one of the core's (`coreFields`, errors.ts), which each door renames.
  */
 import type { EndpointPolicy, NetworkPolicy } from "../model/policy.js";
 import type { Origin, Protocol } from "../model/types.js";
