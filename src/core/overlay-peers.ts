@@ -17,7 +17,7 @@ import type { Endpoint, Network, Subnet } from "../model/types.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Store } from "../store/store.js";
 import { overlayBridgeMac } from "../model/overlay.js";
-import type { NetworkSpec } from "./service.js";
+import type { NetworkSpec } from "./specs.js";
 
 /** What the rest of the cluster changes here goes through the service, as a request would. */
 export interface ClusterSide {

@@ -9,15 +9,21 @@ import { bridgeName } from "../dataplane/naming.js";
 import type { Endpoint, Namespace, Network, NetworkType } from "../model/types.js";
 import { bridgedEndpointObjects, bridgeObjects, sameBridgeObjects } from "./bridged.js";
 import type { NetworkMode } from "./mode.js";
+import { prepareNothing, refuseUplink, refuseVxlan } from "./settings.js";
 
 function closedMode(type: NetworkType, hostOnNetwork: boolean): NetworkMode {
   return {
     type,
     portMappings: false,
     defaultRoute: false,
-    uplink: false,
     families: [4, 6],
     dhcp: false,
+
+    validate(spec) {
+      refuseVxlan(type, spec);
+      refuseUplink(type, spec);
+    },
+    prepare: prepareNothing,
 
     networkObjects(net: Network): KernelObject[] {
       const owner = `net:${net.id}` as const;

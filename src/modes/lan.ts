@@ -1,7 +1,7 @@
 /**
  * The modes whose containers sit on the physical LAN, through a bridge that takes the uplink NIC's place
  * there (its MAC, addresses and routes move to the bridge, and back when the network goes; see
- * core/service.ts). Endpoints have static addresses of the LAN's subnet and a default route through the
+ * core/uplinks.ts). Endpoints have static addresses of the LAN's subnet and a default route through the
  * LAN's router; nothing is translated. Pure.
  *
  * - Transparent: the LAN sees every container's own MAC.
@@ -11,20 +11,42 @@
  * - L2Tunnel: L2Bridge whose containers are isolated bridge ports: nothing is switched between them on the
  *   host, all of it goes out through the uplink, for the LAN to apply its policy and send it back.
  */
+import type { AdapterSpec, NetworkSpec } from "../core/specs.js";
 import type { KernelObject } from "../dataplane/objects.js";
+import { invalidArgument } from "../errors.js";
 import type { Endpoint, Namespace, Network, NetworkType } from "../model/types.js";
 import { bridgedEndpointObjects, sameBridgeObjects, uplinkBridgeObjects } from "./bridged.js";
 import type { NetworkMode } from "./mode.js";
+import { refuseVxlan } from "./settings.js";
+
+/** The uplink NIC the spec names, which every network of these types needs. */
+function adapterOf(type: NetworkType, spec: NetworkSpec): AdapterSpec {
+  if (spec.adapter === undefined)
+    throw invalidArgument(
+      "adapter",
+      `a ${type} network needs its uplink NIC: a NetAdapterName policy (--adapter IF)`,
+    );
+  return spec.adapter;
+}
 
 function lanMode(type: NetworkType, opts: { rewriteMac: boolean; isolated: boolean }): NetworkMode {
   return {
     type,
     portMappings: false,
     defaultRoute: true,
-    uplink: true,
     families: opts.rewriteMac ? [4] : [4, 6],
     // The LAN's DHCP server would lease to the MAC it sees, which L2Bridge and L2Tunnel hide.
     dhcp: !opts.rewriteMac,
+
+    validate(spec) {
+      refuseVxlan(type, spec);
+      adapterOf(type, spec);
+    },
+
+    async prepare(spec, host) {
+      const uplink = await host.takeUplink(adapterOf(type, spec));
+      return { overlay: null, uplink, mtu: uplink.mtu };
+    },
 
     networkObjects(net: Network): KernelObject[] {
       const objects = [...uplinkBridgeObjects(net), ...sameBridgeObjects(net)];

@@ -7,15 +7,21 @@ import { bridgeName } from "../dataplane/naming.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import { bridgedEndpointObjects, bridgeObjects, sameBridgeObjects } from "./bridged.js";
 import type { NetworkMode } from "./mode.js";
+import { prepareNothing, refuseUplink, refuseVxlan } from "./settings.js";
 
 export const nat: NetworkMode = {
   type: "NAT",
   portMappings: true,
 
   defaultRoute: true,
-  uplink: false,
   families: [4, 6],
   dhcp: false,
+
+  validate(spec) {
+    refuseVxlan("NAT", spec);
+    refuseUplink("NAT", spec);
+  },
+  prepare: prepareNothing,
 
   networkObjects(net: Network): KernelObject[] {
     const owner = `net:${net.id}` as const;

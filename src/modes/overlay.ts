@@ -13,9 +13,8 @@ import type { RemoteSubnetRoutePolicy } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import type { NetworkMode } from "./mode.js";
 import { nat } from "./nat.js";
-
-/** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
-export const VXLAN_OVERHEAD = 50;
+import { refuseUplink } from "./settings.js";
+import { underlayMtu, vxlanSettings } from "./vxlan.js";
 
 /**
  * The next hop of a remote subnet: its network address, which no endpoint has, so the neighbour entry that
@@ -50,6 +49,17 @@ export const overlay: NetworkMode = {
   ...nat,
   type: "Overlay",
   families: [4, 6],
+
+  validate(spec, host) {
+    vxlanSettings(spec, host);
+    refuseUplink("Overlay", spec);
+  },
+
+  async prepare(spec, host) {
+    const vxlan = vxlanSettings(spec, host);
+    if (spec.mtu !== undefined) return { overlay: vxlan, uplink: null };
+    return { overlay: vxlan, uplink: null, mtu: await underlayMtu(vxlan, spec.overlay?.overhead, host) };
+  },
 
   networkObjects(net: Network): KernelObject[] {
     if (net.overlay === null) return nat.networkObjects(net);

@@ -5,10 +5,12 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cniCodeOf, CniCode } from "../../src/api/cni/errors.js";
+import { cniCodeOf, CniCode, cniFieldNames } from "../../src/api/cni/errors.js";
+import { dockerFieldNames } from "../../src/api/docker/errors.js";
 import { buildDockerPlugin } from "../../src/api/docker/server.js";
+import { hnsFieldNames } from "../../src/api/hns-fields.js";
 import { httpStatus } from "../../src/api/rest/errors.js";
-import { errorCodes } from "../../src/errors.js";
+import { coreFields, errorCodes, type FieldNames } from "../../src/errors.js";
 import { DockerPools } from "../../src/ipam/docker-pools.js";
 import { networkTypes } from "../../src/model/types.js";
 import { modes } from "../../src/modes/index.js";
@@ -49,6 +51,17 @@ describe("docs/errors.md", () => {
     expect(Object.fromEntries(rows.map(([code, status]) => [code, Number(status)]))).toEqual(
       Object.fromEntries(errorCodes.map((c) => [c, httpStatus[c]])),
     );
+  });
+});
+
+describe("docs/errors.md, Field names", () => {
+  it("lists every field the service names, and what each door answers for it", () => {
+    const doors: FieldNames[] = [hnsFieldNames, dockerFieldNames, cniFieldNames];
+    const code = coreFields.map((f) => [f, ...doors.map((names) => names[f] ?? f)]);
+    const rows = table("docs/errors.md", "| core field ").map(([field, , ...names]) =>
+      [field, ...names].map((cell = "") => cell.replaceAll("`", "")),
+    );
+    expect(rows).toEqual(code);
   });
 });
 

@@ -1,5 +1,8 @@
 /** A whole hostnetd minus the kernel: in-memory store, memory kernel, reconciler and service. */
+import { expect } from "vitest";
 import { OverlayAddresses } from "../../src/core/overlay-addresses.js";
+import { desiredState } from "../../src/dataplane/desired.js";
+import { defaultSkeleton, identity } from "../../src/dataplane/objects.js";
 import { pino } from "pino";
 import { Reconciler } from "../../src/dataplane/reconciler.js";
 import { HostnetService } from "../../src/core/service.js";
@@ -141,6 +144,26 @@ export async function rejection(p: Promise<unknown>): Promise<HostnetError> {
     throw err;
   }
   throw new Error("expected a HostnetError, the call succeeded");
+}
+
+/** Everything the store holds, to prove a refused request recorded nothing. */
+export const storeSnapshot = (h: Harness): unknown => ({
+  networks: h.service.networks(),
+  endpoints: h.service.endpoints(),
+  namespaces: h.service.namespaces(),
+});
+
+/** The kernel holds exactly what the store asks for. */
+export function expectConverged(h: Harness): void {
+  const desired = desiredState({
+    networks: h.store.networks(),
+    endpoints: h.store.endpoints(),
+    namespaces: h.store.namespaces(),
+    loadBalancers: [],
+    instance: h.store.instanceId(),
+    skeleton: defaultSkeleton,
+  });
+  expect(new Set(h.kernel.objects.keys())).toEqual(new Set(desired.map(identity)));
 }
 
 let counter = 0;

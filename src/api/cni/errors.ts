@@ -2,7 +2,7 @@
  * CNI errors: the spec's well-known codes, and hostnet's own (100 and up) for what the spec leaves to
  * plugins. An error is printed as `{cniVersion, code, msg, details}` and the plugin exits 1.
  */
-import { HostnetError, type ErrorCode } from "../../errors.js";
+import { HostnetError, renameField, type ErrorCode, type FieldNames } from "../../errors.js";
 
 /** The codes hostnetd answers with; the plugin executable adds its own (cni/hostnet-cni.c: 5, 11, 50). */
 export const CniCode = {
@@ -40,12 +40,27 @@ export const cniCodeOf: Readonly<Record<ErrorCode, number>> = {
   Internal: CniCode.KernelRefused,
 };
 
+/**
+ * The core's field names as CNI names them: the environment variables and the keys of the network
+ * configuration (the network's name is `network`, or `name` when there is no `network`).
+ */
+export const cniFieldNames: FieldNames = {
+  name: "network",
+  type: "mode",
+  network: "network",
+  namespace: "CNI_NETNS",
+  path: "CNI_NETNS",
+  ifname: "CNI_IFNAME",
+  mac: "runtimeConfig.mac",
+  subnets: "ipam",
+};
+
 /** hostnetd's own errors in CNI terms; a HostnetError's field is named in the message. */
 export function toCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
   if (err instanceof HostnetError) {
     const cause = err.cause instanceof Error ? err.cause.message : undefined;
-    return new CniError(cniCodeOf[err.code], err.message, cause);
+    return new CniError(cniCodeOf[err.code], renameField(err, cniFieldNames).message, cause);
   }
   return new CniError(
     CniCode.KernelRefused,

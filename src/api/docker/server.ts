@@ -6,8 +6,8 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { HostnetService } from "../../core/service.js";
-import { asHostnetError } from "../../errors.js";
 import type { DockerPools } from "../../ipam/docker-pools.js";
+import { dockerError } from "./errors.js";
 import { ipamMethods } from "./ipam.js";
 import {
   DockerNetworkDriver,
@@ -88,7 +88,7 @@ export function buildDockerPlugin(
           const answer = (await method(body)) ?? {};
           return await reply.type(CONTENT_TYPE).send(answer);
         } catch (err) {
-          const e = asHostnetError(err);
+          const e = dockerError(err);
           if (e.code === "Internal") req.log.error({ err }, e.message);
           else req.log.info({ op: `${prefix}.${name}`, code: e.code }, e.message);
           return reply.type(CONTENT_TYPE).send({ [errorKey]: e.message });

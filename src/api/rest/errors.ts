@@ -1,6 +1,10 @@
-/** HostnetError → HTTP status and the `{error: {code, message, field?}}` body, defined once. */
+/**
+ * HostnetError → HTTP status and the `{error: {code, message, field?}}` body, defined once, the field named
+ * as HNS names it.
+ */
 import type { FastifyError } from "fastify";
-import { asHostnetError, HostnetError, type ErrorCode } from "../../errors.js";
+import { asHostnetError, HostnetError, renameField, type ErrorCode } from "../../errors.js";
+import { hnsFieldNames } from "../hns-fields.js";
 
 export const httpStatus: Record<ErrorCode, number> = {
   InvalidArgument: 400,
@@ -37,7 +41,7 @@ function fromFastify(err: FastifyError): HostnetError | undefined {
 
 export function errorReply(err: unknown): ErrorReply {
   const fastify = err instanceof Error && "code" in err ? fromFastify(err as FastifyError) : undefined;
-  const e = fastify ?? asHostnetError(err);
+  const e = fastify ?? renameField(asHostnetError(err), hnsFieldNames);
   const body = { code: e.code, message: e.message };
   return {
     status: httpStatus[e.code],

@@ -85,7 +85,7 @@ describe("Transparent networks", () => {
     });
     expect(
       await rejection(h.service.createNetwork({ name: "x", type: "Transparent", subnets: [] })),
-    ).toMatchObject({ code: "InvalidArgument", detail: { field: "Policies" } });
+    ).toMatchObject({ code: "InvalidArgument", detail: { field: "adapter" } });
     expect(await rejection(create("y", { adapter: { ...adapter, name: "nope0" } }))).toMatchObject({
       code: "InvalidArgument",
       message: expect.stringContaining("no interface nope0") as string,

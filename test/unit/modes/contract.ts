@@ -5,11 +5,25 @@
 import { describe, expect, it } from "vitest";
 import { globalObjects } from "../../../src/dataplane/desired.js";
 import { identity, parentOf, type KernelObject } from "../../../src/dataplane/objects.js";
+import type { NetworkSpec } from "../../../src/core/specs.js";
 import { plan } from "../../../src/dataplane/plan.js";
+import { HostnetError } from "../../../src/errors.js";
 import type { PortMapping } from "../../../src/model/types.js";
 import type { NetworkMode } from "../../../src/modes/index.js";
 import { applyOps } from "../../helpers/memory-kernel.js";
-import { adopted, dualNet, endpointOf, namespaceNamed, ns, tcp, udp, v4Net, v6Net } from "./samples.js";
+import {
+  adopted,
+  dualNet,
+  endpointOf,
+  modeHost,
+  namespaceNamed,
+  ns,
+  specOf,
+  tcp,
+  udp,
+  v4Net,
+  v6Net,
+} from "./samples.js";
 
 export const contractChecks = [
   "network objects are owned by the network, with unique identities",
@@ -20,13 +34,48 @@ export const contractChecks = [
   "deleting an endpoint leaves its network intact in one plan",
   "a detached endpoint has no objects",
   "modes are pure: the same input gives the same objects",
+  "a spec of its own validates and prepares, with a VXLAN and an uplink as the spec asks",
+  "a setting only other types take is refused, naming its field",
 ] as const;
 export type ContractCheck = (typeof contractChecks)[number];
 
 export interface ContractOptions {
   /** Checks that do not apply to this mode, with the reason. */
   readonly skip?: Partial<Record<ContractCheck, string>>;
+  /** A spec this mode takes, with every setting it needs; one IPv4 subnet and nothing else by default. */
+  readonly spec?: NetworkSpec;
 }
+
+/** The settings only some types take, each given under its own field name. */
+const typeSettings: readonly {
+  readonly field: string;
+  readonly given: (spec: NetworkSpec) => boolean;
+  readonly add: (spec: NetworkSpec) => NetworkSpec;
+}[] = [
+  {
+    field: "adapterField",
+    given: (spec) => spec.adapter !== undefined,
+    add: (spec) => ({ ...spec, adapter: { name: "lan0", field: "adapterField" } }),
+  },
+  {
+    field: "vniField",
+    given: (spec) => spec.overlay?.vni !== undefined,
+    add: (spec) => ({ ...spec, overlay: { ...spec.overlay, vni: { value: 4096, field: "vniField" } } }),
+  },
+  {
+    field: "portField",
+    given: (spec) => spec.overlay?.port !== undefined,
+    add: (spec) => ({ ...spec, overlay: { ...spec.overlay, port: { value: 4789, field: "portField" } } }),
+  },
+  {
+    field: "overheadField",
+    given: (spec) => spec.overlay?.overhead !== undefined,
+    add: (spec) => ({
+      ...spec,
+      overlay: { ...spec.overlay, overhead: { value: 50, field: "overheadField" } },
+    }),
+  },
+];
 
 const ids = (objects: readonly KernelObject[]): string[] => objects.map(identity);
 
@@ -48,7 +97,8 @@ export function runModeContract(mode: NetworkMode, opts: ContractOptions = {}): 
     return mode.endpointObjects(ep, net, space);
   };
 
-  const check = (name: ContractCheck, fn: () => void): void => {
+  const spec = opts.spec ?? specOf(mode.type);
+  const check = (name: ContractCheck, fn: () => void | Promise<void>): void => {
     const skip = opts.skip?.[name];
     if (skip !== undefined) it.skip(`${name} (skipped: ${skip})`, fn);
     else it(name, fn);
@@ -130,6 +180,30 @@ export function runModeContract(mode: NetworkMode, opts: ContractOptions = {}): 
       expect(mode.endpointObjects(ep, dualNet, ns)).toEqual(
         mode.endpointObjects(structuredClone(ep), structuredClone(dualNet), ns),
       );
+    });
+
+    check(
+      "a spec of its own validates and prepares, with a VXLAN and an uplink as the spec asks",
+      async () => {
+        mode.validate(spec, modeHost);
+        const prepared = await mode.prepare(spec, modeHost);
+        expect(prepared.overlay !== null).toBe(spec.overlay?.vni !== undefined);
+        expect(prepared.uplink !== null).toBe(spec.adapter !== undefined);
+      },
+    );
+
+    check("a setting only other types take is refused, naming its field", () => {
+      const foreign = typeSettings.filter((s) => !s.given(spec));
+      for (const setting of foreign) {
+        let refused: unknown;
+        try {
+          mode.validate(setting.add(spec), modeHost);
+        } catch (err) {
+          refused = err;
+        }
+        expect(refused, setting.field).toBeInstanceOf(HostnetError);
+        expect(refused).toMatchObject({ code: "InvalidArgument", detail: { field: setting.field } });
+      }
     });
   });
 }

@@ -4,13 +4,17 @@ import { internalMode, privateMode } from "../../../src/modes/closed.js";
 import { modes } from "../../../src/modes/index.js";
 import { l2bridge, l2tunnel, transparent } from "../../../src/modes/lan.js";
 import { runModeContract } from "./contract.js";
-import { dualNet, endpointOf, ns } from "./samples.js";
+import type { NetworkSpec } from "../../../src/core/specs.js";
+import type { NetworkType } from "../../../src/model/types.js";
+import { dualNet, endpointOf, ns, specOf } from "./samples.js";
 
 runModeContract(privateMode);
 runModeContract(internalMode);
-runModeContract(transparent);
-runModeContract(l2bridge);
-runModeContract(l2tunnel);
+const lanSpec = (type: NetworkType): NetworkSpec =>
+  specOf(type, { adapter: { name: "lan0", field: "Policies[0].Settings.NetworkAdapterName" } });
+runModeContract(transparent, { spec: lanSpec("Transparent") });
+runModeContract(l2bridge, { spec: lanSpec("L2Bridge") });
+runModeContract(l2tunnel, { spec: lanSpec("L2Tunnel") });
 
 const BRIDGE = "hnb-aaaa1111";
 

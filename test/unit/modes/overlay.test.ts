@@ -3,7 +3,18 @@ import { overlayBridgeMac } from "../../../src/model/overlay.js";
 import { overlay } from "../../../src/modes/overlay.js";
 import type { Network } from "../../../src/model/types.js";
 import { addr, address, element, ifname } from "../../helpers/plan-ops.js";
-import { dualNet, endpointOf, ns, v4Net } from "./samples.js";
+import { runModeContract } from "./contract.js";
+import { dualNet, endpointOf, ns, specOf, v4Net } from "./samples.js";
+
+runModeContract(overlay, {
+  spec: specOf("Overlay", {
+    overlay: {
+      vni: { value: 4096, field: "Policies[0].Settings.IsolationId" },
+      port: { value: 4789, field: "Policies[1].Settings.Port" },
+      overhead: { value: 50, field: "Policies[2].Settings.Overhead" },
+    },
+  }),
+});
 
 const settings = { vni: 4096, vxlanPort: 4789, localAddress: "192.168.77.1", sourceAddress: null };
 const net: Network = { ...v4Net, type: "Overlay", mtu: 1450, overlay: settings };

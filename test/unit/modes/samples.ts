@@ -1,5 +1,15 @@
 /** Networks, namespaces and endpoints as the store returns them, for mode tests. */
-import type { Endpoint, EndpointAddress, Namespace, Network, PortMapping } from "../../../src/model/types.js";
+import type { NetworkSpec } from "../../../src/core/specs.js";
+import type {
+  Endpoint,
+  EndpointAddress,
+  Namespace,
+  Network,
+  NetworkType,
+  PortMapping,
+  UplinkSnapshot,
+} from "../../../src/model/types.js";
+import type { ModeHost } from "../../../src/modes/mode.js";
 
 export const NET_ID = "aaaa1111-0000-4000-8000-000000000001";
 export const NS_ID = "cccc3333-0000-4000-8000-000000000003";
@@ -102,4 +112,30 @@ export const udp = (hostPort: number, internalPort: number, hostIp: string | nul
   hostIp,
   hostPort,
   internalPort,
+});
+
+/** A NIC of the host as a LAN mode takes it. */
+export const lanUplink: UplinkSnapshot = {
+  dev: "lan0",
+  mac: "52:54:00:00:00:01",
+  mtu: 1500,
+  up: true,
+  addresses: ["192.168.50.10/24"],
+  routes: [{ family: 4, dst: "default", via: "192.168.50.1", metric: null }],
+};
+
+/** A host with an underlay address whose interface has MTU 1500, and `lanUplink` to take. */
+export const modeHost: ModeHost = {
+  hostAddress: "192.168.77.1",
+  clustered: false,
+  interfaceMtu: (address) => Promise.resolve(address === "192.168.77.1" ? 1500 : undefined),
+  takeUplink: () => Promise.resolve(lanUplink),
+};
+
+/** A spec of a network of `type` with one IPv4 subnet, and `extra`. */
+export const specOf = (type: NetworkType, extra: Partial<NetworkSpec> = {}): NetworkSpec => ({
+  name: "n1",
+  type,
+  subnets: [{ prefix: "10.88.0.0/24", prefixField: "subnet", gatewayField: "gateway" }],
+  ...extra,
 });

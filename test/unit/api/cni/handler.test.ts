@@ -170,6 +170,25 @@ describe("the CNI plugin's logic", () => {
     expect(h.service.namespaces().map((n) => n.path)).toEqual([b]);
   });
 
+  it("names what hostnetd refuses as CNI does: the environment variable or the configuration key", async () => {
+    const cases: [Record<string, string>, string, string][] = [
+      [env("ADD", "c1", netns("i"), "a".repeat(16)), conf("1.0.0"), "CNI_IFNAME: "],
+      [
+        env("ADD", "c2", netns("m")),
+        conf("1.0.0", { runtimeConfig: { mac: "01:00:5e:00:00:01" } }),
+        "runtimeConfig.mac: ",
+      ],
+      [env("ADD", "c3", netns("t")), conf("1.0.0", { network: "other", mode: "bogus" }), "mode: "],
+      [env("ADD", "c4", netns("n")), conf("1.0.0", { network: "my pods" }), "network: "],
+    ];
+    for (const [e, stdin, named] of cases) {
+      const { exitCode, out } = await call(e, stdin);
+      expect({ exitCode, code: out["code"] }).toEqual({ exitCode: 1, code: 7 });
+      const msg = String(out["msg"]);
+      expect(msg.startsWith(named), msg).toBe(true);
+    }
+  });
+
   it("DEL removes the endpoint and the adopted namespace, and succeeds again and for the unknown", async () => {
     const path = netns("d");
     expect((await call(env("ADD", "c1", path), conf("1.0.0"))).exitCode).toBe(0);

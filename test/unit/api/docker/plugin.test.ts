@@ -313,6 +313,13 @@ describe("network driver", () => {
     }
   });
 
+  it("names what hostnetd refuses as its answers always have", async () => {
+    await createNetwork();
+    const multicast = await createEndpoint(EP, { Address: "10.77.0.2/24", MacAddress: "01:00:5e:00:00:01" });
+    expect(multicast["Err"]).toMatch(/^MacAddress: /);
+    expect(h.service.endpoints()).toEqual([]);
+  });
+
   it("answers errors in Err, naming the field, and changes nothing", async () => {
     await createNetwork();
     const outside = await createEndpoint(EP, { Address: "10.99.0.2/24" });

@@ -1,0 +1,81 @@
+/**
+ * What every part of the core works with: the store, the reconciler, hostnetd's namespace (HostSide) and
+ * the one way a write reaches the kernel. Each noun's module (networks, endpoints, namespaces, policies,
+ * port mappings, overlay) takes it as its first argument; the service builds it once.
+ */
+import { randomUUID } from "node:crypto";
+import type { UplinkHost } from "../dataplane/uplink.js";
+import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
+import type { Owner } from "../dataplane/naming.js";
+import type { Reconciler } from "../dataplane/reconciler.js";
+import type { OverlayRegistry } from "../cluster/registry.js";
+import { notFound } from "../errors.js";
+import type { Prefix } from "../model/ip.js";
+import type { Endpoint, LoadBalancer, Namespace, Network } from "../model/types.js";
+import type { Store } from "../store/store.js";
+import type { DhcpLeases } from "./leases.js";
+import type { LoadBalancerService } from "./load-balancers.js";
+import type { OverlayAddresses } from "./overlay-addresses.js";
+
+/** Prefixes already routed or addressed in hostnetd's namespace, for picking a free default subnet. */
+type HostPrefixes = () => Promise<Prefix[]>;
+
+/** What the service uses of hostnetd's namespace besides the reconciler. */
+export interface HostSide {
+  readonly prefixes: HostPrefixes;
+  readonly uplinks: UplinkHost;
+  readonly leases: DhcpLeases;
+  readonly forgetBackend: ForgetBackend;
+  /** The MTU of the interface that has this address, if one has. */
+  readonly interfaceMtu: (address: string) => Promise<number | undefined>;
+  /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist. */
+  readonly interfaceAddresses: (netns: string, ifname: string) => Promise<string[] | undefined>;
+  /** This host's underlay address (hostnetd --host-address), which overlay networks need. */
+  readonly hostAddress?: string;
+  /** The cluster, when hostnetd runs with --etcd: overlay networks are then the cluster's. */
+  readonly overlay?: { readonly registry: OverlayRegistry; readonly addresses: OverlayAddresses };
+}
+
+export interface Core {
+  readonly store: Store;
+  readonly reconciler: Reconciler;
+  readonly host: HostSide;
+  readonly loadBalancers: LoadBalancerService;
+  /**
+   * Converges `scope`; if the kernel refuses, runs `undo` on the store and converges back, so nothing is left
+   * half-applied.
+   */
+  convergeOrUndo(scope: readonly Owner[], undo: () => void): Promise<void>;
+}
+
+/** A new id, and its first 8 hex digits (what kernel names are made of) when no other object has them. */
+export function freshId(taken: (shortId: string) => boolean): [string, string] {
+  for (;;) {
+    const id = randomUUID();
+    const shortId = id.slice(0, 8);
+    if (!taken(shortId)) return [id, shortId];
+  }
+}
+
+export function getNetwork(core: Core, ref: string): Network {
+  const net = core.store.network(ref);
+  if (net === undefined) throw notFound("network", ref);
+  return net;
+}
+
+export function getEndpoint(core: Core, ref: string): Endpoint {
+  const ep = core.store.endpoint(ref);
+  if (ep === undefined) throw notFound("endpoint", ref);
+  return ep;
+}
+
+export function getNamespace(core: Core, ref: string): Namespace {
+  const ns = core.store.namespace(ref);
+  if (ns === undefined) throw notFound("namespace", ref);
+  return ns;
+}
+
+/** The load balancers this endpoint is a backend of: deleting it changes them too. */
+export function balancersOf(core: Core, ep: Endpoint): LoadBalancer[] {
+  return core.store.loadBalancers.withBackend(ep.id).map((id) => core.loadBalancers.get(id));
+}

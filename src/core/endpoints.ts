@@ -1,0 +1,250 @@
+/**
+ * Endpoints: created with their addresses, port mappings and policies in one store transaction, then
+ * attached to a namespace (hostnet configures the container end), handed off to a runtime (it configures
+ * the container end itself), detached, and deleted.
+ */
+import { randomBytes } from "node:crypto";
+import { conflict, HostnetError, invalidArgument } from "../errors.js";
+import { allocateAddress } from "../ipam/ipam.js";
+import { contains, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
+import type { Endpoint, NamespaceAttachment, Network, Origin } from "../model/types.js";
+import { checkAclTiers } from "../modes/acl.js";
+import { balancersOf, freshId, getEndpoint, getNamespace, getNetwork, type Core } from "./context.js";
+import { claimAddresses, clusterOf, preferredBlocks, releaseAddresses } from "./overlay.js";
+import { checkPolicies } from "./policies.js";
+import { checkPortMappings, insertPortMappings } from "./port-mappings.js";
+import type { AttachSpec, EndpointSpec, PortMappingSpec } from "./specs.js";
+import { checkIfname, checkMac, checkName } from "./validate.js";
+
+const DEFAULT_IFNAME = "eth0";
+
+/** An address the request asks for, and its field. */
+interface RequestedAddress {
+  readonly field: string;
+  readonly address: string;
+}
+
+export function listEndpoints(core: Core, filter: { network?: string; namespace?: string } = {}): Endpoint[] {
+  return core.store.endpoints({
+    ...(filter.network === undefined ? {} : { networkId: getNetwork(core, filter.network).id }),
+    ...(filter.namespace === undefined ? {} : { namespaceId: getNamespace(core, filter.namespace).id }),
+  });
+}
+
+/** The endpoint a client made under its own key, if there is one. */
+export function endpointByOrigin(core: Core, origin: Origin): Endpoint | undefined {
+  const id = core.store.endpointIdByOrigin(origin);
+  return id === undefined ? undefined : core.store.endpoint(id);
+}
+
+/** Every endpoint one client made, with the client's key for it. */
+export function endpointsByOrigin(core: Core, kind: Origin["kind"]): { endpoint: Endpoint; key: string }[] {
+  return core.store.origins(kind).flatMap(({ endpointId, key }) => {
+    const endpoint = core.store.endpoint(endpointId);
+    return endpoint === undefined ? [] : [{ endpoint, key }];
+  });
+}
+
+export async function createEndpoint(core: Core, spec: EndpointSpec): Promise<Endpoint> {
+  const name = checkName("name", spec.name);
+  const net = core.store.network(spec.network);
+  if (net === undefined)
+    throw new HostnetError("NotFound", `network "${spec.network}" not found`, {
+      field: "network",
+    });
+  const mac = spec.mac === undefined ? randomMac() : checkMac("mac", spec.mac);
+  const requested = requestedAddresses(net, spec.ips);
+  const mappings = checkPortMappings(spec.portMappings, net);
+  const attach = spec.attach === undefined ? undefined : resolveAttach(core, spec.attach);
+  const cluster = clusterOf(core, net);
+  const preferred = await preferredBlocks(cluster, net, requested);
+  // Addresses other hosts of the overlay hold, learnt from refused claims.
+  const elsewhere = new Set<string>();
+  const record = { spec, name, net, mac, requested, mappings, attach, elsewhere, preferred };
+  for (;;) {
+    const id = insertEndpoint(core, record);
+    const taken = await claimAddresses(core, cluster, net, id, requested);
+    if (taken === undefined) {
+      await core.convergeOrUndo([`ep:${id}`], () => core.store.deleteEndpoint(id));
+      const created = getEndpoint(core, id);
+      core.host.leases.start(created);
+      if (cluster !== undefined) void cluster.addresses.reserveAhead(net);
+      return created;
+    }
+    elsewhere.add(taken);
+  }
+}
+
+/** The addresses a request asks for, by subnet id: at most one of each subnet, and none DHCP leases. */
+function requestedAddresses(net: Network, ips: EndpointSpec["ips"]): Map<number, RequestedAddress> {
+  const requested = new Map<number, RequestedAddress>();
+  for (const ip of ips) {
+    const parsed = parseIp(ip.field, ip.address);
+    if (net.ipam === "dhcp" && parsed.family === 4)
+      throw invalidArgument(
+        ip.field,
+        `IPv4 addresses of network "${net.name}" come from the LAN's DHCP server`,
+      );
+    const subnet = net.subnets.find((s) => contains(parsePrefix("subnet", s.prefix), parsed));
+    if (subnet === undefined)
+      throw invalidArgument(ip.field, `${parsed.address} is in no subnet of network "${net.name}"`);
+    if (requested.has(subnet.id))
+      throw invalidArgument(ip.field, `a second address in subnet ${subnet.prefix}`);
+    requested.set(subnet.id, { field: ip.field, address: parsed.address });
+  }
+  return requested;
+}
+
+/** A new endpoint, checked and ready to record. */
+interface EndpointRecord {
+  readonly spec: EndpointSpec;
+  readonly name: string;
+  readonly net: Network;
+  readonly mac: string;
+  readonly requested: ReadonlyMap<number, RequestedAddress>;
+  readonly mappings: readonly PortMappingSpec[];
+  readonly attach: NamespaceAttachment | undefined;
+  /** Addresses other hosts hold: never given out. */
+  readonly elsewhere: ReadonlySet<string>;
+  /** By subnet id, the blocks addresses come from first. */
+  readonly preferred: ReadonlyMap<number, readonly Prefix[]>;
+}
+
+/** Records the endpoint with its addresses, port mappings and policies in one store transaction. */
+function insertEndpoint(core: Core, r: EndpointRecord): string {
+  const { store } = core;
+  return store.write(() => {
+    if (store.endpoint(r.name) !== undefined) throw conflict(`endpoint "${r.name}" already exists`, "name");
+    if (r.spec.origin !== undefined && store.endpointIdByOrigin(r.spec.origin) !== undefined)
+      throw conflict(`${r.spec.origin.kind} ${r.spec.origin.key} already has an endpoint`);
+    if (r.attach !== undefined) checkAttachFree(core, r.attach);
+    const [epId, shortId] = freshId((s) => store.endpointShortIdTaken(s));
+    store.insertEndpoint({
+      id: epId,
+      name: r.name,
+      networkId: r.net.id,
+      shortId,
+      mac: r.mac,
+      attachment: r.attach ?? null,
+      remoteHost: null,
+    });
+    const { net } = r;
+    const hostAddresses = new Set([
+      ...(net.uplink?.addresses.map((cidr) => parseIp("host", cidr.split("/")[0] ?? "").address) ?? []),
+      ...r.elsewhere,
+      ...(net.overlay?.sourceAddress == null ? [] : [net.overlay.sourceAddress]),
+    ]);
+    for (const subnet of net.subnets.filter((s) => net.ipam !== "dhcp" || s.family !== 4))
+      allocateAddress(
+        store,
+        subnet,
+        epId,
+        r.requested.get(subnet.id),
+        hostAddresses,
+        r.preferred.get(subnet.id),
+      );
+    insertPortMappings(core, epId, r.mappings);
+    const policies = checkPolicies(r.spec.policies, net);
+    checkAclTiers(policies, net.policies);
+    store.setPolicies(epId, policies);
+    if (r.spec.origin !== undefined) store.insertOrigin(epId, r.spec.origin);
+    return epId;
+  });
+}
+
+export async function deleteEndpoint(core: Core, ref: string): Promise<void> {
+  const ep = getEndpoint(core, ref);
+  core.host.leases.stop(ep.id);
+  const balancers = balancersOf(core, ep);
+  core.store.write(() => core.store.deleteEndpoint(ep.id));
+  await core.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
+  await core.loadBalancers.forget(balancers, ep);
+  await releaseAddresses(core, getNetwork(core, ep.networkId), [ep]);
+}
+
+/**
+ * Takes one address from another host's endpoint, which keeps its others (a dual-stack endpoint whose
+ * IPv6 address went, say): its FDB entries stay, the neighbour entry of that address goes.
+ */
+export async function deleteEndpointAddress(core: Core, ref: string, address: string): Promise<void> {
+  const ep = getEndpoint(core, ref);
+  const gone = ep.addresses.find((a) => a.address === address);
+  if (gone === undefined) return;
+  const balancers = balancersOf(core, ep);
+  core.store.write(() => core.store.setLeasedAddress(ep.id, gone.subnetId, null));
+  await core.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
+  await core.loadBalancers.forget(balancers, { ...ep, addresses: [gone] });
+}
+
+export async function attachEndpoint(core: Core, ref: string, spec: AttachSpec): Promise<Endpoint> {
+  const ep = getEndpoint(core, ref);
+  const attach = resolveAttach(core, spec);
+  if (ep.attachment !== null) {
+    if (
+      ep.attachment.kind === "namespace" &&
+      ep.attachment.namespaceId === attach.namespaceId &&
+      ep.attachment.ifname === attach.ifname
+    )
+      return ep;
+    throw conflict(`endpoint "${ep.name}" is already attached; detach it first`);
+  }
+  core.store.write(() => {
+    checkAttachFree(core, attach);
+    core.store.setAttachment(ep.id, attach);
+  });
+  await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.setAttachment(ep.id, null));
+  const attached = getEndpoint(core, ep.id);
+  core.host.leases.start(attached);
+  return attached;
+}
+
+/**
+ * Creates the endpoint's veth with its container end left in hostnetd's namespace, for a runtime that
+ * moves it into `sandbox` and configures it itself (Docker's Join).
+ */
+export async function handOffEndpoint(core: Core, ref: string, sandbox: string): Promise<Endpoint> {
+  const ep = getEndpoint(core, ref);
+  if (getNetwork(core, ep.networkId).ipam === "dhcp")
+    throw invalidArgument("sandbox", "a runtime that configures addresses itself cannot take a DHCP lease's");
+  if (ep.attachment !== null) {
+    if (ep.attachment.kind === "handoff" && ep.attachment.sandbox === sandbox) return ep;
+    throw conflict(`endpoint "${ep.name}" is already attached; detach it first`);
+  }
+  core.store.write(() => core.store.setAttachment(ep.id, { kind: "handoff", sandbox }));
+  await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.setAttachment(ep.id, null));
+  return getEndpoint(core, ep.id);
+}
+
+export async function detachEndpoint(core: Core, ref: string): Promise<Endpoint> {
+  const ep = getEndpoint(core, ref);
+  if (ep.attachment === null) return ep;
+  core.host.leases.stop(ep.id);
+  core.store.write(() => core.store.setAttachment(ep.id, null));
+  await core.reconciler.converge([`ep:${ep.id}`]);
+  return getEndpoint(core, ep.id);
+}
+
+function resolveAttach(core: Core, spec: AttachSpec): NamespaceAttachment {
+  const ns = core.store.namespace(spec.namespace);
+  if (ns === undefined)
+    throw new HostnetError("NotFound", `namespace "${spec.namespace}" not found`, {
+      field: "namespace",
+    });
+  return {
+    kind: "namespace",
+    namespaceId: ns.id,
+    ifname: checkIfname("ifname", spec.ifname ?? DEFAULT_IFNAME),
+  };
+}
+
+function checkAttachFree(core: Core, attach: { namespaceId: string; ifname: string }): void {
+  const holder = core.store.endpointAt(attach.namespaceId, attach.ifname);
+  if (holder !== undefined)
+    throw conflict(`interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`, "ifname");
+}
+
+/** A locally administered unicast MAC (02:…), random so it never repeats an earlier endpoint's. */
+function randomMac(): string {
+  const bytes = [0x02, ...randomBytes(5)];
+  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
