@@ -9,9 +9,10 @@
 import type { HostnetService } from "../../core/service.js";
 import { endpointHandoffInterface } from "../../core/kernel-names.js";
 import { notFound } from "../../errors.js";
-import { effectivePolicies, type SdnRoutePolicy } from "../../model/policy.js";
 import type { Endpoint, Network, Origin, Protocol } from "../../model/types.js";
 import { modes } from "../../modes/index.js";
+import { effectivePolicies } from "../../policies/objects.js";
+import type { SdnRoutePolicy } from "../../policies/sdn-route.js";
 import {
   addressOf,
   choosePorts,

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ACL_TIERS } from "../../../src/dataplane/nft-sets.js";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
-import { aclObjects, checkAclTiers } from "../../../src/modes/acl.js";
-import { parseAcl, type EndpointPolicy } from "../../../src/model/policy.js";
-import { dualNet, endpointOf } from "./samples.js";
+import type { EndpointPolicy } from "../../../src/policies/index.js";
+import { acl as aclKind } from "../../../src/policies/acl.js";
+import { aclObjects, checkAclTiers } from "../../../src/policies/acl-elements.js";
+import { dualNet, endpointOf } from "../modes/samples.js";
 
-const acl = (settings: Record<string, unknown>): EndpointPolicy => parseAcl("Policies[0].Settings", settings);
+const acl = (settings: Record<string, unknown>): EndpointPolicy =>
+  aclKind.parse("Policies[0].Settings", settings);
 
 /** The endpoint's ACL elements as "set: key → verdict (label)", and its aclRules memberships as "set: key". */
 function rendered(policies: EndpointPolicy[], networkPolicies: EndpointPolicy[] = []): string[] {
