@@ -68,11 +68,7 @@ export class DockerNetworkDriver {
     const wanted = dockerNetwork(req.Options, req.IPv4Data, req.IPv6Data);
     await this.service.createNetwork({
       name: hostnetName(req.NetworkID),
-      type: wanted.type,
-      subnets: wanted.subnets,
-      ...(wanted.mtu === undefined ? {} : { mtu: wanted.mtu }),
-      policies: wanted.policies,
-      ...(wanted.adapter === undefined ? {} : { adapter: wanted.adapter }),
+      ...wanted,
       origin: origin(req.NetworkID),
     });
   }
