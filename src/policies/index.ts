@@ -51,6 +51,14 @@ export const allPolicyKinds: readonly AnyPolicyKind[] = Object.values(policyKind
 export const allNetworkSettingKinds: readonly NetworkSettingKind[] = Object.values(networkSettingKinds);
 export const allEndpointSettingKinds: readonly EndpointSettingKind[] = Object.values(endpointSettingKinds);
 
+/** Every kind's Settings schema as `<Type>Settings`, for the API's description (/openapi.json). */
+export const settingsSchemas: Readonly<Record<string, TSchema>> = Object.fromEntries(
+  [...allPolicyKinds, ...allNetworkSettingKinds, ...allEndpointSettingKinds].map((k) => [
+    `${k.type}Settings`,
+    k.settings,
+  ]),
+);
+
 /** The kind of a policy type, if hostnet has it. */
 export const policyKind = (type: string): AnyPolicyKind | undefined =>
   allPolicyKinds.find((k) => k.type === type);

@@ -35,6 +35,13 @@ const Ipam = Type.Object({
   Subnets: Type.Array(Subnet),
 });
 
+const Policy = Type.Object({
+  Type: Type.String(),
+  Settings: Type.Unknown({
+    description: "As the Type's <Type>Settings schema under components.schemas says",
+  }),
+});
+
 export const NetworkRequest = Type.Object({
   Name: Type.String(),
   Type: Type.Optional(Type.String({ description: "Network type: NAT (default), Internal or Private" })),
@@ -44,7 +51,7 @@ export const NetworkRequest = Type.Object({
     Type.Boolean({ description: "false stops endpoints of the network reaching each other (Docker's ICC)" }),
   ),
   Policies: Type.Optional(
-    Type.Array(Type.Object({ Type: Type.String(), Settings: Type.Unknown() }), {
+    Type.Array(Policy, {
       description:
         "ACL, QOS, OutBoundNAT and SDNRoute policies every endpoint of the network gets; NetAdapterName; for Overlay networks VSID, VxlanPort, EncapOverhead and RemoteSubnetRoute",
     }),
@@ -65,7 +72,7 @@ export const NetworkWire = Type.Object({
         "Overlay networks: the MAC of this host's bridge, its router for the network, which other hosts' RemoteSubnetRoute policies name as DistributedRouterMacAddress",
     }),
   ),
-  Policies: Type.Array(Type.Object({ Type: Type.String(), Settings: Type.Unknown() })),
+  Policies: Type.Array(Policy),
   Flags: Type.Integer(),
   SchemaVersion,
   CreatedAt: Type.String(),
@@ -76,8 +83,6 @@ export const NetworkWire = Type.Object({
     ),
   ),
 });
-
-const Policy = Type.Object({ Type: Type.String(), Settings: Type.Unknown() });
 
 const IpConfiguration = Type.Object({
   IpAddress: Type.String(),
