@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from "vitest";
 import type { EndpointSpec, NetworkSpec } from "../../../src/core/service.js";
-import { HostnetError } from "../../../src/errors.js";
 import type { Endpoint, Network } from "../../../src/model/types.js";
 import { identity, type KernelObject } from "../../../src/dataplane/objects.js";
 import {
@@ -22,7 +21,7 @@ import {
   type PolicyDocument,
 } from "../../../src/policies/parse.js";
 import { endpointPolicyViews, networkPolicyViews } from "../../../src/policies/view.js";
-import { harness, uniqueName, type Harness } from "../harness.js";
+import { harness, thrown, uniqueName, type Harness } from "../harness.js";
 
 export const contractChecks = [
   "the registry has it under its type",
@@ -54,17 +53,6 @@ function check(sample: PolicySample, name: ContractCheck, fn: () => void | Promi
   const skip = sample.skip?.[name];
   if (skip !== undefined) it.skip(`${name} (skipped: ${skip})`, fn);
   else it(name, fn);
-}
-
-/** The HostnetError `fn` throws. */
-function thrown(fn: () => unknown): HostnetError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof HostnetError) return err;
-    throw err;
-  }
-  throw new Error("expected a HostnetError, the call returned");
 }
 
 /** A network of the sample's, and an endpoint of it attached to a namespace. */

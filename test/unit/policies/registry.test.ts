@@ -1,9 +1,9 @@
 /** What the registry derives from its kinds, and how the doors' entry points read a list of policies. */
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { HostnetError } from "../../../src/errors.js";
 import { singletonPolicies, type EndpointPolicy, type NetworkPolicy } from "../../../src/policies/index.js";
 import { effectivePolicies } from "../../../src/policies/objects.js";
 import { parseEndpointPolicies, parseNetworkPolicies, parsePolicy } from "../../../src/policies/parse.js";
+import { thrown } from "../harness.js";
 
 const qos = (bytes: number) =>
   parsePolicy("Policies[0]", "QOS", { MaximumOutgoingBandwidthInBytes: bytes }, "endpoint");
@@ -14,17 +14,6 @@ const route = parsePolicy(
   { DestinationPrefix: "10.244.2.0/24", IsolationId: 4096, ProviderAddress: "192.168.77.2" },
   "network",
 );
-
-/** The HostnetError `fn` throws. */
-function refusal(fn: () => unknown): HostnetError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof HostnetError) return err;
-    throw err;
-  }
-  throw new Error("expected a HostnetError");
-}
 
 describe("the policy registry", () => {
   it("derives the policy types from its kinds, and where they may appear", () => {
@@ -42,10 +31,10 @@ describe("the policy registry", () => {
 
   it("names the types each place takes when refusing an unknown one", () => {
     const unknown = [{ Type: "L4Proxy", Settings: {} }];
-    expect(refusal(() => parseEndpointPolicies(unknown)).message).toBe(
+    expect(thrown(() => parseEndpointPolicies(unknown)).message).toBe(
       'Policies[0].Type: policy type "L4Proxy" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, PortMapping)',
     );
-    expect(refusal(() => parseNetworkPolicies(unknown, "Options.policies")).message).toBe(
+    expect(thrown(() => parseNetworkPolicies(unknown, "Options.policies")).message).toBe(
       'Options.policies[0].Type: policy type "L4Proxy" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, RemoteSubnetRoute, NetAdapterName, VSID, VxlanPort, EncapOverhead)',
     );
   });
@@ -67,7 +56,7 @@ describe("the policy registry", () => {
       { Type: "NetAdapterName", Settings: { NetworkAdapterName: "eth1" } },
       { Type: "NetAdapterName", Settings: { NetworkAdapterName: "eth2" } },
     ];
-    expect(refusal(() => parseNetworkPolicies(twice))).toMatchObject({
+    expect(thrown(() => parseNetworkPolicies(twice))).toMatchObject({
       code: "InvalidArgument",
       detail: { field: "Policies[1]" },
     });
