@@ -73,4 +73,4 @@ export const singletonPolicies: readonly string[] = allPolicyKinds
 
 /** Whether a policy is one its network's endpoints get (not one of the network's own). */
 export const isEndpointPolicy = (p: NetworkPolicy): p is EndpointPolicy =>
-  policyKind(p.type)?.places.includes("endpoint") === true;
+  kindOf(p).places.includes("endpoint");

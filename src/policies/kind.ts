@@ -38,11 +38,11 @@ export interface NetworkOnHost extends NetworkShape {
   overlapping(prefix: Prefix): { readonly prefix: string; readonly network: string } | undefined;
 }
 
-/** An attached endpoint and the policies of one kind in force on it. */
+/** An endpoint and the policies of one kind in force on it. */
 export interface InForce<P> {
   readonly ep: Endpoint;
   readonly net: Network;
-  /** The namespace it is attached to; null while handed off to a runtime. */
+  /** The namespace it is attached to; null when it is not (handed off to a runtime, say). */
   readonly ns: Namespace | null;
   /** Its own policies of the kind, then its network's, but a network's singleton the endpoint has its own of. */
   readonly policies: readonly P[];
@@ -61,7 +61,7 @@ export interface PolicyKind<
   readonly places: readonly W[];
   /** Whether a network or an endpoint has at most one policy of the kind. */
   readonly singleton: boolean;
-  /** Settings to the policy; throws InvalidArgument naming the field at fault under `field`. */
+  /** Reads Settings (the request's `field`) into the policy; throws InvalidArgument naming the field at fault. */
   parse(field: string, settings: unknown): P;
   view(policy: P): Static<S>;
   /** What the policies of the kind in force on an attached endpoint add to it. */
