@@ -196,7 +196,10 @@ export function endpointPolicies(options: Options): PolicySpec[] {
   // Docker replaces an endpoint's port mappings with its own at every ProgramExternalConnectivity.
   const [mapping] = portMappings;
   if (mapping !== undefined)
-    throw invalidArgument(mapping.field, "Docker publishes ports itself: give them to docker run -p");
+    throw invalidArgument(
+      mapping.field.replace(/\.Settings$/, ".Type"),
+      "Docker publishes ports itself: give them to docker run -p",
+    );
   return policies;
 }
 

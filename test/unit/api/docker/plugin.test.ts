@@ -293,7 +293,7 @@ describe("network driver", () => {
         ]),
       },
     );
-    expect(published["Err"]).toContain("Options.policies[0].Settings: Docker publishes ports itself");
+    expect(published["Err"]).toContain("Options.policies[0].Type: Docker publishes ports itself");
   });
 
   it("publishes ports at ProgramExternalConnectivity, picking free ones when Docker leaves it to hostnet", async () => {
