@@ -7,6 +7,7 @@ import swagger from "@fastify/swagger";
 
 import { CniHandler } from "./cni/handler.js";
 import type { HostnetService } from "../core/service.js";
+import { settingsSchemas } from "../policies/index.js";
 import { registerCniRoute } from "./cni/route.js";
 import { errorReply } from "./rest/errors.js";
 import { registerRoutes } from "./rest/routes.js";
@@ -24,6 +25,7 @@ export async function buildApp(service: HostnetService, logger: FastifyBaseLogge
         version: "0.1.0",
         description: "HNS-shaped API of hostnetd: networks, endpoints and namespaces",
       },
+      components: { schemas: settingsSchemas },
     },
   });
   app.setErrorHandler((err, req, reply) => {

@@ -125,7 +125,7 @@ const fixedSets = {
   spoofIp6: { family: "bridge", key: ["ifname", "addr"], value: null },
 } as const;
 
-/** How many ACL rules of one direction can each overlap the one before (modes/acl.ts). */
+/** How many ACL rules of one direction can each overlap the one before (policies/acl-elements.ts). */
 export const ACL_TIERS = 16;
 
 export type AclTierSet = `acl${"In" | "Out"}${4 | 6}_${number}`;

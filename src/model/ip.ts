@@ -14,6 +14,9 @@ export interface Prefix {
 
 export const cidrOf = (p: Prefix): string => `${p.network}/${p.length}`;
 
+/** The family of an address or prefix in canonical form. */
+export const familyOfAddress = (a: string): Family => (a.includes(":") ? 6 : 4);
+
 function parseAddress(text: string): Address4 | Address6 | undefined {
   try {
     if (text.includes(":")) return new Address6(text);

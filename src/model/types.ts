@@ -1,5 +1,5 @@
 import type { Family } from "./ip.js";
-import type { EndpointPolicy, NetworkPolicy } from "./policy.js";
+import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";
 
 /** Network types hostnet implements; each has one module in src/modes/. */
 export const networkTypes = [

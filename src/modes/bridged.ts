@@ -4,13 +4,9 @@
  */
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, handoffVethName, hostVethName } from "../dataplane/naming.js";
-import { effectivePolicies } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
-import { aclObjects } from "./acl.js";
+import { endpointPolicyObjects } from "../policies/objects.js";
 import { antiSpoofObjects } from "./antispoof.js";
-import { outboundNatObjects } from "./outbound-nat.js";
-import { qosObjects } from "./qos.js";
-import { sdnRouteObjects } from "./sdn-route.js";
 
 /** The network's bridge; `withGateway` gives it each subnet's gateway address, so the host is on the network. */
 export function bridgeObjects(net: Network, withGateway: boolean): KernelObject[] {
@@ -118,15 +114,7 @@ export function bridgedEndpointObjects(
   shape: PortShape,
 ): KernelObject[] {
   if (ep.attachment === null) return [];
-  const inForce = { ...ep, policies: effectivePolicies(ep.policies, net.policies) };
-  return [
-    ...vethObjects(ep, net, ns, shape),
-    ...sdnRouteObjects(inForce, ns),
-    ...antiSpoofObjects(ep),
-    ...aclObjects(ep, net),
-    ...qosObjects(inForce),
-    ...outboundNatObjects(inForce),
-  ];
+  return [...vethObjects(ep, net, ns, shape), ...antiSpoofObjects(ep), ...endpointPolicyObjects(ep, net, ns)];
 }
 
 /** The bridge in the uplink's place: its MAC, addresses and routes, and the uplink as its port. */

@@ -13,8 +13,7 @@
 import type { KernelObject } from "../dataplane/objects.js";
 import { DSR_VIP_LABEL, hostVethName } from "../dataplane/naming.js";
 import { LB_SLOTS, type ElementPart, type NftSetName } from "../dataplane/nft-sets.js";
-import type { Family } from "../model/ip.js";
-import { familyOfAddress } from "../model/policy.js";
+import { familyOfAddress, type Family } from "../model/ip.js";
 import type { Endpoint, LoadBalancer } from "../model/types.js";
 
 /** A backend and the path of the namespace it is attached to, if hostnet knows it. */

@@ -8,42 +8,12 @@
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, vxlanName } from "../dataplane/naming.js";
 import { overlayBridgeMac } from "../model/overlay.js";
-import { ipFromValue, parsePrefix } from "../model/ip.js";
-import type { RemoteSubnetRoutePolicy } from "../model/policy.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
+import { networkPolicyObjects } from "../policies/objects.js";
 import type { NetworkMode } from "./mode.js";
 import { nat } from "./nat.js";
 import { refuseUplink } from "./settings.js";
 import { underlayMtu, vxlanSettings } from "./vxlan.js";
-
-/**
- * The next hop of a remote subnet: its network address, which no endpoint has, so the neighbour entry that
- * gives it the remote router's MAC is never another's (flannel's VXLAN backend does the same).
- */
-export const remoteRouterAddress = (destinationPrefix: string): string => {
-  const prefix = parsePrefix("DestinationPrefix", destinationPrefix);
-  return ipFromValue(prefix.family, prefix.first);
-};
-
-function remoteSubnetObjects(net: Network, r: RemoteSubnetRoutePolicy): KernelObject[] {
-  const owner = `net:${net.id}` as const;
-  const bridge = bridgeName(net.shortId);
-  const via = remoteRouterAddress(r.destinationPrefix);
-  // As `ip -j route` shows it: a host route without its /32.
-  const dst = r.destinationPrefix.endsWith("/32") ? via : r.destinationPrefix;
-  return [
-    { kind: "hostRoute", owner, dev: bridge, route: { family: 4, dst, via, metric: null, onlink: true } },
-    {
-      kind: "overlayPeer",
-      owner,
-      vxlan: vxlanName(net.shortId),
-      bridge,
-      mac: r.drMac,
-      addresses: [via],
-      remote: r.providerAddress,
-    },
-  ];
-}
 
 export const overlay: NetworkMode = {
   ...nat,
@@ -94,7 +64,7 @@ export const overlay: NetworkMode = {
               value: [{ t: "addr", v: source }],
             } as const,
           ]),
-      ...net.policies.flatMap((p) => (p.type === "RemoteSubnetRoute" ? remoteSubnetObjects(net, p) : [])),
+      ...networkPolicyObjects(net),
     ];
   },
 

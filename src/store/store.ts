@@ -22,7 +22,7 @@ import type {
   Subnet,
   UplinkSnapshot,
 } from "../model/types.js";
-import type { EndpointPolicy, NetworkPolicy } from "../model/policy.js";
+import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";
 import { DockerPoolStore } from "./docker-pools.js";
 import { LoadBalancerStore } from "./load-balancers.js";
 import { migrations } from "./migrations.js";

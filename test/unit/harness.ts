@@ -135,6 +135,17 @@ export function harness(
   };
 }
 
+/** The HostnetError `fn` throws (fails if it returns or throws anything else). */
+export function thrown(fn: () => unknown): HostnetError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof HostnetError) return err;
+    throw err;
+  }
+  throw new Error("expected a HostnetError, the call returned");
+}
+
 /** The HostnetError a promise rejects with (fails if it resolves or rejects with anything else). */
 export async function rejection(p: Promise<unknown>): Promise<HostnetError> {
   try {

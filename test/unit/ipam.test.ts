@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HostnetError } from "../../src/errors.js";
 import { blockLength, blockOfValue, blocksOf } from "../../src/ipam/blocks.js";
 import { DockerPools } from "../../src/ipam/docker-pools.js";
 import { allocateAddress, freeAddresses } from "../../src/ipam/ipam.js";
@@ -7,6 +6,7 @@ import { cidrOf, parseIp, parsePrefix } from "../../src/model/ip.js";
 import type { Family } from "../../src/model/ip.js";
 import type { Network, Subnet } from "../../src/model/types.js";
 import { Store } from "../../src/store/store.js";
+import { thrown } from "./harness.js";
 
 let store: Store;
 let seq = 0;
@@ -71,16 +71,6 @@ function allocate(subnet: Subnet, endpointId: string, requested?: string): strin
       requested === undefined ? undefined : { field: "IpConfigurations[0].IpAddress", address: requested },
     ),
   );
-}
-
-function refusal(fn: () => unknown): HostnetError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof HostnetError) return err;
-    throw err;
-  }
-  throw new Error("expected a HostnetError");
 }
 
 const v4 = (prefix: string, gateway: string): { family: Family; prefix: string; gateway: string } => ({
@@ -187,7 +177,7 @@ describe("allocateAddress", () => {
     ["not-an-ip", "InvalidArgument", "garbage"],
   ])("refuses a requested %s (%s: %s) naming the field", (address, code) => {
     const net = addNetwork([v4("10.0.0.0/29", "10.0.0.1")]);
-    const err = refusal(() => allocate(subnetOf(net), addEndpoint(net), address));
+    const err = thrown(() => allocate(subnetOf(net), addEndpoint(net), address));
     expect(err.code).toBe(code);
     expect(err.detail.field).toBe("IpConfigurations[0].IpAddress");
     expect(store.addressCount(subnetOf(net).id)).toBe(0);
@@ -196,7 +186,7 @@ describe("allocateAddress", () => {
   it("refuses a requested address already in use with Conflict", () => {
     const net = addNetwork([v4("10.0.0.0/29", "10.0.0.1")]);
     allocate(subnetOf(net), addEndpoint(net), "10.0.0.4");
-    const err = refusal(() => allocate(subnetOf(net), addEndpoint(net), "10.0.0.4"));
+    const err = thrown(() => allocate(subnetOf(net), addEndpoint(net), "10.0.0.4"));
     expect(err.code).toBe("Conflict");
     expect(err.detail.field).toBe("IpConfigurations[0].IpAddress");
   });
@@ -206,7 +196,7 @@ describe("allocateAddress", () => {
     const s = subnetOf(net);
     const got = Array.from({ length: 5 }, () => allocate(s, addEndpoint(net)));
     expect(got.sort()).toEqual(["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]);
-    const err = refusal(() => allocate(s, addEndpoint(net)));
+    const err = thrown(() => allocate(s, addEndpoint(net)));
     expect(err.code).toBe("Conflict");
     expect(err.message).toContain("10.0.0.0/29");
     expect(store.addressCount(s.id)).toBe(5);
@@ -252,7 +242,7 @@ describe("allocateAddress", () => {
   it("uses both addresses of a /31 (no network or broadcast address there)", () => {
     const net = addNetwork([v4("10.0.0.4/31", "10.0.0.4")]);
     expect(allocate(subnetOf(net), addEndpoint(net))).toBe("10.0.0.5");
-    expect(refusal(() => allocate(subnetOf(net), addEndpoint(net))).code).toBe("Conflict");
+    expect(thrown(() => allocate(subnetOf(net), addEndpoint(net))).code).toBe("Conflict");
   });
 });
 
@@ -345,9 +335,9 @@ describe("Docker's pools, on the same allocator", () => {
     const p = pools();
     const { id } = await request(p, "10.91.0.0/24", "10.91.0.128/25");
     expect(p.requestAddress(id, "")).toBe("10.91.0.128/24");
-    const outside = refusal(() => p.requestAddress(id, "10.91.0.5"));
+    const outside = thrown(() => p.requestAddress(id, "10.91.0.5"));
     expect([outside.code, outside.detail.field]).toEqual(["InvalidArgument", "Address"]);
-    const taken = refusal(() => p.requestAddress(id, "10.91.0.128"));
+    const taken = thrown(() => p.requestAddress(id, "10.91.0.128"));
     expect([taken.code, taken.detail.field]).toEqual(["Conflict", "Address"]);
     p.releaseAddress(id, "10.91.0.200");
     p.releaseAddress(id, "10.91.0.128");

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { HostnetService } from "../../core/service.js";
 import { endpointHostInterface } from "../../core/kernel-names.js";
 import { HostnetError } from "../../errors.js";
-import type { EndpointPolicy } from "../../model/policy.js";
+import type { EndpointPolicy } from "../../policies/index.js";
 import type { Endpoint, Namespace, Network } from "../../model/types.js";
 import {
   checkVersion,

@@ -9,9 +9,10 @@
 import type { HostnetService } from "../../core/service.js";
 import { endpointHandoffInterface } from "../../core/kernel-names.js";
 import { notFound } from "../../errors.js";
-import { effectivePolicies, type SdnRoutePolicy } from "../../model/policy.js";
 import type { Endpoint, Network, Origin, Protocol } from "../../model/types.js";
 import { modes } from "../../modes/index.js";
+import { effectivePolicies } from "../../policies/objects.js";
+import type { SdnRoutePolicy } from "../../policies/sdn-route.js";
 import {
   addressOf,
   choosePorts,
@@ -67,11 +68,7 @@ export class DockerNetworkDriver {
     const wanted = dockerNetwork(req.Options, req.IPv4Data, req.IPv6Data);
     await this.service.createNetwork({
       name: hostnetName(req.NetworkID),
-      type: wanted.type,
-      subnets: wanted.subnets,
-      ...(wanted.mtu === undefined ? {} : { mtu: wanted.mtu }),
-      policies: wanted.policies,
-      ...(wanted.adapter === undefined ? {} : { adapter: wanted.adapter }),
+      ...wanted,
       origin: origin(req.NetworkID),
     });
   }

@@ -2,12 +2,12 @@
  * What Docker's remote-driver requests carry, read into hostnet's specs: network `-o` options, IPAM data,
  * endpoint options and port maps. Pure; every error names the request field as Docker sent it.
  */
-import type { PolicySpec, PortMappingSpec, SubnetSpec } from "../../core/service.js";
+import type { NetworkSpec, PolicySpec, PortMappingSpec, SubnetSpec } from "../../core/service.js";
 import { checkMtu } from "../../core/validate.js";
 import { invalidArgument } from "../../errors.js";
 import { parsePrefix } from "../../model/ip.js";
-import { parseEndpointPolicy } from "../../model/policy.js";
 import type { Protocol } from "../../model/types.js";
+import { parseEndpointPolicies, parseNetworkPolicies, type PolicyDocument } from "../../policies/parse.js";
 
 /** Option keys of `docker network create` and of Docker itself, as netlabel names them. */
 export const GENERIC = "com.docker.network.generic";
@@ -31,9 +31,11 @@ const MODES: Readonly<Record<string, string>> = {
 };
 /** `-o adapter=IF`: the uplink NIC of the modes that take one (HNS's NetAdapterName). */
 const ADAPTER = "adapter";
-/** VLAN tagging and VXLAN, which hostnet does not have yet. */
-const UNSUPPORTED_OPTIONS = ["vlan", "vni"] as const;
-const KNOWN_OPTIONS = ["mode", POLICIES, DRIVER_MTU, ADAPTER];
+/** `-o vni=N`: an overlay network's VXLAN network identifier (HNS's VSID). */
+const VNI = "vni";
+/** VLAN tagging, which hostnet does not have yet. */
+const UNSUPPORTED_OPTIONS = ["vlan"] as const;
+const KNOWN_OPTIONS = ["mode", POLICIES, DRIVER_MTU, ADAPTER, VNI];
 
 export interface IpamData {
   readonly AddressSpace?: string | null;
@@ -43,13 +45,10 @@ export interface IpamData {
 
 export type Options = Readonly<Record<string, unknown>> | null | undefined;
 
-export interface DockerNetwork {
-  readonly type: string;
-  readonly subnets: SubnetSpec[];
-  readonly mtu?: number;
-  readonly policies: PolicySpec[];
-  readonly adapter?: { readonly name: string; readonly field: string };
-}
+export type DockerNetwork = Pick<
+  NetworkSpec,
+  "type" | "subnets" | "mtu" | "policies" | "adapter" | "overlay"
+>;
 
 const GENERIC_FIELD = `Options["${GENERIC}"]`;
 
@@ -67,8 +66,8 @@ function genericOptions(options: Options): Map<string, string> {
   );
 }
 
-/** HNS policies given as a JSON list in one option. */
-export function policiesOption(field: string, text: string | undefined): PolicySpec[] {
+/** HNS policy documents given as a JSON list in one option. */
+function policiesOption(field: string, text: string | undefined): PolicyDocument[] {
   if (text === undefined) return [];
   let list: unknown;
   try {
@@ -81,9 +80,29 @@ export function policiesOption(field: string, text: string | undefined): PolicyS
     const at = `${field}[${i}]`;
     if (typeof p !== "object" || p === null || typeof (p as { Type?: unknown }).Type !== "string")
       throw invalidArgument(at, 'must be an object {"Type": ..., "Settings": {...}}');
-    const { Type, Settings } = p as { Type: string; Settings?: unknown };
-    return { field: `${at}.Settings`, policy: parseEndpointPolicy(at, Type, Settings) };
+    return p as PolicyDocument;
   });
+}
+
+/** `-o vni=N`, or the VSID of `-o policies`; not both. */
+function vniSpec(generic: Map<string, string>, overlay: NetworkSpec["overlay"]): NetworkSpec["overlay"] {
+  const text = generic.get(VNI);
+  if (text === undefined) return overlay;
+  const field = `${GENERIC_FIELD}.${VNI}`;
+  if (!/^\d+$/.test(text)) throw invalidArgument(field, `"${text}" is not a number`);
+  if (overlay?.vni !== undefined)
+    throw invalidArgument(field, `the network's VSID is given twice: here and at ${overlay.vni.field}`);
+  return { ...overlay, vni: { value: Number(text), field } };
+}
+
+/** `-o adapter=IF`, or the NetAdapterName of `-o policies`; not both. */
+function adapterSpec(generic: Map<string, string>, adapter: NetworkSpec["adapter"]): NetworkSpec["adapter"] {
+  const name = generic.get(ADAPTER);
+  if (name === undefined) return adapter;
+  const field = `${GENERIC_FIELD}.${ADAPTER}`;
+  if (adapter !== undefined)
+    throw invalidArgument(field, `the uplink NIC is given twice: here and at ${adapter.field}`);
+  return { name, field };
 }
 
 function subnetSpecs(data: readonly IpamData[] | null | undefined, field: string): SubnetSpec[] {
@@ -124,7 +143,12 @@ export function dockerNetwork(
         `${GENERIC_FIELD}.${key}`,
         `is not a hostnet option (${KNOWN_OPTIONS.join(", ")})`,
       );
-  const adapter = generic.get(ADAPTER);
+  const { policies, adapter, overlay } = parseNetworkPolicies(
+    policiesOption(`${GENERIC_FIELD}.${POLICIES}`, generic.get(POLICIES)),
+    `${GENERIC_FIELD}.${POLICIES}`,
+  );
+  const uplink = adapterSpec(generic, adapter);
+  const vxlan = vniSpec(generic, overlay);
   const mtuText = generic.get(DRIVER_MTU);
   const mtuField = `${GENERIC_FIELD}.${DRIVER_MTU}`;
   if (mtuText !== undefined && !/^\d+$/.test(mtuText))
@@ -134,8 +158,9 @@ export function dockerNetwork(
     type,
     subnets: [...subnetSpecs(ipv4, "IPv4Data"), ...v6],
     ...(mtuText === undefined ? {} : { mtu: checkMtu(mtuField, Number(mtuText)) }),
-    policies: policiesOption(`${GENERIC_FIELD}.${POLICIES}`, generic.get(POLICIES)),
-    ...(adapter === undefined ? {} : { adapter: { name: adapter, field: `${GENERIC_FIELD}.${ADAPTER}` } }),
+    policies,
+    ...(uplink === undefined ? {} : { adapter: uplink }),
+    ...(vxlan === undefined ? {} : { overlay: vxlan }),
   };
 }
 
@@ -161,11 +186,21 @@ export function requestedMac(iface: string | null | undefined, options: Options)
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
+/** `--driver-opt policies=[...]`: the endpoint's own policies. */
 export function endpointPolicies(options: Options): PolicySpec[] {
   const text = options?.[POLICIES];
+  const field = `Options.${POLICIES}`;
   if (text !== undefined && typeof text !== "string")
-    throw invalidArgument(`Options.${POLICIES}`, "must be a string holding a JSON list");
-  return policiesOption(`Options.${POLICIES}`, text);
+    throw invalidArgument(field, "must be a string holding a JSON list");
+  const { policies, portMappings } = parseEndpointPolicies(policiesOption(field, text), field);
+  // Docker replaces an endpoint's port mappings with its own at every ProgramExternalConnectivity.
+  const [mapping] = portMappings;
+  if (mapping !== undefined)
+    throw invalidArgument(
+      mapping.field.replace(/\.Settings$/, ".Type"),
+      "Docker publishes ports itself: give them to docker run -p",
+    );
+  return policies;
 }
 
 /** One entry of Docker's port map (libnetwork types.PortBinding, JSON-decoded). */

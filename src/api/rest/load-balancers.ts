@@ -14,7 +14,8 @@ import {
   LB_PORT_IPV6 as IPV6,
   LB_PORT_LOCAL_ROUTED_VIP as LOCAL_ROUTED_VIP,
 } from "../../model/hns-load-balancer.js";
-import { ErrorBody, protocolOf } from "./wire.js";
+import { protocolOf } from "../../policies/port-mapping.js";
+import { ErrorBody } from "./wire.js";
 
 const DISTRIBUTION_TYPES = [
   LB_DISTRIBUTION_NONE,

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type, type Static } from "typebox";
 import type { HostnetService } from "../../core/service.js";
 import { invalidArgument } from "../../errors.js";
+import { policyView } from "../../policies/view.js";
 import {
   AttachRequest,
   EndpointRequest,
@@ -21,7 +22,6 @@ import {
   PolicyList,
   PolicyRequest,
   policyRequest,
-  policyView,
   networkPolicyRequest,
   networkSpec,
   networkView,

@@ -3,31 +3,19 @@
  * the service's types. One TypeBox definition gives validation, the static type and /openapi.json.
  */
 import { Type, type Static } from "typebox";
-import { invalidArgument } from "../../errors.js";
 import type {
   EndpointSpec,
   NamespaceSpec,
   NetworkSpec,
   PolicyRequest as ServicePolicyRequest,
-  PolicySpec,
-  PortMappingSpec,
   SubnetSpec,
 } from "../../core/service.js";
-import {
-  parseEndpointPolicy,
-  parseNetworkPolicy,
-  type NetworkPolicy,
-  type PortRange,
-} from "../../model/policy.js";
+import type { NetworkPolicy } from "../../policies/index.js";
+import { parseEndpointPolicies, parseNetworkPolicies, parsePolicies } from "../../policies/parse.js";
+import { endpointPolicyViews, networkPolicyViews } from "../../policies/view.js";
 import { endpointHostInterface, networkBridge } from "../../core/kernel-names.js";
 import { overlayBridgeMac } from "../../model/overlay.js";
-import {
-  networkTypes,
-  type Endpoint,
-  type Namespace,
-  type Network,
-  type Protocol,
-} from "../../model/types.js";
+import { networkTypes, type Endpoint, type Namespace, type Network } from "../../model/types.js";
 
 const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
 const Route = Type.Object({
@@ -47,6 +35,13 @@ const Ipam = Type.Object({
   Subnets: Type.Array(Subnet),
 });
 
+const Policy = Type.Object({
+  Type: Type.String(),
+  Settings: Type.Unknown({
+    description: "As the Type's <Type>Settings schema under components.schemas says",
+  }),
+});
+
 export const NetworkRequest = Type.Object({
   Name: Type.String(),
   Type: Type.Optional(
@@ -58,7 +53,7 @@ export const NetworkRequest = Type.Object({
     Type.Boolean({ description: "false stops endpoints of the network reaching each other (Docker's ICC)" }),
   ),
   Policies: Type.Optional(
-    Type.Array(Type.Object({ Type: Type.String(), Settings: Type.Unknown() }), {
+    Type.Array(Policy, {
       description:
         "ACL, QOS, OutBoundNAT and SDNRoute policies every endpoint of the network gets; NetAdapterName; for Overlay networks VSID, VxlanPort, EncapOverhead and RemoteSubnetRoute",
     }),
@@ -79,7 +74,7 @@ export const NetworkWire = Type.Object({
         "Overlay networks: the MAC of this host's bridge, its router for the network, which other hosts' RemoteSubnetRoute policies name as DistributedRouterMacAddress",
     }),
   ),
-  Policies: Type.Array(Type.Object({ Type: Type.String(), Settings: Type.Unknown() })),
+  Policies: Type.Array(Policy),
   Flags: Type.Integer(),
   SchemaVersion,
   CreatedAt: Type.String(),
@@ -90,8 +85,6 @@ export const NetworkWire = Type.Object({
     ),
   ),
 });
-
-const Policy = Type.Object({ Type: Type.String(), Settings: Type.Unknown() });
 
 const IpConfiguration = Type.Object({
   IpAddress: Type.String(),
@@ -131,78 +124,16 @@ export const PolicyRequest = Type.Object({
   Policies: Type.Array(Policy),
 });
 
-/** Policies, each with the field it came from; `handledElsewhere` types are the caller's. */
-function policySpecs<P extends NetworkPolicy>(
-  policies: readonly Static<typeof Policy>[],
-  parse: (field: string, type: string, settings: unknown) => P,
-  handledElsewhere: readonly string[] = [],
-): PolicySpec<P>[] {
-  return policies.flatMap((p, i) =>
-    handledElsewhere.includes(p.Type)
-      ? []
-      : [{ field: `Policies[${i}].Settings`, policy: parse(`Policies[${i}]`, p.Type, p.Settings) }],
-  );
-}
-
-/** HNS's network policy naming the uplink NIC; the other policies of a network are its endpoints'. */
-const NET_ADAPTER_NAME = "NetAdapterName";
-
-function adapterSpec(policies: readonly Static<typeof Policy>[]): NetworkSpec["adapter"] {
-  const i = policies.findIndex((p) => p.Type === NET_ADAPTER_NAME);
-  const policy = policies[i];
-  if (policy === undefined) return undefined;
-  const field = `Policies[${i}].Settings.NetworkAdapterName`;
-  const settings = policy.Settings as { NetworkAdapterName?: unknown } | null | undefined;
-  const name = settings?.NetworkAdapterName;
-  if (typeof name !== "string" || name === "") throw invalidArgument(field, "must name the uplink NIC");
-  if (policies.some((p, j) => j > i && p.Type === NET_ADAPTER_NAME))
-    throw invalidArgument(`Policies[${i}]`, "a network has at most one NetAdapterName policy");
-  return { name, field };
-}
-
-/**
- * HNS's overlay network policies: the VXLAN network identifier (VSID), UDP port (VxlanPort), and the bytes
- * the encapsulation takes from the underlay's MTU (EncapOverhead).
- */
-const VSID = "VSID";
-const VXLAN_PORT = "VxlanPort";
-const ENCAP_OVERHEAD = "EncapOverhead";
-
-function overlaySpec(policies: readonly Static<typeof Policy>[]): NetworkSpec["overlay"] {
-  const number = (type: string, key: string): { value: number; field: string } | undefined => {
-    const i = policies.findIndex((p) => p.Type === type);
-    const settings = policies[i]?.Settings as Record<string, unknown> | null | undefined;
-    if (i < 0) return undefined;
-    const value = settings?.[key];
-    const field = `Policies[${i}].Settings.${key}`;
-    if (typeof value !== "number" || !Number.isInteger(value))
-      throw invalidArgument(field, "must be an integer");
-    return { value, field };
-  };
-  const vni = number(VSID, "IsolationId");
-  const port = number(VXLAN_PORT, "Port");
-  const overhead = number(ENCAP_OVERHEAD, "Overhead");
-  if (vni === undefined && port === undefined && overhead === undefined) return undefined;
-  return {
-    ...(vni === undefined ? {} : { vni }),
-    ...(port === undefined ? {} : { port }),
-    ...(overhead === undefined ? {} : { overhead }),
-  };
-}
-
 export function policyRequest(body: Static<typeof PolicyRequest>): ServicePolicyRequest {
-  return { requestType: body.RequestType, policies: policySpecs(body.Policies, parseEndpointPolicy) };
+  return { requestType: body.RequestType, policies: parsePolicies(body.Policies, "endpoint") };
 }
 
 /** A network's modify request, which may also carry the network's own policies (RemoteSubnetRoute). */
 export function networkPolicyRequest(
   body: Static<typeof PolicyRequest>,
 ): ServicePolicyRequest<NetworkPolicy> {
-  return { requestType: body.RequestType, policies: policySpecs(body.Policies, parseNetworkPolicy) };
+  return { requestType: body.RequestType, policies: parsePolicies(body.Policies, "network") };
 }
-
-const rangesText = (ranges: readonly PortRange[]): string =>
-  ranges.map((r) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`)).join(",");
 
 export const PolicyList = Type.Object({
   Policies: Type.Array(
@@ -218,57 +149,6 @@ export const PolicyList = Type.Object({
     }),
   ),
 });
-
-export function policyView(p: NetworkPolicy): Static<typeof Policy> {
-  switch (p.type) {
-    case "RemoteSubnetRoute":
-      return {
-        Type: p.type,
-        Settings: {
-          DestinationPrefix: p.destinationPrefix,
-          IsolationId: p.isolationId,
-          ProviderAddress: p.providerAddress,
-          DistributedRouterMacAddress: p.drMac,
-        },
-      };
-    case "ACL":
-      return {
-        Type: p.type,
-        Settings: {
-          Action: p.action,
-          Direction: p.direction,
-          Protocols: p.protocols.join(","),
-          LocalAddresses: p.localAddresses.join(","),
-          RemoteAddresses: p.remoteAddresses.join(","),
-          LocalPorts: rangesText(p.localPorts),
-          RemotePorts: rangesText(p.remotePorts),
-          Priority: p.priority,
-        },
-      };
-    case "SDNRoute":
-      return { Type: p.type, Settings: { DestinationPrefix: p.destinationPrefix, NextHop: p.nextHop } };
-    case "OutBoundNAT":
-      return {
-        Type: p.type,
-        Settings: {
-          ...(p.virtualIp === null ? {} : { VirtualIP: p.virtualIp }),
-          Exceptions: [...p.exceptions],
-        },
-      };
-    case "QOS":
-      return {
-        Type: p.type,
-        Settings: {
-          ...(p.maxOutgoingBytesPerSecond === null
-            ? {}
-            : { MaximumOutgoingBandwidthInBytes: p.maxOutgoingBytesPerSecond }),
-          ...(p.maxIncomingBytesPerSecond === null
-            ? {}
-            : { MaximumIncomingBandwidthInBytes: p.maxIncomingBytesPerSecond }),
-        },
-      };
-  }
-}
 
 export const AttachRequest = Type.Object({
   HostComputeNamespace: Type.String(),
@@ -319,69 +199,22 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
     };
     return gateway === undefined ? base : { ...base, gateway };
   });
-  const adapter = adapterSpec(body.Policies ?? []);
-  const overlay = overlaySpec(body.Policies ?? []);
+  const { policies, ...settings } = parseNetworkPolicies(body.Policies ?? []);
   const dhcp = body.Ipams?.[0]?.Type === "DHCP";
   return {
     name: body.Name,
     type: body.Type ?? "NAT",
     subnets,
-    policies: policySpecs(body.Policies ?? [], parseNetworkPolicy, [
-      NET_ADAPTER_NAME,
-      VSID,
-      VXLAN_PORT,
-      ENCAP_OVERHEAD,
-    ]),
-    ...(adapter === undefined ? {} : { adapter }),
-    ...(overlay === undefined ? {} : { overlay }),
+    policies,
+    ...settings,
     ...(dhcp ? { ipam: { value: "dhcp" as const, field: "Ipams[0].Type" } } : {}),
     ...(body.Mtu === undefined ? {} : { mtu: body.Mtu }),
     ...(body.InterContainer === undefined ? {} : { interContainer: body.InterContainer }),
   };
 }
 
-export function protocolOf(field: string, p: number | string): Protocol {
-  const text = String(p).toLowerCase();
-  if (text === "6" || text === "tcp") return "tcp";
-  if (text === "17" || text === "udp") return "udp";
-  throw invalidArgument(field, `protocol ${String(p)} is not supported (6/TCP or 17/UDP)`);
-}
-
-function portMappingSpec(field: string, settings: unknown): PortMappingSpec {
-  if (typeof settings !== "object" || settings === null)
-    throw invalidArgument(`${field}.Settings`, "must be an object");
-  const s = settings as Record<string, unknown>;
-  const int = (key: string): number => {
-    const v = s[key];
-    if (typeof v !== "number") throw invalidArgument(`${field}.Settings.${key}`, "must be an integer");
-    return v;
-  };
-  const protocol = s["Protocol"];
-  if (typeof protocol !== "number" && typeof protocol !== "string")
-    throw invalidArgument(`${field}.Settings.Protocol`, "must be 6, 17, TCP or UDP");
-  const vip = s["VIP"];
-  if (vip !== undefined && typeof vip !== "string")
-    throw invalidArgument(`${field}.Settings.VIP`, "must be a string");
-  const spec = {
-    field: `${field}.Settings`,
-    protocol: protocolOf(`${field}.Settings.Protocol`, protocol),
-    hostPort: int("ExternalPort"),
-    internalPort: int("InternalPort"),
-  };
-  return vip === undefined || vip === "" ? spec : { ...spec, hostIp: vip };
-}
-
 export function endpointSpec(body: Static<typeof EndpointRequest>): EndpointSpec {
-  const portMappings: PortMappingSpec[] = [];
-  const policies: PolicySpec[] = [];
-  (body.Policies ?? []).forEach((p, i) => {
-    if (p.Type === "PortMapping") portMappings.push(portMappingSpec(`Policies[${i}]`, p.Settings));
-    else
-      policies.push({
-        field: `Policies[${i}].Settings`,
-        policy: parseEndpointPolicy(`Policies[${i}]`, p.Type, p.Settings),
-      });
-  });
+  const { policies, portMappings } = parseEndpointPolicies(body.Policies ?? []);
   const ips = (body.IpConfigurations ?? []).map((c, i) => ({
     field: `IpConfigurations[${i}].IpAddress`,
     address: c.IpAddress,
@@ -432,19 +265,7 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
     InterContainer: n.interContainer,
     Bridge: networkBridge(n),
     ...(n.overlay === null ? {} : { DrMacAddress: overlayBridgeMac(n.overlay.localAddress) }),
-    Policies: [
-      ...(n.adapter === null
-        ? []
-        : [{ Type: NET_ADAPTER_NAME, Settings: { NetworkAdapterName: n.adapter } }]),
-      // As HNS shows them: a client adding a RemoteSubnetRoute reads its IsolationId here.
-      ...(n.overlay === null
-        ? []
-        : [
-            { Type: VSID, Settings: { IsolationId: n.overlay.vni } },
-            { Type: VXLAN_PORT, Settings: { Port: n.overlay.vxlanPort } },
-          ]),
-      ...n.policies.map(policyView),
-    ],
+    Policies: networkPolicyViews(n),
     Flags: 0,
     SchemaVersion: schemaVersion,
     CreatedAt: n.createdAt,
@@ -464,18 +285,7 @@ export function endpointView(e: Endpoint, net: Network): Static<typeof EndpointW
     IpConfigurations: e.addresses.map((a) => ({ IpAddress: a.address, PrefixLength: a.prefixLength })),
     MacAddress: e.mac,
     Routes: net.subnets.map((s) => defaultRoute(s.gateway)),
-    Policies: [
-      ...e.portMappings.map((m) => ({
-        Type: "PortMapping",
-        Settings: {
-          Protocol: m.protocol === "tcp" ? 6 : 17,
-          InternalPort: m.internalPort,
-          ExternalPort: m.hostPort,
-          ...(m.hostIp === null ? {} : { VIP: m.hostIp }),
-        },
-      })),
-      ...e.policies.map(policyView),
-    ],
+    Policies: endpointPolicyViews(e),
     Flags: 0,
     SchemaVersion: schemaVersion,
   };

@@ -195,8 +195,9 @@ const bridgeChains = `
   }`;
 
 /**
- * The ACL tiers of one direction and family, first to last, then the default Block (modes/acl.ts). The key
- * is always endpoint address . protocol . remote address . local port . remote port.
+ * The ACL tiers of one direction and family, first to last, then the default Block
+ * (policies/acl-elements.ts). The key is always endpoint address . protocol . remote address . local port .
+ * remote port.
  */
 function aclChain(direction: "In" | "Out", family: 4 | 6): string {
   const ip = family === 4 ? "ip" : "ip6";

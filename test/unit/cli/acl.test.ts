@@ -1,9 +1,9 @@
 /** `--acl SPEC`: what it reads, what it refuses, and that hostnetd shows the result back unchanged. */
 import { describe, expect, it } from "vitest";
-import { policyView } from "../../../src/api/rest/wire.js";
 import { parseAcl } from "../../../src/cli/acl.js";
 import { UsageError } from "../../../src/cli/errors.js";
-import { parseEndpointPolicy } from "../../../src/model/policy.js";
+import { parsePolicy } from "../../../src/policies/parse.js";
+import { policyView } from "../../../src/policies/view.js";
 
 const any = {
   Protocols: "",
@@ -101,7 +101,7 @@ describe("parseAcl", () => {
     "action=block,dir=out,proto=icmp+icmpv6,laddr=172.17.0.2",
   ])("writes %s in the form hostnetd shows it", (text) => {
     const settings = parseAcl(text);
-    expect(policyView(parseEndpointPolicy("Policies[0]", "ACL", settings))).toStrictEqual({
+    expect(policyView(parsePolicy("Policies[0]", "ACL", settings, "endpoint"))).toStrictEqual({
       Type: "ACL",
       Settings: settings,
     });

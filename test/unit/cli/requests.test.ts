@@ -1,6 +1,5 @@
 /** The pure functions that turn flags into request bodies, one per command that sends a body. */
 import { describe, expect, it } from "vitest";
-import { policyView } from "../../../src/api/rest/wire.js";
 import { endpointAttachRequest, endpointCreateRequest } from "../../../src/cli/endpoint.js";
 import { UsageError } from "../../../src/cli/errors.js";
 import { namespaceCreateRequest } from "../../../src/cli/namespace.js";
@@ -14,7 +13,8 @@ import {
   policySetRequest,
 } from "../../../src/cli/policy.js";
 import { HostnetError } from "../../../src/errors.js";
-import { parseEndpointPolicy, parseNetworkPolicy } from "../../../src/model/policy.js";
+import { parsePolicy } from "../../../src/policies/parse.js";
+import { policyView } from "../../../src/policies/view.js";
 import { guardedEndpoint, natNetwork, overlayNetwork } from "./samples.js";
 
 describe("networkCreateRequest", () => {
@@ -237,7 +237,7 @@ describe("policiesOf", () => {
     for (const values of [{ "qos-out": "1MB", "qos-in": "2MiB" }, { "qos-in": "100kbit" }]) {
       const [qos] = policiesOf(values);
       if (qos === undefined) throw new Error("no QOS");
-      expect(policyView(parseEndpointPolicy("Policies[0]", qos.Type, qos.Settings))).toStrictEqual(qos);
+      expect(policyView(parsePolicy("Policies[0]", qos.Type, qos.Settings, "endpoint"))).toStrictEqual(qos);
     }
   });
 });
@@ -280,7 +280,7 @@ describe("policyAddition of a remote subnet", () => {
       RequestType: "Add",
       Policies: [{ Type: "RemoteSubnetRoute", Settings: settings }],
     });
-    expect(parseNetworkPolicy("Policies[0]", "RemoteSubnetRoute", settings)).toMatchObject({
+    expect(parsePolicy("Policies[0]", "RemoteSubnetRoute", settings, "network")).toMatchObject({
       destinationPrefix: "10.244.3.0/24",
       isolationId: 4096,
     });

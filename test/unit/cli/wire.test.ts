@@ -7,6 +7,10 @@ import { expectTypeOf, it } from "vitest";
 import type * as api from "../../../src/api/rest/wire.js";
 import type * as lb from "../../../src/api/rest/load-balancers.js";
 import type * as client from "../../../src/client/wire.js";
+import type { AclSettings } from "../../../src/policies/acl.js";
+import type { PortMappingSettings } from "../../../src/policies/port-mapping.js";
+import type { QosSettings } from "../../../src/policies/qos.js";
+import type { RemoteSubnetRouteSettings } from "../../../src/policies/remote-subnet-route.js";
 
 /** The client's types are readonly throughout; TypeBox's are not. That difference does not matter here. */
 type Writable<T> = T extends readonly (infer U)[]
@@ -31,4 +35,11 @@ it("sends only requests the API schemas accept", () => {
   expectTypeOf<Writable<client.PolicyRequest>>().toEqualTypeOf<Static<typeof api.PolicyRequest>>();
   expectTypeOf<Writable<client.LoadBalancerRequest>>().toEqualTypeOf<Static<typeof lb.LoadBalancerRequest>>();
   expectTypeOf<Writable<client.BackendRequest>>().toEqualTypeOf<Static<typeof lb.BackendRequest>>();
+});
+
+it("writes policy Settings as the policy kinds' schemas type them", () => {
+  expectTypeOf<Writable<client.AclSettings>>().toEqualTypeOf<AclSettings>();
+  expectTypeOf<Writable<client.QosSettings>>().toEqualTypeOf<QosSettings>();
+  expectTypeOf<Writable<client.RemoteSubnetRouteSettings>>().toEqualTypeOf<RemoteSubnetRouteSettings>();
+  expectTypeOf<Writable<client.PortMappingSettings>>().toEqualTypeOf<PortMappingSettings>();
 });

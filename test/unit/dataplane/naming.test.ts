@@ -19,8 +19,8 @@ import {
   vxlanName,
   type Owner,
 } from "../../../src/dataplane/naming.js";
-import { aclObjects } from "../../../src/modes/acl.js";
-import { parseAcl } from "../../../src/model/policy.js";
+import { acl } from "../../../src/policies/acl.js";
+import { aclObjects } from "../../../src/policies/acl-elements.js";
 import { dualNet, endpointOf } from "../modes/samples.js";
 
 const ID = "bbbb2222-0000-4000-8000-000000000002";
@@ -111,7 +111,7 @@ describe("ACL labels and counter keys", () => {
   it("finds an endpoint's ACL counters under the comment its elements carry", () => {
     expect(parseElementComment(aclCounterKey(ID, 1))).toEqual({ owner: `ep:${ID}`, label: "acl 1" });
     const rule = (priority: number) =>
-      parseAcl("Policies[0].Settings", {
+      acl.parse("Policies[0].Settings", {
         Action: "Allow",
         Direction: "In",
         Protocols: "6",

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { HostnetError } from "../../../src/errors.js";
 import {
   cidrOf,
   contains,
@@ -9,17 +8,7 @@ import {
   parseIp,
   parsePrefix,
 } from "../../../src/model/ip.js";
-
-/** The HostnetError `fn` throws (fails the test if it throws nothing or something else). */
-function thrown(fn: () => unknown): HostnetError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof HostnetError) return err;
-    throw err;
-  }
-  throw new Error("expected a HostnetError, nothing was thrown");
-}
+import { thrown } from "../harness.js";
 
 describe("parsePrefix", () => {
   it.each([

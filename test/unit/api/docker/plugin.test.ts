@@ -142,6 +142,59 @@ describe("network driver", () => {
     expect(h.service.networks()).toHaveLength(1);
   });
 
+  it("makes -o mode=overlay with -o vni=N, or a VSID policy, an Overlay network, given hostnetd --host-address", async () => {
+    const host = harness({ hostAddress: "192.0.2.10", underlay: { "192.0.2.10": 1500 } });
+    const on = plugin(host);
+    const overlayNetwork = (id: string, pool: string, generic: Record<string, string>) =>
+      call(
+        "NetworkDriver.CreateNetwork",
+        {
+          NetworkID: id,
+          Options: { "com.docker.network.generic": { mode: "overlay", ...generic } },
+          IPv4Data: [{ Pool: pool, Gateway: pool.replace(/0\/24$/, "1/24") }],
+        },
+        on,
+      );
+    try {
+      expect(await overlayNetwork(NET, "10.79.0.0/24", { vni: "4096" })).toEqual({});
+      const vsid = JSON.stringify([{ Type: "VSID", Settings: { IsolationId: 4097 } }]);
+      expect(await overlayNetwork("d".repeat(64), "10.80.0.0/24", { policies: vsid })).toEqual({});
+      expect(host.service.networks()).toMatchObject([
+        { type: "Overlay", mtu: 1450, overlay: { vni: 4096, vxlanPort: 4789, localAddress: "192.0.2.10" } },
+        { type: "Overlay", overlay: { vni: 4097 } },
+      ]);
+      expect(host.kernel.ofKind("vxlan").map((v) => v.vni)).toEqual([4096, 4097]);
+
+      await call(
+        "NetworkDriver.CreateEndpoint",
+        { NetworkID: NET, EndpointID: EP, Interface: { Address: "10.79.0.2/24" } },
+        on,
+      );
+      const joined = await call(
+        "NetworkDriver.Join",
+        { NetworkID: NET, EndpointID: EP, SandboxKey: "/x" },
+        on,
+      );
+      expect(joined).toMatchObject({ Gateway: "10.79.0.1", StaticRoutes: [] });
+
+      const vni = 'Options["com.docker.network.generic"].vni';
+      const refusals: [Record<string, string>, string][] = [
+        [{ vni: "x" }, vni],
+        [{ vni: "0" }, vni],
+        [{ vni: "4098", policies: vsid }, vni],
+        [{ mode: "nat", vni: "4098" }, vni],
+      ];
+      for (const [generic, field] of refusals) {
+        const answer = await overlayNetwork("e".repeat(64), "10.81.0.0/24", generic);
+        expect(answer["Err"], JSON.stringify(generic)).toContain(`${field}:`);
+      }
+      expect(host.service.networks()).toHaveLength(2);
+    } finally {
+      await on.close();
+      host.close();
+    }
+  });
+
   it("takes Docker's addresses, answers only the MAC it chose, and hands the veth over at Join", async () => {
     await createNetwork();
     const created = await createEndpoint(EP, { Address: "10.77.0.2/24", AddressIPv6: "", MacAddress: "" });
@@ -231,6 +284,16 @@ describe("network driver", () => {
       { Destination: "192.0.2.0/24", RouteType: 0, NextHop: "10.77.0.254" },
     ]);
     expect(h.service.endpoints()[0]?.policies.map((p) => p.type)).toEqual(["SDNRoute", "QOS"]);
+    const published = await createEndpoint(
+      EP2,
+      { Address: "10.77.0.3/24" },
+      {
+        policies: JSON.stringify([
+          { Type: "PortMapping", Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080 } },
+        ]),
+      },
+    );
+    expect(published["Err"]).toContain("Options.policies[0].Type: Docker publishes ports itself");
   });
 
   it("publishes ports at ProgramExternalConnectivity, picking free ones when Docker leaves it to hostnet", async () => {

@@ -623,6 +623,29 @@ describe("plan, version and OpenAPI", () => {
     expect(Object.keys(doc.paths["/networks"] ?? {}).sort()).toEqual(["get", "post"]);
     expect(Object.keys(doc.paths["/networks/{ref}"] ?? {}).sort()).toEqual(["delete", "get"]);
   });
+
+  it("/openapi.json describes every policy type's Settings", async () => {
+    const doc = (await get("/openapi.json")).json<{
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    }>();
+    expect(Object.keys(doc.components.schemas).sort()).toEqual(
+      [
+        "ACL",
+        "QOS",
+        "OutBoundNAT",
+        "SDNRoute",
+        "RemoteSubnetRoute",
+        "NetAdapterName",
+        "VSID",
+        "VxlanPort",
+        "EncapOverhead",
+        "PortMapping",
+      ]
+        .map((type) => `${type}Settings`)
+        .sort(),
+    );
+    expect(Object.keys(doc.components.schemas["ACLSettings"]?.properties ?? {})).toContain("Priority");
+  });
 });
 
 describe("errorReply", () => {

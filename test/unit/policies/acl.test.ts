@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ACL_TIERS } from "../../../src/dataplane/nft-sets.js";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
-import { aclObjects, checkAclTiers } from "../../../src/modes/acl.js";
-import { parseAcl, type EndpointPolicy } from "../../../src/model/policy.js";
-import { dualNet, endpointOf } from "./samples.js";
+import type { EndpointPolicy } from "../../../src/policies/index.js";
+import { acl as aclKind } from "../../../src/policies/acl.js";
+import { aclObjects, checkAclTiers } from "../../../src/policies/acl-elements.js";
+import { dualNet, endpointOf } from "../modes/samples.js";
+import { runPolicyContract } from "./contract.js";
 
-const acl = (settings: Record<string, unknown>): EndpointPolicy => parseAcl("Policies[0].Settings", settings);
+const acl = (settings: Record<string, unknown>): EndpointPolicy =>
+  aclKind.parse("Policies[0].Settings", settings);
 
 /** The endpoint's ACL elements as "set: key → verdict (label)", and its aclRules memberships as "set: key". */
 function rendered(policies: EndpointPolicy[], networkPolicies: EndpointPolicy[] = []): string[] {
@@ -120,4 +123,24 @@ describe("ACLs as tier map elements", () => {
     );
     expect(() => checkAclTiers(disjoint, [])).not.toThrow();
   });
+});
+
+const SETTINGS = "Policies[0].Settings";
+const allow = { Action: "Allow", Direction: "In" };
+
+runPolicyContract(aclKind, {
+  settings: { Action: "Block", Direction: "In", Protocols: "6", LocalPorts: "22", Priority: 200 },
+  malformed: [
+    { settings: null, field: SETTINGS },
+    { settings: { Action: "Maybe", Direction: "In" }, field: `${SETTINGS}.Action` },
+    { settings: { Action: "Allow", Direction: "Up" }, field: `${SETTINGS}.Direction` },
+    { settings: { ...allow, Priority: 0 }, field: `${SETTINGS}.Priority` },
+    { settings: { ...allow, Protocols: "6,gre" }, field: `${SETTINGS}.Protocols` },
+    { settings: { ...allow, Protocols: "1", LocalPorts: "22" }, field: `${SETTINGS}.Protocols` },
+    { settings: { ...allow, LocalAddresses: "10.0.0.300" }, field: `${SETTINGS}.LocalAddresses` },
+    { settings: { ...allow, RemoteAddresses: "10.0.0.0/33" }, field: `${SETTINGS}.RemoteAddresses` },
+    { settings: { ...allow, Protocols: "6", LocalPorts: "80-70" }, field: `${SETTINGS}.LocalPorts` },
+    { settings: { ...allow, Protocols: "6", RemotePorts: "0" }, field: `${SETTINGS}.RemotePorts` },
+  ],
+  skip: { "where it may not appear it is refused naming its Type": "endpoints and networks both take ACLs" },
 });
