@@ -143,7 +143,7 @@ describe.skipIf(needsRoot)("load balancers", () => {
       PortMappings: [{ Protocol: 17, InternalPort: 5353, ExternalPort: 53 }],
     });
     const script =
-      'i=0; while [ $i -lt 18 ]; do echo q | socat -T 0.3 - "UDP6:[2001:db8:100::10]:53"; i=$((i+1)); done';
+      'i=0; while [ $i -lt 18 ]; do (echo q | socat -T 2 - "UDP6:[2001:db8:100::10]:53") & i=$((i+1)); done; wait';
     const answers = (await run(inNs(lab.t.ext, ["sh", "-c", script]), { timeoutMs: 120_000 })).stdout
       .split("\n")
       .filter((l) => l !== "");
