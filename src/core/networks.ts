@@ -4,7 +4,6 @@
  */
 import { conflict, invalidArgument } from "../errors.js";
 import { cidrOf } from "../model/ip.js";
-import type { NetworkPolicy } from "../model/policy.js";
 import {
   networkTypes,
   type Network,
@@ -13,12 +12,13 @@ import {
   type OverlaySettings,
   type UplinkSnapshot,
 } from "../model/types.js";
-import { checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import type { ModeHost } from "../modes/mode.js";
+import type { NetworkPolicy } from "../policies/index.js";
+import { checkPolicies, checkPoliciesInForce } from "../policies/checks.js";
 import { balancersOf, freshId, getNetwork, type Core } from "./context.js";
 import { clusterOf, defineNetwork, releaseAddresses, undefineNetwork } from "./overlay.js";
-import { checkPolicies, checkRemoteSubnets } from "./policies.js";
+import { checkAgainstHost } from "./policies.js";
 import type { NetworkSpec } from "./specs.js";
 import { defaultSubnet, overlapping, parseSubnet, type ParsedSubnet } from "./subnets.js";
 import { checkUplinkFree, lanSubnet, restoreUplinks, takeUplink } from "./uplinks.js";
@@ -88,7 +88,7 @@ async function checkNetwork(core: Core, spec: NetworkSpec): Promise<CheckedNetwo
   const subnets =
     given.length > 0 ? given : [uplink === null ? await defaultSubnet(core) : lanSubnet(uplink)];
   const policies = checkPolicies(spec.policies ?? [], { name, subnets: subnets.map(prefixOf) });
-  checkAclTiers([], policies);
+  checkPoliciesInForce([], policies);
   return { name, type, mtu, subnets, policies, overlay, uplink };
 }
 
@@ -109,7 +109,7 @@ function recordNetwork(core: Core, spec: NetworkSpec, net: CheckedNetwork): stri
       );
   }
   const subnets = net.subnets.map(prefixOf);
-  checkRemoteSubnets(core, spec.policies ?? [], net.policies, { ...net, id: undefined, subnets });
+  checkAgainstHost(core, spec.policies ?? [], net.policies, { ...net, id: undefined, subnets });
   const [id, shortId] = freshId((s) => store.networkShortIdTaken(s));
   store.insertNetwork({
     id,

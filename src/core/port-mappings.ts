@@ -3,8 +3,7 @@
  * unique on the host, and replaced as a whole (Docker publishes a container's ports in one call).
  */
 import { conflict, invalidArgument } from "../errors.js";
-import { parseIp } from "../model/ip.js";
-import { familyOfAddress } from "../model/policy.js";
+import { familyOfAddress, parseIp } from "../model/ip.js";
 import type { Endpoint, Network, Protocol } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import { getEndpoint, getNetwork, type Core } from "./context.js";

@@ -83,15 +83,24 @@ export interface PolicyKind<
   counterKey?(endpointId: string, index: number): string;
 }
 
+/** A value a door hands in, with the field it came from. */
+export interface FieldValue<T> {
+  readonly value: T;
+  readonly field: string;
+}
+
 /** What a network's setting policies give: parts of its spec, each with the field it came from. */
 export interface NetworkSettings {
-  /** The uplink NIC. */
+  /** The uplink NIC (HNS's NetAdapterName policy), for the types that take one. */
   readonly adapter?: { readonly name: string; readonly field: string };
-  /** An overlay network's VXLAN identifier, UDP port and encapsulation overhead. */
+  /**
+   * An overlay network's VXLAN identifier (HNS's VSID policy), UDP port (VxlanPort policy), and the bytes
+   * its encapsulation takes from the underlay's MTU (EncapOverhead policy).
+   */
   readonly overlay?: {
-    readonly vni?: { readonly value: number; readonly field: string };
-    readonly port?: { readonly value: number; readonly field: string };
-    readonly overhead?: { readonly value: number; readonly field: string };
+    readonly vni?: FieldValue<number>;
+    readonly port?: FieldValue<number>;
+    readonly overhead?: FieldValue<number>;
   };
 }
 
