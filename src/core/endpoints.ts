@@ -11,8 +11,8 @@ import type { Endpoint, NamespaceAttachment, Network, Origin } from "../model/ty
 import { checkPolicies, checkPoliciesInForce } from "../policies/checks.js";
 import { balancersOf, freshId, getEndpoint, getNamespace, getNetwork, type Core } from "./context.js";
 import { claimAddresses, clusterOf, preferredBlocks, releaseAddresses } from "./overlay.js";
-import { checkPortMappings, insertPortMappings } from "./port-mappings.js";
-import type { AttachSpec, EndpointSpec, PortMappingSpec } from "./specs.js";
+import { checkPortMappings, insertPortMappings, type CheckedMapping } from "./port-mappings.js";
+import type { AttachSpec, EndpointSpec } from "./specs.js";
 import { checkIfname, checkMac, checkName } from "./validate.js";
 
 const DEFAULT_IFNAME = "eth0";
@@ -101,7 +101,7 @@ interface EndpointRecord {
   readonly net: Network;
   readonly mac: string;
   readonly requested: ReadonlyMap<number, RequestedAddress>;
-  readonly mappings: readonly PortMappingSpec[];
+  readonly mappings: readonly CheckedMapping[];
   readonly attach: NamespaceAttachment | undefined;
   /** Addresses other hosts hold: never given out. */
   readonly elsewhere: ReadonlySet<string>;

@@ -1,8 +1,9 @@
 /**
  * What the doors ask the service for, in the core's terms. A field path a door hands in (`prefixField`, an
- * ip's `field`, a port mapping's or a policy's `field`) is the door's own and comes back unchanged in the
- * errors about that input (a setting of a port mapping or policy as that path and the setting's HNS name);
- * every other field an error names is one of the core's (`coreFields`, errors.ts), which each door renames.
+ * ip's `field`, a port mapping's and each of its parts', a policy's `field`) is the door's own and comes back
+ * unchanged in the errors about that input (a policy's setting as that path and the setting's name in the
+ * policy document, which every door shares); every other field an error names is one of the core's
+ * (`coreFields`, errors.ts), which each door renames.
  */
 import type { Origin } from "../model/types.js";
 import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";

@@ -104,13 +104,17 @@ export interface NetworkSettings {
   };
 }
 
-/** A port mapping as a request gives it, before the network checks it. */
+/**
+ * A port mapping as a request gives it, before the network checks it: each part with the door's path for
+ * it, and `field` the mapping as a whole (a host port mapped twice, or another endpoint's).
+ */
 export interface PortMappingSetting {
   readonly field: string;
   readonly protocol: Protocol;
-  readonly hostIp?: string;
-  readonly hostPort: number;
-  readonly internalPort: number;
+  /** The host address it is bound to; every one without. */
+  readonly hostIp?: FieldValue<string>;
+  readonly hostPort: FieldValue<number>;
+  readonly internalPort: FieldValue<number>;
 }
 
 /** What an endpoint's setting policies give. */

@@ -268,15 +268,15 @@ export function choosePorts(
     while (
       port < last &&
       (taken(b.protocol, port, b.hostIp) ||
-        chosen.some((c) => c.protocol === b.protocol && c.hostPort === port))
+        chosen.some((c) => c.protocol === b.protocol && c.hostPort.value === port))
     )
       port++;
     chosen.push({
       field: b.field,
       protocol: b.protocol,
-      ...(b.hostIp === undefined ? {} : { hostIp: b.hostIp }),
-      hostPort: port,
-      internalPort: b.internalPort,
+      ...(b.hostIp === undefined ? {} : { hostIp: { value: b.hostIp, field: `${b.field}.HostIP` } }),
+      hostPort: { value: port, field: `${b.field}.HostPort` },
+      internalPort: { value: b.internalPort, field: `${b.field}.Port` },
     });
   }
   return chosen;

@@ -89,19 +89,24 @@ function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
     throw invalidArgument("PortMappings", "either every port mapping has the ILB flag or none has");
   return {
     ...(body.Name === undefined ? {} : { name: body.Name }),
-    vips: body.FrontendVIPs.map((address, i) => ({ field: `FrontendVIPs[${i}]`, address })),
-    portMappings: body.PortMappings.map((m, i) => ({
-      field: `PortMappings[${i}]`,
-      protocol: protocolOf(`PortMappings[${i}].Protocol`, m.Protocol),
-      externalPort: m.ExternalPort,
-      internalPort: m.InternalPort,
-      affinity: (m.DistributionType ?? LB_DISTRIBUTION_NONE) !== LB_DISTRIBUTION_NONE,
-      localRoutedVip: ((m.Flags ?? 0) & LOCAL_ROUTED_VIP) !== 0,
-    })),
+    vips: body.FrontendVIPs.map((value, i) => ({ value, field: `FrontendVIPs[${i}]` })),
+    portMappings: body.PortMappings.map((m, i) => {
+      const at = `PortMappings[${i}]`;
+      return {
+        protocol: protocolOf(`${at}.Protocol`, m.Protocol),
+        externalPort: { value: m.ExternalPort, field: `${at}.ExternalPort` },
+        internalPort: { value: m.InternalPort, field: `${at}.InternalPort` },
+        affinity: {
+          value: (m.DistributionType ?? LB_DISTRIBUTION_NONE) !== LB_DISTRIBUTION_NONE,
+          field: `${at}.DistributionType`,
+        },
+        localRoutedVip: ((m.Flags ?? 0) & LOCAL_ROUTED_VIP) !== 0,
+      };
+    }),
     backends: body.HostComputeEndpoints.map((ref, i) => ({ field: `HostComputeEndpoints[${i}]`, ref })),
     internal: ilb[0] === true,
-    dsr: ((body.Flags ?? 0) & DSR) !== 0,
-    ...(body.SourceVIP === undefined ? {} : { sourceVip: { field: "SourceVIP", address: body.SourceVIP } }),
+    dsr: { value: ((body.Flags ?? 0) & DSR) !== 0, field: "Flags" },
+    ...(body.SourceVIP === undefined ? {} : { sourceVip: { value: body.SourceVIP, field: "SourceVIP" } }),
   };
 }
 
@@ -157,11 +162,11 @@ export function registerLoadBalancerRoutes(app: FastifyInstance, lbs: LoadBalanc
     "/loadbalancers/:ref/endpoints",
     { schema: { params: Ref, body: BackendRequest, response: { 200: LoadBalancerWire, ...errors } } },
     async (req) => {
-      const endpoint = req.body.HostComputeEndpoints[0] ?? "";
+      const backend = { field: "HostComputeEndpoints[0]", ref: req.body.HostComputeEndpoints[0] ?? "" };
       const lb =
         req.body.RequestType === "Add"
-          ? await lbs.addBackend(req.params.ref, endpoint)
-          : await lbs.removeBackend(req.params.ref, endpoint);
+          ? await lbs.addBackend(req.params.ref, backend)
+          : await lbs.removeBackend(req.params.ref, backend);
       return lbView(lb);
     },
   );
