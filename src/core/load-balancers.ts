@@ -157,7 +157,7 @@ export class LoadBalancerService {
    */
   async removeBackend(ref: string, backend: BackendSpec): Promise<LoadBalancer> {
     const lb = this.get(ref);
-    const ep = this.store.endpoint(backend.ref);
+    const ep = this.store.endpoints.find(backend.ref);
     if (ep === undefined || !lb.backends.includes(ep.id))
       throw new HostnetError("NotFound", `endpoint "${backend.ref}" is no backend of "${lb.name}"`, {
         field: backend.field,
@@ -181,7 +181,7 @@ export class LoadBalancerService {
   /** A VIP may be any address but one of a container subnet, whose addresses belong to endpoints. */
   private checkVip(field: string, text: string): string {
     const ip = parseIp(field, text);
-    for (const net of this.store.networks())
+    for (const net of this.store.networks.all())
       for (const s of net.subnets)
         if (contains(parsePrefix("subnet", s.prefix), ip))
           throw invalidArgument(field, `${ip.address} is in subnet ${s.prefix} of network "${net.name}"`);
@@ -194,7 +194,7 @@ export class LoadBalancerService {
    */
   private checkSourceVip(field: string, text: string): string {
     const ip = parseIp(field, text);
-    if (this.store.networks().some((n) => n.overlay?.sourceAddress === ip.address)) return ip.address;
+    if (this.store.networks.all().some((n) => n.overlay?.sourceAddress === ip.address)) return ip.address;
     return this.checkVip(field, text);
   }
 
@@ -214,7 +214,7 @@ export class LoadBalancerService {
         `${field}: ${vip}:${m.externalPort}/${m.protocol} is a frontend of "${taken.name}"`,
         field,
       );
-    if (this.store.conflictingPortMapping(m.protocol, m.externalPort, vip) !== undefined)
+    if (this.store.endpoints.conflictingPortMapping(m.protocol, m.externalPort, vip) !== undefined)
       throw conflict(
         `${field}: port ${m.externalPort}/${m.protocol} of ${vip} is an endpoint's port mapping`,
         field,
@@ -222,7 +222,7 @@ export class LoadBalancerService {
   }
 
   private backend({ field, ref }: BackendSpec, vips: readonly string[], dsr: boolean): { id: string } {
-    const ep = this.store.endpoint(ref);
+    const ep = this.store.endpoints.find(ref);
     if (ep === undefined) throw new HostnetError("NotFound", `endpoint "${ref}" not found`, { field });
     const families = new Set(vips.map((v) => (v.includes(":") ? 6 : 4)));
     if (!ep.addresses.some((a) => families.has(a.family)))

@@ -29,8 +29,8 @@ export async function modifyEndpointPolicies(
   const before = ep.policies;
   const after = modifiedPolicies(before, request.requestType, checkPolicies(request.policies, net));
   checkPoliciesInForce(after, net.policies);
-  core.store.write(() => core.store.setPolicies(ep.id, after));
-  await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.setPolicies(ep.id, before));
+  core.store.write(() => core.store.endpoints.setPolicies(ep.id, after));
+  await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.endpoints.setPolicies(ep.id, before));
   return getEndpoint(core, ep.id);
 }
 
@@ -46,15 +46,15 @@ export async function modifyNetworkPolicies(
   const net = getNetwork(core, ref);
   const before = net.policies;
   const after = modifiedPolicies(before, request.requestType, checkPolicies(request.policies, net));
-  const endpoints = core.store.endpoints({ networkId: net.id });
+  const endpoints = core.store.endpoints.all({ networkId: net.id });
   checkPoliciesInForce([], after);
   for (const ep of endpoints) checkPoliciesInForce(ep.policies, after);
   const scope: Owner[] = [`net:${net.id}`, ...endpoints.map((e) => `ep:${e.id}` as const)];
   core.store.write(() => {
     if (request.requestType !== "Remove") checkAgainstHost(core, request.policies, after, net);
-    core.store.setNetworkPolicies(net.id, after);
+    core.store.networks.setPolicies(net.id, after);
   });
-  await core.convergeOrUndo(scope, () => core.store.setNetworkPolicies(net.id, before));
+  await core.convergeOrUndo(scope, () => core.store.networks.setPolicies(net.id, before));
   return getNetwork(core, net.id);
 }
 
@@ -89,7 +89,7 @@ export function checkAgainstHost(
     ...net,
     clustered: core.host.overlay !== undefined,
     overlapping: (prefix) => {
-      const clash = overlapping(core.store.networks(), prefix, net.id);
+      const clash = overlapping(core.store.networks.all(), prefix, net.id);
       return clash === undefined ? undefined : { prefix: clash.prefix, network: clash.network.name };
     },
   });

@@ -51,13 +51,13 @@ export function insertPortMappings(
   mappings: readonly CheckedMapping[],
 ): void {
   for (const { field, mapping: m } of mappings) {
-    const clash = core.store.conflictingPortMapping(m.protocol, m.hostPort, m.hostIp ?? "");
+    const clash = core.store.endpoints.conflictingPortMapping(m.protocol, m.hostPort, m.hostIp ?? "");
     if (clash !== undefined)
       throw conflict(
         `${field}: host port ${m.hostIp ?? "*"}:${m.hostPort}/${m.protocol} is already mapped`,
         field,
       );
-    core.store.insertPortMapping(endpointId, m);
+    core.store.endpoints.insertPortMapping(endpointId, m);
   }
 }
 
@@ -70,12 +70,12 @@ export async function setPortMappings(
   const ep = getEndpoint(core, ref);
   const mappings = checkPortMappings(specs, getNetwork(core, ep.networkId));
   core.store.write(() => {
-    core.store.deletePortMappings(ep.id);
+    core.store.endpoints.deletePortMappings(ep.id);
     insertPortMappings(core, ep.id, mappings);
   });
   await core.convergeOrUndo([`ep:${ep.id}`], () => {
-    core.store.deletePortMappings(ep.id);
-    for (const m of ep.portMappings) core.store.insertPortMapping(ep.id, m);
+    core.store.endpoints.deletePortMappings(ep.id);
+    for (const m of ep.portMappings) core.store.endpoints.insertPortMapping(ep.id, m);
   });
   return getEndpoint(core, ep.id);
 }
@@ -93,7 +93,7 @@ export const hostPortTaken = (
   mapping: { readonly protocol: Protocol; readonly hostPort: number; readonly hostIp: string | undefined },
   exceptEndpoint: string,
 ): boolean =>
-  core.store.conflictingPortMapping(
+  core.store.endpoints.conflictingPortMapping(
     mapping.protocol,
     mapping.hostPort,
     mapping.hostIp ?? "",

@@ -58,7 +58,7 @@ export async function freeSubnet(
   const taken = [
     ...alsoTaken,
     ...(await core.host.prefixes()),
-    ...core.store.networks().flatMap((n) => n.subnets.map((s) => parsePrefix("subnet", s.prefix))),
+    ...core.store.networks.all().flatMap((n) => n.subnets.map((s) => parsePrefix("subnet", s.prefix))),
   ];
   const { pool, length } = DEFAULT_POOLS[family];
   const range = parsePrefix("pool", pool);

@@ -99,21 +99,21 @@ describe("Transparent networks", () => {
     const net = await create();
     await h.service.deleteNetwork(net.id);
     expect(h.uplinks.restored).toEqual([LAN]);
-    expect(h.store.uplinkRestores()).toEqual([]);
+    expect(h.store.networks.uplinkRestores()).toEqual([]);
     expect([...h.kernel.objects.values()].filter((o) => o.owner !== "global")).toEqual([]);
   });
 
   it("give it back at the next start when hostnetd stopped between the deletion and the restore", async () => {
     const net = await create();
     h.store.write(() => {
-      h.store.deleteNetwork(net.id);
-      h.store.insertUplinkRestore(LAN);
+      h.store.networks.delete(net.id);
+      h.store.networks.insertUplinkRestore(LAN);
     });
     const restarted = h.restart();
     await restarted.reconciler.convergeAll();
     await restarted.service.restoreUplinks();
     expect(restarted.uplinks.restored).toEqual([LAN]);
-    expect(restarted.store.uplinkRestores()).toEqual([]);
+    expect(restarted.store.networks.uplinkRestores()).toEqual([]);
     expect(restarted.kernel.has("port:lan0")).toBe(false);
   });
 });
