@@ -1,4 +1,7 @@
-/** HNS-shaped load balancer routes: /loadbalancers and one backend at a time on /loadbalancers/{id}/endpoints. */
+/**
+ * HNS-shaped load balancer routes: /loadbalancers and one backend at a time on /loadbalancers/{id}/endpoints.
+ * The client and the CLI import the schemas' static types (`import type` only).
+ */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type, type Static } from "typebox";
@@ -48,6 +51,7 @@ export const LoadBalancerRequest = Type.Object({
   Flags: Type.Optional(Type.Integer()),
   SourceVIP: Type.Optional(Type.String({ description: "The source address backends see" })),
 });
+export type LoadBalancerRequest = Static<typeof LoadBalancerRequest>;
 
 export const LoadBalancerWire = Type.Object({
   ID: Type.String(),
@@ -59,13 +63,15 @@ export const LoadBalancerWire = Type.Object({
   SourceVIP: Type.Optional(Type.String()),
   CreatedAt: Type.String(),
 });
+export type LoadBalancerWire = Static<typeof LoadBalancerWire>;
 
 export const BackendRequest = Type.Object({
   RequestType: Type.Union([Type.Literal("Add"), Type.Literal("Remove")]),
   HostComputeEndpoints: Type.Array(Type.String(), { minItems: 1, maxItems: 1, description: "One endpoint" }),
 });
+export type BackendRequest = Static<typeof BackendRequest>;
 
-function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
+function lbSpec(body: LoadBalancerRequest): LoadBalancerSpec {
   if (((body.Flags ?? 0) & ~DSR) !== 0) throw invalidArgument("Flags", "takes only DSR (1)");
   body.PortMappings.forEach((m, i) => {
     const flags = m.Flags ?? 0;
@@ -110,7 +116,7 @@ function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
   };
 }
 
-function lbView(lb: LoadBalancer): Static<typeof LoadBalancerWire> {
+function lbView(lb: LoadBalancer): LoadBalancerWire {
   return {
     ID: lb.id,
     Name: lb.name,
