@@ -33,7 +33,7 @@ export interface LoadBalancerSpec {
 }
 
 /** A port of the frontend and the backends' port it goes to, each part with its field. */
-export interface LbPortMappingSpec {
+interface LbPortMappingSpec {
   readonly protocol: Protocol;
   readonly externalPort: FieldValue<number>;
   readonly internalPort: FieldValue<number>;
