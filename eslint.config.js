@@ -7,6 +7,14 @@ const noChildProcess = {
   message: "Only src/dataplane/linux/exec.ts spawns processes.",
 };
 const noSqlite = { name: "better-sqlite3", message: "Only src/store/ touches SQLite." };
+/** The API's schema modules, relative to src/cli and src/client: their static types describe its JSON. */
+const schemaModules = "\\.\\./(api/rest/(wire|load-balancers)|policies/[a-z-]+)\\.js$";
+const schemaTypesOnly = {
+  regex: `^${schemaModules}`,
+  allowTypeImports: true,
+  message:
+    "Only the types of the API's schemas (import type): the CLI and the client load none of the server.",
+};
 
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", ".cache/**", "eslint.config.js"] },
@@ -21,6 +29,8 @@ export default tseslint.config(
       "@typescript-eslint/no-confusing-void-expression": ["error", { ignoreArrowShorthand: true }],
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
       "no-restricted-imports": ["error", { paths: [noChildProcess, noSqlite] }],
+      // `import { type X }` still loads the module (verbatimModuleSyntax keeps `import {} from`); `import type` does not.
+      "@typescript-eslint/no-import-type-side-effects": "error",
     },
   },
   {
@@ -35,7 +45,7 @@ export default tseslint.config(
   },
   {
     // The doors translate their wire to service calls: the kernel and the store are the core's to reach.
-    files: ["src/api/**", "src/cli/**"],
+    files: ["src/api/**"],
     rules: {
       "no-restricted-imports": [
         "error",
@@ -52,18 +62,42 @@ export default tseslint.config(
     },
   },
   {
-    // The client is bundled into the CNI shim: node built-ins and the error types only (so no dataplane
-    // or store either).
+    // The CLI talks to hostnetd through src/client and loads none of the server: of the API's schema modules
+    // it takes the types only, which the compiler erases.
+    files: ["src/cli/**"],
+    rules: {
+      "no-restricted-imports": "off",
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: [noChildProcess, noSqlite],
+          patterns: [
+            {
+              regex:
+                "^\\.\\./(core|dataplane|store|ipam|modes|cluster)/|^\\.\\./api/(?!rest/(wire|load-balancers)\\.js$)",
+              message: "The CLI reaches hostnetd only through src/client.",
+            },
+            schemaTypesOnly,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The client is the CLI's way to hostnetd: node built-ins, the error types, and the types of the API's
+    // schemas (no dataplane or store either).
     files: ["src/client/**"],
     rules: {
-      "no-restricted-imports": [
+      "no-restricted-imports": "off",
+      "@typescript-eslint/no-restricted-imports": [
         "error",
         {
           patterns: [
             {
-              regex: "^(?!node:|\\.\\./errors\\.js$|\\./)",
-              message: "src/client imports only node: built-ins and ../errors.js.",
+              regex: `^(?!node:|\\.\\./errors\\.js$|\\./|${schemaModules})`,
+              message: "src/client imports only node: built-ins, ../errors.js and the API's schema types.",
             },
+            schemaTypesOnly,
           ],
         },
       ],

@@ -28,7 +28,7 @@ export interface EtcdTlsFiles {
   readonly client?: { readonly cert: string; readonly key: string };
 }
 
-export type ClusterArgs = Omit<ClusterOptions, "tls"> & { readonly tls?: EtcdTlsFiles };
+type ClusterArgs = Omit<ClusterOptions, "tls"> & { readonly tls?: EtcdTlsFiles };
 
 export type DaemonArgs = Omit<DaemonOptions, "cluster"> & { readonly cluster: ClusterArgs | null };
 

@@ -25,6 +25,10 @@ export const coreFields = [
   "vni",
   "path",
   "sandbox",
+  "vips",
+  "portMappings",
+  "backends",
+  "sourceVip",
 ] as const;
 export type CoreField = (typeof coreFields)[number];
 
@@ -70,6 +74,10 @@ export const notFound = (what: string, ref: string): HostnetError =>
 
 export const conflict = (message: string, field?: string): HostnetError =>
   new HostnetError("Conflict", message, field === undefined ? {} : { field });
+
+/** A conflict over one field, its message `field: reason` like invalidArgument's. */
+export const conflictAt = (field: string, reason: string): HostnetError =>
+  new FieldError("Conflict", field, reason);
 
 /** Anything that is not already a HostnetError becomes Internal, keeping the original as the cause. */
 export function asHostnetError(err: unknown): HostnetError {

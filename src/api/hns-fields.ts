@@ -18,4 +18,8 @@ export const hnsFieldNames: Readonly<Record<Exclude<CoreField, "sandbox">, strin
   adapter: "Policies",
   vni: "Policies",
   path: "Path",
+  vips: "FrontendVIPs",
+  portMappings: "PortMappings",
+  backends: "HostComputeEndpoints",
+  sourceVip: "SourceVIP",
 };

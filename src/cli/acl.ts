@@ -1,6 +1,6 @@
 /** `--acl action=block,dir=in,proto=tcp,lport=22`: one ACL rule on the command line, to the API's settings. */
 import { isIP } from "node:net";
-import type { AclSettings } from "../client/wire.js";
+import type { AclSettings } from "../policies/acl.js";
 import { UsageError } from "./errors.js";
 
 export const aclSyntax =

@@ -1,5 +1,11 @@
 /** `hostnet endpoint …`: endpoints (a veth on a network, with addresses and published ports). */
-import type { AttachRequest, Endpoint, EndpointRequest, Namespace, Network } from "../client/wire.js";
+import type {
+  AttachRequest,
+  EndpointRequest,
+  EndpointWire as Endpoint,
+  NamespaceWire as Namespace,
+  NetworkWire as Network,
+} from "../api/rest/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { json, none, shortId, table } from "./output.js";

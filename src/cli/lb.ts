@@ -1,5 +1,6 @@
 /** `hostnet lb …`: load balancers, their VIPs and ports, and their backends one at a time. */
-import type { Endpoint, LoadBalancer, LoadBalancerRequest } from "../client/wire.js";
+import type { LoadBalancerRequest, LoadBalancerWire as LoadBalancer } from "../api/rest/load-balancers.js";
+import type { EndpointWire as Endpoint } from "../api/rest/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { json, none, shortId, table } from "./output.js";

@@ -1,5 +1,5 @@
 /** `hostnet namespace …`: network namespaces that endpoints attach to, created or adopted. */
-import type { Namespace, NamespaceRequest } from "../client/wire.js";
+import type { NamespaceRequest, NamespaceWire as Namespace } from "../api/rest/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { json, shortId, table } from "./output.js";
 

@@ -1,6 +1,6 @@
 /** `hostnet network …`: create, list, inspect and remove networks. */
 import { isIP } from "node:net";
-import type { Network, NetworkRequest, Policy, Subnet } from "../client/wire.js";
+import type { NetworkRequest, NetworkWire as Network, Policy, Subnet } from "../api/rest/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { json, none, shortId, table } from "./output.js";

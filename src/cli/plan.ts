@@ -1,5 +1,5 @@
 /** `hostnet plan`: what hostnetd's next converge would change in the kernel, changing nothing. */
-import type { Plan } from "../client/wire.js";
+import type { Plan } from "../api/rest/wire.js";
 import { defineCommand } from "./command.js";
 import { json } from "./output.js";
 

@@ -5,13 +5,14 @@
 import { isIP } from "node:net";
 import type {
   CountedPolicy,
-  Endpoint,
-  Network,
+  EndpointWire as Endpoint,
+  NetworkWire as Network,
   Policy,
   PolicyRequest,
-  QosSettings,
-  RemoteSubnetRouteSettings,
-} from "../client/wire.js";
+} from "../api/rest/wire.js";
+import type { endpointSettingKinds, networkSettingKinds } from "../policies/index.js";
+import type { QosSettings } from "../policies/qos.js";
+import type { RemoteSubnetRouteSettings } from "../policies/remote-subnet-route.js";
 import { HostnetError } from "../errors.js";
 import { aclSyntax, parseAcl, protocolNumbers } from "./acl.js";
 import { defineCommand, group, type Context, type OptionSpecs, type Values } from "./command.js";
@@ -56,18 +57,33 @@ export function policiesOf(values: Values<typeof policyOptions>): Policy[] {
 }
 
 /**
+ * The types of the documents that are an endpoint's or a network's settings, not policies of its: a type
+ * the registry adds or drops is a compile error here until this follows.
+ */
+const endpointSettingTypes = Object.keys({ PortMapping: true } satisfies Record<
+  keyof typeof endpointSettingKinds,
+  true
+>);
+const networkSettingTypes = Object.keys({
+  NetAdapterName: true,
+  VSID: true,
+  VxlanPort: true,
+  EncapOverhead: true,
+} satisfies Record<keyof typeof networkSettingKinds, true>);
+
+/**
  * The policies `policy ls` shows and `--index` counts: all but the port mappings, which `--publish` sets
  * and which the policy requests cannot change.
  */
 export const listedPolicies = (endpoint: Endpoint): Policy[] =>
-  endpoint.Policies.filter((p) => p.Type !== "PortMapping");
+  endpoint.Policies.filter((p) => !endpointSettingTypes.includes(p.Type));
 
 /**
  * The policies `policy ls --network` shows and `--index` counts: all but those the network was created with
  * (its uplink, its VXLAN), which the policy requests cannot change.
  */
 export const listedNetworkPolicies = (network: Network): Policy[] =>
-  network.Policies.filter((p) => !["NetAdapterName", "VSID", "VxlanPort"].includes(p.Type));
+  network.Policies.filter((p) => !networkSettingTypes.includes(p.Type));
 
 /** Makes a policy command work on a network's policies instead of an endpoint's. */
 const targetOption = {
@@ -80,7 +96,7 @@ const targetOption = {
 type Target = Pick<Values<typeof targetOption>, "network">;
 
 /** A routed overlay's RemoteSubnetRoute, which only networks have. */
-export const remoteSubnetOptions = {
+const remoteSubnetOptions = {
   "remote-subnet": {
     type: "string",
     arg: "CIDR",

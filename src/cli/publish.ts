@@ -1,6 +1,6 @@
 /** docker's `-p [HOSTIP:]HOSTPORT:PORT[/PROTO]`, to and from the API's PortMapping settings. */
 import { isIPv4, isIPv6 } from "node:net";
-import type { PortMappingSettings } from "../client/wire.js";
+import type { PortMappingSettings } from "../policies/port-mapping.js";
 import { UsageError } from "./errors.js";
 
 export const publishSyntax = "[HOSTIP:]HOSTPORT:PORT[/tcp|/udp]";

@@ -1,24 +1,26 @@
 /**
- * Typed client for hostnetd's REST API on its unix socket, shared by the CLI and the CNI shim. It imports
- * only node: built-ins and src/errors.ts, so the shim bundles to one small file.
+ * Typed client for hostnetd's REST API on its unix socket, the CLI's way to hostnetd. It loads only node:
+ * built-ins and src/errors.ts; its types are the API's schemas', imported as types only.
  */
 import { request, type RequestOptions } from "./request.js";
 import type {
-  CountedPolicy,
-  AttachRequest,
   BackendRequest,
-  Endpoint,
-  EndpointRequest,
-  LoadBalancer,
   LoadBalancerRequest,
-  Namespace,
+  LoadBalancerWire as LoadBalancer,
+} from "../api/rest/load-balancers.js";
+import type {
+  AttachRequest,
+  CountedPolicy,
+  EndpointRequest,
+  EndpointWire as Endpoint,
   NamespaceRequest,
-  Network,
+  NamespaceWire as Namespace,
   NetworkRequest,
+  NetworkWire as Network,
   Plan,
   PolicyRequest,
   SchemaVersion,
-} from "./wire.js";
+} from "../api/rest/wire.js";
 
 /** Every method rejects with a HostnetError: the API's own error, or Unavailable when hostnetd is down. */
 export interface HostnetClient {
@@ -73,7 +75,7 @@ export function createClient(options: RequestOptions): HostnetClient {
     await p;
   };
 
-  // The casts trust hostnetd, which validates every answer against the schema that wire.ts mirrors.
+  // The casts trust hostnetd, which validates every answer against the schemas these types come from.
   return {
     socket: options.socket,
     version: async () => (await call("GET", "/globals/version")) as SchemaVersion,

@@ -58,19 +58,19 @@ export function freshId(taken: (shortId: string) => boolean): [string, string] {
 }
 
 export function getNetwork(core: Core, ref: string): Network {
-  const net = core.store.network(ref);
+  const net = core.store.networks.find(ref);
   if (net === undefined) throw notFound("network", ref);
   return net;
 }
 
 export function getEndpoint(core: Core, ref: string): Endpoint {
-  const ep = core.store.endpoint(ref);
+  const ep = core.store.endpoints.find(ref);
   if (ep === undefined) throw notFound("endpoint", ref);
   return ep;
 }
 
 export function getNamespace(core: Core, ref: string): Namespace {
-  const ns = core.store.namespace(ref);
+  const ns = core.store.namespaces.find(ref);
   if (ns === undefined) throw notFound("namespace", ref);
   return ns;
 }

@@ -8,12 +8,11 @@ import { conflict, HostnetError, invalidArgument } from "../errors.js";
 import { allocateAddress } from "../ipam/ipam.js";
 import { contains, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
 import type { Endpoint, NamespaceAttachment, Network, Origin } from "../model/types.js";
-import { checkAclTiers } from "../modes/acl.js";
+import { checkPolicies, checkPoliciesInForce } from "../policies/checks.js";
 import { balancersOf, freshId, getEndpoint, getNamespace, getNetwork, type Core } from "./context.js";
 import { claimAddresses, clusterOf, preferredBlocks, releaseAddresses } from "./overlay.js";
-import { checkPolicies } from "./policies.js";
-import { checkPortMappings, insertPortMappings } from "./port-mappings.js";
-import type { AttachSpec, EndpointSpec, PortMappingSpec } from "./specs.js";
+import { checkPortMappings, insertPortMappings, type CheckedMapping } from "./port-mappings.js";
+import type { AttachSpec, EndpointSpec } from "./specs.js";
 import { checkIfname, checkMac, checkName } from "./validate.js";
 
 const DEFAULT_IFNAME = "eth0";
@@ -25,7 +24,7 @@ interface RequestedAddress {
 }
 
 export function listEndpoints(core: Core, filter: { network?: string; namespace?: string } = {}): Endpoint[] {
-  return core.store.endpoints({
+  return core.store.endpoints.all({
     ...(filter.network === undefined ? {} : { networkId: getNetwork(core, filter.network).id }),
     ...(filter.namespace === undefined ? {} : { namespaceId: getNamespace(core, filter.namespace).id }),
   });
@@ -33,21 +32,21 @@ export function listEndpoints(core: Core, filter: { network?: string; namespace?
 
 /** The endpoint a client made under its own key, if there is one. */
 export function endpointByOrigin(core: Core, origin: Origin): Endpoint | undefined {
-  const id = core.store.endpointIdByOrigin(origin);
-  return id === undefined ? undefined : core.store.endpoint(id);
+  const id = core.store.endpoints.idByOrigin(origin);
+  return id === undefined ? undefined : core.store.endpoints.find(id);
 }
 
 /** Every endpoint one client made, with the client's key for it. */
 export function endpointsByOrigin(core: Core, kind: Origin["kind"]): { endpoint: Endpoint; key: string }[] {
-  return core.store.origins(kind).flatMap(({ endpointId, key }) => {
-    const endpoint = core.store.endpoint(endpointId);
+  return core.store.endpoints.origins(kind).flatMap(({ endpointId, key }) => {
+    const endpoint = core.store.endpoints.find(endpointId);
     return endpoint === undefined ? [] : [{ endpoint, key }];
   });
 }
 
 export async function createEndpoint(core: Core, spec: EndpointSpec): Promise<Endpoint> {
   const name = checkName("name", spec.name);
-  const net = core.store.network(spec.network);
+  const net = core.store.networks.find(spec.network);
   if (net === undefined)
     throw new HostnetError("NotFound", `network "${spec.network}" not found`, {
       field: "network",
@@ -65,7 +64,7 @@ export async function createEndpoint(core: Core, spec: EndpointSpec): Promise<En
     const id = insertEndpoint(core, record);
     const taken = await claimAddresses(core, cluster, net, id, requested);
     if (taken === undefined) {
-      await core.convergeOrUndo([`ep:${id}`], () => core.store.deleteEndpoint(id));
+      await core.convergeOrUndo([`ep:${id}`], () => core.store.endpoints.delete(id));
       const created = getEndpoint(core, id);
       core.host.leases.start(created);
       if (cluster !== undefined) void cluster.addresses.reserveAhead(net);
@@ -102,7 +101,7 @@ interface EndpointRecord {
   readonly net: Network;
   readonly mac: string;
   readonly requested: ReadonlyMap<number, RequestedAddress>;
-  readonly mappings: readonly PortMappingSpec[];
+  readonly mappings: readonly CheckedMapping[];
   readonly attach: NamespaceAttachment | undefined;
   /** Addresses other hosts hold: never given out. */
   readonly elsewhere: ReadonlySet<string>;
@@ -114,12 +113,13 @@ interface EndpointRecord {
 function insertEndpoint(core: Core, r: EndpointRecord): string {
   const { store } = core;
   return store.write(() => {
-    if (store.endpoint(r.name) !== undefined) throw conflict(`endpoint "${r.name}" already exists`, "name");
-    if (r.spec.origin !== undefined && store.endpointIdByOrigin(r.spec.origin) !== undefined)
+    if (store.endpoints.find(r.name) !== undefined)
+      throw conflict(`endpoint "${r.name}" already exists`, "name");
+    if (r.spec.origin !== undefined && store.endpoints.idByOrigin(r.spec.origin) !== undefined)
       throw conflict(`${r.spec.origin.kind} ${r.spec.origin.key} already has an endpoint`);
     if (r.attach !== undefined) checkAttachFree(core, r.attach);
-    const [epId, shortId] = freshId((s) => store.endpointShortIdTaken(s));
-    store.insertEndpoint({
+    const [epId, shortId] = freshId((s) => store.endpoints.shortIdTaken(s));
+    store.endpoints.insert({
       id: epId,
       name: r.name,
       networkId: r.net.id,
@@ -145,9 +145,9 @@ function insertEndpoint(core: Core, r: EndpointRecord): string {
       );
     insertPortMappings(core, epId, r.mappings);
     const policies = checkPolicies(r.spec.policies, net);
-    checkAclTiers(policies, net.policies);
-    store.setPolicies(epId, policies);
-    if (r.spec.origin !== undefined) store.insertOrigin(epId, r.spec.origin);
+    checkPoliciesInForce(policies, net.policies);
+    store.endpoints.setPolicies(epId, policies);
+    if (r.spec.origin !== undefined) store.endpoints.insertOrigin(epId, r.spec.origin);
     return epId;
   });
 }
@@ -156,7 +156,7 @@ export async function deleteEndpoint(core: Core, ref: string): Promise<void> {
   const ep = getEndpoint(core, ref);
   core.host.leases.stop(ep.id);
   const balancers = balancersOf(core, ep);
-  core.store.write(() => core.store.deleteEndpoint(ep.id));
+  core.store.write(() => core.store.endpoints.delete(ep.id));
   await core.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
   await core.loadBalancers.forget(balancers, ep);
   await releaseAddresses(core, getNetwork(core, ep.networkId), [ep]);
@@ -171,7 +171,7 @@ export async function deleteEndpointAddress(core: Core, ref: string, address: st
   const gone = ep.addresses.find((a) => a.address === address);
   if (gone === undefined) return;
   const balancers = balancersOf(core, ep);
-  core.store.write(() => core.store.setLeasedAddress(ep.id, gone.subnetId, null));
+  core.store.write(() => core.store.endpoints.setLeasedAddress(ep.id, gone.subnetId, null));
   await core.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
   await core.loadBalancers.forget(balancers, { ...ep, addresses: [gone] });
 }
@@ -190,9 +190,9 @@ export async function attachEndpoint(core: Core, ref: string, spec: AttachSpec):
   }
   core.store.write(() => {
     checkAttachFree(core, attach);
-    core.store.setAttachment(ep.id, attach);
+    core.store.endpoints.setAttachment(ep.id, attach);
   });
-  await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.setAttachment(ep.id, null));
+  await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.endpoints.setAttachment(ep.id, null));
   const attached = getEndpoint(core, ep.id);
   core.host.leases.start(attached);
   return attached;
@@ -210,8 +210,8 @@ export async function handOffEndpoint(core: Core, ref: string, sandbox: string):
     if (ep.attachment.kind === "handoff" && ep.attachment.sandbox === sandbox) return ep;
     throw conflict(`endpoint "${ep.name}" is already attached; detach it first`);
   }
-  core.store.write(() => core.store.setAttachment(ep.id, { kind: "handoff", sandbox }));
-  await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.setAttachment(ep.id, null));
+  core.store.write(() => core.store.endpoints.setAttachment(ep.id, { kind: "handoff", sandbox }));
+  await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.endpoints.setAttachment(ep.id, null));
   return getEndpoint(core, ep.id);
 }
 
@@ -219,13 +219,13 @@ export async function detachEndpoint(core: Core, ref: string): Promise<Endpoint>
   const ep = getEndpoint(core, ref);
   if (ep.attachment === null) return ep;
   core.host.leases.stop(ep.id);
-  core.store.write(() => core.store.setAttachment(ep.id, null));
+  core.store.write(() => core.store.endpoints.setAttachment(ep.id, null));
   await core.reconciler.converge([`ep:${ep.id}`]);
   return getEndpoint(core, ep.id);
 }
 
 function resolveAttach(core: Core, spec: AttachSpec): NamespaceAttachment {
-  const ns = core.store.namespace(spec.namespace);
+  const ns = core.store.namespaces.find(spec.namespace);
   if (ns === undefined)
     throw new HostnetError("NotFound", `namespace "${spec.namespace}" not found`, {
       field: "namespace",
@@ -238,7 +238,7 @@ function resolveAttach(core: Core, spec: AttachSpec): NamespaceAttachment {
 }
 
 function checkAttachFree(core: Core, attach: { namespaceId: string; ifname: string }): void {
-  const holder = core.store.endpointAt(attach.namespaceId, attach.ifname);
+  const holder = core.store.endpoints.at(attach.namespaceId, attach.ifname);
   if (holder !== undefined)
     throw conflict(`interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`, "ifname");
 }

@@ -21,9 +21,9 @@ export class DhcpLeases {
 
   /** Starts the endpoint's client if its network leases addresses and it sits in a namespace. */
   start(ep: Endpoint): void {
-    const net = this.store.network(ep.networkId);
+    const net = this.store.networks.find(ep.networkId);
     if (net?.ipam !== "dhcp" || ep.attachment?.kind !== "namespace") return;
-    const ns: Namespace | undefined = this.store.namespace(ep.attachment.namespaceId);
+    const ns: Namespace | undefined = this.store.namespaces.find(ep.attachment.namespaceId);
     if (ns === undefined) return;
     this.clients.start(
       {
@@ -43,8 +43,8 @@ export class DhcpLeases {
 
   /** At start-up: a client again for every attached endpoint of a DHCP network. */
   resume(): void {
-    for (const net of this.store.networks().filter((n) => n.ipam === "dhcp"))
-      for (const ep of this.store.endpoints({ networkId: net.id })) this.start(ep);
+    for (const net of this.store.networks.all().filter((n) => n.ipam === "dhcp"))
+      for (const ep of this.store.endpoints.all({ networkId: net.id })) this.start(ep);
   }
 
   stopAll(): void {
@@ -52,8 +52,8 @@ export class DhcpLeases {
   }
 
   private async record(endpointId: string, event: DhcpEvent): Promise<void> {
-    const ep = this.store.endpoint(endpointId);
-    const net = ep === undefined ? undefined : this.store.network(ep.networkId);
+    const ep = this.store.endpoints.find(endpointId);
+    const net = ep === undefined ? undefined : this.store.networks.find(ep.networkId);
     const subnet = net?.subnets.find((s) => s.family === 4);
     if (ep === undefined || subnet === undefined) return;
     try {
@@ -67,7 +67,9 @@ export class DhcpLeases {
       }
       const current = ep.addresses.find((a) => a.subnetId === subnet.id)?.address ?? null;
       if ((address?.address ?? null) === current) return;
-      this.store.write(() => this.store.setLeasedAddress(ep.id, subnet.id, address?.address ?? null));
+      this.store.write(() =>
+        this.store.endpoints.setLeasedAddress(ep.id, subnet.id, address?.address ?? null),
+      );
       this.log.info({ op: "dhcp", endpoint: ep.name, address: address?.address ?? null }, "lease recorded");
       await this.reconciler.converge([`ep:${ep.id}`]);
     } catch (err) {

@@ -4,32 +4,48 @@
  * one store row and one converge of that load balancer alone.
  */
 import { randomUUID } from "node:crypto";
-import { conflict, HostnetError, invalidArgument, notFound } from "../errors.js";
+import { conflict, conflictAt, HostnetError, invalidArgument, notFound } from "../errors.js";
 import { LB_SLOTS } from "../dataplane/nft-sets.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
+import type { FieldValue } from "../policies/kind.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import type { Store } from "../store/store.js";
 import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
 import { checkName, checkPort } from "./validate.js";
 
+/**
+ * A load balancer as a door asks for it. Each value the request gives carries the door's path for it; what
+ * the request lacks as a whole the core names in its own words (`vips`, `portMappings`, `backends`,
+ * `sourceVip`; errors.ts).
+ */
 export interface LoadBalancerSpec {
   readonly name?: string;
-  readonly vips: readonly { readonly field: string; readonly address: string }[];
-  readonly portMappings: readonly {
-    readonly field: string;
-    readonly protocol: Protocol;
-    readonly externalPort: number;
-    readonly internalPort: number;
-    readonly affinity: boolean;
-    readonly localRoutedVip: boolean;
-  }[];
-  readonly backends: readonly { readonly field: string; readonly ref: string }[];
+  readonly vips: readonly FieldValue<string>[];
+  readonly portMappings: readonly LbPortMappingSpec[];
+  readonly backends: readonly BackendSpec[];
   readonly internal: boolean;
-  readonly sourceVip?: { readonly field: string; readonly address: string };
-  readonly dsr: boolean;
+  readonly sourceVip?: FieldValue<string>;
+  /** Direct server return, and where the request says so (or would). */
+  readonly dsr: FieldValue<boolean>;
+}
+
+/** A port of the frontend and the backends' port it goes to, each part with its field. */
+interface LbPortMappingSpec {
+  readonly protocol: Protocol;
+  readonly externalPort: FieldValue<number>;
+  readonly internalPort: FieldValue<number>;
+  /** Source-IP affinity, and the field that asks for it (or would). */
+  readonly affinity: FieldValue<boolean>;
+  readonly localRoutedVip: boolean;
+}
+
+/** A backend endpoint by id or name, and the field it came from. */
+export interface BackendSpec {
+  readonly field: string;
+  readonly ref: string;
 }
 
 export class LoadBalancerService {
@@ -55,60 +71,57 @@ export class LoadBalancerService {
 
   async create(spec: LoadBalancerSpec): Promise<LoadBalancer> {
     const id = randomUUID();
-    const name = checkName("Name", spec.name ?? `lb-${id.slice(0, 8)}`);
-    if (spec.vips.length === 0) throw invalidArgument("FrontendVIPs", "give at least one VIP");
+    const name = checkName("name", spec.name ?? `lb-${id.slice(0, 8)}`);
+    if (spec.vips.length === 0) throw invalidArgument("vips", "give at least one VIP");
     if (spec.portMappings.length === 0)
-      throw invalidArgument("PortMappings", "give at least one port mapping");
-    const vips = spec.vips.map((v) => this.checkVip(v.field, v.address));
+      throw invalidArgument("portMappings", "give at least one port mapping");
+    const vips = spec.vips.map((v) => ({ field: v.field, address: this.checkVip(v.field, v.value) }));
+    const addresses = vips.map((v) => v.address);
+    const dsr = spec.dsr.value;
     const portMappings = spec.portMappings.map((m): LbPortMapping => ({
       protocol: m.protocol,
-      externalPort: checkPort(`${m.field}.ExternalPort`, m.externalPort),
-      internalPort: checkPort(`${m.field}.InternalPort`, m.internalPort),
-      affinity: m.affinity,
+      externalPort: checkPort(m.externalPort.field, m.externalPort.value),
+      internalPort: checkPort(m.internalPort.field, m.internalPort.value),
+      affinity: m.affinity.value,
       localRoutedVip: m.localRoutedVip,
     }));
-    const ipv6 = vips.find((v) => v.includes(":"));
-    portMappings.forEach((m, i) => {
-      if (m.affinity && ipv6 !== undefined)
+    const ipv6 = addresses.find((v) => v.includes(":"));
+    spec.portMappings.forEach((m, i) => {
+      if (m.affinity.value && ipv6 !== undefined)
         throw invalidArgument(
-          `${spec.portMappings[i]?.field ?? "PortMappings"}.DistributionType`,
+          m.affinity.field,
           `source-IP affinity is for IPv4 VIPs only, and ${ipv6} is IPv6`,
         );
-      if (portMappings.findIndex((o) => o.protocol === m.protocol && o.externalPort === m.externalPort) !== i)
-        throw invalidArgument(
-          `${spec.portMappings[i]?.field ?? "PortMappings"}.ExternalPort`,
-          "is mapped twice",
-        );
+      const first = spec.portMappings.findIndex(
+        (o) => o.protocol === m.protocol && o.externalPort.value === m.externalPort.value,
+      );
+      if (first !== i) throw invalidArgument(m.externalPort.field, "is mapped twice");
     });
-    if (spec.dsr) this.checkDsr(spec, vips, portMappings);
-    const backends = [...new Set(spec.backends.map((b) => this.backend(b.field, b.ref, vips, spec.dsr).id))];
+    if (dsr) this.checkDsr(spec, vips);
+    const backends = [...new Set(spec.backends.map((b) => this.backend(b, addresses, dsr).id))];
     if (backends.length > LB_SLOTS)
-      throw invalidArgument("HostComputeEndpoints", `a load balancer has at most ${LB_SLOTS} backends`);
+      throw invalidArgument("backends", `a load balancer has at most ${LB_SLOTS} backends`);
     const sourceVip =
-      spec.sourceVip === undefined ? null : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.address);
+      spec.sourceVip === undefined ? null : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.value);
     this.store.write(() => {
-      if (this.lbs.find(name) !== undefined) throw conflict(`load balancer "${name}" already exists`, "Name");
+      if (this.lbs.find(name) !== undefined) throw conflict(`load balancer "${name}" already exists`, "name");
       const existing = this.lbs.all();
-      vips.forEach((vip, i) => {
+      for (const { field, address: vip } of vips) {
         // A DSR VIP is routed to its backends as a whole: no other load balancer can have it.
-        const sharing = existing.find((o) => o.vips.includes(vip) && (o.dsr || spec.dsr));
+        const sharing = existing.find((o) => o.vips.includes(vip) && (o.dsr || dsr));
         if (sharing !== undefined)
-          throw conflict(
-            `${spec.vips[i]?.field ?? "FrontendVIPs"}: ${vip} is a VIP of "${sharing.name}" too, and a DSR VIP cannot be shared`,
-            spec.vips[i]?.field,
-          );
-        for (const m of portMappings)
-          this.checkFrontendFree(existing, spec.vips[i]?.field ?? "FrontendVIPs", vip, m);
+          throw conflictAt(field, `${vip} is a VIP of "${sharing.name}" too, and a DSR VIP cannot be shared`);
+        for (const m of portMappings) this.checkFrontendFree(existing, field, vip, m);
         // Connections are SNAT'ed by the VIP they came to: a VIP has one SourceVIP, or none.
         const other = existing.find((o) => o.vips.includes(vip) && o.sourceVip !== sourceVip);
         if (other !== undefined)
-          throw conflict(
-            `SourceVIP: ${vip} is a VIP of "${other.name}" too, whose SourceVIP is ${other.sourceVip ?? "none"}`,
-            "SourceVIP",
+          throw conflictAt(
+            spec.sourceVip?.field ?? "sourceVip",
+            `${vip} is a VIP of "${other.name}" too, whose SourceVIP is ${other.sourceVip ?? "none"}`,
           );
-      });
+      }
       this.lbs.insert(
-        { id, name, vips, portMappings, internal: spec.internal, sourceVip, dsr: spec.dsr },
+        { id, name, vips: addresses, portMappings, internal: spec.internal, sourceVip, dsr },
         backends,
       );
     });
@@ -124,15 +137,12 @@ export class LoadBalancerService {
   }
 
   /** Adds one backend: new connections may land on it at once. */
-  async addBackend(ref: string, endpointRef: string): Promise<LoadBalancer> {
+  async addBackend(ref: string, backend: BackendSpec): Promise<LoadBalancer> {
     const lb = this.get(ref);
-    const ep = this.backend("HostComputeEndpoints[0]", endpointRef, lb.vips, lb.dsr);
+    const ep = this.backend(backend, lb.vips, lb.dsr);
     if (lb.backends.includes(ep.id)) return lb;
     if (lb.backends.length >= LB_SLOTS)
-      throw invalidArgument(
-        "HostComputeEndpoints[0]",
-        `"${lb.name}" has ${LB_SLOTS} backends, the most it can`,
-      );
+      throw invalidArgument(backend.field, `"${lb.name}" has ${LB_SLOTS} backends, the most it can`);
     this.store.write(() => this.lbs.addBackend(lb.id, ep.id));
     await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
       this.lbs.removeBackend(lb.id, ep.id),
@@ -145,12 +155,12 @@ export class LoadBalancerService {
    * its UDP flows and the clients pinned to it by affinity are forgotten, so they go to the backends that
    * remain.
    */
-  async removeBackend(ref: string, endpointRef: string): Promise<LoadBalancer> {
+  async removeBackend(ref: string, backend: BackendSpec): Promise<LoadBalancer> {
     const lb = this.get(ref);
-    const ep = this.store.endpoint(endpointRef);
+    const ep = this.store.endpoints.find(backend.ref);
     if (ep === undefined || !lb.backends.includes(ep.id))
-      throw new HostnetError("NotFound", `endpoint "${endpointRef}" is no backend of "${lb.name}"`, {
-        field: "HostComputeEndpoints[0]",
+      throw new HostnetError("NotFound", `endpoint "${backend.ref}" is no backend of "${lb.name}"`, {
+        field: backend.field,
       });
     this.store.write(() => this.lbs.removeBackend(lb.id, ep.id));
     await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
@@ -171,7 +181,7 @@ export class LoadBalancerService {
   /** A VIP may be any address but one of a container subnet, whose addresses belong to endpoints. */
   private checkVip(field: string, text: string): string {
     const ip = parseIp(field, text);
-    for (const net of this.store.networks())
+    for (const net of this.store.networks.all())
       for (const s of net.subnets)
         if (contains(parsePrefix("subnet", s.prefix), ip))
           throw invalidArgument(field, `${ip.address} is in subnet ${s.prefix} of network "${net.name}"`);
@@ -184,7 +194,7 @@ export class LoadBalancerService {
    */
   private checkSourceVip(field: string, text: string): string {
     const ip = parseIp(field, text);
-    if (this.store.networks().some((n) => n.overlay?.sourceAddress === ip.address)) return ip.address;
+    if (this.store.networks.all().some((n) => n.overlay?.sourceAddress === ip.address)) return ip.address;
     return this.checkVip(field, text);
   }
 
@@ -204,15 +214,15 @@ export class LoadBalancerService {
         `${field}: ${vip}:${m.externalPort}/${m.protocol} is a frontend of "${taken.name}"`,
         field,
       );
-    if (this.store.conflictingPortMapping(m.protocol, m.externalPort, vip) !== undefined)
+    if (this.store.endpoints.conflictingPortMapping(m.protocol, m.externalPort, vip) !== undefined)
       throw conflict(
         `${field}: port ${m.externalPort}/${m.protocol} of ${vip} is an endpoint's port mapping`,
         field,
       );
   }
 
-  private backend(field: string, ref: string, vips: readonly string[], dsr: boolean): { id: string } {
-    const ep = this.store.endpoint(ref);
+  private backend({ field, ref }: BackendSpec, vips: readonly string[], dsr: boolean): { id: string } {
+    const ep = this.store.endpoints.find(ref);
     if (ep === undefined) throw new HostnetError("NotFound", `endpoint "${ref}" not found`, { field });
     const families = new Set(vips.map((v) => (v.includes(":") ? 6 : 4)));
     if (!ep.addresses.some((a) => families.has(a.family)))
@@ -235,34 +245,22 @@ export class LoadBalancerService {
    * DSR forwards connections unchanged: no port translation, no SNAT, no affinity or ILB gate (the VIP is
    * routed, for everyone), and IPv4 only (the VIP on a backend's lo is marked by an IPv4 address label).
    */
-  private checkDsr(
-    spec: LoadBalancerSpec,
-    vips: readonly string[],
-    mappings: readonly LbPortMapping[],
-  ): void {
-    vips.forEach((vip, i) => {
-      if (vip.includes(":"))
-        throw invalidArgument(
-          spec.vips[i]?.field ?? "FrontendVIPs",
-          `DSR is for IPv4 VIPs only, and ${vip} is IPv6`,
-        );
-    });
+  private checkDsr(spec: LoadBalancerSpec, vips: readonly { field: string; address: string }[]): void {
+    for (const { field, address } of vips)
+      if (address.includes(":"))
+        throw invalidArgument(field, `DSR is for IPv4 VIPs only, and ${address} is IPv6`);
     if (spec.sourceVip !== undefined)
       throw invalidArgument(spec.sourceVip.field, "a DSR load balancer translates no address: no SourceVIP");
     if (spec.internal)
-      throw invalidArgument("Flags", "a DSR VIP is routed for everyone: it cannot be an ILB too");
-    mappings.forEach((m, i) => {
-      const field = spec.portMappings[i]?.field ?? "PortMappings";
-      if (m.internalPort !== m.externalPort)
+      throw invalidArgument(spec.dsr.field, "a DSR VIP is routed for everyone: it cannot be an ILB too");
+    for (const m of spec.portMappings) {
+      if (m.internalPort.value !== m.externalPort.value)
         throw invalidArgument(
-          `${field}.InternalPort`,
+          m.internalPort.field,
           "a DSR load balancer translates no port: InternalPort must be ExternalPort",
         );
-      if (m.affinity)
-        throw invalidArgument(
-          `${field}.DistributionType`,
-          "DSR spreads clients by route hash, without affinity",
-        );
-    });
+      if (m.affinity.value)
+        throw invalidArgument(m.affinity.field, "DSR spreads clients by route hash, without affinity");
+    }
   }
 }

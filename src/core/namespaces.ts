@@ -20,24 +20,24 @@ export async function createNamespace(core: Core, spec: NamespaceSpec): Promise<
     throw conflict(`${path} already exists; adopt it by giving its Path instead`, "name");
   const id = randomUUID();
   core.store.write(() => {
-    if (core.store.namespace(name) !== undefined)
+    if (core.store.namespaces.find(name) !== undefined)
       throw conflict(`namespace "${name}" already exists`, "name");
-    if (core.store.namespace(path) !== undefined)
+    if (core.store.namespaces.find(path) !== undefined)
       throw conflict(`namespace path ${path} is already known`, "path");
-    core.store.insertNamespace({ id, name, path, owned });
+    core.store.namespaces.insert({ id, name, path, owned });
   });
-  await core.convergeOrUndo([`ns:${id}`], () => core.store.deleteNamespace(id));
+  await core.convergeOrUndo([`ns:${id}`], () => core.store.namespaces.delete(id));
   return getNamespace(core, id);
 }
 
 /** Detaches every endpoint in the namespace, then forgets it (and deletes it if hostnet made it). */
 export async function deleteNamespace(core: Core, ref: string): Promise<void> {
   const ns = getNamespace(core, ref);
-  const attached = core.store.endpoints({ namespaceId: ns.id });
+  const attached = core.store.endpoints.all({ namespaceId: ns.id });
   for (const ep of attached) core.host.leases.stop(ep.id);
   core.store.write(() => {
-    for (const ep of attached) core.store.setAttachment(ep.id, null);
-    core.store.deleteNamespace(ns.id);
+    for (const ep of attached) core.store.endpoints.setAttachment(ep.id, null);
+    core.store.namespaces.delete(ns.id);
   });
   await core.reconciler.converge([...attached.map((ep) => `ep:${ep.id}` as const), `ns:${ns.id}`]);
 }

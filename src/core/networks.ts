@@ -4,7 +4,6 @@
  */
 import { conflict, invalidArgument } from "../errors.js";
 import { cidrOf } from "../model/ip.js";
-import type { NetworkPolicy } from "../model/policy.js";
 import {
   networkTypes,
   type Network,
@@ -13,12 +12,13 @@ import {
   type OverlaySettings,
   type UplinkSnapshot,
 } from "../model/types.js";
-import { checkAclTiers } from "../modes/acl.js";
 import { modes } from "../modes/index.js";
 import type { ModeHost } from "../modes/mode.js";
+import type { NetworkPolicy } from "../policies/index.js";
+import { checkPolicies, checkPoliciesInForce } from "../policies/checks.js";
 import { balancersOf, freshId, getNetwork, type Core } from "./context.js";
 import { clusterOf, defineNetwork, releaseAddresses, undefineNetwork } from "./overlay.js";
-import { checkPolicies, checkRemoteSubnets } from "./policies.js";
+import { checkAgainstHost } from "./policies.js";
 import type { NetworkSpec } from "./specs.js";
 import { defaultSubnet, overlapping, parseSubnet, type ParsedSubnet } from "./subnets.js";
 import { checkUplinkFree, lanSubnet, restoreUplinks, takeUplink } from "./uplinks.js";
@@ -31,15 +31,15 @@ const prefixOf = (s: ParsedSubnet): { prefix: string } => ({ prefix: cidrOf(s.pr
 
 /** The network a client made under its own key, if there is one. */
 export function networkByOrigin(core: Core, origin: Origin): Network | undefined {
-  const id = core.store.networkIdByOrigin(origin);
-  return id === undefined ? undefined : core.store.network(id);
+  const id = core.store.networks.idByOrigin(origin);
+  return id === undefined ? undefined : core.store.networks.find(id);
 }
 
 export async function createNetwork(core: Core, spec: NetworkSpec): Promise<Network> {
   const checked = await checkNetwork(core, spec);
   const id = core.store.write(() => recordNetwork(core, spec, checked));
   try {
-    await core.convergeOrUndo([`net:${id}`, "global"], () => core.store.deleteNetwork(id));
+    await core.convergeOrUndo([`net:${id}`, "global"], () => core.store.networks.delete(id));
   } catch (err) {
     if (checked.uplink !== null) await core.host.uplinks.restore(checked.uplink).catch(() => undefined);
     throw err;
@@ -88,19 +88,20 @@ async function checkNetwork(core: Core, spec: NetworkSpec): Promise<CheckedNetwo
   const subnets =
     given.length > 0 ? given : [uplink === null ? await defaultSubnet(core) : lanSubnet(uplink)];
   const policies = checkPolicies(spec.policies ?? [], { name, subnets: subnets.map(prefixOf) });
-  checkAclTiers([], policies);
+  checkPoliciesInForce([], policies);
   return { name, type, mtu, subnets, policies, overlay, uplink };
 }
 
 /** Records the network, inside the store's transaction: its name, origin, uplink and subnets still free. */
 function recordNetwork(core: Core, spec: NetworkSpec, net: CheckedNetwork): string {
   const { store } = core;
-  if (store.network(net.name) !== undefined) throw conflict(`network "${net.name}" already exists`, "name");
-  if (spec.origin !== undefined && store.networkIdByOrigin(spec.origin) !== undefined)
+  if (store.networks.find(net.name) !== undefined)
+    throw conflict(`network "${net.name}" already exists`, "name");
+  if (spec.origin !== undefined && store.networks.idByOrigin(spec.origin) !== undefined)
     throw conflict(`${spec.origin.kind} network ${spec.origin.key} already exists`);
   if (spec.adapter !== undefined) checkUplinkFree(core, spec.adapter);
   for (const [i, s] of net.subnets.entries()) {
-    const clash = overlapping(store.networks(), s.prefix);
+    const clash = overlapping(store.networks.all(), s.prefix);
     const field = spec.subnets[i]?.prefixField;
     if (clash !== undefined)
       throw conflict(
@@ -109,9 +110,9 @@ function recordNetwork(core: Core, spec: NetworkSpec, net: CheckedNetwork): stri
       );
   }
   const subnets = net.subnets.map(prefixOf);
-  checkRemoteSubnets(core, spec.policies ?? [], net.policies, { ...net, id: undefined, subnets });
-  const [id, shortId] = freshId((s) => store.networkShortIdTaken(s));
-  store.insertNetwork({
+  checkAgainstHost(core, spec.policies ?? [], net.policies, { ...net, id: undefined, subnets });
+  const [id, shortId] = freshId((s) => store.networks.shortIdTaken(s));
+  store.networks.insert({
     id,
     name: net.name,
     type: net.type,
@@ -129,7 +130,7 @@ function recordNetwork(core: Core, spec: NetworkSpec, net: CheckedNetwork): stri
     ipam: spec.ipam?.value ?? "static",
     overlay: net.overlay,
   });
-  if (spec.origin !== undefined) store.insertNetworkOrigin(id, spec.origin);
+  if (spec.origin !== undefined) store.networks.insertOrigin(id, spec.origin);
   return id;
 }
 
@@ -162,20 +163,20 @@ export async function deleteNetwork(
 ): Promise<void> {
   const { store } = core;
   const net = getNetwork(core, ref);
-  const endpoints = store.endpoints({ networkId: net.id });
+  const endpoints = store.endpoints.all({ networkId: net.id });
   const local = endpoints.filter((ep) => ep.remoteHost === null).length;
   if (local > 0 && opts.force !== true)
     throw conflict(`network "${net.name}" has ${local} endpoint(s); remove them first or delete with force`);
   const cluster = clusterOf(core, net);
   if (cluster !== undefined && opts.hostOnly !== true)
     await undefineNetwork(cluster.registry, net, endpoints);
-  const blocks = store.overlayBlocks(net.id);
+  const blocks = store.networks.overlayBlocks(net.id);
   for (const ep of endpoints) core.host.leases.stop(ep.id);
   const balancers = endpoints.map((ep) => balancersOf(core, ep));
   store.write(() => {
-    for (const ep of endpoints) store.deleteEndpoint(ep.id);
-    store.deleteNetwork(net.id);
-    if (net.uplink !== null) store.insertUplinkRestore(net.uplink);
+    for (const ep of endpoints) store.endpoints.delete(ep.id);
+    store.networks.delete(net.id);
+    if (net.uplink !== null) store.networks.insertUplinkRestore(net.uplink);
   });
   await core.reconciler.converge([
     ...endpoints.map((ep) => `ep:${ep.id}` as const),
@@ -190,9 +191,10 @@ export async function deleteNetwork(
 
 /** Creates the default NAT network once, on the first start of a fresh state directory. */
 export async function ensureDefaultNetwork(core: Core, name: string): Promise<void> {
-  if (core.store.meta("default-network") !== undefined) return;
-  if (core.store.network(name) === undefined) await createNetwork(core, { name, type: "NAT", subnets: [] });
-  core.store.setMeta("default-network", name);
+  if (core.store.meta.get("default-network") !== undefined) return;
+  if (core.store.networks.find(name) === undefined)
+    await createNetwork(core, { name, type: "NAT", subnets: [] });
+  core.store.meta.set("default-network", name);
 }
 
 /** What a mode may ask of hostnetd's namespace about a new network. */

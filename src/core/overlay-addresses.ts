@@ -42,7 +42,7 @@ export class OverlayAddresses {
   /** This host's blocks of one of the network's subnets, which its endpoints' addresses come from first. */
   blocks(net: Network, subnet: Subnet): Prefix[] {
     const whole = parsePrefix("subnet", subnet.prefix);
-    return this.store
+    return this.store.networks
       .overlayBlocks(net.id)
       .map((b) => parsePrefix("block", b))
       .filter((b) => overlaps(whole, b));
@@ -134,7 +134,7 @@ export class OverlayAddresses {
         const free =
           first(freeAddresses(this.store, subnet, this.blocks(net, subnet), elsewhere)) ??
           first(freeAddresses(this.store, subnet, whole, elsewhere));
-        this.store.setNetworkOverlay(net.id, { ...settings, sourceAddress: free ?? null });
+        this.store.networks.setOverlay(net.id, { ...settings, sourceAddress: free ?? null });
         return free;
       });
       if (address === undefined)
@@ -143,7 +143,7 @@ export class OverlayAddresses {
       try {
         holder = await this.claimOne(net, address, overlayBridgeMac(settings.localAddress));
       } catch (err) {
-        this.store.write(() => this.store.setNetworkOverlay(net.id, { ...settings, sourceAddress: null }));
+        this.store.write(() => this.store.networks.setOverlay(net.id, { ...settings, sourceAddress: null }));
         throw new HostnetError(
           "Unavailable",
           `the cluster's etcd cannot claim this host's address on network "${net.name}": ${String(err)}`,
@@ -159,7 +159,7 @@ export class OverlayAddresses {
 
   /** Claims the source addresses of networks recorded before there were any, or whose claim failed. */
   async claimMissingSources(): Promise<void> {
-    for (const net of this.store.networks())
+    for (const net of this.store.networks.all())
       if (net.overlay !== null && net.overlay.sourceAddress === null)
         await this.claimSource(net).catch((err: unknown) => {
           this.log.error(
@@ -180,19 +180,22 @@ export class OverlayAddresses {
   private owns(net: Network, address: string): boolean {
     const ip = parseIp("address", address);
     const subnet = net.subnets.map((s) => parsePrefix("subnet", s.prefix)).find((p) => contains(p, ip));
-    return subnet !== undefined && this.store.overlayBlocks(net.id).includes(blockOfValue(subnet, ip.value));
+    return (
+      subnet !== undefined &&
+      this.store.networks.overlayBlocks(net.id).includes(blockOfValue(subnet, ip.value))
+    );
   }
 
   /** Claims blocks of each subnet of the network until half a block of its addresses is free. */
   private async reserve(net: Network): Promise<void> {
-    if (this.store.network(net.id) === undefined) return;
+    if (this.store.networks.find(net.id) === undefined) return;
     const short = net.subnets.filter((s) => this.freeCount(net, s) < wanted(s));
     if (short.length === 0) return;
     const holders = await this.registry.blockHolders(net.name);
-    const mine = new Set(this.store.overlayBlocks(net.id));
+    const mine = new Set(this.store.networks.overlayBlocks(net.id));
     for (const [block, host] of holders)
       if (host === this.registry.hostAddress && !mine.has(block))
-        this.store.write(() => this.store.insertOverlayBlock(net.id, block));
+        this.store.write(() => this.store.networks.insertOverlayBlock(net.id, block));
     for (const subnet of short)
       // Lazily, block by block: an IPv6 /64 has 2^58 of them, and the first few unclaimed ones will do.
       for (const block of blocksOf(parsePrefix("subnet", subnet.prefix))) {
@@ -200,7 +203,7 @@ export class OverlayAddresses {
         const cidr = cidrOf(block);
         if (holders.has(cidr)) continue;
         if (await this.registry.claimBlock(net.name, cidr)) {
-          this.store.write(() => this.store.insertOverlayBlock(net.id, cidr));
+          this.store.write(() => this.store.networks.insertOverlayBlock(net.id, cidr));
           this.log.info({ op: "overlay", network: net.name, block: cidr }, "claimed an address block");
         }
       }

@@ -48,7 +48,7 @@ export class OverlayPeers implements ClusterEvents {
     for (const net of this.overlayNetworks()) {
       // Only the cluster's networks have blocks: one without was this host's own (a routed overlay made
       // before hostnetd ran with --etcd), and the cluster's list says nothing about it.
-      if (this.store.overlayBlocks(net.id).length === 0) continue;
+      if (this.store.networks.overlayBlocks(net.id).length === 0) continue;
       const def = listed.get(net.name);
       if (def === undefined || !sameDefinition(net, def)) await this.networkUndefined(net.name);
     }
@@ -60,9 +60,9 @@ export class OverlayPeers implements ClusterEvents {
 
   /** A network deleted on another host goes here too, unless this host still has endpoints on it. */
   async networkUndefined(name: string): Promise<void> {
-    const net = this.store.network(name);
+    const net = this.store.networks.find(name);
     if (net?.overlay == null) return;
-    if (this.store.endpoints({ networkId: net.id }).some((ep) => ep.remoteHost === null)) {
+    if (this.store.endpoints.all({ networkId: net.id }).some((ep) => ep.remoteHost === null)) {
       this.log.error(
         { op: "overlay", network: name },
         "the cluster deleted a network this host has endpoints on; it stays here until they are deleted",
@@ -73,7 +73,7 @@ export class OverlayPeers implements ClusterEvents {
   }
 
   async networkDefined(def: OverlayNetworkDefinition): Promise<void> {
-    const local = this.store.network(def.name);
+    const local = this.store.networks.find(def.name);
     if (local !== undefined) {
       if (!sameDefinition(local, def))
         this.log.error(
@@ -109,7 +109,7 @@ export class OverlayPeers implements ClusterEvents {
   async endpointsListed(all: readonly EndpointRecord[]): Promise<void> {
     const listed = new Set(all.map((r) => `${r.network}/${r.address}/${r.host}/${r.mac}`));
     for (const net of this.overlayNetworks())
-      for (const ep of this.store.endpoints({ networkId: net.id })) {
+      for (const ep of this.store.endpoints.all({ networkId: net.id })) {
         if (ep.remoteHost === null) continue;
         const gone = ep.addresses.filter(
           (a) => !listed.has(`${net.name}/${a.address}/${ep.remoteHost ?? ""}/${ep.mac}`),
@@ -130,14 +130,14 @@ export class OverlayPeers implements ClusterEvents {
    */
   async endpointPut(record: EndpointRecord, attempt = 0): Promise<void> {
     if (record.host === this.hostAddress) return;
-    const net = this.store.network(record.network);
+    const net = this.store.networks.find(record.network);
     if (net?.overlay === null || net === undefined) return;
     const subnet = subnetOf(net, record.address);
     if (subnet === undefined) {
       this.log.warn({ op: "overlay", ...record }, "another host published an address outside the network");
       return;
     }
-    const existing = this.store.endpointWithAddress(subnet.id, record.address);
+    const existing = this.store.endpoints.withAddress(subnet.id, record.address);
     if (existing !== undefined) {
       if (existing.remoteHost === null) {
         // Most likely an endpoint this host is creating, whose claim of the address is about to fail.
@@ -152,16 +152,16 @@ export class OverlayPeers implements ClusterEvents {
       if (existing.remoteHost === record.host && existing.mac === record.mac) return;
       await this.removeAddress(existing, record.address);
     }
-    const same = this.store.remoteEndpoint(net.id, record.host, record.mac);
+    const same = this.store.endpoints.remote(net.id, record.host, record.mac);
     if (same !== undefined) {
       // One address per subnet: one the endpoint had in this subnet before is no longer its.
-      this.store.write(() => this.store.setLeasedAddress(same.id, subnet.id, record.address));
+      this.store.write(() => this.store.endpoints.setLeasedAddress(same.id, subnet.id, record.address));
       await this.reconciler.converge([`ep:${same.id}`]);
       return;
     }
     const id = randomUUID();
     this.store.write(() => {
-      this.store.insertEndpoint({
+      this.store.endpoints.insert({
         id,
         name: `${record.address}@${net.name}`,
         networkId: net.id,
@@ -170,22 +170,22 @@ export class OverlayPeers implements ClusterEvents {
         attachment: null,
         remoteHost: record.host,
       });
-      this.store.insertAddress(subnet.id, record.address, id);
+      this.store.endpoints.insertAddress(subnet.id, record.address, id);
     });
     await this.reconciler.converge([`ep:${id}`]);
   }
 
   async endpointDeleted(network: string, address: string): Promise<void> {
-    const net = this.store.network(network);
+    const net = this.store.networks.find(network);
     const subnet = net === undefined ? undefined : subnetOf(net, address);
-    const ep = subnet === undefined ? undefined : this.store.endpointWithAddress(subnet.id, address);
+    const ep = subnet === undefined ? undefined : this.store.endpoints.withAddress(subnet.id, address);
     if (ep?.remoteHost !== null && ep !== undefined) await this.removeAddress(ep, address);
   }
 
   ownEndpoints(): EndpointRecord[] {
     return this.overlayNetworks().flatMap((net) => [
       ...sourceRecord(net, this.hostAddress),
-      ...this.store.endpoints({ networkId: net.id }).flatMap((ep) =>
+      ...this.store.endpoints.all({ networkId: net.id }).flatMap((ep) =>
         ep.remoteHost !== null
           ? []
           : ep.addresses.map((a) => ({
@@ -199,11 +199,13 @@ export class OverlayPeers implements ClusterEvents {
   }
 
   ownBlocks(): Map<string, string[]> {
-    return new Map(this.overlayNetworks().map((net) => [net.name, this.store.overlayBlocks(net.id)]));
+    return new Map(
+      this.overlayNetworks().map((net) => [net.name, this.store.networks.overlayBlocks(net.id)]),
+    );
   }
 
   private overlayNetworks(): Network[] {
-    return this.store.networks().filter((n) => n.overlay !== null);
+    return this.store.networks.all().filter((n) => n.overlay !== null);
   }
 
   /** Takes the address from a remote endpoint, and the endpoint with its last address. */

@@ -105,7 +105,7 @@ export async function claimAddresses(
       ep.mac,
     );
   } catch (err) {
-    core.store.write(() => core.store.deleteEndpoint(id));
+    core.store.write(() => core.store.endpoints.delete(id));
     throw new HostnetError(
       "Unavailable",
       `the cluster's etcd is unreachable and the address is not of this host's reserved blocks: ${String(err)}`,
@@ -114,7 +114,7 @@ export async function claimAddresses(
     );
   }
   if (taken === undefined) return undefined;
-  core.store.write(() => core.store.deleteEndpoint(id));
+  core.store.write(() => core.store.endpoints.delete(id));
   const asked = [...requested.values()].find((r) => r.address === taken.address);
   if (asked !== undefined)
     throw conflict(`${asked.field}: ${taken.address} is in use on host ${taken.holder}`, asked.field);

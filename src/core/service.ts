@@ -10,8 +10,8 @@ import { describe } from "../dataplane/objects.js";
 import type { Op } from "../dataplane/plan.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import type { Family, Prefix } from "../model/ip.js";
-import type { EndpointPolicy, NetworkPolicy } from "../model/policy.js";
 import type { Endpoint, Namespace, Network, Origin, Protocol } from "../model/types.js";
+import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";
 import type { Store } from "../store/store.js";
 import { convergeOrUndo } from "./converge.js";
 import { getEndpoint, getNamespace, getNetwork, type Core, type HostSide } from "./context.js";
@@ -79,12 +79,12 @@ export class HostnetService {
   // Networks
 
   networks(): Network[] {
-    return this.core.store.networks();
+    return this.core.store.networks.all();
   }
 
   /** The network with this id or name, if there is one. */
   findNetwork(ref: string): Network | undefined {
-    return this.core.store.network(ref);
+    return this.core.store.networks.find(ref);
   }
 
   network(ref: string): Network {
@@ -131,12 +131,12 @@ export class HostnetService {
   // Namespaces
 
   namespaces(): Namespace[] {
-    return this.core.store.namespaces();
+    return this.core.store.namespaces.all();
   }
 
   /** The namespace with this id, name or path, if there is one. */
   findNamespace(ref: string): Namespace | undefined {
-    return this.core.store.namespace(ref);
+    return this.core.store.namespaces.find(ref);
   }
 
   namespace(ref: string): Namespace {
@@ -160,7 +160,7 @@ export class HostnetService {
 
   /** The endpoint with this id or name, if there is one. */
   findEndpoint(ref: string): Endpoint | undefined {
-    return this.core.store.endpoint(ref);
+    return this.core.store.endpoints.find(ref);
   }
 
   endpoint(ref: string): Endpoint {

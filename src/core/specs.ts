@@ -1,11 +1,13 @@
 /**
  * What the doors ask the service for, in the core's terms. A field path a door hands in (`prefixField`, an
- * ip's `field`, a port mapping's or a policy's `field`) is the door's own and comes back unchanged in the
- * errors about that input (a setting of a port mapping or policy as that path and the setting's HNS name);
- * every other field an error names is one of the core's (`coreFields`, errors.ts), which each door renames.
+ * ip's `field`, a port mapping's and each of its parts', a policy's `field`) is the door's own and comes back
+ * unchanged in the errors about that input (a policy's setting as that path and the setting's name in the
+ * policy document, which every door shares); every other field an error names is one of the core's
+ * (`coreFields`, errors.ts), which each door renames.
  */
-import type { EndpointPolicy, NetworkPolicy } from "../model/policy.js";
-import type { Origin, Protocol } from "../model/types.js";
+import type { Origin } from "../model/types.js";
+import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";
+import type { FieldValue, GivenPolicy, NetworkSettings, PortMappingSetting } from "../policies/kind.js";
 
 export interface SubnetSpec {
   readonly prefix: string;
@@ -14,13 +16,8 @@ export interface SubnetSpec {
   readonly gatewayField: string;
 }
 
-/** A value a door hands in, with the field it came from. */
-export interface FieldValue<T> {
-  readonly value: T;
-  readonly field: string;
-}
-
-export interface NetworkSpec {
+/** A network as a door asks for it; its uplink and VXLAN (`adapter`, `overlay`) as its policies give them. */
+export interface NetworkSpec extends NetworkSettings {
   readonly name: string;
   readonly type: string;
   readonly subnets: readonly SubnetSpec[];
@@ -29,36 +26,17 @@ export interface NetworkSpec {
   readonly policies?: readonly PolicySpec<NetworkPolicy>[];
   /** Set by a client such as the Docker driver to find the network again by its own key. */
   readonly origin?: Origin;
-  /** The uplink NIC (HNS's NetAdapterName policy), for the types that take one. */
-  readonly adapter?: AdapterSpec;
   /** Where IPv4 addresses come from: hostnet's IPAM (default) or the LAN's DHCP server. */
   readonly ipam?: FieldValue<"static" | "dhcp">;
   /** Set when the network comes from the cluster's registry, which has it already. */
   readonly fromCluster?: true;
-  /**
-   * An overlay network's VXLAN identifier (HNS's VSID policy), UDP port (VxlanPort policy), and the bytes
-   * its encapsulation takes from the underlay's MTU (EncapOverhead policy).
-   */
-  readonly overlay?: {
-    readonly vni?: FieldValue<number>;
-    readonly port?: FieldValue<number>;
-    readonly overhead?: FieldValue<number>;
-  };
 }
 
 /** The uplink NIC a network takes, by name. */
-export interface AdapterSpec {
-  readonly name: string;
-  readonly field: string;
-}
+export type AdapterSpec = NonNullable<NetworkSpec["adapter"]>;
 
-export interface PortMappingSpec {
-  readonly field: string;
-  readonly protocol: Protocol;
-  readonly hostIp?: string;
-  readonly hostPort: number;
-  readonly internalPort: number;
-}
+/** A port mapping as a door gives it (HNS's PortMapping policy, Docker's port map, CNI's portMappings). */
+export type PortMappingSpec = PortMappingSetting;
 
 export interface AttachSpec {
   readonly namespace: string;
@@ -81,10 +59,7 @@ export interface EndpointSpec {
  * A parsed policy and the request field it came from (`Policies[i].Settings`), for errors only the network
  * can tell.
  */
-export interface PolicySpec<P extends NetworkPolicy = EndpointPolicy> {
-  readonly field: string;
-  readonly policy: P;
-}
+export type PolicySpec<P extends NetworkPolicy = EndpointPolicy> = GivenPolicy<P>;
 
 /** HNS's modify request: Add appends, Remove takes out equal policies, Update replaces them all. */
 export interface PolicyRequest<P extends NetworkPolicy = EndpointPolicy> {

@@ -14,8 +14,8 @@ import {
   parsePrefix,
   type Prefix,
 } from "../model/ip.js";
-import type { NetworkPolicy } from "../model/policy.js";
 import type { Network } from "../model/types.js";
+import { routedPrefixes } from "../policies/checks.js";
 import type { Core } from "./context.js";
 import type { SubnetSpec } from "./specs.js";
 
@@ -58,7 +58,7 @@ export async function freeSubnet(
   const taken = [
     ...alsoTaken,
     ...(await core.host.prefixes()),
-    ...core.store.networks().flatMap((n) => n.subnets.map((s) => parsePrefix("subnet", s.prefix))),
+    ...core.store.networks.all().flatMap((n) => n.subnets.map((s) => parsePrefix("subnet", s.prefix))),
   ];
   const { pool, length } = DEFAULT_POOLS[family];
   const range = parsePrefix("pool", pool);
@@ -75,13 +75,9 @@ export async function defaultSubnet(core: Core): Promise<ParsedSubnet> {
   return { prefix, gateway: ipFromValue(4, hostRange(prefix).first) };
 }
 
-/** The subnets of other hosts a network routes to (its RemoteSubnetRoute policies). */
-const remoteSubnets = (policies: readonly NetworkPolicy[]): string[] =>
-  policies.flatMap((p) => (p.type === "RemoteSubnetRoute" ? [p.destinationPrefix] : []));
-
 /**
- * The first prefix of another network (than `except`) that `prefix` overlaps: one of its subnets, or a remote
- * subnet it routes to.
+ * The first prefix of another network (than `except`) that `prefix` overlaps: one of its subnets, or a prefix
+ * beyond them that it routes to (a routed overlay's remote subnets).
  */
 export function overlapping(
   networks: readonly Network[],
@@ -89,7 +85,7 @@ export function overlapping(
   except?: string,
 ): { readonly prefix: string; readonly network: Network } | undefined {
   for (const network of networks)
-    for (const other of [...network.subnets.map((s) => s.prefix), ...remoteSubnets(network.policies)])
+    for (const other of [...network.subnets.map((s) => s.prefix), ...routedPrefixes(network.policies)])
       if (network.id !== except && overlaps(prefix, parsePrefix("subnet", other)))
         return { prefix: other, network };
   return undefined;

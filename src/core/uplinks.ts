@@ -11,7 +11,7 @@ import type { ParsedSubnet } from "./subnets.js";
 
 /** Refuses an uplink another network holds: a NIC is a port of one bridge at most. */
 export function checkUplinkFree(core: Core, adapter: AdapterSpec): void {
-  const holder = core.store.networks().find((n) => n.adapter === adapter.name);
+  const holder = core.store.networks.all().find((n) => n.adapter === adapter.name);
   if (holder !== undefined)
     throw conflict(
       `${adapter.field}: ${adapter.name} is the uplink of network "${holder.name}"`,
@@ -32,9 +32,9 @@ export async function takeUplink(core: Core, adapter: AdapterSpec): Promise<Upli
  * runs after the start-up converge has removed their bridges.
  */
 export async function restoreUplinks(core: Core): Promise<void> {
-  for (const snapshot of core.store.uplinkRestores()) {
+  for (const snapshot of core.store.networks.uplinkRestores()) {
     await core.host.uplinks.restore(snapshot);
-    core.store.write(() => core.store.deleteUplinkRestore(snapshot.dev));
+    core.store.write(() => core.store.networks.deleteUplinkRestore(snapshot.dev));
   }
 }
 

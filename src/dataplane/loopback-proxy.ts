@@ -93,7 +93,7 @@ function listenUdp(spec: ProxySpec): Promise<Listener> {
   });
 }
 
-export const proxyKey = (protocol: Protocol, port: number): string => `${protocol}/${port}`;
+const proxyKey = (protocol: Protocol, port: number): string => `${protocol}/${port}`;
 
 export class LoopbackProxy {
   private readonly listeners = new Map<string, Listener>();

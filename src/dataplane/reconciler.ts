@@ -140,7 +140,7 @@ export class Reconciler {
   }
 
   private async refresh(): Promise<void> {
-    const observed = await this.kernel.observe(this.store.namespaces(), this.store.instanceId());
+    const observed = await this.kernel.observe(this.store.namespaces.all(), this.store.meta.instanceId());
     const owners = new Map(
       this.desired("all")
         .filter(carriesNoOwner)
@@ -157,11 +157,11 @@ export class Reconciler {
   private desired(scope: Scope): KernelObject[] {
     if (scope === "all")
       return desiredState({
-        networks: this.store.networks(),
-        endpoints: this.store.endpoints(),
-        namespaces: this.store.namespaces(),
+        networks: this.store.networks.all(),
+        endpoints: this.store.endpoints.all(),
+        namespaces: this.store.namespaces.all(),
         loadBalancers: this.loadBalancers.all(),
-        instance: this.store.instanceId(),
+        instance: this.store.meta.instanceId(),
         skeleton: this.skeleton,
       });
     return scope.flatMap((owner) => this.desiredOf(owner));
@@ -172,13 +172,13 @@ export class Reconciler {
     if (owner === "orphan") return [];
     const [kind, id] = owner.split(":") as [string, string];
     if (kind === "net") {
-      const net = this.store.network(id);
+      const net = this.store.networks.find(id);
       return net === undefined ? [] : modes[net.type].networkObjects(net);
     }
     if (kind === "ns") {
-      const ns = this.store.namespace(id);
+      const ns = this.store.namespaces.find(id);
       return ns?.owned === true
-        ? [{ kind: "netns", owner, name: ns.name, instance: this.store.instanceId() }]
+        ? [{ kind: "netns", owner, name: ns.name, instance: this.store.meta.instanceId() }]
         : [];
     }
     if (kind === "lb") {
@@ -187,15 +187,15 @@ export class Reconciler {
         ? []
         : lbObjects(
             lb,
-            (epId) => this.store.endpoint(epId),
-            (nsId) => this.store.namespace(nsId),
+            (epId) => this.store.endpoints.find(epId),
+            (nsId) => this.store.namespaces.find(nsId),
           );
     }
-    const ep = this.store.endpoint(id);
-    const net = ep === undefined ? undefined : this.store.network(ep.networkId);
+    const ep = this.store.endpoints.find(id);
+    const net = ep === undefined ? undefined : this.store.networks.find(ep.networkId);
     return ep === undefined || net === undefined
       ? []
-      : endpointObjects(ep, net, (nsId) => this.store.namespace(nsId));
+      : endpointObjects(ep, net, (nsId) => this.store.namespaces.find(nsId));
   }
 }
 

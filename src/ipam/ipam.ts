@@ -22,7 +22,7 @@ export function allocateAddress(
 ): string {
   const range = subnetRange(store, subnet, hostAddresses);
   const take = (address: string): void => {
-    store.insertAddress(subnet.id, address, endpointId);
+    store.endpoints.insertAddress(subnet.id, address, endpointId);
   };
   const inPreferred = requested === undefined ? freeAddressesIn(range, preferred).next() : undefined;
   if (inPreferred !== undefined && inPreferred.done !== true) {
@@ -53,11 +53,11 @@ function subnetRange(store: Store, subnet: Subnet, hostAddresses: ReadonlySet<st
     unavailable: (address, value) => {
       if (value === gateway) return `is the gateway of ${subnet.prefix}`;
       if (hostAddresses.has(address)) return "is the host's own address";
-      return store.addressTaken(subnet.id, address) ? "is already in use" : undefined;
+      return store.endpoints.addressTaken(subnet.id, address) ? "is already in use" : undefined;
     },
-    cursor: () => store.subnetCursor(subnet.id),
+    cursor: () => store.networks.subnetCursor(subnet.id),
     setCursor: (offset) => {
-      store.setSubnetCursor(subnet.id, offset);
+      store.networks.setSubnetCursor(subnet.id, offset);
     },
   };
 }

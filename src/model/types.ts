@@ -13,8 +13,7 @@ export const networkTypes = [
 ] as const;
 export type NetworkType = (typeof networkTypes)[number];
 
-export const protocols = ["tcp", "udp"] as const;
-export type Protocol = (typeof protocols)[number];
+export type Protocol = "tcp" | "udp";
 
 /** The client that made a network or endpoint, and its key for it; hostnet's own API leaves none. */
 export interface Origin {
@@ -131,7 +130,7 @@ export interface NamespaceAttachment {
  * The container end stays in hostnetd's namespace for a runtime that moves it into its sandbox and
  * configures it itself, as Docker does after a remote driver's Join.
  */
-export interface HandoffAttachment {
+interface HandoffAttachment {
   readonly kind: "handoff";
   /** The runtime's name for where the interface goes (Docker's SandboxKey), for people to read. */
   readonly sandbox: string;

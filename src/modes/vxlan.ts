@@ -2,7 +2,8 @@
  * An overlay network's VXLAN as its spec asks for it: checked against what this host has (an underlay
  * address), and the MTU its packets fit in once encapsulated.
  */
-import type { FieldValue, NetworkSpec } from "../core/specs.js";
+import type { NetworkSpec } from "../core/specs.js";
+import type { FieldValue } from "../policies/kind.js";
 import { checkPort, MIN_MTU } from "../core/validate.js";
 import { HostnetError, invalidArgument } from "../errors.js";
 import type { OverlaySettings } from "../model/types.js";

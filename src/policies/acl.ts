@@ -29,7 +29,7 @@ export interface AclPolicy {
   readonly priority: number;
 }
 
-export const ACL_PRIORITY_MAX = 65500;
+const ACL_PRIORITY_MAX = 65500;
 const PROTOCOL_NAMES: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
 
 export const AclSettings = Type.Object(

@@ -24,7 +24,7 @@ export function checkPolicies<P extends NetworkPolicy>(
   for (const type of singletonPolicies) {
     const same = specs.filter((s) => s.policy.type === type);
     if (same.length > 1)
-      throw invalidArgument(same[1]?.field ?? "Policies", `at most one ${type} policy is allowed`);
+      throw invalidArgument(same[1]?.field ?? "policies", `at most one ${type} policy is allowed`);
   }
   return specs.map((given) => {
     kindOf(given.policy).checkOnNetwork?.(given, net);
@@ -91,7 +91,7 @@ export function modifiedPolicies<P extends NetworkPolicy>(
   for (const type of singletonPolicies)
     if (after.filter((p) => p.type === type).length > 1)
       throw invalidArgument(
-        "Policies",
+        "policies",
         `at most one ${type} policy is allowed; use Update or Remove the old one`,
       );
   return after;

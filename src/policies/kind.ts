@@ -39,7 +39,7 @@ export interface NetworkOnHost extends NetworkShape {
 }
 
 /** An endpoint and the policies of one kind in force on it. */
-export interface InForce<P> {
+interface InForce<P> {
   readonly ep: Endpoint;
   readonly net: Network;
   /** The namespace it is attached to; null when it is not (handed off to a runtime, say). */
@@ -83,25 +83,38 @@ export interface PolicyKind<
   counterKey?(endpointId: string, index: number): string;
 }
 
+/** A value a door hands in, with the field it came from. */
+export interface FieldValue<T> {
+  readonly value: T;
+  readonly field: string;
+}
+
 /** What a network's setting policies give: parts of its spec, each with the field it came from. */
 export interface NetworkSettings {
-  /** The uplink NIC. */
+  /** The uplink NIC (HNS's NetAdapterName policy), for the types that take one. */
   readonly adapter?: { readonly name: string; readonly field: string };
-  /** An overlay network's VXLAN identifier, UDP port and encapsulation overhead. */
+  /**
+   * An overlay network's VXLAN identifier (HNS's VSID policy), UDP port (VxlanPort policy), and the bytes
+   * its encapsulation takes from the underlay's MTU (EncapOverhead policy).
+   */
   readonly overlay?: {
-    readonly vni?: { readonly value: number; readonly field: string };
-    readonly port?: { readonly value: number; readonly field: string };
-    readonly overhead?: { readonly value: number; readonly field: string };
+    readonly vni?: FieldValue<number>;
+    readonly port?: FieldValue<number>;
+    readonly overhead?: FieldValue<number>;
   };
 }
 
-/** A port mapping as a request gives it, before the network checks it. */
+/**
+ * A port mapping as a request gives it, before the network checks it: each part with the door's path for
+ * it, and `field` the mapping as a whole (a host port mapped twice, or another endpoint's).
+ */
 export interface PortMappingSetting {
   readonly field: string;
   readonly protocol: Protocol;
-  readonly hostIp?: string;
-  readonly hostPort: number;
-  readonly internalPort: number;
+  /** The host address it is bound to; every one without. */
+  readonly hostIp?: FieldValue<string>;
+  readonly hostPort: FieldValue<number>;
+  readonly internalPort: FieldValue<number>;
 }
 
 /** What an endpoint's setting policies give. */

@@ -5,7 +5,7 @@
 import { Type, type Static } from "typebox";
 import { invalidArgument } from "../errors.js";
 import type { Protocol } from "../model/types.js";
-import { settingsObject, type EndpointSettingKind } from "./kind.js";
+import { settingsObject, type EndpointSettingKind, type FieldValue } from "./kind.js";
 
 export const PortMappingSettings = Type.Object(
   {
@@ -32,10 +32,10 @@ export const portMapping: EndpointSettingKind<typeof PortMappingSettings> = {
   singleton: false,
   parse(field, settings) {
     const s = settingsObject(field, settings);
-    const int = (key: string): number => {
-      const v = s[key];
-      if (typeof v !== "number") throw invalidArgument(`${field}.${key}`, "must be an integer");
-      return v;
+    const int = (key: string): FieldValue<number> => {
+      const value = s[key];
+      if (typeof value !== "number") throw invalidArgument(`${field}.${key}`, "must be an integer");
+      return { value, field: `${field}.${key}` };
     };
     const protocol = s["Protocol"];
     if (typeof protocol !== "number" && typeof protocol !== "string")
@@ -49,7 +49,8 @@ export const portMapping: EndpointSettingKind<typeof PortMappingSettings> = {
       hostPort: int("ExternalPort"),
       internalPort: int("InternalPort"),
     };
-    return { portMappings: [vip === undefined || vip === "" ? mapping : { ...mapping, hostIp: vip }] };
+    const bound = vip === undefined || vip === "" ? {} : { hostIp: { value: vip, field: `${field}.VIP` } };
+    return { portMappings: [{ ...mapping, ...bound }] };
   },
   view: (ep) =>
     ep.portMappings.map((m) => ({

@@ -19,7 +19,7 @@ export interface QosPolicy {
 }
 
 /** Below this, a token bucket cannot pass one full-size packet per tick: refuse rather than stall. */
-export const QOS_MIN_BYTES_PER_SECOND = 1000;
+const QOS_MIN_BYTES_PER_SECOND = 1000;
 
 const rate = Type.Integer({ minimum: QOS_MIN_BYTES_PER_SECOND, description: "Bytes per second" });
 export const QosSettings = Type.Object(

@@ -4,10 +4,10 @@
  */
 import { Type, type Static } from "typebox";
 import { invalidArgument } from "../errors.js";
-import type { NetworkSettingKind } from "./kind.js";
+import type { FieldValue, NetworkSettingKind } from "./kind.js";
 
 /** The integer a setting has under `key`. */
-function integer(field: string, settings: unknown, key: string): { value: number; field: string } {
+function integer(field: string, settings: unknown, key: string): FieldValue<number> {
   const value = (settings as Record<string, unknown> | null | undefined)?.[key];
   const at = `${field}.${key}`;
   if (typeof value !== "number" || !Number.isInteger(value)) throw invalidArgument(at, "must be an integer");

@@ -15,7 +15,7 @@ function repoRoot(dir: string): string {
 
 const HOSTNETD = join(repoRoot(import.meta.dirname), "dist/bin/hostnetd.js");
 
-export interface ApiResponse {
+interface ApiResponse {
   readonly status: number;
   readonly body: unknown;
 }
@@ -35,12 +35,7 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-export function apiRequest(
-  socket: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<ApiResponse> {
+function apiRequest(socket: string, method: string, path: string, body?: unknown): Promise<ApiResponse> {
   return new Promise((resolvePromise, reject) => {
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const req = httpRequest(

@@ -77,7 +77,7 @@ export interface DockerEngineOptions {
   readonly dockerdArgs?: readonly string[];
 }
 
-export const DOCKER_IMAGE = "hostnet-busybox:e2e";
+const DOCKER_IMAGE = "hostnet-busybox:e2e";
 const BUSYBOX = "/bin/busybox";
 /** docker.io's own CLI, even when another one comes first on PATH (a 28.x in /usr/local/bin here). */
 const DOCKER_CLI = existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";

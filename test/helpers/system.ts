@@ -15,7 +15,7 @@ import {
 import { join } from "node:path";
 import { run } from "./run.js";
 
-export const CGROUP_ROOT = "/sys/fs/cgroup";
+const CGROUP_ROOT = "/sys/fs/cgroup";
 
 export const onPath = (cmd: string): boolean =>
   (process.env["PATH"] ?? "").split(":").some((dir) => dir !== "" && existsSync(join(dir, cmd)));
@@ -50,7 +50,7 @@ export function skipOrFailInCi(message: string): string {
 }
 
 /** Mount points at or below `dir` in our mount namespace, deepest first. */
-export function mountsUnder(dir: string): string[] {
+function mountsUnder(dir: string): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .map((line) => line.split(" ")[4] ?? "")

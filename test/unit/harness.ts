@@ -167,11 +167,11 @@ export const storeSnapshot = (h: Harness): unknown => ({
 /** The kernel holds exactly what the store asks for. */
 export function expectConverged(h: Harness): void {
   const desired = desiredState({
-    networks: h.store.networks(),
-    endpoints: h.store.endpoints(),
-    namespaces: h.store.namespaces(),
+    networks: h.store.networks.all(),
+    endpoints: h.store.endpoints.all(),
+    namespaces: h.store.namespaces.all(),
     loadBalancers: [],
-    instance: h.store.instanceId(),
+    instance: h.store.meta.instanceId(),
     skeleton: defaultSkeleton,
   });
   expect(new Set(h.kernel.objects.keys())).toEqual(new Set(desired.map(identity)));

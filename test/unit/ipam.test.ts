@@ -22,7 +22,7 @@ const uuid = (n: number): string => `${n.toString(16).padStart(8, "0")}-0000-400
 
 function addNetwork(subnets: { family: Family; prefix: string; gateway: string }[]): Network {
   const id = uuid(++seq);
-  store.insertNetwork({
+  store.networks.insert({
     id,
     name: `n${seq}`,
     type: "NAT",
@@ -36,7 +36,7 @@ function addNetwork(subnets: { family: Family; prefix: string; gateway: string }
     overlay: null,
     subnets,
   });
-  const net = store.network(id);
+  const net = store.networks.find(id);
   if (net === undefined) throw new Error("network not stored");
   return net;
 }
@@ -49,7 +49,7 @@ function subnetOf(net: Network, family: Family = 4): Subnet {
 
 function addEndpoint(net: Network): string {
   const id = uuid(0x10000000 + ++seq);
-  store.insertEndpoint({
+  store.endpoints.insert({
     id,
     name: `e${seq}`,
     networkId: net.id,
@@ -110,7 +110,7 @@ describe("allocateAddress", () => {
       expect(v > prefix.first && v < prefix.last).toBe(true);
       expect(a).not.toBe("10.1.0.1");
     }
-    expect(store.addressCount(s.id)).toBe(1000);
+    expect(store.endpoints.addressCount(s.id)).toBe(1000);
   });
 
   it("keeps subnets of different networks apart; each has its own sequence", () => {
@@ -138,7 +138,7 @@ describe("allocateAddress", () => {
     const ep = addEndpoint(net);
     expect(allocate(subnetOf(net, 4), ep)).toBe("10.0.0.2");
     expect(allocate(subnetOf(net, 6), ep)).toBe("fd00::2");
-    const stored = store.endpoint(ep)?.addresses ?? [];
+    const stored = store.endpoints.find(ep)?.addresses ?? [];
     expect(stored.map((a) => [a.family, a.address, a.prefixLength])).toEqual([
       [4, "10.0.0.2", 24],
       [6, "fd00::2", 64],
@@ -180,7 +180,7 @@ describe("allocateAddress", () => {
     const err = thrown(() => allocate(subnetOf(net), addEndpoint(net), address));
     expect(err.code).toBe(code);
     expect(err.detail.field).toBe("IpConfigurations[0].IpAddress");
-    expect(store.addressCount(subnetOf(net).id)).toBe(0);
+    expect(store.endpoints.addressCount(subnetOf(net).id)).toBe(0);
   });
 
   it("refuses a requested address already in use with Conflict", () => {
@@ -199,7 +199,7 @@ describe("allocateAddress", () => {
     const err = thrown(() => allocate(s, addEndpoint(net)));
     expect(err.code).toBe("Conflict");
     expect(err.message).toContain("10.0.0.0/29");
-    expect(store.addressCount(s.id)).toBe(5);
+    expect(store.endpoints.addressCount(s.id)).toBe(5);
   });
 
   it("frees an endpoint's address when the endpoint is deleted, so it can be reused", () => {
@@ -208,11 +208,11 @@ describe("allocateAddress", () => {
     const eps = Array.from({ length: 5 }, () => addEndpoint(net));
     const got = eps.map((ep) => allocate(s, ep));
     const victim = eps[2] ?? "";
-    store.write(() => store.deleteEndpoint(victim));
-    expect(store.addressCount(s.id)).toBe(4);
+    store.write(() => store.endpoints.delete(victim));
+    expect(store.endpoints.addressCount(s.id)).toBe(4);
     // The only free address is the one just released: allocation wraps around to it.
     expect(allocate(s, addEndpoint(net))).toBe(got[2]);
-    store.write(() => store.deleteEndpoint(eps[0] ?? ""));
+    store.write(() => store.endpoints.delete(eps[0] ?? ""));
     expect(allocate(s, addEndpoint(net), got[0])).toBe(got[0]);
   });
 
@@ -221,7 +221,7 @@ describe("allocateAddress", () => {
     const s = subnetOf(net);
     const first = addEndpoint(net);
     expect(allocate(s, first)).toBe("10.0.0.2");
-    store.write(() => store.deleteEndpoint(first));
+    store.write(() => store.endpoints.delete(first));
     expect(allocate(s, addEndpoint(net))).toBe("10.0.0.3");
   });
 
@@ -235,7 +235,7 @@ describe("allocateAddress", () => {
         throw new Error("later step failed");
       }),
     ).toThrow("later step failed");
-    expect(store.addressCount(s.id)).toBe(0);
+    expect(store.endpoints.addressCount(s.id)).toBe(0);
     expect(allocate(s, ep)).toBe("10.0.0.2");
   });
 

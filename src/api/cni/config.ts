@@ -7,8 +7,8 @@ import { CniCode, CniError } from "./errors.js";
 import { readResult, type Dns, type Result } from "./result.js";
 import { isSupported, supportedVersions } from "./versions.js";
 
-export const commands = ["ADD", "DEL", "CHECK", "STATUS", "VERSION", "GC"] as const;
-export type Command = (typeof commands)[number];
+const commands = ["ADD", "DEL", "CHECK", "STATUS", "VERSION", "GC"] as const;
+type Command = (typeof commands)[number];
 
 export interface CniEnv {
   readonly command: Command;
@@ -54,7 +54,7 @@ export function parseEnv(env: Readonly<Record<string, string>>): CniEnv {
   };
 }
 
-export interface PortMappingCapability {
+interface PortMappingCapability {
   readonly field: string;
   readonly hostPort: number;
   readonly containerPort: number;

@@ -104,9 +104,9 @@ export class CniHandler {
         portMappings: conf.portMappings.map((m) => ({
           field: m.field,
           protocol: m.protocol,
-          hostPort: m.hostPort,
-          internalPort: m.containerPort,
-          ...(m.hostIP === undefined ? {} : { hostIp: m.hostIP }),
+          hostPort: { value: m.hostPort, field: `${m.field}.hostPort` },
+          internalPort: { value: m.containerPort, field: `${m.field}.containerPort` },
+          ...(m.hostIP === undefined ? {} : { hostIp: { value: m.hostIP, field: `${m.field}.hostIP` } }),
         })),
         policies: bandwidthPolicies(conf),
         origin,

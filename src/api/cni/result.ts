@@ -10,7 +10,7 @@ export interface Dns {
   readonly options?: readonly string[];
 }
 
-export interface ResultInterface {
+interface ResultInterface {
   readonly name: string;
   readonly mac?: string;
   readonly mtu?: number;
@@ -18,14 +18,14 @@ export interface ResultInterface {
   readonly [extra: string]: unknown;
 }
 
-export interface ResultIp {
+interface ResultIp {
   readonly address: string;
   readonly gateway?: string;
   readonly interface?: number;
   readonly [extra: string]: unknown;
 }
 
-export interface ResultRoute {
+interface ResultRoute {
   readonly dst: string;
   readonly gw?: string;
   readonly [extra: string]: unknown;

@@ -1,4 +1,7 @@
-/** HNS-shaped load balancer routes: /loadbalancers and one backend at a time on /loadbalancers/{id}/endpoints. */
+/**
+ * HNS-shaped load balancer routes: /loadbalancers and one backend at a time on /loadbalancers/{id}/endpoints.
+ * The client and the CLI import the schemas' static types (`import type` only).
+ */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type, type Static } from "typebox";
@@ -48,6 +51,7 @@ export const LoadBalancerRequest = Type.Object({
   Flags: Type.Optional(Type.Integer()),
   SourceVIP: Type.Optional(Type.String({ description: "The source address backends see" })),
 });
+export type LoadBalancerRequest = Static<typeof LoadBalancerRequest>;
 
 export const LoadBalancerWire = Type.Object({
   ID: Type.String(),
@@ -59,13 +63,15 @@ export const LoadBalancerWire = Type.Object({
   SourceVIP: Type.Optional(Type.String()),
   CreatedAt: Type.String(),
 });
+export type LoadBalancerWire = Static<typeof LoadBalancerWire>;
 
 export const BackendRequest = Type.Object({
   RequestType: Type.Union([Type.Literal("Add"), Type.Literal("Remove")]),
   HostComputeEndpoints: Type.Array(Type.String(), { minItems: 1, maxItems: 1, description: "One endpoint" }),
 });
+export type BackendRequest = Static<typeof BackendRequest>;
 
-function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
+function lbSpec(body: LoadBalancerRequest): LoadBalancerSpec {
   if (((body.Flags ?? 0) & ~DSR) !== 0) throw invalidArgument("Flags", "takes only DSR (1)");
   body.PortMappings.forEach((m, i) => {
     const flags = m.Flags ?? 0;
@@ -89,23 +95,28 @@ function lbSpec(body: Static<typeof LoadBalancerRequest>): LoadBalancerSpec {
     throw invalidArgument("PortMappings", "either every port mapping has the ILB flag or none has");
   return {
     ...(body.Name === undefined ? {} : { name: body.Name }),
-    vips: body.FrontendVIPs.map((address, i) => ({ field: `FrontendVIPs[${i}]`, address })),
-    portMappings: body.PortMappings.map((m, i) => ({
-      field: `PortMappings[${i}]`,
-      protocol: protocolOf(`PortMappings[${i}].Protocol`, m.Protocol),
-      externalPort: m.ExternalPort,
-      internalPort: m.InternalPort,
-      affinity: (m.DistributionType ?? LB_DISTRIBUTION_NONE) !== LB_DISTRIBUTION_NONE,
-      localRoutedVip: ((m.Flags ?? 0) & LOCAL_ROUTED_VIP) !== 0,
-    })),
+    vips: body.FrontendVIPs.map((value, i) => ({ value, field: `FrontendVIPs[${i}]` })),
+    portMappings: body.PortMappings.map((m, i) => {
+      const at = `PortMappings[${i}]`;
+      return {
+        protocol: protocolOf(`${at}.Protocol`, m.Protocol),
+        externalPort: { value: m.ExternalPort, field: `${at}.ExternalPort` },
+        internalPort: { value: m.InternalPort, field: `${at}.InternalPort` },
+        affinity: {
+          value: (m.DistributionType ?? LB_DISTRIBUTION_NONE) !== LB_DISTRIBUTION_NONE,
+          field: `${at}.DistributionType`,
+        },
+        localRoutedVip: ((m.Flags ?? 0) & LOCAL_ROUTED_VIP) !== 0,
+      };
+    }),
     backends: body.HostComputeEndpoints.map((ref, i) => ({ field: `HostComputeEndpoints[${i}]`, ref })),
     internal: ilb[0] === true,
-    dsr: ((body.Flags ?? 0) & DSR) !== 0,
-    ...(body.SourceVIP === undefined ? {} : { sourceVip: { field: "SourceVIP", address: body.SourceVIP } }),
+    dsr: { value: ((body.Flags ?? 0) & DSR) !== 0, field: "Flags" },
+    ...(body.SourceVIP === undefined ? {} : { sourceVip: { value: body.SourceVIP, field: "SourceVIP" } }),
   };
 }
 
-function lbView(lb: LoadBalancer): Static<typeof LoadBalancerWire> {
+function lbView(lb: LoadBalancer): LoadBalancerWire {
   return {
     ID: lb.id,
     Name: lb.name,
@@ -157,11 +168,11 @@ export function registerLoadBalancerRoutes(app: FastifyInstance, lbs: LoadBalanc
     "/loadbalancers/:ref/endpoints",
     { schema: { params: Ref, body: BackendRequest, response: { 200: LoadBalancerWire, ...errors } } },
     async (req) => {
-      const endpoint = req.body.HostComputeEndpoints[0] ?? "";
+      const backend = { field: "HostComputeEndpoints[0]", ref: req.body.HostComputeEndpoints[0] ?? "" };
       const lb =
         req.body.RequestType === "Add"
-          ? await lbs.addBackend(req.params.ref, endpoint)
-          : await lbs.removeBackend(req.params.ref, endpoint);
+          ? await lbs.addBackend(req.params.ref, backend)
+          : await lbs.removeBackend(req.params.ref, backend);
       return lbView(lb);
     },
   );

@@ -1,7 +1,7 @@
 /** HNS-shaped routes: decode the wire, make one service call, encode the answer. */
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { Type, type Static } from "typebox";
+import { Type } from "typebox";
 import type { HostnetService } from "../../core/service.js";
 import { invalidArgument } from "../../errors.js";
 import { policyView } from "../../policies/view.js";
@@ -19,12 +19,14 @@ import {
   namespaceView,
   NetworkRequest,
   NetworkWire as Network,
+  Plan,
   PolicyList,
   PolicyRequest,
   policyRequest,
   networkPolicyRequest,
   networkSpec,
   networkView,
+  SchemaVersion,
 } from "./wire.js";
 
 const Ref = Type.Object({ ref: Type.String({ description: "ID or Name" }) });
@@ -32,7 +34,6 @@ const ListQuery = Type.Object({
   filter: Type.Optional(Type.String({ description: 'JSON object of fields to match, e.g. {"Name":"nat"}' })),
 });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 500: ErrorBody };
-const PlanOp = Type.Object({ Action: Type.String(), Kind: Type.String(), Object: Type.String() });
 
 /** HNS's list filter: keep the objects whose top-level fields equal every field of the filter. */
 function applyFilter<T extends object>(items: T[], filter: string | undefined): T[] {
@@ -53,7 +54,7 @@ function applyFilter<T extends object>(items: T[], filter: string | undefined): 
 
 export function registerRoutes(app: FastifyInstance, service: HostnetService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const epView = (e: Parameters<typeof endpointView>[0]): Static<typeof Endpoint> =>
+  const epView = (e: Parameters<typeof endpointView>[0]): Endpoint =>
     endpointView(e, service.network(e.networkId));
 
   r.get(
@@ -148,7 +149,7 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
     async (req) => epView(await service.detachEndpoint(req.params.ref)),
   );
 
-  const nsView = (ns: Parameters<typeof namespaceView>[0]): Static<typeof Namespace> =>
+  const nsView = (ns: Parameters<typeof namespaceView>[0]): Namespace =>
     namespaceView(ns, service.endpoints({ namespace: ns.id }));
   r.get(
     "/namespaces",
@@ -173,21 +174,16 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
     },
   );
 
-  r.get(
-    "/plan",
-    { schema: { response: { 200: Type.Object({ Operations: Type.Array(PlanOp) }), ...errors } } },
-    async () => ({
-      Operations: (await service.plan()).map((op) => ({
-        Action: op.action,
-        Kind: op.kind,
-        Object: op.description,
-      })),
-    }),
-  );
+  r.get("/plan", { schema: { response: { 200: Plan, ...errors } } }, async () => ({
+    Operations: (await service.plan()).map((op) => ({
+      Action: op.action,
+      Kind: op.kind,
+      Object: op.description,
+    })),
+  }));
 
-  r.get(
-    "/globals/version",
-    { schema: { response: { 200: Type.Object({ Major: Type.Integer(), Minor: Type.Integer() }) } } },
-    () => ({ Major: 2, Minor: 16 }),
-  );
+  r.get("/globals/version", { schema: { response: { 200: SchemaVersion } } }, () => ({
+    Major: 2,
+    Minor: 16,
+  }));
 }

@@ -1,6 +1,7 @@
 /**
  * The HNS-shaped JSON of hostnet's REST API (field names follow HNS v2) and its conversion to and from
- * the service's types. One TypeBox definition gives validation, the static type and /openapi.json.
+ * the service's types. One TypeBox definition gives validation, the static type and /openapi.json; the
+ * client and the CLI import the static types (`import type` only: they load none of the server).
  */
 import { Type, type Static } from "typebox";
 import type {
@@ -17,7 +18,8 @@ import { endpointHostInterface, networkBridge } from "../../core/kernel-names.js
 import { overlayBridgeMac } from "../../model/overlay.js";
 import { networkTypes, type Endpoint, type Namespace, type Network } from "../../model/types.js";
 
-const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
+export const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
+export type SchemaVersion = Static<typeof SchemaVersion>;
 const Route = Type.Object({
   NextHop: Type.String({ description: "Gateway address" }),
   DestinationPrefix: Type.Optional(Type.String({ description: "0.0.0.0/0 or ::/0 for the gateway" })),
@@ -26,6 +28,7 @@ const Subnet = Type.Object({
   IpAddressPrefix: Type.String({ description: "CIDR, e.g. 172.20.0.0/16 or fd20::/64" }),
   Routes: Type.Optional(Type.Array(Route)),
 });
+export type Subnet = Static<typeof Subnet>;
 const Ipam = Type.Object({
   Type: Type.Optional(
     Type.Union([Type.Literal("Static"), Type.Literal("DHCP")], {
@@ -41,6 +44,7 @@ const Policy = Type.Object({
     description: "As the Type's <Type>Settings schema under components.schemas says",
   }),
 });
+export type Policy = Static<typeof Policy>;
 
 export const NetworkRequest = Type.Object({
   Name: Type.String(),
@@ -59,6 +63,7 @@ export const NetworkRequest = Type.Object({
     }),
   ),
 });
+export type NetworkRequest = Static<typeof NetworkRequest>;
 
 export const NetworkWire = Type.Object({
   ID: Type.String(),
@@ -85,6 +90,7 @@ export const NetworkWire = Type.Object({
     ),
   ),
 });
+export type NetworkWire = Static<typeof NetworkWire>;
 
 const IpConfiguration = Type.Object({
   IpAddress: Type.String(),
@@ -100,6 +106,7 @@ export const EndpointRequest = Type.Object({
   MacAddress: Type.Optional(Type.String()),
   Policies: Type.Optional(Type.Array(Policy)),
 });
+export type EndpointRequest = Static<typeof EndpointRequest>;
 
 export const EndpointWire = Type.Object({
   ID: Type.String(),
@@ -118,47 +125,58 @@ export const EndpointWire = Type.Object({
   Flags: Type.Integer(),
   SchemaVersion,
 });
+export type EndpointWire = Static<typeof EndpointWire>;
 
 export const PolicyRequest = Type.Object({
   RequestType: Type.Union([Type.Literal("Add"), Type.Literal("Remove"), Type.Literal("Update")]),
   Policies: Type.Array(Policy),
 });
+export type PolicyRequest = Static<typeof PolicyRequest>;
 
-export function policyRequest(body: Static<typeof PolicyRequest>): ServicePolicyRequest {
+export function policyRequest(body: PolicyRequest): ServicePolicyRequest {
   return { requestType: body.RequestType, policies: parsePolicies(body.Policies, "endpoint") };
 }
 
 /** A network's modify request, which may also carry the network's own policies (RemoteSubnetRoute). */
-export function networkPolicyRequest(
-  body: Static<typeof PolicyRequest>,
-): ServicePolicyRequest<NetworkPolicy> {
+export function networkPolicyRequest(body: PolicyRequest): ServicePolicyRequest<NetworkPolicy> {
   return { requestType: body.RequestType, policies: parsePolicies(body.Policies, "network") };
 }
 
-export const PolicyList = Type.Object({
-  Policies: Type.Array(
-    Type.Object({
-      Type: Type.String(),
-      Settings: Type.Unknown(),
-      Counters: Type.Optional(
-        Type.Object(
-          { Packets: Type.Integer(), Bytes: Type.Integer() },
-          { description: "what the ACL's rules matched" },
-        ),
-      ),
-    }),
+/** A policy as `GET /endpoints/{ref}/policies` lists it: ACLs with what their rules matched so far. */
+const CountedPolicy = Type.Object({
+  Type: Type.String(),
+  Settings: Type.Unknown(),
+  Counters: Type.Optional(
+    Type.Object(
+      { Packets: Type.Integer(), Bytes: Type.Integer() },
+      { description: "what the ACL's rules matched" },
+    ),
   ),
 });
+export type CountedPolicy = Static<typeof CountedPolicy>;
+
+export const PolicyList = Type.Object({ Policies: Type.Array(CountedPolicy) });
+
+const PlanOperation = Type.Object({
+  Action: Type.String(),
+  Kind: Type.String(),
+  Object: Type.String(),
+});
+/** What the next converge would change in the kernel (`GET /plan`). */
+export const Plan = Type.Object({ Operations: Type.Array(PlanOperation) });
+export type Plan = Static<typeof Plan>;
 
 export const AttachRequest = Type.Object({
   HostComputeNamespace: Type.String(),
   InterfaceName: Type.Optional(Type.String()),
 });
+export type AttachRequest = Static<typeof AttachRequest>;
 
 export const NamespaceRequest = Type.Object({
   Name: Type.String(),
   Path: Type.Optional(Type.String({ description: "Adopt this existing netns instead of creating one" })),
 });
+export type NamespaceRequest = Static<typeof NamespaceRequest>;
 
 export const NamespaceWire = Type.Object({
   ID: Type.String(),
@@ -169,6 +187,7 @@ export const NamespaceWire = Type.Object({
   Resources: Type.Array(Type.Object({ Type: Type.Literal("Endpoint"), Id: Type.String() })),
   SchemaVersion,
 });
+export type NamespaceWire = Static<typeof NamespaceWire>;
 
 export const ErrorBody = Type.Object({
   error: Type.Object({
@@ -177,12 +196,13 @@ export const ErrorBody = Type.Object({
     field: Type.Optional(Type.String()),
   }),
 });
+export type ErrorBody = Static<typeof ErrorBody>;
 
 const schemaVersion = { Major: 2, Minor: 16 };
 
 // Decoding: wire → service specs
 
-export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
+export function networkSpec(body: NetworkRequest): NetworkSpec {
   const subnets: SubnetSpec[] = (body.Ipams?.[0]?.Subnets ?? []).map((s, i) => {
     const field = `Ipams[0].Subnets[${i}]`;
     const routeIndex = (s.Routes ?? []).findIndex(
@@ -213,7 +233,7 @@ export function networkSpec(body: Static<typeof NetworkRequest>): NetworkSpec {
   };
 }
 
-export function endpointSpec(body: Static<typeof EndpointRequest>): EndpointSpec {
+export function endpointSpec(body: EndpointRequest): EndpointSpec {
   const { policies, portMappings } = parseEndpointPolicies(body.Policies ?? []);
   const ips = (body.IpConfigurations ?? []).map((c, i) => ({
     field: `IpConfigurations[${i}].IpAddress`,
@@ -239,7 +259,7 @@ export function attachSpec(body: { HostComputeNamespace: string; InterfaceName?:
   return body.InterfaceName === undefined ? spec : { ...spec, ifname: body.InterfaceName };
 }
 
-export function namespaceSpec(body: Static<typeof NamespaceRequest>): NamespaceSpec {
+export function namespaceSpec(body: NamespaceRequest): NamespaceSpec {
   return body.Path === undefined ? { name: body.Name } : { name: body.Name, path: body.Path };
 }
 
@@ -250,7 +270,7 @@ const defaultRoute = (gateway: string): Static<typeof Route> => ({
   DestinationPrefix: gateway.includes(":") ? "::/0" : "0.0.0.0/0",
 });
 
-export function networkView(n: Network): Static<typeof NetworkWire> {
+export function networkView(n: Network): NetworkWire {
   return {
     ID: n.id,
     Name: n.name,
@@ -273,7 +293,7 @@ export function networkView(n: Network): Static<typeof NetworkWire> {
   };
 }
 
-export function endpointView(e: Endpoint, net: Network): Static<typeof EndpointWire> {
+export function endpointView(e: Endpoint, net: Network): EndpointWire {
   return {
     ID: e.id,
     Name: e.name,
@@ -291,7 +311,7 @@ export function endpointView(e: Endpoint, net: Network): Static<typeof EndpointW
   };
 }
 
-export function namespaceView(ns: Namespace, endpoints: readonly Endpoint[]): Static<typeof NamespaceWire> {
+export function namespaceView(ns: Namespace, endpoints: readonly Endpoint[]): NamespaceWire {
   return {
     ID: ns.id,
     Name: ns.name,

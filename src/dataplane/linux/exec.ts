@@ -17,7 +17,7 @@ export class KernelCommandError extends Error {
   }
 }
 
-export interface ExecResult {
+interface ExecResult {
   readonly stdout: string;
   readonly stderr: string;
 }

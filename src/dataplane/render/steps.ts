@@ -10,7 +10,7 @@ import type { Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
 import { nftLines } from "./nft.js";
 
-export type RunnerKey =
+type RunnerKey =
   | { kind: "ip"; netns: string | null }
   | { kind: "nft" }
   | { kind: "sysctl" }
@@ -18,7 +18,7 @@ export type RunnerKey =
   | { kind: "bridge" }
   | { kind: "proxy" };
 
-export type ProxyCommand =
+type ProxyCommand =
   | { readonly action: "open"; readonly spec: ProxySpec }
   | { readonly action: "close"; readonly protocol: "tcp" | "udp"; readonly port: number };
 

@@ -45,7 +45,7 @@ describe("createClient", () => {
 
   it("posts policy changes to the endpoint's policies and answers the endpoint", async () => {
     hostnetd.on("POST", "/endpoints/web%2F1/policies", { status: 200, body: web1Endpoint });
-    const body = { RequestType: "Update", Policies: [] } as const;
+    const body = { RequestType: "Update" as const, Policies: [] };
     expect(await createClient({ socket: hostnetd.socket }).modifyPolicies("web/1", body)).toStrictEqual(
       web1Endpoint,
     );

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Endpoint, LoadBalancer } from "../../../src/client/wire.js";
+import type { LoadBalancerWire as LoadBalancer } from "../../../src/api/rest/load-balancers.js";
+import type { EndpointWire as Endpoint } from "../../../src/api/rest/wire.js";
 import { lbCreateRequest, lbTable, parseLbPort } from "../../../src/cli/lb.js";
 import { runCli, startFakeHostnetd, type FakeHostnetd } from "./fake-hostnetd.js";
 import { web1Endpoint } from "./samples.js";

@@ -1,5 +1,9 @@
 /** API answers as hostnetd gives them, for the CLI tests to serve and format. */
-import type { Endpoint, Namespace, Network } from "../../../src/client/wire.js";
+import type {
+  EndpointWire as Endpoint,
+  NamespaceWire as Namespace,
+  NetworkWire as Network,
+} from "../../../src/api/rest/wire.js";
 
 const schema = { Major: 2, Minor: 16 };
 

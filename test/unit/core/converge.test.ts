@@ -1,18 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { identity } from "../../../src/dataplane/objects.js";
 import { skeletonVersion } from "../../../src/dataplane/render/nft.js";
 import { MemoryKernel } from "../../helpers/memory-kernel.js";
 import { bridgeLink, nftTable, orphanBridge } from "../../helpers/plan-ops.js";
-import { expectConverged, harness, uniqueName, type Harness } from "../harness.js";
+import { expectConverged, harness, uniqueName } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import { epSpec, mapping, netSpec, subnet } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("plan and restart", () => {
   it("plans nothing when the kernel matches, and shows drift", async () => {
@@ -84,8 +79,8 @@ describe("plan and restart", () => {
 
   it("a long mixed session never makes the kernel refuse an op, and ends converged", async () => {
     const kernel = new MemoryKernel();
-    h.close();
-    h = harness({ kernel });
+    const h = harness({ kernel });
+    onTestFinished(() => h.close());
     await h.service.createNetwork(netSpec("a", subnet("10.1.0.0/24"), subnet("fd01::/64", 1)));
     await h.service.createNetwork(netSpec("b", subnet("10.2.0.0/24")));
     const c1 = await h.service.createNamespace({ name: uniqueName("c") });

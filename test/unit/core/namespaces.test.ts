@@ -1,17 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { expectConverged, harness, rejection, uniqueName, type Harness } from "../harness.js";
+import { describe, expect, it } from "vitest";
+import { expectConverged, rejection, uniqueName } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import { epSpec, networkAndNamespace } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("namespaces", () => {
   it("creates an owned namespace under /run/netns and refuses a duplicate name", async () => {

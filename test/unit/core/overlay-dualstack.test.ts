@@ -148,19 +148,18 @@ describe("dual-stack overlay networks on a host with --etcd", () => {
     const lb = (vip: string) =>
       h.service.loadBalancers.create({
         name: vip.includes(":") ? "lb6" : "lb4",
-        vips: [{ field: "FrontendVIPs[0]", address: vip }],
+        vips: [{ value: vip, field: "FrontendVIPs[0]" }],
         portMappings: [
           {
-            field: "PortMappings[0]",
             protocol: "tcp",
-            externalPort: 80,
-            internalPort: 8080,
-            affinity: false,
+            externalPort: { value: 80, field: "PortMappings[0].ExternalPort" },
+            internalPort: { value: 8080, field: "PortMappings[0].InternalPort" },
+            affinity: { value: false, field: "PortMappings[0].DistributionType" },
             localRoutedVip: false,
           },
         ],
         backends: [{ field: "HostComputeEndpoints[0]", ref: remote?.id ?? "" }],
-        dsr: false,
+        dsr: { value: false, field: "Flags" },
         internal: false,
       });
     const err = await rejection(lb("fd71::80"));

@@ -17,17 +17,18 @@ class RecordingService implements ClusterSide {
     return Promise.resolve(addOverlay(this.h, spec.name, 1));
   }
   deleteNetwork(id: string): Promise<void> {
-    this.deleted.push(this.h.store.network(id)?.name ?? id);
-    this.h.store.write(() => this.h.store.deleteNetwork(id));
+    this.deleted.push(this.h.store.networks.find(id)?.name ?? id);
+    this.h.store.write(() => this.h.store.networks.delete(id));
     return Promise.resolve();
   }
   deleteEndpoint(id: string): Promise<void> {
-    this.h.store.write(() => this.h.store.deleteEndpoint(id));
+    this.h.store.write(() => this.h.store.endpoints.delete(id));
     return Promise.resolve();
   }
   async deleteEndpointAddress(id: string, address: string): Promise<void> {
-    const gone = this.h.store.endpoint(id)?.addresses.find((a) => a.address === address);
-    if (gone !== undefined) this.h.store.write(() => this.h.store.setLeasedAddress(id, gone.subnetId, null));
+    const gone = this.h.store.endpoints.find(id)?.addresses.find((a) => a.address === address);
+    if (gone !== undefined)
+      this.h.store.write(() => this.h.store.endpoints.setLeasedAddress(id, gone.subnetId, null));
     await this.h.reconciler.converge([`ep:${id}`]);
   }
 }
@@ -43,7 +44,7 @@ function addOverlay(
 ): Network {
   const id = `${(++seq).toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
   h.store.write(() =>
-    h.store.insertNetwork({
+    h.store.networks.insert({
       id,
       name,
       type,
@@ -63,7 +64,7 @@ function addOverlay(
       ],
     }),
   );
-  const net = h.store.network(id);
+  const net = h.store.networks.find(id);
   if (net === undefined) throw new Error("network not stored");
   return net;
 }
@@ -93,7 +94,8 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
     const nat = addOverlay(h, "nat", 0, "NAT");
     // The cluster's networks are those this host has blocks of; "own" is a routed overlay of this host.
     h.store.write(() => {
-      for (const net of [kept, deleted, redefined]) h.store.insertOverlayBlock(net.id, "10.0.0.0/26");
+      for (const net of [kept, deleted, redefined])
+        h.store.networks.insertOverlayBlock(net.id, "10.0.0.0/26");
     });
     const own = addOverlay(h, "own", 14);
     await peers.networksListed([
@@ -103,15 +105,15 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
     ]);
     expect(service.deleted).toEqual(["deleted", "redefined"]);
     expect(service.created).toEqual(["redefined", "new"]);
-    expect(h.store.network(nat.id)).toBeDefined();
-    expect(h.store.network(own.id)).toBeDefined();
+    expect(h.store.networks.find(nat.id)).toBeDefined();
+    expect(h.store.networks.find(own.id)).toBeDefined();
   });
 
   it("keeps a network the cluster deleted while this host still has endpoints on it", async () => {
     const net = addOverlay(h, "busy", 20);
     h.store.write(() => {
-      h.store.insertOverlayBlock(net.id, "10.0.0.0/26");
-      h.store.insertEndpoint({
+      h.store.networks.insertOverlayBlock(net.id, "10.0.0.0/26");
+      h.store.endpoints.insert({
         id: "e0000000-0000-4000-8000-000000000000",
         name: "c1",
         networkId: net.id,
@@ -133,7 +135,7 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
       mac: "02:00:00:00:00:09",
       host: "192.168.77.2",
     });
-    expect(h.store.endpoints({ networkId: net.id })).toEqual([]);
+    expect(h.store.endpoints.all({ networkId: net.id })).toEqual([]);
   });
 });
 
@@ -147,15 +149,15 @@ describe("OverlayPeers: dual-stack networks", () => {
     return net;
   };
   const remotes = (net: Network) =>
-    h.store
-      .endpoints({ networkId: net.id })
+    h.store.endpoints
+      .all({ networkId: net.id })
       .map((ep) => ({ name: ep.name, addresses: ep.addresses.map((a) => a.address) }));
 
   it("keeps a dual-stack network whose definition has both subnets, and an old one-subnet definition equal", async () => {
     const ds = addOverlay(h, "ds", 40, "Overlay", true);
     const v4 = addOverlay(h, "v4", 41);
     h.store.write(() => {
-      for (const net of [ds, v4]) h.store.insertOverlayBlock(net.id, "10.0.0.0/26");
+      for (const net of [ds, v4]) h.store.networks.insertOverlayBlock(net.id, "10.0.0.0/26");
     });
     const old = definitionOf(v4);
     expect(Object.keys(old)).not.toContain("subnet6");

@@ -1,21 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EndpointSpec, PolicySpec } from "../../../src/core/specs.js";
-import { parseEndpointPolicy } from "../../../src/model/policy.js";
-import { expectConverged, harness, rejection, storeSnapshot, uniqueName, type Harness } from "../harness.js";
+import { parsePolicy } from "../../../src/policies/parse.js";
+import { expectConverged, rejection, storeSnapshot, uniqueName } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import { epSpec, netSpec, subnet } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("network policies", () => {
   const policy = (i: number, type: string, settings: unknown): PolicySpec => ({
     field: `Policies[${i}].Settings`,
-    policy: parseEndpointPolicy(`Policies[${i}]`, type, settings),
+    policy: parsePolicy(`Policies[${i}]`, type, settings, "endpoint"),
   });
   const blockSsh = (i = 0): PolicySpec =>
     policy(i, "ACL", { Action: "Block", Direction: "In", Protocols: "6", LocalPorts: "22", Priority: 200 });

@@ -1,16 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { EndpointSpec } from "../../../src/core/specs.js";
 import type { ErrorCode } from "../../../src/errors.js";
-import { harness, rejection, type Harness } from "../harness.js";
+import { rejection } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import { epSpec, expectEndpointRefused, mapping, netSpec, networkAndNamespace, subnet } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("port mappings", () => {
   let nsName: string;

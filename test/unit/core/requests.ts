@@ -30,8 +30,14 @@ export const epSpec = (name: string, network: string, extra: Partial<EndpointSpe
 });
 
 export const mapping = (i: number, hostPort: number, internalPort = 80, hostIp?: string): PortMappingSpec => {
-  const base = { field: `Policies[${i}].Settings`, protocol: "tcp" as const, hostPort, internalPort };
-  return hostIp === undefined ? base : { ...base, hostIp };
+  const field = `Policies[${i}].Settings`;
+  const base = {
+    field,
+    protocol: "tcp" as const,
+    hostPort: { value: hostPort, field: `${field}.ExternalPort` },
+    internalPort: { value: internalPort, field: `${field}.InternalPort` },
+  };
+  return hostIp === undefined ? base : { ...base, hostIp: { value: hostIp, field: `${field}.VIP` } };
 };
 
 export const ip = (i: number, address: string): { field: string; address: string } => ({

@@ -2,9 +2,10 @@
  * Transparent networks through the service, with the memory kernel and fake uplinks: the uplink's place on
  * the LAN goes to the bridge, and everything comes back when the network goes, also after a crash.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { UplinkSnapshot } from "../../../src/model/types.js";
-import { harness, rejection, type Harness } from "../harness.js";
+import { rejection } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 
 const LAN: UplinkSnapshot = {
   dev: "lan0",
@@ -19,13 +20,9 @@ const LAN: UplinkSnapshot = {
 };
 const adapter = { name: "lan0", field: "Policies[0].Settings.NetworkAdapterName" };
 
-let h: Harness;
+const h = freshHarnessPerTest();
 beforeEach(() => {
-  h = harness();
   h.uplinks.nics.set("lan0", LAN);
-});
-afterEach(() => {
-  h.close();
 });
 
 const create = (name = "lan", extra: object = {}) =>
@@ -99,21 +96,21 @@ describe("Transparent networks", () => {
     const net = await create();
     await h.service.deleteNetwork(net.id);
     expect(h.uplinks.restored).toEqual([LAN]);
-    expect(h.store.uplinkRestores()).toEqual([]);
+    expect(h.store.networks.uplinkRestores()).toEqual([]);
     expect([...h.kernel.objects.values()].filter((o) => o.owner !== "global")).toEqual([]);
   });
 
   it("give it back at the next start when hostnetd stopped between the deletion and the restore", async () => {
     const net = await create();
     h.store.write(() => {
-      h.store.deleteNetwork(net.id);
-      h.store.insertUplinkRestore(LAN);
+      h.store.networks.delete(net.id);
+      h.store.networks.insertUplinkRestore(LAN);
     });
     const restarted = h.restart();
     await restarted.reconciler.convergeAll();
     await restarted.service.restoreUplinks();
     expect(restarted.uplinks.restored).toEqual([LAN]);
-    expect(restarted.store.uplinkRestores()).toEqual([]);
+    expect(restarted.store.networks.uplinkRestores()).toEqual([]);
     expect(restarted.kernel.has("port:lan0")).toBe(false);
   });
 });

@@ -53,7 +53,14 @@ beforeAll(async () => {
     network: "fixnet",
     policies: [],
     ips: [{ field: "f", address: "10.99.0.50" }],
-    portMappings: [{ field: "p", protocol: "tcp", hostPort: 9090, internalPort: 80 }],
+    portMappings: [
+      {
+        field: "p",
+        protocol: "tcp",
+        hostPort: { value: 9090, field: "p.h" },
+        internalPort: { value: 80, field: "p.i" },
+      },
+    ],
   });
 });
 afterAll(async () => {

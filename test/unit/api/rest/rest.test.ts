@@ -733,3 +733,23 @@ describe("network policies", () => {
     expect(json(await get("/networks/n1"))["Policies"]).toEqual([]);
   });
 });
+
+describe("load balancers", () => {
+  const lb = (extra: Json): Json => ({
+    HostComputeEndpoints: [],
+    FrontendVIPs: ["198.51.100.10"],
+    PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
+    ...extra,
+  });
+
+  it("name what the request lacks as a whole as HNS does", async () => {
+    const noVip = await post("/loadbalancers", lb({ FrontendVIPs: [] }));
+    expect(expectError(noVip, 400, "InvalidArgument", "FrontendVIPs").message).toBe(
+      "FrontendVIPs: give at least one VIP",
+    );
+    const noPort = await post("/loadbalancers", lb({ PortMappings: [] }));
+    expect(expectError(noPort, 400, "InvalidArgument", "PortMappings").message).toBe(
+      "PortMappings: give at least one port mapping",
+    );
+  });
+});

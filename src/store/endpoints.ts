@@ -1,0 +1,291 @@
+/**
+ * Endpoints in the store's database, with what is theirs: their addresses, port mappings and policies, and
+ * the client that made them. An endpoint is read whole, each of its parts in one query however many
+ * endpoints are read.
+ */
+import type { Family } from "../model/ip.js";
+import type { Attachment, Endpoint, EndpointAddress, Origin, PortMapping, Protocol } from "../model/types.js";
+import type { EndpointPolicy } from "../policies/index.js";
+import type { Prepare } from "./statements.js";
+
+interface EndpointRow {
+  id: string;
+  name: string;
+  network_id: string;
+  short_id: string;
+  mac: string;
+  namespace_id: string | null;
+  ifname: string | null;
+  handoff_sandbox: string | null;
+  remote_host: string | null;
+}
+interface AddressRow {
+  endpoint_id: string;
+  subnet_id: number;
+  address: string;
+  family: number;
+  prefix: string;
+}
+interface PolicyRow {
+  endpoint_id: string;
+  seq: number;
+  policy: string;
+}
+interface PortMappingRow {
+  endpoint_id: string;
+  protocol: string;
+  host_ip: string;
+  host_port: number;
+  internal_port: number;
+}
+
+export interface NewEndpoint {
+  readonly id: string;
+  readonly name: string;
+  readonly networkId: string;
+  readonly shortId: string;
+  readonly mac: string;
+  readonly attachment: Attachment | null;
+  readonly remoteHost: string | null;
+}
+
+export class EndpointStore {
+  constructor(private readonly prepare: Prepare) {}
+
+  insert(e: NewEndpoint): void {
+    this.prepare(
+      "INSERT INTO endpoints (id, name, network_id, short_id, mac, remote_host) VALUES (?, ?, ?, ?, ?, ?)",
+    ).run(e.id, e.name, e.networkId, e.shortId, e.mac, e.remoteHost);
+    if (e.attachment !== null) this.setAttachment(e.id, e.attachment);
+  }
+
+  setAttachment(endpointId: string, attachment: Attachment | null): void {
+    const inNamespace = attachment?.kind === "namespace" ? attachment : undefined;
+    this.prepare("UPDATE endpoints SET namespace_id = ?, ifname = ?, handoff_sandbox = ? WHERE id = ?").run(
+      inNamespace?.namespaceId ?? null,
+      inNamespace?.ifname ?? null,
+      attachment?.kind === "handoff" ? attachment.sandbox : null,
+      endpointId,
+    );
+  }
+
+  delete(id: string): void {
+    this.prepare("DELETE FROM endpoints WHERE id = ?").run(id);
+  }
+
+  shortIdTaken(shortId: string): boolean {
+    return this.prepare("SELECT 1 FROM endpoints WHERE short_id = ?").get(shortId) !== undefined;
+  }
+
+  all(filter: { networkId?: string; namespaceId?: string } = {}): Endpoint[] {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.networkId !== undefined) {
+      where.push("network_id = ?");
+      args.push(filter.networkId);
+    }
+    if (filter.namespaceId !== undefined) {
+      where.push("namespace_id = ?");
+      args.push(filter.namespaceId);
+    }
+    const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
+    const rows = this.prepare<string[], EndpointRow>(`SELECT * FROM endpoints ${clause} ORDER BY name`).all(
+      ...args,
+    );
+    return this.hydrate(rows);
+  }
+
+  /** The endpoint with this id or name. */
+  find(ref: string): Endpoint | undefined {
+    const row = this.prepare<[string, string], EndpointRow>(
+      "SELECT * FROM endpoints WHERE id = ? OR name = ?",
+    ).get(ref, ref);
+    return row === undefined ? undefined : this.hydrate([row])[0];
+  }
+
+  /** Another host's endpoint on the network with this MAC, which each of its addresses joins. */
+  remote(networkId: string, host: string, mac: string): Endpoint | undefined {
+    const row = this.prepare<[string, string, string], EndpointRow>(
+      "SELECT * FROM endpoints WHERE network_id = ? AND remote_host = ? AND mac = ?",
+    ).get(networkId, host, mac);
+    return row === undefined ? undefined : this.hydrate([row])[0];
+  }
+
+  /** The endpoint attached to the namespace as `ifname`. */
+  at(namespaceId: string, ifname: string): Endpoint | undefined {
+    const row = this.prepare<[string, string], EndpointRow>(
+      "SELECT * FROM endpoints WHERE namespace_id = ? AND ifname = ?",
+    ).get(namespaceId, ifname);
+    return row === undefined ? undefined : this.hydrate([row])[0];
+  }
+
+  private hydrate(rows: EndpointRow[]): Endpoint[] {
+    if (rows.length === 0) return [];
+    const one = rows.length === 1 ? rows[0]?.id : undefined;
+    const addressSql =
+      "SELECT a.endpoint_id, a.subnet_id, a.address, s.family, s.prefix FROM addresses a JOIN subnets s ON s.id = a.subnet_id";
+    const addresses =
+      one === undefined
+        ? this.prepare<[], AddressRow>(`${addressSql} ORDER BY s.family`).all()
+        : this.prepare<[string], AddressRow>(`${addressSql} WHERE a.endpoint_id = ? ORDER BY s.family`).all(
+            one,
+          );
+    const mappings =
+      one === undefined
+        ? this.prepare<[], PortMappingRow>("SELECT * FROM port_mappings").all()
+        : this.prepare<[string], PortMappingRow>("SELECT * FROM port_mappings WHERE endpoint_id = ?").all(
+            one,
+          );
+    const policies =
+      one === undefined
+        ? this.prepare<[], PolicyRow>("SELECT * FROM endpoint_policies ORDER BY seq").all()
+        : this.prepare<[string], PolicyRow>(
+            "SELECT * FROM endpoint_policies WHERE endpoint_id = ? ORDER BY seq",
+          ).all(one);
+    const policiesOf = groupBy(policies, (p) => p.endpoint_id);
+    const addressesOf = groupBy(addresses, (a) => a.endpoint_id);
+    const mappingsOf = groupBy(mappings, (m) => m.endpoint_id);
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      networkId: row.network_id,
+      shortId: row.short_id,
+      mac: row.mac,
+      attachment: toAttachment(row),
+      remoteHost: row.remote_host,
+      addresses: (addressesOf.get(row.id) ?? []).map(toAddress),
+      portMappings: (mappingsOf.get(row.id) ?? []).map(toPortMapping),
+      policies: (policiesOf.get(row.id) ?? []).map((p) => JSON.parse(p.policy) as EndpointPolicy),
+    }));
+  }
+
+  /** Records which client made an endpoint, under the client's own key for it (CNI: container and ifname). */
+  insertOrigin(endpointId: string, origin: Origin): void {
+    this.prepare("INSERT INTO endpoint_origins (endpoint_id, kind, key) VALUES (?, ?, ?)").run(
+      endpointId,
+      origin.kind,
+      origin.key,
+    );
+  }
+
+  idByOrigin(origin: Origin): string | undefined {
+    return this.prepare<[string, string], { endpoint_id: string }>(
+      "SELECT endpoint_id FROM endpoint_origins WHERE kind = ? AND key = ?",
+    ).get(origin.kind, origin.key)?.endpoint_id;
+  }
+
+  /** Every endpoint one client made, with its key. */
+  origins(kind: Origin["kind"]): { endpointId: string; key: string }[] {
+    return this.prepare<[string], { endpoint_id: string; key: string }>(
+      "SELECT endpoint_id, key FROM endpoint_origins WHERE kind = ? ORDER BY key",
+    )
+      .all(kind)
+      .map((r) => ({ endpointId: r.endpoint_id, key: r.key }));
+  }
+
+  /** Replaces all policies of an endpoint, keeping the order given. */
+  setPolicies(endpointId: string, policies: readonly EndpointPolicy[]): void {
+    this.prepare("DELETE FROM endpoint_policies WHERE endpoint_id = ?").run(endpointId);
+    const insert = this.prepare("INSERT INTO endpoint_policies (endpoint_id, seq, policy) VALUES (?, ?, ?)");
+    policies.forEach((p, i) => insert.run(endpointId, i, JSON.stringify(p)));
+  }
+
+  // Addresses
+
+  addressTaken(subnetId: number, address: string): boolean {
+    return (
+      this.prepare("SELECT 1 FROM addresses WHERE subnet_id = ? AND address = ?").get(subnetId, address) !==
+      undefined
+    );
+  }
+
+  /** The endpoint that has this address of the subnet, if one does. */
+  withAddress(subnetId: number, address: string): Endpoint | undefined {
+    const row = this.prepare<[number, string], { endpoint_id: string }>(
+      "SELECT endpoint_id FROM addresses WHERE subnet_id = ? AND address = ?",
+    ).get(subnetId, address);
+    return row === undefined ? undefined : this.find(row.endpoint_id);
+  }
+
+  insertAddress(subnetId: number, address: string, endpointId: string): void {
+    this.prepare("INSERT INTO addresses (subnet_id, address, endpoint_id) VALUES (?, ?, ?)").run(
+      subnetId,
+      address,
+      endpointId,
+    );
+  }
+
+  /** Replaces the endpoint's address in one subnet (a DHCP lease), or removes it with null. */
+  setLeasedAddress(endpointId: string, subnetId: number, address: string | null): void {
+    this.prepare("DELETE FROM addresses WHERE endpoint_id = ? AND subnet_id = ?").run(endpointId, subnetId);
+    if (address !== null) this.insertAddress(subnetId, address, endpointId);
+  }
+
+  addressCount(subnetId: number): number {
+    return (
+      this.prepare<[number], { n: number }>("SELECT count(*) AS n FROM addresses WHERE subnet_id = ?").get(
+        subnetId,
+      )?.n ?? 0
+    );
+  }
+
+  // Port mappings
+
+  /**
+   * A mapping that would collide with one on (protocol, hostPort) bound to `hostIp` ("" = every address),
+   * other than `exceptEndpoint`'s own.
+   */
+  conflictingPortMapping(
+    protocol: Protocol,
+    hostPort: number,
+    hostIp: string,
+    exceptEndpoint = "",
+  ): PortMapping | undefined {
+    const row = this.prepare<[string, number, string, string, string], PortMappingRow>(
+      "SELECT * FROM port_mappings WHERE protocol = ? AND host_port = ? AND (host_ip = ? OR host_ip = '' OR ? = '') AND endpoint_id != ? LIMIT 1",
+    ).get(protocol, hostPort, hostIp, hostIp, exceptEndpoint);
+    return row === undefined ? undefined : toPortMapping(row);
+  }
+
+  deletePortMappings(endpointId: string): void {
+    this.prepare("DELETE FROM port_mappings WHERE endpoint_id = ?").run(endpointId);
+  }
+
+  insertPortMapping(endpointId: string, m: PortMapping): void {
+    this.prepare(
+      "INSERT INTO port_mappings (endpoint_id, protocol, host_ip, host_port, internal_port) VALUES (?, ?, ?, ?, ?)",
+    ).run(endpointId, m.protocol, m.hostIp ?? "", m.hostPort, m.internalPort);
+  }
+}
+
+function toAttachment(row: EndpointRow): Attachment | null {
+  if (row.namespace_id !== null && row.ifname !== null)
+    return { kind: "namespace", namespaceId: row.namespace_id, ifname: row.ifname };
+  if (row.handoff_sandbox !== null) return { kind: "handoff", sandbox: row.handoff_sandbox };
+  return null;
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [item]);
+    else list.push(item);
+  }
+  return out;
+}
+
+const toAddress = (a: AddressRow): EndpointAddress => ({
+  subnetId: a.subnet_id,
+  family: a.family as Family,
+  address: a.address,
+  prefixLength: Number(a.prefix.split("/")[1]),
+});
+
+const toPortMapping = (m: PortMappingRow): PortMapping => ({
+  protocol: m.protocol as Protocol,
+  hostIp: m.host_ip === "" ? null : m.host_ip,
+  hostPort: m.host_port,
+  internalPort: m.internal_port,
+});
