@@ -25,7 +25,11 @@ export const endpointCreateOptions = {
     arg: "IP",
     description: "Address to take instead of the next free one; one per family",
   },
-  mac: { type: "string", arg: "MAC", description: "MAC address of the interface (default: random)" },
+  mac: {
+    type: "string",
+    arg: "MAC",
+    description: "MAC address of the interface (default: random; on Overlay networks, from the address)",
+  },
   ...attachOptions,
   publish: {
     type: "string",

@@ -69,6 +69,21 @@ export class EndpointStore {
     );
   }
 
+  setMac(endpointId: string, mac: string): void {
+    this.prepare("UPDATE endpoints SET mac = ? WHERE id = ?").run(mac, endpointId);
+  }
+
+  /** Whether another endpoint of the network, on this host or another, has this MAC. */
+  macTaken(networkId: string, mac: string, exceptId: string): boolean {
+    return (
+      this.prepare("SELECT 1 FROM endpoints WHERE network_id = ? AND mac = ? AND id != ?").get(
+        networkId,
+        mac,
+        exceptId,
+      ) !== undefined
+    );
+  }
+
   delete(id: string): void {
     this.prepare("DELETE FROM endpoints WHERE id = ?").run(id);
   }
