@@ -72,3 +72,27 @@ describe("namespaces", () => {
     expectConverged(h);
   });
 });
+
+describe("adopting a namespace", () => {
+  it("refuses a file that is no network namespace, and hostnetd's own, naming the path", async () => {
+    const own = harness({
+      namespaces: { "/etc/passwd": "not-a-network-namespace", "/proc/self/ns/net": "hostnetd's own" },
+    });
+    try {
+      for (const [path, why] of [
+        ["/etc/passwd", "is not a network namespace"],
+        ["/proc/self/ns/net", "is hostnetd's own network namespace"],
+      ] as const) {
+        const err = await rejection(own.service.createNamespace({ name: "x", path }));
+        expect([err.code, err.detail.field, err.message]).toEqual([
+          "InvalidArgument",
+          "path",
+          expect.stringContaining(`${path} ${why}`),
+        ]);
+      }
+      expect(own.service.namespaces()).toEqual([]);
+    } finally {
+      own.close();
+    }
+  });
+});
