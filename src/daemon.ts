@@ -14,7 +14,7 @@ import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayAddresses } from "./core/overlay-addresses.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
-import { hostPrefixes, interfaceAddresses, interfaceMtu } from "./dataplane/hostfacts.js";
+import { hostPrefixes, interfaceAddresses, interfaceMtu, namespaceAt } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
 import { forgetBackend } from "./dataplane/linux/backend-memory.js";
@@ -130,6 +130,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     forgetBackend: forgetBackend(processRunner),
     interfaceMtu: (address) => interfaceMtu(processRunner, address),
     interfaceAddresses: (netns, ifname) => interfaceAddresses(processRunner, netns, ifname),
+    namespaceAt,
     ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
     ...(registry === undefined || overlayAddresses === undefined
       ? {}

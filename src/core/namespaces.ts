@@ -3,7 +3,6 @@
  * hands in by its path (adopted: hostnet never deletes it).
  */
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
 import { NETNS_DIR } from "../dataplane/naming.js";
 import { conflict, invalidArgument } from "../errors.js";
 import type { Namespace } from "../model/types.js";
@@ -11,13 +10,21 @@ import { getNamespace, type Core } from "./context.js";
 import type { NamespaceSpec } from "./specs.js";
 import { checkName } from "./validate.js";
 
+/** Why a path cannot be adopted: a file that is no namespace, or hostnetd's own, whose links it manages. */
+const refusal = {
+  missing: "does not exist",
+  "not-a-network-namespace": "is not a network namespace (a bind mount of /proc/PID/ns/net is)",
+  "hostnetd's own": "is hostnetd's own network namespace, where it keeps its bridges: not a container's",
+} as const;
+
 export async function createNamespace(core: Core, spec: NamespaceSpec): Promise<Namespace> {
   const name = checkName("name", spec.name);
   const owned = spec.path === undefined;
   const path = spec.path ?? `${NETNS_DIR}/${name}`;
-  if (!owned && !existsSync(path)) throw invalidArgument("path", `${path} does not exist`);
-  if (owned && existsSync(path))
+  const found = core.host.namespaceAt(path);
+  if (owned && found !== "missing")
     throw conflict(`${path} already exists; adopt it by giving its Path instead`, "name");
+  if (!owned && found !== "network namespace") throw invalidArgument("path", `${path} ${refusal[found]}`);
   const id = randomUUID();
   core.store.write(() => {
     if (core.store.namespaces.find(name) !== undefined)

@@ -1,7 +1,9 @@
 /** A whole hostnetd minus the kernel: in-memory store, memory kernel, reconciler and service. */
+import { existsSync } from "node:fs";
 import { expect } from "vitest";
 import { OverlayAddresses } from "../../src/core/overlay-addresses.js";
 import { desiredState } from "../../src/dataplane/desired.js";
+import type { NamespaceAtPath } from "../../src/dataplane/hostfacts.js";
 import { defaultSkeleton, identity } from "../../src/dataplane/objects.js";
 import { pino } from "pino";
 import { Reconciler } from "../../src/dataplane/reconciler.js";
@@ -92,6 +94,8 @@ export function harness(
     underlay?: Readonly<Record<string, number>>;
     /** The cluster's registry (hostnetd --etcd). */
     overlay?: OverlayRegistry;
+    /** What files are, where a test says; any other existing file is a network namespace. */
+    namespaces?: Readonly<Record<string, NamespaceAtPath>>;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
@@ -109,6 +113,7 @@ export function harness(
     forgetBackend: () => Promise.resolve(),
     interfaceMtu: (address) => Promise.resolve(opts.underlay?.[address]),
     interfaceAddresses: (netns, ifname) => interfaces.lookup(netns, ifname),
+    namespaceAt: (path) => opts.namespaces?.[path] ?? (existsSync(path) ? "network namespace" : "missing"),
     ...(opts.hostAddress === undefined ? {} : { hostAddress: opts.hostAddress }),
     ...(opts.overlay === undefined
       ? {}

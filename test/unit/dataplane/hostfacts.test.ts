@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { interfaceAddresses } from "../../../src/dataplane/hostfacts.js";
+import { interfaceAddresses, namespaceAt } from "../../../src/dataplane/hostfacts.js";
 import type { Runner } from "../../../src/dataplane/linux/exec.js";
 
 /** `ip -j addr show dev IFNAME` inside a namespace, answered from links by "netns/ifname". */
@@ -42,5 +42,17 @@ describe("interfaceAddresses", () => {
       "dev",
       "eth0",
     ]);
+  });
+});
+
+describe("namespaceAt", () => {
+  it("tells a network namespace from other files, and hostnetd's own from others", () => {
+    expect(namespaceAt("/proc/self/ns/net")).toBe("hostnetd's own");
+    expect(namespaceAt(`/proc/${String(process.pid)}/ns/net`)).toBe("hostnetd's own");
+    expect(namespaceAt("/proc/self/ns/mnt")).toBe("not-a-network-namespace");
+    expect(namespaceAt("/etc/passwd")).toBe("not-a-network-namespace");
+    expect(namespaceAt("/dev/null")).toBe("not-a-network-namespace");
+    expect(namespaceAt("/etc")).toBe("not-a-network-namespace");
+    expect(namespaceAt("/nonexistent/hostnet/ns")).toBe("missing");
   });
 });
