@@ -1,6 +1,7 @@
 /**
  * hostnetd for a test: started from dist/ inside the test's host namespace (nsenter, so namespaces it
- * creates are visible to the test), with a temp socket and state dir, stopped by PID.
+ * creates are visible to the test), with a temp socket and state dir, stopped by PID. Its D-Bus system bus
+ * is the test's (or none): a hostnetd under test never talks to the firewalld of the machine.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -80,12 +81,24 @@ async function waitReady(socket: string, child: ChildProcess, logs: () => string
   throw new Error(`hostnetd did not become ready:\n${logs()}`);
 }
 
-export async function startDaemon(hostNs: string, extraArgs: readonly string[] = []): Promise<TestDaemon> {
+export interface DaemonOptions {
+  /** Where hostnetd serves its Docker plugin socket, hostnet.sock; a directory of its own by default. */
+  readonly pluginDir?: string;
+  /** The D-Bus system bus hostnetd talks to (DBUS_SYSTEM_BUS_ADDRESS); none by default. */
+  readonly systemBus?: string;
+}
+
+export async function startDaemon(
+  hostNs: string,
+  extraArgs: readonly string[] = [],
+  opts: DaemonOptions = {},
+): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), "hostnet-test-"));
   const socket = join(dir, "hostnet.sock");
   const stateDir = join(dir, "state");
   // Docker finds plugins in this directory when a test bind-mounts it over /run/docker/plugins.
-  const pluginDir = join(dir, "plugins");
+  const pluginDir = opts.pluginDir ?? join(dir, "plugins");
+  const systemBus = opts.systemBus ?? `unix:path=${join(dir, "no-system-bus")}`;
   let child: ChildProcess;
   let output = "";
   const logs = (): string => output;
@@ -105,7 +118,7 @@ export async function startDaemon(hostNs: string, extraArgs: readonly string[] =
         join(pluginDir, "hostnet.sock"),
         ...extraArgs,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: systemBus } },
     );
     child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
     child.stderr?.on("data", (b: Buffer) => (output += b.toString()));

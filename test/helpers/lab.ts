@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll } from "vitest";
 import { Cleanup } from "./cleanup.js";
-import { startDaemon, type TestDaemon } from "./daemon.js";
+import { startDaemon, type DaemonOptions, type TestDaemon } from "./daemon.js";
 import { createTopology, type Topology } from "./topology.js";
 
 export interface EndpointBody {
@@ -35,6 +35,8 @@ export interface LabOptions {
   /** Runs after the topology exists and before hostnetd starts. */
   readonly prepare?: (t: Topology) => Promise<void>;
   readonly daemonArgs?: readonly string[];
+  /** hostnetd's options besides its arguments, asked for once `prepare` has run. */
+  readonly daemon?: () => DaemonOptions;
 }
 
 export function useLab(opts: LabOptions = {}): Lab {
@@ -51,7 +53,7 @@ export function useLab(opts: LabOptions = {}): Lab {
     topology = t;
     cleanup.add(() => t.destroy());
     await opts.prepare?.(t);
-    const d = await startDaemon(t.host, opts.daemonArgs ?? ["--no-default-network"]);
+    const d = await startDaemon(t.host, opts.daemonArgs ?? ["--no-default-network"], opts.daemon?.());
     daemon = d;
     cleanup.add(() => d.stop());
   });

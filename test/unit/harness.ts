@@ -1,6 +1,8 @@
 /** A whole hostnetd minus the kernel: in-memory store, memory kernel, reconciler and service. */
 import { OverlayAddresses } from "../../src/core/overlay-addresses.js";
 import { pino } from "pino";
+import type { FirewallIntegration } from "../../src/dataplane/firewall/exceptions.js";
+import { defaultSkeleton } from "../../src/dataplane/objects.js";
 import { Reconciler } from "../../src/dataplane/reconciler.js";
 import { HostnetService } from "../../src/core/service.js";
 import { HostnetError } from "../../src/errors.js";
@@ -89,12 +91,14 @@ export function harness(
     underlay?: Readonly<Record<string, number>>;
     /** The cluster's registry (hostnetd --etcd). */
     overlay?: OverlayRegistry;
+    /** hostnetd --firewall-integration. */
+    firewallIntegration?: FirewallIntegration;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
   const kernel = opts.kernel ?? new MemoryKernel();
   const prefixes: Prefix[] = (opts.hostPrefixes ?? []).map((c) => parsePrefix("host", c));
-  const reconciler = new Reconciler(store, kernel, silent);
+  const reconciler = new Reconciler(store, kernel, silent, defaultSkeleton, opts.firewallIntegration);
   const uplinks = opts.uplinks ?? new FakeUplinks();
   const dhcp = opts.dhcp ?? new FakeDhcp();
   const interfaces = opts.interfaces ?? new FakeInterfaces();
