@@ -368,7 +368,7 @@ export function describe(o: KernelObject): string {
     case "iptablesChain":
       return `${iptablesName(o)} chain ${IPTABLES_CHAIN}: ${o.rules.join("; ")}`;
     case "iptablesJump":
-      return `${iptablesName(o)} ${o.hook} ${o.rule}`;
+      return `${iptablesName(o)} ${o.hook}: ${o.rule}`;
     case "firewalldInterface":
       return `firewalld zone ${o.zone} interface ${o.interface} (runtime)`;
   }

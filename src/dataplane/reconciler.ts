@@ -27,8 +27,11 @@ import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
 export interface Kernel {
-  /** Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces given. */
-  /** `instance`: this hostnetd's, to tell its namespaces from other hostnetds' (Store.instanceId). */
+  /**
+   * Everything hostnet owns (or once owned) in the kernel but its exceptions in other firewalls, looking
+   * inside the namespaces given. `instance`: this hostnetd's, to tell its namespaces from other hostnetds'
+   * (Store.instanceId).
+   */
   observe(namespaces: readonly Namespace[], instance: string): Promise<KernelObject[]>;
   /** hostnet's exceptions in the other firewalls of its namespace, and what those firewalls are. */
   observeFirewalls(): Promise<FirewallObservation>;

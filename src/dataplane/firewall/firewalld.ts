@@ -60,29 +60,37 @@ async function filtersOurNamespace(pid: number): Promise<boolean> {
   }
 }
 
-/** firewalld, if it runs for hostnetd's namespace, and the zone of hostnet's bridges in it. */
+/** The process that owns firewalld's name on the system bus, if one does. */
+async function firewalldPid(runner: Runner): Promise<number | undefined> {
+  if (!(await maybeSystemBus())) return undefined;
+  const ask = dbusSend(
+    "org.freedesktop.DBus",
+    "/org/freedesktop/DBus",
+    "org.freedesktop.DBus.GetConnectionUnixProcessID",
+    [FIREWALLD],
+  );
+  try {
+    return Number(replyValues((await runner.run(ask)).stdout)[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * firewalld, if it runs for hostnetd's namespace, and the zone of hostnet's bridges in it. A firewalld that
+ * does not answer (it is stopping, say) is taken for none.
+ */
 export async function observeFirewalld(
   runner: Runner,
 ): Promise<{ objects: KernelObject[]; running: boolean }> {
-  const none = { objects: [], running: false };
-  if (!(await maybeSystemBus())) return none;
-  let pid: number;
-  try {
-    const { stdout } = await runner.run(
-      dbusSend(
-        "org.freedesktop.DBus",
-        "/org/freedesktop/DBus",
-        "org.freedesktop.DBus.GetConnectionUnixProcessID",
-        [FIREWALLD],
-      ),
-    );
-    pid = Number(replyValues(stdout)[0]);
-  } catch {
-    return none;
-  }
-  if (!(await filtersOurNamespace(pid))) return none;
-  const { stdout } = await runner.run(firewalldArgv(`getZoneOfInterface ${anyBridgeInterface}`));
-  const zone = replyValues(stdout)[0] ?? "";
+  const pid = await firewalldPid(runner);
+  if (pid === undefined || !(await filtersOurNamespace(pid))) return { objects: [], running: false };
+  const reply = await runner.run(firewalldArgv(`getZoneOfInterface ${anyBridgeInterface}`)).then(
+    (r) => r.stdout,
+    () => undefined,
+  );
+  if (reply === undefined) return { objects: [], running: false };
+  const zone = replyValues(reply)[0] ?? "";
   const objects: KernelObject[] =
     zone === ""
       ? []

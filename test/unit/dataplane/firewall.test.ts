@@ -201,7 +201,7 @@ describe("rendering the exceptions", () => {
 
   it("describes each exception for hostnet plan", () => {
     expect(describeObject(jump({ backend: "legacy", family: 6, hook: "DOCKER-USER" }))).toBe(
-      "ip6tables-legacy DOCKER-USER -m comment --comment hostnet -j HOSTNET-FORWARD",
+      "ip6tables-legacy DOCKER-USER: -m comment --comment hostnet -j HOSTNET-FORWARD",
     );
     expect(describeObject(trusted)).toBe("firewalld zone trusted interface hnb-+ (runtime)");
   });
