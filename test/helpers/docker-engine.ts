@@ -48,7 +48,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { needsRoot } from "./root.js";
 import { inNs, must, run, type RunResult } from "./run.js";
-import { cgroupDirs, isStatic, onPath, rmdirTree, skipOrFailInCi, unmountAndRemove } from "./system.js";
+import {
+  cgroupDirs,
+  isStatic,
+  onPath,
+  privateMountsArgv,
+  rmdirTree,
+  skipOrFailInCi,
+  unmountAndRemove,
+} from "./system.js";
 import { failAfterCleanup } from "./cleanup.js";
 
 export interface DockerEngine {
@@ -84,6 +92,23 @@ export interface DockerEngineOptions {
 }
 
 export const DOCKER_IMAGE = "hostnet-busybox:e2e";
+
+/** Runs detached container `name`, whose busybox httpd serves on port 80 a page that says its name. */
+export const runWebServer = (engine: DockerEngine, name: string, ...flags: string[]): Promise<string> =>
+  engine.mustDocker(
+    [
+      "run",
+      "--detach",
+      "--name",
+      name,
+      ...flags,
+      engine.image,
+      "sh",
+      "-c",
+      `mkdir -p /www && echo ${name} > /www/index.html && exec httpd -f -p 80 -h /www`,
+    ],
+    60_000,
+  );
 const BUSYBOX = "/bin/busybox";
 /** docker.io's own CLI, even when another one comes first on PATH (a 28.x in /usr/local/bin here). */
 const DOCKER_CLI = existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
@@ -377,7 +402,7 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
   const launch = async (argv: readonly string[]): Promise<void> => {
     const log = openSync(logFile, "a");
     try {
-      // nsenter, unshare, setpriv and sh each exec the next: the child's PID is dockerd's.
+      // The child's PID is dockerd's (privateMountsArgv).
       const started = spawn("nsenter", argv, {
         stdio: ["ignore", log, log],
         env: { ...process.env, TMPDIR: join(dir, "tmp") },
@@ -432,24 +457,8 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
       "vfs",
       ...(opts.dockerdArgs ?? []),
     ];
-    const argv = [
-      `--net=${nsPath}`,
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      // Should the test process die without stop(), dockerd stops too (and its containers with it).
-      "setpriv",
-      "--pdeathsig",
-      "TERM",
-      "sh",
-      "-c",
-      MOUNT_AND_EXEC,
-      "sh",
-      opts.pluginDir,
-      etcDocker,
-      ...dockerd,
-    ];
+    // Should the test process die without stop(), dockerd stops too (and its containers with it).
+    const argv = privateMountsArgv(nsPath, MOUNT_AND_EXEC, [opts.pluginDir, etcDocker, ...dockerd]);
     await launch(argv);
     await mustDocker(["import", "--change", 'CMD ["/bin/sh"]', await busyboxTar(dir), DOCKER_IMAGE], 60_000);
 

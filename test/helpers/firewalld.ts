@@ -16,7 +16,7 @@ import { failAfterCleanup } from "./cleanup.js";
 import { settlesWithin } from "./poll.js";
 import { needsRoot } from "./root.js";
 import { run, type RunResult } from "./run.js";
-import { onPath, processAlive, skipOrFailInCi } from "./system.js";
+import { onPath, privateMountsArgv, processAlive, skipOrFailInCi } from "./system.js";
 
 export interface Firewalld {
   /** The test's system bus, for hostnetd (DBUS_SYSTEM_BUS_ADDRESS). */
@@ -119,26 +119,11 @@ export async function startFirewalld(netns: string): Promise<Firewalld> {
   try {
     writeFileSync(join(dir, "bus.conf"), busConfig(join(dir, "system_bus_socket")));
     cpSync("/etc/firewalld", join(dir, "etc"), { recursive: true });
-    const started = spawn(
-      "nsenter",
-      [
-        `--net=${nsPath}`,
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        // Should the test process die without stop(), firewalld stops too (and the bus with it).
-        "setpriv",
-        "--pdeathsig",
-        "TERM",
-        "sh",
-        "-c",
-        MOUNT_AND_EXEC,
-        "sh",
-        dir,
-      ],
-      { stdio: "ignore", env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: busAddress } },
-    );
+    // Should the test process die without stop(), firewalld stops too (and the bus with it).
+    const started = spawn("nsenter", privateMountsArgv(nsPath, MOUNT_AND_EXEC, [dir]), {
+      stdio: "ignore",
+      env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: busAddress },
+    });
     child = started;
     exit = new Promise((resolve) => {
       started.once("exit", () => resolve());

@@ -7,7 +7,12 @@
  * kernel object behind.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { dockerSkipReason, startDockerEngine, type DockerEngine } from "../helpers/docker-engine.js";
+import {
+  dockerSkipReason,
+  runWebServer,
+  startDockerEngine,
+  type DockerEngine,
+} from "../helpers/docker-engine.js";
 import { iptables, iptablesRules } from "../helpers/iptables.js";
 import { linkNames, nftElements } from "../helpers/kernel-state.js";
 import { useLab } from "../helpers/lab.js";
@@ -70,19 +75,6 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       );
       return r.stdout;
     };
-    const web = (name: string, ...flags: string[]): Promise<string> =>
-      docker(
-        "run",
-        "--detach",
-        "--name",
-        name,
-        ...flags,
-        engine.image,
-        "sh",
-        "-c",
-        `mkdir -p /www && echo ${name} > /www/index.html && exec httpd -f -p 80 -h /www`,
-      );
-
     beforeAll(async () => {
       // hostnetd (started by the lab) has enabled forwarding, so dockerd leaves the FORWARD policy alone; the
       // test sets it to DROP, as ufw does: everything hostnet forwards below passes its jump in DOCKER-USER.
@@ -123,7 +115,7 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
     });
 
     it("runs containers that reach each other and the outside, with a published port and Docker's --ip and --mac-address", async () => {
-      await web("c1", "--network", "hn", "--publish", `${HOST_PORT}:80`);
+      await runWebServer(engine, "c1", "--network", "hn", "--publish", `${HOST_PORT}:80`);
       await docker(
         "run",
         "--detach",

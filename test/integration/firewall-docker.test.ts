@@ -9,7 +9,12 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dockerSkipReason, startDockerEngine, type DockerEngine } from "../helpers/docker-engine.js";
+import {
+  dockerSkipReason,
+  runWebServer,
+  startDockerEngine,
+  type DockerEngine,
+} from "../helpers/docker-engine.js";
 import { iptables, iptablesRules } from "../helpers/iptables.js";
 import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
@@ -81,20 +86,7 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
     it("finds FORWARD's policy DROP, as Docker set it, and lets hostnet's traffic through DOCKER-USER", async () => {
       expect(await iptablesRules(lab.t.host, BACKEND, "FORWARD")).toContain("-P FORWARD DROP");
       await docker("network", "create", "--driver", "hostnet", "--subnet", "10.66.0.0/24", "hn");
-      await docker(
-        "run",
-        "--detach",
-        "--name",
-        "c1",
-        "--network",
-        "hn",
-        "--publish",
-        `${HOST_PORT}:80`,
-        dockerEngine().image,
-        "sh",
-        "-c",
-        "mkdir -p /www && echo c1 > /www/index.html && exec httpd -f -p 80 -h /www",
-      );
+      await runWebServer(dockerEngine(), "c1", "--network", "hn", "--publish", `${HOST_PORT}:80`);
       await docker(
         "run",
         "--detach",

@@ -128,28 +128,25 @@ describe("firewallExceptions", () => {
   });
 });
 
+/** The iptables-restore lines that make hostnet's chain (declaring it empties one that exists). */
+const MAKE_CHAIN = [
+  ":HOSTNET-FORWARD - [0:0]",
+  "-A HOSTNET-FORWARD -i hnb-+ -m comment --comment hostnet -j ACCEPT",
+  "-A HOSTNET-FORWARD -o hnb-+ -m comment --comment hostnet -j ACCEPT",
+];
+
 describe("rendering the exceptions", () => {
   it("changes each filter table in one iptables-restore, the chain before the jump and after it when removed", () => {
     const made = batches(steps(plan([chain(), jump(), chain({ family: 6 }), jump({ family: 6 })], []).ops));
     expect(made).toEqual([
       {
         runner: { kind: "iptables", backend: "nft", family: 4 },
-        lines: [
-          ":HOSTNET-FORWARD - [0:0]",
-          "-A HOSTNET-FORWARD -i hnb-+ -m comment --comment hostnet -j ACCEPT",
-          "-A HOSTNET-FORWARD -o hnb-+ -m comment --comment hostnet -j ACCEPT",
-          "-I FORWARD 1 -m comment --comment hostnet -j HOSTNET-FORWARD",
-        ],
+        lines: [...MAKE_CHAIN, "-I FORWARD 1 -m comment --comment hostnet -j HOSTNET-FORWARD"],
         proxy: [],
       },
       {
         runner: { kind: "iptables", backend: "nft", family: 6 },
-        lines: [
-          ":HOSTNET-FORWARD - [0:0]",
-          "-A HOSTNET-FORWARD -i hnb-+ -m comment --comment hostnet -j ACCEPT",
-          "-A HOSTNET-FORWARD -o hnb-+ -m comment --comment hostnet -j ACCEPT",
-          "-I FORWARD 1 -m comment --comment hostnet -j HOSTNET-FORWARD",
-        ],
+        lines: [...MAKE_CHAIN, "-I FORWARD 1 -m comment --comment hostnet -j HOSTNET-FORWARD"],
         proxy: [],
       },
     ]);
@@ -172,9 +169,7 @@ describe("rendering the exceptions", () => {
     const { ops } = plan([chain(), jump({ hook: "DOCKER-USER" })], [chain({ rules: [] }), jump()]);
     expect(batches(steps(ops))[0]?.lines).toEqual([
       "-D FORWARD -m comment --comment hostnet -j HOSTNET-FORWARD",
-      ":HOSTNET-FORWARD - [0:0]",
-      "-A HOSTNET-FORWARD -i hnb-+ -m comment --comment hostnet -j ACCEPT",
-      "-A HOSTNET-FORWARD -o hnb-+ -m comment --comment hostnet -j ACCEPT",
+      ...MAKE_CHAIN,
       "-I DOCKER-USER 1 -m comment --comment hostnet -j HOSTNET-FORWARD",
     ]);
   });
