@@ -1,8 +1,8 @@
 /**
  * hostnet beside Docker's iptables rules when dockerd starts first: dockerd enables forwarding itself and so
  * sets the FORWARD policy to DROP, and hostnetd, started after it, lets its own forwarding through with one
- * labelled jump in Docker's DOCKER-USER chain; the jump survives dockerd restarts and goes with hostnet's
- * last network. (docker.test.ts starts hostnetd first.)
+ * labelled jump in Docker's DOCKER-USER chain; the jump survives dockerd restarts, goes with hostnet's last
+ * network, and comes back after someone flushes the chain. (docker.test.ts starts hostnetd first.)
  */
 import { mkdtempSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -129,6 +129,24 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       ]);
       expect((await iptablesRules(lab.t.host, BACKEND)).filter((r) => r.includes("HOSTNET"))).toEqual([]);
       expect(await lab.plan()).toEqual([]);
+    });
+
+    it("makes its jump again at the next converge of a network after `iptables -F DOCKER-USER`", async () => {
+      await docker("network", "create", "--driver", "hostnet", "--subnet", "10.66.0.0/24", "hn");
+      expect(await dockerUser()).toContain(JUMP);
+      await iptables(lab.t.host, BACKEND, "-F", "DOCKER-USER");
+      expect(await lab.plan()).toEqual([
+        {
+          Action: "create",
+          Kind: "iptablesJump",
+          Object: "iptables-nft DOCKER-USER: -m comment --comment hostnet -j HOSTNET-FORWARD",
+        },
+      ]);
+      await docker("network", "create", "--driver", "hostnet", "--subnet", "10.67.0.0/24", "hn2");
+      // Docker puts its RETURN back when it makes a network; hostnet's jump goes first again.
+      expect(await dockerUser()).toEqual(["-N DOCKER-USER", JUMP, "-A DOCKER-USER -j RETURN"]);
+      await docker("network", "rm", "hn", "hn2");
+      expect(await dockerUser()).toEqual(["-N DOCKER-USER", "-A DOCKER-USER -j RETURN"]);
     });
   },
 );

@@ -1,7 +1,7 @@
 /**
  * Plan → steps: each op becomes lines for a runner (hostnetd's `ip -batch`, a namespace's `ip -batch`,
- * `tc -batch`, `bridge -batch`, one `nft -f` transaction, or a sysctl write). Pure, so tests assert the
- * exact text.
+ * `tc -batch`, `bridge -batch`, one `nft -f` transaction, one `iptables-restore` per filter table, a call to
+ * firewalld, or a sysctl write). Pure, so tests assert the exact text.
  */
 import type { ProxySpec } from "../loopback-proxy.js";
 import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, NETNS_DIR } from "../naming.js";
