@@ -48,7 +48,7 @@ export const IPTABLES_JUMP_RULE = `-m comment --comment ${IPTABLES_COMMENT} -j $
  * The zone firewalld documents as accepting every connection. Runtime only: nothing permanent is written
  * and firewalld never has to reload (which would drop every other program's runtime changes).
  */
-export const FIREWALLD_ZONE = "trusted";
+const FIREWALLD_ZONE = "trusted";
 
 /** Where hostnet jumps to its chain in one iptables filter table; undefined when it need not. */
 function hookOf(table: IptablesForwarding): IptablesHook | undefined {
