@@ -26,6 +26,10 @@ export type NetnsRef = string | null;
 /** The two iptables of Linux: iptables-nft (rules in nftables) and iptables-legacy (x_tables). */
 export type IptablesBackend = "nft" | "legacy";
 
+/** The command of one iptables, as a person names it too: `iptables-nft`, `ip6tables-legacy`. */
+export const iptablesCommand = (backend: IptablesBackend, family: 4 | 6): string =>
+  `${family === 6 ? "ip6tables" : "iptables"}-${backend}`;
+
 /**
  * The chain of another program's iptables filter table where hostnet jumps to its own: Docker's chain for
  * its users' rules when Docker's chains are there, FORWARD otherwise.
@@ -366,14 +370,10 @@ export function describe(o: KernelObject): string {
     case "nftElement":
       return `nft element ${o.set} { ${partsText(o.key)}${o.value === null ? "" : ` : ${partsText(o.value)}`} } (${o.owner})`;
     case "iptablesChain":
-      return `${iptablesName(o)} chain ${IPTABLES_CHAIN}: ${o.rules.join("; ")}`;
+      return `${iptablesCommand(o.backend, o.family)} chain ${IPTABLES_CHAIN}: ${o.rules.join("; ")}`;
     case "iptablesJump":
-      return `${iptablesName(o)} ${o.hook}: ${o.rule}`;
+      return `${iptablesCommand(o.backend, o.family)} ${o.hook}: ${o.rule}`;
     case "firewalldInterface":
       return `firewalld zone ${o.zone} interface ${o.interface} (runtime)`;
   }
 }
-
-/** How a person names that iptables: `iptables-nft`, `ip6tables-legacy`. */
-const iptablesName = (o: { backend: IptablesBackend; family: 4 | 6 }): string =>
-  `${o.family === 6 ? "ip6tables" : "iptables"}-${o.backend}`;

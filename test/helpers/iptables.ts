@@ -1,13 +1,10 @@
 /** The iptables of a test's namespace, for tests of hostnet beside other firewalls. */
-import type { IptablesBackend } from "../../src/dataplane/objects.js";
+import { iptablesCommand, type IptablesBackend } from "../../src/dataplane/objects.js";
 import { inNs, must } from "./run.js";
-
-export const iptablesCommand = (backend: IptablesBackend, family: 4 | 6 = 4): string =>
-  `${family === 6 ? "ip6tables" : "iptables"}-${backend}`;
 
 /** Runs one iptables command in `ns`; returns its output. */
 export const iptables = (ns: string, backend: IptablesBackend, ...args: string[]): Promise<string> =>
-  must(inNs(ns, [iptablesCommand(backend), "-w", "5", ...args]));
+  must(inNs(ns, [iptablesCommand(backend, 4), "-w", "5", ...args]));
 
 /** The filter table's rules of `chain` (or all), as `iptables -S` shows them. */
 export async function iptablesRules(ns: string, backend: IptablesBackend, chain?: string): Promise<string[]> {

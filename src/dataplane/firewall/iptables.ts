@@ -6,22 +6,18 @@
 import { readFile } from "node:fs/promises";
 import type { Runner } from "../linux/exec.js";
 import { IPTABLES_CHAIN } from "../naming.js";
-import type { IptablesBackend, IptablesHook, KernelObject } from "../objects.js";
+import { iptablesCommand, type IptablesBackend, type IptablesHook, type KernelObject } from "../objects.js";
 import type { IptablesForwarding } from "./exceptions.js";
 
 const backends: readonly IptablesBackend[] = ["nft", "legacy"];
 const families = [4, 6] as const;
 const hooks: readonly IptablesHook[] = ["DOCKER-USER", "FORWARD"];
 
-/** The command of one iptables: `iptables-nft`, `ip6tables-legacy-restore`. */
-const command = (backend: IptablesBackend, family: 4 | 6, suffix = ""): string =>
-  `${family === 6 ? "ip6tables" : "iptables"}-${backend}${suffix}`;
-
 /** Waits for the xtables lock (iptables-legacy's) rather than failing while Docker holds it. */
 const WAIT = ["-w", "5"];
 
 export const iptablesRestoreArgv = (backend: IptablesBackend, family: 4 | 6): string[] => [
-  command(backend, family, "-restore"),
+  `${iptablesCommand(backend, family)}-restore`,
   ...WAIT,
   "--noflush",
 ];
@@ -91,7 +87,13 @@ export async function observeIptables(
       families.map(async (family) => {
         if (backend === "legacy" && !(await hasLegacyFilter(family))) return [];
         try {
-          const { stdout } = await runner.run([command(backend, family), ...WAIT, "-t", "filter", "-S"]);
+          const { stdout } = await runner.run([
+            iptablesCommand(backend, family),
+            ...WAIT,
+            "-t",
+            "filter",
+            "-S",
+          ]);
           return [parseFilterTable(backend, family, stdout)];
         } catch {
           return [];
