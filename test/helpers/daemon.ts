@@ -103,6 +103,13 @@ export async function startDaemon(
   let output = "";
   const logs = (): string => output;
 
+  const kill = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill(signal);
+    await exited;
+  };
+
   const launch = async (): Promise<void> => {
     child = spawn(
       "nsenter",
@@ -122,14 +129,11 @@ export async function startDaemon(
     );
     child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
     child.stderr?.on("data", (b: Buffer) => (output += b.toString()));
-    await waitReady(socket, child, logs);
-  };
-
-  const kill = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill(signal);
-    await exited;
+    // One that never became ready would outlive the test (and its namespace) otherwise.
+    await waitReady(socket, child, logs).catch(async (e: unknown) => {
+      await kill("SIGKILL");
+      throw e;
+    });
   };
 
   await launch();
