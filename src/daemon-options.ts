@@ -9,10 +9,12 @@ import { createSecureContext } from "node:tls";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { ClusterOptions, DaemonOptions } from "./daemon.js";
+import { firewallIntegrations } from "./dataplane/firewall/exceptions.js";
 import { LB_AFFINITY_SECONDS } from "./dataplane/objects.js";
 
 export const DAEMON_USAGE = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]
                 [--docker-plugin-socket PATH | --no-docker-plugin] [--lb-affinity-timeout SECONDS]
+                [--firewall-integration auto|off]
                 [--host-address IP [--etcd URL[,URL...] [--etcd-lease-ttl SECONDS]
                  [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]]]`;
 
@@ -45,6 +47,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | "help" {
         "docker-plugin-socket": { type: "string", default: "/run/docker/plugins/hostnet.sock" },
         "no-docker-plugin": { type: "boolean", default: false },
         "lb-affinity-timeout": { type: "string", default: String(LB_AFFINITY_SECONDS) },
+        "firewall-integration": { type: "string", default: "auto" },
         etcd: { type: "string" },
         "host-address": { type: "string" },
         "etcd-lease-ttl": { type: "string", default: "10" },
@@ -61,6 +64,9 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | "help" {
   const affinitySeconds = Number(values["lb-affinity-timeout"]);
   if (!Number.isInteger(affinitySeconds) || affinitySeconds < 1)
     throw new UsageError("--lb-affinity-timeout must be a whole number of seconds, at least 1");
+  const firewallIntegration = firewallIntegrations.find((v) => v === values["firewall-integration"]);
+  if (firewallIntegration === undefined)
+    throw new UsageError(`--firewall-integration is ${firewallIntegrations.join(" or ")}`);
   const hostAddress = values["host-address"];
   if (hostAddress !== undefined && isIP(hostAddress) === 0)
     throw new UsageError(`--host-address "${hostAddress}" is not an IP address`);
@@ -70,6 +76,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | "help" {
     defaultNetwork: !values["no-default-network"],
     dockerPluginSocket: values["no-docker-plugin"] ? null : values["docker-plugin-socket"],
     affinitySeconds,
+    firewallIntegration,
     hostAddress: hostAddress ?? null,
     cluster: clusterArgs(values),
   };

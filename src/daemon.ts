@@ -21,6 +21,7 @@ import { forgetBackend } from "./dataplane/linux/backend-memory.js";
 import { DhcpLeases } from "./core/leases.js";
 import { DockerPools } from "./ipam/docker-pools.js";
 import { buildDockerPlugin } from "./api/docker/server.js";
+import type { FirewallIntegration } from "./dataplane/firewall/exceptions.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   readonly dockerPluginSocket: string | null;
   /** How long a load balancer client keeps its backend after its last new connection (source-IP affinity). */
   readonly affinitySeconds: number;
+  /** Whether hostnet adds exceptions to other programs' firewalls that would drop its forwarding. */
+  readonly firewallIntegration: FirewallIntegration;
   /** This host's underlay address, which overlay networks need; null without one. */
   readonly hostAddress: string | null;
   /** The cluster whose overlay networks span hosts: etcd; null for overlay networks of this host only. */
@@ -106,9 +109,13 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const started = performance.now();
   const store = new Store(join(opts.stateDir, "hostnet.db"));
   const proxy = new LoopbackProxy();
-  const reconciler = new Reconciler(store, linuxKernel(proxy), log, {
-    affinitySeconds: opts.affinitySeconds,
-  });
+  const reconciler = new Reconciler(
+    store,
+    linuxKernel(proxy),
+    log,
+    { affinitySeconds: opts.affinitySeconds },
+    opts.firewallIntegration,
+  );
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
   const overlayLog = log.child({ component: "overlay" });

@@ -3,7 +3,7 @@
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
 import type { HostRoute } from "../model/types.js";
-import { hostVethName, type Owner } from "./naming.js";
+import { hostVethName, IPTABLES_CHAIN, type Owner } from "./naming.js";
 import { setDefinition, type ElementPart, type NftFamily, type NftSetName } from "./nft-sets.js";
 
 /** What a hostnetd's options put into its tables' skeleton (and so into the skeleton's version). */
@@ -22,6 +22,19 @@ export const defaultSkeleton: SkeletonOptions = { affinitySeconds: LB_AFFINITY_S
 
 /** Where an object lives: null is hostnetd's own namespace, otherwise a netns path or name. */
 export type NetnsRef = string | null;
+
+/** The two iptables of Linux: iptables-nft (rules in nftables) and iptables-legacy (x_tables). */
+export type IptablesBackend = "nft" | "legacy";
+
+/** The command of one iptables, as a person names it too: `iptables-nft`, `ip6tables-legacy`. */
+export const iptablesCommand = (backend: IptablesBackend, family: 4 | 6): string =>
+  `${family === 6 ? "ip6tables" : "iptables"}-${backend}`;
+
+/**
+ * The chain of another program's iptables filter table where hostnet jumps to its own: Docker's chain for
+ * its users' rules when Docker's chains are there, FORWARD otherwise.
+ */
+export type IptablesHook = "DOCKER-USER" | "FORWARD";
 
 interface Base {
   readonly owner: Owner;
@@ -113,6 +126,21 @@ export type KernelObject =
       target: string;
       targetPort: number;
     })
+  /**
+   * hostnet's chain in the filter table of an iptables (one backend, one family) whose forwarding would drop
+   * what hostnet's bridges forward; `rules` as `iptables -S` shows them, after the chain's name.
+   */
+  | (Base & { kind: "iptablesChain"; backend: IptablesBackend; family: 4 | 6; rules: readonly string[] })
+  /** The one rule hostnet adds to a chain of that table, first in it: a labelled jump to hostnet's chain. */
+  | (Base & {
+      kind: "iptablesJump";
+      backend: IptablesBackend;
+      family: 4 | 6;
+      hook: IptablesHook;
+      rule: string;
+    })
+  /** An interface of firewalld's runtime configuration (a wildcard for hostnet's bridges) in a zone. */
+  | (Base & { kind: "firewalldInterface"; zone: string; interface: string })
   | (Base & {
       kind: "nftElement";
       set: NftSetName;
@@ -164,6 +192,12 @@ export function identity(o: KernelObject): string {
       return `viproute:${o.vip}`;
     case "loopbackProxy":
       return `proxy:${o.protocol}/${o.port}`;
+    case "iptablesChain":
+      return `iptables:${o.backend}:${o.family}:chain`;
+    case "iptablesJump":
+      return `iptables:${o.backend}:${o.family}:jump:${o.hook}`;
+    case "firewalldInterface":
+      return `firewalld:${o.interface}`;
   }
 }
 
@@ -200,6 +234,9 @@ export function parentOf(o: KernelObject): string | undefined {
     case "nftTable":
     case "loopbackProxy":
     case "vipRoute":
+    case "iptablesChain":
+    case "iptablesJump":
+    case "firewalldInterface":
       return undefined;
   }
 }
@@ -279,6 +316,12 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
       return observed.kind === "shaper" && observed.bytesPerSecond === desired.bytesPerSecond;
     case "ingressRedirect":
       return observed.kind === "ingressRedirect" && observed.to === desired.to;
+    case "iptablesChain":
+      return observed.kind === "iptablesChain" && observed.rules.join("\n") === desired.rules.join("\n");
+    case "firewalldInterface":
+      return observed.kind === "firewalldInterface" && observed.zone === desired.zone;
+    // A jump is hostnet's by its target; where hostnet first put it in the chain, it leaves it.
+    case "iptablesJump":
     case "netns":
     case "address":
     case "ifb":
@@ -326,5 +369,11 @@ export function describe(o: KernelObject): string {
       return `loopback proxy [::1]:${o.port}/${o.protocol} to ${o.target.includes(":") ? `[${o.target}]` : o.target}:${o.targetPort} (${o.owner})`;
     case "nftElement":
       return `nft element ${o.set} { ${partsText(o.key)}${o.value === null ? "" : ` : ${partsText(o.value)}`} } (${o.owner})`;
+    case "iptablesChain":
+      return `${iptablesCommand(o.backend, o.family)} chain ${IPTABLES_CHAIN}: ${o.rules.join("; ")}`;
+    case "iptablesJump":
+      return `${iptablesCommand(o.backend, o.family)} ${o.hook}: ${o.rule}`;
+    case "firewalldInterface":
+      return `firewalld zone ${o.zone} interface ${o.interface} (runtime)`;
   }
 }

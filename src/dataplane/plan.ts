@@ -23,9 +23,13 @@ function rank(o: KernelObject): number {
     case "netns":
       return 0;
     case "nftTable":
+    case "iptablesChain":
+    case "firewalldInterface":
       return 1;
     case "sysctl":
       return /^net\/ipv[46]\/conf\/(?!all\/|default\/)/.test(o.key) ? 4 : 1;
+    // After hostnet's chain is made, before it is removed: iptables refuses to remove a chain jumped to.
+    case "iptablesJump":
     case "bridge":
       return 2;
     case "address":

@@ -2,7 +2,8 @@
  * The only path that changes the kernel. Converges are serialised; each plans its scope (the owners a
  * request touched) against the last known kernel state, which a full observation refreshes at start-up,
  * on preview and after any failed apply. A failed apply is retried once against a fresh observation, so a
- * stale cache can never wedge a request.
+ * stale cache can never wedge a request. Other programs' firewalls change without telling: a converge that
+ * touches a network reads them afresh, and plans hostnet's exceptions in them with the network.
  */
 import type { Logger } from "pino";
 import type { Namespace } from "../model/types.js";
@@ -13,21 +14,39 @@ import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
+import {
+  firewallExceptions,
+  noHostFirewalls,
+  type FirewallIntegration,
+  type FirewallObservation,
+  type HostFirewalls,
+} from "./firewall/exceptions.js";
 import { KnownObjects } from "./known.js";
 import { defaultSkeleton, identity, type KernelObject, type SkeletonOptions } from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
 export interface Kernel {
-  /** Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces given. */
-  /** `instance`: this hostnetd's, to tell its namespaces from other hostnetds' (Store.instanceId). */
+  /**
+   * Everything hostnet owns (or once owned) in the kernel but its exceptions in other firewalls, looking
+   * inside the namespaces given. `instance`: this hostnetd's, to tell its namespaces from other hostnetds'
+   * (Store.instanceId).
+   */
   observe(namespaces: readonly Namespace[], instance: string): Promise<KernelObject[]>;
+  /** hostnet's exceptions in the other firewalls of its namespace, and what those firewalls are. */
+  observeFirewalls(): Promise<FirewallObservation>;
   apply(ops: readonly Op[]): Promise<void>;
   /** Counters of the elements of some of hostnet's nft sets, by element comment. */
   elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
 }
 
 export type Scope = "all" | readonly Owner[];
+
+/** A scope that names a network (or the exceptions themselves) plans hostnet's firewall exceptions too. */
+const widened = (scope: Scope): Scope =>
+  scope === "all" || scope.includes("firewall") || !scope.some((o) => o.startsWith("net:"))
+    ? scope
+    : [...scope, "firewall"];
 
 export interface ApplyReport {
   readonly ops: number;
@@ -36,6 +55,8 @@ export interface ApplyReport {
 
 export class Reconciler {
   private known: KnownObjects | undefined;
+  /** The other firewalls as last observed, which decide where hostnet's exceptions go. */
+  private hostFirewalls: HostFirewalls = noHostFirewalls;
   private queue: Promise<unknown> = Promise.resolve();
 
   private readonly loadBalancers: LoadBalancerStore;
@@ -45,6 +66,7 @@ export class Reconciler {
     private readonly kernel: Kernel,
     private readonly log: Logger,
     private readonly skeleton: SkeletonOptions = defaultSkeleton,
+    private readonly firewallIntegration: FirewallIntegration = "auto",
   ) {
     this.loadBalancers = store.loadBalancers;
   }
@@ -115,8 +137,10 @@ export class Reconciler {
     return next;
   }
 
-  private async convergeOnce(scope: Scope, fresh: boolean): Promise<readonly Op[]> {
+  private async convergeOnce(requested: Scope, fresh: boolean): Promise<readonly Op[]> {
+    const scope = this.firewallIntegration === "auto" ? widened(requested) : requested;
     if (fresh || this.known === undefined) await this.refresh();
+    else if (scope !== requested) await this.refreshFirewalls();
     let { ops } = plan(this.desired(scope), this.observed(scope));
     // Re-creating the nft table drops every owner's elements: such a plan must cover every owner.
     if (scope !== "all" && ops.some((op) => op.object.kind === "nftTable" && op.action !== "delete"))
@@ -140,13 +164,39 @@ export class Reconciler {
   }
 
   private async refresh(): Promise<void> {
-    const observed = await this.kernel.observe(this.store.namespaces.all(), this.store.meta.instanceId());
+    const [observed, firewalls] = await Promise.all([
+      this.kernel.observe(this.store.namespaces.all(), this.store.meta.instanceId()),
+      this.observeFirewalls(),
+    ]);
+    this.hostFirewalls = firewalls.host;
     const owners = new Map(
       this.desired("all")
         .filter(carriesNoOwner)
         .map((o) => [identity(o), o.owner]),
     );
-    this.known = new KnownObjects(observed.map((o) => adopt(o, owners)));
+    this.known = new KnownObjects([...observed.map((o) => adopt(o, owners)), ...firewalls.objects]);
+  }
+
+  /** With the integration off, hostnet looks at no other firewall: it has nothing there to plan. */
+  private observeFirewalls(): Promise<FirewallObservation> {
+    return this.firewallIntegration === "auto"
+      ? this.kernel.observeFirewalls()
+      : Promise.resolve({ objects: [], host: noHostFirewalls });
+  }
+
+  /** Replaces the record's firewall exceptions, and what the firewalls are, with a fresh observation. */
+  private async refreshFirewalls(): Promise<void> {
+    const { objects, host } = await this.observeFirewalls();
+    this.hostFirewalls = host;
+    const known = this.known ?? new KnownObjects();
+    for (const o of known.ofOwners(["firewall"])) known.forget(identity(o), false);
+    for (const o of objects) known.set(o);
+    this.known = known;
+  }
+
+  /** The exceptions hostnet wants in the other firewalls: while it has a network, none otherwise. */
+  private firewallObjects(): KernelObject[] {
+    return this.store.networks.all().length > 0 ? firewallExceptions(this.hostFirewalls) : [];
   }
 
   private observed(scope: Scope): KernelObject[] {
@@ -156,19 +206,23 @@ export class Reconciler {
 
   private desired(scope: Scope): KernelObject[] {
     if (scope === "all")
-      return desiredState({
-        networks: this.store.networks.all(),
-        endpoints: this.store.endpoints.all(),
-        namespaces: this.store.namespaces.all(),
-        loadBalancers: this.loadBalancers.all(),
-        instance: this.store.meta.instanceId(),
-        skeleton: this.skeleton,
-      });
+      return [
+        ...desiredState({
+          networks: this.store.networks.all(),
+          endpoints: this.store.endpoints.all(),
+          namespaces: this.store.namespaces.all(),
+          loadBalancers: this.loadBalancers.all(),
+          instance: this.store.meta.instanceId(),
+          skeleton: this.skeleton,
+        }),
+        ...this.firewallObjects(),
+      ];
     return scope.flatMap((owner) => this.desiredOf(owner));
   }
 
   private desiredOf(owner: Owner): KernelObject[] {
     if (owner === "global") return globalObjects(this.skeleton);
+    if (owner === "firewall") return this.firewallObjects();
     if (owner === "orphan") return [];
     const [kind, id] = owner.split(":") as [string, string];
     if (kind === "net") {

@@ -14,6 +14,11 @@
  * An apply is atomic here: a refused apply changes nothing.
  */
 import type { Counter } from "../../src/dataplane/counters.js";
+import {
+  noHostFirewalls,
+  type FirewallObservation,
+  type HostFirewalls,
+} from "../../src/dataplane/firewall/exceptions.js";
 import { KernelCommandError } from "../../src/dataplane/linux/exec.js";
 import { identity, parentOf, type KernelObject, type Kind } from "../../src/dataplane/objects.js";
 import type { Op } from "../../src/dataplane/plan.js";
@@ -59,9 +64,16 @@ function netnsOf(o: KernelObject): string | null {
     case "uplinkPort":
     case "hostRoute":
     case "vipRoute":
+    case "iptablesChain":
+    case "iptablesJump":
+    case "firewalldInterface":
       return null;
   }
 }
+
+/** hostnet's exceptions in other programs' firewalls, which `observeFirewalls` reports instead of `observe`. */
+const isFirewallException = (o: KernelObject): boolean =>
+  o.kind === "iptablesChain" || o.kind === "iptablesJump" || o.kind === "firewalldInterface";
 
 /** Identities that disappear with `id`, besides `id` itself (not transitive). */
 function dependentsOf(state: ReadonlyMap<string, KernelObject>, id: string): string[] {
@@ -156,6 +168,10 @@ export class MemoryKernel implements Kernel {
   readonly refused: Refusal[] = [];
   /** How many times the kernel was observed. */
   observations = 0;
+  /** The other firewalls of the namespace, as `observeFirewalls` reports them. Tests may change them. */
+  firewalls: HostFirewalls = noHostFirewalls;
+  /** How many times the firewalls were observed. */
+  firewallObservations = 0;
   private readonly strict: boolean;
   private readonly failures: Error[] = [];
 
@@ -176,8 +192,14 @@ export class MemoryKernel implements Kernel {
     const paths = new Set(namespaces.map((ns) => ns.path));
     return [...this.objects.values()].filter((o) => {
       const netns = netnsOf(o);
-      return netns === null || paths.has(netns);
+      return !isFirewallException(o) && (netns === null || paths.has(netns));
     });
+  }
+
+  async observeFirewalls(): Promise<FirewallObservation> {
+    await Promise.resolve();
+    this.firewallObservations++;
+    return { objects: this.list().filter(isFirewallException), host: this.firewalls };
   }
 
   /** The memory kernel counts no packets. */

@@ -49,6 +49,28 @@ export function skipOrFailInCi(message: string): string {
   return message;
 }
 
+/**
+ * nsenter's arguments to run `script` (with `args` as $1…) in network namespace `nsPath` and in a private
+ * mount namespace, as root daemons of a test run so that their mounts stay theirs. nsenter, unshare, setpriv
+ * and sh each exec the next, so the process is the script's (and whatever it execs); should the test process
+ * die first, it gets SIGTERM.
+ */
+export const privateMountsArgv = (nsPath: string, script: string, args: readonly string[]): string[] => [
+  `--net=${nsPath}`,
+  "unshare",
+  "--mount",
+  "--propagation",
+  "private",
+  "setpriv",
+  "--pdeathsig",
+  "TERM",
+  "sh",
+  "-c",
+  script,
+  "sh",
+  ...args,
+];
+
 /** Mount points at or below `dir` in our mount namespace, deepest first. */
 function mountsUnder(dir: string): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8")

@@ -28,6 +28,7 @@ describe("parseDaemonArgs", () => {
       defaultNetwork: true,
       dockerPluginSocket: "/run/docker/plugins/hostnet.sock",
       affinitySeconds: 10800,
+      firewallIntegration: "auto",
       hostAddress: null,
       cluster: null,
     });
@@ -36,6 +37,7 @@ describe("parseDaemonArgs", () => {
       cluster: null,
     });
     expect(parseDaemonArgs(["--help"])).toBe("help");
+    expect(parsed(["--firewall-integration", "off"]).firewallIntegration).toBe("off");
   });
 
   it("takes a cluster with TLS: the CA alone, or with a client certificate and key", () => {
@@ -73,6 +75,7 @@ describe("parseDaemonArgs", () => {
       "--etcd URLs are either all https:// or none",
     ],
     [["--lb-affinity-timeout", "0"], "--lb-affinity-timeout must be a whole number of seconds, at least 1"],
+    [["--firewall-integration", "on"], "--firewall-integration is auto or off"],
   ])("refuses %j as a usage error", (argv, message) => {
     expect(() => parseDaemonArgs(argv)).toThrow(new UsageError(message));
   });

@@ -6,6 +6,7 @@ import { desiredState } from "../../src/dataplane/desired.js";
 import type { NamespaceAtPath } from "../../src/dataplane/hostfacts.js";
 import { defaultSkeleton, identity } from "../../src/dataplane/objects.js";
 import { pino } from "pino";
+import type { FirewallIntegration } from "../../src/dataplane/firewall/exceptions.js";
 import { Reconciler } from "../../src/dataplane/reconciler.js";
 import { HostnetService } from "../../src/core/service.js";
 import { HostnetError } from "../../src/errors.js";
@@ -96,12 +97,14 @@ export function harness(
     overlay?: OverlayRegistry;
     /** What files are, where a test says; any other existing file is a network namespace. */
     namespaces?: Readonly<Record<string, NamespaceAtPath>>;
+    /** hostnetd --firewall-integration. */
+    firewallIntegration?: FirewallIntegration;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
   const kernel = opts.kernel ?? new MemoryKernel();
   const prefixes: Prefix[] = (opts.hostPrefixes ?? []).map((c) => parsePrefix("host", c));
-  const reconciler = new Reconciler(store, kernel, silent);
+  const reconciler = new Reconciler(store, kernel, silent, defaultSkeleton, opts.firewallIntegration);
   const uplinks = opts.uplinks ?? new FakeUplinks();
   const dhcp = opts.dhcp ?? new FakeDhcp();
   const interfaces = opts.interfaces ?? new FakeInterfaces();

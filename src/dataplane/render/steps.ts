@@ -1,11 +1,13 @@
 /**
  * Plan → steps: each op becomes lines for a runner (hostnetd's `ip -batch`, a namespace's `ip -batch`,
- * `tc -batch`, `bridge -batch`, one `nft -f` transaction, or a sysctl write). Pure, so tests assert the
- * exact text.
+ * `tc -batch`, `bridge -batch`, one `nft -f` transaction, one `iptables-restore` per filter table, a call to
+ * firewalld, or a sysctl write). Pure, so tests assert the exact text.
  */
 import type { ProxySpec } from "../loopback-proxy.js";
 import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, NETNS_DIR } from "../naming.js";
-import { describe, type KernelObject } from "../objects.js";
+import { firewalldCreateLine, firewalldDeleteLine, firewalldReplaceLine } from "../firewall/firewalld.js";
+import { iptablesCreateLines, iptablesDeleteLines } from "../firewall/iptables.js";
+import { describe, type IptablesBackend, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
 import { nftLines } from "./nft.js";
@@ -16,7 +18,11 @@ type RunnerKey =
   | { kind: "sysctl" }
   | { kind: "tc" }
   | { kind: "bridge" }
-  | { kind: "proxy" };
+  | { kind: "proxy" }
+  /** One `iptables-restore` transaction on one filter table. */
+  | { kind: "iptables"; backend: IptablesBackend; family: 4 | 6 }
+  /** Calls to firewalld's D-Bus interface, one process each. */
+  | { kind: "firewalld" };
 
 type ProxyCommand =
   | { readonly action: "open"; readonly spec: ProxySpec }
@@ -40,6 +46,9 @@ export function ipArgv(netns: string | null, args: readonly string[]): string[] 
 const host = (line: string): Step => ({ runner: { kind: "ip", netns: null }, line });
 const tc = (line: string): Step => ({ runner: { kind: "tc" }, line });
 const fdb = (line: string): Step => ({ runner: { kind: "bridge" }, line });
+const iptables = (o: { backend: IptablesBackend; family: 4 | 6 }, lines: readonly string[]): Step[] =>
+  lines.map((line) => ({ runner: { kind: "iptables", backend: o.backend, family: o.family }, line }));
+const firewalld = (line: string): Step => ({ runner: { kind: "firewalld" }, line });
 
 /**
  * A token bucket for `bytesPerSecond`: a burst of 50 ms of traffic (at least 16 KiB, enough for TSO
@@ -147,6 +156,11 @@ function createSteps(o: KernelObject): Step[] {
       return nftLines({ action: "create", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
     case "loopbackProxy":
       return [{ runner: { kind: "proxy" }, line: `open ${describe(o)}`, proxy: { action: "open", spec: o } }];
+    case "iptablesChain":
+    case "iptablesJump":
+      return iptables(o, iptablesCreateLines(o));
+    case "firewalldInterface":
+      return [firewalld(firewalldCreateLine(o))];
   }
 }
 
@@ -211,6 +225,11 @@ function deleteSteps(o: KernelObject): Step[] {
           proxy: { action: "close", protocol: o.protocol, port: o.port },
         },
       ];
+    case "iptablesChain":
+    case "iptablesJump":
+      return iptables(o, iptablesDeleteLines(o));
+    case "firewalldInterface":
+      return [firewalld(firewalldDeleteLine(o))];
   }
 }
 
@@ -239,7 +258,10 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "address":
     case "loopbackProxy":
     case "shaper":
+    case "iptablesChain":
       return createSteps(to);
+    case "firewalldInterface":
+      return [firewalld(firewalldReplaceLine(to))];
     case "nftTable":
     case "nftElement":
       return nftLines({ action: "replace", from, object: to }).map((line) => ({
@@ -251,6 +273,7 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "ifb":
     case "vxlan":
     case "ingressRedirect":
+    case "iptablesJump":
       return [...deleteSteps(from), ...createSteps(to)];
   }
 }
@@ -293,24 +316,32 @@ export interface Batch {
   readonly proxy: readonly ProxyCommand[];
 }
 
-const sameRunner = (a: RunnerKey, b: RunnerKey): boolean =>
-  a.kind === b.kind && (a.kind !== "ip" || b.kind !== "ip" || a.netns === b.netns);
+/** Runner keys are plain data: two steps share a runner when their keys say the same. */
+const runnerName = (r: RunnerKey): string => JSON.stringify(r);
+
+/** Runners whose lines are one transaction that depends on no link: each joins its first batch. */
+const isTransaction = (r: RunnerKey): boolean => r.kind === "nft" || r.kind === "iptables";
 
 /**
- * Consecutive steps for one runner become one batch. All nft lines join the first nft batch: they are one
- * transaction, and nft objects never depend on links.
+ * Consecutive steps for one runner become one batch. All nft lines join the first nft batch, and all lines
+ * for one iptables table its first batch: each is one transaction, and names links only as text.
  */
 export function batches(all: readonly Step[]): Batch[] {
   const out: { runner: RunnerKey; lines: string[]; proxy: ProxyCommand[] }[] = [];
-  let nft: (typeof out)[number] | undefined;
+  const transactions = new Map<string, (typeof out)[number]>();
   for (const s of all) {
-    const last = s.runner.kind === "nft" && nft !== undefined ? nft : out.at(-1);
-    const batch =
-      last !== undefined && sameRunner(last.runner, s.runner)
+    const name = runnerName(s.runner);
+    const last = out.at(-1);
+    let batch = isTransaction(s.runner)
+      ? transactions.get(name)
+      : last !== undefined && runnerName(last.runner) === name
         ? last
-        : { runner: s.runner, lines: [], proxy: [] };
-    if (batch !== last) out.push(batch);
-    if (s.runner.kind === "nft") nft = batch;
+        : undefined;
+    if (batch === undefined) {
+      batch = { runner: s.runner, lines: [], proxy: [] };
+      out.push(batch);
+      if (isTransaction(s.runner)) transactions.set(name, batch);
+    }
     batch.lines.push(s.line);
     if (s.proxy !== undefined) batch.proxy.push(s.proxy);
   }

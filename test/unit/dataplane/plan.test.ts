@@ -325,6 +325,12 @@ describe("plan: idempotence", () => {
         return { ...o, via: [...o.via, "10.0.0.252"] };
       case "shaper":
         return { ...o, bytesPerSecond: o.bytesPerSecond + 1 };
+      case "iptablesChain":
+        return { ...o, rules: [] };
+      case "firewalldInterface":
+        return { ...o, zone: "public" };
+      case "iptablesJump":
+        return o;
     }
   };
   const orphans: KernelObject[] = [
