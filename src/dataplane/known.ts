@@ -18,6 +18,10 @@ export class KnownObjects {
     return [...this.byId.values()];
   }
 
+  get(id: string): KernelObject | undefined {
+    return this.byId.get(id);
+  }
+
   ofOwners(owners: readonly Owner[]): KernelObject[] {
     return [...new Set(owners)].flatMap((owner) =>
       [...(this.byOwner.get(owner) ?? [])].flatMap((id) => this.byId.get(id) ?? []),

@@ -3,7 +3,7 @@
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
 import type { HostRoute } from "../model/types.js";
-import { hostVethName, type Owner } from "./naming.js";
+import { hostVethName, NETNS_DIR, type Owner } from "./naming.js";
 import { setDefinition, type ElementPart, type NftFamily, type NftSetName } from "./nft-sets.js";
 
 /** What a hostnetd's options put into its tables' skeleton (and so into the skeleton's version). */
@@ -202,6 +202,20 @@ export function parentOf(o: KernelObject): string | undefined {
     case "vipRoute":
       return undefined;
   }
+}
+
+/**
+ * What must exist before the object can be made: its parent, the bridge it is a port of, the ifb it
+ * redirects to, the namespace hostnet made that its peer goes into.
+ */
+export function prerequisitesOf(o: KernelObject): string[] {
+  const parent = parentOf(o);
+  const out = parent === undefined ? [] : [parent];
+  if ((o.kind === "veth" || o.kind === "vxlan") && o.master !== "") out.push(`link:${o.master}`);
+  if (o.kind === "ingressRedirect") out.push(`link:${o.to}`);
+  if (o.kind === "veth" && o.netns?.startsWith(`${NETNS_DIR}/`) === true)
+    out.push(`netns:${o.netns.slice(NETNS_DIR.length + 1)}`);
+  return out;
 }
 
 /**

@@ -2,7 +2,7 @@
  * The only path that changes the kernel. Converges are serialised; each plans its scope (the owners a
  * request touched) against the last known kernel state, which a full observation refreshes at start-up,
  * on preview and after any failed apply. A failed apply is retried once against a fresh observation, so a
- * stale cache can never wedge a request.
+ * stale cache can never wedge a request; a scope takes in what its objects stand on when the kernel lacks it.
  */
 import type { Logger } from "pino";
 import type { Namespace } from "../model/types.js";
@@ -14,7 +14,13 @@ import type { NftSetName } from "./nft-sets.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
-import { defaultSkeleton, identity, type KernelObject, type SkeletonOptions } from "./objects.js";
+import {
+  defaultSkeleton,
+  identity,
+  prerequisitesOf,
+  type KernelObject,
+  type SkeletonOptions,
+} from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
@@ -117,7 +123,11 @@ export class Reconciler {
 
   private async convergeOnce(scope: Scope, fresh: boolean): Promise<readonly Op[]> {
     if (fresh || this.known === undefined) await this.refresh();
-    let { ops } = plan(this.desired(scope), this.observed(scope));
+    const { owners, desired } =
+      scope === "all"
+        ? { owners: scope, desired: this.desired(scope) }
+        : this.withMissingPrerequisites(scope);
+    let { ops } = plan(desired, this.observed(owners));
     // Re-creating the nft table drops every owner's elements: such a plan must cover every owner.
     if (scope !== "all" && ops.some((op) => op.object.kind === "nftTable" && op.action !== "delete"))
       ({ ops } = plan(this.desired("all"), this.observed("all")));
@@ -137,6 +147,36 @@ export class Reconciler {
     for (const op of ops) if (op.action !== "delete") known.set(op.object);
     this.known = known;
     return ops;
+  }
+
+  /**
+   * The scope, and the owners of what its objects stand on that the kernel lacks (a flushed nft table, a
+   * deleted bridge or namespace): a write heals what it needs instead of failing on it.
+   */
+  private withMissingPrerequisites(scope: readonly Owner[]): { owners: Owner[]; desired: KernelObject[] } {
+    const owners = [...scope];
+    const desired = this.desired(scope);
+    const ids = new Set(desired.map(identity));
+    const missing = new Set(
+      desired.flatMap(prerequisitesOf).filter((id) => !ids.has(id) && this.known?.get(id) === undefined),
+    );
+    if (missing.size === 0) return { owners, desired };
+    for (const owner of new Set(scope.flatMap((o) => this.standsOn(o)))) {
+      const theirs = owners.includes(owner) ? [] : this.desiredOf(owner);
+      if (!theirs.some((o) => missing.has(identity(o)))) continue;
+      owners.push(owner);
+      desired.push(...theirs);
+    }
+    return { owners, desired };
+  }
+
+  /** The owners whose objects an owner's objects may need: the tables, its network, its namespace. */
+  private standsOn(owner: Owner): Owner[] {
+    if (!owner.startsWith("ep:")) return ["global"];
+    const ep = this.store.endpoint(owner.slice(3));
+    if (ep === undefined) return ["global"];
+    const ns = ep.attachment?.kind === "namespace" ? [`ns:${ep.attachment.namespaceId}` as const] : [];
+    return ["global", `net:${ep.networkId}`, ...ns];
   }
 
   private async refresh(): Promise<void> {
