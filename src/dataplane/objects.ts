@@ -104,8 +104,17 @@ export type KernelObject =
   | (Base & { kind: "ingressRedirect"; dev: string; to: string })
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
-  /** `skeleton`: what to build it with, on desired tables only (the kernel shows the version alone). */
-  | (Base & { kind: "nftTable"; family: NftFamily; version: string; skeleton?: SkeletonOptions })
+  /**
+   * `skeleton`: what to build it with, on desired tables only (the kernel shows the version alone). `rules`:
+   * how many rules its chains hold, which `nft flush table` takes while it leaves chains and elements.
+   */
+  | (Base & {
+      kind: "nftTable";
+      family: NftFamily;
+      version: string;
+      rules?: number;
+      skeleton?: SkeletonOptions;
+    })
   | (Base & {
       kind: "loopbackProxy";
       protocol: "tcp" | "udp";
@@ -273,7 +282,11 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
     case "sysctl":
       return observed.kind === "sysctl" && observed.value === desired.value;
     case "nftTable":
-      return observed.kind === "nftTable" && observed.version === desired.version;
+      return (
+        observed.kind === "nftTable" &&
+        observed.version === desired.version &&
+        (desired.rules === undefined || observed.rules === desired.rules)
+      );
     case "nftElement":
       return (
         observed.kind === "nftElement" &&
@@ -325,7 +338,7 @@ export function describe(o: KernelObject): string {
     case "sysctl":
       return `sysctl ${o.key.replaceAll("/", ".")} = ${o.value}`;
     case "nftTable":
-      return `nft table ${o.family} hostnet (${o.version})`;
+      return `nft table ${o.family} hostnet (${o.version}${o.rules === undefined ? "" : `, ${o.rules} rules`})`;
     case "ifb":
       return `ifb ${o.name}`;
     case "vxlan":

@@ -313,6 +313,7 @@ interface NftJson {
   nftables: ({
     table?: object;
     chain?: { name: string };
+    rule?: object;
     set?: { name: string; elem?: unknown[] };
     map?: { name: string; elem?: unknown[] };
   } & Record<string, unknown>)[];
@@ -365,8 +366,10 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
   }
   const out: KernelObject[] = [];
   let version: string | undefined;
+  let rules = 0;
   for (const entry of json.nftables) {
     if (entry.table !== undefined) version = "unknown";
+    if (entry.rule !== undefined) rules++;
     if (entry.chain !== undefined) version = versionOfChain(entry.chain.name) ?? version;
     const set = entry.set ?? entry.map;
     if (set === undefined || !isNftSetName(set.name)) continue;
@@ -391,7 +394,7 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
       });
     }
   }
-  if (version !== undefined) out.push({ kind: "nftTable", owner: "global", family, version });
+  if (version !== undefined) out.push({ kind: "nftTable", owner: "global", family, version, rules });
   return out;
 }
 

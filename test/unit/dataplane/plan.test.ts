@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { identity, parentOf, type KernelObject } from "../../../src/dataplane/objects.js";
 import { plan, type Op } from "../../../src/dataplane/plan.js";
+import { skeletonRules } from "../../../src/dataplane/render/nft.js";
 import { applyOps } from "../../helpers/memory-kernel.js";
 import {
   addr,
@@ -173,6 +174,14 @@ describe("plan: replace", () => {
     const old = { ...table, version: "0123456789ab" } as KernelObject;
     const { ops } = plan([table, natBridge, masq4, portmap], [old, natBridge, masq4, portmap]);
     expect(ops).toEqual([replace(old, table), create(natBridge), create(masq4), create(portmap)]);
+  });
+
+  it("rebuilds a table whose rules were flushed (nft flush table), elements and all", () => {
+    const whole = { ...table, rules: skeletonRules("inet") } as KernelObject;
+    const flushed = { ...table, rules: 0 } as KernelObject;
+    expect(plan([whole, natBridge], [whole, natBridge]).ops).toEqual([]);
+    const { ops } = plan([whole, natBridge], [flushed, natBridge]);
+    expect(ops).toEqual([replace(flushed, whole), create(natBridge)]);
   });
 
   // The kernel deletes the container end with the veth, and the container end's addresses and routes with
