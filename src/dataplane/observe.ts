@@ -355,6 +355,31 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
   });
 }
 
+/**
+ * An element of one of hostnet's nft sets as nft's JSON shows it (`nft -j list`, `nft -j monitor`); undefined
+ * for sets that are not hostnet's, or that the kernel fills.
+ */
+export function nftElementOf(family: string, setName: string, raw: unknown): KernelObject | undefined {
+  if (!isNftSetName(setName)) return undefined;
+  const def = setDefinition(setName);
+  if (def.dynamic === true || def.family !== family) return undefined;
+  const isMap = Array.isArray(raw);
+  const keyRaw: unknown = isMap ? (raw as unknown[])[0] : raw;
+  const elem =
+    typeof keyRaw === "object" && keyRaw !== null && "elem" in keyRaw
+      ? (keyRaw as { elem: { val: unknown; comment?: string } }).elem
+      : { val: keyRaw };
+  const { owner, label } = parseElementComment(elem.comment) ?? { owner: "orphan" };
+  return {
+    kind: "nftElement",
+    owner,
+    set: setName,
+    key: toParts(def.key, elem.val),
+    value: def.value === null || !isMap ? null : toParts(def.value, (raw as unknown[])[1]),
+    ...(label === undefined ? {} : { label }),
+  };
+}
+
 async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObject[]> {
   let json: NftJson;
   try {
@@ -372,27 +397,11 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
     if (entry.rule !== undefined) rules++;
     if (entry.chain !== undefined) version = versionOfChain(entry.chain.name) ?? version;
     const set = entry.set ?? entry.map;
-    if (set === undefined || !isNftSetName(set.name)) continue;
-    const def = setDefinition(set.name);
-    if (def.dynamic === true) continue;
-    if (def.family !== family) continue;
-    for (const raw of set.elem ?? []) {
-      const isMap = Array.isArray(raw);
-      const keyRaw: unknown = isMap ? raw[0] : raw;
-      const elem =
-        typeof keyRaw === "object" && keyRaw !== null && "elem" in keyRaw
-          ? (keyRaw as { elem: { val: unknown; comment?: string } }).elem
-          : { val: keyRaw };
-      const { owner, label } = parseElementComment(elem.comment) ?? { owner: "orphan" };
-      out.push({
-        kind: "nftElement",
-        owner,
-        set: set.name,
-        key: toParts(def.key, elem.val),
-        value: def.value === null || !isMap ? null : toParts(def.value, raw[1]),
-        ...(label === undefined ? {} : { label }),
-      });
-    }
+    if (set !== undefined)
+      for (const raw of set.elem ?? []) {
+        const element = nftElementOf(family, set.name, raw);
+        if (element !== undefined) out.push(element);
+      }
   }
   if (version !== undefined) out.push({ kind: "nftTable", owner: "global", family, version, rules });
   return out;
@@ -407,10 +416,12 @@ function verdictText(v: unknown): string {
   return target === undefined ? kind : `${kind} ${target}`;
 }
 
+/** `lookInside`: the namespaces whose interfaces, addresses and routes to read (all of the store's by default). */
 export async function observe(
   runner: Runner,
   namespaces: readonly Namespace[],
   instance: string,
+  lookInside: readonly Namespace[] = namespaces,
 ): Promise<KernelObject[]> {
   const global = ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"];
   const sysctls = await Promise.all(
@@ -428,8 +439,19 @@ export async function observe(
     }),
     observeNetns(runner, namespaces, instance),
     Promise.all(nftFamilies.map((family) => observeNft(runner, family))),
-    Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
+    Promise.all(lookInside.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
     observeVipRoutes(runner),
   ]);
   return [...sysctls, ...links, ...netns, ...nft.flat(), ...inside.flat(), ...vipRoutes];
+}
+
+/** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */
+export async function observePeerNamespaceIds(runner: Runner): Promise<Map<number, string[]>> {
+  const veths = JSON.parse(await ip(runner, null, ["link", "show", "type", "veth"])) as (IpLink & {
+    link_netnsid?: number;
+  })[];
+  const out = new Map<number, string[]>();
+  for (const l of veths)
+    if (l.link_netnsid !== undefined) out.set(l.link_netnsid, [...(out.get(l.link_netnsid) ?? []), l.ifname]);
+  return out;
 }
