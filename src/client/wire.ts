@@ -135,6 +135,8 @@ export interface Endpoint {
   readonly HostInterfaceName: string;
   /** Where a runtime that configures the interface itself (Docker) put it. */
   readonly Sandbox?: string;
+  /** Why hostnet detached the endpoint by itself: its namespace was deleted under it. */
+  readonly DetachedReason?: "NamespaceVanished";
   readonly IpConfigurations: readonly IpConfiguration[];
   readonly MacAddress: string;
   readonly Routes: readonly Route[];
@@ -168,6 +170,8 @@ export interface PlanOperation {
   readonly Action: string;
   readonly Kind: string;
   readonly Object: string;
+  /** Why a repair leaves it alone for now: it was repaired too often. */
+  readonly HeldBack?: string;
 }
 
 export interface Plan {

@@ -10,18 +10,19 @@ import type { LoopbackProxy } from "./loopback-proxy.js";
 import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { KernelObject } from "./objects.js";
-import { observe } from "./observe.js";
+import { observe, observePeerNamespaceIds } from "./observe.js";
 import type { Op } from "./plan.js";
 import type { Kernel } from "./reconciler.js";
 
 export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner): Kernel {
   return {
-    async observe(namespaces: readonly Namespace[], instance: string) {
+    async observe(namespaces: readonly Namespace[], instance: string, inside?: readonly Namespace[]) {
       const proxies = proxy
         .list()
         .map((p): KernelObject => ({ kind: "loopbackProxy", ...p, owner: p.owner as Owner }));
-      return [...(await observe(runner, namespaces, instance)), ...proxies];
+      return [...(await observe(runner, namespaces, instance, inside)), ...proxies];
     },
+    peerNamespaceIds: () => observePeerNamespaceIds(runner),
     apply: (ops: readonly Op[]) => apply(runner, proxy, ops),
     elementCounters: (sets: readonly NftSetName[]) => elementCounters(runner, sets),
   };

@@ -37,6 +37,12 @@ export class KnownObjects {
     if (parent !== undefined) index(this.children, parent, id);
   }
 
+  /** Replaces every object `observed` covers (`covers`) with what it saw, keeping the rest. */
+  replace(observed: Iterable<KernelObject>, covers: (o: KernelObject) => boolean): void {
+    for (const [id, o] of this.byId) if (covers(o)) this.unindex(id);
+    for (const o of observed) this.set(o);
+  }
+
   /** Forgets an object and, when it took them along in the kernel, its descendants. */
   forget(id: string, withDescendants: boolean): void {
     if (withDescendants) for (const child of [...(this.children.get(id) ?? [])]) this.forget(child, true);

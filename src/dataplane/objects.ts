@@ -176,6 +176,32 @@ export function identity(o: KernelObject): string {
   }
 }
 
+/** Where an object lives: its netns path, or null for hostnetd's own namespace. */
+export function netnsOf(o: KernelObject): NetnsRef {
+  switch (o.kind) {
+    case "address":
+    case "containerLink":
+    case "route":
+      return o.netns;
+    case "netns":
+    case "bridge":
+    case "veth":
+    case "vxlan":
+    case "overlayPeer":
+    case "sysctl":
+    case "nftTable":
+    case "nftElement":
+    case "loopbackProxy":
+    case "ifb":
+    case "shaper":
+    case "ingressRedirect":
+    case "uplinkPort":
+    case "hostRoute":
+    case "vipRoute":
+      return null;
+  }
+}
+
 /** The identity of the object whose deletion removes this one with it, if any. */
 export function parentOf(o: KernelObject): string | undefined {
   switch (o.kind) {

@@ -9,14 +9,18 @@ import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
-import type { Owner } from "./naming.js";
+import { shortIdOfLink, type Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
+import { takesFromRecord } from "./drift.js";
+import { RepairHolds } from "./holds.js";
+import { describeRemoval, type Removal } from "./kernel-events.js";
 import {
   defaultSkeleton,
   identity,
+  netnsOf,
   prerequisitesOf,
   type KernelObject,
   type SkeletonOptions,
@@ -25,9 +29,18 @@ import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
 export interface Kernel {
-  /** Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces given. */
-  /** `instance`: this hostnetd's, to tell its namespaces from other hostnetds' (Store.instanceId). */
-  observe(namespaces: readonly Namespace[], instance: string): Promise<KernelObject[]>;
+  /**
+   * Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces `inside` (all of
+   * the store's `namespaces` by default). `instance`: this hostnetd's, to tell its namespaces from other
+   * hostnetds' (Store.instanceId).
+   */
+  observe(
+    namespaces: readonly Namespace[],
+    instance: string,
+    inside?: readonly Namespace[],
+  ): Promise<KernelObject[]>;
+  /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */
+  peerNamespaceIds(): Promise<ReadonlyMap<number, readonly string[]>>;
   apply(ops: readonly Op[]): Promise<void>;
   /** Counters of the elements of some of hostnet's nft sets, by element comment. */
   elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
@@ -40,9 +53,32 @@ export interface ApplyReport {
   readonly durationMs: number;
 }
 
+/** The container namespaces (paths) a repair looks inside besides hostnetd's: all for the periodic check. */
+export type RepairScope = "all" | readonly string[];
+
+export interface RepairReport {
+  readonly repaired: readonly Op[];
+  readonly failures: readonly { owner: Owner; error: unknown }[];
+}
+
+/** What removals the kernel reported took from the record, and the container namespaces they happened in. */
+export interface Drift {
+  readonly removals: readonly Removal[];
+  /** Each removal as a person reads it, with the namespace's path. */
+  readonly causes: readonly string[];
+  readonly inside: readonly string[];
+}
+
+/** A plan, and why a repair would leave some of its ops out now (by the identity of their object). */
+export interface Preview extends Plan {
+  readonly heldBack: ReadonlyMap<string, string>;
+}
+
 export class Reconciler {
   private known: KnownObjects | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Container namespaces by their id in hostnetd's namespace, as last looked up. */
+  private namespaceIds = new Map<number, string>();
 
   private readonly loadBalancers: LoadBalancerStore;
 
@@ -51,12 +87,14 @@ export class Reconciler {
     private readonly kernel: Kernel,
     private readonly log: Logger,
     private readonly skeleton: SkeletonOptions = defaultSkeleton,
+    private readonly holds: RepairHolds = new RepairHolds(),
   ) {
     this.loadBalancers = store.loadBalancers;
   }
 
-  /** Makes the kernel match the store for `scope`. */
+  /** Makes the kernel match the store for `scope`; a write to owners ends their objects' repair holds. */
   converge(scope: Scope): Promise<ApplyReport> {
+    if (scope !== "all") this.holds.release(scope);
     return this.serialised(async () => {
       const started = performance.now();
       let ops: readonly Op[];
@@ -108,10 +146,87 @@ export class Reconciler {
   }
 
   /** The plan a full converge would apply now, from a fresh observation; changes nothing. */
-  preview(): Promise<Plan> {
+  preview(): Promise<Preview> {
     return this.serialised(async () => {
       await this.refresh();
-      return plan(this.desired("all"), this.observed("all"));
+      const { ops } = plan(this.desired("all"), this.observed("all"));
+      return { ops, heldBack: this.holds.heldBack(ops) };
+    });
+  }
+
+  /**
+   * Of removals the monitors reported, those that took an object the record says the kernel has. It runs
+   * after every converge begun before it, so the removals hostnet's own applies made are in the record
+   * already and are not drift.
+   */
+  drifted(removals: readonly Removal[]): Promise<Drift> {
+    return this.serialised(async () => {
+      const known = this.known;
+      const paths = await this.namespacePaths(removals);
+      const taken = removals.filter((r) => {
+        const netns = "where" in r ? (r.where === null ? null : paths.get(r.where)) : null;
+        return known === undefined || takesFromRecord(r, known, netns, (path) => this.ifnamesIn(path));
+      });
+      const pathOf = (r: Removal): string | undefined =>
+        "where" in r && r.where !== null ? paths.get(r.where) : undefined;
+      return {
+        removals: taken,
+        causes: taken.map((r) => describeRemoval(r, pathOf(r))),
+        inside: [...new Set(taken.flatMap((r) => pathOf(r) ?? []))],
+      };
+    });
+  }
+
+  /**
+   * Repairs drift: observes hostnetd's namespace and the container namespaces `inside` afresh, and applies
+   * what a full converge would, except what is held back. If that fails, each owner is repaired on its own.
+   */
+  repair(cause: string, inside: RepairScope): Promise<RepairReport> {
+    return this.serialised(async () => {
+      const started = performance.now();
+      await this.refreshWithin(inside);
+      const admit = (ops: readonly Op[]): readonly Op[] => {
+        const { apply, begun } = this.holds.admit(ops);
+        if (begun.length > 0)
+          this.log.warn(
+            { op: "repair", cause, heldBack: begun },
+            "held back: repaired too often, something else keeps changing it",
+          );
+        return apply;
+      };
+      const repaired: Op[] = [];
+      const failures: { owner: Owner; error: unknown }[] = [];
+      try {
+        repaired.push(...(await this.convergeOnce("all", false, admit)));
+      } catch (err) {
+        this.log.warn({ op: "repair", cause, err }, "repair failed; repairing owner by owner");
+        await this.refresh();
+        const owners = new Set([...this.desired("all"), ...this.observed("all")].map((o) => o.owner));
+        for (const owner of owners)
+          try {
+            repaired.push(...(await this.convergeOnce([owner], false, admit)));
+          } catch (error) {
+            failures.push({ owner, error });
+            this.log.error({ op: "repair", cause, scope: [owner], err: error }, "could not repair");
+          }
+      }
+      this.holds.repaired(repaired);
+      if (repaired.length > 0)
+        this.log.info(
+          {
+            op: "repair",
+            cause,
+            repaired: repaired.map((o) => ({
+              action: o.action,
+              kind: o.object.kind,
+              identity: identity(o.object),
+              owner: o.object.owner,
+            })),
+            durationMs: Math.round(performance.now() - started),
+          },
+          "repaired drift",
+        );
+      return { repaired, failures };
     });
   }
 
@@ -121,7 +236,12 @@ export class Reconciler {
     return next;
   }
 
-  private async convergeOnce(scope: Scope, fresh: boolean): Promise<readonly Op[]> {
+  /** `admit`: the ops of the plan to apply (a repair leaves out what is held back). */
+  private async convergeOnce(
+    scope: Scope,
+    fresh: boolean,
+    admit: (ops: readonly Op[]) => readonly Op[] = (ops) => ops,
+  ): Promise<readonly Op[]> {
     if (fresh || this.known === undefined) await this.refresh();
     const { owners, desired } =
       scope === "all"
@@ -131,6 +251,7 @@ export class Reconciler {
     // Re-creating the nft table drops every owner's elements: such a plan must cover every owner.
     if (scope !== "all" && ops.some((op) => op.object.kind === "nftTable" && op.action !== "delete"))
       ({ ops } = plan(this.desired("all"), this.observed("all")));
+    ops = admit(ops);
     if (ops.length === 0) return ops;
     try {
       await this.kernel.apply(ops);
@@ -181,12 +302,64 @@ export class Reconciler {
 
   private async refresh(): Promise<void> {
     const observed = await this.kernel.observe(this.store.namespaces(), this.store.instanceId());
+    this.known = new KnownObjects(this.adopted(observed));
+  }
+
+  /** Refreshes the record of hostnetd's namespace and of the container namespaces `inside`, keeping the rest. */
+  private async refreshWithin(inside: RepairScope): Promise<void> {
+    if (inside === "all" || this.known === undefined) return this.refresh();
+    const paths = new Set(inside);
+    const namespaces = this.store.namespaces();
+    const observed = await this.kernel.observe(
+      namespaces,
+      this.store.instanceId(),
+      namespaces.filter((ns) => paths.has(ns.path)),
+    );
+    this.known.replace(this.adopted(observed), (o) => {
+      const netns = netnsOf(o);
+      return netns === null || paths.has(netns);
+    });
+  }
+
+  /** Observed objects, the store's where their kind cannot name an owner. */
+  private adopted(observed: readonly KernelObject[]): KernelObject[] {
     const owners = new Map(
       this.desired("all")
         .filter(carriesNoOwner)
         .map((o) => [identity(o), o.owner]),
     );
-    this.known = new KnownObjects(observed.map((o) => adopt(o, owners)));
+    return observed.map((o) => adopt(o, owners));
+  }
+
+  /** The paths of the store's namespaces the removals happened in, by their ids in hostnetd's namespace. */
+  private async namespacePaths(removals: readonly Removal[]): Promise<ReadonlyMap<number, string>> {
+    // A namespace id is freed with its namespace (and its veths): a deleted link may make any of them stale.
+    if (removals.some((r) => r.kind === "link" && r.where === null)) this.namespaceIds.clear();
+    const ids = removals.flatMap((r) => ("where" in r && r.where !== null ? [r.where] : []));
+    if (ids.every((id) => this.namespaceIds.has(id))) return this.namespaceIds;
+    const endpoints = new Map(this.store.endpoints().map((ep) => [ep.shortId, ep]));
+    this.namespaceIds = new Map();
+    for (const [id, links] of await this.kernel.peerNamespaceIds())
+      for (const link of links) {
+        const attachment = endpoints.get(shortIdOfLink(link) ?? "")?.attachment;
+        if (attachment?.kind !== "namespace") continue;
+        const ns = this.store.namespace(attachment.namespaceId);
+        if (ns !== undefined) this.namespaceIds.set(id, ns.path);
+        break;
+      }
+    return this.namespaceIds;
+  }
+
+  /** The interfaces hostnet configures in a namespace of the store, and its lo. */
+  private ifnamesIn(path: string): string[] {
+    const ns = this.store.namespace(path);
+    if (ns === undefined) return [];
+    return [
+      "lo",
+      ...this.store
+        .endpoints({ namespaceId: ns.id })
+        .flatMap((ep) => (ep.attachment?.kind === "namespace" ? [ep.attachment.ifname] : [])),
+    ];
   }
 
   private observed(scope: Scope): KernelObject[] {

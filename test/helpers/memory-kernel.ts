@@ -15,7 +15,7 @@
  */
 import type { Counter } from "../../src/dataplane/counters.js";
 import { KernelCommandError } from "../../src/dataplane/linux/exec.js";
-import { identity, parentOf, type KernelObject, type Kind } from "../../src/dataplane/objects.js";
+import { identity, netnsOf, parentOf, type KernelObject, type Kind } from "../../src/dataplane/objects.js";
 import type { Op } from "../../src/dataplane/plan.js";
 import type { Kernel } from "../../src/dataplane/reconciler.js";
 import { NETNS_DIR, type Owner } from "../../src/dataplane/naming.js";
@@ -34,33 +34,6 @@ export interface Refusal {
 /** The error a refused command gives, shaped like the Linux runner's. */
 export function kernelError(stderr: string): KernelCommandError {
   return new KernelCommandError(["memory-kernel"], 2, stderr);
-}
-
-/** Where an object lives: its netns path, or null for hostnetd's own namespace. */
-function netnsOf(o: KernelObject): string | null {
-  switch (o.kind) {
-    case "address":
-      return o.netns;
-    case "containerLink":
-    case "route":
-      return o.netns;
-    case "netns":
-    case "bridge":
-    case "veth":
-    case "vxlan":
-    case "overlayPeer":
-    case "sysctl":
-    case "nftTable":
-    case "nftElement":
-    case "loopbackProxy":
-    case "ifb":
-    case "shaper":
-    case "ingressRedirect":
-    case "uplinkPort":
-    case "hostRoute":
-    case "vipRoute":
-      return null;
-  }
 }
 
 /** Identities that disappear with `id`, besides `id` itself (not transitive). */
@@ -158,6 +131,7 @@ export class MemoryKernel implements Kernel {
   observations = 0;
   private readonly strict: boolean;
   private readonly failures: Error[] = [];
+  private readonly namespaceIds = new Map<string, number>();
 
   constructor(initial: readonly KernelObject[] = [], opts: MemoryKernelOptions = {}) {
     this.strict = opts.strict ?? true;
@@ -170,14 +144,39 @@ export class MemoryKernel implements Kernel {
   }
 
   /** Like the Linux kernel: objects inside a namespace are seen only when that namespace is given. */
-  async observe(namespaces: readonly Namespace[]): Promise<KernelObject[]> {
+  async observe(
+    namespaces: readonly Namespace[],
+    _instance?: string,
+    inside: readonly Namespace[] = namespaces,
+  ): Promise<KernelObject[]> {
     await Promise.resolve();
     this.observations++;
-    const paths = new Set(namespaces.map((ns) => ns.path));
+    const paths = new Set(inside.map((ns) => ns.path));
     return [...this.objects.values()].filter((o) => {
       const netns = netnsOf(o);
       return netns === null || paths.has(netns);
     });
+  }
+
+  /**
+   * Namespace ids as hostnetd's namespace would have them: one for each namespace a veth's peer lives in,
+   * numbered in the order they were first asked for.
+   */
+  peerNamespaceIds(): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    for (const o of this.objects.values())
+      if (o.kind === "veth" && o.netns !== null) {
+        const id = this.namespaceId(o.netns);
+        out.set(id, [...(out.get(id) ?? []), o.name]);
+      }
+    return Promise.resolve(out);
+  }
+
+  /** The id hostnetd's namespace has for the namespace at `path`. */
+  namespaceId(path: string): number {
+    let id = this.namespaceIds.get(path);
+    if (id === undefined) this.namespaceIds.set(path, (id = this.namespaceIds.size));
+    return id;
   }
 
   /** The memory kernel counts no packets. */

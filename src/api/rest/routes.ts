@@ -32,7 +32,14 @@ const ListQuery = Type.Object({
   filter: Type.Optional(Type.String({ description: 'JSON object of fields to match, e.g. {"Name":"nat"}' })),
 });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 500: ErrorBody };
-const PlanOp = Type.Object({ Action: Type.String(), Kind: Type.String(), Object: Type.String() });
+const PlanOp = Type.Object({
+  Action: Type.String(),
+  Kind: Type.String(),
+  Object: Type.String(),
+  HeldBack: Type.Optional(
+    Type.String({ description: "Why a repair leaves it alone for now: it was repaired too often" }),
+  ),
+});
 
 /** HNS's list filter: keep the objects whose top-level fields equal every field of the filter. */
 function applyFilter<T extends object>(items: T[], filter: string | undefined): T[] {
@@ -181,6 +188,7 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
         Action: op.action,
         Kind: op.kind,
         Object: op.description,
+        ...(op.heldBack === undefined ? {} : { HeldBack: op.heldBack }),
       })),
     }),
   );
