@@ -263,7 +263,7 @@ export class Reconciler {
     for (const op of ops)
       known.forget(
         identity(op.object),
-        op.action === "delete" || (op.action === "replace" && replaceDestroysChildren(op.object)),
+        op.action === "delete" || (op.action === "replace" && replaceDestroysChildren(op.object, op.from)),
       );
     for (const op of ops) if (op.action !== "delete") known.set(op.object);
     this.known = known;

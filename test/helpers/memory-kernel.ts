@@ -16,7 +16,7 @@
 import type { Counter } from "../../src/dataplane/counters.js";
 import { KernelCommandError } from "../../src/dataplane/linux/exec.js";
 import { identity, netnsOf, parentOf, type KernelObject, type Kind } from "../../src/dataplane/objects.js";
-import type { Op } from "../../src/dataplane/plan.js";
+import { replaceDestroysChildren, type Op } from "../../src/dataplane/plan.js";
 import type { Kernel } from "../../src/dataplane/reconciler.js";
 import { NETNS_DIR, type Owner } from "../../src/dataplane/naming.js";
 import type { Namespace } from "../../src/model/types.js";
@@ -72,9 +72,6 @@ function remove(state: Map<string, KernelObject>, id: string): void {
   }
 }
 
-const destroyedByReplace = (o: KernelObject): boolean =>
-  o.kind === "veth" || o.kind === "vxlan" || o.kind === "netns" || o.kind === "nftTable";
-
 const isLinkOrNetns = (o: KernelObject): boolean =>
   o.kind === "bridge" || o.kind === "veth" || o.kind === "vxlan" || o.kind === "netns";
 
@@ -104,7 +101,7 @@ export function applyOps(state: Map<string, KernelObject>, ops: readonly Op[], s
       case "replace":
         if (strict && !next.has(identity(op.from)))
           throw kernelError(`cannot replace ${id}: it does not exist`);
-        if (destroyedByReplace(op.from)) {
+        if (replaceDestroysChildren(op.object, op.from)) {
           remove(next, identity(op.from));
           if (strict) checkCreate(next, op.object);
         }
