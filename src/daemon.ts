@@ -176,8 +176,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await overlayAddresses?.claimMissingSources();
   const watcher = new DriftWatcher(
     reconciler,
-    async (cause, inside) => {
-      const { vanished } = await service.repairDrift(cause, inside);
+    async (cause, drift) => {
+      const { vanished } = await service.repairDrift(cause, drift);
       for (const v of vanished) logVanished(log, cause, v);
     },
     log,

@@ -29,8 +29,8 @@ export async function vanishedNamespaces(core: Core): Promise<VanishedNamespace[
 export async function repairDrift(
   core: Core,
   cause: string,
-  inside: RepairScope,
+  drift: RepairScope,
 ): Promise<{ vanished: VanishedNamespace[]; report: RepairReport }> {
   const vanished = await vanishedNamespaces(core);
-  return { vanished, report: await core.reconciler.repair(cause, inside) };
+  return { vanished, report: await core.reconciler.repair(cause, drift) };
 }

@@ -169,14 +169,14 @@ export class HostnetService {
   }
 
   /**
-   * Repairs drift the kernel's monitors or the periodic check found (`cause`), looking inside the container
-   * namespaces `inside`: vanished namespaces first, then what the kernel lost.
+   * Repairs drift the kernel's monitors reported, or all drift (the periodic check): vanished namespaces
+   * first, then what the kernel lost.
    */
   repairDrift(
     cause: string,
-    inside: RepairScope,
+    drift: RepairScope,
   ): Promise<{ vanished: VanishedNamespace[]; report: RepairReport }> {
-    return repairDrift(this.core, cause, inside);
+    return repairDrift(this.core, cause, drift);
   }
 
   // Endpoints

@@ -52,7 +52,9 @@ export function parseIpMonitorLine(line: string): Removal | undefined {
   const where = m[1] === "current" ? null : Number(m[1]);
   const rest = m[2] ?? "";
   const link = /^\d+: ([^\s@:]+)(?:@\S+)?: </.exec(rest);
-  if (link !== null) return { kind: "link", where, name: link[1] ?? "" };
+  // A deleted link has a qdisc; the bridge family's message without one is a port leaving its bridge.
+  if (link !== null)
+    return rest.includes(" qdisc ") ? { kind: "link", where, name: link[1] ?? "" } : undefined;
   if (/^\d+: \S+\s+inet6? /.test(rest)) return addressRemoval(where, rest);
   if (rest.includes(" lladdr ") || NUD_STATES.test(rest)) {
     const neighbour = /^(\S+) dev (\S+)/.exec(rest);

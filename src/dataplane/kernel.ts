@@ -16,11 +16,11 @@ import type { Kernel } from "./reconciler.js";
 
 export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner): Kernel {
   return {
-    async observe(namespaces: readonly Namespace[], instance: string, inside?: readonly Namespace[]) {
+    async observe(namespaces: readonly Namespace[], instance: string) {
       const proxies = proxy
         .list()
         .map((p): KernelObject => ({ kind: "loopbackProxy", ...p, owner: p.owner as Owner }));
-      return [...(await observe(runner, namespaces, instance, inside)), ...proxies];
+      return [...(await observe(runner, namespaces, instance)), ...proxies];
     },
     peerNamespaceIds: () => observePeerNamespaceIds(runner),
     apply: (ops: readonly Op[]) => apply(runner, proxy, ops),

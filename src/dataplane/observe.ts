@@ -416,12 +416,10 @@ function verdictText(v: unknown): string {
   return target === undefined ? kind : `${kind} ${target}`;
 }
 
-/** `lookInside`: the namespaces whose interfaces, addresses and routes to read (all of the store's by default). */
 export async function observe(
   runner: Runner,
   namespaces: readonly Namespace[],
   instance: string,
-  lookInside: readonly Namespace[] = namespaces,
 ): Promise<KernelObject[]> {
   const global = ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"];
   const sysctls = await Promise.all(
@@ -439,7 +437,7 @@ export async function observe(
     }),
     observeNetns(runner, namespaces, instance),
     Promise.all(nftFamilies.map((family) => observeNft(runner, family))),
-    Promise.all(lookInside.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
+    Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
     observeVipRoutes(runner),
   ]);
   return [...sysctls, ...links, ...netns, ...nft.flat(), ...inside.flat(), ...vipRoutes];

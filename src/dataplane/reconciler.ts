@@ -14,13 +14,12 @@ import type { NftSetName } from "./nft-sets.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
 import { KnownObjects } from "./known.js";
-import { takesFromRecord } from "./drift.js";
+import { takenFromRecord } from "./drift.js";
 import { RepairHolds } from "./holds.js";
 import { describeRemoval, type Removal } from "./kernel-events.js";
 import {
   defaultSkeleton,
   identity,
-  netnsOf,
   prerequisitesOf,
   type KernelObject,
   type SkeletonOptions,
@@ -29,16 +28,9 @@ import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
 export interface Kernel {
-  /**
-   * Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces `inside` (all of
-   * the store's `namespaces` by default). `instance`: this hostnetd's, to tell its namespaces from other
-   * hostnetds' (Store.instanceId).
-   */
-  observe(
-    namespaces: readonly Namespace[],
-    instance: string,
-    inside?: readonly Namespace[],
-  ): Promise<KernelObject[]>;
+  /** Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces given. */
+  /** `instance`: this hostnetd's, to tell its namespaces from other hostnetds' (Store.instanceId). */
+  observe(namespaces: readonly Namespace[], instance: string): Promise<KernelObject[]>;
   /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */
   peerNamespaceIds(): Promise<ReadonlyMap<number, readonly string[]>>;
   apply(ops: readonly Op[]): Promise<void>;
@@ -53,21 +45,30 @@ export interface ApplyReport {
   readonly durationMs: number;
 }
 
-/** The container namespaces (paths) a repair looks inside besides hostnetd's: all for the periodic check. */
-export type RepairScope = "all" | readonly string[];
-
 export interface RepairReport {
   readonly repaired: readonly Op[];
   readonly failures: readonly { owner: Owner; error: unknown }[];
 }
 
-/** What removals the kernel reported took from the record, and the container namespaces they happened in. */
+/** What removals the kernel reported took from the record. */
 export interface Drift {
   readonly removals: readonly Removal[];
   /** Each removal as a person reads it, with the namespace's path. */
   readonly causes: readonly string[];
-  readonly inside: readonly string[];
+  /** The identities of the objects of the record they took. */
+  readonly lost: readonly string[];
+  /** hostnet's nft tables that lost chains, rules or sets but are still there: they are rebuilt whole. */
+  readonly damaged?: readonly string[];
 }
+
+/** A repair's drift: what the monitors reported, or "all" to observe the whole kernel (the periodic check). */
+export type RepairScope = "all" | Drift;
+
+/**
+ * The kernel's monitors report the removals hostnet's own replaces make (a rebuilt table, a re-created veth)
+ * while they are applied or soon after: a removal seen so soon after hostnet replaced the object is its own.
+ */
+const OWN_REMOVALS_MS = 1000;
 
 /** A plan, and why a repair would leave some of its ops out now (by the identity of their object). */
 export interface Preview extends Plan {
@@ -79,6 +80,8 @@ export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
   /** Container namespaces by their id in hostnetd's namespace, as last looked up. */
   private namespaceIds = new Map<number, string>();
+  /** What hostnet's own applies removed to make again, with when they ended. */
+  private replacedAt = new Map<string, number>();
 
   private readonly loadBalancers: LoadBalancerStore;
 
@@ -156,35 +159,57 @@ export class Reconciler {
 
   /**
    * Of removals the monitors reported, those that took an object the record says the kernel has. It runs
-   * after every converge begun before it, so the removals hostnet's own applies made are in the record
-   * already and are not drift.
+   * after every converge begun before it, so what hostnet's own applies deleted is out of the record already;
+   * what they replaced (deleted and made again) is no drift when the removal was seen `OWN_REMOVALS_MS`
+   * after at most. `seenAt`: when the monitors reported the removals.
    */
-  drifted(removals: readonly Removal[]): Promise<Drift> {
+  drifted(removals: readonly Removal[], seenAt = performance.now()): Promise<Drift> {
     return this.serialised(async () => {
       const known = this.known;
       const paths = await this.namespacePaths(removals);
-      const taken = removals.filter((r) => {
-        const netns = "where" in r ? (r.where === null ? null : paths.get(r.where)) : null;
-        return known === undefined || takesFromRecord(r, known, netns, (path) => this.ifnamesIn(path));
-      });
       const pathOf = (r: Removal): string | undefined =>
         "where" in r && r.where !== null ? paths.get(r.where) : undefined;
+      // Without a record (an apply failed), every removal may be drift: the repair observes the kernel.
+      if (known === undefined)
+        return { removals, causes: removals.map((r) => describeRemoval(r, pathOf(r))), lost: [] };
+      for (const [id, at] of this.replacedAt) if (seenAt - at > OWN_REMOVALS_MS) this.replacedAt.delete(id);
+      const taken = removals.flatMap((r) => {
+        const netns = "where" in r && r.where !== null ? pathOf(r) : null;
+        const lost = takenFromRecord(r, known, netns, (path) => this.ifnamesIn(path)).filter(
+          (id) => !this.replacedAt.has(r.kind === "nft" && r.object === "table" ? `${id} table` : id),
+        );
+        return lost.length === 0 ? [] : [{ r, lost }];
+      });
+      const whole = (r: Removal): boolean => r.kind !== "nft" || r.object === "table";
+      const lost = new Set(taken.flatMap(({ r, lost }) => (whole(r) ? lost : [])));
       return {
-        removals: taken,
-        causes: taken.map((r) => describeRemoval(r, pathOf(r))),
-        inside: [...new Set(taken.flatMap((r) => pathOf(r) ?? []))],
+        removals: taken.map(({ r }) => r),
+        causes: [...new Set(taken.map(({ r }) => describeRemoval(r, pathOf(r))))],
+        lost: [...lost],
+        damaged: [...new Set(taken.flatMap(({ r, lost: ids }) => (whole(r) ? [] : ids)))].filter(
+          (id) => !lost.has(id),
+        ),
       };
     });
   }
 
   /**
-   * Repairs drift: observes hostnetd's namespace and the container namespaces `inside` afresh, and applies
-   * what a full converge would, except what is held back. If that fails, each owner is repaired on its own.
+   * Repairs drift: the record forgets what the monitors reported lost (and what the kernel took along), or
+   * is observed afresh for the periodic check, and what a full converge would apply is applied, except what
+   * is held back. If that fails, each owner is repaired on its own against a fresh observation.
    */
-  repair(cause: string, inside: RepairScope): Promise<RepairReport> {
+  repair(cause: string, drift: RepairScope): Promise<RepairReport> {
     return this.serialised(async () => {
       const started = performance.now();
-      await this.refreshWithin(inside);
+      if (drift === "all" || this.known === undefined) await this.refresh();
+      else {
+        for (const id of drift.lost) this.known.lost(id);
+        for (const id of drift.damaged ?? []) {
+          const table = this.known.get(id);
+          // Rules not counted (-1) differ from the skeleton's: the plan replaces the table.
+          if (table?.kind === "nftTable") this.known.set({ ...table, rules: -1 });
+        }
+      }
       const admit = (ops: readonly Op[]): readonly Op[] => {
         const { apply, begun } = this.holds.admit(ops);
         if (begun.length > 0)
@@ -260,6 +285,8 @@ export class Reconciler {
       throw err;
     }
     const known = this.known ?? new KnownObjects();
+    const now = performance.now();
+    for (const op of ops) for (const id of removedToMake(op, known)) this.replacedAt.set(id, now);
     for (const op of ops)
       known.forget(
         identity(op.object),
@@ -303,22 +330,6 @@ export class Reconciler {
   private async refresh(): Promise<void> {
     const observed = await this.kernel.observe(this.store.namespaces(), this.store.instanceId());
     this.known = new KnownObjects(this.adopted(observed));
-  }
-
-  /** Refreshes the record of hostnetd's namespace and of the container namespaces `inside`, keeping the rest. */
-  private async refreshWithin(inside: RepairScope): Promise<void> {
-    if (inside === "all" || this.known === undefined) return this.refresh();
-    const paths = new Set(inside);
-    const namespaces = this.store.namespaces();
-    const observed = await this.kernel.observe(
-      namespaces,
-      this.store.instanceId(),
-      namespaces.filter((ns) => paths.has(ns.path)),
-    );
-    this.known.replace(this.adopted(observed), (o) => {
-      const netns = netnsOf(o);
-      return netns === null || paths.has(netns);
-    });
   }
 
   /** Observed objects, the store's where their kind cannot name an owner. */
@@ -410,6 +421,21 @@ export class Reconciler {
       ? []
       : endpointObjects(ep, net, (nsId) => this.store.namespace(nsId));
   }
+}
+
+/**
+ * What applying `op` removes from the kernel to make it again: a replaced object (with what the kernel takes
+ * along when it is deleted and made anew), or a table, whose create deletes the (empty) table it adds
+ * first. A table's own removals are `<id> table`: a table replaced or made again; what it holds (chains,
+ * rules, sets) removed right after a create is still drift.
+ */
+function removedToMake(op: Op, known: KnownObjects): string[] {
+  const id = identity(op.object);
+  if (op.object.kind === "nftTable" && op.action !== "delete")
+    return [`${id} table`, ...(op.action === "replace" ? known.descendants(id) : [])];
+  if (op.action === "replace")
+    return replaceDestroysChildren(op.object, op.from) ? known.descendants(id) : [id];
+  return [];
 }
 
 /**

@@ -2,7 +2,8 @@
  * Continuous convergence: removals the kernel's monitors report are gathered for a moment, those that took
  * something of the record are drift, and drift is repaired; a periodic full check covers what no monitor
  * reports (changes rather than removals, namespaces without a veth). One check runs at a time. hostnet's
- * own applies do not loop: what they remove the record no longer has, and what they make is no removal.
+ * own applies do not loop: what they delete the record no longer has, what they replace is no drift while
+ * the kernel's late report of it may come, and what they make is no removal.
  */
 import type { Logger } from "pino";
 import type { Removal } from "./kernel-events.js";
@@ -31,9 +32,9 @@ export class DriftWatcher {
   private monitors: Daemonised | undefined;
 
   constructor(
-    private readonly reconciler: { drifted(removals: readonly Removal[]): Promise<Drift> },
-    /** Repairs what `cause` found in hostnetd's namespace and the container namespaces `inside`. */
-    private readonly repair: (cause: string, inside: RepairScope) => Promise<void>,
+    private readonly reconciler: { drifted(removals: readonly Removal[], seenAt: number): Promise<Drift> },
+    /** Repairs the drift `cause` found, or everything. */
+    private readonly repair: (cause: string, drift: RepairScope) => Promise<void>,
     private readonly log: Logger,
     private readonly opts: WatchOptions = defaultWatchOptions,
   ) {}
@@ -64,13 +65,14 @@ export class DriftWatcher {
 
   private removed(r: Removal): void {
     this.pending.push(r);
+    const seenAt = performance.now();
     this.gathering ??= setTimeout(() => {
       this.gathering = undefined;
       const removals = this.pending;
       this.pending = [];
       this.enqueue(async () => {
-        const drift = await this.reconciler.drifted(removals);
-        if (drift.removals.length > 0) await this.repair(drift.causes.join("; "), drift.inside);
+        const drift = await this.reconciler.drifted(removals, seenAt);
+        if (drift.removals.length > 0) await this.repair(drift.causes.join("; "), drift);
       });
     }, this.opts.gatherMs);
   }

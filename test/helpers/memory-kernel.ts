@@ -141,14 +141,10 @@ export class MemoryKernel implements Kernel {
   }
 
   /** Like the Linux kernel: objects inside a namespace are seen only when that namespace is given. */
-  async observe(
-    namespaces: readonly Namespace[],
-    _instance?: string,
-    inside: readonly Namespace[] = namespaces,
-  ): Promise<KernelObject[]> {
+  async observe(namespaces: readonly Namespace[]): Promise<KernelObject[]> {
     await Promise.resolve();
     this.observations++;
-    const paths = new Set(inside.map((ns) => ns.path));
+    const paths = new Set(namespaces.map((ns) => ns.path));
     return [...this.objects.values()].filter((o) => {
       const netns = netnsOf(o);
       return netns === null || paths.has(netns);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { identity } from "../../../src/dataplane/objects.js";
 import type { Removal } from "../../../src/dataplane/kernel-events.js";
+import type { Drift } from "../../../src/dataplane/reconciler.js";
 import type { Endpoint, Namespace } from "../../../src/model/types.js";
 import { applyOps } from "../../helpers/memory-kernel.js";
 import { del } from "../../helpers/plan-ops.js";
@@ -48,10 +49,10 @@ describe("drift", () => {
     const { veth } = await container();
     const name = veth.slice("link:".length);
     removeBehindItsBack(veth);
-    expect((await h.reconciler.drifted([linkGone(name), linkGone("eth7")])).causes).toEqual([
-      `link ${name} deleted`,
-    ]);
-    await h.reconciler.repair("test", []);
+    const drift = await h.reconciler.drifted([linkGone(name), linkGone("eth7")]);
+    expect(drift.causes).toEqual([`link ${name} deleted`]);
+    expect(drift.lost).toEqual([veth]);
+    await h.reconciler.repair("test", drift);
     expectConverged(h);
     await h.service.deleteEndpoint("e1");
     expect((await h.reconciler.drifted([linkGone(name)])).removals).toEqual([]);
@@ -67,13 +68,13 @@ describe("drift", () => {
     const drift = await h.reconciler.drifted([gone, elsewhere]);
     expect(drift).toMatchObject({
       causes: [`route default via 10.10.0.1 removed in ${ns.path}`],
-      inside: [ns.path],
+      lost: [route],
     });
-    // A repair looks only inside the namespaces it is given; the periodic check looks inside all of them.
-    await h.reconciler.repair("test", []);
-    expect(h.kernel.has(route)).toBe(false);
-    const { repaired } = await h.reconciler.repair("test", drift.inside);
+    // The repair of what the monitors reported observes nothing: the record forgets what they lost.
+    const observed = h.kernel.observations;
+    const { repaired } = await h.reconciler.repair("test", drift);
     expect(repaired.map((op) => `${op.action} ${identity(op.object)}`)).toEqual([`create ${route}`]);
+    expect(h.kernel.observations).toBe(observed);
     removeBehindItsBack(route);
     await h.reconciler.repair("periodic check", "all");
     expect(h.kernel.has(route)).toBe(true);
@@ -81,12 +82,13 @@ describe("drift", () => {
 
   it("repaired too often is held back, shown by the plan, and made again by a write to its owner", async () => {
     const { ep, veth } = await container();
-    for (let i = 0; i < 5; i++) {
+    const deleted = async (): Promise<Drift> => {
       removeBehindItsBack(veth);
-      expect((await h.reconciler.repair("test", [])).repaired).not.toEqual([]);
-    }
-    removeBehindItsBack(veth);
-    expect((await h.reconciler.repair("test", [])).repaired).toEqual([]);
+      return h.reconciler.drifted([linkGone(veth.slice("link:".length))]);
+    };
+    for (let i = 0; i < 5; i++)
+      expect((await h.reconciler.repair("test", await deleted())).repaired).not.toEqual([]);
+    expect((await h.reconciler.repair("test", await deleted())).repaired).toEqual([]);
     expect(h.kernel.has(veth)).toBe(false);
     // The veth's container end, addresses and routes went with it as often: each is held back too.
     const plan = await h.service.plan();

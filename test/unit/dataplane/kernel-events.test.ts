@@ -58,6 +58,8 @@ describe("ip -o monitor all-nsid", () => {
     // What is made or changed is no removal.
     "[nsid current]3: hnv-1a2b3c4d@if2: <BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue master hnb-1 state DOWN",
     "[nsid 0]default via 10.9.0.1 dev eth0 ",
+    // A port leaving its deleted bridge (the bridge family's message: no qdisc): the veth stays.
+    "[nsid current]Deleted 4: hnv-1a2b3c4d@if2: <BROADCAST,MULTICAST> mtu 1500 master hnb-1 state DOWN \\    link/ether de:79:e5:6e:6b:d3",
     // The kernel's own routes and addresses, and neighbours nobody configured.
     "[nsid current]Deleted 10.9.0.0/24 dev hnb-1 proto kernel scope link src 10.9.0.1 table main",
     "[nsid current]Deleted local 10.9.0.1 dev hnb-1 table local proto kernel scope host src 10.9.0.1 ",

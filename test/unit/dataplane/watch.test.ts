@@ -25,7 +25,7 @@ function watcher(resyncMs = 0): {
     return Promise.resolve({
       removals: taken,
       causes: taken.map((r) => (r.kind === "link" ? r.name : "")),
-      inside: [],
+      lost: taken.map((r) => (r.kind === "link" ? `link:${r.name}` : "")),
     });
   };
   const w = new DriftWatcher(
@@ -69,7 +69,16 @@ describe("DriftWatcher", () => {
     expect(w.checked).toEqual([]);
     await vi.advanceTimersByTimeAsync(50);
     expect(w.checked).toEqual([[gone("hnv-1"), gone("other"), gone("hnv-2")]]);
-    expect(w.repairs).toEqual([["hnv-1; hnv-2", []]]);
+    expect(w.repairs).toEqual([
+      [
+        "hnv-1; hnv-2",
+        {
+          removals: [gone("hnv-1"), gone("hnv-2")],
+          causes: ["hnv-1", "hnv-2"],
+          lost: ["link:hnv-1", "link:hnv-2"],
+        },
+      ],
+    ]);
     await w.watcher.stop();
     expect(w.stopped()).toBe(true);
   });

@@ -612,7 +612,7 @@ describe("plan, version and OpenAPI", () => {
     const gateway = `addr::hnb-${String(created["ID"]).slice(0, 8)}:10.10.0.1/24`;
     for (let i = 0; i < 6; i++) {
       h.kernel.objects.delete(gateway);
-      await h.reconciler.repair("test", []);
+      await h.reconciler.repair("test", "all");
     }
     expect(json(await get("/plan"))).toEqual({
       Operations: [
