@@ -26,6 +26,10 @@ import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Reconciler } from "./dataplane/reconciler.js";
+import { defaultRepairLimits, RepairHolds } from "./dataplane/holds.js";
+import { startMonitors } from "./dataplane/linux/monitors.js";
+import { defaultWatchOptions, DriftWatcher } from "./dataplane/watch.js";
+import type { VanishedNamespace } from "./core/drift.js";
 import { HostnetError } from "./errors.js";
 import { Store } from "./store/store.js";
 
@@ -39,6 +43,10 @@ export interface DaemonOptions {
   readonly affinitySeconds: number;
   /** Whether hostnet adds exceptions to other programs' firewalls that would drop its forwarding. */
   readonly firewallIntegration: FirewallIntegration;
+  /** How often the full check for drift runs, in ms; 0 for never (the kernel's monitors still report). */
+  readonly resyncMs: number;
+  /** Repairs of one object within a minute before repairs hold it back. */
+  readonly repairLimit: number;
   /** This host's underlay address, which overlay networks need; null without one. */
   readonly hostAddress: string | null;
   /** The cluster whose overlay networks span hosts: etcd; null for overlay networks of this host only. */
@@ -79,6 +87,21 @@ async function connectEtcd(cluster: ClusterOptions): Promise<Etcd3> {
   });
 }
 
+/** One line for each namespace that vanished under hostnet, with the endpoints it detached. */
+function logVanished(log: Logger, cause: string, v: VanishedNamespace): void {
+  log.info(
+    {
+      op: "repair",
+      cause,
+      namespace: { id: v.namespace.id, path: v.namespace.path, owned: v.namespace.owned },
+      detached: v.detached.map((ep) => ({ kind: "endpoint", id: ep.id, name: ep.name })),
+    },
+    v.namespace.owned
+      ? "namespace vanished: its endpoints are detached and it is forgotten"
+      : "namespace vanished: its endpoints are detached",
+  );
+}
+
 export interface Daemon {
   readonly app: FastifyInstance;
   close(): Promise<void>;
@@ -115,6 +138,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     log,
     { affinitySeconds: opts.affinitySeconds },
     opts.firewallIntegration,
+    new RepairHolds({ ...defaultRepairLimits, limit: opts.repairLimit }),
   );
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
@@ -143,6 +167,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       ? {}
       : { overlay: { registry, addresses: overlayAddresses } }),
   });
+  for (const vanished of await service.vanishedNamespaces())
+    logVanished(log, "namespace missing at start-up", vanished);
   const { report, failures } = await reconciler.convergeAll();
   log.info(
     { op: "startup-converge", ...report, failed: failures.map((f) => f.owner) },
@@ -153,6 +179,16 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
   registry?.start(new OverlayPeers(store, reconciler, service, registry.hostAddress, overlayLog));
   await overlayAddresses?.claimMissingSources();
+  const watcher = new DriftWatcher(
+    reconciler,
+    async (cause, drift) => {
+      const { vanished } = await service.repairDrift(cause, drift);
+      for (const v of vanished) logVanished(log, cause, v);
+    },
+    log,
+    { ...defaultWatchOptions, resyncMs: opts.resyncMs },
+  );
+  watcher.start(startMonitors);
 
   const app = await buildApp(service, log);
   await listen(app, opts.socket);
@@ -169,6 +205,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   return {
     app,
     async close() {
+      await watcher.stop();
       await app.close();
       await plugin?.close();
       await registry?.close();

@@ -88,7 +88,9 @@ export function endpointTable(
         shortId(e.ID),
         e.Name,
         networkNames.get(e.HostComputeNetwork) ?? shortId(e.HostComputeNetwork),
-        ns === null ? (e.Sandbox ?? none) : (namespaceNames.get(ns) ?? shortId(ns)),
+        ns === null
+          ? (e.Sandbox ?? (e.DetachedReason === undefined ? none : `(${e.DetachedReason})`))
+          : (namespaceNames.get(ns) ?? shortId(ns)),
         e.InterfaceName ?? none,
         e.IpConfigurations.map((c) => c.IpAddress).join(",") || none,
         e.MacAddress,

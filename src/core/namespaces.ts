@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { NETNS_DIR } from "../dataplane/naming.js";
 import { conflict, invalidArgument } from "../errors.js";
-import type { Namespace } from "../model/types.js";
+import type { Endpoint, Namespace } from "../model/types.js";
 import { getNamespace, type Core } from "./context.js";
 import type { NamespaceSpec } from "./specs.js";
 import { checkName } from "./validate.js";
@@ -47,4 +47,23 @@ export async function deleteNamespace(core: Core, ref: string): Promise<void> {
     core.store.namespaces.delete(ns.id);
   });
   await core.reconciler.converge([...attached.map((ep) => `ep:${ep.id}` as const), `ns:${ns.id}`]);
+}
+
+/**
+ * A namespace deleted under hostnet: its endpoints are detached, saying why, rather than attached to a new
+ * namespace at the same path that none of the container's processes are in. One hostnet made is forgotten
+ * too, as whoever ran `ip netns del` meant; an adopted one stays known until its runtime lets it go (CNI
+ * DEL, DELETE /namespaces). Returns the endpoints it detached.
+ */
+export async function namespaceVanished(core: Core, ref: string): Promise<Endpoint[]> {
+  const ns = core.store.namespaces.find(ref);
+  if (ns === undefined) return [];
+  const attached = core.store.endpoints.all({ namespaceId: ns.id });
+  for (const ep of attached) core.host.leases.stop(ep.id);
+  core.store.write(() => {
+    for (const ep of attached) core.store.endpoints.setAttachment(ep.id, null, "namespace vanished");
+    if (ns.owned) core.store.namespaces.delete(ns.id);
+  });
+  await core.reconciler.converge([...attached.map((ep) => `ep:${ep.id}` as const), `ns:${ns.id}`]);
+  return attached;
 }

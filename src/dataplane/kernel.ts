@@ -11,7 +11,7 @@ import type { LoopbackProxy } from "./loopback-proxy.js";
 import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { KernelObject } from "./objects.js";
-import { observe } from "./observe.js";
+import { observe, observePeerNamespaceIds } from "./observe.js";
 import type { Op } from "./plan.js";
 import type { Kernel } from "./reconciler.js";
 
@@ -24,6 +24,7 @@ export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner
       return [...(await observe(runner, namespaces, instance)), ...proxies];
     },
     observeFirewalls: () => observeFirewalls(runner),
+    peerNamespaceIds: () => observePeerNamespaceIds(runner),
     apply: (ops: readonly Op[]) => apply(runner, proxy, ops),
     elementCounters: (sets: readonly NftSetName[]) => elementCounters(runner, sets),
   };

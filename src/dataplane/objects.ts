@@ -3,7 +3,7 @@
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
 import type { HostRoute } from "../model/types.js";
-import { hostVethName, IPTABLES_CHAIN, type Owner } from "./naming.js";
+import { hostVethName, IPTABLES_CHAIN, NETNS_DIR, type Owner } from "./naming.js";
 import { setDefinition, type ElementPart, type NftFamily, type NftSetName } from "./nft-sets.js";
 
 /** What a hostnetd's options put into its tables' skeleton (and so into the skeleton's version). */
@@ -117,8 +117,17 @@ export type KernelObject =
   | (Base & { kind: "ingressRedirect"; dev: string; to: string })
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
-  /** `skeleton`: what to build it with, on desired tables only (the kernel shows the version alone). */
-  | (Base & { kind: "nftTable"; family: NftFamily; version: string; skeleton?: SkeletonOptions })
+  /**
+   * `skeleton`: what to build it with, on desired tables only (the kernel shows the version alone). `rules`:
+   * how many rules its chains hold, which `nft flush table` takes while it leaves chains and elements.
+   */
+  | (Base & {
+      kind: "nftTable";
+      family: NftFamily;
+      version: string;
+      rules?: number;
+      skeleton?: SkeletonOptions;
+    })
   | (Base & {
       kind: "loopbackProxy";
       protocol: "tcp" | "udp";
@@ -201,6 +210,35 @@ export function identity(o: KernelObject): string {
   }
 }
 
+/** Where an object lives: its netns path, or null for hostnetd's own namespace. */
+export function netnsOf(o: KernelObject): NetnsRef {
+  switch (o.kind) {
+    case "address":
+    case "containerLink":
+    case "route":
+      return o.netns;
+    case "netns":
+    case "bridge":
+    case "veth":
+    case "vxlan":
+    case "overlayPeer":
+    case "sysctl":
+    case "nftTable":
+    case "nftElement":
+    case "loopbackProxy":
+    case "ifb":
+    case "shaper":
+    case "ingressRedirect":
+    case "uplinkPort":
+    case "hostRoute":
+    case "vipRoute":
+    case "iptablesChain":
+    case "iptablesJump":
+    case "firewalldInterface":
+      return null;
+  }
+}
+
 /** The identity of the object whose deletion removes this one with it, if any. */
 export function parentOf(o: KernelObject): string | undefined {
   switch (o.kind) {
@@ -239,6 +277,20 @@ export function parentOf(o: KernelObject): string | undefined {
     case "firewalldInterface":
       return undefined;
   }
+}
+
+/**
+ * What must exist before the object can be made: its parent, the bridge it is a port of, the ifb it
+ * redirects to, the namespace hostnet made that its peer goes into.
+ */
+export function prerequisitesOf(o: KernelObject): string[] {
+  const parent = parentOf(o);
+  const out = parent === undefined ? [] : [parent];
+  if ((o.kind === "veth" || o.kind === "vxlan") && o.master !== "") out.push(`link:${o.master}`);
+  if (o.kind === "ingressRedirect") out.push(`link:${o.to}`);
+  if (o.kind === "veth" && o.netns?.startsWith(`${NETNS_DIR}/`) === true)
+    out.push(`netns:${o.netns.slice(NETNS_DIR.length + 1)}`);
+  return out;
 }
 
 /**
@@ -296,7 +348,11 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
     case "sysctl":
       return observed.kind === "sysctl" && observed.value === desired.value;
     case "nftTable":
-      return observed.kind === "nftTable" && observed.version === desired.version;
+      return (
+        observed.kind === "nftTable" &&
+        observed.version === desired.version &&
+        (desired.rules === undefined || observed.rules === desired.rules)
+      );
     case "nftElement":
       return (
         observed.kind === "nftElement" &&
@@ -354,7 +410,7 @@ export function describe(o: KernelObject): string {
     case "sysctl":
       return `sysctl ${o.key.replaceAll("/", ".")} = ${o.value}`;
     case "nftTable":
-      return `nft table ${o.family} hostnet (${o.version})`;
+      return `nft table ${o.family} hostnet (${o.version}${o.rules === undefined ? "" : `, ${o.rules} rules`})`;
     case "ifb":
       return `ifb ${o.name}`;
     case "vxlan":

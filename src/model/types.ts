@@ -138,6 +138,9 @@ interface HandoffAttachment {
 
 export type Attachment = NamespaceAttachment | HandoffAttachment;
 
+/** Why hostnet detached an endpoint by itself: its namespace was deleted under it. */
+export type DetachedReason = "namespace vanished";
+
 export interface Endpoint {
   readonly id: string;
   readonly name: string;
@@ -149,6 +152,8 @@ export interface Endpoint {
   /** ACLs and other policies, in the order they were added. */
   readonly policies: readonly EndpointPolicy[];
   readonly attachment: Attachment | null;
+  /** Set while the endpoint stays detached after hostnet detached it by itself. */
+  readonly detachedReason?: DetachedReason;
   /** An endpoint of an overlay network on another host: that host's (underlay) address; null for this host's. */
   readonly remoteHost: string | null;
 }

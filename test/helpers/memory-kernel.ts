@@ -20,8 +20,8 @@ import {
   type HostFirewalls,
 } from "../../src/dataplane/firewall/exceptions.js";
 import { KernelCommandError } from "../../src/dataplane/linux/exec.js";
-import { identity, parentOf, type KernelObject, type Kind } from "../../src/dataplane/objects.js";
-import type { Op } from "../../src/dataplane/plan.js";
+import { identity, netnsOf, parentOf, type KernelObject, type Kind } from "../../src/dataplane/objects.js";
+import { replaceDestroysChildren, type Op } from "../../src/dataplane/plan.js";
 import type { Kernel } from "../../src/dataplane/reconciler.js";
 import { NETNS_DIR, type Owner } from "../../src/dataplane/naming.js";
 import type { Namespace } from "../../src/model/types.js";
@@ -39,36 +39,6 @@ export interface Refusal {
 /** The error a refused command gives, shaped like the Linux runner's. */
 export function kernelError(stderr: string): KernelCommandError {
   return new KernelCommandError(["memory-kernel"], 2, stderr);
-}
-
-/** Where an object lives: its netns path, or null for hostnetd's own namespace. */
-function netnsOf(o: KernelObject): string | null {
-  switch (o.kind) {
-    case "address":
-      return o.netns;
-    case "containerLink":
-    case "route":
-      return o.netns;
-    case "netns":
-    case "bridge":
-    case "veth":
-    case "vxlan":
-    case "overlayPeer":
-    case "sysctl":
-    case "nftTable":
-    case "nftElement":
-    case "loopbackProxy":
-    case "ifb":
-    case "shaper":
-    case "ingressRedirect":
-    case "uplinkPort":
-    case "hostRoute":
-    case "vipRoute":
-    case "iptablesChain":
-    case "iptablesJump":
-    case "firewalldInterface":
-      return null;
-  }
 }
 
 /** hostnet's exceptions in other programs' firewalls, which `observeFirewalls` reports instead of `observe`. */
@@ -111,9 +81,6 @@ function remove(state: Map<string, KernelObject>, id: string): void {
   }
 }
 
-const destroyedByReplace = (o: KernelObject): boolean =>
-  o.kind === "veth" || o.kind === "vxlan" || o.kind === "netns" || o.kind === "nftTable";
-
 const isLinkOrNetns = (o: KernelObject): boolean =>
   o.kind === "bridge" || o.kind === "veth" || o.kind === "vxlan" || o.kind === "netns";
 
@@ -143,7 +110,7 @@ export function applyOps(state: Map<string, KernelObject>, ops: readonly Op[], s
       case "replace":
         if (strict && !next.has(identity(op.from)))
           throw kernelError(`cannot replace ${id}: it does not exist`);
-        if (destroyedByReplace(op.from)) {
+        if (replaceDestroysChildren(op.object, op.from)) {
           remove(next, identity(op.from));
           if (strict) checkCreate(next, op.object);
         }
@@ -174,6 +141,7 @@ export class MemoryKernel implements Kernel {
   firewallObservations = 0;
   private readonly strict: boolean;
   private readonly failures: Error[] = [];
+  private readonly namespaceIds = new Map<string, number>();
 
   constructor(initial: readonly KernelObject[] = [], opts: MemoryKernelOptions = {}) {
     this.strict = opts.strict ?? true;
@@ -200,6 +168,27 @@ export class MemoryKernel implements Kernel {
     await Promise.resolve();
     this.firewallObservations++;
     return { objects: this.list().filter(isFirewallException), host: this.firewalls };
+  }
+
+  /**
+   * Namespace ids as hostnetd's namespace would have them: one for each namespace a veth's peer lives in,
+   * numbered in the order they were first asked for.
+   */
+  peerNamespaceIds(): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    for (const o of this.objects.values())
+      if (o.kind === "veth" && o.netns !== null) {
+        const id = this.namespaceId(o.netns);
+        out.set(id, [...(out.get(id) ?? []), o.name]);
+      }
+    return Promise.resolve(out);
+  }
+
+  /** The id hostnetd's namespace has for the namespace at `path`. */
+  namespaceId(path: string): number {
+    let id = this.namespaceIds.get(path);
+    if (id === undefined) this.namespaceIds.set(path, (id = this.namespaceIds.size));
+    return id;
   }
 
   /** The memory kernel counts no packets. */

@@ -118,6 +118,11 @@ export const EndpointWire = Type.Object({
   Sandbox: Type.Optional(
     Type.String({ description: "Where a runtime that configures the interface itself put it (Docker)" }),
   ),
+  DetachedReason: Type.Optional(
+    Type.Literal("NamespaceVanished", {
+      description: "Why hostnet detached the endpoint by itself: its namespace was deleted under it",
+    }),
+  ),
   IpConfigurations: Type.Array(IpConfiguration),
   MacAddress: Type.String(),
   Routes: Type.Array(Route),
@@ -161,6 +166,9 @@ const PlanOperation = Type.Object({
   Action: Type.String(),
   Kind: Type.String(),
   Object: Type.String(),
+  HeldBack: Type.Optional(
+    Type.String({ description: "Why a repair leaves it alone for now: it was repaired too often" }),
+  ),
 });
 /** What the next converge would change in the kernel (`GET /plan`). */
 export const Plan = Type.Object({ Operations: Type.Array(PlanOperation) });
@@ -293,6 +301,9 @@ export function networkView(n: Network): NetworkWire {
   };
 }
 
+/** Each reason hostnet detaches an endpoint for, as the REST API names it. */
+const detachedReasons = { "namespace vanished": "NamespaceVanished" } as const;
+
 export function endpointView(e: Endpoint, net: Network): EndpointWire {
   return {
     ID: e.id,
@@ -302,6 +313,7 @@ export function endpointView(e: Endpoint, net: Network): EndpointWire {
     InterfaceName: e.attachment?.kind === "namespace" ? e.attachment.ifname : null,
     HostInterfaceName: endpointHostInterface(e),
     ...(e.attachment?.kind === "handoff" ? { Sandbox: e.attachment.sandbox } : {}),
+    ...(e.detachedReason === undefined ? {} : { DetachedReason: detachedReasons[e.detachedReason] }),
     IpConfigurations: e.addresses.map((a) => ({ IpAddress: a.address, PrefixLength: a.prefixLength })),
     MacAddress: e.mac,
     Routes: net.subnets.map((s) => defaultRoute(s.gateway)),

@@ -8,7 +8,7 @@ import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, NETNS_DIR } from "../naming.j
 import { firewalldCreateLine, firewalldDeleteLine, firewalldReplaceLine } from "../firewall/firewalld.js";
 import { iptablesCreateLines, iptablesDeleteLines } from "../firewall/iptables.js";
 import { describe, type IptablesBackend, type KernelObject } from "../objects.js";
-import type { Op } from "../plan.js";
+import { replaceDestroysChildren, type Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
 import { nftLines } from "./nft.js";
 
@@ -92,9 +92,7 @@ function createSteps(o: KernelObject): Step[] {
         // A bridge port needs no address: without a link-local one it has no IPv6 to set up or tear down.
         host(`link set dev ${o.name} addrgenmode none`),
         host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
-        host(
-          `link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"} isolated ${o.isolated ? "on" : "off"}`,
-        ),
+        bridgePortFlags(o),
       ];
     // Every remote MAC is a peer's static entry, so the device learns nothing; with no default destination
     // it sends broadcasts nowhere, and the bridge answers ARP and NDP for the peers from its neighbour
@@ -268,8 +266,11 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
         runner: { kind: "nft" },
         line,
       }));
-    case "netns":
     case "veth":
+      return replaceDestroysChildren(to, from)
+        ? [...deleteSteps(from), ...createSteps(to)]
+        : [host(`link set dev ${to.name} master ${to.master} up`), bridgePortFlags(to)];
+    case "netns":
     case "ifb":
     case "vxlan":
     case "ingressRedirect":
@@ -277,6 +278,12 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       return [...deleteSteps(from), ...createSteps(to)];
   }
 }
+
+/** A veth's flags as a port of its bridge, which it loses when it leaves the bridge. */
+const bridgePortFlags = (o: Extract<KernelObject, { kind: "veth" }>): Step =>
+  host(
+    `link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"} isolated ${o.isolated ? "on" : "off"}`,
+  );
 
 function opSteps(op: Op): Step[] {
   switch (op.action) {
