@@ -8,7 +8,7 @@ import { identity } from "./objects.js";
 import { nftElementOf } from "./observe.js";
 
 /** Where a removal happened: hostnetd's namespace (null), or a namespace by its id there (nsid). */
-export type Where = number | null;
+type Where = number | null;
 
 export type Removal =
   | { readonly kind: "link"; readonly where: Where; readonly name: string }
