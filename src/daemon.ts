@@ -26,6 +26,7 @@ import { processRunner } from "./dataplane/linux/exec.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Reconciler } from "./dataplane/reconciler.js";
 import { HostnetError } from "./errors.js";
+import { claimNamespace } from "./namespace-claim.js";
 import { Store } from "./store/store.js";
 
 export interface DaemonOptions {
@@ -97,14 +98,21 @@ async function claimSocket(path: string): Promise<void> {
 }
 
 async function listen(app: FastifyInstance, socket: string): Promise<void> {
-  await claimSocket(socket);
   await app.listen({ path: socket });
   chmodSync(socket, 0o660);
 }
 
+/**
+ * Everything that could refuse a second hostnetd comes before the store is read or the kernel touched: the
+ * network namespace, the state directory (the store's lock), and the sockets (which another namespace's
+ * hostnetd could serve).
+ */
 export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Daemon> {
   const started = performance.now();
+  const claim = await claimNamespace({ socket: opts.socket, stateDir: opts.stateDir });
   const store = new Store(join(opts.stateDir, "hostnet.db"));
+  await claimSocket(opts.socket);
+  if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
   const reconciler = new Reconciler(store, linuxKernel(proxy), log, {
     affinitySeconds: opts.affinitySeconds,
@@ -167,6 +175,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       leases.stopAll();
       await proxy.closeAll();
       store.close();
+      claim.close();
     },
   };
 }

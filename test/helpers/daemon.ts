@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { run, type RunResult } from "./run.js";
 
 /** The repository root, whether this file runs from test/ (vitest) or from dist/test/ (benchmarks). */
 function repoRoot(dir: string): string {
@@ -78,6 +79,11 @@ async function waitReady(
     }
   }
   throw new Error(`hostnetd did not become ready:\n${logs()}`);
+}
+
+/** hostnetd run in `hostNs` with exactly these arguments until it exits: for starts that must be refused. */
+export function runHostnetd(hostNs: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+  return run(["nsenter", `--net=/run/netns/${hostNs}`, process.execPath, HOSTNETD, ...args], { timeoutMs });
 }
 
 export interface TestDaemonOptions {
