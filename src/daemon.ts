@@ -23,6 +23,7 @@ import { DockerPools } from "./ipam/docker-pools.js";
 import { buildDockerPlugin } from "./api/docker/server.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
+import { fileLimit } from "./dataplane/linux/file-limit.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Reconciler } from "./dataplane/reconciler.js";
 import { HostnetError } from "./errors.js";
@@ -110,6 +111,8 @@ async function listen(app: FastifyInstance, socket: string): Promise<void> {
 export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Daemon> {
   const started = performance.now();
   const claim = await claimNamespace({ socket: opts.socket, stateDir: opts.stateDir });
+  // What bounds the [::1] relays: Node has raised the soft limit to the hard one (LimitNOFILE=).
+  log.info({ op: "file-limit", ...fileLimit() }, "open file limit");
   const store = new Store(join(opts.stateDir, "hostnet.db"));
   await claimSocket(opts.socket);
   if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);

@@ -89,6 +89,8 @@ export function runHostnetd(hostNs: string, args: readonly string[], timeoutMs =
 export interface TestDaemonOptions {
   /** How long hostnetd may take to answer: 20 s, longer under emulation (the stock-kernel lane). */
   readonly readyWithinMs?: number;
+  /** RLIMIT_NOFILE hostnetd starts with (prlimit), to see it run short of file descriptors. */
+  readonly fileLimit?: { readonly soft: number; readonly hard: number };
 }
 
 export async function startDaemon(
@@ -106,9 +108,15 @@ export async function startDaemon(
   const logs = (): string => output;
 
   const launch = async (): Promise<void> => {
+    const limit = opts.fileLimit;
+    const [cmd = "nsenter", ...launcher] =
+      limit === undefined
+        ? ["nsenter"]
+        : ["prlimit", `--nofile=${String(limit.soft)}:${String(limit.hard)}`, "nsenter"];
     child = spawn(
-      "nsenter",
+      cmd,
       [
+        ...launcher,
         `--net=/run/netns/${hostNs}`,
         process.execPath,
         HOSTNETD,
