@@ -41,7 +41,7 @@ export async function claimNamespace(self: Omit<ClaimHolder, "pid">): Promise<Se
   );
 }
 
-/** The holder's pid, socket and state directory as words, or "which did not say" if it would not answer. */
+/** The holder's pid, socket and state directory in words, or that it did not say (it did not answer in time). */
 function askHolder(): Promise<string> {
   return new Promise((resolve) => {
     let text = "";
