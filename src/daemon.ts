@@ -24,6 +24,7 @@ import { buildDockerPlugin } from "./api/docker/server.js";
 import type { FirewallIntegration } from "./dataplane/firewall/exceptions.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
+import { fileLimit } from "./dataplane/linux/file-limit.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Reconciler } from "./dataplane/reconciler.js";
 import { defaultRepairLimits, RepairHolds } from "./dataplane/holds.js";
@@ -31,6 +32,7 @@ import { startMonitors } from "./dataplane/linux/monitors.js";
 import { defaultWatchOptions, DriftWatcher } from "./dataplane/watch.js";
 import type { VanishedNamespace } from "./core/drift.js";
 import { HostnetError } from "./errors.js";
+import { claimNamespace } from "./namespace-claim.js";
 import { Store } from "./store/store.js";
 
 export interface DaemonOptions {
@@ -123,14 +125,23 @@ async function claimSocket(path: string): Promise<void> {
 }
 
 async function listen(app: FastifyInstance, socket: string): Promise<void> {
-  await claimSocket(socket);
   await app.listen({ path: socket });
   chmodSync(socket, 0o660);
 }
 
+/**
+ * Everything that could refuse a second hostnetd comes before the store is read or the kernel touched: the
+ * network namespace, the state directory (the store's lock), and the sockets (which another namespace's
+ * hostnetd could serve).
+ */
 export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Daemon> {
   const started = performance.now();
+  const claim = await claimNamespace({ socket: opts.socket, stateDir: opts.stateDir });
+  // What bounds the [::1] relays: Node has raised the soft limit to the hard one (LimitNOFILE=).
+  log.info({ op: "file-limit", ...fileLimit() }, "open file limit");
   const store = new Store(join(opts.stateDir, "hostnet.db"));
+  await claimSocket(opts.socket);
+  if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
   const reconciler = new Reconciler(
     store,
@@ -212,6 +223,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       leases.stopAll();
       await proxy.closeAll();
       store.close();
+      claim.close();
     },
   };
 }

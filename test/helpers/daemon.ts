@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { run, type RunResult } from "./run.js";
 
 /** The repository root, whether this file runs from test/ (vitest) or from dist/test/ (benchmarks). */
 function repoRoot(dir: string): string {
@@ -81,6 +82,11 @@ async function waitReady(
   throw new Error(`hostnetd did not become ready:\n${logs()}`);
 }
 
+/** hostnetd run in `hostNs` with exactly these arguments until it exits: for starts that must be refused. */
+export function runHostnetd(hostNs: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+  return run(["nsenter", `--net=/run/netns/${hostNs}`, process.execPath, HOSTNETD, ...args], { timeoutMs });
+}
+
 export interface TestDaemonOptions {
   /** How long hostnetd may take to answer: 20 s, longer under emulation (the stock-kernel lane). */
   readonly readyWithinMs?: number;
@@ -88,6 +94,8 @@ export interface TestDaemonOptions {
   readonly pluginDir?: string;
   /** The D-Bus system bus hostnetd talks to (DBUS_SYSTEM_BUS_ADDRESS); none by default. */
   readonly systemBus?: string;
+  /** RLIMIT_NOFILE hostnetd starts with (prlimit), to see it run short of file descriptors. */
+  readonly fileLimit?: { readonly soft: number; readonly hard: number };
 }
 
 export async function startDaemon(
@@ -113,9 +121,15 @@ export async function startDaemon(
   };
 
   const launch = async (): Promise<void> => {
+    const limit = opts.fileLimit;
+    const [cmd = "nsenter", ...launcher] =
+      limit === undefined
+        ? ["nsenter"]
+        : ["prlimit", `--nofile=${String(limit.soft)}:${String(limit.hard)}`, "nsenter"];
     child = spawn(
-      "nsenter",
+      cmd,
       [
+        ...launcher,
         `--net=/run/netns/${hostNs}`,
         process.execPath,
         HOSTNETD,
