@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { conflict, conflictAt, HostnetError, invalidArgument, notFound } from "../errors.js";
 import { LB_SLOTS } from "../dataplane/nft-sets.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
-import { contains, parseIp, parsePrefix } from "../model/ip.js";
+import { contains, notUnicast, parseIp, parsePrefix } from "../model/ip.js";
 import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
 import type { FieldValue } from "../policies/kind.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
@@ -178,9 +178,14 @@ export class LoadBalancerService {
           await this.forgetBackend(vip, a.address);
   }
 
-  /** A VIP may be any address but one of a container subnet, whose addresses belong to endpoints. */
+  /**
+   * A VIP may be any unicast address but one of a container subnet, whose addresses belong to endpoints.
+   */
   private checkVip(field: string, text: string): string {
     const ip = parseIp(field, text);
+    const special = notUnicast(ip);
+    if (special !== undefined)
+      throw invalidArgument(field, `${ip.address} is ${special}; a VIP is a unicast address`);
     for (const net of this.store.networks.all())
       for (const s of net.subnets)
         if (contains(parsePrefix("subnet", s.prefix), ip))

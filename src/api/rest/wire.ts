@@ -106,7 +106,13 @@ export type NetworkWire = Static<typeof NetworkWire>;
 
 const IpConfiguration = closedObject({
   IpAddress: Type.String(),
-  PrefixLength: Type.Optional(Type.Integer()),
+  PrefixLength: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 128,
+      description: "Its subnet's; 0 (HNS's unset) or absent for that",
+    }),
+  ),
 });
 
 export const EndpointRequest = closedObject(
@@ -256,10 +262,13 @@ export function networkSpec(body: NetworkRequest): NetworkSpec {
 
 export function endpointSpec(body: EndpointRequest): EndpointSpec {
   const { policies, portMappings } = parseEndpointPolicies(body.Policies ?? []);
-  const ips = (body.IpConfigurations ?? []).map((c, i) => ({
-    field: `IpConfigurations[${i}].IpAddress`,
-    address: c.IpAddress,
-  }));
+  const ips = (body.IpConfigurations ?? []).map((c, i) => {
+    const ip = { field: `IpConfigurations[${i}].IpAddress`, address: c.IpAddress };
+    // hcsshim sends no PrefixLength of 0 (omitempty): 0 is Go's unset.
+    return c.PrefixLength === undefined || c.PrefixLength === 0
+      ? ip
+      : { ...ip, prefixLength: { value: c.PrefixLength, field: `IpConfigurations[${i}].PrefixLength` } };
+  });
   const spec: EndpointSpec = {
     name: body.Name,
     network: body.HostComputeNetwork,

@@ -1,0 +1,100 @@
+/**
+ * Issue 17's inputs through the REST door: what a well-meaning or careless client sends that hostnetd must
+ * answer with a clear 4xx (never a 500, never silently something else). Single bad requests are fixtures
+ * (test/fixtures/invalid); these need more than one request or look at more than the error.
+ */
+import type { FastifyInstance } from "fastify";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildApp } from "../../../../src/api/http.js";
+import { harness, silent, type Harness } from "../../harness.js";
+
+let h: Harness;
+let app: FastifyInstance;
+
+beforeEach(async () => {
+  h = harness();
+  app = await buildApp(h.service, silent);
+  await h.service.createNetwork({
+    name: "n",
+    type: "NAT",
+    subnets: [{ prefix: "10.98.0.0/24", prefixField: "p", gatewayField: "g" }],
+  });
+});
+afterEach(async () => {
+  await app.close();
+  h.close();
+});
+
+const post = (url: string, payload: object) => app.inject({ method: "POST", url, payload });
+const errorOf = (body: string): { code: string; message: string; field?: string } =>
+  (JSON.parse(body) as { error: { code: string; message: string; field?: string } }).error;
+
+describe("MAC addresses", () => {
+  it("a MAC another endpoint of the network has is a conflict (409) naming MacAddress", async () => {
+    const mac = "02:00:00:00:00:01";
+    expect(
+      (await post("/endpoints", { Name: "a", HostComputeNetwork: "n", MacAddress: mac })).statusCode,
+    ).toBe(201);
+    const res = await post("/endpoints", {
+      Name: "b",
+      HostComputeNetwork: "n",
+      MacAddress: mac.toUpperCase(),
+    });
+    expect(res.statusCode, res.body).toBe(409);
+    expect(errorOf(res.body)).toMatchObject({ code: "Conflict", field: "MacAddress" });
+    expect(errorOf(res.body).message).toContain('"a"');
+    expect(h.service.endpoints().map((e) => e.name)).toEqual(["a"]);
+  });
+
+  it("the same MAC on another network is no conflict: each bridge is its own segment", async () => {
+    await h.service.createNetwork({
+      name: "m",
+      type: "NAT",
+      subnets: [{ prefix: "10.97.0.0/24", prefixField: "p", gatewayField: "g" }],
+    });
+    const mac = "02:00:00:00:00:02";
+    expect(
+      (await post("/endpoints", { Name: "a", HostComputeNetwork: "n", MacAddress: mac })).statusCode,
+    ).toBe(201);
+    expect(
+      (await post("/endpoints", { Name: "b", HostComputeNetwork: "m", MacAddress: mac })).statusCode,
+    ).toBe(201);
+  });
+});
+
+describe("PrefixLength", () => {
+  it("is accepted when it is the subnet's, and when 0 (HNS's unset)", async () => {
+    for (const [name, PrefixLength] of [
+      ["a", 24],
+      ["b", 0],
+    ] as const) {
+      const res = await post("/endpoints", {
+        Name: name,
+        HostComputeNetwork: "n",
+        IpConfigurations: [{ IpAddress: `10.98.0.${name === "a" ? 5 : 6}`, PrefixLength }],
+      });
+      expect(res.statusCode, res.body).toBe(201);
+    }
+  });
+});
+
+describe("long URLs", () => {
+  it("a path segment too long is refused without echoing the URL", async () => {
+    const ref = "x".repeat(5000);
+    const res = await app.inject({ method: "GET", url: `/networks/${ref}` });
+    expect(res.statusCode).toBe(414);
+    expect(res.body).not.toContain("xxxxxxxxxx");
+    expect(errorOf(res.body).code).toBe("InvalidArgument");
+  });
+
+  it("a name of 128 characters, the longest there is, is found by its name", async () => {
+    const name = "n".repeat(128);
+    await h.service.createNetwork({
+      name,
+      type: "NAT",
+      subnets: [{ prefix: "10.96.0.0/24", prefixField: "p", gatewayField: "g" }],
+    });
+    const res = await app.inject({ method: "GET", url: `/networks/${name}` });
+    expect(res.statusCode, res.body).toBe(200);
+  });
+});
