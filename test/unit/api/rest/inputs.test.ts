@@ -98,3 +98,61 @@ describe("long URLs", () => {
     expect(res.statusCode, res.body).toBe(200);
   });
 });
+
+describe("subnets that would cut the host off", () => {
+  const host = [
+    { address: "192.168.1.10", what: "an address of eth0" },
+    { address: "10.0.2.2", what: "the default gateway (via eth0)" },
+  ];
+  const subnet = (prefix: string) => ({ Ipams: [{ Subnets: [{ IpAddressPrefix: prefix }] }] });
+
+  it.each([
+    ["the host's own address", "192.168.0.0/16", "192.168.1.10"],
+    ["the default gateway", "10.0.2.0/24", "10.0.2.2"],
+  ])("a NAT or Private subnet holding %s is refused (409) naming the field", async (_what, prefix, held) => {
+    const hh = harness({ hostAddresses: host });
+    const a = await buildApp(hh.service, silent);
+    for (const Type of ["NAT", "Private"]) {
+      const res = await a.inject({
+        method: "POST",
+        url: "/networks",
+        payload: { Name: "x", Type, ...subnet(prefix) },
+      });
+      expect(res.statusCode, res.body).toBe(409);
+      expect(errorOf(res.body)).toMatchObject({
+        code: "Conflict",
+        field: "Ipams[0].Subnets[0].IpAddressPrefix",
+      });
+      expect(errorOf(res.body).message).toContain(held);
+    }
+    expect(hh.service.networks()).toEqual([]);
+    const beside = await a.inject({
+      method: "POST",
+      url: "/networks",
+      payload: { Name: "y", ...subnet("10.0.3.0/24") },
+    });
+    expect(beside.statusCode, beside.body).toBe(201);
+    await a.close();
+    hh.close();
+  });
+
+  it("a Transparent network's subnet is the LAN's, which holds the host and its gateway: accepted", async () => {
+    const hh = harness({ hostAddresses: host });
+    hh.uplinks.nics.set("lan0", {
+      dev: "lan0",
+      mac: "02:00:00:00:0a:01",
+      mtu: 1500,
+      up: true,
+      addresses: ["192.168.1.10/24"],
+      routes: [],
+    });
+    const net = await hh.service.createNetwork({
+      name: "lan",
+      type: "Transparent",
+      adapter: { name: "lan0", field: "a" },
+      subnets: [{ prefix: "192.168.1.0/24", prefixField: "s", gateway: "192.168.1.1", gatewayField: "g" }],
+    });
+    expect(net.subnets.map((s) => s.prefix)).toEqual(["192.168.1.0/24"]);
+    hh.close();
+  });
+});
