@@ -3,6 +3,7 @@
  * unique on the host, and replaced as a whole (Docker publishes a container's ports in one call).
  */
 import { conflict, invalidArgument } from "../errors.js";
+import { checkLength, limits } from "../model/limits.js";
 import { familyOfAddress, parseIp, specialRangeOfIp } from "../model/ip.js";
 import type { Endpoint, Network, PortMapping, Protocol } from "../model/types.js";
 import { modes } from "../modes/index.js";
@@ -20,6 +21,7 @@ export interface CheckedMapping {
 export function checkPortMappings(specs: readonly PortMappingSpec[], net: Network): CheckedMapping[] {
   if (specs.length > 0 && !modes[net.type].portMappings)
     throw invalidArgument(specs[0]?.field ?? "policies", `${net.type} networks do not support port mappings`);
+  checkLength(specs, limits.portMappings, "port mappings");
   const checked: CheckedMapping[] = [];
   for (const m of specs) {
     const hostPort = checkPort(m.hostPort.field, m.hostPort.value);

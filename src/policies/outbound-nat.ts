@@ -4,6 +4,7 @@
  * set element per address and prefix.
  */
 import { Type, type Static } from "typebox";
+import { checkSettingsList } from "../model/limits.js";
 import { invalidArgument } from "../errors.js";
 import type { KernelObject } from "../dataplane/objects.js";
 import { cidrOf, familyOfAddress, notUnicast, parseIp, parsePrefix } from "../model/ip.js";
@@ -42,6 +43,7 @@ function parseOutboundNat(field: string, settings: unknown): OutboundNatPolicy {
     throw invalidArgument(`${field}.VirtualIP`, "must be an IP address");
   const exceptions = s["Exceptions"] ?? [];
   if (!Array.isArray(exceptions)) throw invalidArgument(`${field}.Exceptions`, "must be a list of prefixes");
+  checkSettingsList(`${field}.Exceptions`, exceptions);
   return {
     type: "OutBoundNAT",
     virtualIp:

@@ -18,6 +18,7 @@ import {
   LB_PORT_LOCAL_ROUTED_VIP as LOCAL_ROUTED_VIP,
 } from "../../model/hns-load-balancer.js";
 import { protocolOf } from "../../policies/port-mapping.js";
+import { limits } from "../../model/limits.js";
 import { closedObject } from "./closed.js";
 import { ErrorBody } from "./wire.js";
 
@@ -49,8 +50,8 @@ export const LoadBalancerRequest = closedObject(
   {
     Name: Type.Optional(Type.String()),
     HostComputeEndpoints: Type.Array(Type.String(), { description: "Backend endpoint ids or names" }),
-    FrontendVIPs: Type.Array(Type.String()),
-    PortMappings: Type.Array(closedObject(portMapping)),
+    FrontendVIPs: Type.Array(Type.String(), { maxItems: limits.vips }),
+    PortMappings: Type.Array(closedObject(portMapping), { maxItems: limits.lbPortMappings }),
     Flags: Type.Optional(Type.Integer()),
     SourceVIP: Type.Optional(Type.String({ description: "The source address backends see" })),
   },

@@ -17,6 +17,7 @@ import { endpointPolicyViews, networkPolicyViews } from "../../policies/view.js"
 import { endpointHostInterface, networkBridge } from "../../core/kernel-names.js";
 import { overlayBridgeMac } from "../../model/overlay.js";
 import { networkTypes, type Endpoint, type Namespace, type Network } from "../../model/types.js";
+import { limits } from "../../model/limits.js";
 import { closedObject } from "./closed.js";
 
 export const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
@@ -39,9 +40,15 @@ const IpamRequest = closedObject({
   Type: ipamType,
   Subnets: Type.Array(
     closedObject(
-      { ...subnet, Routes: Type.Optional(Type.Array(closedObject(route, { ignoring: "Route" }))) },
+      {
+        ...subnet,
+        Routes: Type.Optional(
+          Type.Array(closedObject(route, { ignoring: "Route" }), { maxItems: limits.routes }),
+        ),
+      },
       { ignoring: "Subnet" },
     ),
+    { maxItems: 2, description: "One IPv4 subnet, one IPv6 subnet or both" },
   ),
 });
 
@@ -68,6 +75,7 @@ export const NetworkRequest = closedObject(
     ),
     Policies: Type.Optional(
       Type.Array(Policy, {
+        maxItems: limits.policies,
         description:
           "ACL, QOS, OutBoundNAT and SDNRoute policies every endpoint of the network gets; NetAdapterName; for Overlay networks VSID, VxlanPort, EncapOverhead and RemoteSubnetRoute",
       }),
@@ -123,7 +131,7 @@ export const EndpointRequest = closedObject(
     InterfaceName: Type.Optional(Type.String({ description: "Interface name in the namespace; eth0" })),
     IpConfigurations: Type.Optional(Type.Array(IpConfiguration, { maxItems: 2 })),
     MacAddress: Type.Optional(Type.String()),
-    Policies: Type.Optional(Type.Array(Policy)),
+    Policies: Type.Optional(Type.Array(Policy, { maxItems: limits.policies })),
   },
   { ignoring: "HostComputeEndpoint" },
 );
@@ -151,7 +159,7 @@ export type EndpointWire = Static<typeof EndpointWire>;
 export const PolicyRequest = closedObject(
   {
     RequestType: Type.Union([Type.Literal("Add"), Type.Literal("Remove"), Type.Literal("Update")]),
-    Policies: Type.Array(Policy),
+    Policies: Type.Array(Policy, { maxItems: limits.policies }),
   },
   { ignoring: "ModifySettingRequest" },
 );

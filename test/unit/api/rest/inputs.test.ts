@@ -6,6 +6,8 @@
 import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildApp } from "../../../../src/api/http.js";
+import type { Op } from "../../../../src/dataplane/plan.js";
+import { MemoryKernel } from "../../../helpers/memory-kernel.js";
 import { harness, silent, type Harness } from "../../harness.js";
 
 let h: Harness;
@@ -153,6 +155,63 @@ describe("subnets that would cut the host off", () => {
       subnets: [{ prefix: "192.168.1.0/24", prefixField: "s", gateway: "192.168.1.1", gatewayField: "g" }],
     });
     expect(net.subnets.map((s) => s.prefix)).toEqual(["192.168.1.0/24"]);
+    hh.close();
+  });
+});
+
+/** A kernel whose applies wait until the test lets them through, as a long converge would. */
+class HeldKernel extends MemoryKernel {
+  private release: (() => void) | undefined;
+  private gate: Promise<void> = Promise.resolve();
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.release = resolve));
+  }
+  letGo(): void {
+    this.release?.();
+  }
+  override async apply(ops: readonly Op[]): Promise<void> {
+    await this.gate;
+    await super.apply(ops);
+  }
+}
+
+describe("responsiveness during a long converge", () => {
+  it("GETs answer while a large load balancer is still being applied", async () => {
+    const kernel = new HeldKernel();
+    const hh = harness({ kernel });
+    const a = await buildApp(hh.service, silent);
+    await hh.service.createNetwork({
+      name: "n",
+      type: "NAT",
+      subnets: [{ prefix: "10.98.0.0/24", prefixField: "p", gatewayField: "g" }],
+    });
+    await hh.service.createEndpoint({ name: "b", network: "n", ips: [], portMappings: [], policies: [] });
+    kernel.hold();
+    const vips = Array.from({ length: 16 }, (_, i) => `198.51.100.${i + 1}`);
+    const ports = Array.from({ length: 64 }, (_, i) => ({
+      Protocol: 6,
+      InternalPort: 80,
+      ExternalPort: 1000 + i,
+    }));
+    let created = false;
+    const create = a
+      .inject({
+        method: "POST",
+        url: "/loadbalancers",
+        payload: { HostComputeEndpoints: ["b"], FrontendVIPs: vips, PortMappings: ports },
+      })
+      .then((res) => {
+        created = true;
+        return res;
+      });
+    for (const url of ["/networks", "/endpoints", "/loadbalancers", "/namespaces"]) {
+      const res = await a.inject({ method: "GET", url });
+      expect(res.statusCode, url).toBe(200);
+    }
+    expect(created).toBe(false);
+    kernel.letGo();
+    expect((await create).statusCode).toBe(201);
+    await a.close();
     hh.close();
   });
 });
