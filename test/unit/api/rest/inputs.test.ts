@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildApp } from "../../../../src/api/http.js";
 import type { Op } from "../../../../src/dataplane/plan.js";
+import { limits } from "../../../../src/model/limits.js";
 import { MemoryKernel } from "../../../helpers/memory-kernel.js";
 import { harness, silent, type Harness } from "../../harness.js";
 
@@ -176,7 +177,7 @@ class HeldKernel extends MemoryKernel {
 }
 
 describe("responsiveness during a long converge", () => {
-  it("GETs answer while a large load balancer is still being applied", async () => {
+  it("GETs answer while a load balancer is still being applied: they wait on no converge", async () => {
     const kernel = new HeldKernel();
     const hh = harness({ kernel });
     const a = await buildApp(hh.service, silent);
@@ -187,8 +188,8 @@ describe("responsiveness during a long converge", () => {
     });
     await hh.service.createEndpoint({ name: "b", network: "n", ips: [], portMappings: [], policies: [] });
     kernel.hold();
-    const vips = Array.from({ length: 16 }, (_, i) => `198.51.100.${i + 1}`);
-    const ports = Array.from({ length: 64 }, (_, i) => ({
+    const vips = Array.from({ length: 4 }, (_, i) => `198.51.100.${i + 1}`);
+    const ports = Array.from({ length: 8 }, (_, i) => ({
       Protocol: 6,
       InternalPort: 80,
       ExternalPort: 1000 + i,
@@ -214,4 +215,56 @@ describe("responsiveness during a long converge", () => {
     await a.close();
     hh.close();
   });
+});
+
+describe("limits", () => {
+  const many = <T>(n: number, item: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => item(i));
+  const portMapping = (i: number) => ({ Protocol: 6, InternalPort: 80, ExternalPort: 1000 + i });
+
+  it.each([
+    [
+      "an endpoint's Policies",
+      "/endpoints",
+      {
+        Name: "e",
+        HostComputeNetwork: "n",
+        Policies: many(limits.policies + 1, (i) => ({ Type: "PortMapping", Settings: portMapping(i) })),
+      },
+      "Policies",
+    ],
+    [
+      "a load balancer's PortMappings",
+      "/loadbalancers",
+      {
+        HostComputeEndpoints: ["b"],
+        FrontendVIPs: ["198.51.100.1"],
+        PortMappings: many(limits.lbPortMappings + 1, portMapping),
+      },
+      "PortMappings",
+    ],
+    [
+      "OutBoundNAT's Exceptions",
+      "/endpoints",
+      {
+        Name: "e",
+        HostComputeNetwork: "n",
+        Policies: [
+          {
+            Type: "OutBoundNAT",
+            Settings: { Exceptions: many(limits.settingsList + 1, (i) => `10.${i >> 8}.${i & 255}.0/24`) },
+          },
+        ],
+      },
+      "Policies[0].Settings.Exceptions",
+    ],
+  ])(
+    "%s beyond the limit are refused (400) naming the list and the limit",
+    async (_what, url, body, field) => {
+      const res = await post(url, body);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(errorOf(res.body).field).toBe(field);
+      expect(errorOf(res.body).message).toMatch(/\b(64|256|1024)\b/);
+      expect(h.service.endpoints()).toEqual([]);
+    },
+  );
 });
