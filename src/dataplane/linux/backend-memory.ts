@@ -6,6 +6,9 @@
  * - client affinities (`lbAffinity4`, filled by the kernel): a client would be sent to the backend until
  *   its affinity timed out.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { NFT_TABLE } from "../naming.js";
 import { KernelCommandError, type Runner } from "./exec.js";
 
@@ -18,13 +21,23 @@ export interface Forgotten {
 /** Forgets backends of VIPs, all in one conntrack and at most two nft processes however many they are. */
 export type ForgetBackend = (forgotten: readonly Forgotten[]) => Promise<void>;
 
-/** One `conntrack -R` batch: a delete line per VIP (and backend); one that finds no flow is no error. */
+/**
+ * One `conntrack -R` batch: a delete line per VIP (and backend); one that finds no flow is no error. The batch
+ * is a file, since conntrack opens `-` as /dev/stdin, which a socket (Node's stdio pipe) cannot be opened as.
+ */
 async function flushUdpFlows(runner: Runner, forgotten: readonly Forgotten[]): Promise<void> {
   const lines = forgotten.map(({ vip, backend }) => {
     const line = `-D -f ${vip.includes(":") ? "ipv6" : "ipv4"} -p udp --orig-dst ${vip}`;
     return backend === undefined ? line : `${line} --reply-src ${backend}`;
   });
-  await runner.run(["conntrack", "-R", "-"], `${lines.join("\n")}\n`);
+  const dir = await mkdtemp(join(tmpdir(), "hostnet-conntrack-"));
+  try {
+    const batch = join(dir, "batch");
+    await writeFile(batch, `${lines.join("\n")}\n`);
+    await runner.run(["conntrack", "-R", batch]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 type Concat = { concat: (string | number)[] } | undefined;

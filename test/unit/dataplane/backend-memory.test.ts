@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { forgetBackend } from "../../../src/dataplane/linux/backend-memory.js";
 import type { Runner } from "../../../src/dataplane/linux/exec.js";
@@ -11,7 +12,11 @@ function recording(affinities: readonly [client: string, vip: string, backend: s
   ]);
   const runner: Runner = {
     run(argv, input) {
-      calls.push({ argv: [...argv], input });
+      // conntrack reads its batch from a file, gone once it has run.
+      calls.push({
+        argv: [...argv],
+        input: argv[0] === "conntrack" ? readFileSync(argv[2] ?? "", "utf8") : input,
+      });
       const stdout =
         argv[0] === "nft" && argv[1] === "-j" ? JSON.stringify({ nftables: [{ map: { elem } }] }) : "";
       return Promise.resolve({ stdout, stderr: "" });
@@ -27,7 +32,8 @@ describe("forgetBackend", () => {
     await forgetBackend(runner)([...vips, { vip: "2001:db8::1" }]);
     const conntrack = calls.filter((c) => c.argv[0] === "conntrack");
     expect(conntrack).toHaveLength(1);
-    expect(conntrack[0]?.argv).toEqual(["conntrack", "-R", "-"]);
+    expect(conntrack[0]?.argv.slice(0, 2)).toEqual(["conntrack", "-R"]);
+    expect(existsSync(conntrack[0]?.argv[2] ?? "")).toBe(false);
     const lines = (conntrack[0]?.input ?? "").trim().split("\n");
     expect(lines).toHaveLength(17);
     expect(lines[0]).toBe("-D -f ipv4 -p udp --orig-dst 198.51.100.1");
