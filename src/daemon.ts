@@ -14,7 +14,13 @@ import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayAddresses } from "./core/overlay-addresses.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
-import { hostPrefixes, interfaceAddresses, interfaceMtu, namespaceAt } from "./dataplane/hostfacts.js";
+import {
+  hostAddresses,
+  hostPrefixes,
+  interfaceAddresses,
+  interfaceMtu,
+  namespaceAt,
+} from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
 import { forgetBackend } from "./dataplane/linux/backend-memory.js";
@@ -167,6 +173,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     registry === undefined ? undefined : new OverlayAddresses(store, reconciler, registry, overlayLog);
   const service = new HostnetService(store, reconciler, {
     prefixes: () => hostPrefixes(processRunner),
+    addresses: () => hostAddresses(processRunner),
     uplinks: linuxUplinks(processRunner),
     leases,
     forgetBackend: forgetBackend(processRunner),

@@ -4,7 +4,7 @@
  * port mappings, overlay) takes it as its first argument; the service builds it once.
  */
 import { randomUUID } from "node:crypto";
-import type { NamespaceAtPath } from "../dataplane/hostfacts.js";
+import type { HostAddress, NamespaceAtPath } from "../dataplane/hostfacts.js";
 import type { UplinkHost } from "../dataplane/uplink.js";
 import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import type { Owner } from "../dataplane/naming.js";
@@ -24,6 +24,8 @@ type HostPrefixes = () => Promise<Prefix[]>;
 /** What the service uses of hostnetd's namespace besides the reconciler. */
 export interface HostSide {
   readonly prefixes: HostPrefixes;
+  /** The namespace's own addresses and default gateways, which a network that owns its subnet must not hold. */
+  readonly addresses: () => Promise<HostAddress[]>;
   readonly uplinks: UplinkHost;
   readonly leases: DhcpLeases;
   readonly forgetBackend: ForgetBackend;

@@ -4,7 +4,7 @@
  * the container end itself), detached, and deleted.
  */
 import { randomBytes } from "node:crypto";
-import { conflict, HostnetError, invalidArgument } from "../errors.js";
+import { conflict, conflictAt, HostnetError, invalidArgument } from "../errors.js";
 import { allocateAddress } from "../ipam/ipam.js";
 import { contains, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
 import { overlayEndpointMac } from "../model/overlay.js";
@@ -88,6 +88,12 @@ function requestedAddresses(net: Network, ips: EndpointSpec["ips"]): Map<number,
     const subnet = net.subnets.find((s) => contains(parsePrefix("subnet", s.prefix), parsed));
     if (subnet === undefined)
       throw invalidArgument(ip.field, `${parsed.address} is in no subnet of network "${net.name}"`);
+    const length = ip.prefixLength;
+    if (length !== undefined && length.value !== parsePrefix("subnet", subnet.prefix).length)
+      throw invalidArgument(
+        length.field,
+        `${length.value} is not the prefix length of ${parsed.address}'s subnet ${subnet.prefix}`,
+      );
     if (requested.has(subnet.id))
       throw invalidArgument(ip.field, `a second address in subnet ${subnet.prefix}`);
     requested.set(subnet.id, { field: ip.field, address: parsed.address });
@@ -119,6 +125,10 @@ function insertEndpoint(core: Core, r: EndpointRecord): string {
     if (r.spec.origin !== undefined && store.endpoints.idByOrigin(r.spec.origin) !== undefined)
       throw conflict(`${r.spec.origin.kind} ${r.spec.origin.key} already has an endpoint`);
     if (r.attach !== undefined) checkAttachFree(core, r.attach);
+    // Two interfaces with one MAC on a bridge steal each other's frames: a conflict, like a taken address.
+    const sameMac = r.spec.mac === undefined ? undefined : store.endpoints.withMac(r.net.id, r.mac);
+    if (sameMac !== undefined)
+      throw conflictAt("mac", `${r.mac} is the MAC of endpoint "${sameMac.name}" on this network`);
     const [epId, shortId] = freshId((s) => store.endpoints.shortIdTaken(s));
     store.endpoints.insert({
       id: epId,

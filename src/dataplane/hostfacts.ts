@@ -14,8 +14,21 @@ interface Route {
   type?: string;
 }
 interface Link {
+  ifname?: string;
   mtu?: number;
   addr_info?: { local: string; prefixlen: number }[];
+}
+interface DefaultRoute {
+  gateway?: string;
+  dev?: string;
+  nexthops?: { gateway?: string; dev?: string }[];
+}
+
+/** An address the host needs to stay reachable: one of its own, or a default gateway. */
+export interface HostAddress {
+  readonly address: string;
+  /** What it is, for messages: "an address of eth0", "the default gateway (via eth0)". */
+  readonly what: string;
 }
 
 /** The MTU of the interface that has `address`, if one has. */
@@ -37,6 +50,33 @@ export async function interfaceAddresses(
     return undefined;
   }
   return cidrsOf(JSON.parse(stdout) as Link[]);
+}
+
+/** The addresses of hostnetd's namespace and its default gateways (IPv4 and IPv6, every table). */
+export async function hostAddresses(runner: Runner): Promise<HostAddress[]> {
+  const [links, routes4, routes6] = await Promise.all([
+    runner.run(["ip", "-j", "addr", "show"]),
+    runner.run(["ip", "-j", "-4", "route", "show", "default", "table", "all"]),
+    runner.run(["ip", "-j", "-6", "route", "show", "default", "table", "all"]),
+  ]);
+  const own = (JSON.parse(links.stdout) as Link[]).flatMap((l) =>
+    (l.addr_info ?? []).map((a) => ({ address: a.local, what: `an address of ${l.ifname ?? "this host"}` })),
+  );
+  const gateways = [routes4, routes6].flatMap(({ stdout }) =>
+    (JSON.parse(stdout) as DefaultRoute[])
+      .flatMap((r) => [r, ...(r.nexthops ?? [])])
+      .flatMap((hop) =>
+        hop.gateway === undefined
+          ? []
+          : [
+              {
+                address: hop.gateway,
+                what: `the default gateway${hop.dev === undefined ? "" : ` (via ${hop.dev})`}`,
+              },
+            ],
+      ),
+  );
+  return [...own, ...gateways];
 }
 
 export async function hostPrefixes(runner: Runner): Promise<Prefix[]> {

@@ -139,6 +139,14 @@ export class EndpointStore {
     return row === undefined ? undefined : this.hydrate([row])[0];
   }
 
+  /** The endpoint of the network, of this host or another, that has this MAC. */
+  withMac(networkId: string, mac: string): Endpoint | undefined {
+    const row = this.prepare<[string, string], EndpointRow>(
+      "SELECT * FROM endpoints WHERE network_id = ? AND mac = ?",
+    ).get(networkId, mac);
+    return row === undefined ? undefined : this.hydrate([row])[0];
+  }
+
   /** The endpoint attached to the namespace as `ifname`. */
   at(namespaceId: string, ifname: string): Endpoint | undefined {
     const row = this.prepare<[string, string], EndpointRow>(

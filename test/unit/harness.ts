@@ -12,6 +12,7 @@ import { HostnetService } from "../../src/core/service.js";
 import { HostnetError } from "../../src/errors.js";
 import { parsePrefix, type Prefix } from "../../src/model/ip.js";
 import { Store } from "../../src/store/store.js";
+import type { HostAddress } from "../../src/dataplane/hostfacts.js";
 import type { UplinkHost, UplinkInspection } from "../../src/dataplane/uplink.js";
 import type { UplinkSnapshot } from "../../src/model/types.js";
 import { DhcpLeases } from "../../src/core/leases.js";
@@ -84,6 +85,8 @@ export const silent = pino({ level: "silent" });
 export function harness(
   opts: {
     hostPrefixes?: readonly string[];
+    /** The host's own addresses and default gateways. */
+    hostAddresses?: readonly HostAddress[];
     kernel?: MemoryKernel;
     store?: Store;
     uplinks?: FakeUplinks;
@@ -111,6 +114,7 @@ export function harness(
   const leases = new DhcpLeases(store, reconciler, dhcp, silent);
   const service = new HostnetService(store, reconciler, {
     prefixes: () => Promise.resolve(prefixes),
+    addresses: () => Promise.resolve([...(opts.hostAddresses ?? [])]),
     uplinks,
     leases,
     forgetBackend: () => Promise.resolve(),
