@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { conflict, conflictAt, HostnetError, invalidArgument } from "../errors.js";
 import { allocateAddress } from "../ipam/ipam.js";
+import { MAX_ATTACH_ORDER } from "../model/gateway.js";
 import { contains, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
 import { overlayEndpointMac } from "../model/overlay.js";
 import type { Endpoint, NamespaceAttachment, Network, Origin } from "../model/types.js";
@@ -14,7 +15,7 @@ import { balancersOf, freshId, getEndpoint, getNamespace, getNetwork, type Core 
 import { claimAddresses, clusterOf, preferredBlocks, releaseAddresses } from "./overlay.js";
 import { checkPortMappings, insertPortMappings, type CheckedMapping } from "./port-mappings.js";
 import type { AttachSpec, EndpointSpec } from "./specs.js";
-import { checkIfname, checkMac, checkName } from "./validate.js";
+import { checkGatewayPriority, checkIfname, checkMac, checkName } from "./validate.js";
 
 const DEFAULT_IFNAME = "eth0";
 
@@ -53,6 +54,8 @@ export async function createEndpoint(core: Core, spec: EndpointSpec): Promise<En
       field: "network",
     });
   const mac = spec.mac === undefined ? randomMac() : checkMac("mac", spec.mac);
+  const priority = spec.gatewayPriority;
+  const gatewayPriority = priority === undefined ? 0 : checkGatewayPriority(priority.field, priority.value);
   const requested = requestedAddresses(net, spec.ips);
   const mappings = checkPortMappings(spec.portMappings, net);
   const attach = spec.attach === undefined ? undefined : resolveAttach(core, spec.attach);
@@ -60,7 +63,7 @@ export async function createEndpoint(core: Core, spec: EndpointSpec): Promise<En
   const preferred = await preferredBlocks(cluster, net, requested);
   // Addresses other hosts of the overlay hold, learnt from refused claims.
   const elsewhere = new Set<string>();
-  const record = { spec, name, net, mac, requested, mappings, attach, elsewhere, preferred };
+  const record = { spec, name, net, mac, gatewayPriority, requested, mappings, attach, elsewhere, preferred };
   for (;;) {
     const id = insertEndpoint(core, record);
     const taken = await claimAddresses(core, cluster, net, id, requested);
@@ -107,9 +110,10 @@ interface EndpointRecord {
   readonly name: string;
   readonly net: Network;
   readonly mac: string;
+  readonly gatewayPriority: number;
   readonly requested: ReadonlyMap<number, RequestedAddress>;
   readonly mappings: readonly CheckedMapping[];
-  readonly attach: NamespaceAttachment | undefined;
+  readonly attach: NewNamespaceAttachment | undefined;
   /** Addresses other hosts hold: never given out. */
   readonly elsewhere: ReadonlySet<string>;
   /** By subnet id, the blocks addresses come from first. */
@@ -137,6 +141,7 @@ function insertEndpoint(core: Core, r: EndpointRecord): string {
       shortId,
       mac: r.mac,
       attachment: r.attach ?? null,
+      gatewayPriority: r.gatewayPriority,
       remoteHost: null,
     });
     const { net } = r;
@@ -239,7 +244,10 @@ export async function detachEndpoint(core: Core, ref: string): Promise<Endpoint>
   return getEndpoint(core, ep.id);
 }
 
-function resolveAttach(core: Core, spec: AttachSpec): NamespaceAttachment {
+/** A namespace attachment as a request asks for it; the store gives it its order. */
+type NewNamespaceAttachment = Omit<NamespaceAttachment, "order">;
+
+function resolveAttach(core: Core, spec: AttachSpec): NewNamespaceAttachment {
   const ns = core.store.namespaces.find(spec.namespace);
   if (ns === undefined)
     throw new HostnetError("NotFound", `namespace "${spec.namespace}" not found`, {
@@ -256,6 +264,13 @@ function checkAttachFree(core: Core, attach: { namespaceId: string; ifname: stri
   const holder = core.store.endpoints.at(attach.namespaceId, attach.ifname);
   if (holder !== undefined)
     throw conflict(`interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`, "ifname");
+  // Attach orders rank the namespace's gateways inside a route metric (model/gateway.ts); they start again
+  // at 1 once the namespace has no endpoint left.
+  if (core.store.endpoints.nextAttachOrder(attach.namespaceId) > MAX_ATTACH_ORDER)
+    throw conflict(
+      `that namespace took ${MAX_ATTACH_ORDER} attachments without ever being left without one; detach all its endpoints first`,
+      "namespace",
+    );
 }
 
 /**

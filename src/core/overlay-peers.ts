@@ -168,6 +168,7 @@ export class OverlayPeers implements ClusterEvents {
         shortId: id.slice(0, 8),
         mac: record.mac,
         attachment: null,
+        gatewayPriority: 0,
         remoteHost: record.host,
       });
       this.store.endpoints.insertAddress(subnet.id, record.address, id);

@@ -50,6 +50,8 @@ export interface EndpointSpec {
   /** Addresses asked for; with a prefix length, it must be that of the address's subnet. */
   readonly ips: readonly { field: string; address: string; prefixLength?: FieldValue<number> }[];
   readonly mac?: string;
+  /** Of the namespace's endpoints, the highest holds its default route; 0 unless given. */
+  readonly gatewayPriority?: FieldValue<number>;
   readonly portMappings: readonly PortMappingSpec[];
   readonly policies: readonly PolicySpec[];
   /** Set by a client such as the CNI plugin to find the endpoint again by its own key. */

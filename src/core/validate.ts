@@ -1,5 +1,6 @@
 /** Field-level checks shared by every front door; each throws InvalidArgument naming the field. */
 import { invalidArgument } from "../errors.js";
+import { gatewayPriorities } from "../model/gateway.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -44,6 +45,13 @@ export function checkPort(field: string, port: number): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw invalidArgument(field, `${port} is not a port number (1-65535)`);
   return port;
+}
+
+export function checkGatewayPriority(field: string, priority: number): number {
+  const { min, max } = gatewayPriorities;
+  if (!Number.isInteger(priority) || priority < min || priority > max)
+    throw invalidArgument(field, `${priority} is not a gateway priority (${min} to ${max})`);
+  return priority;
 }
 
 /** The least MTU IPv6 needs, and hostnet's floor for every network. */

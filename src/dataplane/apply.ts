@@ -17,7 +17,10 @@ async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Pro
   const input = `${batch.lines.join("\n")}\n`;
   switch (batch.runner.kind) {
     case "ip":
-      await runner.run(ipArgv(batch.runner.netns, ["-batch", "-"]), input);
+      await runner.run(
+        ipArgv(batch.runner.netns, [...(batch.runner.family === 6 ? ["-6"] : []), "-batch", "-"]),
+        input,
+      );
       return;
     case "nft":
       await runner.run(["nft", "-f", "-"], input);

@@ -4,7 +4,7 @@
  */
 import type { Removal } from "./kernel-events.js";
 import type { KnownObjects } from "./known.js";
-import { identity } from "./objects.js";
+import { identity, routeMetric } from "./objects.js";
 
 /**
  * The identities of the record's objects `r` took. `netns` is where it happened: null for hostnetd's namespace, the
@@ -29,7 +29,12 @@ export function takenFromRecord(
       return known(...ifnames(netns).map((dev) => `addr:${netns}:${dev}:${r.cidr}`));
     case "route":
       if (netns === undefined) return [];
-      if (netns !== null) return known(`route:${netns}:${r.family}:${withLength(r.dst, r.family)}`);
+      if (netns !== null) {
+        const metric = routeMetric(r.family, r.metric);
+        return known(
+          `route:${netns}:${r.family}:${withLength(r.dst, r.family)}${metric === undefined ? "" : `#${metric}`}`,
+        );
+      }
       if (r.proto === "211") return known(`viproute:${r.dst.split("/")[0] ?? r.dst}`);
       return hostRoutesKnown(r, record);
     case "neighbour":

@@ -23,6 +23,7 @@ export type Removal =
       readonly via?: string;
       readonly dev?: string;
       readonly proto?: string;
+      readonly metric?: number;
     }
   | { readonly kind: "neighbour"; readonly dev: string; readonly address: string }
   | { readonly kind: "qdisc"; readonly dev: string; readonly qdisc: string }
@@ -86,6 +87,7 @@ function routeRemoval(where: Where, text: string): Removal | undefined {
   const via = after("via");
   const dev = after("dev");
   const proto = after("proto");
+  const metric = after("metric");
   const family = dst.includes(":") || via?.includes(":") === true ? 6 : 4;
   return {
     kind: "route",
@@ -95,6 +97,7 @@ function routeRemoval(where: Where, text: string): Removal | undefined {
     ...(via === undefined ? {} : { via }),
     ...(dev === undefined ? {} : { dev }),
     ...(proto === undefined ? {} : { proto }),
+    ...(metric === undefined ? {} : { metric: Number(metric) }),
   };
 }
 

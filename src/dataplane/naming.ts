@@ -24,6 +24,8 @@ export const NETNS_DIR = "/run/netns";
 export const NFT_TABLE = "hostnet";
 /** The routing protocol number that marks hostnet's DSR routes (`ip route … proto 211`). */
 export const DSR_ROUTE_PROTO = 211;
+/** The protocol of the routing rules hostnet adds in a container's namespace, which marks them as its own. */
+export const RULE_PROTO = 211;
 /** The label of a DSR VIP on a backend's lo: lo's alias marks the namespace, not its addresses. */
 export const DSR_VIP_LABEL = "lo:hostnet";
 

@@ -115,7 +115,34 @@ export type KernelObject =
   | (Base & { kind: "shaper"; dev: string; bytesPerSecond: number })
   /** Everything entering `dev` is redirected to the ifb `to`, where it is shaped. */
   | (Base & { kind: "ingressRedirect"; dev: string; to: string })
-  | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
+  /**
+   * A route of a container's namespace through one of its endpoints. `table`: another routing table than main
+   * (an endpoint's replies); `metric`: the rank of a default route among the namespace's (model/gateway.ts).
+   */
+  | (Base & {
+      kind: "route";
+      netns: string;
+      family: 4 | 6;
+      dst: string;
+      via: string;
+      dev: string;
+      table?: number;
+      metric?: number;
+    })
+  /**
+   * A routing rule of a container's namespace for packets from `from` (an endpoint's address): look up
+   * `table` (254 is main), and with `suppressPrefixLength` 0 take no default route from it. Marked by
+   * protocol RULE_PROTO, with no owner: the reconciler takes it from the store's endpoints.
+   */
+  | (Base & {
+      kind: "routeRule";
+      netns: string;
+      family: 4 | 6;
+      priority: number;
+      from: string;
+      table: number;
+      suppressPrefixLength?: number;
+    })
   | (Base & { kind: "sysctl"; key: string; value: string })
   /**
    * `skeleton`: what to build it with, on desired tables only (the kernel shows the version alone). `rules`:
@@ -190,7 +217,9 @@ export function identity(o: KernelObject): string {
     case "containerLink":
       return `clink:${o.netns}:${o.name}`;
     case "route":
-      return `route:${o.netns}:${o.family}:${o.dst}`;
+      return `route:${o.netns}:${o.family}:${o.dst}${o.table === undefined ? "" : `@${o.table}`}${o.metric === undefined ? "" : `#${o.metric}`}`;
+    case "routeRule":
+      return `rule:${o.netns}:${o.family}:${o.priority}:${o.from}:${o.table}`;
     case "sysctl":
       return `sysctl:${o.key}`;
     case "nftTable":
@@ -210,12 +239,23 @@ export function identity(o: KernelObject): string {
   }
 }
 
+/** The kernel's number for its main routing table. */
+export const MAIN_TABLE = 254;
+
+/**
+ * A route's metric as hostnet gives it: none for the kernel's default (0, or 1024 for IPv6), which is what a
+ * route made without one has.
+ */
+export const routeMetric = (family: 4 | 6, metric: number | undefined): number | undefined =>
+  metric === undefined || metric === (family === 6 ? 1024 : 0) ? undefined : metric;
+
 /** Where an object lives: its netns path, or null for hostnetd's own namespace. */
 export function netnsOf(o: KernelObject): NetnsRef {
   switch (o.kind) {
     case "address":
     case "containerLink":
     case "route":
+    case "routeRule":
       return o.netns;
     case "netns":
     case "bridge":
@@ -275,6 +315,9 @@ export function parentOf(o: KernelObject): string | undefined {
     case "iptablesChain":
     case "iptablesJump":
     case "firewalldInterface":
+      return undefined;
+    // A rule names no link: it outlives the endpoint's, and is deleted on its own.
+    case "routeRule":
       return undefined;
   }
 }
@@ -345,6 +388,8 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
       return observed.kind === "containerLink" && observed.mac === desired.mac;
     case "route":
       return observed.kind === "route" && observed.via === desired.via && observed.dev === desired.dev;
+    case "routeRule":
+      return observed.kind === "routeRule" && observed.suppressPrefixLength === desired.suppressPrefixLength;
     case "sysctl":
       return observed.kind === "sysctl" && observed.value === desired.value;
     case "nftTable":
@@ -406,7 +451,9 @@ export function describe(o: KernelObject): string {
     case "containerLink":
       return `link ${o.name} address ${o.mac} up${where(o.netns)}`;
     case "route":
-      return `route ${o.dst} via ${o.via} dev ${o.dev}${where(o.netns)}`;
+      return `route ${o.dst} via ${o.via} dev ${o.dev}${o.table === undefined ? "" : ` table ${o.table}`}${o.metric === undefined ? "" : ` metric ${o.metric}`}${where(o.netns)}`;
+    case "routeRule":
+      return `rule ${o.priority}: from ${o.from} lookup ${o.table}${o.suppressPrefixLength === undefined ? "" : ` suppress_prefixlength ${o.suppressPrefixLength}`}${where(o.netns)}`;
     case "sysctl":
       return `sysctl ${o.key.replaceAll("/", ".")} = ${o.value}`;
     case "nftTable":

@@ -18,12 +18,13 @@ import {
   NFT_TABLE,
   ownerFromAlias,
   parseElementComment,
+  RULE_PROTO,
   shortIdOfLink,
   versionOfChain,
   type Owner,
 } from "./naming.js";
 import { isNftSetName, nftFamilies, setDefinition, type ElementPart, type NftFamily } from "./nft-sets.js";
-import type { KernelObject } from "./objects.js";
+import { MAIN_TABLE, routeMetric, type KernelObject } from "./objects.js";
 import { ipArgv } from "./render/steps.js";
 import { hostRouteOf, isAutomaticRoute, type IpRoute } from "./uplink.js";
 
@@ -243,10 +244,41 @@ async function observeOverlayPeers(runner: Runner, links: readonly KernelObject[
   return peers.flat();
 }
 
+/** A routing rule as `ip -j rule show` prints it. */
+interface IpRule {
+  priority: number;
+  src: string;
+  table: string;
+  suppress_prefixlen?: number;
+  protocol?: string;
+}
+
+/** The routing rules hostnet added (by their protocol), as orphans: the reconciler finds their owners. */
+export function rulesOf(path: string, family: 4 | 6, rules: readonly IpRule[]): KernelObject[] {
+  return rules.flatMap((r): KernelObject[] =>
+    r.protocol === String(RULE_PROTO)
+      ? [
+          {
+            kind: "routeRule",
+            owner: "orphan",
+            netns: path,
+            family,
+            priority: r.priority,
+            from: r.src,
+            table: r.table === "main" ? MAIN_TABLE : Number(r.table),
+            ...(r.suppress_prefixlen === undefined ? {} : { suppressPrefixLength: r.suppress_prefixlen }),
+          },
+        ]
+      : [],
+  );
+}
+
 async function observeNamespace(runner: Runner, path: string): Promise<KernelObject[]> {
-  const [linksJson, routesJson] = await Promise.all([
+  const [linksJson, routesJson, rules4, rules6] = await Promise.all([
     ip(runner, path, ["-d", "addr", "show"]),
     ip(runner, path, ["route", "show", "table", "all"]),
+    ip(runner, path, ["-4", "rule", "show"]),
+    ip(runner, path, ["-6", "rule", "show"]),
   ]);
   const out: KernelObject[] = [];
   const owners = new Map<string, Owner>();
@@ -270,14 +302,30 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
     for (const cidr of globalAddresses(l))
       out.push({ kind: "address", owner, netns: path, dev: l.ifname, cidr });
   }
-  for (const r of JSON.parse(routesJson) as IpRoute[]) {
+  for (const r of JSON.parse(routesJson) as (IpRoute & { table?: string })[]) {
     const owner = r.dev === undefined ? undefined : owners.get(r.dev);
     if (owner === undefined || r.gateway === undefined || r.dev === undefined) continue;
     const family = r.gateway.includes(":") ? 6 : 4;
     // ip prints host routes without their /32 or /128.
     const dst = r.dst === "default" || r.dst.includes("/") ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`;
-    out.push({ kind: "route", owner, netns: path, family, dst, via: r.gateway, dev: r.dev });
+    const table = r.table === undefined || r.table === "main" ? undefined : Number(r.table);
+    const metric = routeMetric(family, r.metric);
+    out.push({
+      kind: "route",
+      owner,
+      netns: path,
+      family,
+      dst,
+      via: r.gateway,
+      dev: r.dev,
+      ...(table === undefined ? {} : { table }),
+      ...(metric === undefined ? {} : { metric }),
+    });
   }
+  out.push(
+    ...rulesOf(path, 4, JSON.parse(rules4) as IpRule[]),
+    ...rulesOf(path, 6, JSON.parse(rules6) as IpRule[]),
+  );
   return out;
 }
 

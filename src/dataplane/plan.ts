@@ -50,6 +50,7 @@ function rank(o: KernelObject): number {
     case "containerLink":
       return 5;
     case "route":
+    case "routeRule":
     case "hostRoute":
     case "vipRoute":
     case "overlayPeer":

@@ -501,10 +501,13 @@ function removedToMake(op: Op, known: KnownObjects): string[] {
 
 /**
  * Kernel objects that cannot name their owner: DSR routes, a DSR VIP on a backend's lo (lo's alias marks the
- * namespace), FDB and neighbour entries of overlay peers. Observation reports them as orphans.
+ * namespace), FDB and neighbour entries of overlay peers, routing rules. Observation reports them as orphans.
  */
 const carriesNoOwner = (o: KernelObject): boolean =>
-  o.kind === "vipRoute" || o.kind === "overlayPeer" || (o.kind === "address" && o.dev === "lo");
+  o.kind === "vipRoute" ||
+  o.kind === "overlayPeer" ||
+  o.kind === "routeRule" ||
+  (o.kind === "address" && o.dev === "lo");
 
 /** Such an orphan is the store's if the store wants it; the rest stays an orphan, for a full converge to remove. */
 function adopt(o: KernelObject, owners: ReadonlyMap<string, Owner>): KernelObject {

@@ -124,6 +124,11 @@ export interface NamespaceAttachment {
   readonly kind: "namespace";
   readonly namespaceId: string;
   readonly ifname: string;
+  /**
+   * Its place among the namespace's attachments, 1 for the first: one more than the last of those attached
+   * when it came. Kept by the store, so a restart ranks the namespace's gateways as before.
+   */
+  readonly order: number;
 }
 
 /**
@@ -137,6 +142,9 @@ interface HandoffAttachment {
 }
 
 export type Attachment = NamespaceAttachment | HandoffAttachment;
+
+/** An attachment as a request asks for it: the store gives a namespace attachment its order. */
+export type NewAttachment = Omit<NamespaceAttachment, "order"> | HandoffAttachment;
 
 /** Why hostnet detached an endpoint by itself: its namespace was deleted under it. */
 export type DetachedReason = "namespace vanished";
@@ -152,6 +160,11 @@ export interface Endpoint {
   /** ACLs and other policies, in the order they were added. */
   readonly policies: readonly EndpointPolicy[];
   readonly attachment: Attachment | null;
+  /**
+   * Of a namespace's endpoints, the one of highest priority holds its default route; among equals, the one
+   * attached first (docs/modes.md). Docker calls it gw-priority.
+   */
+  readonly gatewayPriority: number;
   /** Set while the endpoint stays detached after hostnet detached it by itself. */
   readonly detachedReason?: DetachedReason;
   /** An endpoint of an overlay network on another host: that host's (underlay) address; null for this host's. */

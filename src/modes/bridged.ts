@@ -1,12 +1,13 @@
 /**
  * What every bridge-based mode shares: the bridge with gateway addresses, and a veth per endpoint whose
- * container end carries the endpoint's MAC, addresses and default routes.
+ * container end carries the endpoint's MAC, addresses and default routes (gateway-routes.ts).
  */
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, handoffVethName, hostVethName } from "../dataplane/naming.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import { endpointPolicyObjects } from "../policies/objects.js";
 import { antiSpoofObjects } from "./antispoof.js";
+import { gatewayRoutes } from "./gateway-routes.js";
 
 /** The network's bridge; `withGateway` gives it each subnet's gateway address, so the host is on the network. */
 export function bridgeObjects(net: Network, withGateway: boolean): KernelObject[] {
@@ -88,15 +89,7 @@ function vethObjects(ep: Endpoint, net: Network, ns: Namespace | null, shape: Po
     objects.push({ kind: "address", owner, netns, dev, cidr: `${a.address}/${a.prefixLength}` });
     const subnet = net.subnets.find((s) => s.id === a.subnetId);
     if (subnet !== undefined && shape.defaultRoute)
-      objects.push({
-        kind: "route",
-        owner,
-        netns,
-        family: a.family,
-        dst: "default",
-        via: subnet.gateway,
-        dev,
-      });
+      objects.push(...gatewayRoutes(owner, netns, ep.attachment, ep.gatewayPriority, a, subnet.gateway));
   }
   return objects;
 }

@@ -7,6 +7,7 @@ import type { Family } from "../model/ip.js";
 import type {
   Attachment,
   DetachedReason,
+  NewAttachment,
   Endpoint,
   EndpointAddress,
   Origin,
@@ -24,6 +25,8 @@ interface EndpointRow {
   mac: string;
   namespace_id: string | null;
   ifname: string | null;
+  attach_order: number | null;
+  gateway_priority: number;
   handoff_sandbox: string | null;
   remote_host: string | null;
   detached_reason: DetachedReason | null;
@@ -54,7 +57,8 @@ export interface NewEndpoint {
   readonly networkId: string;
   readonly shortId: string;
   readonly mac: string;
-  readonly attachment: Attachment | null;
+  readonly attachment: NewAttachment | null;
+  readonly gatewayPriority: number;
   readonly remoteHost: string | null;
 }
 
@@ -63,23 +67,35 @@ export class EndpointStore {
 
   insert(e: NewEndpoint): void {
     this.prepare(
-      "INSERT INTO endpoints (id, name, network_id, short_id, mac, remote_host) VALUES (?, ?, ?, ?, ?, ?)",
-    ).run(e.id, e.name, e.networkId, e.shortId, e.mac, e.remoteHost);
+      "INSERT INTO endpoints (id, name, network_id, short_id, mac, gateway_priority, remote_host) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ).run(e.id, e.name, e.networkId, e.shortId, e.mac, e.gatewayPriority, e.remoteHost);
     if (e.attachment !== null) this.setAttachment(e.id, e.attachment);
   }
 
-  /** `reason`: why hostnet detached it by itself; any other change of attachment clears it. */
-  setAttachment(endpointId: string, attachment: Attachment | null, reason?: DetachedReason): void {
+  /**
+   * `reason`: why hostnet detached it by itself; any other change of attachment clears it. A namespace
+   * attachment comes after the namespace's others (nextAttachOrder).
+   */
+  setAttachment(endpointId: string, attachment: NewAttachment | null, reason?: DetachedReason): void {
     const inNamespace = attachment?.kind === "namespace" ? attachment : undefined;
     this.prepare(
-      "UPDATE endpoints SET namespace_id = ?, ifname = ?, handoff_sandbox = ?, detached_reason = ? WHERE id = ?",
+      "UPDATE endpoints SET namespace_id = ?, ifname = ?, attach_order = ?, handoff_sandbox = ?, detached_reason = ? WHERE id = ?",
     ).run(
       inNamespace?.namespaceId ?? null,
       inNamespace?.ifname ?? null,
+      inNamespace === undefined ? null : this.nextAttachOrder(inNamespace.namespaceId),
       attachment?.kind === "handoff" ? attachment.sandbox : null,
       attachment === null ? (reason ?? null) : null,
       endpointId,
     );
+  }
+
+  /** The order of the namespace's next attachment: one more than its last, or 1 when it has none. */
+  nextAttachOrder(namespaceId: string): number {
+    const row = this.prepare<[string], { last: number | null }>(
+      "SELECT MAX(attach_order) AS last FROM endpoints WHERE namespace_id = ?",
+    ).get(namespaceId);
+    return (row?.last ?? 0) + 1;
   }
 
   setMac(endpointId: string, mac: string): void {
@@ -188,6 +204,7 @@ export class EndpointStore {
       shortId: row.short_id,
       mac: row.mac,
       attachment: toAttachment(row),
+      gatewayPriority: row.gateway_priority,
       ...(row.detached_reason === null ? {} : { detachedReason: row.detached_reason }),
       remoteHost: row.remote_host,
       addresses: (addressesOf.get(row.id) ?? []).map(toAddress),
@@ -297,7 +314,12 @@ export class EndpointStore {
 
 function toAttachment(row: EndpointRow): Attachment | null {
   if (row.namespace_id !== null && row.ifname !== null)
-    return { kind: "namespace", namespaceId: row.namespace_id, ifname: row.ifname };
+    return {
+      kind: "namespace",
+      namespaceId: row.namespace_id,
+      ifname: row.ifname,
+      order: row.attach_order ?? 1,
+    };
   if (row.handoff_sandbox !== null) return { kind: "handoff", sandbox: row.handoff_sandbox };
   return null;
 }

@@ -148,4 +148,12 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE endpoints ADD COLUMN detached_reason TEXT;
   `,
+  // Endpoints attached before attach order was kept are ranked in the order they were made.
+  `
+  ALTER TABLE endpoints ADD COLUMN gateway_priority INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE endpoints ADD COLUMN attach_order INTEGER;
+  UPDATE endpoints SET attach_order = (
+    SELECT COUNT(*) FROM endpoints AS e WHERE e.namespace_id = endpoints.namespace_id AND e.rowid <= endpoints.rowid
+  ) WHERE namespace_id IS NOT NULL;
+  `,
 ];

@@ -59,6 +59,23 @@ export async function startHostServer(ns: string, address: string, port: number)
   return { stop: () => stopAll([child]) };
 }
 
+/**
+ * A UDP server bound to one address of `ns`, answering with the peer address it saw. It answers from that
+ * address, as servers that reply from the address asked (IP_PKTINFO) do; a wildcard one answers from the
+ * address its route to the client gives.
+ */
+export async function startBoundUdpServer(ns: string, address: string, port: number): Promise<Server> {
+  const proto = address.includes(":") ? "UDP6" : "UDP4";
+  const bind = address.includes(":") ? `[${address}]` : address;
+  const child = spawn(
+    "nsenter",
+    [`--net=/run/netns/${ns}`, "socat", `${proto}-RECVFROM:${port},bind=${bind},fork,reuseaddr`, ANSWER],
+    { stdio: "ignore" },
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  return { stop: () => stopAll([child]) };
+}
+
 async function stopAll(children: readonly ChildProcess[]): Promise<void> {
   await Promise.all(
     children.map(async (c) => {

@@ -56,6 +56,7 @@ function addEndpoint(net: Network): string {
     shortId: id.slice(0, 8),
     mac: "02:00:00:00:00:01",
     attachment: null,
+    gatewayPriority: 0,
     remoteHost: null,
   });
   return id;

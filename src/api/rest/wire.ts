@@ -18,6 +18,7 @@ import { endpointHostInterface, networkBridge } from "../../core/kernel-names.js
 import { overlayBridgeMac } from "../../model/overlay.js";
 import { networkTypes, type Endpoint, type Namespace, type Network } from "../../model/types.js";
 import { limits } from "../../model/limits.js";
+import { gatewayPriorities } from "../../model/gateway.js";
 import { closedObject } from "./closed.js";
 
 export const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
@@ -131,6 +132,14 @@ export const EndpointRequest = closedObject(
     InterfaceName: Type.Optional(Type.String({ description: "Interface name in the namespace; eth0" })),
     IpConfigurations: Type.Optional(Type.Array(IpConfiguration, { maxItems: 2 })),
     MacAddress: Type.Optional(Type.String()),
+    GwPriority: Type.Optional(
+      Type.Integer({
+        minimum: gatewayPriorities.min,
+        maximum: gatewayPriorities.max,
+        description:
+          "Docker's gw-priority: of a namespace's endpoints, the highest holds its default route, the first attached among equals; 0",
+      }),
+    ),
     Policies: Type.Optional(Type.Array(Policy, { maxItems: limits.policies })),
   },
   { ignoring: "HostComputeEndpoint" },
@@ -154,6 +163,7 @@ export const EndpointWire = Type.Object({
   ),
   IpConfigurations: Type.Array(IpConfiguration),
   MacAddress: Type.String(),
+  GwPriority: Type.Integer(),
   Routes: Type.Array(Route),
   Policies: Type.Array(Policy),
   Flags: Type.Integer(),
@@ -292,7 +302,11 @@ export function endpointSpec(body: EndpointRequest): EndpointSpec {
     portMappings,
     policies,
   };
-  const withMac = body.MacAddress === undefined ? spec : { ...spec, mac: body.MacAddress };
+  const withPriority =
+    body.GwPriority === undefined
+      ? spec
+      : { ...spec, gatewayPriority: { value: body.GwPriority, field: "GwPriority" } };
+  const withMac = body.MacAddress === undefined ? withPriority : { ...withPriority, mac: body.MacAddress };
   if (body.HostComputeNamespace === undefined) return withMac;
   return { ...withMac, attach: attachSpec({ ...body, HostComputeNamespace: body.HostComputeNamespace }) };
 }
@@ -354,6 +368,7 @@ export function endpointView(e: Endpoint, net: Network): EndpointWire {
     ...(e.detachedReason === undefined ? {} : { DetachedReason: detachedReasons[e.detachedReason] }),
     IpConfigurations: e.addresses.map((a) => ({ IpAddress: a.address, PrefixLength: a.prefixLength })),
     MacAddress: e.mac,
+    GwPriority: e.gatewayPriority,
     Routes: net.subnets.map((s) => defaultRoute(s.gateway)),
     Policies: endpointPolicyViews(e),
     Flags: 0,

@@ -4,7 +4,7 @@
  * firewalld, or a sysctl write). Pure, so tests assert the exact text.
  */
 import type { ProxySpec } from "../loopback-proxy.js";
-import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, NETNS_DIR } from "../naming.js";
+import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, NETNS_DIR, RULE_PROTO } from "../naming.js";
 import { firewalldCreateLine, firewalldDeleteLine, firewalldReplaceLine } from "../firewall/firewalld.js";
 import { iptablesCreateLines, iptablesDeleteLines } from "../firewall/iptables.js";
 import { describe, type IptablesBackend, type KernelObject } from "../objects.js";
@@ -13,7 +13,8 @@ import { routeLine } from "../uplink.js";
 import { nftLines } from "./nft.js";
 
 type RunnerKey =
-  | { kind: "ip"; netns: string | null }
+  /** `family` 6: `ip -6`, which IPv6 rules need (ip rule takes an address for IPv4 unless told). */
+  | { kind: "ip"; netns: string | null; family?: 6 }
   | { kind: "nft" }
   | { kind: "sysctl" }
   | { kind: "tc" }
@@ -62,6 +63,18 @@ const inNs = (netns: string, line: string): Step => ({ runner: { kind: "ip", net
 const nodad = (cidr: string): string => (cidr.includes(":") ? " nodad" : "");
 const routeDst = (o: { family: 4 | 6; dst: string }): string =>
   o.dst === "default" ? (o.family === 6 ? "::/0" : "0.0.0.0/0") : o.dst;
+const routeWhere = (o: { table?: number; metric?: number }): string =>
+  `${o.table === undefined ? "" : ` table ${o.table}`}${o.metric === undefined ? "" : ` metric ${o.metric}`}`;
+/** A rule's line for its family's `ip`; a rule is told from another one by all of it but the protocol. */
+function ruleStep(o: Extract<KernelObject, { kind: "routeRule" }>, action: "add" | "del"): Step {
+  const suppress =
+    o.suppressPrefixLength === undefined ? "" : ` suppress_prefixlength ${o.suppressPrefixLength}`;
+  const line = `rule ${action} from ${o.from} lookup ${o.table}${suppress} pref ${o.priority}`;
+  return {
+    runner: o.family === 6 ? { kind: "ip", netns: o.netns, family: 6 } : { kind: "ip", netns: o.netns },
+    line: action === "add" ? `${line} protocol ${RULE_PROTO}` : line,
+  };
+}
 
 function createSteps(o: KernelObject): Step[] {
   switch (o.kind) {
@@ -140,7 +153,9 @@ function createSteps(o: KernelObject): Step[] {
         tc(`filter add dev ${o.dev} ingress u32 match u32 0 0 action mirred egress redirect dev ${o.to}`),
       ];
     case "route":
-      return [inNs(o.netns, `route replace ${routeDst(o)} via ${o.via} dev ${o.dev}`)];
+      return [inNs(o.netns, `route replace ${routeDst(o)} via ${o.via} dev ${o.dev}${routeWhere(o)}`)];
+    case "routeRule":
+      return [ruleStep(o, "add")];
     case "vipRoute":
       return [
         host(
@@ -207,7 +222,9 @@ function deleteSteps(o: KernelObject): Step[] {
     case "hostRoute":
       return [host(routeLine("del", o.route, o.dev))];
     case "route":
-      return [inNs(o.netns, `route del ${routeDst(o)} via ${o.via} dev ${o.dev}`)];
+      return [inNs(o.netns, `route del ${routeDst(o)} via ${o.via} dev ${o.dev}${routeWhere(o)}`)];
+    case "routeRule":
+      return [ruleStep(o, "del")];
     case "vipRoute":
       return [host(`route del ${o.vip}/32 proto ${DSR_ROUTE_PROTO}`)];
     case "sysctl":
@@ -275,6 +292,7 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "vxlan":
     case "ingressRedirect":
     case "iptablesJump":
+    case "routeRule":
       return [...deleteSteps(from), ...createSteps(to)];
   }
 }

@@ -78,6 +78,7 @@ export const web1Endpoint: Endpoint = {
   HostInterfaceName: "hnv-01234567",
   IpConfigurations: [{ IpAddress: "172.17.0.2", PrefixLength: 16 }],
   MacAddress: "02:42:ac:11:00:02",
+  GwPriority: 0,
   Routes: [{ NextHop: "172.17.0.1", DestinationPrefix: "0.0.0.0/0" }],
   Policies: [
     { Type: "PortMapping", Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080 } },

@@ -52,8 +52,10 @@ describe("createEndpoint", () => {
     expect(h.kernel.objects.get(`clink:${path}:eth0`)).toMatchObject({ mac: "02:aa:bb:cc:dd:ee" });
     expect(h.kernel.has(`addr:${path}:eth0:10.30.0.77/24`)).toBe(true);
     expect(h.kernel.has(`addr:${path}:eth0:fd30::2/64`)).toBe(true);
-    expect(h.kernel.objects.get(`route:${path}:4:default`)).toMatchObject({ via: "10.30.0.1" });
-    expect(h.kernel.objects.get(`route:${path}:6:default`)).toMatchObject({ via: "fd30::1" });
+    // The namespace's first endpoint, of gateway priority 0 (modes/gateway-routes.ts).
+    expect(h.kernel.objects.get(`route:${path}:4:default#101000001`)).toMatchObject({ via: "10.30.0.1" });
+    expect(h.kernel.objects.get(`route:${path}:6:default#101000001`)).toMatchObject({ via: "fd30::1" });
+    expect(h.kernel.objects.get(`route:${path}:4:default@1001`)).toMatchObject({ via: "10.30.0.1" });
     expectConverged(h);
   });
 

@@ -120,6 +120,7 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
         shortId: "e0000000",
         mac: "02:00:00:00:00:01",
         attachment: null,
+        gatewayPriority: 0,
         remoteHost: null,
       });
     });

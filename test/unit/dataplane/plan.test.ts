@@ -315,6 +315,8 @@ describe("plan: idempotence", () => {
         return { ...o, mtu: 1400 };
       case "route":
         return { ...o, via: o.family === 4 ? "10.0.0.254" : "fd00::fe" };
+      case "routeRule":
+        return { ...o, suppressPrefixLength: 32 };
       case "sysctl":
         return { ...o, value: "0" };
       case "nftElement":

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Owner } from "../../../src/dataplane/naming.js";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
 import { modes } from "../../../src/modes/index.js";
 import { nat } from "../../../src/modes/nat.js";
@@ -16,6 +17,20 @@ import {
   sysctl,
 } from "../../helpers/plan-ops.js";
 import { runModeContract } from "./contract.js";
+
+/**
+ * The default route of an endpoint attached first with priority 0, and the routing of the replies from its
+ * address `from` through its own table.
+ */
+function gatewayObjects(owner: Owner, netns: string, from: string, via: string, dev: string): KernelObject[] {
+  const family = via.includes(":") ? 6 : 4;
+  return [
+    { ...defaultRoute(owner, netns, via, dev), metric: 101_000_001 },
+    { ...defaultRoute(owner, netns, via, dev), table: 1001 },
+    { kind: "routeRule", owner, netns, family, priority: 32000, from, table: 254, suppressPrefixLength: 0 },
+    { kind: "routeRule", owner, netns, family, priority: 32001, from, table: 1001 },
+  ];
+}
 import { adopted, dualNet, endpointOf, ns, tcp, udp, v4Net, v6Net } from "./samples.js";
 
 runModeContract(nat);
@@ -111,19 +126,37 @@ describe("NAT endpoint objects", () => {
       },
       { kind: "containerLink", owner: EP, netns: "/run/netns/c1", name: "eth0", mac: "02:00:00:00:00:02" },
       address(EP, "/run/netns/c1", "eth0", "10.88.0.2/24"),
-      defaultRoute(EP, "/run/netns/c1", "10.88.0.1", "eth0"),
+      ...gatewayObjects(EP, "/run/netns/c1", "10.88.0.2", "10.88.0.1", "eth0"),
       address(EP, "/run/netns/c1", "eth0", "fd88::2/64"),
-      defaultRoute(EP, "/run/netns/c1", "fd88::1", "eth0"),
+      ...gatewayObjects(EP, "/run/netns/c1", "fd88::2", "fd88::1", "eth0"),
     ]);
+  });
+
+  it("ranks its default route by gateway priority, then by attach order, as a metric", () => {
+    const metric = (gatewayPriority: number, order: number): number | undefined => {
+      const attached = endpointOf(v4Net);
+      const ep = {
+        ...attached,
+        gatewayPriority,
+        attachment: { kind: "namespace", namespaceId: ns.id, ifname: "eth0", order } as const,
+      };
+      const routes = nat.endpointObjects(ep, v4Net, ns).filter((o) => o.kind === "route");
+      return routes.find((r) => r.table === undefined)?.metric;
+    };
+    expect(metric(0, 1)).toBe(101_000_001);
+    expect(metric(0, 2)).toBe(101_000_002);
+    expect(metric(1, 3)).toBe(100_000_003);
+    expect(metric(-100, 1)).toBe(201_000_001);
+    expect(metric(100, 999_999)).toBe(1_999_999);
   });
 
   it("lives in an adopted namespace by its path, under its own interface name and the network's MTU", () => {
     const ep = endpointOf(v4Net, { attached: adopted, ifname: "net1" });
     const objects = nat.endpointObjects(ep, v4Net, adopted);
     expect(objects[0]).toMatchObject({ kind: "veth", mtu: 9000, peer: "net1", netns: "/proc/42/ns/net" });
-    expect(objects.filter((o) => o.kind === "route")).toEqual([
-      defaultRoute(`ep:${ep.id}`, "/proc/42/ns/net", "172.20.0.254", "net1"),
-    ]);
+    expect(objects.filter((o) => o.kind === "route" || o.kind === "routeRule")).toEqual(
+      gatewayObjects(`ep:${ep.id}`, "/proc/42/ns/net", "172.20.0.2", "172.20.0.254", "net1"),
+    );
   });
 
   it("maps a port on every host address once per family, and relays [::1] to the IPv6 address", () => {

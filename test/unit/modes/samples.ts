@@ -94,10 +94,11 @@ export function endpointOf(
     addresses,
     portMappings: opts.mappings ?? [],
     remoteHost: null,
+    gatewayPriority: 0,
     attachment:
       attached === null
         ? null
-        : { kind: "namespace", namespaceId: attached.id, ifname: opts.ifname ?? "eth0" },
+        : { kind: "namespace", namespaceId: attached.id, ifname: opts.ifname ?? "eth0", order: 1 },
   };
 }
 
