@@ -254,7 +254,7 @@ interface IpRule {
 }
 
 /** The routing rules hostnet added (by their protocol), as orphans: the reconciler finds their owners. */
-export function rulesOf(path: string, family: 4 | 6, rules: readonly IpRule[]): KernelObject[] {
+function rulesOf(path: string, family: 4 | 6, rules: readonly IpRule[]): KernelObject[] {
   return rules.flatMap((r): KernelObject[] =>
     r.protocol === String(RULE_PROTO)
       ? [

@@ -23,14 +23,14 @@ const TABLE_RULE_PRIORITY = 32001;
  * Lower is better to the kernel: a higher priority, then an earlier attach. Never below 1,000,000, so it is
  * never a kernel default (0, or 1024 for IPv6), which observation reads as no metric.
  */
-export const defaultRouteMetric = (priority: number, order: number): number =>
+const defaultRouteMetric = (priority: number, order: number): number =>
   (gatewayPriorities.max + 1 - priority) * 1_000_000 + order;
 
 /**
  * The routing table of an endpoint's replies: one per attachment of the namespace, above the tables 1-252
  * that /etc/iproute2/rt_tables leaves to people.
  */
-export const replyTable = (order: number): number => 1000 + order;
+const replyTable = (order: number): number => 1000 + order;
 
 /** The default route of one of the endpoint's addresses, and the routing of its replies. */
 export function gatewayRoutes(

@@ -59,6 +59,35 @@ describe("createEndpoint", () => {
     expectConverged(h);
   });
 
+  it("ranks a namespace's endpoints by attach order, kept in the store, from 1 again once it is empty", async () => {
+    const order = (name: string): number | undefined => {
+      const a = h.store.endpoints.find(name)?.attachment;
+      return a?.kind === "namespace" ? a.order : undefined;
+    };
+    await h.service.createEndpoint(epSpec("a", net.id, { attach: { namespace: nsName, ifname: "eth0" } }));
+    await h.service.createEndpoint(epSpec("b", net.id, { attach: { namespace: nsName, ifname: "eth1" } }));
+    expect([order("a"), order("b")]).toEqual([1, 2]);
+    await h.service.detachEndpoint("a");
+    await h.service.attachEndpoint("a", { namespace: nsName, ifname: "eth0" });
+    expect([order("a"), order("b")]).toEqual([3, 2]);
+    await h.service.detachEndpoint("a");
+    await h.service.detachEndpoint("b");
+    await h.service.attachEndpoint("b", { namespace: nsName, ifname: "eth1" });
+    expect(order("b")).toBe(1);
+    expectConverged(h);
+  });
+
+  it("refuses a gateway priority out of range, naming its field", async () => {
+    const err = await rejection(
+      h.service.createEndpoint({
+        ...epSpec("e9", "n1"),
+        gatewayPriority: { value: 101, field: "GwPriority" },
+      }),
+    );
+    expect(err).toMatchObject({ code: "InvalidArgument", detail: { field: "GwPriority" } });
+    expect(h.store.endpoints.find("e9")).toBeUndefined();
+  });
+
   describe("refuses invalid input, recording and applying nothing", () => {
     const cases: [string, (ns: string) => EndpointSpec, ErrorCode, string | undefined][] = [
       ["an invalid name", () => epSpec("bad name", "n1"), "InvalidArgument", "name"],
