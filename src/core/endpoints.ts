@@ -264,7 +264,7 @@ function checkAttachFree(core: Core, attach: { namespaceId: string; ifname: stri
   const holder = core.store.endpoints.at(attach.namespaceId, attach.ifname);
   if (holder !== undefined)
     throw conflict(`interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`, "ifname");
-  // Attach orders rank the namespace's gateways inside a route metric (model/gateway.ts); they start again
+  // Attach orders rank the namespace's gateways inside a route metric (modes/gateway-routes.ts); they start again
   // at 1 once the namespace has no endpoint left.
   if (core.store.endpoints.nextAttachOrder(attach.namespaceId) > MAX_ATTACH_ORDER)
     throw conflict(

@@ -117,7 +117,7 @@ export type KernelObject =
   | (Base & { kind: "ingressRedirect"; dev: string; to: string })
   /**
    * A route of a container's namespace through one of its endpoints. `table`: another routing table than main
-   * (an endpoint's replies); `metric`: the rank of a default route among the namespace's (model/gateway.ts).
+   * (an endpoint's replies); `metric`: the rank of a default route among the namespace's (modes/gateway-routes.ts).
    */
   | (Base & {
       kind: "route";
