@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
-import { createUnderlay, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
+import { createUnderlay, daemonAt, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
 import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
 import { inNs, must, run } from "../helpers/run.js";
@@ -40,11 +40,7 @@ describe.skipIf(needsRoot)("policies and load balancers on an overlay network ac
   const address: Record<string, string> = {};
   let source = "";
 
-  const daemonOn = (host: number): TestDaemon => {
-    const daemon = d[host];
-    if (daemon === undefined) throw new Error(`no hostnetd on host ${host}`);
-    return daemon;
-  };
+  const daemonOn = (host: number): TestDaemon => daemonAt(d, host);
   const nsOf = (name: string): string => `${u.prefix}${name}`;
 
   const container = async (host: number, name: string): Promise<void> => {
