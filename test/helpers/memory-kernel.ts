@@ -139,6 +139,8 @@ export class MemoryKernel implements Kernel {
   firewalls: HostFirewalls = noHostFirewalls;
   /** How many times the firewalls were observed. */
   firewallObservations = 0;
+  /** How many times hostnet's nft tables alone were observed. */
+  nftObservations = 0;
   private readonly strict: boolean;
   private readonly failures: Error[] = [];
   private readonly namespaceIds = new Map<string, number>();
@@ -162,6 +164,12 @@ export class MemoryKernel implements Kernel {
       const netns = netnsOf(o);
       return !isFirewallException(o) && (netns === null || paths.has(netns));
     });
+  }
+
+  async observeNft(): Promise<KernelObject[]> {
+    await Promise.resolve();
+    this.nftObservations++;
+    return [...this.objects.values()].filter((o) => o.kind === "nftTable" || o.kind === "nftElement");
   }
 
   async observeFirewalls(): Promise<FirewallObservation> {
