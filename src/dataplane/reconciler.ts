@@ -29,6 +29,7 @@ import { describeRemoval, type Removal } from "./kernel-events.js";
 import {
   defaultSkeleton,
   identity,
+  netnsOf,
   prerequisitesOf,
   type KernelObject,
   type SkeletonOptions,
@@ -236,6 +237,22 @@ export class Reconciler {
         damaged: [...damaged].filter((id) => !lost.has(id)),
         ...(observe === undefined ? {} : { observe }),
       };
+    });
+  }
+
+  /**
+   * A namespace deleted under hostnet took what was in it and the veths whose peer was there: the record
+   * forgets them, so that the next plan does not delete what is gone (which fails the whole batch).
+   */
+  namespaceGone(ns: { readonly id: string; readonly path: string }): Promise<void> {
+    return this.serialised(() => {
+      const known = this.known;
+      const took = (o: KernelObject): boolean =>
+        netnsOf(o) === ns.path ||
+        (o.kind === "veth" && o.netns === ns.path) ||
+        (o.kind === "netns" && o.owner === `ns:${ns.id}`);
+      for (const o of known?.all() ?? []) if (took(o)) known?.forget(identity(o), true);
+      return Promise.resolve();
     });
   }
 
