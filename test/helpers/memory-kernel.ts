@@ -150,6 +150,20 @@ export class MemoryKernel implements Kernel {
     for (const o of initial) this.objects.set(identity(o), o);
   }
 
+  /**
+   * A namespace deleted behind hostnet's back (`ip netns del`, a runtime's cleanup): what was in it and the
+   * veths whose peer was there go with it, as does the namespace hostnet made there, if any.
+   */
+  namespaceDeleted(path: string): void {
+    for (const [id, o] of this.objects)
+      if (
+        netnsOf(o) === path ||
+        (o.kind === "veth" && o.netns === path) ||
+        (o.kind === "netns" && `${NETNS_DIR}/${o.name}` === path)
+      )
+        this.objects.delete(id);
+  }
+
   /** Makes the next `times` applies fail with `error` (changing nothing). */
   failNext(times = 1, error: Error = kernelError("injected failure")): void {
     for (let i = 0; i < times; i++) this.failures.push(error);

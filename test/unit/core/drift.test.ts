@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { identity, netnsOf } from "../../../src/dataplane/objects.js";
+import { identity } from "../../../src/dataplane/objects.js";
 import type { Removal } from "../../../src/dataplane/kernel-events.js";
 import type { Drift } from "../../../src/dataplane/reconciler.js";
 import type { Endpoint, Namespace } from "../../../src/model/types.js";
@@ -43,17 +43,6 @@ async function container(adopt = false): Promise<{ ep: Endpoint; ns: Namespace; 
 }
 
 const linkGone = (name: string): Removal => ({ kind: "link", where: null, name });
-
-/** What Linux takes with a deleted namespace: what was in it, the veths whose peer was, the namespace. */
-function vanishInKernel(ns: Namespace): void {
-  for (const [id, o] of h.kernel.objects)
-    if (
-      netnsOf(o) === ns.path ||
-      (o.kind === "veth" && o.netns === ns.path) ||
-      (o.kind === "netns" && o.owner === `ns:${ns.id}`)
-    )
-      h.kernel.objects.delete(id);
-}
 
 describe("drift", () => {
   it("is what took an object of the record; hostnet's own deletes are not", async () => {
@@ -145,7 +134,7 @@ describe("drift", () => {
 describe("a namespace deleted under hostnet", () => {
   it("hostnet made is forgotten, and its endpoints are detached saying why", async () => {
     const { ep, ns } = await container();
-    vanishInKernel(ns);
+    h.kernel.namespaceDeleted(ns.path);
     expect((await h.service.namespaceVanished(ns.id)).map((e) => e.id)).toEqual([ep.id]);
     // What went with the namespace is not deleted again: no batch fails on it.
     expect(h.kernel.refused).toEqual([]);
@@ -160,7 +149,7 @@ describe("a namespace deleted under hostnet", () => {
   it("adopted stays known, its endpoints detached, until its runtime forgets it; attaching clears the reason", async () => {
     const { ep, ns } = await container(true);
     rmSync(ns.path);
-    vanishInKernel(ns);
+    h.kernel.namespaceDeleted(ns.path);
     const vanished = await h.service.vanishedNamespaces();
     expect(vanished.map((v) => [v.namespace.id, v.detached.map((e) => e.id)])).toEqual([[ns.id, [ep.id]]]);
     expect(h.service.namespace(ns.id)).toEqual(ns);
