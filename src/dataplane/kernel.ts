@@ -11,7 +11,7 @@ import type { LoopbackProxy } from "./loopback-proxy.js";
 import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { KernelObject } from "./objects.js";
-import { observe, observePeerNamespaceIds } from "./observe.js";
+import { observe, observeNft, observePeerNamespaceIds } from "./observe.js";
 import type { Op } from "./plan.js";
 import type { Kernel } from "./reconciler.js";
 
@@ -23,6 +23,7 @@ export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner
         .map((p): KernelObject => ({ kind: "loopbackProxy", ...p, owner: p.owner as Owner }));
       return [...(await observe(runner, namespaces, instance)), ...proxies];
     },
+    observeNft: () => observeNft(runner),
     observeFirewalls: () => observeFirewalls(runner),
     peerNamespaceIds: () => observePeerNamespaceIds(runner),
     apply: (ops: readonly Op[]) => apply(runner, proxy, ops),

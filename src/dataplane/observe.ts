@@ -380,7 +380,7 @@ export function nftElementOf(family: string, setName: string, raw: unknown): Ker
   };
 }
 
-async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObject[]> {
+async function observeNftFamily(runner: Runner, family: NftFamily): Promise<KernelObject[]> {
   let json: NftJson;
   try {
     json = JSON.parse(
@@ -416,6 +416,11 @@ function verdictText(v: unknown): string {
   return target === undefined ? kind : `${kind} ${target}`;
 }
 
+/** hostnet's nft tables of both families and their elements. */
+export async function observeNft(runner: Runner): Promise<KernelObject[]> {
+  return (await Promise.all(nftFamilies.map((family) => observeNftFamily(runner, family)))).flat();
+}
+
 export async function observe(
   runner: Runner,
   namespaces: readonly Namespace[],
@@ -436,11 +441,11 @@ export async function observe(
       return [...l, ...tc, ...peers];
     }),
     observeNetns(runner, namespaces, instance),
-    Promise.all(nftFamilies.map((family) => observeNft(runner, family))),
+    observeNft(runner),
     Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
     observeVipRoutes(runner),
   ]);
-  return [...sysctls, ...links, ...netns, ...nft.flat(), ...inside.flat(), ...vipRoutes];
+  return [...sysctls, ...links, ...netns, ...nft, ...inside.flat(), ...vipRoutes];
 }
 
 /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */
