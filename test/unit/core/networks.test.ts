@@ -263,6 +263,38 @@ describe("deleteNetwork", () => {
     expectConverged(h);
   });
 
+  it("forgets its endpoints as load balancer backends in one batch, however many they are", async () => {
+    const batches: number[] = [];
+    const hh = harness({
+      forgetBackend: (forgotten) => Promise.resolve(void batches.push(forgotten.length)),
+    });
+    onTestFinished(() => hh.close());
+    await hh.service.createNetwork(netSpec("n1", subnet("10.10.0.0/24")));
+    const backends = [];
+    for (const name of ["e1", "e2", "e3"]) backends.push(await hh.service.createEndpoint(epSpec(name, "n1")));
+    await hh.service.loadBalancers.create({
+      name: "lb",
+      vips: ["198.51.100.1", "198.51.100.2"].map((value, i) => ({
+        value,
+        field: `FrontendVIPs[${String(i)}]`,
+      })),
+      portMappings: [
+        {
+          protocol: "tcp",
+          externalPort: { value: 80, field: "PortMappings[0].ExternalPort" },
+          internalPort: { value: 8080, field: "PortMappings[0].InternalPort" },
+          affinity: { value: false, field: "PortMappings[0].DistributionType" },
+          localRoutedVip: false,
+        },
+      ],
+      backends: backends.map((ep, i) => ({ field: `HostComputeEndpoints[${String(i)}]`, ref: ep.id })),
+      dsr: { value: false, field: "Flags" },
+      internal: false,
+    });
+    await hh.service.deleteNetwork("n1", { force: true });
+    expect(batches).toEqual([3 * 2]);
+  });
+
   it("gives NotFound for an unknown network", async () => {
     const err = await rejection(h.service.deleteNetwork("nope"));
     expect(err.code).toBe("NotFound");
