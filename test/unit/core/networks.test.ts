@@ -4,7 +4,7 @@ import type { ErrorCode } from "../../../src/errors.js";
 import { kernelError } from "../../helpers/memory-kernel.js";
 import { expectConverged, harness, rejection, storeSnapshot, uniqueName } from "../harness.js";
 import { freshHarnessPerTest } from "./fresh-harness.js";
-import { epSpec, netSpec, subnet } from "./requests.js";
+import { epSpec, lbSpec, netSpec, subnet } from "./requests.js";
 
 const h = freshHarnessPerTest();
 
@@ -272,25 +272,13 @@ describe("deleteNetwork", () => {
     await hh.service.createNetwork(netSpec("n1", subnet("10.10.0.0/24")));
     const backends = [];
     for (const name of ["e1", "e2", "e3"]) backends.push(await hh.service.createEndpoint(epSpec(name, "n1")));
-    await hh.service.loadBalancers.create({
-      name: "lb",
-      vips: ["198.51.100.1", "198.51.100.2"].map((value, i) => ({
-        value,
-        field: `FrontendVIPs[${String(i)}]`,
-      })),
-      portMappings: [
-        {
-          protocol: "tcp",
-          externalPort: { value: 80, field: "PortMappings[0].ExternalPort" },
-          internalPort: { value: 8080, field: "PortMappings[0].InternalPort" },
-          affinity: { value: false, field: "PortMappings[0].DistributionType" },
-          localRoutedVip: false,
-        },
-      ],
-      backends: backends.map((ep, i) => ({ field: `HostComputeEndpoints[${String(i)}]`, ref: ep.id })),
-      dsr: { value: false, field: "Flags" },
-      internal: false,
-    });
+    await hh.service.loadBalancers.create(
+      lbSpec(
+        "lb",
+        ["198.51.100.1", "198.51.100.2"],
+        backends.map((ep) => ep.id),
+      ),
+    );
     await hh.service.deleteNetwork("n1", { force: true });
     expect(batches).toEqual([3 * 2]);
   });
