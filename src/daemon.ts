@@ -29,7 +29,7 @@ import { DockerPools } from "./ipam/docker-pools.js";
 import { buildDockerPlugin } from "./api/docker/server.js";
 import type { FirewallIntegration } from "./dataplane/firewall/exceptions.js";
 import { linuxKernel } from "./dataplane/kernel.js";
-import { processRunner } from "./dataplane/linux/exec.js";
+import { loggedRunner, processRunner } from "./dataplane/linux/exec.js";
 import { fileLimit } from "./dataplane/linux/file-limit.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Reconciler } from "./dataplane/reconciler.js";
@@ -149,9 +149,10 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await claimSocket(opts.socket);
   if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
+  const runner = loggedRunner(processRunner, log);
   const reconciler = new Reconciler(
     store,
-    linuxKernel(proxy),
+    linuxKernel(proxy, runner),
     log,
     { affinitySeconds: opts.affinitySeconds },
     opts.firewallIntegration,
@@ -172,13 +173,13 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const overlayAddresses =
     registry === undefined ? undefined : new OverlayAddresses(store, reconciler, registry, overlayLog);
   const service = new HostnetService(store, reconciler, {
-    prefixes: () => hostPrefixes(processRunner),
-    addresses: () => hostAddresses(processRunner),
-    uplinks: linuxUplinks(processRunner),
+    prefixes: () => hostPrefixes(runner),
+    addresses: () => hostAddresses(runner),
+    uplinks: linuxUplinks(runner),
     leases,
-    forgetBackend: forgetBackend(processRunner),
-    interfaceMtu: (address) => interfaceMtu(processRunner, address),
-    interfaceAddresses: (netns, ifname) => interfaceAddresses(processRunner, netns, ifname),
+    forgetBackend: forgetBackend(runner),
+    interfaceMtu: (address) => interfaceMtu(runner, address),
+    interfaceAddresses: (netns, ifname) => interfaceAddresses(runner, netns, ifname),
     namespaceAt,
     ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
     ...(registry === undefined || overlayAddresses === undefined

@@ -6,7 +6,7 @@ import type { Namespace } from "../model/types.js";
 import { apply } from "./apply.js";
 import { elementCounters } from "./counters.js";
 import { observeFirewalls } from "./firewall/observe.js";
-import { processRunner, type Runner } from "./linux/exec.js";
+import type { Runner } from "./linux/exec.js";
 import type { LoopbackProxy } from "./loopback-proxy.js";
 import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
@@ -15,7 +15,7 @@ import { observe, observeNft, observePeerNamespaceIds } from "./observe.js";
 import type { Op } from "./plan.js";
 import type { Kernel } from "./reconciler.js";
 
-export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner): Kernel {
+export function linuxKernel(proxy: LoopbackProxy, runner: Runner): Kernel {
   return {
     async observe(namespaces: readonly Namespace[], instance: string) {
       const proxies = proxy

@@ -3,7 +3,6 @@
  * element comment), read through the kernel's own JSON. Objects hostnet made whose owner is unknown are
  * reported as "orphan" so a full converge removes them.
  */
-import { readdir } from "node:fs/promises";
 import pLimit from "p-limit";
 import type { Namespace } from "../model/types.js";
 import type { Runner } from "./linux/exec.js";
@@ -12,6 +11,7 @@ import {
   DSR_ROUTE_PROTO,
   DSR_VIP_LABEL,
   ifbName,
+  isNamespaceNsid,
   isOwnedLinkName,
   namespaceMark,
   NETNS_DIR,
@@ -281,23 +281,35 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
   return out;
 }
 
-/** Named namespaces: those in the store by owner, the rest only if their lo carries hostnet's alias. */
+/** An entry of `ip -j netns list`: a named namespace and its id in hostnetd's namespace, if it has one. */
+interface NetnsEntry {
+  name: string;
+  id?: number;
+}
+
+/**
+ * Named namespaces: those the store says hostnet made, by owner; of the rest, only those carrying hostnet's
+ * namespace id (a namespace it made whose record is gone) are entered, to read whose they are from their lo.
+ * Other namespaces cost nothing but their line in one `ip -j netns list`.
+ */
 async function observeNetns(
   runner: Runner,
   known: readonly Namespace[],
   instance: string,
 ): Promise<KernelObject[]> {
-  const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
+  const listed = (await ip(runner, null, ["netns", "list"])).trim();
+  const entries = listed === "" ? [] : (JSON.parse(listed) as NetnsEntry[]);
   const byName = new Map(known.filter((ns) => ns.owned).map((ns) => [ns.name, ns]));
   const out: KernelObject[] = [];
+  const marked: string[] = [];
+  for (const { name, id } of entries) {
+    const ns = byName.get(name);
+    if (ns !== undefined) out.push({ kind: "netns", owner: `ns:${ns.id}`, name, instance });
+    else if (isNamespaceNsid(id)) marked.push(name);
+  }
   await Promise.all(
-    names.map((name) =>
+    marked.map((name) =>
       limit(async () => {
-        const ns = byName.get(name);
-        if (ns !== undefined) {
-          out.push({ kind: "netns", owner: `ns:${ns.id}`, name, instance });
-          return;
-        }
         const lo = await ip(runner, `${NETNS_DIR}/${name}`, ["link", "show", "dev", "lo"]).catch(() => "[]");
         const mark = namespaceMark((JSON.parse(lo) as IpLink[])[0]?.ifalias);
         // Another hostnetd's namespace (a test's, a second instance's) is not this one's to remove.

@@ -399,7 +399,7 @@ export class Reconciler {
 
   private async refresh(): Promise<void> {
     const [observed, firewalls] = await Promise.all([
-      this.kernel.observe(this.store.namespaces.all(), this.store.meta.instanceId()),
+      this.kernel.observe(this.namespacesInUse(), this.store.meta.instanceId()),
       this.observeFirewalls(),
     ]);
     this.hostFirewalls = firewalls.host;
@@ -413,6 +413,19 @@ export class Reconciler {
     for (const o of known.all()) if (isNft(o)) known.forget(identity(o), false);
     for (const o of observed) known.set(o);
     this.known = known;
+  }
+
+  /**
+   * The store's namespaces hostnet has objects in, the only ones observation enters: those it made, and those
+   * its endpoints are attached in. An adopted namespace whose endpoints are gone holds nothing of hostnet's.
+   */
+  private namespacesInUse(): Namespace[] {
+    const attached = new Set(
+      this.store.endpoints
+        .all()
+        .flatMap((ep) => (ep.attachment?.kind === "namespace" ? [ep.attachment.namespaceId] : [])),
+    );
+    return this.store.namespaces.all().filter((ns) => ns.owned || attached.has(ns.id));
   }
 
   /** With the integration off, hostnet looks at no other firewall: it has nothing there to plan. */

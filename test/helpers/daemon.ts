@@ -96,6 +96,8 @@ export interface TestDaemonOptions {
   readonly systemBus?: string;
   /** RLIMIT_NOFILE hostnetd starts with (prlimit), to see it run short of file descriptors. */
   readonly fileLimit?: { readonly soft: number; readonly hard: number };
+  /** HOSTNET_LOG_LEVEL: `debug` logs every command hostnetd runs. */
+  readonly logLevel?: string;
 }
 
 export async function startDaemon(
@@ -141,7 +143,14 @@ export async function startDaemon(
         join(pluginDir, "hostnet.sock"),
         ...extraArgs,
       ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: systemBus } },
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          DBUS_SYSTEM_BUS_ADDRESS: systemBus,
+          ...(opts.logLevel === undefined ? {} : { HOSTNET_LOG_LEVEL: opts.logLevel }),
+        },
+      },
     );
     child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
     child.stderr?.on("data", (b: Buffer) => (output += b.toString()));
