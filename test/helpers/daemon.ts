@@ -1,9 +1,10 @@
 /**
  * hostnetd for a test: started from dist/ inside the test's host namespace (nsenter, so namespaces it
- * creates are visible to the test), with a temp socket and state dir, stopped by PID.
+ * creates are visible to the test), with a temp socket, state dir and an empty configuration file (never the
+ * machine's /etc/hostnet/hostnetd.json), stopped by PID.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -100,6 +101,8 @@ export async function startDaemon(
   const stateDir = join(dir, "state");
   // Docker finds plugins in this directory when a test bind-mounts it over /run/docker/plugins.
   const pluginDir = join(dir, "plugins");
+  const config = join(dir, "hostnetd.json");
+  writeFileSync(config, "{}\n");
   let child: ChildProcess;
   let output = "";
   const logs = (): string => output;
@@ -111,6 +114,8 @@ export async function startDaemon(
         `--net=/run/netns/${hostNs}`,
         process.execPath,
         HOSTNETD,
+        "--config",
+        config,
         "--socket",
         socket,
         "--state-dir",
