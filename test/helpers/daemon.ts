@@ -89,6 +89,8 @@ async function waitReady(
 export interface TestDaemonOptions {
   /** How long hostnetd may take to answer: 20 s, longer under emulation (the stock-kernel lane). */
   readonly readyWithinMs?: number;
+  /** The command that runs hostnetd: this checkout's dist/bin/hostnetd.js unless given (an installed one). */
+  readonly hostnetd?: readonly string[];
 }
 
 export async function startDaemon(
@@ -112,8 +114,7 @@ export async function startDaemon(
       "nsenter",
       [
         `--net=/run/netns/${hostNs}`,
-        process.execPath,
-        HOSTNETD,
+        ...(opts.hostnetd ?? [process.execPath, HOSTNETD]),
         "--config",
         config,
         "--socket",

@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { versionLine } from "../../../src/build-info.js";
 import type { Entry } from "../../../src/cli/command.js";
 import { commands } from "../../../src/cli/commands.js";
 import { runCli, startFakeHostnetd, type FakeHostnetd } from "./fake-hostnetd.js";
@@ -674,6 +675,19 @@ describe("help", () => {
 
   it("wins over missing arguments and needs no hostnetd", async () => {
     expect(await cli("endpoint", "create", "--help")).toMatchObject({ code: 0, stderr: "" });
+    expect(hostnetd.requests).toStrictEqual([]);
+  });
+});
+
+describe("version", () => {
+  it("prints the package's version and commit, at any level, without hostnetd", async () => {
+    for (const argv of [["--version"], ["network", "ls", "--version"]])
+      expect(await cli(...argv)).toStrictEqual({
+        code: 0,
+        stdout: `${versionLine("hostnet")}\n`,
+        stderr: "",
+      });
+    expect(versionLine("hostnet")).toMatch(/^hostnet \d+\.\d+\.\d+ \(commit [0-9a-z-]+\)$/);
     expect(hostnetd.requests).toStrictEqual([]);
   });
 });
