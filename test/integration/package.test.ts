@@ -79,6 +79,16 @@ describe.skipIf(needsRoot)("the npm package, installed into an empty prefix", ()
       });
   });
 
+  it("ships a systemd unit that systemd-analyze verify accepts, finding the installed hostnetd", async () => {
+    // systemd finds ExecStart's bare hostnetd in /usr/local/bin, where npm install -g puts it.
+    const verify = await run([
+      ...["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /usr/local/bin && exec "$@"'],
+      join(prefix(), "bin"),
+      ...["systemd-analyze", "verify", join(prefix(), "lib/node_modules/hostnet/systemd/hostnetd.service")],
+    ]);
+    expect(verify).toMatchObject({ code: 0, stderr: "" });
+  });
+
   it("creates a network and an endpoint with the installed hostnet", async () => {
     expect((await hostnet("network", "create", "web", "--subnet", "10.62.0.0/24")).code).toBe(0);
     expect((await hostnet("namespace", "create", lab.t.ns("w1"))).code).toBe(0);
