@@ -4,6 +4,7 @@
  */
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
+import { release } from "node:os";
 import { dirname, join } from "node:path";
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from "cockatiel";
 import type { Etcd3 } from "etcd3";
@@ -14,6 +15,7 @@ import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayAddresses } from "./core/overlay-addresses.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
+import { kernelFeatures } from "./dataplane/features.js";
 import { hostPrefixes, interfaceAddresses, interfaceMtu } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
@@ -104,7 +106,8 @@ async function listen(app: FastifyInstance, socket: string): Promise<void> {
 
 export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Daemon> {
   const started = performance.now();
-  const store = new Store(join(opts.stateDir, "hostnet.db"));
+  const storePath = join(opts.stateDir, "hostnet.db");
+  const store = new Store(storePath);
   const proxy = new LoopbackProxy();
   const reconciler = new Reconciler(store, linuxKernel(proxy), log, {
     affinitySeconds: opts.affinitySeconds,
@@ -146,7 +149,14 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   registry?.start(new OverlayPeers(store, reconciler, service, registry.hostAddress, overlayLog));
   await overlayAddresses?.claimMissingSources();
 
-  const app = await buildApp(service, log);
+  const app = await buildApp(service, log, {
+    socket: opts.socket,
+    store: storePath,
+    kernel: () => ({ release: release(), features: kernelFeatures() }),
+    ...(opts.cluster === null || registry === undefined
+      ? {}
+      : { etcd: { endpoints: opts.cluster.etcd, connected: () => registry.available } }),
+  });
   await listen(app, opts.socket);
   let plugin: FastifyInstance | undefined;
   if (opts.dockerPluginSocket !== null) {

@@ -2,6 +2,7 @@
 import { group, type Group } from "./command.js";
 import { completionCommand } from "./completion.js";
 import { endpoint } from "./endpoint.js";
+import { info } from "./info.js";
 import { installCni } from "./install-cni.js";
 import { lb } from "./lb.js";
 import { namespace } from "./namespace.js";
@@ -12,5 +13,15 @@ import { policy } from "./policy.js";
 export const commands: Group = group({
   names: ["hostnet"],
   help: "Manage hostnetd's networks, network namespaces, endpoints, their policies and load balancers",
-  commands: [network, namespace, endpoint, policy, lb, plan, installCni, completionCommand(() => commands)],
+  commands: [
+    network,
+    namespace,
+    endpoint,
+    policy,
+    lb,
+    plan,
+    info,
+    installCni,
+    completionCommand(() => commands),
+  ],
 });

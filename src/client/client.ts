@@ -9,6 +9,7 @@ import type {
   BackendRequest,
   Endpoint,
   EndpointRequest,
+  Info,
   LoadBalancer,
   LoadBalancerRequest,
   Namespace,
@@ -58,6 +59,8 @@ export interface HostnetClient {
 
   /** What the next converge would change in the kernel, without changing it. */
   plan(): Promise<Plan>;
+  /** hostnetd's version, the kernel features it found, what it holds by type, etcd, its socket and store. */
+  info(): Promise<Info>;
 }
 
 /**
@@ -114,5 +117,6 @@ export function createClient(options: RequestOptions): HostnetClient {
       (await call("POST", `/loadbalancers/${ref(r)}/endpoints`, body)) as LoadBalancer,
 
     plan: async () => (await call("GET", "/plan")) as Plan,
+    info: async () => (await call("GET", "/info")) as Info,
   };
 }

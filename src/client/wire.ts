@@ -215,3 +215,22 @@ export interface BackendRequest {
   readonly RequestType: "Add" | "Remove";
   readonly HostComputeEndpoints: readonly string[];
 }
+
+/** GET /info (src/api/rest/info.ts). */
+export interface Info {
+  readonly Version: string;
+  readonly Commit: string;
+  readonly Kernel: {
+    readonly Release: string;
+    readonly Features: Readonly<Record<string, "built-in" | "loaded" | "module" | "missing" | "unknown">>;
+  };
+  /** How many, by network type. */
+  readonly Networks: Readonly<Record<string, number>>;
+  readonly Endpoints: Readonly<Record<string, number>>;
+  readonly Etcd: {
+    readonly State: "off" | "connected" | "unreachable";
+    readonly Endpoints: readonly string[];
+  };
+  readonly Socket: string;
+  readonly Store: string;
+}

@@ -105,6 +105,16 @@ describe.skipIf(needsRoot)("the npm package, installed into an empty prefix", ()
     ) as { operstate: string }[];
     expect(link).toHaveLength(1);
     expect((await hostnet("plan")).stdout).toMatch(/nothing to change/);
+    const info = JSON.parse((await hostnet("--json", "info")).stdout) as Record<string, unknown>;
+    expect(info).toMatchObject({
+      Version: version,
+      Networks: { NAT: 1 },
+      Endpoints: { NAT: 1 },
+      Etcd: { State: "off" },
+      Socket: lab.d.socket,
+      Store: join(lab.d.stateDir, "hostnet.db"),
+    });
+    expect(Object.keys((info["Kernel"] as { Features: object }).Features)).toContain("vlan");
   });
 
   it("installs the packaged CNI plugin, which runs ADD and DEL against the installed hostnetd", async () => {

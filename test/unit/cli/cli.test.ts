@@ -691,3 +691,36 @@ describe("version", () => {
     expect(hostnetd.requests).toStrictEqual([]);
   });
 });
+
+describe("info", () => {
+  it("prints both versions, the kernel's features, counts by type, etcd and the paths", async () => {
+    hostnetd.on("GET", "/info", {
+      status: 200,
+      body: {
+        Version: "0.1.0",
+        Commit: "abc",
+        Kernel: { Release: "6.1.0", Features: { bridge: "built-in", vlan: "missing" } },
+        Networks: { NAT: 2, Overlay: 1 },
+        Endpoints: {},
+        Etcd: { State: "off", Endpoints: [] },
+        Socket: "/run/hostnet/hostnet.sock",
+        Store: "/var/lib/hostnet/hostnet.db",
+      },
+    });
+    const result = await cli("info");
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout.split("\n")).toStrictEqual([
+      `Client:     ${versionLine("hostnet")}`,
+      "Server:     hostnetd 0.1.0 (commit abc)",
+      "Kernel:     6.1.0",
+      "  bridge:   built-in",
+      "  vlan:     missing",
+      "Networks:   NAT 2, Overlay 1",
+      "Endpoints:  none",
+      "Etcd:       off (no --etcd)",
+      "Socket:     /run/hostnet/hostnet.sock",
+      "Store:      /var/lib/hostnet/hostnet.db",
+      "",
+    ]);
+  });
+});

@@ -5,6 +5,7 @@
 import type { Static } from "typebox";
 import { expectTypeOf, it } from "vitest";
 import type * as api from "../../../src/api/rest/wire.js";
+import type * as info from "../../../src/api/rest/info.js";
 import type * as lb from "../../../src/api/rest/load-balancers.js";
 import type * as client from "../../../src/client/wire.js";
 import type { AclSettings } from "../../../src/policies/acl.js";
@@ -25,6 +26,7 @@ it("types hostnetd's answers exactly as the API schemas do", () => {
   expectTypeOf<Writable<client.Namespace>>().toEqualTypeOf<Static<typeof api.NamespaceWire>>();
   expectTypeOf<Writable<client.ErrorBody>>().toEqualTypeOf<Static<typeof api.ErrorBody>>();
   expectTypeOf<Writable<client.LoadBalancer>>().toEqualTypeOf<Static<typeof lb.LoadBalancerWire>>();
+  expectTypeOf<Writable<client.Info>>().toEqualTypeOf<info.Info>();
 });
 
 it("sends only requests the API schemas accept", () => {
