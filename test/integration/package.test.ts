@@ -80,11 +80,11 @@ describe.skipIf(needsRoot)("the npm package, installed into an empty prefix", ()
   });
 
   it("ships a systemd unit that systemd-analyze verify accepts, finding the installed hostnetd", async () => {
-    // systemd finds ExecStart's bare hostnetd in /usr/local/bin, where npm install -g puts it.
+    // systemd finds ExecStart's bare hostnetd in /usr/local/bin: the prefix npm install -g uses by default.
     const verify = await run([
-      ...["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /usr/local/bin && exec "$@"'],
-      join(prefix(), "bin"),
-      ...["systemd-analyze", "verify", join(prefix(), "lib/node_modules/hostnet/systemd/hostnetd.service")],
+      ...["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /usr/local && exec "$@"'],
+      prefix(),
+      ...["systemd-analyze", "verify", "/usr/local/lib/node_modules/hostnet/systemd/hostnetd.service"],
     ]);
     expect(verify).toMatchObject({ code: 0, stderr: "" });
   });
