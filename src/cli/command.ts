@@ -38,6 +38,7 @@ export const globalOptions = {
   },
   json: { type: "boolean", description: "Print the API's JSON instead of tables" },
   help: { type: "boolean", short: "h", description: "Show this help" },
+  version: { type: "boolean", description: "Print the version and the commit it was built from" },
 } as const satisfies OptionSpecs;
 
 export interface Context {

@@ -3,6 +3,7 @@
  * runs the command. It returns the exit code instead of exiting, so tests run it in process.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { versionLine } from "../build-info.js";
 import { createClient } from "../client/client.js";
 import { defaultSocket, globalOptions, type Context, type Entry, type OptionSpecs } from "./command.js";
 import { commands } from "./commands.js";
@@ -97,6 +98,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     if (unknown !== undefined) throw new UsageError(`unknown command "${unknown}"`);
     const { values, positionals } = parse(entry, rest);
+    if (values["version"] === true) {
+      io.stdout(`${versionLine("hostnet")}\n`);
+      return exitCodes.ok;
+    }
     if (values["help"] === true) {
       io.stdout(`${renderHelp(entry, path)}\n`);
       return exitCodes.ok;

@@ -1,10 +1,11 @@
 /**
  * hostnetd for a test: started from dist/ inside the test's host namespace (nsenter, so namespaces it
- * creates are visible to the test), with a temp socket and state dir, stopped by PID. Its D-Bus system bus
- * is the test's (or none): a hostnetd under test never talks to the firewalld of the machine.
+ * creates are visible to the test), with a temp socket, state dir and an empty configuration file (never the
+ * machine's /etc/hostnet/hostnetd.json), stopped by PID. Its D-Bus system bus is the test's (or none): a
+ * hostnetd under test never talks to the firewalld of the machine.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -96,6 +97,8 @@ export interface TestDaemonOptions {
   readonly systemBus?: string;
   /** RLIMIT_NOFILE hostnetd starts with (prlimit), to see it run short of file descriptors. */
   readonly fileLimit?: { readonly soft: number; readonly hard: number };
+  /** The command that runs hostnetd: this checkout's dist/bin/hostnetd.js unless given (an installed one). */
+  readonly hostnetd?: readonly string[];
 }
 
 export async function startDaemon(
@@ -109,6 +112,8 @@ export async function startDaemon(
   // Docker finds plugins in this directory when a test bind-mounts it over /run/docker/plugins.
   const pluginDir = opts.pluginDir ?? join(dir, "plugins");
   const systemBus = opts.systemBus ?? `unix:path=${join(dir, "no-system-bus")}`;
+  const config = join(dir, "hostnetd.json");
+  writeFileSync(config, "{}\n");
   let child: ChildProcess;
   let output = "";
   const logs = (): string => output;
@@ -131,8 +136,9 @@ export async function startDaemon(
       [
         ...launcher,
         `--net=/run/netns/${hostNs}`,
-        process.execPath,
-        HOSTNETD,
+        ...(opts.hostnetd ?? [process.execPath, HOSTNETD]),
+        "--config",
+        config,
         "--socket",
         socket,
         "--state-dir",
