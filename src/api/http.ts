@@ -26,7 +26,7 @@ export async function buildApp(
     loggerInstance: logger,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // A name is at most 128 characters; a namespace is also found by its path, escaped.
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Fastify's own answers to a bad URL echo it whole: say what is wrong instead, in hostnet's shape.
     frameworkErrors: (err, _req, reply: FastifyReply) => {
       void reply.code(err.statusCode ?? 400).send({

@@ -90,6 +90,9 @@ export type RepairScope = "all" | Drift;
  */
 const OWN_REMOVALS_MS = 1000;
 
+/** The identities of hostnet's two nft tables. */
+const NFT_TABLES: readonly string[] = ["nft:inet", "nft:bridge"];
+
 /** A plan, and why a repair would leave some of its ops out now (by the identity of their object). */
 export interface Preview extends Plan {
   readonly heldBack: ReadonlyMap<string, string>;
@@ -205,13 +208,16 @@ export class Reconciler {
       });
       const whole = (r: Removal): boolean => r.kind !== "nft" || r.object === "table";
       const lost = new Set(taken.flatMap(({ r, lost }) => (whole(r) ? lost : [])));
+      const damaged = new Set(taken.flatMap(({ r, lost: ids }) => (whole(r) ? [] : ids)));
+      // `nft flush ruleset` takes both tables, but the monitor may print the second table's removal only
+      // after the first's repair began: rebuilding both at once repairs it in one go, within the 2 s.
+      if ([...lost, ...damaged].some((id) => NFT_TABLES.includes(id)))
+        for (const id of NFT_TABLES) if (known.get(id) !== undefined) damaged.add(id);
       return {
         removals: taken.map(({ r }) => r),
         causes: [...new Set(taken.map(({ r }) => describeRemoval(r, pathOf(r))))],
         lost: [...lost],
-        damaged: [...new Set(taken.flatMap(({ r, lost: ids }) => (whole(r) ? [] : ids)))].filter(
-          (id) => !lost.has(id),
-        ),
+        damaged: [...damaged].filter((id) => !lost.has(id)),
       };
     });
   }
