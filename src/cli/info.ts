@@ -2,7 +2,6 @@
 import type { InfoWire as Info } from "../api/rest/info.js";
 import { versionLine } from "../build-info.js";
 import { defineCommand } from "./command.js";
-import { json } from "./output.js";
 
 /** `NAT 2, Overlay 1`, or `none`. */
 const counts = (byType: Readonly<Record<string, number>>): string =>
@@ -38,6 +37,6 @@ export const info = defineCommand({
   help: "Show hostnetd's version, the kernel features it found, its networks and endpoints by type, etcd, its socket and store",
   async run(ctx) {
     const answer = await ctx.client.info();
-    ctx.out(ctx.json ? json(answer) : infoText(answer));
+    ctx.show(answer, () => infoText(answer));
   },
 });

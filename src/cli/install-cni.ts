@@ -68,10 +68,9 @@ export const installCni = defineCommand({
         conflist,
         0o644,
       );
-    ctx.out(
-      ctx.json
-        ? JSON.stringify({ plugin, conflist, wroteConflist: wrote })
-        : `installed ${plugin}\n${wrote ? "wrote" : "kept"} ${conflist}`,
+    ctx.show(
+      { plugin, conflist, wroteConflist: wrote },
+      () => `installed ${plugin}\n${wrote ? "wrote" : "kept"} ${conflist}`,
     );
     return Promise.resolve();
   },
