@@ -31,6 +31,7 @@ import { DockerPools } from "./ipam/docker-pools.js";
 import { buildDockerPlugin } from "./api/docker/server.js";
 import type { FirewallIntegration } from "./dataplane/firewall/exceptions.js";
 import { linuxKernel } from "./dataplane/kernel.js";
+import { progressLog } from "./dataplane/progress-log.js";
 import { processRunner } from "./dataplane/linux/exec.js";
 import { fileLimit } from "./dataplane/linux/file-limit.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
@@ -190,7 +191,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   });
   for (const vanished of await service.vanishedNamespaces())
     logVanished(log, "namespace missing at start-up", vanished);
-  const { report, failures } = await reconciler.convergeAll();
+  const { report, failures } = await reconciler.convergeAll(progressLog(log, { op: "startup-converge" }));
   log.info(
     { op: "startup-converge", ...report, failed: failures.map((f) => f.owner) },
     "kernel converged to the store",
