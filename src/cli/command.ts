@@ -59,6 +59,8 @@ export interface Context {
   readonly terminal: boolean;
   /** Prints one block of output; the newline is added. */
   out(text: string): void;
+  /** Writes `text` as it is: a status line redrawn in place. */
+  write(text: string): void;
   /**
    * Prints `value`, the API's answer, as --output asks: as JSON or YAML, else as `human` draws it in `style`;
    * prints nothing for table or wide without `human` (a command that is quiet on success).

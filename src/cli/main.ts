@@ -156,6 +156,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       style,
       terminal: io.terminal,
       out,
+      write: io.stdout,
       show(value, human) {
         if (output === "json") out(json(value));
         else if (output === "yaml") out(yaml(value));

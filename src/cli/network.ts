@@ -5,6 +5,7 @@ import { defineCommand, group, type OptionSpecs, type Values } from "./command.j
 import { UsageError } from "./errors.js";
 import { columnTable, forScripts, none, plain, shortId, type Column, type TableStyle } from "./output.js";
 import { policiesOf, policyOptions } from "./policy.js";
+import { withProgress } from "./progress.js";
 
 export const networkCreateOptions = {
   type: {
@@ -215,7 +216,12 @@ export const network = group({
         },
       },
       async run(ctx, { args, values }) {
-        await ctx.client.deleteNetwork(args.NETWORK, { force: values.force === true });
+        const force = values.force === true;
+        // Only a person watching learns how many endpoints go with the network: a script asks nothing more.
+        const endpoints =
+          force && ctx.terminal ? (await ctx.client.endpoints({ network: args.NETWORK })).length : 0;
+        const label = `removing network ${args.NETWORK}${endpoints === 0 ? "" : ` and its ${String(endpoints)} endpoints`}`;
+        await withProgress(ctx, label, ctx.client.deleteNetwork(args.NETWORK, { force }));
         if (!forScripts(ctx.output)) ctx.out(args.NETWORK);
       },
     }),

@@ -137,3 +137,31 @@ describe("hostnet --output", () => {
     expect((await runCli(argv, {}, false)).stdout).toBe(`${networkTable([natNetwork])}\n`);
   });
 });
+
+describe("network rm --force", () => {
+  let hostnetd: FakeHostnetd;
+  beforeEach(async () => {
+    hostnetd = await startFakeHostnetd();
+    hostnetd.on("GET", "/endpoints?network=web", { status: 200, body: [web1Endpoint, web1Endpoint] });
+    hostnetd.on("DELETE", "/networks/web?force=true", { status: 204 });
+  });
+  afterEach(async () => {
+    await hostnetd.close();
+  });
+  const argv = (): string[] => ["--socket", hostnetd.socket, "network", "rm", "--force", "web"];
+
+  it("on a terminal, shows what it removes on a status line, cleared before the answer", async () => {
+    const result = await runCli(argv(), {}, true);
+    expect(result.code).toBe(0);
+    const clear = "\r\x1b[2K";
+    expect(result.stdout.startsWith(`${clear}removing network web and its 2 endpoints… 0s`)).toBe(true);
+    expect(result.stdout.endsWith(`${clear}web\n`)).toBe(true);
+  });
+
+  it("off a terminal, prints only the name and asks nothing more of hostnetd", async () => {
+    expect(await runCli(argv())).toStrictEqual({ code: 0, stdout: "web\n", stderr: "" });
+    expect(hostnetd.requests.map((r) => `${r.method} ${r.url}`)).toStrictEqual([
+      "DELETE /networks/web?force=true",
+    ]);
+  });
+});
