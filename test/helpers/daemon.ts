@@ -83,9 +83,29 @@ async function waitReady(
   throw new Error(`hostnetd did not become ready:\n${logs()}`);
 }
 
-/** hostnetd run in `hostNs` with exactly these arguments until it exits: for starts that must be refused. */
-export function runHostnetd(hostNs: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
-  return run(["nsenter", `--net=/run/netns/${hostNs}`, process.execPath, HOSTNETD, ...args], { timeoutMs });
+/** An empty configuration file in `dir`, so a hostnetd under test never reads the machine's. */
+function emptyConfig(dir: string): string {
+  const path = join(dir, "hostnetd.json");
+  writeFileSync(path, "{}\n");
+  return path;
+}
+
+/**
+ * hostnetd run in `hostNs` with these arguments (and an empty configuration file) until it exits: for starts
+ * that must be refused.
+ */
+export async function runHostnetd(
+  hostNs: string,
+  args: readonly string[],
+  timeoutMs = 30_000,
+): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), "hostnet-run-"));
+  try {
+    const argv = [process.execPath, HOSTNETD, "--config", emptyConfig(dir), ...args];
+    return await run(["nsenter", `--net=/run/netns/${hostNs}`, ...argv], { timeoutMs });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface TestDaemonOptions {
@@ -112,8 +132,7 @@ export async function startDaemon(
   // Docker finds plugins in this directory when a test bind-mounts it over /run/docker/plugins.
   const pluginDir = opts.pluginDir ?? join(dir, "plugins");
   const systemBus = opts.systemBus ?? `unix:path=${join(dir, "no-system-bus")}`;
-  const config = join(dir, "hostnetd.json");
-  writeFileSync(config, "{}\n");
+  const config = emptyConfig(dir);
   let child: ChildProcess;
   let output = "";
   const logs = (): string => output;
