@@ -32,10 +32,10 @@ const flags = (options: OptionSpecs): string[] =>
 const optionsOf = (entry: Entry): OptionSpecs =>
   entry.kind === "command" ? { ...entry.options, ...globalOptions } : globalOptions;
 
-/** Options that take a value, whose value is not a command word. */
+/** Options that take a value (`--socket`, `-o`), whose value is not a command word. */
 function valueFlags(all: readonly Node[]): string[] {
   const named = all.flatMap(({ entry }) =>
-    Object.entries(optionsOf(entry)).flatMap(([name, o]) => (o.type === "string" ? [`--${name}`] : [])),
+    flags(Object.fromEntries(Object.entries(optionsOf(entry)).filter(([, o]) => o.type === "string"))),
   );
   return [...new Set(named)];
 }

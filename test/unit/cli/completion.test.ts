@@ -25,6 +25,11 @@ describe("hostnet completion", () => {
     expect(await bashOffers("--socket", "/run/x.sock", "net")).toStrictEqual(["network"]);
   });
 
+  it("bash skips the value of -o and --output as it does --socket's", async () => {
+    expect(await bashOffers("-o", "yaml", "net")).toStrictEqual(["network"]);
+    expect(await bashOffers("--output", "wide", "end")).toStrictEqual(["endpoint"]);
+  });
+
   it("bash offers a command's own options and the global ones, past option values and names", async () => {
     const options = await bashOffers("network", "create", "web", "--subnet", "10.0.0.0/24", "--");
     expect(options).toEqual(expect.arrayContaining(["--type", "--subnet", "--mtu", "--socket", "--json"]));
