@@ -49,6 +49,12 @@ export const globalOptions = {
   version: { type: "boolean", description: "Print the version and the commit it was built from" },
 } as const satisfies OptionSpecs;
 
+/** The flags of the options that take a value (`--socket`, `-o`): the word after one is its value. */
+export const flagsWithValue = (options: OptionSpecs): string[] =>
+  Object.entries(options)
+    .filter(([, o]) => o.type === "string")
+    .flatMap(([name, o]) => (o.short === undefined ? [`--${name}`] : [`--${name}`, `-${o.short}`]));
+
 export interface Context {
   readonly client: HostnetClient;
   /** --output, else the command's default. */

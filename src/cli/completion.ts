@@ -2,7 +2,14 @@
  * `hostnet completion bash|zsh|fish`: a completion script generated from the command table, as the help is,
  * so that it offers exactly the commands and options the CLI dispatches.
  */
-import { defineCommand, globalOptions, type Command, type Entry, type OptionSpecs } from "./command.js";
+import {
+  defineCommand,
+  flagsWithValue,
+  globalOptions,
+  type Command,
+  type Entry,
+  type OptionSpecs,
+} from "./command.js";
 import { UsageError } from "./errors.js";
 
 /** A command or group with the names of every word leading to it, aliases included. */
@@ -34,9 +41,7 @@ const optionsOf = (entry: Entry): OptionSpecs =>
 
 /** Options that take a value (`--socket`, `-o`), whose value is not a command word. */
 function valueFlags(all: readonly Node[]): string[] {
-  const named = all.flatMap(({ entry }) =>
-    flags(Object.fromEntries(Object.entries(optionsOf(entry)).filter(([, o]) => o.type === "string"))),
-  );
+  const named = all.flatMap(({ entry }) => flagsWithValue(optionsOf(entry)));
   return [...new Set(named)];
 }
 

@@ -7,6 +7,7 @@ import { versionLine } from "../build-info.js";
 import { createClient } from "../client/client.js";
 import {
   defaultSocket,
+  flagsWithValue,
   globalOptions,
   type Command,
   type Context,
@@ -36,12 +37,7 @@ interface Resolved {
   readonly unknown?: string;
 }
 
-/** `--socket` and `-o`: the global options whose value may be the next word, which is then no command word. */
-const globalsWithValue = new Set(
-  Object.entries(globalOptions as OptionSpecs)
-    .filter(([, o]) => o.type === "string")
-    .flatMap(([name, o]) => (o.short === undefined ? [`--${name}`] : [`--${name}`, `-${o.short}`])),
-);
+const globalsWithValue = new Set(flagsWithValue(globalOptions));
 
 /** Walks the command words, which global options may precede: `hostnet -o yaml network ls`. */
 function resolve(argv: readonly string[]): Resolved {

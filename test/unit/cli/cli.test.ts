@@ -78,7 +78,7 @@ describe("network", () => {
     );
   });
 
-  it("inspect always prints JSON and escapes the reference in the URL", async () => {
+  it("inspect prints JSON unless --output says otherwise, and escapes the reference in the URL", async () => {
     hostnetd.on("GET", "/networks/my%20net%2F1", { status: 200, body: natNetwork });
     expect(await cli("network", "inspect", "my net/1")).toStrictEqual({
       code: 0,
