@@ -3,7 +3,7 @@
  * proxy listeners) and the other firewalls through their own tools, apply through batches.
  */
 import type { Namespace } from "../model/types.js";
-import { apply } from "./apply.js";
+import { apply, type ApplyProgress } from "./apply.js";
 import { elementCounters } from "./counters.js";
 import { observeFirewalls } from "./firewall/observe.js";
 import type { Runner } from "./linux/exec.js";
@@ -26,7 +26,7 @@ export function linuxKernel(proxy: LoopbackProxy, runner: Runner): Kernel {
     observeNft: () => observeNft(runner),
     observeFirewalls: () => observeFirewalls(runner),
     peerNamespaceIds: () => observePeerNamespaceIds(runner),
-    apply: (ops: readonly Op[]) => apply(runner, proxy, ops),
+    apply: (ops: readonly Op[], progress?: ApplyProgress) => apply(runner, proxy, ops, progress),
     elementCounters: (sets: readonly NftSetName[]) => elementCounters(runner, sets),
   };
 }

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
+import type { ApplyProgress } from "./apply.js";
 import type { Counter } from "./counters.js";
 import { shortIdOfLink, type Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
@@ -50,7 +51,7 @@ export interface Kernel {
   observeFirewalls(): Promise<FirewallObservation>;
   /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */
   peerNamespaceIds(): Promise<ReadonlyMap<number, readonly string[]>>;
-  apply(ops: readonly Op[]): Promise<void>;
+  apply(ops: readonly Op[], progress?: ApplyProgress): Promise<void>;
   /** Counters of the elements of some of hostnet's nft sets, by element comment. */
   elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
 }
@@ -133,17 +134,20 @@ export class Reconciler {
     this.loadBalancers = store.loadBalancers;
   }
 
-  /** Makes the kernel match the store for `scope`; a write to owners ends their objects' repair holds. */
-  converge(scope: Scope): Promise<ApplyReport> {
+  /**
+   * Makes the kernel match the store for `scope`; a write to owners ends their objects' repair holds.
+   * `progress` hears how far the apply has gone.
+   */
+  converge(scope: Scope, progress?: ApplyProgress): Promise<ApplyReport> {
     if (scope !== "all") this.holds.release(scope);
     return this.serialised(async () => {
       const started = performance.now();
       let ops: readonly Op[];
       try {
-        ops = await this.convergeOnce(scope, false);
+        ops = await this.convergeOnce(scope, false, undefined, progress);
       } catch (err) {
         this.log.warn({ op: "converge", scope, err }, "apply failed; retrying against a fresh observation");
-        ops = await this.convergeOnce(scope, true);
+        ops = await this.convergeOnce(scope, true, undefined, progress);
       }
       const report = { ops: ops.length, durationMs: Math.round((performance.now() - started) * 100) / 100 };
       this.log.info({ op: "converge", scope, ...report }, "converged");
@@ -156,9 +160,11 @@ export class Reconciler {
    * adopted namespace vanished with its container), each owner is converged on its own and the failures
    * are returned, so every other network and endpoint is still brought in line.
    */
-  async convergeAll(): Promise<{ report: ApplyReport; failures: { owner: Owner; error: unknown }[] }> {
+  async convergeAll(
+    progress?: ApplyProgress,
+  ): Promise<{ report: ApplyReport; failures: { owner: Owner; error: unknown }[] }> {
     try {
-      return { report: await this.converge("all"), failures: [] };
+      return { report: await this.converge("all", progress), failures: [] };
     } catch (err) {
       this.log.warn({ op: "converge", scope: "all", err }, "full converge failed; converging owner by owner");
     }
@@ -334,6 +340,7 @@ export class Reconciler {
     requested: Scope,
     fresh: boolean,
     admit: (ops: readonly Op[]) => readonly Op[] = (ops) => ops,
+    progress?: ApplyProgress,
   ): Promise<readonly Op[]> {
     const scope = this.firewallIntegration === "auto" ? widened(requested) : requested;
     if (fresh || this.known === undefined) await this.refresh();
@@ -349,7 +356,7 @@ export class Reconciler {
     ops = admit(ops);
     if (ops.length === 0) return ops;
     try {
-      await this.kernel.apply(ops);
+      await this.kernel.apply(ops, progress);
     } catch (err) {
       this.known = undefined;
       throw err;
