@@ -4,6 +4,7 @@
  */
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
+import { release } from "node:os";
 import { dirname, join } from "node:path";
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from "cockatiel";
 import type { Etcd3 } from "etcd3";
@@ -14,6 +15,7 @@ import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayAddresses } from "./core/overlay-addresses.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
+import { kernelFeatures } from "./dataplane/features.js";
 import {
   hostAddresses,
   hostPrefixes,
@@ -29,7 +31,8 @@ import { DockerPools } from "./ipam/docker-pools.js";
 import { buildDockerPlugin } from "./api/docker/server.js";
 import type { FirewallIntegration } from "./dataplane/firewall/exceptions.js";
 import { linuxKernel } from "./dataplane/kernel.js";
-import { processRunner } from "./dataplane/linux/exec.js";
+import { progressLog } from "./dataplane/progress-log.js";
+import { loggedRunner, processRunner } from "./dataplane/linux/exec.js";
 import { fileLimit } from "./dataplane/linux/file-limit.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Reconciler } from "./dataplane/reconciler.js";
@@ -145,13 +148,15 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const claim = await claimNamespace({ socket: opts.socket, stateDir: opts.stateDir });
   // What bounds the [::1] relays: Node has raised the soft limit to the hard one (LimitNOFILE=).
   log.info({ op: "file-limit", ...fileLimit() }, "open file limit");
-  const store = new Store(join(opts.stateDir, "hostnet.db"));
+  const storePath = join(opts.stateDir, "hostnet.db");
+  const store = new Store(storePath);
   await claimSocket(opts.socket);
   if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
+  const runner = loggedRunner(processRunner, log);
   const reconciler = new Reconciler(
     store,
-    linuxKernel(proxy),
+    linuxKernel(proxy, runner),
     log,
     { affinitySeconds: opts.affinitySeconds },
     opts.firewallIntegration,
@@ -172,13 +177,13 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const overlayAddresses =
     registry === undefined ? undefined : new OverlayAddresses(store, reconciler, registry, overlayLog);
   const service = new HostnetService(store, reconciler, {
-    prefixes: () => hostPrefixes(processRunner),
-    addresses: () => hostAddresses(processRunner),
-    uplinks: linuxUplinks(processRunner),
+    prefixes: () => hostPrefixes(runner),
+    addresses: () => hostAddresses(runner),
+    uplinks: linuxUplinks(runner),
     leases,
-    forgetBackend: forgetBackend(processRunner),
-    interfaceMtu: (address) => interfaceMtu(processRunner, address),
-    interfaceAddresses: (netns, ifname) => interfaceAddresses(processRunner, netns, ifname),
+    forgetBackend: forgetBackend(runner),
+    interfaceMtu: (address) => interfaceMtu(runner, address),
+    interfaceAddresses: (netns, ifname) => interfaceAddresses(runner, netns, ifname),
     namespaceAt,
     ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
     ...(registry === undefined || overlayAddresses === undefined
@@ -187,7 +192,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   });
   for (const vanished of await service.vanishedNamespaces())
     logVanished(log, "namespace missing at start-up", vanished);
-  const { report, failures } = await reconciler.convergeAll();
+  const { report, failures } = await reconciler.convergeAll(progressLog(log, { op: "startup-converge" }));
   log.info(
     { op: "startup-converge", ...report, failed: failures.map((f) => f.owner) },
     "kernel converged to the store",
@@ -208,7 +213,14 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   );
   watcher.start(startMonitors);
 
-  const app = await buildApp(service, log);
+  const app = await buildApp(service, log, {
+    socket: opts.socket,
+    store: storePath,
+    kernel: () => ({ release: release(), features: kernelFeatures() }),
+    ...(opts.cluster === null || registry === undefined
+      ? {}
+      : { etcd: { endpoints: opts.cluster.etcd, connected: () => registry.available } }),
+  });
   await listen(app, opts.socket);
   let plugin: FastifyInstance | undefined;
   if (opts.dockerPluginSocket !== null) {

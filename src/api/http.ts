@@ -10,12 +10,18 @@ import type { HostnetService } from "../core/service.js";
 import { settingsSchemas } from "../policies/index.js";
 import { registerCniRoute } from "./cni/route.js";
 import { errorReply } from "./rest/errors.js";
+import { registerInfoRoute, type InfoSource } from "./rest/info.js";
 import { registerRoutes } from "./rest/routes.js";
 import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
 
 const MAX_PARAM_LENGTH = 1024;
 
-export async function buildApp(service: HostnetService, logger: FastifyBaseLogger): Promise<FastifyInstance> {
+/** `info` answers GET /info; without it (tests of other routes) there is no such route. */
+export async function buildApp(
+  service: HostnetService,
+  logger: FastifyBaseLogger,
+  info?: InfoSource,
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -55,6 +61,7 @@ export async function buildApp(service: HostnetService, logger: FastifyBaseLogge
   registerRoutes(app, service);
   registerCniRoute(app, new CniHandler(service));
   registerLoadBalancerRoutes(app, service.loadBalancers);
+  if (info !== undefined) registerInfoRoute(app, service, info);
   app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
   return app;
 }

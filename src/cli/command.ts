@@ -4,6 +4,7 @@
  */
 import type { HostnetClient } from "../client/client.js";
 import { UsageError } from "./errors.js";
+import { outputFormats, type OutputFormat, type TableStyle } from "./output.js";
 
 /** A `node:util` parseArgs option, plus what the help needs to describe it. */
 export interface OptionSpec {
@@ -36,16 +37,41 @@ export const globalOptions = {
     arg: "PATH",
     description: `hostnetd's socket (default: $HOSTNET_SOCKET, else ${defaultSocket})`,
   },
-  json: { type: "boolean", description: "Print the API's JSON instead of tables" },
+  output: {
+    type: "string",
+    short: "o",
+    arg: outputFormats.join("|"),
+    description:
+      "table, or wide with more columns, for people; the API's answer as json or yaml for scripts (default: table, inspect: json)",
+  },
+  json: { type: "boolean", description: "Same as --output json" },
   help: { type: "boolean", short: "h", description: "Show this help" },
+  version: { type: "boolean", description: "Print the version and the commit it was built from" },
 } as const satisfies OptionSpecs;
+
+/** The flags of the options that take a value (`--socket`, `-o`): the word after one is its value. */
+export const flagsWithValue = (options: OptionSpecs): string[] =>
+  Object.entries(options)
+    .filter(([, o]) => o.type === "string")
+    .flatMap(([name, o]) => (o.short === undefined ? [`--${name}`] : [`--${name}`, `-${o.short}`]));
 
 export interface Context {
   readonly client: HostnetClient;
-  /** --json: print what the API answered instead of a table. */
-  readonly json: boolean;
+  /** --output, else the command's default. */
+  readonly output: OutputFormat;
+  /** How tables are drawn: wide with --output wide, coloured when stdout is a terminal and NO_COLOR unset. */
+  readonly style: TableStyle;
+  /** stdout is a terminal: a long operation may show its progress there. */
+  readonly terminal: boolean;
   /** Prints one block of output; the newline is added. */
   out(text: string): void;
+  /** Writes `text` as it is: a status line redrawn in place. */
+  write(text: string): void;
+  /**
+   * Prints `value`, the API's answer, as --output asks: as JSON or YAML, else as `human` draws it in `style`;
+   * prints nothing for table or wide without `human` (a command that is quiet on success).
+   */
+  show(value: unknown, human?: (style: TableStyle) => string): void;
 }
 
 export interface Command {
@@ -58,6 +84,8 @@ export interface Command {
   readonly args: readonly string[];
   readonly options: OptionSpecs;
   readonly examples: readonly string[];
+  /** What --output is when not given: a table, but JSON for inspect, as `docker inspect`. */
+  readonly output: OutputFormat;
   run(ctx: Context, positionals: readonly string[], values: Readonly<Record<string, unknown>>): Promise<void>;
 }
 
@@ -81,6 +109,7 @@ export interface CommandSpec<O extends OptionSpecs, A extends string> {
   readonly args?: readonly A[];
   readonly options?: O;
   readonly examples?: readonly string[];
+  readonly output?: OutputFormat;
   run(ctx: Context, input: Input<O, A>): Promise<void>;
 }
 
@@ -96,6 +125,7 @@ export function defineCommand<const O extends OptionSpecs = OptionSpecs, const A
     args,
     options: spec.options ?? {},
     examples: spec.examples ?? [],
+    output: spec.output ?? "table",
     run(ctx, positionals, values) {
       const missing = args[positionals.length];
       if (missing !== undefined) throw new UsageError(`missing argument ${missing}`);

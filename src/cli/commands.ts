@@ -1,6 +1,8 @@
 /** The CLI's whole command table: one entry per noun, each in its own file. */
-import { group } from "./command.js";
+import { group, type Group } from "./command.js";
+import { completionCommand } from "./completion.js";
 import { endpoint } from "./endpoint.js";
+import { info } from "./info.js";
 import { installCni } from "./install-cni.js";
 import { lb } from "./lb.js";
 import { namespace } from "./namespace.js";
@@ -8,8 +10,18 @@ import { network } from "./network.js";
 import { plan } from "./plan.js";
 import { policy } from "./policy.js";
 
-export const commands = group({
+export const commands: Group = group({
   names: ["hostnet"],
   help: "Manage hostnetd's networks, network namespaces, endpoints, their policies and load balancers",
-  commands: [network, namespace, endpoint, policy, lb, plan, installCni],
+  commands: [
+    network,
+    namespace,
+    endpoint,
+    policy,
+    lb,
+    plan,
+    info,
+    installCni,
+    completionCommand(() => commands),
+  ],
 });

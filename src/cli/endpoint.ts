@@ -6,9 +6,9 @@ import type {
   NamespaceWire as Namespace,
   NetworkWire as Network,
 } from "../api/rest/wire.js";
-import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
+import { defineCommand, group, type Context, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
-import { json, none, shortId, table } from "./output.js";
+import { columnTable, forScripts, none, plain, shortId, type Column, type TableStyle } from "./output.js";
 import { policiesOf, policyOptions } from "./policy.js";
 import { formatPortMapping, parsePublish, publishSyntax } from "./publish.js";
 
@@ -76,28 +76,56 @@ export function endpointTable(
   endpoints: readonly Endpoint[],
   networks: readonly Network[],
   namespaces: readonly Namespace[],
+  style: TableStyle = plain,
 ): string {
   const networkNames = new Map(networks.map((n) => [n.ID, n.Name]));
   const namespaceNames = new Map(namespaces.map((ns) => [ns.ID, ns.Name]));
-  return table(
-    ["ID", "NAME", "NETWORK", "NAMESPACE", "IFNAME", "IPS", "MAC", "PORTS"],
-    endpoints.map((e) => {
-      const ns = e.HostComputeNamespace;
-      const ports = e.Policies.flatMap((p) => formatPortMapping(p.Type, p.Settings) ?? []);
-      return [
-        shortId(e.ID),
-        e.Name,
-        networkNames.get(e.HostComputeNetwork) ?? shortId(e.HostComputeNetwork),
+  const columns: readonly Column<Endpoint>[] = [
+    { header: "ID", cell: (e) => shortId(e.ID) },
+    { header: "NAME", cell: (e) => e.Name },
+    {
+      header: "NETWORK",
+      cell: (e) => networkNames.get(e.HostComputeNetwork) ?? shortId(e.HostComputeNetwork),
+    },
+    {
+      header: "NAMESPACE",
+      cell: ({ HostComputeNamespace: ns, Sandbox, DetachedReason }) =>
         ns === null
-          ? (e.Sandbox ?? (e.DetachedReason === undefined ? none : `(${e.DetachedReason})`))
+          ? (Sandbox ?? (DetachedReason === undefined ? none : `(${DetachedReason})`))
           : (namespaceNames.get(ns) ?? shortId(ns)),
-        e.InterfaceName ?? none,
-        e.IpConfigurations.map((c) => c.IpAddress).join(",") || none,
-        e.MacAddress,
-        ports.join(",") || none,
-      ];
-    }),
-  );
+    },
+    { header: "IFNAME", cell: (e) => e.InterfaceName ?? none },
+    { header: "HOST IFNAME", wide: true, cell: (e) => e.HostInterfaceName },
+    { header: "IPS", cell: (e) => e.IpConfigurations.map((c) => c.IpAddress).join(",") || none },
+    { header: "GATEWAYS", wide: true, cell: (e) => e.Routes.map((r) => r.NextHop).join(",") || none },
+    { header: "MAC", cell: (e) => e.MacAddress },
+    {
+      header: "PORTS",
+      cell: (e) => e.Policies.flatMap((p) => formatPortMapping(p.Type, p.Settings) ?? []).join(",") || none,
+    },
+    {
+      header: "POLICIES",
+      wide: true,
+      cell: (e) =>
+        e.Policies.filter((p) => formatPortMapping(p.Type, p.Settings) === undefined)
+          .map((p) => p.Type)
+          .join(",") || none,
+    },
+  ];
+  return columnTable(columns, endpoints, style);
+}
+
+/**
+ * `answer` (the list, or the one endpoint inspected) as --output asks: JSON and YAML show it as the API
+ * gave it and ask for nothing else; a table asks for the networks and namespaces that name its `rows`.
+ */
+async function showEndpoints(ctx: Context, answer: unknown, rows: readonly Endpoint[]): Promise<void> {
+  if (forScripts(ctx.output)) {
+    ctx.show(answer);
+    return;
+  }
+  const [networks, namespaces] = await Promise.all([ctx.client.networks(), ctx.client.namespaces()]);
+  ctx.show(answer, (style) => endpointTable(rows, networks, namespaces, style));
 }
 
 export const endpoint = group({
@@ -116,7 +144,7 @@ export const endpoint = group({
       ],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createEndpoint(endpointCreateRequest(args.NAME, values));
-        ctx.out(ctx.json ? json(created) : created.ID);
+        ctx.show(created, () => created.ID);
       },
     }),
     defineCommand({
@@ -126,7 +154,7 @@ export const endpoint = group({
       options: attachOptions,
       async run(ctx, { args, values }) {
         const attached = await ctx.client.attachEndpoint(args.ENDPOINT, endpointAttachRequest(values));
-        if (ctx.json) ctx.out(json(attached));
+        ctx.show(attached);
       },
     }),
     defineCommand({
@@ -135,7 +163,7 @@ export const endpoint = group({
       args: ["ENDPOINT"],
       async run(ctx, { args }) {
         const detached = await ctx.client.detachEndpoint(args.ENDPOINT);
-        if (ctx.json) ctx.out(json(detached));
+        ctx.show(detached);
       },
     }),
     defineCommand({
@@ -144,24 +172,18 @@ export const endpoint = group({
       options: { network: { type: "string", arg: "NET", description: "Only the endpoints of this network" } },
       async run(ctx, { values }) {
         const filter = values.network === undefined ? {} : { network: values.network };
-        if (ctx.json) {
-          ctx.out(json(await ctx.client.endpoints(filter)));
-          return;
-        }
-        const [endpoints, networks, namespaces] = await Promise.all([
-          ctx.client.endpoints(filter),
-          ctx.client.networks(),
-          ctx.client.namespaces(),
-        ]);
-        ctx.out(endpointTable(endpoints, networks, namespaces));
+        const endpoints = await ctx.client.endpoints(filter);
+        await showEndpoints(ctx, endpoints, endpoints);
       },
     }),
     defineCommand({
       names: ["inspect"],
-      help: "Print an endpoint as the API's JSON",
+      help: "Print an endpoint as the API's JSON (or as --output asks)",
       args: ["ENDPOINT"],
+      output: "json",
       async run(ctx, { args }) {
-        ctx.out(json(await ctx.client.endpoint(args.ENDPOINT)));
+        const ep = await ctx.client.endpoint(args.ENDPOINT);
+        await showEndpoints(ctx, ep, [ep]);
       },
     }),
     defineCommand({
@@ -170,7 +192,7 @@ export const endpoint = group({
       args: ["ENDPOINT"],
       async run(ctx, { args }) {
         await ctx.client.deleteEndpoint(args.ENDPOINT);
-        if (!ctx.json) ctx.out(args.ENDPOINT);
+        if (!forScripts(ctx.output)) ctx.out(args.ENDPOINT);
       },
     }),
   ],

@@ -3,17 +3,11 @@
  * configuration names) and an example configuration list beside their others. Works without hostnetd.
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { defineCommand } from "./command.js";
+import { cniPlugin } from "../build-info.js";
 import { HostnetError } from "../errors.js";
 
-/** scripts/build-cni.sh builds it into the package's dist/, found from here whether run from src or dist. */
-function findPluginBinary(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir))
-    if (existsSync(join(dir, "package.json"))) return join(dir, "dist", "cni", "hostnet-cni");
-  return "hostnet-cni";
-}
 const CONFLIST_NAME = "10-hostnet.conflist";
 
 const exampleConflist = {
@@ -55,15 +49,17 @@ export const installCni = defineCommand({
   },
   examples: ["hostnet install-cni", "hostnet install-cni --bin-dir /usr/lib/cni --conf-dir /etc/cni/net.d"],
   run(ctx, { values }) {
-    const pluginBinary = findPluginBinary();
-    if (!existsSync(pluginBinary))
-      throw new HostnetError("NotFound", `${pluginBinary} is missing: build it first (npm run build)`);
+    if (!existsSync(cniPlugin))
+      throw new HostnetError(
+        "NotFound",
+        `${cniPlugin} is missing: build it with a C compiler (npm run build in a checkout, npm rebuild -g hostnet where installed)`,
+      );
     const binDir = values["bin-dir"] ?? "/opt/cni/bin";
     const confDir = values["conf-dir"] ?? "/etc/cni/net.d";
     mkdirSync(binDir, { recursive: true });
     mkdirSync(confDir, { recursive: true });
     const plugin = join(binDir, "hostnet");
-    installFile((tmp) => copyFileSync(pluginBinary, tmp), plugin, 0o755);
+    installFile((tmp) => copyFileSync(cniPlugin, tmp), plugin, 0o755);
     const conflist = join(confDir, CONFLIST_NAME);
     const wrote = !existsSync(conflist);
     if (wrote)
@@ -72,10 +68,9 @@ export const installCni = defineCommand({
         conflist,
         0o644,
       );
-    ctx.out(
-      ctx.json
-        ? JSON.stringify({ plugin, conflist, wroteConflist: wrote })
-        : `installed ${plugin}\n${wrote ? "wrote" : "kept"} ${conflist}`,
+    ctx.show(
+      { plugin, conflist, wroteConflist: wrote },
+      () => `installed ${plugin}\n${wrote ? "wrote" : "kept"} ${conflist}`,
     );
     return Promise.resolve();
   },

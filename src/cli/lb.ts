@@ -1,9 +1,9 @@
 /** `hostnet lb …`: load balancers, their VIPs and ports, and their backends one at a time. */
 import type { LoadBalancerRequest, LoadBalancerWire as LoadBalancer } from "../api/rest/load-balancers.js";
 import type { EndpointWire as Endpoint } from "../api/rest/wire.js";
-import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
+import { defineCommand, group, type Context, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
-import { json, none, shortId, table } from "./output.js";
+import { columnTable, forScripts, none, plain, shortId, type Column, type TableStyle } from "./output.js";
 import {
   LB_DISTRIBUTION_SOURCE_IP as SOURCE_IP,
   LB_DSR as DSR,
@@ -95,19 +95,50 @@ export function lbCreateRequest(name: string, values: Values<typeof lbCreateOpti
 }
 
 /** Endpoints resolve the backend IDs a load balancer carries to names. */
-export function lbTable(lbs: readonly LoadBalancer[], endpoints: readonly Endpoint[]): string {
+export function lbTable(
+  lbs: readonly LoadBalancer[],
+  endpoints: readonly Endpoint[],
+  style: TableStyle = plain,
+): string {
   const names = new Map(endpoints.map((e) => [e.ID, e.Name]));
-  return table(
-    ["ID", "NAME", "VIPS", "PORTS", "BACKENDS", "ILB"],
-    lbs.map((lb) => [
-      shortId(lb.ID),
-      lb.Name,
-      lb.FrontendVIPs.join(","),
-      lb.PortMappings.map((m) => formatPortMapping("PortMapping", m)).join(","),
-      lb.HostComputeEndpoints.map((id) => names.get(id) ?? shortId(id)).join(",") || none,
-      lb.PortMappings.some((m) => ((m.Flags ?? 0) & ILB) !== 0) ? "yes" : "no",
-    ]),
-  );
+  const columns: readonly Column<LoadBalancer>[] = [
+    { header: "ID", cell: (lb) => shortId(lb.ID) },
+    { header: "NAME", cell: (lb) => lb.Name },
+    { header: "VIPS", cell: (lb) => lb.FrontendVIPs.join(",") },
+    {
+      header: "PORTS",
+      cell: (lb) => lb.PortMappings.map((m) => formatPortMapping("PortMapping", m)).join(","),
+    },
+    {
+      header: "BACKENDS",
+      cell: (lb) => lb.HostComputeEndpoints.map((id) => names.get(id) ?? shortId(id)).join(",") || none,
+    },
+    {
+      header: "ILB",
+      cell: (lb) => (lb.PortMappings.some((m) => ((m.Flags ?? 0) & ILB) !== 0) ? "yes" : "no"),
+    },
+    { header: "SOURCE VIP", wide: true, cell: (lb) => lb.SourceVIP ?? none },
+    { header: "DSR", wide: true, cell: (lb) => ((lb.Flags & DSR) !== 0 ? "yes" : "no") },
+    { header: "CREATED", wide: true, cell: (lb) => lb.CreatedAt },
+  ];
+  return columnTable(columns, lbs, style);
+}
+
+/**
+ * `answer` (the list, or the one load balancer inspected) as --output asks; only a table asks for the
+ * endpoints that name its backends.
+ */
+async function showLoadBalancers(
+  ctx: Context,
+  answer: unknown,
+  rows: readonly LoadBalancer[],
+): Promise<void> {
+  if (forScripts(ctx.output)) {
+    ctx.show(answer);
+    return;
+  }
+  const endpoints = await ctx.client.endpoints();
+  ctx.show(answer, (style) => lbTable(rows, endpoints, style));
 }
 
 const backendCommand = (names: [string], help: string, requestType: "Add" | "Remove") =>
@@ -121,7 +152,7 @@ const backendCommand = (names: [string], help: string, requestType: "Add" | "Rem
         RequestType: requestType,
         HostComputeEndpoints: [args.EP],
       });
-      if (ctx.json) ctx.out(json(lb));
+      ctx.show(lb);
     },
   });
 
@@ -141,7 +172,7 @@ export const lb = group({
       ],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createLoadBalancer(lbCreateRequest(args.NAME, values));
-        ctx.out(ctx.json ? json(created) : created.ID);
+        ctx.show(created, () => created.ID);
       },
     }),
     backendCommand(
@@ -158,20 +189,18 @@ export const lb = group({
       names: ["ls", "list"],
       help: "List load balancers",
       async run(ctx) {
-        if (ctx.json) {
-          ctx.out(json(await ctx.client.loadBalancers()));
-          return;
-        }
-        const [lbs, endpoints] = await Promise.all([ctx.client.loadBalancers(), ctx.client.endpoints()]);
-        ctx.out(lbTable(lbs, endpoints));
+        const lbs = await ctx.client.loadBalancers();
+        await showLoadBalancers(ctx, lbs, lbs);
       },
     }),
     defineCommand({
       names: ["inspect"],
-      help: "Print a load balancer as the API's JSON",
+      help: "Print a load balancer as the API's JSON (or as --output asks)",
       args: ["NAME"],
+      output: "json",
       async run(ctx, { args }) {
-        ctx.out(json(await ctx.client.loadBalancer(args.NAME)));
+        const lb = await ctx.client.loadBalancer(args.NAME);
+        await showLoadBalancers(ctx, lb, [lb]);
       },
     }),
     defineCommand({
@@ -180,7 +209,7 @@ export const lb = group({
       args: ["NAME"],
       async run(ctx, { args }) {
         await ctx.client.deleteLoadBalancer(args.NAME);
-        if (!ctx.json) ctx.out(args.NAME);
+        if (!forScripts(ctx.output)) ctx.out(args.NAME);
       },
     }),
   ],

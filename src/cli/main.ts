@@ -3,16 +3,28 @@
  * runs the command. It returns the exit code instead of exiting, so tests run it in process.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { versionLine } from "../build-info.js";
 import { createClient } from "../client/client.js";
-import { defaultSocket, globalOptions, type Context, type Entry, type OptionSpecs } from "./command.js";
+import {
+  defaultSocket,
+  flagsWithValue,
+  globalOptions,
+  type Command,
+  type Context,
+  type Entry,
+  type OptionSpecs,
+} from "./command.js";
 import { commands } from "./commands.js";
 import { exitCodes, reportError, UsageError } from "./errors.js";
 import { renderHelp } from "./help.js";
+import { json, outputFormats, yaml, type OutputFormat } from "./output.js";
 
 export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** stdout is a terminal: colour (unless NO_COLOR) and progress are for people only. */
+  readonly terminal: boolean;
 }
 
 interface Resolved {
@@ -25,7 +37,9 @@ interface Resolved {
   readonly unknown?: string;
 }
 
-/** Walks the command words, which global options may precede: `hostnet --json network ls`. */
+const globalsWithValue = new Set(flagsWithValue(globalOptions));
+
+/** Walks the command words, which global options may precede: `hostnet -o yaml network ls`. */
 function resolve(argv: readonly string[]): Resolved {
   let entry: Entry = commands;
   const path: string[] = [];
@@ -35,9 +49,8 @@ function resolve(argv: readonly string[]): Resolved {
     if (entry.kind === "command" || token === "--") return { entry, path, rest: [...rest, ...argv.slice(i)] };
     if (token.startsWith("-")) {
       rest.push(token);
-      // The only global option that takes a value; its value is not a command word.
       const value = argv[i + 1];
-      if (token === "--socket" && value !== undefined) {
+      if (globalsWithValue.has(token) && value !== undefined) {
         rest.push(value);
         i++;
       }
@@ -91,12 +104,31 @@ function socketOf(option: unknown, env: Io["env"]): string {
   return fromEnv === undefined || fromEnv === "" ? defaultSocket : fromEnv;
 }
 
+function outputOf(values: Readonly<Record<string, unknown>>, command: Command): OutputFormat {
+  const option = values["output"];
+  // parseArgs gives a string option a string, or nothing when it was not given.
+  if (typeof option !== "string") return values["json"] === true ? "json" : command.output;
+  const format = outputFormats.find((f) => f === option);
+  if (format === undefined)
+    throw new UsageError(`--output "${option}" is not one of ${outputFormats.join(", ")}`);
+  if (values["json"] === true && format !== "json")
+    throw new UsageError(`--json and --output ${format} ask for different output`);
+  return format;
+}
+
+/** no-color.org: a NO_COLOR that is set and not empty turns colour off. */
+const colourOn = (io: Io): boolean => io.terminal && (io.env["NO_COLOR"] ?? "") === "";
+
 /** Runs `hostnet ARGV…` and returns its exit code. Never throws. */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const { entry, path, rest, unknown } = resolve(argv);
   try {
     if (unknown !== undefined) throw new UsageError(`unknown command "${unknown}"`);
     const { values, positionals } = parse(entry, rest);
+    if (values["version"] === true) {
+      io.stdout(`${versionLine("hostnet")}\n`);
+      return exitCodes.ok;
+    }
     if (values["help"] === true) {
       io.stdout(`${renderHelp(entry, path)}\n`);
       return exitCodes.ok;
@@ -109,11 +141,22 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       const word = positionals[0];
       throw new UsageError(word === undefined ? "missing command" : `unknown command "${word}"`);
     }
+    const output = outputOf(values, entry);
+    const style = { wide: output === "wide", colour: colourOn(io) };
+    const out = (text: string): void => {
+      io.stdout(`${text}\n`);
+    };
     const ctx: Context = {
       client: createClient({ socket: socketOf(values["socket"], io.env) }),
-      json: values["json"] === true,
-      out: (text) => {
-        io.stdout(`${text}\n`);
+      output,
+      style,
+      terminal: io.terminal,
+      out,
+      write: io.stdout,
+      show(value, human) {
+        if (output === "json") out(json(value));
+        else if (output === "yaml") out(yaml(value));
+        else if (human !== undefined) out(human(style));
       },
     };
     await entry.run(ctx, positionals, values);

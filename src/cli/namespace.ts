@@ -1,7 +1,7 @@
 /** `hostnet namespace …`: network namespaces that endpoints attach to, created or adopted. */
 import type { NamespaceRequest, NamespaceWire as Namespace } from "../api/rest/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
-import { json, shortId, table } from "./output.js";
+import { columnTable, forScripts, plain, shortId, type Column, type TableStyle } from "./output.js";
 
 export const namespaceCreateOptions = {
   path: {
@@ -19,17 +19,21 @@ export function namespaceCreateRequest(
   return values.path === undefined ? { Name: name } : { Name: name, Path: values.path };
 }
 
-export function namespaceTable(namespaces: readonly Namespace[]): string {
-  return table(
-    ["ID", "NAME", "PATH", "OWNED", "ENDPOINTS"],
-    namespaces.map((ns) => [
-      shortId(ns.ID),
-      ns.Name,
-      ns.Path,
-      ns.Owned ? "yes" : "no",
-      String(ns.Resources.length),
-    ]),
-  );
+const namespaceColumns: readonly Column<Namespace>[] = [
+  { header: "ID", cell: (ns) => shortId(ns.ID) },
+  { header: "NAME", cell: (ns) => ns.Name },
+  { header: "PATH", cell: (ns) => ns.Path },
+  { header: "OWNED", cell: (ns) => (ns.Owned ? "yes" : "no") },
+  { header: "ENDPOINTS", cell: (ns) => String(ns.Resources.length) },
+  {
+    header: "ENDPOINT IDS",
+    wide: true,
+    cell: (ns) => ns.Resources.map((r) => shortId(r.Id)).join(",") || "-",
+  },
+];
+
+export function namespaceTable(namespaces: readonly Namespace[], style: TableStyle = plain): string {
+  return columnTable(namespaceColumns, namespaces, style);
 }
 
 export const namespace = group({
@@ -44,7 +48,7 @@ export const namespace = group({
       examples: ["hostnet namespace create web1", "hostnet namespace create ctr1 --path /proc/4242/ns/net"],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createNamespace(namespaceCreateRequest(args.NAME, values));
-        ctx.out(ctx.json ? json(created) : created.ID);
+        ctx.show(created, () => created.ID);
       },
     }),
     defineCommand({
@@ -52,7 +56,7 @@ export const namespace = group({
       help: "List network namespaces",
       async run(ctx) {
         const namespaces = await ctx.client.namespaces();
-        ctx.out(ctx.json ? json(namespaces) : namespaceTable(namespaces));
+        ctx.show(namespaces, (style) => namespaceTable(namespaces, style));
       },
     }),
     defineCommand({
@@ -61,7 +65,7 @@ export const namespace = group({
       args: ["NAMESPACE"],
       async run(ctx, { args }) {
         await ctx.client.deleteNamespace(args.NAMESPACE);
-        if (!ctx.json) ctx.out(args.NAMESPACE);
+        if (!forScripts(ctx.output)) ctx.out(args.NAMESPACE);
       },
     }),
   ],

@@ -3,8 +3,9 @@ import { isIP } from "node:net";
 import type { NetworkRequest, NetworkWire as Network, Policy, Subnet } from "../api/rest/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
-import { json, none, shortId, table } from "./output.js";
+import { columnTable, forScripts, none, plain, shortId, type Column, type TableStyle } from "./output.js";
 import { policiesOf, policyOptions } from "./policy.js";
+import { withProgress } from "./progress.js";
 
 export const networkCreateOptions = {
   type: {
@@ -140,18 +141,30 @@ export function networkCreateRequest(
   return { ...withPolicies, Mtu: Number(values.mtu) };
 }
 
-export function networkTable(networks: readonly Network[]): string {
-  return table(
-    ["ID", "NAME", "TYPE", "SUBNETS", "BRIDGE", "ORIGIN"],
-    networks.map((n) => [
-      shortId(n.ID),
-      n.Name,
-      n.Type,
-      n.Ipams.flatMap((i) => i.Subnets.map((s) => s.IpAddressPrefix)).join(","),
-      n.Bridge,
-      n.Origin?.Kind ?? none,
-    ]),
-  );
+const networkColumns: readonly Column<Network>[] = [
+  { header: "ID", cell: (n) => shortId(n.ID) },
+  { header: "NAME", cell: (n) => n.Name },
+  { header: "TYPE", cell: (n) => n.Type },
+  {
+    header: "SUBNETS",
+    cell: (n) => n.Ipams.flatMap((i) => i.Subnets.map((s) => s.IpAddressPrefix)).join(","),
+  },
+  {
+    header: "GATEWAYS",
+    wide: true,
+    cell: (n) =>
+      n.Ipams.flatMap((i) => i.Subnets.flatMap((s) => (s.Routes ?? []).map((r) => r.NextHop))).join(",") ||
+      none,
+  },
+  { header: "MTU", wide: true, cell: (n) => String(n.Mtu) },
+  { header: "BRIDGE", cell: (n) => n.Bridge },
+  { header: "POLICIES", wide: true, cell: (n) => n.Policies.map((p) => p.Type).join(",") || none },
+  { header: "ORIGIN", cell: (n) => n.Origin?.Kind ?? none },
+  { header: "CREATED", wide: true, cell: (n) => n.CreatedAt },
+];
+
+export function networkTable(networks: readonly Network[], style: TableStyle = plain): string {
+  return columnTable(networkColumns, networks, style);
 }
 
 export const network = group({
@@ -170,7 +183,7 @@ export const network = group({
       ],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createNetwork(networkCreateRequest(args.NAME, values));
-        ctx.out(ctx.json ? json(created) : created.ID);
+        ctx.show(created, () => created.ID);
       },
     }),
     defineCommand({
@@ -178,15 +191,17 @@ export const network = group({
       help: "List networks",
       async run(ctx) {
         const networks = await ctx.client.networks();
-        ctx.out(ctx.json ? json(networks) : networkTable(networks));
+        ctx.show(networks, (style) => networkTable(networks, style));
       },
     }),
     defineCommand({
       names: ["inspect"],
-      help: "Print a network as the API's JSON",
+      help: "Print a network as the API's JSON (or as --output asks)",
       args: ["NETWORK"],
+      output: "json",
       async run(ctx, { args }) {
-        ctx.out(json(await ctx.client.network(args.NETWORK)));
+        const net = await ctx.client.network(args.NETWORK);
+        ctx.show(net, (style) => networkTable([net], style));
       },
     }),
     defineCommand({
@@ -201,8 +216,13 @@ export const network = group({
         },
       },
       async run(ctx, { args, values }) {
-        await ctx.client.deleteNetwork(args.NETWORK, { force: values.force === true });
-        if (!ctx.json) ctx.out(args.NETWORK);
+        const force = values.force === true;
+        // Only a person watching learns how many endpoints go with the network: a script asks nothing more.
+        const endpoints =
+          force && ctx.terminal ? (await ctx.client.endpoints({ network: args.NETWORK })).length : 0;
+        const label = `removing network ${args.NETWORK}${endpoints === 0 ? "" : ` and its ${String(endpoints)} endpoints`}`;
+        await withProgress(ctx, label, ctx.client.deleteNetwork(args.NETWORK, { force }));
+        if (!forScripts(ctx.output)) ctx.out(args.NETWORK);
       },
     }),
   ],

@@ -17,7 +17,7 @@ import { HostnetError } from "../errors.js";
 import { aclSyntax, parseAcl, protocolNumbers } from "./acl.js";
 import { defineCommand, group, type Context, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
-import { json, none, table } from "./output.js";
+import { columnTable, none, plain, type Column, type TableStyle } from "./output.js";
 import { formatRate, parseRate, rateSyntax } from "./rate.js";
 
 /** The flags that write policies, shared by `endpoint create`, `policy add` and `policy set`. */
@@ -399,30 +399,33 @@ function columns(p: Policy): readonly string[] {
   }
 }
 
+interface PolicyRow {
+  readonly index: number;
+  readonly policy: CountedPolicy;
+  readonly summary: readonly string[];
+}
+
+const summaryHeaders = ["DIRECTION", "ACTION", "PRIORITY", "PROTOCOLS", "LOCAL", "REMOTE", "PORTS/RATE"];
+
+const policyColumns: readonly Column<PolicyRow>[] = [
+  { header: "INDEX", cell: (r) => String(r.index) },
+  { header: "TYPE", cell: (r) => r.policy.Type },
+  ...summaryHeaders.map((header, i): Column<PolicyRow> => ({ header, cell: (r) => r.summary[i] ?? none })),
+  {
+    header: "PACKETS",
+    cell: (r) => (r.policy.Counters === undefined ? none : String(r.policy.Counters.Packets)),
+  },
+  {
+    header: "BYTES",
+    cell: (r) => (r.policy.Counters === undefined ? none : String(r.policy.Counters.Bytes)),
+  },
+  { header: "SETTINGS", wide: true, cell: (r) => JSON.stringify(r.policy.Settings) },
+];
+
 /** Numbered from 1, the numbers `policy rm --index` takes. */
-export function policyTable(policies: readonly CountedPolicy[]): string {
-  return table(
-    [
-      "INDEX",
-      "TYPE",
-      "DIRECTION",
-      "ACTION",
-      "PRIORITY",
-      "PROTOCOLS",
-      "LOCAL",
-      "REMOTE",
-      "PORTS/RATE",
-      "PACKETS",
-      "BYTES",
-    ],
-    policies.map((p, i) => [
-      String(i + 1),
-      p.Type,
-      ...columns(p),
-      p.Counters === undefined ? none : String(p.Counters.Packets),
-      p.Counters === undefined ? none : String(p.Counters.Bytes),
-    ]),
-  );
+export function policyTable(policies: readonly CountedPolicy[], style: TableStyle = plain): string {
+  const rows = policies.map((policy, i) => ({ index: i + 1, policy, summary: columns(policy) }));
+  return columnTable(policyColumns, rows, style);
 }
 
 const targetName = (target: Target, ref: string): string =>
@@ -433,7 +436,7 @@ async function modify(ctx: Context, target: Target, ref: string, request: Policy
     target.network === true
       ? await ctx.client.modifyNetworkPolicies(ref, request)
       : await ctx.client.modifyPolicies(ref, request);
-  if (ctx.json) ctx.out(json(changed));
+  ctx.show(changed);
 }
 
 export const policy = group({
@@ -501,7 +504,7 @@ export const policy = group({
           values.network === true
             ? listedNetworkPolicies(await ctx.client.network(args.ENDPOINT))
             : await ctx.client.policies(args.ENDPOINT);
-        ctx.out(ctx.json ? json(listed) : policyTable(listed));
+        ctx.show(listed, (style) => policyTable(listed, style));
       },
     }),
   ],

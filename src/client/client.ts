@@ -3,6 +3,7 @@
  * built-ins and src/errors.ts; its types are the API's schemas', imported as types only.
  */
 import { request, type RequestOptions } from "./request.js";
+import type { InfoWire as Info } from "../api/rest/info.js";
 import type {
   BackendRequest,
   LoadBalancerRequest,
@@ -60,6 +61,8 @@ export interface HostnetClient {
 
   /** What the next converge would change in the kernel, without changing it. */
   plan(): Promise<Plan>;
+  /** hostnetd's version, the kernel features it found, what it holds by type, etcd, its socket and store. */
+  info(): Promise<Info>;
 }
 
 /**
@@ -116,5 +119,6 @@ export function createClient(options: RequestOptions): HostnetClient {
       (await call("POST", `/loadbalancers/${ref(r)}/endpoints`, body)) as LoadBalancer,
 
     plan: async () => (await call("GET", "/plan")) as Plan,
+    info: async () => (await call("GET", "/info")) as Info,
   };
 }

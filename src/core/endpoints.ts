@@ -178,7 +178,7 @@ export async function deleteEndpoint(core: Core, ref: string): Promise<void> {
   const balancers = balancersOf(core, ep);
   core.store.write(() => core.store.endpoints.delete(ep.id));
   await core.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
-  await core.loadBalancers.forget(balancers, ep);
+  await core.loadBalancers.forget([{ lbs: balancers, ep }]);
   await releaseAddresses(core, getNetwork(core, ep.networkId), [ep]);
 }
 
@@ -193,7 +193,7 @@ export async function deleteEndpointAddress(core: Core, ref: string, address: st
   const balancers = balancersOf(core, ep);
   core.store.write(() => core.store.endpoints.setLeasedAddress(ep.id, gone.subnetId, null));
   await core.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
-  await core.loadBalancers.forget(balancers, { ...ep, addresses: [gone] });
+  await core.loadBalancers.forget([{ lbs: balancers, ep: { ...ep, addresses: [gone] } }]);
 }
 
 export async function attachEndpoint(core: Core, ref: string, spec: AttachSpec): Promise<Endpoint> {

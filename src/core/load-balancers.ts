@@ -174,18 +174,25 @@ export class LoadBalancerService {
     await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
       this.lbs.addBackend(lb.id, ep.id),
     );
-    await this.forget([lb], ep);
+    await this.forget([{ lbs: [lb], ep }]);
     return this.get(lb.id);
   }
 
-  /** What the kernel remembers of `ep` as a backend of these load balancers (see backend-memory.ts). */
-  async forget(lbs: readonly LoadBalancer[], ep: Endpoint): Promise<void> {
+  /**
+   * What the kernel remembers of endpoints as backends of load balancers (see backend-memory.ts), each with
+   * its own: one batch however many, so deleting a network of many backends is not a conntrack each.
+   */
+  async forget(
+    backends: readonly { readonly lbs: readonly LoadBalancer[]; readonly ep: Endpoint }[],
+  ): Promise<void> {
     await this.forgetBackend(
-      lbs.flatMap((lb) =>
-        lb.vips.flatMap((vip) =>
-          ep.addresses
-            .filter((a) => (a.family === 6) === vip.includes(":"))
-            .map((a) => ({ vip, backend: a.address })),
+      backends.flatMap(({ lbs, ep }) =>
+        lbs.flatMap((lb) =>
+          lb.vips.flatMap((vip) =>
+            ep.addresses
+              .filter((a) => (a.family === 6) === vip.includes(":"))
+              .map((a) => ({ vip, backend: a.address })),
+          ),
         ),
       ),
     );

@@ -64,6 +64,7 @@ export async function namespaceVanished(core: Core, ref: string): Promise<Endpoi
     for (const ep of attached) core.store.endpoints.setAttachment(ep.id, null, "namespace vanished");
     if (ns.owned) core.store.namespaces.delete(ns.id);
   });
+  await core.reconciler.namespaceGone(ns);
   await core.reconciler.converge([...attached.map((ep) => `ep:${ep.id}` as const), `ns:${ns.id}`]);
   return attached;
 }

@@ -194,7 +194,7 @@ export async function deleteNetwork(
     `net:${net.id}`,
     ...new Set(balancers.flat().map((lb) => `lb:${lb.id}` as const)),
   ]);
-  for (const [i, ep] of endpoints.entries()) await core.loadBalancers.forget(balancers[i] ?? [], ep);
+  await core.loadBalancers.forget(endpoints.map((ep, i) => ({ lbs: balancers[i] ?? [], ep })));
   if (net.uplink !== null) await restoreUplinks(core);
   await releaseAddresses(core, net, endpoints);
   await core.host.overlay?.addresses.releaseNetwork(net, blocks);

@@ -34,6 +34,13 @@ const CLAIM_RACE_RETRIES = 20;
 const CLAIM_RACE_DELAY_MS = 250;
 
 export class OverlayPeers implements ClusterEvents {
+  /**
+   * Other hosts' addresses on a cluster network this host is still creating, by network and address: the
+   * defining host claims its source address right after the definition, and that record can come while this
+   * host checks the network, before it is stored. They are put once the network is.
+   */
+  private readonly early = new Map<string, Map<string, EndpointRecord>>();
+
   constructor(
     private readonly store: Store,
     private readonly reconciler: Reconciler,
@@ -60,6 +67,7 @@ export class OverlayPeers implements ClusterEvents {
 
   /** A network deleted on another host goes here too, unless this host still has endpoints on it. */
   async networkUndefined(name: string): Promise<void> {
+    this.early.delete(name);
     const net = this.store.networks.find(name);
     if (net?.overlay == null) return;
     if (this.store.endpoints.all({ networkId: net.id }).some((ep) => ep.remoteHost === null)) {
@@ -80,6 +88,7 @@ export class OverlayPeers implements ClusterEvents {
           { op: "overlay", network: def.name },
           "a local network has the name of a cluster network",
         );
+      else await this.putEarly(def.name);
       return;
     }
     await this.service.createNetwork({
@@ -100,6 +109,13 @@ export class OverlayPeers implements ClusterEvents {
       },
       fromCluster: true,
     });
+    await this.putEarly(def.name);
+  }
+
+  private async putEarly(network: string): Promise<void> {
+    const records = this.early.get(network);
+    this.early.delete(network);
+    for (const record of records?.values() ?? []) await this.endpointPut(record);
   }
 
   /**
@@ -107,6 +123,7 @@ export class OverlayPeers implements ClusterEvents {
    * its last one. IPv4 first, so that a dual-stack endpoint new to this host is named after its IPv4 address.
    */
   async endpointsListed(all: readonly EndpointRecord[]): Promise<void> {
+    this.early.clear();
     const listed = new Set(all.map((r) => `${r.network}/${r.address}/${r.host}/${r.mac}`));
     for (const net of this.overlayNetworks())
       for (const ep of this.store.endpoints.all({ networkId: net.id })) {
@@ -131,7 +148,12 @@ export class OverlayPeers implements ClusterEvents {
   async endpointPut(record: EndpointRecord, attempt = 0): Promise<void> {
     if (record.host === this.hostAddress) return;
     const net = this.store.networks.find(record.network);
-    if (net?.overlay === null || net === undefined) return;
+    if (net === undefined) {
+      const early = this.early.get(record.network) ?? new Map<string, EndpointRecord>();
+      this.early.set(record.network, early.set(record.address, record));
+      return;
+    }
+    if (net.overlay === null) return;
     const subnet = subnetOf(net, record.address);
     if (subnet === undefined) {
       this.log.warn({ op: "overlay", ...record }, "another host published an address outside the network");
@@ -177,6 +199,7 @@ export class OverlayPeers implements ClusterEvents {
   }
 
   async endpointDeleted(network: string, address: string): Promise<void> {
+    this.early.get(network)?.delete(address);
     const net = this.store.networks.find(network);
     const subnet = net === undefined ? undefined : subnetOf(net, address);
     const ep = subnet === undefined ? undefined : this.store.endpoints.withAddress(subnet.id, address);
@@ -239,7 +262,7 @@ const sameDefinition = (net: Network, def: OverlayNetworkDefinition): boolean =>
   );
 };
 
-/** This host's source address on the network (core/overlay-source.ts), published as an endpoint of its bridge. */
+/** This host's source address on the network (core/overlay-addresses.ts), published as an endpoint of its bridge. */
 function sourceRecord(net: Network, host: string): EndpointRecord[] {
   const address = net.overlay?.sourceAddress;
   return net.overlay === null || address == null

@@ -55,12 +55,27 @@ async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Pro
   }
 }
 
-export async function apply(runner: Runner, proxy: LoopbackProxy, ops: readonly Op[]): Promise<void> {
+/** An apply's progress: kernel steps (lines of its batches) done, of all its plan has. */
+export type ApplyProgress = (done: number, total: number) => void;
+
+export async function apply(
+  runner: Runner,
+  proxy: LoopbackProxy,
+  ops: readonly Op[],
+  progress: ApplyProgress = () => undefined,
+): Promise<void> {
   const all = batches(steps(ops));
-  const inOrder = async (): Promise<void> => {
-    for (const batch of all) if (batch.runner.kind !== "nft") await runBatch(runner, proxy, batch);
+  const total = all.reduce((n, b) => n + b.lines.length, 0);
+  let done = 0;
+  const run = async (batch: Batch): Promise<void> => {
+    await runBatch(runner, proxy, batch);
+    done += batch.lines.length;
+    progress(done, total);
   };
-  const nft = all.filter((b) => b.runner.kind === "nft").map((b) => runBatch(runner, proxy, b));
+  const inOrder = async (): Promise<void> => {
+    for (const batch of all) if (batch.runner.kind !== "nft") await run(batch);
+  };
+  const nft = all.filter((b) => b.runner.kind === "nft").map(run);
   const failures = (await Promise.allSettled([inOrder(), ...nft])).flatMap((r) =>
     r.status === "rejected" ? [r.reason as unknown] : [],
   );

@@ -124,8 +124,15 @@ export function namespaceAt(path: string): NamespaceAtPath {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : "not-a-network-namespace";
   }
-  if (inode === statSync("/proc/self/ns/net", { bigint: true }).ino) return "hostnetd's own";
+  if (inode === ownNamespace()) return "hostnetd's own";
   return namespaceType(path, inode) === "net" ? "network namespace" : "not-a-network-namespace";
+}
+
+let own: bigint | undefined;
+/** hostnetd's own network namespace's inode: a process keeps its namespace, so it is read once. */
+function ownNamespace(): bigint {
+  own ??= statSync("/proc/self/ns/net", { bigint: true }).ino;
+  return own;
 }
 
 function namespaceType(path: string, inode: bigint): string | undefined {

@@ -98,6 +98,21 @@ export function namespaceMark(alias: string | undefined): { owner: Owner; instan
   return m[2] === undefined ? { owner } : { owner, instance: m[2] };
 }
 
+/**
+ * The namespaces hostnet makes get an id in hostnetd's namespace (`ip netns set NAME NSID`) in this range,
+ * above the ids the kernel gives out itself (the lowest free, from 0). It is a mark that one `ip -j netns
+ * list` reads for every namespace without entering any: observation enters only namespaces of the store and
+ * those carrying it, where lo's alias (namespaceMark) says whose they are.
+ */
+const NSID_BASE = 0x40000000;
+
+/** The namespace id of the namespace hostnet makes for `owner`, from its record's id (random bits). */
+export const namespaceNsid = (owner: Owner): number =>
+  NSID_BASE + (Number.parseInt(owner.replace(/^ns:/, "").slice(0, 8), 16) % NSID_BASE);
+
+/** Whether a namespace id is in the range hostnet marks its namespaces with. */
+export const isNamespaceNsid = (nsid: number | undefined): boolean => nsid !== undefined && nsid >= NSID_BASE;
+
 /** The empty chain whose name carries the version of a table's skeleton (render/nft.ts). */
 const VERSION_CHAIN_PREFIX = "version_";
 

@@ -3,7 +3,6 @@
  * element comment), read through the kernel's own JSON. Objects hostnet made whose owner is unknown are
  * reported as "orphan" so a full converge removes them.
  */
-import { readdir } from "node:fs/promises";
 import pLimit from "p-limit";
 import type { Namespace } from "../model/types.js";
 import type { Runner } from "./linux/exec.js";
@@ -12,6 +11,7 @@ import {
   DSR_ROUTE_PROTO,
   DSR_VIP_LABEL,
   ifbName,
+  isNamespaceNsid,
   isOwnedLinkName,
   namespaceMark,
   NETNS_DIR,
@@ -329,23 +329,35 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
   return out;
 }
 
-/** Named namespaces: those in the store by owner, the rest only if their lo carries hostnet's alias. */
+/** An entry of `ip -j netns list`: a named namespace and its id in hostnetd's namespace, if it has one. */
+interface NetnsEntry {
+  name: string;
+  id?: number;
+}
+
+/**
+ * Named namespaces: those the store says hostnet made, by owner; of the rest, only those carrying hostnet's
+ * namespace id (a namespace it made whose record is gone) are entered, to read whose they are from their lo.
+ * Other namespaces cost nothing but their line in one `ip -j netns list`.
+ */
 async function observeNetns(
   runner: Runner,
   known: readonly Namespace[],
   instance: string,
 ): Promise<KernelObject[]> {
-  const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
+  const listed = (await ip(runner, null, ["netns", "list"])).trim();
+  const entries = listed === "" ? [] : (JSON.parse(listed) as NetnsEntry[]);
   const byName = new Map(known.filter((ns) => ns.owned).map((ns) => [ns.name, ns]));
   const out: KernelObject[] = [];
+  const marked: string[] = [];
+  for (const { name, id } of entries) {
+    const ns = byName.get(name);
+    if (ns !== undefined) out.push({ kind: "netns", owner: `ns:${ns.id}`, name, instance });
+    else if (isNamespaceNsid(id)) marked.push(name);
+  }
   await Promise.all(
-    names.map((name) =>
+    marked.map((name) =>
       limit(async () => {
-        const ns = byName.get(name);
-        if (ns !== undefined) {
-          out.push({ kind: "netns", owner: `ns:${ns.id}`, name, instance });
-          return;
-        }
         const lo = await ip(runner, `${NETNS_DIR}/${name}`, ["link", "show", "dev", "lo"]).catch(() => "[]");
         const mark = namespaceMark((JSON.parse(lo) as IpLink[])[0]?.ifalias);
         // Another hostnetd's namespace (a test's, a second instance's) is not this one's to remove.
@@ -428,7 +440,7 @@ export function nftElementOf(family: string, setName: string, raw: unknown): Ker
   };
 }
 
-async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObject[]> {
+async function observeNftFamily(runner: Runner, family: NftFamily): Promise<KernelObject[]> {
   let json: NftJson;
   try {
     json = JSON.parse(
@@ -464,6 +476,11 @@ function verdictText(v: unknown): string {
   return target === undefined ? kind : `${kind} ${target}`;
 }
 
+/** hostnet's nft tables of both families and their elements. */
+export async function observeNft(runner: Runner): Promise<KernelObject[]> {
+  return (await Promise.all(nftFamilies.map((family) => observeNftFamily(runner, family)))).flat();
+}
+
 export async function observe(
   runner: Runner,
   namespaces: readonly Namespace[],
@@ -484,11 +501,11 @@ export async function observe(
       return [...l, ...tc, ...peers];
     }),
     observeNetns(runner, namespaces, instance),
-    Promise.all(nftFamilies.map((family) => observeNft(runner, family))),
+    observeNft(runner),
     Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
     observeVipRoutes(runner),
   ]);
-  return [...sysctls, ...links, ...netns, ...nft.flat(), ...inside.flat(), ...vipRoutes];
+  return [...sysctls, ...links, ...netns, ...nft, ...inside.flat(), ...vipRoutes];
 }
 
 /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */

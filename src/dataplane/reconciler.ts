@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
+import type { ApplyProgress } from "./apply.js";
 import type { Counter } from "./counters.js";
 import { shortIdOfLink, type Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
@@ -29,6 +30,7 @@ import { describeRemoval, type Removal } from "./kernel-events.js";
 import {
   defaultSkeleton,
   identity,
+  netnsOf,
   prerequisitesOf,
   type KernelObject,
   type SkeletonOptions,
@@ -43,11 +45,13 @@ export interface Kernel {
    * (Store.instanceId).
    */
   observe(namespaces: readonly Namespace[], instance: string): Promise<KernelObject[]>;
+  /** hostnet's nft tables and their elements only: what a doubt about them needs, quicker than `observe`. */
+  observeNft(): Promise<KernelObject[]>;
   /** hostnet's exceptions in the other firewalls of its namespace, and what those firewalls are. */
   observeFirewalls(): Promise<FirewallObservation>;
   /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */
   peerNamespaceIds(): Promise<ReadonlyMap<number, readonly string[]>>;
-  apply(ops: readonly Op[]): Promise<void>;
+  apply(ops: readonly Op[], progress?: ApplyProgress): Promise<void>;
   /** Counters of the elements of some of hostnet's nft sets, by element comment. */
   elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
 }
@@ -79,6 +83,12 @@ export interface Drift {
   readonly lost: readonly string[];
   /** hostnet's nft tables that lost chains, rules or sets but are still there: they are rebuilt whole. */
   readonly damaged?: readonly string[];
+  /**
+   * Some removals took what hostnet's own apply had just replaced: the kernel's late report of that apply,
+   * or someone else's removal of the new object. The repair observes the kernel to tell: its nft tables
+   * only when only they are in doubt.
+   */
+  readonly observe?: "nft" | "all";
 }
 
 /** A repair's drift: what the monitors reported, or "all" to observe the whole kernel (the periodic check). */
@@ -86,9 +96,12 @@ export type RepairScope = "all" | Drift;
 
 /**
  * The kernel's monitors report the removals hostnet's own replaces make (a rebuilt table, a re-created veth)
- * while they are applied or soon after: a removal seen so soon after hostnet replaced the object is its own.
+ * while they are applied or soon after, later on a busy host: a removal of an object hostnet replaced this
+ * recently may be its own, and the repair observes the kernel rather than trust the record.
  */
-const OWN_REMOVALS_MS = 1000;
+const OWN_REMOVALS_MS = 10_000;
+
+const isNft = (o: KernelObject | undefined): boolean => o?.kind === "nftTable" || o?.kind === "nftElement";
 
 /** The identities of hostnet's two nft tables. */
 const NFT_TABLES: readonly string[] = ["nft:inet", "nft:bridge"];
@@ -121,17 +134,20 @@ export class Reconciler {
     this.loadBalancers = store.loadBalancers;
   }
 
-  /** Makes the kernel match the store for `scope`; a write to owners ends their objects' repair holds. */
-  converge(scope: Scope): Promise<ApplyReport> {
+  /**
+   * Makes the kernel match the store for `scope`; a write to owners ends their objects' repair holds.
+   * `progress` hears how far the apply has gone.
+   */
+  converge(scope: Scope, progress?: ApplyProgress): Promise<ApplyReport> {
     if (scope !== "all") this.holds.release(scope);
     return this.serialised(async () => {
       const started = performance.now();
       let ops: readonly Op[];
       try {
-        ops = await this.convergeOnce(scope, false);
+        ops = await this.convergeOnce(scope, false, undefined, progress);
       } catch (err) {
         this.log.warn({ op: "converge", scope, err }, "apply failed; retrying against a fresh observation");
-        ops = await this.convergeOnce(scope, true);
+        ops = await this.convergeOnce(scope, true, undefined, progress);
       }
       const report = { ops: ops.length, durationMs: Math.round((performance.now() - started) * 100) / 100 };
       this.log.info({ op: "converge", scope, ...report }, "converged");
@@ -144,9 +160,11 @@ export class Reconciler {
    * adopted namespace vanished with its container), each owner is converged on its own and the failures
    * are returned, so every other network and endpoint is still brought in line.
    */
-  async convergeAll(): Promise<{ report: ApplyReport; failures: { owner: Owner; error: unknown }[] }> {
+  async convergeAll(
+    progress?: ApplyProgress,
+  ): Promise<{ report: ApplyReport; failures: { owner: Owner; error: unknown }[] }> {
     try {
-      return { report: await this.converge("all"), failures: [] };
+      return { report: await this.converge("all", progress), failures: [] };
     } catch (err) {
       this.log.warn({ op: "converge", scope: "all", err }, "full converge failed; converging owner by owner");
     }
@@ -186,8 +204,9 @@ export class Reconciler {
   /**
    * Of removals the monitors reported, those that took an object the record says the kernel has. It runs
    * after every converge begun before it, so what hostnet's own applies deleted is out of the record already;
-   * what they replaced (deleted and made again) is no drift when the removal was seen `OWN_REMOVALS_MS`
-   * after at most. `seenAt`: when the monitors reported the removals.
+   * what they replaced (deleted and made again) within `OWN_REMOVALS_MS` before may be their own removal or
+   * another's (`nft flush ruleset` right after a repair), which the repair tells by observing the kernel.
+   * `seenAt`: when the monitors reported the removals.
    */
   drifted(removals: readonly Removal[], seenAt = performance.now()): Promise<Drift> {
     return this.serialised(async () => {
@@ -199,12 +218,16 @@ export class Reconciler {
       if (known === undefined)
         return { removals, causes: removals.map((r) => describeRemoval(r, pathOf(r))), lost: [] };
       for (const [id, at] of this.replacedAt) if (seenAt - at > OWN_REMOVALS_MS) this.replacedAt.delete(id);
+      let observe: Drift["observe"];
       const taken = removals.flatMap((r) => {
         const netns = "where" in r && r.where !== null ? pathOf(r) : null;
-        const lost = takenFromRecord(r, known, netns, (path) => this.ifnamesIn(path)).filter(
+        const ids = takenFromRecord(r, known, netns, (path) => this.ifnamesIn(path));
+        const lost = ids.filter(
           (id) => !this.replacedAt.has(r.kind === "nft" && r.object === "table" ? `${id} table` : id),
         );
-        return lost.length === 0 ? [] : [{ r, lost }];
+        if (lost.length < ids.length)
+          observe = observe === "all" || (r.kind !== "nft" && r.kind !== "nftElements") ? "all" : "nft";
+        return ids.length === 0 ? [] : [{ r, lost }];
       });
       const whole = (r: Removal): boolean => r.kind !== "nft" || r.object === "table";
       const lost = new Set(taken.flatMap(({ r, lost }) => (whole(r) ? lost : [])));
@@ -218,20 +241,42 @@ export class Reconciler {
         causes: [...new Set(taken.map(({ r }) => describeRemoval(r, pathOf(r))))],
         lost: [...lost],
         damaged: [...damaged].filter((id) => !lost.has(id)),
+        ...(observe === undefined ? {} : { observe }),
       };
     });
   }
 
   /**
+   * A namespace deleted under hostnet took what was in it and the veths whose peer was there: the record
+   * forgets them, so that the next plan does not delete what is gone (which fails the whole batch).
+   */
+  namespaceGone(ns: { readonly id: string; readonly path: string }): Promise<void> {
+    return this.serialised(() => {
+      const known = this.known;
+      const took = (o: KernelObject): boolean =>
+        netnsOf(o) === ns.path ||
+        (o.kind === "veth" && o.netns === ns.path) ||
+        (o.kind === "netns" && o.owner === `ns:${ns.id}`);
+      for (const o of known?.all() ?? []) if (took(o)) known?.forget(identity(o), true);
+      return Promise.resolve();
+    });
+  }
+
+  /**
    * Repairs drift: the record forgets what the monitors reported lost (and what the kernel took along), or
-   * is observed afresh for the periodic check, and what a full converge would apply is applied, except what
-   * is held back. If that fails, each owner is repaired on its own against a fresh observation.
+   * is observed afresh for the periodic check and for removals that may be hostnet's own (its nft tables
+   * only, when only they are in doubt), and what a full converge would apply is applied, except what is held
+   * back. If that fails, each owner is repaired on its own against a fresh observation.
    */
   repair(cause: string, drift: RepairScope): Promise<RepairReport> {
     return this.serialised(async () => {
       const started = performance.now();
-      if (drift === "all" || this.known === undefined) await this.refresh();
-      else {
+      if (drift === "all" || drift.observe === "all" || this.known === undefined) await this.refresh();
+      else if (drift.observe === "nft") {
+        await this.refreshNft();
+        const known = this.known;
+        for (const id of drift.lost) if (!isNft(known.get(id))) known.lost(id);
+      } else {
         for (const id of drift.lost) this.known.lost(id);
         for (const id of drift.damaged ?? []) {
           const table = this.known.get(id);
@@ -295,6 +340,7 @@ export class Reconciler {
     requested: Scope,
     fresh: boolean,
     admit: (ops: readonly Op[]) => readonly Op[] = (ops) => ops,
+    progress?: ApplyProgress,
   ): Promise<readonly Op[]> {
     const scope = this.firewallIntegration === "auto" ? widened(requested) : requested;
     if (fresh || this.known === undefined) await this.refresh();
@@ -310,7 +356,7 @@ export class Reconciler {
     ops = admit(ops);
     if (ops.length === 0) return ops;
     try {
-      await this.kernel.apply(ops);
+      await this.kernel.apply(ops, progress);
     } catch (err) {
       this.known = undefined;
       throw err;
@@ -360,11 +406,33 @@ export class Reconciler {
 
   private async refresh(): Promise<void> {
     const [observed, firewalls] = await Promise.all([
-      this.kernel.observe(this.store.namespaces.all(), this.store.meta.instanceId()),
+      this.kernel.observe(this.namespacesInUse(), this.store.meta.instanceId()),
       this.observeFirewalls(),
     ]);
     this.hostFirewalls = firewalls.host;
     this.known = new KnownObjects([...this.adopted(observed), ...firewalls.objects]);
+  }
+
+  /** Replaces the record's nft tables and elements with a fresh observation of them. */
+  private async refreshNft(): Promise<void> {
+    const observed = await this.kernel.observeNft();
+    const known = this.known ?? new KnownObjects();
+    for (const o of known.all()) if (isNft(o)) known.forget(identity(o), false);
+    for (const o of observed) known.set(o);
+    this.known = known;
+  }
+
+  /**
+   * The store's namespaces hostnet has objects in, the only ones observation enters: those it made, and those
+   * its endpoints are attached in. An adopted namespace whose endpoints are gone holds nothing of hostnet's.
+   */
+  private namespacesInUse(): Namespace[] {
+    const attached = new Set(
+      this.store.endpoints
+        .all()
+        .flatMap((ep) => (ep.attachment?.kind === "namespace" ? [ep.attachment.namespaceId] : [])),
+    );
+    return this.store.namespaces.all().filter((ns) => ns.owned || attached.has(ns.id));
   }
 
   /** With the integration off, hostnet looks at no other firewall: it has nothing there to plan. */

@@ -2,8 +2,8 @@
  * Continuous convergence: removals the kernel's monitors report are gathered for a moment, those that took
  * something of the record are drift, and drift is repaired; a periodic full check covers what no monitor
  * reports (changes rather than removals, namespaces without a veth). One check runs at a time. hostnet's
- * own applies do not loop: what they delete the record no longer has, what they replace is no drift while
- * the kernel's late report of it may come, and what they make is no removal.
+ * own applies do not loop: what they delete the record no longer has, a removal of what they replaced just
+ * before is checked against the kernel (Reconciler.drifted), and what they make is no removal.
  */
 import type { Logger } from "pino";
 import type { Removal } from "./kernel-events.js";

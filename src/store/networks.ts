@@ -39,20 +39,10 @@ interface SubnetRow {
   next_offset: string;
 }
 
-export interface NewNetwork {
-  readonly id: string;
-  readonly name: string;
-  readonly type: NetworkType;
-  readonly shortId: string;
-  readonly mtu: number;
-  readonly interContainer: boolean;
-  readonly subnets: readonly { family: Family; prefix: string; gateway: string }[];
-  readonly policies: readonly NetworkPolicy[];
-  readonly adapter: string | null;
-  readonly uplink: UplinkSnapshot | null;
-  readonly ipam: "static" | "dhcp";
-  readonly overlay: OverlaySettings | null;
-}
+/** A network as it is recorded: what the store gives it (ids of subnets, time, origin) comes later. */
+export type NewNetwork = Omit<Network, "subnets" | "createdAt" | "origin"> & {
+  readonly subnets: readonly Omit<Subnet, "id">[];
+};
 
 const NETWORK_SQL =
   "SELECT n.*, o.kind AS origin_kind, o.key AS origin_key FROM networks n LEFT JOIN network_origins o ON o.network_id = n.id";

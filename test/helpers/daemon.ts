@@ -1,10 +1,11 @@
 /**
  * hostnetd for a test: started from dist/ inside the test's host namespace (nsenter, so namespaces it
- * creates are visible to the test), with a temp socket and state dir, stopped by PID. Its D-Bus system bus
- * is the test's (or none): a hostnetd under test never talks to the firewalld of the machine.
+ * creates are visible to the test), with a temp socket, state dir and an empty configuration file (never the
+ * machine's /etc/hostnet/hostnetd.json), stopped by PID. Its D-Bus system bus is the test's (or none): a
+ * hostnetd under test never talks to the firewalld of the machine.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -82,9 +83,29 @@ async function waitReady(
   throw new Error(`hostnetd did not become ready:\n${logs()}`);
 }
 
-/** hostnetd run in `hostNs` with exactly these arguments until it exits: for starts that must be refused. */
-export function runHostnetd(hostNs: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
-  return run(["nsenter", `--net=/run/netns/${hostNs}`, process.execPath, HOSTNETD, ...args], { timeoutMs });
+/** An empty configuration file in `dir`, so a hostnetd under test never reads the machine's. */
+function emptyConfig(dir: string): string {
+  const path = join(dir, "hostnetd.json");
+  writeFileSync(path, "{}\n");
+  return path;
+}
+
+/**
+ * hostnetd run in `hostNs` with these arguments (and an empty configuration file) until it exits: for starts
+ * that must be refused.
+ */
+export async function runHostnetd(
+  hostNs: string,
+  args: readonly string[],
+  timeoutMs = 30_000,
+): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), "hostnet-run-"));
+  try {
+    const argv = [process.execPath, HOSTNETD, "--config", emptyConfig(dir), ...args];
+    return await run(["nsenter", `--net=/run/netns/${hostNs}`, ...argv], { timeoutMs });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface TestDaemonOptions {
@@ -96,6 +117,10 @@ export interface TestDaemonOptions {
   readonly systemBus?: string;
   /** RLIMIT_NOFILE hostnetd starts with (prlimit), to see it run short of file descriptors. */
   readonly fileLimit?: { readonly soft: number; readonly hard: number };
+  /** HOSTNET_LOG_LEVEL: `debug` logs every command hostnetd runs. */
+  readonly logLevel?: string;
+  /** The command that runs hostnetd: this checkout's dist/bin/hostnetd.js unless given (an installed one). */
+  readonly hostnetd?: readonly string[];
 }
 
 export async function startDaemon(
@@ -109,6 +134,7 @@ export async function startDaemon(
   // Docker finds plugins in this directory when a test bind-mounts it over /run/docker/plugins.
   const pluginDir = opts.pluginDir ?? join(dir, "plugins");
   const systemBus = opts.systemBus ?? `unix:path=${join(dir, "no-system-bus")}`;
+  const config = emptyConfig(dir);
   let child: ChildProcess;
   let output = "";
   const logs = (): string => output;
@@ -131,8 +157,9 @@ export async function startDaemon(
       [
         ...launcher,
         `--net=/run/netns/${hostNs}`,
-        process.execPath,
-        HOSTNETD,
+        ...(opts.hostnetd ?? [process.execPath, HOSTNETD]),
+        "--config",
+        config,
         "--socket",
         socket,
         "--state-dir",
@@ -141,7 +168,14 @@ export async function startDaemon(
         join(pluginDir, "hostnet.sock"),
         ...extraArgs,
       ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: systemBus } },
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          DBUS_SYSTEM_BUS_ADDRESS: systemBus,
+          ...(opts.logLevel === undefined ? {} : { HOSTNET_LOG_LEVEL: opts.logLevel }),
+        },
+      },
     );
     child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
     child.stderr?.on("data", (b: Buffer) => (output += b.toString()));

@@ -139,6 +139,8 @@ export class MemoryKernel implements Kernel {
   firewalls: HostFirewalls = noHostFirewalls;
   /** How many times the firewalls were observed. */
   firewallObservations = 0;
+  /** How many times hostnet's nft tables alone were observed. */
+  nftObservations = 0;
   private readonly strict: boolean;
   private readonly failures: Error[] = [];
   private readonly namespaceIds = new Map<string, number>();
@@ -146,6 +148,20 @@ export class MemoryKernel implements Kernel {
   constructor(initial: readonly KernelObject[] = [], opts: MemoryKernelOptions = {}) {
     this.strict = opts.strict ?? true;
     for (const o of initial) this.objects.set(identity(o), o);
+  }
+
+  /**
+   * A namespace deleted behind hostnet's back (`ip netns del`, a runtime's cleanup): what was in it and the
+   * veths whose peer was there go with it, as does the namespace hostnet made there, if any.
+   */
+  namespaceDeleted(path: string): void {
+    for (const [id, o] of this.objects)
+      if (
+        netnsOf(o) === path ||
+        (o.kind === "veth" && o.netns === path) ||
+        (o.kind === "netns" && `${NETNS_DIR}/${o.name}` === path)
+      )
+        this.objects.delete(id);
   }
 
   /** Makes the next `times` applies fail with `error` (changing nothing). */
@@ -162,6 +178,12 @@ export class MemoryKernel implements Kernel {
       const netns = netnsOf(o);
       return !isFirewallException(o) && (netns === null || paths.has(netns));
     });
+  }
+
+  async observeNft(): Promise<KernelObject[]> {
+    await Promise.resolve();
+    this.nftObservations++;
+    return [...this.objects.values()].filter((o) => o.kind === "nftTable" || o.kind === "nftElement");
   }
 
   async observeFirewalls(): Promise<FirewallObservation> {

@@ -512,3 +512,10 @@ export async function createUnderlay(
   }
   return u;
 }
+
+/** The hostnetd of host `host` of a lab, once its daemons started. */
+export function daemonAt(daemons: readonly TestDaemon[], host: number): TestDaemon {
+  const daemon = daemons[host];
+  if (daemon === undefined) throw new Error(`no hostnetd on host ${String(host)}`);
+  return daemon;
+}

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
 import type { TestDaemon } from "../helpers/daemon.js";
@@ -73,6 +74,21 @@ describe.skipIf(needsRoot)("the hostnet command against a real hostnetd", () => 
     const row = (await hostnet("policy", "ls", "w1")).stdout.split("\n")[1] ?? "";
     expect(Number(row.trim().split(/\s+/).at(-2))).toBeGreaterThan(0);
     expect((await hostnet("policy", "rm", "w1", "--all")).code).toBe(0);
+  });
+
+  it("prints the API's answer as YAML, and wide tables with the host end of a veth, without colour off a terminal", async () => {
+    const listed = parse((await hostnet("-o", "yaml", "endpoint", "ls", "--network", "web")).stdout) as {
+      Name: string;
+      HostInterfaceName: string;
+    }[];
+    expect(listed.map((e) => e.Name)).toStrictEqual(["w1"]);
+    const yaml: unknown = parse((await hostnet("endpoint", "inspect", "w1", "--output", "yaml")).stdout);
+    expect(yaml).toStrictEqual(JSON.parse((await hostnet("endpoint", "inspect", "w1")).stdout));
+    const wide = await hostnet("endpoint", "ls", "-o", "wide");
+    expect(wide).toMatchObject({ code: 0, stderr: "" });
+    expect(wide.stdout.split("\n")[0]).toContain("HOST IFNAME");
+    expect(wide.stdout).toContain(listed[0]?.HostInterfaceName ?? "no endpoint");
+    expect(wide.stdout).not.toContain("\x1b[");
   });
 
   it("reports refusals on one line with exit 1 and usage errors with exit 2", async () => {

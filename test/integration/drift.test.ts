@@ -181,9 +181,7 @@ describe.skipIf(needsRoot)("continuous convergence: drift repaired by itself", (
     expect(await lab.plan()).toEqual([]);
   });
 
-  // Known failure, open: in the whole suite this repair sometimes never comes (10 s), though the file alone
-  // repairs it in about 0.3 s (docs/testing.md). Skipped so that what works lands; issue 16 stays open.
-  it.skip("nft flush ruleset: both of hostnet's tables and their elements", async () => {
+  it("nft flush ruleset: both of hostnet's tables and their elements", async () => {
     const elements = await nftElements(t.host);
     await must(inNs(t.host, ["nft", "flush", "ruleset"]));
     await expectRepaired("nft flush ruleset", async () => sameMembers(await nftElements(t.host), elements));

@@ -5,8 +5,9 @@ import { needsRoot } from "../helpers/root.js";
 import { inNs, run } from "../helpers/run.js";
 import { askTcp, startEchoServers } from "../helpers/traffic.js";
 
-const SOFT = 100;
-const HARD = 160;
+// Low enough to run out, high enough for hostnetd's start: the module loader opens its files side by side.
+const SOFT = 160;
+const HARD = 256;
 
 function limitOf(pid: number): string | undefined {
   return readFileSync(`/proc/${String(pid)}/limits`, "utf8")
@@ -73,7 +74,8 @@ describe.skipIf(needsRoot)(
       const connected = Number(await flood(t.host, 8081, HARD * 2));
       expect(connected).toBeGreaterThan(0);
       expect((await d.api("GET", "/globals/version")).status).toBe(200);
-      expect(await askTcp(t.host, "::1", 8081)).toBeDefined();
+      // The relay serves again once the flood's connections are closed, which a loaded machine may take a while to do.
+      await expect.poll(() => askTcp(t.host, "::1", 8081), { timeout: 15_000, interval: 500 }).toBeDefined();
       expect(await askTcp(t.ext, t.hostIp4, 8081)).toBe(t.extIp4);
       expect(await lab.plan()).toEqual([]);
     });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
-import { createUnderlay, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
+import { createUnderlay, daemonAt, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
 import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
 import { must } from "../helpers/run.js";
@@ -34,11 +34,7 @@ describe.skipIf(needsRoot)("a dual-stack overlay network across two hosts", () =
   const d: TestDaemon[] = [];
   const addresses: Record<string, string[]> = {};
 
-  const daemonOn = (host: number): TestDaemon => {
-    const daemon = d[host];
-    if (daemon === undefined) throw new Error(`no hostnetd on host ${host}`);
-    return daemon;
-  };
+  const daemonOn = (host: number): TestDaemon => daemonAt(d, host);
 
   const container = async (host: number, name: string): Promise<string[]> => {
     const daemon = daemonOn(host);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
-import { createUnderlay, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
+import { createUnderlay, daemonAt, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
 import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
 import { inNs, must, run } from "../helpers/run.js";
@@ -35,11 +35,7 @@ describe.skipIf(needsRoot)("an overlay endpoint moved to another host with its a
   let u: Underlay;
   const d: TestDaemon[] = [];
 
-  const daemonOn = (host: number): TestDaemon => {
-    const daemon = d[host];
-    if (daemon === undefined) throw new Error(`no hostnetd on host ${host}`);
-    return daemon;
-  };
+  const daemonOn = (host: number): TestDaemon => daemonAt(d, host);
 
   const namespace = async (host: number, name: string): Promise<string> => {
     const ns = `${u.prefix}${name}`;

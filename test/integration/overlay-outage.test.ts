@@ -9,8 +9,9 @@ import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
 import {
   createUnderlay,
-  startHostDaemons,
+  daemonAt,
   startEtcd,
+  startHostDaemons,
   stopEtcd,
   strayUnderlayPackets,
   type Underlay,
@@ -74,11 +75,7 @@ describe.skipIf(needsRoot)("overlay networks while etcd is down", () => {
   let u: Underlay;
   const d: TestDaemon[] = [];
 
-  const daemonOn = (host: number): TestDaemon => {
-    const daemon = d[host];
-    if (daemon === undefined) throw new Error(`no hostnetd on host ${String(host)}`);
-    return daemon;
-  };
+  const daemonOn = (host: number): TestDaemon => daemonAt(d, host);
 
   const container = async (host: number, name: string): Promise<string> => {
     const ns = `${u.prefix}${name}`;

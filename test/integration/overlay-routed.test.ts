@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
-import { createUnderlay, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
+import { createUnderlay, daemonAt, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
 import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
 import { must } from "../helpers/run.js";
@@ -35,11 +35,7 @@ describe.skipIf(needsRoot)("a routed overlay across three hosts (RemoteSubnetRou
   const nets: NetworkBody[] = [];
   const address: string[] = [];
 
-  const daemonOn = (host: number): TestDaemon => {
-    const daemon = d[host];
-    if (daemon === undefined) throw new Error(`no hostnetd on host ${host}`);
-    return daemon;
-  };
+  const daemonOn = (host: number): TestDaemon => daemonAt(d, host);
   const hostNs = (host: number): string => u.hosts[host]?.ns ?? "";
   const container = (host: number): string => `${u.prefix}c${host + 1}`;
   const route = (to: number): Record<string, unknown> => ({

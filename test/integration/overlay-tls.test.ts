@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
-import { createUnderlay, startHostDaemons, type TlsUnderlay } from "../helpers/overlay-lab.js";
+import { createUnderlay, daemonAt, startHostDaemons, type TlsUnderlay } from "../helpers/overlay-lab.js";
 import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
 import { ping } from "../helpers/topology.js";
@@ -30,11 +30,7 @@ describe.skipIf(needsRoot)("overlay networks through etcd with TLS and client ce
   /** On host 3, with the CA but no client certificate. */
   let anonymous: TestDaemon;
 
-  const daemonOn = (host: number): TestDaemon => {
-    const daemon = d[host];
-    if (daemon === undefined) throw new Error(`no hostnetd on host ${host}`);
-    return daemon;
-  };
+  const daemonOn = (host: number): TestDaemon => daemonAt(d, host);
 
   beforeAll(async () => {
     u = await createUnderlay(3, { tls: true });

@@ -9,6 +9,7 @@ import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
 import {
   createUnderlay,
+  daemonAt,
   startHostDaemons,
   strayUnderlayPackets,
   type Underlay,
@@ -33,11 +34,7 @@ describe.skipIf(needsRoot)("overlay networks across three hosts", () => {
   const address: Record<string, string> = {};
   const mac: Record<string, string> = {};
 
-  const daemonOn = (host: number): TestDaemon => {
-    const daemon = d[host];
-    if (daemon === undefined) throw new Error(`no hostnetd on host ${host}`);
-    return daemon;
-  };
+  const daemonOn = (host: number): TestDaemon => daemonAt(d, host);
 
   const namespace = async (host: number, name: string): Promise<string> => {
     const ns = `${u.prefix}${name}`;

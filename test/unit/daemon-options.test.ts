@@ -3,22 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  daemonOptions,
-  parseDaemonArgs,
-  readTlsFiles,
-  StartupError,
-  UsageError,
-  type DaemonArgs,
-} from "../../src/daemon-options.js";
+import { parseCommandLine, UsageError } from "../../src/config/command-line.js";
+import { daemonArgs, daemonOptions, readTlsFiles, type DaemonArgs } from "../../src/config/daemon-args.js";
+import { resolveConfig, StartupError } from "../../src/config/resolve.js";
 
 const CLUSTER = ["--etcd", "https://192.0.2.100:2379", "--host-address", "192.0.2.1"];
 
-function parsed(argv: readonly string[]): DaemonArgs {
-  const args = parseDaemonArgs(argv);
-  if (args === "help") throw new Error("help, not options");
-  return args;
-}
+/** The daemon's arguments of a command line alone: no configuration file, no environment. */
+const parseDaemonArgs = (argv: readonly string[]): DaemonArgs =>
+  daemonArgs(resolveConfig(parseCommandLine(argv), undefined, {}));
+const parsed = parseDaemonArgs;
 
 describe("parseDaemonArgs", () => {
   it("has the defaults of the usage, and no cluster without --etcd", () => {
@@ -38,7 +32,7 @@ describe("parseDaemonArgs", () => {
       hostAddress: "192.0.2.1",
       cluster: null,
     });
-    expect(parseDaemonArgs(["--help"])).toBe("help");
+    expect(parseCommandLine(["--help"]).action).toBe("help");
     expect(parsed(["--firewall-integration", "off"]).firewallIntegration).toBe("off");
   });
 
@@ -76,7 +70,7 @@ describe("parseDaemonArgs", () => {
     [["--etcd-cacert", "ca.pem"], "--etcd-cacert needs --etcd"],
     [["--etcd-key", "k.pem"], "--etcd-key needs --etcd"],
     [["--etcd", "http://192.0.2.100:2379"], "--etcd needs --host-address"],
-    [["--host-address", "host1"], '--host-address "host1" is not an IP address'],
+    [["--host-address", "host1"], "--host-address must be an IP address"],
     [[...CLUSTER, "--etcd-lease-ttl", "1"], "--etcd-lease-ttl must be whole seconds, at least 2"],
     [
       ["--etcd", "http://192.0.2.100:2379", "--host-address", "192.0.2.1", "--etcd-cacert", "ca.pem"],

@@ -16,6 +16,7 @@ import type { HostAddress } from "../../src/dataplane/hostfacts.js";
 import type { UplinkHost, UplinkInspection } from "../../src/dataplane/uplink.js";
 import type { UplinkSnapshot } from "../../src/model/types.js";
 import { DhcpLeases } from "../../src/core/leases.js";
+import type { ForgetBackend } from "../../src/dataplane/linux/backend-memory.js";
 import type { DhcpClients, DhcpClientSpec, DhcpEvent } from "../../src/dataplane/linux/dhcp-client.js";
 import type { OverlayRegistry } from "../../src/cluster/registry.js";
 import { MemoryKernel } from "../helpers/memory-kernel.js";
@@ -102,6 +103,8 @@ export function harness(
     namespaces?: Readonly<Record<string, NamespaceAtPath>>;
     /** hostnetd --firewall-integration. */
     firewallIntegration?: FirewallIntegration;
+    /** What forgets load balancers' backends in the kernel (conntrack, affinities); nothing by default. */
+    forgetBackend?: ForgetBackend;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
@@ -117,7 +120,7 @@ export function harness(
     addresses: () => Promise.resolve([...(opts.hostAddresses ?? [])]),
     uplinks,
     leases,
-    forgetBackend: () => Promise.resolve(),
+    forgetBackend: opts.forgetBackend ?? (() => Promise.resolve()),
     interfaceMtu: (address) => Promise.resolve(opts.underlay?.[address]),
     interfaceAddresses: (netns, ifname) => interfaces.lookup(netns, ifname),
     namespaceAt: (path) => opts.namespaces?.[path] ?? (existsSync(path) ? "network namespace" : "missing"),

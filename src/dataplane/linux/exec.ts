@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import type { Logger } from "pino";
 
 export class KernelCommandError extends Error {
   override readonly name = "KernelCommandError";
@@ -52,6 +53,17 @@ export const processRunner: Runner = {
     });
   },
 };
+
+/**
+ * Logs every command at debug level (HOSTNET_LOG_LEVEL=debug) before it runs: what hostnetd spawns, and in
+ * which namespaces, is then countable from its log.
+ */
+export const loggedRunner = (runner: Runner, log: Pick<Logger, "debug">): Runner => ({
+  run(argv, input) {
+    log.debug({ op: "exec", argv }, "run");
+    return runner.run(argv, input);
+  },
+});
 
 /** A process that keeps running until stopped, such as a DHCP client. */
 export interface Daemonised {

@@ -4,7 +4,7 @@
  * firewalld, or a sysctl write). Pure, so tests assert the exact text.
  */
 import type { ProxySpec } from "../loopback-proxy.js";
-import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, NETNS_DIR, RULE_PROTO } from "../naming.js";
+import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, namespaceNsid, NETNS_DIR, RULE_PROTO } from "../naming.js";
 import { firewalldCreateLine, firewalldDeleteLine, firewalldReplaceLine } from "../firewall/firewalld.js";
 import { iptablesCreateLines, iptablesDeleteLines } from "../firewall/iptables.js";
 import { describe, type IptablesBackend, type KernelObject } from "../objects.js";
@@ -81,6 +81,7 @@ function createSteps(o: KernelObject): Step[] {
     case "netns":
       return [
         host(`netns add ${o.name}`),
+        host(`netns set ${o.name} ${String(namespaceNsid(o.owner))}`),
         inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${namespaceAlias(o.owner, o.instance)} up`),
       ];
     case "bridge":

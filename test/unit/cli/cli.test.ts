@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { versionLine } from "../../../src/build-info.js";
 import type { Entry } from "../../../src/cli/command.js";
 import { commands } from "../../../src/cli/commands.js";
 import { runCli, startFakeHostnetd, type FakeHostnetd } from "./fake-hostnetd.js";
@@ -77,7 +78,7 @@ describe("network", () => {
     );
   });
 
-  it("inspect always prints JSON and escapes the reference in the URL", async () => {
+  it("inspect prints JSON unless --output says otherwise, and escapes the reference in the URL", async () => {
     hostnetd.on("GET", "/networks/my%20net%2F1", { status: 200, body: natNetwork });
     expect(await cli("network", "inspect", "my net/1")).toStrictEqual({
       code: 0,
@@ -675,5 +676,51 @@ describe("help", () => {
   it("wins over missing arguments and needs no hostnetd", async () => {
     expect(await cli("endpoint", "create", "--help")).toMatchObject({ code: 0, stderr: "" });
     expect(hostnetd.requests).toStrictEqual([]);
+  });
+});
+
+describe("version", () => {
+  it("prints the package's version and commit, at any level, without hostnetd", async () => {
+    for (const argv of [["--version"], ["network", "ls", "--version"]])
+      expect(await cli(...argv)).toStrictEqual({
+        code: 0,
+        stdout: `${versionLine("hostnet")}\n`,
+        stderr: "",
+      });
+    expect(versionLine("hostnet")).toMatch(/^hostnet \d+\.\d+\.\d+ \(commit [0-9a-z-]+\)$/);
+    expect(hostnetd.requests).toStrictEqual([]);
+  });
+});
+
+describe("info", () => {
+  it("prints both versions, the kernel's features, counts by type, etcd and the paths", async () => {
+    hostnetd.on("GET", "/info", {
+      status: 200,
+      body: {
+        Version: "0.1.0",
+        Commit: "abc",
+        Kernel: { Release: "6.1.0", Features: { bridge: "built-in", vlan: "missing" } },
+        Networks: { NAT: 2, Overlay: 1 },
+        Endpoints: {},
+        Etcd: { State: "off", Endpoints: [] },
+        Socket: "/run/hostnet/hostnet.sock",
+        Store: "/var/lib/hostnet/hostnet.db",
+      },
+    });
+    const result = await cli("info");
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout.split("\n")).toStrictEqual([
+      `Client:     ${versionLine("hostnet")}`,
+      "Server:     hostnetd 0.1.0 (commit abc)",
+      "Kernel:     6.1.0",
+      "  bridge:   built-in",
+      "  vlan:     missing",
+      "Networks:   NAT 2, Overlay 1",
+      "Endpoints:  none",
+      "Etcd:       off (no --etcd)",
+      "Socket:     /run/hostnet/hostnet.sock",
+      "Store:      /var/lib/hostnet/hostnet.db",
+      "",
+    ]);
   });
 });

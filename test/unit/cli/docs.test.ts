@@ -34,7 +34,7 @@ function synopsis(): string[] {
 }
 
 /** Commands that work on the local machine and never ask hostnetd. */
-const local = ["hostnet install-cni"];
+const local = ["hostnet install-cni", "hostnet completion"];
 
 /** Command lines in the sh blocks of docs/*.md, and the table's own examples, that ask hostnetd. */
 function examples(): string[] {

@@ -91,10 +91,11 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `hostnet ARGV…` in process, as bin/hostnet.ts does, capturing its output. */
+/** Runs `hostnet ARGV…` in process, as bin/hostnet.ts does, capturing its output; `terminal` as on a TTY. */
 export async function runCli(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
+  terminal = false,
 ): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
@@ -102,6 +103,7 @@ export async function runCli(
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     env,
+    terminal,
   });
   return { code, stdout, stderr };
 }

@@ -60,10 +60,18 @@ describe("drift", () => {
 
   it("in a container namespace, is found by the namespace's id in hostnetd's namespace", async () => {
     const { ns } = await container();
-    const route = `route:${ns.path}:4:default`;
+    // The namespace's default route, of its first attached endpoint (modes/gateway-routes.ts).
+    const route = `route:${ns.path}:4:default#101000001`;
     removeBehindItsBack(route);
     const where = h.kernel.namespaceId(ns.path);
-    const gone: Removal = { kind: "route", where, family: 4, dst: "default", via: "10.10.0.1" };
+    const gone: Removal = {
+      kind: "route",
+      where,
+      family: 4,
+      dst: "default",
+      via: "10.10.0.1",
+      metric: 101000001,
+    };
     const elsewhere: Removal = { ...gone, where: where + 1 };
     const drift = await h.reconciler.drifted([gone, elsewhere]);
     expect(drift).toMatchObject({
@@ -78,6 +86,37 @@ describe("drift", () => {
     removeBehindItsBack(route);
     await h.reconciler.repair("periodic check", "all");
     expect(h.kernel.has(route)).toBe(true);
+  });
+
+  it("that may be hostnet's own late report is checked against the kernel: nft flush ruleset right after a repair is repaired", async () => {
+    await container();
+    const tables = ["nft:inet", "nft:bridge"];
+    const flushed = (family: string): Removal[] =>
+      ["rule", "chain", "set", "table"].map((object) => ({ kind: "nft", family, object }));
+    // A repair of a flushed table rebuilds both tables; the kernel reports their old ones' removal.
+    const rebuilt = await h.reconciler.repair(
+      "test",
+      await h.reconciler.drifted(flushed("inet").slice(0, 1)),
+    );
+    expect(rebuilt.repaired.filter((op) => tables.includes(identity(op.object)))).toHaveLength(2);
+    const late = await h.reconciler.drifted([...flushed("inet"), ...flushed("bridge")]);
+    expect(late.observe).toBe("nft");
+    const observed = h.kernel.observations;
+    expect((await h.reconciler.repair("test", late)).repaired).toEqual([]);
+    // Only the nft tables are in doubt: only they are observed.
+    expect([h.kernel.observations, h.kernel.nftObservations]).toEqual([observed, 1]);
+    for (const table of tables) removeBehindItsBack(table);
+    const drift = await h.reconciler.drifted([...flushed("inet"), ...flushed("bridge")]);
+    await h.reconciler.repair("test", drift);
+    for (const table of tables) expect(h.kernel.has(table)).toBe(true);
+    expectConverged(h);
+  });
+
+  it("nft flush ruleset no monitor reported is repaired by the periodic check", async () => {
+    await container();
+    for (const table of ["nft:inet", "nft:bridge"]) removeBehindItsBack(table);
+    await h.reconciler.repair("periodic check", "all");
+    expectConverged(h);
   });
 
   it("repaired too often is held back, shown by the plan, and made again by a write to its owner", async () => {
@@ -103,7 +142,10 @@ describe("drift", () => {
 describe("a namespace deleted under hostnet", () => {
   it("hostnet made is forgotten, and its endpoints are detached saying why", async () => {
     const { ep, ns } = await container();
+    h.kernel.namespaceDeleted(ns.path);
     expect((await h.service.namespaceVanished(ns.id)).map((e) => e.id)).toEqual([ep.id]);
+    // What went with the namespace is not deleted again: no batch fails on it.
+    expect(h.kernel.refused).toEqual([]);
     expect(h.service.findNamespace(ns.id)).toBeUndefined();
     expect(h.service.endpoint(ep.id)).toMatchObject({
       attachment: null,
@@ -115,6 +157,7 @@ describe("a namespace deleted under hostnet", () => {
   it("adopted stays known, its endpoints detached, until its runtime forgets it; attaching clears the reason", async () => {
     const { ep, ns } = await container(true);
     rmSync(ns.path);
+    h.kernel.namespaceDeleted(ns.path);
     const vanished = await h.service.vanishedNamespaces();
     expect(vanished.map((v) => [v.namespace.id, v.detached.map((e) => e.id)])).toEqual([[ns.id, [ep.id]]]);
     expect(h.service.namespace(ns.id)).toEqual(ns);

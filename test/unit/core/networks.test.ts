@@ -4,7 +4,7 @@ import type { ErrorCode } from "../../../src/errors.js";
 import { kernelError } from "../../helpers/memory-kernel.js";
 import { expectConverged, harness, rejection, storeSnapshot, uniqueName } from "../harness.js";
 import { freshHarnessPerTest } from "./fresh-harness.js";
-import { epSpec, netSpec, subnet } from "./requests.js";
+import { epSpec, lbSpec, netSpec, subnet } from "./requests.js";
 
 const h = freshHarnessPerTest();
 
@@ -261,6 +261,26 @@ describe("deleteNetwork", () => {
     expect(h.kernel.ownedBy(`net:${net.id}`)).toEqual([]);
     expect(h.kernel.refused).toEqual([]);
     expectConverged(h);
+  });
+
+  it("forgets its endpoints as load balancer backends in one batch, however many they are", async () => {
+    const batches: number[] = [];
+    const hh = harness({
+      forgetBackend: (forgotten) => Promise.resolve(void batches.push(forgotten.length)),
+    });
+    onTestFinished(() => hh.close());
+    await hh.service.createNetwork(netSpec("n1", subnet("10.10.0.0/24")));
+    const backends = [];
+    for (const name of ["e1", "e2", "e3"]) backends.push(await hh.service.createEndpoint(epSpec(name, "n1")));
+    await hh.service.loadBalancers.create(
+      lbSpec(
+        "lb",
+        ["198.51.100.1", "198.51.100.2"],
+        backends.map((ep) => ep.id),
+      ),
+    );
+    await hh.service.deleteNetwork("n1", { force: true });
+    expect(batches).toEqual([3 * 2]);
   });
 
   it("gives NotFound for an unknown network", async () => {

@@ -6,6 +6,7 @@ import type {
 } from "../../../src/cluster/registry.js";
 import { OverlayPeers } from "../../../src/core/overlay-peers.js";
 import { harness, rejection, silent, type Harness } from "../harness.js";
+import { lbSpec } from "./requests.js";
 
 const HOST = "192.168.77.1";
 const OTHER = "192.168.77.2";
@@ -146,22 +147,7 @@ describe("dual-stack overlay networks on a host with --etcd", () => {
     const remote = h.service.endpoints({ network: net.id }).find((e) => e.remoteHost !== null);
     expect(remote?.addresses.map((a) => a.address)).toEqual(["10.70.1.5", "fd70::1:5"]);
     const lb = (vip: string) =>
-      h.service.loadBalancers.create({
-        name: vip.includes(":") ? "lb6" : "lb4",
-        vips: [{ value: vip, field: "FrontendVIPs[0]" }],
-        portMappings: [
-          {
-            protocol: "tcp",
-            externalPort: { value: 80, field: "PortMappings[0].ExternalPort" },
-            internalPort: { value: 8080, field: "PortMappings[0].InternalPort" },
-            affinity: { value: false, field: "PortMappings[0].DistributionType" },
-            localRoutedVip: false,
-          },
-        ],
-        backends: [{ field: "HostComputeEndpoints[0]", ref: remote?.id ?? "" }],
-        dsr: { value: false, field: "Flags" },
-        internal: false,
-      });
+      h.service.loadBalancers.create(lbSpec(vip.includes(":") ? "lb6" : "lb4", [vip], [remote?.id ?? ""]));
     const err = await rejection(lb("fd71::80"));
     expect([err.code, err.detail.field]).toEqual(["InvalidArgument", "HostComputeEndpoints[0]"]);
     await lb("192.0.2.80");

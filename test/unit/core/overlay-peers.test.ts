@@ -128,6 +128,31 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
     expect(service.deleted).toEqual([]);
   });
 
+  it("puts another host's address that came while the network was being created here, once it is", async () => {
+    const subnet = `10.${String(seq + 1)}`;
+    const record = {
+      network: "late",
+      address: `${subnet}.0.7`,
+      mac: "02:00:00:00:00:07",
+      host: "192.168.77.2",
+    };
+    await peers.endpointPut(record);
+    await peers.endpointPut({ ...record, address: `${subnet}.0.8`, mac: "02:00:00:00:00:08" });
+    await peers.endpointDeleted("late", `${subnet}.0.8`);
+    await peers.networkDefined({
+      name: "late",
+      subnet: `${subnet}.0.0/16`,
+      gateway: `${subnet}.0.1`,
+      vni: 50,
+      vxlanPort: 4789,
+    });
+    const net = h.store.networks.find("late");
+    expect(net).toBeDefined();
+    expect(h.store.endpoints.all({ networkId: net?.id ?? "" }).map((ep) => ep.name)).toEqual([
+      `${subnet}.0.7@late`,
+    ]);
+  });
+
   it("ignores another host's endpoint outside the network's subnet", async () => {
     const net = addOverlay(h, "ov", 30);
     await peers.endpointPut({

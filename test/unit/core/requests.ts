@@ -1,5 +1,6 @@
 /** What the core's unit tests ask the service for, with the field paths the REST door would give. */
 import { expect } from "vitest";
+import type { LoadBalancerSpec } from "../../../src/core/load-balancers.js";
 import type { EndpointSpec, NetworkSpec, PortMappingSpec, SubnetSpec } from "../../../src/core/specs.js";
 import type { ErrorCode } from "../../../src/errors.js";
 import type { Network } from "../../../src/model/types.js";
@@ -13,6 +14,28 @@ export const subnet = (prefix: string, i = 0, gateway?: string): SubnetSpec => {
   };
   return gateway === undefined ? base : { ...base, gateway };
 };
+
+/** A load balancer of TCP port 80 to the backends' 8080, with the field paths of `POST /loadbalancers`. */
+export const lbSpec = (
+  name: string,
+  vips: readonly string[],
+  backends: readonly string[],
+): LoadBalancerSpec => ({
+  name,
+  vips: vips.map((value, i) => ({ value, field: `FrontendVIPs[${String(i)}]` })),
+  portMappings: [
+    {
+      protocol: "tcp",
+      externalPort: { value: 80, field: "PortMappings[0].ExternalPort" },
+      internalPort: { value: 8080, field: "PortMappings[0].InternalPort" },
+      affinity: { value: false, field: "PortMappings[0].DistributionType" },
+      localRoutedVip: false,
+    },
+  ],
+  backends: backends.map((ref, i) => ({ field: `HostComputeEndpoints[${String(i)}]`, ref })),
+  dsr: { value: false, field: "Flags" },
+  internal: false,
+});
 
 export const netSpec = (name: string, ...subnets: SubnetSpec[]): NetworkSpec => ({
   name,

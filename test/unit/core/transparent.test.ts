@@ -60,7 +60,8 @@ describe("Transparent networks", () => {
     });
     expect(ep.addresses.map((a) => a.address)).toEqual(["10.70.0.2"]);
     expect([...h.kernel.objects.values()].filter((o) => o.kind === "route")).toMatchObject([
-      { dst: "default", via: "10.70.0.254" },
+      { dst: "default", via: "10.70.0.254", metric: 101000001 },
+      { dst: "default", via: "10.70.0.254", table: 1001 },
     ]);
     const refused = await rejection(
       h.service.createEndpoint({

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { peersOf, type FdbEntry, type Neighbour } from "../../../src/dataplane/observe.js";
+import type { Runner } from "../../../src/dataplane/linux/exec.js";
+import { NETNS_DIR, namespaceNsid } from "../../../src/dataplane/naming.js";
+import { observe, peersOf, type FdbEntry, type Neighbour } from "../../../src/dataplane/observe.js";
+import type { Namespace } from "../../../src/model/types.js";
 import { sameState } from "../../../src/dataplane/objects.js";
 import { hostRouteOf } from "../../../src/dataplane/uplink.js";
 import { BRIDGE, peer, VXLAN } from "./samples.js";
@@ -63,5 +66,65 @@ describe("hostRouteOf", () => {
       onlink: true,
     });
     expect(hostRouteOf({ ...shown, flags: [] }, 4)).not.toHaveProperty("onlink");
+  });
+});
+
+describe("observe: named namespaces", () => {
+  const INSTANCE = "0123456789abcdef";
+  const made = "aaaa1111-0000-4000-8000-000000000001";
+  const orphan = "bbbb2222-0000-4000-8000-000000000002";
+  const others = "cccc3333-0000-4000-8000-000000000003";
+  const loWithAlias = (alias: string): string =>
+    JSON.stringify([{ ifname: "lo", ifalias: alias, mtu: 65536 }]);
+
+  /** A kernel with 300 foreign namespaces beside hostnet's; it records every command observation runs. */
+  function kernel(): { runner: Runner; ran: string[][] } {
+    const ran: string[][] = [];
+    const netns = [
+      ...Array.from({ length: 300 }, (_, i) => ({
+        name: `foreign${String(i)}`,
+        ...(i % 2 ? { id: i } : {}),
+      })),
+      { name: "made" },
+      { name: "orphan", id: namespaceNsid(`ns:${orphan}`) },
+      { name: "others", id: namespaceNsid(`ns:${others}`) },
+    ];
+    const answers: Record<string, string> = {
+      "ip -j netns list": JSON.stringify(netns),
+      [`nsenter --net=${NETNS_DIR}/orphan ip -j link show dev lo`]: loWithAlias(
+        `hostnet:ns:${orphan}@${INSTANCE}`,
+      ),
+      [`nsenter --net=${NETNS_DIR}/others ip -j link show dev lo`]: loWithAlias(
+        `hostnet:ns:${others}@fedcba9876543210`,
+      ),
+    };
+    const runner: Runner = {
+      run: (argv) => {
+        ran.push([...argv]);
+        const line = argv.join(" ");
+        if (argv[0] === "nft") return Promise.reject(new Error("no table"));
+        return Promise.resolve({ stdout: answers[line] ?? "[]", stderr: "" });
+      },
+    };
+    return { runner, ran };
+  }
+
+  it("enters no namespace but the store's and those carrying hostnet's namespace id", async () => {
+    const { runner, ran } = kernel();
+    const store: Namespace[] = [{ id: made, name: "made", path: `${NETNS_DIR}/made`, owned: true }];
+    const found = await observe(runner, store, INSTANCE);
+    expect(found.filter((o) => o.kind === "netns")).toEqual(
+      expect.arrayContaining([
+        { kind: "netns", owner: `ns:${made}`, name: "made", instance: INSTANCE },
+        { kind: "netns", owner: `ns:${orphan}`, name: "orphan", instance: INSTANCE },
+      ]),
+    );
+    expect(found.filter((o) => o.kind === "netns")).toHaveLength(2);
+    const entered = new Set(ran.filter((argv) => argv[0] === "nsenter").map((argv) => argv[1]));
+    expect([...entered].sort()).toEqual([
+      `--net=${NETNS_DIR}/made`,
+      `--net=${NETNS_DIR}/orphan`,
+      `--net=${NETNS_DIR}/others`,
+    ]);
   });
 });

@@ -144,7 +144,7 @@ describe("steps: ip lines", () => {
       instance: "0123456789abcdef",
     };
     expect(steps([create(ns)])).toEqual([
-      ...hostLines("netns add c1"),
+      ...hostLines("netns add c1", "netns set c1 1288450867"),
       ...nsLines("link set dev lo alias hostnet:ns:cccc3333-0000-4000-8000-000000000003@0123456789abcdef up"),
     ]);
     expect(steps([del(ns)])).toEqual(hostLines("netns del c1"));

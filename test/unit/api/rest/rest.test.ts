@@ -303,6 +303,7 @@ describe("endpoints", () => {
       await post("/endpoints", { Name: "e1", HostComputeNetwork: "n1", HostComputeNamespace: nsName }),
     );
     expect(created["DetachedReason"]).toBeUndefined();
+    h.kernel.namespaceDeleted(h.service.namespace(nsName).path);
     await h.service.namespaceVanished(nsName);
     expect(json(await get("/endpoints/e1"))).toMatchObject({
       HostComputeNamespace: null,
