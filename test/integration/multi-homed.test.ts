@@ -14,7 +14,6 @@ async function defaultDev(ns: string, family: 4 | 6): Promise<string | undefined
   return (JSON.parse(out) as { dev?: string }[])[0]?.dev;
 }
 
-/** TCP to a server on every address, UDP to one bound to the endpoint's addresses (startBoundUdpServer). */
 /** A UDP client retries as resolvers do: a datagram may come before a server just started is bound. */
 async function askUdpRetrying(ns: string, address: string, port: number): Promise<string | undefined> {
   for (let i = 0; i < 3; i++) {
@@ -49,7 +48,10 @@ describe.skipIf(needsRoot)("a namespace with endpoints on two NAT networks", () 
     for (const c of ep.IpConfigurations) lab.cleanup.track(await startBoundUdpServer(ns, c.IpAddress, 53));
   }
 
-  /** Both published ports answer, over IPv4 and IPv6, showing the real client address. */
+  /**
+   * Both published ports answer, over IPv4 and IPv6, showing the real client address: TCP from the servers on
+   * every address, UDP from those bound to the endpoints' addresses (a wildcard one answers by the default route).
+   */
   async function expectBothPublished(ports: readonly number[]): Promise<void> {
     for (const port of ports) {
       expect(await askTcp(t.ext, t.hostIp4, port), `TCP ${port}`).toBe(t.extIp4);
