@@ -32,6 +32,8 @@ import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
 import { fileLimit } from "./dataplane/linux/file-limit.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
+import { Resolver } from "./dns/resolver.js";
+import { storeNameBook } from "./core/names.js";
 import { Reconciler } from "./dataplane/reconciler.js";
 import { defaultRepairLimits, RepairHolds } from "./dataplane/holds.js";
 import { startMonitors } from "./dataplane/linux/monitors.js";
@@ -149,9 +151,10 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await claimSocket(opts.socket);
   if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
+  const resolver = new Resolver(storeNameBook(store));
   const reconciler = new Reconciler(
     store,
-    linuxKernel(proxy),
+    linuxKernel({ proxy, resolver }),
     log,
     { affinitySeconds: opts.affinitySeconds },
     opts.firewallIntegration,
@@ -229,6 +232,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       await registry?.close();
       leases.stopAll();
       await proxy.closeAll();
+      await resolver.closeAll();
       store.close();
       claim.close();
     },

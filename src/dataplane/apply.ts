@@ -8,12 +8,20 @@
 import { firewalldArgv } from "./firewall/firewalld.js";
 import { iptablesRestoreArgv, iptablesRestoreInput } from "./firewall/iptables.js";
 import type { Runner } from "./linux/exec.js";
+import type { Resolver } from "../dns/resolver.js";
 import type { LoopbackProxy } from "./loopback-proxy.js";
+import { removeResolvConf, writeResolvConf } from "./linux/resolv-conf.js";
 import { writeSysctl } from "./linux/sysctl.js";
 import type { Op } from "./plan.js";
 import { batches, ipArgv, steps, type Batch } from "./render/steps.js";
 
-async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Promise<void> {
+/** What hostnetd serves itself, which plans open and close like kernel objects. */
+export interface InProcess {
+  readonly proxy: LoopbackProxy;
+  readonly resolver: Resolver;
+}
+
+async function runBatch(runner: Runner, { proxy, resolver }: InProcess, batch: Batch): Promise<void> {
   const input = `${batch.lines.join("\n")}\n`;
   switch (batch.runner.kind) {
     case "ip":
@@ -49,15 +57,27 @@ async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Pro
     case "firewalld":
       for (const line of batch.lines) await runner.run(firewalldArgv(line));
       return;
+    case "resolver":
+      for (const cmd of batch.listeners ?? []) {
+        if (cmd.action === "open") await resolver.open(cmd.spec);
+        else await resolver.close(cmd.address);
+      }
+      return;
+    case "file":
+      for (const cmd of batch.files ?? []) {
+        if (cmd.action === "write") await writeResolvConf(cmd.netns, cmd.text);
+        else await removeResolvConf(cmd.netns);
+      }
+      return;
   }
 }
 
-export async function apply(runner: Runner, proxy: LoopbackProxy, ops: readonly Op[]): Promise<void> {
+export async function apply(runner: Runner, inProcess: InProcess, ops: readonly Op[]): Promise<void> {
   const all = batches(steps(ops));
   const inOrder = async (): Promise<void> => {
-    for (const batch of all) if (batch.runner.kind !== "nft") await runBatch(runner, proxy, batch);
+    for (const batch of all) if (batch.runner.kind !== "nft") await runBatch(runner, inProcess, batch);
   };
-  const nft = all.filter((b) => b.runner.kind === "nft").map((b) => runBatch(runner, proxy, b));
+  const nft = all.filter((b) => b.runner.kind === "nft").map((b) => runBatch(runner, inProcess, b));
   const failures = (await Promise.allSettled([inOrder(), ...nft])).flatMap((r) =>
     r.status === "rejected" ? [r.reason as unknown] : [],
   );

@@ -3,11 +3,10 @@
  * proxy listeners) and the other firewalls through their own tools, apply through batches.
  */
 import type { Namespace } from "../model/types.js";
-import { apply } from "./apply.js";
+import { apply, type InProcess } from "./apply.js";
 import { elementCounters } from "./counters.js";
 import { observeFirewalls } from "./firewall/observe.js";
 import { processRunner, type Runner } from "./linux/exec.js";
-import type { LoopbackProxy } from "./loopback-proxy.js";
 import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { KernelObject } from "./objects.js";
@@ -15,17 +14,20 @@ import { observe, observePeerNamespaceIds } from "./observe.js";
 import type { Op } from "./plan.js";
 import type { Kernel } from "./reconciler.js";
 
-export function linuxKernel(proxy: LoopbackProxy, runner: Runner = processRunner): Kernel {
+export function linuxKernel(inProcess: InProcess, runner: Runner = processRunner): Kernel {
   return {
     async observe(namespaces: readonly Namespace[], instance: string) {
-      const proxies = proxy
+      const proxies = inProcess.proxy
         .list()
         .map((p): KernelObject => ({ kind: "loopbackProxy", ...p, owner: p.owner as Owner }));
-      return [...(await observe(runner, namespaces, instance)), ...proxies];
+      const listeners = inProcess.resolver
+        .list()
+        .map((l): KernelObject => ({ kind: "dnsListener", address: l.address, owner: l.owner as Owner }));
+      return [...(await observe(runner, namespaces, instance)), ...proxies, ...listeners];
     },
     observeFirewalls: () => observeFirewalls(runner),
     peerNamespaceIds: () => observePeerNamespaceIds(runner),
-    apply: (ops: readonly Op[]) => apply(runner, proxy, ops),
+    apply: (ops: readonly Op[]) => apply(runner, inProcess, ops),
     elementCounters: (sets: readonly NftSetName[]) => elementCounters(runner, sets),
   };
 }
