@@ -23,7 +23,7 @@ const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
 const OPTION = /^[a-z][a-z0-9-]*(:[0-9]{1,3})?$/;
 
 /** A domain name (RFC 1035, with "_" as service names have it), lower case and without a final dot. */
-export function checkDomainName(field: string, text: string): string {
+function checkDomainName(field: string, text: string): string {
   const name = text.toLowerCase().replace(/\.$/, "");
   const labels = name.split(".");
   if (name.length === 0 || name.length > 253 || !labels.every((l) => LABEL.test(l)))

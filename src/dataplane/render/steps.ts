@@ -34,7 +34,7 @@ type ProxyCommand =
   | { readonly action: "close"; readonly protocol: "tcp" | "udp"; readonly port: number };
 
 /** A namespace's resolv.conf written whole (`text` with its mark), or removed. */
-export type FileCommand =
+type FileCommand =
   | { readonly action: "write"; readonly netns: string; readonly text: string }
   | { readonly action: "remove"; readonly netns: string };
 
