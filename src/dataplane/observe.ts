@@ -6,6 +6,7 @@
 import pLimit from "p-limit";
 import type { Namespace } from "../model/types.js";
 import type { Runner } from "./linux/exec.js";
+import { readResolvConfs } from "./linux/resolv-conf.js";
 import { readSysctl } from "./linux/sysctl.js";
 import {
   DSR_ROUTE_PROTO,
@@ -18,6 +19,7 @@ import {
   NFT_TABLE,
   ownerFromAlias,
   parseElementComment,
+  resolvConfOwner,
   shortIdOfLink,
   versionOfChain,
   type Owner,
@@ -321,6 +323,16 @@ async function observeNetns(
   return out;
 }
 
+/** The resolv.conf files this hostnetd wrote; another's (a test's, a second instance's) are not its to change. */
+async function observeResolvConfs(instance: string): Promise<KernelObject[]> {
+  return (await readResolvConfs()).flatMap(({ netns, firstLine, rest }): KernelObject[] => {
+    const mark = resolvConfOwner(firstLine);
+    return mark?.instance === instance
+      ? [{ kind: "resolvConf", owner: mark.owner, netns, instance, text: rest }]
+      : [];
+  });
+}
+
 interface NftJson {
   nftables: ({
     table?: object;
@@ -447,7 +459,7 @@ export async function observe(
       value: (await readSysctl(key)) ?? "",
     })),
   );
-  const [links, netns, nft, inside, vipRoutes] = await Promise.all([
+  const [links, netns, nft, inside, vipRoutes, resolvConfs] = await Promise.all([
     observeHostLinks(runner).then(async (l) => {
       const [tc, peers] = await Promise.all([observeTc(runner, l), observeOverlayPeers(runner, l)]);
       return [...l, ...tc, ...peers];
@@ -456,8 +468,9 @@ export async function observe(
     observeNft(runner),
     Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
     observeVipRoutes(runner),
+    observeResolvConfs(instance),
   ]);
-  return [...sysctls, ...links, ...netns, ...nft, ...inside.flat(), ...vipRoutes];
+  return [...sysctls, ...links, ...netns, ...nft, ...inside.flat(), ...vipRoutes, ...resolvConfs];
 }
 
 /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */

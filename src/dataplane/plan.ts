@@ -57,6 +57,8 @@ function rank(o: KernelObject): number {
     case "nftElement":
       return 8;
     case "loopbackProxy":
+    case "resolvConf":
+    case "dnsListener":
       return 9;
   }
 }

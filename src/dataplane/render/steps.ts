@@ -3,8 +3,16 @@
  * `tc -batch`, `bridge -batch`, one `nft -f` transaction, one `iptables-restore` per filter table, a call to
  * firewalld, or a sysctl write). Pure, so tests assert the exact text.
  */
+import type { ListenerSpec } from "../../dns/resolver.js";
 import type { ProxySpec } from "../loopback-proxy.js";
-import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, namespaceNsid, NETNS_DIR } from "../naming.js";
+import {
+  aliasOf,
+  DSR_ROUTE_PROTO,
+  namespaceAlias,
+  namespaceNsid,
+  NETNS_DIR,
+  resolvConfMark,
+} from "../naming.js";
 import { firewalldCreateLine, firewalldDeleteLine, firewalldReplaceLine } from "../firewall/firewalld.js";
 import { iptablesCreateLines, iptablesDeleteLines } from "../firewall/iptables.js";
 import { describe, type IptablesBackend, type KernelObject } from "../objects.js";
@@ -22,18 +30,41 @@ type RunnerKey =
   /** One `iptables-restore` transaction on one filter table. */
   | { kind: "iptables"; backend: IptablesBackend; family: 4 | 6 }
   /** Calls to firewalld's D-Bus interface, one process each. */
-  | { kind: "firewalld" };
+  | { kind: "firewalld" }
+  /** Files hostnetd writes itself. */
+  | { kind: "file" }
+  /** hostnetd's resolver's listeners. */
+  | { kind: "resolver" };
 
 type ProxyCommand =
   | { readonly action: "open"; readonly spec: ProxySpec }
   | { readonly action: "close"; readonly protocol: "tcp" | "udp"; readonly port: number };
+
+/** A namespace's resolv.conf written whole (`text` with its mark), or removed. */
+type FileCommand =
+  | { readonly action: "write"; readonly netns: string; readonly text: string }
+  | { readonly action: "remove"; readonly netns: string };
 
 export interface Step {
   readonly runner: RunnerKey;
   readonly line: string;
   /** For the loopback proxy: the command itself, so apply does not parse text. */
   readonly proxy?: ProxyCommand;
+  /** For files, likewise. */
+  readonly file?: FileCommand;
+  /** For the resolver, likewise. */
+  readonly listener?: ListenerCommand;
 }
+
+type ListenerCommand =
+  | { readonly action: "open"; readonly spec: ListenerSpec }
+  | { readonly action: "close"; readonly address: string };
+
+const writeResolvConf = (o: Extract<KernelObject, { kind: "resolvConf" }>): Step => ({
+  runner: { kind: "file" },
+  line: `write ${describe(o)}`,
+  file: { action: "write", netns: o.netns, text: `# ${resolvConfMark(o.owner, o.instance)}\n${o.text}` },
+});
 
 /**
  * argv of `ip` inside a namespace. nsenter enters only the network namespace; `ip -n` would also copy the
@@ -155,6 +186,12 @@ function createSteps(o: KernelObject): Step[] {
       return nftLines({ action: "create", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
     case "loopbackProxy":
       return [{ runner: { kind: "proxy" }, line: `open ${describe(o)}`, proxy: { action: "open", spec: o } }];
+    case "resolvConf":
+      return [writeResolvConf(o)];
+    case "dnsListener":
+      return [
+        { runner: { kind: "resolver" }, line: `open ${describe(o)}`, listener: { action: "open", spec: o } },
+      ];
     case "iptablesChain":
     case "iptablesJump":
       return iptables(o, iptablesCreateLines(o));
@@ -224,6 +261,22 @@ function deleteSteps(o: KernelObject): Step[] {
           proxy: { action: "close", protocol: o.protocol, port: o.port },
         },
       ];
+    case "resolvConf":
+      return [
+        {
+          runner: { kind: "file" },
+          line: `remove ${describe(o)}`,
+          file: { action: "remove", netns: o.netns },
+        },
+      ];
+    case "dnsListener":
+      return [
+        {
+          runner: { kind: "resolver" },
+          line: `close ${describe(o)}`,
+          listener: { action: "close", address: o.address },
+        },
+      ];
     case "iptablesChain":
     case "iptablesJump":
       return iptables(o, iptablesDeleteLines(o));
@@ -256,6 +309,8 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "sysctl":
     case "address":
     case "loopbackProxy":
+    case "resolvConf":
+    case "dnsListener":
     case "shaper":
     case "iptablesChain":
       return createSteps(to);
@@ -322,6 +377,10 @@ export interface Batch {
   readonly runner: RunnerKey;
   readonly lines: readonly string[];
   readonly proxy: readonly ProxyCommand[];
+  /** Only on a batch of files. */
+  readonly files?: readonly FileCommand[];
+  /** Only on a batch of the resolver's. */
+  readonly listeners?: readonly ListenerCommand[];
 }
 
 /** Runner keys are plain data: two steps share a runner when their keys say the same. */
@@ -335,7 +394,13 @@ const isTransaction = (r: RunnerKey): boolean => r.kind === "nft" || r.kind === 
  * for one iptables table its first batch: each is one transaction, and names links only as text.
  */
 export function batches(all: readonly Step[]): Batch[] {
-  const out: { runner: RunnerKey; lines: string[]; proxy: ProxyCommand[] }[] = [];
+  const out: {
+    runner: RunnerKey;
+    lines: string[];
+    proxy: ProxyCommand[];
+    files?: FileCommand[];
+    listeners?: ListenerCommand[];
+  }[] = [];
   const transactions = new Map<string, (typeof out)[number]>();
   for (const s of all) {
     const name = runnerName(s.runner);
@@ -352,6 +417,8 @@ export function batches(all: readonly Step[]): Batch[] {
     }
     batch.lines.push(s.line);
     if (s.proxy !== undefined) batch.proxy.push(s.proxy);
+    if (s.file !== undefined) (batch.files ??= []).push(s.file);
+    if (s.listener !== undefined) (batch.listeners ??= []).push(s.listener);
   }
   return out;
 }

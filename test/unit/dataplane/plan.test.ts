@@ -345,6 +345,10 @@ describe("plan: idempotence", () => {
         return { ...o, rules: [] };
       case "firewalldInterface":
         return { ...o, zone: "public" };
+      case "resolvConf":
+        return { ...o, text: "nameserver 192.0.2.53\n" };
+      case "dnsListener":
+        return { ...o, owner: "orphan" };
       case "iptablesJump":
         return o;
     }
