@@ -1,0 +1,31 @@
+/**
+ * kill -9 of hostnetd at random moments during HOSTNET_CHAOS_OPERATIONS (500) mixed operations through all
+ * its doors, restarted each time (helpers/chaos.ts says what is checked after each restart).
+ */
+import { describe, expect, it } from "vitest";
+import { runCrashChaos } from "../helpers/chaos.js";
+import { report, seed, size } from "../helpers/figures.js";
+import { useLab } from "../helpers/lab.js";
+import { needsRoot } from "../helpers/root.js";
+
+describe.skipIf(needsRoot)("crash chaos", () => {
+  const lab = useLab();
+
+  it("loses no acknowledged endpoint, leaks nothing and gives no address twice across kill -9", async () => {
+    const figures = await runCrashChaos(lab.t, lab.d, {
+      operations: size("HOSTNET_CHAOS_OPERATIONS", 500),
+      seed,
+    });
+    report("crash chaos", figures);
+    expect(figures.kills).toBeGreaterThanOrEqual(10);
+    expect(figures).toMatchObject({
+      leaked: [],
+      missing: [],
+      lost: [],
+      duplicates: [],
+      integrity: [],
+      planAfterStart: [],
+      serverErrors: [],
+    });
+  });
+});
