@@ -167,7 +167,7 @@ function draw(opts: ChaosOptions): { ops: { kind: Kind; pick: number }[]; upMs: 
   const kind = fc.oneof(
     ...Object.entries(kinds).map(([k, weight]) => ({ arbitrary: fc.constant(k as Kind), weight })),
   );
-  const [low, high] = opts.upMs ?? [300, 2500];
+  const [low, high] = opts.upMs ?? [1500, 5000];
   const [plan] = fc.sample(
     fc.record({
       ops: fc.array(fc.record({ kind, pick: fc.nat() }), {
@@ -670,11 +670,17 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
   };
   const killing = killer();
   try {
-    await Promise.all(Array.from({ length: opts.workers ?? 4 }, worker));
+    // A restart that fails ends the run at once: the workers would wait at the closed gate for ever.
+    await Promise.race([
+      Promise.all(Array.from({ length: opts.workers ?? 4 }, worker)),
+      killing.then(() => new Promise<never>(() => undefined)),
+    ]);
   } finally {
     state.done = true;
-    await killing;
+    next = ops.length;
+    gate.open();
   }
+  await killing;
   await checkHost(false);
 
   return {

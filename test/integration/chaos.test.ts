@@ -9,7 +9,8 @@ import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
 
 describe.skipIf(needsRoot)("crash chaos, short", () => {
-  const lab = useLab();
+  // Under load, a restart with hundreds of objects to observe takes longer than the default 20 s.
+  const lab = useLab({ readyWithinMs: 90_000 });
 
   it("loses no acknowledged endpoint, leaks nothing and gives no address twice across kill -9", async () => {
     const figures = await runCrashChaos(lab.t, lab.d, { operations: 40, seed, upMs: [1000, 3000] });
