@@ -15,6 +15,7 @@ import { join } from "node:path";
 import * as fc from "fast-check";
 import { createClient, type HostnetClient } from "../../src/client/client.js";
 import { HostnetError } from "../../src/errors.js";
+import { execCni } from "./cni-exec.js";
 import { apiRequest, type TestDaemon } from "./daemon.js";
 import { compare, kernelView, storeView, type StoreView } from "./ownership.js";
 import { must, run } from "./run.js";
@@ -22,7 +23,6 @@ import { median } from "../../bench/stats.js";
 import type { Topology } from "./topology.js";
 
 const HOSTNET_CLI = join(import.meta.dirname, "../../dist/bin/hostnet.js");
-const CNI_PLUGIN = join(import.meta.dirname, "../../dist/cni/hostnet-cni");
 
 export interface ChaosOptions {
   readonly operations: number;
@@ -246,26 +246,14 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
       if (/not running at|lost the connection|cannot connect/.test(r.stderr)) return { status: "unanswered" };
       return { status: "refused", message: r.stderr.trim() };
     });
+  const cniNetwork = { socket: d.socket, network: "chaos-cni", subnet: CNI_SUBNET };
   const viaCni = (command: "ADD" | "DEL", c: CniContainer): Promise<Outcome> =>
     gate.pass(async () => {
-      const env = [`CNI_COMMAND=${command}`, `CNI_CONTAINERID=${c.id}`, `CNI_NETNS=${c.netns}`];
-      const conf = {
-        cniVersion: "1.0.0",
-        name: "chaos-cni",
-        type: "hostnet",
-        network: "chaos-cni",
-        socket: d.socket,
-        ipam: { subnet: CNI_SUBNET },
-      };
-      const r = await run(["env", ...env, "CNI_IFNAME=eth0", "CNI_PATH=/nonexistent", CNI_PLUGIN], {
-        input: JSON.stringify(conf),
-        timeoutMs: 60_000,
-      });
-      const out = r.stdout.trim() === "" ? {} : (JSON.parse(r.stdout) as { code?: number; msg?: string });
-      if (r.code === 0) return { status: "ok", body: out };
+      const { exitCode, output } = await execCni(cniNetwork, command, c.id, c.netns);
+      if (exitCode === 0) return { status: "ok", body: output };
       // 11, "try again later": the plugin could not reach hostnetd or lost it.
-      if (out.code === 11) return { status: "unanswered" };
-      return { status: "refused", message: out.msg ?? r.stderr };
+      if (output.code === 11) return { status: "unanswered" };
+      return { status: "refused", message: output.msg ?? "" };
     });
   const viaDocker = (method: string, body: Record<string, unknown>): Promise<Outcome> =>
     gate.pass(async () => {
