@@ -16,6 +16,7 @@ describe.skipIf(needsRoot)("crash chaos", () => {
     const figures = await runCrashChaos(lab.t, lab.d, {
       operations: size("HOSTNET_CHAOS_OPERATIONS", 500),
       seed,
+      progress: (line) => process.stdout.write(`crash chaos: ${line}\n`),
     });
     report("crash chaos", figures);
     expect(figures.kills).toBeGreaterThanOrEqual(10);
@@ -28,5 +29,5 @@ describe.skipIf(needsRoot)("crash chaos", () => {
       planAfterStart: [],
       serverErrors: [],
     });
-  });
+  }, 2_400_000);
 });

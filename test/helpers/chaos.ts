@@ -31,6 +31,8 @@ export interface ChaosOptions {
   readonly workers?: number;
   /** How long hostnetd runs between a restart and the next kill, drawn from this range, in ms. */
   readonly upMs?: readonly [number, number];
+  /** Told one line after each restart's check. */
+  readonly progress?: (line: string) => void;
 }
 
 export interface ChaosFigures {
@@ -167,7 +169,7 @@ function draw(opts: ChaosOptions): { ops: { kind: Kind; pick: number }[]; upMs: 
   const kind = fc.oneof(
     ...Object.entries(kinds).map(([k, weight]) => ({ arbitrary: fc.constant(k as Kind), weight })),
   );
-  const [low, high] = opts.upMs ?? [1500, 5000];
+  const [low, high] = opts.upMs ?? [2000, 6000];
   const [plan] = fc.sample(
     fc.record({
       ops: fc.array(fc.record({ kind, pick: fc.nat() }), {
@@ -653,6 +655,9 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
       await d.restart();
       restartMs.push(performance.now() - down);
       await checkHost(true);
+      opts.progress?.(
+        `kill ${kills}: ${next} of ${ops.length} operations begun, restarted in ${Math.round(restartMs.at(-1) ?? 0)} ms`,
+      );
       gate.open();
     }
   };
@@ -660,7 +665,7 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
   try {
     // A restart that fails ends the run at once: the workers would wait at the closed gate for ever.
     await Promise.race([
-      Promise.all(Array.from({ length: opts.workers ?? 4 }, worker)),
+      Promise.all(Array.from({ length: opts.workers ?? 8 }, worker)),
       killing.then(() => new Promise<never>(() => undefined)),
     ]);
   } finally {

@@ -405,6 +405,8 @@ export interface FuzzFigures {
   /** Refused requests after which the store's listing differed from before. */
   readonly changedByRefused: readonly string[];
   readonly planNotEmpty: readonly string[];
+  /** Requests whose connection hostnetd closed with no answer, neither sent nor logged. */
+  readonly closedEarly: readonly string[];
   readonly alive: boolean;
   readonly seconds: number;
 }
@@ -424,6 +426,16 @@ function requestShares(routes: readonly Route[], total: number): number[] {
 }
 
 const BARE_ROUTE_REQUESTS = 20;
+
+/**
+ * The status hostnetd logged for the request whose answer the client lost: it may answer (a 404, a 413)
+ * and close before it has read the whole body, and the client, still writing, sees only EPIPE. 0 if none.
+ * Node itself answers URLs and headers over its limits (414, 431) without a log line.
+ */
+function loggedStatus(logs: string): number {
+  const m = /"statusCode":(\d+)\},"responseTime"/.exec(logs) ?? /^HTTP\/1\.1 (\d+)/m.exec(logs);
+  return m?.[1] === undefined ? 0 : Number(m[1]);
+}
 
 /** How often, in requests, the fuzzer checks that `hostnet plan` is still empty. */
 const PLAN_EVERY = 500;
@@ -457,6 +469,7 @@ export async function runFuzz(d: TestDaemon, fixtures: Fixtures, opts: FuzzOptio
   const serverErrors: string[] = [];
   const changedByRefused: string[] = [];
   const planNotEmpty: string[] = [];
+  const closedEarly: string[] = [];
   let accepted = 0;
   try {
     if ((await plan()).length > 0) planNotEmpty.push("before the first request");
@@ -464,10 +477,19 @@ export async function runFuzz(d: TestDaemon, fixtures: Fixtures, opts: FuzzOptio
     let seen = version();
     for (const [i, req] of requests.entries()) {
       if (i > 0 && i % PLAN_EVERY === 0 && (await plan()).length > 0) planNotEmpty.push(`before #${i}`);
-      const { status, text } = await send(d.socket, req);
+      const logged = d.logs().length;
+      const answer = await send(d.socket, req);
+      const { text } = answer;
+      let status = answer.status;
+      // hostnetd's log line comes through a pipe: give it a moment.
+      for (let wait = 0; status === 0 && wait < 20; wait++) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = loggedStatus(d.logs().slice(logged));
+      }
       statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
       const what = `#${i} ${req.method} ${excerpt(req.path)} ${excerpt(req.body ?? "")} → ${status} ${excerpt(text)}`;
       if (status >= 500) serverErrors.push(what);
+      if (status === 0) closedEarly.push(what);
       if (status >= 200 && status < 300 && req.method !== "GET") accepted++;
       if (version() === seen) continue;
       seen = version();
@@ -489,6 +511,7 @@ export async function runFuzz(d: TestDaemon, fixtures: Fixtures, opts: FuzzOptio
     serverErrors,
     changedByRefused,
     planNotEmpty,
+    closedEarly,
     alive,
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
