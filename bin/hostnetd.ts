@@ -7,6 +7,7 @@ import {
   StartupError,
   UsageError,
 } from "../src/daemon-options.js";
+import { HostnetError } from "../src/errors.js";
 import { createLogger } from "../src/log.js";
 
 function options(): DaemonOptions {
@@ -42,5 +43,7 @@ try {
   process.on("SIGINT", stop);
 } catch (err) {
   log.fatal({ err }, "hostnetd failed to start");
+  // A refusal (another hostnetd, say) is for whoever started this one to read, not only the log.
+  if (err instanceof HostnetError) process.stderr.write(`hostnetd: ${err.message}\n`);
   process.exit(1);
 }

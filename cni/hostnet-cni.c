@@ -27,8 +27,9 @@
 #define DEFAULT_SOCKET "/run/hostnet/hostnet.sock"
 #define TIMEOUT_SECONDS 120
 #define DETAILS_MAX 200
-/* The spec's error codes: I/O failure, try again later, plugin not available (STATUS). */
+/* The spec's error codes: I/O failure, decoding failure, try again later, plugin not available (STATUS). */
 #define CNI_IO_FAILURE 5
+#define CNI_DECODE_FAILURE 6
 #define CNI_TRY_AGAIN_LATER 11
 #define CNI_NOT_AVAILABLE 50
 
@@ -193,6 +194,103 @@ static char *top_level_string(const char *s, size_t n, const char *key) {
         }
     }
     return NULL;
+}
+
+static bool json_value(const char *s, size_t n, size_t *i, int depth);
+
+/* A JSON string at s[*i] (RFC 8259: no raw control characters, only the defined escapes). */
+static bool json_string(const char *s, size_t n, size_t *i) {
+    if (*i == n || s[*i] != '"') return false;
+    for (++*i; *i < n && s[*i] != '"'; ++*i) {
+        if ((unsigned char)s[*i] < 0x20) return false;
+        if (s[*i] != '\\') continue;
+        if (++*i == n) return false;
+        if (s[*i] == 'u') {
+            for (int k = 0; k < 4; k++)
+                if (++*i == n || !isxdigit((unsigned char)s[*i])) return false;
+        } else if (!strchr("\"\\/bfnrt", s[*i]) || s[*i] == '\0') {
+            return false;
+        }
+    }
+    if (*i == n) return false;
+    ++*i;
+    return true;
+}
+
+static size_t digits(const char *s, size_t n, size_t i) {
+    while (i < n && isdigit((unsigned char)s[i])) i++;
+    return i;
+}
+
+/* A JSON number at s[*i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number(const char *s, size_t n, size_t *i) {
+    size_t j = *i + (*i < n && s[*i] == '-');
+    if (j == n || !isdigit((unsigned char)s[j])) return false;
+    j = s[j] == '0' ? j + 1 : digits(s, n, j);
+    if (j < n && s[j] == '.') {
+        size_t k = digits(s, n, j + 1);
+        if (k == j + 1) return false;
+        j = k;
+    }
+    if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+        j += 1 + (j + 1 < n && (s[j + 1] == '+' || s[j + 1] == '-'));
+        size_t k = digits(s, n, j);
+        if (k == j) return false;
+        j = k;
+    }
+    *i = j;
+    return true;
+}
+
+/* The members of an object or the elements of an array whose opening bracket is at s[*i]. */
+static bool json_container(const char *s, size_t n, size_t *i, int depth) {
+    char close = s[*i] == '{' ? '}' : ']';
+    *i = skip_ws(s, n, *i + 1);
+    bool first = true;
+    for (;; first = false) {
+        if (first && *i < n && s[*i] == close) break;
+        if (close == '}') {
+            if (!json_string(s, n, i)) return false;
+            *i = skip_ws(s, n, *i);
+            if (*i == n || s[*i] != ':') return false;
+            ++*i;
+        }
+        if (!json_value(s, n, i, depth + 1)) return false;
+        *i = skip_ws(s, n, *i);
+        if (*i == n) return false;
+        if (s[*i] == close) break;
+        if (s[*i] != ',') return false;
+        *i = skip_ws(s, n, *i + 1);
+    }
+    ++*i;
+    return true;
+}
+
+/* One JSON value at s[*i] (after white space), advancing *i past it; nesting past 1000 counts as invalid. */
+static bool json_value(const char *s, size_t n, size_t *i, int depth) {
+    static const char *const literals[] = {"true", "false", "null"};
+    *i = skip_ws(s, n, *i);
+    if (*i == n || depth > 1000) return false;
+    if (s[*i] == '{' || s[*i] == '[') return json_container(s, n, i, depth);
+    if (s[*i] == '"') return json_string(s, n, i);
+    for (size_t k = 0; k < 3; k++) {
+        size_t len = strlen(literals[k]);
+        if (n - *i >= len && memcmp(s + *i, literals[k], len) == 0) {
+            *i += len;
+            return true;
+        }
+    }
+    return json_number(s, n, i);
+}
+
+/*
+ * Whether the configuration is one JSON object: asked only when hostnetd cannot be reached, so that a
+ * configuration that is not JSON is reported as such (6) even when it cannot name hostnetd's socket.
+ */
+static bool is_json_object(const char *s, size_t n) {
+    size_t i = skip_ws(s, n, 0);
+    if (i == n || s[i] != '{' || !json_value(s, n, &i, 0)) return false;
+    return skip_ws(s, n, i) == n;
 }
 
 /* Prints a CNI error on stdout and exits 1; details are cut to DETAILS_MAX bytes, on a UTF-8 boundary. */
@@ -377,6 +475,10 @@ int main(void) {
              body.len);
 
     if (!exchange(path, head, &body, &response)) {
+        if (!is_json_object(input.data, input.len)) {
+            const char *why = "not one JSON object";
+            fail(CNI_DECODE_FAILURE, "the network configuration on stdin is not JSON", why, strlen(why));
+        }
         struct buf details = {0};
         append_str(&details, path);
         append_str(&details, ": ");

@@ -9,10 +9,15 @@ import { createSecureContext } from "node:tls";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { ClusterOptions, DaemonOptions } from "./daemon.js";
+import { firewallIntegrations } from "./dataplane/firewall/exceptions.js";
+import { defaultRepairLimits } from "./dataplane/holds.js";
 import { LB_AFFINITY_SECONDS } from "./dataplane/objects.js";
+import { defaultWatchOptions } from "./dataplane/watch.js";
 
 export const DAEMON_USAGE = `usage: hostnetd [--socket PATH] [--state-dir DIR] [--no-default-network]
                 [--docker-plugin-socket PATH | --no-docker-plugin] [--lb-affinity-timeout SECONDS]
+                [--firewall-integration auto|off]
+                [--resync-interval DURATION] [--repair-limit N]
                 [--host-address IP [--etcd URL[,URL...] [--etcd-lease-ttl SECONDS]
                  [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]]]`;
 
@@ -28,7 +33,7 @@ export interface EtcdTlsFiles {
   readonly client?: { readonly cert: string; readonly key: string };
 }
 
-export type ClusterArgs = Omit<ClusterOptions, "tls"> & { readonly tls?: EtcdTlsFiles };
+type ClusterArgs = Omit<ClusterOptions, "tls"> & { readonly tls?: EtcdTlsFiles };
 
 export type DaemonArgs = Omit<DaemonOptions, "cluster"> & { readonly cluster: ClusterArgs | null };
 
@@ -45,6 +50,9 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | "help" {
         "docker-plugin-socket": { type: "string", default: "/run/docker/plugins/hostnet.sock" },
         "no-docker-plugin": { type: "boolean", default: false },
         "lb-affinity-timeout": { type: "string", default: String(LB_AFFINITY_SECONDS) },
+        "firewall-integration": { type: "string", default: "auto" },
+        "resync-interval": { type: "string", default: `${String(defaultWatchOptions.resyncMs / 1000)}s` },
+        "repair-limit": { type: "string", default: String(defaultRepairLimits.limit) },
         etcd: { type: "string" },
         "host-address": { type: "string" },
         "etcd-lease-ttl": { type: "string", default: "10" },
@@ -61,6 +69,17 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | "help" {
   const affinitySeconds = Number(values["lb-affinity-timeout"]);
   if (!Number.isInteger(affinitySeconds) || affinitySeconds < 1)
     throw new UsageError("--lb-affinity-timeout must be a whole number of seconds, at least 1");
+  const firewallIntegration = firewallIntegrations.find((v) => v === values["firewall-integration"]);
+  if (firewallIntegration === undefined)
+    throw new UsageError(`--firewall-integration is ${firewallIntegrations.join(" or ")}`);
+  const resyncMs = durationMs(values["resync-interval"]);
+  if (resyncMs === undefined || (resyncMs > 0 && resyncMs < 100))
+    throw new UsageError(
+      "--resync-interval is a duration such as 30s, 500ms or 2m, at least 100ms, or 0 for none",
+    );
+  const repairLimit = Number(values["repair-limit"]);
+  if (!Number.isInteger(repairLimit) || repairLimit < 1)
+    throw new UsageError("--repair-limit must be a whole number, at least 1");
   const hostAddress = values["host-address"];
   if (hostAddress !== undefined && isIP(hostAddress) === 0)
     throw new UsageError(`--host-address "${hostAddress}" is not an IP address`);
@@ -70,9 +89,21 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | "help" {
     defaultNetwork: !values["no-default-network"],
     dockerPluginSocket: values["no-docker-plugin"] ? null : values["docker-plugin-socket"],
     affinitySeconds,
+    firewallIntegration,
+    resyncMs,
+    repairLimit,
     hostAddress: hostAddress ?? null,
     cluster: clusterArgs(values),
   };
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `30s`, `500ms`, `2m`, `1h` or a bare number of seconds, in milliseconds; undefined if it is none. */
+function durationMs(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  if (m === null) return undefined;
+  return Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? "s"] ?? 1000));
 }
 
 function clusterArgs(values: {

@@ -14,18 +14,31 @@ import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayAddresses } from "./core/overlay-addresses.js";
 import { OverlayPeers } from "./core/overlay-peers.js";
 import { HostnetService } from "./core/service.js";
-import { hostPrefixes, interfaceAddresses, interfaceMtu } from "./dataplane/hostfacts.js";
+import {
+  hostAddresses,
+  hostPrefixes,
+  interfaceAddresses,
+  interfaceMtu,
+  namespaceAt,
+} from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
 import { forgetBackend } from "./dataplane/linux/backend-memory.js";
 import { DhcpLeases } from "./core/leases.js";
 import { DockerPools } from "./ipam/docker-pools.js";
 import { buildDockerPlugin } from "./api/docker/server.js";
+import type { FirewallIntegration } from "./dataplane/firewall/exceptions.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { processRunner } from "./dataplane/linux/exec.js";
+import { fileLimit } from "./dataplane/linux/file-limit.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Reconciler } from "./dataplane/reconciler.js";
+import { defaultRepairLimits, RepairHolds } from "./dataplane/holds.js";
+import { startMonitors } from "./dataplane/linux/monitors.js";
+import { defaultWatchOptions, DriftWatcher } from "./dataplane/watch.js";
+import type { VanishedNamespace } from "./core/drift.js";
 import { HostnetError } from "./errors.js";
+import { claimNamespace } from "./namespace-claim.js";
 import { Store } from "./store/store.js";
 
 export interface DaemonOptions {
@@ -36,6 +49,12 @@ export interface DaemonOptions {
   readonly dockerPluginSocket: string | null;
   /** How long a load balancer client keeps its backend after its last new connection (source-IP affinity). */
   readonly affinitySeconds: number;
+  /** Whether hostnet adds exceptions to other programs' firewalls that would drop its forwarding. */
+  readonly firewallIntegration: FirewallIntegration;
+  /** How often the full check for drift runs, in ms; 0 for never (the kernel's monitors still report). */
+  readonly resyncMs: number;
+  /** Repairs of one object within a minute before repairs hold it back. */
+  readonly repairLimit: number;
   /** This host's underlay address, which overlay networks need; null without one. */
   readonly hostAddress: string | null;
   /** The cluster whose overlay networks span hosts: etcd; null for overlay networks of this host only. */
@@ -76,6 +95,21 @@ async function connectEtcd(cluster: ClusterOptions): Promise<Etcd3> {
   });
 }
 
+/** One line for each namespace that vanished under hostnet, with the endpoints it detached. */
+function logVanished(log: Logger, cause: string, v: VanishedNamespace): void {
+  log.info(
+    {
+      op: "repair",
+      cause,
+      namespace: { id: v.namespace.id, path: v.namespace.path, owned: v.namespace.owned },
+      detached: v.detached.map((ep) => ({ kind: "endpoint", id: ep.id, name: ep.name })),
+    },
+    v.namespace.owned
+      ? "namespace vanished: its endpoints are detached and it is forgotten"
+      : "namespace vanished: its endpoints are detached",
+  );
+}
+
 export interface Daemon {
   readonly app: FastifyInstance;
   close(): Promise<void>;
@@ -97,18 +131,32 @@ async function claimSocket(path: string): Promise<void> {
 }
 
 async function listen(app: FastifyInstance, socket: string): Promise<void> {
-  await claimSocket(socket);
   await app.listen({ path: socket });
   chmodSync(socket, 0o660);
 }
 
+/**
+ * Everything that could refuse a second hostnetd comes before the store is read or the kernel touched: the
+ * network namespace, the state directory (the store's lock), and the sockets (which another namespace's
+ * hostnetd could serve).
+ */
 export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Daemon> {
   const started = performance.now();
+  const claim = await claimNamespace({ socket: opts.socket, stateDir: opts.stateDir });
+  // What bounds the [::1] relays: Node has raised the soft limit to the hard one (LimitNOFILE=).
+  log.info({ op: "file-limit", ...fileLimit() }, "open file limit");
   const store = new Store(join(opts.stateDir, "hostnet.db"));
+  await claimSocket(opts.socket);
+  if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
-  const reconciler = new Reconciler(store, linuxKernel(proxy), log, {
-    affinitySeconds: opts.affinitySeconds,
-  });
+  const reconciler = new Reconciler(
+    store,
+    linuxKernel(proxy),
+    log,
+    { affinitySeconds: opts.affinitySeconds },
+    opts.firewallIntegration,
+    new RepairHolds({ ...defaultRepairLimits, limit: opts.repairLimit }),
+  );
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
   const overlayLog = log.child({ component: "overlay" });
@@ -125,16 +173,20 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     registry === undefined ? undefined : new OverlayAddresses(store, reconciler, registry, overlayLog);
   const service = new HostnetService(store, reconciler, {
     prefixes: () => hostPrefixes(processRunner),
+    addresses: () => hostAddresses(processRunner),
     uplinks: linuxUplinks(processRunner),
     leases,
     forgetBackend: forgetBackend(processRunner),
     interfaceMtu: (address) => interfaceMtu(processRunner, address),
     interfaceAddresses: (netns, ifname) => interfaceAddresses(processRunner, netns, ifname),
+    namespaceAt,
     ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
     ...(registry === undefined || overlayAddresses === undefined
       ? {}
       : { overlay: { registry, addresses: overlayAddresses } }),
   });
+  for (const vanished of await service.vanishedNamespaces())
+    logVanished(log, "namespace missing at start-up", vanished);
   const { report, failures } = await reconciler.convergeAll();
   log.info(
     { op: "startup-converge", ...report, failed: failures.map((f) => f.owner) },
@@ -145,6 +197,16 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
   registry?.start(new OverlayPeers(store, reconciler, service, registry.hostAddress, overlayLog));
   await overlayAddresses?.claimMissingSources();
+  const watcher = new DriftWatcher(
+    reconciler,
+    async (cause, drift) => {
+      const { vanished } = await service.repairDrift(cause, drift);
+      for (const v of vanished) logVanished(log, cause, v);
+    },
+    log,
+    { ...defaultWatchOptions, resyncMs: opts.resyncMs },
+  );
+  watcher.start(startMonitors);
 
   const app = await buildApp(service, log);
   await listen(app, opts.socket);
@@ -161,12 +223,14 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   return {
     app,
     async close() {
+      await watcher.stop();
       await app.close();
       await plugin?.close();
       await registry?.close();
       leases.stopAll();
       await proxy.closeAll();
       store.close();
+      claim.close();
     },
   };
 }

@@ -70,7 +70,7 @@ export interface Group {
 
 export type Entry = Command | Group;
 
-export interface Input<O extends OptionSpecs, A extends string> {
+interface Input<O extends OptionSpecs, A extends string> {
   readonly args: Readonly<Record<A, string>>;
   readonly values: Values<O>;
 }

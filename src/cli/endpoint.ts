@@ -25,7 +25,11 @@ export const endpointCreateOptions = {
     arg: "IP",
     description: "Address to take instead of the next free one; one per family",
   },
-  mac: { type: "string", arg: "MAC", description: "MAC address of the interface (default: random)" },
+  mac: {
+    type: "string",
+    arg: "MAC",
+    description: "MAC address of the interface (default: random; on Overlay networks, from the address)",
+  },
   ...attachOptions,
   publish: {
     type: "string",
@@ -84,7 +88,9 @@ export function endpointTable(
         shortId(e.ID),
         e.Name,
         networkNames.get(e.HostComputeNetwork) ?? shortId(e.HostComputeNetwork),
-        ns === null ? (e.Sandbox ?? none) : (namespaceNames.get(ns) ?? shortId(ns)),
+        ns === null
+          ? (e.Sandbox ?? (e.DetachedReason === undefined ? none : `(${e.DetachedReason})`))
+          : (namespaceNames.get(ns) ?? shortId(ns)),
         e.InterfaceName ?? none,
         e.IpConfigurations.map((c) => c.IpAddress).join(",") || none,
         e.MacAddress,

@@ -14,9 +14,9 @@ function findPluginBinary(): string {
     if (existsSync(join(dir, "package.json"))) return join(dir, "dist", "cni", "hostnet-cni");
   return "hostnet-cni";
 }
-export const CONFLIST_NAME = "10-hostnet.conflist";
+const CONFLIST_NAME = "10-hostnet.conflist";
 
-export const exampleConflist = {
+const exampleConflist = {
   cniVersion: "1.0.0",
   name: "hostnet",
   plugins: [

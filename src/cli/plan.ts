@@ -5,12 +5,16 @@ import { json } from "./output.js";
 
 const signs: Readonly<Record<string, string>> = { create: "+", delete: "-", replace: "~" };
 
-/** One line per operation, `+ create  veth hnv-…`, in the order hostnetd would apply them. */
+/**
+ * One line per operation, `+ create  veth hnv-…`, in the order hostnetd would apply them; one a repair
+ * holds back says why on the line after it.
+ */
 export function planText(plan: Plan): string {
   if (plan.Operations.length === 0) return "nothing to change: the kernel matches the store";
-  return plan.Operations.map((op) => `${signs[op.Action] ?? "?"} ${op.Action.padEnd(8)}${op.Object}`).join(
-    "\n",
-  );
+  return plan.Operations.map(
+    (op) =>
+      `${signs[op.Action] ?? "?"} ${op.Action.padEnd(8)}${op.Object}${op.HeldBack === undefined ? "" : `\n    held back: ${op.HeldBack}`}`,
+  ).join("\n");
 }
 
 export const plan = defineCommand({

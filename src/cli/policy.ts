@@ -96,7 +96,7 @@ const targetOption = {
 type Target = Pick<Values<typeof targetOption>, "network">;
 
 /** A routed overlay's RemoteSubnetRoute, which only networks have. */
-export const remoteSubnetOptions = {
+const remoteSubnetOptions = {
   "remote-subnet": {
     type: "string",
     arg: "CIDR",

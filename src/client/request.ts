@@ -13,7 +13,7 @@ export interface RequestOptions {
 }
 
 /** A create converges the kernel before it answers, which can take seconds on a loaded host. */
-export const defaultTimeoutMs = 120_000;
+const defaultTimeoutMs = 120_000;
 
 // Only for answers without a readable error body, e.g. from a proxy or an older daemon.
 const codeOfStatus: Readonly<Partial<Record<number, ErrorCode>>> = {

@@ -4,6 +4,7 @@
  * port mappings, overlay) takes it as its first argument; the service builds it once.
  */
 import { randomUUID } from "node:crypto";
+import type { HostAddress, NamespaceAtPath } from "../dataplane/hostfacts.js";
 import type { UplinkHost } from "../dataplane/uplink.js";
 import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import type { Owner } from "../dataplane/naming.js";
@@ -23,6 +24,8 @@ type HostPrefixes = () => Promise<Prefix[]>;
 /** What the service uses of hostnetd's namespace besides the reconciler. */
 export interface HostSide {
   readonly prefixes: HostPrefixes;
+  /** The namespace's own addresses and default gateways, which a network that owns its subnet must not hold. */
+  readonly addresses: () => Promise<HostAddress[]>;
   readonly uplinks: UplinkHost;
   readonly leases: DhcpLeases;
   readonly forgetBackend: ForgetBackend;
@@ -30,6 +33,8 @@ export interface HostSide {
   readonly interfaceMtu: (address: string) => Promise<number | undefined>;
   /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist. */
   readonly interfaceAddresses: (netns: string, ifname: string) => Promise<string[] | undefined>;
+  /** What the file at a path is, for a namespace a runtime hands in (or hostnet is to make there). */
+  readonly namespaceAt: (path: string) => NamespaceAtPath;
   /** This host's underlay address (hostnetd --host-address), which overlay networks need. */
   readonly hostAddress?: string;
   /** The cluster, when hostnetd runs with --etcd: overlay networks are then the cluster's. */

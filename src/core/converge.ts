@@ -1,5 +1,6 @@
 /** The one way a write reaches the kernel: converge what it touched, or undo it and converge back. */
 import { KernelCommandError } from "../dataplane/linux/exec.js";
+import { OutOfFileDescriptors } from "../dataplane/loopback-proxy.js";
 import type { Owner } from "../dataplane/naming.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { HostnetError } from "../errors.js";
@@ -23,6 +24,8 @@ export async function convergeOrUndo(
 
 function kernelRefusal(err: unknown): HostnetError {
   if (err instanceof HostnetError) return err;
+  if (err instanceof OutOfFileDescriptors)
+    return new HostnetError("Unavailable", `${err.message}; the change was rolled back`, {}, { cause: err });
   if (err instanceof KernelCommandError && err.stderr.includes("File exists"))
     return new HostnetError(
       "Conflict",

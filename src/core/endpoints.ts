@@ -4,9 +4,10 @@
  * the container end itself), detached, and deleted.
  */
 import { randomBytes } from "node:crypto";
-import { conflict, HostnetError, invalidArgument } from "../errors.js";
+import { conflict, conflictAt, HostnetError, invalidArgument } from "../errors.js";
 import { allocateAddress } from "../ipam/ipam.js";
 import { contains, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
+import { overlayEndpointMac } from "../model/overlay.js";
 import type { Endpoint, NamespaceAttachment, Network, Origin } from "../model/types.js";
 import { checkPolicies, checkPoliciesInForce } from "../policies/checks.js";
 import { balancersOf, freshId, getEndpoint, getNamespace, getNetwork, type Core } from "./context.js";
@@ -87,6 +88,12 @@ function requestedAddresses(net: Network, ips: EndpointSpec["ips"]): Map<number,
     const subnet = net.subnets.find((s) => contains(parsePrefix("subnet", s.prefix), parsed));
     if (subnet === undefined)
       throw invalidArgument(ip.field, `${parsed.address} is in no subnet of network "${net.name}"`);
+    const length = ip.prefixLength;
+    if (length !== undefined && length.value !== parsePrefix("subnet", subnet.prefix).length)
+      throw invalidArgument(
+        length.field,
+        `${length.value} is not the prefix length of ${parsed.address}'s subnet ${subnet.prefix}`,
+      );
     if (requested.has(subnet.id))
       throw invalidArgument(ip.field, `a second address in subnet ${subnet.prefix}`);
     requested.set(subnet.id, { field: ip.field, address: parsed.address });
@@ -118,6 +125,10 @@ function insertEndpoint(core: Core, r: EndpointRecord): string {
     if (r.spec.origin !== undefined && store.endpoints.idByOrigin(r.spec.origin) !== undefined)
       throw conflict(`${r.spec.origin.kind} ${r.spec.origin.key} already has an endpoint`);
     if (r.attach !== undefined) checkAttachFree(core, r.attach);
+    // Two interfaces with one MAC on a bridge steal each other's frames: a conflict, like a taken address.
+    const sameMac = r.spec.mac === undefined ? undefined : store.endpoints.withMac(r.net.id, r.mac);
+    if (sameMac !== undefined)
+      throw conflictAt("mac", `${r.mac} is the MAC of endpoint "${sameMac.name}" on this network`);
     const [epId, shortId] = freshId((s) => store.endpoints.shortIdTaken(s));
     store.endpoints.insert({
       id: epId,
@@ -134,15 +145,19 @@ function insertEndpoint(core: Core, r: EndpointRecord): string {
       ...r.elsewhere,
       ...(net.overlay?.sourceAddress == null ? [] : [net.overlay.sourceAddress]),
     ]);
-    for (const subnet of net.subnets.filter((s) => net.ipam !== "dhcp" || s.family !== 4))
-      allocateAddress(
-        store,
-        subnet,
-        epId,
-        r.requested.get(subnet.id),
-        hostAddresses,
-        r.preferred.get(subnet.id),
+    const addresses = net.subnets
+      .filter((s) => net.ipam !== "dhcp" || s.family !== 4)
+      .map((subnet) =>
+        allocateAddress(
+          store,
+          subnet,
+          epId,
+          r.requested.get(subnet.id),
+          hostAddresses,
+          r.preferred.get(subnet.id),
+        ),
       );
+    if (r.spec.mac === undefined && net.overlay !== null) followAddress(core, net, epId, addresses);
     insertPortMappings(core, epId, r.mappings);
     const policies = checkPolicies(r.spec.policies, net);
     checkPoliciesInForce(policies, net.policies);
@@ -241,6 +256,19 @@ function checkAttachFree(core: Core, attach: { namespaceId: string; ifname: stri
   const holder = core.store.endpoints.at(attach.namespaceId, attach.ifname);
   if (holder !== undefined)
     throw conflict(`interface ${attach.ifname} in that namespace is endpoint "${holder.name}"`, "ifname");
+}
+
+/**
+ * Gives an overlay endpoint the MAC of its address (its IPv4 one first), so that it keeps its MAC when it
+ * moves to another host with its address. Should another endpoint of the network have that MAC already (an
+ * IPv6 address with the same low 32 bits, or a MAC given by a request), the endpoint keeps its random one.
+ */
+function followAddress(core: Core, net: Network, epId: string, addresses: readonly string[]): void {
+  const ips = addresses.map((a) => parseIp("address", a));
+  const ip = ips.find((a) => a.family === 4) ?? ips[0];
+  if (ip === undefined) return;
+  const mac = overlayEndpointMac(ip);
+  if (!core.store.endpoints.macTaken(net.id, mac, epId)) core.store.endpoints.setMac(epId, mac);
 }
 
 /** A locally administered unicast MAC (02:…), random so it never repeats an earlier endpoint's. */

@@ -7,13 +7,14 @@ import { randomUUID } from "node:crypto";
 import { conflict, conflictAt, HostnetError, invalidArgument, notFound } from "../errors.js";
 import { LB_SLOTS } from "../dataplane/nft-sets.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
-import { contains, parseIp, parsePrefix } from "../model/ip.js";
+import { contains, notUnicast, parseIp, parsePrefix } from "../model/ip.js";
 import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
 import type { FieldValue } from "../policies/kind.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import type { Store } from "../store/store.js";
 import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
+import { checkLength, limits } from "../model/limits.js";
 import { checkName, checkPort } from "./validate.js";
 
 /**
@@ -33,7 +34,7 @@ export interface LoadBalancerSpec {
 }
 
 /** A port of the frontend and the backends' port it goes to, each part with its field. */
-export interface LbPortMappingSpec {
+interface LbPortMappingSpec {
   readonly protocol: Protocol;
   readonly externalPort: FieldValue<number>;
   readonly internalPort: FieldValue<number>;
@@ -75,6 +76,13 @@ export class LoadBalancerService {
     if (spec.vips.length === 0) throw invalidArgument("vips", "give at least one VIP");
     if (spec.portMappings.length === 0)
       throw invalidArgument("portMappings", "give at least one port mapping");
+    checkLength(spec.vips, limits.vips, "VIPs");
+    checkLength(
+      spec.portMappings.map((m) => ({ field: m.externalPort.field })),
+      limits.lbPortMappings,
+      "port mappings",
+    );
+    checkLength(spec.backends, LB_SLOTS, "backends");
     const vips = spec.vips.map((v) => ({ field: v.field, address: this.checkVip(v.field, v.value) }));
     const addresses = vips.map((v) => v.address);
     const dsr = spec.dsr.value;
@@ -133,7 +141,7 @@ export class LoadBalancerService {
     const lb = this.get(ref);
     this.store.write(() => this.lbs.delete(lb.id));
     await this.reconciler.converge([`lb:${lb.id}`]);
-    for (const vip of lb.vips) await this.forgetBackend(vip);
+    await this.forgetBackend(lb.vips.map((vip) => ({ vip })));
   }
 
   /** Adds one backend: new connections may land on it at once. */
@@ -172,15 +180,25 @@ export class LoadBalancerService {
 
   /** What the kernel remembers of `ep` as a backend of these load balancers (see backend-memory.ts). */
   async forget(lbs: readonly LoadBalancer[], ep: Endpoint): Promise<void> {
-    for (const lb of lbs)
-      for (const vip of lb.vips)
-        for (const a of ep.addresses.filter((a) => (a.family === 6) === vip.includes(":")))
-          await this.forgetBackend(vip, a.address);
+    await this.forgetBackend(
+      lbs.flatMap((lb) =>
+        lb.vips.flatMap((vip) =>
+          ep.addresses
+            .filter((a) => (a.family === 6) === vip.includes(":"))
+            .map((a) => ({ vip, backend: a.address })),
+        ),
+      ),
+    );
   }
 
-  /** A VIP may be any address but one of a container subnet, whose addresses belong to endpoints. */
+  /**
+   * A VIP may be any unicast address but one of a container subnet, whose addresses belong to endpoints.
+   */
   private checkVip(field: string, text: string): string {
     const ip = parseIp(field, text);
+    const special = notUnicast(ip);
+    if (special !== undefined)
+      throw invalidArgument(field, `${ip.address} is ${special}; a VIP is a unicast address`);
     for (const net of this.store.networks.all())
       for (const s of net.subnets)
         if (contains(parsePrefix("subnet", s.prefix), ip))

@@ -2,6 +2,7 @@
  * Networks: created with their subnets, uplink and policies in one store transaction, then converged (and,
  * for a network shared with the cluster, defined there); deleted with their endpoints.
  */
+import type { HostAddress } from "../dataplane/hostfacts.js";
 import { conflict, invalidArgument } from "../errors.js";
 import { cidrOf } from "../model/ip.js";
 import {
@@ -20,7 +21,13 @@ import { balancersOf, freshId, getNetwork, type Core } from "./context.js";
 import { clusterOf, defineNetwork, releaseAddresses, undefineNetwork } from "./overlay.js";
 import { checkAgainstHost } from "./policies.js";
 import type { NetworkSpec } from "./specs.js";
-import { defaultSubnet, overlapping, parseSubnet, type ParsedSubnet } from "./subnets.js";
+import {
+  checkAgainstHostAddresses,
+  defaultSubnet,
+  overlapping,
+  parseSubnet,
+  type ParsedSubnet,
+} from "./subnets.js";
 import { checkUplinkFree, lanSubnet, restoreUplinks, takeUplink } from "./uplinks.js";
 import { checkMtu, checkName } from "./validate.js";
 
@@ -57,6 +64,8 @@ interface CheckedNetwork {
   readonly policies: readonly NetworkPolicy[];
   readonly overlay: OverlaySettings | null;
   readonly uplink: UplinkSnapshot | null;
+  /** The host's addresses its subnets must not hold: none for a network on the uplink's LAN, which holds them. */
+  readonly hostAddresses: readonly HostAddress[];
 }
 
 /** Checks a spec and completes it: its type's settings, its MTU, and a subnet when none is given. */
@@ -89,7 +98,8 @@ async function checkNetwork(core: Core, spec: NetworkSpec): Promise<CheckedNetwo
     given.length > 0 ? given : [uplink === null ? await defaultSubnet(core) : lanSubnet(uplink)];
   const policies = checkPolicies(spec.policies ?? [], { name, subnets: subnets.map(prefixOf) });
   checkPoliciesInForce([], policies);
-  return { name, type, mtu, subnets, policies, overlay, uplink };
+  const hostAddresses = uplink === null && given.length > 0 ? await core.host.addresses() : [];
+  return { name, type, mtu, subnets, policies, overlay, uplink, hostAddresses };
 }
 
 /** Records the network, inside the store's transaction: its name, origin, uplink and subnets still free. */
@@ -108,6 +118,7 @@ function recordNetwork(core: Core, spec: NetworkSpec, net: CheckedNetwork): stri
         `${field ?? "subnet"}: ${cidrOf(s.prefix)} overlaps ${clash.prefix} of network "${clash.network.name}"`,
         field,
       );
+    checkAgainstHostAddresses(s.prefix, field ?? "subnets", net.hostAddresses);
   }
   const subnets = net.subnets.map(prefixOf);
   checkAgainstHost(core, spec.policies ?? [], net.policies, { ...net, id: undefined, subnets });

@@ -3,7 +3,8 @@
  * unique on the host, and replaced as a whole (Docker publishes a container's ports in one call).
  */
 import { conflict, invalidArgument } from "../errors.js";
-import { familyOfAddress, parseIp } from "../model/ip.js";
+import { checkLength, limits } from "../model/limits.js";
+import { familyOfAddress, parseIp, specialRangeOfIp } from "../model/ip.js";
 import type { Endpoint, Network, PortMapping, Protocol } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import { getEndpoint, getNetwork, type Core } from "./context.js";
@@ -20,6 +21,7 @@ export interface CheckedMapping {
 export function checkPortMappings(specs: readonly PortMappingSpec[], net: Network): CheckedMapping[] {
   if (specs.length > 0 && !modes[net.type].portMappings)
     throw invalidArgument(specs[0]?.field ?? "policies", `${net.type} networks do not support port mappings`);
+  checkLength(specs, limits.portMappings, "port mappings");
   const checked: CheckedMapping[] = [];
   for (const m of specs) {
     const hostPort = checkPort(m.hostPort.field, m.hostPort.value);
@@ -80,11 +82,18 @@ export async function setPortMappings(
   return getEndpoint(core, ep.id);
 }
 
-/** The host address a mapping is bound to; none (every address) also for 0.0.0.0 and ::, as Docker reads -p. */
+/**
+ * The host address a mapping is bound to; none (every address) also for 0.0.0.0 and ::, as Docker reads -p.
+ * A loopback address is the host's own (see docs/nat.md); a multicast or broadcast one is no host's.
+ */
 function boundAddress(m: PortMappingSpec): string | null {
   if (m.hostIp === undefined || m.hostIp.value === "") return null;
   const ip = parseIp(m.hostIp.field, m.hostIp.value);
-  return ip.value === 0n ? null : ip.address;
+  if (ip.value === 0n) return null;
+  const special = specialRangeOfIp(ip);
+  if (special?.kind === "multicast" || special?.kind === "broadcast" || special?.kind === "unspecified")
+    throw invalidArgument(m.hostIp.field, `${ip.address} is ${special.what}, no address of this host`);
+  return ip.address;
 }
 
 /** Whether an endpoint other than `exceptEndpoint` has the host port on `hostIp` (every address if undefined). */

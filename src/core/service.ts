@@ -6,9 +6,9 @@
  * this facade only hands each call to its module.
  */
 import type { Counter } from "../dataplane/counters.js";
-import { describe } from "../dataplane/objects.js";
+import { describe, identity } from "../dataplane/objects.js";
 import type { Op } from "../dataplane/plan.js";
-import type { Reconciler } from "../dataplane/reconciler.js";
+import type { Reconciler, RepairReport, RepairScope } from "../dataplane/reconciler.js";
 import type { Family, Prefix } from "../model/ip.js";
 import type { Endpoint, Namespace, Network, Origin, Protocol } from "../model/types.js";
 import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";
@@ -27,7 +27,8 @@ import {
   listEndpoints,
 } from "./endpoints.js";
 import { LoadBalancerService } from "./load-balancers.js";
-import { createNamespace, deleteNamespace } from "./namespaces.js";
+import { repairDrift, vanishedNamespaces, type VanishedNamespace } from "./drift.js";
+import { createNamespace, deleteNamespace, namespaceVanished } from "./namespaces.js";
 import { createNetwork, deleteNetwork, ensureDefaultNetwork, networkByOrigin } from "./networks.js";
 import { modifyEndpointPolicies, modifyNetworkPolicies, policyCounters } from "./policies.js";
 import { hostPortTaken, setPortMappings } from "./port-mappings.js";
@@ -58,6 +59,8 @@ export interface PlannedOperation {
   readonly action: Op["action"];
   readonly kind: Op["object"]["kind"];
   readonly description: string;
+  /** Why a repair leaves it alone for now (it was repaired too often); a write to its owner still makes it. */
+  readonly heldBack?: string;
 }
 
 export class HostnetService {
@@ -152,6 +155,30 @@ export class HostnetService {
     return deleteNamespace(this.core, ref);
   }
 
+  /**
+   * Detaches the endpoints of a namespace deleted under hostnet, saying why, and forgets the namespace if
+   * hostnet made it; returns the endpoints it detached.
+   */
+  namespaceVanished(ref: string): Promise<Endpoint[]> {
+    return namespaceVanished(this.core, ref);
+  }
+
+  /** Every namespace of the store deleted under hostnet, each handled as namespaceVanished. */
+  vanishedNamespaces(): Promise<VanishedNamespace[]> {
+    return vanishedNamespaces(this.core);
+  }
+
+  /**
+   * Repairs drift the kernel's monitors reported, or all drift (the periodic check): vanished namespaces
+   * first, then what the kernel lost.
+   */
+  repairDrift(
+    cause: string,
+    drift: RepairScope,
+  ): Promise<{ vanished: VanishedNamespace[]; report: RepairReport }> {
+    return repairDrift(this.core, cause, drift);
+  }
+
   // Endpoints
 
   endpoints(filter: { network?: string; namespace?: string } = {}): Endpoint[] {
@@ -232,8 +259,16 @@ export class HostnetService {
 
   /** What a full converge would do now, each operation described for people (`GET /plan`). */
   async plan(): Promise<PlannedOperation[]> {
-    const { ops } = await this.core.reconciler.preview();
-    return ops.map((op) => ({ action: op.action, kind: op.object.kind, description: describe(op.object) }));
+    const { ops, heldBack } = await this.core.reconciler.preview();
+    return ops.map((op) => {
+      const why = heldBack.get(identity(op.object));
+      return {
+        action: op.action,
+        kind: op.object.kind,
+        description: describe(op.object),
+        ...(why === undefined ? {} : { heldBack: why }),
+      };
+    });
   }
 
   /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist (CNI CHECK). */

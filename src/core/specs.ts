@@ -47,7 +47,8 @@ export interface EndpointSpec {
   readonly name: string;
   readonly network: string;
   readonly attach?: AttachSpec;
-  readonly ips: readonly { field: string; address: string }[];
+  /** Addresses asked for; with a prefix length, it must be that of the address's subnet. */
+  readonly ips: readonly { field: string; address: string; prefixLength?: FieldValue<number> }[];
   readonly mac?: string;
   readonly portMappings: readonly PortMappingSpec[];
   readonly policies: readonly PolicySpec[];

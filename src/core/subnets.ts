@@ -2,17 +2,20 @@
  * A network's subnets: a requested one checked, a free default one picked, and the one scan for prefixes
  * other networks have (their subnets and the remote subnets they route to) that every overlap check uses.
  */
-import { HostnetError, invalidArgument } from "../errors.js";
+import type { HostAddress } from "../dataplane/hostfacts.js";
+import { conflictAt, HostnetError, invalidArgument } from "../errors.js";
 import {
   cidrOf,
   contains,
   type Family,
   hostRange,
+  type Ip,
   ipFromValue,
   overlaps,
   parseIp,
   parsePrefix,
   type Prefix,
+  specialRangeOf,
 } from "../model/ip.js";
 import type { Network } from "../model/types.js";
 import { routedPrefixes } from "../policies/checks.js";
@@ -32,6 +35,12 @@ const DEFAULT_POOLS = {
 
 export function parseSubnet(spec: SubnetSpec): ParsedSubnet {
   const prefix = parsePrefix(spec.prefixField, spec.prefix);
+  const special = specialRangeOf(prefix);
+  if (special !== undefined)
+    throw invalidArgument(
+      spec.prefixField,
+      `${cidrOf(prefix)} overlaps ${special.what}, which is no network's to give out`,
+    );
   const range = hostRange(prefix);
   if (range.last - range.first < 1n)
     throw invalidArgument(spec.prefixField, `${cidrOf(prefix)} is too small for a gateway and an endpoint`);
@@ -89,4 +98,28 @@ export function overlapping(
       if (network.id !== except && overlaps(prefix, parsePrefix("subnet", other)))
         return { prefix: other, network };
   return undefined;
+}
+
+/**
+ * Refuses a subnet that would take an address the host needs, for a network that owns its subnet (one that
+ * takes no uplink): the bridge would take the host's own address, or the route to the default gateway would
+ * lead into the bridge, and the host would lose its network.
+ */
+export function checkAgainstHostAddresses(prefix: Prefix, field: string, host: readonly HostAddress[]): void {
+  for (const a of host) {
+    const ip = parseAddressOrUndefined(a.address);
+    if (ip !== undefined && contains(prefix, ip))
+      throw conflictAt(
+        field,
+        `${cidrOf(prefix)} holds ${a.address}, ${a.what}: the host would lose its network`,
+      );
+  }
+}
+
+function parseAddressOrUndefined(text: string): Ip | undefined {
+  try {
+    return parseIp("address", text);
+  } catch {
+    return undefined;
+  }
 }

@@ -14,12 +14,20 @@ export function checkName(field: string, name: string): string {
   return name;
 }
 
+/**
+ * Names an interface cannot take: `all` and `default` are the kernel's per-family settings beside each
+ * interface's (/proc/sys/net/ipv4/conf/all), and `lo` is in every namespace already.
+ */
+const RESERVED_IFNAMES = ["all", "default", "lo"];
+
 export function checkIfname(field: string, name: string): string {
   if (!IFNAME.test(name) || name === "." || name === "..")
     throw invalidArgument(
       field,
       `"${name}" is not a valid interface name (1-15 characters: letters, digits, "_", "." and "-")`,
     );
+  if (RESERVED_IFNAMES.includes(name))
+    throw invalidArgument(field, `"${name}" is a name the kernel keeps (${RESERVED_IFNAMES.join(", ")})`);
   return name;
 }
 

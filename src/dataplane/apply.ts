@@ -1,9 +1,12 @@
 /**
  * Runs a plan: each batch of steps is one process (`ip -batch`, `nsenter … ip -batch`, `tc -batch`,
- * `bridge -batch`, one atomic `nft -f`), sysctl writes or loopback proxy listeners. Link, address, route, tc
- * and FDB batches run in plan order and stop at the first failure; the nft transaction runs beside them,
- * since nft rules and elements name links only as text and never need them to exist.
+ * `bridge -batch`, one atomic `nft -f`, one `iptables-restore` per filter table), sysctl writes, calls to
+ * firewalld or loopback proxy listeners. Link, address, route, tc, FDB and firewall batches run in plan order
+ * and stop at the first failure; the nft transaction runs beside them, since nft rules and elements name
+ * links only as text and never need them to exist.
  */
+import { firewalldArgv } from "./firewall/firewalld.js";
+import { iptablesRestoreArgv, iptablesRestoreInput } from "./firewall/iptables.js";
 import type { Runner } from "./linux/exec.js";
 import type { LoopbackProxy } from "./loopback-proxy.js";
 import { writeSysctl } from "./linux/sysctl.js";
@@ -36,6 +39,15 @@ async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Pro
         if (cmd.action === "open") await proxy.open(cmd.spec);
         else await proxy.close(cmd.protocol, cmd.port);
       }
+      return;
+    case "iptables":
+      await runner.run(
+        iptablesRestoreArgv(batch.runner.backend, batch.runner.family),
+        iptablesRestoreInput(batch.lines),
+      );
+      return;
+    case "firewalld":
+      for (const line of batch.lines) await runner.run(firewalldArgv(line));
       return;
   }
 }

@@ -6,7 +6,7 @@ import { loadBalancerObjects } from "../modes/load-balancer.js";
 import { modes } from "../modes/index.js";
 import { nftFamilies } from "./nft-sets.js";
 import { defaultSkeleton, type KernelObject, type SkeletonOptions } from "./objects.js";
-import { skeletonVersion } from "./render/nft.js";
+import { skeletonRules, skeletonVersion } from "./render/nft.js";
 
 export interface StoreSnapshot {
   readonly networks: readonly Network[];
@@ -26,6 +26,7 @@ export function globalObjects(skeleton: SkeletonOptions = defaultSkeleton): Kern
       owner: "global",
       family,
       version,
+      rules: skeletonRules(family, skeleton),
       skeleton,
     })),
     { kind: "sysctl", owner: "global", key: "net/ipv4/ip_forward", value: "1" },

@@ -18,6 +18,10 @@ export class KnownObjects {
     return [...this.byId.values()];
   }
 
+  get(id: string): KernelObject | undefined {
+    return this.byId.get(id);
+  }
+
   ofOwners(owners: readonly Owner[]): KernelObject[] {
     return [...new Set(owners)].flatMap((owner) =>
       [...(this.byOwner.get(owner) ?? [])].flatMap((id) => this.byId.get(id) ?? []),
@@ -35,8 +39,28 @@ export class KnownObjects {
 
   /** Forgets an object and, when it took them along in the kernel, its descendants. */
   forget(id: string, withDescendants: boolean): void {
-    if (withDescendants) for (const child of [...(this.children.get(id) ?? [])]) this.forget(child, true);
-    this.unindex(id);
+    for (const each of withDescendants ? this.descendants(id) : [id]) this.unindex(each);
+  }
+
+  /**
+   * What the kernel does when an object is removed under hostnet: its descendants go with it, and a bridge
+   * releases its ports (they stay, out of any bridge). Returns the identities it forgot.
+   */
+  lost(id: string): string[] {
+    const o = this.byId.get(id);
+    if (o === undefined) return [];
+    const gone = this.descendants(id);
+    for (const each of gone) this.unindex(each);
+    if (o.kind === "bridge")
+      for (const port of [...this.byId.values()])
+        if ((port.kind === "veth" || port.kind === "vxlan") && port.master === o.name)
+          this.set({ ...port, master: "" });
+    return gone;
+  }
+
+  /** An object and every object below it, deepest last. */
+  descendants(id: string): string[] {
+    return [id, ...[...(this.children.get(id) ?? [])].flatMap((child) => this.descendants(child))];
   }
 
   private unindex(id: string): void {

@@ -7,6 +7,7 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { connect, createServer, type Server } from "node:net";
 import type { Protocol } from "../model/types.js";
+import { FD_RESERVE, fileLimit, openFiles } from "./linux/file-limit.js";
 
 export interface ProxySpec {
   readonly protocol: Protocol;
@@ -14,6 +15,11 @@ export interface ProxySpec {
   readonly target: string;
   readonly targetPort: number;
   readonly owner: string;
+}
+
+/** A relay hostnetd will not open: it would leave the process fewer file descriptors than it needs. */
+export class OutOfFileDescriptors extends Error {
+  override readonly name = "OutOfFileDescriptors";
 }
 
 const LOOPBACK = "::1";
@@ -40,6 +46,8 @@ function listenTcp(spec: ProxySpec): Promise<Listener> {
     server.once("error", reject);
     server.listen({ host: LOOPBACK, port: spec.port, ipv6Only: true }, () => {
       server.off("error", reject);
+      // accept() failing (EMFILE) drops that one connection; the relay keeps listening.
+      server.on("error", () => undefined);
       resolve({
         spec,
         close: () =>
@@ -60,7 +68,8 @@ function listenUdp(spec: ProxySpec): Promise<Listener> {
     let session = sessions.get(key);
     if (session === undefined) {
       const socket = createSocket(family);
-      socket.on("message", (reply) => server.send(reply, from.port, from.address));
+      // A datagram that cannot be sent is lost, as UDP may lose it; the callback keeps it from being an 'error'.
+      socket.on("message", (reply) => server.send(reply, from.port, from.address, () => undefined));
       socket.on("error", () => socket.close());
       session = { socket, timer: setTimeout(() => undefined, 0) };
       sessions.set(key, session);
@@ -71,12 +80,13 @@ function listenUdp(spec: ProxySpec): Promise<Listener> {
       sessions.delete(key);
       current.socket.close();
     }, UDP_IDLE_MS);
-    current.socket.send(msg, spec.targetPort, spec.target);
+    current.socket.send(msg, spec.targetPort, spec.target, () => undefined);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.bind({ address: LOOPBACK, port: spec.port }, () => {
       server.off("error", reject);
+      server.on("error", () => undefined);
       resolve({
         spec,
         close: () =>
@@ -93,7 +103,7 @@ function listenUdp(spec: ProxySpec): Promise<Listener> {
   });
 }
 
-export const proxyKey = (protocol: Protocol, port: number): string => `${protocol}/${port}`;
+const proxyKey = (protocol: Protocol, port: number): string => `${protocol}/${port}`;
 
 export class LoopbackProxy {
   private readonly listeners = new Map<string, Listener>();
@@ -104,6 +114,12 @@ export class LoopbackProxy {
 
   async open(spec: ProxySpec): Promise<void> {
     await this.close(spec.protocol, spec.port);
+    const limit = fileLimit().soft;
+    const open = openFiles();
+    if (open + 1 + FD_RESERVE > limit)
+      throw new OutOfFileDescriptors(
+        `no file descriptor left for the [::1] relay of ${spec.protocol} port ${String(spec.port)}: hostnetd has ${String(open)} open of its limit ${String(limit)} and keeps ${String(FD_RESERVE)} for itself; raise its RLIMIT_NOFILE (LimitNOFILE= in its systemd unit)`,
+      );
     const listener = spec.protocol === "tcp" ? await listenTcp(spec) : await listenUdp(spec);
     this.listeners.set(proxyKey(spec.protocol, spec.port), listener);
   }

@@ -9,10 +9,11 @@
 const ownerKinds = ["net", "ep", "ns", "lb"] as const;
 
 /**
- * Whose a kernel object is: a store record (`ep:<id>`), hostnet's own tables and sysctls (`global`), or
- * something hostnet made whose record is gone or cannot be named (`orphan`).
+ * Whose a kernel object is: a store record (`ep:<id>`), hostnet's own tables and sysctls (`global`), its
+ * exceptions in other programs' firewalls, wanted while it has a network (`firewall`), or something hostnet
+ * made whose record is gone or cannot be named (`orphan`).
  */
-export type Owner = `${(typeof ownerKinds)[number]}:${string}` | "global" | "orphan";
+export type Owner = `${(typeof ownerKinds)[number]}:${string}` | "global" | "firewall" | "orphan";
 
 /** An owner that names a record, as every parser below reads it. */
 const OWNER = `(?:${ownerKinds.join("|")}):[0-9a-f-]{36}`;
@@ -49,6 +50,16 @@ export const vxlanName = (shortId: string): string => `${VXLAN_PREFIX}${shortId}
 /** nft's wildcards for the names of every bridge and every host veth hostnet makes (`iifname "hnb-*"`). */
 export const anyBridgeName = `${BRIDGE_PREFIX}*`;
 export const anyHostVethName = `${VETH_PREFIX}*`;
+/** iptables' and firewalld's wildcard for the names of every bridge hostnet makes (`-i hnb-+`). */
+export const anyBridgeInterface = `${BRIDGE_PREFIX}+`;
+
+/**
+ * hostnet's chain in the iptables filter table of another program's firewall (ufw's, Docker's), which the
+ * one jump hostnet adds there leads to: hostnet owns it by its name.
+ */
+export const IPTABLES_CHAIN = "HOSTNET-FORWARD";
+/** The comment that labels every iptables rule hostnet adds, the jump to its chain included. */
+export const IPTABLES_COMMENT = "hostnet";
 
 /** The short id in the name of a link hostnet owns by name, or undefined for any other link. */
 export function shortIdOfLink(name: string): string | undefined {

@@ -3,7 +3,7 @@
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
 import type { HostRoute } from "../model/types.js";
-import { hostVethName, type Owner } from "./naming.js";
+import { hostVethName, IPTABLES_CHAIN, NETNS_DIR, type Owner } from "./naming.js";
 import { setDefinition, type ElementPart, type NftFamily, type NftSetName } from "./nft-sets.js";
 
 /** What a hostnetd's options put into its tables' skeleton (and so into the skeleton's version). */
@@ -22,6 +22,19 @@ export const defaultSkeleton: SkeletonOptions = { affinitySeconds: LB_AFFINITY_S
 
 /** Where an object lives: null is hostnetd's own namespace, otherwise a netns path or name. */
 export type NetnsRef = string | null;
+
+/** The two iptables of Linux: iptables-nft (rules in nftables) and iptables-legacy (x_tables). */
+export type IptablesBackend = "nft" | "legacy";
+
+/** The command of one iptables, as a person names it too: `iptables-nft`, `ip6tables-legacy`. */
+export const iptablesCommand = (backend: IptablesBackend, family: 4 | 6): string =>
+  `${family === 6 ? "ip6tables" : "iptables"}-${backend}`;
+
+/**
+ * The chain of another program's iptables filter table where hostnet jumps to its own: Docker's chain for
+ * its users' rules when Docker's chains are there, FORWARD otherwise.
+ */
+export type IptablesHook = "DOCKER-USER" | "FORWARD";
 
 interface Base {
   readonly owner: Owner;
@@ -104,8 +117,17 @@ export type KernelObject =
   | (Base & { kind: "ingressRedirect"; dev: string; to: string })
   | (Base & { kind: "route"; netns: string; family: 4 | 6; dst: string; via: string; dev: string })
   | (Base & { kind: "sysctl"; key: string; value: string })
-  /** `skeleton`: what to build it with, on desired tables only (the kernel shows the version alone). */
-  | (Base & { kind: "nftTable"; family: NftFamily; version: string; skeleton?: SkeletonOptions })
+  /**
+   * `skeleton`: what to build it with, on desired tables only (the kernel shows the version alone). `rules`:
+   * how many rules its chains hold, which `nft flush table` takes while it leaves chains and elements.
+   */
+  | (Base & {
+      kind: "nftTable";
+      family: NftFamily;
+      version: string;
+      rules?: number;
+      skeleton?: SkeletonOptions;
+    })
   | (Base & {
       kind: "loopbackProxy";
       protocol: "tcp" | "udp";
@@ -113,6 +135,21 @@ export type KernelObject =
       target: string;
       targetPort: number;
     })
+  /**
+   * hostnet's chain in the filter table of an iptables (one backend, one family) whose forwarding would drop
+   * what hostnet's bridges forward; `rules` as `iptables -S` shows them, after the chain's name.
+   */
+  | (Base & { kind: "iptablesChain"; backend: IptablesBackend; family: 4 | 6; rules: readonly string[] })
+  /** The one rule hostnet adds to a chain of that table, first in it: a labelled jump to hostnet's chain. */
+  | (Base & {
+      kind: "iptablesJump";
+      backend: IptablesBackend;
+      family: 4 | 6;
+      hook: IptablesHook;
+      rule: string;
+    })
+  /** An interface of firewalld's runtime configuration (a wildcard for hostnet's bridges) in a zone. */
+  | (Base & { kind: "firewalldInterface"; zone: string; interface: string })
   | (Base & {
       kind: "nftElement";
       set: NftSetName;
@@ -164,6 +201,41 @@ export function identity(o: KernelObject): string {
       return `viproute:${o.vip}`;
     case "loopbackProxy":
       return `proxy:${o.protocol}/${o.port}`;
+    case "iptablesChain":
+      return `iptables:${o.backend}:${o.family}:chain`;
+    case "iptablesJump":
+      return `iptables:${o.backend}:${o.family}:jump:${o.hook}`;
+    case "firewalldInterface":
+      return `firewalld:${o.interface}`;
+  }
+}
+
+/** Where an object lives: its netns path, or null for hostnetd's own namespace. */
+export function netnsOf(o: KernelObject): NetnsRef {
+  switch (o.kind) {
+    case "address":
+    case "containerLink":
+    case "route":
+      return o.netns;
+    case "netns":
+    case "bridge":
+    case "veth":
+    case "vxlan":
+    case "overlayPeer":
+    case "sysctl":
+    case "nftTable":
+    case "nftElement":
+    case "loopbackProxy":
+    case "ifb":
+    case "shaper":
+    case "ingressRedirect":
+    case "uplinkPort":
+    case "hostRoute":
+    case "vipRoute":
+    case "iptablesChain":
+    case "iptablesJump":
+    case "firewalldInterface":
+      return null;
   }
 }
 
@@ -200,8 +272,25 @@ export function parentOf(o: KernelObject): string | undefined {
     case "nftTable":
     case "loopbackProxy":
     case "vipRoute":
+    case "iptablesChain":
+    case "iptablesJump":
+    case "firewalldInterface":
       return undefined;
   }
+}
+
+/**
+ * What must exist before the object can be made: its parent, the bridge it is a port of, the ifb it
+ * redirects to, the namespace hostnet made that its peer goes into.
+ */
+export function prerequisitesOf(o: KernelObject): string[] {
+  const parent = parentOf(o);
+  const out = parent === undefined ? [] : [parent];
+  if ((o.kind === "veth" || o.kind === "vxlan") && o.master !== "") out.push(`link:${o.master}`);
+  if (o.kind === "ingressRedirect") out.push(`link:${o.to}`);
+  if (o.kind === "veth" && o.netns?.startsWith(`${NETNS_DIR}/`) === true)
+    out.push(`netns:${o.netns.slice(NETNS_DIR.length + 1)}`);
+  return out;
 }
 
 /**
@@ -259,7 +348,11 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
     case "sysctl":
       return observed.kind === "sysctl" && observed.value === desired.value;
     case "nftTable":
-      return observed.kind === "nftTable" && observed.version === desired.version;
+      return (
+        observed.kind === "nftTable" &&
+        observed.version === desired.version &&
+        (desired.rules === undefined || observed.rules === desired.rules)
+      );
     case "nftElement":
       return (
         observed.kind === "nftElement" &&
@@ -279,6 +372,12 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
       return observed.kind === "shaper" && observed.bytesPerSecond === desired.bytesPerSecond;
     case "ingressRedirect":
       return observed.kind === "ingressRedirect" && observed.to === desired.to;
+    case "iptablesChain":
+      return observed.kind === "iptablesChain" && observed.rules.join("\n") === desired.rules.join("\n");
+    case "firewalldInterface":
+      return observed.kind === "firewalldInterface" && observed.zone === desired.zone;
+    // A jump is hostnet's by its target; where hostnet first put it in the chain, it leaves it.
+    case "iptablesJump":
     case "netns":
     case "address":
     case "ifb":
@@ -311,7 +410,7 @@ export function describe(o: KernelObject): string {
     case "sysctl":
       return `sysctl ${o.key.replaceAll("/", ".")} = ${o.value}`;
     case "nftTable":
-      return `nft table ${o.family} hostnet (${o.version})`;
+      return `nft table ${o.family} hostnet (${o.version}${o.rules === undefined ? "" : `, ${o.rules} rules`})`;
     case "ifb":
       return `ifb ${o.name}`;
     case "vxlan":
@@ -326,5 +425,11 @@ export function describe(o: KernelObject): string {
       return `loopback proxy [::1]:${o.port}/${o.protocol} to ${o.target.includes(":") ? `[${o.target}]` : o.target}:${o.targetPort} (${o.owner})`;
     case "nftElement":
       return `nft element ${o.set} { ${partsText(o.key)}${o.value === null ? "" : ` : ${partsText(o.value)}`} } (${o.owner})`;
+    case "iptablesChain":
+      return `${iptablesCommand(o.backend, o.family)} chain ${IPTABLES_CHAIN}: ${o.rules.join("; ")}`;
+    case "iptablesJump":
+      return `${iptablesCommand(o.backend, o.family)} ${o.hook}: ${o.rule}`;
+    case "firewalldInterface":
+      return `firewalld zone ${o.zone} interface ${o.interface} (runtime)`;
   }
 }

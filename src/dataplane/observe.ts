@@ -313,6 +313,7 @@ interface NftJson {
   nftables: ({
     table?: object;
     chain?: { name: string };
+    rule?: object;
     set?: { name: string; elem?: unknown[] };
     map?: { name: string; elem?: unknown[] };
   } & Record<string, unknown>)[];
@@ -354,6 +355,31 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
   });
 }
 
+/**
+ * An element of one of hostnet's nft sets as nft's JSON shows it (`nft -j list`, `nft -j monitor`); undefined
+ * for sets that are not hostnet's, or that the kernel fills.
+ */
+export function nftElementOf(family: string, setName: string, raw: unknown): KernelObject | undefined {
+  if (!isNftSetName(setName)) return undefined;
+  const def = setDefinition(setName);
+  if (def.dynamic === true || def.family !== family) return undefined;
+  const isMap = Array.isArray(raw);
+  const keyRaw: unknown = isMap ? (raw as unknown[])[0] : raw;
+  const elem =
+    typeof keyRaw === "object" && keyRaw !== null && "elem" in keyRaw
+      ? (keyRaw as { elem: { val: unknown; comment?: string } }).elem
+      : { val: keyRaw };
+  const { owner, label } = parseElementComment(elem.comment) ?? { owner: "orphan" };
+  return {
+    kind: "nftElement",
+    owner,
+    set: setName,
+    key: toParts(def.key, elem.val),
+    value: def.value === null || !isMap ? null : toParts(def.value, (raw as unknown[])[1]),
+    ...(label === undefined ? {} : { label }),
+  };
+}
+
 async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObject[]> {
   let json: NftJson;
   try {
@@ -365,33 +391,19 @@ async function observeNft(runner: Runner, family: NftFamily): Promise<KernelObje
   }
   const out: KernelObject[] = [];
   let version: string | undefined;
+  let rules = 0;
   for (const entry of json.nftables) {
     if (entry.table !== undefined) version = "unknown";
+    if (entry.rule !== undefined) rules++;
     if (entry.chain !== undefined) version = versionOfChain(entry.chain.name) ?? version;
     const set = entry.set ?? entry.map;
-    if (set === undefined || !isNftSetName(set.name)) continue;
-    const def = setDefinition(set.name);
-    if (def.dynamic === true) continue;
-    if (def.family !== family) continue;
-    for (const raw of set.elem ?? []) {
-      const isMap = Array.isArray(raw);
-      const keyRaw: unknown = isMap ? raw[0] : raw;
-      const elem =
-        typeof keyRaw === "object" && keyRaw !== null && "elem" in keyRaw
-          ? (keyRaw as { elem: { val: unknown; comment?: string } }).elem
-          : { val: keyRaw };
-      const { owner, label } = parseElementComment(elem.comment) ?? { owner: "orphan" };
-      out.push({
-        kind: "nftElement",
-        owner,
-        set: set.name,
-        key: toParts(def.key, elem.val),
-        value: def.value === null || !isMap ? null : toParts(def.value, raw[1]),
-        ...(label === undefined ? {} : { label }),
-      });
-    }
+    if (set !== undefined)
+      for (const raw of set.elem ?? []) {
+        const element = nftElementOf(family, set.name, raw);
+        if (element !== undefined) out.push(element);
+      }
   }
-  if (version !== undefined) out.push({ kind: "nftTable", owner: "global", family, version });
+  if (version !== undefined) out.push({ kind: "nftTable", owner: "global", family, version, rules });
   return out;
 }
 
@@ -429,4 +441,15 @@ export async function observe(
     observeVipRoutes(runner),
   ]);
   return [...sysctls, ...links, ...netns, ...nft.flat(), ...inside.flat(), ...vipRoutes];
+}
+
+/** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */
+export async function observePeerNamespaceIds(runner: Runner): Promise<Map<number, string[]>> {
+  const veths = JSON.parse(await ip(runner, null, ["link", "show", "type", "veth"])) as (IpLink & {
+    link_netnsid?: number;
+  })[];
+  const out = new Map<number, string[]>();
+  for (const l of veths)
+    if (l.link_netnsid !== undefined) out.set(l.link_netnsid, [...(out.get(l.link_netnsid) ?? []), l.ifname]);
+  return out;
 }

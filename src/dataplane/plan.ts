@@ -13,9 +13,14 @@ export interface Plan {
   readonly ops: readonly Op[];
 }
 
-/** Replacing these deletes and re-creates them, taking their children along. */
-export function replaceDestroysChildren(o: KernelObject): boolean {
-  return o.kind === "veth" || o.kind === "vxlan" || o.kind === "nftTable" || o.kind === "netns";
+/**
+ * Whether replacing `from` by `to` deletes and re-creates it, taking its children along. A veth whose MTU
+ * stays is changed in place (enslaved again after its bridge was re-created, say), so its container end
+ * stays, also one a runtime moved into its sandbox.
+ */
+export function replaceDestroysChildren(to: KernelObject, from: KernelObject): boolean {
+  if (to.kind === "veth") return from.kind !== "veth" || from.mtu !== to.mtu;
+  return to.kind === "vxlan" || to.kind === "nftTable" || to.kind === "netns";
 }
 
 function rank(o: KernelObject): number {
@@ -23,9 +28,13 @@ function rank(o: KernelObject): number {
     case "netns":
       return 0;
     case "nftTable":
+    case "iptablesChain":
+    case "firewalldInterface":
       return 1;
     case "sysctl":
       return /^net\/ipv[46]\/conf\/(?!all\/|default\/)/.test(o.key) ? 4 : 1;
+    // After hostnet's chain is made, before it is removed: iptables refuses to remove a chain jumped to.
+    case "iptablesJump":
     case "bridge":
       return 2;
     case "address":
@@ -70,7 +79,7 @@ export function plan(desired: readonly KernelObject[], observed: readonly Kernel
     const result =
       d !== undefined &&
       (o === undefined ||
-        (!sameState(d, o) && replaceDestroysChildren(d)) ||
+        (!sameState(d, o) && replaceDestroysChildren(d, o)) ||
         (parent !== undefined && rebuilt(parent)));
     memo.set(id, result);
     return result;

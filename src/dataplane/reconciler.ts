@@ -2,26 +2,51 @@
  * The only path that changes the kernel. Converges are serialised; each plans its scope (the owners a
  * request touched) against the last known kernel state, which a full observation refreshes at start-up,
  * on preview and after any failed apply. A failed apply is retried once against a fresh observation, so a
- * stale cache can never wedge a request.
+ * stale cache can never wedge a request; a scope takes in what its objects stand on when the kernel lacks it.
+ * Other programs' firewalls change without telling: a converge that touches a network reads them afresh, and
+ * plans hostnet's exceptions in them with the network.
  */
 import type { Logger } from "pino";
 import type { Namespace } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import type { Counter } from "./counters.js";
-import type { Owner } from "./naming.js";
+import { shortIdOfLink, type Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
+import {
+  firewallExceptions,
+  noHostFirewalls,
+  type FirewallIntegration,
+  type FirewallObservation,
+  type HostFirewalls,
+} from "./firewall/exceptions.js";
 import { KnownObjects } from "./known.js";
-import { defaultSkeleton, identity, type KernelObject, type SkeletonOptions } from "./objects.js";
+import { takenFromRecord } from "./drift.js";
+import { RepairHolds } from "./holds.js";
+import { describeRemoval, type Removal } from "./kernel-events.js";
+import {
+  defaultSkeleton,
+  identity,
+  prerequisitesOf,
+  type KernelObject,
+  type SkeletonOptions,
+} from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
 export interface Kernel {
-  /** Everything hostnet owns (or once owned) in the kernel, looking inside the namespaces given. */
-  /** `instance`: this hostnetd's, to tell its namespaces from other hostnetds' (Store.instanceId). */
+  /**
+   * Everything hostnet owns (or once owned) in the kernel but its exceptions in other firewalls, looking
+   * inside the namespaces given. `instance`: this hostnetd's, to tell its namespaces from other hostnetds'
+   * (Store.instanceId).
+   */
   observe(namespaces: readonly Namespace[], instance: string): Promise<KernelObject[]>;
+  /** hostnet's exceptions in the other firewalls of its namespace, and what those firewalls are. */
+  observeFirewalls(): Promise<FirewallObservation>;
+  /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */
+  peerNamespaceIds(): Promise<ReadonlyMap<number, readonly string[]>>;
   apply(ops: readonly Op[]): Promise<void>;
   /** Counters of the elements of some of hostnet's nft sets, by element comment. */
   elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
@@ -29,14 +54,59 @@ export interface Kernel {
 
 export type Scope = "all" | readonly Owner[];
 
+/** A scope that names a network (or the exceptions themselves) plans hostnet's firewall exceptions too. */
+const widened = (scope: Scope): Scope =>
+  scope === "all" || scope.includes("firewall") || !scope.some((o) => o.startsWith("net:"))
+    ? scope
+    : [...scope, "firewall"];
+
 export interface ApplyReport {
   readonly ops: number;
   readonly durationMs: number;
 }
 
+export interface RepairReport {
+  readonly repaired: readonly Op[];
+  readonly failures: readonly { owner: Owner; error: unknown }[];
+}
+
+/** What removals the kernel reported took from the record. */
+export interface Drift {
+  readonly removals: readonly Removal[];
+  /** Each removal as a person reads it, with the namespace's path. */
+  readonly causes: readonly string[];
+  /** The identities of the objects of the record they took. */
+  readonly lost: readonly string[];
+  /** hostnet's nft tables that lost chains, rules or sets but are still there: they are rebuilt whole. */
+  readonly damaged?: readonly string[];
+}
+
+/** A repair's drift: what the monitors reported, or "all" to observe the whole kernel (the periodic check). */
+export type RepairScope = "all" | Drift;
+
+/**
+ * The kernel's monitors report the removals hostnet's own replaces make (a rebuilt table, a re-created veth)
+ * while they are applied or soon after: a removal seen so soon after hostnet replaced the object is its own.
+ */
+const OWN_REMOVALS_MS = 1000;
+
+/** The identities of hostnet's two nft tables. */
+const NFT_TABLES: readonly string[] = ["nft:inet", "nft:bridge"];
+
+/** A plan, and why a repair would leave some of its ops out now (by the identity of their object). */
+export interface Preview extends Plan {
+  readonly heldBack: ReadonlyMap<string, string>;
+}
+
 export class Reconciler {
   private known: KnownObjects | undefined;
+  /** The other firewalls as last observed, which decide where hostnet's exceptions go. */
+  private hostFirewalls: HostFirewalls = noHostFirewalls;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Container namespaces by their id in hostnetd's namespace, as last looked up. */
+  private namespaceIds = new Map<number, string>();
+  /** What hostnet's own applies removed to make again, with when they ended. */
+  private replacedAt = new Map<string, number>();
 
   private readonly loadBalancers: LoadBalancerStore;
 
@@ -45,12 +115,15 @@ export class Reconciler {
     private readonly kernel: Kernel,
     private readonly log: Logger,
     private readonly skeleton: SkeletonOptions = defaultSkeleton,
+    private readonly firewallIntegration: FirewallIntegration = "auto",
+    private readonly holds: RepairHolds = new RepairHolds(),
   ) {
     this.loadBalancers = store.loadBalancers;
   }
 
-  /** Makes the kernel match the store for `scope`. */
+  /** Makes the kernel match the store for `scope`; a write to owners ends their objects' repair holds. */
   converge(scope: Scope): Promise<ApplyReport> {
+    if (scope !== "all") this.holds.release(scope);
     return this.serialised(async () => {
       const started = performance.now();
       let ops: readonly Op[];
@@ -102,10 +175,112 @@ export class Reconciler {
   }
 
   /** The plan a full converge would apply now, from a fresh observation; changes nothing. */
-  preview(): Promise<Plan> {
+  preview(): Promise<Preview> {
     return this.serialised(async () => {
       await this.refresh();
-      return plan(this.desired("all"), this.observed("all"));
+      const { ops } = plan(this.desired("all"), this.observed("all"));
+      return { ops, heldBack: this.holds.heldBack(ops) };
+    });
+  }
+
+  /**
+   * Of removals the monitors reported, those that took an object the record says the kernel has. It runs
+   * after every converge begun before it, so what hostnet's own applies deleted is out of the record already;
+   * what they replaced (deleted and made again) is no drift when the removal was seen `OWN_REMOVALS_MS`
+   * after at most. `seenAt`: when the monitors reported the removals.
+   */
+  drifted(removals: readonly Removal[], seenAt = performance.now()): Promise<Drift> {
+    return this.serialised(async () => {
+      const known = this.known;
+      const paths = await this.namespacePaths(removals);
+      const pathOf = (r: Removal): string | undefined =>
+        "where" in r && r.where !== null ? paths.get(r.where) : undefined;
+      // Without a record (an apply failed), every removal may be drift: the repair observes the kernel.
+      if (known === undefined)
+        return { removals, causes: removals.map((r) => describeRemoval(r, pathOf(r))), lost: [] };
+      for (const [id, at] of this.replacedAt) if (seenAt - at > OWN_REMOVALS_MS) this.replacedAt.delete(id);
+      const taken = removals.flatMap((r) => {
+        const netns = "where" in r && r.where !== null ? pathOf(r) : null;
+        const lost = takenFromRecord(r, known, netns, (path) => this.ifnamesIn(path)).filter(
+          (id) => !this.replacedAt.has(r.kind === "nft" && r.object === "table" ? `${id} table` : id),
+        );
+        return lost.length === 0 ? [] : [{ r, lost }];
+      });
+      const whole = (r: Removal): boolean => r.kind !== "nft" || r.object === "table";
+      const lost = new Set(taken.flatMap(({ r, lost }) => (whole(r) ? lost : [])));
+      const damaged = new Set(taken.flatMap(({ r, lost: ids }) => (whole(r) ? [] : ids)));
+      // `nft flush ruleset` takes both tables, but the monitor may print the second table's removal only
+      // after the first's repair began: rebuilding both at once repairs it in one go, within the 2 s.
+      if ([...lost, ...damaged].some((id) => NFT_TABLES.includes(id)))
+        for (const id of NFT_TABLES) if (known.get(id) !== undefined) damaged.add(id);
+      return {
+        removals: taken.map(({ r }) => r),
+        causes: [...new Set(taken.map(({ r }) => describeRemoval(r, pathOf(r))))],
+        lost: [...lost],
+        damaged: [...damaged].filter((id) => !lost.has(id)),
+      };
+    });
+  }
+
+  /**
+   * Repairs drift: the record forgets what the monitors reported lost (and what the kernel took along), or
+   * is observed afresh for the periodic check, and what a full converge would apply is applied, except what
+   * is held back. If that fails, each owner is repaired on its own against a fresh observation.
+   */
+  repair(cause: string, drift: RepairScope): Promise<RepairReport> {
+    return this.serialised(async () => {
+      const started = performance.now();
+      if (drift === "all" || this.known === undefined) await this.refresh();
+      else {
+        for (const id of drift.lost) this.known.lost(id);
+        for (const id of drift.damaged ?? []) {
+          const table = this.known.get(id);
+          // Rules not counted (-1) differ from the skeleton's: the plan replaces the table.
+          if (table?.kind === "nftTable") this.known.set({ ...table, rules: -1 });
+        }
+      }
+      const admit = (ops: readonly Op[]): readonly Op[] => {
+        const { apply, begun } = this.holds.admit(ops);
+        if (begun.length > 0)
+          this.log.warn(
+            { op: "repair", cause, heldBack: begun },
+            "held back: repaired too often, something else keeps changing it",
+          );
+        return apply;
+      };
+      const repaired: Op[] = [];
+      const failures: { owner: Owner; error: unknown }[] = [];
+      try {
+        repaired.push(...(await this.convergeOnce("all", false, admit)));
+      } catch (err) {
+        this.log.warn({ op: "repair", cause, err }, "repair failed; repairing owner by owner");
+        await this.refresh();
+        const owners = new Set([...this.desired("all"), ...this.observed("all")].map((o) => o.owner));
+        for (const owner of owners)
+          try {
+            repaired.push(...(await this.convergeOnce([owner], false, admit)));
+          } catch (error) {
+            failures.push({ owner, error });
+            this.log.error({ op: "repair", cause, scope: [owner], err: error }, "could not repair");
+          }
+      }
+      this.holds.repaired(repaired);
+      if (repaired.length > 0)
+        this.log.info(
+          {
+            op: "repair",
+            cause,
+            repaired: repaired.map((o) => ({
+              action: o.action,
+              kind: o.object.kind,
+              identity: identity(o.object),
+              owner: o.object.owner,
+            })),
+            durationMs: Math.round(performance.now() - started),
+          },
+          "repaired drift",
+        );
+      return { repaired, failures };
     });
   }
 
@@ -115,12 +290,24 @@ export class Reconciler {
     return next;
   }
 
-  private async convergeOnce(scope: Scope, fresh: boolean): Promise<readonly Op[]> {
+  /** `admit`: the ops of the plan to apply (a repair leaves out what is held back). */
+  private async convergeOnce(
+    requested: Scope,
+    fresh: boolean,
+    admit: (ops: readonly Op[]) => readonly Op[] = (ops) => ops,
+  ): Promise<readonly Op[]> {
+    const scope = this.firewallIntegration === "auto" ? widened(requested) : requested;
     if (fresh || this.known === undefined) await this.refresh();
-    let { ops } = plan(this.desired(scope), this.observed(scope));
+    else if (scope !== requested) await this.refreshFirewalls();
+    const { owners, desired } =
+      scope === "all"
+        ? { owners: scope, desired: this.desired(scope) }
+        : this.withMissingPrerequisites(scope);
+    let { ops } = plan(desired, this.observed(owners));
     // Re-creating the nft table drops every owner's elements: such a plan must cover every owner.
     if (scope !== "all" && ops.some((op) => op.object.kind === "nftTable" && op.action !== "delete"))
       ({ ops } = plan(this.desired("all"), this.observed("all")));
+    ops = admit(ops);
     if (ops.length === 0) return ops;
     try {
       await this.kernel.apply(ops);
@@ -129,24 +316,118 @@ export class Reconciler {
       throw err;
     }
     const known = this.known ?? new KnownObjects();
+    const now = performance.now();
+    for (const op of ops) for (const id of removedToMake(op, known)) this.replacedAt.set(id, now);
     for (const op of ops)
       known.forget(
         identity(op.object),
-        op.action === "delete" || (op.action === "replace" && replaceDestroysChildren(op.object)),
+        op.action === "delete" || (op.action === "replace" && replaceDestroysChildren(op.object, op.from)),
       );
     for (const op of ops) if (op.action !== "delete") known.set(op.object);
     this.known = known;
     return ops;
   }
 
+  /**
+   * The scope, and the owners of what its objects stand on that the kernel lacks (a flushed nft table, a
+   * deleted bridge or namespace): a write heals what it needs instead of failing on it.
+   */
+  private withMissingPrerequisites(scope: readonly Owner[]): { owners: Owner[]; desired: KernelObject[] } {
+    const owners = [...scope];
+    const desired = this.desired(scope);
+    const ids = new Set(desired.map(identity));
+    const missing = new Set(
+      desired.flatMap(prerequisitesOf).filter((id) => !ids.has(id) && this.known?.get(id) === undefined),
+    );
+    if (missing.size === 0) return { owners, desired };
+    for (const owner of new Set(scope.flatMap((o) => this.standsOn(o)))) {
+      const theirs = owners.includes(owner) ? [] : this.desiredOf(owner);
+      if (!theirs.some((o) => missing.has(identity(o)))) continue;
+      owners.push(owner);
+      desired.push(...theirs);
+    }
+    return { owners, desired };
+  }
+
+  /** The owners whose objects an owner's objects may need: the tables, its network, its namespace. */
+  private standsOn(owner: Owner): Owner[] {
+    if (!owner.startsWith("ep:")) return ["global"];
+    const ep = this.store.endpoints.find(owner.slice(3));
+    if (ep === undefined) return ["global"];
+    const ns = ep.attachment?.kind === "namespace" ? [`ns:${ep.attachment.namespaceId}` as const] : [];
+    return ["global", `net:${ep.networkId}`, ...ns];
+  }
+
   private async refresh(): Promise<void> {
-    const observed = await this.kernel.observe(this.store.namespaces.all(), this.store.meta.instanceId());
+    const [observed, firewalls] = await Promise.all([
+      this.kernel.observe(this.store.namespaces.all(), this.store.meta.instanceId()),
+      this.observeFirewalls(),
+    ]);
+    this.hostFirewalls = firewalls.host;
+    this.known = new KnownObjects([...this.adopted(observed), ...firewalls.objects]);
+  }
+
+  /** With the integration off, hostnet looks at no other firewall: it has nothing there to plan. */
+  private observeFirewalls(): Promise<FirewallObservation> {
+    return this.firewallIntegration === "auto"
+      ? this.kernel.observeFirewalls()
+      : Promise.resolve({ objects: [], host: noHostFirewalls });
+  }
+
+  /** Replaces the record's firewall exceptions, and what the firewalls are, with a fresh observation. */
+  private async refreshFirewalls(): Promise<void> {
+    const { objects, host } = await this.observeFirewalls();
+    this.hostFirewalls = host;
+    const known = this.known ?? new KnownObjects();
+    for (const o of known.ofOwners(["firewall"])) known.forget(identity(o), false);
+    for (const o of objects) known.set(o);
+    this.known = known;
+  }
+
+  /** The exceptions hostnet wants in the other firewalls: while it has a network, none otherwise. */
+  private firewallObjects(): KernelObject[] {
+    return this.store.networks.all().length > 0 ? firewallExceptions(this.hostFirewalls) : [];
+  }
+
+  /** Observed objects, the store's where their kind cannot name an owner. */
+  private adopted(observed: readonly KernelObject[]): KernelObject[] {
     const owners = new Map(
       this.desired("all")
         .filter(carriesNoOwner)
         .map((o) => [identity(o), o.owner]),
     );
-    this.known = new KnownObjects(observed.map((o) => adopt(o, owners)));
+    return observed.map((o) => adopt(o, owners));
+  }
+
+  /** The paths of the store's namespaces the removals happened in, by their ids in hostnetd's namespace. */
+  private async namespacePaths(removals: readonly Removal[]): Promise<ReadonlyMap<number, string>> {
+    // A namespace id is freed with its namespace (and its veths): a deleted link may make any of them stale.
+    if (removals.some((r) => r.kind === "link" && r.where === null)) this.namespaceIds.clear();
+    const ids = removals.flatMap((r) => ("where" in r && r.where !== null ? [r.where] : []));
+    if (ids.every((id) => this.namespaceIds.has(id))) return this.namespaceIds;
+    const endpoints = new Map(this.store.endpoints.all().map((ep) => [ep.shortId, ep]));
+    this.namespaceIds = new Map();
+    for (const [id, links] of await this.kernel.peerNamespaceIds())
+      for (const link of links) {
+        const attachment = endpoints.get(shortIdOfLink(link) ?? "")?.attachment;
+        if (attachment?.kind !== "namespace") continue;
+        const ns = this.store.namespaces.find(attachment.namespaceId);
+        if (ns !== undefined) this.namespaceIds.set(id, ns.path);
+        break;
+      }
+    return this.namespaceIds;
+  }
+
+  /** The interfaces hostnet configures in a namespace of the store, and its lo. */
+  private ifnamesIn(path: string): string[] {
+    const ns = this.store.namespaces.find(path);
+    if (ns === undefined) return [];
+    return [
+      "lo",
+      ...this.store.endpoints
+        .all({ namespaceId: ns.id })
+        .flatMap((ep) => (ep.attachment?.kind === "namespace" ? [ep.attachment.ifname] : [])),
+    ];
   }
 
   private observed(scope: Scope): KernelObject[] {
@@ -156,19 +437,23 @@ export class Reconciler {
 
   private desired(scope: Scope): KernelObject[] {
     if (scope === "all")
-      return desiredState({
-        networks: this.store.networks.all(),
-        endpoints: this.store.endpoints.all(),
-        namespaces: this.store.namespaces.all(),
-        loadBalancers: this.loadBalancers.all(),
-        instance: this.store.meta.instanceId(),
-        skeleton: this.skeleton,
-      });
+      return [
+        ...desiredState({
+          networks: this.store.networks.all(),
+          endpoints: this.store.endpoints.all(),
+          namespaces: this.store.namespaces.all(),
+          loadBalancers: this.loadBalancers.all(),
+          instance: this.store.meta.instanceId(),
+          skeleton: this.skeleton,
+        }),
+        ...this.firewallObjects(),
+      ];
     return scope.flatMap((owner) => this.desiredOf(owner));
   }
 
   private desiredOf(owner: Owner): KernelObject[] {
     if (owner === "global") return globalObjects(this.skeleton);
+    if (owner === "firewall") return this.firewallObjects();
     if (owner === "orphan") return [];
     const [kind, id] = owner.split(":") as [string, string];
     if (kind === "net") {
@@ -197,6 +482,21 @@ export class Reconciler {
       ? []
       : endpointObjects(ep, net, (nsId) => this.store.namespaces.find(nsId));
   }
+}
+
+/**
+ * What applying `op` removes from the kernel to make it again: a replaced object (with what the kernel takes
+ * along when it is deleted and made anew), or a table, whose create deletes the (empty) table it adds
+ * first. A table's own removals are `<id> table`: a table replaced or made again; what it holds (chains,
+ * rules, sets) removed right after a create is still drift.
+ */
+function removedToMake(op: Op, known: KnownObjects): string[] {
+  const id = identity(op.object);
+  if (op.object.kind === "nftTable" && op.action !== "delete")
+    return [`${id} table`, ...(op.action === "replace" ? known.descendants(id) : [])];
+  if (op.action === "replace")
+    return replaceDestroysChildren(op.object, op.from) ? known.descendants(id) : [id];
+  return [];
 }
 
 /**

@@ -67,7 +67,7 @@ export function routeLine(verb: "replace" | "del", r: HostRoute, dev: string): s
 }
 
 /** The ip -batch lines that give an uplink back its state; every line is idempotent. */
-export function restoreLines(s: UplinkSnapshot): string[] {
+function restoreLines(s: UplinkSnapshot): string[] {
   return [
     `link set dev ${s.dev} nomaster`,
     `link set dev ${s.dev} mtu ${s.mtu}`,

@@ -13,8 +13,7 @@ export const networkTypes = [
 ] as const;
 export type NetworkType = (typeof networkTypes)[number];
 
-export const protocols = ["tcp", "udp"] as const;
-export type Protocol = (typeof protocols)[number];
+export type Protocol = "tcp" | "udp";
 
 /** The client that made a network or endpoint, and its key for it; hostnet's own API leaves none. */
 export interface Origin {
@@ -131,13 +130,16 @@ export interface NamespaceAttachment {
  * The container end stays in hostnetd's namespace for a runtime that moves it into its sandbox and
  * configures it itself, as Docker does after a remote driver's Join.
  */
-export interface HandoffAttachment {
+interface HandoffAttachment {
   readonly kind: "handoff";
   /** The runtime's name for where the interface goes (Docker's SandboxKey), for people to read. */
   readonly sandbox: string;
 }
 
 export type Attachment = NamespaceAttachment | HandoffAttachment;
+
+/** Why hostnet detached an endpoint by itself: its namespace was deleted under it. */
+export type DetachedReason = "namespace vanished";
 
 export interface Endpoint {
   readonly id: string;
@@ -150,6 +152,8 @@ export interface Endpoint {
   /** ACLs and other policies, in the order they were added. */
   readonly policies: readonly EndpointPolicy[];
   readonly attachment: Attachment | null;
+  /** Set while the endpoint stays detached after hostnet detached it by itself. */
+  readonly detachedReason?: DetachedReason;
   /** An endpoint of an overlay network on another host: that host's (underlay) address; null for this host's. */
   readonly remoteHost: string | null;
 }

@@ -55,12 +55,7 @@ export interface PortShape {
  * the container end waits in hostnetd's namespace with the endpoint's MAC, and the runtime moves it and
  * gives it its addresses and routes.
  */
-export function vethObjects(
-  ep: Endpoint,
-  net: Network,
-  ns: Namespace | null,
-  shape: PortShape,
-): KernelObject[] {
+function vethObjects(ep: Endpoint, net: Network, ns: Namespace | null, shape: PortShape): KernelObject[] {
   if (ep.attachment === null) return [];
   const owner = `ep:${ep.id}` as const;
   const host = {

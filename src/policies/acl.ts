@@ -3,6 +3,7 @@
  * kernel objects are elements of tiered verdict maps (acl-elements.ts).
  */
 import { Type, type Static } from "typebox";
+import { checkSettingsList } from "../model/limits.js";
 import { invalidArgument } from "../errors.js";
 import { aclCounterKey } from "../dataplane/naming.js";
 import { cidrOf, parseIp, parsePrefix } from "../model/ip.js";
@@ -29,7 +30,7 @@ export interface AclPolicy {
   readonly priority: number;
 }
 
-export const ACL_PRIORITY_MAX = 65500;
+const ACL_PRIORITY_MAX = 65500;
 const PROTOCOL_NAMES: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
 
 export const AclSettings = Type.Object(
@@ -58,9 +59,11 @@ export type AclSettings = Static<typeof AclSettings>;
 function list(field: string, value: unknown): string[] {
   if (value === undefined || value === null || value === "") return [];
   if (typeof value === "number") return [String(value)];
-  if (typeof value === "string") return value.split(",").map((v) => v.trim());
-  if (Array.isArray(value)) return value.map((v) => String(v).trim());
-  throw invalidArgument(field, "must be a comma-separated list");
+  const items: unknown[] | undefined =
+    typeof value === "string" ? value.split(",") : Array.isArray(value) ? value : undefined;
+  if (items === undefined) throw invalidArgument(field, "must be a comma-separated list");
+  checkSettingsList(field, items);
+  return items.map((v) => String(v).trim());
 }
 
 function protocols(field: string, value: unknown): number[] {

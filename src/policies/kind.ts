@@ -39,7 +39,7 @@ export interface NetworkOnHost extends NetworkShape {
 }
 
 /** An endpoint and the policies of one kind in force on it. */
-export interface InForce<P> {
+interface InForce<P> {
   readonly ep: Endpoint;
   readonly net: Network;
   /** The namespace it is attached to; null when it is not (handed off to a runtime, say). */

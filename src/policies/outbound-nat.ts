@@ -4,9 +4,10 @@
  * set element per address and prefix.
  */
 import { Type, type Static } from "typebox";
+import { checkSettingsList } from "../model/limits.js";
 import { invalidArgument } from "../errors.js";
 import type { KernelObject } from "../dataplane/objects.js";
-import { cidrOf, familyOfAddress, parseIp, parsePrefix } from "../model/ip.js";
+import { cidrOf, familyOfAddress, notUnicast, parseIp, parsePrefix } from "../model/ip.js";
 import { settingsObject, type PolicyKind } from "./kind.js";
 
 export interface OutboundNatPolicy {
@@ -26,6 +27,15 @@ export const OutboundNatSettings = Type.Object({
 });
 export type OutboundNatSettings = Static<typeof OutboundNatSettings>;
 
+/** The address traffic is SNAT'ed to, which replies come back to: a unicast one. */
+function sourceAddress(field: string, text: string): string {
+  const ip = parseIp(field, text);
+  const special = notUnicast(ip);
+  if (special !== undefined)
+    throw invalidArgument(field, `${ip.address} is ${special}; traffic is SNAT'ed to a unicast address`);
+  return ip.address;
+}
+
 function parseOutboundNat(field: string, settings: unknown): OutboundNatPolicy {
   const s = settingsObject(field, settings);
   const vip = s["VirtualIP"];
@@ -33,10 +43,11 @@ function parseOutboundNat(field: string, settings: unknown): OutboundNatPolicy {
     throw invalidArgument(`${field}.VirtualIP`, "must be an IP address");
   const exceptions = s["Exceptions"] ?? [];
   if (!Array.isArray(exceptions)) throw invalidArgument(`${field}.Exceptions`, "must be a list of prefixes");
+  checkSettingsList(`${field}.Exceptions`, exceptions);
   return {
     type: "OutBoundNAT",
     virtualIp:
-      vip === undefined || vip === null || vip === "" ? null : parseIp(`${field}.VirtualIP`, vip).address,
+      vip === undefined || vip === null || vip === "" ? null : sourceAddress(`${field}.VirtualIP`, vip),
     exceptions: exceptions.map((e, i) => {
       const f = `${field}.Exceptions[${i}]`;
       if (typeof e !== "string") throw invalidArgument(f, "must be a prefix");

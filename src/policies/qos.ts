@@ -19,9 +19,16 @@ export interface QosPolicy {
 }
 
 /** Below this, a token bucket cannot pass one full-size packet per tick: refuse rather than stall. */
-export const QOS_MIN_BYTES_PER_SECOND = 1000;
+const QOS_MIN_BYTES_PER_SECOND = 1000;
 
-const rate = Type.Integer({ minimum: QOS_MIN_BYTES_PER_SECOND, description: "Bytes per second" });
+/** 8 Tbit/s: far beyond any link, and what tc still reads as a number of bits. */
+const QOS_MAX_BYTES_PER_SECOND = 1_000_000_000_000;
+
+const rate = Type.Integer({
+  minimum: QOS_MIN_BYTES_PER_SECOND,
+  maximum: QOS_MAX_BYTES_PER_SECOND,
+  description: "Bytes per second",
+});
 export const QosSettings = Type.Object(
   {
     MaximumOutgoingBandwidthInBytes: Type.Optional(rate),
@@ -36,10 +43,15 @@ function parseQos(field: string, settings: unknown): QosPolicy {
   const bytes = (key: string): number | null => {
     const v = s[key];
     if (v === undefined || v === null) return null;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < QOS_MIN_BYTES_PER_SECOND)
+    if (
+      typeof v !== "number" ||
+      !Number.isInteger(v) ||
+      v < QOS_MIN_BYTES_PER_SECOND ||
+      v > QOS_MAX_BYTES_PER_SECOND
+    )
       throw invalidArgument(
         `${field}.${key}`,
-        `must be an integer of at least ${QOS_MIN_BYTES_PER_SECOND} (bytes per second)`,
+        `must be an integer from ${QOS_MIN_BYTES_PER_SECOND} to ${QOS_MAX_BYTES_PER_SECOND} (bytes per second)`,
       );
     return v;
   };

@@ -27,6 +27,12 @@ function parseSdnRoute(field: string, settings: unknown): SdnRoutePolicy {
     return v;
   };
   const destination = parsePrefix(`${field}.DestinationPrefix`, text("DestinationPrefix"));
+  // The endpoint's default route is its subnet's gateway's; a second one would fight it in the kernel.
+  if (destination.length === 0)
+    throw invalidArgument(
+      `${field}.DestinationPrefix`,
+      "is a default route, which an endpoint has through its subnet's gateway (the network's Routes)",
+    );
   const nextHop = parseIp(`${field}.NextHop`, text("NextHop"));
   if (nextHop.family !== destination.family)
     throw invalidArgument(`${field}.NextHop`, `${nextHop.address} is not of the destination's family`);

@@ -4,7 +4,15 @@
  * endpoints are read.
  */
 import type { Family } from "../model/ip.js";
-import type { Attachment, Endpoint, EndpointAddress, Origin, PortMapping, Protocol } from "../model/types.js";
+import type {
+  Attachment,
+  DetachedReason,
+  Endpoint,
+  EndpointAddress,
+  Origin,
+  PortMapping,
+  Protocol,
+} from "../model/types.js";
 import type { EndpointPolicy } from "../policies/index.js";
 import type { Prepare } from "./statements.js";
 
@@ -18,6 +26,7 @@ interface EndpointRow {
   ifname: string | null;
   handoff_sandbox: string | null;
   remote_host: string | null;
+  detached_reason: DetachedReason | null;
 }
 interface AddressRow {
   endpoint_id: string;
@@ -59,13 +68,32 @@ export class EndpointStore {
     if (e.attachment !== null) this.setAttachment(e.id, e.attachment);
   }
 
-  setAttachment(endpointId: string, attachment: Attachment | null): void {
+  /** `reason`: why hostnet detached it by itself; any other change of attachment clears it. */
+  setAttachment(endpointId: string, attachment: Attachment | null, reason?: DetachedReason): void {
     const inNamespace = attachment?.kind === "namespace" ? attachment : undefined;
-    this.prepare("UPDATE endpoints SET namespace_id = ?, ifname = ?, handoff_sandbox = ? WHERE id = ?").run(
+    this.prepare(
+      "UPDATE endpoints SET namespace_id = ?, ifname = ?, handoff_sandbox = ?, detached_reason = ? WHERE id = ?",
+    ).run(
       inNamespace?.namespaceId ?? null,
       inNamespace?.ifname ?? null,
       attachment?.kind === "handoff" ? attachment.sandbox : null,
+      attachment === null ? (reason ?? null) : null,
       endpointId,
+    );
+  }
+
+  setMac(endpointId: string, mac: string): void {
+    this.prepare("UPDATE endpoints SET mac = ? WHERE id = ?").run(mac, endpointId);
+  }
+
+  /** Whether another endpoint of the network, on this host or another, has this MAC. */
+  macTaken(networkId: string, mac: string, exceptId: string): boolean {
+    return (
+      this.prepare("SELECT 1 FROM endpoints WHERE network_id = ? AND mac = ? AND id != ?").get(
+        networkId,
+        mac,
+        exceptId,
+      ) !== undefined
     );
   }
 
@@ -111,6 +139,14 @@ export class EndpointStore {
     return row === undefined ? undefined : this.hydrate([row])[0];
   }
 
+  /** The endpoint of the network, of this host or another, that has this MAC. */
+  withMac(networkId: string, mac: string): Endpoint | undefined {
+    const row = this.prepare<[string, string], EndpointRow>(
+      "SELECT * FROM endpoints WHERE network_id = ? AND mac = ?",
+    ).get(networkId, mac);
+    return row === undefined ? undefined : this.hydrate([row])[0];
+  }
+
   /** The endpoint attached to the namespace as `ifname`. */
   at(namespaceId: string, ifname: string): Endpoint | undefined {
     const row = this.prepare<[string, string], EndpointRow>(
@@ -152,6 +188,7 @@ export class EndpointStore {
       shortId: row.short_id,
       mac: row.mac,
       attachment: toAttachment(row),
+      ...(row.detached_reason === null ? {} : { detachedReason: row.detached_reason }),
       remoteHost: row.remote_host,
       addresses: (addressesOf.get(row.id) ?? []).map(toAddress),
       portMappings: (mappingsOf.get(row.id) ?? []).map(toPortMapping),

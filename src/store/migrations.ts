@@ -145,4 +145,7 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE docker_ipam_pools ADD COLUMN next_offset TEXT NOT NULL DEFAULT '0';
   `,
+  `
+  ALTER TABLE endpoints ADD COLUMN detached_reason TEXT;
+  `,
 ];

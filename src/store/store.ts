@@ -7,6 +7,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { HostnetError } from "../errors.js";
 import { DockerPoolStore } from "./docker-pools.js";
 import { EndpointStore } from "./endpoints.js";
 import { LoadBalancerStore } from "./load-balancers.js";
@@ -21,10 +22,29 @@ export class Store {
   /** Compiled statements by SQL text: compiling costs more than running most of hostnet's queries. */
   private readonly statements = new Map<string, Database.Statement>();
 
+  /**
+   * Opens the store and keeps it to this process: an exclusive lock on the database file, held until the
+   * process closes it or dies, so a second hostnetd on the same state directory (in any network namespace)
+   * is refused here, before it reads the store or touches the kernel. Nothing else ever waits for the lock,
+   * so it is tried without waiting.
+   */
   constructor(path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
+    this.db = new Database(path, { timeout: 0 });
+    try {
+      this.db.pragma("locking_mode = EXCLUSIVE");
+      this.db.pragma("journal_mode = WAL");
+      this.db.exec("BEGIN EXCLUSIVE; COMMIT");
+    } catch (err) {
+      this.db.close();
+      if ((err as { code?: unknown }).code !== "SQLITE_BUSY") throw err;
+      throw new HostnetError(
+        "Conflict",
+        `another hostnetd uses the state directory ${dirname(path)}: one hostnetd per state directory`,
+        {},
+        { cause: err },
+      );
+    }
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
     this.migrate();

@@ -1,12 +1,14 @@
 /**
  * hostnetd for a test: started from dist/ inside the test's host namespace (nsenter, so namespaces it
- * creates are visible to the test), with a temp socket and state dir, stopped by PID.
+ * creates are visible to the test), with a temp socket and state dir, stopped by PID. Its D-Bus system bus
+ * is the test's (or none): a hostnetd under test never talks to the firewalld of the machine.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { run, type RunResult } from "./run.js";
 
 /** The repository root, whether this file runs from test/ (vitest) or from dist/test/ (benchmarks). */
 function repoRoot(dir: string): string {
@@ -15,7 +17,7 @@ function repoRoot(dir: string): string {
 
 const HOSTNETD = join(repoRoot(import.meta.dirname), "dist/bin/hostnetd.js");
 
-export interface ApiResponse {
+interface ApiResponse {
   readonly status: number;
   readonly body: unknown;
 }
@@ -85,9 +87,20 @@ async function waitReady(
   throw new Error(`hostnetd did not become ready:\n${logs()}`);
 }
 
+/** hostnetd run in `hostNs` with exactly these arguments until it exits: for starts that must be refused. */
+export function runHostnetd(hostNs: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+  return run(["nsenter", `--net=/run/netns/${hostNs}`, process.execPath, HOSTNETD, ...args], { timeoutMs });
+}
+
 export interface TestDaemonOptions {
   /** How long hostnetd may take to answer: 20 s, longer under emulation (the stock-kernel lane). */
   readonly readyWithinMs?: number;
+  /** Where hostnetd serves its Docker plugin socket, hostnet.sock; a directory of its own by default. */
+  readonly pluginDir?: string;
+  /** The D-Bus system bus hostnetd talks to (DBUS_SYSTEM_BUS_ADDRESS); none by default. */
+  readonly systemBus?: string;
+  /** RLIMIT_NOFILE hostnetd starts with (prlimit), to see it run short of file descriptors. */
+  readonly fileLimit?: { readonly soft: number; readonly hard: number };
 }
 
 export async function startDaemon(
@@ -99,15 +112,29 @@ export async function startDaemon(
   const socket = join(dir, "hostnet.sock");
   const stateDir = join(dir, "state");
   // Docker finds plugins in this directory when a test bind-mounts it over /run/docker/plugins.
-  const pluginDir = join(dir, "plugins");
+  const pluginDir = opts.pluginDir ?? join(dir, "plugins");
+  const systemBus = opts.systemBus ?? `unix:path=${join(dir, "no-system-bus")}`;
   let child: ChildProcess;
   let output = "";
   const logs = (): string => output;
 
+  const kill = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill(signal);
+    await exited;
+  };
+
   const launch = async (): Promise<void> => {
+    const limit = opts.fileLimit;
+    const [cmd = "nsenter", ...launcher] =
+      limit === undefined
+        ? ["nsenter"]
+        : ["prlimit", `--nofile=${String(limit.soft)}:${String(limit.hard)}`, "nsenter"];
     child = spawn(
-      "nsenter",
+      cmd,
       [
+        ...launcher,
         `--net=/run/netns/${hostNs}`,
         process.execPath,
         HOSTNETD,
@@ -119,18 +146,15 @@ export async function startDaemon(
         join(pluginDir, "hostnet.sock"),
         ...extraArgs,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: systemBus } },
     );
     child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
     child.stderr?.on("data", (b: Buffer) => (output += b.toString()));
-    await waitReady(socket, child, logs, opts.readyWithinMs ?? 20_000);
-  };
-
-  const kill = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill(signal);
-    await exited;
+    // One that never became ready would outlive the test (and its namespace) otherwise.
+    await waitReady(socket, child, logs, opts.readyWithinMs ?? 20_000).catch(async (e: unknown) => {
+      await kill("SIGKILL");
+      throw e;
+    });
   };
 
   await launch();

@@ -15,13 +15,14 @@
  * /etc/docker); stop() removes them again, and any of those global paths the engine should still leave.
  *
  * Docker's default bridge and its iptables rules stay on, inside the namespace. dockerd sets the FORWARD
- * policy to DROP only when it has to enable net.ipv4.ip_forward itself: start hostnetd (which enables it in
- * its namespace) before the engine so hostnet's forwarding is not dropped. Docker's iptables rules stay in
- * the namespace until the test deletes it. Container sandboxes (exec-root/netns/*) are bind mounts in the
+ * policy to DROP when it has to enable net.ipv4.ip_forward itself, that is when it starts before hostnetd
+ * (which enables it in its namespace); hostnet's exception in DOCKER-USER lets its forwarding through either
+ * way. Docker's iptables rules stay in the namespace until the test deletes it. Container sandboxes (exec-root/netns/*) are bind mounts in the
  * engine's mount namespace, invisible outside it: enter a container's namespace by its PID instead.
  *
- * stop() ends only what this engine started, by PID: dockerd, then whatever survives it that lives in its
- * mount namespace, in its cgroup parent or names its directory (containerd, containerd-shim-runc-v2, the
+ * restart() stops dockerd by PID and starts it again (a new mount namespace, the same directories). stop()
+ * ends only what this engine started, by PID: dockerd, then whatever survives it that lives in its mount
+ * namespace, in its cgroup parent or names its directory (containerd, containerd-shim-runc-v2, the
  * containers' processes).
  */
 import { settlesWithin } from "./poll.js";
@@ -47,7 +48,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { needsRoot } from "./root.js";
 import { inNs, must, run, type RunResult } from "./run.js";
-import { cgroupDirs, isStatic, onPath, rmdirTree, skipOrFailInCi, unmountAndRemove } from "./system.js";
+import {
+  cgroupDirs,
+  isStatic,
+  onPath,
+  privateMountsArgv,
+  rmdirTree,
+  skipOrFailInCi,
+  unmountAndRemove,
+} from "./system.js";
 import { failAfterCleanup } from "./cleanup.js";
 
 export interface DockerEngine {
@@ -62,6 +71,8 @@ export interface DockerEngine {
   readonly socket: string;
   /** dockerd's (and its containerd's) log. */
   logs(): string;
+  /** Stops dockerd (which stops the containers) and starts it again on the same data root. */
+  restart(): Promise<void>;
   /** Removes every container, stops dockerd and all it started, and removes everything it made. */
   stop(): Promise<void>;
 }
@@ -69,7 +80,10 @@ export interface DockerEngine {
 export interface DockerEngineOptions {
   /** The network namespace (a name under /run/netns) dockerd runs in. */
   readonly netns: string;
-  /** Bind-mounted onto /run/docker/plugins for dockerd: the directory of hostnetd's plugin socket. */
+  /**
+   * Bind-mounted onto /run/docker/plugins for dockerd: the directory of hostnetd's plugin socket, made by
+   * hostnetd or, for an engine that starts first, by the test.
+   */
   readonly pluginDir: string;
   /** The test's prefix: names the cgroup parent of the containers. */
   readonly prefix: string;
@@ -77,7 +91,24 @@ export interface DockerEngineOptions {
   readonly dockerdArgs?: readonly string[];
 }
 
-export const DOCKER_IMAGE = "hostnet-busybox:e2e";
+const DOCKER_IMAGE = "hostnet-busybox:e2e";
+
+/** Runs detached container `name`, whose busybox httpd serves on port 80 a page that says its name. */
+export const runWebServer = (engine: DockerEngine, name: string, ...flags: string[]): Promise<string> =>
+  engine.mustDocker(
+    [
+      "run",
+      "--detach",
+      "--name",
+      name,
+      ...flags,
+      engine.image,
+      "sh",
+      "-c",
+      `mkdir -p /www && echo ${name} > /www/index.html && exec httpd -f -p 80 -h /www`,
+    ],
+    60_000,
+  );
 const BUSYBOX = "/bin/busybox";
 /** docker.io's own CLI, even when another one comes first on PATH (a 28.x in /usr/local/bin here). */
 const DOCKER_CLI = existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
@@ -256,7 +287,7 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
   if (statSync(nsPath).ino === statSync("/proc/self/ns/net").ino)
     throw new Error(`${nsPath} is this process's own network namespace; dockerd must not run there`);
   if (!statSync(opts.pluginDir, { throwIfNoEntry: false })?.isDirectory())
-    throw new Error(`no plugin directory ${opts.pluginDir} (start hostnetd first)`);
+    throw new Error(`no plugin directory ${opts.pluginDir} (start hostnetd first, or make it)`);
 
   if (opts.prefix === "") throw new Error("the engine needs the test's prefix");
   const cgroupParent = `hostnet-docker-${opts.prefix}`;
@@ -367,6 +398,42 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
     if (errors.length > 0) throw new AggregateError(errors, "docker engine cleanup failed");
   };
 
+  /** Starts dockerd with `argv` (nsenter's) and waits until it answers, in its own mount namespace. */
+  const launch = async (argv: readonly string[]): Promise<void> => {
+    const log = openSync(logFile, "a");
+    try {
+      // The child's PID is dockerd's (privateMountsArgv).
+      const started = spawn("nsenter", argv, {
+        stdio: ["ignore", log, log],
+        env: { ...process.env, TMPDIR: join(dir, "tmp") },
+      });
+      child = started;
+      exit = new Promise((resolve) => {
+        started.once("exit", () => resolve());
+        started.once("error", () => resolve());
+      });
+    } finally {
+      closeSync(log);
+    }
+    const started = child;
+    const pid = started.pid;
+    if (pid === undefined) throw new Error(`nsenter did not start:\n${tail()}`);
+
+    const deadline = Date.now() + READY_MS;
+    for (;;) {
+      if (started.exitCode !== null || started.signalCode !== null)
+        throw new Error(`dockerd exited ${String(started.exitCode ?? started.signalCode)}:\n${tail()}`);
+      const r = await docker(["version", "--format", "{{.Server.Version}}"], 5_000);
+      if (r.code === 0) break;
+      if (Date.now() > deadline) throw new Error(`dockerd did not answer within ${READY_MS} ms:\n${tail()}`);
+      await sleep(100);
+    }
+    mntNs = privateMountNs(pid);
+    if (mntNs === undefined) throw new Error(`dockerd ${pid} is not in a mount namespace of its own`);
+    if (nsOf(pid, "net") !== `net:[${statSync(nsPath).ino}]`)
+      throw new Error(`dockerd ${pid} is not in the network namespace ${nsPath}`);
+  };
+
   try {
     const etcDocker = join(dir, "etc-docker");
     for (const d of ["data", "exec", "tmp", "cli", "etc-docker"]) mkdirSync(join(dir, d));
@@ -390,59 +457,31 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
       "vfs",
       ...(opts.dockerdArgs ?? []),
     ];
-    const argv = [
-      `--net=${nsPath}`,
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      // Should the test process die without stop(), dockerd stops too (and its containers with it).
-      "setpriv",
-      "--pdeathsig",
-      "TERM",
-      "sh",
-      "-c",
-      MOUNT_AND_EXEC,
-      "sh",
-      opts.pluginDir,
-      etcDocker,
-      ...dockerd,
-    ];
-    const log = openSync(logFile, "a");
-    try {
-      // nsenter, unshare, setpriv and sh each exec the next: the child's PID is dockerd's.
-      const started = spawn("nsenter", argv, {
-        stdio: ["ignore", log, log],
-        env: { ...process.env, TMPDIR: join(dir, "tmp") },
-      });
-      child = started;
-      exit = new Promise((resolve) => {
-        started.once("exit", () => resolve());
-        started.once("error", () => resolve());
-      });
-    } finally {
-      closeSync(log);
-    }
-    const pid = child.pid;
-    if (pid === undefined) throw new Error(`nsenter did not start:\n${tail()}`);
-
-    const deadline = Date.now() + READY_MS;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`dockerd exited ${String(child.exitCode ?? child.signalCode)}:\n${tail()}`);
-      const r = await docker(["version", "--format", "{{.Server.Version}}"], 5_000);
-      if (r.code === 0) break;
-      if (Date.now() > deadline) throw new Error(`dockerd did not answer within ${READY_MS} ms:\n${tail()}`);
-      await sleep(100);
-    }
-    mntNs = privateMountNs(pid);
-    if (mntNs === undefined) throw new Error(`dockerd ${pid} is not in a mount namespace of its own`);
-    if (nsOf(pid, "net") !== `net:[${statSync(nsPath).ino}]`)
-      throw new Error(`dockerd ${pid} is not in the network namespace ${nsPath}`);
-
+    // Should the test process die without stop(), dockerd stops too (and its containers with it).
+    const argv = privateMountsArgv(nsPath, MOUNT_AND_EXEC, [opts.pluginDir, etcDocker, ...dockerd]);
+    await launch(argv);
     await mustDocker(["import", "--change", 'CMD ["/bin/sh"]', await busyboxTar(dir), DOCKER_IMAGE], 60_000);
 
-    return { docker, mustDocker, image: DOCKER_IMAGE, pid, socket, logs, stop };
+    return {
+      docker,
+      mustDocker,
+      image: DOCKER_IMAGE,
+      get pid() {
+        return child?.pid ?? -1;
+      },
+      socket,
+      logs,
+      async restart() {
+        const dockerd = child;
+        if (dockerd?.exitCode !== null || dockerd.signalCode !== null)
+          throw new Error("dockerd is not running");
+        dockerd.kill("SIGTERM");
+        if (!(await settlesWithin(exit, STOP_MS)))
+          throw new Error(`dockerd ${String(dockerd.pid)} did not stop within ${STOP_MS} ms:\n${tail()}`);
+        await launch(argv);
+      },
+      stop,
+    };
   } catch (err) {
     return await failAfterCleanup(err, stop, "the docker engine");
   }

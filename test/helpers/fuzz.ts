@@ -38,7 +38,7 @@ interface OpenApi {
 }
 
 /** One route and method of the API, as /openapi.json describes it. */
-export interface Route {
+interface Route {
   readonly method: string;
   readonly path: string;
   readonly pathParams: readonly string[];
@@ -46,7 +46,7 @@ export interface Route {
   readonly body?: JsonSchema;
 }
 
-export function routesOf(api: OpenApi): Route[] {
+function routesOf(api: OpenApi): Route[] {
   return Object.entries(api.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => {
       const params = op.parameters ?? [];
@@ -64,7 +64,7 @@ export function routesOf(api: OpenApi): Route[] {
   );
 }
 
-export interface FuzzRequest {
+interface FuzzRequest {
   readonly method: string;
   readonly path: string;
   readonly contentType?: string;
@@ -309,7 +309,7 @@ const rawBodies = fc.constantFrom(
   { body: "{}", contentType: "application/json; charset=latin1" },
 );
 
-export function requestsFor(route: Route, api: OpenApi, fixtures: Fixtures): fc.Arbitrary<FuzzRequest> {
+function requestsFor(route: Route, api: OpenApi, fixtures: Fixtures): fc.Arbitrary<FuzzRequest> {
   const path = fc
     .tuple(...route.pathParams.map(() => pathId(fixtures)), fc.constant(""))
     .map((ids) => route.pathParams.reduce((p, name, i) => p.replace(`{${name}}`, ids[i] ?? ""), route.path));
@@ -354,7 +354,7 @@ function safe(body: string, fixtures: Fixtures): string {
  * Sends one request; status 0 when hostnetd closed the connection before answering, which it may do while
  * a body over its limit is still being written (it answers 413 and closes, and the answer may be lost).
  */
-export function send(socket: string, req: FuzzRequest): Promise<{ status: number; text: string }> {
+function send(socket: string, req: FuzzRequest): Promise<{ status: number; text: string }> {
   let status = 0;
   return new Promise((resolvePromise) => {
     const r = httpRequest(

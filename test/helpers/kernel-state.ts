@@ -9,6 +9,7 @@ export async function linkNames(ns: string): Promise<string[]> {
 export interface LinkInfo {
   ifname: string;
   address: string;
+  master?: string;
   addr_info: { local: string; prefixlen: number; scope: string }[];
 }
 
@@ -34,4 +35,26 @@ export async function nftTables(ns: string): Promise<string[]> {
     .trim()
     .split("\n")
     .filter((l) => l !== "");
+}
+
+export interface RouteInfo {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+}
+
+/** The routes of a namespace's main table. */
+export async function routes(ns: string): Promise<RouteInfo[]> {
+  return JSON.parse(await must(["ip", "-n", ns, "-j", "route", "show"])) as RouteInfo[];
+}
+
+export interface QdiscInfo {
+  kind: string;
+  root?: boolean;
+  options?: { rate?: number };
+}
+
+/** The qdiscs of a device, as tc shows them. */
+export async function qdiscs(ns: string, dev: string): Promise<QdiscInfo[]> {
+  return JSON.parse(await must(inNs(ns, ["tc", "-j", "qdisc", "show", "dev", dev]))) as QdiscInfo[];
 }

@@ -35,6 +35,8 @@ export interface LabOptions extends TestDaemonOptions {
   /** Runs after the topology exists and before hostnetd starts. */
   readonly prepare?: (t: Topology) => Promise<void>;
   readonly daemonArgs?: readonly string[];
+  /** hostnetd's options besides its arguments, asked for once `prepare` has run. */
+  readonly daemon?: () => TestDaemonOptions;
 }
 
 export function useLab(opts: LabOptions = {}): Lab {
@@ -51,7 +53,10 @@ export function useLab(opts: LabOptions = {}): Lab {
     topology = t;
     cleanup.add(() => t.destroy());
     await opts.prepare?.(t);
-    const d = await startDaemon(t.host, opts.daemonArgs ?? ["--no-default-network"], opts);
+    const d = await startDaemon(t.host, opts.daemonArgs ?? ["--no-default-network"], {
+      ...opts,
+      ...opts.daemon?.(),
+    });
     daemon = d;
     cleanup.add(() => d.stop());
   });

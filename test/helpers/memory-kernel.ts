@@ -14,9 +14,14 @@
  * An apply is atomic here: a refused apply changes nothing.
  */
 import type { Counter } from "../../src/dataplane/counters.js";
+import {
+  noHostFirewalls,
+  type FirewallObservation,
+  type HostFirewalls,
+} from "../../src/dataplane/firewall/exceptions.js";
 import { KernelCommandError } from "../../src/dataplane/linux/exec.js";
-import { identity, parentOf, type KernelObject, type Kind } from "../../src/dataplane/objects.js";
-import type { Op } from "../../src/dataplane/plan.js";
+import { identity, netnsOf, parentOf, type KernelObject, type Kind } from "../../src/dataplane/objects.js";
+import { replaceDestroysChildren, type Op } from "../../src/dataplane/plan.js";
 import type { Kernel } from "../../src/dataplane/reconciler.js";
 import { NETNS_DIR, type Owner } from "../../src/dataplane/naming.js";
 import type { Namespace } from "../../src/model/types.js";
@@ -36,32 +41,9 @@ export function kernelError(stderr: string): KernelCommandError {
   return new KernelCommandError(["memory-kernel"], 2, stderr);
 }
 
-/** Where an object lives: its netns path, or null for hostnetd's own namespace. */
-function netnsOf(o: KernelObject): string | null {
-  switch (o.kind) {
-    case "address":
-      return o.netns;
-    case "containerLink":
-    case "route":
-      return o.netns;
-    case "netns":
-    case "bridge":
-    case "veth":
-    case "vxlan":
-    case "overlayPeer":
-    case "sysctl":
-    case "nftTable":
-    case "nftElement":
-    case "loopbackProxy":
-    case "ifb":
-    case "shaper":
-    case "ingressRedirect":
-    case "uplinkPort":
-    case "hostRoute":
-    case "vipRoute":
-      return null;
-  }
-}
+/** hostnet's exceptions in other programs' firewalls, which `observeFirewalls` reports instead of `observe`. */
+const isFirewallException = (o: KernelObject): boolean =>
+  o.kind === "iptablesChain" || o.kind === "iptablesJump" || o.kind === "firewalldInterface";
 
 /** Identities that disappear with `id`, besides `id` itself (not transitive). */
 function dependentsOf(state: ReadonlyMap<string, KernelObject>, id: string): string[] {
@@ -99,9 +81,6 @@ function remove(state: Map<string, KernelObject>, id: string): void {
   }
 }
 
-const destroyedByReplace = (o: KernelObject): boolean =>
-  o.kind === "veth" || o.kind === "vxlan" || o.kind === "netns" || o.kind === "nftTable";
-
 const isLinkOrNetns = (o: KernelObject): boolean =>
   o.kind === "bridge" || o.kind === "veth" || o.kind === "vxlan" || o.kind === "netns";
 
@@ -131,7 +110,7 @@ export function applyOps(state: Map<string, KernelObject>, ops: readonly Op[], s
       case "replace":
         if (strict && !next.has(identity(op.from)))
           throw kernelError(`cannot replace ${id}: it does not exist`);
-        if (destroyedByReplace(op.from)) {
+        if (replaceDestroysChildren(op.object, op.from)) {
           remove(next, identity(op.from));
           if (strict) checkCreate(next, op.object);
         }
@@ -156,8 +135,13 @@ export class MemoryKernel implements Kernel {
   readonly refused: Refusal[] = [];
   /** How many times the kernel was observed. */
   observations = 0;
+  /** The other firewalls of the namespace, as `observeFirewalls` reports them. Tests may change them. */
+  firewalls: HostFirewalls = noHostFirewalls;
+  /** How many times the firewalls were observed. */
+  firewallObservations = 0;
   private readonly strict: boolean;
   private readonly failures: Error[] = [];
+  private readonly namespaceIds = new Map<string, number>();
 
   constructor(initial: readonly KernelObject[] = [], opts: MemoryKernelOptions = {}) {
     this.strict = opts.strict ?? true;
@@ -176,8 +160,35 @@ export class MemoryKernel implements Kernel {
     const paths = new Set(namespaces.map((ns) => ns.path));
     return [...this.objects.values()].filter((o) => {
       const netns = netnsOf(o);
-      return netns === null || paths.has(netns);
+      return !isFirewallException(o) && (netns === null || paths.has(netns));
     });
+  }
+
+  async observeFirewalls(): Promise<FirewallObservation> {
+    await Promise.resolve();
+    this.firewallObservations++;
+    return { objects: this.list().filter(isFirewallException), host: this.firewalls };
+  }
+
+  /**
+   * Namespace ids as hostnetd's namespace would have them: one for each namespace a veth's peer lives in,
+   * numbered in the order they were first asked for.
+   */
+  peerNamespaceIds(): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    for (const o of this.objects.values())
+      if (o.kind === "veth" && o.netns !== null) {
+        const id = this.namespaceId(o.netns);
+        out.set(id, [...(out.get(id) ?? []), o.name]);
+      }
+    return Promise.resolve(out);
+  }
+
+  /** The id hostnetd's namespace has for the namespace at `path`. */
+  namespaceId(path: string): number {
+    let id = this.namespaceIds.get(path);
+    if (id === undefined) this.namespaceIds.set(path, (id = this.namespaceIds.size));
+    return id;
   }
 
   /** The memory kernel counts no packets. */

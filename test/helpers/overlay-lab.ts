@@ -45,7 +45,7 @@ export interface Underlay {
 }
 
 /** PEM files a client of the underlay's etcd needs: the CA's certificate, a client certificate and its key. */
-export interface EtcdClientTls {
+interface EtcdClientTls {
   readonly ca: string;
   readonly cert: string;
   readonly key: string;

@@ -15,7 +15,7 @@ import {
 import { join } from "node:path";
 import { run } from "./run.js";
 
-export const CGROUP_ROOT = "/sys/fs/cgroup";
+const CGROUP_ROOT = "/sys/fs/cgroup";
 
 export const onPath = (cmd: string): boolean =>
   (process.env["PATH"] ?? "").split(":").some((dir) => dir !== "" && existsSync(join(dir, cmd)));
@@ -49,8 +49,30 @@ export function skipOrFailInCi(message: string): string {
   return message;
 }
 
+/**
+ * nsenter's arguments to run `script` (with `args` as $1…) in network namespace `nsPath` and in a private
+ * mount namespace, as root daemons of a test run so that their mounts stay theirs. nsenter, unshare, setpriv
+ * and sh each exec the next, so the process is the script's (and whatever it execs); should the test process
+ * die first, it gets SIGTERM.
+ */
+export const privateMountsArgv = (nsPath: string, script: string, args: readonly string[]): string[] => [
+  `--net=${nsPath}`,
+  "unshare",
+  "--mount",
+  "--propagation",
+  "private",
+  "setpriv",
+  "--pdeathsig",
+  "TERM",
+  "sh",
+  "-c",
+  script,
+  "sh",
+  ...args,
+];
+
 /** Mount points at or below `dir` in our mount namespace, deepest first. */
-export function mountsUnder(dir: string): string[] {
+function mountsUnder(dir: string): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .map((line) => line.split(" ")[4] ?? "")

@@ -196,9 +196,12 @@ describe.skipIf(needsRoot)("ACL policies on a NAT network", () => {
     expect((await d.ok<{ Policies: unknown[] }>("GET", "/endpoints/c1")).Policies).toEqual(before.Policies);
     expect(await askTcp(t.ns("c2"), c1(), 80)).toBe(ip["c2"]?.v4);
     expect(await askTcp(t.ns("c2"), c1(), 81)).toBeUndefined();
-    // Nothing of the refused change is left; a full converge would take the squatter for a leftover of a
-    // crash between creating and labelling a link (hostnet's name, no alias), and that alone.
+    // Nothing of the refused change is left; a full converge takes the squatter for a leftover of a crash
+    // between creating and labelling a link (hostnet's name, no alias), and that alone: the plan deletes it,
+    // unless a repair (the kernel reported the refused batch's undoing) already has.
     const { Operations } = await d.ok<{ Operations: { Action: string; Object: string }[] }>("GET", "/plan");
-    expect(Operations.map((op) => [op.Action, op.Object.split(" ")[1]])).toEqual([["delete", squatter]]);
+    expect([[["delete", squatter]], []]).toContainEqual(
+      Operations.map((op) => [op.Action, op.Object.split(" ")[1]]),
+    );
   });
 });

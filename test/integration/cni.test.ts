@@ -170,6 +170,28 @@ describe.skipIf(needsRoot)("the hostnet CNI plugin under a libcni-faithful runti
     await cni.delNetworkList(list("1.0.0"), { containerId: "ctr-taken", netns, ifName: "eth0" });
   });
 
+  it("refuses (code 4, naming CNI_NETNS) a netns that is no network namespace, or hostnetd's own", async () => {
+    for (const [netns, why] of [
+      ["/etc/passwd", "is not a network namespace"],
+      [`/run/netns/${lab.t.host}`, "is hostnetd's own network namespace"],
+    ] as const) {
+      const err = await cni
+        .addNetworkList(list("1.0.0"), { containerId: "ctr-bad-netns", netns, ifName: "eth0" })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(CniError);
+      expect([(err as CniError).code, (err as CniError).msg]).toEqual([
+        4,
+        expect.stringContaining(`CNI_NETNS: ${netns} ${why}`),
+      ]);
+    }
+    expect(await endpoints()).toEqual([]);
+    expect(await lab.d.ok("GET", "/namespaces")).toEqual([]);
+    expect(await lab.plan()).toEqual([]);
+  });
+
   it("parallel ADDs of different containers never collide; GC removes what the runtime no longer lists", async () => {
     const rts = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => ({

@@ -2,11 +2,18 @@
  * A real Docker engine end to end: Debian's docker.io 20.10 in the test's host namespace (its own data root,
  * exec root and socket; see helpers/docker-engine.ts) finds hostnetd's plugin socket and uses hostnet as its
  * network and IPAM driver. Containers reach each other and the external namespace, a published port answers
- * from outside, Docker's objects survive a hostnetd restart, errors reach the user in Docker's words, and
- * removing everything leaves no hostnet kernel object behind.
+ * from outside (through hostnet's jump in DOCKER-USER, with FORWARD's policy DROP), Docker's objects survive
+ * a hostnetd restart, errors reach the user in Docker's words, and removing everything leaves no hostnet
+ * kernel object behind.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { dockerSkipReason, startDockerEngine, type DockerEngine } from "../helpers/docker-engine.js";
+import {
+  dockerSkipReason,
+  runWebServer,
+  startDockerEngine,
+  type DockerEngine,
+} from "../helpers/docker-engine.js";
+import { iptables, iptablesRules } from "../helpers/iptables.js";
 import { linkNames, nftElements } from "../helpers/kernel-state.js";
 import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
@@ -37,6 +44,7 @@ interface EndpointBody {
 }
 
 const OWNED_LINK = /^hn[bvci]-/;
+const DOCKER_USER_JUMP = "-A DOCKER-USER -m comment --comment hostnet -j HOSTNET-FORWARD";
 
 describe.skipIf(needsRoot || skipReason !== undefined)(
   "Docker with hostnet as its network and IPAM driver",
@@ -67,27 +75,16 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       );
       return r.stdout;
     };
-    const web = (name: string, ...flags: string[]): Promise<string> =>
-      docker(
-        "run",
-        "--detach",
-        "--name",
-        name,
-        ...flags,
-        engine.image,
-        "sh",
-        "-c",
-        `mkdir -p /www && echo ${name} > /www/index.html && exec httpd -f -p 80 -h /www`,
-      );
-
     beforeAll(async () => {
-      // hostnetd (started by the lab) has enabled forwarding, so dockerd leaves the FORWARD policy alone.
+      // hostnetd (started by the lab) has enabled forwarding, so dockerd leaves the FORWARD policy alone; the
+      // test sets it to DROP, as ufw does: everything hostnet forwards below passes its jump in DOCKER-USER.
       engine = await startDockerEngine({
         netns: lab.t.host,
         pluginDir: lab.d.pluginDir,
         prefix: lab.t.prefix,
       });
       lab.cleanup.add(() => engine.stop());
+      await iptables(lab.t.host, "nft", "-P", "FORWARD", "DROP");
       const ext = await startHostServer(lab.t.ext, lab.t.extIp4, EXT_PORT);
       lab.cleanup.add(() => ext.stop());
     });
@@ -113,10 +110,12 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
         Origin: { Kind: "docker", Key: networkId },
         Ipams: [{ Subnets: [{ IpAddressPrefix: SUBNET }] }],
       });
+      // dockerd came after hostnetd: the network's converge found Docker's chain and jumped from it.
+      expect(await iptablesRules(lab.t.host, "nft", "DOCKER-USER")).toContain(DOCKER_USER_JUMP);
     });
 
     it("runs containers that reach each other and the outside, with a published port and Docker's --ip and --mac-address", async () => {
-      await web("c1", "--network", "hn", "--publish", `${HOST_PORT}:80`);
+      await runWebServer(engine, "c1", "--network", "hn", "--publish", `${HOST_PORT}:80`);
       await docker(
         "run",
         "--detach",
@@ -276,6 +275,7 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       expect(await endpoints()).toEqual([]);
       expect((await linkNames(lab.t.host)).filter((l) => OWNED_LINK.test(l))).toEqual([]);
       expect(await nftElements(lab.t.host)).toEqual([]);
+      expect(await iptablesRules(lab.t.host, "nft", "DOCKER-USER")).not.toContain(DOCKER_USER_JUMP);
       expect(await lab.plan()).toEqual([]);
     });
   },

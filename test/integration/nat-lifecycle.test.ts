@@ -144,6 +144,30 @@ describe.skipIf(needsRoot)("NAT network: addresses, deletion and bad input", () 
     expect(await d.api("GET", "/endpoints/bad")).toMatchObject({ status: 404 });
   });
 
+  it("refuses a subnet holding the host's own address or its default gateway, as the kernel reports them", async () => {
+    const linksBefore = await linkNames(t.host);
+    const subnet = (prefix: string) => ({
+      Name: "cutoff",
+      Ipams: [{ Subnets: [{ IpAddressPrefix: prefix }] }],
+    });
+    // The lab's host has 192.0.2.1/24 and 2001:db8:1::1/64 on its uplink, default routes via ::2 and .2.
+    for (const [prefix, held] of [
+      ["192.0.2.0/30", "192.0.2.1"],
+      ["192.0.2.2/31", "192.0.2.2"],
+      ["2001:db8:1::/64", "2001:db8:1::1"],
+    ] as const) {
+      const res = await d.api("POST", "/networks", subnet(prefix));
+      expect({ prefix, status: res.status, field: (res.body as ErrorBody).error.field }).toEqual({
+        prefix,
+        status: 409,
+        field: "Ipams[0].Subnets[0].IpAddressPrefix",
+      });
+      expect(JSON.stringify(res.body)).toContain(held);
+    }
+    expect(await linkNames(t.host)).toEqual(linksBefore);
+    expect((await d.ok<unknown[]>("GET", "/networks")).length).toBe(1);
+  });
+
   it("refuses a second mapping of the same host port and protocol with 409", async () => {
     const mapping = {
       Type: "PortMapping",

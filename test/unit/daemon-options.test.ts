@@ -28,6 +28,9 @@ describe("parseDaemonArgs", () => {
       defaultNetwork: true,
       dockerPluginSocket: "/run/docker/plugins/hostnet.sock",
       affinitySeconds: 10800,
+      firewallIntegration: "auto",
+      resyncMs: 30_000,
+      repairLimit: 5,
       hostAddress: null,
       cluster: null,
     });
@@ -36,6 +39,7 @@ describe("parseDaemonArgs", () => {
       cluster: null,
     });
     expect(parseDaemonArgs(["--help"])).toBe("help");
+    expect(parsed(["--firewall-integration", "off"]).firewallIntegration).toBe("off");
   });
 
   it("takes a cluster with TLS: the CA alone, or with a client certificate and key", () => {
@@ -59,6 +63,16 @@ describe("parseDaemonArgs", () => {
   });
 
   it.each([
+    ["500ms", 500],
+    ["45", 45_000],
+    ["1.5s", 1500],
+    ["2m", 120_000],
+    ["0", 0],
+  ])("reads --resync-interval %s as %d ms", (text, ms) => {
+    expect(parsed(["--resync-interval", text]).resyncMs).toBe(ms);
+  });
+
+  it.each([
     [["--etcd-cacert", "ca.pem"], "--etcd-cacert needs --etcd"],
     [["--etcd-key", "k.pem"], "--etcd-key needs --etcd"],
     [["--etcd", "http://192.0.2.100:2379"], "--etcd needs --host-address"],
@@ -73,6 +87,16 @@ describe("parseDaemonArgs", () => {
       "--etcd URLs are either all https:// or none",
     ],
     [["--lb-affinity-timeout", "0"], "--lb-affinity-timeout must be a whole number of seconds, at least 1"],
+    [["--firewall-integration", "on"], "--firewall-integration is auto or off"],
+    [
+      ["--resync-interval", "soon"],
+      "--resync-interval is a duration such as 30s, 500ms or 2m, at least 100ms, or 0 for none",
+    ],
+    [
+      ["--resync-interval", "10ms"],
+      "--resync-interval is a duration such as 30s, 500ms or 2m, at least 100ms, or 0 for none",
+    ],
+    [["--repair-limit", "0"], "--repair-limit must be a whole number, at least 1"],
   ])("refuses %j as a usage error", (argv, message) => {
     expect(() => parseDaemonArgs(argv)).toThrow(new UsageError(message));
   });

@@ -9,7 +9,10 @@ import { cniCodeOf, CniCode, cniFieldNames } from "../../src/api/cni/errors.js";
 import { dockerFieldNames } from "../../src/api/docker/errors.js";
 import { buildDockerPlugin } from "../../src/api/docker/server.js";
 import { hnsFieldNames } from "../../src/api/hns-fields.js";
+import { hnsIgnoredFields } from "../../src/api/rest/closed.js";
 import { httpStatus } from "../../src/api/rest/errors.js";
+import { LB_SLOTS } from "../../src/dataplane/nft-sets.js";
+import { limits } from "../../src/model/limits.js";
 import { coreFields, errorCodes, type FieldNames } from "../../src/errors.js";
 import { DockerPools } from "../../src/ipam/docker-pools.js";
 import { networkTypes } from "../../src/model/types.js";
@@ -144,5 +147,29 @@ describe("the network types", () => {
     const row = table("docs/api.md", "| ").find(([route]) => route === "`POST /networks`");
     const types = /Type: (.*?)(?:,\s*InterContainer|\})/.exec(row?.[1] ?? "")?.[1] ?? "";
     expect([...types.matchAll(/"(\w+)"/g)].map((m) => m[1]).sort()).toEqual([...networkTypes].sort());
+  });
+});
+
+describe("docs/api.md, Limits and HNS fields", () => {
+  it("lists every limit of src/model/limits.ts and the schemas, with its value", () => {
+    const rows = table("docs/api.md", "## Limits").map(([list, most]) => [list ?? "", Number(most)] as const);
+    const byList = (start: string): number | undefined => rows.find(([list]) => list.startsWith(start))?.[1];
+    expect(byList("`Routes`")).toBe(limits.routes);
+    expect(byList("`Policies`")).toBe(limits.policies);
+    expect(byList("port mappings of an endpoint")).toBe(limits.portMappings);
+    expect(byList("items of a list")).toBe(limits.settingsList);
+    expect(byList("`FrontendVIPs`")).toBe(limits.vips);
+    expect(byList("`PortMappings`")).toBe(limits.lbPortMappings);
+    expect(byList("`HostComputeEndpoints`")).toBe(LB_SLOTS);
+    // Ipams, Subnets and IpConfigurations are HNS's own shape, and backends are a load balancer's slots.
+    expect(rows).toHaveLength(Object.keys(limits).length + 4);
+  });
+
+  it("lists exactly the HNS fields the REST schemas accept and ignore", () => {
+    const rows = table("docs/api.md", "## HNS fields accepted and ignored").map(([object, fields]) => [
+      (object ?? "").split(" ")[0],
+      listed(fields),
+    ]);
+    expect(Object.fromEntries(rows)).toEqual(hnsIgnoredFields);
   });
 });

@@ -1,14 +1,18 @@
 /** A whole hostnetd minus the kernel: in-memory store, memory kernel, reconciler and service. */
+import { existsSync } from "node:fs";
 import { expect } from "vitest";
 import { OverlayAddresses } from "../../src/core/overlay-addresses.js";
 import { desiredState } from "../../src/dataplane/desired.js";
+import type { NamespaceAtPath } from "../../src/dataplane/hostfacts.js";
 import { defaultSkeleton, identity } from "../../src/dataplane/objects.js";
 import { pino } from "pino";
+import type { FirewallIntegration } from "../../src/dataplane/firewall/exceptions.js";
 import { Reconciler } from "../../src/dataplane/reconciler.js";
 import { HostnetService } from "../../src/core/service.js";
 import { HostnetError } from "../../src/errors.js";
 import { parsePrefix, type Prefix } from "../../src/model/ip.js";
 import { Store } from "../../src/store/store.js";
+import type { HostAddress } from "../../src/dataplane/hostfacts.js";
 import type { UplinkHost, UplinkInspection } from "../../src/dataplane/uplink.js";
 import type { UplinkSnapshot } from "../../src/model/types.js";
 import { DhcpLeases } from "../../src/core/leases.js";
@@ -81,6 +85,8 @@ export const silent = pino({ level: "silent" });
 export function harness(
   opts: {
     hostPrefixes?: readonly string[];
+    /** The host's own addresses and default gateways. */
+    hostAddresses?: readonly HostAddress[];
     kernel?: MemoryKernel;
     store?: Store;
     uplinks?: FakeUplinks;
@@ -92,23 +98,29 @@ export function harness(
     underlay?: Readonly<Record<string, number>>;
     /** The cluster's registry (hostnetd --etcd). */
     overlay?: OverlayRegistry;
+    /** What files are, where a test says; any other existing file is a network namespace. */
+    namespaces?: Readonly<Record<string, NamespaceAtPath>>;
+    /** hostnetd --firewall-integration. */
+    firewallIntegration?: FirewallIntegration;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
   const kernel = opts.kernel ?? new MemoryKernel();
   const prefixes: Prefix[] = (opts.hostPrefixes ?? []).map((c) => parsePrefix("host", c));
-  const reconciler = new Reconciler(store, kernel, silent);
+  const reconciler = new Reconciler(store, kernel, silent, defaultSkeleton, opts.firewallIntegration);
   const uplinks = opts.uplinks ?? new FakeUplinks();
   const dhcp = opts.dhcp ?? new FakeDhcp();
   const interfaces = opts.interfaces ?? new FakeInterfaces();
   const leases = new DhcpLeases(store, reconciler, dhcp, silent);
   const service = new HostnetService(store, reconciler, {
     prefixes: () => Promise.resolve(prefixes),
+    addresses: () => Promise.resolve([...(opts.hostAddresses ?? [])]),
     uplinks,
     leases,
     forgetBackend: () => Promise.resolve(),
     interfaceMtu: (address) => Promise.resolve(opts.underlay?.[address]),
     interfaceAddresses: (netns, ifname) => interfaces.lookup(netns, ifname),
+    namespaceAt: (path) => opts.namespaces?.[path] ?? (existsSync(path) ? "network namespace" : "missing"),
     ...(opts.hostAddress === undefined ? {} : { hostAddress: opts.hostAddress }),
     ...(opts.overlay === undefined
       ? {}

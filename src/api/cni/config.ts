@@ -3,12 +3,13 @@
  * checked with the spec's error codes (4 for the environment, 6 for undecodable input, 7 for a bad config,
  * 1 for a version hostnet does not speak), every message naming the variable or key.
  */
+import { checkIfname } from "../../core/validate.js";
 import { CniCode, CniError } from "./errors.js";
 import { readResult, type Dns, type Result } from "./result.js";
 import { isSupported, supportedVersions } from "./versions.js";
 
-export const commands = ["ADD", "DEL", "CHECK", "STATUS", "VERSION", "GC"] as const;
-export type Command = (typeof commands)[number];
+const commands = ["ADD", "DEL", "CHECK", "STATUS", "VERSION", "GC"] as const;
+type Command = (typeof commands)[number];
 
 export interface CniEnv {
   readonly command: Command;
@@ -45,16 +46,18 @@ export function parseEnv(env: Readonly<Record<string, string>>): CniEnv {
     if (eq <= 0) throw new CniError(CniCode.InvalidEnvironment, `CNI_ARGS: "${pair}" is not KEY=VALUE`);
     args.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
+  const ifname = env["CNI_IFNAME"] ?? "";
   return {
     command: command as Command,
     containerId: env["CNI_CONTAINERID"] ?? "",
     netns: env["CNI_NETNS"] ?? "",
-    ifname: env["CNI_IFNAME"] ?? "",
+    // Checked here, before it becomes part of an endpoint's name that would be refused as that.
+    ifname: ifname === "" ? ifname : checkIfname("CNI_IFNAME", ifname),
     args,
   };
 }
 
-export interface PortMappingCapability {
+interface PortMappingCapability {
   readonly field: string;
   readonly hostPort: number;
   readonly containerPort: number;

@@ -55,12 +55,22 @@ export const cniFieldNames: FieldNames = {
   subnets: "ipam",
 };
 
-/** hostnetd's own errors in CNI terms; a HostnetError's field is named in the message. */
+/**
+ * hostnetd's own errors in CNI terms; a HostnetError's field is named in the message. A refused value of an
+ * environment variable is code 4, which the spec keeps for invalid environment variables.
+ */
 export function toCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
   if (err instanceof HostnetError) {
     const cause = err.cause instanceof Error ? err.cause.message : undefined;
-    return new CniError(cniCodeOf[err.code], renameField(err, cniFieldNames).message, cause);
+    const renamed = renameField(err, cniFieldNames);
+    const fromEnvironment =
+      err.code === "InvalidArgument" && renamed.detail.field?.startsWith("CNI_") === true;
+    return new CniError(
+      fromEnvironment ? CniCode.InvalidEnvironment : cniCodeOf[err.code],
+      renamed.message,
+      cause,
+    );
   }
   return new CniError(
     CniCode.KernelRefused,

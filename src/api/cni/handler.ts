@@ -213,8 +213,6 @@ export class CniHandler {
     } catch (err) {
       const now = known();
       if (now !== undefined) return now;
-      if (err instanceof HostnetError && err.detail.field === "path")
-        throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS: ${call.netns} does not exist`);
       throw err;
     }
   }

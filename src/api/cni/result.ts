@@ -3,6 +3,11 @@
  * interface, and written in the requested version's format. 0.3.x and 0.4.0 give each IP a `version`;
  * 1.0.0 dropped it. Everything else of a result passes through untouched.
  */
+import { Type, type Static } from "typebox";
+import { Value } from "typebox/value";
+import { invalidArgument } from "../../errors.js";
+import { parseIp, parsePrefix } from "../../model/ip.js";
+
 export interface Dns {
   readonly nameservers?: readonly string[];
   readonly domain?: string;
@@ -10,26 +15,35 @@ export interface Dns {
   readonly options?: readonly string[];
 }
 
-export interface ResultInterface {
-  readonly name: string;
-  readonly mac?: string;
-  readonly mtu?: number;
-  readonly sandbox?: string;
-  readonly [extra: string]: unknown;
-}
-
-export interface ResultIp {
-  readonly address: string;
-  readonly gateway?: string;
-  readonly interface?: number;
-  readonly [extra: string]: unknown;
-}
-
-export interface ResultRoute {
-  readonly dst: string;
-  readonly gw?: string;
-  readonly [extra: string]: unknown;
-}
+const text = Type.String({ minLength: 1 });
+/** A result as the spec (1.0.0, and 0.3.x/0.4.0 with `version`) lays it out; keys of newer specs pass. */
+const resultSchema = Type.Object({
+  interfaces: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: text,
+        mac: Type.Optional(Type.String()),
+        mtu: Type.Optional(Type.Integer({ minimum: 0 })),
+        sandbox: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
+  ips: Type.Optional(
+    Type.Array(
+      Type.Object({
+        address: text,
+        gateway: Type.Optional(text),
+        interface: Type.Optional(Type.Integer({ minimum: 0 })),
+      }),
+    ),
+  ),
+  routes: Type.Optional(Type.Array(Type.Object({ dst: text, gw: Type.Optional(text) }))),
+  dns: Type.Optional(Type.Object({})),
+});
+type RawResult = Static<typeof resultSchema>;
+type ResultInterface = NonNullable<RawResult["interfaces"]>[number];
+type ResultIp = NonNullable<RawResult["ips"]>[number];
+type ResultRoute = NonNullable<RawResult["routes"]>[number];
 
 export interface Result {
   readonly interfaces: readonly ResultInterface[];
@@ -38,21 +52,33 @@ export interface Result {
   readonly dns?: Dns;
 }
 
-const array = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+/** `/ips/0/address` as the configuration's key `prevResult.ips[0].address`. */
+const keyOf = (pointer: string): string =>
+  `prevResult${pointer.replace(/\/(\d+)/g, "[$1]").replaceAll("/", ".")}`;
 
-/** A prevResult of any supported version; `version` of 0.x IPs is dropped, being derived on output. */
+/**
+ * A chain's prevResult of any supported version, refused (naming the key) unless it is one: a plugin that
+ * appends to a result it cannot read would hand the runtime a broken one. `version` of 0.x IPs is dropped,
+ * being derived on output.
+ */
 export function readResult(raw: Record<string, unknown>): Result {
-  const ips = array<Record<string, unknown>>(raw["ips"]).map(
-    (ip) =>
-      Object.fromEntries(Object.entries(ip).filter(([key]) => key !== "version")) as unknown as ResultIp,
-  );
-  const dns = raw["dns"];
-  return {
-    interfaces: array<ResultInterface>(raw["interfaces"]),
-    ips,
-    routes: array<ResultRoute>(raw["routes"]),
-    ...(typeof dns === "object" && dns !== null ? { dns: dns } : {}),
-  };
+  const [first] = Value.Errors(resultSchema, raw);
+  if (first !== undefined) throw invalidArgument(keyOf(first.instancePath), first.message);
+  const result = raw as RawResult;
+  const interfaces = result.interfaces ?? [];
+  const ips = (result.ips ?? []).map((ip, i) => {
+    parsePrefix(`prevResult.ips[${i}].address`, ip.address);
+    if (ip.gateway !== undefined) parseIp(`prevResult.ips[${i}].gateway`, ip.gateway);
+    if (ip.interface !== undefined && ip.interface >= interfaces.length)
+      throw invalidArgument(`prevResult.ips[${i}].interface`, `names no interface of prevResult.interfaces`);
+    return Object.fromEntries(Object.entries(ip).filter(([key]) => key !== "version")) as ResultIp;
+  });
+  const routes = result.routes ?? [];
+  routes.forEach((route, i) => {
+    parsePrefix(`prevResult.routes[${i}].dst`, route.dst);
+    if (route.gw !== undefined) parseIp(`prevResult.routes[${i}].gw`, route.gw);
+  });
+  return { interfaces, ips, routes, ...(result.dns === undefined ? {} : { dns: result.dns }) };
 }
 
 /** Appends hostnet's part to what earlier plugins of a chain produced, re-pointing its IPs' interfaces. */

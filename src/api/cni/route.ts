@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { CniHandler } from "./handler.js";
 
-export const EXIT_HEADER = "hostnet-cni-exit";
+const EXIT_HEADER = "hostnet-cni-exit";
 
 const CniCall = Type.Object({
   env: Type.Record(Type.String(), Type.String(), {

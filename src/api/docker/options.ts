@@ -10,7 +10,7 @@ import type { Protocol } from "../../model/types.js";
 import { parseEndpointPolicies, parseNetworkPolicies, type PolicyDocument } from "../../policies/parse.js";
 
 /** Option keys of `docker network create` and of Docker itself, as netlabel names them. */
-export const GENERIC = "com.docker.network.generic";
+const GENERIC = "com.docker.network.generic";
 const INTERNAL = "com.docker.network.internal";
 const ENABLE_IPV6 = "com.docker.network.enable_ipv6";
 const DRIVER_MTU = "com.docker.network.driver.mtu";
@@ -251,7 +251,7 @@ export function portBindings(options: Options): PortBinding[] {
 }
 
 /** Where Docker's own bridge driver takes ports for `-p 80` from. */
-export const EPHEMERAL_PORTS = { first: 49153, last: 65535 } as const;
+const EPHEMERAL_PORTS = { first: 49153, last: 65535 } as const;
 
 /**
  * Picks a host port for each binding from its allowed ones, skipping ports `taken` says are in use and

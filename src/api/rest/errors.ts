@@ -29,9 +29,18 @@ function fromFastify(err: FastifyError): HostnetError | undefined {
       .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
       .join("")
       .replace(/^\./, "");
-    const missing = (first.params as { missingProperty?: string }).missingProperty;
-    const field = [path, missing].filter((p) => p !== undefined && p !== "").join(".") || "body";
-    const message = missing === undefined ? (first.message ?? "is invalid") : "is required";
+    const { missingProperty: missing, additionalProperty: unknown } = first.params as {
+      missingProperty?: string;
+      additionalProperty?: string;
+    };
+    const named = missing ?? unknown;
+    const field = [path, named].filter((p) => p !== undefined && p !== "").join(".") || "body";
+    const message =
+      missing !== undefined
+        ? "is required"
+        : unknown !== undefined
+          ? "is not a field hostnet knows (nor one of HNS's it ignores, docs/api.md)"
+          : (first.message ?? "is invalid");
     return new HostnetError("InvalidArgument", `${field}: ${message}`, { field });
   }
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)

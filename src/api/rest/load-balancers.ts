@@ -18,6 +18,8 @@ import {
   LB_PORT_LOCAL_ROUTED_VIP as LOCAL_ROUTED_VIP,
 } from "../../model/hns-load-balancer.js";
 import { protocolOf } from "../../policies/port-mapping.js";
+import { limits } from "../../model/limits.js";
+import { closedObject } from "./closed.js";
 import { ErrorBody } from "./wire.js";
 
 const DISTRIBUTION_TYPES = [
@@ -26,7 +28,7 @@ const DISTRIBUTION_TYPES = [
   LB_DISTRIBUTION_SOURCE_IP,
 ];
 
-const PortMapping = Type.Object({
+const portMapping = {
   Protocol: Type.Union([Type.Integer(), Type.String()], { description: "6 or TCP, 17 or UDP" }),
   InternalPort: Type.Integer(),
   ExternalPort: Type.Integer(),
@@ -41,16 +43,20 @@ const PortMapping = Type.Object({
       description: "0: random per connection; 1 or 2: a client keeps its backend (source-IP affinity)",
     }),
   ),
-});
+};
+const PortMapping = Type.Object(portMapping);
 
-export const LoadBalancerRequest = Type.Object({
-  Name: Type.Optional(Type.String()),
-  HostComputeEndpoints: Type.Array(Type.String(), { description: "Backend endpoint ids or names" }),
-  FrontendVIPs: Type.Array(Type.String()),
-  PortMappings: Type.Array(PortMapping),
-  Flags: Type.Optional(Type.Integer()),
-  SourceVIP: Type.Optional(Type.String({ description: "The source address backends see" })),
-});
+export const LoadBalancerRequest = closedObject(
+  {
+    Name: Type.Optional(Type.String()),
+    HostComputeEndpoints: Type.Array(Type.String(), { description: "Backend endpoint ids or names" }),
+    FrontendVIPs: Type.Array(Type.String(), { maxItems: limits.vips }),
+    PortMappings: Type.Array(closedObject(portMapping), { maxItems: limits.lbPortMappings }),
+    Flags: Type.Optional(Type.Integer()),
+    SourceVIP: Type.Optional(Type.String({ description: "The source address backends see" })),
+  },
+  { ignoring: "HostComputeLoadBalancer" },
+);
 export type LoadBalancerRequest = Static<typeof LoadBalancerRequest>;
 
 export const LoadBalancerWire = Type.Object({
@@ -65,7 +71,7 @@ export const LoadBalancerWire = Type.Object({
 });
 export type LoadBalancerWire = Static<typeof LoadBalancerWire>;
 
-export const BackendRequest = Type.Object({
+export const BackendRequest = closedObject({
   RequestType: Type.Union([Type.Literal("Add"), Type.Literal("Remove")]),
   HostComputeEndpoints: Type.Array(Type.String(), { minItems: 1, maxItems: 1, description: "One endpoint" }),
 });

@@ -179,6 +179,7 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
       Action: op.action,
       Kind: op.kind,
       Object: op.description,
+      ...(op.heldBack === undefined ? {} : { HeldBack: op.heldBack }),
     })),
   }));
 

@@ -17,28 +17,42 @@ import { endpointPolicyViews, networkPolicyViews } from "../../policies/view.js"
 import { endpointHostInterface, networkBridge } from "../../core/kernel-names.js";
 import { overlayBridgeMac } from "../../model/overlay.js";
 import { networkTypes, type Endpoint, type Namespace, type Network } from "../../model/types.js";
+import { limits } from "../../model/limits.js";
+import { closedObject } from "./closed.js";
 
 export const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
 export type SchemaVersion = Static<typeof SchemaVersion>;
-const Route = Type.Object({
+const route = {
   NextHop: Type.String({ description: "Gateway address" }),
   DestinationPrefix: Type.Optional(Type.String({ description: "0.0.0.0/0 or ::/0 for the gateway" })),
-});
-const Subnet = Type.Object({
-  IpAddressPrefix: Type.String({ description: "CIDR, e.g. 172.20.0.0/16 or fd20::/64" }),
-  Routes: Type.Optional(Type.Array(Route)),
-});
+};
+const Route = Type.Object(route);
+const subnet = { IpAddressPrefix: Type.String({ description: "CIDR, e.g. 172.20.0.0/16 or fd20::/64" }) };
+const Subnet = Type.Object({ ...subnet, Routes: Type.Optional(Type.Array(Route)) });
 export type Subnet = Static<typeof Subnet>;
-const Ipam = Type.Object({
-  Type: Type.Optional(
-    Type.Union([Type.Literal("Static"), Type.Literal("DHCP")], {
-      description: "DHCP: endpoints lease their IPv4 address from the LAN (Transparent networks)",
-    }),
+const ipamType = Type.Optional(
+  Type.Union([Type.Literal("Static"), Type.Literal("DHCP")], {
+    description: "DHCP: endpoints lease their IPv4 address from the LAN (Transparent networks)",
+  }),
+);
+const Ipam = Type.Object({ Type: ipamType, Subnets: Type.Array(Subnet) });
+const IpamRequest = closedObject({
+  Type: ipamType,
+  Subnets: Type.Array(
+    closedObject(
+      {
+        ...subnet,
+        Routes: Type.Optional(
+          Type.Array(closedObject(route, { ignoring: "Route" }), { maxItems: limits.routes }),
+        ),
+      },
+      { ignoring: "Subnet" },
+    ),
+    { maxItems: 2, description: "One IPv4 subnet, one IPv6 subnet or both" },
   ),
-  Subnets: Type.Array(Subnet),
 });
 
-const Policy = Type.Object({
+const Policy = closedObject({
   Type: Type.String(),
   Settings: Type.Unknown({
     description: "As the Type's <Type>Settings schema under components.schemas says",
@@ -46,23 +60,29 @@ const Policy = Type.Object({
 });
 export type Policy = Static<typeof Policy>;
 
-export const NetworkRequest = Type.Object({
-  Name: Type.String(),
-  Type: Type.Optional(
-    Type.String({ description: `Network type: ${networkTypes.join(", ")}; NAT when absent` }),
-  ),
-  Ipams: Type.Optional(Type.Array(Ipam, { maxItems: 1 })),
-  Mtu: Type.Optional(Type.Integer()),
-  InterContainer: Type.Optional(
-    Type.Boolean({ description: "false stops endpoints of the network reaching each other (Docker's ICC)" }),
-  ),
-  Policies: Type.Optional(
-    Type.Array(Policy, {
-      description:
-        "ACL, QOS, OutBoundNAT and SDNRoute policies every endpoint of the network gets; NetAdapterName; for Overlay networks VSID, VxlanPort, EncapOverhead and RemoteSubnetRoute",
-    }),
-  ),
-});
+export const NetworkRequest = closedObject(
+  {
+    Name: Type.String(),
+    Type: Type.Optional(
+      Type.String({ description: `Network type: ${networkTypes.join(", ")}; NAT when absent` }),
+    ),
+    Ipams: Type.Optional(Type.Array(IpamRequest, { maxItems: 1 })),
+    Mtu: Type.Optional(Type.Integer()),
+    InterContainer: Type.Optional(
+      Type.Boolean({
+        description: "false stops endpoints of the network reaching each other (Docker's ICC)",
+      }),
+    ),
+    Policies: Type.Optional(
+      Type.Array(Policy, {
+        maxItems: limits.policies,
+        description:
+          "ACL, QOS, OutBoundNAT and SDNRoute policies every endpoint of the network gets; NetAdapterName; for Overlay networks VSID, VxlanPort, EncapOverhead and RemoteSubnetRoute",
+      }),
+    ),
+  },
+  { ignoring: "HostComputeNetwork" },
+);
 export type NetworkRequest = Static<typeof NetworkRequest>;
 
 export const NetworkWire = Type.Object({
@@ -92,20 +112,29 @@ export const NetworkWire = Type.Object({
 });
 export type NetworkWire = Static<typeof NetworkWire>;
 
-const IpConfiguration = Type.Object({
+const IpConfiguration = closedObject({
   IpAddress: Type.String(),
-  PrefixLength: Type.Optional(Type.Integer()),
+  PrefixLength: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 128,
+      description: "Its subnet's; 0 (HNS's unset) or absent for that",
+    }),
+  ),
 });
 
-export const EndpointRequest = Type.Object({
-  Name: Type.String(),
-  HostComputeNetwork: Type.String({ description: "Network id or name" }),
-  HostComputeNamespace: Type.Optional(Type.String({ description: "Namespace id or name to attach to" })),
-  InterfaceName: Type.Optional(Type.String({ description: "Interface name in the namespace; eth0" })),
-  IpConfigurations: Type.Optional(Type.Array(IpConfiguration, { maxItems: 2 })),
-  MacAddress: Type.Optional(Type.String()),
-  Policies: Type.Optional(Type.Array(Policy)),
-});
+export const EndpointRequest = closedObject(
+  {
+    Name: Type.String(),
+    HostComputeNetwork: Type.String({ description: "Network id or name" }),
+    HostComputeNamespace: Type.Optional(Type.String({ description: "Namespace id or name to attach to" })),
+    InterfaceName: Type.Optional(Type.String({ description: "Interface name in the namespace; eth0" })),
+    IpConfigurations: Type.Optional(Type.Array(IpConfiguration, { maxItems: 2 })),
+    MacAddress: Type.Optional(Type.String()),
+    Policies: Type.Optional(Type.Array(Policy, { maxItems: limits.policies })),
+  },
+  { ignoring: "HostComputeEndpoint" },
+);
 export type EndpointRequest = Static<typeof EndpointRequest>;
 
 export const EndpointWire = Type.Object({
@@ -118,6 +147,11 @@ export const EndpointWire = Type.Object({
   Sandbox: Type.Optional(
     Type.String({ description: "Where a runtime that configures the interface itself put it (Docker)" }),
   ),
+  DetachedReason: Type.Optional(
+    Type.Literal("NamespaceVanished", {
+      description: "Why hostnet detached the endpoint by itself: its namespace was deleted under it",
+    }),
+  ),
   IpConfigurations: Type.Array(IpConfiguration),
   MacAddress: Type.String(),
   Routes: Type.Array(Route),
@@ -127,10 +161,13 @@ export const EndpointWire = Type.Object({
 });
 export type EndpointWire = Static<typeof EndpointWire>;
 
-export const PolicyRequest = Type.Object({
-  RequestType: Type.Union([Type.Literal("Add"), Type.Literal("Remove"), Type.Literal("Update")]),
-  Policies: Type.Array(Policy),
-});
+export const PolicyRequest = closedObject(
+  {
+    RequestType: Type.Union([Type.Literal("Add"), Type.Literal("Remove"), Type.Literal("Update")]),
+    Policies: Type.Array(Policy, { maxItems: limits.policies }),
+  },
+  { ignoring: "ModifySettingRequest" },
+);
 export type PolicyRequest = Static<typeof PolicyRequest>;
 
 export function policyRequest(body: PolicyRequest): ServicePolicyRequest {
@@ -161,21 +198,27 @@ const PlanOperation = Type.Object({
   Action: Type.String(),
   Kind: Type.String(),
   Object: Type.String(),
+  HeldBack: Type.Optional(
+    Type.String({ description: "Why a repair leaves it alone for now: it was repaired too often" }),
+  ),
 });
 /** What the next converge would change in the kernel (`GET /plan`). */
 export const Plan = Type.Object({ Operations: Type.Array(PlanOperation) });
 export type Plan = Static<typeof Plan>;
 
-export const AttachRequest = Type.Object({
+export const AttachRequest = closedObject({
   HostComputeNamespace: Type.String(),
   InterfaceName: Type.Optional(Type.String()),
 });
 export type AttachRequest = Static<typeof AttachRequest>;
 
-export const NamespaceRequest = Type.Object({
-  Name: Type.String(),
-  Path: Type.Optional(Type.String({ description: "Adopt this existing netns instead of creating one" })),
-});
+export const NamespaceRequest = closedObject(
+  {
+    Name: Type.String(),
+    Path: Type.Optional(Type.String({ description: "Adopt this existing netns instead of creating one" })),
+  },
+  { ignoring: "HostComputeNamespace" },
+);
 export type NamespaceRequest = Static<typeof NamespaceRequest>;
 
 export const NamespaceWire = Type.Object({
@@ -235,10 +278,13 @@ export function networkSpec(body: NetworkRequest): NetworkSpec {
 
 export function endpointSpec(body: EndpointRequest): EndpointSpec {
   const { policies, portMappings } = parseEndpointPolicies(body.Policies ?? []);
-  const ips = (body.IpConfigurations ?? []).map((c, i) => ({
-    field: `IpConfigurations[${i}].IpAddress`,
-    address: c.IpAddress,
-  }));
+  const ips = (body.IpConfigurations ?? []).map((c, i) => {
+    const ip = { field: `IpConfigurations[${i}].IpAddress`, address: c.IpAddress };
+    // hcsshim sends no PrefixLength of 0 (omitempty): 0 is Go's unset.
+    return c.PrefixLength === undefined || c.PrefixLength === 0
+      ? ip
+      : { ...ip, prefixLength: { value: c.PrefixLength, field: `IpConfigurations[${i}].PrefixLength` } };
+  });
   const spec: EndpointSpec = {
     name: body.Name,
     network: body.HostComputeNetwork,
@@ -293,6 +339,9 @@ export function networkView(n: Network): NetworkWire {
   };
 }
 
+/** Each reason hostnet detaches an endpoint for, as the REST API names it. */
+const detachedReasons = { "namespace vanished": "NamespaceVanished" } as const;
+
 export function endpointView(e: Endpoint, net: Network): EndpointWire {
   return {
     ID: e.id,
@@ -302,6 +351,7 @@ export function endpointView(e: Endpoint, net: Network): EndpointWire {
     InterfaceName: e.attachment?.kind === "namespace" ? e.attachment.ifname : null,
     HostInterfaceName: endpointHostInterface(e),
     ...(e.attachment?.kind === "handoff" ? { Sandbox: e.attachment.sandbox } : {}),
+    ...(e.detachedReason === undefined ? {} : { DetachedReason: detachedReasons[e.detachedReason] }),
     IpConfigurations: e.addresses.map((a) => ({ IpAddress: a.address, PrefixLength: a.prefixLength })),
     MacAddress: e.mac,
     Routes: net.subnets.map((s) => defaultRoute(s.gateway)),

@@ -6,28 +6,45 @@
  * - client affinities (`lbAffinity4`, filled by the kernel): a client would be sent to the backend until
  *   its affinity timed out.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { NFT_TABLE } from "../naming.js";
 import { KernelCommandError, type Runner } from "./exec.js";
 
-/** Forgets one backend of a VIP, or with no backend all of them (the load balancer is gone). */
-export type ForgetBackend = (vip: string, backend?: string) => Promise<void>;
+/** A VIP's backend to forget, or with no backend all of them (the load balancer is gone). */
+interface Forgotten {
+  readonly vip: string;
+  readonly backend?: string;
+}
 
-async function flushUdpFlows(runner: Runner, vip: string, backend: string | undefined): Promise<void> {
-  const family = vip.includes(":") ? "ipv6" : "ipv4";
-  const argv = ["conntrack", "-D", "-f", family, "-p", "udp", "--orig-dst", vip];
-  if (backend !== undefined) argv.push("--reply-src", backend);
+/** Forgets backends of VIPs, all in one conntrack and at most two nft processes however many they are. */
+export type ForgetBackend = (forgotten: readonly Forgotten[]) => Promise<void>;
+
+/**
+ * One `conntrack -R` batch: a delete line per VIP (and backend); one that finds no flow is no error. The batch
+ * is a file, since conntrack opens `-` as /dev/stdin, which a socket (Node's stdio pipe) cannot be opened as.
+ */
+async function flushUdpFlows(runner: Runner, forgotten: readonly Forgotten[]): Promise<void> {
+  const lines = forgotten.map(({ vip, backend }) => {
+    const line = `-D -f ${vip.includes(":") ? "ipv6" : "ipv4"} -p udp --orig-dst ${vip}`;
+    return backend === undefined ? line : `${line} --reply-src ${backend}`;
+  });
+  const dir = await mkdtemp(join(tmpdir(), "hostnet-conntrack-"));
   try {
-    await runner.run(argv);
-  } catch (err) {
-    // conntrack exits 1 when there was nothing to delete.
-    if (!(err instanceof KernelCommandError && err.stderr.includes("0 flow entries"))) throw err;
+    const batch = join(dir, "batch");
+    await writeFile(batch, `${lines.join("\n")}\n`);
+    await runner.run(["conntrack", "-R", batch]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
 type Concat = { concat: (string | number)[] } | undefined;
 
-async function forgetAffinities(runner: Runner, vip: string, backend: string | undefined): Promise<void> {
-  if (vip.includes(":")) return;
+async function forgetAffinities(runner: Runner, forgotten: readonly Forgotten[]): Promise<void> {
+  const ipv4 = forgotten.filter((f) => !f.vip.includes(":"));
+  if (ipv4.length === 0) return;
   const map = "lbAffinity4";
   const listed = await runner.run(["nft", "-j", "-p", "list", "map", "inet", NFT_TABLE, map]);
   const { nftables } = JSON.parse(listed.stdout) as { nftables: { map?: { elem?: unknown[][] } }[] };
@@ -38,7 +55,8 @@ async function forgetAffinities(runner: Runner, vip: string, backend: string | u
       const val = (key as { elem?: { val: Concat } }).elem?.val ?? (key as Concat);
       const parts = val?.concat;
       const to = (value as Concat)?.concat[0];
-      return parts?.[1] === vip && (backend === undefined || to === backend) ? [parts.join(" . ")] : [];
+      const forget = ipv4.some((f) => parts?.[1] === f.vip && (f.backend === undefined || to === f.backend));
+      return forget && parts !== undefined ? [parts.join(" . ")] : [];
     });
   if (keys.length === 0) return;
   const lines = keys.map((k) => `delete element inet ${NFT_TABLE} ${map} { ${k} }`);
@@ -52,7 +70,8 @@ async function forgetAffinities(runner: Runner, vip: string, backend: string | u
 
 export const forgetBackend =
   (runner: Runner): ForgetBackend =>
-  async (vip, backend) => {
-    await flushUdpFlows(runner, vip, backend);
-    await forgetAffinities(runner, vip, backend);
+  async (forgotten) => {
+    if (forgotten.length === 0) return;
+    await flushUdpFlows(runner, forgotten);
+    await forgetAffinities(runner, forgotten);
   };

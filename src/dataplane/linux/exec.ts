@@ -17,7 +17,7 @@ export class KernelCommandError extends Error {
   }
 }
 
-export interface ExecResult {
+interface ExecResult {
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -34,11 +34,13 @@ export const processRunner: Runner = {
     if (cmd === undefined) return Promise.reject(new Error("empty argv"));
     return new Promise((resolve, reject) => {
       const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], timeout: TIMEOUT_MS });
+      // First: a spawn that fails for want of file descriptors (EMFILE) has no pipes, and its 'error' comes later.
+      child.on("error", reject);
+      if (child.pid === undefined) return;
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on("data", (b: Buffer) => out.push(b));
       child.stderr.on("data", (b: Buffer) => err.push(b));
-      child.on("error", reject);
       child.on("close", (code) => {
         const stdout = Buffer.concat(out).toString();
         const stderr = Buffer.concat(err).toString();
@@ -65,8 +67,9 @@ export function startDaemonised(
   const [cmd = "", ...args] = argv;
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "ignore"] });
   let stopped = false;
-  createInterface({ input: child.stdout }).on("line", onLine);
   child.on("error", (err) => onExit(err.message));
+  // Without a pid (EMFILE, ENOENT) there is no stdout; the 'error' above tells of it.
+  if (child.pid !== undefined) createInterface({ input: child.stdout }).on("line", onLine);
   child.on("exit", (code, signal) => {
     if (!stopped) onExit(signal ?? `exit ${String(code)}`);
   });

@@ -224,6 +224,12 @@ function skeleton(family: NftFamily, version: string, options: SkeletonOptions):
   return `table ${table(family)} {\n  chain ${versionChain(version)} {\n  }\n${sets}\n${chains}\n}`;
 }
 
+/** How many rules a table's skeleton has: a flushed table (`nft flush table`) keeps its chains, not its rules. */
+export const skeletonRules = (family: NftFamily, options: SkeletonOptions = defaultSkeleton): number =>
+  skeleton(family, "", options)
+    .split("\n")
+    .filter((line) => /^ {4}\S/.test(line) && !line.startsWith("    type ")).length;
+
 export const skeletonVersion = (options: SkeletonOptions = defaultSkeleton): string =>
   createHash("sha256")
     .update(skeleton("inet", "", options) + skeleton("bridge", "", options))

@@ -1,24 +1,30 @@
 /**
  * Plan → steps: each op becomes lines for a runner (hostnetd's `ip -batch`, a namespace's `ip -batch`,
- * `tc -batch`, `bridge -batch`, one `nft -f` transaction, or a sysctl write). Pure, so tests assert the
- * exact text.
+ * `tc -batch`, `bridge -batch`, one `nft -f` transaction, one `iptables-restore` per filter table, a call to
+ * firewalld, or a sysctl write). Pure, so tests assert the exact text.
  */
 import type { ProxySpec } from "../loopback-proxy.js";
 import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, NETNS_DIR } from "../naming.js";
-import { describe, type KernelObject } from "../objects.js";
-import type { Op } from "../plan.js";
+import { firewalldCreateLine, firewalldDeleteLine, firewalldReplaceLine } from "../firewall/firewalld.js";
+import { iptablesCreateLines, iptablesDeleteLines } from "../firewall/iptables.js";
+import { describe, type IptablesBackend, type KernelObject } from "../objects.js";
+import { replaceDestroysChildren, type Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
 import { nftLines } from "./nft.js";
 
-export type RunnerKey =
+type RunnerKey =
   | { kind: "ip"; netns: string | null }
   | { kind: "nft" }
   | { kind: "sysctl" }
   | { kind: "tc" }
   | { kind: "bridge" }
-  | { kind: "proxy" };
+  | { kind: "proxy" }
+  /** One `iptables-restore` transaction on one filter table. */
+  | { kind: "iptables"; backend: IptablesBackend; family: 4 | 6 }
+  /** Calls to firewalld's D-Bus interface, one process each. */
+  | { kind: "firewalld" };
 
-export type ProxyCommand =
+type ProxyCommand =
   | { readonly action: "open"; readonly spec: ProxySpec }
   | { readonly action: "close"; readonly protocol: "tcp" | "udp"; readonly port: number };
 
@@ -40,6 +46,9 @@ export function ipArgv(netns: string | null, args: readonly string[]): string[] 
 const host = (line: string): Step => ({ runner: { kind: "ip", netns: null }, line });
 const tc = (line: string): Step => ({ runner: { kind: "tc" }, line });
 const fdb = (line: string): Step => ({ runner: { kind: "bridge" }, line });
+const iptables = (o: { backend: IptablesBackend; family: 4 | 6 }, lines: readonly string[]): Step[] =>
+  lines.map((line) => ({ runner: { kind: "iptables", backend: o.backend, family: o.family }, line }));
+const firewalld = (line: string): Step => ({ runner: { kind: "firewalld" }, line });
 
 /**
  * A token bucket for `bytesPerSecond`: a burst of 50 ms of traffic (at least 16 KiB, enough for TSO
@@ -83,9 +92,7 @@ function createSteps(o: KernelObject): Step[] {
         // A bridge port needs no address: without a link-local one it has no IPv6 to set up or tear down.
         host(`link set dev ${o.name} addrgenmode none`),
         host(`link set dev ${o.name} master ${o.master} alias ${aliasOf(o.owner)} up`),
-        host(
-          `link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"} isolated ${o.isolated ? "on" : "off"}`,
-        ),
+        bridgePortFlags(o),
       ];
     // Every remote MAC is a peer's static entry, so the device learns nothing; with no default destination
     // it sends broadcasts nowhere, and the bridge answers ARP and NDP for the peers from its neighbour
@@ -147,6 +154,11 @@ function createSteps(o: KernelObject): Step[] {
       return nftLines({ action: "create", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
     case "loopbackProxy":
       return [{ runner: { kind: "proxy" }, line: `open ${describe(o)}`, proxy: { action: "open", spec: o } }];
+    case "iptablesChain":
+    case "iptablesJump":
+      return iptables(o, iptablesCreateLines(o));
+    case "firewalldInterface":
+      return [firewalld(firewalldCreateLine(o))];
   }
 }
 
@@ -211,6 +223,11 @@ function deleteSteps(o: KernelObject): Step[] {
           proxy: { action: "close", protocol: o.protocol, port: o.port },
         },
       ];
+    case "iptablesChain":
+    case "iptablesJump":
+      return iptables(o, iptablesDeleteLines(o));
+    case "firewalldInterface":
+      return [firewalld(firewalldDeleteLine(o))];
   }
 }
 
@@ -239,21 +256,34 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "address":
     case "loopbackProxy":
     case "shaper":
+    case "iptablesChain":
       return createSteps(to);
+    case "firewalldInterface":
+      return [firewalld(firewalldReplaceLine(to))];
     case "nftTable":
     case "nftElement":
       return nftLines({ action: "replace", from, object: to }).map((line) => ({
         runner: { kind: "nft" },
         line,
       }));
-    case "netns":
     case "veth":
+      return replaceDestroysChildren(to, from)
+        ? [...deleteSteps(from), ...createSteps(to)]
+        : [host(`link set dev ${to.name} master ${to.master} up`), bridgePortFlags(to)];
+    case "netns":
     case "ifb":
     case "vxlan":
     case "ingressRedirect":
+    case "iptablesJump":
       return [...deleteSteps(from), ...createSteps(to)];
   }
 }
+
+/** A veth's flags as a port of its bridge, which it loses when it leaves the bridge. */
+const bridgePortFlags = (o: Extract<KernelObject, { kind: "veth" }>): Step =>
+  host(
+    `link set dev ${o.name} type bridge_slave hairpin ${o.hairpin ? "on" : "off"} isolated ${o.isolated ? "on" : "off"}`,
+  );
 
 function opSteps(op: Op): Step[] {
   switch (op.action) {
@@ -293,24 +323,32 @@ export interface Batch {
   readonly proxy: readonly ProxyCommand[];
 }
 
-const sameRunner = (a: RunnerKey, b: RunnerKey): boolean =>
-  a.kind === b.kind && (a.kind !== "ip" || b.kind !== "ip" || a.netns === b.netns);
+/** Runner keys are plain data: two steps share a runner when their keys say the same. */
+const runnerName = (r: RunnerKey): string => JSON.stringify(r);
+
+/** Runners whose lines are one transaction that depends on no link: each joins its first batch. */
+const isTransaction = (r: RunnerKey): boolean => r.kind === "nft" || r.kind === "iptables";
 
 /**
- * Consecutive steps for one runner become one batch. All nft lines join the first nft batch: they are one
- * transaction, and nft objects never depend on links.
+ * Consecutive steps for one runner become one batch. All nft lines join the first nft batch, and all lines
+ * for one iptables table its first batch: each is one transaction, and names links only as text.
  */
 export function batches(all: readonly Step[]): Batch[] {
   const out: { runner: RunnerKey; lines: string[]; proxy: ProxyCommand[] }[] = [];
-  let nft: (typeof out)[number] | undefined;
+  const transactions = new Map<string, (typeof out)[number]>();
   for (const s of all) {
-    const last = s.runner.kind === "nft" && nft !== undefined ? nft : out.at(-1);
-    const batch =
-      last !== undefined && sameRunner(last.runner, s.runner)
+    const name = runnerName(s.runner);
+    const last = out.at(-1);
+    let batch = isTransaction(s.runner)
+      ? transactions.get(name)
+      : last !== undefined && runnerName(last.runner) === name
         ? last
-        : { runner: s.runner, lines: [], proxy: [] };
-    if (batch !== last) out.push(batch);
-    if (s.runner.kind === "nft") nft = batch;
+        : undefined;
+    if (batch === undefined) {
+      batch = { runner: s.runner, lines: [], proxy: [] };
+      out.push(batch);
+      if (isTransaction(s.runner)) transactions.set(name, batch);
+    }
     batch.lines.push(s.line);
     if (s.proxy !== undefined) batch.proxy.push(s.proxy);
   }

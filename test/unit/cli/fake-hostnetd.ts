@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../../src/cli/main.js";
 
-export interface Recorded {
+interface Recorded {
   readonly method: string;
   readonly url: string;
   readonly contentType: string | undefined;
@@ -16,7 +16,7 @@ export interface Recorded {
   readonly body: unknown;
 }
 
-export interface Reply {
+interface Reply {
   readonly status: number;
   readonly body?: unknown;
   /** Sent as is instead of `body`, for answers that are not JSON. */

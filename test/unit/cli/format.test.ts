@@ -158,4 +158,13 @@ describe("planText", () => {
   it("says so when there is nothing to do", () => {
     expect(planText({ Operations: [] })).toBe("nothing to change: the kernel matches the store");
   });
+
+  it("says why an operation is held back, under it", () => {
+    const HeldBack = "repaired 5 times within 60 s; held back until 2030-01-01T00:00:00.000Z";
+    expect(
+      planText({
+        Operations: [{ Action: "create", Kind: "bridge", Object: "bridge hnb-1 mtu 1500", HeldBack }],
+      }),
+    ).toBe(`+ create  bridge hnb-1 mtu 1500\n    held back: ${HeldBack}`);
+  });
 });

@@ -1,5 +1,15 @@
 /** The pure functions that turn flags into request bodies, one per command that sends a body. */
+import type { TSchema } from "typebox";
+import { Value } from "typebox/value";
 import { describe, expect, it } from "vitest";
+import { LoadBalancerRequest } from "../../../src/api/rest/load-balancers.js";
+import {
+  AttachRequest,
+  EndpointRequest,
+  NamespaceRequest,
+  NetworkRequest,
+} from "../../../src/api/rest/wire.js";
+import { lbCreateRequest } from "../../../src/cli/lb.js";
 import { endpointAttachRequest, endpointCreateRequest } from "../../../src/cli/endpoint.js";
 import { UsageError } from "../../../src/cli/errors.js";
 import { namespaceCreateRequest } from "../../../src/cli/namespace.js";
@@ -429,5 +439,45 @@ describe("policyRemoval", () => {
     const attempt = (): unknown => policyRemoval(values).request(ep, policies);
     expect(attempt).toThrow(HostnetError);
     expect(attempt).toThrow(message);
+  });
+});
+
+describe("request bodies and the REST schemas", () => {
+  it("every body the CLI builds, with every option, is one hostnetd's closed schemas accept", () => {
+    const bodies: [TSchema, unknown][] = [
+      [
+        NetworkRequest,
+        networkCreateRequest("ov", {
+          type: "overlay",
+          vni: "4096",
+          subnet: ["10.1.0.0/24"],
+          gateway: ["10.1.0.254"],
+        }),
+      ],
+      [
+        EndpointRequest,
+        endpointCreateRequest("ep", {
+          network: "n",
+          namespace: "ns",
+          ifname: "eth1",
+          ip: ["10.1.0.5"],
+          mac: "02:00:00:00:00:05",
+          publish: ["8080:80"],
+        }),
+      ],
+      [AttachRequest, endpointAttachRequest({ namespace: "ns", ifname: "eth1" })],
+      [NamespaceRequest, namespaceCreateRequest("ns", { path: "/run/netns/x" })],
+      [
+        LoadBalancerRequest,
+        lbCreateRequest("web", {
+          vip: ["198.51.100.10"],
+          port: ["80:8080/udp"],
+          backend: ["ep"],
+          affinity: true,
+          "source-vip": "10.1.0.9",
+        }),
+      ],
+    ];
+    for (const [schema, body] of bodies) expect(Value.Errors(schema, body)).toEqual([]);
   });
 });

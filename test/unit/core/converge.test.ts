@@ -1,18 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { identity } from "../../../src/dataplane/objects.js";
 import { skeletonVersion } from "../../../src/dataplane/render/nft.js";
-import { MemoryKernel } from "../../helpers/memory-kernel.js";
-import { bridgeLink, nftTable, orphanBridge } from "../../helpers/plan-ops.js";
-import { expectConverged, harness, uniqueName, type Harness } from "../harness.js";
+import { parsePolicy } from "../../../src/policies/parse.js";
+import { applyOps, MemoryKernel } from "../../helpers/memory-kernel.js";
+import { bridgeLink, del, nftTable, orphanBridge } from "../../helpers/plan-ops.js";
+import { expectConverged, harness, uniqueName } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import { epSpec, mapping, netSpec, subnet } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("plan and restart", () => {
   it("plans nothing when the kernel matches, and shows drift", async () => {
@@ -84,8 +80,8 @@ describe("plan and restart", () => {
 
   it("a long mixed session never makes the kernel refuse an op, and ends converged", async () => {
     const kernel = new MemoryKernel();
-    h.close();
-    h = harness({ kernel });
+    const h = harness({ kernel });
+    onTestFinished(() => h.close());
     await h.service.createNetwork(netSpec("a", subnet("10.1.0.0/24"), subnet("fd01::/64", 1)));
     await h.service.createNetwork(netSpec("b", subnet("10.2.0.0/24")));
     const c1 = await h.service.createNamespace({ name: uniqueName("c") });
@@ -109,5 +105,67 @@ describe("plan and restart", () => {
     await h.service.deleteNamespace(c2.id);
     expect(kernel.refused).toEqual([]);
     expect(kernel.list().every((o) => o.owner === "global")).toBe(true);
+  });
+});
+
+// The reconciler's record still has what an admin removed behind its back: the first apply fails, and the
+// retry against a fresh observation makes what the request stands on again.
+describe("writes heal what they stand on", () => {
+  /** Removes objects from the kernel as Linux would, taking their children along; the record keeps them. */
+  const removeBehindItsBack = (ids: readonly string[]): void => {
+    const objects = ids.flatMap((id) => h.kernel.objects.get(id) ?? []);
+    applyOps(h.kernel.objects, objects.map(del));
+  };
+
+  async function twoEndpoints(): Promise<{ ns: string; bridge: string }> {
+    const net = await h.service.createNetwork(netSpec("n1", subnet("10.10.0.0/24")));
+    const ns = await h.service.createNamespace({ name: uniqueName("c") });
+    await h.service.createEndpoint(
+      epSpec("e1", "n1", { attach: { namespace: ns.name }, portMappings: [mapping(0, 8080)] }),
+    );
+    return { ns: ns.name, bridge: `link:hnb-${net.shortId}` };
+  }
+
+  it("an endpoint with a port mapping after the nft tables were flushed", async () => {
+    const { ns } = await twoEndpoints();
+    removeBehindItsBack(["nft:inet", "nft:bridge"]);
+    await h.service.createEndpoint(
+      epSpec("e2", "n1", { attach: { namespace: ns, ifname: "eth1" }, portMappings: [mapping(0, 8081)] }),
+    );
+    expectConverged(h);
+    expect((await h.reconciler.preview()).ops).toEqual([]);
+  });
+
+  it("an endpoint after its network's bridge was deleted", async () => {
+    const { ns, bridge } = await twoEndpoints();
+    removeBehindItsBack([bridge]);
+    await h.service.createEndpoint(epSpec("e2", "n1", { attach: { namespace: ns, ifname: "eth1" } }));
+    expectConverged(h);
+  });
+
+  it("a network policy after the nft tables were flushed", async () => {
+    await twoEndpoints();
+    removeBehindItsBack(["nft:inet", "nft:bridge"]);
+    await h.service.modifyNetworkPolicies("n1", {
+      requestType: "Add",
+      policies: [
+        {
+          field: "Policies[0].Settings",
+          policy: parsePolicy(
+            "Policies[0]",
+            "ACL",
+            {
+              Action: "Block",
+              Direction: "In",
+              Protocols: "6",
+              LocalPorts: "22",
+              Priority: 200,
+            },
+            "network",
+          ),
+        },
+      ],
+    });
+    expectConverged(h);
   });
 });

@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { EndpointSpec } from "../../../src/core/specs.js";
 import { identity } from "../../../src/dataplane/objects.js";
 import type { ErrorCode } from "../../../src/errors.js";
 import type { Network } from "../../../src/model/types.js";
-import { expectConverged, harness, rejection, uniqueName, type Harness } from "../harness.js";
+import { expectConverged, rejection, uniqueName } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import {
   epSpec,
   expectEndpointRefused,
@@ -14,13 +15,7 @@ import {
   subnet,
 } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("createEndpoint", () => {
   let net: Network;

@@ -1,17 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { expectConverged, harness, rejection, uniqueName, type Harness } from "../harness.js";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { expectConverged, harness, rejection, uniqueName } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import { epSpec, networkAndNamespace } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("namespaces", () => {
   it("creates an owned namespace under /run/netns and refuses a duplicate name", async () => {
@@ -70,5 +65,26 @@ describe("namespaces", () => {
     expect(h.kernel.ownedBy(`ep:${ep.id}`)).toEqual([]);
     expect(h.kernel.refused).toEqual([]);
     expectConverged(h);
+  });
+});
+
+describe("adopting a namespace", () => {
+  it("refuses a file that is no network namespace, and hostnetd's own, naming the path", async () => {
+    const h = harness({
+      namespaces: { "/etc/passwd": "not-a-network-namespace", "/proc/self/ns/net": "hostnetd's own" },
+    });
+    onTestFinished(() => h.close());
+    for (const [path, why] of [
+      ["/etc/passwd", "is not a network namespace"],
+      ["/proc/self/ns/net", "is hostnetd's own network namespace"],
+    ] as const) {
+      const err = await rejection(h.service.createNamespace({ name: "x", path }));
+      expect([err.code, err.detail.field, err.message]).toEqual([
+        "InvalidArgument",
+        "path",
+        expect.stringContaining(`${path} ${why}`),
+      ]);
+    }
+    expect(h.service.namespaces()).toEqual([]);
   });
 });

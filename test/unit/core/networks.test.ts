@@ -1,17 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { NetworkSpec } from "../../../src/core/specs.js";
 import type { ErrorCode } from "../../../src/errors.js";
 import { kernelError } from "../../helpers/memory-kernel.js";
-import { expectConverged, harness, rejection, storeSnapshot, uniqueName, type Harness } from "../harness.js";
+import { expectConverged, harness, rejection, storeSnapshot, uniqueName } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import { epSpec, netSpec, subnet } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("createNetwork", () => {
   it("creates a network with an explicit subnet, its gateway the first host address", async () => {
@@ -68,8 +63,8 @@ describe("createNetwork", () => {
   });
 
   it("picks a default subnet that avoids the host's prefixes and existing networks", async () => {
-    h.close();
-    h = harness({ hostPrefixes: ["172.16.0.0/16", "172.17.3.0/24", "10.0.0.0/8"] });
+    const h = harness({ hostPrefixes: ["172.16.0.0/16", "172.17.3.0/24", "10.0.0.0/8"] });
+    onTestFinished(() => h.close());
     await h.service.createNetwork(netSpec("explicit", subnet("172.18.128.0/20")));
     const net = await h.service.createNetwork(netSpec("auto"));
     expect(net.subnets.map((s) => s.prefix)).toEqual(["172.19.0.0/16"]);
@@ -78,8 +73,8 @@ describe("createNetwork", () => {
   });
 
   it("gives Conflict on subnets when the whole default pool is taken", async () => {
-    h.close();
-    h = harness({ hostPrefixes: ["172.16.0.0/12"] });
+    const h = harness({ hostPrefixes: ["172.16.0.0/12"] });
+    onTestFinished(() => h.close());
     const err = await rejection(h.service.createNetwork(netSpec("n1")));
     expect([err.code, err.detail.field]).toEqual(["Conflict", "subnets"]);
     expect(h.service.networks()).toEqual([]);

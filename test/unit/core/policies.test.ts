@@ -1,16 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EndpointSpec, PolicySpec } from "../../../src/core/specs.js";
 import { parsePolicy } from "../../../src/policies/parse.js";
-import { expectConverged, harness, rejection, storeSnapshot, uniqueName, type Harness } from "../harness.js";
+import { expectConverged, rejection, storeSnapshot, uniqueName } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import { epSpec, netSpec, subnet } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("network policies", () => {
   const policy = (i: number, type: string, settings: unknown): PolicySpec => ({

@@ -1,16 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { EndpointSpec } from "../../../src/core/specs.js";
 import type { ErrorCode } from "../../../src/errors.js";
-import { harness, rejection, type Harness } from "../harness.js";
+import { limits } from "../../../src/model/limits.js";
+import { rejection } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 import { epSpec, expectEndpointRefused, mapping, netSpec, networkAndNamespace, subnet } from "./requests.js";
 
-let h: Harness;
-beforeEach(() => {
-  h = harness();
-});
-afterEach(() => {
-  h.close();
-});
+const h = freshHarnessPerTest();
 
 describe("port mappings", () => {
   let nsName: string;
@@ -25,6 +21,14 @@ describe("port mappings", () => {
     expect(ep.portMappings).toEqual([{ protocol: "tcp", hostIp: null, hostPort: 8080, internalPort: 80 }]);
     expect(h.kernel.objects.get("nft:portmap4:tcp . 8080")).toMatchObject({ owner: `ep:${ep.id}` });
     expect(h.kernel.objects.get("nft:portmap6:tcp . 8080")).toMatchObject({ owner: `ep:${ep.id}` });
+  });
+
+  it("refuses more port mappings than one endpoint may have, through any door, naming the first beyond", async () => {
+    const many = Array.from({ length: limits.portMappings + 1 }, (_, i) => mapping(i, 10_000 + i));
+    const err = await rejection(h.service.createEndpoint(epSpec("e1", "n1", { portMappings: many })));
+    expect(err.code).toBe("InvalidArgument");
+    expect(err.detail.field).toBe(`Policies[${limits.portMappings}].Settings`);
+    expect(h.service.endpoints()).toEqual([]);
   });
 
   describe("refuses invalid input, recording and applying nothing", () => {

@@ -2,9 +2,10 @@
  * Transparent networks through the service, with the memory kernel and fake uplinks: the uplink's place on
  * the LAN goes to the bridge, and everything comes back when the network goes, also after a crash.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { UplinkSnapshot } from "../../../src/model/types.js";
-import { harness, rejection, type Harness } from "../harness.js";
+import { rejection } from "../harness.js";
+import { freshHarnessPerTest } from "./fresh-harness.js";
 
 const LAN: UplinkSnapshot = {
   dev: "lan0",
@@ -19,13 +20,9 @@ const LAN: UplinkSnapshot = {
 };
 const adapter = { name: "lan0", field: "Policies[0].Settings.NetworkAdapterName" };
 
-let h: Harness;
+const h = freshHarnessPerTest();
 beforeEach(() => {
-  h = harness();
   h.uplinks.nics.set("lan0", LAN);
-});
-afterEach(() => {
-  h.close();
 });
 
 const create = (name = "lan", extra: object = {}) =>

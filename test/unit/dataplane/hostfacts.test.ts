@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { interfaceAddresses } from "../../../src/dataplane/hostfacts.js";
+import { hostAddresses, interfaceAddresses, namespaceAt } from "../../../src/dataplane/hostfacts.js";
 import type { Runner } from "../../../src/dataplane/linux/exec.js";
 
 /** `ip -j addr show dev IFNAME` inside a namespace, answered from links by "netns/ifname". */
@@ -41,6 +41,44 @@ describe("interfaceAddresses", () => {
       "show",
       "dev",
       "eth0",
+    ]);
+  });
+});
+
+describe("namespaceAt", () => {
+  it("tells a network namespace from other files, and hostnetd's own from others", () => {
+    expect(namespaceAt("/proc/self/ns/net")).toBe("hostnetd's own");
+    expect(namespaceAt(`/proc/${String(process.pid)}/ns/net`)).toBe("hostnetd's own");
+    expect(namespaceAt("/proc/self/ns/mnt")).toBe("not-a-network-namespace");
+    expect(namespaceAt("/etc/passwd")).toBe("not-a-network-namespace");
+    expect(namespaceAt("/dev/null")).toBe("not-a-network-namespace");
+    expect(namespaceAt("/etc")).toBe("not-a-network-namespace");
+    expect(namespaceAt("/nonexistent/hostnet/ns")).toBe("missing");
+  });
+});
+
+describe("hostAddresses", () => {
+  it("answers every address of the namespace and every default gateway, multipath ones too", async () => {
+    const answers: Record<string, unknown> = {
+      "ip -j addr show": [
+        { ifname: "lo", addr_info: [{ local: "127.0.0.1", prefixlen: 8 }] },
+        { ifname: "eth0", addr_info: [{ local: "192.168.1.10", prefixlen: 24 }] },
+      ],
+      "ip -j -4 route show default table all": [
+        { dst: "default", gateway: "192.168.1.1", dev: "eth0" },
+        { dst: "default", nexthops: [{ gateway: "192.168.2.1", dev: "eth1" }] },
+      ],
+      "ip -j -6 route show default table all": [{ dst: "default", gateway: "fe80::1", dev: "eth0" }],
+    };
+    const runner: Runner = {
+      run: (argv) => Promise.resolve({ stdout: JSON.stringify(answers[argv.join(" ")]), stderr: "" }),
+    };
+    expect(await hostAddresses(runner)).toEqual([
+      { address: "127.0.0.1", what: "an address of lo" },
+      { address: "192.168.1.10", what: "an address of eth0" },
+      { address: "192.168.1.1", what: "the default gateway (via eth0)" },
+      { address: "192.168.2.1", what: "the default gateway (via eth1)" },
+      { address: "fe80::1", what: "the default gateway (via eth0)" },
     ]);
   });
 });

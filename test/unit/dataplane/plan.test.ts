@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { identity, parentOf, type KernelObject } from "../../../src/dataplane/objects.js";
 import { plan, type Op } from "../../../src/dataplane/plan.js";
+import { skeletonRules } from "../../../src/dataplane/render/nft.js";
 import { applyOps } from "../../helpers/memory-kernel.js";
 import {
   addr,
@@ -120,16 +121,23 @@ describe("plan: replace", () => {
   });
 
   it("re-creates the children of a replaced veth (its container end goes with it)", () => {
-    const old = { ...veth, master: "" } as KernelObject;
+    const old = { ...veth, mtu: 1400 } as KernelObject;
     const { ops } = plan([bridge, veth, clink], [bridge, old, clink]);
     expect(ops).toEqual([replace(old, veth), create(clink)]);
   });
 
   it("re-creates a child of a replaced veth even when the child itself changed", () => {
-    const old = { ...veth, hairpin: false } as KernelObject;
+    const old = { ...veth, mtu: 1400 } as KernelObject;
     const oldLink = { ...clink, mac: "02:00:00:00:00:99" } as KernelObject;
     const { ops } = plan([bridge, veth, clink], [bridge, old, oldLink]);
     expect(ops).toEqual([replace(old, veth), create(clink)]);
+  });
+
+  // A deleted bridge releases its ports: enslaving them again keeps every container's interface.
+  it("changes a veth's bridge and port flags in place, keeping its container end", () => {
+    const released = { ...veth, master: "", hairpin: false } as KernelObject;
+    const { ops } = plan([bridge, veth, clink, addr4], [released, clink, addr4]);
+    expect(ops).toEqual([create(bridge), replace(released, veth)]);
   });
 
   it("replaces a peer whose address or remote host changed, in place", () => {
@@ -175,10 +183,18 @@ describe("plan: replace", () => {
     expect(ops).toEqual([replace(old, table), create(natBridge), create(masq4), create(portmap)]);
   });
 
+  it("rebuilds a table whose rules were flushed (nft flush table), elements and all", () => {
+    const whole = { ...table, rules: skeletonRules("inet") } as KernelObject;
+    const flushed = { ...table, rules: 0 } as KernelObject;
+    expect(plan([whole, natBridge], [whole, natBridge]).ops).toEqual([]);
+    const { ops } = plan([whole, natBridge], [flushed, natBridge]);
+    expect(ops).toEqual([replace(flushed, whole), create(natBridge)]);
+  });
+
   // The kernel deletes the container end with the veth, and the container end's addresses and routes with
   // it: everything below a rebuilt object is rebuilt, however deep.
   it("re-creates the grandchildren (addresses, routes) of a replaced veth", () => {
-    const old = { ...veth, hairpin: false } as KernelObject;
+    const old = { ...veth, mtu: 1400 } as KernelObject;
     const { ops } = plan(
       [bridge, ...endpoint.slice(0, 6)],
       [bridge, old, clink, addr4, addr6, route4, route6],
@@ -325,6 +341,12 @@ describe("plan: idempotence", () => {
         return { ...o, via: [...o.via, "10.0.0.252"] };
       case "shaper":
         return { ...o, bytesPerSecond: o.bytesPerSecond + 1 };
+      case "iptablesChain":
+        return { ...o, rules: [] };
+      case "firewalldInterface":
+        return { ...o, zone: "public" };
+      case "iptablesJump":
+        return o;
     }
   };
   const orphans: KernelObject[] = [

@@ -71,6 +71,14 @@ describe("steps: ip lines", () => {
     );
   });
 
+  it("enslaves a veth again in place, with its port flags, when its MTU stays", () => {
+    const released = { ...veth, master: "", hairpin: false } as KernelObject;
+    expect(steps([replace(released, veth)]).map((s) => s.line)).toEqual([
+      `link set dev ${VETH} master ${BRIDGE} up`,
+      `link set dev ${VETH} type bridge_slave hairpin on isolated off`,
+    ]);
+  });
+
   it("replaces a veth by deleting and re-creating it", () => {
     const from = { ...veth, mtu: 1400 } as KernelObject;
     expect(steps([replace(from, veth)]).map((s) => s.line)).toEqual([

@@ -19,8 +19,8 @@ import {
   sysctl,
 } from "../../helpers/plan-ops.js";
 
-export const NET_ID = "aaaa1111-0000-4000-8000-000000000001";
-export const EP_ID = "bbbb2222-0000-4000-8000-000000000002";
+const NET_ID = "aaaa1111-0000-4000-8000-000000000001";
+const EP_ID = "bbbb2222-0000-4000-8000-000000000002";
 export const NET: Owner = `net:${NET_ID}`;
 export const EP: Owner = `ep:${EP_ID}`;
 export const BRIDGE = "hnb-aaaa1111";

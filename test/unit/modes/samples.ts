@@ -11,8 +11,8 @@ import type {
 } from "../../../src/model/types.js";
 import type { ModeHost } from "../../../src/modes/mode.js";
 
-export const NET_ID = "aaaa1111-0000-4000-8000-000000000001";
-export const NS_ID = "cccc3333-0000-4000-8000-000000000003";
+const NET_ID = "aaaa1111-0000-4000-8000-000000000001";
+const NS_ID = "cccc3333-0000-4000-8000-000000000003";
 
 export const dualNet: Network = {
   id: NET_ID,
@@ -115,7 +115,7 @@ export const udp = (hostPort: number, internalPort: number, hostIp: string | nul
 });
 
 /** A NIC of the host as a LAN mode takes it. */
-export const lanUplink: UplinkSnapshot = {
+const lanUplink: UplinkSnapshot = {
   dev: "lan0",
   mac: "52:54:00:00:00:01",
   mtu: 1500,

@@ -10,8 +10,14 @@ let h: Harness;
 let cni: CniHandler;
 let dir: string;
 
+/** Files a test hands in as CNI_NETNS that are no network namespace, or hostnetd's own. */
+const notNamespaces = {
+  "/etc/passwd": "not-a-network-namespace",
+  "/proc/self/ns/net": "hostnetd's own",
+} as const;
+
 beforeEach(() => {
-  h = harness();
+  h = harness({ namespaces: notNamespaces });
   cni = new CniHandler(h.service);
   dir = mkdtempSync(join(tmpdir(), "hostnet-cni-unit-"));
 });
@@ -62,7 +68,7 @@ describe("the CNI plugin's logic", () => {
     });
   });
 
-  it("refuses a bad environment (4), undecodable input (6), an unknown version (1) and a bad config (7)", async () => {
+  it("refuses a bad environment (4), undecodable input (6), an unknown version (1) and a bad config (7), naming what", async () => {
     const path = netns("n0");
     const cases: [Record<string, string>, string, number, string][] = [
       [{ CNI_COMMAND: "FROB" }, conf("1.0.0"), 4, "CNI_COMMAND"],
@@ -77,10 +83,53 @@ describe("the CNI plugin's logic", () => {
         7,
         "runtimeConfig.portMappings[0].hostPort",
       ],
+      [
+        env("ADD", "c1", "/etc/passwd"),
+        conf("1.0.0"),
+        4,
+        "CNI_NETNS: /etc/passwd is not a network namespace",
+      ],
+      [
+        env("ADD", "c1", "/proc/self/ns/net"),
+        conf("1.0.0"),
+        4,
+        "CNI_NETNS: /proc/self/ns/net is hostnetd's own",
+      ],
+      [env("ADD", "c1", join(dir, "gone")), conf("1.0.0"), 4, "does not exist"],
+      [env("ADD", "c1", path, "a".repeat(16)), conf("1.0.0"), 4, "CNI_IFNAME: "],
+      [env("ADD", "c1", path, "eth/0"), conf("1.0.0"), 4, "CNI_IFNAME: "],
+      [env("ADD", "c1", path), conf("1.0.0", { prevResult: [] }), 7, "prevResult: must be an object"],
+      [env("ADD", "c1", path), conf("1.0.0", { prevResult: { ips: [{}] } }), 7, "prevResult.ips[0]"],
+      [
+        env("ADD", "c1", path),
+        conf("1.0.0", { prevResult: { ips: [{ address: "10.1.0.300/24" }] } }),
+        7,
+        "prevResult.ips[0].address",
+      ],
+      [
+        env("ADD", "c1", path),
+        conf("1.0.0", {
+          prevResult: { interfaces: [{ name: "eth0" }], ips: [{ address: "10.1.0.3/24", interface: 1 }] },
+        }),
+        7,
+        "prevResult.ips[0].interface",
+      ],
+      [
+        env("ADD", "c1", path),
+        conf("1.0.0", { prevResult: { routes: [{ dst: "default" }] } }),
+        7,
+        "prevResult.routes[0].dst",
+      ],
+      [
+        env("ADD", "c1", path),
+        conf("1.0.0", { prevResult: { interfaces: "eth0" } }),
+        7,
+        "prevResult.interfaces",
+      ],
     ];
     for (const [e, stdin, code, named] of cases) {
       const { exitCode, out } = await call(e, stdin);
-      expect({ exitCode, code: out["code"] }).toEqual({ exitCode: 1, code });
+      expect({ exitCode, code: out["code"] }, String(out["msg"])).toEqual({ exitCode: 1, code });
       expect(String(out["msg"])).toContain(named);
     }
     expect(h.service.endpoints()).toEqual([]);
@@ -172,7 +221,6 @@ describe("the CNI plugin's logic", () => {
 
   it("names what hostnetd refuses as CNI does: the environment variable or the configuration key", async () => {
     const cases: [Record<string, string>, string, string][] = [
-      [env("ADD", "c1", netns("i"), "a".repeat(16)), conf("1.0.0"), "CNI_IFNAME: "],
       [
         env("ADD", "c2", netns("m")),
         conf("1.0.0", { runtimeConfig: { mac: "01:00:5e:00:00:01" } }),

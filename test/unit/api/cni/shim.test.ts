@@ -313,7 +313,7 @@ describe("failures", () => {
 
   it("reports an unreachable hostnetd as code 50 for STATUS, and cniVersion 1.0.0 when stdin has none", async () => {
     const missing = join(dir, 'missing "quoted".sock');
-    const r = await shim("not json", { CNI_COMMAND: "STATUS", HOSTNET_SOCKET: missing });
+    const r = await shim('{"name":"n"}', { CNI_COMMAND: "STATUS", HOSTNET_SOCKET: missing });
     expect(r.code).toBe(1);
     expect(parse(r.stdout)).toEqual({
       cniVersion: "1.0.0",
@@ -321,6 +321,48 @@ describe("failures", () => {
       msg: "hostnetd is not reachable",
       details: `${missing}: No such file or directory`,
     });
+  });
+
+  it("reports a configuration that is not one JSON object as code 6 when hostnetd cannot be reached", async () => {
+    const missing = join(dir, "missing.sock");
+    const inputs = [
+      "not json",
+      "",
+      "[]",
+      '"{}"',
+      "{",
+      '{"a":1,}',
+      '{"a" 1}',
+      "{'a':1}",
+      '{"a":01}',
+      '{"a":1.}',
+      '{"a":.5}',
+      '{"a":1e}',
+      '{"a":-}',
+      '{"a":tru}',
+      '{"a":"\\x"}',
+      '{"a":"\\u12g4"}',
+      '{"a":"tab\there"}',
+      '{"a":[1,2,]}',
+      '{"a":{}} {}',
+      "[".repeat(2000),
+      '{} {"b":2}',
+      '{"a":1}',
+      ' {"a":[1,-2.5e+3,true,false,null,"\\u00e9\\n",{"b":{}}],"c":[]} ',
+      '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"hostnet","socket":"/x"}]}',
+      `{"deep":${"[".repeat(900)}${"]".repeat(900)}}`,
+    ];
+    for (const stdin of inputs) {
+      let isObject: boolean;
+      try {
+        const v: unknown = JSON.parse(stdin);
+        isObject = typeof v === "object" && v !== null && !Array.isArray(v);
+      } catch {
+        isObject = false;
+      }
+      const r = await shim(stdin, { CNI_COMMAND: "ADD", HOSTNET_SOCKET: missing });
+      expect([r.code, (parse(r.stdout) as { code: number }).code], stdin).toEqual([1, isObject ? 11 : 6]);
+    }
   });
 
   it("reports a status other than 200 as code 11 with the start of the body", async () => {

@@ -122,6 +122,50 @@ describe("an overlay network's MTU", () => {
   });
 });
 
+describe("an overlay endpoint's MAC", () => {
+  const endpoint = async (body: Record<string, unknown>): Promise<string> => {
+    const res = await post("/endpoints", { HostComputeNetwork: "vxlan0", ...body });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json<{ MacAddress: string }>().MacAddress;
+  };
+
+  it("follows its IPv4 address, so that it moves with it; a dual-stack endpoint's too", async () => {
+    await start();
+    await post(
+      "/networks",
+      overlayNet({
+        Ipams: [{ Subnets: [{ IpAddressPrefix: "10.244.1.0/24" }, { IpAddressPrefix: "fd00::/64" }] }],
+      }),
+    );
+    const mac = await endpoint({ Name: "e1", IpConfigurations: [{ IpAddress: "10.244.1.7" }] });
+    expect(mac).toBe("02:68:0a:f4:01:07");
+  });
+
+  it("follows the low 32 bits of an IPv6-only endpoint's address, unless another endpoint has that MAC", async () => {
+    await start();
+    await post("/networks", overlayNet({ Ipams: [{ Subnets: [{ IpAddressPrefix: "fd00::/64" }] }] }));
+    expect(await endpoint({ Name: "e1", IpConfigurations: [{ IpAddress: "fd00::a:b0c:d0e" }] })).toBe(
+      "02:68:0b:0c:0d:0e",
+    );
+    const other = await endpoint({ Name: "e2", IpConfigurations: [{ IpAddress: "fd00::1:0:b0c:d0e" }] });
+    expect(other).not.toBe("02:68:0b:0c:0d:0e");
+    expect(other).toMatch(/^02:/);
+  });
+
+  it("is the one a request gives, and random on other network types", async () => {
+    await start();
+    await post("/networks", overlayNet());
+    expect(await endpoint({ Name: "e1", MacAddress: "02:aa:bb:cc:dd:ee" })).toBe("02:aa:bb:cc:dd:ee");
+    await post("/networks", { Name: "nat0", Ipams: [{ Subnets: [{ IpAddressPrefix: "10.99.0.0/24" }] }] });
+    const res = await post("/endpoints", {
+      Name: "e2",
+      HostComputeNetwork: "nat0",
+      IpConfigurations: [{ IpAddress: "10.99.0.7" }],
+    });
+    expect(res.json<{ MacAddress: string }>().MacAddress).not.toBe("02:68:0a:63:00:07");
+  });
+});
+
 describe("RemoteSubnetRoute policies", () => {
   it("default the router's MAC to that of the provider's hostnet bridge", async () => {
     await start();

@@ -298,6 +298,22 @@ describe("endpoints", () => {
     expect((await post("/namespaces", { Name: nsName })).statusCode).toBe(201);
   });
 
+  it("an endpoint hostnet detached because its namespace vanished says so until it is attached again", async () => {
+    const created = json(
+      await post("/endpoints", { Name: "e1", HostComputeNetwork: "n1", HostComputeNamespace: nsName }),
+    );
+    expect(created["DetachedReason"]).toBeUndefined();
+    await h.service.namespaceVanished(nsName);
+    expect(json(await get("/endpoints/e1"))).toMatchObject({
+      HostComputeNamespace: null,
+      DetachedReason: "NamespaceVanished",
+    });
+    expect((await post("/namespaces", { Name: nsName })).statusCode).toBe(201);
+    const attached = await post("/endpoints/e1/attach", { HostComputeNamespace: nsName });
+    expect(attached.statusCode, attached.body).toBe(200);
+    expect(json(attached)["DetachedReason"]).toBeUndefined();
+  });
+
   it("POST creates (201) with addresses, routes, the host veth and port mappings", async () => {
     const res = await post("/endpoints", {
       Name: "e1",
@@ -587,6 +603,25 @@ describe("plan, version and OpenAPI", () => {
       Operations: [
         { Action: "delete", Kind: "bridge", Object: "bridge hnb-deadbeef mtu 1500" },
         { Action: "create", Kind: "address", Object: `address 10.10.0.1/24 on ${bridge}` },
+      ],
+    });
+  });
+
+  it("/plan says why a repair holds an operation back", async () => {
+    const created = json(await post("/networks", network("n1", "10.10.0.0/24")));
+    const gateway = `addr::hnb-${String(created["ID"]).slice(0, 8)}:10.10.0.1/24`;
+    for (let i = 0; i < 6; i++) {
+      h.kernel.objects.delete(gateway);
+      await h.reconciler.repair("test", "all");
+    }
+    expect(json(await get("/plan"))).toEqual({
+      Operations: [
+        {
+          Action: "create",
+          Kind: "address",
+          Object: expect.stringMatching(/^address 10\.10\.0\.1\/24 on hnb-/) as unknown,
+          HeldBack: expect.stringMatching(/^repaired 5 times within 60 s; held back until /) as unknown,
+        },
       ],
     });
   });

@@ -1,0 +1,95 @@
+/**
+ * Continuous convergence: removals the kernel's monitors report are gathered for a moment, those that took
+ * something of the record are drift, and drift is repaired; a periodic full check covers what no monitor
+ * reports (changes rather than removals, namespaces without a veth). One check runs at a time. hostnet's
+ * own applies do not loop: what they delete the record no longer has, what they replace is no drift while
+ * the kernel's late report of it may come, and what they make is no removal.
+ */
+import type { Logger } from "pino";
+import type { Removal } from "./kernel-events.js";
+import type { Daemonised } from "./linux/exec.js";
+import type { MonitorEvents } from "./linux/monitors.js";
+import type { Drift, RepairScope } from "./reconciler.js";
+
+export interface WatchOptions {
+  /** How often the full check runs, in ms; 0 for never. */
+  readonly resyncMs: number;
+  /** How long removals are gathered after the first one before they are checked. */
+  readonly gatherMs: number;
+}
+
+/** hostnetd --resync-interval's default, and how long a burst of removals (a deleted veth's) takes. */
+export const defaultWatchOptions: WatchOptions = { resyncMs: 30_000, gatherMs: 100 };
+
+export type StartMonitors = (events: MonitorEvents) => Daemonised;
+
+export class DriftWatcher {
+  private pending: Removal[] = [];
+  private gathering: NodeJS.Timeout | undefined;
+  private periodic: NodeJS.Timeout | undefined;
+  private periodicDue = false;
+  private checks: Promise<void> = Promise.resolve();
+  private monitors: Daemonised | undefined;
+
+  constructor(
+    private readonly reconciler: { drifted(removals: readonly Removal[], seenAt: number): Promise<Drift> },
+    /** Repairs the drift `cause` found, or everything. */
+    private readonly repair: (cause: string, drift: RepairScope) => Promise<void>,
+    private readonly log: Logger,
+    private readonly opts: WatchOptions = defaultWatchOptions,
+  ) {}
+
+  start(startMonitors: StartMonitors): void {
+    this.monitors = startMonitors({
+      removal: (r) => {
+        this.removed(r);
+      },
+      gap: (why) => {
+        this.log.warn({ op: "watch" }, why);
+        this.enqueue(() => this.repair(why, "all"));
+      },
+    });
+    if (this.opts.resyncMs > 0)
+      this.periodic = setInterval(() => {
+        this.checkPeriodically();
+      }, this.opts.resyncMs);
+  }
+
+  /** Stops watching, after the check under way. */
+  async stop(): Promise<void> {
+    clearInterval(this.periodic);
+    clearTimeout(this.gathering);
+    this.monitors?.stop();
+    await this.checks;
+  }
+
+  private removed(r: Removal): void {
+    this.pending.push(r);
+    const seenAt = performance.now();
+    this.gathering ??= setTimeout(() => {
+      this.gathering = undefined;
+      const removals = this.pending;
+      this.pending = [];
+      this.enqueue(async () => {
+        const drift = await this.reconciler.drifted(removals, seenAt);
+        if (drift.removals.length > 0) await this.repair(drift.causes.join("; "), drift);
+      });
+    }, this.opts.gatherMs);
+  }
+
+  /** A slow check does not pile periodic checks up behind it. */
+  private checkPeriodically(): void {
+    if (this.periodicDue) return;
+    this.periodicDue = true;
+    this.enqueue(async () => {
+      this.periodicDue = false;
+      await this.repair("periodic check", "all");
+    });
+  }
+
+  private enqueue(check: () => Promise<void>): void {
+    this.checks = this.checks.then(check).catch((err: unknown) => {
+      this.log.error({ op: "repair", err }, "could not repair drift");
+    });
+  }
+}

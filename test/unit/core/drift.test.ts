@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { identity } from "../../../src/dataplane/objects.js";
+import type { Removal } from "../../../src/dataplane/kernel-events.js";
+import type { Drift } from "../../../src/dataplane/reconciler.js";
+import type { Endpoint, Namespace } from "../../../src/model/types.js";
+import { applyOps } from "../../helpers/memory-kernel.js";
+import { del } from "../../helpers/plan-ops.js";
+import { expectConverged, harness, uniqueName, type Harness } from "../harness.js";
+import { epSpec, mapping, netSpec, subnet } from "./requests.js";
+
+let h: Harness;
+let dir: string;
+beforeEach(() => {
+  h = harness();
+  dir = mkdtempSync(join(tmpdir(), "hostnet-drift-unit-"));
+});
+afterEach(() => {
+  h.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Removes an object from the kernel as Linux would, with what goes with it; the record keeps it. */
+function removeBehindItsBack(id: string): void {
+  const o = h.kernel.objects.get(id);
+  if (o === undefined) throw new Error(`the kernel has no ${id}`);
+  applyOps(h.kernel.objects, [del(o)]);
+}
+
+/** A network and an endpoint attached to a namespace (at a path of its own: adopted, when `adopt`). */
+async function container(adopt = false): Promise<{ ep: Endpoint; ns: Namespace; veth: string }> {
+  await h.service.createNetwork(netSpec("n1", subnet("10.10.0.0/24")));
+  const name = uniqueName("c");
+  const path = join(dir, name);
+  if (adopt) writeFileSync(path, "");
+  const ns = await h.service.createNamespace(adopt ? { name, path } : { name });
+  const ep = await h.service.createEndpoint(
+    epSpec("e1", "n1", { attach: { namespace: ns.name }, portMappings: [mapping(0, 8080)] }),
+  );
+  return { ep, ns, veth: `link:hnv-${ep.shortId}` };
+}
+
+const linkGone = (name: string): Removal => ({ kind: "link", where: null, name });
+
+describe("drift", () => {
+  it("is what took an object of the record; hostnet's own deletes are not", async () => {
+    const { veth } = await container();
+    const name = veth.slice("link:".length);
+    removeBehindItsBack(veth);
+    const drift = await h.reconciler.drifted([linkGone(name), linkGone("eth7")]);
+    expect(drift.causes).toEqual([`link ${name} deleted`]);
+    expect(drift.lost).toEqual([veth]);
+    await h.reconciler.repair("test", drift);
+    expectConverged(h);
+    await h.service.deleteEndpoint("e1");
+    expect((await h.reconciler.drifted([linkGone(name)])).removals).toEqual([]);
+  });
+
+  it("in a container namespace, is found by the namespace's id in hostnetd's namespace", async () => {
+    const { ns } = await container();
+    const route = `route:${ns.path}:4:default`;
+    removeBehindItsBack(route);
+    const where = h.kernel.namespaceId(ns.path);
+    const gone: Removal = { kind: "route", where, family: 4, dst: "default", via: "10.10.0.1" };
+    const elsewhere: Removal = { ...gone, where: where + 1 };
+    const drift = await h.reconciler.drifted([gone, elsewhere]);
+    expect(drift).toMatchObject({
+      causes: [`route default via 10.10.0.1 removed in ${ns.path}`],
+      lost: [route],
+    });
+    // The repair of what the monitors reported observes nothing: the record forgets what they lost.
+    const observed = h.kernel.observations;
+    const { repaired } = await h.reconciler.repair("test", drift);
+    expect(repaired.map((op) => `${op.action} ${identity(op.object)}`)).toEqual([`create ${route}`]);
+    expect(h.kernel.observations).toBe(observed);
+    removeBehindItsBack(route);
+    await h.reconciler.repair("periodic check", "all");
+    expect(h.kernel.has(route)).toBe(true);
+  });
+
+  it("repaired too often is held back, shown by the plan, and made again by a write to its owner", async () => {
+    const { ep, veth } = await container();
+    const deleted = async (): Promise<Drift> => {
+      removeBehindItsBack(veth);
+      return h.reconciler.drifted([linkGone(veth.slice("link:".length))]);
+    };
+    for (let i = 0; i < 5; i++)
+      expect((await h.reconciler.repair("test", await deleted())).repaired).not.toEqual([]);
+    expect((await h.reconciler.repair("test", await deleted())).repaired).toEqual([]);
+    expect(h.kernel.has(veth)).toBe(false);
+    // The veth's container end, addresses and routes went with it as often: each is held back too.
+    const plan = await h.service.plan();
+    expect(plan.find((op) => op.kind === "veth")?.heldBack).toMatch(/^repaired 5 times within 60 s/);
+    expect(plan.every((op) => op.heldBack !== undefined)).toBe(true);
+    await h.service.setPortMappings(ep.id, []);
+    expect(h.kernel.has(veth)).toBe(true);
+    expect(await h.service.plan()).toEqual([]);
+  });
+});
+
+describe("a namespace deleted under hostnet", () => {
+  it("hostnet made is forgotten, and its endpoints are detached saying why", async () => {
+    const { ep, ns } = await container();
+    expect((await h.service.namespaceVanished(ns.id)).map((e) => e.id)).toEqual([ep.id]);
+    expect(h.service.findNamespace(ns.id)).toBeUndefined();
+    expect(h.service.endpoint(ep.id)).toMatchObject({
+      attachment: null,
+      detachedReason: "namespace vanished",
+    });
+    expectConverged(h);
+  });
+
+  it("adopted stays known, its endpoints detached, until its runtime forgets it; attaching clears the reason", async () => {
+    const { ep, ns } = await container(true);
+    rmSync(ns.path);
+    const vanished = await h.service.vanishedNamespaces();
+    expect(vanished.map((v) => [v.namespace.id, v.detached.map((e) => e.id)])).toEqual([[ns.id, [ep.id]]]);
+    expect(h.service.namespace(ns.id)).toEqual(ns);
+    expect(h.service.endpoint(ep.id).detachedReason).toBe("namespace vanished");
+    expect(await h.service.vanishedNamespaces()).toEqual([]);
+    expectConverged(h);
+    writeFileSync(ns.path, "");
+    await h.service.attachEndpoint(ep.id, { namespace: ns.id });
+    expect(h.service.endpoint(ep.id).detachedReason).toBeUndefined();
+  });
+});

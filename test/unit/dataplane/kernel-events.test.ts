@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import {
+  describeRemoval,
+  parseIpMonitorLine,
+  parseNftMonitorLine,
+  parseTcMonitorLine,
+} from "../../../src/dataplane/kernel-events.js";
+
+// Lines as iproute2 6.1, nftables 1.0.6 and tc print them.
+describe("ip -o monitor all-nsid", () => {
+  it.each([
+    [
+      "[nsid current]Deleted 3: hnv-1a2b3c4d@NONE: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default \\    link/ether 82:5c:86:08:4a:33 brd ff:ff:ff:ff:ff:ff",
+      { kind: "link", where: null, name: "hnv-1a2b3c4d" },
+    ],
+    [
+      "[nsid 0]Deleted 2: eth0@NONE: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default \\    link/ether 46:93:42:cb:e0:0b brd ff:ff:ff:ff:ff:ff",
+      { kind: "link", where: 0, name: "eth0" },
+    ],
+    [
+      "[nsid current]Deleted 2: hnb-9c0d1e2f    inet 10.9.0.1/24 scope global hnb-9c0d1e2f\\       valid_lft forever preferred_lft forever",
+      { kind: "address", where: null, dev: "hnb-9c0d1e2f", cidr: "10.9.0.1/24" },
+    ],
+    [
+      "[nsid current]Deleted 2: hnb-9c0d1e2f    inet6 fd00::1/64 scope global nodad \\       valid_lft forever preferred_lft forever",
+      { kind: "address", where: null, dev: "hnb-9c0d1e2f", cidr: "fd00::1/64" },
+    ],
+    // In another namespace an IPv4 address's label still names its interface; ip names the rest by its own.
+    [
+      "[nsid 3]Deleted 2: hnb-9c0d1e2f    inet 10.9.0.2/24 brd 10.9.0.255 scope global eth1\\       valid_lft forever preferred_lft forever",
+      { kind: "address", where: 3, dev: "eth1", cidr: "10.9.0.2/24" },
+    ],
+    [
+      "[nsid 0]Deleted default via 10.9.0.1 dev eth0 ",
+      { kind: "route", where: 0, family: 4, dst: "default", via: "10.9.0.1", dev: "eth0" },
+    ],
+    [
+      "[nsid 0]Deleted default via fd00::1 dev eth0 metric 1024 pref medium",
+      { kind: "route", where: 0, family: 6, dst: "default", via: "fd00::1", dev: "eth0" },
+    ],
+    [
+      "[nsid current]Deleted 10.77.0.0/24 via 10.9.0.5 dev hnb-9c0d1e2f metric 20 onlink ",
+      { kind: "route", where: null, family: 4, dst: "10.77.0.0/24", via: "10.9.0.5", dev: "hnb-9c0d1e2f" },
+    ],
+    [
+      "[nsid current]Deleted 10.66.0.5 proto 211 \\	nexthop via 10.8.0.1 dev hnb-9c0d1e2f weight 1 \\	nexthop via 10.8.0.2 dev hnb-9c0d1e2f weight 1 ",
+      { kind: "route", where: null, family: 4, dst: "10.66.0.5", proto: "211" },
+    ],
+    [
+      "[nsid current]Deleted 10.244.2.5 dev hnb-9c0d1e2f lladdr 0a:58:0a:f4:02:05 PERMANENT",
+      { kind: "neighbour", dev: "hnb-9c0d1e2f", address: "10.244.2.5" },
+    ],
+  ])("reads %s", (line, removal) => {
+    expect(parseIpMonitorLine(line)).toMatchObject(removal);
+  });
+
+  it.each([
+    // What is made or changed is no removal.
+    "[nsid current]3: hnv-1a2b3c4d@if2: <BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue master hnb-1 state DOWN",
+    "[nsid 0]default via 10.9.0.1 dev eth0 ",
+    // A port leaving its deleted bridge (the bridge family's message: no qdisc): the veth stays.
+    "[nsid current]Deleted 4: hnv-1a2b3c4d@if2: <BROADCAST,MULTICAST> mtu 1500 master hnb-1 state DOWN \\    link/ether de:79:e5:6e:6b:d3",
+    // The kernel's own routes and addresses, and neighbours nobody configured.
+    "[nsid current]Deleted 10.9.0.0/24 dev hnb-1 proto kernel scope link src 10.9.0.1 table main",
+    "[nsid current]Deleted local 10.9.0.1 dev hnb-1 table local proto kernel scope host src 10.9.0.1 ",
+    "[nsid current]Deleted broadcast 10.9.0.255 dev hnb-1 table local proto kernel scope link src 10.9.0.1 ",
+    "[nsid current]Deleted multicast ff00::/8 dev hnv-1 table local proto kernel metric 256 pref medium",
+    "[nsid current]Deleted 3: hnv-1    inet6 fe80::805c:86ff:fe08:4a33/64 scope link tentative \\       valid_lft forever",
+    "[nsid 0]Deleted ff02::16 dev hnb-1 lladdr 33:33:00:00:00:16 NOARP ",
+    "something else entirely",
+  ])("drops %s", (line) => {
+    expect(parseIpMonitorLine(line)).toBeUndefined();
+  });
+});
+
+describe("nft -j monitor", () => {
+  it("reads a deleted table, chain or rule of hostnet's tables", () => {
+    expect(
+      parseNftMonitorLine('{"delete": {"table": {"family": "inet", "name": "hostnet", "handle": 1}}}'),
+    ).toEqual({ kind: "nft", family: "inet", object: "table" });
+    expect(
+      parseNftMonitorLine(
+        '{"delete": {"rule": {"family": "bridge", "table": "hostnet", "chain": "antispoof", "handle": 4, "expr": []}}}',
+      ),
+    ).toEqual({ kind: "nft", family: "bridge", object: "rule" });
+  });
+
+  it("reads deleted elements of hostnet's sets by identity", () => {
+    const line = JSON.stringify({
+      delete: {
+        element: {
+          family: "inet",
+          table: "hostnet",
+          name: "natBridges",
+          elem: { set: [{ elem: { val: "hnb-9c0d1e2f", comment: "net:9c0d1e2f-0000" } }] },
+        },
+      },
+    });
+    expect(parseNftMonitorLine(line)).toEqual({
+      kind: "nftElements",
+      family: "inet",
+      set: "natBridges",
+      ids: ['nft:natBridges:"hnb-9c0d1e2f"'],
+    });
+  });
+
+  it.each([
+    '{"add": {"table": {"family": "inet", "name": "hostnet", "handle": 1}}}',
+    '{"delete": {"table": {"family": "inet", "name": "foreign", "handle": 2}}}',
+    '{"delete": {"element": {"family": "inet", "table": "hostnet", "name": "lbAffinity4", "elem": {"set": []}}}}',
+    "# new generation 12 by process 42 (nft)",
+  ])("drops %s", (line) => {
+    expect(parseNftMonitorLine(line)).toBeUndefined();
+  });
+});
+
+describe("tc monitor", () => {
+  it("reads deleted qdiscs", () => {
+    expect(
+      parseTcMonitorLine("deleted qdisc tbf 8024: dev hnv-1a2b3c4d root rate 1Mbit burst 32Kb lat 50ms "),
+    ).toEqual({ kind: "qdisc", qdisc: "tbf", dev: "hnv-1a2b3c4d" });
+    expect(
+      parseTcMonitorLine("deleted qdisc clsact ffff: dev hnv-1a2b3c4d parent ffff:fff1 refcnt 0 "),
+    ).toEqual({ kind: "qdisc", qdisc: "clsact", dev: "hnv-1a2b3c4d" });
+    expect(parseTcMonitorLine("qdisc tbf 8024: dev hnv-1a2b3c4d root refcnt 3 rate 1Mbit")).toBeUndefined();
+  });
+});
+
+describe("describeRemoval", () => {
+  it("says what went, and where", () => {
+    expect(describeRemoval({ kind: "link", where: null, name: "hnv-1a2b3c4d" })).toBe(
+      "link hnv-1a2b3c4d deleted",
+    );
+    expect(
+      describeRemoval(
+        { kind: "route", where: 2, family: 4, dst: "default", via: "10.9.0.1" },
+        "/run/netns/c1",
+      ),
+    ).toBe("route default via 10.9.0.1 removed in /run/netns/c1");
+    expect(describeRemoval({ kind: "nft", family: "inet", object: "table" })).toBe(
+      "nft table inet hostnet deleted",
+    );
+  });
+});
