@@ -4,7 +4,8 @@
  * while hostnetd is killed with SIGKILL at random moments and restarted. After every restart, before any
  * operation goes on, and at the end, the host is checked (checkHost): the startup converge left nothing to
  * plan, no owned kernel object without its record and no record without its objects (ownership.ts), no
- * acknowledged endpoint lost, no address given twice, and SQLite's integrity check passes.
+ * acknowledged endpoint lost, no address given twice; and SQLite's integrity check of the database as each
+ * kill left it passes.
  *
  * The operations are drawn by fast-check from a seed, so a run can be repeated; workers run them
  * concurrently, so which of them a kill interrupts depends on timing.
@@ -586,12 +587,19 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
     findings.missing.push(...found.missing.map((f) => `check ${checks}: ${f}`));
     findings.duplicates.push(...found.duplicates.map((f) => `check ${checks}: ${f}`));
     ledger.resolve(present(store));
+  }
+
+  /**
+   * SQLite's own checks of the state database, read while hostnetd is down (it holds the database
+   * exclusively while it runs): as a kill left it, and at the end as a stop left it.
+   */
+  function checkDatabase(when: string): void {
     const db = new Database(join(d.stateDir, "hostnet.db"), { readonly: true, fileMustExist: true });
     try {
       const integrity = db.pragma("integrity_check", { simple: true });
-      if (integrity !== "ok") findings.integrity.push(`check ${checks}: ${String(integrity)}`);
+      if (integrity !== "ok") findings.integrity.push(`${when}: ${String(integrity)}`);
       const foreign = db.pragma("foreign_key_check") as unknown[];
-      if (foreign.length > 0) findings.integrity.push(`check ${checks}: ${JSON.stringify(foreign)}`);
+      if (foreign.length > 0) findings.integrity.push(`${when}: ${JSON.stringify(foreign)}`);
     } finally {
       db.close();
     }
@@ -651,6 +659,7 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
       await d.kill("SIGKILL");
       kills++;
       await gate.drained();
+      checkDatabase(`kill ${kills}`);
       const down = performance.now();
       await d.restart();
       restartMs.push(performance.now() - down);
@@ -675,6 +684,8 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
   }
   await killing;
   await checkHost(false);
+  await d.kill("SIGTERM");
+  checkDatabase("stopped");
 
   return {
     seed: opts.seed,
