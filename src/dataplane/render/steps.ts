@@ -59,6 +59,9 @@ function tbf(dev: string, bytesPerSecond: number): string {
   return `qdisc replace dev ${dev} root tbf rate ${bytesPerSecond * 8}bit burst ${burst}b latency 100ms`;
 }
 const inNs = (netns: string, line: string): Step => ({ runner: { kind: "ip", netns }, line });
+/** The alias on a namespace's lo that says hostnet made it, for whom, and which hostnetd. */
+const markNamespace = (o: Extract<KernelObject, { kind: "netns" }>): Step =>
+  inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${namespaceAlias(o.owner, o.instance)} up`);
 const nodad = (cidr: string): string => (cidr.includes(":") ? " nodad" : "");
 const routeDst = (o: { family: 4 | 6; dst: string }): string =>
   o.dst === "default" ? (o.family === 6 ? "::/0" : "0.0.0.0/0") : o.dst;
@@ -66,10 +69,7 @@ const routeDst = (o: { family: 4 | 6; dst: string }): string =>
 function createSteps(o: KernelObject): Step[] {
   switch (o.kind) {
     case "netns":
-      return [
-        host(`netns add ${o.name}`),
-        inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${namespaceAlias(o.owner, o.instance)} up`),
-      ];
+      return [host(`netns add ${o.name}`), markNamespace(o)];
     case "bridge":
       return [
         host(`link add ${o.name} mtu ${o.mtu}${o.mac === undefined ? "" : ` address ${o.mac}`} type bridge`),
@@ -270,7 +270,9 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       return replaceDestroysChildren(to, from)
         ? [...deleteSteps(from), ...createSteps(to)]
         : [host(`link set dev ${to.name} master ${to.master} up`), bridgePortFlags(to)];
+    // Its processes and interfaces stay: only its mark was missing.
     case "netns":
+      return [markNamespace(to)];
     case "ifb":
     case "vxlan":
     case "ingressRedirect":
