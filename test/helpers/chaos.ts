@@ -229,8 +229,13 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
   let kills = 0;
   let checks = 0;
 
-  const viaClient = (call: (c: HostnetClient) => Promise<unknown>): Promise<Outcome> =>
+  /**
+   * Each door's request waits at the gate; `attempt`, the ledger's key the request may change, is marked
+   * uncertain only once it is sent: a check while it waits must not settle what it has yet to do.
+   */
+  const viaClient = (call: (c: HostnetClient) => Promise<unknown>, attempt?: string): Promise<Outcome> =>
     gate.pass(async () => {
+      if (attempt !== undefined) ledger.attempt(attempt);
       try {
         return { status: "ok", body: await call(client) };
       } catch (err) {
@@ -240,8 +245,9 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
         return { status: "refused", message: err instanceof Error ? err.message : String(err) };
       }
     });
-  const viaCli = (...args: string[]): Promise<Outcome> =>
+  const viaCli = (args: readonly string[], attempt: string): Promise<Outcome> =>
     gate.pass(async () => {
+      ledger.attempt(attempt);
       const r = await run([process.execPath, HOSTNET_CLI, "--socket", d.socket, ...args], {
         timeoutMs: 60_000,
       });
@@ -252,14 +258,16 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
   const cniNetwork = { socket: d.socket, network: "chaos-cni", subnet: CNI_SUBNET };
   const viaCni = (command: "ADD" | "DEL", c: CniContainer): Promise<Outcome> =>
     gate.pass(async () => {
+      ledger.attempt(`ep:cni-${c.id}`);
       const { exitCode, output } = await execCni(cniNetwork, command, c.id, c.netns);
       if (exitCode === 0) return { status: "ok", body: output };
       // 11, "try again later": the plugin could not reach hostnetd or lost it.
       if (output.code === 11) return { status: "unanswered" };
       return { status: "refused", message: output.msg ?? "" };
     });
-  const viaDocker = (method: string, body: Record<string, unknown>): Promise<Outcome> =>
+  const viaDocker = (method: string, body: Record<string, unknown>, attempt?: string): Promise<Outcome> =>
     gate.pass(async () => {
+      if (attempt !== undefined) ledger.attempt(attempt);
       let res;
       try {
         res = await apiRequest(pluginSocket, "POST", `/${method}`, body);
@@ -310,10 +318,11 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
         const ns = await viaClient((c) => c.createNamespace({ Name: namespace ?? "" }));
         if (ns.status !== "ok") return ns;
       } else rest.push({ name, door: "rest" });
-      ledger.attempt(key);
       const body = { Name: name, HostComputeNetwork: CHAOS_NETWORK };
-      const o = await viaClient((c) =>
-        c.createEndpoint(namespace === undefined ? body : { ...body, HostComputeNamespace: namespace }),
+      const o = await viaClient(
+        (c) =>
+          c.createEndpoint(namespace === undefined ? body : { ...body, HostComputeNamespace: namespace }),
+        key,
       );
       if (o.status === "ok") ledger.created(key, addressesOf(o.body));
       if (o.status === "refused") ledger.gone(key);
@@ -325,11 +334,10 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
 
   async function endpointDelete(ep: RestEndpoint): Promise<Outcome> {
     const key = `ep:${ep.name}`;
-    ledger.attempt(key);
     const o =
       ep.door === "rest"
-        ? await viaClient((c) => c.deleteEndpoint(ep.name))
-        : await viaCli("endpoint", "rm", ep.name);
+        ? await viaClient((c) => c.deleteEndpoint(ep.name), key)
+        : await viaCli(["endpoint", "rm", ep.name], key);
     if (o.status === "ok" || notFound(o)) {
       ledger.gone(key, notFound(o));
       if (ep.namespace === undefined) remove(rest, ep);
@@ -359,8 +367,7 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
       (n) => `net:${n}`,
       pick,
       async (name) => {
-        ledger.attempt(`net:${name}`);
-        const o = await viaClient((c) => c.deleteNetwork(name, { force: true }));
+        const o = await viaClient((c) => c.deleteNetwork(name, { force: true }), `net:${name}`);
         if (o.status === "ok" || notFound(o)) {
           ledger.gone(`net:${name}`, notFound(o));
           remove(networks, name);
@@ -371,14 +378,15 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
     if (existing !== undefined && pick % 3 !== 0) return existing;
     const n = serial++;
     const name = `x${n}`;
-    ledger.attempt(`net:${name}`);
     networks.push(name);
     busy.add(`net:${name}`);
-    const o = await viaClient((c) =>
-      c.createNetwork({
-        Name: name,
-        Ipams: [{ Subnets: [{ IpAddressPrefix: `10.${100 + (n >> 8)}.${n % 256}.0/24` }] }],
-      }),
+    const o = await viaClient(
+      (c) =>
+        c.createNetwork({
+          Name: name,
+          Ipams: [{ Subnets: [{ IpAddressPrefix: `10.${100 + (n >> 8)}.${n % 256}.0/24` }] }],
+        }),
+      `net:${name}`,
     );
     busy.delete(`net:${name}`);
     if (o.status === "ok") ledger.created(`net:${name}`, []);
@@ -394,9 +402,8 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
     const key = `ep:${name}`;
     busy.add(key);
     rest.push({ name, door: "cli" });
-    ledger.attempt(key);
     try {
-      const o = await viaCli("endpoint", "create", name, "--network", CHAOS_NETWORK);
+      const o = await viaCli(["endpoint", "create", name, "--network", CHAOS_NETWORK], key);
       if (o.status === "ok") ledger.created(key, []);
       if (o.status === "refused") ledger.gone(key);
       return o;
@@ -417,7 +424,6 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
     const container = c;
     const key = `ep:cni-${container.id}`;
     busy.add(container.id);
-    ledger.attempt(key);
     try {
       const o = await viaCni("ADD", container);
       if (o.status === "ok") ledger.created(key, addressesOfCni(o.body));
@@ -432,7 +438,6 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
   async function cniDel(c: CniContainer): Promise<Outcome> {
     const key = `ep:cni-${c.id}`;
     if (ledger.fate(key) === "gone") return { status: "ok", body: {} };
-    ledger.attempt(key);
     const o = await viaCni("DEL", c);
     if (o.status === "ok") ledger.gone(key);
     return o;
@@ -470,12 +475,11 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
         return o;
       }
       case "addressed": {
-        ledger.attempt(key);
-        const o = await viaDocker("NetworkDriver.CreateEndpoint", {
-          ...ids,
-          Interface: { Address: c.address },
-          Options: {},
-        });
+        const o = await viaDocker(
+          "NetworkDriver.CreateEndpoint",
+          { ...ids, Interface: { Address: c.address }, Options: {} },
+          key,
+        );
         if (o.status === "ok") {
           ledger.created(key, []);
           c.stage = "created";
@@ -496,8 +500,7 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
         return o;
       }
       case "left": {
-        ledger.attempt(key);
-        const o = await viaDocker("NetworkDriver.DeleteEndpoint", ids);
+        const o = await viaDocker("NetworkDriver.DeleteEndpoint", ids, key);
         if (o.status === "ok") {
           ledger.gone(key);
           c.stage = "deleted";
