@@ -9,7 +9,8 @@ import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
 
 describe.skipIf(needsRoot)("fuzzing the REST API", () => {
-  const lab = useLab();
+  // Under load, hostnetd takes longer than the default 20 s to answer its first request.
+  const lab = useLab({ readyWithinMs: 90_000 });
 
   it("answers every malformed request with a 4xx that changes nothing", async () => {
     const fixtures = await fuzzFixtures(lab);

@@ -6,7 +6,8 @@ import { runParallel } from "../helpers/parallel.js";
 import { needsRoot } from "../helpers/root.js";
 
 describe.skipIf(needsRoot)("concurrency", () => {
-  const lab = useLab();
+  // Under load, hostnetd takes longer than the default 20 s to answer its first request.
+  const lab = useLab({ readyWithinMs: 90_000 });
 
   it("gives distinct addresses to parallel creates, ADDs and DELs, and leaves the host consistent", async () => {
     const figures = await runParallel(lab, size("HOSTNET_PARALLEL", 100));
