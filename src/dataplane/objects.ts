@@ -41,8 +41,12 @@ interface Base {
 }
 
 export type KernelObject =
-  /** `instance`: the hostnetd that made it, in its lo's alias (naming.ts namespaceAlias). */
-  | (Base & { kind: "netns"; name: string; instance: string })
+  /**
+   * `instance`: the hostnetd that made it, in its lo's alias (naming.ts namespaceAlias). `unmarked`, only
+   * ever observed: the store's namespace is there but its lo lacks that alias, since making a namespace and
+   * marking it are two processes and hostnetd can die between them; it is marked in place.
+   */
+  | (Base & { kind: "netns"; name: string; instance: string; unmarked?: true })
   /** `mac`: the uplink's, for a bridge that takes an uplink's place on the LAN. */
   | (Base & { kind: "bridge"; name: string; mtu: number; mac?: string })
   /** A NIC that is not hostnet's, made a port of one of its bridges (its addresses and routes moved there). */
@@ -399,8 +403,9 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
     case "firewalldInterface":
       return observed.kind === "firewalldInterface" && observed.zone === desired.zone;
     // A jump is hostnet's by its target; where hostnet first put it in the chain, it leaves it.
-    case "iptablesJump":
     case "netns":
+      return observed.kind === "netns" && observed.unmarked !== true;
+    case "iptablesJump":
     case "address":
     case "ifb":
       return observed.kind === desired.kind;

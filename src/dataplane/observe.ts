@@ -245,14 +245,20 @@ async function observeOverlayPeers(runner: Runner, links: readonly KernelObject[
   return peers.flat();
 }
 
-async function observeNamespace(runner: Runner, path: string): Promise<KernelObject[]> {
+/** What a namespace holds of hostnet's, and the alias of its lo ("" without one), which marks one hostnet made. */
+async function observeNamespace(
+  runner: Runner,
+  path: string,
+): Promise<{ objects: KernelObject[]; loAlias: string }> {
   const [linksJson, routesJson] = await Promise.all([
     ip(runner, path, ["-d", "addr", "show"]),
     ip(runner, path, ["route", "show", "table", "all"]),
   ]);
   const out: KernelObject[] = [];
   const owners = new Map<string, Owner>();
+  let loAlias = "";
   for (const l of JSON.parse(linksJson) as IpLink[]) {
+    if (l.ifname === "lo") loAlias = l.ifalias ?? "";
     // DSR VIPs: whose they are, the reconciler tells from the store's load balancers.
     if (l.ifname === "lo")
       for (const a of l.addr_info ?? [])
@@ -280,7 +286,13 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
     const dst = r.dst === "default" || r.dst.includes("/") ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`;
     out.push({ kind: "route", owner, netns: path, family, dst, via: r.gateway, dev: r.dev });
   }
-  return out;
+  return { objects: out, loAlias };
+}
+
+/** Whether lo's alias marks a namespace as this owner's, made by this hostnetd (or one before instances). */
+function marks(loAlias: string, owner: Owner, instance: string): boolean {
+  const mark = namespaceMark(loAlias);
+  return mark?.owner === owner && (mark.instance ?? instance) === instance;
 }
 
 /** An entry of `ip -j netns list`: a named namespace and its id in hostnetd's namespace, if it has one. */
@@ -466,11 +478,27 @@ export async function observe(
     }),
     observeNetns(runner, namespaces, instance),
     observeNft(runner),
-    Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
+    Promise.all(
+      namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => undefined))),
+    ),
     observeVipRoutes(runner),
     observeResolvConfs(instance),
   ]);
-  return [...sysctls, ...links, ...netns, ...nft, ...inside.flat(), ...vipRoutes, ...resolvConfs];
+  const unmarked = new Set(
+    namespaces.flatMap((ns, i) => {
+      const loAlias = inside[i]?.loAlias;
+      return ns.owned && loAlias !== undefined && !marks(loAlias, `ns:${ns.id}`, instance) ? [ns.name] : [];
+    }),
+  );
+  return [
+    ...sysctls,
+    ...links,
+    ...netns.map((o) => (o.kind === "netns" && unmarked.has(o.name) ? { ...o, unmarked: true as const } : o)),
+    ...nft,
+    ...inside.flatMap((seen) => seen?.objects ?? []),
+    ...vipRoutes,
+    ...resolvConfs,
+  ];
 }
 
 /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */

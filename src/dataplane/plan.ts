@@ -20,7 +20,7 @@ export interface Plan {
  */
 export function replaceDestroysChildren(to: KernelObject, from: KernelObject): boolean {
   if (to.kind === "veth") return from.kind !== "veth" || from.mtu !== to.mtu;
-  return to.kind === "vxlan" || to.kind === "nftTable" || to.kind === "netns";
+  return to.kind === "vxlan" || to.kind === "nftTable";
 }
 
 function rank(o: KernelObject): number {

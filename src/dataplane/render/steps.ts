@@ -90,6 +90,9 @@ function tbf(dev: string, bytesPerSecond: number): string {
   return `qdisc replace dev ${dev} root tbf rate ${bytesPerSecond * 8}bit burst ${burst}b latency 100ms`;
 }
 const inNs = (netns: string, line: string): Step => ({ runner: { kind: "ip", netns }, line });
+/** The alias on a namespace's lo that says hostnet made it, for whom, and which hostnetd. */
+const markNamespace = (o: Extract<KernelObject, { kind: "netns" }>): Step =>
+  inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${namespaceAlias(o.owner, o.instance)} up`);
 const nodad = (cidr: string): string => (cidr.includes(":") ? " nodad" : "");
 const routeDst = (o: { family: 4 | 6; dst: string }): string =>
   o.dst === "default" ? (o.family === 6 ? "::/0" : "0.0.0.0/0") : o.dst;
@@ -100,7 +103,7 @@ function createSteps(o: KernelObject): Step[] {
       return [
         host(`netns add ${o.name}`),
         host(`netns set ${o.name} ${String(namespaceNsid(o.owner))}`),
-        inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${namespaceAlias(o.owner, o.instance)} up`),
+        markNamespace(o),
       ];
     case "bridge":
       return [
@@ -326,7 +329,9 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       return replaceDestroysChildren(to, from)
         ? [...deleteSteps(from), ...createSteps(to)]
         : [host(`link set dev ${to.name} master ${to.master} up`), bridgePortFlags(to)];
+    // Its processes and interfaces stay: only its mark was missing.
     case "netns":
+      return [markNamespace(to)];
     case "ifb":
     case "vxlan":
     case "ingressRedirect":
