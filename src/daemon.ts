@@ -35,6 +35,8 @@ import { progressLog } from "./dataplane/progress-log.js";
 import { loggedRunner, processRunner } from "./dataplane/linux/exec.js";
 import { fileLimit } from "./dataplane/linux/file-limit.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
+import { Resolver } from "./dns/resolver.js";
+import { storeNameBook } from "./core/names.js";
 import { Reconciler } from "./dataplane/reconciler.js";
 import { defaultRepairLimits, RepairHolds } from "./dataplane/holds.js";
 import { startMonitors } from "./dataplane/linux/monitors.js";
@@ -154,9 +156,10 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
   const runner = loggedRunner(processRunner, log);
+  const resolver = new Resolver(storeNameBook(store));
   const reconciler = new Reconciler(
     store,
-    linuxKernel(proxy, runner),
+    linuxKernel({ proxy, resolver }, runner),
     log,
     { affinitySeconds: opts.affinitySeconds },
     opts.firewallIntegration,
@@ -241,6 +244,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       await registry?.close();
       leases.stopAll();
       await proxy.closeAll();
+      await resolver.closeAll();
       store.close();
       claim.close();
     },

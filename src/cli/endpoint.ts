@@ -9,6 +9,7 @@ import type {
 import { defineCommand, group, type Context, type OptionSpecs, type Values } from "./command.js";
 import { UsageError } from "./errors.js";
 import { columnTable, forScripts, none, plain, shortId, type Column, type TableStyle } from "./output.js";
+import { dnsOf, dnsOptions } from "./dns.js";
 import { policiesOf, policyOptions } from "./policy.js";
 import { formatPortMapping, parsePublish, publishSyntax } from "./publish.js";
 
@@ -38,6 +39,13 @@ export const endpointCreateOptions = {
     arg: "MAPPING",
     description: `Publish a port on the host, as docker -p does: ${publishSyntax}`,
   },
+  alias: {
+    type: "string",
+    multiple: true,
+    arg: "NAME",
+    description: "Another name the network's resolver answers for the endpoint",
+  },
+  ...dnsOptions,
   ...policyOptions,
 } as const satisfies OptionSpecs;
 
@@ -57,6 +65,8 @@ export function endpointCreateRequest(
     ...(values.ifname === undefined ? {} : { InterfaceName: values.ifname }),
     ...(ips.length === 0 ? {} : { IpConfigurations: ips.map((IpAddress) => ({ IpAddress })) }),
     ...(values.mac === undefined ? {} : { MacAddress: values.mac }),
+    ...(values.alias === undefined ? {} : { Aliases: values.alias }),
+    ...dnsOf(values),
     Policies: [
       ...(values.publish ?? []).map((p) => ({ Type: "PortMapping", Settings: parsePublish(p) })),
       ...policiesOf(values),

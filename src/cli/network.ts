@@ -2,6 +2,7 @@
 import { isIP } from "node:net";
 import type { NetworkRequest, NetworkWire as Network, Policy, Subnet } from "../api/rest/wire.js";
 import { defineCommand, group, type OptionSpecs, type Values } from "./command.js";
+import { dnsOf, dnsOptions } from "./dns.js";
 import { UsageError } from "./errors.js";
 import { columnTable, forScripts, none, plain, shortId, type Column, type TableStyle } from "./output.js";
 import { policiesOf, policyOptions } from "./policy.js";
@@ -54,6 +55,12 @@ export const networkCreateOptions = {
     arg: "BYTES",
     description:
       "What an overlay network's encapsulation takes from the underlay's MTU (default 50); its MTU is the underlay interface's less this, unless --mtu says otherwise",
+  },
+  ...dnsOptions,
+  "no-dns": {
+    type: "boolean",
+    description:
+      "No resolver on the network's gateway (on by default for nat, internal and overlay networks)",
   },
   ...policyOptions,
 } as const satisfies OptionSpecs;
@@ -135,7 +142,12 @@ export function networkCreateRequest(
     ...(overhead === undefined ? [] : [{ Type: "EncapOverhead", Settings: { Overhead: overhead } }]),
   ];
   const policies = [...adapter, ...overlay, ...policiesOf(values)];
-  const withPolicies = policies.length === 0 ? withIpam : { ...withIpam, Policies: policies };
+  const withPolicies: NetworkRequest = {
+    ...withIpam,
+    ...(policies.length === 0 ? {} : { Policies: policies }),
+    ...dnsOf(values),
+    ...(values["no-dns"] === true ? { DnsResolver: false } : {}),
+  };
   if (values.mtu === undefined) return withPolicies;
   if (!/^\d+$/.test(values.mtu)) throw new UsageError(`--mtu "${values.mtu}" is not a positive integer`);
   return { ...withPolicies, Mtu: Number(values.mtu) };

@@ -4,12 +4,13 @@
  * the container end itself), detached, and deleted.
  */
 import { randomBytes } from "node:crypto";
+import { checkAliases, checkDns } from "../dns/settings.js";
 import { conflict, conflictAt, HostnetError, invalidArgument } from "../errors.js";
 import { allocateAddress } from "../ipam/ipam.js";
 import { MAX_ATTACH_ORDER } from "../model/gateway.js";
 import { contains, parseIp, parsePrefix, type Prefix } from "../model/ip.js";
 import { overlayEndpointMac } from "../model/overlay.js";
-import type { Endpoint, NamespaceAttachment, Network, Origin } from "../model/types.js";
+import type { DnsSettings, Endpoint, NamespaceAttachment, Network, Origin } from "../model/types.js";
 import { checkPolicies, checkPoliciesInForce } from "../policies/checks.js";
 import { balancersOf, freshId, getEndpoint, getNamespace, getNetwork, type Core } from "./context.js";
 import { claimAddresses, clusterOf, preferredBlocks, releaseAddresses } from "./overlay.js";
@@ -59,11 +60,26 @@ export async function createEndpoint(core: Core, spec: EndpointSpec): Promise<En
   const requested = requestedAddresses(net, spec.ips);
   const mappings = checkPortMappings(spec.portMappings, net);
   const attach = spec.attach === undefined ? undefined : resolveAttach(core, spec.attach);
+  const dns = checkDns(spec.dns);
+  const aliases = checkAliases(spec.aliases, name);
   const cluster = clusterOf(core, net);
   const preferred = await preferredBlocks(cluster, net, requested);
   // Addresses other hosts of the overlay hold, learnt from refused claims.
   const elsewhere = new Set<string>();
-  const record = { spec, name, net, mac, gatewayPriority, requested, mappings, attach, elsewhere, preferred };
+  const record = {
+    spec,
+    name,
+    net,
+    mac,
+    gatewayPriority,
+    requested,
+    mappings,
+    attach,
+    elsewhere,
+    preferred,
+    dns,
+    aliases,
+  };
   for (;;) {
     const id = insertEndpoint(core, record);
     const taken = await claimAddresses(core, cluster, net, id, requested);
@@ -118,6 +134,8 @@ interface EndpointRecord {
   readonly elsewhere: ReadonlySet<string>;
   /** By subnet id, the blocks addresses come from first. */
   readonly preferred: ReadonlyMap<number, readonly Prefix[]>;
+  readonly dns: DnsSettings;
+  readonly aliases: readonly string[];
 }
 
 /** Records the endpoint with its addresses, port mappings and policies in one store transaction. */
@@ -129,6 +147,7 @@ function insertEndpoint(core: Core, r: EndpointRecord): string {
     if (r.spec.origin !== undefined && store.endpoints.idByOrigin(r.spec.origin) !== undefined)
       throw conflict(`${r.spec.origin.kind} ${r.spec.origin.key} already has an endpoint`);
     if (r.attach !== undefined) checkAttachFree(core, r.attach);
+    checkNamesFree(core, r);
     // Two interfaces with one MAC on a bridge steal each other's frames: a conflict, like a taken address.
     const sameMac = r.spec.mac === undefined ? undefined : store.endpoints.withMac(r.net.id, r.mac);
     if (sameMac !== undefined)
@@ -143,6 +162,8 @@ function insertEndpoint(core: Core, r: EndpointRecord): string {
       attachment: r.attach ?? null,
       gatewayPriority: r.gatewayPriority,
       remoteHost: null,
+      dns: r.dns,
+      aliases: r.aliases,
     });
     const { net } = r;
     const hostAddresses = new Set([
@@ -258,6 +279,22 @@ function resolveAttach(core: Core, spec: AttachSpec): NewNamespaceAttachment {
     namespaceId: ns.id,
     ifname: checkIfname("ifname", spec.ifname ?? DEFAULT_IFNAME),
   };
+}
+
+/** One name, one endpoint on a network: the resolver answers a name or an alias with one endpoint's addresses. */
+function checkNamesFree(core: Core, r: EndpointRecord): void {
+  const names = [
+    { name: r.name, field: "name" },
+    ...r.aliases.map((name, i) => ({ name, field: `${r.spec.aliases?.field ?? "aliases"}[${i}]` })),
+  ];
+  for (const { name, field } of names) {
+    const holder = core.store.endpoints.withDnsName(r.net.id, name);
+    if (holder !== undefined)
+      throw conflictAt(
+        field,
+        `"${name}" is a name or alias of endpoint "${core.store.endpoints.find(holder)?.name ?? holder}" on network "${r.net.name}"`,
+      );
+  }
 }
 
 function checkAttachFree(core: Core, attach: { namespaceId: string; ifname: string }): void {

@@ -3,10 +3,12 @@
  * for a network shared with the cluster, defined there); deleted with their endpoints.
  */
 import type { HostAddress } from "../dataplane/hostfacts.js";
+import { checkDns } from "../dns/settings.js";
 import { conflict, invalidArgument } from "../errors.js";
 import { cidrOf } from "../model/ip.js";
 import {
   networkTypes,
+  type DnsSettings,
   type Network,
   type NetworkType,
   type Origin,
@@ -66,6 +68,8 @@ interface CheckedNetwork {
   readonly uplink: UplinkSnapshot | null;
   /** The host's addresses its subnets must not hold: none for a network on the uplink's LAN, which holds them. */
   readonly hostAddresses: readonly HostAddress[];
+  readonly dns: DnsSettings;
+  readonly resolver: boolean;
 }
 
 /** Checks a spec and completes it: its type's settings, its MTU, and a subnet when none is given. */
@@ -90,6 +94,13 @@ async function checkNetwork(core: Core, spec: NetworkSpec): Promise<CheckedNetwo
   }
   if (spec.ipam?.value === "dhcp" && !mode.dhcp)
     throw invalidArgument(spec.ipam.field, `${type} networks have no DHCP server to lease addresses from`);
+  const resolver = spec.resolver?.value ?? mode.resolver;
+  if (resolver && !mode.resolver)
+    throw invalidArgument(
+      spec.resolver?.field ?? "type",
+      `${type} networks have no gateway address on the host for hostnet's resolver to answer on`,
+    );
+  const dns = checkDns(spec.dns);
   const host = modeHost(core);
   mode.validate(spec, host);
   const { overlay, uplink, mtu: typeMtu } = await mode.prepare(spec, host);
@@ -99,7 +110,7 @@ async function checkNetwork(core: Core, spec: NetworkSpec): Promise<CheckedNetwo
   const policies = checkPolicies(spec.policies ?? [], { name, subnets: subnets.map(prefixOf) });
   checkPoliciesInForce([], policies);
   const hostAddresses = uplink === null && given.length > 0 ? await core.host.addresses() : [];
-  return { name, type, mtu, subnets, policies, overlay, uplink, hostAddresses };
+  return { name, type, mtu, subnets, policies, overlay, uplink, hostAddresses, dns, resolver };
 }
 
 /** Records the network, inside the store's transaction: its name, origin, uplink and subnets still free. */
@@ -140,6 +151,8 @@ function recordNetwork(core: Core, spec: NetworkSpec, net: CheckedNetwork): stri
     uplink: net.uplink,
     ipam: spec.ipam?.value ?? "static",
     overlay: net.overlay,
+    dns: net.dns,
+    resolver: net.resolver,
   });
   if (spec.origin !== undefined) store.networks.insertOrigin(id, spec.origin);
   return id;

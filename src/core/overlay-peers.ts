@@ -13,7 +13,7 @@ import {
   type OverlayNetworkDefinition,
 } from "../cluster/registry.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
-import type { Endpoint, Network, Subnet } from "../model/types.js";
+import { noDns, type Endpoint, type Network, type Subnet } from "../model/types.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Store } from "../store/store.js";
 import { overlayBridgeMac } from "../model/overlay.js";
@@ -192,6 +192,8 @@ export class OverlayPeers implements ClusterEvents {
         attachment: null,
         gatewayPriority: 0,
         remoteHost: record.host,
+        dns: noDns,
+        aliases: [],
       });
       this.store.endpoints.insertAddress(subnet.id, record.address, id);
     });

@@ -5,6 +5,7 @@
  * policy document, which every door shares); every other field an error names is one of the core's
  * (`coreFields`, errors.ts), which each door renames.
  */
+import type { DnsSpec } from "../dns/settings.js";
 import type { Origin } from "../model/types.js";
 import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";
 import type { FieldValue, GivenPolicy, NetworkSettings, PortMappingSetting } from "../policies/kind.js";
@@ -30,6 +31,9 @@ export interface NetworkSpec extends NetworkSettings {
   readonly ipam?: FieldValue<"static" | "dhcp">;
   /** Set when the network comes from the cluster's registry, which has it already. */
   readonly fromCluster?: true;
+  readonly dns?: DnsSpec;
+  /** Whether hostnet's resolver answers on the gateway; the type's default when absent. */
+  readonly resolver?: FieldValue<boolean>;
 }
 
 /** The uplink NIC a network takes, by name. */
@@ -56,6 +60,9 @@ export interface EndpointSpec {
   readonly policies: readonly PolicySpec[];
   /** Set by a client such as the CNI plugin to find the endpoint again by its own key. */
   readonly origin?: Origin;
+  readonly dns?: DnsSpec;
+  /** More names the network's resolver answers for the endpoint. */
+  readonly aliases?: FieldValue<readonly string[]>;
 }
 
 /**

@@ -8,12 +8,20 @@
 import { firewalldArgv } from "./firewall/firewalld.js";
 import { iptablesRestoreArgv, iptablesRestoreInput } from "./firewall/iptables.js";
 import type { Runner } from "./linux/exec.js";
+import type { Resolver } from "../dns/resolver.js";
 import type { LoopbackProxy } from "./loopback-proxy.js";
+import { removeResolvConf, writeResolvConf } from "./linux/resolv-conf.js";
 import { writeSysctl } from "./linux/sysctl.js";
 import type { Op } from "./plan.js";
 import { batches, ipArgv, steps, type Batch } from "./render/steps.js";
 
-async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Promise<void> {
+/** What hostnetd serves itself, which plans open and close like kernel objects. */
+export interface InProcess {
+  readonly proxy: LoopbackProxy;
+  readonly resolver: Resolver;
+}
+
+async function runBatch(runner: Runner, { proxy, resolver }: InProcess, batch: Batch): Promise<void> {
   const input = `${batch.lines.join("\n")}\n`;
   switch (batch.runner.kind) {
     case "ip":
@@ -52,6 +60,18 @@ async function runBatch(runner: Runner, proxy: LoopbackProxy, batch: Batch): Pro
     case "firewalld":
       for (const line of batch.lines) await runner.run(firewalldArgv(line));
       return;
+    case "resolver":
+      for (const cmd of batch.listeners ?? []) {
+        if (cmd.action === "open") await resolver.open(cmd.spec);
+        else await resolver.close(cmd.address);
+      }
+      return;
+    case "file":
+      for (const cmd of batch.files ?? []) {
+        if (cmd.action === "write") await writeResolvConf(cmd.netns, cmd.text);
+        else await removeResolvConf(cmd.netns);
+      }
+      return;
   }
 }
 
@@ -60,7 +80,7 @@ export type ApplyProgress = (done: number, total: number) => void;
 
 export async function apply(
   runner: Runner,
-  proxy: LoopbackProxy,
+  inProcess: InProcess,
   ops: readonly Op[],
   progress: ApplyProgress = () => undefined,
 ): Promise<void> {
@@ -68,7 +88,7 @@ export async function apply(
   const total = all.reduce((n, b) => n + b.lines.length, 0);
   let done = 0;
   const run = async (batch: Batch): Promise<void> => {
-    await runBatch(runner, proxy, batch);
+    await runBatch(runner, inProcess, batch);
     done += batch.lines.length;
     progress(done, total);
   };

@@ -4,6 +4,7 @@
 import type { Endpoint, LoadBalancer, Namespace, Network } from "../model/types.js";
 import { loadBalancerObjects } from "../modes/load-balancer.js";
 import { modes } from "../modes/index.js";
+import { resolvConfText, writesResolvConf } from "../dns/resolv-conf.js";
 import { nftFamilies } from "./nft-sets.js";
 import { defaultSkeleton, type KernelObject, type SkeletonOptions } from "./objects.js";
 import { skeletonRules, skeletonVersion } from "./render/nft.js";
@@ -38,10 +39,15 @@ export function desiredState(snapshot: StoreSnapshot): KernelObject[] {
   const networks = new Map(snapshot.networks.map((n) => [n.id, n]));
   const namespaces = new Map(snapshot.namespaces.map((n) => [n.id, n]));
   const objects = globalObjects(snapshot.skeleton);
+  const attachedTo = new Map<string, Endpoint[]>();
+  for (const ep of snapshot.endpoints)
+    if (ep.attachment?.kind === "namespace")
+      attachedTo.set(ep.attachment.namespaceId, [...(attachedTo.get(ep.attachment.namespaceId) ?? []), ep]);
   for (const ns of snapshot.namespaces)
-    if (ns.owned)
-      objects.push({ kind: "netns", owner: `ns:${ns.id}`, name: ns.name, instance: snapshot.instance });
-  for (const net of snapshot.networks) objects.push(...modes[net.type].networkObjects(net));
+    objects.push(
+      ...namespaceObjects(ns, attachedTo.get(ns.id) ?? [], (id) => networks.get(id), snapshot.instance),
+    );
+  for (const net of snapshot.networks) objects.push(...networkObjects(net));
   for (const ep of snapshot.endpoints) {
     const net = networks.get(ep.networkId);
     if (net !== undefined) objects.push(...endpointObjects(ep, net, (id) => namespaces.get(id)));
@@ -55,6 +61,37 @@ export function desiredState(snapshot: StoreSnapshot): KernelObject[] {
         (id) => namespaces.get(id),
       ),
     );
+  return objects;
+}
+
+/** A network's objects: its mode's, and its resolver's listeners on its gateway addresses. */
+export function networkObjects(net: Network): KernelObject[] {
+  const owner = `net:${net.id}` as const;
+  return [
+    ...modes[net.type].networkObjects(net),
+    ...(net.resolver
+      ? net.subnets.map((s): KernelObject => ({ kind: "dnsListener", owner, address: s.gateway }))
+      : []),
+  ];
+}
+
+/** A namespace's own objects: the namespace, if hostnet made it, and its resolv.conf, if hostnet writes it. */
+export function namespaceObjects(
+  ns: Namespace,
+  attached: readonly Endpoint[],
+  network: (id: string) => Network | undefined,
+  instance: string,
+): KernelObject[] {
+  const owner = `ns:${ns.id}` as const;
+  const objects: KernelObject[] = ns.owned ? [{ kind: "netns", owner, name: ns.name, instance }] : [];
+  if (!writesResolvConf(ns)) return objects;
+  const text = resolvConfText(
+    attached.flatMap((endpoint) => {
+      const net = network(endpoint.networkId);
+      return net === undefined ? [] : [{ endpoint, network: net }];
+    }),
+  );
+  if (text !== undefined) objects.push({ kind: "resolvConf", owner, netns: ns.name, instance, text });
   return objects;
 }
 

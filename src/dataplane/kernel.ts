@@ -3,11 +3,10 @@
  * proxy listeners) and the other firewalls through their own tools, apply through batches.
  */
 import type { Namespace } from "../model/types.js";
-import { apply, type ApplyProgress } from "./apply.js";
+import { apply, type ApplyProgress, type InProcess } from "./apply.js";
 import { elementCounters } from "./counters.js";
 import { observeFirewalls } from "./firewall/observe.js";
 import type { Runner } from "./linux/exec.js";
-import type { LoopbackProxy } from "./loopback-proxy.js";
 import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { KernelObject } from "./objects.js";
@@ -15,18 +14,21 @@ import { observe, observeNft, observePeerNamespaceIds } from "./observe.js";
 import type { Op } from "./plan.js";
 import type { Kernel } from "./reconciler.js";
 
-export function linuxKernel(proxy: LoopbackProxy, runner: Runner): Kernel {
+export function linuxKernel(inProcess: InProcess, runner: Runner): Kernel {
   return {
     async observe(namespaces: readonly Namespace[], instance: string) {
-      const proxies = proxy
+      const proxies = inProcess.proxy
         .list()
         .map((p): KernelObject => ({ kind: "loopbackProxy", ...p, owner: p.owner as Owner }));
-      return [...(await observe(runner, namespaces, instance)), ...proxies];
+      const listeners = inProcess.resolver
+        .list()
+        .map((l): KernelObject => ({ kind: "dnsListener", address: l.address, owner: l.owner as Owner }));
+      return [...(await observe(runner, namespaces, instance)), ...proxies, ...listeners];
     },
     observeNft: () => observeNft(runner),
     observeFirewalls: () => observeFirewalls(runner),
     peerNamespaceIds: () => observePeerNamespaceIds(runner),
-    apply: (ops: readonly Op[], progress?: ApplyProgress) => apply(runner, proxy, ops, progress),
+    apply: (ops: readonly Op[], progress?: ApplyProgress) => apply(runner, inProcess, ops, progress),
     elementCounters: (sets: readonly NftSetName[]) => elementCounters(runner, sets),
   };
 }

@@ -20,6 +20,8 @@ const OWNER = `(?:${ownerKinds.join("|")}):[0-9a-f-]{36}`;
 
 /** Where named network namespaces live, as iproute2 keeps them. */
 export const NETNS_DIR = "/run/netns";
+/** Where `ip netns exec NAME` finds files to mount over /etc's: NAME/resolv.conf. */
+export const NETNS_ETC_DIR = "/etc/netns";
 /** The name of hostnet's two nft tables, one per family (nft-sets.ts). */
 export const NFT_TABLE = "hostnet";
 /** The routing protocol number that marks hostnet's DSR routes (`ip route … proto 211`). */
@@ -112,6 +114,19 @@ export const namespaceNsid = (owner: Owner): number =>
 
 /** Whether a namespace id is in the range hostnet marks its namespaces with. */
 export const isNamespaceNsid = (nsid: number | undefined): boolean => nsid !== undefined && nsid >= NSID_BASE;
+
+/**
+ * The first line of a resolv.conf hostnet writes, after `# `: its namespace's owner and the hostnetd that
+ * wrote it, as the namespace's lo alias has them, and a word for whoever opens the file.
+ */
+export const resolvConfMark = (owner: Owner, instance: string): string =>
+  `${namespaceAlias(owner, instance)} (written by hostnet from its DNS settings; edits are undone)`;
+
+/** The owner and writer a resolv.conf's first line names, if hostnet wrote it. */
+export function resolvConfOwner(firstLine: string): { owner: Owner; instance?: string } | undefined {
+  const m = /^# (\S+) \(written by hostnet/.exec(firstLine);
+  return m === null ? undefined : namespaceMark(m[1]);
+}
 
 /** The empty chain whose name carries the version of a table's skeleton (render/nft.ts). */
 const VERSION_CHAIN_PREFIX = "version_";

@@ -41,8 +41,12 @@ interface Base {
 }
 
 export type KernelObject =
-  /** `instance`: the hostnetd that made it, in its lo's alias (naming.ts namespaceAlias). */
-  | (Base & { kind: "netns"; name: string; instance: string })
+  /**
+   * `instance`: the hostnetd that made it, in its lo's alias (naming.ts namespaceAlias). `unmarked`, only
+   * ever observed: the store's namespace is there but its lo lacks that alias, since making a namespace and
+   * marking it are two processes and hostnetd can die between them; it is marked in place.
+   */
+  | (Base & { kind: "netns"; name: string; instance: string; unmarked?: true })
   /** `mac`: the uplink's, for a bridge that takes an uplink's place on the LAN. */
   | (Base & { kind: "bridge"; name: string; mtu: number; mac?: string })
   /** A NIC that is not hostnet's, made a port of one of its bridges (its addresses and routes moved there). */
@@ -155,6 +159,14 @@ export type KernelObject =
       rules?: number;
       skeleton?: SkeletonOptions;
     })
+  /**
+   * /etc/netns/NAME/resolv.conf of a namespace hostnet made or adopted by its name, which `ip netns exec`
+   * mounts over /etc/resolv.conf; `text` is what follows its first line, the mark of its owner and of the
+   * hostnetd that wrote it (naming.ts resolvConfMark).
+   */
+  | (Base & { kind: "resolvConf"; netns: string; instance: string; text: string })
+  /** hostnetd's resolver listening on a network's gateway address, UDP and TCP port 53 (dns/resolver.ts). */
+  | (Base & { kind: "dnsListener"; address: string })
   | (Base & {
       kind: "loopbackProxy";
       protocol: "tcp" | "udp";
@@ -230,6 +242,10 @@ export function identity(o: KernelObject): string {
       return `viproute:${o.vip}`;
     case "loopbackProxy":
       return `proxy:${o.protocol}/${o.port}`;
+    case "resolvConf":
+      return `resolvconf:${o.netns}`;
+    case "dnsListener":
+      return `dns:${o.address}`;
     case "iptablesChain":
       return `iptables:${o.backend}:${o.family}:chain`;
     case "iptablesJump":
@@ -266,6 +282,8 @@ export function netnsOf(o: KernelObject): NetnsRef {
     case "nftTable":
     case "nftElement":
     case "loopbackProxy":
+    case "resolvConf":
+    case "dnsListener":
     case "ifb":
     case "shaper":
     case "ingressRedirect":
@@ -311,6 +329,8 @@ export function parentOf(o: KernelObject): string | undefined {
     case "vxlan":
     case "nftTable":
     case "loopbackProxy":
+    case "resolvConf":
+    case "dnsListener":
     case "vipRoute":
     case "iptablesChain":
     case "iptablesJump":
@@ -413,6 +433,12 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
         observed.targetPort === desired.targetPort &&
         observed.owner === desired.owner
       );
+    case "resolvConf":
+      return (
+        observed.kind === "resolvConf" && observed.text === desired.text && observed.owner === desired.owner
+      );
+    case "dnsListener":
+      return observed.kind === "dnsListener" && observed.owner === desired.owner;
     case "shaper":
       return observed.kind === "shaper" && observed.bytesPerSecond === desired.bytesPerSecond;
     case "ingressRedirect":
@@ -422,8 +448,9 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
     case "firewalldInterface":
       return observed.kind === "firewalldInterface" && observed.zone === desired.zone;
     // A jump is hostnet's by its target; where hostnet first put it in the chain, it leaves it.
-    case "iptablesJump":
     case "netns":
+      return observed.kind === "netns" && observed.unmarked !== true;
+    case "iptablesJump":
     case "address":
     case "ifb":
       return observed.kind === desired.kind;
@@ -470,6 +497,10 @@ export function describe(o: KernelObject): string {
       return `redirect ${o.dev} ingress to ${o.to}`;
     case "loopbackProxy":
       return `loopback proxy [::1]:${o.port}/${o.protocol} to ${o.target.includes(":") ? `[${o.target}]` : o.target}:${o.targetPort} (${o.owner})`;
+    case "resolvConf":
+      return `/etc/netns/${o.netns}/resolv.conf: ${o.text.trim().split("\n").join("; ")}`;
+    case "dnsListener":
+      return `resolver on ${o.address.includes(":") ? `[${o.address}]` : o.address}:53 (${o.owner})`;
     case "nftElement":
       return `nft element ${o.set} { ${partsText(o.key)}${o.value === null ? "" : ` : ${partsText(o.value)}`} } (${o.owner})`;
     case "iptablesChain":

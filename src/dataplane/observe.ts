@@ -6,6 +6,7 @@
 import pLimit from "p-limit";
 import type { Namespace } from "../model/types.js";
 import type { Runner } from "./linux/exec.js";
+import { readResolvConfs } from "./linux/resolv-conf.js";
 import { readSysctl } from "./linux/sysctl.js";
 import {
   DSR_ROUTE_PROTO,
@@ -18,6 +19,7 @@ import {
   NFT_TABLE,
   ownerFromAlias,
   parseElementComment,
+  resolvConfOwner,
   RULE_PROTO,
   shortIdOfLink,
   versionOfChain,
@@ -273,7 +275,11 @@ function rulesOf(path: string, family: 4 | 6, rules: readonly IpRule[]): KernelO
   );
 }
 
-async function observeNamespace(runner: Runner, path: string): Promise<KernelObject[]> {
+/** What a namespace holds of hostnet's, and the alias of its lo ("" without one), which marks one hostnet made. */
+async function observeNamespace(
+  runner: Runner,
+  path: string,
+): Promise<{ objects: KernelObject[]; loAlias: string }> {
   const [linksJson, routesJson, rules4, rules6] = await Promise.all([
     ip(runner, path, ["-d", "addr", "show"]),
     ip(runner, path, ["route", "show", "table", "all"]),
@@ -282,7 +288,9 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
   ]);
   const out: KernelObject[] = [];
   const owners = new Map<string, Owner>();
+  let loAlias = "";
   for (const l of JSON.parse(linksJson) as IpLink[]) {
+    if (l.ifname === "lo") loAlias = l.ifalias ?? "";
     // DSR VIPs: whose they are, the reconciler tells from the store's load balancers.
     if (l.ifname === "lo")
       for (const a of l.addr_info ?? [])
@@ -326,7 +334,13 @@ async function observeNamespace(runner: Runner, path: string): Promise<KernelObj
     ...rulesOf(path, 4, JSON.parse(rules4) as IpRule[]),
     ...rulesOf(path, 6, JSON.parse(rules6) as IpRule[]),
   );
-  return out;
+  return { objects: out, loAlias };
+}
+
+/** Whether lo's alias marks a namespace as this owner's, made by this hostnetd (or one before instances). */
+function marks(loAlias: string, owner: Owner, instance: string): boolean {
+  const mark = namespaceMark(loAlias);
+  return mark?.owner === owner && (mark.instance ?? instance) === instance;
 }
 
 /** An entry of `ip -j netns list`: a named namespace and its id in hostnetd's namespace, if it has one. */
@@ -367,6 +381,16 @@ async function observeNetns(
     ),
   );
   return out;
+}
+
+/** The resolv.conf files this hostnetd wrote; another's (a test's, a second instance's) are not its to change. */
+async function observeResolvConfs(instance: string): Promise<KernelObject[]> {
+  return (await readResolvConfs()).flatMap(({ netns, firstLine, rest }): KernelObject[] => {
+    const mark = resolvConfOwner(firstLine);
+    return mark?.instance === instance
+      ? [{ kind: "resolvConf", owner: mark.owner, netns, instance, text: rest }]
+      : [];
+  });
 }
 
 interface NftJson {
@@ -495,17 +519,34 @@ export async function observe(
       value: (await readSysctl(key)) ?? "",
     })),
   );
-  const [links, netns, nft, inside, vipRoutes] = await Promise.all([
+  const [links, netns, nft, inside, vipRoutes, resolvConfs] = await Promise.all([
     observeHostLinks(runner).then(async (l) => {
       const [tc, peers] = await Promise.all([observeTc(runner, l), observeOverlayPeers(runner, l)]);
       return [...l, ...tc, ...peers];
     }),
     observeNetns(runner, namespaces, instance),
     observeNft(runner),
-    Promise.all(namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => [])))),
+    Promise.all(
+      namespaces.map((ns) => limit(() => observeNamespace(runner, ns.path).catch(() => undefined))),
+    ),
     observeVipRoutes(runner),
+    observeResolvConfs(instance),
   ]);
-  return [...sysctls, ...links, ...netns, ...nft, ...inside.flat(), ...vipRoutes];
+  const unmarked = new Set(
+    namespaces.flatMap((ns, i) => {
+      const loAlias = inside[i]?.loAlias;
+      return ns.owned && loAlias !== undefined && !marks(loAlias, `ns:${ns.id}`, instance) ? [ns.name] : [];
+    }),
+  );
+  return [
+    ...sysctls,
+    ...links,
+    ...netns.map((o) => (o.kind === "netns" && unmarked.has(o.name) ? { ...o, unmarked: true as const } : o)),
+    ...nft,
+    ...inside.flatMap((seen) => seen?.objects ?? []),
+    ...vipRoutes,
+    ...resolvConfs,
+  ];
 }
 
 /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */

@@ -20,7 +20,7 @@ export interface Plan {
  */
 export function replaceDestroysChildren(to: KernelObject, from: KernelObject): boolean {
   if (to.kind === "veth") return from.kind !== "veth" || from.mtu !== to.mtu;
-  return to.kind === "vxlan" || to.kind === "nftTable" || to.kind === "netns";
+  return to.kind === "vxlan" || to.kind === "nftTable";
 }
 
 function rank(o: KernelObject): number {
@@ -58,6 +58,8 @@ function rank(o: KernelObject): number {
     case "nftElement":
       return 8;
     case "loopbackProxy":
+    case "resolvConf":
+    case "dnsListener":
       return 9;
   }
 }

@@ -8,14 +8,20 @@
  */
 import type { Logger } from "pino";
 import type { Namespace } from "../model/types.js";
-import { modes } from "../modes/index.js";
 import type { Store } from "../store/store.js";
 import type { ApplyProgress } from "./apply.js";
 import type { Counter } from "./counters.js";
 import { shortIdOfLink, type Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
-import { desiredState, endpointObjects, globalObjects, lbObjects } from "./desired.js";
+import {
+  desiredState,
+  endpointObjects,
+  globalObjects,
+  lbObjects,
+  namespaceObjects,
+  networkObjects,
+} from "./desired.js";
 import {
   firewallExceptions,
   noHostFirewalls,
@@ -342,9 +348,10 @@ export class Reconciler {
     admit: (ops: readonly Op[]) => readonly Op[] = (ops) => ops,
     progress?: ApplyProgress,
   ): Promise<readonly Op[]> {
-    const scope = this.firewallIntegration === "auto" ? widened(requested) : requested;
+    const withFirewall = this.firewallIntegration === "auto" ? widened(requested) : requested;
     if (fresh || this.known === undefined) await this.refresh();
-    else if (scope !== requested) await this.refreshFirewalls();
+    else if (withFirewall !== requested) await this.refreshFirewalls();
+    const scope = this.withNamespaces(withFirewall);
     const { owners, desired } =
       scope === "all"
         ? { owners: scope, desired: this.desired(scope) }
@@ -372,6 +379,26 @@ export class Reconciler {
     for (const op of ops) if (op.action !== "delete") known.set(op.object);
     this.known = known;
     return ops;
+  }
+
+  /**
+   * The scope, and the namespaces its endpoints are attached to or were, as the record has their container
+   * ends: a namespace's resolv.conf says what its endpoints' DNS settings say.
+   */
+  private withNamespaces(scope: Scope): Scope {
+    if (scope === "all") return scope;
+    const namespaces = new Set<Owner>();
+    for (const owner of scope) {
+      if (!owner.startsWith("ep:")) continue;
+      const attachment = this.store.endpoints.find(owner.slice(3))?.attachment;
+      if (attachment?.kind === "namespace") namespaces.add(`ns:${attachment.namespaceId}`);
+      for (const o of this.known?.ofOwners([owner]) ?? []) {
+        const ns = o.kind === "containerLink" ? this.store.namespaces.find(o.netns) : undefined;
+        if (ns !== undefined) namespaces.add(`ns:${ns.id}`);
+      }
+    }
+    const added = [...namespaces].filter((o) => !scope.includes(o));
+    return added.length === 0 ? scope : [...scope, ...added];
   }
 
   /**
@@ -526,13 +553,18 @@ export class Reconciler {
     const [kind, id] = owner.split(":") as [string, string];
     if (kind === "net") {
       const net = this.store.networks.find(id);
-      return net === undefined ? [] : modes[net.type].networkObjects(net);
+      return net === undefined ? [] : networkObjects(net);
     }
     if (kind === "ns") {
       const ns = this.store.namespaces.find(id);
-      return ns?.owned === true
-        ? [{ kind: "netns", owner, name: ns.name, instance: this.store.meta.instanceId() }]
-        : [];
+      return ns === undefined
+        ? []
+        : namespaceObjects(
+            ns,
+            this.store.endpoints.all({ namespaceId: ns.id }),
+            (netId) => this.store.networks.find(netId),
+            this.store.meta.instanceId(),
+          );
     }
     if (kind === "lb") {
       const lb = this.loadBalancers.find(id);

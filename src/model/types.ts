@@ -56,6 +56,19 @@ export interface UplinkSnapshot {
   readonly routes: readonly HostRoute[];
 }
 
+/**
+ * HNS's Dns of a network or an endpoint: what a container's resolv.conf says. An endpoint's own parts, where
+ * it gives them, override its network's (docs/dns.md).
+ */
+export interface DnsSettings {
+  readonly domain: string | null;
+  readonly search: readonly string[];
+  readonly servers: readonly string[];
+  readonly options: readonly string[];
+}
+
+export const noDns: DnsSettings = { domain: null, search: [], servers: [], options: [] };
+
 export interface Network {
   readonly id: string;
   readonly name: string;
@@ -81,6 +94,9 @@ export interface Network {
   readonly uplink: UplinkSnapshot | null;
   /** The VXLAN of an overlay network, the same on every host; null for the other types. */
   readonly overlay: OverlaySettings | null;
+  readonly dns: DnsSettings;
+  /** Whether hostnet's resolver answers on the network's gateway addresses (docs/dns.md). */
+  readonly resolver: boolean;
 }
 
 export interface OverlaySettings {
@@ -169,6 +185,9 @@ export interface Endpoint {
   readonly detachedReason?: DetachedReason;
   /** An endpoint of an overlay network on another host: that host's (underlay) address; null for this host's. */
   readonly remoteHost: string | null;
+  readonly dns: DnsSettings;
+  /** More names the network's resolver answers for the endpoint, lower case. */
+  readonly aliases: readonly string[];
 }
 
 /** A port of a load balancer's frontend and the backends' port it goes to. */

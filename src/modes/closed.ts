@@ -18,6 +18,7 @@ function closedMode(type: NetworkType, hostOnNetwork: boolean): NetworkMode {
     defaultRoute: false,
     families: [4, 6],
     dhcp: false,
+    resolver: hostOnNetwork,
 
     validate(spec) {
       refuseVxlan(type, spec);

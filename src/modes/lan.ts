@@ -37,6 +37,8 @@ function lanMode(type: NetworkType, opts: { rewriteMac: boolean; isolated: boole
     families: opts.rewriteMac ? [4] : [4, 6],
     // The LAN's DHCP server would lease to the MAC it sees, which L2Bridge and L2Tunnel hide.
     dhcp: !opts.rewriteMac,
+    // The gateway is the LAN's router, not the host.
+    resolver: false,
 
     validate(spec) {
       refuseVxlan(type, spec);

@@ -48,6 +48,11 @@ export interface NetworkMode {
   /** The IP families its subnets may have. */
   readonly families: readonly Family[];
   /**
+   * Whether the host has the gateway addresses on the network, where hostnet's resolver answers its
+   * endpoints: on by default for such a type, impossible for the others.
+   */
+  readonly resolver: boolean;
+  /**
    * Refuses, with InvalidArgument naming the field, what a network of this type cannot be: a setting only
    * other types take, or one this type needs and the spec lacks.
    */

@@ -16,6 +16,7 @@ export const nat: NetworkMode = {
   defaultRoute: true,
   families: [4, 6],
   dhcp: false,
+  resolver: true,
 
   validate(spec) {
     refuseVxlan("NAT", spec);

@@ -4,15 +4,17 @@
  * endpoints are read.
  */
 import type { Family } from "../model/ip.js";
-import type {
-  Attachment,
-  DetachedReason,
-  NewAttachment,
-  Endpoint,
-  EndpointAddress,
-  Origin,
-  PortMapping,
-  Protocol,
+import {
+  noDns,
+  type Attachment,
+  type DetachedReason,
+  type NewAttachment,
+  type DnsSettings,
+  type Endpoint,
+  type EndpointAddress,
+  type Origin,
+  type PortMapping,
+  type Protocol,
 } from "../model/types.js";
 import type { EndpointPolicy } from "../policies/index.js";
 import type { Prepare } from "./statements.js";
@@ -30,6 +32,7 @@ interface EndpointRow {
   handoff_sandbox: string | null;
   remote_host: string | null;
   detached_reason: DetachedReason | null;
+  dns: string | null;
 }
 interface AddressRow {
   endpoint_id: string;
@@ -37,6 +40,10 @@ interface AddressRow {
   address: string;
   family: number;
   prefix: string;
+}
+interface AliasRow {
+  endpoint_id: string;
+  alias: string;
 }
 interface PolicyRow {
   endpoint_id: string;
@@ -60,6 +67,8 @@ export interface NewEndpoint {
   readonly attachment: NewAttachment | null;
   readonly gatewayPriority: number;
   readonly remoteHost: string | null;
+  readonly dns: DnsSettings;
+  readonly aliases: readonly string[];
 }
 
 export class EndpointStore {
@@ -67,9 +76,32 @@ export class EndpointStore {
 
   insert(e: NewEndpoint): void {
     this.prepare(
-      "INSERT INTO endpoints (id, name, network_id, short_id, mac, gateway_priority, remote_host) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ).run(e.id, e.name, e.networkId, e.shortId, e.mac, e.gatewayPriority, e.remoteHost);
+      "INSERT INTO endpoints (id, name, network_id, short_id, mac, gateway_priority, remote_host, dns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      e.id,
+      e.name,
+      e.networkId,
+      e.shortId,
+      e.mac,
+      e.gatewayPriority,
+      e.remoteHost,
+      JSON.stringify(e.dns),
+    );
     if (e.attachment !== null) this.setAttachment(e.id, e.attachment);
+    const insertAlias = this.prepare(
+      "INSERT INTO endpoint_aliases (network_id, alias, endpoint_id, seq) VALUES (?, ?, ?, ?)",
+    );
+    e.aliases.forEach((alias, seq) => insertAlias.run(e.networkId, alias, e.id, seq));
+  }
+
+  /** The endpoint of the network that has this name or alias, in any case, but for `exceptId`. */
+  withDnsName(networkId: string, name: string, exceptId = ""): string | undefined {
+    const row = this.prepare<[string, string, string, string, string, string], { id: string }>(
+      `SELECT id FROM endpoints WHERE network_id = ? AND name = ? COLLATE NOCASE AND id != ?
+       UNION ALL SELECT endpoint_id AS id FROM endpoint_aliases WHERE network_id = ? AND alias = ? AND endpoint_id != ?
+       LIMIT 1`,
+    ).get(networkId, name, exceptId, networkId, name.toLowerCase(), exceptId);
+    return row?.id;
   }
 
   /**
@@ -194,6 +226,13 @@ export class EndpointStore {
         : this.prepare<[string], PolicyRow>(
             "SELECT * FROM endpoint_policies WHERE endpoint_id = ? ORDER BY seq",
           ).all(one);
+    const aliases =
+      one === undefined
+        ? this.prepare<[], AliasRow>("SELECT endpoint_id, alias FROM endpoint_aliases ORDER BY seq").all()
+        : this.prepare<[string], AliasRow>(
+            "SELECT endpoint_id, alias FROM endpoint_aliases WHERE endpoint_id = ? ORDER BY seq",
+          ).all(one);
+    const aliasesOf = groupBy(aliases, (a) => a.endpoint_id);
     const policiesOf = groupBy(policies, (p) => p.endpoint_id);
     const addressesOf = groupBy(addresses, (a) => a.endpoint_id);
     const mappingsOf = groupBy(mappings, (m) => m.endpoint_id);
@@ -210,6 +249,8 @@ export class EndpointStore {
       addresses: (addressesOf.get(row.id) ?? []).map(toAddress),
       portMappings: (mappingsOf.get(row.id) ?? []).map(toPortMapping),
       policies: (policiesOf.get(row.id) ?? []).map((p) => JSON.parse(p.policy) as EndpointPolicy),
+      dns: row.dns === null ? noDns : (JSON.parse(row.dns) as DnsSettings),
+      aliases: (aliasesOf.get(row.id) ?? []).map((a) => a.alias),
     }));
   }
 

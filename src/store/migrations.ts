@@ -148,6 +148,20 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE endpoints ADD COLUMN detached_reason TEXT;
   `,
+  `
+  ALTER TABLE networks ADD COLUMN dns TEXT;
+  ALTER TABLE networks ADD COLUMN resolver INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE endpoints ADD COLUMN dns TEXT;
+  CREATE INDEX endpoints_dns_name ON endpoints(network_id, name COLLATE NOCASE);
+  CREATE TABLE endpoint_aliases (
+    network_id TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (network_id, alias)
+  );
+  CREATE INDEX endpoint_aliases_endpoint ON endpoint_aliases(endpoint_id);
+  `,
   // Endpoints attached before attach order was kept are ranked in the order they were made.
   `
   ALTER TABLE endpoints ADD COLUMN gateway_priority INTEGER NOT NULL DEFAULT 0;

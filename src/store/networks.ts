@@ -3,13 +3,15 @@
  * made them, an overlay network's address blocks, and the uplinks to give back once a network is gone.
  */
 import type { Family } from "../model/ip.js";
-import type {
-  Network,
-  NetworkType,
-  Origin,
-  OverlaySettings,
-  Subnet,
-  UplinkSnapshot,
+import {
+  noDns,
+  type DnsSettings,
+  type Network,
+  type NetworkType,
+  type Origin,
+  type OverlaySettings,
+  type Subnet,
+  type UplinkSnapshot,
 } from "../model/types.js";
 import type { NetworkPolicy } from "../policies/index.js";
 import type { Prepare } from "./statements.js";
@@ -29,6 +31,8 @@ interface NetworkRow {
   uplink: string | null;
   ipam: "static" | "dhcp";
   overlay: string | null;
+  dns: string | null;
+  resolver: number;
 }
 interface SubnetRow {
   id: number;
@@ -52,7 +56,7 @@ export class NetworkStore {
 
   insert(n: NewNetwork): void {
     this.prepare(
-      "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, policies, created_at, adapter, uplink, ipam, overlay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO networks (id, name, type, short_id, mtu, inter_container, policies, created_at, adapter, uplink, ipam, overlay, dns, resolver) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(
       n.id,
       n.name,
@@ -66,6 +70,8 @@ export class NetworkStore {
       n.uplink === null ? null : JSON.stringify(n.uplink),
       n.ipam,
       n.overlay === null ? null : JSON.stringify(n.overlay),
+      JSON.stringify(n.dns),
+      n.resolver ? 1 : 0,
     );
     const insertSubnet = this.prepare(
       "INSERT INTO subnets (network_id, family, prefix, gateway) VALUES (?, ?, ?, ?)",
@@ -197,6 +203,8 @@ function toNetwork(row: NetworkRow, subnets: readonly SubnetRow[]): Network {
         ? null
         : { kind: row.origin_kind, key: row.origin_key },
     subnets: subnets.filter((s) => s.network_id === row.id).map(toSubnet),
+    dns: row.dns === null ? noDns : (JSON.parse(row.dns) as DnsSettings),
+    resolver: row.resolver === 1,
   };
 }
 

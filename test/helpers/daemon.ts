@@ -38,7 +38,12 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-function apiRequest(socket: string, method: string, path: string, body?: unknown): Promise<ApiResponse> {
+export function apiRequest(
+  socket: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiResponse> {
   return new Promise((resolvePromise, reject) => {
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const req = httpRequest(

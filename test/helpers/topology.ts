@@ -4,7 +4,7 @@
  * Nothing here touches the root namespace: links are created inside the namespaces.
  */
 import { randomBytes } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { inNs, must, run } from "./run.js";
 
 export interface Topology {
@@ -66,6 +66,10 @@ export async function createTopology(): Promise<Topology> {
 export async function destroyPrefix(prefix: string): Promise<void> {
   const names = await readdir("/run/netns").catch(() => [] as string[]);
   for (const name of names.filter((n) => n.startsWith(prefix))) await run(["ip", "netns", "del", name]);
+  // The resolv.conf hostnet wrote for them, if hostnetd stopped before it could remove it with its namespace.
+  const etc = await readdir("/etc/netns").catch(() => [] as string[]);
+  for (const name of etc.filter((n) => n.startsWith(prefix)))
+    await rm(`/etc/netns/${name}`, { recursive: true, force: true });
 }
 
 /** Whether `ns` can ping `address` once. */

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useLab, type EndpointBody } from "../helpers/lab.js";
@@ -103,6 +103,40 @@ describe.skipIf(needsRoot)("kill -9 and restart: hostnetd converges to its store
     await d.ok("DELETE", "/endpoints/lost");
     await d.ok("DELETE", "/namespaces/adopted");
     expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
+  });
+
+  it("marks a namespace it made but died before marking (two processes), keeping what is in it", async () => {
+    const name = t.ns("unmarked");
+    await d.ok("POST", "/namespaces", { Name: name });
+    const ep = await d.ok<EndpointBody>("POST", "/endpoints", {
+      Name: "in-unmarked",
+      HostComputeNetwork: "n1",
+      HostComputeNamespace: name,
+    });
+    const lo = async (): Promise<{ ifalias?: string; ifindex: number }> => {
+      const links = JSON.parse(await must(inNs(name, ["ip", "-j", "link", "show", "dev", "lo"]))) as {
+        ifalias?: string;
+        ifindex: number;
+      }[];
+      return links[0] ?? { ifindex: -1 };
+    };
+    const mark = (await lo()).ifalias;
+    expect(mark).toMatch(/^hostnet:ns:/);
+    await d.kill("SIGKILL");
+    // What `ip netns add` leaves before the next process marks lo.
+    await must(inNs(name, ["ip", "link", "set", "dev", "lo", "alias", ""]));
+    expect((await lo()).ifalias ?? "").toBe("");
+    const inode = statSync(`/run/netns/${name}`).ino;
+    await d.restart();
+    expect((await lo()).ifalias).toBe(mark);
+    // The same namespace, not one made again: the container's interface and address are still in it.
+    expect(statSync(`/run/netns/${name}`).ino).toBe(inode);
+    expect(await must(inNs(name, ["ip", "-br", "addr", "show", "dev", "eth0"]))).toContain(
+      ep.IpConfigurations[0]?.IpAddress ?? "none",
+    );
+    expect((await d.ok<{ Operations: unknown[] }>("GET", "/plan")).Operations).toEqual([]);
+    await d.ok("DELETE", "/endpoints/in-unmarked");
+    await d.ok("DELETE", `/namespaces/${name}`);
   });
 
   it("leaves the namespaces of another hostnetd on the machine alone", async () => {

@@ -4,7 +4,7 @@ import { DockerPools } from "../../src/ipam/docker-pools.js";
 import { allocateAddress, freeAddresses } from "../../src/ipam/ipam.js";
 import { cidrOf, parseIp, parsePrefix } from "../../src/model/ip.js";
 import type { Family } from "../../src/model/ip.js";
-import type { Network, Subnet } from "../../src/model/types.js";
+import { noDns, type Network, type Subnet } from "../../src/model/types.js";
 import { Store } from "../../src/store/store.js";
 import { thrown } from "./harness.js";
 
@@ -33,6 +33,8 @@ function addNetwork(subnets: { family: Family; prefix: string; gateway: string }
     adapter: null,
     uplink: null,
     ipam: "static",
+    dns: noDns,
+    resolver: false,
     overlay: null,
     subnets,
   });
@@ -58,6 +60,8 @@ function addEndpoint(net: Network): string {
     attachment: null,
     gatewayPriority: 0,
     remoteHost: null,
+    dns: noDns,
+    aliases: [],
   });
   return id;
 }

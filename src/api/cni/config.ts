@@ -5,7 +5,9 @@
  */
 import { checkIfname } from "../../core/validate.js";
 import { CniCode, CniError } from "./errors.js";
-import { readResult, type Dns, type Result } from "./result.js";
+import type { DnsSpec } from "../../dns/settings.js";
+import type { FieldValue } from "../../policies/kind.js";
+import { readResult, type Result } from "./result.js";
 import { isSupported, supportedVersions } from "./versions.js";
 
 const commands = ["ADD", "DEL", "CHECK", "STATUS", "VERSION", "GC"] as const;
@@ -79,7 +81,12 @@ export interface NetConf {
   readonly egressRate?: number;
   readonly ips: readonly string[];
   readonly mac?: string;
-  readonly dns?: Dns;
+  /** The configuration's `dns`: the network's settings, when the plugin creates the network. */
+  readonly networkDns?: DnsSpec;
+  /** runtimeConfig.dns: the container's own. */
+  readonly dns?: DnsSpec;
+  /** The aliases capability's names for this network (runtimeConfig.aliases.NAME). */
+  readonly aliases?: FieldValue<readonly string[]>;
   readonly prevResult?: Result;
   readonly validAttachments?: readonly { readonly containerID: string; readonly ifname: string }[];
 }
@@ -189,7 +196,10 @@ export function parseNetConf(raw: Json, cniVersion: string): NetConf {
   const ingressRate = rate("ingressRate");
   const egressRate = rate("egressRate");
   const mac = string(runtime["mac"], "runtimeConfig.mac");
-  const dns = object(runtime["dns"], "runtimeConfig.dns") ?? object(raw["dns"], "dns");
+  const dns = object(runtime["dns"], "runtimeConfig.dns");
+  const networkDns = object(raw["dns"], "dns");
+  const aliases = object(runtime["aliases"], "runtimeConfig.aliases")?.[name];
+  const aliasesKey = `runtimeConfig.aliases.${name}`;
   const prev = object(raw["prevResult"], "prevResult");
   const valid = raw["cni.dev/valid-attachments"];
   return {
@@ -205,25 +215,34 @@ export function parseNetConf(raw: Json, cniVersion: string): NetConf {
     ...(ingressRate === undefined ? {} : { ingressRate }),
     ...(egressRate === undefined ? {} : { egressRate }),
     ...(mac === undefined ? {} : { mac }),
-    ...(dns === undefined ? {} : { dns: dnsOf(dns) }),
+    ...(networkDns === undefined ? {} : { networkDns: dnsOf(networkDns, "dns") }),
+    ...(dns === undefined ? {} : { dns: dnsOf(dns, "runtimeConfig.dns") }),
+    ...(aliases === undefined ? {} : { aliases: { value: strings(aliases, aliasesKey), field: aliasesKey } }),
     ...(prev === undefined ? {} : { prevResult: readResult(prev) }),
     ...(valid === undefined ? {} : { validAttachments: attachments(valid) }),
   };
 }
 
-/** runtimeConfig.dns speaks `servers`/`searches`, a result's dns `nameservers`/`search`. */
-function dnsOf(o: Json): Dns {
-  const strings = (v: unknown, key: string): string[] =>
-    list(v, key).map((s, i) => string(s, `${key}[${i}]`) ?? "");
-  const nameservers = strings(o["nameservers"] ?? o["servers"], "dns.nameservers");
-  const search = strings(o["search"] ?? o["searches"], "dns.search");
-  const options = strings(o["options"], "dns.options");
-  const domain = string(o["domain"], "dns.domain");
+const strings = (v: unknown, key: string): string[] =>
+  list(v, key).map((s, i) => string(s, `${key}[${i}]`) ?? "");
+
+/** runtimeConfig.dns speaks `servers`/`searches`, a configuration's dns `nameservers`/`search`. */
+function dnsOf(o: Json, key: string): DnsSpec {
+  const part = (names: readonly string[]): FieldValue<string[]> | undefined => {
+    const name = names.find((n) => o[n] !== undefined);
+    return name === undefined
+      ? undefined
+      : { value: strings(o[name], `${key}.${name}`), field: `${key}.${name}` };
+  };
+  const servers = part(["nameservers", "servers"]);
+  const search = part(["search", "searches"]);
+  const options = part(["options"]);
+  const domain = string(o["domain"], `${key}.domain`);
   return {
-    ...(nameservers.length > 0 ? { nameservers } : {}),
-    ...(domain === undefined ? {} : { domain }),
-    ...(search.length > 0 ? { search } : {}),
-    ...(options.length > 0 ? { options } : {}),
+    ...(servers === undefined ? {} : { servers }),
+    ...(domain === undefined ? {} : { domain: { value: domain, field: `${key}.domain` } }),
+    ...(search === undefined ? {} : { search }),
+    ...(options === undefined ? {} : { options }),
   };
 }
 

@@ -6,6 +6,8 @@
 import { randomUUID } from "node:crypto";
 import type { HostnetService } from "../../core/service.js";
 import { endpointHostInterface } from "../../core/kernel-names.js";
+import { nameserversOf } from "../../dns/resolv-conf.js";
+import { effectiveDns } from "../../dns/settings.js";
 import { HostnetError } from "../../errors.js";
 import type { EndpointPolicy } from "../../policies/index.js";
 import type { Endpoint, Namespace, Network } from "../../model/types.js";
@@ -19,7 +21,7 @@ import {
   type NetConf,
 } from "./config.js";
 import { CniCode, CniError, toCniError } from "./errors.js";
-import { mergeResults, writeResult, type Result } from "./result.js";
+import { mergeResults, writeResult, type Dns, type Result } from "./result.js";
 import { isSupported, latestVersion, supportedVersions } from "./versions.js";
 
 export interface CniReply {
@@ -110,6 +112,8 @@ export class CniHandler {
         })),
         policies: bandwidthPolicies(conf),
         origin,
+        ...(conf.dns === undefined ? {} : { dns: conf.dns }),
+        ...(conf.aliases === undefined ? {} : { aliases: conf.aliases }),
       });
     } catch (err) {
       await this.forgetNamespaceIfUnused(ns.id);
@@ -122,7 +126,7 @@ export class CniHandler {
         throw new CniError(CniCode.Conflict, `CNI_IFNAME: ${call.ifname} already exists in ${call.netns}`);
       throw err;
     }
-    return mergeResults(conf.prevResult, ownResult(ep, net, call, conf));
+    return mergeResults(conf.prevResult, ownResult(ep, net, call));
   }
 
   /** Best effort, and a success when there is nothing (left) to delete: runtimes repeat DEL. */
@@ -194,6 +198,7 @@ export class CniHandler {
           gatewayField: conf.subnets.length === 1 ? "ipam.gateway" : `ipam.ranges[${i}][0].gateway`,
           ...(s.gateway === undefined ? {} : { gateway: s.gateway }),
         })),
+        ...(conf.networkDns === undefined ? {} : { dns: conf.networkDns }),
       });
     } catch (err) {
       // Another ADD created it meanwhile.
@@ -262,7 +267,7 @@ function bandwidthPolicies(conf: NetConf): { field: string; policy: EndpointPoli
   ];
 }
 
-function ownResult(ep: Endpoint, net: Network, call: CniEnv, conf: NetConf): Result {
+function ownResult(ep: Endpoint, net: Network, call: CniEnv): Result {
   const gatewayOf = (subnetId: number): string | undefined =>
     net.subnets.find((s) => s.id === subnetId)?.gateway;
   return {
@@ -282,6 +287,18 @@ function ownResult(ep: Endpoint, net: Network, call: CniEnv, conf: NetConf): Res
       const gw = gatewayOf(a.subnetId);
       return gw === undefined ? [] : [{ dst: a.family === 6 ? "::/0" : "0.0.0.0/0", gw }];
     }),
-    ...(conf.dns === undefined ? {} : { dns: conf.dns }),
+    dns: resultDns(ep, net),
+  };
+}
+
+/** What the container's resolv.conf should say, for the runtime to write it: the settings hostnet would. */
+function resultDns(ep: Endpoint, net: Network): Dns {
+  const dns = effectiveDns(ep.dns, net.dns);
+  const nameservers = nameserversOf(ep, net);
+  return {
+    ...(nameservers.length > 0 ? { nameservers } : {}),
+    ...(dns.domain === null ? {} : { domain: dns.domain }),
+    ...(dns.search.length > 0 ? { search: dns.search } : {}),
+    ...(dns.options.length > 0 ? { options: dns.options } : {}),
   };
 }

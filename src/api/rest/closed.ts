@@ -8,10 +8,10 @@ import { Type, type TObject, type TProperties } from "typebox";
 
 /** HNS's fields hostnet accepts and ignores, by the object of a request that carries them. */
 export const hnsIgnoredFields = {
-  HostComputeNetwork: ["ID", "MacPool", "Dns", "Flags", "Health", "SchemaVersion"],
+  HostComputeNetwork: ["ID", "MacPool", "Flags", "Health", "SchemaVersion"],
   Subnet: ["Policies", "Flags"],
   Route: ["Metric"],
-  HostComputeEndpoint: ["ID", "Dns", "Routes", "Flags", "Health", "SchemaVersion"],
+  HostComputeEndpoint: ["ID", "Routes", "Flags", "Health", "SchemaVersion"],
   HostComputeNamespace: ["ID", "NamespaceId", "Type", "Resources", "SchemaVersion"],
   HostComputeLoadBalancer: ["ID", "SchemaVersion"],
   ModifySettingRequest: ["ResourceType"],

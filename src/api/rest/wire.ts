@@ -16,7 +16,14 @@ import { parseEndpointPolicies, parseNetworkPolicies, parsePolicies } from "../.
 import { endpointPolicyViews, networkPolicyViews } from "../../policies/view.js";
 import { endpointHostInterface, networkBridge } from "../../core/kernel-names.js";
 import { overlayBridgeMac } from "../../model/overlay.js";
-import { networkTypes, type Endpoint, type Namespace, type Network } from "../../model/types.js";
+import {
+  networkTypes,
+  type DnsSettings,
+  type Endpoint,
+  type Namespace,
+  type Network,
+} from "../../model/types.js";
+import { dnsLimits, type DnsSpec } from "../../dns/settings.js";
 import { limits } from "../../model/limits.js";
 import { gatewayPriorities } from "../../model/gateway.js";
 import { closedObject } from "./closed.js";
@@ -53,6 +60,26 @@ const IpamRequest = closedObject({
   ),
 });
 
+const dnsNames = (description: string, maxItems: number) =>
+  Type.Optional(Type.Array(Type.String(), { maxItems, description }));
+/** HNS's Dns of a network or an endpoint; an endpoint's parts override its network's. */
+const dnsFields = {
+  Domain: Type.Optional(Type.String({ description: "The domain of `search` when Search is empty" })),
+  Search: dnsNames("Search domains", dnsLimits.search),
+  ServerList: dnsNames(
+    "Nameservers: where the network's resolver forwards, or what resolv.conf names without one",
+    dnsLimits.servers,
+  ),
+  Options: dnsNames("resolv.conf options such as ndots:2", dnsLimits.options),
+};
+const DnsRequest = closedObject(dnsFields);
+const Dns = Type.Object({
+  Domain: Type.Optional(Type.String()),
+  Search: Type.Array(Type.String()),
+  ServerList: Type.Array(Type.String()),
+  Options: Type.Array(Type.String()),
+});
+
 const Policy = closedObject({
   Type: Type.String(),
   Settings: Type.Unknown({
@@ -81,6 +108,13 @@ export const NetworkRequest = closedObject(
           "ACL, QOS, OutBoundNAT and SDNRoute policies every endpoint of the network gets; NetAdapterName; for Overlay networks VSID, VxlanPort, EncapOverhead and RemoteSubnetRoute",
       }),
     ),
+    Dns: Type.Optional(DnsRequest),
+    DnsResolver: Type.Optional(
+      Type.Boolean({
+        description:
+          "hostnet's resolver on the network's gateway addresses; on by default for NAT, Internal and Overlay networks",
+      }),
+    ),
   },
   { ignoring: "HostComputeNetwork" },
 );
@@ -101,6 +135,8 @@ export const NetworkWire = Type.Object({
     }),
   ),
   Policies: Type.Array(Policy),
+  Dns,
+  DnsResolver: Type.Boolean(),
   Flags: Type.Integer(),
   SchemaVersion,
   CreatedAt: Type.String(),
@@ -141,6 +177,8 @@ export const EndpointRequest = closedObject(
       }),
     ),
     Policies: Type.Optional(Type.Array(Policy, { maxItems: limits.policies })),
+    Dns: Type.Optional(DnsRequest),
+    Aliases: dnsNames("More names the network's resolver answers for the endpoint", dnsLimits.aliases),
   },
   { ignoring: "HostComputeEndpoint" },
 );
@@ -166,6 +204,8 @@ export const EndpointWire = Type.Object({
   GwPriority: Type.Integer(),
   Routes: Type.Array(Route),
   Policies: Type.Array(Policy),
+  Dns,
+  Aliases: Type.Array(Type.String()),
   Flags: Type.Integer(),
   SchemaVersion,
 });
@@ -283,6 +323,21 @@ export function networkSpec(body: NetworkRequest): NetworkSpec {
     ...(dhcp ? { ipam: { value: "dhcp" as const, field: "Ipams[0].Type" } } : {}),
     ...(body.Mtu === undefined ? {} : { mtu: body.Mtu }),
     ...(body.InterContainer === undefined ? {} : { interContainer: body.InterContainer }),
+    ...(body.Dns === undefined ? {} : { dns: dnsSpec(body.Dns, "Dns") }),
+    ...(body.DnsResolver === undefined
+      ? {}
+      : { resolver: { value: body.DnsResolver, field: "DnsResolver" } }),
+  };
+}
+
+function dnsSpec(body: Static<typeof DnsRequest>, field: string): DnsSpec {
+  return {
+    ...(body.Domain === undefined ? {} : { domain: { value: body.Domain, field: `${field}.Domain` } }),
+    ...(body.Search === undefined ? {} : { search: { value: body.Search, field: `${field}.Search` } }),
+    ...(body.ServerList === undefined
+      ? {}
+      : { servers: { value: body.ServerList, field: `${field}.ServerList` } }),
+    ...(body.Options === undefined ? {} : { options: { value: body.Options, field: `${field}.Options` } }),
   };
 }
 
@@ -302,11 +357,15 @@ export function endpointSpec(body: EndpointRequest): EndpointSpec {
     portMappings,
     policies,
   };
-  const withPriority =
-    body.GwPriority === undefined
-      ? spec
-      : { ...spec, gatewayPriority: { value: body.GwPriority, field: "GwPriority" } };
-  const withMac = body.MacAddress === undefined ? withPriority : { ...withPriority, mac: body.MacAddress };
+  const withMac: EndpointSpec = {
+    ...spec,
+    ...(body.GwPriority === undefined
+      ? {}
+      : { gatewayPriority: { value: body.GwPriority, field: "GwPriority" } }),
+    ...(body.MacAddress === undefined ? {} : { mac: body.MacAddress }),
+    ...(body.Dns === undefined ? {} : { dns: dnsSpec(body.Dns, "Dns") }),
+    ...(body.Aliases === undefined ? {} : { aliases: { value: body.Aliases, field: "Aliases" } }),
+  };
   if (body.HostComputeNamespace === undefined) return withMac;
   return { ...withMac, attach: attachSpec({ ...body, HostComputeNamespace: body.HostComputeNamespace }) };
 }
@@ -346,12 +405,21 @@ export function networkView(n: Network): NetworkWire {
     Bridge: networkBridge(n),
     ...(n.overlay === null ? {} : { DrMacAddress: overlayBridgeMac(n.overlay.localAddress) }),
     Policies: networkPolicyViews(n),
+    Dns: dnsView(n.dns),
+    DnsResolver: n.resolver,
     Flags: 0,
     SchemaVersion: schemaVersion,
     CreatedAt: n.createdAt,
     ...(n.origin === null ? {} : { Origin: { Kind: n.origin.kind, Key: n.origin.key } }),
   };
 }
+
+const dnsView = (d: DnsSettings): Static<typeof Dns> => ({
+  ...(d.domain === null ? {} : { Domain: d.domain }),
+  Search: [...d.search],
+  ServerList: [...d.servers],
+  Options: [...d.options],
+});
 
 /** Each reason hostnet detaches an endpoint for, as the REST API names it. */
 const detachedReasons = { "namespace vanished": "NamespaceVanished" } as const;
@@ -371,6 +439,8 @@ export function endpointView(e: Endpoint, net: Network): EndpointWire {
     GwPriority: e.gatewayPriority,
     Routes: net.subnets.map((s) => defaultRoute(s.gateway)),
     Policies: endpointPolicyViews(e),
+    Dns: dnsView(e.dns),
+    Aliases: [...e.aliases],
     Flags: 0,
     SchemaVersion: schemaVersion,
   };

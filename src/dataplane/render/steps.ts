@@ -3,8 +3,17 @@
  * `tc -batch`, `bridge -batch`, one `nft -f` transaction, one `iptables-restore` per filter table, a call to
  * firewalld, or a sysctl write). Pure, so tests assert the exact text.
  */
+import type { ListenerSpec } from "../../dns/resolver.js";
 import type { ProxySpec } from "../loopback-proxy.js";
-import { aliasOf, DSR_ROUTE_PROTO, namespaceAlias, namespaceNsid, NETNS_DIR, RULE_PROTO } from "../naming.js";
+import {
+  aliasOf,
+  DSR_ROUTE_PROTO,
+  namespaceAlias,
+  namespaceNsid,
+  NETNS_DIR,
+  resolvConfMark,
+  RULE_PROTO,
+} from "../naming.js";
 import { firewalldCreateLine, firewalldDeleteLine, firewalldReplaceLine } from "../firewall/firewalld.js";
 import { iptablesCreateLines, iptablesDeleteLines } from "../firewall/iptables.js";
 import { describe, type IptablesBackend, type KernelObject } from "../objects.js";
@@ -23,18 +32,41 @@ type RunnerKey =
   /** One `iptables-restore` transaction on one filter table. */
   | { kind: "iptables"; backend: IptablesBackend; family: 4 | 6 }
   /** Calls to firewalld's D-Bus interface, one process each. */
-  | { kind: "firewalld" };
+  | { kind: "firewalld" }
+  /** Files hostnetd writes itself. */
+  | { kind: "file" }
+  /** hostnetd's resolver's listeners. */
+  | { kind: "resolver" };
 
 type ProxyCommand =
   | { readonly action: "open"; readonly spec: ProxySpec }
   | { readonly action: "close"; readonly protocol: "tcp" | "udp"; readonly port: number };
+
+/** A namespace's resolv.conf written whole (`text` with its mark), or removed. */
+type FileCommand =
+  | { readonly action: "write"; readonly netns: string; readonly text: string }
+  | { readonly action: "remove"; readonly netns: string };
 
 export interface Step {
   readonly runner: RunnerKey;
   readonly line: string;
   /** For the loopback proxy: the command itself, so apply does not parse text. */
   readonly proxy?: ProxyCommand;
+  /** For files, likewise. */
+  readonly file?: FileCommand;
+  /** For the resolver, likewise. */
+  readonly listener?: ListenerCommand;
 }
+
+type ListenerCommand =
+  | { readonly action: "open"; readonly spec: ListenerSpec }
+  | { readonly action: "close"; readonly address: string };
+
+const writeResolvConf = (o: Extract<KernelObject, { kind: "resolvConf" }>): Step => ({
+  runner: { kind: "file" },
+  line: `write ${describe(o)}`,
+  file: { action: "write", netns: o.netns, text: `# ${resolvConfMark(o.owner, o.instance)}\n${o.text}` },
+});
 
 /**
  * argv of `ip` inside a namespace. nsenter enters only the network namespace; `ip -n` would also copy the
@@ -60,6 +92,9 @@ function tbf(dev: string, bytesPerSecond: number): string {
   return `qdisc replace dev ${dev} root tbf rate ${bytesPerSecond * 8}bit burst ${burst}b latency 100ms`;
 }
 const inNs = (netns: string, line: string): Step => ({ runner: { kind: "ip", netns }, line });
+/** The alias on a namespace's lo that says hostnet made it, for whom, and which hostnetd. */
+const markNamespace = (o: Extract<KernelObject, { kind: "netns" }>): Step =>
+  inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${namespaceAlias(o.owner, o.instance)} up`);
 const nodad = (cidr: string): string => (cidr.includes(":") ? " nodad" : "");
 const routeDst = (o: { family: 4 | 6; dst: string }): string =>
   o.dst === "default" ? (o.family === 6 ? "::/0" : "0.0.0.0/0") : o.dst;
@@ -82,7 +117,7 @@ function createSteps(o: KernelObject): Step[] {
       return [
         host(`netns add ${o.name}`),
         host(`netns set ${o.name} ${String(namespaceNsid(o.owner))}`),
-        inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${namespaceAlias(o.owner, o.instance)} up`),
+        markNamespace(o),
       ];
     case "bridge":
       return [
@@ -170,6 +205,12 @@ function createSteps(o: KernelObject): Step[] {
       return nftLines({ action: "create", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
     case "loopbackProxy":
       return [{ runner: { kind: "proxy" }, line: `open ${describe(o)}`, proxy: { action: "open", spec: o } }];
+    case "resolvConf":
+      return [writeResolvConf(o)];
+    case "dnsListener":
+      return [
+        { runner: { kind: "resolver" }, line: `open ${describe(o)}`, listener: { action: "open", spec: o } },
+      ];
     case "iptablesChain":
     case "iptablesJump":
       return iptables(o, iptablesCreateLines(o));
@@ -241,6 +282,22 @@ function deleteSteps(o: KernelObject): Step[] {
           proxy: { action: "close", protocol: o.protocol, port: o.port },
         },
       ];
+    case "resolvConf":
+      return [
+        {
+          runner: { kind: "file" },
+          line: `remove ${describe(o)}`,
+          file: { action: "remove", netns: o.netns },
+        },
+      ];
+    case "dnsListener":
+      return [
+        {
+          runner: { kind: "resolver" },
+          line: `close ${describe(o)}`,
+          listener: { action: "close", address: o.address },
+        },
+      ];
     case "iptablesChain":
     case "iptablesJump":
       return iptables(o, iptablesDeleteLines(o));
@@ -273,6 +330,8 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "sysctl":
     case "address":
     case "loopbackProxy":
+    case "resolvConf":
+    case "dnsListener":
     case "shaper":
     case "iptablesChain":
       return createSteps(to);
@@ -288,7 +347,9 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       return replaceDestroysChildren(to, from)
         ? [...deleteSteps(from), ...createSteps(to)]
         : [host(`link set dev ${to.name} master ${to.master} up`), bridgePortFlags(to)];
+    // Its processes and interfaces stay: only its mark was missing.
     case "netns":
+      return [markNamespace(to)];
     case "ifb":
     case "vxlan":
     case "ingressRedirect":
@@ -340,6 +401,10 @@ export interface Batch {
   readonly runner: RunnerKey;
   readonly lines: readonly string[];
   readonly proxy: readonly ProxyCommand[];
+  /** Only on a batch of files. */
+  readonly files?: readonly FileCommand[];
+  /** Only on a batch of the resolver's. */
+  readonly listeners?: readonly ListenerCommand[];
 }
 
 /** Runner keys are plain data: two steps share a runner when their keys say the same. */
@@ -353,7 +418,13 @@ const isTransaction = (r: RunnerKey): boolean => r.kind === "nft" || r.kind === 
  * for one iptables table its first batch: each is one transaction, and names links only as text.
  */
 export function batches(all: readonly Step[]): Batch[] {
-  const out: { runner: RunnerKey; lines: string[]; proxy: ProxyCommand[] }[] = [];
+  const out: {
+    runner: RunnerKey;
+    lines: string[];
+    proxy: ProxyCommand[];
+    files?: FileCommand[];
+    listeners?: ListenerCommand[];
+  }[] = [];
   const transactions = new Map<string, (typeof out)[number]>();
   for (const s of all) {
     const name = runnerName(s.runner);
@@ -370,6 +441,8 @@ export function batches(all: readonly Step[]): Batch[] {
     }
     batch.lines.push(s.line);
     if (s.proxy !== undefined) batch.proxy.push(s.proxy);
+    if (s.file !== undefined) (batch.files ??= []).push(s.file);
+    if (s.listener !== undefined) (batch.listeners ??= []).push(s.listener);
   }
   return out;
 }

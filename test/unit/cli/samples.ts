@@ -26,6 +26,8 @@ export const natNetwork: Network = {
   InterContainer: true,
   Bridge: "hnb-3f2a9c1e",
   Policies: [],
+  Dns: { Search: [], ServerList: [], Options: [] },
+  DnsResolver: true,
   Flags: 0,
   SchemaVersion: schema,
   CreatedAt: "2025-01-01T00:00:00.000Z",
@@ -84,6 +86,8 @@ export const web1Endpoint: Endpoint = {
     { Type: "PortMapping", Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080 } },
     { Type: "PortMapping", Settings: { Protocol: 17, InternalPort: 53, ExternalPort: 5353, VIP: "::1" } },
   ],
+  Dns: { Search: [], ServerList: [], Options: [] },
+  Aliases: [],
   Flags: 0,
   SchemaVersion: schema,
 };

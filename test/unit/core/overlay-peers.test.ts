@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { subnetFields, type OverlayNetworkDefinition } from "../../../src/cluster/registry.js";
 import { OverlayPeers, type ClusterSide } from "../../../src/core/overlay-peers.js";
 import type { NetworkSpec } from "../../../src/core/service.js";
-import type { Network } from "../../../src/model/types.js";
+import { noDns, type Network } from "../../../src/model/types.js";
 import { harness, silent, type Harness } from "../harness.js";
 
 const HOST = "192.168.77.1";
@@ -55,6 +55,8 @@ function addOverlay(
       adapter: null,
       uplink: null,
       ipam: "static",
+      dns: noDns,
+      resolver: false,
       overlay: type === "NAT" ? null : { vni, vxlanPort: 4789, localAddress: HOST, sourceAddress: null },
       subnets: [
         { family: 4, prefix: `10.${String(seq)}.0.0/16`, gateway: `10.${String(seq)}.0.1` },
@@ -122,6 +124,8 @@ describe("OverlayPeers: the cluster's networks as listed when hostnetd connects"
         attachment: null,
         gatewayPriority: 0,
         remoteHost: null,
+        dns: noDns,
+        aliases: [],
       });
     });
     await peers.networksListed([]);

@@ -256,6 +256,13 @@ describe("plan: scoped (a parent outside the scope)", () => {
     expect(ops).toEqual([create(veth), create(clink), create(addr4), create(route4)]);
   });
 
+  it("marks a namespace whose lo lost its mark (hostnetd died between making and marking it), in place", () => {
+    const ns: KernelObject = { kind: "netns", owner: "ns:n1", name: "c1", instance: "0123456789abcdef" };
+    const unmarked: KernelObject = { ...ns, unmarked: true };
+    expect(plan([ns], [ns]).ops).toEqual([]);
+    expect(plan([ns], [unmarked]).ops).toEqual([replace(unmarked, ns)]);
+  });
+
   it("replaces a drifted child in place when its parent is outside the scope", () => {
     const old = { ...route4, via: "10.0.0.254" } as KernelObject;
     expect(plan([route4], [old]).ops).toEqual([replace(old, route4)]);
@@ -347,6 +354,10 @@ describe("plan: idempotence", () => {
         return { ...o, rules: [] };
       case "firewalldInterface":
         return { ...o, zone: "public" };
+      case "resolvConf":
+        return { ...o, text: "nameserver 192.0.2.53\n" };
+      case "dnsListener":
+        return { ...o, owner: "orphan" };
       case "iptablesJump":
         return o;
     }

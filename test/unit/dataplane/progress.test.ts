@@ -6,6 +6,7 @@ import type { Runner } from "../../../src/dataplane/linux/exec.js";
 import { LoopbackProxy } from "../../../src/dataplane/loopback-proxy.js";
 import type { Op } from "../../../src/dataplane/plan.js";
 import { progressLog } from "../../../src/dataplane/progress-log.js";
+import { Resolver } from "../../../src/dns/resolver.js";
 import { batches, steps } from "../../../src/dataplane/render/steps.js";
 import { bridge, gw4, gw6, masq4, natBridge } from "./samples.js";
 
@@ -15,7 +16,10 @@ describe("apply", () => {
     const total = batches(steps(ops)).reduce((n, b) => n + b.lines.length, 0);
     const runner: Runner = { run: () => Promise.resolve({ stdout: "", stderr: "" }) };
     const heard: [number, number][] = [];
-    await apply(runner, new LoopbackProxy(), ops, (done, all) => heard.push([done, all]));
+    const nameless = { network: () => undefined, addresses: () => undefined, nameOf: () => undefined };
+    await apply(runner, { proxy: new LoopbackProxy(), resolver: new Resolver(nameless) }, ops, (done, all) =>
+      heard.push([done, all]),
+    );
     expect(heard.length).toBeGreaterThan(1);
     expect(heard.every(([, all]) => all === total)).toBe(true);
     expect(heard.map(([done]) => done)).toStrictEqual([...heard.map(([done]) => done)].sort((a, b) => a - b));

@@ -148,6 +148,10 @@ describe("steps: ip lines", () => {
       ...nsLines("link set dev lo alias hostnet:ns:cccc3333-0000-4000-8000-000000000003@0123456789abcdef up"),
     ]);
     expect(steps([del(ns)])).toEqual(hostLines("netns del c1"));
+    // One found without its mark keeps its processes and interfaces: it is only marked.
+    expect(steps([replace({ ...ns, unmarked: true }, ns)])).toEqual(
+      nsLines("link set dev lo alias hostnet:ns:cccc3333-0000-4000-8000-000000000003@0123456789abcdef up"),
+    );
   });
 
   it("writes sysctls as key=value and never deletes them", () => {

@@ -1,13 +1,14 @@
 /** Networks, namespaces and endpoints as the store returns them, for mode tests. */
 import type { NetworkSpec } from "../../../src/core/specs.js";
-import type {
-  Endpoint,
-  EndpointAddress,
-  Namespace,
-  Network,
-  NetworkType,
-  PortMapping,
-  UplinkSnapshot,
+import {
+  noDns,
+  type Endpoint,
+  type EndpointAddress,
+  type Namespace,
+  type Network,
+  type NetworkType,
+  type PortMapping,
+  type UplinkSnapshot,
 } from "../../../src/model/types.js";
 import type { ModeHost } from "../../../src/modes/mode.js";
 
@@ -28,6 +29,8 @@ export const dualNet: Network = {
   uplink: null,
   ipam: "static",
   overlay: null,
+  dns: noDns,
+  resolver: true,
   subnets: [
     { id: 1, family: 4, prefix: "10.88.0.0/24", gateway: "10.88.0.1" },
     { id: 2, family: 6, prefix: "fd88::/64", gateway: "fd88::1" },
@@ -95,6 +98,8 @@ export function endpointOf(
     portMappings: opts.mappings ?? [],
     remoteHost: null,
     gatewayPriority: 0,
+    dns: noDns,
+    aliases: [],
     attachment:
       attached === null
         ? null

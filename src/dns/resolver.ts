@@ -1,0 +1,148 @@
+/**
+ * hostnet's resolver: one part of hostnetd, in its namespace, serving every network with DNS on at its
+ * gateway addresses, UDP and TCP port 53. It reads names from the store as each query comes (NameBook), so
+ * an endpoint's name is there the moment its record is and no change of endpoints touches a socket; only a
+ * network's own gateway addresses open and close listeners, as the reconciler says (a `dnsListener`).
+ */
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { createServer, type Server, type Socket } from "node:net";
+import { decode, encode, type DecodedPacket } from "dns-packet";
+import { answerFromNetwork, onNetwork, refused, serverFailure, type NameBook } from "./answer.js";
+import { forward, hostResolvers } from "./forward.js";
+
+const DNS_PORT = 53;
+
+export interface ListenerSpec {
+  readonly address: string;
+  /** `net:<id>`: the network whose names the listener answers. */
+  readonly owner: string;
+}
+
+interface Listener {
+  readonly spec: ListenerSpec;
+  close(): Promise<void>;
+}
+
+export class Resolver {
+  private readonly listeners = new Map<string, Listener>();
+
+  constructor(private readonly book: NameBook) {}
+
+  list(): ListenerSpec[] {
+    return [...this.listeners.values()].map((l) => l.spec);
+  }
+
+  async open(spec: ListenerSpec): Promise<void> {
+    await this.close(spec.address);
+    const udp = await this.listenUdp(spec);
+    const tcp = await this.listenTcp(spec).catch(async (err: unknown) => {
+      await new Promise<void>((done) => udp.close(() => done()));
+      throw err;
+    });
+    this.listeners.set(spec.address, {
+      spec,
+      close: async () => {
+        await Promise.all([
+          new Promise<void>((done) => udp.close(() => done())),
+          new Promise<void>((done) => tcp.close(() => done())),
+        ]);
+      },
+    });
+  }
+
+  async close(address: string): Promise<void> {
+    const listener = this.listeners.get(address);
+    this.listeners.delete(address);
+    await listener?.close();
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.listeners.keys()].map((a) => this.close(a)));
+  }
+
+  /** The answer to one query from a client of the network `owner` names; undefined drops it. */
+  private async resolve(
+    owner: string,
+    client: string,
+    query: Buffer,
+    via: "udp" | "tcp",
+  ): Promise<Buffer | undefined> {
+    let packet: DecodedPacket;
+    try {
+      packet = decode(query);
+    } catch {
+      return undefined;
+    }
+    if (packet.type !== "query") return undefined;
+    try {
+      const net = this.book.network(owner.slice("net:".length));
+      if (net === undefined || !onNetwork(net, client)) return encode(refused(packet));
+      const own = answerFromNetwork(packet, net, this.book);
+      if (own !== undefined) return encode(own);
+      const servers = net.dns.servers.length > 0 ? net.dns.servers : await hostResolvers();
+      return (await forward(servers, query, via)) ?? encode(serverFailure(packet));
+    } catch {
+      // A question the answer cannot be encoded for (or the store closing under it): no crash, a failure.
+      return encode(serverFailure(packet));
+    }
+  }
+
+  private listenUdp(spec: ListenerSpec): Promise<UdpSocket> {
+    const socket = createSocket({ type: spec.address.includes(":") ? "udp6" : "udp4" });
+    socket.on("message", (msg, from) => {
+      void this.resolve(spec.owner, from.address, msg, "udp").then(
+        (answer) => {
+          // A datagram that cannot be sent is lost, as UDP may lose it; the callback keeps it from being an 'error'.
+          if (answer !== undefined) socket.send(answer, from.port, from.address, () => undefined);
+        },
+        () => undefined,
+      );
+    });
+    return new Promise((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ address: spec.address, port: DNS_PORT }, () => {
+        socket.off("error", reject);
+        socket.on("error", () => undefined);
+        resolve(socket);
+      });
+    });
+  }
+
+  private listenTcp(spec: ListenerSpec): Promise<Server> {
+    const server = createServer((conn) => this.serveTcp(spec, conn));
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: spec.address, port: DNS_PORT }, () => {
+        server.off("error", reject);
+        server.on("error", () => undefined);
+        resolve(server);
+      });
+    });
+  }
+
+  /** Length-prefixed queries (RFC 1035 4.2.2), answered in turn, until the client closes. */
+  private serveTcp(spec: ListenerSpec, conn: Socket): void {
+    let pending = Buffer.alloc(0);
+    let queue = Promise.resolve();
+    conn.on("error", () => conn.destroy());
+    conn.setTimeout(10_000, () => conn.destroy());
+    conn.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        const query = pending.subarray(2, 2 + pending.readUInt16BE(0));
+        pending = pending.subarray(2 + query.length);
+        queue = queue
+          .then(async () => {
+            const answer = await this.resolve(spec.owner, conn.remoteAddress ?? "", query, "tcp");
+            if (answer === undefined) return;
+            const length = Buffer.alloc(2);
+            length.writeUInt16BE(answer.length);
+            conn.write(Buffer.concat([length, answer]));
+          })
+          .catch(() => {
+            conn.destroy();
+          });
+      }
+    });
+  }
+}
