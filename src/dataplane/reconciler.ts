@@ -280,13 +280,17 @@ export class Reconciler {
           if (table?.kind === "nftTable") this.known.set({ ...table, rules: -1 });
         }
       }
+      let tried: readonly Op[] = [];
+      const planned = new Set<string>();
       const admit = (ops: readonly Op[]): readonly Op[] => {
+        for (const op of ops) planned.add(identity(op.object));
         const { apply, begun } = this.holds.admit(ops);
         if (begun.length > 0)
           this.log.warn(
             { op: "repair", cause, heldBack: begun },
             "held back: repaired too often, something else keeps changing it",
           );
+        tried = apply;
         return apply;
       };
       const repaired: Op[] = [];
@@ -295,6 +299,8 @@ export class Reconciler {
         repaired.push(...(await this.convergeOnce("all", false, admit)));
       } catch (err) {
         this.log.warn({ op: "repair", cause, err }, "repair failed; repairing owner by owner");
+        const failed = tried;
+        planned.clear();
         await this.refresh();
         const owners = new Set([...this.wanted.desired("all"), ...this.observed("all")].map((o) => o.owner));
         for (const owner of owners)
@@ -304,6 +310,9 @@ export class Reconciler {
             failures.push({ owner, error });
             this.log.error({ op: "repair", cause, scope: [owner], err: error }, "could not repair");
           }
+        // What the failed apply made before it stopped is planned no more; it was repaired all the same, and
+        // counts towards its hold.
+        repaired.push(...failed.filter((op) => !planned.has(identity(op.object))));
       }
       this.holds.repaired(repaired);
       if (repaired.length > 0)

@@ -130,7 +130,7 @@ describe.skipIf(needsRoot)("continuous convergence: where repairs stop", () => {
       Promise.resolve(d.logs().includes("held back: repaired too often, something else keeps changing it")),
     );
     expect(logged, d.logs().slice(-3000)).toBeDefined();
-    expect(await present()).toBe(false);
+    expect(await present(), d.logs().slice(-6000)).toBe(false);
     const plan = await d.ok<PlanBody>("GET", "/plan");
     const held = plan.Operations.find((op) => op.Object.includes(veth));
     expect(held?.HeldBack).toMatch(new RegExp(`^repaired ${String(REPAIR_LIMIT)} times within 60 s`));
