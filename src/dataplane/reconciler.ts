@@ -13,15 +13,6 @@ import type { ApplyProgress } from "./apply.js";
 import type { Counter } from "./counters.js";
 import { shortIdOfLink, type Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
-import type { LoadBalancerStore } from "../store/load-balancers.js";
-import {
-  desiredState,
-  endpointObjects,
-  globalObjects,
-  lbObjects,
-  namespaceObjects,
-  networkObjects,
-} from "./desired.js";
 import {
   firewallExceptions,
   noHostFirewalls,
@@ -42,6 +33,7 @@ import {
   type SkeletonOptions,
 } from "./objects.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
+import { StoreView, type Scope } from "./store-view.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
 export interface Kernel {
@@ -61,8 +53,6 @@ export interface Kernel {
   /** Counters of the elements of some of hostnet's nft sets, by element comment. */
   elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
 }
-
-export type Scope = "all" | readonly Owner[];
 
 /** A scope that names a network (or the exceptions themselves) plans hostnet's firewall exceptions too. */
 const widened = (scope: Scope): Scope =>
@@ -127,17 +117,17 @@ export class Reconciler {
   /** What hostnet's own applies removed to make again, with when they ended. */
   private replacedAt = new Map<string, number>();
 
-  private readonly loadBalancers: LoadBalancerStore;
+  private readonly wanted: StoreView;
 
   constructor(
     private readonly store: Store,
     private readonly kernel: Kernel,
     private readonly log: Logger,
-    private readonly skeleton: SkeletonOptions = defaultSkeleton,
+    skeleton: SkeletonOptions = defaultSkeleton,
     private readonly firewallIntegration: FirewallIntegration = "auto",
     private readonly holds: RepairHolds = new RepairHolds(),
   ) {
-    this.loadBalancers = store.loadBalancers;
+    this.wanted = new StoreView(store, skeleton, () => this.firewallObjects());
   }
 
   /**
@@ -177,7 +167,7 @@ export class Reconciler {
     const started = performance.now();
     const owners = await this.serialised(async () => {
       await this.refresh();
-      const all = [...this.desired("all"), ...this.observed("all")].map((o) => o.owner);
+      const all = [...this.wanted.desired("all"), ...this.observed("all")].map((o) => o.owner);
       return [...new Set(all)];
     });
     const failures: { owner: Owner; error: unknown }[] = [];
@@ -202,7 +192,7 @@ export class Reconciler {
   preview(): Promise<Preview> {
     return this.serialised(async () => {
       await this.refresh();
-      const { ops } = plan(this.desired("all"), this.observed("all"));
+      const { ops } = plan(this.wanted.desired("all"), this.observed("all"));
       return { ops, heldBack: this.holds.heldBack(ops) };
     });
   }
@@ -227,7 +217,7 @@ export class Reconciler {
       let observe: Drift["observe"];
       const taken = removals.flatMap((r) => {
         const netns = "where" in r && r.where !== null ? pathOf(r) : null;
-        const ids = takenFromRecord(r, known, netns, (path) => this.ifnamesIn(path));
+        const ids = takenFromRecord(r, known, netns, (path) => this.wanted.ifnamesIn(path));
         const lost = ids.filter(
           (id) => !this.replacedAt.has(r.kind === "nft" && r.object === "table" ? `${id} table` : id),
         );
@@ -290,13 +280,17 @@ export class Reconciler {
           if (table?.kind === "nftTable") this.known.set({ ...table, rules: -1 });
         }
       }
+      let tried: readonly Op[] = [];
+      const planned = new Set<string>();
       const admit = (ops: readonly Op[]): readonly Op[] => {
+        for (const op of ops) planned.add(identity(op.object));
         const { apply, begun } = this.holds.admit(ops);
         if (begun.length > 0)
           this.log.warn(
             { op: "repair", cause, heldBack: begun },
             "held back: repaired too often, something else keeps changing it",
           );
+        tried = apply;
         return apply;
       };
       const repaired: Op[] = [];
@@ -305,8 +299,10 @@ export class Reconciler {
         repaired.push(...(await this.convergeOnce("all", false, admit)));
       } catch (err) {
         this.log.warn({ op: "repair", cause, err }, "repair failed; repairing owner by owner");
+        const failed = tried;
+        planned.clear();
         await this.refresh();
-        const owners = new Set([...this.desired("all"), ...this.observed("all")].map((o) => o.owner));
+        const owners = new Set([...this.wanted.desired("all"), ...this.observed("all")].map((o) => o.owner));
         for (const owner of owners)
           try {
             repaired.push(...(await this.convergeOnce([owner], false, admit)));
@@ -314,6 +310,9 @@ export class Reconciler {
             failures.push({ owner, error });
             this.log.error({ op: "repair", cause, scope: [owner], err: error }, "could not repair");
           }
+        // What the failed apply made before it stopped is planned no more; it was repaired all the same, and
+        // counts towards its hold.
+        repaired.push(...failed.filter((op) => !planned.has(identity(op.object))));
       }
       this.holds.repaired(repaired);
       if (repaired.length > 0)
@@ -354,12 +353,12 @@ export class Reconciler {
     const scope = this.withNamespaces(withFirewall);
     const { owners, desired } =
       scope === "all"
-        ? { owners: scope, desired: this.desired(scope) }
+        ? { owners: scope, desired: this.wanted.desired(scope) }
         : this.withMissingPrerequisites(scope);
     let { ops } = plan(desired, this.observed(owners));
     // Re-creating the nft table drops every owner's elements: such a plan must cover every owner.
     if (scope !== "all" && ops.some((op) => op.object.kind === "nftTable" && op.action !== "delete"))
-      ({ ops } = plan(this.desired("all"), this.observed("all")));
+      ({ ops } = plan(this.wanted.desired("all"), this.observed("all")));
     ops = admit(ops);
     if (ops.length === 0) return ops;
     try {
@@ -407,14 +406,14 @@ export class Reconciler {
    */
   private withMissingPrerequisites(scope: readonly Owner[]): { owners: Owner[]; desired: KernelObject[] } {
     const owners = [...scope];
-    const desired = this.desired(scope);
+    const desired = this.wanted.desired(scope);
     const ids = new Set(desired.map(identity));
     const missing = new Set(
       desired.flatMap(prerequisitesOf).filter((id) => !ids.has(id) && this.known?.get(id) === undefined),
     );
     if (missing.size === 0) return { owners, desired };
-    for (const owner of new Set(scope.flatMap((o) => this.standsOn(o)))) {
-      const theirs = owners.includes(owner) ? [] : this.desiredOf(owner);
+    for (const owner of new Set(scope.flatMap((o) => this.wanted.standsOn(o)))) {
+      const theirs = owners.includes(owner) ? [] : this.wanted.desiredOf(owner);
       if (!theirs.some((o) => missing.has(identity(o)))) continue;
       owners.push(owner);
       desired.push(...theirs);
@@ -422,18 +421,9 @@ export class Reconciler {
     return { owners, desired };
   }
 
-  /** The owners whose objects an owner's objects may need: the tables, its network, its namespace. */
-  private standsOn(owner: Owner): Owner[] {
-    if (!owner.startsWith("ep:")) return ["global"];
-    const ep = this.store.endpoints.find(owner.slice(3));
-    if (ep === undefined) return ["global"];
-    const ns = ep.attachment?.kind === "namespace" ? [`ns:${ep.attachment.namespaceId}` as const] : [];
-    return ["global", `net:${ep.networkId}`, ...ns];
-  }
-
   private async refresh(): Promise<void> {
     const [observed, firewalls] = await Promise.all([
-      this.kernel.observe(this.namespacesInUse(), this.store.meta.instanceId()),
+      this.kernel.observe(this.wanted.namespacesInUse(), this.store.meta.instanceId()),
       this.observeFirewalls(),
     ]);
     this.hostFirewalls = firewalls.host;
@@ -447,19 +437,6 @@ export class Reconciler {
     for (const o of known.all()) if (isNft(o)) known.forget(identity(o), false);
     for (const o of observed) known.set(o);
     this.known = known;
-  }
-
-  /**
-   * The store's namespaces hostnet has objects in, the only ones observation enters: those it made, and those
-   * its endpoints are attached in. An adopted namespace whose endpoints are gone holds nothing of hostnet's.
-   */
-  private namespacesInUse(): Namespace[] {
-    const attached = new Set(
-      this.store.endpoints
-        .all()
-        .flatMap((ep) => (ep.attachment?.kind === "namespace" ? [ep.attachment.namespaceId] : [])),
-    );
-    return this.store.namespaces.all().filter((ns) => ns.owned || attached.has(ns.id));
   }
 
   /** With the integration off, hostnet looks at no other firewall: it has nothing there to plan. */
@@ -487,7 +464,8 @@ export class Reconciler {
   /** Observed objects, the store's where their kind cannot name an owner. */
   private adopted(observed: readonly KernelObject[]): KernelObject[] {
     const owners = new Map(
-      this.desired("all")
+      this.wanted
+        .desired("all")
         .filter(carriesNoOwner)
         .map((o) => [identity(o), o.owner]),
     );
@@ -513,74 +491,9 @@ export class Reconciler {
     return this.namespaceIds;
   }
 
-  /** The interfaces hostnet configures in a namespace of the store, and its lo. */
-  private ifnamesIn(path: string): string[] {
-    const ns = this.store.namespaces.find(path);
-    if (ns === undefined) return [];
-    return [
-      "lo",
-      ...this.store.endpoints
-        .all({ namespaceId: ns.id })
-        .flatMap((ep) => (ep.attachment?.kind === "namespace" ? [ep.attachment.ifname] : [])),
-    ];
-  }
-
   private observed(scope: Scope): KernelObject[] {
     if (this.known === undefined) return [];
     return scope === "all" ? this.known.all() : this.known.ofOwners(scope);
-  }
-
-  private desired(scope: Scope): KernelObject[] {
-    if (scope === "all")
-      return [
-        ...desiredState({
-          networks: this.store.networks.all(),
-          endpoints: this.store.endpoints.all(),
-          namespaces: this.store.namespaces.all(),
-          loadBalancers: this.loadBalancers.all(),
-          instance: this.store.meta.instanceId(),
-          skeleton: this.skeleton,
-        }),
-        ...this.firewallObjects(),
-      ];
-    return scope.flatMap((owner) => this.desiredOf(owner));
-  }
-
-  private desiredOf(owner: Owner): KernelObject[] {
-    if (owner === "global") return globalObjects(this.skeleton);
-    if (owner === "firewall") return this.firewallObjects();
-    if (owner === "orphan") return [];
-    const [kind, id] = owner.split(":") as [string, string];
-    if (kind === "net") {
-      const net = this.store.networks.find(id);
-      return net === undefined ? [] : networkObjects(net);
-    }
-    if (kind === "ns") {
-      const ns = this.store.namespaces.find(id);
-      return ns === undefined
-        ? []
-        : namespaceObjects(
-            ns,
-            this.store.endpoints.all({ namespaceId: ns.id }),
-            (netId) => this.store.networks.find(netId),
-            this.store.meta.instanceId(),
-          );
-    }
-    if (kind === "lb") {
-      const lb = this.loadBalancers.find(id);
-      return lb === undefined
-        ? []
-        : lbObjects(
-            lb,
-            (epId) => this.store.endpoints.find(epId),
-            (nsId) => this.store.namespaces.find(nsId),
-          );
-    }
-    const ep = this.store.endpoints.find(id);
-    const net = ep === undefined ? undefined : this.store.networks.find(ep.networkId);
-    return ep === undefined || net === undefined
-      ? []
-      : endpointObjects(ep, net, (nsId) => this.store.namespaces.find(nsId));
   }
 }
 

@@ -124,6 +124,8 @@ export interface TestDaemonOptions {
   readonly fileLimit?: { readonly soft: number; readonly hard: number };
   /** HOSTNET_LOG_LEVEL: `debug` logs every command hostnetd runs. */
   readonly logLevel?: string;
+  /** More environment for hostnetd, e.g. systemd's NOTIFY_SOCKET. */
+  readonly env?: Readonly<Record<string, string>>;
   /** The command that runs hostnetd: this checkout's dist/bin/hostnetd.js unless given (an installed one). */
   readonly hostnetd?: readonly string[];
 }
@@ -179,6 +181,7 @@ export async function startDaemon(
           ...process.env,
           DBUS_SYSTEM_BUS_ADDRESS: systemBus,
           ...(opts.logLevel === undefined ? {} : { HOSTNET_LOG_LEVEL: opts.logLevel }),
+          ...opts.env,
         },
       },
     );

@@ -11,7 +11,8 @@
  *   exists ("File exists"), creating a child whose parent is missing, enslaving a veth or vxlan to a
  *   missing bridge, deleting or replacing what is not there.
  *
- * An apply is atomic here: a refused apply changes nothing.
+ * An apply is atomic here: a refused apply changes nothing, unless a test asks for one that fails partway
+ * (`failPartway`), as Linux's batches of commands do.
  */
 import type { Counter } from "../../src/dataplane/counters.js";
 import {
@@ -143,6 +144,8 @@ export class MemoryKernel implements Kernel {
   nftObservations = 0;
   private readonly strict: boolean;
   private readonly failures: Error[] = [];
+  /** How many ops the next apply makes before it fails, if a test asked for that. */
+  private partway: number | undefined;
   private readonly namespaceIds = new Map<string, number>();
 
   constructor(initial: readonly KernelObject[] = [], opts: MemoryKernelOptions = {}) {
@@ -167,6 +170,11 @@ export class MemoryKernel implements Kernel {
   /** Makes the next `times` applies fail with `error` (changing nothing). */
   failNext(times = 1, error: Error = kernelError("injected failure")): void {
     for (let i = 0; i < times; i++) this.failures.push(error);
+  }
+
+  /** Makes the next apply make its first `made` ops and then fail, leaving them made. */
+  failPartway(made: number): void {
+    this.partway = made;
   }
 
   /** Like the Linux kernel: objects inside a namespace are seen only when that namespace is given. */
@@ -221,8 +229,14 @@ export class MemoryKernel implements Kernel {
   async apply(ops: readonly Op[]): Promise<void> {
     await Promise.resolve();
     const failure = this.failures.shift();
+    const partway = this.partway;
+    this.partway = undefined;
     try {
       if (failure !== undefined) throw failure;
+      if (partway !== undefined) {
+        applyOps(this.objects, ops.slice(0, partway), this.strict);
+        throw kernelError(`injected failure after ${String(partway)} ops`);
+      }
       applyOps(this.objects, ops, this.strict);
     } catch (error) {
       this.refused.push({ ops, error });

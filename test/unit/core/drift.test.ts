@@ -137,6 +137,24 @@ describe("drift", () => {
     expect(h.kernel.has(veth)).toBe(true);
     expect(await h.service.plan()).toEqual([]);
   });
+
+  it("a repair that fails partway counts for what it made: the fight is still held back", async () => {
+    const { veth } = await container();
+    const deleted = async (): Promise<Drift> => {
+      removeBehindItsBack(veth);
+      return h.reconciler.drifted([linkGone(veth.slice("link:".length))]);
+    };
+    for (let i = 0; i < 5; i++) {
+      // The veth is made again, then the batch fails; the owner-by-owner retry makes the rest.
+      h.kernel.failPartway(1);
+      const { failures } = await h.reconciler.repair("test", await deleted());
+      expect(failures).toEqual([]);
+      expect(h.kernel.refused.at(-1)?.ops[0]?.object).toMatchObject({ kind: "veth" });
+      expect(h.kernel.has(veth)).toBe(true);
+    }
+    expect((await h.reconciler.repair("test", await deleted())).repaired).toEqual([]);
+    expect(h.kernel.has(veth)).toBe(false);
+  });
 });
 
 describe("a namespace deleted under hostnet", () => {

@@ -91,6 +91,7 @@ describe("observe: named namespaces", () => {
     ];
     const answers: Record<string, string> = {
       "ip -j netns list": JSON.stringify(netns),
+      [`nsenter --net=${NETNS_DIR}/made ip -j -d addr show`]: loWithAlias(`hostnet:ns:${made}@${INSTANCE}`),
       [`nsenter --net=${NETNS_DIR}/orphan ip -j link show dev lo`]: loWithAlias(
         `hostnet:ns:${orphan}@${INSTANCE}`,
       ),
