@@ -45,6 +45,12 @@ export const endpointCreateOptions = {
     arg: "NAME",
     description: "Another name the network's resolver answers for the endpoint",
   },
+  "gw-priority": {
+    type: "string",
+    arg: "N",
+    description:
+      "Of a namespace's endpoints, the one of highest priority (-100 to 100, default 0) holds its default route",
+  },
   ...dnsOptions,
   ...policyOptions,
 } as const satisfies OptionSpecs;
@@ -58,6 +64,9 @@ export function endpointCreateRequest(
   if (values.ifname !== undefined && values.namespace === undefined)
     throw new UsageError("--ifname needs --namespace");
   const ips = values.ip ?? [];
+  const priority = values["gw-priority"];
+  if (priority !== undefined && !/^-?\d+$/.test(priority))
+    throw new UsageError(`--gw-priority "${priority}" is not an integer`);
   return {
     Name: name,
     HostComputeNetwork: values.network,
@@ -66,6 +75,7 @@ export function endpointCreateRequest(
     ...(ips.length === 0 ? {} : { IpConfigurations: ips.map((IpAddress) => ({ IpAddress })) }),
     ...(values.mac === undefined ? {} : { MacAddress: values.mac }),
     ...(values.alias === undefined ? {} : { Aliases: values.alias }),
+    ...(priority === undefined ? {} : { GwPriority: Number(priority) }),
     ...dnsOf(values),
     Policies: [
       ...(values.publish ?? []).map((p) => ({ Type: "PortMapping", Settings: parsePublish(p) })),

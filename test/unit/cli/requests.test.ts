@@ -162,6 +162,7 @@ describe("endpointCreateRequest", () => {
         mac: "02:00:00:00:00:10",
         namespace: "web1",
         ifname: "eth1",
+        "gw-priority": "-5",
         publish: ["8080:80", "127.0.0.1:5353:53/udp", "[::1]:8443:443/tcp"],
       }),
     ).toStrictEqual({
@@ -171,6 +172,7 @@ describe("endpointCreateRequest", () => {
       InterfaceName: "eth1",
       IpConfigurations: [{ IpAddress: "172.21.0.10" }, { IpAddress: "fd21::10" }],
       MacAddress: "02:00:00:00:00:10",
+      GwPriority: -5,
       Policies: [
         { Type: "PortMapping", Settings: { Protocol: "TCP", InternalPort: 80, ExternalPort: 8080 } },
         {
@@ -183,6 +185,12 @@ describe("endpointCreateRequest", () => {
         },
       ],
     });
+  });
+
+  it("refuses a gateway priority that is not an integer, naming the flag", () => {
+    expect(() => endpointCreateRequest("web1", { network: "nat", "gw-priority": "high" })).toThrow(
+      new UsageError('--gw-priority "high" is not an integer'),
+    );
   });
 
   it("adds the ACLs and then one QOS after the port mappings", () => {
