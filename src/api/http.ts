@@ -2,6 +2,8 @@
  * One HTTP app on hostnetd's unix socket: Fastify with pino logs (one JSON line per request, with its id
  * and duration), the REST routes, the CNI plugin's POST /cni and /openapi.json.
  */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import swagger from "@fastify/swagger";
 
@@ -16,6 +18,35 @@ import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
 
 const MAX_PARAM_LENGTH = 1024;
 
+/** How long a connection refused before its request was read may go on sending before it is cut. */
+const LINGER_MS = 2000;
+const answered = new WeakSet<Socket>();
+
+/**
+ * A request Node cannot parse (headers over its limit, a malformed request line) is answered in hostnet's
+ * shape, and the connection half-closed while what the client still sends is read and dropped: closing it at
+ * once (Fastify's way) resets it, and a client still writing its body loses the answer to EPIPE.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  // What the client goes on sending fails to parse again: it is answered once.
+  if (err.code === "ECONNRESET" || socket.destroyed || answered.has(socket)) return;
+  answered.add(socket);
+  const [status, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "the request line and headers are longer than hostnetd reads"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "the request was not sent in time"]
+        : [400, "the request is not valid HTTP"];
+  const body = JSON.stringify({ error: { code: "InvalidArgument", message } });
+  if (socket.writable)
+    socket.end(
+      `HTTP/1.1 ${String(status)} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
 /** `info` answers GET /info; without it (tests of other routes) there is no such route. */
 export async function buildApp(
   service: HostnetService,
@@ -27,6 +58,7 @@ export async function buildApp(
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // A name is at most 128 characters; a namespace is also found by its path, escaped.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler: answerClientError,
     // Fastify's own answers to a bad URL echo it whole: say what is wrong instead, in hostnet's shape.
     frameworkErrors: (err, _req, reply: FastifyReply) => {
       void reply.code(err.statusCode ?? 400).send({

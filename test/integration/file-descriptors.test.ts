@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
@@ -77,6 +77,21 @@ describe.skipIf(needsRoot)(
       // The relay serves again once the flood's connections are closed, which a loaded machine may take a while to do.
       await expect.poll(() => askTcp(t.host, "::1", 8081), { timeout: 15_000, interval: 500 }).toBeDefined();
       expect(await askTcp(t.ext, t.hostIp4, 8081)).toBe(t.extIp4);
+      // Until the last of them is closed, observing may fail for want of a descriptor (a 500 naming EMFILE),
+      // never see what is there as missing.
+      await expect
+        .poll(() => lab.plan().catch((err: unknown) => String(err)), { timeout: 15_000, interval: 500 })
+        .toEqual([]);
+    });
+
+    it("reads the resolv.conf of more namespaces than it has descriptors, and still sees its own", async () => {
+      const { t } = lab;
+      // Other namespaces' files, named with the test's prefix so that its cleanup removes them.
+      for (let i = 0; i < HARD * 4; i++) {
+        const dir = `/etc/netns/${t.ns(`other${String(i)}`)}`;
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(`${dir}/resolv.conf`, "nameserver 192.0.2.53\n");
+      }
       expect(await lab.plan()).toEqual([]);
     });
   },

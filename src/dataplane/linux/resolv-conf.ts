@@ -4,6 +4,7 @@
  * file) and reads back only those whose first line marks them hostnet's.
  */
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import pLimit from "p-limit";
 import { NETNS_ETC_DIR } from "../naming.js";
 
 const dirOf = (netns: string): string => `${NETNS_ETC_DIR}/${netns}`;
@@ -22,12 +23,27 @@ export async function removeResolvConf(netns: string): Promise<void> {
   await rmdir(dirOf(netns)).catch(() => undefined);
 }
 
+/**
+ * Only a file that is not there is absent: any other failure to read (no file descriptor left) throws, or a
+ * repair would write again what is there.
+ */
+function absent<T>(value: T): (err: unknown) => T {
+  return (err) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return value;
+    throw err;
+  };
+}
+
+/** A host may have thousands of namespaces: a few files at a time, not one descriptor each at once. */
+const reading = pLimit(16);
+
 /** Every namespace's resolv.conf as its first line and the rest; none when /etc/netns does not exist. */
 export async function readResolvConfs(): Promise<{ netns: string; firstLine: string; rest: string }[]> {
-  const names = await readdir(NETNS_ETC_DIR).catch(() => []);
+  const names = await readdir(NETNS_ETC_DIR).catch(absent<string[]>([]));
   const files = await Promise.all(
     names.map(async (netns) => {
-      const text = await readFile(fileOf(netns), "utf8").catch(() => undefined);
+      const text = await reading(() => readFile(fileOf(netns), "utf8")).catch(absent(undefined));
       if (text === undefined) return [];
       const eol = text.indexOf("\n");
       return [
