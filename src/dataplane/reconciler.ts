@@ -311,8 +311,11 @@ export class Reconciler {
             this.log.error({ op: "repair", cause, scope: [owner], err: error }, "could not repair");
           }
         // What the failed apply made before it stopped is planned no more; it was repaired all the same, and
-        // counts towards its hold.
-        repaired.push(...failed.filter((op) => !planned.has(identity(op.object))));
+        // counts towards its hold. An owner whose retry failed may not have been planned at all.
+        const unsure = new Set(failures.map((f) => f.owner));
+        repaired.push(
+          ...failed.filter((op) => !planned.has(identity(op.object)) && !unsure.has(op.object.owner)),
+        );
       }
       this.holds.repaired(repaired);
       if (repaired.length > 0)
