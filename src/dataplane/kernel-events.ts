@@ -5,7 +5,7 @@
  */
 import { NFT_TABLE } from "./naming.js";
 import { identity } from "./objects.js";
-import { nftElementOf } from "./observe.js";
+import { nftElementOf } from "./observe-nft.js";
 
 /** Where a removal happened: hostnetd's namespace (null), or a namespace by its id there (nsid). */
 type Where = number | null;

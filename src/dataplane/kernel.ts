@@ -10,7 +10,8 @@ import type { Runner } from "./linux/exec.js";
 import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
 import type { KernelObject } from "./objects.js";
-import { observe, observeNft, observePeerNamespaceIds } from "./observe.js";
+import { observe, observePeerNamespaceIds } from "./observe.js";
+import { observeNft } from "./observe-nft.js";
 import type { Op } from "./plan.js";
 import type { Kernel } from "./reconciler.js";
 
