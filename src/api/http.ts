@@ -12,6 +12,7 @@ import type { HostnetService } from "../core/service.js";
 import { settingsSchemas } from "../policies/index.js";
 import { registerCniRoute } from "./cni/route.js";
 import { errorReply } from "./rest/errors.js";
+import { HostnetError } from "../errors.js";
 import { registerInfoRoute, type InfoSource } from "./rest/info.js";
 import { registerRoutes } from "./rest/routes.js";
 import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
@@ -37,7 +38,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
       : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? [408, "the request was not sent in time"]
         : [400, "the request is not valid HTTP"];
-  const body = JSON.stringify({ error: { code: "InvalidArgument", message } });
+  const body = JSON.stringify(errorReply(new HostnetError("InvalidArgument", message)).body);
   if (socket.writable)
     socket.end(
       `HTTP/1.1 ${String(status)} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\n` +
