@@ -32,6 +32,7 @@ import {
   type KernelObject,
   type SkeletonOptions,
 } from "./objects.js";
+import { RecentlyMade } from "./recently-made.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 import { StoreView, type Scope } from "./store-view.js";
 
@@ -91,9 +92,9 @@ export interface Drift {
 export type RepairScope = "all" | Drift;
 
 /**
- * The kernel's monitors report the removals hostnet's own replaces make (a rebuilt table, a re-created veth)
- * while they are applied or soon after, later on a busy host: a removal of an object hostnet replaced this
- * recently may be its own, and the repair observes the kernel rather than trust the record.
+ * The kernel's monitors report a removal while it is made or soon after, later on a busy host: a removal of
+ * an object hostnet made or replaced this recently may be its own, or older than what hostnet made, and the
+ * repair observes the kernel rather than trust the record.
  */
 const OWN_REMOVALS_MS = 10_000;
 
@@ -114,8 +115,8 @@ export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
   /** Container namespaces by their id in hostnetd's namespace, as last looked up. */
   private namespaceIds = new Map<number, string>();
-  /** What hostnet's own applies removed to make again, with when they ended. */
-  private replacedAt = new Map<string, number>();
+  /** What hostnet's own applies made or made again, with when they ended. */
+  private readonly made = new RecentlyMade(OWN_REMOVALS_MS);
 
   private readonly wanted: StoreView;
 
@@ -200,8 +201,9 @@ export class Reconciler {
   /**
    * Of removals the monitors reported, those that took an object the record says the kernel has. It runs
    * after every converge begun before it, so what hostnet's own applies deleted is out of the record already;
-   * what they replaced (deleted and made again) within `OWN_REMOVALS_MS` before may be their own removal or
-   * another's (`nft flush ruleset` right after a repair), which the repair tells by observing the kernel.
+   * what they made or replaced within `OWN_REMOVALS_MS` before (or after) may be their own removal, one they
+   * already repaired (a periodic check that ran first) or another's (`nft flush ruleset` right after a
+   * repair), which the repair tells by observing the kernel.
    * `seenAt`: when the monitors reported the removals.
    */
   drifted(removals: readonly Removal[], seenAt = performance.now()): Promise<Drift> {
@@ -213,13 +215,12 @@ export class Reconciler {
       // Without a record (an apply failed), every removal may be drift: the repair observes the kernel.
       if (known === undefined)
         return { removals, causes: removals.map((r) => describeRemoval(r, pathOf(r))), lost: [] };
-      for (const [id, at] of this.replacedAt) if (seenAt - at > OWN_REMOVALS_MS) this.replacedAt.delete(id);
       let observe: Drift["observe"];
       const taken = removals.flatMap((r) => {
         const netns = "where" in r && r.where !== null ? pathOf(r) : null;
         const ids = takenFromRecord(r, known, netns, (path) => this.wanted.ifnamesIn(path));
         const lost = ids.filter(
-          (id) => !this.replacedAt.has(r.kind === "nft" && r.object === "table" ? `${id} table` : id),
+          (id) => !this.made.before(r.kind === "nft" && r.object === "table" ? `${id} table` : id, seenAt),
         );
         if (lost.length < ids.length)
           observe = observe === "all" || (r.kind !== "nft" && r.kind !== "nftElements") ? "all" : "nft";
@@ -372,7 +373,10 @@ export class Reconciler {
     }
     const known = this.known ?? new KnownObjects();
     const now = performance.now();
-    for (const op of ops) for (const id of removedToMake(op, known)) this.replacedAt.set(id, now);
+    this.made.add(
+      ops.flatMap((op) => madeBy(op, known)),
+      now,
+    );
     for (const op of ops)
       known.forget(
         identity(op.object),
@@ -501,18 +505,18 @@ export class Reconciler {
 }
 
 /**
- * What applying `op` removes from the kernel to make it again: a replaced object (with what the kernel takes
- * along when it is deleted and made anew), or a table, whose create deletes the (empty) table it adds
- * first. A table's own removals are `<id> table`: a table replaced or made again; what it holds (chains,
- * rules, sets) removed right after a create is still drift.
+ * What applying `op` makes, or removes to make again: a replaced object (with what the kernel takes along
+ * when it is deleted and made anew), or a table, whose create deletes the (empty) table it adds first. A
+ * table's own removals are `<id> table`; what it holds (chains, rules, sets) removed right after a create
+ * is still drift.
  */
-function removedToMake(op: Op, known: KnownObjects): string[] {
+function madeBy(op: Op, known: KnownObjects): string[] {
   const id = identity(op.object);
-  if (op.object.kind === "nftTable" && op.action !== "delete")
+  if (op.action === "delete") return [];
+  if (op.object.kind === "nftTable")
     return [`${id} table`, ...(op.action === "replace" ? known.descendants(id) : [])];
-  if (op.action === "replace")
-    return replaceDestroysChildren(op.object, op.from) ? known.descendants(id) : [id];
-  return [];
+  if (op.action === "replace" && replaceDestroysChildren(op.object, op.from)) return known.descendants(id);
+  return [id];
 }
 
 /**

@@ -44,18 +44,21 @@ async function container(adopt = false): Promise<{ ep: Endpoint; ns: Namespace; 
 
 const linkGone = (name: string): Removal => ({ kind: "link", where: null, name });
 
+/** A removal seen long after hostnet made the object: the record is trusted, the kernel not observed. */
+const settled = (): number => performance.now() + 60_000;
+
 describe("drift", () => {
   it("is what took an object of the record; hostnet's own deletes are not", async () => {
     const { veth } = await container();
     const name = veth.slice("link:".length);
     removeBehindItsBack(veth);
-    const drift = await h.reconciler.drifted([linkGone(name), linkGone("eth7")]);
+    const drift = await h.reconciler.drifted([linkGone(name), linkGone("eth7")], settled());
     expect(drift.causes).toEqual([`link ${name} deleted`]);
     expect(drift.lost).toEqual([veth]);
     await h.reconciler.repair("test", drift);
     expectConverged(h);
     await h.service.deleteEndpoint("e1");
-    expect((await h.reconciler.drifted([linkGone(name)])).removals).toEqual([]);
+    expect((await h.reconciler.drifted([linkGone(name)], settled())).removals).toEqual([]);
   });
 
   it("in a container namespace, is found by the namespace's id in hostnetd's namespace", async () => {
@@ -73,7 +76,7 @@ describe("drift", () => {
       metric: 101000001,
     };
     const elsewhere: Removal = { ...gone, where: where + 1 };
-    const drift = await h.reconciler.drifted([gone, elsewhere]);
+    const drift = await h.reconciler.drifted([gone, elsewhere], settled());
     expect(drift).toMatchObject({
       causes: [`route default via 10.10.0.1 removed in ${ns.path}`],
       lost: [route],
@@ -109,6 +112,23 @@ describe("drift", () => {
     const drift = await h.reconciler.drifted([...flushed("inet"), ...flushed("bridge")]);
     await h.reconciler.repair("test", drift);
     for (const table of tables) expect(h.kernel.has(table)).toBe(true);
+    expectConverged(h);
+  });
+
+  it("reported after a periodic check already repaired it is repaired once: the repair observes the kernel", async () => {
+    const { veth } = await container();
+    const seenAt = performance.now();
+    removeBehindItsBack(veth);
+    const periodic = await h.reconciler.repair("periodic check", "all");
+    expect(periodic.repaired.map((op) => identity(op.object))).toContain(veth);
+    const late = await h.reconciler.drifted([linkGone(veth.slice("link:".length))], seenAt);
+    expect(late).toMatchObject({
+      removals: [linkGone(veth.slice("link:".length))],
+      lost: [],
+      observe: "all",
+    });
+    expect((await h.reconciler.repair("test", late)).repaired).toEqual([]);
+    expect(h.kernel.refused).toEqual([]);
     expectConverged(h);
   });
 
