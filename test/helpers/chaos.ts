@@ -14,6 +14,7 @@ import Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import * as fc from "fast-check";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createClient, type HostnetClient } from "../../src/client/client.js";
 import { HostnetError } from "../../src/errors.js";
 import { execCni } from "./cni-exec.js";
@@ -30,8 +31,11 @@ export interface ChaosOptions {
   readonly seed: number;
   /** Operations in flight at once. */
   readonly workers?: number;
-  /** How long hostnetd runs between a restart and the next kill, drawn from this range, in ms. */
-  readonly upMs?: readonly [number, number];
+  /**
+   * How many operations begin between a restart and the next kill, drawn from this range: a fast host
+   * sees as many kills as a slow one. The kill comes 0 to 500 ms after that many began, mid-operation.
+   */
+  readonly opsBetweenKills?: readonly [number, number];
   /** Told one line after each restart's check. */
   readonly progress?: (line: string) => void;
 }
@@ -165,19 +169,28 @@ const kinds = {
 } as const;
 type Kind = keyof typeof kinds;
 
-/** The operations and the delays between kills, drawn from the seed. */
-function draw(opts: ChaosOptions): { ops: { kind: Kind; pick: number }[]; upMs: number[] } {
+interface KillAt {
+  /** Operations begun since the last restart. */
+  readonly after: number;
+  readonly delayMs: number;
+}
+
+/** The operations and when to kill, drawn from the seed. */
+function draw(opts: ChaosOptions): { ops: { kind: Kind; pick: number }[]; kills: KillAt[] } {
   const kind = fc.oneof(
     ...Object.entries(kinds).map(([k, weight]) => ({ arbitrary: fc.constant(k as Kind), weight })),
   );
-  const [low, high] = opts.upMs ?? [2000, 6000];
+  const [low, high] = opts.opsBetweenKills ?? [15, 35];
   const [plan] = fc.sample(
     fc.record({
       ops: fc.array(fc.record({ kind, pick: fc.nat() }), {
         minLength: opts.operations,
         maxLength: opts.operations,
       }),
-      upMs: fc.array(fc.integer({ min: low, max: high }), { minLength: 1000, maxLength: 1000 }),
+      kills: fc.array(
+        fc.record({ after: fc.integer({ min: low, max: high }), delayMs: fc.integer({ min: 0, max: 500 }) }),
+        { minLength: 1000, maxLength: 1000 },
+      ),
     }),
     { seed: opts.seed, numRuns: 1 },
   );
@@ -207,7 +220,7 @@ const CNI_SUBNET = "10.82.0.0/16";
 
 export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptions): Promise<ChaosFigures> {
   const started = performance.now();
-  const { ops, upMs } = draw(opts);
+  const { ops, kills: killAt } = draw(opts);
   const client: HostnetClient = createClient({ socket: d.socket, timeoutMs: 60_000 });
   const pluginSocket = join(d.pluginDir, "hostnet.sock");
   const gate = new Gate();
@@ -656,7 +669,10 @@ export async function runCrashChaos(t: Topology, d: TestDaemon, opts: ChaosOptio
   };
   const killer = async (): Promise<void> => {
     for (let i = 0; !finished(); i++) {
-      await new Promise((r) => setTimeout(r, upMs[i % upMs.length]));
+      const { after, delayMs } = killAt[i % killAt.length] ?? { after: 1, delayMs: 0 };
+      const target = next + after;
+      while (!finished() && next < target) await sleep(10);
+      await sleep(delayMs);
       if (finished()) return;
       gate.close();
       await d.kill("SIGKILL");
