@@ -4,6 +4,7 @@
  */
 import type { Removal } from "./kernel-events.js";
 import type { KnownObjects } from "./known.js";
+import { DSR_ROUTE_PROTO } from "./naming.js";
 import { identity, routeMetric } from "./objects.js";
 
 /**
@@ -32,11 +33,16 @@ export function takenFromRecord(
       if (netns !== null) {
         const metric = routeMetric(r.family, r.metric);
         return known(
-          `route:${netns}:${r.family}:${withLength(r.dst, r.family)}${metric === undefined ? "" : `#${metric}`}`,
+          `route:${netns}:${r.family}:${withLength(r.dst, r.family)}${r.table === undefined ? "" : `@${r.table}`}${metric === undefined ? "" : `#${metric}`}`,
         );
       }
-      if (r.proto === "211") return known(`viproute:${r.dst.split("/")[0] ?? r.dst}`);
+      if (r.table !== undefined) return [];
+      if (r.proto === String(DSR_ROUTE_PROTO)) return known(`viproute:${r.dst.split("/")[0] ?? r.dst}`);
       return hostRoutesKnown(r, record);
+    // hostnet's rules are in container namespaces only.
+    case "rule":
+      if (netns === undefined || netns === null) return [];
+      return known(`rule:${netns}:${r.family}:${r.priority}:${r.from}:${r.table}`);
     case "neighbour":
       return record
         .all()

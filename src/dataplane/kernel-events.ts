@@ -3,7 +3,7 @@
  * removals drift is made of. Everything else they print (new objects, state changes, neighbours learnt and
  * forgotten) is not drift hostnet repairs before its periodic check: it is dropped here.
  */
-import { NFT_TABLE } from "./naming.js";
+import { NFT_TABLE, RULE_PROTO } from "./naming.js";
 import { identity } from "./objects.js";
 import { nftElementOf } from "./observe-nft.js";
 
@@ -24,6 +24,17 @@ export type Removal =
       readonly dev?: string;
       readonly proto?: string;
       readonly metric?: number;
+      /** A routing table other than main, by number. */
+      readonly table?: number;
+    }
+  /** A routing rule hostnet made (protocol RULE_PROTO): packets `from` an address look up `table`. */
+  | {
+      readonly kind: "rule";
+      readonly where: Where;
+      readonly family: 4 | 6;
+      readonly priority: number;
+      readonly from: string;
+      readonly table: number;
     }
   | { readonly kind: "neighbour"; readonly dev: string; readonly address: string }
   | { readonly kind: "qdisc"; readonly dev: string; readonly qdisc: string }
@@ -46,12 +57,17 @@ const ROUTE_TYPES = new Set([
   "nat",
 ]);
 
-/** A line of `ip -o monitor all-nsid link address route neigh`; undefined unless it is a removal. */
+/** Routing tables by the names ip prints for them (rt_tables). */
+const TABLE_NAMES: Readonly<Record<string, number>> = { default: 253, main: 254, local: 255 };
+
+/** A line of `ip -o monitor all-nsid link address route rule neigh`; undefined unless it is a removal. */
 export function parseIpMonitorLine(line: string): Removal | undefined {
   const m = /^\[nsid (current|\d+)\]Deleted (.*)$/.exec(line.trim());
   if (m === null) return undefined;
   const where = m[1] === "current" ? null : Number(m[1]);
   const rest = m[2] ?? "";
+  const rule = /^(\d+):\s+from (\S+) lookup (\S+)(.*)$/.exec(rest);
+  if (rule !== null) return ruleRemoval(where, rule);
   const link = /^\d+: ([^\s@:]+)(?:@\S+)?: </.exec(rest);
   // A deleted link has a qdisc; the bridge family's message without one is a port leaving its bridge.
   if (link !== null)
@@ -75,6 +91,20 @@ function addressRemoval(where: Where, text: string): Removal | undefined {
   return { kind: "address", where, dev: (v4 ? tokens.at(-1) : tokens[1]) ?? "", cidr };
 }
 
+/** `1001:\tfrom 10.9.0.2 lookup 1001 proto 211`: only hostnet's rules, by their protocol. */
+function ruleRemoval(where: Where, [, priority, from, table, rest]: RegExpExecArray): Removal | undefined {
+  if (!new RegExp(`\\bproto ${String(RULE_PROTO)}\\b`).test(rest ?? "") || from === undefined)
+    return undefined;
+  return {
+    kind: "rule",
+    where,
+    family: from.includes(":") ? 6 : 4,
+    priority: Number(priority),
+    from,
+    table: TABLE_NAMES[table ?? ""] ?? Number(table),
+  };
+}
+
 function routeRemoval(where: Where, text: string): Removal | undefined {
   const tokens = text.trim().split(/\s+/);
   const [dst] = tokens;
@@ -83,7 +113,9 @@ function routeRemoval(where: Where, text: string): Removal | undefined {
     const i = tokens.indexOf(key);
     return i < 0 ? undefined : tokens[i + 1];
   };
-  if (tokens.includes("table")) return undefined;
+  // Routes of other tables than main: hostnet's are an endpoint's replies' (numbered), the rest the kernel's.
+  const table = after("table");
+  if (table !== undefined && !/^\d+$/.test(table)) return undefined;
   const via = after("via");
   const dev = after("dev");
   const proto = after("proto");
@@ -98,6 +130,7 @@ function routeRemoval(where: Where, text: string): Removal | undefined {
     ...(dev === undefined ? {} : { dev }),
     ...(proto === undefined ? {} : { proto }),
     ...(metric === undefined ? {} : { metric: Number(metric) }),
+    ...(table === undefined ? {} : { table: Number(table) }),
   };
 }
 
@@ -146,7 +179,9 @@ export function describeRemoval(r: Removal, path?: string): string {
     case "address":
       return `address ${r.cidr} removed from ${r.dev}${where(r.where)}`;
     case "route":
-      return `route ${r.dst}${r.via === undefined ? "" : ` via ${r.via}`} removed${where(r.where)}`;
+      return `route ${r.dst}${r.via === undefined ? "" : ` via ${r.via}`}${r.table === undefined ? "" : ` of table ${String(r.table)}`} removed${where(r.where)}`;
+    case "rule":
+      return `rule ${String(r.priority)} from ${r.from} lookup ${String(r.table)} removed${where(r.where)}`;
     case "neighbour":
       return `neighbour ${r.address} removed from ${r.dev}`;
     case "qdisc":

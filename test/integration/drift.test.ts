@@ -149,6 +149,33 @@ describe.skipIf(needsRoot)("continuous convergence: drift repaired by itself", (
     expect(await ping(t.ns("c1"), t.extIp4)).toBe(true);
   });
 
+  it("a removed routing rule and reply route of an endpoint, repaired from the monitors' report", async () => {
+    const ns = t.ns("c1");
+    const rules = async (): Promise<string> => must(["ip", "-n", ns, "-4", "rule", "show"]);
+    const replyRoutes = async (): Promise<string> =>
+      (await must(["ip", "-n", ns, "-4", "route", "show", "table", "all"]))
+        .split("\n")
+        .filter((l) => / table \d+/.test(l))
+        .join("\n");
+    const [rulesBefore, routesBefore] = [await rules(), await replyRoutes()];
+    const table = /^32001:\s+from \S+ lookup (\d+)/m.exec(rulesBefore)?.[1] ?? "";
+    expect(table).not.toBe("");
+    await must(["ip", "-n", ns, "rule", "del", "priority", "32001"]);
+    await must(["ip", "-n", ns, "route", "del", "default", "table", table]);
+    await expectRepaired(
+      "removed routing rule and reply route",
+      async () => (await rules()) === rulesBefore && (await replyRoutes()) === routesBefore,
+    );
+    // The monitors reported them: the periodic check (every 30 s) would say "periodic check".
+    const logged = (what: string): boolean =>
+      d
+        .logs()
+        .split("\n")
+        .some((l) => l.includes('"op":"repair"') && l.includes(what));
+    expect(logged(`rule 32001 from ${ip4("c1")} lookup ${table} removed in`)).toBe(true);
+    expect(logged(`of table ${table} removed in`)).toBe(true);
+  });
+
   it("a removed qdisc of a QOS endpoint", async () => {
     await must(inNs(t.host, ["tc", "qdisc", "del", "dev", veth("c2"), "root"]));
     await expectRepaired("removed qdisc", async () =>

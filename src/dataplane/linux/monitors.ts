@@ -1,6 +1,6 @@
 /**
  * The kernel's own monitors, run for as long as hostnetd runs in its namespace: `ip -o monitor all-nsid`
- * (links, addresses, routes and neighbours, also those of every namespace with an id there, which a veth's
+ * (links, addresses, routes, rules and neighbours, also those of every namespace with an id there, which a veth's
  * peer namespace gets), `nft -j monitor` and `tc monitor`. Each reports the removals it prints; one that
  * ends is started again, and the gap in what was seen is reported then, so a full check can cover it.
  */
@@ -20,7 +20,7 @@ export interface MonitorEvents {
 
 const MONITORS: readonly { argv: readonly string[]; parse: (line: string) => Removal | undefined }[] = [
   {
-    argv: ["ip", "-o", "monitor", "all-nsid", "link", "address", "route", "neigh"],
+    argv: ["ip", "-o", "monitor", "all-nsid", "link", "address", "route", "rule", "neigh"],
     parse: parseIpMonitorLine,
   },
   { argv: ["nft", "-j", "monitor"], parse: parseNftMonitorLine },

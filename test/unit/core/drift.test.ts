@@ -91,6 +91,33 @@ describe("drift", () => {
     expect(h.kernel.has(route)).toBe(true);
   });
 
+  it("in a container namespace, takes an endpoint's routing rules and its replies' table route", async () => {
+    const { ns } = await container();
+    const where = h.kernel.namespaceId(ns.path);
+    const removals = [...h.kernel.objects.values()].flatMap((o): Removal[] => {
+      if (o.kind === "routeRule" && o.netns === ns.path)
+        return [
+          { kind: "rule", where, family: o.family, priority: o.priority, from: o.from, table: o.table },
+        ];
+      if (o.kind === "route" && o.netns === ns.path && o.table !== undefined)
+        return [{ kind: "route", where, family: o.family, dst: o.dst, via: o.via, table: o.table }];
+      return [];
+    });
+    const ids = [...h.kernel.objects.values()]
+      .filter(
+        (o) =>
+          (o.kind === "routeRule" || (o.kind === "route" && o.table !== undefined)) && o.netns === ns.path,
+      )
+      .map(identity);
+    expect(ids).toHaveLength(3);
+    for (const id of ids) removeBehindItsBack(id);
+    const drift = await h.reconciler.drifted(removals, settled());
+    expect([...drift.lost].sort()).toEqual([...ids].sort());
+    await h.reconciler.repair("test", drift);
+    for (const id of ids) expect(h.kernel.has(id)).toBe(true);
+    expectConverged(h);
+  });
+
   it("that may be hostnet's own late report is checked against the kernel: nft flush ruleset right after a repair is repaired", async () => {
     await container();
     const tables = ["nft:inet", "nft:bridge"];

@@ -46,6 +46,19 @@ describe("ip -o monitor all-nsid", () => {
       "[nsid current]Deleted 10.66.0.5 proto 211 \\	nexthop via 10.8.0.1 dev hnb-9c0d1e2f weight 1 \\	nexthop via 10.8.0.2 dev hnb-9c0d1e2f weight 1 ",
       { kind: "route", where: null, family: 4, dst: "10.66.0.5", proto: "211" },
     ],
+    // An endpoint's replies' route, in its own table.
+    [
+      "[nsid 0]Deleted default via fd00::1 dev v0 table 1001 metric 5 pref medium",
+      { kind: "route", where: 0, family: 6, dst: "default", via: "fd00::1", table: 1001, metric: 5 },
+    ],
+    [
+      "[nsid 0]Deleted 1001:\tfrom 10.9.0.2 lookup 1001 proto 211",
+      { kind: "rule", where: 0, family: 4, priority: 1001, from: "10.9.0.2", table: 1001 },
+    ],
+    [
+      "[nsid 2]Deleted 1000:\tfrom fd00::2 lookup main suppress_prefixlength 0 proto 211",
+      { kind: "rule", where: 2, family: 6, priority: 1000, from: "fd00::2", table: 254 },
+    ],
     [
       "[nsid current]Deleted 10.244.2.5 dev hnb-9c0d1e2f lladdr 0a:58:0a:f4:02:05 PERMANENT",
       { kind: "neighbour", dev: "hnb-9c0d1e2f", address: "10.244.2.5" },
@@ -67,6 +80,10 @@ describe("ip -o monitor all-nsid", () => {
     "[nsid current]Deleted multicast ff00::/8 dev hnv-1 table local proto kernel metric 256 pref medium",
     "[nsid current]Deleted 3: hnv-1    inet6 fe80::805c:86ff:fe08:4a33/64 scope link tentative \\       valid_lft forever",
     "[nsid 0]Deleted ff02::16 dev hnb-1 lladdr 33:33:00:00:00:16 NOARP ",
+    // Rules hostnet did not make (no protocol of its own), and routes of the kernel's named tables.
+    "[nsid 0]Deleted 100:\tfrom 10.9.0.2 lookup 7",
+    "[nsid 0]Deleted 100:\tfrom 10.9.0.2 lookup 7 proto static",
+    "[nsid 0]Deleted 10.9.0.0/24 dev v0 table default",
     "something else entirely",
   ])("drops %s", (line) => {
     expect(parseIpMonitorLine(line)).toBeUndefined();
@@ -137,6 +154,18 @@ describe("describeRemoval", () => {
         "/run/netns/c1",
       ),
     ).toBe("route default via 10.9.0.1 removed in /run/netns/c1");
+    expect(
+      describeRemoval(
+        { kind: "route", where: 2, family: 4, dst: "default", via: "10.9.0.1", table: 1001 },
+        "/run/netns/c1",
+      ),
+    ).toBe("route default via 10.9.0.1 of table 1001 removed in /run/netns/c1");
+    expect(
+      describeRemoval(
+        { kind: "rule", where: 2, family: 4, priority: 1001, from: "10.9.0.2", table: 1001 },
+        "/run/netns/c1",
+      ),
+    ).toBe("rule 1001 from 10.9.0.2 lookup 1001 removed in /run/netns/c1");
     expect(describeRemoval({ kind: "nft", family: "inet", object: "table" })).toBe(
       "nft table inet hostnet deleted",
     );
