@@ -19,8 +19,13 @@ import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
 
 const MAX_PARAM_LENGTH = 1024;
 
-/** How long a connection refused before its request was read may go on sending before it is cut. */
-const LINGER_MS = 2000;
+/**
+ * A connection refused before its request was read may go on sending (the rest of its body) for as long as
+ * it does not pause for LINGER_IDLE_MS, and LINGER_MAX_MS at most: a busy client finishes its write and reads
+ * the answer, an idle or endless one is cut.
+ */
+const LINGER_IDLE_MS = 2000;
+const LINGER_MAX_MS = 30_000;
 const answered = new WeakSet<Socket>();
 
 /**
@@ -28,7 +33,7 @@ const answered = new WeakSet<Socket>();
  * shape, and the connection half-closed while what the client still sends is read and dropped: closing it at
  * once (Fastify's way) resets it, and a client still writing its body loses the answer to EPIPE.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket, log: FastifyBaseLogger): void {
   // What the client goes on sending fails to parse again: it is answered once.
   if (err.code === "ECONNRESET" || socket.destroyed || answered.has(socket)) return;
   answered.add(socket);
@@ -38,6 +43,10 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
       : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? [408, "the request was not sent in time"]
         : [400, "the request is not valid HTTP"];
+  log.info(
+    { res: { statusCode: status }, reason: err.code },
+    `request refused before it was read: ${message}`,
+  );
   const body = JSON.stringify(errorReply(new HostnetError("InvalidArgument", message)).body);
   if (socket.writable)
     socket.end(
@@ -45,7 +54,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
         `Content-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`,
     );
   socket.resume();
-  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.setTimeout(LINGER_IDLE_MS, () => socket.destroy());
+  setTimeout(() => socket.destroy(), LINGER_MAX_MS).unref();
 }
 
 /** `info` answers GET /info; without it (tests of other routes) there is no such route. */
@@ -59,7 +69,9 @@ export async function buildApp(
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // A name is at most 128 characters; a namespace is also found by its path, escaped.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (err, socket) => {
+      answerClientError(err, socket, logger);
+    },
     // Fastify's own answers to a bad URL echo it whole: say what is wrong instead, in hostnet's shape.
     frameworkErrors: (err, _req, reply: FastifyReply) => {
       void reply.code(err.statusCode ?? 400).send({

@@ -29,10 +29,18 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Writes `head` and then `bodyBytes` of body in chunks, and returns what came back before the close. */
-function exchange(head: string, bodyBytes: number): Promise<{ answer: string; writeError?: string }> {
+/**
+ * Writes `head` and then `bodyBytes` of body in chunks (`pauseMs` apart), and returns what came back before
+ * the close.
+ */
+function exchange(
+  head: string,
+  bodyBytes: number,
+  pauseMs = 0,
+): Promise<{ answer: string; writeError?: string }> {
   return new Promise((resolve) => {
-    const s = connect(socket);
+    // Half-open, as an HTTP client still writing its body is: the answer's FIN does not end its writing.
+    const s = connect({ path: socket, allowHalfOpen: true });
     let answer = "";
     let writeError: string | undefined;
     s.on("data", (b: Buffer) => (answer += b.toString()));
@@ -46,6 +54,7 @@ function exchange(head: string, bodyBytes: number): Promise<{ answer: string; wr
     const more = (): void => {
       while (sent < bodyBytes && !s.destroyed) {
         sent += chunk.length;
+        if (pauseMs > 0) return void s.write(chunk, () => setTimeout(more, pauseMs));
         if (!s.write(chunk)) return void s.once("drain", more);
       }
       if (!s.destroyed) s.end();
@@ -66,6 +75,18 @@ describe("requests Node refuses", () => {
     expect(answer).toMatch(/^HTTP\/1\.1 431 /);
     const json = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { error: { code: string } };
     expect(json.error.code).toBe("InvalidArgument");
+  });
+
+  it("a slow client still writing after 2 s is read to its end while it keeps sending, not reset", async () => {
+    const body = 8 * 64 * 1024;
+    const { answer, writeError } = await exchange(
+      `POST /networks?unknown=${"h".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${String(body)}\r\n\r\n`,
+      body,
+      400,
+    );
+    expect(writeError).toBeUndefined();
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
   });
 
   it("bytes that are not HTTP: 400, answered once", async () => {
