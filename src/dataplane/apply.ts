@@ -5,6 +5,7 @@
  * and stop at the first failure; the nft transaction runs beside them, since nft rules and elements name
  * links only as text and never need them to exist.
  */
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { firewalldArgv } from "./firewall/firewalld.js";
 import { iptablesRestoreArgv, iptablesRestoreInput } from "./firewall/iptables.js";
 import type { Runner } from "./linux/exec.js";
@@ -85,6 +86,7 @@ export async function apply(
   progress: ApplyProgress = () => undefined,
 ): Promise<void> {
   const all = batches(steps(ops));
+  await yieldToEventLoop();
   const total = all.reduce((n, b) => n + b.lines.length, 0);
   let done = 0;
   const run = async (batch: Batch): Promise<void> => {

@@ -6,6 +6,7 @@
  * Other programs' firewalls change without telling: a converge that touches a network reads them afresh, and
  * plans hostnet's exceptions in them with the network.
  */
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Namespace } from "../model/types.js";
 import type { Store } from "../store/store.js";
@@ -359,12 +360,16 @@ export class Reconciler {
       scope === "all"
         ? { owners: scope, desired: this.wanted.desired(scope) }
         : this.withMissingPrerequisites(scope);
+    // A large scope (a load balancer's 65,536 elements) takes the event loop for a while at each step: the
+    // API answers in between.
+    await yieldToEventLoop();
     let { ops } = plan(desired, this.observed(owners));
     // Re-creating the nft table drops every owner's elements: such a plan must cover every owner.
     if (scope !== "all" && ops.some((op) => op.object.kind === "nftTable" && op.action !== "delete"))
       ({ ops } = plan(this.wanted.desired("all"), this.observed("all")));
     ops = admit(ops);
     if (ops.length === 0) return ops;
+    await yieldToEventLoop();
     try {
       await this.kernel.apply(ops, progress);
     } catch (err) {

@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
 import type { Logger } from "pino";
 
 export class KernelCommandError extends Error {
@@ -28,6 +29,13 @@ export interface Runner {
 }
 
 const TIMEOUT_MS = 30_000;
+/** Batch input goes in pieces this long: megabytes of it (a load balancer's elements) do not hold the event loop. */
+const INPUT_CHUNK = 64 * 1024;
+
+const pieces = (text: string): string[] =>
+  Array.from({ length: Math.ceil(text.length / INPUT_CHUNK) }, (_, i) =>
+    text.slice(i * INPUT_CHUNK, (i + 1) * INPUT_CHUNK),
+  );
 
 export const processRunner: Runner = {
   run(argv, input) {
@@ -49,7 +57,7 @@ export const processRunner: Runner = {
         else reject(new KernelCommandError(argv, code, stderr, input));
       });
       child.stdin.on("error", () => undefined);
-      child.stdin.end(input ?? "");
+      Readable.from(pieces(input ?? "")).pipe(child.stdin);
     });
   },
 };
