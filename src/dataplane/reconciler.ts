@@ -387,9 +387,9 @@ export class Reconciler {
     const known = this.known ?? new KnownObjects();
     const now = performance.now();
     const unmade = this.unmadeBy(ops);
-    const made = ops.filter((op) => !unmade.has(identity(op.object)));
+    const done = ops.filter((op) => !unmade.has(identity(op.object)));
     this.made.add(
-      made.flatMap((op) => madeBy(op, known)),
+      done.flatMap((op) => madeBy(op, known)),
       now,
     );
     for (const op of ops)
@@ -397,9 +397,9 @@ export class Reconciler {
         identity(op.object),
         op.action === "delete" || (op.action === "replace" && replaceDestroysChildren(op.object, op.from)),
       );
-    for (const op of made) if (op.action !== "delete") known.set(op.object);
+    for (const op of done) if (op.action !== "delete") known.set(op.object);
     this.known = known;
-    return made;
+    return done;
   }
 
   /** The objects `ops` made or replaced that the kernel went on without, logged with why, by identity. */
