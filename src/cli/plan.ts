@@ -15,13 +15,13 @@ function sign(action: string, style: TableStyle): string {
 
 /**
  * One line per operation, `+ create  veth hnv-…`, in the order hostnetd would apply them; one a repair
- * holds back says why on the line after it.
+ * holds back, or whose last attempt failed, says why on the lines after it.
  */
 export function planText(plan: Plan, style: TableStyle = plain): string {
   if (plan.Operations.length === 0) return "nothing to change: the kernel matches the store";
   return plan.Operations.map(
     (op) =>
-      `${sign(op.Action, style)} ${op.Action.padEnd(8)}${op.Object}${op.HeldBack === undefined ? "" : `\n    held back: ${op.HeldBack}`}`,
+      `${sign(op.Action, style)} ${op.Action.padEnd(8)}${op.Object}${op.HeldBack === undefined ? "" : `\n    held back: ${op.HeldBack}`}${op.LastError === undefined ? "" : `\n    last error: ${op.LastError}`}`,
   ).join("\n");
 }
 

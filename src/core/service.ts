@@ -61,6 +61,8 @@ export interface PlannedOperation {
   readonly description: string;
   /** Why a repair leaves it alone for now (it was repaired too often); a write to its owner still makes it. */
   readonly heldBack?: string;
+  /** Why the last attempt to make it did not take (another program holds a resolver's address:53). */
+  readonly lastError?: string;
 }
 
 export class HostnetService {
@@ -259,14 +261,16 @@ export class HostnetService {
 
   /** What a full converge would do now, each operation described for people (`GET /plan`). */
   async plan(): Promise<PlannedOperation[]> {
-    const { ops, heldBack } = await this.core.reconciler.preview();
+    const { ops, heldBack, unmade } = await this.core.reconciler.preview();
     return ops.map((op) => {
       const why = heldBack.get(identity(op.object));
+      const failed = unmade.get(identity(op.object));
       return {
         action: op.action,
         kind: op.object.kind,
         description: describe(op.object),
         ...(why === undefined ? {} : { heldBack: why }),
+        ...(failed === undefined ? {} : { lastError: failed }),
       };
     });
   }

@@ -9,7 +9,7 @@ import { observeFirewalls } from "./firewall/observe.js";
 import type { Runner } from "./linux/exec.js";
 import type { Owner } from "./naming.js";
 import type { NftSetName } from "./nft-sets.js";
-import type { KernelObject } from "./objects.js";
+import { identity, type KernelObject } from "./objects.js";
 import { observe, observePeerNamespaceIds } from "./observe.js";
 import { observeNft } from "./observe-nft.js";
 import type { Op } from "./plan.js";
@@ -30,6 +30,15 @@ export function linuxKernel(inProcess: InProcess, runner: Runner): Kernel {
     observeFirewalls: () => observeFirewalls(runner),
     peerNamespaceIds: () => observePeerNamespaceIds(runner),
     apply: (ops: readonly Op[], progress?: ApplyProgress) => apply(runner, inProcess, ops, progress),
+    unmade: () =>
+      new Map(
+        inProcess.resolver
+          .unbound()
+          .map(({ spec, why }) => [
+            identity({ kind: "dnsListener", address: spec.address, owner: spec.owner as Owner }),
+            why,
+          ]),
+      ),
     elementCounters: (sets: readonly NftSetName[]) => elementCounters(runner, sets),
   };
 }

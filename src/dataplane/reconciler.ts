@@ -52,6 +52,12 @@ export interface Kernel {
   /** For each namespace id of hostnetd's namespace, the veths whose peer lives there. */
   peerNamespaceIds(): Promise<ReadonlyMap<number, readonly string[]>>;
   apply(ops: readonly Op[], progress?: ApplyProgress): Promise<void>;
+  /**
+   * What applies asked for and went on without, with why, by identity: hostnetd's resolver listeners whose
+   * address:53 another program holds. Not recorded as made, they are tried again by the next converge of
+   * their owner and by the periodic check.
+   */
+  unmade(): ReadonlyMap<string, string>;
   /** Counters of the elements of some of hostnet's nft sets, by element comment. */
   elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
 }
@@ -104,9 +110,13 @@ const isNft = (o: KernelObject | undefined): boolean => o?.kind === "nftTable" |
 /** The identities of hostnet's two nft tables. */
 const NFT_TABLES: readonly string[] = ["nft:inet", "nft:bridge"];
 
-/** A plan, and why a repair would leave some of its ops out now (by the identity of their object). */
+/**
+ * A plan, why a repair would leave some of its ops out now, and why the last attempt at some did not take
+ * (both by the identity of their object).
+ */
 export interface Preview extends Plan {
   readonly heldBack: ReadonlyMap<string, string>;
+  readonly unmade: ReadonlyMap<string, string>;
 }
 
 export class Reconciler {
@@ -195,7 +205,7 @@ export class Reconciler {
     return this.serialised(async () => {
       await this.refresh();
       const { ops } = plan(this.wanted.desired("all"), this.observed("all"));
-      return { ops, heldBack: this.holds.heldBack(ops) };
+      return { ops, heldBack: this.holds.heldBack(ops), unmade: this.kernel.unmade() };
     });
   }
 
@@ -345,7 +355,10 @@ export class Reconciler {
     return next;
   }
 
-  /** `admit`: the ops of the plan to apply (a repair leaves out what is held back). */
+  /**
+   * `admit`: the ops of the plan to apply (a repair leaves out what is held back). Returns the ops applied
+   * but those the kernel went on without.
+   */
   private async convergeOnce(
     requested: Scope,
     fresh: boolean,
@@ -378,8 +391,10 @@ export class Reconciler {
     }
     const known = this.known ?? new KnownObjects();
     const now = performance.now();
+    const unmade = this.unmadeBy(ops);
+    const done = ops.filter((op) => !unmade.has(identity(op.object)));
     this.made.add(
-      ops.flatMap((op) => madeBy(op, known)),
+      done.flatMap((op) => madeBy(op, known)),
       now,
     );
     for (const op of ops)
@@ -387,9 +402,28 @@ export class Reconciler {
         identity(op.object),
         op.action === "delete" || (op.action === "replace" && replaceDestroysChildren(op.object, op.from)),
       );
-    for (const op of ops) if (op.action !== "delete") known.set(op.object);
+    for (const op of done) if (op.action !== "delete") known.set(op.object);
     this.known = known;
-    return ops;
+    return done;
+  }
+
+  /** The objects `ops` made or replaced that the kernel went on without, logged with why, by identity. */
+  private unmadeBy(ops: readonly Op[]): ReadonlySet<string> {
+    const why = this.kernel.unmade();
+    const unmade = ops.filter((op) => op.action !== "delete" && why.has(identity(op.object)));
+    if (unmade.length > 0)
+      this.log.warn(
+        {
+          op: "converge",
+          unmade: unmade.map((op) => ({
+            identity: identity(op.object),
+            owner: op.object.owner,
+            why: why.get(identity(op.object)),
+          })),
+        },
+        "not made; tried again by the next converge of its owner and by the periodic check",
+      );
+    return new Set(unmade.map((op) => identity(op.object)));
   }
 
   /**

@@ -12,23 +12,22 @@ const DNS_PORT = 53;
 const TIMEOUT_MS = 2000;
 /** The header's TC bit (RFC 1035 4.1.1). */
 const TRUNCATED = 0x0200;
-const HOST_RESOLV_CONF = "/etc/resolv.conf";
-/** Where systemd-resolved lists the upstreams its stub at 127.0.0.53 asks. */
-const RESOLVED_UPSTREAMS = "/run/systemd/resolve/resolv.conf";
+/** The host's resolv.conf, and where systemd-resolved lists the upstreams its stub at 127.0.0.53 asks. */
+const HOST_FILES = { resolvConf: "/etc/resolv.conf", resolvedUpstreams: "/run/systemd/resolve/resolv.conf" };
 const RESOLVED_STUB = "127.0.0.53";
 
 const nameservers = (text: string): string[] =>
   [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1] ?? "").filter((s) => s !== "");
 
 /** The host's resolvers, as hostnetd's /etc/resolv.conf names them, a resolved stub replaced by its upstreams. */
-export async function hostResolvers(): Promise<string[]> {
-  const listed = nameservers(await readFile(HOST_RESOLV_CONF, "utf8").catch(() => ""));
+export async function hostResolvers(files: typeof HOST_FILES = HOST_FILES): Promise<string[]> {
+  const listed = nameservers(await readFile(files.resolvConf, "utf8").catch(() => ""));
   if (!listed.includes(RESOLVED_STUB)) return listed;
-  const upstreams = nameservers(await readFile(RESOLVED_UPSTREAMS, "utf8").catch(() => ""));
+  const upstreams = nameservers(await readFile(files.resolvedUpstreams, "utf8").catch(() => ""));
   return [...listed.filter((s) => s !== RESOLVED_STUB), ...upstreams];
 }
 
-function overUdp(server: string, query: Buffer): Promise<Buffer> {
+function overUdp(server: string, port: number, query: Buffer): Promise<Buffer> {
   const socket = createSocket(server.includes(":") ? "udp6" : "udp4");
   return new Promise<Buffer>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${server}: no answer`)), TIMEOUT_MS);
@@ -39,14 +38,14 @@ function overUdp(server: string, query: Buffer): Promise<Buffer> {
       clearTimeout(timer);
       resolve(msg);
     });
-    socket.send(query, DNS_PORT, server, (err) => {
+    socket.send(query, port, server, (err) => {
       if (err !== null) reject(err);
     });
   }).finally(() => socket.close());
 }
 
-function overTcp(server: string, query: Buffer): Promise<Buffer> {
-  const socket = connect({ host: server, port: DNS_PORT });
+function overTcp(server: string, port: number, query: Buffer): Promise<Buffer> {
+  const socket = connect({ host: server, port });
   return new Promise<Buffer>((resolve, reject) => {
     let received = Buffer.alloc(0);
     socket.setTimeout(TIMEOUT_MS, () => reject(new Error(`${server}: no answer over TCP`)));
@@ -65,17 +64,18 @@ function overTcp(server: string, query: Buffer): Promise<Buffer> {
 const truncated = (answer: Buffer): boolean =>
   answer.length >= 4 && (answer.readUInt16BE(2) & TRUNCATED) !== 0;
 
-/** The first upstream's answer to `query`, or undefined when none answers. */
+/** The first upstream's answer to `query`, or undefined when none answers; `port`: the upstreams' (53). */
 export async function forward(
   servers: readonly string[],
   query: Buffer,
   client: "udp" | "tcp",
+  port = DNS_PORT,
 ): Promise<Buffer | undefined> {
   for (const server of servers) {
     try {
-      const answer = await overUdp(server, query);
+      const answer = await overUdp(server, port, query);
       // A UDP client gets the truncated answer and asks again over TCP itself, as it would of the upstream.
-      return client === "tcp" && truncated(answer) ? await overTcp(server, query) : answer;
+      return client === "tcp" && truncated(answer) ? await overTcp(server, port, query) : answer;
     } catch {
       continue;
     }

@@ -3,6 +3,9 @@
  * gateway addresses, UDP and TCP port 53. It reads names from the store as each query comes (NameBook), so
  * an endpoint's name is there the moment its record is and no change of endpoints touches a socket; only a
  * network's own gateway addresses open and close listeners, as the reconciler says (a `dnsListener`).
+ * A listener that cannot bind (another resolver holds address:53) fails neither the network nor the plan it is
+ * in: the resolver keeps why, the reconciler leaves it out of what it has made, and a later converge tries it
+ * again.
  */
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
@@ -18,6 +21,12 @@ export interface ListenerSpec {
   readonly owner: string;
 }
 
+/** A listener that could not bind, and the error that says why (Node's names the address and port). */
+export interface UnboundListener {
+  readonly spec: ListenerSpec;
+  readonly why: string;
+}
+
 interface Listener {
   readonly spec: ListenerSpec;
   close(): Promise<void>;
@@ -25,6 +34,8 @@ interface Listener {
 
 export class Resolver {
   private readonly listeners = new Map<string, Listener>();
+  /** The listeners the reconciler asked for that are not open, with why, by address. */
+  private readonly failures = new Map<string, UnboundListener>();
 
   constructor(private readonly book: NameBook) {}
 
@@ -32,8 +43,22 @@ export class Resolver {
     return [...this.listeners.values()].map((l) => l.spec);
   }
 
+  /** The listeners asked for that could not bind, with why. */
+  unbound(): UnboundListener[] {
+    return [...this.failures.values()];
+  }
+
+  /** Opens a listener; one that cannot bind is kept in `unbound` rather than thrown. */
   async open(spec: ListenerSpec): Promise<void> {
     await this.close(spec.address);
+    try {
+      await this.bind(spec);
+    } catch (err) {
+      this.failures.set(spec.address, { spec, why: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private async bind(spec: ListenerSpec): Promise<void> {
     const udp = await this.listenUdp(spec);
     const tcp = await this.listenTcp(spec).catch(async (err: unknown) => {
       await new Promise<void>((done) => udp.close(() => done()));
@@ -53,6 +78,7 @@ export class Resolver {
   async close(address: string): Promise<void> {
     const listener = this.listeners.get(address);
     this.listeners.delete(address);
+    this.failures.delete(address);
     await listener?.close();
   }
 

@@ -147,6 +147,9 @@ export class MemoryKernel implements Kernel {
   /** How many ops the next apply makes before it fails, if a test asked for that. */
   private partway: number | undefined;
   private readonly namespaceIds = new Map<string, number>();
+  /** Objects applies go on without (a resolver listener whose address:53 another program holds), with why. */
+  private readonly cannotMake = new Map<string, string>();
+  private readonly unmadeNow = new Map<string, string>();
 
   constructor(initial: readonly KernelObject[] = [], opts: MemoryKernelOptions = {}) {
     this.strict = opts.strict ?? true;
@@ -175,6 +178,19 @@ export class MemoryKernel implements Kernel {
   /** Makes the next apply make its first `made` ops and then fail, leaving them made. */
   failPartway(made: number): void {
     this.partway = made;
+  }
+
+  /** Makes applies go on without the object `id` (not making it) for `why`, until `makeable(id)`. */
+  unmakeable(id: string, why: string): void {
+    this.cannotMake.set(id, why);
+  }
+
+  makeable(id: string): void {
+    this.cannotMake.delete(id);
+  }
+
+  unmade(): Map<string, string> {
+    return new Map(this.unmadeNow);
   }
 
   /** Like the Linux kernel: objects inside a namespace are seen only when that namespace is given. */
@@ -237,7 +253,14 @@ export class MemoryKernel implements Kernel {
         applyOps(this.objects, ops.slice(0, partway), this.strict);
         throw kernelError(`injected failure after ${String(partway)} ops`);
       }
-      applyOps(this.objects, ops, this.strict);
+      const made = ops.filter((op) => op.action === "delete" || !this.cannotMake.has(identity(op.object)));
+      applyOps(this.objects, made, this.strict);
+      for (const op of ops) {
+        const id = identity(op.object);
+        const why = this.cannotMake.get(id);
+        if (why !== undefined && op.action !== "delete") this.unmadeNow.set(id, why);
+        else this.unmadeNow.delete(id);
+      }
     } catch (error) {
       this.refused.push({ ops, error });
       throw error;

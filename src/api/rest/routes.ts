@@ -180,6 +180,7 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
       Kind: op.kind,
       Object: op.description,
       ...(op.heldBack === undefined ? {} : { HeldBack: op.heldBack }),
+      ...(op.lastError === undefined ? {} : { LastError: op.lastError }),
     })),
   }));
 

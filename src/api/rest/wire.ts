@@ -251,6 +251,12 @@ const PlanOperation = Type.Object({
   HeldBack: Type.Optional(
     Type.String({ description: "Why a repair leaves it alone for now: it was repaired too often" }),
   ),
+  LastError: Type.Optional(
+    Type.String({
+      description:
+        "Why the last attempt to make it did not take (another program holds the resolver's address:53); the next converge of its owner and the periodic check try again",
+    }),
+  ),
 });
 /** What the next converge would change in the kernel (`GET /plan`). */
 export const Plan = Type.Object({ Operations: Type.Array(PlanOperation) });

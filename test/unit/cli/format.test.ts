@@ -167,4 +167,12 @@ describe("planText", () => {
       }),
     ).toBe(`+ create  bridge hnb-1 mtu 1500\n    held back: ${HeldBack}`);
   });
+
+  it("says why the last attempt at an operation failed, under it", () => {
+    const LastError = "bind EADDRINUSE 10.1.0.1:53";
+    const Object = "resolver on 10.1.0.1:53 (net:1)";
+    expect(planText({ Operations: [{ Action: "create", Kind: "dnsListener", Object, LastError }] })).toBe(
+      `+ create  ${Object}\n    last error: ${LastError}`,
+    );
+  });
 });
