@@ -2,7 +2,8 @@
  * Drift the watcher found, repaired through the core: namespaces that vanished under hostnet first (their
  * endpoints are detached, not re-created), then whatever else the kernel lost.
  */
-import type { RepairReport, RepairScope } from "../dataplane/reconciler.js";
+import type { RepairScope } from "../dataplane/drift.js";
+import type { RepairReport } from "../dataplane/reconciler.js";
 import type { Endpoint, Namespace } from "../model/types.js";
 import type { Core } from "./context.js";
 import { namespaceVanished } from "./namespaces.js";

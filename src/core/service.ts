@@ -8,7 +8,8 @@
 import type { Counter } from "../dataplane/counters.js";
 import { describe, identity } from "../dataplane/objects.js";
 import type { Op } from "../dataplane/plan.js";
-import type { Reconciler, RepairReport, RepairScope } from "../dataplane/reconciler.js";
+import type { RepairScope } from "../dataplane/drift.js";
+import type { Reconciler, RepairReport } from "../dataplane/reconciler.js";
 import type { Family, Prefix } from "../model/ip.js";
 import type { Endpoint, Namespace, Network, Origin, Protocol } from "../model/types.js";
 import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";

@@ -22,9 +22,9 @@ import {
   type HostFirewalls,
 } from "./firewall/exceptions.js";
 import { KnownObjects } from "./known.js";
-import { takenFromRecord } from "./drift.js";
+import { driftOf, type Drift, type RepairScope } from "./drift.js";
 import { RepairHolds } from "./holds.js";
-import { describeRemoval, type Removal } from "./kernel-events.js";
+import type { Removal } from "./kernel-events.js";
 import {
   defaultSkeleton,
   identity,
@@ -33,7 +33,7 @@ import {
   type KernelObject,
   type SkeletonOptions,
 } from "./objects.js";
-import { RecentlyMade } from "./recently-made.js";
+import { madeBy, RecentlyMade } from "./recently-made.js";
 import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 import { StoreView, type Scope } from "./store-view.js";
 
@@ -78,26 +78,6 @@ export interface RepairReport {
   readonly failures: readonly { owner: Owner; error: unknown }[];
 }
 
-/** What removals the kernel reported took from the record. */
-export interface Drift {
-  readonly removals: readonly Removal[];
-  /** Each removal as a person reads it, with the namespace's path. */
-  readonly causes: readonly string[];
-  /** The identities of the objects of the record they took. */
-  readonly lost: readonly string[];
-  /** hostnet's nft tables that lost chains, rules or sets but are still there: they are rebuilt whole. */
-  readonly damaged?: readonly string[];
-  /**
-   * Some removals took what hostnet's own apply had just replaced: the kernel's late report of that apply,
-   * or someone else's removal of the new object. The repair observes the kernel to tell: its nft tables
-   * only when only they are in doubt.
-   */
-  readonly observe?: "nft" | "all";
-}
-
-/** A repair's drift: what the monitors reported, or "all" to observe the whole kernel (the periodic check). */
-export type RepairScope = "all" | Drift;
-
 /**
  * The kernel's monitors report a removal while it is made or soon after, later on a busy host: a removal of
  * an object hostnet made or replaced this recently may be its own, or older than what hostnet made, and the
@@ -106,9 +86,6 @@ export type RepairScope = "all" | Drift;
 const OWN_REMOVALS_MS = 10_000;
 
 const isNft = (o: KernelObject | undefined): boolean => o?.kind === "nftTable" || o?.kind === "nftElement";
-
-/** The identities of hostnet's two nft tables. */
-const NFT_TABLES: readonly string[] = ["nft:inet", "nft:bridge"];
 
 /**
  * A plan, why a repair would leave some of its ops out now, and why the last attempt at some did not take
@@ -219,38 +196,12 @@ export class Reconciler {
    */
   drifted(removals: readonly Removal[], seenAt = performance.now()): Promise<Drift> {
     return this.serialised(async () => {
-      const known = this.known;
       const paths = await this.namespacePaths(removals);
-      const pathOf = (r: Removal): string | undefined =>
-        "where" in r && r.where !== null ? paths.get(r.where) : undefined;
-      // Without a record (an apply failed), every removal may be drift: the repair observes the kernel.
-      if (known === undefined)
-        return { removals, causes: removals.map((r) => describeRemoval(r, pathOf(r))), lost: [] };
-      let observe: Drift["observe"];
-      const taken = removals.flatMap((r) => {
-        const netns = "where" in r && r.where !== null ? pathOf(r) : null;
-        const ids = takenFromRecord(r, known, netns, (path) => this.wanted.ifnamesIn(path));
-        const lost = ids.filter(
-          (id) => !this.made.before(r.kind === "nft" && r.object === "table" ? `${id} table` : id, seenAt),
-        );
-        if (lost.length < ids.length)
-          observe = observe === "all" || (r.kind !== "nft" && r.kind !== "nftElements") ? "all" : "nft";
-        return ids.length === 0 ? [] : [{ r, lost }];
+      return driftOf(removals, this.known, {
+        pathOf: (r) => ("where" in r && r.where !== null ? paths.get(r.where) : undefined),
+        ifnamesIn: (path) => this.wanted.ifnamesIn(path),
+        inDoubt: (id) => this.made.before(id, seenAt),
       });
-      const whole = (r: Removal): boolean => r.kind !== "nft" || r.object === "table";
-      const lost = new Set(taken.flatMap(({ r, lost }) => (whole(r) ? lost : [])));
-      const damaged = new Set(taken.flatMap(({ r, lost: ids }) => (whole(r) ? [] : ids)));
-      // `nft flush ruleset` takes both tables, but the monitor may print the second table's removal only
-      // after the first's repair began: rebuilding both at once repairs it in one go, within the 2 s.
-      if ([...lost, ...damaged].some((id) => NFT_TABLES.includes(id)))
-        for (const id of NFT_TABLES) if (known.get(id) !== undefined) damaged.add(id);
-      return {
-        removals: taken.map(({ r }) => r),
-        causes: [...new Set(taken.map(({ r }) => describeRemoval(r, pathOf(r))))],
-        lost: [...lost],
-        damaged: [...damaged].filter((id) => !lost.has(id)),
-        ...(observe === undefined ? {} : { observe }),
-      };
     });
   }
 
@@ -541,21 +492,6 @@ export class Reconciler {
     if (this.known === undefined) return [];
     return scope === "all" ? this.known.all() : this.known.ofOwners(scope);
   }
-}
-
-/**
- * What applying `op` makes, or removes to make again: a replaced object (with what the kernel takes along
- * when it is deleted and made anew), or a table, whose create deletes the (empty) table it adds first. A
- * table's own removals are `<id> table`; what it holds (chains, rules, sets) removed right after a create
- * is still drift.
- */
-function madeBy(op: Op, known: KnownObjects): string[] {
-  const id = identity(op.object);
-  if (op.action === "delete") return [];
-  if (op.object.kind === "nftTable")
-    return [`${id} table`, ...(op.action === "replace" ? known.descendants(id) : [])];
-  if (op.action === "replace" && replaceDestroysChildren(op.object, op.from)) return known.descendants(id);
-  return [id];
 }
 
 /**

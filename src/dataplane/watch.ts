@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { Removal } from "./kernel-events.js";
 import type { Daemonised } from "./linux/exec.js";
 import type { MonitorEvents } from "./linux/monitors.js";
-import type { Drift, RepairScope } from "./reconciler.js";
+import type { Drift, RepairScope } from "./drift.js";
 
 export interface WatchOptions {
   /** How often the full check runs, in ms; 0 for never. */

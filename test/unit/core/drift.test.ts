@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { identity } from "../../../src/dataplane/objects.js";
 import type { Removal } from "../../../src/dataplane/kernel-events.js";
-import type { Drift } from "../../../src/dataplane/reconciler.js";
+import type { Drift } from "../../../src/dataplane/drift.js";
 import type { Endpoint, Namespace } from "../../../src/model/types.js";
 import { applyOps } from "../../helpers/memory-kernel.js";
 import { del } from "../../helpers/plan-ops.js";

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Removal } from "../../../src/dataplane/kernel-events.js";
 import type { MonitorEvents } from "../../../src/dataplane/linux/monitors.js";
-import type { Drift, RepairScope } from "../../../src/dataplane/reconciler.js";
+import type { Drift, RepairScope } from "../../../src/dataplane/drift.js";
 import { DriftWatcher } from "../../../src/dataplane/watch.js";
 import { silent } from "../harness.js";
 
