@@ -73,16 +73,18 @@ export async function buildApp(
       answerClientError(err, socket, logger);
     },
     // Fastify's own answers to a bad URL echo it whole: say what is wrong instead, in hostnet's shape.
-    frameworkErrors: (err, _req, reply: FastifyReply) => {
-      void reply.code(err.statusCode ?? 400).send({
-        error: {
-          code: "InvalidArgument",
-          message:
-            err.code === "FST_ERR_MAX_PARAM_LENGTH"
-              ? `a path segment is longer than ${MAX_PARAM_LENGTH} characters`
-              : "the URL is not valid",
-        },
-      });
+    // Fastify logs no completion for these: the line says what was answered.
+    frameworkErrors: (err, req, reply: FastifyReply) => {
+      const status = err.statusCode ?? 400;
+      const message =
+        err.code === "FST_ERR_MAX_PARAM_LENGTH"
+          ? `a path segment is longer than ${MAX_PARAM_LENGTH} characters`
+          : "the URL is not valid";
+      req.log.info(
+        { res: { statusCode: status }, reason: err.code },
+        `request refused before routing: ${message}`,
+      );
+      void reply.code(status).send({ error: { code: "InvalidArgument", message } });
     },
   });
   await app.register(swagger, {

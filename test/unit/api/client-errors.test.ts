@@ -89,6 +89,19 @@ describe("requests Node refuses", () => {
     expect(answer).toMatch(/^HTTP\/1\.1 431 /);
   });
 
+  it("a URL that is not valid, with a large body still being sent: 400 in hostnet's shape, no reset", async () => {
+    const body = 8 * 64 * 1024;
+    const { answer, writeError } = await exchange(
+      `DELETE /endpoints/%C0%AF HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${String(body)}\r\n\r\n`,
+      body,
+      50,
+    );
+    expect(writeError).toBeUndefined();
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('"message":"the URL is not valid"');
+  });
+
   it("bytes that are not HTTP: 400, answered once", async () => {
     const { answer } = await exchange("NOT HTTP AT ALL\r\n\r\n", 256 * 1024);
     expect(answer.match(/HTTP\/1\.1 /g)).toEqual(["HTTP/1.1 "]);
