@@ -10,6 +10,7 @@ import { overlayBridgeMac } from "../model/overlay.js";
 import type { Endpoint, Network } from "../model/types.js";
 import { DEFAULT_VXLAN_PORT } from "../modes/vxlan.js";
 import { getEndpoint, type Core, type HostSide } from "./context.js";
+import { publishedNames } from "./names.js";
 
 type Cluster = NonNullable<HostSide["overlay"]>;
 
@@ -102,7 +103,7 @@ export async function claimAddresses(
     taken = await cluster?.addresses.claim(
       net,
       ep.addresses.map((a) => a.address),
-      ep.mac,
+      { mac: ep.mac, names: publishedNames(ep) },
     );
   } catch (err) {
     core.store.write(() => core.store.endpoints.delete(id));
