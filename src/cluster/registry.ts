@@ -12,6 +12,7 @@
 import { BrokenCircuitError } from "cockatiel";
 import type { Etcd3, Lease, PutBuilder, Watcher } from "etcd3";
 import type { Logger } from "pino";
+import type { DnsSettings } from "../model/types.js";
 
 const NETWORKS = "/hostnet/v1/networks/";
 const BLOCKS = "/hostnet/v1/blocks/";
@@ -41,6 +42,10 @@ export interface OverlayNetworkDefinition {
    * equal.
    */
   readonly encapOverhead?: number;
+  /** The network's Dns, when it has any; absent from older definitions. */
+  readonly dns?: DnsSettings;
+  /** false when the network's resolver is off; absent when on, and from older definitions. */
+  readonly resolver?: false;
 }
 
 /** A definition's subnets, IPv4 first. */

@@ -13,7 +13,8 @@ import {
   type OverlayNetworkDefinition,
 } from "../cluster/registry.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
-import { noDns, type Endpoint, type Network, type Subnet } from "../model/types.js";
+import type { DnsSpec } from "../dns/settings.js";
+import { noDns, type DnsSettings, type Endpoint, type Network, type Subnet } from "../model/types.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Store } from "../store/store.js";
 import { overlayBridgeMac } from "../model/overlay.js";
@@ -108,6 +109,8 @@ export class OverlayPeers implements ClusterEvents {
           ? {}
           : { overhead: { value: def.encapOverhead, field: "encapOverhead" } }),
       },
+      ...(def.dns === undefined ? {} : { dns: dnsSpec(def.dns) }),
+      ...(def.resolver === undefined ? {} : { resolver: { value: def.resolver, field: "resolver" } }),
       fromCluster: true,
     });
     await this.putEarly(def.name);
@@ -281,6 +284,16 @@ export class OverlayPeers implements ClusterEvents {
 function subnetOf(net: Network, address: string): Subnet | undefined {
   const ip = parseIp("address", address);
   return net.subnets.find((s) => contains(parsePrefix("subnet", s.prefix), ip));
+}
+
+/** A definition's Dns as the service takes it, each part named as the definition names it. */
+function dnsSpec(dns: DnsSettings): DnsSpec {
+  return {
+    ...(dns.domain === null ? {} : { domain: { value: dns.domain, field: "dns.domain" } }),
+    search: { value: dns.search, field: "dns.search" },
+    servers: { value: dns.servers, field: "dns.servers" },
+    options: { value: dns.options, field: "dns.options" },
+  };
 }
 
 /** Whether a network is the one the cluster defines: old definitions, of one subnet, compare as before. */

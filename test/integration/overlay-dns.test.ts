@@ -1,9 +1,10 @@
 /**
  * Names across the hosts of an overlay network (helpers/overlay-lab.ts: two host namespaces, a real etcd): an
  * endpoint created on host 2 is found by name, alias and address from a container on host 1, through host 1's
- * resolver on the network's gateway, as glibc's getent and busybox nslookup ask it; its name goes from host 1
- * when host 2 deletes it.
+ * resolver on the network's gateway, as glibc's getent and busybox nslookup ask it; host 2, which learnt the
+ * network from etcd, has its Domain too; the name goes from host 1 when host 2 deletes the endpoint.
  */
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
@@ -53,6 +54,7 @@ describe.skipIf(needsRoot)("names across two hosts of an overlay network", () =>
       Type: "Overlay",
       Ipams: [{ Subnets: [{ IpAddressPrefix: "10.57.0.0/16" }] }],
       Policies: [{ Type: "VSID", Settings: { IsolationId: 4200 } }],
+      Dns: { Domain: "ov.test" },
     });
     expect(
       await within(5000, async () => (await daemonAt(d, 1).api("GET", "/networks/ovd")).status === 200),
@@ -68,7 +70,15 @@ describe.skipIf(needsRoot)("names across two hosts of an overlay network", () =>
     expect(found, "b resolvable on host 1").toBeDefined();
     expect(await getent("a", "bee")).toMatch(new RegExp(`^${b.replaceAll(".", "\\.")}\\s`));
     expect(await nslookup("a", "bee")).toContain(`Address: ${b}`);
-    expect(await getent("a", b)).toMatch(/\sb$/m);
+    expect(await getent("a", b)).toMatch(/\sb\.ov\.test$/m);
+  });
+
+  it("gives host 2 the network's Dns from the cluster's definition: its resolv.conf and NAME.DOMAIN", async () => {
+    const resolvConf = await readFile(`/etc/netns/${u.prefix}b/resolv.conf`, "utf8");
+    expect(resolvConf).toContain(`nameserver ${GATEWAY}\nsearch ov.test\n`);
+    expect(await getent("b", "a.ov.test")).toMatch(
+      new RegExp(`^${(address["a"] ?? "?").replaceAll(".", "\\.")}\\s`),
+    );
   });
 
   it("refuses on host 1 a name an endpoint of host 2 has on the network (409)", async () => {

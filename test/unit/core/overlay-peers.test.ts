@@ -11,10 +11,12 @@ const HOST = "192.168.77.1";
 /** The service as far as the cluster uses it, recording what the cluster asked of it. */
 class RecordingService implements ClusterSide {
   readonly created: string[] = [];
+  readonly specs: NetworkSpec[] = [];
   readonly deleted: string[] = [];
   constructor(private readonly h: Harness) {}
   createNetwork(spec: NetworkSpec): Promise<Network> {
     this.created.push(spec.name);
+    this.specs.push(spec);
     return Promise.resolve(addOverlay(this.h, spec.name, 1));
   }
   deleteNetwork(id: string): Promise<void> {
@@ -302,5 +304,26 @@ describe("OverlayPeers: names across hosts", () => {
     expect(book.nameOf(net.id, `${subnet}.12`)).toBe("db");
     await peers.endpointDeleted("named", `${subnet}.12`);
     expect(book.addresses(net.id, "db")).toBeUndefined();
+  });
+
+  it("creates a network the cluster defines with the definition's Dns and resolver", async () => {
+    const dns = { domain: "ov.test", search: ["ov.test"], servers: ["192.0.2.53"], options: [] };
+    const def = {
+      ...definitionOf(addOverlay(h, "model", 31)),
+      name: "learnt",
+      dns,
+      resolver: false as const,
+    };
+    await peers.networkDefined(def);
+    expect(service.specs.at(-1)).toMatchObject({
+      name: "learnt",
+      dns: {
+        domain: { value: "ov.test" },
+        search: { value: ["ov.test"] },
+        servers: { value: ["192.0.2.53"] },
+        options: { value: [] },
+      },
+      resolver: { value: false },
+    });
   });
 });
