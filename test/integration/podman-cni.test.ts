@@ -102,6 +102,36 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       return c;
     };
     const endpoints = (): Promise<EndpointBody[]> => lab.d.ok<EndpointBody[]>("GET", "/endpoints");
+    /** `podman run --detach` of the image on the network, its processes and netns kept for the cleanup. */
+    const runContainer = async (
+      name: string,
+      options: readonly string[],
+      command: readonly [string, ...string[]],
+    ): Promise<Inspected> => {
+      const id = await mustPodman([
+        "run",
+        "--detach",
+        "--pull=never",
+        "--name",
+        name,
+        "--network",
+        confName,
+        ...options,
+        "--cgroup-parent",
+        `/${cgroupParent}`,
+        IMAGE,
+        ...command,
+      ]);
+      const c = await inspect(id.trim());
+      started.push({
+        pids: [
+          [c.State.ConmonPid, "conmon"],
+          [c.State.Pid, command[0]],
+        ],
+        netns: c.NetworkSettings.SandboxKey,
+      });
+      return c;
+    };
 
     beforeAll(async () => {
       const t = lab.t;
@@ -212,36 +242,11 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
 
     it("runs a container whose published port answers from outside and which reaches outside", async () => {
       const t = lab.t;
-      const id = (
-        await mustPodman([
-          "run",
-          "--detach",
-          "--pull=never",
-          "--name",
-          "web",
-          "--network",
-          confName,
-          "--publish",
-          `${HOST_PORT}:80`,
-          "--cgroup-parent",
-          `/${cgroupParent}`,
-          IMAGE,
-          "httpd",
-          "-f",
-          "-p",
-          "0.0.0.0:80",
-          "-h",
-          "/www",
-        ])
-      ).trim();
-      const c = await inspect(id);
-      started.push({
-        pids: [
-          [c.State.ConmonPid, "conmon"],
-          [c.State.Pid, "httpd"],
-        ],
-        netns: c.NetworkSettings.SandboxKey,
-      });
+      const c = await runContainer(
+        "web",
+        ["--publish", `${HOST_PORT}:80`],
+        ["httpd", "-f", "-p", "0.0.0.0:80", "-h", "/www"],
+      );
       expect(c.State.Running).toBe(true);
       const address = c.NetworkSettings.Networks[confName]?.IPAddress ?? "";
       expect(address).toMatch(/^10\.62\.0\.\d+$/);
@@ -249,7 +254,7 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       // hostnet made one endpoint for it, on the network it created on first use, in Podman's netns.
       const [ep, ...more] = await endpoints();
       expect(more).toEqual([]);
-      expect(ep?.Name).toBe(`cni-${id.slice(0, 12)}`);
+      expect(ep?.Name).toBe(`cni-${c.Id.slice(0, 12)}`);
       expect(ep?.IpConfigurations.map((ip) => ip.IpAddress)).toEqual([address]);
       const inside = await must([
         "ip",
@@ -283,36 +288,8 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
     });
 
     it("resolves a container by name: Podman's aliases reach hostnet's resolver, named in resolv.conf", async () => {
-      const runIt = async (name: string, extra: readonly string[] = []): Promise<Inspected> => {
-        const id = (
-          await mustPodman([
-            "run",
-            "--detach",
-            "--pull=never",
-            "--name",
-            name,
-            "--network",
-            confName,
-            ...extra,
-            "--cgroup-parent",
-            `/${cgroupParent}`,
-            IMAGE,
-            "sleep",
-            "3600",
-          ])
-        ).trim();
-        const c = await inspect(id);
-        started.push({
-          pids: [
-            [c.State.ConmonPid, "conmon"],
-            [c.State.Pid, "sleep"],
-          ],
-          netns: c.NetworkSettings.SandboxKey,
-        });
-        return c;
-      };
-      const db = await runIt("db", ["--network-alias", "database"]);
-      await runIt("app");
+      const db = await runContainer("db", ["--network-alias", "database"], ["sleep", "3600"]);
+      await runContainer("app", [], ["sleep", "3600"]);
       const address = db.NetworkSettings.Networks[confName]?.IPAddress ?? "";
       expect(address).toMatch(/^10\.62\.0\.\d+$/);
       // Podman writes resolv.conf from the CNI result: the network's resolver first.

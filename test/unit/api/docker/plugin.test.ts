@@ -57,6 +57,18 @@ const createNetwork = (extra: Record<string, unknown> = {}): Promise<Record<stri
     ...extra,
   });
 
+/** CreateNetwork with each `-o` map is refused, the answer naming its field; nothing is created. */
+async function expectRefusals(refusals: readonly [Record<string, unknown>, string][]): Promise<void> {
+  for (const [generic, field] of refusals) {
+    const answer = await call("NetworkDriver.CreateNetwork", {
+      NetworkID: "d".repeat(64),
+      Options: { "com.docker.network.generic": generic },
+      IPv4Data: [{ Pool: "10.78.0.0/24", Gateway: "10.78.0.1/24" }],
+    });
+    expect(answer["Err"], JSON.stringify(generic)).toContain(field);
+  }
+}
+
 const createEndpoint = (id: string, iface: Record<string, unknown>, options: unknown = {}) =>
   call("NetworkDriver.CreateEndpoint", {
     NetworkID: NET,
@@ -131,14 +143,7 @@ describe("network driver", () => {
       [{ policies: "[{" }, 'Options["com.docker.network.generic"].policies'],
       [{ policies: '[{"Type":"ACL","Settings":{"Action":"Maybe"}}]' }, "policies[0]"],
     ];
-    for (const [generic, field] of refusals) {
-      const answer = await call("NetworkDriver.CreateNetwork", {
-        NetworkID: "d".repeat(64),
-        Options: { "com.docker.network.generic": generic },
-        IPv4Data: [{ Pool: "10.78.0.0/24", Gateway: "10.78.0.1/24" }],
-      });
-      expect(answer["Err"], JSON.stringify(generic)).toContain(field);
-    }
+    await expectRefusals(refusals);
     expect(h.service.networks()).toHaveLength(1);
   });
 
@@ -305,14 +310,7 @@ describe("network driver", () => {
         'Options["com.docker.network.generic"].dns-resolver: Transparent networks have no gateway',
       ],
     ];
-    for (const [generic, field] of refusals) {
-      const answer = await call("NetworkDriver.CreateNetwork", {
-        NetworkID: "d".repeat(64),
-        Options: { "com.docker.network.generic": generic },
-        IPv4Data: [{ Pool: "10.78.0.0/24", Gateway: "10.78.0.1/24" }],
-      });
-      expect(answer["Err"], JSON.stringify(generic)).toContain(field);
-    }
+    await expectRefusals(refusals);
     const bad = await createEndpoint(
       EP2,
       { Address: "10.77.0.10/24" },
