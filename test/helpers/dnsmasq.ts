@@ -6,6 +6,15 @@
 import { spawn } from "node:child_process";
 import { within } from "./poll.js";
 import { inNs, run } from "./run.js";
+import { onPath, skipOrFailInCi } from "./system.js";
+
+/** Why a test that needs dnsmasq and dig cannot run here, or undefined when it can. */
+export function dnsmasqSkipReason(what: string): string | undefined {
+  const missing = ["dnsmasq", "dig"].filter((cmd) => !onPath(cmd));
+  return missing.length === 0
+    ? undefined
+    : skipOrFailInCi(`${what} needs ${missing.join(", ")}; scripts/install-deps.sh installs them`);
+}
 
 export interface Dnsmasq {
   stop(): Promise<void>;

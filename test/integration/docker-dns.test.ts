@@ -7,11 +7,11 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { dockerSkipReason, startDockerEngine, type DockerEngine } from "../helpers/docker-engine.js";
-import { startDnsmasq } from "../helpers/dnsmasq.js";
+import { dnsmasqSkipReason, startDnsmasq } from "../helpers/dnsmasq.js";
 import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
 
-const skipReason = needsRoot ? undefined : dockerSkipReason();
+const skipReason = needsRoot ? undefined : (dockerSkipReason() ?? dnsmasqSkipReason("the Docker DNS test"));
 const SUBNET = "10.66.0.0/24";
 const GATEWAY = "10.66.0.1";
 const UPSTREAM_NAME = "upstream.example";

@@ -4,8 +4,7 @@
  */
 import type { NetworkSpec, PolicySpec, PortMappingSpec, SubnetSpec } from "../../core/service.js";
 import { checkMtu } from "../../core/validate.js";
-import type { DnsSpec } from "../../dns/settings.js";
-import { dnsLimits } from "../../dns/settings.js";
+import { dnsLimits, type DnsSpec } from "../../dns/settings.js";
 import { invalidArgument } from "../../errors.js";
 import { parsePrefix } from "../../model/ip.js";
 import type { Protocol } from "../../model/types.js";
