@@ -12,6 +12,7 @@
 import { BrokenCircuitError } from "cockatiel";
 import type { Etcd3, Lease, PutBuilder, Watcher } from "etcd3";
 import type { Logger } from "pino";
+import type { DnsSettings } from "../model/types.js";
 
 const NETWORKS = "/hostnet/v1/networks/";
 const BLOCKS = "/hostnet/v1/blocks/";
@@ -41,6 +42,10 @@ export interface OverlayNetworkDefinition {
    * equal.
    */
   readonly encapOverhead?: number;
+  /** The network's Dns, when it has any; absent from older definitions. */
+  readonly dns?: DnsSettings;
+  /** false when the network's resolver is off; absent when on, and from older definitions. */
+  readonly resolver?: false;
 }
 
 /** A definition's subnets, IPv4 first. */
@@ -73,6 +78,8 @@ export interface EndpointRecord {
   readonly mac: string;
   /** The underlay address of the host the endpoint is on. */
   readonly host: string;
+  /** The endpoint's name and aliases, which every host's resolver answers; absent from older records. */
+  readonly names?: readonly string[];
 }
 
 /** What the registry tells hostnet about the rest of the cluster, and asks it about this host. */
@@ -97,6 +104,16 @@ const hostOf = (value: string): string => (JSON.parse(value) as { host: string }
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const CREATED = Symbol("created");
 const next = (revision: string): string => (BigInt(revision) + 1n).toString();
+
+/** An endpoint key's value: the record but for what the key says. */
+const endpointValue = (r: EndpointRecord, host: string): string =>
+  JSON.stringify({ mac: r.mac, host, ...(r.names === undefined ? {} : { names: r.names }) });
+
+function parseEndpointValue(value: string): Omit<EndpointRecord, "network" | "address"> {
+  const { mac, host, names } = JSON.parse(value) as { mac: string; host: string; names?: unknown };
+  const named = Array.isArray(names) && names.every((n) => typeof n === "string");
+  return { mac, host, ...(named ? { names } : {}) };
+}
 
 function parseEndpointKey(key: string): { network: string; address: string } | undefined {
   const [network, address] = key.slice(ENDPOINTS.length).split("/");
@@ -174,9 +191,8 @@ export class OverlayRegistry {
     endpoints.on("put", (kv) => {
       const at = parseEndpointKey(kv.key.toString());
       if (at === undefined) return;
-      const { mac, host } = JSON.parse(kv.value.toString()) as { mac: string; host: string };
       void events
-        .endpointPut({ ...at, mac, host })
+        .endpointPut({ ...at, ...parseEndpointValue(kv.value.toString()) })
         .catch((err: unknown) => this.log.error({ op: "overlay", err }, "could not add a remote endpoint"));
     });
     endpoints.on("delete", (kv) => {
@@ -224,7 +240,7 @@ export class OverlayRegistry {
   /** Claims an address for one of this host's endpoints; the host that has it, when it is taken. */
   async claim(record: EndpointRecord): Promise<string | undefined> {
     const key = endpointKey(record.network, record.address);
-    const value = JSON.stringify({ mac: record.mac, host: this.hostAddress });
+    const value = endpointValue(record, this.hostAddress);
     const lease = this.lease;
     if (lease === undefined) throw new Error("etcd has not answered since hostnetd started");
     return this.call(async () => {
@@ -321,10 +337,7 @@ export class OverlayRegistry {
       const wanted = new Map(
         events
           .ownEndpoints()
-          .map((r) => [
-            endpointKey(r.network, r.address),
-            JSON.stringify({ mac: r.mac, host: this.hostAddress }),
-          ]),
+          .map((r) => [endpointKey(r.network, r.address), endpointValue(r, this.hostAddress)]),
       );
       for (const [key, value] of Object.entries(published))
         if (hostOf(value) === this.hostAddress && !wanted.has(key))
@@ -367,8 +380,7 @@ export class OverlayRegistry {
     const records = all.kvs.flatMap((kv): EndpointRecord[] => {
       const at = parseEndpointKey(kv.key.toString());
       if (at === undefined) return [];
-      const { mac, host } = JSON.parse(kv.value.toString()) as { mac: string; host: string };
-      return [{ ...at, mac, host }];
+      return [{ ...at, ...parseEndpointValue(kv.value.toString()) }];
     });
     await events.endpointsListed(records);
     return all.header.revision;

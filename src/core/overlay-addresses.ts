@@ -10,7 +10,7 @@
  * every other host sends the replies back here, where conntrack undoes the DNAT.
  */
 import type { Logger } from "pino";
-import type { OverlayRegistry } from "../cluster/registry.js";
+import type { EndpointRecord, OverlayRegistry } from "../cluster/registry.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { HostnetError } from "../errors.js";
 import { blocksOf, blockOfValue, blockSize } from "../ipam/blocks.js";
@@ -62,7 +62,7 @@ export class OverlayAddresses {
   async claim(
     net: Network,
     addresses: readonly string[],
-    mac: string,
+    owner: Pick<EndpointRecord, "mac" | "names">,
   ): Promise<{ address: string; holder: string } | undefined> {
     const claimed: string[] = [];
     const giveBack = async (): Promise<void> => {
@@ -71,7 +71,7 @@ export class OverlayAddresses {
     for (const address of addresses) {
       let holder: string | undefined;
       try {
-        holder = await this.claimOne(net, address, mac);
+        holder = await this.claimOne(net, address, owner);
       } catch (err) {
         await giveBack();
         throw err;
@@ -85,13 +85,17 @@ export class OverlayAddresses {
     return undefined;
   }
 
-  private async claimOne(net: Network, address: string, mac: string): Promise<string | undefined> {
+  private async claimOne(
+    net: Network,
+    address: string,
+    owner: Pick<EndpointRecord, "mac" | "names">,
+  ): Promise<string | undefined> {
     const own = this.owns(net, address);
     if (own && !this.registry.available) {
       this.registry.publishLater();
       return undefined;
     }
-    const record = { network: net.name, address, mac, host: this.registry.hostAddress };
+    const record = { network: net.name, address, ...owner, host: this.registry.hostAddress };
     try {
       return await this.registry.claim(record);
     } catch (err) {
@@ -141,7 +145,7 @@ export class OverlayAddresses {
         throw new HostnetError("Conflict", `subnet ${subnet.prefix} has no free address for this host`);
       let holder: string | undefined;
       try {
-        holder = await this.claimOne(net, address, overlayBridgeMac(settings.localAddress));
+        holder = await this.claimOne(net, address, { mac: overlayBridgeMac(settings.localAddress) });
       } catch (err) {
         this.store.write(() => this.store.networks.setOverlay(net.id, { ...settings, sourceAddress: null }));
         throw new HostnetError(

@@ -13,10 +13,12 @@ import {
   type OverlayNetworkDefinition,
 } from "../cluster/registry.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
-import { noDns, type Endpoint, type Network, type Subnet } from "../model/types.js";
+import type { DnsSpec } from "../dns/settings.js";
+import { noDns, type DnsSettings, type Endpoint, type Network, type Subnet } from "../model/types.js";
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Store } from "../store/store.js";
 import { overlayBridgeMac } from "../model/overlay.js";
+import { publishedNames } from "./names.js";
 import type { NetworkSpec } from "./specs.js";
 
 /** What the rest of the cluster changes here goes through the service, as a request would. */
@@ -107,6 +109,8 @@ export class OverlayPeers implements ClusterEvents {
           ? {}
           : { overhead: { value: def.encapOverhead, field: "encapOverhead" } }),
       },
+      ...(def.dns === undefined ? {} : { dns: dnsSpec(def.dns) }),
+      ...(def.resolver === undefined ? {} : { resolver: { value: def.resolver, field: "resolver" } }),
       fromCluster: true,
     });
     await this.putEarly(def.name);
@@ -171,11 +175,15 @@ export class OverlayPeers implements ClusterEvents {
         else this.log.error({ op: "overlay", ...record }, "another host published an address this host has");
         return;
       }
-      if (existing.remoteHost === record.host && existing.mac === record.mac) return;
+      if (existing.remoteHost === record.host && existing.mac === record.mac) {
+        this.takeNames(existing, record);
+        return;
+      }
       await this.removeAddress(existing, record.address);
     }
     const same = this.store.endpoints.remote(net.id, record.host, record.mac);
     if (same !== undefined) {
+      this.takeNames(same, record);
       // One address per subnet: one the endpoint had in this subnet before is no longer its.
       this.store.write(() => this.store.endpoints.setLeasedAddress(same.id, subnet.id, record.address));
       await this.reconciler.converge([`ep:${same.id}`]);
@@ -193,11 +201,36 @@ export class OverlayPeers implements ClusterEvents {
         gatewayPriority: 0,
         remoteHost: record.host,
         dns: noDns,
-        aliases: [],
+        aliases: this.freeNames(net.id, id, record),
       });
       this.store.endpoints.insertAddress(subnet.id, record.address, id);
     });
     await this.reconciler.converge([`ep:${id}`]);
+  }
+
+  /**
+   * The names a record publishes that no other endpoint of the network has here, lower case: a name this host
+   * gave first (two hosts may each create one at the same moment) stays with its endpoint, and says so.
+   */
+  private freeNames(networkId: string, endpointId: string, record: EndpointRecord): string[] {
+    const names = [...new Set((record.names ?? []).map((n) => n.toLowerCase()))];
+    const free = names.filter(
+      (n) => this.store.endpoints.withDnsName(networkId, n, endpointId) === undefined,
+    );
+    if (free.length < names.length)
+      this.log.warn(
+        { op: "overlay", ...record, taken: names.filter((n) => !free.includes(n)) },
+        "another host published names an endpoint here has; the resolver answers them with this host's",
+      );
+    return free;
+  }
+
+  /** A remote endpoint's names as its host publishes them now (a record of an older hostnet had none). */
+  private takeNames(ep: Endpoint, record: EndpointRecord): void {
+    if (record.names === undefined) return;
+    const names = this.freeNames(ep.networkId, ep.id, record);
+    if (names.join() !== ep.aliases.join())
+      this.store.write(() => this.store.endpoints.setAliases(ep.id, ep.networkId, names));
   }
 
   async endpointDeleted(network: string, address: string): Promise<void> {
@@ -219,6 +252,7 @@ export class OverlayPeers implements ClusterEvents {
               address: a.address,
               mac: ep.mac,
               host: this.hostAddress,
+              names: publishedNames(ep),
             })),
       ),
     ]);
@@ -250,6 +284,16 @@ export class OverlayPeers implements ClusterEvents {
 function subnetOf(net: Network, address: string): Subnet | undefined {
   const ip = parseIp("address", address);
   return net.subnets.find((s) => contains(parsePrefix("subnet", s.prefix), ip));
+}
+
+/** A definition's Dns as the service takes it, each part named as the definition names it. */
+function dnsSpec(dns: DnsSettings): DnsSpec {
+  return {
+    ...(dns.domain === null ? {} : { domain: { value: dns.domain, field: "dns.domain" } }),
+    search: { value: dns.search, field: "dns.search" },
+    servers: { value: dns.servers, field: "dns.servers" },
+    options: { value: dns.options, field: "dns.options" },
+  };
 }
 
 /** Whether a network is the one the cluster defines: old definitions, of one subnet, compare as before. */

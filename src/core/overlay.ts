@@ -7,15 +7,19 @@ import { subnetFields, type OverlayRegistry } from "../cluster/registry.js";
 import { conflict, HostnetError } from "../errors.js";
 import type { Prefix } from "../model/ip.js";
 import { overlayBridgeMac } from "../model/overlay.js";
-import type { Endpoint, Network } from "../model/types.js";
+import type { DnsSettings, Endpoint, Network } from "../model/types.js";
 import { DEFAULT_VXLAN_PORT } from "../modes/vxlan.js";
 import { getEndpoint, type Core, type HostSide } from "./context.js";
+import { publishedNames } from "./names.js";
 
 type Cluster = NonNullable<HostSide["overlay"]>;
 
 /** The cluster the network is shared with: hostnetd runs with --etcd and the network has a VXLAN. */
 export const clusterOf = (core: Core, net: Network): Cluster | undefined =>
   net.overlay === null ? undefined : core.host.overlay;
+
+const saysAnything = (dns: DnsSettings): boolean =>
+  dns.domain !== null || dns.search.length + dns.servers.length + dns.options.length > 0;
 
 /** Writes a new overlay network to the cluster; throws when the cluster cannot or has it defined otherwise. */
 export async function defineNetwork(
@@ -31,6 +35,8 @@ export async function defineNetwork(
       vni: net.overlay?.vni ?? 0,
       vxlanPort: net.overlay?.vxlanPort ?? DEFAULT_VXLAN_PORT,
       ...(encapOverhead === undefined ? {} : { encapOverhead }),
+      ...(saysAnything(net.dns) ? { dns: net.dns } : {}),
+      ...(net.resolver ? {} : { resolver: false }),
     });
   } catch (err) {
     throw new HostnetError(
@@ -102,7 +108,7 @@ export async function claimAddresses(
     taken = await cluster?.addresses.claim(
       net,
       ep.addresses.map((a) => a.address),
-      ep.mac,
+      { mac: ep.mac, names: publishedNames(ep) },
     );
   } catch (err) {
     core.store.write(() => core.store.endpoints.delete(id));

@@ -22,11 +22,17 @@ const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
 /** `ndots:5`, `rotate`, `edns0`, `no-aaaa`: resolv.conf(5)'s option words, with a number after some. */
 const OPTION = /^[a-z][a-z0-9-]*(:[0-9]{1,3})?$/;
 
-/** A domain name (RFC 1035, with "_" as service names have it), lower case and without a final dot. */
-function checkDomainName(field: string, text: string): string {
+/** `text` as a domain name (RFC 1035, with "_" as service names have it), lower case and without a final dot. */
+export function domainName(text: string): string | undefined {
   const name = text.toLowerCase().replace(/\.$/, "");
-  const labels = name.split(".");
-  if (name.length === 0 || name.length > 253 || !labels.every((l) => LABEL.test(l)))
+  return name.length === 0 || name.length > 253 || !name.split(".").every((l) => LABEL.test(l))
+    ? undefined
+    : name;
+}
+
+function checkDomainName(field: string, text: string): string {
+  const name = domainName(text);
+  if (name === undefined)
     throw invalidArgument(
       field,
       `"${text}" is not a domain name (dot-separated labels of 1-63 letters, digits, "-" and "_", at most 253 characters)`,

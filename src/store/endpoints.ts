@@ -88,10 +88,16 @@ export class EndpointStore {
       JSON.stringify(e.dns),
     );
     if (e.attachment !== null) this.setAttachment(e.id, e.attachment);
+    this.setAliases(e.id, e.networkId, e.aliases);
+  }
+
+  /** Replaces the endpoint's aliases (another host's endpoint, whose host published other names). */
+  setAliases(endpointId: string, networkId: string, aliases: readonly string[]): void {
+    this.prepare("DELETE FROM endpoint_aliases WHERE endpoint_id = ?").run(endpointId);
     const insertAlias = this.prepare(
       "INSERT INTO endpoint_aliases (network_id, alias, endpoint_id, seq) VALUES (?, ?, ?, ?)",
     );
-    e.aliases.forEach((alias, seq) => insertAlias.run(e.networkId, alias, e.id, seq));
+    aliases.forEach((alias, seq) => insertAlias.run(networkId, alias, endpointId, seq));
   }
 
   /** The endpoint of the network that has this name or alias, in any case, but for `exceptId`. */

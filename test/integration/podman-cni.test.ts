@@ -1,7 +1,9 @@
 /**
  * A real runtime end to end: Podman 4.3 (Debian's, CNI backend, runc) runs a busybox container on a hostnet
  * network through the installed plugin, publishes a port that answers from the external namespace, reaches
- * the external namespace itself, and its removal runs CNI DEL until hostnet has nothing left.
+ * the external namespace itself, finds another container by name, alias and short id through hostnet's
+ * resolver (which Podman's resolv.conf names, from the CNI result), and its removal runs CNI DEL until hostnet
+ * has nothing left.
  *
  * Podman runs inside the test's host namespace (nsenter, keeping the mount namespace so cgroups stay
  * visible and the container netns it makes under /run/netns is seen by hostnetd) with its own storage,
@@ -100,6 +102,36 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       return c;
     };
     const endpoints = (): Promise<EndpointBody[]> => lab.d.ok<EndpointBody[]>("GET", "/endpoints");
+    /** `podman run --detach` of the image on the network, its processes and netns kept for the cleanup. */
+    const runContainer = async (
+      name: string,
+      options: readonly string[],
+      command: readonly [string, ...string[]],
+    ): Promise<Inspected> => {
+      const id = await mustPodman([
+        "run",
+        "--detach",
+        "--pull=never",
+        "--name",
+        name,
+        "--network",
+        confName,
+        ...options,
+        "--cgroup-parent",
+        `/${cgroupParent}`,
+        IMAGE,
+        ...command,
+      ]);
+      const c = await inspect(id.trim());
+      started.push({
+        pids: [
+          [c.State.ConmonPid, "conmon"],
+          [c.State.Pid, command[0]],
+        ],
+        netns: c.NetworkSettings.SandboxKey,
+      });
+      return c;
+    };
 
     beforeAll(async () => {
       const t = lab.t;
@@ -139,7 +171,7 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
             network: "podman",
             socket: lab.d.socket,
             ipam: { subnet: SUBNET },
-            capabilities: { portMappings: true },
+            capabilities: { portMappings: true, aliases: true },
           },
         ],
       };
@@ -199,7 +231,7 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       mkdirSync(join(rootfs, "bin"), { recursive: true });
       mkdirSync(join(rootfs, "www/cgi-bin"), { recursive: true });
       copyFileSync(BUSYBOX, join(rootfs, "bin/busybox"));
-      for (const applet of ["sh", "httpd", "nc", "ip", "cat", "sleep"])
+      for (const applet of ["sh", "httpd", "nc", "ip", "cat", "sleep", "nslookup"])
         symlinkSync("busybox", join(rootfs, "bin", applet));
       const cgi = join(rootfs, "www/cgi-bin/peer");
       writeFileSync(cgi, "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s\\n' \"$REMOTE_ADDR\"\n");
@@ -210,36 +242,11 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
 
     it("runs a container whose published port answers from outside and which reaches outside", async () => {
       const t = lab.t;
-      const id = (
-        await mustPodman([
-          "run",
-          "--detach",
-          "--pull=never",
-          "--name",
-          "web",
-          "--network",
-          confName,
-          "--publish",
-          `${HOST_PORT}:80`,
-          "--cgroup-parent",
-          `/${cgroupParent}`,
-          IMAGE,
-          "httpd",
-          "-f",
-          "-p",
-          "0.0.0.0:80",
-          "-h",
-          "/www",
-        ])
-      ).trim();
-      const c = await inspect(id);
-      started.push({
-        pids: [
-          [c.State.ConmonPid, "conmon"],
-          [c.State.Pid, "httpd"],
-        ],
-        netns: c.NetworkSettings.SandboxKey,
-      });
+      const c = await runContainer(
+        "web",
+        ["--publish", `${HOST_PORT}:80`],
+        ["httpd", "-f", "-p", "0.0.0.0:80", "-h", "/www"],
+      );
       expect(c.State.Running).toBe(true);
       const address = c.NetworkSettings.Networks[confName]?.IPAddress ?? "";
       expect(address).toMatch(/^10\.62\.0\.\d+$/);
@@ -247,7 +254,7 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       // hostnet made one endpoint for it, on the network it created on first use, in Podman's netns.
       const [ep, ...more] = await endpoints();
       expect(more).toEqual([]);
-      expect(ep?.Name).toBe(`cni-${id.slice(0, 12)}`);
+      expect(ep?.Name).toBe(`cni-${c.Id.slice(0, 12)}`);
       expect(ep?.IpConfigurations.map((ip) => ip.IpAddress)).toEqual([address]);
       const inside = await must([
         "ip",
@@ -278,6 +285,22 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       } finally {
         await server.stop();
       }
+    });
+
+    it("resolves a container by name: Podman's aliases reach hostnet's resolver, named in resolv.conf", async () => {
+      const db = await runContainer("db", ["--network-alias", "database"], ["sleep", "3600"]);
+      await runContainer("app", [], ["sleep", "3600"]);
+      const address = db.NetworkSettings.Networks[confName]?.IPAddress ?? "";
+      expect(address).toMatch(/^10\.62\.0\.\d+$/);
+      // Podman writes resolv.conf from the CNI result: the network's resolver first.
+      expect(await mustPodman(["exec", "app", "cat", "/etc/resolv.conf"])).toMatch(
+        /^nameserver 10\.62\.0\.1$/m,
+      );
+      for (const name of ["db", "database", db.Id.slice(0, 12)])
+        expect(await mustPodman(["exec", "app", "nslookup", name]), name).toContain(`Address: ${address}`);
+      await mustPodman(["rm", "--force", "--time", "0", "db"]);
+      expect((await podman(["exec", "app", "nslookup", "db"])).stdout).toMatch(/NXDOMAIN|can't find/);
+      await mustPodman(["rm", "--force", "--time", "0", "app"]);
     });
 
     // Podman validates the list with VERSION, whose stdin has no socket: the plugin answers it alone.

@@ -7,9 +7,10 @@ import { randomUUID } from "node:crypto";
 import type { HostnetService } from "../../core/service.js";
 import { endpointHostInterface } from "../../core/kernel-names.js";
 import { nameserversOf } from "../../dns/resolv-conf.js";
-import { effectiveDns } from "../../dns/settings.js";
+import { domainName, effectiveDns } from "../../dns/settings.js";
 import { HostnetError } from "../../errors.js";
 import type { EndpointPolicy } from "../../policies/index.js";
+import type { FieldValue } from "../../policies/kind.js";
 import type { Endpoint, Namespace, Network } from "../../model/types.js";
 import {
   checkVersion,
@@ -113,7 +114,7 @@ export class CniHandler {
         policies: bandwidthPolicies(conf),
         origin,
         ...(conf.dns === undefined ? {} : { dns: conf.dns }),
-        ...(conf.aliases === undefined ? {} : { aliases: conf.aliases }),
+        ...aliasesOf(conf, call),
       });
     } catch (err) {
       await this.forgetNamespaceIfUnused(ns.id);
@@ -248,6 +249,22 @@ export class CniHandler {
       .find((n) => this.service.findEndpoint(n) === undefined);
     return free ?? `cni-${randomUUID()}`;
   }
+}
+
+/**
+ * The names other containers find the container by, besides its endpoint's: the aliases capability's, and the
+ * container's name where the runtime passes it as `K8S_POD_NAME` without a pod namespace (Podman, for the
+ * dnsname plugin) and it is a domain name. A pod's name is the endpoint's own already.
+ */
+function aliasesOf(conf: NetConf, call: CniEnv): { aliases?: FieldValue<readonly string[]> } {
+  const container = call.args.has("K8S_POD_NAMESPACE") ? undefined : call.args.get("K8S_POD_NAME");
+  const name = container === undefined ? undefined : domainName(container);
+  const given = conf.aliases;
+  if (name === undefined) return given === undefined ? {} : { aliases: given };
+  // The name comes last, so that an error about a given alias names its place in the capability's list.
+  return given !== undefined && given.value.length > 0
+    ? { aliases: { value: [...given.value, name], field: given.field } }
+    : { aliases: { value: [name], field: "CNI_ARGS.K8S_POD_NAME" } };
 }
 
 /** The bandwidth capability (bits per second) as hostnet's QOS policy (bytes per second). */

@@ -17,6 +17,7 @@ import {
   addressOf,
   choosePorts,
   dockerNetwork,
+  endpointDns,
   endpointPolicies,
   portBindings,
   PORT_MAP,
@@ -95,6 +96,7 @@ export class DockerNetworkDriver {
     const ips = Object.entries(given).flatMap(([field, cidr]) =>
       cidr === undefined || cidr === null || cidr === "" ? [] : [{ field, address: addressOf(field, cidr) }],
     );
+    const dns = endpointDns(req.Options);
     const ep = await this.service.createEndpoint({
       name: hostnetName(req.EndpointID),
       network: net.id,
@@ -103,6 +105,7 @@ export class DockerNetworkDriver {
       portMappings: [],
       policies: endpointPolicies(req.Options),
       origin: origin(req.EndpointID),
+      ...(dns === undefined ? {} : { dns }),
     });
     return answer(ep);
   }

@@ -4,9 +4,11 @@
  */
 import type { NetworkSpec, PolicySpec, PortMappingSpec, SubnetSpec } from "../../core/service.js";
 import { checkMtu } from "../../core/validate.js";
+import { dnsLimits, type DnsSpec } from "../../dns/settings.js";
 import { invalidArgument } from "../../errors.js";
 import { parsePrefix } from "../../model/ip.js";
 import type { Protocol } from "../../model/types.js";
+import type { FieldValue } from "../../policies/kind.js";
 import { parseEndpointPolicies, parseNetworkPolicies, type PolicyDocument } from "../../policies/parse.js";
 
 /** Option keys of `docker network create` and of Docker itself, as netlabel names them. */
@@ -16,6 +18,8 @@ const ENABLE_IPV6 = "com.docker.network.enable_ipv6";
 const DRIVER_MTU = "com.docker.network.driver.mtu";
 export const PORT_MAP = "com.docker.network.portmap";
 const MAC_ADDRESS = "com.docker.network.endpoint.macaddress";
+/** The container's `--dns` servers (or dockerd's `--dns`), which Docker gives every driver in CreateEndpoint. */
+const DNS_SERVERS = "com.docker.network.endpoint.dnsservers";
 /** `-o policies=[...]` on a network, `--driver-opt policies=[...]` on an endpoint: HNS policies as JSON. */
 const POLICIES = "policies";
 
@@ -35,7 +39,26 @@ const ADAPTER = "adapter";
 const VNI = "vni";
 /** VLAN tagging, which hostnet does not have yet. */
 const UNSUPPORTED_OPTIONS = ["vlan"] as const;
-const KNOWN_OPTIONS = ["mode", POLICIES, DRIVER_MTU, ADAPTER, VNI];
+/**
+ * `-o dns=IP,IP`, `-o dns-search=D,D`, `-o dns-option=O,O`, `-o dns-domain=D`: the network's Dns, lists
+ * comma-separated as `-o` takes one value a key; `-o dns-resolver=false`: the CLI's `--no-dns`.
+ */
+const DNS_OPTIONS = {
+  servers: "dns",
+  search: "dns-search",
+  options: "dns-option",
+  domain: "dns-domain",
+} as const;
+const DNS_RESOLVER = "dns-resolver";
+const KNOWN_OPTIONS = [
+  "mode",
+  POLICIES,
+  DRIVER_MTU,
+  ADAPTER,
+  VNI,
+  ...Object.values(DNS_OPTIONS),
+  DNS_RESOLVER,
+];
 
 export interface IpamData {
   readonly AddressSpace?: string | null;
@@ -47,7 +70,7 @@ export type Options = Readonly<Record<string, unknown>> | null | undefined;
 
 export type DockerNetwork = Pick<
   NetworkSpec,
-  "type" | "subnets" | "mtu" | "policies" | "adapter" | "overlay"
+  "type" | "subnets" | "mtu" | "policies" | "adapter" | "overlay" | "dns" | "resolver"
 >;
 
 const GENERIC_FIELD = `Options["${GENERIC}"]`;
@@ -105,6 +128,39 @@ function adapterSpec(generic: Map<string, string>, adapter: NetworkSpec["adapter
   return { name, field };
 }
 
+/** The network's Dns from its `-o dns*` options; undefined when none is given. */
+function dnsSpec(generic: Map<string, string>): DnsSpec | undefined {
+  const field = (key: string): string => `${GENERIC_FIELD}.${key}`;
+  const list = (key: string): FieldValue<string[]> | undefined => {
+    const value = generic
+      .get(key)
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
+    return value === undefined ? undefined : { value, field: field(key) };
+  };
+  const servers = list(DNS_OPTIONS.servers);
+  const search = list(DNS_OPTIONS.search);
+  const options = list(DNS_OPTIONS.options);
+  const domain = generic.get(DNS_OPTIONS.domain);
+  if ([servers, search, options, domain].every((p) => p === undefined)) return undefined;
+  return {
+    ...(servers === undefined ? {} : { servers }),
+    ...(search === undefined ? {} : { search }),
+    ...(options === undefined ? {} : { options }),
+    ...(domain === undefined ? {} : { domain: { value: domain, field: field(DNS_OPTIONS.domain) } }),
+  };
+}
+
+/** `-o dns-resolver=true|false`. */
+function resolverSpec(generic: Map<string, string>): NetworkSpec["resolver"] {
+  const text = generic.get(DNS_RESOLVER);
+  if (text === undefined) return undefined;
+  const field = `${GENERIC_FIELD}.${DNS_RESOLVER}`;
+  if (text !== "true" && text !== "false") throw invalidArgument(field, `"${text}" is not true or false`);
+  return { value: text === "true", field };
+}
+
 function subnetSpecs(data: readonly IpamData[] | null | undefined, field: string): SubnetSpec[] {
   const list = data ?? [];
   if (list.length > 1)
@@ -154,6 +210,8 @@ export function dockerNetwork(
   if (mtuText !== undefined && !/^\d+$/.test(mtuText))
     throw invalidArgument(mtuField, `"${mtuText}" is not a number`);
   const v6 = options?.[ENABLE_IPV6] === true ? subnetSpecs(ipv6, "IPv6Data") : [];
+  const dns = dnsSpec(generic);
+  const resolver = resolverSpec(generic);
   return {
     type,
     subnets: [...subnetSpecs(ipv4, "IPv4Data"), ...v6],
@@ -161,6 +219,8 @@ export function dockerNetwork(
     policies,
     ...(uplink === undefined ? {} : { adapter: uplink }),
     ...(vxlan === undefined ? {} : { overlay: vxlan }),
+    ...(dns === undefined ? {} : { dns }),
+    ...(resolver === undefined ? {} : { resolver }),
   };
 }
 
@@ -184,6 +244,21 @@ export function requestedMac(iface: string | null | undefined, options: Options)
   const bytes = Buffer.from(opt, "base64");
   if (bytes.length !== 6) throw invalidArgument(`Options["${MAC_ADDRESS}"]`, `"${opt}" is not a MAC address`);
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+/**
+ * The container's `--dns` servers as the endpoint's own ServerList. Docker writes its containers' resolv.conf
+ * itself (its resolver at 127.0.0.11, forwarding to these) and tells drivers nothing of `--dns-search` or
+ * `--dns-option`. It accepts more servers than resolv.conf readers take, and its resolver asks only the first
+ * three: so do these, rather than refuse a container Docker would run.
+ */
+export function endpointDns(options: Options): DnsSpec | undefined {
+  const servers = options?.[DNS_SERVERS];
+  const field = `Options["${DNS_SERVERS}"]`;
+  if (servers === undefined || servers === null) return undefined;
+  if (!Array.isArray(servers) || !servers.every((s): s is string => typeof s === "string"))
+    throw invalidArgument(field, "must be a list of addresses");
+  return { servers: { value: servers.slice(0, dnsLimits.servers), field } };
 }
 
 /** `--driver-opt policies=[...]`: the endpoint's own policies. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { subnetFields, type OverlayNetworkDefinition } from "../../../src/cluster/registry.js";
+import { storeNameBook } from "../../../src/core/names.js";
 import { OverlayPeers, type ClusterSide } from "../../../src/core/overlay-peers.js";
 import type { NetworkSpec } from "../../../src/core/service.js";
 import { noDns, type Network } from "../../../src/model/types.js";
@@ -10,10 +11,12 @@ const HOST = "192.168.77.1";
 /** The service as far as the cluster uses it, recording what the cluster asked of it. */
 class RecordingService implements ClusterSide {
   readonly created: string[] = [];
+  readonly specs: NetworkSpec[] = [];
   readonly deleted: string[] = [];
   constructor(private readonly h: Harness) {}
   createNetwork(spec: NetworkSpec): Promise<Network> {
     this.created.push(spec.name);
+    this.specs.push(spec);
     return Promise.resolve(addOverlay(this.h, spec.name, 1));
   }
   deleteNetwork(id: string): Promise<void> {
@@ -252,5 +255,75 @@ describe("OverlayPeers: dual-stack networks", () => {
     ]);
     await peers.endpointsListed([record(b6, B)]);
     expect(remotes(net)).toEqual([{ name: `${b4}@ds`, addresses: [b6] }]);
+  });
+});
+
+describe("OverlayPeers: names across hosts", () => {
+  const OTHER = "192.168.77.2";
+
+  it("publishes this host's endpoints with their names, and answers another host's by the names it published", async () => {
+    const net = addOverlay(h, "named", 30);
+    const subnet = net.subnets[0]?.prefix.replace(/\.0\/16$/, "") ?? "";
+    h.store.write(() => {
+      h.store.endpoints.insert({
+        id: "e1000000-0000-4000-8000-000000000000",
+        name: "Web",
+        networkId: net.id,
+        shortId: "e1000000",
+        mac: "02:00:00:00:00:11",
+        attachment: null,
+        gatewayPriority: 0,
+        remoteHost: null,
+        dns: noDns,
+        aliases: ["www"],
+      });
+      h.store.endpoints.insertAddress(
+        net.subnets[0]?.id ?? 0,
+        `${subnet}.11`,
+        "e1000000-0000-4000-8000-000000000000",
+      );
+    });
+    expect(peers.ownEndpoints()).toContainEqual({
+      network: "named",
+      address: `${subnet}.11`,
+      mac: "02:00:00:00:00:11",
+      host: HOST,
+      names: ["web", "www"],
+    });
+
+    const book = storeNameBook(h.store);
+    const db = { network: "named", address: `${subnet}.12`, mac: "02:00:00:00:00:12", host: OTHER };
+    // A record of an older hostnet has no names; its host publishes them once it runs this one.
+    await peers.endpointPut(db);
+    expect(book.addresses(net.id, "db")).toBeUndefined();
+    await peers.endpointPut({ ...db, names: ["DB", "database", "www"] });
+    expect(book.addresses(net.id, "db")).toEqual([`${subnet}.12`]);
+    expect(book.addresses(net.id, "database")).toEqual([`${subnet}.12`]);
+    // "www" is this host's endpoint's already: it stays with it.
+    expect(book.addresses(net.id, "www")).toEqual([`${subnet}.11`]);
+    expect(book.nameOf(net.id, `${subnet}.12`)).toBe("db");
+    await peers.endpointDeleted("named", `${subnet}.12`);
+    expect(book.addresses(net.id, "db")).toBeUndefined();
+  });
+
+  it("creates a network the cluster defines with the definition's Dns and resolver", async () => {
+    const dns = { domain: "ov.test", search: ["ov.test"], servers: ["192.0.2.53"], options: [] };
+    const def = {
+      ...definitionOf(addOverlay(h, "model", 31)),
+      name: "learnt",
+      dns,
+      resolver: false as const,
+    };
+    await peers.networkDefined(def);
+    expect(service.specs.at(-1)).toMatchObject({
+      name: "learnt",
+      dns: {
+        domain: { value: "ov.test" },
+        search: { value: ["ov.test"] },
+        servers: { value: ["192.0.2.53"] },
+        options: { value: [] },
+      },
+      resolver: { value: false },
+    });
   });
 });

@@ -52,6 +52,9 @@ const env = (command: string, id = "c1", path = "", ifname = "eth0", args = ""):
   CNI_PATH: "/opt/cni/bin",
 });
 
+/** Podman's alias for its container: the short id. */
+const id12 = (id: string): string => id.padEnd(12, "0").slice(0, 12);
+
 async function call(
   e: Record<string, string>,
   stdin: string,
@@ -199,6 +202,22 @@ describe("the CNI plugin's logic", () => {
     expect(ep.policies).toEqual([
       { type: "QOS", maxIncomingBytesPerSecond: 100000, maxOutgoingBytesPerSecond: 200000 },
     ]);
+  });
+
+  it("gives the resolver the aliases capability's names and the container's name Podman passes as K8S_POD_NAME", async () => {
+    const podman = (id: string, name: string, aliases: string[]) =>
+      call(
+        env("ADD", id, netns(id), "eth0", `IgnoreUnknown=1;K8S_POD_NAME=${name}`),
+        conf("1.0.0", { runtimeConfig: { aliases: { k8s: aliases } } }),
+      );
+    expect((await podman("c1", "DB", ["database", id12("c1")])).exitCode).toBe(0);
+    expect(h.service.endpoint("cni-c1").aliases).toEqual(["database", id12("c1"), "db"]);
+    // A name that is no domain name is no alias, and does not stop the container.
+    expect((await podman("c2", "web-", [])).exitCode).toBe(0);
+    expect(h.service.endpoint("cni-c2").aliases).toEqual([]);
+    const clash = await podman("c3", "database", []);
+    expect(clash.exitCode).toBe(1);
+    expect(String(clash.out["msg"])).toContain("CNI_ARGS.K8S_POD_NAME[0]");
   });
 
   it("refuses an ADD whose ifname exists or whose port is taken, leaving nothing behind", async () => {

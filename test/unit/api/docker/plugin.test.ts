@@ -57,6 +57,18 @@ const createNetwork = (extra: Record<string, unknown> = {}): Promise<Record<stri
     ...extra,
   });
 
+/** CreateNetwork with each `-o` map is refused, the answer naming its field; nothing is created. */
+async function expectRefusals(refusals: readonly [Record<string, unknown>, string][]): Promise<void> {
+  for (const [generic, field] of refusals) {
+    const answer = await call("NetworkDriver.CreateNetwork", {
+      NetworkID: "d".repeat(64),
+      Options: { "com.docker.network.generic": generic },
+      IPv4Data: [{ Pool: "10.78.0.0/24", Gateway: "10.78.0.1/24" }],
+    });
+    expect(answer["Err"], JSON.stringify(generic)).toContain(field);
+  }
+}
+
 const createEndpoint = (id: string, iface: Record<string, unknown>, options: unknown = {}) =>
   call("NetworkDriver.CreateEndpoint", {
     NetworkID: NET,
@@ -131,14 +143,7 @@ describe("network driver", () => {
       [{ policies: "[{" }, 'Options["com.docker.network.generic"].policies'],
       [{ policies: '[{"Type":"ACL","Settings":{"Action":"Maybe"}}]' }, "policies[0]"],
     ];
-    for (const [generic, field] of refusals) {
-      const answer = await call("NetworkDriver.CreateNetwork", {
-        NetworkID: "d".repeat(64),
-        Options: { "com.docker.network.generic": generic },
-        IPv4Data: [{ Pool: "10.78.0.0/24", Gateway: "10.78.0.1/24" }],
-      });
-      expect(answer["Err"], JSON.stringify(generic)).toContain(field);
-    }
+    await expectRefusals(refusals);
     expect(h.service.networks()).toHaveLength(1);
   });
 
@@ -265,6 +270,55 @@ describe("network driver", () => {
       ),
     ).toEqual({ Interface: {} });
     expect(h.service.endpoints()[0]?.mac).toBe("02:42:0a:4d:00:09");
+  });
+
+  it("reads the network's Dns from -o dns*, the container's --dns from the endpoint options, and refuses bad ones naming the option", async () => {
+    await createNetwork({
+      Options: {
+        "com.docker.network.generic": {
+          dns: "10.99.0.53, 10.99.0.54",
+          "dns-search": "Corp.Example,example",
+          "dns-option": "ndots:2",
+          "dns-domain": "app.example",
+          "dns-resolver": "false",
+        },
+      },
+    });
+    const net = h.service.networks()[0];
+    expect(net?.dns).toEqual({
+      servers: ["10.99.0.53", "10.99.0.54"],
+      search: ["corp.example", "example"],
+      options: ["ndots:2"],
+      domain: "app.example",
+    });
+    expect(net?.resolver).toBe(false);
+    // dockerd's --dns with more servers than its own resolver asks: the first three, as it does.
+    const servers = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"];
+    await createEndpoint(
+      EP,
+      { Address: "10.77.0.9/24" },
+      { "com.docker.network.endpoint.dnsservers": servers },
+    );
+    expect(h.service.endpoints()[0]?.dns.servers).toEqual(servers.slice(0, 3));
+
+    const refusals: [Record<string, unknown>, string][] = [
+      [{ dns: "10.99.0.300" }, 'Options["com.docker.network.generic"].dns[0]'],
+      [{ "dns-search": "ok,no..dots" }, 'Options["com.docker.network.generic"].dns-search[1]'],
+      [{ "dns-resolver": "maybe" }, 'Options["com.docker.network.generic"].dns-resolver'],
+      [
+        { mode: "transparent", adapter: "eth0", "dns-resolver": "true" },
+        'Options["com.docker.network.generic"].dns-resolver: Transparent networks have no gateway',
+      ],
+    ];
+    await expectRefusals(refusals);
+    const bad = await createEndpoint(
+      EP2,
+      { Address: "10.77.0.10/24" },
+      {
+        "com.docker.network.endpoint.dnsservers": "192.0.2.1",
+      },
+    );
+    expect(bad["Err"]).toContain('Options["com.docker.network.endpoint.dnsservers"]');
   });
 
   it("returns SDNRoute policies as static routes, and endpoint policies from --driver-opt", async () => {
