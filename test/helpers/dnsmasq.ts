@@ -4,6 +4,9 @@
  * its PID.
  */
 import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { within } from "./poll.js";
 import { inNs, run } from "./run.js";
 import { onPath, skipOrFailInCi } from "./system.js";
@@ -20,20 +23,30 @@ export interface Dnsmasq {
   stop(): Promise<void>;
 }
 
-/** dnsmasq on `address` port 53 in `ns`, answering each name of `records` with its IPv4 address. */
+/**
+ * dnsmasq on `address` port 53 in `ns`, answering each name of `records` with its addresses (from a hosts
+ * file of its own, so one name may have many), with TTL `localTtl` (dnsmasq's default 0 otherwise).
+ */
 export async function startDnsmasq(
   ns: string,
   address: string,
-  records: Readonly<Record<string, string>>,
+  records: Readonly<Record<string, string | readonly string[]>>,
+  opts: { readonly localTtl?: number } = {},
 ): Promise<Dnsmasq> {
-  const [name] = Object.keys(records);
-  if (name === undefined) throw new Error("dnsmasq needs a name to answer");
+  const [name, first] = Object.entries(records)[0] ?? [];
+  if (name === undefined || first === undefined) throw new Error("dnsmasq needs a name to answer");
+  const probe = typeof first === "string" ? first : (first[0] ?? "");
+  const dir = await mkdtemp(join(tmpdir(), "hostnet-dnsmasq-"));
+  const hosts = join(dir, "hosts");
+  const lines = Object.entries(records).flatMap(([n, ips]) =>
+    (typeof ips === "string" ? [ips] : ips).map((ip) => `${ip} ${n}`),
+  );
+  await writeFile(hosts, `${lines.join("\n")}\n`);
+  // nsenter execs dnsmasq: the child's PID is dnsmasq's. A pid file of its own, never the machine's.
   const child = spawn(
-    "ip",
+    "nsenter",
     [
-      "netns",
-      "exec",
-      ns,
+      `--net=/run/netns/${ns}`,
       "dnsmasq",
       "--keep-in-foreground",
       "--conf-file=/dev/null",
@@ -42,9 +55,10 @@ export async function startDnsmasq(
       "--bind-interfaces",
       `--listen-address=${address}`,
       "--port=53",
-      "--pid-file=",
+      `--pid-file=${join(dir, "dnsmasq.pid")}`,
       "--user=root",
-      ...Object.entries(records).map(([n, ip]) => `--host-record=${n},${ip}`),
+      `--addn-hosts=${hosts}`,
+      ...(opts.localTtl === undefined ? [] : [`--local-ttl=${String(opts.localTtl)}`]),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
@@ -54,11 +68,14 @@ export async function startDnsmasq(
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill();
     await exited;
+    await rm(dir, { recursive: true, force: true });
   };
   const answers = async (): Promise<boolean> =>
     child.exitCode === null &&
-    (await run(inNs(ns, ["dig", "+short", "+time=1", "+tries=1", `@${address}`, name]))).stdout.trim() ===
-      records[name];
+    (await run(inNs(ns, ["dig", "+short", "+time=1", "+tries=1", `@${address}`, name]))).stdout
+      .trim()
+      .split("\n")
+      .includes(probe);
   if ((await within(5000, answers)) === undefined) {
     await stop();
     throw new Error(`dnsmasq in ${ns} did not answer: ${stderr.trim()}`);

@@ -3,13 +3,9 @@
  * endpoints over UDP and TCP, and forwards the rest to dnsmasq (dnsmasq-base) in the "external" namespace:
  * a name only dnsmasq knows, with its TTL, and an answer too big for UDP, truncated there and whole over TCP.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { startDnsmasq } from "../helpers/dnsmasq.js";
 import { useLab, type EndpointBody } from "../helpers/lab.js";
-import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
 import { inNs, run } from "../helpers/run.js";
 
@@ -20,56 +16,11 @@ const UPSTREAM_TTL = 321;
 /** A records of one name: 16 bytes each, over the 1232 bytes of dig's EDNS buffer. */
 const MANY = 100;
 
-/** dnsmasq on `address` in `ns`, knowing only-upstream.test and many.test (MANY addresses); stopped by PID. */
-async function startDnsmasq(ns: string, address: string): Promise<{ stop(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), "hostnet-dnsmasq-"));
-  const hosts = join(dir, "hosts");
-  // A pid file of its own, never the machine's /run/dnsmasq.pid.
-  const pidFile = join(dir, "dnsmasq.pid");
-  const many = Array.from(
-    { length: MANY },
-    (_, i) => `198.51.${String(100 + (i >> 8))}.${String(i & 255)} many.test`,
-  );
-  await writeFile(hosts, `192.0.2.77 only-upstream.test\n${many.join("\n")}\n`);
-  // nsenter execs dnsmasq: the child's PID is dnsmasq's.
-  const child = spawn(
-    "nsenter",
-    [
-      `--net=/run/netns/${ns}`,
-      "dnsmasq",
-      "--no-daemon",
-      "--no-resolv",
-      "--no-hosts",
-      "--conf-file=/dev/null",
-      `--listen-address=${address}`,
-      "--bind-interfaces",
-      `--pid-file=${pidFile}`,
-      `--addn-hosts=${hosts}`,
-      `--local-ttl=${String(UPSTREAM_TTL)}`,
-      "--user=root",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise((r) => child.once("exit", r));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-    await rm(dir, { recursive: true, force: true });
-  };
-  const up = await within(5000, async () => {
-    const answer = await run(
-      inNs(ns, ["dig", "+short", "+tries=1", "+time=1", `@${address}`, "only-upstream.test"]),
-    );
-    return answer.stdout.trim() === "192.0.2.77";
-  });
-  if (up === undefined) {
-    await stop();
-    throw new Error(`dnsmasq did not answer: ${stderr}`);
-  }
-  return { stop };
-}
+/** What dnsmasq knows: a name only it has, and one with MANY addresses. */
+const UPSTREAM_RECORDS = {
+  "only-upstream.test": "192.0.2.77",
+  "many.test": Array.from({ length: MANY }, (_, i) => `198.51.${String(100 + (i >> 8))}.${String(i & 255)}`),
+};
 
 describe.skipIf(needsRoot)("DNS: dig, and dnsmasq as the upstream", () => {
   const lab = useLab();
@@ -82,7 +33,9 @@ describe.skipIf(needsRoot)("DNS: dig, and dnsmasq as the upstream", () => {
     ep.IpConfigurations.map((c) => c.IpAddress).find((ip) => ip.includes(":") === (family === 6)) ?? "?";
 
   beforeAll(async () => {
-    lab.cleanup.track(await startDnsmasq(lab.t.ext, lab.t.extIp4));
+    lab.cleanup.track(
+      await startDnsmasq(lab.t.ext, lab.t.extIp4, UPSTREAM_RECORDS, { localTtl: UPSTREAM_TTL }),
+    );
     await lab.network("digs", ["10.58.0.0/24", "fd58::/64"], {
       Dns: { Domain: "dig.test", ServerList: [lab.t.extIp4] },
     });
