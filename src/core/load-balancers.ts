@@ -105,7 +105,7 @@ export class LoadBalancerService {
       );
       if (first !== i) throw invalidArgument(m.externalPort.field, "is mapped twice");
     });
-    if (dsr) this.checkDsr(spec, vips);
+    if (dsr) this.checkDsr(spec);
     const backends = [...new Set(spec.backends.map((b) => this.backend(b, addresses, dsr).id))];
     if (backends.length > LB_SLOTS)
       throw invalidArgument("backends", `a load balancer has at most ${LB_SLOTS} backends`);
@@ -270,10 +270,7 @@ export class LoadBalancerService {
    * DSR forwards connections unchanged: no port translation, no SNAT, no affinity or ILB gate (the VIP is
    * routed, for everyone), and IPv4 only (the VIP on a backend's lo is marked by an IPv4 address label).
    */
-  private checkDsr(spec: LoadBalancerSpec, vips: readonly { field: string; address: string }[]): void {
-    for (const { field, address } of vips)
-      if (address.includes(":"))
-        throw invalidArgument(field, `DSR is for IPv4 VIPs only, and ${address} is IPv6`);
+  private checkDsr(spec: LoadBalancerSpec): void {
     if (spec.sourceVip !== undefined)
       throw invalidArgument(spec.sourceVip.field, "a DSR load balancer translates no address: no SourceVIP");
     if (spec.internal)

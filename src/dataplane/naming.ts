@@ -28,7 +28,11 @@ export const NFT_TABLE = "hostnet";
 export const DSR_ROUTE_PROTO = 211;
 /** The protocol of the routing rules hostnet adds in a container's namespace, which marks them as its own. */
 export const RULE_PROTO = 211;
-/** The label of a DSR VIP on a backend's lo: lo's alias marks the namespace, not its addresses. */
+/**
+ * The label of a DSR VIP on a backend's lo: lo's alias marks the namespace, not its addresses. IPv6 addresses
+ * have no label, and iproute2 6.1 cannot set an address's protocol: an IPv6 VIP is marked by the `home` flag
+ * instead, which means something only to Mobile IPv6 (render/steps.ts, observe.ts).
+ */
 export const DSR_VIP_LABEL = "lo:hostnet";
 
 const BRIDGE_PREFIX = "hnb-";

@@ -84,6 +84,7 @@ const fixedSets = {
   lbAffine4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   /** VIP . proto . port of DSR load balancers: routed to a backend unchanged, let into NAT bridges. */
   lbDsr4: { family: "inet", key: ["addr", "proto", "port"], value: null },
+  lbDsr6: { family: "inet", key: ["addr", "proto", "port"], value: null },
   /** bridge . address of another host's endpoint on an overlay network (a remote endpoint). */
   overlayRemote4: { family: "inet", key: ["ifname", "addr"], value: null },
   /**

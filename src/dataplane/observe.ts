@@ -24,6 +24,7 @@ import {
 } from "./naming.js";
 import { observeNft } from "./observe-nft.js";
 import { MAIN_TABLE, routeMetric, type KernelObject } from "./objects.js";
+import { hostCidr } from "../model/ip.js";
 import { ipArgv } from "./render/steps.js";
 import { hostRouteOf, isAutomaticRoute, type IpRoute } from "./uplink.js";
 
@@ -39,7 +40,14 @@ interface IpLink {
     info_data?: { id?: number; port?: number; local?: string; local6?: string };
     info_slave_data?: { hairpin?: boolean; isolated?: boolean };
   };
-  addr_info?: { local: string; prefixlen: number; scope?: string; label?: string }[];
+  addr_info?: {
+    family?: string;
+    local: string;
+    prefixlen: number;
+    scope?: string;
+    label?: string;
+    home?: boolean;
+  }[];
 }
 
 const ip = (runner: Runner, netns: string | null, args: string[]): Promise<string> =>
@@ -75,11 +83,18 @@ async function observeHostRoutes(
 
 /** hostnet's DSR routes, by their protocol; whose they are, the reconciler tells from the store. */
 async function observeVipRoutes(runner: Runner): Promise<KernelObject[]> {
-  const routes = JSON.parse(
-    await ip(runner, null, ["-4", "route", "show", "proto", String(DSR_ROUTE_PROTO)]),
-  ) as (IpRoute & {
-    nexthops?: { gateway?: string }[];
-  })[];
+  const routes = (
+    await Promise.all(
+      (["-4", "-6"] as const).map(
+        async (family) =>
+          JSON.parse(
+            await ip(runner, null, [family, "route", "show", "proto", String(DSR_ROUTE_PROTO)]),
+          ) as (IpRoute & {
+            nexthops?: { gateway?: string }[];
+          })[],
+      ),
+    )
+  ).flat();
   return routes.map((r) => ({
     kind: "vipRoute",
     owner: "orphan",
@@ -291,7 +306,7 @@ async function observeNamespace(
     // DSR VIPs: whose they are, the reconciler tells from the store's load balancers.
     if (l.ifname === "lo")
       for (const a of l.addr_info ?? [])
-        if (a.label === DSR_VIP_LABEL)
+        if (a.label === DSR_VIP_LABEL || (a.family === "inet6" && a.home === true))
           out.push({
             kind: "address",
             owner: "orphan",
@@ -312,7 +327,7 @@ async function observeNamespace(
     if (owner === undefined || r.gateway === undefined || r.dev === undefined) continue;
     const family = r.gateway.includes(":") ? 6 : 4;
     // ip prints host routes without their /32 or /128.
-    const dst = r.dst === "default" || r.dst.includes("/") ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`;
+    const dst = r.dst === "default" || r.dst.includes("/") ? r.dst : hostCidr(r.dst);
     const table = r.table === undefined || r.table === "main" ? undefined : Number(r.table);
     const metric = routeMetric(family, r.metric);
     out.push({

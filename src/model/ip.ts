@@ -17,6 +17,9 @@ export const cidrOf = (p: Prefix): string => `${p.network}/${p.length}`;
 /** The family of an address or prefix in canonical form. */
 export const familyOfAddress = (a: string): Family => (a.includes(":") ? 6 : 4);
 
+/** An address as a prefix of itself alone: `/32` or `/128`. */
+export const hostCidr = (a: string): string => `${a}/${familyOfAddress(a) === 4 ? 32 : 128}`;
+
 function parseAddress(text: string): Address4 | Address6 | undefined {
   try {
     if (text.includes(":")) return new Address6(text);

@@ -13,7 +13,7 @@
 import type { KernelObject } from "../dataplane/objects.js";
 import { DSR_VIP_LABEL, hostVethName } from "../dataplane/naming.js";
 import { LB_SLOTS, type ElementPart, type NftSetName } from "../dataplane/nft-sets.js";
-import { familyOfAddress, type Family } from "../model/ip.js";
+import { familyOfAddress, hostCidr, type Family } from "../model/ip.js";
 import type { Endpoint, LoadBalancer } from "../model/types.js";
 
 /** A backend and the path of the namespace it is attached to, if hostnet knows it. */
@@ -25,27 +25,37 @@ export interface Backend {
 /**
  * Direct server return: the VIP is routed to the backends (one nexthop each, the kernel's multipath hash
  * picks one per flow) and reaches them unchanged; each backend carries it on its lo and may send from it
- * (anti-spoofing), and its frontends are in `lbDsr4`, which lets them into NAT bridges.
+ * (anti-spoofing), and its frontends are in `lbDsr4`/`lbDsr6`, which lets them into NAT bridges. Each VIP
+ * goes to its backends' addresses of its own family.
  */
 function dsrObjects(lb: LoadBalancer, backends: readonly Backend[]): KernelObject[] {
   const owner = `lb:${lb.id}` as const;
-  const served = backends.flatMap(({ endpoint, netns }) =>
-    endpoint.addresses.filter((a) => a.family === 4).map((a) => ({ endpoint, netns, address: a.address })),
-  );
   return lb.vips.flatMap((vip): KernelObject[] => {
+    const family = familyOfAddress(vip);
+    const served = backends.flatMap(({ endpoint, netns }) =>
+      endpoint.addresses
+        .filter((a) => a.family === family)
+        .map((a) => ({ endpoint, netns, address: a.address })),
+    );
     const frontends = lb.portMappings.map((m): ElementPart[] => [
       { t: "addr", v: vip },
       { t: "proto", v: m.protocol },
       { t: "port", v: m.externalPort },
     ]);
     if (served.length === 0)
-      return frontends.map((key) => ({ kind: "nftElement", owner, set: "lbEmpty4", key, value: null }));
+      return frontends.map((key) => ({
+        kind: "nftElement",
+        owner,
+        set: `lbEmpty${family}`,
+        key,
+        value: null,
+      }));
     return [
       { kind: "vipRoute", owner, vip, via: served.map((b) => b.address) },
       ...frontends.map((key): KernelObject => ({
         kind: "nftElement",
         owner,
-        set: "lbDsr4",
+        set: `lbDsr${family}`,
         key,
         value: null,
       })),
@@ -53,7 +63,7 @@ function dsrObjects(lb: LoadBalancer, backends: readonly Backend[]): KernelObjec
         {
           kind: "nftElement",
           owner,
-          set: "spoofIp4",
+          set: `spoofIp${family}`,
           key: [
             { t: "ifname", v: hostVethName(endpoint.shortId) },
             { t: "addr", v: vip },
@@ -62,7 +72,16 @@ function dsrObjects(lb: LoadBalancer, backends: readonly Backend[]): KernelObjec
         },
         ...(netns === undefined
           ? []
-          : [{ kind: "address", owner, netns, dev: "lo", cidr: `${vip}/32`, label: DSR_VIP_LABEL } as const]),
+          : [
+              {
+                kind: "address",
+                owner,
+                netns,
+                dev: "lo",
+                cidr: hostCidr(vip),
+                label: DSR_VIP_LABEL,
+              } as const,
+            ]),
       ]),
     ];
   });

@@ -6,6 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { Address6 } from "ip-address";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
@@ -19,6 +20,7 @@ const ILB_VIP = "198.51.100.12";
 const LOCAL_VIP = "198.51.100.13";
 const STICKY_VIP = "198.51.100.14";
 const DSR_VIP = "198.51.100.15";
+const DSR_VIP6 = "2001:db8:100::15";
 const AFFINITY_SECONDS = 3;
 const BACKENDS = ["b1", "b2", "b3"] as const;
 const CONNECTIONS = 600;
@@ -39,7 +41,8 @@ describe.skipIf(needsRoot)("load balancers", () => {
 
   /** Answers of `count` connections from `ns` to `vip`:`port`, one socat each, in one shell. */
   async function ask(ns: string, vip: string, port: number, count: number): Promise<string[]> {
-    const script = `i=0; while [ $i -lt ${count} ]; do socat -T 2 - TCP4:${vip}:${port},connect-timeout=2 </dev/null; i=$((i+1)); done`;
+    const to = vip.includes(":") ? `TCP6:[${vip}]` : `TCP4:${vip}`;
+    const script = `i=0; while [ $i -lt ${count} ]; do socat -T 2 - ${to}:${port},connect-timeout=2 </dev/null; i=$((i+1)); done`;
     const r = await run(inNs(ns, ["sh", "-c", script]), { timeoutMs: 120_000 });
     return r.stdout.split("\n").filter((l) => l !== "");
   }
@@ -55,6 +58,7 @@ describe.skipIf(needsRoot)("load balancers", () => {
         ["UDP6-RECVFROM:5353,fork,reuseaddr", `SYSTEM:echo ${name}`],
         ["TCP4-LISTEN:8081,fork,reuseaddr", "SYSTEM:echo $SOCAT_PEERADDR"],
         ["TCP4-LISTEN:8082,fork,reuseaddr", `SYSTEM:echo ${name} $SOCAT_SOCKADDR $SOCAT_PEERADDR`],
+        ["TCP6-LISTEN:8083,fork,reuseaddr", `SYSTEM:echo ${name} $SOCAT_SOCKADDR $SOCAT_PEERADDR`],
       ] as const) {
         const server = spawn("nsenter", [`--net=/run/netns/${t.ns(name)}`, "socat", listen, answer], {
           stdio: "ignore",
@@ -291,6 +295,46 @@ describe.skipIf(needsRoot)("load balancers", () => {
     expect(await lab.plan()).toEqual([]);
   });
 
+  it("routes an IPv6 DSR VIP to the backends' IPv6 addresses unchanged", async () => {
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "dsr6",
+      HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+      FrontendVIPs: [DSR_VIP6],
+      PortMappings: [{ Protocol: 6, InternalPort: 8083, ExternalPort: 8083 }],
+      Flags: 1,
+    });
+    const answers = await ask(lab.t.ext, DSR_VIP6, 8083, 6);
+    expect(answers).toHaveLength(6);
+    for (const answer of answers) {
+      const [name, local, peer] = answer.split(" ");
+      expect(BACKENDS).toContain(name);
+      // socat prints IPv6 addresses in full, in brackets.
+      const canonical = (a = ""): string => new Address6(a.slice(1, -1)).correctForm();
+      expect({ local: canonical(local), peer: canonical(peer) }).toEqual({
+        local: DSR_VIP6,
+        peer: lab.t.extIp6,
+      });
+    }
+    const route = await must(inNs(lab.t.host, ["ip", "-6", "route", "show", "proto", "211"]));
+    expect(route).toContain(DSR_VIP6);
+    expect(route.match(/via fd40::/g)).toHaveLength(BACKENDS.length);
+    expect(await must(inNs(lab.t.ns("b1"), ["ip", "-6", "addr", "show", "dev", "lo"]))).toContain(
+      `${DSR_VIP6}/128`,
+    );
+    expect(await lab.plan()).toEqual([]);
+    // A restart finds its own VIPs by their mark and keeps them; a delete takes them all away.
+    await lab.d.kill("SIGTERM");
+    await lab.d.restart();
+    expect(await lab.plan()).toEqual([]);
+    await lab.d.ok("DELETE", "/loadbalancers/dsr6");
+    for (const b of BACKENDS)
+      expect(await must(inNs(lab.t.ns(b), ["ip", "-6", "addr", "show", "dev", "lo"]))).not.toContain(
+        DSR_VIP6,
+      );
+    expect(await must(inNs(lab.t.host, ["ip", "-6", "route", "show", "proto", "211"]))).toBe("");
+    expect(await lab.plan()).toEqual([]);
+  });
+
   it("refuses bad input naming the field, and changes nothing", async () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ FrontendVIPs: ["10.40.0.50"] }, 400, "FrontendVIPs[0]"],
@@ -303,7 +347,6 @@ describe.skipIf(needsRoot)("load balancers", () => {
       ],
       [{ Flags: 2 }, 400, "Flags"],
       [{ Flags: 1 }, 400, "PortMappings[0].InternalPort"],
-      [{ Flags: 1, FrontendVIPs: ["2001:db8:100::20"] }, 400, "FrontendVIPs[0]"],
       [
         { PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 2 }] },
         400,

@@ -155,6 +155,7 @@ const inetChains = `
     ct state established,related return
     ct status dnat return
     ip daddr . meta l4proto . th dport @lbDsr4 return
+    ip6 daddr . meta l4proto . th dport @lbDsr6 return
     iifname . oifname @sameBridge return
     drop
   }`;

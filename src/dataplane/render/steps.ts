@@ -4,6 +4,7 @@
  * firewalld, or a sysctl write). Pure, so tests assert the exact text.
  */
 import type { ListenerSpec } from "../../dns/resolver.js";
+import { hostCidr } from "../../model/ip.js";
 import type { ProxySpec } from "../loopback-proxy.js";
 import {
   aliasOf,
@@ -96,6 +97,8 @@ const inNs = (netns: string, line: string): Step => ({ runner: { kind: "ip", net
 const markNamespace = (o: Extract<KernelObject, { kind: "netns" }>): Step =>
   inNs(`${NETNS_DIR}/${o.name}`, `link set dev lo alias ${namespaceAlias(o.owner, o.instance)} up`);
 const nodad = (cidr: string): string => (cidr.includes(":") ? " nodad" : "");
+/** How a labelled address is marked: by its label, or an IPv6 one, which has none, by `home` (naming.ts). */
+const dsrMark = (cidr: string, label: string): string => (cidr.includes(":") ? " home" : ` label ${label}`);
 const routeDst = (o: { family: 4 | 6; dst: string }): string =>
   o.dst === "default" ? (o.family === 6 ? "::/0" : "0.0.0.0/0") : o.dst;
 const routeWhere = (o: { table?: number; metric?: number }): string =>
@@ -130,7 +133,7 @@ function createSteps(o: KernelObject): Step[] {
           ? host(`addr replace ${o.cidr} dev ${o.dev}${nodad(o.cidr)}`)
           : inNs(
               o.netns,
-              `addr replace ${o.cidr} dev ${o.dev}${o.label === undefined ? "" : ` label ${o.label}`}${nodad(o.cidr)}`,
+              `addr replace ${o.cidr} dev ${o.dev}${o.label === undefined ? "" : dsrMark(o.cidr, o.label)}${nodad(o.cidr)}`,
             ),
       ];
     case "veth":
@@ -195,7 +198,7 @@ function createSteps(o: KernelObject): Step[] {
     case "vipRoute":
       return [
         host(
-          `route replace ${o.vip}/32 proto ${DSR_ROUTE_PROTO} ${o.via.map((v) => `nexthop via ${v}`).join(" ")}`,
+          `route replace ${hostCidr(o.vip)} proto ${DSR_ROUTE_PROTO} ${o.via.map((v) => `nexthop via ${v}`).join(" ")}`,
         ),
       ];
     case "sysctl":
@@ -268,7 +271,7 @@ function deleteSteps(o: KernelObject): Step[] {
     case "routeRule":
       return [ruleStep(o, "del")];
     case "vipRoute":
-      return [host(`route del ${o.vip}/32 proto ${DSR_ROUTE_PROTO}`)];
+      return [host(`route del ${hostCidr(o.vip)} proto ${DSR_ROUTE_PROTO}`)];
     case "sysctl":
       return [];
     case "nftTable":

@@ -133,4 +133,32 @@ describe("load balancer objects", () => {
     );
     expect(elements(loadBalancerObjects(dsr, []))).toEqual(["lbEmpty4 198.51.100.10 tcp 80"]);
   });
+
+  it("route each DSR VIP to the backends' addresses of its own family", () => {
+    const backend = endpointOf(dualNet);
+    const dsr: LoadBalancer = {
+      ...LB,
+      dsr: true,
+      portMappings: [
+        { protocol: "tcp", externalPort: 80, internalPort: 80, affinity: false, localRoutedVip: false },
+      ],
+    };
+    const objects = loadBalancerObjects(dsr, attached([backend]));
+    const address = (family: 4 | 6): string =>
+      backend.addresses.find((a) => a.family === family)?.address ?? "";
+    expect(objects.flatMap((o) => (o.kind === "vipRoute" ? [o.via] : []))).toEqual([
+      [address(4)],
+      [address(6)],
+    ]);
+    expect(elements(objects)).toEqual([
+      "lbDsr4 198.51.100.10 tcp 80",
+      `spoofIp4 hnv-${backend.shortId} 198.51.100.10`,
+      "lbDsr6 2001:db8:100::10 tcp 80",
+      `spoofIp6 hnv-${backend.shortId} 2001:db8:100::10`,
+    ]);
+    expect(objects.flatMap((o) => (o.kind === "address" ? [o.cidr] : []))).toEqual([
+      "198.51.100.10/32",
+      "2001:db8:100::10/128",
+    ]);
+  });
 });
