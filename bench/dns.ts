@@ -108,6 +108,9 @@ function parsePerf(text: string): PerfRun {
   return run;
 }
 
+/** The dnsperf runs under way, which a bench stopped early stops too (a churn's load runs for minutes). */
+const runningPerfs = new Set<ChildProcess>();
+
 interface PerfLoad {
   /** Stops the load early (SIGINT: dnsperf prints its statistics) and resolves with them. */
   stop(): Promise<PerfRun>;
@@ -128,6 +131,7 @@ function dnsperf(
   const child = spawn("nsenter", [`--net=/run/netns/${ns}`, "dnsperf", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
+  runningPerfs.add(child);
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
@@ -135,6 +139,7 @@ function dnsperf(
   const done = new Promise<PerfRun>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code, signal) => {
+      runningPerfs.delete(child);
       if (code !== 0 && signal === null)
         reject(new Error(`dnsperf exited ${String(code)}: ${stderr.trim()}`));
       else
@@ -145,6 +150,8 @@ function dnsperf(
         }
     });
   });
+  // A run killed by a bench stopped early rejects with no one waiting: not a crash in the middle of cleanup.
+  done.catch(() => undefined);
   return {
     done,
     stop: () => {
@@ -296,6 +303,11 @@ await runBench("dns", async ({ cleanup, ownPrefix }) => {
   const t = await createTopology();
   ownPrefix(t.prefix);
   cleanup.add(() => t.destroy());
+  cleanup.add(async () => {
+    const exits = [...runningPerfs].map((c) => new Promise((done) => c.once("close", done)));
+    for (const c of runningPerfs) c.kill("SIGKILL");
+    await Promise.all(exits);
+  });
   const dir = await mkdtemp(join(tmpdir(), "hostnet-bench-dns-"));
   cleanup.add(() => rm(dir, { recursive: true, force: true }));
 
