@@ -427,17 +427,22 @@ await runBench("dns", async ({ cleanup, ownPrefix }) => {
     seconds: CHURN_LOAD_LIMIT_S,
     rate: RATE,
   });
-  const extra = (k: number) => ({ address: hostAddress("10.213", NAMES + 1 + k), name: `churn${String(k)}` });
+  /** aardvark's file with the first k churn containers besides the others. */
+  const withChurn = (k: number): string =>
+    aardvarkConfig(
+      [
+        ...containers,
+        ...Array.from({ length: k }, (_, j) => ({
+          address: hostAddress("10.213", NAMES + 1 + j),
+          name: `churn${String(j)}`,
+        })),
+      ],
+      t.extIp4,
+    );
   await settle();
   const aardvarkStarted = performance.now();
-  for (let k = 1; k <= CHURN; k++)
-    await aardvark.reload(
-      aardvarkConfig([...containers, ...Array.from({ length: k }, (_, j) => extra(j))], t.extIp4),
-    );
-  for (let k = CHURN - 1; k >= 0; k--)
-    await aardvark.reload(
-      aardvarkConfig([...containers, ...Array.from({ length: k }, (_, j) => extra(j))], t.extIp4),
-    );
+  for (let k = 1; k <= CHURN; k++) await aardvark.reload(withChurn(k));
+  for (let k = CHURN - 1; k >= 0; k--) await aardvark.reload(withChurn(k));
   const aardvarkChurnS = (performance.now() - aardvarkStarted) / 1000;
   await settle();
   const aardvarkChurn = await aardvarkLoad.stop();
