@@ -15,7 +15,7 @@ export function storeNameBook(store: Store): NameBook {
     network: (id) => store.networks.find(id),
     addresses(networkId, name) {
       const id = store.endpoints.withDnsName(networkId, name);
-      return id === undefined ? undefined : (store.endpoints.find(id)?.addresses.map((a) => a.address) ?? []);
+      return id === undefined ? undefined : store.endpoints.addressesOf(id);
     },
     nameOf(networkId, address) {
       const subnet = store.networks

@@ -11,7 +11,7 @@ import {
   type DecodedPacket,
   type Packet,
 } from "dns-packet";
-import { contains, parseIp, parsePrefix, type Ip } from "../model/ip.js";
+import { contains, familyOfAddress, parseIp, parsePrefix, type Ip, type Prefix } from "../model/ip.js";
 import type { Network } from "../model/types.js";
 
 /** What the resolver asks of the store about one network. */
@@ -60,11 +60,25 @@ function reverseAddress(name: string): Ip | undefined {
   }
 }
 
+/** Subnets parsed once: every query asks whether an address is in them, and parsing costs more than the rest. */
+const parsedPrefixes = new Map<string, Prefix>();
+function inSubnets(net: Network, ip: Ip): boolean {
+  return net.subnets.some((s) => {
+    let prefix = parsedPrefixes.get(s.prefix);
+    if (prefix === undefined) {
+      // Bounded: deleted networks' subnets would pile up in a daemon that runs for months.
+      if (parsedPrefixes.size >= 4096) parsedPrefixes.clear();
+      prefix = parsePrefix("subnet", s.prefix);
+      parsedPrefixes.set(s.prefix, prefix);
+    }
+    return contains(prefix, ip);
+  });
+}
+
 /** Whether `client` is on the network: only its endpoints may ask it. */
 export const onNetwork = (net: Network, client: string): boolean => {
   try {
-    const ip = parseIp("client", client.replace(/^::ffff:(?=\d+\.)/, ""));
-    return net.subnets.some((s) => contains(parsePrefix("subnet", s.prefix), ip));
+    return inSubnets(net, parseIp("client", client.replace(/^::ffff:(?=\d+\.)/, "")));
   } catch {
     return false;
   }
@@ -82,8 +96,7 @@ export function answerFromNetwork(query: DecodedPacket, net: Network, book: Name
   const domain = net.dns.domain;
   if (question.type === "PTR") {
     const address = reverseAddress(name);
-    if (address === undefined || !net.subnets.some((s) => contains(parsePrefix("subnet", s.prefix), address)))
-      return undefined;
+    if (address === undefined || !inSubnets(net, address)) return undefined;
     const owner = book.nameOf(net.id, address.address);
     if (owner === undefined) return reply(query, rcode.nameError);
     const data = domain === null ? owner : `${owner}.${domain}`;
@@ -95,7 +108,7 @@ export function answerFromNetwork(query: DecodedPacket, net: Network, book: Name
     return local !== name || !name.includes(".") ? reply(query, rcode.nameError) : undefined;
   const family = question.type === "A" ? 4 : question.type === "AAAA" ? 6 : undefined;
   const answers = addresses
-    .filter((a) => family !== undefined && parseIp("address", a).family === family)
+    .filter((a) => familyOfAddress(a) === family)
     .map((data): Answer => ({
       type: family === 4 ? "A" : "AAAA",
       name: question.name,

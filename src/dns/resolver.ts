@@ -15,6 +15,8 @@ import { forward, hostResolvers } from "./forward.js";
 
 const DNS_PORT = 53;
 
+const networkIdOf = (owner: string): string => owner.slice("net:".length);
+
 export interface ListenerSpec {
   readonly address: string;
   /** `net:<id>`: the network whose names the listener answers. */
@@ -43,8 +45,13 @@ export class Resolver {
     return [...this.listeners.values()].map((l) => l.spec);
   }
 
-  /** The listeners asked for that could not bind, with why. */
+  /**
+   * The listeners asked for that could not bind, with why. Those of a network that is gone go: the reconciler
+   * closes only what it observed open, so it never asks to close a listener that never bound.
+   */
   unbound(): UnboundListener[] {
+    for (const [address, failure] of this.failures)
+      if (this.book.network(networkIdOf(failure.spec.owner)) === undefined) this.failures.delete(address);
     return [...this.failures.values()];
   }
 
@@ -101,7 +108,7 @@ export class Resolver {
     }
     if (packet.type !== "query") return undefined;
     try {
-      const net = this.book.network(owner.slice("net:".length));
+      const net = this.book.network(networkIdOf(owner));
       if (net === undefined || !onNetwork(net, client)) return encode(refused(packet));
       const own = answerFromNetwork(packet, net, this.book);
       if (own !== undefined) return encode(own);

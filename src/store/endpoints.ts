@@ -301,6 +301,15 @@ export class EndpointStore {
   }
 
   /** The endpoint that has this address of the subnet, if one does. */
+  /** An endpoint's addresses, IPv4 first: what the resolver answers, without reading the rest of it. */
+  addressesOf(endpointId: string): string[] {
+    return this.prepare<[string], { address: string }>(
+      "SELECT a.address FROM addresses a JOIN subnets s ON s.id = a.subnet_id WHERE a.endpoint_id = ? ORDER BY s.family",
+    )
+      .all(endpointId)
+      .map((r) => r.address);
+  }
+
   withAddress(subnetId: number, address: string): Endpoint | undefined {
     const row = this.prepare<[number, string], { endpoint_id: string }>(
       "SELECT endpoint_id FROM addresses WHERE subnet_id = ? AND address = ?",
