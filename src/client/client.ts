@@ -55,6 +55,8 @@ export interface HostnetClient {
   loadBalancers(): Promise<LoadBalancer[]>;
   loadBalancer(ref: string): Promise<LoadBalancer>;
   createLoadBalancer(body: LoadBalancerRequest): Promise<LoadBalancer>;
+  /** Makes the load balancer `body` says, as a create would (HNS ModifyLoadbalancer). */
+  updateLoadBalancer(ref: string, body: LoadBalancerRequest): Promise<LoadBalancer>;
   deleteLoadBalancer(ref: string): Promise<void>;
   /** Adds or removes one backend. */
   modifyBackends(ref: string, body: BackendRequest): Promise<LoadBalancer>;
@@ -114,6 +116,8 @@ export function createClient(options: RequestOptions): HostnetClient {
     loadBalancers: async () => (await call("GET", "/loadbalancers")) as LoadBalancer[],
     loadBalancer: async (r) => (await call("GET", `/loadbalancers/${ref(r)}`)) as LoadBalancer,
     createLoadBalancer: async (body) => (await call("POST", "/loadbalancers", body)) as LoadBalancer,
+    updateLoadBalancer: async (r, body) =>
+      (await call("PUT", `/loadbalancers/${ref(r)}`, body)) as LoadBalancer,
     deleteLoadBalancer: (r) => none(call("DELETE", `/loadbalancers/${ref(r)}`)),
     modifyBackends: async (r, body) =>
       (await call("POST", `/loadbalancers/${ref(r)}/endpoints`, body)) as LoadBalancer,
