@@ -75,10 +75,10 @@ export class LoadBalancerService {
 
   async create(spec: LoadBalancerSpec): Promise<LoadBalancer> {
     const id = randomUUID();
-    const { lb, backends, vipFields } = this.checked(id, spec.name ?? `lb-${id.slice(0, 8)}`, spec);
+    const { lb, vipFields } = this.checked(id, spec.name ?? `lb-${id.slice(0, 8)}`, spec);
     this.store.write(() => {
       this.checkAmongOthers(lb, vipFields, spec, this.lbs.all());
-      this.lbs.insert(lb, backends);
+      this.lbs.insert(lb, lb.backends);
     });
     await convergeOrUndo(this.store, this.reconciler, [`lb:${id}`], () => this.lbs.delete(id));
     return this.get(id);
@@ -91,7 +91,7 @@ export class LoadBalancerService {
    */
   async update(ref: string, spec: LoadBalancerSpec): Promise<LoadBalancer> {
     const before = this.get(ref);
-    const { lb, backends, vipFields } = this.checked(before.id, spec.name ?? before.name, spec);
+    const { lb, vipFields } = this.checked(before.id, spec.name ?? before.name, spec);
     this.store.write(() => {
       this.checkAmongOthers(
         lb,
@@ -99,7 +99,7 @@ export class LoadBalancerService {
         spec,
         this.lbs.all().filter((o) => o.id !== before.id),
       );
-      this.lbs.replace(lb, backends);
+      this.lbs.replace(lb, lb.backends);
     });
     await convergeOrUndo(this.store, this.reconciler, [`lb:${before.id}`], () =>
       this.lbs.replace(before, before.backends),
@@ -128,7 +128,6 @@ export class LoadBalancerService {
     spec: LoadBalancerSpec,
   ): {
     lb: Omit<LoadBalancer, "createdAt">;
-    backends: string[];
     vipFields: readonly { field: string; address: string }[];
   } {
     const name = checkName("name", rawName);
@@ -186,7 +185,7 @@ export class LoadBalancerService {
       dsr,
       ipv6: spec.ipv6.value,
     };
-    return { lb, backends, vipFields };
+    return { lb, vipFields };
   }
 
   /** What other load balancers hold that `lb` may not have too; inside the store transaction that writes it. */
@@ -196,7 +195,7 @@ export class LoadBalancerService {
     spec: LoadBalancerSpec,
     others: readonly LoadBalancer[],
   ): void {
-    if (others.some((o) => o.name === lb.name))
+    if (others.some((o) => o.name === lb.name || o.id === lb.name))
       throw conflict(`load balancer "${lb.name}" already exists`, "name");
     for (const { field, address: vip } of vipFields) {
       // A DSR VIP is routed to its backends as a whole: no other load balancer can have it.
