@@ -4,6 +4,7 @@
  */
 import { request, type RequestOptions } from "./request.js";
 import type { InfoWire as Info } from "../api/rest/info.js";
+import type { HnsFeaturesWire, HnsVersionWire } from "../api/rest/globals.js";
 import type {
   BackendRequest,
   LoadBalancerRequest,
@@ -20,13 +21,14 @@ import type {
   NetworkWire as Network,
   Plan,
   PolicyRequest,
-  SchemaVersion,
 } from "../api/rest/wire.js";
 
 /** Every method rejects with a HostnetError: the API's own error, or Unavailable when hostnetd is down. */
 export interface HostnetClient {
   readonly socket: string;
-  version(): Promise<SchemaVersion>;
+  /** The HNS release hostnetd answers as, and its SupportedFeatures. */
+  version(): Promise<HnsVersionWire>;
+  features(): Promise<HnsFeaturesWire>;
 
   networks(): Promise<Network[]>;
   network(ref: string): Promise<Network>;
@@ -83,7 +85,8 @@ export function createClient(options: RequestOptions): HostnetClient {
   // The casts trust hostnetd, which validates every answer against the schemas these types come from.
   return {
     socket: options.socket,
-    version: async () => (await call("GET", "/globals/version")) as SchemaVersion,
+    version: async () => (await call("GET", "/globals/version")) as HnsVersionWire,
+    features: async () => (await call("GET", "/globals/features")) as HnsFeaturesWire,
 
     networks: async () => (await call("GET", "/networks")) as Network[],
     network: async (r) => (await call("GET", `/networks/${ref(r)}`)) as Network,

@@ -4,11 +4,11 @@
 export const LB_PORT_ILB = 1;
 export const LB_PORT_LOCAL_ROUTED_VIP = 2;
 /** Windows' VFP multiplexer for DSR NodePort traffic: no meaning on Linux, kept and shown. */
-export const LB_PORT_USE_MUX = 4;
+const LB_PORT_USE_MUX = 4;
 /** Backends see the VIP as destination: what DSR does, so taken with DSR only. */
 export const LB_PORT_PRESERVE_DIP = 8;
 /** kube-proxy's own flag (not in hcsshim) on external-IP and ingress load balancers: kept and shown. */
-export const LB_PORT_VIP_EXTERNAL_IP = 16;
+const LB_PORT_VIP_EXTERNAL_IP = 16;
 
 /** Port-mapping flags hostnet keeps and shows as given, since they change nothing in its kernel objects. */
 export const LB_PORT_KEPT_FLAGS = LB_PORT_USE_MUX | LB_PORT_PRESERVE_DIP | LB_PORT_VIP_EXTERNAL_IP;

@@ -627,8 +627,17 @@ describe("plan, version and OpenAPI", () => {
     });
   });
 
-  it("/globals/version is HNS 2.16", async () => {
-    expect(json(await get("/globals/version"))).toEqual({ Major: 2, Minor: 16 });
+  it("/globals/version is the HNS release of hostnet's features, /globals/features hcsshim's SupportedFeatures", async () => {
+    expect(json(await get("/globals/version"))).toEqual({ Major: 10, Minor: 3 });
+    expect(json(await get("/globals/features"))).toMatchObject({
+      ACL: { AclAddressLists: true, AclHostRulePriority: false, AclPortRanges: true, AclRuleId: false },
+      API: { V1: false, V2: true },
+      DSR: true,
+      SessionAffinity: true,
+      IPv6DualStack: true,
+      ModifyLoadbalancer: true,
+      Slash32EndpointPrefixes: false,
+    });
   });
 
   it("/openapi.json lists every path, not itself", async () => {
@@ -644,6 +653,7 @@ describe("plan, version and OpenAPI", () => {
         "/endpoints/{ref}/attach",
         "/endpoints/{ref}/detach",
         "/endpoints/{ref}/policies",
+        "/globals/features",
         "/globals/version",
         "/loadbalancers",
         "/loadbalancers/{ref}",
