@@ -136,7 +136,7 @@ export type FeatureName = {
   [K in keyof Features]: Features[K] extends Feature ? K : `${K}.${keyof Features[K] & string}`;
 }[keyof Features];
 
-const isFeature = (value: object): value is Feature => "tests" in value || "lacking" in value;
+export const isFeature = (value: object): value is Feature => "tests" in value || "lacking" in value;
 
 /** Every feature with its path, in hcsshim's order. */
 export function featureList(): readonly (readonly [FeatureName, Feature])[] {

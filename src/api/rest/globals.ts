@@ -4,7 +4,12 @@
  */
 import type { FastifyInstance } from "fastify";
 import { Type, type Static, type TBoolean, type TObject } from "typebox";
-import { hnsFeatures, supportedFeatures, type SupportedFeatures } from "../../model/hns-features.js";
+import {
+  hnsFeatures,
+  isFeature,
+  supportedFeatures,
+  type SupportedFeatures,
+} from "../../model/hns-features.js";
 import { hnsVersion } from "../../model/hns-version.js";
 
 export const HnsVersionWire = Type.Object(
@@ -13,7 +18,6 @@ export const HnsVersionWire = Type.Object(
 );
 export type HnsVersionWire = Static<typeof HnsVersionWire>;
 
-const isGroup = (value: object): boolean => !("tests" in value) && !("lacking" in value);
 const booleans = (names: readonly string[]): TObject<Record<string, TBoolean>> =>
   Type.Object(Object.fromEntries(names.map((n) => [n, Type.Boolean()])));
 
@@ -23,7 +27,7 @@ export const HnsFeaturesWire = Type.Unsafe<SupportedFeatures>(
     Object.fromEntries(
       Object.entries(hnsFeatures).map(([name, value]: [string, object]) => [
         name,
-        isGroup(value) ? booleans(Object.keys(value)) : Type.Boolean(),
+        isFeature(value) ? Type.Boolean() : booleans(Object.keys(value)),
       ]),
     ),
     { description: "hcsshim's SupportedFeatures: true where hostnet has the feature working" },
