@@ -15,6 +15,7 @@ import { errorReply } from "./rest/errors.js";
 import { HostnetError } from "../errors.js";
 import { registerInfoRoute, type InfoSource } from "./rest/info.js";
 import { registerRoutes } from "./rest/routes.js";
+import { registerGlobalRoutes } from "./rest/globals.js";
 import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
 
 const MAX_PARAM_LENGTH = 1024;
@@ -106,6 +107,7 @@ export async function buildApp(
     reply.code(404).send({ error: { code: "NotFound", message: `no route ${req.method} ${req.url}` } }),
   );
   registerRoutes(app, service);
+  registerGlobalRoutes(app);
   registerCniRoute(app, new CniHandler(service));
   registerLoadBalancerRoutes(app, service.loadBalancers);
   if (info !== undefined) registerInfoRoute(app, service, info);

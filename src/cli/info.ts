@@ -13,10 +13,28 @@ function etcd({ State, Endpoints }: Info["Etcd"]): string {
   return State === "off" ? "off (no --etcd)" : `${State} (${Endpoints.join(", ")})`;
 }
 
+/** The paths (`ACL.AclPortRanges`, `DSR`) of the features of SupportedFeatures that are `on`, or `none`. */
+function hnsFeatures(features: Info["Hns"]["Features"], on: boolean): string {
+  return (
+    Object.entries(features)
+      .flatMap(([name, value]: [string, boolean | Record<string, boolean>]) =>
+        typeof value === "boolean"
+          ? value === on
+            ? [name]
+            : []
+          : Object.entries(value).flatMap(([inner, v]) => (v === on ? [`${name}.${inner}`] : [])),
+      )
+      .join(", ") || "none"
+  );
+}
+
 function infoText(answer: Info): string {
   const rows: [string, string][] = [
     ["Client", versionLine("hostnet")],
     ["Server", `hostnetd ${answer.Version} (commit ${answer.Commit})`],
+    ["HNS", `${String(answer.Hns.Version.Major)}.${String(answer.Hns.Version.Minor)}`],
+    ["  has", hnsFeatures(answer.Hns.Features, true)],
+    ["  lacks", hnsFeatures(answer.Hns.Features, false)],
     ["Kernel", answer.Kernel.Release],
     ...Object.entries(answer.Kernel.Features).map(([feature, state]): [string, string] => [
       `  ${feature}`,
@@ -34,7 +52,7 @@ function infoText(answer: Info): string {
 
 export const info = defineCommand({
   names: ["info"],
-  help: "Show hostnetd's version, the kernel features it found, its networks and endpoints by type, etcd, its socket and store",
+  help: "Show hostnetd's version, the HNS release and features it answers as, the kernel features it found, its networks and endpoints by type, etcd, its socket and store",
   async run(ctx) {
     const answer = await ctx.client.info();
     ctx.show(answer, () => infoText(answer));

@@ -1,4 +1,4 @@
-/** `hostnet lb …`: load balancers, their VIPs and ports, and their backends one at a time. */
+/** `hostnet lb …`: load balancers, their VIPs and ports, changed whole or one backend at a time. */
 import type { LoadBalancerRequest, LoadBalancerWire as LoadBalancer } from "../api/rest/load-balancers.js";
 import type { EndpointWire as Endpoint } from "../api/rest/wire.js";
 import { defineCommand, group, type Context, type OptionSpecs, type Values } from "./command.js";
@@ -67,7 +67,7 @@ export function parseLbPort(
   };
 }
 
-/** The body of POST /loadbalancers for `lb create NAME …`. */
+/** The body of POST /loadbalancers for `lb create NAME …`, and of PUT /loadbalancers/NAME for `lb update`. */
 export function lbCreateRequest(name: string, values: Values<typeof lbCreateOptions>): LoadBalancerRequest {
   const vips = values.vip ?? [];
   const ports = values.port ?? [];
@@ -173,6 +173,18 @@ export const lb = group({
       async run(ctx, { args, values }) {
         const created = await ctx.client.createLoadBalancer(lbCreateRequest(args.NAME, values));
         ctx.show(created, () => created.ID);
+      },
+    }),
+    defineCommand({
+      names: ["update"],
+      help: "Make a load balancer what the options say, all at once: VIPs, ports, flags and backends (unchanged backends keep their connections)",
+      args: ["NAME"],
+      options: lbCreateOptions,
+      examples: [
+        "hostnet lb update web --vip 198.51.100.10 --port 80:8080/tcp --backend web1 --backend web2 --backend web3",
+      ],
+      async run(ctx, { args, values }) {
+        ctx.show(await ctx.client.updateLoadBalancer(args.NAME, lbCreateRequest(args.NAME, values)));
       },
     }),
     backendCommand(

@@ -4,6 +4,7 @@
  */
 import { request, type RequestOptions } from "./request.js";
 import type { InfoWire as Info } from "../api/rest/info.js";
+import type { HnsFeaturesWire, HnsVersionWire } from "../api/rest/globals.js";
 import type {
   BackendRequest,
   LoadBalancerRequest,
@@ -20,13 +21,14 @@ import type {
   NetworkWire as Network,
   Plan,
   PolicyRequest,
-  SchemaVersion,
 } from "../api/rest/wire.js";
 
 /** Every method rejects with a HostnetError: the API's own error, or Unavailable when hostnetd is down. */
 export interface HostnetClient {
   readonly socket: string;
-  version(): Promise<SchemaVersion>;
+  /** The HNS release hostnetd answers as, and its SupportedFeatures. */
+  version(): Promise<HnsVersionWire>;
+  features(): Promise<HnsFeaturesWire>;
 
   networks(): Promise<Network[]>;
   network(ref: string): Promise<Network>;
@@ -55,6 +57,8 @@ export interface HostnetClient {
   loadBalancers(): Promise<LoadBalancer[]>;
   loadBalancer(ref: string): Promise<LoadBalancer>;
   createLoadBalancer(body: LoadBalancerRequest): Promise<LoadBalancer>;
+  /** Makes the load balancer `body` says, as a create would (HNS ModifyLoadbalancer). */
+  updateLoadBalancer(ref: string, body: LoadBalancerRequest): Promise<LoadBalancer>;
   deleteLoadBalancer(ref: string): Promise<void>;
   /** Adds or removes one backend. */
   modifyBackends(ref: string, body: BackendRequest): Promise<LoadBalancer>;
@@ -81,7 +85,8 @@ export function createClient(options: RequestOptions): HostnetClient {
   // The casts trust hostnetd, which validates every answer against the schemas these types come from.
   return {
     socket: options.socket,
-    version: async () => (await call("GET", "/globals/version")) as SchemaVersion,
+    version: async () => (await call("GET", "/globals/version")) as HnsVersionWire,
+    features: async () => (await call("GET", "/globals/features")) as HnsFeaturesWire,
 
     networks: async () => (await call("GET", "/networks")) as Network[],
     network: async (r) => (await call("GET", `/networks/${ref(r)}`)) as Network,
@@ -114,6 +119,8 @@ export function createClient(options: RequestOptions): HostnetClient {
     loadBalancers: async () => (await call("GET", "/loadbalancers")) as LoadBalancer[],
     loadBalancer: async (r) => (await call("GET", `/loadbalancers/${ref(r)}`)) as LoadBalancer,
     createLoadBalancer: async (body) => (await call("POST", "/loadbalancers", body)) as LoadBalancer,
+    updateLoadBalancer: async (r, body) =>
+      (await call("PUT", `/loadbalancers/${ref(r)}`, body)) as LoadBalancer,
     deleteLoadBalancer: (r) => none(call("DELETE", `/loadbalancers/${ref(r)}`)),
     modifyBackends: async (r, body) =>
       (await call("POST", `/loadbalancers/${ref(r)}/endpoints`, body)) as LoadBalancer,

@@ -31,6 +31,8 @@ export interface LoadBalancerSpec {
   readonly sourceVip?: FieldValue<string>;
   /** Direct server return, and where the request says so (or would). */
   readonly dsr: FieldValue<boolean>;
+  /** An IPv6 load balancer (every VIP IPv6), and where the request says so. */
+  readonly ipv6: FieldValue<boolean>;
 }
 
 /** A port of the frontend and the backends' port it goes to, each part with its field. */
@@ -41,6 +43,7 @@ interface LbPortMappingSpec {
   /** Source-IP affinity, and the field that asks for it (or would). */
   readonly affinity: FieldValue<boolean>;
   readonly localRoutedVip: boolean;
+  readonly keptFlags: number;
 }
 
 /** A backend endpoint by id or name, and the field it came from. */
@@ -72,7 +75,62 @@ export class LoadBalancerService {
 
   async create(spec: LoadBalancerSpec): Promise<LoadBalancer> {
     const id = randomUUID();
-    const name = checkName("name", spec.name ?? `lb-${id.slice(0, 8)}`);
+    const { lb, vipFields } = this.checked(id, spec.name ?? `lb-${id.slice(0, 8)}`, spec);
+    this.store.write(() => {
+      this.checkAmongOthers(lb, vipFields, spec, this.lbs.all());
+      this.lbs.insert(lb, lb.backends);
+    });
+    await convergeOrUndo(this.store, this.reconciler, [`lb:${id}`], () => this.lbs.delete(id));
+    return this.get(id);
+  }
+
+  /**
+   * Makes the load balancer what `spec` says (HNS ModifyLoadbalancer: the whole document), checked as a
+   * create is. The kernel gets the difference only: frontends and backends that stay are not touched, so
+   * their connections live on; a backend or VIP that goes is forgotten as removeBackend forgets it.
+   */
+  async update(ref: string, spec: LoadBalancerSpec): Promise<LoadBalancer> {
+    const before = this.get(ref);
+    const { lb, vipFields } = this.checked(before.id, spec.name ?? before.name, spec);
+    this.store.write(() => {
+      this.checkAmongOthers(
+        lb,
+        vipFields,
+        spec,
+        this.lbs.all().filter((o) => o.id !== before.id),
+      );
+      this.lbs.replace(lb, lb.backends);
+    });
+    await convergeOrUndo(this.store, this.reconciler, [`lb:${before.id}`], () =>
+      this.lbs.replace(before, before.backends),
+    );
+    const after = this.get(before.id);
+    const gone = (ep: string): boolean => !after.backends.includes(ep);
+    // UDP flows and affinities name a backend's port and are SNAT'ed by the SourceVIP: a change of either
+    // makes every flow of the load balancer stale.
+    const translationChanged =
+      JSON.stringify(before.portMappings) !== JSON.stringify(after.portMappings) ||
+      before.sourceVip !== after.sourceVip;
+    await this.forgetBackend([
+      ...before.vips.filter((vip) => translationChanged || !after.vips.includes(vip)).map((vip) => ({ vip })),
+      ...this.backendAddresses(
+        before.backends.filter(gone).flatMap((id) => this.store.endpoints.find(id) ?? []),
+        after.vips,
+      ),
+    ]);
+    return after;
+  }
+
+  /** What a load balancer of `spec` would be, checked but for what other load balancers may hold. */
+  private checked(
+    id: string,
+    rawName: string,
+    spec: LoadBalancerSpec,
+  ): {
+    lb: Omit<LoadBalancer, "createdAt">;
+    vipFields: readonly { field: string; address: string }[];
+  } {
+    const name = checkName("name", rawName);
     if (spec.vips.length === 0) throw invalidArgument("vips", "give at least one VIP");
     if (spec.portMappings.length === 0)
       throw invalidArgument("portMappings", "give at least one port mapping");
@@ -83,8 +141,12 @@ export class LoadBalancerService {
       "port mappings",
     );
     checkLength(spec.backends, LB_SLOTS, "backends");
-    const vips = spec.vips.map((v) => ({ field: v.field, address: this.checkVip(v.field, v.value) }));
-    const addresses = vips.map((v) => v.address);
+    const vipFields = spec.vips.map((v) => ({ field: v.field, address: this.checkVip(v.field, v.value) }));
+    const addresses = vipFields.map((v) => v.address);
+    if (spec.ipv6.value)
+      for (const { field, address } of vipFields)
+        if (!address.includes(":"))
+          throw invalidArgument(spec.ipv6.field, `says IPv6, and ${field} ${address} is IPv4`);
     const dsr = spec.dsr.value;
     const portMappings = spec.portMappings.map((m): LbPortMapping => ({
       protocol: m.protocol,
@@ -92,6 +154,7 @@ export class LoadBalancerService {
       internalPort: checkPort(m.internalPort.field, m.internalPort.value),
       affinity: m.affinity.value,
       localRoutedVip: m.localRoutedVip,
+      keptFlags: m.keptFlags,
     }));
     const ipv6 = addresses.find((v) => v.includes(":"));
     spec.portMappings.forEach((m, i) => {
@@ -111,30 +174,43 @@ export class LoadBalancerService {
       throw invalidArgument("backends", `a load balancer has at most ${LB_SLOTS} backends`);
     const sourceVip =
       spec.sourceVip === undefined ? null : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.value);
-    this.store.write(() => {
-      if (this.lbs.find(name) !== undefined) throw conflict(`load balancer "${name}" already exists`, "name");
-      const existing = this.lbs.all();
-      for (const { field, address: vip } of vips) {
-        // A DSR VIP is routed to its backends as a whole: no other load balancer can have it.
-        const sharing = existing.find((o) => o.vips.includes(vip) && (o.dsr || dsr));
-        if (sharing !== undefined)
-          throw conflictAt(field, `${vip} is a VIP of "${sharing.name}" too, and a DSR VIP cannot be shared`);
-        for (const m of portMappings) this.checkFrontendFree(existing, field, vip, m);
-        // Connections are SNAT'ed by the VIP they came to: a VIP has one SourceVIP, or none.
-        const other = existing.find((o) => o.vips.includes(vip) && o.sourceVip !== sourceVip);
-        if (other !== undefined)
-          throw conflictAt(
-            spec.sourceVip?.field ?? "sourceVip",
-            `${vip} is a VIP of "${other.name}" too, whose SourceVIP is ${other.sourceVip ?? "none"}`,
-          );
-      }
-      this.lbs.insert(
-        { id, name, vips: addresses, portMappings, internal: spec.internal, sourceVip, dsr },
-        backends,
-      );
-    });
-    await convergeOrUndo(this.store, this.reconciler, [`lb:${id}`], () => this.lbs.delete(id));
-    return this.get(id);
+    const lb = {
+      id,
+      name,
+      vips: addresses,
+      portMappings,
+      backends,
+      internal: spec.internal,
+      sourceVip,
+      dsr,
+      ipv6: spec.ipv6.value,
+    };
+    return { lb, vipFields };
+  }
+
+  /** What other load balancers hold that `lb` may not have too; inside the store transaction that writes it. */
+  private checkAmongOthers(
+    lb: Omit<LoadBalancer, "createdAt">,
+    vipFields: readonly { field: string; address: string }[],
+    spec: LoadBalancerSpec,
+    others: readonly LoadBalancer[],
+  ): void {
+    if (others.some((o) => o.name === lb.name || o.id === lb.name))
+      throw conflict(`load balancer "${lb.name}" already exists`, "name");
+    for (const { field, address: vip } of vipFields) {
+      // A DSR VIP is routed to its backends as a whole: no other load balancer can have it.
+      const sharing = others.find((o) => o.vips.includes(vip) && (o.dsr || lb.dsr));
+      if (sharing !== undefined)
+        throw conflictAt(field, `${vip} is a VIP of "${sharing.name}" too, and a DSR VIP cannot be shared`);
+      for (const m of lb.portMappings) this.checkFrontendFree(others, field, vip, m);
+      // Connections are SNAT'ed by the VIP they came to: a VIP has one SourceVIP, or none.
+      const other = others.find((o) => o.vips.includes(vip) && o.sourceVip !== lb.sourceVip);
+      if (other !== undefined)
+        throw conflictAt(
+          spec.sourceVip?.field ?? "sourceVip",
+          `${vip} is a VIP of "${other.name}" too, whose SourceVIP is ${other.sourceVip ?? "none"}`,
+        );
+    }
   }
 
   async delete(ref: string): Promise<void> {
@@ -186,14 +262,20 @@ export class LoadBalancerService {
     backends: readonly { readonly lbs: readonly LoadBalancer[]; readonly ep: Endpoint }[],
   ): Promise<void> {
     await this.forgetBackend(
-      backends.flatMap(({ lbs, ep }) =>
-        lbs.flatMap((lb) =>
-          lb.vips.flatMap((vip) =>
-            ep.addresses
-              .filter((a) => (a.family === 6) === vip.includes(":"))
-              .map((a) => ({ vip, backend: a.address })),
-          ),
-        ),
+      backends.flatMap(({ lbs, ep }) => lbs.flatMap((lb) => this.backendAddresses([ep], lb.vips))),
+    );
+  }
+
+  /** Each endpoint's addresses as backends of `vips`, of the VIP's family. */
+  private backendAddresses(
+    eps: readonly Endpoint[],
+    vips: readonly string[],
+  ): { readonly vip: string; readonly backend: string }[] {
+    return eps.flatMap((ep) =>
+      vips.flatMap((vip) =>
+        ep.addresses
+          .filter((a) => (a.family === 6) === vip.includes(":"))
+          .map((a) => ({ vip, backend: a.address })),
       ),
     );
   }

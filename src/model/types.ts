@@ -199,6 +199,11 @@ export interface LbPortMapping {
   readonly affinity: boolean;
   /** An ILB frontend the host itself reaches too (HNS LocalRoutedVip). */
   readonly localRoutedVip: boolean;
+  /**
+   * HNS port-mapping flags kept and shown as given, which ask nothing more of the kernel here (UseMux,
+   * PreserveDIP, VipExternalIP: model/hns-load-balancer.ts).
+   */
+  readonly keptFlags: number;
 }
 
 /** HNS's HostComputeLoadBalancer: connections to every VIP and port spread over the backend endpoints. */
@@ -218,5 +223,7 @@ export interface LoadBalancer {
    * its lo and answers the client itself.
    */
   readonly dsr: boolean;
+  /** HNS's IPv6 load balancer flag: every VIP is IPv6. Without it, each VIP's own family counts. */
+  readonly ipv6: boolean;
   readonly createdAt: string;
 }

@@ -11,6 +11,7 @@ interface LbRow {
   created_at: string;
   source_vip: string | null;
   dsr: number;
+  ipv6: number;
 }
 
 export class LoadBalancerStore {
@@ -18,7 +19,7 @@ export class LoadBalancerStore {
 
   insert(lb: Omit<LoadBalancer, "backends" | "createdAt">, backends: readonly string[]): void {
     this.prepare(
-      "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at, source_vip, dsr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at, source_vip, dsr, ipv6) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(
       lb.id,
       lb.name,
@@ -28,8 +29,31 @@ export class LoadBalancerStore {
       new Date().toISOString(),
       lb.sourceVip,
       lb.dsr ? 1 : 0,
+      lb.ipv6 ? 1 : 0,
     );
     for (const ep of backends) this.addBackend(lb.id, ep);
+  }
+
+  /**
+   * Makes a load balancer's row and backends `lb` and `backends`; the backends it keeps keep their place in
+   * its order, new ones come after them.
+   */
+  replace(lb: Omit<LoadBalancer, "backends" | "createdAt">, backends: readonly string[]): void {
+    this.prepare(
+      "UPDATE load_balancers SET name = ?, vips = ?, port_mappings = ?, internal = ?, source_vip = ?, dsr = ?, ipv6 = ? WHERE id = ?",
+    ).run(
+      lb.name,
+      JSON.stringify(lb.vips),
+      JSON.stringify(lb.portMappings),
+      lb.internal ? 1 : 0,
+      lb.sourceVip,
+      lb.dsr ? 1 : 0,
+      lb.ipv6 ? 1 : 0,
+      lb.id,
+    );
+    const before = this.find(lb.id)?.backends ?? [];
+    for (const ep of before) if (!backends.includes(ep)) this.removeBackend(lb.id, ep);
+    for (const ep of backends) if (!before.includes(ep)) this.addBackend(lb.id, ep);
   }
 
   delete(id: string): void {
@@ -87,18 +111,20 @@ function toLoadBalancer(row: LbRow, backends: readonly string[]): LoadBalancer {
     id: row.id,
     name: row.name,
     vips: JSON.parse(row.vips) as string[],
-    // Rows from before affinity and LocalRoutedVip lack both: neither was possible then.
+    // Rows from before affinity, LocalRoutedVip and kept flags lack them: none was possible then.
     portMappings: (JSON.parse(row.port_mappings) as Partial<LbPortMapping>[]).map((m): LbPortMapping => ({
       protocol: m.protocol ?? "tcp",
       externalPort: m.externalPort ?? 0,
       internalPort: m.internalPort ?? 0,
       affinity: m.affinity ?? false,
       localRoutedVip: m.localRoutedVip ?? false,
+      keptFlags: m.keptFlags ?? 0,
     })),
     backends,
     internal: row.internal === 1,
     sourceVip: row.source_vip,
     dsr: row.dsr === 1,
+    ipv6: row.ipv6 === 1,
     createdAt: row.created_at,
   };
 }

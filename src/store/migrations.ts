@@ -170,4 +170,7 @@ export const migrations: readonly string[] = [
     SELECT COUNT(*) FROM endpoints AS e WHERE e.namespace_id = endpoints.namespace_id AND e.rowid <= endpoints.rowid
   ) WHERE namespace_id IS NOT NULL;
   `,
+  `
+  ALTER TABLE load_balancers ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -21,6 +21,7 @@ const LOCAL_VIP = "198.51.100.13";
 const STICKY_VIP = "198.51.100.14";
 const DSR_VIP = "198.51.100.15";
 const DSR_VIP6 = "2001:db8:100::15";
+const PUT_VIP = "198.51.100.16";
 const AFFINITY_SECONDS = 3;
 const BACKENDS = ["b1", "b2", "b3"] as const;
 const CONNECTIONS = 600;
@@ -269,14 +270,17 @@ describe.skipIf(needsRoot)("load balancers", () => {
     await lab.d.ok("DELETE", "/loadbalancers/sticky");
   });
 
-  it("routes a DSR VIP to the backends unchanged: they answer the client from the VIP themselves", async () => {
-    await lab.d.ok("POST", "/loadbalancers", {
+  it("routes a DSR VIP to the backends unchanged: they answer the client from the VIP themselves (PreserveDIP)", async () => {
+    // As kube-proxy asks for a service with preserve-destination: DSR, UseMux and PreserveDIP.
+    const PRESERVE_DIP_USE_MUX = 8 | 4;
+    const dsr = await lab.d.ok<{ PortMappings: { Flags: number }[] }>("POST", "/loadbalancers", {
       Name: "dsr",
       HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
       FrontendVIPs: [DSR_VIP],
-      PortMappings: [{ Protocol: 6, InternalPort: 8082, ExternalPort: 8082 }],
+      PortMappings: [{ Protocol: 6, InternalPort: 8082, ExternalPort: 8082, Flags: PRESERVE_DIP_USE_MUX }],
       Flags: 1,
     });
+    expect(dsr.PortMappings[0]?.Flags).toBe(PRESERVE_DIP_USE_MUX);
     const answers = await ask(lab.t.ext, DSR_VIP, 8082, 6);
     expect(answers).toHaveLength(6);
     for (const answer of answers) {
@@ -335,6 +339,50 @@ describe.skipIf(needsRoot)("load balancers", () => {
     expect(await lab.plan()).toEqual([]);
   });
 
+  it("changes a load balancer in one PUT as a delta: an unchanged backend keeps its connection, a removed one gets no new ones", async () => {
+    const body = (backends: readonly string[]): Record<string, unknown> => ({
+      Name: "put",
+      HostComputeEndpoints: backends.map((b) => ids[b]),
+      FrontendVIPs: [PUT_VIP],
+      PortMappings: [
+        { Protocol: 6, InternalPort: 9000, ExternalPort: 90 },
+        { Protocol: 6, InternalPort: 8080, ExternalPort: 80 },
+      ],
+    });
+    await lab.d.ok("POST", "/loadbalancers", body(["b1"]));
+    const client = spawn("nsenter", [`--net=/run/netns/${lab.t.ext}`, "socat", "-", `TCP4:${PUT_VIP}:90`], {
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    lab.cleanup.add(async () => {
+      if (client.exitCode !== null || client.signalCode !== null) return;
+      const exited = new Promise((r) => client.once("exit", r));
+      client.kill("SIGTERM");
+      await exited;
+    });
+    let echoed = "";
+    client.stdout.on("data", (b: Buffer) => (echoed += b.toString()));
+    const echo = async (text: string): Promise<void> => {
+      client.stdin.write(`${text}\n`);
+      for (let i = 0; i < 50 && !echoed.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    await echo("before");
+    expect(echoed).toContain("before");
+
+    const added = await lab.d.api("PUT", "/loadbalancers/put", body(["b1", "b2"]));
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    await echo("after the PUT");
+    expect(echoed).toContain("after the PUT");
+    const spread = await ask(lab.t.ext, PUT_VIP, 80, 40);
+    expect(new Set(spread)).toEqual(new Set(["b1", "b2"]));
+
+    await lab.d.ok("PUT", "/loadbalancers/put", body(["b2"]));
+    const after = await ask(lab.t.ext, PUT_VIP, 80, 30);
+    expect(after).toHaveLength(30);
+    expect(after).not.toContain("b1");
+    expect(await lab.plan()).toEqual([]);
+    await lab.d.ok("DELETE", "/loadbalancers/put");
+  });
+
   it("refuses bad input naming the field, and changes nothing", async () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ FrontendVIPs: ["10.40.0.50"] }, 400, "FrontendVIPs[0]"],
@@ -346,6 +394,11 @@ describe.skipIf(needsRoot)("load balancers", () => {
         "PortMappings[0].ExternalPort",
       ],
       [{ Flags: 2 }, 400, "Flags"],
+      [
+        { PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 8 }] },
+        400,
+        "PortMappings[0].Flags",
+      ],
       [{ Flags: 1 }, 400, "PortMappings[0].InternalPort"],
       [
         { PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 2 }] },
@@ -370,6 +423,17 @@ describe.skipIf(needsRoot)("load balancers", () => {
       });
       expect({ status: r.status, body: r.body }, field).toMatchObject({ status, body: { error: { field } } });
     }
+    const web = await lab.d.ok("GET", "/loadbalancers/web");
+    const put = await lab.d.api("PUT", "/loadbalancers/web", {
+      HostComputeEndpoints: [ids["b1"], "nobody"],
+      FrontendVIPs: [VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
+    });
+    expect({ status: put.status, body: put.body }).toMatchObject({
+      status: 404,
+      body: { error: { field: "HostComputeEndpoints[1]" } },
+    });
+    expect(await lab.d.ok("GET", "/loadbalancers/web")).toEqual(web);
     expect(await lab.d.ok<unknown[]>("GET", "/loadbalancers")).toHaveLength(4);
     expect(await lab.plan()).toEqual([]);
   });

@@ -1,6 +1,7 @@
 /**
- * GET /info: what `hostnet info` shows: hostnetd's version, the kernel features it found, its networks and
- * endpoints by network type, whether etcd answers, and where its socket and store are.
+ * GET /info: what `hostnet info` shows: hostnetd's version, the HNS release and features it answers as, the
+ * kernel features it found, its networks and endpoints by network type, whether etcd answers, and where its
+ * socket and store are.
  */
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -8,6 +9,9 @@ import { Type, type Static } from "typebox";
 import { commit, version } from "../../build-info.js";
 import type { HostnetService } from "../../core/service.js";
 import { featureStates, type FeatureState, type KernelFeature } from "../../model/kernel-features.js";
+import { supportedFeatures } from "../../model/hns-features.js";
+import { hnsVersion } from "../../model/hns-version.js";
+import { HnsFeaturesWire, HnsVersionWire } from "./globals.js";
 
 /** What hostnetd knows of itself beyond its service: given by the daemon, and by tests. */
 export interface InfoSource {
@@ -23,6 +27,7 @@ const Counts = Type.Record(Type.String(), Type.Integer(), { description: "How ma
 export const InfoWire = Type.Object({
   Version: Type.String(),
   Commit: Type.String(),
+  Hns: Type.Object({ Version: HnsVersionWire, Features: HnsFeaturesWire }),
   Kernel: Type.Object({
     Release: Type.String(),
     Features: Type.Record(Type.String(), Type.Enum(featureStates), {
@@ -53,6 +58,7 @@ function info(service: HostnetService, source: InfoSource): InfoWire {
   return {
     Version: version,
     Commit: commit,
+    Hns: { Version: hnsVersion(), Features: supportedFeatures() },
     Kernel: { Release: kernel.release, Features: kernel.features },
     Networks: count(networks.map((n) => n.type)),
     Endpoints: count(service.endpoints().map((e) => typeOf.get(e.networkId) ?? "unknown")),

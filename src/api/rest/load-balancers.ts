@@ -1,5 +1,6 @@
 /**
- * HNS-shaped load balancer routes: /loadbalancers and one backend at a time on /loadbalancers/{id}/endpoints.
+ * HNS-shaped load balancer routes: /loadbalancers, a whole load balancer changed by PUT /loadbalancers/{id}
+ * (HNS ModifyLoadbalancer) and one backend at a time on /loadbalancers/{id}/endpoints.
  * The client and the CLI import the schemas' static types (`import type` only).
  */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -13,9 +14,11 @@ import {
   LB_DISTRIBUTION_SOURCE_IP,
   LB_DISTRIBUTION_SOURCE_IP_PROTOCOL,
   LB_DSR as DSR,
+  LB_IPV6 as IPV6,
   LB_PORT_ILB as ILB,
-  LB_PORT_IPV6 as IPV6,
+  LB_PORT_KEPT_FLAGS as KEPT_FLAGS,
   LB_PORT_LOCAL_ROUTED_VIP as LOCAL_ROUTED_VIP,
+  LB_PORT_PRESERVE_DIP as PRESERVE_DIP,
 } from "../../model/hns-load-balancer.js";
 import { protocolOf } from "../../policies/port-mapping.js";
 import { limits } from "../../model/limits.js";
@@ -35,7 +38,7 @@ const portMapping = {
   Flags: Type.Optional(
     Type.Integer({
       description:
-        "1: ILB, reachable only from the host's containers; 2: LocalRoutedVip, and from the host; 4: IPv6",
+        "1: ILB, reachable only from the host's containers; 2: LocalRoutedVIP, and from the host; 4: UseMux and 16: VipExternalIP, kept; 8: PreserveDIP, with DSR",
     }),
   ),
   DistributionType: Type.Optional(
@@ -52,7 +55,7 @@ export const LoadBalancerRequest = closedObject(
     HostComputeEndpoints: Type.Array(Type.String(), { description: "Backend endpoint ids or names" }),
     FrontendVIPs: Type.Array(Type.String(), { maxItems: limits.vips }),
     PortMappings: Type.Array(closedObject(portMapping), { maxItems: limits.lbPortMappings }),
-    Flags: Type.Optional(Type.Integer()),
+    Flags: Type.Optional(Type.Integer({ description: "1: DSR; 2: IPv6, every VIP is IPv6" })),
     SourceVIP: Type.Optional(Type.String({ description: "The source address backends see" })),
   },
   { ignoring: "HostComputeLoadBalancer" },
@@ -78,21 +81,27 @@ export const BackendRequest = closedObject({
 export type BackendRequest = Static<typeof BackendRequest>;
 
 function lbSpec(body: LoadBalancerRequest): LoadBalancerSpec {
-  if (((body.Flags ?? 0) & ~DSR) !== 0) throw invalidArgument("Flags", "takes only DSR (1)");
+  const lbFlags = body.Flags ?? 0;
+  if ((lbFlags & ~(DSR | IPV6)) !== 0) throw invalidArgument("Flags", "takes only DSR (1) and IPv6 (2)");
   body.PortMappings.forEach((m, i) => {
     const flags = m.Flags ?? 0;
-    if ((flags & ~(ILB | LOCAL_ROUTED_VIP | IPV6)) !== 0)
+    const field = `PortMappings[${i}].Flags`;
+    if ((flags & ~(ILB | LOCAL_ROUTED_VIP | KEPT_FLAGS)) !== 0)
       throw invalidArgument(
-        `PortMappings[${i}].Flags`,
-        "takes only ILB (1), LocalRoutedVip (2) and IPv6 (4)",
+        field,
+        "takes only ILB (1), LocalRoutedVIP (2), UseMux (4), PreserveDIP (8) and VipExternalIP (16)",
       );
     if ((flags & LOCAL_ROUTED_VIP) !== 0 && (flags & ILB) === 0)
       throw invalidArgument(
-        `PortMappings[${i}].Flags`,
-        "LocalRoutedVip (2) is for ILB port mappings: the host reaches the others already",
+        field,
+        "LocalRoutedVIP (2) is for ILB port mappings: the host reaches the others already",
       );
-    if ((flags & IPV6) !== 0 && !body.FrontendVIPs.some((v) => v.includes(":")))
-      throw invalidArgument(`PortMappings[${i}].Flags`, "IPv6 (4) is set but no FrontendVIP is IPv6");
+    // Without DSR the VIP is DNAT'ed to the backend's address, which a backend without the VIP needs.
+    if ((flags & PRESERVE_DIP) !== 0 && (lbFlags & DSR) === 0)
+      throw invalidArgument(
+        field,
+        "PreserveDIP (8) needs DSR (Flags 1): only a DSR load balancer delivers to the VIP itself",
+      );
     if (m.DistributionType !== undefined && !DISTRIBUTION_TYPES.includes(m.DistributionType))
       throw invalidArgument(`PortMappings[${i}].DistributionType`, "must be 0, 1 or 2");
   });
@@ -113,11 +122,13 @@ function lbSpec(body: LoadBalancerRequest): LoadBalancerSpec {
           field: `${at}.DistributionType`,
         },
         localRoutedVip: ((m.Flags ?? 0) & LOCAL_ROUTED_VIP) !== 0,
+        keptFlags: (m.Flags ?? 0) & KEPT_FLAGS,
       };
     }),
     backends: body.HostComputeEndpoints.map((ref, i) => ({ field: `HostComputeEndpoints[${i}]`, ref })),
     internal: ilb[0] === true,
-    dsr: { value: ((body.Flags ?? 0) & DSR) !== 0, field: "Flags" },
+    dsr: { value: (lbFlags & DSR) !== 0, field: "Flags" },
+    ipv6: { value: (lbFlags & IPV6) !== 0, field: "Flags" },
     ...(body.SourceVIP === undefined ? {} : { sourceVip: { value: body.SourceVIP, field: "SourceVIP" } }),
   };
 }
@@ -132,13 +143,10 @@ function lbView(lb: LoadBalancer): LoadBalancerWire {
       Protocol: m.protocol === "tcp" ? 6 : 17,
       InternalPort: m.internalPort,
       ExternalPort: m.externalPort,
-      Flags:
-        (lb.internal ? ILB : 0) |
-        (m.localRoutedVip ? LOCAL_ROUTED_VIP : 0) |
-        (lb.vips.some((v) => v.includes(":")) ? IPV6 : 0),
+      Flags: (lb.internal ? ILB : 0) | (m.localRoutedVip ? LOCAL_ROUTED_VIP : 0) | m.keptFlags,
       DistributionType: m.affinity ? LB_DISTRIBUTION_SOURCE_IP : LB_DISTRIBUTION_NONE,
     })),
-    Flags: lb.dsr ? DSR : 0,
+    Flags: (lb.dsr ? DSR : 0) | (lb.ipv6 ? IPV6 : 0),
     ...(lb.sourceVip === null ? {} : { SourceVIP: lb.sourceVip }),
     CreatedAt: lb.createdAt,
   };
@@ -161,6 +169,11 @@ export function registerLoadBalancerRoutes(app: FastifyInstance, lbs: LoadBalanc
     "/loadbalancers/:ref",
     { schema: { params: Ref, response: { 200: LoadBalancerWire, ...errors } } },
     (req) => lbView(lbs.get(req.params.ref)),
+  );
+  r.put(
+    "/loadbalancers/:ref",
+    { schema: { params: Ref, body: LoadBalancerRequest, response: { 200: LoadBalancerWire, ...errors } } },
+    async (req) => lbView(await lbs.update(req.params.ref, lbSpec(req.body))),
   );
   r.delete(
     "/loadbalancers/:ref",

@@ -26,7 +26,6 @@ import {
   networkPolicyRequest,
   networkSpec,
   networkView,
-  SchemaVersion,
 } from "./wire.js";
 
 const Ref = Type.Object({ ref: Type.String({ description: "ID or Name" }) });
@@ -182,10 +181,5 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
       ...(op.heldBack === undefined ? {} : { HeldBack: op.heldBack }),
       ...(op.lastError === undefined ? {} : { LastError: op.lastError }),
     })),
-  }));
-
-  r.get("/globals/version", { schema: { response: { 200: SchemaVersion } } }, () => ({
-    Major: 2,
-    Minor: 16,
   }));
 }

@@ -28,8 +28,8 @@ import { limits } from "../../model/limits.js";
 import { gatewayPriorities } from "../../model/gateway.js";
 import { closedObject } from "./closed.js";
 
-export const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
-export type SchemaVersion = Static<typeof SchemaVersion>;
+const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
+type SchemaVersion = Static<typeof SchemaVersion>;
 const route = {
   NextHop: Type.String({ description: "Gateway address" }),
   DestinationPrefix: Type.Optional(Type.String({ description: "0.0.0.0/0 or ::/0 for the gateway" })),

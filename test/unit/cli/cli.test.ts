@@ -693,12 +693,16 @@ describe("version", () => {
 });
 
 describe("info", () => {
-  it("prints both versions, the kernel's features, counts by type, etcd and the paths", async () => {
+  it("prints both versions, the HNS release and features, the kernel's features, counts by type, etcd and the paths", async () => {
     hostnetd.on("GET", "/info", {
       status: 200,
       body: {
         Version: "0.1.0",
         Commit: "abc",
+        Hns: {
+          Version: { Major: 10, Minor: 3 },
+          Features: { ACL: { AclPortRanges: true, AclRuleId: false }, DSR: true, SetPolicy: false },
+        },
         Kernel: { Release: "6.1.0", Features: { bridge: "built-in", vlan: "missing" } },
         Networks: { NAT: 2, Overlay: 1 },
         Endpoints: {},
@@ -712,6 +716,9 @@ describe("info", () => {
     expect(result.stdout.split("\n")).toStrictEqual([
       `Client:     ${versionLine("hostnet")}`,
       "Server:     hostnetd 0.1.0 (commit abc)",
+      "HNS:        10.3",
+      "  has:      ACL.AclPortRanges, DSR",
+      "  lacks:    ACL.AclRuleId, SetPolicy",
       "Kernel:     6.1.0",
       "  bridge:   built-in",
       "  vlan:     missing",

@@ -145,6 +145,29 @@ describe("hostnet lb against hostnetd", () => {
     });
   });
 
+  it("update sends the whole load balancer as create does, with PUT, and is quiet unless --json", async () => {
+    hostnetd.on("PUT", "/loadbalancers/web", { status: 200, body: web });
+    const args = ["--vip", "198.51.100.10", "--port", "80:8080", "--backend", "web1", "--backend", "web2"];
+    expect(await cli("lb", "update", "web", ...args, "--dsr")).toStrictEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+    expect((await cli("lb", "update", "web", ...args, "--json")).stdout).toBe(json(web));
+    expect(hostnetd.requests[0]).toStrictEqual({
+      method: "PUT",
+      url: "/loadbalancers/web",
+      contentType: "application/json",
+      body: {
+        Name: "web",
+        FrontendVIPs: ["198.51.100.10"],
+        PortMappings: [{ Protocol: "TCP", ExternalPort: 80, InternalPort: 8080 }],
+        HostComputeEndpoints: ["web1", "web2"],
+        Flags: 1,
+      },
+    });
+  });
+
   it("add-backend and rm-backend send one endpoint each and are quiet unless --json", async () => {
     hostnetd.on("POST", "/loadbalancers/web/endpoints", { status: 200, body: web });
     expect(await cli("lb", "add-backend", "web", "web1")).toStrictEqual({ code: 0, stdout: "", stderr: "" });

@@ -30,10 +30,12 @@ export const lbSpec = (
       internalPort: { value: 8080, field: "PortMappings[0].InternalPort" },
       affinity: { value: false, field: "PortMappings[0].DistributionType" },
       localRoutedVip: false,
+      keptFlags: 0,
     },
   ],
   backends: backends.map((ref, i) => ({ field: `HostComputeEndpoints[${String(i)}]`, ref })),
   dsr: { value: false, field: "Flags" },
+  ipv6: { value: false, field: "Flags" },
   internal: false,
 });
 

@@ -10,13 +10,28 @@ const LB: LoadBalancer = {
   name: "web",
   vips: ["198.51.100.10", "2001:db8:100::10"],
   portMappings: [
-    { protocol: "tcp", externalPort: 80, internalPort: 8080, affinity: false, localRoutedVip: false },
-    { protocol: "udp", externalPort: 53, internalPort: 5353, affinity: false, localRoutedVip: false },
+    {
+      protocol: "tcp",
+      externalPort: 80,
+      internalPort: 8080,
+      affinity: false,
+      localRoutedVip: false,
+      keptFlags: 0,
+    },
+    {
+      protocol: "udp",
+      externalPort: 53,
+      internalPort: 5353,
+      affinity: false,
+      localRoutedVip: false,
+      keptFlags: 0,
+    },
   ],
   backends: [],
   internal: false,
   sourceVip: null,
   dsr: false,
+  ipv6: false,
   createdAt: "2025-01-01T00:00:00.000Z",
 };
 
@@ -87,7 +102,14 @@ describe("load balancer objects", () => {
       vips: ["198.51.100.10"],
       internal: true,
       portMappings: [
-        { protocol: "tcp", externalPort: 80, internalPort: 8080, affinity: true, localRoutedVip: true },
+        {
+          protocol: "tcp",
+          externalPort: 80,
+          internalPort: 8080,
+          affinity: true,
+          localRoutedVip: true,
+          keptFlags: 0,
+        },
       ],
     };
     expect(
@@ -108,7 +130,14 @@ describe("load balancer objects", () => {
       vips: ["198.51.100.10"],
       dsr: true,
       portMappings: [
-        { protocol: "tcp", externalPort: 80, internalPort: 80, affinity: false, localRoutedVip: false },
+        {
+          protocol: "tcp",
+          externalPort: 80,
+          internalPort: 80,
+          affinity: false,
+          localRoutedVip: false,
+          keptFlags: 0,
+        },
       ],
     };
     const objects = loadBalancerObjects(dsr, attached(backends));
@@ -140,7 +169,14 @@ describe("load balancer objects", () => {
       ...LB,
       dsr: true,
       portMappings: [
-        { protocol: "tcp", externalPort: 80, internalPort: 80, affinity: false, localRoutedVip: false },
+        {
+          protocol: "tcp",
+          externalPort: 80,
+          internalPort: 80,
+          affinity: false,
+          localRoutedVip: false,
+          keptFlags: 0,
+        },
       ],
     };
     const objects = loadBalancerObjects(dsr, attached([backend]));

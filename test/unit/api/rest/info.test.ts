@@ -4,6 +4,8 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../../../src/api/http.js";
 import { commit, version } from "../../../../src/build-info.js";
 import { epSpec, netSpec, subnet } from "../../core/requests.js";
+import { supportedFeatures } from "../../../../src/model/hns-features.js";
+import { hnsVersion } from "../../../../src/model/hns-version.js";
 import { harness, silent, type Harness } from "../../harness.js";
 
 let h: Harness;
@@ -36,7 +38,7 @@ afterEach(async () => {
   h.close();
 });
 
-it("answers the versions, the kernel's features and the paths, and counts by network type", async () => {
+it("answers the versions, the HNS release and features, the kernel's features and the paths, and counts by network type", async () => {
   await h.service.createNetwork(netSpec("web", subnet("10.9.0.0/24")));
   await h.service.createEndpoint(epSpec("e1", "web"));
   await h.service.createEndpoint(epSpec("e2", "web"));
@@ -45,6 +47,7 @@ it("answers the versions, the kernel's features and the paths, and counts by net
   expect(res.json()).toStrictEqual({
     Version: version,
     Commit: commit,
+    Hns: { Version: hnsVersion(), Features: supportedFeatures() },
     Kernel: { Release: "6.1.0-test", Features: features },
     Networks: { NAT: 1 },
     Endpoints: { NAT: 2 },

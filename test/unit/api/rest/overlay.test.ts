@@ -63,6 +63,19 @@ function expectField(res: LightMyRequestResponse, status: number, field: string)
   expect(res.json<{ error: { field?: string } }>().error.field).toBe(field);
 }
 
+describe("an overlay network's VXLAN", () => {
+  it("takes its UDP port from a VxlanPort policy, and shows it", async () => {
+    await start();
+    const res = await post("/networks", overlayNet({}, [{ Type: "VxlanPort", Settings: { Port: 4790 } }]));
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json<{ Policies: unknown[] }>().Policies).toContainEqual({
+      Type: "VxlanPort",
+      Settings: { Port: 4790 },
+    });
+    expect(h.kernel.list().find((o) => o.kind === "vxlan")).toMatchObject({ vni: 4096, port: 4790 });
+  });
+});
+
 describe("an overlay network's MTU", () => {
   it("is the underlay interface's less 50", async () => {
     await start({ underlayMtu: 9000 });

@@ -627,8 +627,17 @@ describe("plan, version and OpenAPI", () => {
     });
   });
 
-  it("/globals/version is HNS 2.16", async () => {
-    expect(json(await get("/globals/version"))).toEqual({ Major: 2, Minor: 16 });
+  it("/globals/version is the HNS release of hostnet's features, /globals/features hcsshim's SupportedFeatures", async () => {
+    expect(json(await get("/globals/version"))).toEqual({ Major: 10, Minor: 3 });
+    expect(json(await get("/globals/features"))).toMatchObject({
+      ACL: { AclAddressLists: true, AclHostRulePriority: false, AclPortRanges: true, AclRuleId: false },
+      API: { V1: false, V2: true },
+      DSR: true,
+      SessionAffinity: true,
+      IPv6DualStack: true,
+      ModifyLoadbalancer: true,
+      Slash32EndpointPrefixes: false,
+    });
   });
 
   it("/openapi.json lists every path, not itself", async () => {
@@ -644,6 +653,7 @@ describe("plan, version and OpenAPI", () => {
         "/endpoints/{ref}/attach",
         "/endpoints/{ref}/detach",
         "/endpoints/{ref}/policies",
+        "/globals/features",
         "/globals/version",
         "/loadbalancers",
         "/loadbalancers/{ref}",
@@ -787,5 +797,107 @@ describe("load balancers", () => {
     expect(expectError(noPort, 400, "InvalidArgument", "PortMappings").message).toBe(
       "PortMappings: give at least one port mapping",
     );
+  });
+
+  it("takes HNS's flag numbers and shows them as given: IPv6 is the load balancer's, UseMux and VipExternalIP are kept", async () => {
+    const v6 = await post(
+      "/loadbalancers",
+      lb({
+        Name: "v6",
+        FrontendVIPs: ["2001:db8:100::10"],
+        PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 4 | 16 }],
+        Flags: 2,
+      }),
+    );
+    expect(v6.statusCode, v6.body).toBe(201);
+    expect(json(v6)).toMatchObject({ Flags: 2, PortMappings: [{ Flags: 4 | 16 }] });
+    const dsr = await post(
+      "/loadbalancers",
+      lb({
+        Name: "dsr",
+        PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80, Flags: 4 | 8 }],
+        Flags: 1,
+      }),
+    );
+    expect(dsr.statusCode, dsr.body).toBe(201);
+    expect(json(await get("/loadbalancers/dsr"))).toMatchObject({ Flags: 1, PortMappings: [{ Flags: 12 }] });
+  });
+
+  it.each([
+    ["an IPv4 VIP with the IPv6 flag", { Flags: 2 }, "Flags"],
+    ["an unknown load balancer flag", { Flags: 4 }, "Flags"],
+    [
+      "PreserveDIP without DSR",
+      { PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 8 }] },
+      "PortMappings[0].Flags",
+    ],
+    [
+      "an unknown port-mapping flag",
+      { PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 32 }] },
+      "PortMappings[0].Flags",
+    ],
+  ])("refuses %s naming the field", async (_, extra, field) => {
+    const kernel = [...h.kernel.objects.keys()].sort();
+    expectError(await post("/loadbalancers", lb(extra)), 400, "InvalidArgument", field);
+    expect([...h.kernel.objects.keys()].sort()).toEqual(kernel);
+    expect((await get("/loadbalancers")).json<Json[]>()).toEqual([]);
+  });
+
+  describe("PUT (HNS ModifyLoadbalancer)", () => {
+    const put = (url: string, payload: Json): Promise<LightMyRequestResponse> =>
+      app.inject({ method: "PUT", url, payload });
+
+    beforeEach(async () => {
+      await post("/networks", network("n1", "10.30.0.0/24"));
+      for (const name of ["e1", "e2", "e3"])
+        await post("/endpoints", { Name: name, HostComputeNetwork: "n1" });
+      await post("/loadbalancers", lb({ Name: "web", HostComputeEndpoints: ["e1", "e2"] }));
+    });
+
+    it("changes VIPs, ports, flags and backends in one call; the ID stays", async () => {
+      const before = json(await get("/loadbalancers/web"));
+      const res = await put(
+        "/loadbalancers/web",
+        lb({
+          HostComputeEndpoints: ["e2", "e3"],
+          FrontendVIPs: ["198.51.100.11"],
+          PortMappings: [{ Protocol: 17, InternalPort: 5353, ExternalPort: 53, Flags: 1 | 2 | 4 }],
+        }),
+      );
+      expect(res.statusCode, res.body).toBe(200);
+      const ids = await Promise.all(["e2", "e3"].map(async (e) => json(await get(`/endpoints/${e}`))["ID"]));
+      expect(json(res)).toMatchObject({
+        ID: before["ID"],
+        Name: "web",
+        HostComputeEndpoints: ids,
+        FrontendVIPs: ["198.51.100.11"],
+        PortMappings: [{ Protocol: 17, InternalPort: 5353, ExternalPort: 53, Flags: 7 }],
+        Flags: 0,
+        CreatedAt: before["CreatedAt"],
+      });
+      expect(json(await get("/plan"))).toEqual({ Operations: [] });
+    });
+
+    it.each([
+      ["an unknown backend", { HostComputeEndpoints: ["e1", "nobody"] }, 404, "HostComputeEndpoints[1]"],
+      ["a VIP in a subnet", { FrontendVIPs: ["10.30.0.50"] }, 400, "FrontendVIPs[0]"],
+      ["no port mapping", { PortMappings: [] }, 400, "PortMappings"],
+      ["a bad flag", { Flags: 8 }, 400, "Flags"],
+      ["another's frontend", { FrontendVIPs: ["198.51.100.20"] }, 409, "FrontendVIPs[0]"],
+      ["another's name", { Name: "other" }, 409, "Name"],
+    ])("refuses %s naming the field, and changes nothing", async (_, extra, status, field) => {
+      await post("/loadbalancers", lb({ Name: "other", FrontendVIPs: ["198.51.100.20"] }));
+      const before = json(await get("/loadbalancers/web"));
+      const kernel = [...h.kernel.objects.keys()].sort();
+      const res = await put("/loadbalancers/web", lb({ HostComputeEndpoints: ["e1", "e3"], ...extra }));
+      expect(res.statusCode, res.body).toBe(status);
+      expect(res.json<ErrorJson>().error.field).toBe(field);
+      expect(json(await get("/loadbalancers/web"))).toEqual(before);
+      expect([...h.kernel.objects.keys()].sort()).toEqual(kernel);
+    });
+
+    it("is 404 for an unknown load balancer", async () => {
+      expectError(await put("/loadbalancers/nope", lb({})), 404, "NotFound");
+    });
   });
 });
