@@ -27,9 +27,10 @@ export type ElementPart =
 /**
  * A load-balanced connection draws its backend by rejection sampling: a frontend of N backends holds slots 0
  * to N - 1, and its chain `lb_draw{4,6}_J` (J = drawBits(N), so N > 2^(J-1)) draws below 2^J up to
- * LB_DRAW_TRIES times; a draw of no slot misses the map, which ends that rule, and the next rule draws again.
- * Each draw hits with a chance above 1/2: uniform over the N backends, and O(1) per new connection. Each try
- * is a rule of every draw chain, and every rule costs each listing of the table (observation).
+ * LB_DRAW_TRIES times; a draw of no slot misses the map, which ends that rule, and the next rule draws again
+ * (then once below 2^(J-1), render/nft.ts). Each draw hits with a chance above 1/2: uniform over the N
+ * backends, and O(1) per new connection. Each try is a rule of every draw chain, and every rule costs each
+ * listing of the table (observation).
  */
 export const LB_DRAW_TRIES = 8;
 
