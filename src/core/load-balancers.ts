@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { conflict, conflictAt, HostnetError, invalidArgument, notFound } from "../errors.js";
-import { LB_SLOTS } from "../dataplane/nft-sets.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { contains, notUnicast, parseIp, parsePrefix } from "../model/ip.js";
 import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
@@ -140,7 +139,7 @@ export class LoadBalancerService {
       limits.lbPortMappings,
       "port mappings",
     );
-    checkLength(spec.backends, LB_SLOTS, "backends");
+    checkLength(spec.backends, limits.lbBackends, "backends");
     const vipFields = spec.vips.map((v) => ({ field: v.field, address: this.checkVip(v.field, v.value) }));
     const addresses = vipFields.map((v) => v.address);
     if (spec.ipv6.value)
@@ -169,9 +168,10 @@ export class LoadBalancerService {
       if (first !== i) throw invalidArgument(m.externalPort.field, "is mapped twice");
     });
     if (dsr) this.checkDsr(spec);
-    const backends = [...new Set(spec.backends.map((b) => this.backend(b, addresses, dsr).id))];
-    if (backends.length > LB_SLOTS)
-      throw invalidArgument("backends", `a load balancer has at most ${LB_SLOTS} backends`);
+    const resolved = spec.backends.map((b) => ({ field: b.field, ep: this.backend(b, addresses, dsr) }));
+    const unique = resolved.filter(({ ep }, i) => resolved.findIndex((o) => o.ep.id === ep.id) === i);
+    checkSize(addresses, portMappings.length, unique);
+    const backends = unique.map(({ ep }) => ep.id);
     const sourceVip =
       spec.sourceVip === undefined ? null : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.value);
     const lb = {
@@ -225,8 +225,11 @@ export class LoadBalancerService {
     const lb = this.get(ref);
     const ep = this.backend(backend, lb.vips, lb.dsr);
     if (lb.backends.includes(ep.id)) return lb;
-    if (lb.backends.length >= LB_SLOTS)
-      throw invalidArgument(backend.field, `"${lb.name}" has ${LB_SLOTS} backends, the most it can`);
+    const current = lb.backends.flatMap((id) => {
+      const existing = this.store.endpoints.find(id);
+      return existing === undefined ? [] : [{ field: backend.field, ep: existing }];
+    });
+    checkSize(lb.vips, lb.portMappings.length, [...current, { field: backend.field, ep }]);
     this.store.write(() => this.lbs.addBackend(lb.id, ep.id));
     await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
       this.lbs.removeBackend(lb.id, ep.id),
@@ -328,7 +331,7 @@ export class LoadBalancerService {
       );
   }
 
-  private backend({ field, ref }: BackendSpec, vips: readonly string[], dsr: boolean): { id: string } {
+  private backend({ field, ref }: BackendSpec, vips: readonly string[], dsr: boolean): Endpoint {
     const ep = this.store.endpoints.find(ref);
     if (ep === undefined) throw new HostnetError("NotFound", `endpoint "${ref}" not found`, { field });
     const families = new Set(vips.map((v) => (v.includes(":") ? 6 : 4)));
@@ -367,4 +370,32 @@ export class LoadBalancerService {
         throw invalidArgument(m.affinity.field, "DSR spreads clients by route hash, without affinity");
     }
   }
+}
+
+/**
+ * Refuses the first backend that takes a load balancer beyond its limits: limits.lbBackends backends (the
+ * most a frontend draws among) and limits.lbElements nft elements of backends in all (one per VIP, port
+ * mapping and backend address of the VIP's family).
+ */
+function checkSize(
+  vips: readonly string[],
+  portMappings: number,
+  backends: readonly { readonly field: string; readonly ep: Endpoint }[],
+): void {
+  const vipsOf = {
+    4: vips.filter((v) => !v.includes(":")).length,
+    6: vips.filter((v) => v.includes(":")).length,
+  };
+  let elements = 0;
+  backends.forEach(({ field, ep }, i) => {
+    if (i >= limits.lbBackends)
+      throw invalidArgument(field, `a load balancer has at most ${String(limits.lbBackends)} backends`);
+    elements += portMappings * ep.addresses.reduce((n, a) => n + vipsOf[a.family], 0);
+    if (elements > limits.lbElements)
+      throw invalidArgument(
+        field,
+        `a load balancer makes at most ${String(limits.lbElements)} nft elements (VIPs × port mappings × ` +
+          `backends), and this backend takes it to ${String(elements)}`,
+      );
+  });
 }

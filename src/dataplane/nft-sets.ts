@@ -18,18 +18,28 @@ export type ElementPart =
   | { t: "protoRange"; v: string }
   /** A port or range of ports, "22" or "1000-2000". */
   | { t: "portRange"; v: string }
-  /** One of a load balancer's per-connection draws. */
+  /** A load balancer's slot: the number a new connection draws to pick a backend. */
   | { t: "slot"; v: number }
   | { t: "port"; v: number }
   | { t: "verdict"; v: string }
   | { t: "ether"; v: string };
 
 /**
- * How many numbers nft draws from for each new load-balanced connection; backends split them evenly, so a
- * load balancer has at most this many. Exact keys in a hash map: an interval map (one range per backend)
- * costs the kernel time in proportion to all its elements at every delete.
+ * A load-balanced connection draws its backend by rejection sampling: a frontend of N backends holds slots 0
+ * to N - 1, and its chain `lb_draw{4,6}_J` (J = drawBits(N), so N > 2^(J-1)) draws below 2^J up to
+ * LB_DRAW_TRIES times; a draw of no slot misses the map, which ends that rule, and the next rule draws again
+ * (then once below 2^(J-1), render/nft.ts). Each draw hits with a chance above 1/2: uniform over the N
+ * backends, and O(1) per new connection. Each try is a rule of every draw chain, and every rule costs each
+ * listing of the table (observation).
  */
-export const LB_SLOTS = 64;
+export const LB_DRAW_TRIES = 8;
+
+/** The bits a frontend of `backends` backends draws: the least J with 2^J >= backends. */
+export const drawBits = (backends: number): number => Math.ceil(Math.log2(Math.max(backends, 1)));
+
+/** The chain that draws among 2^bits slots of a frontend of IP family `family`. */
+export const lbDrawChain = (family: 4 | 6, bits: number): string =>
+  `lb_draw${String(family)}_${String(bits)}`;
 
 /** The sets and maps of hostnet's tables other than the ACL tiers, with the types of their parts. */
 const fixedSets = {
@@ -95,19 +105,25 @@ const fixedSets = {
   /** VIP → the SourceVIP its connections reach backends from. */
   lbSource4: { family: "inet", key: ["addr"], value: ["addr"] },
   lbSource6: { family: "inet", key: ["addr"], value: ["addr"] },
-  /** VIP . proto . port . draw (0 to LB_SLOTS - 1) → backend address . port. */
+  /**
+   * VIP . proto . port . slot (0 to N - 1 for N backends) → backend address . port. The declaration's
+   * modulus only says the slot's type (numgen's 32-bit integer); each draw chain has its own.
+   */
   lbBackends4: {
     family: "inet",
     key: ["addr", "proto", "port", "slot"],
     value: ["addr", "port"],
-    declaration: `typeof ip daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} : ip daddr . th dport;`,
+    declaration: "typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport;",
   },
   lbBackends6: {
     family: "inet",
     key: ["addr", "proto", "port", "slot"],
     value: ["addr", "port"],
-    declaration: `typeof ip6 daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} : ip6 daddr . th dport;`,
+    declaration: "typeof ip6 daddr . meta l4proto . th dport . numgen random mod 2 : ip6 daddr . th dport;",
   },
+  /** VIP . proto . port → `goto` the draw chain of its number of backends (lbDrawChain). */
+  lbSpread4: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
+  lbSpread6: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
   /** client . VIP . proto . port → the backend . port it got; the kernel fills it, hostnet only forgets. */
   lbAffinity4: {
     family: "inet",

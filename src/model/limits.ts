@@ -1,16 +1,26 @@
 /**
  * The most items each list of a request may hold, so that no request can ask for more kernel objects, file
  * descriptors or converge time than a host can give (a load balancer of 10,000 VIPs made 640,000 nft elements
- * and held every other request for 20 s). A load balancer's backends are as many as it has slots (LB_SLOTS).
+ * and held every other request for 20 s).
  * docs/api.md lists them, and a test holds the list to it.
  */
 import { invalidArgument } from "../errors.js";
 
 export const limits = {
-  /** A load balancer's FrontendVIPs: each VIP and port is LB_SLOTS nft elements. */
+  /** A load balancer's FrontendVIPs. */
   vips: 16,
   /** A load balancer's PortMappings. */
   lbPortMappings: 64,
+  /**
+   * A load balancer's backends: four times Windows' 1,024 per service; a frontend draws among 2^12 slots at
+   * most, one draw chain per power of two.
+   */
+  lbBackends: 4096,
+  /**
+   * The nft elements of one load balancer's backends: a frontend (VIP . port mapping) is one element per
+   * backend address of the VIP's family. One transaction of 65,536 elements holds the kernel about 0.6 s.
+   */
+  lbElements: 65536,
   /** Policies of one request (a network's, an endpoint's or a policy request's), port mappings among them. */
   policies: 1024,
   /** An endpoint's port mappings, through any door. */

@@ -1,18 +1,20 @@
 /**
  * A load balancer as set elements. Its frontends (VIP . protocol . port) are elements of `lbFront` (from
  * anywhere), or `lbInternal` (ILB: from the host's containers) and `lbLocal` (LocalRoutedVip: from the host
- * too); the skeleton sends them to `lb_dnat`, which DNATs by `lbBackends`. That map is keyed by frontend and
- * a number nft draws per connection below LB_SLOTS, and the backends of a frontend take those numbers in
- * turn: random per connection, with no chain of its own, since every chain the kernel has to re-validate at
- * each change would make a change cost more the more load balancers there are. A change of backends rewrites
- * the elements of that load balancer only; established connections keep their conntrack DNAT.
+ * too); the skeleton sends them to `lb_dnat`, which goes by `lbSpread` to the draw chain of the frontend's
+ * number of backends (nft-sets.ts, drawBits), which DNATs by `lbBackends`: frontend . slot → backend, slots
+ * 0 to N - 1 for N backends, in the order they were added. Random per connection, with no chain per load
+ * balancer, since every chain the kernel has to re-validate at each change would make a change cost more the
+ * more load balancers there are. A backend added is one element (and the spread element when the draw chain
+ * changes); removing one rewrites the slots after it, of that load balancer only. Established connections
+ * keep their conntrack DNAT.
  * A frontend with source-IP affinity is also in `lbAffine`: the backend each client got is remembered in
  * `lbAffinity`, which the kernel fills (IPv4 only). A frontend with no backend of its family is an element of `lbEmpty`,
  * whose connections are refused. Pure.
  */
 import type { KernelObject } from "../dataplane/objects.js";
 import { DSR_VIP_LABEL, hostVethName } from "../dataplane/naming.js";
-import { LB_SLOTS, type ElementPart, type NftSetName } from "../dataplane/nft-sets.js";
+import { drawBits, lbDrawChain, type ElementPart, type NftSetName } from "../dataplane/nft-sets.js";
 import { familyOfAddress, hostCidr, type Family } from "../model/ip.js";
 import type { Endpoint, LoadBalancer } from "../model/types.js";
 
@@ -125,17 +127,25 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
       objects.push(member(`${lb.internal ? "lbInternal" : "lbFront"}${family}`));
       if (lb.internal && m.localRoutedVip) objects.push(member(`lbLocal${family}`));
       if (m.affinity && family === 4) objects.push(member("lbAffine4"));
-      for (let slot = 0; slot < LB_SLOTS; slot++)
-        objects.push({
+      objects.push(
+        {
+          kind: "nftElement",
+          owner,
+          set: `lbSpread${family}`,
+          key: frontend,
+          value: [{ t: "verdict", v: `goto ${lbDrawChain(family, drawBits(served.length))}` }],
+        },
+        ...served.map((address, slot): KernelObject => ({
           kind: "nftElement",
           owner,
           set: `lbBackends${family}`,
           key: [...frontend, { t: "slot", v: slot }],
           value: [
-            { t: "addr", v: served[slot % served.length] ?? "" },
+            { t: "addr", v: address },
             { t: "port", v: m.internalPort },
           ],
-        });
+        })),
+      );
     }
   }
   return objects;

@@ -11,7 +11,6 @@ import { buildDockerPlugin } from "../../src/api/docker/server.js";
 import { hnsFieldNames } from "../../src/api/hns-fields.js";
 import { hnsIgnoredFields } from "../../src/api/rest/closed.js";
 import { httpStatus } from "../../src/api/rest/errors.js";
-import { LB_SLOTS } from "../../src/dataplane/nft-sets.js";
 import { limits } from "../../src/model/limits.js";
 import { coreFields, errorCodes, type FieldNames } from "../../src/errors.js";
 import { DockerPools } from "../../src/ipam/docker-pools.js";
@@ -160,9 +159,10 @@ describe("docs/api.md, Limits and HNS fields", () => {
     expect(byList("items of a list")).toBe(limits.settingsList);
     expect(byList("`FrontendVIPs`")).toBe(limits.vips);
     expect(byList("`PortMappings`")).toBe(limits.lbPortMappings);
-    expect(byList("`HostComputeEndpoints`")).toBe(LB_SLOTS);
-    // Ipams, Subnets and IpConfigurations are HNS's own shape, and backends are a load balancer's slots.
-    expect(rows).toHaveLength(Object.keys(limits).length + 4);
+    expect(byList("`HostComputeEndpoints`")).toBe(limits.lbBackends);
+    expect(byList("nft elements of a load balancer")).toBe(limits.lbElements);
+    // Ipams, Subnets and IpConfigurations are HNS's own shape.
+    expect(rows).toHaveLength(Object.keys(limits).length + 3);
   });
 
   it("lists exactly the HNS fields the REST schemas accept and ignore", () => {

@@ -11,7 +11,9 @@ import {
   ACL_TIERS,
   aclTierSet,
   addressFamilyOf,
-  LB_SLOTS,
+  drawBits,
+  LB_DRAW_TRIES,
+  lbDrawChain,
   nftSetNames,
   setDefinition,
   type ElementPart,
@@ -20,6 +22,7 @@ import {
 } from "../nft-sets.js";
 import { defaultSkeleton, partsText, type KernelObject, type SkeletonOptions } from "../objects.js";
 import type { Op } from "../plan.js";
+import { limits } from "../../model/limits.js";
 
 const table = (family: NftFamily): string => `${family} ${NFT_TABLE}`;
 
@@ -90,10 +93,10 @@ const inetChains = `
   }
   chain lb_dnat4 {
     ip daddr . meta l4proto . th dport @lbAffine4 meta l4proto { tcp, udp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @lbAffinity4
-    meta l4proto { tcp, udp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} map @lbBackends4
+    ip daddr . meta l4proto . th dport vmap @lbSpread4
   }
   chain lb_dnat6 {
-    meta l4proto { tcp, udp } dnat ip6 to ip6 daddr . meta l4proto . th dport . numgen random mod ${LB_SLOTS} map @lbBackends6
+    ip6 daddr . meta l4proto . th dport vmap @lbSpread6
   }
   chain lb_remember4 {
     meta l4proto { tcp, udp } update @lbAffinity4 { ct original ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst : ip daddr . th dport }
@@ -161,6 +164,30 @@ const inetChains = `
   }`;
 
 /**
+ * The draw chains of load balancing (nft-sets.ts, LB_DRAW_TRIES): one per family and number of bits J up to
+ * what the largest load balancer needs. A frontend of N backends, 2^(J-1) < N <= 2^J, draws below 2^J up to
+ * LB_DRAW_TRIES times, then below 2^(J-1), which always hits: spread over half the slots, what that last
+ * draw adds to a backend's share is at most 2^-LB_DRAW_TRIES of it. J = 0 and 1 never miss. A fixed few
+ * chains: one per load balancer made the kernel re-validate them all at every change.
+ */
+function drawChain(family: 4 | 6, bits: number): string {
+  const ip = family === 4 ? "ip" : "ip6";
+  const draw = (modulus: number): string =>
+    `    meta l4proto { tcp, udp } dnat ${ip} to ${ip} daddr . meta l4proto . th dport . numgen random mod ${String(modulus)} map @lbBackends${String(family)}`;
+  const rules =
+    bits <= 1
+      ? [draw(2 ** bits)]
+      : [...Array.from({ length: LB_DRAW_TRIES }, () => draw(2 ** bits)), draw(2 ** (bits - 1))];
+  return `  chain ${lbDrawChain(family, bits)} {\n${rules.join("\n")}\n  }`;
+}
+
+const drawChains = ([4, 6] as const)
+  .flatMap((family) =>
+    Array.from({ length: drawBits(limits.lbBackends) + 1 }, (_, bits) => drawChain(family, bits)),
+  )
+  .join("\n");
+
+/**
  * Anti-spoofing on every port of hostnet's bridges: a container may send only from its own MAC and
  * addresses (link-local and unspecified IPv6 sources for neighbour discovery, 0.0.0.0 for a DHCP client
  * that has no lease yet), and only IPv4, IPv6 and ARP.
@@ -221,7 +248,7 @@ function skeleton(family: NftFamily, version: string, options: SkeletonOptions):
     .filter((name) => setDefinition(name).family === family)
     .map((name) => setDeclaration(name, options))
     .join("\n");
-  const chains = family === "inet" ? `${inetChains}\n${aclChains}` : bridgeChains;
+  const chains = family === "inet" ? `${inetChains}\n${drawChains}\n${aclChains}` : bridgeChains;
   return `table ${table(family)} {\n  chain ${versionChain(version)} {\n  }\n${sets}\n${chains}\n}`;
 }
 

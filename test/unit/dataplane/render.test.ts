@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
 import { plan } from "../../../src/dataplane/plan.js";
+import { LB_DRAW_TRIES } from "../../../src/dataplane/nft-sets.js";
 import { nftLines, skeletonVersion } from "../../../src/dataplane/render/nft.js";
 import { batches, ipArgv, steps, type Step } from "../../../src/dataplane/render/steps.js";
 import { addr, create, del, element, ifname, port, proto, replace } from "../../helpers/plan-ops.js";
@@ -387,7 +388,25 @@ describe("nft lines", () => {
   });
 
   it("keeps its skeleton version, so an upgraded hostnetd does not rebuild its tables", () => {
-    expect(skeletonVersion()).toBe("63ed01f04ea0");
+    expect(skeletonVersion()).toBe("6eae6a6be9bb");
+  });
+
+  it("spreads a frontend's connections by its draw chain: tries below 2^J, then below 2^(J-1)", () => {
+    const skeleton = nftLines(create(table))[2] ?? "";
+    const lines = skeleton.split("\n");
+    const chain = (name: string): string[] => {
+      const start = lines.indexOf(`  chain ${name} {`) + 1;
+      return lines.slice(start, lines.indexOf("  }", start));
+    };
+    expect(chain("lb_dnat6")).toEqual(["    ip6 daddr . meta l4proto . th dport vmap @lbSpread6"]);
+    expect(chain("lb_dnat4").at(-1)).toBe("    ip daddr . meta l4proto . th dport vmap @lbSpread4");
+    const draw = (mod: number): string =>
+      `    meta l4proto { tcp, udp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${mod} map @lbBackends4`;
+    expect(chain("lb_draw4_3")).toEqual([...Array.from({ length: LB_DRAW_TRIES }, () => draw(8)), draw(4)]);
+    expect(chain("lb_draw4_1")).toEqual([draw(2)]);
+    expect(chain("lb_draw4_0")).toEqual([draw(1)]);
+    expect(skeleton).toContain("chain lb_draw6_12 {");
+    expect(skeleton).not.toContain("chain lb_draw4_13 {");
   });
 
   it("has a 12-hex-digit skeleton version, which the affinity timeout changes", () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { LB_SLOTS } from "../../../src/dataplane/nft-sets.js";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
 import type { Endpoint, LoadBalancer } from "../../../src/model/types.js";
 import { loadBalancerObjects, type Backend } from "../../../src/modes/load-balancer.js";
@@ -57,27 +56,58 @@ describe("load balancer objects", () => {
     ]);
   });
 
-  it("give the backends of a family the draws in turn, for every frontend of that family", () => {
-    const backends = [endpointOf(dualNet), endpointOf(dualNet), endpointOf(dualNet)];
+  it("give each backend of a family one slot of every frontend of that family, and draw among them", () => {
+    const backends = [2, 3, 4].map((host) => endpointOf(dualNet, { host }));
     const objects = loadBalancerObjects({ ...LB, vips: ["198.51.100.10"] }, attached(backends));
     const [a, b, c] = backends.map((ep) => ep.addresses[0]?.address ?? "");
     const listed = elements(objects);
     expect(listed.filter((e) => !e.startsWith("lbBackends"))).toEqual([
       "lbFront4 198.51.100.10 tcp 80",
+      "lbSpread4 198.51.100.10 tcp 80 : goto lb_draw4_2",
       "lbFront4 198.51.100.10 udp 53",
+      "lbSpread4 198.51.100.10 udp 53 : goto lb_draw4_2",
     ]);
-    expect(listed.filter((e) => e.startsWith("lbBackends4 198.51.100.10 tcp 80 "))).toHaveLength(LB_SLOTS);
-    expect(listed.slice(1, 5)).toEqual([
+    expect(listed.filter((e) => e.startsWith("lbBackends4 198.51.100.10 tcp 80 "))).toEqual([
       `lbBackends4 198.51.100.10 tcp 80 0 : ${a ?? ""} 8080`,
       `lbBackends4 198.51.100.10 tcp 80 1 : ${b ?? ""} 8080`,
       `lbBackends4 198.51.100.10 tcp 80 2 : ${c ?? ""} 8080`,
-      `lbBackends4 198.51.100.10 tcp 80 3 : ${a ?? ""} 8080`,
     ]);
-    const shares = [a, b, c].map(
-      (ip) => listed.filter((e) => e.includes("tcp 80") && e.endsWith(` ${ip ?? ""} 8080`)).length,
-    );
-    expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(1);
     expect(objects.every((o) => o.owner === `lb:${LB.id}`)).toBe(true);
+  });
+
+  it("draw among the least power of two slots that holds the backends: one backend draws none", () => {
+    const spread = (n: number): string[] =>
+      elements(
+        loadBalancerObjects(
+          { ...LB, vips: ["198.51.100.10"], portMappings: LB.portMappings.slice(0, 1) },
+          attached(Array.from({ length: n }, () => endpointOf(v4Net))),
+        ),
+      ).filter((e) => e.startsWith("lbSpread4"));
+    expect([1, 2, 3, 4, 5, 33, 1024, 1025, 4096].map((n) => spread(n)[0]?.split(" ").pop())).toEqual([
+      "lb_draw4_0",
+      "lb_draw4_1",
+      "lb_draw4_2",
+      "lb_draw4_2",
+      "lb_draw4_3",
+      "lb_draw4_6",
+      "lb_draw4_10",
+      "lb_draw4_11",
+      "lb_draw4_12",
+    ]);
+  });
+
+  it("keep the slots before a removed backend: only the slots after it and the last one change", () => {
+    const backends = Array.from({ length: 5 }, (_, i) => endpointOf(v4Net, { host: 2 + i }));
+    const lb: LoadBalancer = { ...LB, vips: ["198.51.100.10"], portMappings: LB.portMappings.slice(0, 1) };
+    const before = new Set(elements(loadBalancerObjects(lb, attached(backends))));
+    const after = elements(
+      loadBalancerObjects(lb, attached([...backends.slice(0, 3), ...backends.slice(4)])),
+    );
+    expect(after.filter((e) => !before.has(e))).toEqual([
+      "lbSpread4 198.51.100.10 tcp 80 : goto lb_draw4_2",
+      `lbBackends4 198.51.100.10 tcp 80 3 : ${backends[4]?.addresses[0]?.address ?? ""} 8080`,
+    ]);
+    expect([...before].filter((e) => !after.includes(e))).toHaveLength(3);
   });
 
   it("serve IPv6 VIPs from the backends' IPv6 addresses, and refuse them when the backends have none", () => {
@@ -114,7 +144,7 @@ describe("load balancer objects", () => {
     };
     expect(
       elements(loadBalancerObjects(ilb, attached([endpointOf(dualNet)]))).filter(
-        (e) => !e.startsWith("lbBackends"),
+        (e) => !e.startsWith("lbBackends") && !e.startsWith("lbSpread"),
       ),
     ).toEqual([
       "lbInternal4 198.51.100.10 tcp 80",

@@ -267,4 +267,56 @@ describe("limits", () => {
       expect(h.service.endpoints()).toEqual([]);
     },
   );
+
+  it("a load balancer's backends beyond the limit are refused (400) naming the first one beyond it", async () => {
+    const res = await post("/loadbalancers", {
+      HostComputeEndpoints: many(limits.lbBackends + 1, (i) => `e${i}`),
+      FrontendVIPs: ["198.51.100.1"],
+      PortMappings: [portMapping(0)],
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(errorOf(res.body).field).toBe(`HostComputeEndpoints[${limits.lbBackends}]`);
+    expect(errorOf(res.body).message).toContain(String(limits.lbBackends));
+  });
+
+  describe("the nft elements of a load balancer: VIPs × port mappings × backends", () => {
+    // 16 VIPs × 64 port mappings: 64 backends are 65,536 elements, the most; a 65th is beyond.
+    const vips = many(16, (i) => `198.51.100.${i + 1}`);
+    const ports = many(64, portMapping);
+    const backends = many(65, (i) => `b${i}`);
+    beforeEach(async () => {
+      for (const name of backends)
+        await h.service.createEndpoint({ name, network: "n", ips: [], portMappings: [], policies: [] });
+    });
+
+    it("beyond the limit at create: 400 naming the backend that takes it beyond, nothing made", async () => {
+      const res = await post("/loadbalancers", {
+        HostComputeEndpoints: backends,
+        FrontendVIPs: vips,
+        PortMappings: ports,
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(errorOf(res.body)).toMatchObject({ code: "InvalidArgument", field: "HostComputeEndpoints[64]" });
+      expect(errorOf(res.body).message).toContain("66560");
+      expect(h.service.loadBalancers.list()).toEqual([]);
+    });
+
+    it("beyond the limit at add-backend: 400 naming the backend, the load balancer unchanged", async () => {
+      const created = await post("/loadbalancers", {
+        Name: "big",
+        HostComputeEndpoints: backends.slice(0, 64),
+        FrontendVIPs: vips,
+        PortMappings: ports,
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const res = await post("/loadbalancers/big/endpoints", {
+        RequestType: "Add",
+        HostComputeEndpoints: ["b64"],
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(errorOf(res.body)).toMatchObject({ code: "InvalidArgument", field: "HostComputeEndpoints[0]" });
+      expect(errorOf(res.body).message).toContain(String(limits.lbElements));
+      expect(h.service.loadBalancers.get("big").backends).toHaveLength(64);
+    });
+  });
 });
