@@ -170,4 +170,14 @@ export const migrations: readonly string[] = [
     SELECT COUNT(*) FROM endpoints AS e WHERE e.namespace_id = endpoints.namespace_id AND e.rowid <= endpoints.rowid
   ) WHERE namespace_id IS NOT NULL;
   `,
+  // A routed overlay's remote endpoint has its address in a remote subnet, of no subnet of its network.
+  `
+  CREATE TABLE remote_addresses (
+    endpoint_id TEXT PRIMARY KEY REFERENCES endpoints(id) ON DELETE CASCADE,
+    network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    prefix_length INTEGER NOT NULL,
+    UNIQUE (network_id, address)
+  );
+  `,
 ];

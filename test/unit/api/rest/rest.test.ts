@@ -676,6 +676,7 @@ describe("plan, version and OpenAPI", () => {
         "VxlanPort",
         "EncapOverhead",
         "PortMapping",
+        "ProviderAddress",
       ]
         .map((type) => `${type}Settings`)
         .sort(),
