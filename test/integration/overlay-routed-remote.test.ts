@@ -6,16 +6,15 @@
  * with real TCP, the remote pod seeing host 1's gateway; bad requests are refused naming the field; a
  * restarted hostnetd keeps it; deleting it stops new connections to it and leaves nothing behind.
  */
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
 import { createUnderlay, daemonAt, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
 import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
-import { inNs, must, run } from "../helpers/run.js";
+import { inNs, must } from "../helpers/run.js";
 import { ping } from "../helpers/topology.js";
-import { startEchoServers } from "../helpers/traffic.js";
+import { startEchoServers, askTcpMany, startNameServer } from "../helpers/traffic.js";
 
 const VNI = 4096;
 const VIP = "198.51.100.20";
@@ -78,25 +77,9 @@ describe.skipIf(needsRoot)("remote endpoints through the API on a routed overlay
     });
     address[name] = ep.IpConfigurations[0]?.IpAddress ?? "";
     cleanup.track(await startEchoServers(nsOf(name), 80));
-    const server = spawn(
-      "nsenter",
-      [`--net=/run/netns/${nsOf(name)}`, "socat", "TCP4-LISTEN:8080,fork,reuseaddr", `SYSTEM:echo ${name}`],
-      { stdio: "ignore" },
-    );
-    cleanup.add(async () => {
-      if (server.exitCode !== null || server.signalCode !== null) return;
-      const exited = new Promise((r) => server.once("exit", r));
-      server.kill("SIGKILL");
-      await exited;
-    });
+    cleanup.track(await startNameServer(nsOf(name), 8080, name));
   };
 
-  /** Answers of `count` connections from `ns` to `ip`:`port`, one socat each, in one shell. */
-  async function ask(ns: string, ip: string, port: number, count: number): Promise<string[]> {
-    const script = `i=0; while [ $i -lt ${count} ]; do socat -T 2 - TCP4:${ip}:${port},connect-timeout=2 </dev/null; i=$((i+1)); done`;
-    const r = await run(inNs(ns, ["sh", "-c", script]), { timeoutMs: 120_000 });
-    return r.stdout.split("\n").filter((l) => l !== "");
-  }
   const plan = (host: number): Promise<{ Operations: unknown[] }> =>
     daemonOn(host).ok<{ Operations: unknown[] }>("GET", "/plan");
   const refusal = async (body: Record<string, unknown>): Promise<{ status: number; body: ErrorBody }> => {
@@ -208,11 +191,15 @@ describe.skipIf(needsRoot)("remote endpoints through the API on a routed overlay
       PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }],
     });
     for (const client of [u.ns, nsOf("cli"), u.hosts[0]?.ns ?? ""]) {
-      const answers = await ask(client, VIP, 80, CONNECTIONS);
+      const answers = await askTcpMany(client, VIP, 80, CONNECTIONS);
       expect(answers, client).toHaveLength(CONNECTIONS);
       expect(new Set(answers), client).toEqual(new Set(["srv", "pod"]));
       // The pod on host 2 sees host 1's gateway, which host 2 routes back over the VXLAN.
-      expect(await ask(client, PEER_VIP, 80, 3), client).toEqual(["10.244.1.1", "10.244.1.1", "10.244.1.1"]);
+      expect(await askTcpMany(client, PEER_VIP, 80, 3), client).toEqual([
+        "10.244.1.1",
+        "10.244.1.1",
+        "10.244.1.1",
+      ]);
     }
     expect(await plan(0)).toEqual({ Operations: [] });
   });
@@ -223,15 +210,15 @@ describe.skipIf(needsRoot)("remote endpoints through the API on a routed overlay
     const kept = await daemonOn(0).ok<EndpointBody>("GET", `/endpoints/${remote?.ID ?? ""}`);
     expect(kept).toMatchObject({ Flags: 1, IpConfigurations: [{ IpAddress: address["pod"] }] });
     expect(await plan(0)).toEqual({ Operations: [] });
-    expect(await ask(u.ns, PEER_VIP, 80, 3)).toEqual(["10.244.1.1", "10.244.1.1", "10.244.1.1"]);
+    expect(await askTcpMany(u.ns, PEER_VIP, 80, 3)).toEqual(["10.244.1.1", "10.244.1.1", "10.244.1.1"]);
   });
 
   it("stops new connections to it once it is deleted, and leaves nothing behind", async () => {
     await daemonOn(0).ok("DELETE", `/endpoints/${remote?.ID ?? ""}`);
     const web = await daemonOn(0).ok<{ HostComputeEndpoints: string[] }>("GET", "/loadbalancers/web");
     expect(web.HostComputeEndpoints).toHaveLength(1);
-    expect(await ask(u.ns, VIP, 80, 20)).toEqual(Array.from({ length: 20 }, () => "srv"));
-    expect(await ask(u.ns, PEER_VIP, 80, 2)).toEqual([]);
+    expect(await askTcpMany(u.ns, VIP, 80, 20)).toEqual(Array.from({ length: 20 }, () => "srv"));
+    expect(await askTcpMany(u.ns, PEER_VIP, 80, 2)).toEqual([]);
     const sets = await must(inNs(u.hosts[0]?.ns ?? "", ["nft", "list", "table", "inet", "hostnet"]));
     expect(sets).not.toContain(address["pod"] ?? "?");
     expect(await plan(0)).toEqual({ Operations: [] });
