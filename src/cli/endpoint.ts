@@ -53,6 +53,16 @@ export const endpointCreateOptions = {
   },
   ...dnsOptions,
   ...policyOptions,
+  remote: {
+    type: "boolean",
+    description:
+      "An endpoint on another host of a routed overlay (HNS Flags 1), at an --ip of a remote subnet: a load balancer backend",
+  },
+  "provider-address": {
+    type: "string",
+    arg: "IP",
+    description: "With --remote: the host it is on (default: the one its remote subnet is routed to)",
+  },
 } as const satisfies OptionSpecs;
 
 /** The body of POST /endpoints for `endpoint create NAME …`. */
@@ -63,6 +73,9 @@ export function endpointCreateRequest(
   if (values.network === undefined) throw new UsageError("missing required option --network");
   if (values.ifname !== undefined && values.namespace === undefined)
     throw new UsageError("--ifname needs --namespace");
+  const provider = values["provider-address"];
+  if (provider !== undefined && values.remote !== true)
+    throw new UsageError("--provider-address needs --remote");
   const ips = values.ip ?? [];
   const priority = values["gw-priority"];
   if (priority !== undefined && !/^-?\d+$/.test(priority))
@@ -77,9 +90,13 @@ export function endpointCreateRequest(
     ...(values.alias === undefined ? {} : { Aliases: values.alias }),
     ...(priority === undefined ? {} : { GwPriority: Number(priority) }),
     ...dnsOf(values),
+    ...(values.remote === true ? { Flags: 1 } : {}),
     Policies: [
       ...(values.publish ?? []).map((p) => ({ Type: "PortMapping", Settings: parsePublish(p) })),
       ...policiesOf(values),
+      ...(provider === undefined
+        ? []
+        : [{ Type: "ProviderAddress", Settings: { ProviderAddress: provider } }]),
     ],
   };
 }
@@ -91,7 +108,14 @@ export function endpointAttachRequest(values: Values<typeof attachOptions>): Att
   return values.ifname === undefined ? request : { ...request, InterfaceName: values.ifname };
 }
 
-/** Networks and namespaces resolve the IDs an endpoint carries to names. */
+/** The host a remote endpoint is on, from its ProviderAddress policy. */
+function providerOf(e: Endpoint): string | undefined {
+  const settings = e.Policies.find((p) => p.Type === "ProviderAddress")?.Settings;
+  const address = (settings as { ProviderAddress?: unknown } | undefined)?.ProviderAddress;
+  return typeof address === "string" ? address : undefined;
+}
+
+/** Networks and namespaces resolve the IDs an endpoint carries to names; another host's is `(remote HOST)`. */
 export function endpointTable(
   endpoints: readonly Endpoint[],
   networks: readonly Network[],
@@ -109,10 +133,12 @@ export function endpointTable(
     },
     {
       header: "NAMESPACE",
-      cell: ({ HostComputeNamespace: ns, Sandbox, DetachedReason }) =>
-        ns === null
-          ? (Sandbox ?? (DetachedReason === undefined ? none : `(${DetachedReason})`))
-          : (namespaceNames.get(ns) ?? shortId(ns)),
+      cell: (e) => {
+        const { HostComputeNamespace: ns, Sandbox, DetachedReason } = e;
+        if (ns !== null) return namespaceNames.get(ns) ?? shortId(ns);
+        if (e.Flags === 1) return `(remote ${providerOf(e) ?? "host"})`;
+        return Sandbox ?? (DetachedReason === undefined ? none : `(${DetachedReason})`);
+      },
     },
     { header: "IFNAME", cell: (e) => e.InterfaceName ?? none },
     { header: "HOST IFNAME", wide: true, cell: (e) => e.HostInterfaceName },
@@ -161,6 +187,7 @@ export const endpoint = group({
         "hostnet endpoint create web1 --network nat --namespace web1 -p 8080:80",
         "hostnet endpoint create dns --network nat --ip 172.20.0.53 -p 127.0.0.1:5353:53/udp -p [::1]:5353:53/udp",
         "hostnet endpoint create db --network nat --acl action=allow,dir=in,proto=tcp,lport=5432,raddr=172.17.0.0/16 --qos-out 10MB",
+        "hostnet endpoint create pod-b1 --network vxlan0 --remote --ip 10.244.2.5 --provider-address 192.168.77.2",
       ],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createEndpoint(endpointCreateRequest(args.NAME, values));

@@ -60,7 +60,7 @@ export function policiesOf(values: Values<typeof policyOptions>): Policy[] {
  * The types of the documents that are an endpoint's or a network's settings, not policies of its: a type
  * the registry adds or drops is a compile error here until this follows.
  */
-const endpointSettingTypes = Object.keys({ PortMapping: true } satisfies Record<
+const endpointSettingTypes = Object.keys({ PortMapping: true, ProviderAddress: true } satisfies Record<
   keyof typeof endpointSettingKinds,
   true
 >);

@@ -15,6 +15,7 @@ import { checkPolicies, checkPoliciesInForce } from "../policies/checks.js";
 import { balancersOf, freshId, getEndpoint, getNamespace, getNetwork, type Core } from "./context.js";
 import { claimAddresses, clusterOf, preferredBlocks, releaseAddresses } from "./overlay.js";
 import { checkPortMappings, insertPortMappings, type CheckedMapping } from "./port-mappings.js";
+import { createRemoteEndpoint } from "./remote-endpoints.js";
 import type { AttachSpec, EndpointSpec } from "./specs.js";
 import { checkGatewayPriority, checkIfname, checkMac, checkName } from "./validate.js";
 
@@ -48,6 +49,13 @@ export function endpointsByOrigin(core: Core, kind: Origin["kind"]): { endpoint:
 }
 
 export async function createEndpoint(core: Core, spec: EndpointSpec): Promise<Endpoint> {
+  if (spec.remote !== undefined) return createRemoteEndpoint(core, spec, spec.remote);
+  if (spec.name === undefined) throw invalidArgument("name", "is required");
+  if (spec.providerAddress !== undefined)
+    throw invalidArgument(
+      spec.providerAddress.field,
+      "is the host of a remote endpoint (Flags 1); this endpoint is on this host",
+    );
   const name = checkName("name", spec.name);
   const net = core.store.networks.find(spec.network);
   if (net === undefined)
@@ -210,15 +218,18 @@ export async function deleteEndpoint(core: Core, ref: string): Promise<void> {
 export async function deleteEndpointAddress(core: Core, ref: string, address: string): Promise<void> {
   const ep = getEndpoint(core, ref);
   const gone = ep.addresses.find((a) => a.address === address);
-  if (gone === undefined) return;
+  // Only another host's shared-overlay endpoint loses addresses one by one; those are of subnets.
+  const subnetId = gone?.subnetId;
+  if (gone === undefined || subnetId == null) return;
   const balancers = balancersOf(core, ep);
-  core.store.write(() => core.store.endpoints.setLeasedAddress(ep.id, gone.subnetId, null));
+  core.store.write(() => core.store.endpoints.setLeasedAddress(ep.id, subnetId, null));
   await core.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
   await core.loadBalancers.forget([{ lbs: balancers, ep: { ...ep, addresses: [gone] } }]);
 }
 
 export async function attachEndpoint(core: Core, ref: string, spec: AttachSpec): Promise<Endpoint> {
   const ep = getEndpoint(core, ref);
+  refuseRemote(ep);
   const attach = resolveAttach(core, spec);
   if (ep.attachment !== null) {
     if (
@@ -245,6 +256,7 @@ export async function attachEndpoint(core: Core, ref: string, spec: AttachSpec):
  */
 export async function handOffEndpoint(core: Core, ref: string, sandbox: string): Promise<Endpoint> {
   const ep = getEndpoint(core, ref);
+  refuseRemote(ep);
   if (getNetwork(core, ep.networkId).ipam === "dhcp")
     throw invalidArgument("sandbox", "a runtime that configures addresses itself cannot take a DHCP lease's");
   if (ep.attachment !== null) {
@@ -263,6 +275,14 @@ export async function detachEndpoint(core: Core, ref: string): Promise<Endpoint>
   core.store.write(() => core.store.endpoints.setAttachment(ep.id, null));
   await core.reconciler.converge([`ep:${ep.id}`]);
   return getEndpoint(core, ep.id);
+}
+
+/** Another host's endpoint has its interface there: nothing of it can be attached here. */
+function refuseRemote(ep: Endpoint): void {
+  if (ep.remoteHost !== null)
+    throw conflict(
+      `endpoint "${ep.name}" is on another host (${ep.remoteHost}): it is never attached to a namespace here`,
+    );
 }
 
 /** A namespace attachment as a request asks for it; the store gives it its order. */

@@ -14,7 +14,9 @@ import {
   modifiedPolicies,
 } from "../policies/checks.js";
 import { counterSets, policyCounters as countersOf } from "../policies/objects.js";
+import { conflict } from "../errors.js";
 import { getEndpoint, getNetwork, type Core } from "./context.js";
+import { checkRemoteEndpointsRouted } from "./remote-endpoints.js";
 import type { PolicyRequest, PolicySpec } from "./specs.js";
 import { overlapping } from "./subnets.js";
 
@@ -25,6 +27,8 @@ export async function modifyEndpointPolicies(
   request: PolicyRequest,
 ): Promise<Endpoint> {
   const ep = getEndpoint(core, ref);
+  if (ep.remoteHost !== null)
+    throw conflict(`endpoint "${ep.name}" is on another host (${ep.remoteHost}): its policies act there`);
   const net = getNetwork(core, ep.networkId);
   const before = ep.policies;
   const after = modifiedPolicies(before, request.requestType, checkPolicies(request.policies, net));
@@ -47,6 +51,7 @@ export async function modifyNetworkPolicies(
   const before = net.policies;
   const after = modifiedPolicies(before, request.requestType, checkPolicies(request.policies, net));
   const endpoints = core.store.endpoints.all({ networkId: net.id });
+  checkRemoteEndpointsRouted(core, net, after);
   checkPoliciesInForce([], after);
   for (const ep of endpoints) checkPoliciesInForce(ep.policies, after);
   const scope: Owner[] = [`net:${net.id}`, ...endpoints.map((e) => `ep:${e.id}` as const)];

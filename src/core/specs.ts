@@ -47,8 +47,17 @@ export interface AttachSpec {
   readonly ifname?: string;
 }
 
+/** An endpoint on another host (HNS's `Flags: 1`, RemoteEndpoint), as a door asks for it. */
+export interface RemoteSpec {
+  /** The request's field that says the endpoint is remote. */
+  readonly field: string;
+  /** The request's field for the endpoint's addresses, which a remote endpoint must give. */
+  readonly addressesField: string;
+}
+
 export interface EndpointSpec {
-  readonly name: string;
+  /** Required but for a remote endpoint, which is named `<address>@<network>` without one. */
+  readonly name?: string;
   readonly network: string;
   readonly attach?: AttachSpec;
   /** Addresses asked for; with a prefix length, it must be that of the address's subnet. */
@@ -63,6 +72,10 @@ export interface EndpointSpec {
   readonly dns?: DnsSpec;
   /** More names the network's resolver answers for the endpoint. */
   readonly aliases?: FieldValue<readonly string[]>;
+  /** Set for an endpoint on another host. */
+  readonly remote?: RemoteSpec;
+  /** The host a remote endpoint is on (HNS's ProviderAddress policy). */
+  readonly providerAddress?: FieldValue<string>;
 }
 
 /**

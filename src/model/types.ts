@@ -121,7 +121,11 @@ export interface Namespace {
 }
 
 export interface EndpointAddress {
-  readonly subnetId: number;
+  /**
+   * The network's subnet the address is of; null for an address of one of its remote subnets (a routed
+   * overlay's remote endpoint, whose address is of another host's subnet).
+   */
+  readonly subnetId: number | null;
   readonly family: Family;
   readonly address: string;
   readonly prefixLength: number;

@@ -3,7 +3,8 @@
  * has the gateway on its own bridge and masquerades its own endpoints. Remote endpoints are static: a FDB
  * entry sends their MAC to their host, and the bridge answers ARP for their address itself, so the VXLAN
  * floods and learns nothing. A routed overlay (RemoteSubnetRoute policies) instead routes each other host's
- * subnet to that host's bridge, the subnet's router, through the same VXLAN port.
+ * subnet to that host's bridge, the subnet's router, through the same VXLAN port; a remote endpoint there
+ * (declared through the API) needs no entry of its own to be reached, only to be SNATed as a backend.
  */
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, vxlanName } from "../dataplane/naming.js";
@@ -72,16 +73,22 @@ export const overlay: NetworkMode = {
     if (ep.remoteHost === null) return nat.endpointObjects(ep, net, ns);
     const owner = `ep:${ep.id}` as const;
     const bridge = bridgeName(net.shortId);
+    // A routed overlay's remote endpoint is in a remote subnet, which its RemoteSubnetRoute carries there.
+    const routed = ep.addresses.every((a) => a.subnetId === null);
     return [
-      {
-        kind: "overlayPeer",
-        owner,
-        vxlan: vxlanName(net.shortId),
-        bridge,
-        mac: ep.mac,
-        addresses: ep.addresses.map((a) => a.address),
-        remote: ep.remoteHost,
-      },
+      ...(routed
+        ? []
+        : [
+            {
+              kind: "overlayPeer",
+              owner,
+              vxlan: vxlanName(net.shortId),
+              bridge,
+              mac: ep.mac,
+              addresses: ep.addresses.map((a) => a.address),
+              remote: ep.remoteHost,
+            } as const,
+          ]),
       // Load balancer backends on other hosts are reached from this host's IPv4 source address only.
       ...ep.addresses
         .filter((a) => a.family === 4)

@@ -9,6 +9,7 @@ import type { EndpointSettingKind, NetworkSettingKind, PolicyKind } from "./kind
 import { netAdapterName } from "./net-adapter-name.js";
 import { outboundNat } from "./outbound-nat.js";
 import { portMapping } from "./port-mapping.js";
+import { providerAddress } from "./provider-address.js";
 import { qos } from "./qos.js";
 import { remoteSubnetRoute } from "./remote-subnet-route.js";
 import { sdnRoute } from "./sdn-route.js";
@@ -32,7 +33,10 @@ export const networkSettingKinds = {
 } as const;
 
 /** The policies that set part of an endpoint instead. */
-export const endpointSettingKinds = { PortMapping: portMapping } as const;
+export const endpointSettingKinds = {
+  PortMapping: portMapping,
+  ProviderAddress: providerAddress,
+} as const;
 
 type Kinds = (typeof policyKinds)[keyof typeof policyKinds];
 type PolicyOf<K> = K extends PolicyKind<infer P> ? P : never;

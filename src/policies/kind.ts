@@ -120,6 +120,8 @@ export interface PortMappingSetting {
 /** What an endpoint's setting policies give. */
 export interface EndpointSettings {
   readonly portMappings: readonly PortMappingSetting[];
+  /** The host a remote endpoint is on (HNS's ProviderAddress policy). */
+  readonly providerAddress?: FieldValue<string>;
 }
 
 /**

@@ -125,5 +125,10 @@ export function parseEndpointPolicies(
   const { policies, settings } = parseCreated(docs, "endpoint", base, allEndpointSettingKinds, (at, d) =>
     parsePolicy(at, d.Type, d.Settings, "endpoint"),
   );
-  return { policies, portMappings: settings.flatMap((s) => s.portMappings) };
+  const provider = settings.find((s) => s.providerAddress !== undefined)?.providerAddress;
+  return {
+    policies,
+    portMappings: settings.flatMap((s) => s.portMappings),
+    ...(provider === undefined ? {} : { providerAddress: provider }),
+  };
 }

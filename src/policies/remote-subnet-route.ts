@@ -97,6 +97,26 @@ function remoteSubnetObjects(net: Network, r: RemoteSubnetRoutePolicy): KernelOb
   ];
 }
 
+/**
+ * The address a load balancer's connections to a remote endpoint leave from (nft.ts SNATs them to it): the
+ * backend's host must send the replies back here, where conntrack undoes the DNAT. In a routed overlay the
+ * gateway is this host's alone, in its own subnet, which every other host routes here. A network that
+ * also has a shared overlay's source address (made with --etcd) keeps that one.
+ */
+function backendSource(net: Network): KernelObject[] {
+  const gateway = net.subnets.find((s) => s.family === 4)?.gateway;
+  if (gateway === undefined || net.overlay?.sourceAddress !== null) return [];
+  return [
+    {
+      kind: "nftElement",
+      owner: `net:${net.id}`,
+      set: "overlaySource4",
+      key: [{ t: "ifname", v: bridgeName(net.shortId) }],
+      value: [{ t: "addr", v: gateway }],
+    },
+  ];
+}
+
 export const remoteSubnetRoute: PolicyKind<
   RemoteSubnetRoutePolicy,
   typeof RemoteSubnetRouteSettings,
@@ -113,7 +133,10 @@ export const remoteSubnetRoute: PolicyKind<
     ProviderAddress: p.providerAddress,
     DistributedRouterMacAddress: p.drMac,
   }),
-  networkObjects: (own, net) => own.flatMap((r) => remoteSubnetObjects(net, r)),
+  networkObjects: (own, net) => [
+    ...own.flatMap((r) => remoteSubnetObjects(net, r)),
+    ...(own.length === 0 ? [] : backendSource(net)),
+  ],
   routes: (p) => [p.destinationPrefix],
   /**
    * A network of this host only, on the network's VNI, and each remote subnet routed once, to one router,

@@ -41,6 +41,11 @@ interface AddressRow {
   family: number;
   prefix: string;
 }
+interface RemoteAddressRow {
+  endpoint_id: string;
+  address: string;
+  prefix_length: number;
+}
 interface AliasRow {
   endpoint_id: string;
   alias: string;
@@ -220,6 +225,12 @@ export class EndpointStore {
         : this.prepare<[string], AddressRow>(`${addressSql} WHERE a.endpoint_id = ? ORDER BY s.family`).all(
             one,
           );
+    const remoteAddresses =
+      one === undefined
+        ? this.prepare<[], RemoteAddressRow>("SELECT * FROM remote_addresses").all()
+        : this.prepare<[string], RemoteAddressRow>(
+            "SELECT * FROM remote_addresses WHERE endpoint_id = ?",
+          ).all(one);
     const mappings =
       one === undefined
         ? this.prepare<[], PortMappingRow>("SELECT * FROM port_mappings").all()
@@ -241,6 +252,7 @@ export class EndpointStore {
     const aliasesOf = groupBy(aliases, (a) => a.endpoint_id);
     const policiesOf = groupBy(policies, (p) => p.endpoint_id);
     const addressesOf = groupBy(addresses, (a) => a.endpoint_id);
+    const remoteAddressesOf = groupBy(remoteAddresses, (a) => a.endpoint_id);
     const mappingsOf = groupBy(mappings, (m) => m.endpoint_id);
     return rows.map((row) => ({
       id: row.id,
@@ -252,7 +264,10 @@ export class EndpointStore {
       gatewayPriority: row.gateway_priority,
       ...(row.detached_reason === null ? {} : { detachedReason: row.detached_reason }),
       remoteHost: row.remote_host,
-      addresses: (addressesOf.get(row.id) ?? []).map(toAddress),
+      addresses: [
+        ...(addressesOf.get(row.id) ?? []).map(toAddress),
+        ...(remoteAddressesOf.get(row.id) ?? []).map(toRemoteAddress),
+      ],
       portMappings: (mappingsOf.get(row.id) ?? []).map(toPortMapping),
       policies: (policiesOf.get(row.id) ?? []).map((p) => JSON.parse(p.policy) as EndpointPolicy),
       dns: row.dns === null ? noDns : (JSON.parse(row.dns) as DnsSettings),
@@ -323,6 +338,21 @@ export class EndpointStore {
       address,
       endpointId,
     );
+  }
+
+  /** A routed overlay's remote endpoint's address, in one of the network's remote subnets. */
+  insertRemoteAddress(endpointId: string, networkId: string, address: string, prefixLength: number): void {
+    this.prepare(
+      "INSERT INTO remote_addresses (endpoint_id, network_id, address, prefix_length) VALUES (?, ?, ?, ?)",
+    ).run(endpointId, networkId, address, prefixLength);
+  }
+
+  /** The remote endpoint of the network that has this address of a remote subnet, if one does. */
+  withRemoteAddress(networkId: string, address: string): Endpoint | undefined {
+    const row = this.prepare<[string, string], { endpoint_id: string }>(
+      "SELECT endpoint_id FROM remote_addresses WHERE network_id = ? AND address = ?",
+    ).get(networkId, address);
+    return row === undefined ? undefined : this.find(row.endpoint_id);
   }
 
   /** Replaces the endpoint's address in one subnet (a DHCP lease), or removes it with null. */
@@ -396,6 +426,13 @@ const toAddress = (a: AddressRow): EndpointAddress => ({
   family: a.family as Family,
   address: a.address,
   prefixLength: Number(a.prefix.split("/")[1]),
+});
+
+const toRemoteAddress = (a: RemoteAddressRow): EndpointAddress => ({
+  subnetId: null,
+  family: a.address.includes(":") ? 6 : 4,
+  address: a.address,
+  prefixLength: a.prefix_length,
 });
 
 const toPortMapping = (m: PortMappingRow): PortMapping => ({

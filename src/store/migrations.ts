@@ -173,4 +173,14 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE load_balancers ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 0;
   `,
+  // A routed overlay's remote endpoint has its address in a remote subnet, of no subnet of its network.
+  `
+  CREATE TABLE remote_addresses (
+    endpoint_id TEXT PRIMARY KEY REFERENCES endpoints(id) ON DELETE CASCADE,
+    network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    prefix_length INTEGER NOT NULL,
+    UNIQUE (network_id, address)
+  );
+  `,
 ];

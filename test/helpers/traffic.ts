@@ -76,6 +76,17 @@ export async function startBoundUdpServer(ns: string, address: string, port: num
   return { stop: () => stopAll([child]) };
 }
 
+/** A TCP server in `ns` that answers every connection with `name`, to tell load-balanced backends apart. */
+export async function startNameServer(ns: string, port: number, name: string): Promise<Server> {
+  const child = spawn(
+    "nsenter",
+    [`--net=/run/netns/${ns}`, "socat", `TCP4-LISTEN:${port},fork,reuseaddr`, `SYSTEM:echo ${name}`],
+    { stdio: "ignore" },
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  return { stop: () => stopAll([child]) };
+}
+
 async function stopAll(children: readonly ChildProcess[]): Promise<void> {
   await Promise.all(
     children.map(async (c) => {
@@ -135,4 +146,11 @@ export async function measureThroughput(
   } finally {
     await stopAll([server]);
   }
+}
+
+/** The answers of `count` TCP connections from `ns` to `ip`:`port`, one socat each, in one shell. */
+export async function askTcpMany(ns: string, ip: string, port: number, count: number): Promise<string[]> {
+  const script = `i=0; while [ $i -lt ${count} ]; do socat -T 2 - TCP4:${ip}:${port},connect-timeout=2 </dev/null; i=$((i+1)); done`;
+  const r = await run(inNs(ns, ["sh", "-c", script]), { timeoutMs: 120_000 });
+  return r.stdout.split("\n").filter((l) => l !== "");
 }

@@ -5,16 +5,21 @@
  * a container of host 1 and on host 1 itself, the replies of host 2's backend coming back through host 1;
  * deleting the remote backend's endpoint takes it out of the load balancer.
  */
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
 import type { TestDaemon } from "../helpers/daemon.js";
 import { createUnderlay, daemonAt, startHostDaemons, type Underlay } from "../helpers/overlay-lab.js";
 import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
-import { inNs, must, run } from "../helpers/run.js";
+import { inNs, must } from "../helpers/run.js";
 import { ping } from "../helpers/topology.js";
-import { askTcp, measureThroughput, startEchoServers } from "../helpers/traffic.js";
+import {
+  askTcp,
+  measureThroughput,
+  startEchoServers,
+  askTcpMany,
+  startNameServer,
+} from "../helpers/traffic.js";
 
 const VIP = "198.51.100.10";
 const KUBE_VIP = "198.51.100.11";
@@ -54,13 +59,6 @@ describe.skipIf(needsRoot)("policies and load balancers on an overlay network ac
     address[name] = ep.IpConfigurations[0]?.IpAddress ?? "";
   };
 
-  /** Answers of `count` connections from `ns` to `ip`:`port`, one socat each, in one shell. */
-  async function ask(ns: string, ip: string, port: number, count: number): Promise<string[]> {
-    const script = `i=0; while [ $i -lt ${count} ]; do socat -T 2 - TCP4:${ip}:${port},connect-timeout=2 </dev/null; i=$((i+1)); done`;
-    const r = await run(inNs(ns, ["sh", "-c", script]), { timeoutMs: 120_000 });
-    return r.stdout.split("\n").filter((l) => l !== "");
-  }
-
   beforeAll(async () => {
     u = await createUnderlay(2);
     cleanup.add(() => u.destroy());
@@ -84,17 +82,7 @@ describe.skipIf(needsRoot)("policies and load balancers on an overlay network ac
     for (const name of ["srv1", "srv2"]) {
       cleanup.track(await startEchoServers(nsOf(name), 80));
       cleanup.track(await startEchoServers(nsOf(name), 81));
-      const server = spawn(
-        "nsenter",
-        [`--net=/run/netns/${nsOf(name)}`, "socat", "TCP4-LISTEN:8080,fork,reuseaddr", `SYSTEM:echo ${name}`],
-        { stdio: "ignore" },
-      );
-      cleanup.add(async () => {
-        if (server.exitCode !== null || server.signalCode !== null) return;
-        const exited = new Promise((r) => server.once("exit", r));
-        server.kill("SIGKILL");
-        await exited;
-      });
+      cleanup.track(await startNameServer(nsOf(name), 8080, name));
     }
     // The outside: the underlay's own namespace routes the VIP to host 1. Host 1 routes everything it has
     // no route for there, as a host has a default route: its own connections to the VIP need a route.
@@ -176,11 +164,11 @@ describe.skipIf(needsRoot)("policies and load balancers on an overlay network ac
       ],
     });
     // The local backend sees the client; the remote one host 1's source address, which it answers.
-    const peers = await ask(`${u.prefix}ul`, VIP, 81, 20);
+    const peers = await askTcpMany(`${u.prefix}ul`, VIP, 81, 20);
     expect(peers).toHaveLength(20);
     expect(new Set(peers)).toEqual(new Set(["192.168.77.254", source]));
     for (const client of [`${u.prefix}ul`, nsOf("cli1"), u.hosts[0]?.ns ?? ""]) {
-      const answers = await ask(client, VIP, 80, CONNECTIONS);
+      const answers = await askTcpMany(client, VIP, 80, CONNECTIONS);
       expect(answers, client).toHaveLength(CONNECTIONS);
       expect(new Set(answers), client).toEqual(new Set(["srv1", "srv2"]));
     }
@@ -195,7 +183,7 @@ describe.skipIf(needsRoot)("policies and load balancers on an overlay network ac
       PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }],
       SourceVIP: source,
     });
-    const peers = await ask(`${u.prefix}ul`, KUBE_VIP, 80, 20);
+    const peers = await askTcpMany(`${u.prefix}ul`, KUBE_VIP, 80, 20);
     expect(peers).toEqual(Array.from({ length: 20 }, () => source));
     await daemonOn(0).ok("DELETE", "/loadbalancers/kube");
   });
@@ -210,7 +198,7 @@ describe.skipIf(needsRoot)("policies and load balancers on an overlay network ac
       return lb.HostComputeEndpoints.length === 1 && !(await backends()).includes(address["srv2"] ?? "?");
     });
     expect(dropped).toBeDefined();
-    const answers = await ask(`${u.prefix}ul`, VIP, 80, 20);
+    const answers = await askTcpMany(`${u.prefix}ul`, VIP, 80, 20);
     expect(answers).toEqual(Array.from({ length: 20 }, () => "srv1"));
     expect(await daemonOn(0).ok<{ Operations: unknown[] }>("GET", "/plan")).toEqual({ Operations: [] });
     await daemonOn(0).ok("DELETE", "/loadbalancers/web");

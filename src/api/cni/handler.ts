@@ -285,7 +285,7 @@ function bandwidthPolicies(conf: NetConf): { field: string; policy: EndpointPoli
 }
 
 function ownResult(ep: Endpoint, net: Network, call: CniEnv): Result {
-  const gatewayOf = (subnetId: number): string | undefined =>
+  const gatewayOf = (subnetId: number | null): string | undefined =>
     net.subnets.find((s) => s.id === subnetId)?.gateway;
   return {
     interfaces: [

@@ -267,7 +267,15 @@ export function endpointPolicies(options: Options): PolicySpec[] {
   const field = `Options.${POLICIES}`;
   if (text !== undefined && typeof text !== "string")
     throw invalidArgument(field, "must be a string holding a JSON list");
-  const { policies, portMappings } = parseEndpointPolicies(policiesOption(field, text), field);
+  const { policies, portMappings, providerAddress } = parseEndpointPolicies(
+    policiesOption(field, text),
+    field,
+  );
+  if (providerAddress !== undefined)
+    throw invalidArgument(
+      providerAddress.field.replace(/\.Settings\.ProviderAddress$/, ".Type"),
+      "a container's endpoint is on this host: ProviderAddress is for a remote endpoint",
+    );
   // Docker replaces an endpoint's port mappings with its own at every ProgramExternalConnectivity.
   const [mapping] = portMappings;
   if (mapping !== undefined)

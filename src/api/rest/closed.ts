@@ -11,7 +11,7 @@ export const hnsIgnoredFields = {
   HostComputeNetwork: ["ID", "MacPool", "Flags", "Health", "SchemaVersion"],
   Subnet: ["Policies", "Flags"],
   Route: ["Metric"],
-  HostComputeEndpoint: ["ID", "Routes", "Flags", "Health", "SchemaVersion"],
+  HostComputeEndpoint: ["ID", "Routes", "Health", "SchemaVersion"],
   HostComputeNamespace: ["ID", "NamespaceId", "Type", "Resources", "SchemaVersion"],
   HostComputeLoadBalancer: ["ID", "SchemaVersion"],
   ModifySettingRequest: ["ResourceType"],

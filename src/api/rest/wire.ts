@@ -27,6 +27,7 @@ import { dnsLimits, type DnsSpec } from "../../dns/settings.js";
 import { limits } from "../../model/limits.js";
 import { gatewayPriorities } from "../../model/gateway.js";
 import { closedObject } from "./closed.js";
+import { invalidArgument } from "../../errors.js";
 
 const SchemaVersion = Type.Object({ Major: Type.Integer(), Minor: Type.Integer() });
 type SchemaVersion = Static<typeof SchemaVersion>;
@@ -160,9 +161,16 @@ const IpConfiguration = closedObject({
   ),
 });
 
+/** HNS's EndpointFlags: RemoteEndpoint, an endpoint on another host. */
+const REMOTE_ENDPOINT = 1;
+
 export const EndpointRequest = closedObject(
   {
-    Name: Type.String(),
+    Name: Type.Optional(
+      Type.String({
+        description: "Required, but for a remote endpoint, named <address>@<network> without one",
+      }),
+    ),
     HostComputeNetwork: Type.String({ description: "Network id or name" }),
     HostComputeNamespace: Type.Optional(Type.String({ description: "Namespace id or name to attach to" })),
     InterfaceName: Type.Optional(Type.String({ description: "Interface name in the namespace; eth0" })),
@@ -179,6 +187,13 @@ export const EndpointRequest = closedObject(
     Policies: Type.Optional(Type.Array(Policy, { maxItems: limits.policies })),
     Dns: Type.Optional(DnsRequest),
     Aliases: dnsNames("More names the network's resolver answers for the endpoint", dnsLimits.aliases),
+    Flags: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "1 (RemoteEndpoint): an endpoint on another host of a routed overlay, with a ProviderAddress policy; 0",
+      }),
+    ),
   },
   { ignoring: "HostComputeEndpoint" },
 );
@@ -206,7 +221,7 @@ export const EndpointWire = Type.Object({
   Policies: Type.Array(Policy),
   Dns,
   Aliases: Type.Array(Type.String()),
-  Flags: Type.Integer(),
+  Flags: Type.Integer({ description: "1 (RemoteEndpoint) for an endpoint on another host; 0" }),
   SchemaVersion,
 });
 export type EndpointWire = Static<typeof EndpointWire>;
@@ -347,8 +362,17 @@ function dnsSpec(body: Static<typeof DnsRequest>, field: string): DnsSpec {
   };
 }
 
+/** HNS's Flags: RemoteEndpoint or none; hostnet has no other endpoint flag. */
+function remoteOf(flags: number | undefined): EndpointSpec["remote"] {
+  if (flags === undefined || flags === 0) return undefined;
+  if (flags !== REMOTE_ENDPOINT)
+    throw invalidArgument("Flags", `${flags} is not a flag hostnet has: 1 (RemoteEndpoint), or 0`);
+  return { field: "Flags", addressesField: "IpConfigurations" };
+}
+
 export function endpointSpec(body: EndpointRequest): EndpointSpec {
-  const { policies, portMappings } = parseEndpointPolicies(body.Policies ?? []);
+  const remote = remoteOf(body.Flags);
+  const { policies, portMappings, providerAddress } = parseEndpointPolicies(body.Policies ?? []);
   const ips = (body.IpConfigurations ?? []).map((c, i) => {
     const ip = { field: `IpConfigurations[${i}].IpAddress`, address: c.IpAddress };
     // hcsshim sends no PrefixLength of 0 (omitempty): 0 is Go's unset.
@@ -357,11 +381,13 @@ export function endpointSpec(body: EndpointRequest): EndpointSpec {
       : { ...ip, prefixLength: { value: c.PrefixLength, field: `IpConfigurations[${i}].PrefixLength` } };
   });
   const spec: EndpointSpec = {
-    name: body.Name,
+    ...(body.Name === undefined ? {} : { name: body.Name }),
     network: body.HostComputeNetwork,
     ips,
     portMappings,
     policies,
+    ...(remote === undefined ? {} : { remote }),
+    ...(providerAddress === undefined ? {} : { providerAddress }),
   };
   const withMac: EndpointSpec = {
     ...spec,
@@ -447,7 +473,7 @@ export function endpointView(e: Endpoint, net: Network): EndpointWire {
     Policies: endpointPolicyViews(e),
     Dns: dnsView(e.dns),
     Aliases: [...e.aliases],
-    Flags: 0,
+    Flags: e.remoteHost === null ? 0 : REMOTE_ENDPOINT,
     SchemaVersion: schemaVersion,
   };
 }

@@ -70,6 +70,18 @@ describe("endpointTable", () => {
     );
   });
 
+  it("shows another host's endpoint as remote, at its host", () => {
+    const remote = {
+      ...detachedEndpoint,
+      Name: "10.244.2.5@vxlan0",
+      Flags: 1,
+      IpConfigurations: [{ IpAddress: "10.244.2.5", PrefixLength: 24 }],
+      Policies: [{ Type: "ProviderAddress", Settings: { ProviderAddress: "192.168.77.2" } }],
+    };
+    const row = endpointTable([remote], [dualNetwork], []).split("\n")[1];
+    expect(row).toMatch(/ {3}dual-stack {3}\(remote 192\.168\.77\.2\) {3}- +10\.244\.2\.5 /);
+  });
+
   it("falls back to short IDs for networks and namespaces it cannot name", () => {
     const row = endpointTable([web1Endpoint], [], []).split("\n")[1];
     expect(row).toContain("   3f2a9c1e-7b6   a1b2c3d4-e5f   eth0   ");

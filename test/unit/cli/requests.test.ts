@@ -146,6 +146,26 @@ const allowSsh = { ...anyRule, Protocols: "6", LocalPorts: "22" };
 const ssh = "action=allow,dir=in,proto=tcp,lport=22";
 
 describe("endpointCreateRequest", () => {
+  it("declares another host's endpoint with --remote, its host with --provider-address", () => {
+    expect(
+      endpointCreateRequest("pod-b1", {
+        network: "vxlan0",
+        ip: ["10.244.2.5"],
+        remote: true,
+        "provider-address": "192.168.77.2",
+      }),
+    ).toStrictEqual({
+      Name: "pod-b1",
+      HostComputeNetwork: "vxlan0",
+      IpConfigurations: [{ IpAddress: "10.244.2.5" }],
+      Flags: 1,
+      Policies: [{ Type: "ProviderAddress", Settings: { ProviderAddress: "192.168.77.2" } }],
+    });
+    expect(() =>
+      endpointCreateRequest("pod-b1", { network: "vxlan0", "provider-address": "192.168.77.2" }),
+    ).toThrow("--provider-address needs --remote");
+  });
+
   it("sends only the network, and an empty policy list, when nothing else is given", () => {
     expect(endpointCreateRequest("web1", { network: "nat" })).toStrictEqual({
       Name: "web1",

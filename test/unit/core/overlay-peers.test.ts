@@ -30,8 +30,9 @@ class RecordingService implements ClusterSide {
   }
   async deleteEndpointAddress(id: string, address: string): Promise<void> {
     const gone = this.h.store.endpoints.find(id)?.addresses.find((a) => a.address === address);
-    if (gone !== undefined)
-      this.h.store.write(() => this.h.store.endpoints.setLeasedAddress(id, gone.subnetId, null));
+    const subnetId = gone?.subnetId;
+    if (subnetId != null)
+      this.h.store.write(() => this.h.store.endpoints.setLeasedAddress(id, subnetId, null));
     await this.h.reconciler.converge([`ep:${id}`]);
   }
 }

@@ -32,7 +32,7 @@ describe("the policy registry", () => {
   it("names the types each place takes when refusing an unknown one", () => {
     const unknown = [{ Type: "L4Proxy", Settings: {} }];
     expect(thrown(() => parseEndpointPolicies(unknown)).message).toBe(
-      'Policies[0].Type: policy type "L4Proxy" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, PortMapping)',
+      'Policies[0].Type: policy type "L4Proxy" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, PortMapping, ProviderAddress)',
     );
     expect(thrown(() => parseNetworkPolicies(unknown, "Options.policies")).message).toBe(
       'Options.policies[0].Type: policy type "L4Proxy" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, RemoteSubnetRoute, NetAdapterName, VSID, VxlanPort, EncapOverhead)',

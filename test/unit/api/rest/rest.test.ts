@@ -298,6 +298,23 @@ describe("endpoints", () => {
     expect((await post("/namespaces", { Name: nsName })).statusCode).toBe(201);
   });
 
+  it("refuses remote endpoints' Flags and ProviderAddress where they do not belong, naming the field", async () => {
+    const provider = [{ Type: "ProviderAddress", Settings: { ProviderAddress: "192.168.77.2" } }];
+    const remote = { HostComputeNetwork: "n1", IpConfigurations: [{ IpAddress: "10.31.0.5" }] };
+    expectError(await post("/endpoints", { ...remote, Flags: 1 }), 400, "InvalidArgument", "Flags");
+    expectError(await post("/endpoints", { ...remote, Flags: 2 }), 400, "InvalidArgument", "Flags");
+    const local = await post("/endpoints", { Name: "e1", HostComputeNetwork: "n1", Policies: provider });
+    expectError(local, 400, "InvalidArgument", "Policies[0].Settings.ProviderAddress");
+    const unnamed = expectError(
+      await post("/endpoints", { HostComputeNetwork: "n1" }),
+      400,
+      "InvalidArgument",
+      "Name",
+    );
+    expect(unnamed.message).toBe("Name: is required");
+    expect((json(await get("/endpoints")) as unknown as unknown[]).length).toBe(0);
+  });
+
   it("an endpoint hostnet detached because its namespace vanished says so until it is attached again", async () => {
     const created = json(
       await post("/endpoints", { Name: "e1", HostComputeNetwork: "n1", HostComputeNamespace: nsName }),
@@ -686,6 +703,7 @@ describe("plan, version and OpenAPI", () => {
         "VxlanPort",
         "EncapOverhead",
         "PortMapping",
+        "ProviderAddress",
       ]
         .map((type) => `${type}Settings`)
         .sort(),
