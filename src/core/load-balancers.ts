@@ -76,7 +76,7 @@ export class LoadBalancerService {
     const id = randomUUID();
     const { lb, vipFields } = this.checked(id, spec.name ?? `lb-${id.slice(0, 8)}`, spec);
     this.store.write(() => {
-      this.checkAmongOthers(lb, vipFields, spec, this.lbs.all());
+      this.checkAmongOthers(lb, vipFields, spec);
       this.lbs.insert(lb, lb.backends);
     });
     await convergeOrUndo(this.store, this.reconciler, [`lb:${id}`], () => this.lbs.delete(id));
@@ -92,12 +92,7 @@ export class LoadBalancerService {
     const before = this.get(ref);
     const { lb, vipFields } = this.checked(before.id, spec.name ?? before.name, spec);
     this.store.write(() => {
-      this.checkAmongOthers(
-        lb,
-        vipFields,
-        spec,
-        this.lbs.all().filter((o) => o.id !== before.id),
-      );
+      this.checkAmongOthers(lb, vipFields, spec);
       this.lbs.replace(lb, lb.backends);
     });
     await convergeOrUndo(this.store, this.reconciler, [`lb:${before.id}`], () =>
@@ -188,15 +183,20 @@ export class LoadBalancerService {
     return { lb, vipFields };
   }
 
-  /** What other load balancers hold that `lb` may not have too; inside the store transaction that writes it. */
+  /**
+   * What other load balancers hold that `lb` may not have too; inside the store transaction that writes it.
+   * Only those with one of its VIPs are read: reading them all made each create cost more with each one.
+   */
   private checkAmongOthers(
     lb: Omit<LoadBalancer, "createdAt">,
     vipFields: readonly { field: string; address: string }[],
     spec: LoadBalancerSpec,
-    others: readonly LoadBalancer[],
   ): void {
-    if (others.some((o) => o.name === lb.name || o.id === lb.name))
+    // find() matches an id too: a name that is another load balancer's id would make that one unreachable.
+    const named = this.lbs.find(lb.name);
+    if (named !== undefined && named.id !== lb.id)
       throw conflict(`load balancer "${lb.name}" already exists`, "name");
+    const others = this.lbs.withVips(lb.vips).filter((o) => o.id !== lb.id);
     for (const { field, address: vip } of vipFields) {
       // A DSR VIP is routed to its backends as a whole: no other load balancer can have it.
       const sharing = others.find((o) => o.vips.includes(vip) && (o.dsr || lb.dsr));

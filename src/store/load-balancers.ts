@@ -79,6 +79,15 @@ export class LoadBalancerStore {
     return row === undefined ? undefined : this.hydrate(row);
   }
 
+  /** The load balancers with any of these VIPs. */
+  withVips(vips: readonly string[]): LoadBalancer[] {
+    return this.prepare<[string], LbRow>(
+      "SELECT * FROM load_balancers WHERE EXISTS (SELECT 1 FROM json_each(load_balancers.vips) AS v WHERE v.value IN (SELECT value FROM json_each(?))) ORDER BY created_at, name",
+    )
+      .all(JSON.stringify(vips))
+      .map((row) => this.hydrate(row));
+  }
+
   /** The ids of the load balancers that have this endpoint as a backend. */
   withBackend(endpointId: string): string[] {
     return this.prepare<[string], { lb_id: string }>("SELECT lb_id FROM lb_backends WHERE endpoint_id = ?")
