@@ -48,6 +48,34 @@ describe.skipIf(needsRoot)("load balancers", () => {
     return r.stdout.split("\n").filter((l) => l !== "");
   }
 
+  /**
+   * One TCP connection from outside to `vip`:`port`, kept open: `echo` sends a line and waits (up to 2.5 s) for
+   * the backend to send it back; `echoed` is all it sent back so far.
+   */
+  function echoClient(
+    vip: string,
+    port: number,
+  ): { echo: (text: string) => Promise<void>; echoed: () => string } {
+    const client = spawn("nsenter", [`--net=/run/netns/${lab.t.ext}`, "socat", "-", `TCP4:${vip}:${port}`], {
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    lab.cleanup.add(async () => {
+      if (client.exitCode !== null || client.signalCode !== null) return;
+      const exited = new Promise((r) => client.once("exit", r));
+      client.kill("SIGTERM");
+      await exited;
+    });
+    let echoed = "";
+    client.stdout.on("data", (b: Buffer) => (echoed += b.toString()));
+    return {
+      echo: async (text) => {
+        client.stdin.write(`${text}\n`);
+        for (let i = 0; i < 50 && !echoed.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      },
+      echoed: () => echoed,
+    };
+  }
+
   beforeAll(async () => {
     const t = lab.t;
     await lab.network("n", ["10.40.0.0/24", "fd40::/64"]);
@@ -108,29 +136,15 @@ describe.skipIf(needsRoot)("load balancers", () => {
       FrontendVIPs: [ECHO_VIP],
       PortMappings: [{ Protocol: 6, InternalPort: 9000, ExternalPort: 90 }],
     });
-    const client = spawn("nsenter", [`--net=/run/netns/${lab.t.ext}`, "socat", "-", `TCP4:${ECHO_VIP}:90`], {
-      stdio: ["pipe", "pipe", "ignore"],
-    });
-    lab.cleanup.add(async () => {
-      if (client.exitCode !== null || client.signalCode !== null) return;
-      const exited = new Promise((r) => client.once("exit", r));
-      client.kill("SIGTERM");
-      await exited;
-    });
-    let echoed = "";
-    client.stdout.on("data", (b: Buffer) => (echoed += b.toString()));
-    const echo = async (text: string): Promise<void> => {
-      client.stdin.write(`${text}\n`);
-      for (let i = 0; i < 50 && !echoed.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
-    };
+    const { echo, echoed } = echoClient(ECHO_VIP, 90);
     await echo("before");
-    expect(echoed).toContain("before");
+    expect(echoed()).toContain("before");
     await lab.d.ok("POST", "/loadbalancers/echo/endpoints", {
       RequestType: "Remove",
       HostComputeEndpoints: ["b1"],
     });
     await echo("after");
-    expect(echoed).toContain("after");
+    expect(echoed()).toContain("after");
 
     const started = Date.now();
     const refused = await run(
@@ -350,28 +364,14 @@ describe.skipIf(needsRoot)("load balancers", () => {
       ],
     });
     await lab.d.ok("POST", "/loadbalancers", body(["b1"]));
-    const client = spawn("nsenter", [`--net=/run/netns/${lab.t.ext}`, "socat", "-", `TCP4:${PUT_VIP}:90`], {
-      stdio: ["pipe", "pipe", "ignore"],
-    });
-    lab.cleanup.add(async () => {
-      if (client.exitCode !== null || client.signalCode !== null) return;
-      const exited = new Promise((r) => client.once("exit", r));
-      client.kill("SIGTERM");
-      await exited;
-    });
-    let echoed = "";
-    client.stdout.on("data", (b: Buffer) => (echoed += b.toString()));
-    const echo = async (text: string): Promise<void> => {
-      client.stdin.write(`${text}\n`);
-      for (let i = 0; i < 50 && !echoed.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
-    };
+    const { echo, echoed } = echoClient(PUT_VIP, 90);
     await echo("before");
-    expect(echoed).toContain("before");
+    expect(echoed()).toContain("before");
 
     const added = await lab.d.api("PUT", "/loadbalancers/put", body(["b1", "b2"]));
     expect(added.status, JSON.stringify(added.body)).toBe(200);
     await echo("after the PUT");
-    expect(echoed).toContain("after the PUT");
+    expect(echoed()).toContain("after the PUT");
     const spread = await ask(lab.t.ext, PUT_VIP, 80, 40);
     expect(new Set(spread)).toEqual(new Set(["b1", "b2"]));
 

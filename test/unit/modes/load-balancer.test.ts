@@ -34,6 +34,21 @@ const LB: LoadBalancer = {
   createdAt: "2025-01-01T00:00:00.000Z",
 };
 
+/** A DSR load balancer's own fields: it translates no port. */
+const DSR: Pick<LoadBalancer, "dsr" | "portMappings"> = {
+  dsr: true,
+  portMappings: [
+    {
+      protocol: "tcp",
+      externalPort: 80,
+      internalPort: 80,
+      affinity: false,
+      localRoutedVip: false,
+      keptFlags: 0,
+    },
+  ],
+};
+
 const attached = (endpoints: Endpoint[]): Backend[] =>
   endpoints.map((endpoint) => ({ endpoint, netns: "/run/netns/c1" }));
 
@@ -158,17 +173,7 @@ describe("load balancer objects", () => {
     const dsr: LoadBalancer = {
       ...LB,
       vips: ["198.51.100.10"],
-      dsr: true,
-      portMappings: [
-        {
-          protocol: "tcp",
-          externalPort: 80,
-          internalPort: 80,
-          affinity: false,
-          localRoutedVip: false,
-          keptFlags: 0,
-        },
-      ],
+      ...DSR,
     };
     const objects = loadBalancerObjects(dsr, attached(backends));
     const [a, b] = backends.map((ep) => ep.addresses[0]?.address ?? "");
@@ -197,17 +202,7 @@ describe("load balancer objects", () => {
     const backend = endpointOf(dualNet);
     const dsr: LoadBalancer = {
       ...LB,
-      dsr: true,
-      portMappings: [
-        {
-          protocol: "tcp",
-          externalPort: 80,
-          internalPort: 80,
-          affinity: false,
-          localRoutedVip: false,
-          keptFlags: 0,
-        },
-      ],
+      ...DSR,
     };
     const objects = loadBalancerObjects(dsr, attached([backend]));
     const address = (family: 4 | 6): string =>
