@@ -7,6 +7,7 @@ import { columnTable, forScripts, none, plain, shortId, type Column, type TableS
 import {
   LB_DISTRIBUTION_SOURCE_IP as SOURCE_IP,
   LB_DSR as DSR,
+  LB_IPV6 as IPV6,
   LB_PORT_ILB as ILB,
   LB_PORT_LOCAL_ROUTED_VIP as LOCAL_ROUTED_VIP,
 } from "../model/hns-load-balancer.js";
@@ -17,7 +18,7 @@ export const lbCreateOptions = {
     type: "string",
     multiple: true,
     arg: "IP",
-    description: "A frontend VIP, IPv4 or IPv6; at least one",
+    description: "A frontend VIP, IPv4 or IPv6; without any, a NodePort on every address of this host",
   },
   port: {
     type: "string",
@@ -27,7 +28,14 @@ export const lbCreateOptions = {
   },
   backend: { type: "string", multiple: true, arg: "EP", description: "A backend endpoint (name or ID)" },
   ilb: { type: "boolean", description: "Internal: reachable only from containers on this host's networks" },
-  "local-routed-vip": { type: "boolean", description: "With --ilb: reachable from this host too" },
+  "local-routed-vip": {
+    type: "boolean",
+    description: "With --ilb or without --vip (NodePort): reachable from this host too",
+  },
+  ipv6: {
+    type: "boolean",
+    description: "IPv6: every VIP is IPv6; without --vip, a NodePort on IPv6 addresses",
+  },
   affinity: {
     type: "boolean",
     description: "Source-IP affinity: a client's new connections go to the backend its last one went to",
@@ -71,10 +79,11 @@ export function parseLbPort(
 export function lbCreateRequest(name: string, values: Values<typeof lbCreateOptions>): LoadBalancerRequest {
   const vips = values.vip ?? [];
   const ports = values.port ?? [];
-  if (vips.length === 0) throw new UsageError("give at least one --vip");
   if (ports.length === 0) throw new UsageError("give at least one --port");
-  if (values["local-routed-vip"] === true && values.ilb !== true)
-    throw new UsageError("--local-routed-vip needs --ilb: the host reaches other load balancers already");
+  if (values["local-routed-vip"] === true && values.ilb !== true && vips.length > 0)
+    throw new UsageError(
+      "--local-routed-vip needs --ilb, or no --vip (NodePort): the host reaches other load balancers already",
+    );
   const options: PortOptions = {
     ilb: values.ilb === true,
     localRoutedVip: values["local-routed-vip"] === true,
@@ -90,7 +99,9 @@ export function lbCreateRequest(name: string, values: Values<typeof lbCreateOpti
   return {
     ...request,
     ...(sourceVip === undefined ? {} : { SourceVIP: sourceVip }),
-    ...(values.dsr === true ? { Flags: DSR } : {}),
+    ...(values.dsr === true || values.ipv6 === true
+      ? { Flags: (values.dsr === true ? DSR : 0) | (values.ipv6 === true ? IPV6 : 0) }
+      : {}),
   };
 }
 

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { conflict, conflictAt, HostnetError, invalidArgument, notFound } from "../errors.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
-import { contains, notUnicast, parseIp, parsePrefix } from "../model/ip.js";
+import { contains, familyOfAddress, notUnicast, parseIp, parsePrefix, type Family } from "../model/ip.js";
 import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
 import type { FieldValue } from "../policies/kind.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
@@ -125,7 +125,7 @@ export class LoadBalancerService {
     vipFields: readonly { field: string; address: string }[];
   } {
     const name = checkName("name", rawName);
-    if (spec.vips.length === 0) throw invalidArgument("vips", "give at least one VIP");
+    if (spec.vips.length === 0) checkNodePort(spec);
     if (spec.portMappings.length === 0)
       throw invalidArgument("portMappings", "give at least one port mapping");
     checkLength(spec.vips, limits.vips, "VIPs");
@@ -163,9 +163,10 @@ export class LoadBalancerService {
       if (first !== i) throw invalidArgument(m.externalPort.field, "is mapped twice");
     });
     if (dsr) this.checkDsr(spec);
-    const resolved = spec.backends.map((b) => ({ field: b.field, ep: this.backend(b, addresses, dsr) }));
+    const families = frontendFamilies({ vips: addresses, ipv6: spec.ipv6.value });
+    const resolved = spec.backends.map((b) => ({ field: b.field, ep: this.backend(b, families, dsr) }));
     const unique = resolved.filter(({ ep }, i) => resolved.findIndex((o) => o.ep.id === ep.id) === i);
-    checkSize(addresses, portMappings.length, unique);
+    checkSize(families, portMappings.length, unique);
     const backends = unique.map(({ ep }) => ep.id);
     const sourceVip =
       spec.sourceVip === undefined ? null : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.value);
@@ -196,6 +197,7 @@ export class LoadBalancerService {
     const named = this.lbs.find(lb.name);
     if (named !== undefined && named.id !== lb.id)
       throw conflict(`load balancer "${lb.name}" already exists`, "name");
+    if (lb.vips.length === 0) this.checkNodePortsFree(lb, spec);
     const others = this.lbs.withVips(lb.vips).filter((o) => o.id !== lb.id);
     for (const { field, address: vip } of vipFields) {
       // A DSR VIP is routed to its backends as a whole: no other load balancer can have it.
@@ -223,13 +225,13 @@ export class LoadBalancerService {
   /** Adds one backend: new connections may land on it at once. */
   async addBackend(ref: string, backend: BackendSpec): Promise<LoadBalancer> {
     const lb = this.get(ref);
-    const ep = this.backend(backend, lb.vips, lb.dsr);
+    const ep = this.backend(backend, frontendFamilies(lb), lb.dsr);
     if (lb.backends.includes(ep.id)) return lb;
     const current = lb.backends.flatMap((id) => {
       const existing = this.store.endpoints.find(id);
       return existing === undefined ? [] : [{ field: backend.field, ep: existing }];
     });
-    checkSize(lb.vips, lb.portMappings.length, [...current, { field: backend.field, ep }]);
+    checkSize(frontendFamilies(lb), lb.portMappings.length, [...current, { field: backend.field, ep }]);
     this.store.write(() => this.lbs.addBackend(lb.id, ep.id));
     await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
       this.lbs.removeBackend(lb.id, ep.id),
@@ -308,6 +310,24 @@ export class LoadBalancerService {
     return this.checkVip(field, text);
   }
 
+  /** A NodePort is its protocol and port on every local address: no other may have it, of its family. */
+  private checkNodePortsFree(lb: Omit<LoadBalancer, "createdAt">, spec: LoadBalancerSpec): void {
+    const others = this.lbs.withoutVips().filter((o) => o.id !== lb.id && o.ipv6 === lb.ipv6);
+    lb.portMappings.forEach((m, i) => {
+      const field = spec.portMappings[i]?.externalPort.field ?? "portMappings";
+      const taken = others.find((o) =>
+        o.portMappings.some((p) => p.protocol === m.protocol && p.externalPort === m.externalPort),
+      );
+      if (taken !== undefined)
+        throw conflict(
+          `${field}: port ${m.externalPort}/${m.protocol} is a NodePort of "${taken.name}"`,
+          field,
+        );
+      if (this.store.endpoints.conflictingPortMapping(m.protocol, m.externalPort, "") !== undefined)
+        throw conflict(`${field}: port ${m.externalPort}/${m.protocol} is an endpoint's port mapping`, field);
+    });
+  }
+
   private checkFrontendFree(
     existing: readonly LoadBalancer[],
     field: string,
@@ -331,10 +351,10 @@ export class LoadBalancerService {
       );
   }
 
-  private backend({ field, ref }: BackendSpec, vips: readonly string[], dsr: boolean): Endpoint {
+  private backend({ field, ref }: BackendSpec, frontends: readonly Family[], dsr: boolean): Endpoint {
     const ep = this.store.endpoints.find(ref);
     if (ep === undefined) throw new HostnetError("NotFound", `endpoint "${ref}" not found`, { field });
-    const families = new Set(vips.map((v) => (v.includes(":") ? 6 : 4)));
+    const families = new Set(frontends);
     if (!ep.addresses.some((a) => families.has(a.family)))
       throw invalidArgument(field, `endpoint "${ep.name}" has no address of the VIPs' family`);
     // Connections to another host's backend leave from this host's source address, which is IPv4 only.
@@ -378,13 +398,13 @@ export class LoadBalancerService {
  * mapping and backend address of the VIP's family).
  */
 function checkSize(
-  vips: readonly string[],
+  frontends: readonly Family[],
   portMappings: number,
   backends: readonly { readonly field: string; readonly ep: Endpoint }[],
 ): void {
   const vipsOf = {
-    4: vips.filter((v) => !v.includes(":")).length,
-    6: vips.filter((v) => v.includes(":")).length,
+    4: frontends.filter((f) => f === 4).length,
+    6: frontends.filter((f) => f === 6).length,
   };
   let elements = 0;
   backends.forEach(({ field, ep }, i) => {
@@ -398,4 +418,26 @@ function checkSize(
           `backends), and this backend takes it to ${String(elements)}`,
       );
   });
+}
+
+/**
+ * The family of each of a load balancer's entries: each VIP's, or for a NodePort load balancer (no VIP) the
+ * one its IPv6 flag says, as kube-proxy makes one per family.
+ */
+const frontendFamilies = (lb: Pick<LoadBalancer, "vips" | "ipv6">): Family[] =>
+  lb.vips.length > 0 ? lb.vips.map(familyOfAddress) : [lb.ipv6 ? 6 : 4];
+
+/**
+ * A NodePort load balancer (no VIP) is reached at every local address of the host: what needs an address of
+ * its own is refused.
+ */
+function checkNodePort(spec: LoadBalancerSpec): void {
+  const why = "a load balancer without VIPs is a NodePort one, on every address of the host";
+  if (spec.internal) throw invalidArgument("vips", `an ILB is reached at its VIP: give one (${why})`);
+  if (spec.dsr.value) throw invalidArgument(spec.dsr.field, `DSR routes a VIP: give one (${why})`);
+  if (spec.sourceVip !== undefined)
+    throw invalidArgument(spec.sourceVip.field, `connections are SNAT'ed by the VIP they came to (${why})`);
+  for (const m of spec.portMappings)
+    if (m.affinity.value)
+      throw invalidArgument(m.affinity.field, `clients are remembered by the VIP they came to (${why})`);
 }

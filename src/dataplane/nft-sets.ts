@@ -37,9 +37,9 @@ export const LB_DRAW_TRIES = 8;
 /** The bits a frontend of `backends` backends draws: the least J with 2^J >= backends. */
 export const drawBits = (backends: number): number => Math.ceil(Math.log2(Math.max(backends, 1)));
 
-/** The chain that draws among 2^bits slots of a frontend of IP family `family`. */
-export const lbDrawChain = (family: 4 | 6, bits: number): string =>
-  `lb_draw${String(family)}_${String(bits)}`;
+/** The chain that draws among 2^bits slots of a frontend of IP family `family`: a VIP's, or a NodePort's. */
+export const lbDrawChain = (family: 4 | 6, bits: number, nodePort = false): string =>
+  `lb_${nodePort ? "node_" : ""}draw${String(family)}_${String(bits)}`;
 
 /** The sets and maps of hostnet's tables other than the ACL tiers, with the types of their parts. */
 const fixedSets = {
@@ -124,6 +124,30 @@ const fixedSets = {
   /** VIP . proto . port → `goto` the draw chain of its number of backends (lbDrawChain). */
   lbSpread4: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
   lbSpread6: { family: "inet", key: ["addr", "proto", "port"], value: ["verdict"] },
+  /**
+   * proto . port of NodePort load balancers (no VIP): every local address of the host, also one added later,
+   * reached from outside and from containers.
+   */
+  lbNode4: { family: "inet", key: ["proto", "port"], value: null },
+  lbNode6: { family: "inet", key: ["proto", "port"], value: null },
+  /** The NodePorts the host reaches too (LocalRoutedVIP), on its addresses other than loopback. */
+  lbNodeLocal4: { family: "inet", key: ["proto", "port"], value: null },
+  lbNodeLocal6: { family: "inet", key: ["proto", "port"], value: null },
+  /** As lbBackends and lbSpread, for NodePort frontends, which have no address of their own. */
+  lbNodeBackends4: {
+    family: "inet",
+    key: ["proto", "port", "slot"],
+    value: ["addr", "port"],
+    declaration: "typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport;",
+  },
+  lbNodeBackends6: {
+    family: "inet",
+    key: ["proto", "port", "slot"],
+    value: ["addr", "port"],
+    declaration: "typeof meta l4proto . th dport . numgen random mod 2 : ip6 daddr . th dport;",
+  },
+  lbNodeSpread4: { family: "inet", key: ["proto", "port"], value: ["verdict"] },
+  lbNodeSpread6: { family: "inet", key: ["proto", "port"], value: ["verdict"] },
   /** client . VIP . proto . port → the backend . port it got; the kernel fills it, hostnet only forgets. */
   lbAffinity4: {
     family: "inet",

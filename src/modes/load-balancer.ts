@@ -10,7 +10,10 @@
  * keep their conntrack DNAT.
  * A frontend with source-IP affinity is also in `lbAffine`: the backend each client got is remembered in
  * `lbAffinity`, which the kernel fills (IPv4 only). A frontend with no backend of its family is an element of `lbEmpty`,
- * whose connections are refused. Pure.
+ * whose connections are refused.
+ * A load balancer without VIPs is a NodePort one (Kubernetes' NodePort service, as kube-proxy asks HNS for it):
+ * its frontends are protocol . port on every local address of the host, elements of `lbNode` (and
+ * `lbNodeLocal` for the host itself, LocalRoutedVIP), spread by `lbNodeSpread` and `lbNodeBackends` alike. Pure.
  */
 import type { KernelObject } from "../dataplane/objects.js";
 import { DSR_VIP_LABEL, hostVethName } from "../dataplane/naming.js";
@@ -96,10 +99,12 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
   const targets = (family: Family): string[] =>
     backends.flatMap((ep) => ep.addresses.filter((a) => a.family === family).map((a) => a.address));
   const objects: KernelObject[] = [];
-  for (const vip of lb.vips) {
-    const family = familyOfAddress(vip);
+  // No VIP: a NodePort load balancer, on every local address of its family.
+  for (const vip of lb.vips.length > 0 ? lb.vips : [null]) {
+    const family = vip === null ? (lb.ipv6 ? 6 : 4) : familyOfAddress(vip);
+    const nodePort = vip === null;
     const served = targets(family);
-    if (lb.sourceVip !== null && familyOfAddress(lb.sourceVip) === family)
+    if (vip !== null && lb.sourceVip !== null && familyOfAddress(lb.sourceVip) === family)
       objects.push({
         kind: "nftElement",
         owner,
@@ -109,7 +114,7 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
       });
     for (const m of lb.portMappings) {
       const frontend: ElementPart[] = [
-        { t: "addr", v: vip },
+        ...(vip === null ? [] : [{ t: "addr", v: vip } as const]),
         { t: "proto", v: m.protocol },
         { t: "port", v: m.externalPort },
       ];
@@ -120,25 +125,31 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
         key: frontend,
         value: null,
       });
+      // A NodePort without backends is left to the host: it answers as for any port nothing listens on.
       if (served.length === 0) {
-        objects.push(member(`lbEmpty${family}`));
+        if (!nodePort) objects.push(member(`lbEmpty${family}`));
         continue;
       }
-      objects.push(member(`${lb.internal ? "lbInternal" : "lbFront"}${family}`));
-      if (lb.internal && m.localRoutedVip) objects.push(member(`lbLocal${family}`));
-      if (m.affinity && family === 4) objects.push(member("lbAffine4"));
+      if (nodePort) {
+        objects.push(member(`lbNode${family}`));
+        if (m.localRoutedVip) objects.push(member(`lbNodeLocal${family}`));
+      } else {
+        objects.push(member(`${lb.internal ? "lbInternal" : "lbFront"}${family}`));
+        if (lb.internal && m.localRoutedVip) objects.push(member(`lbLocal${family}`));
+        if (m.affinity && family === 4) objects.push(member("lbAffine4"));
+      }
       objects.push(
         {
           kind: "nftElement",
           owner,
-          set: `lbSpread${family}`,
+          set: `${nodePort ? "lbNodeSpread" : "lbSpread"}${family}`,
           key: frontend,
-          value: [{ t: "verdict", v: `goto ${lbDrawChain(family, drawBits(served.length))}` }],
+          value: [{ t: "verdict", v: `goto ${lbDrawChain(family, drawBits(served.length), nodePort)}` }],
         },
         ...served.map((address, slot): KernelObject => ({
           kind: "nftElement",
           owner,
-          set: `lbBackends${family}`,
+          set: `${nodePort ? "lbNodeBackends" : "lbBackends"}${family}`,
           key: [...frontend, { t: "slot", v: slot }],
           value: [
             { t: "addr", v: address },

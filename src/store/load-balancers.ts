@@ -88,6 +88,13 @@ export class LoadBalancerStore {
       .map((row) => this.hydrate(row));
   }
 
+  /** NodePort load balancers: those without VIPs. */
+  withoutVips(): LoadBalancer[] {
+    return this.prepare<[], LbRow>("SELECT * FROM load_balancers WHERE vips = '[]' ORDER BY created_at, name")
+      .all()
+      .map((row) => this.hydrate(row));
+  }
+
   /** The ids of the load balancers that have this endpoint as a backend. */
   withBackend(endpointId: string): string[] {
     return this.prepare<[string], { lb_id: string }>("SELECT lb_id FROM lb_backends WHERE endpoint_id = ?")

@@ -383,6 +383,49 @@ describe.skipIf(needsRoot)("load balancers", () => {
     await lab.d.ok("DELETE", "/loadbalancers/put");
   });
 
+  it("serves a NodePort (no VIP) on every host address, later ones too, keeping the client's address", async () => {
+    const nodePort = (name: string, port: number, internal: number, flags: number, lbFlags = 0) =>
+      lab.d.api("POST", "/loadbalancers", {
+        Name: name,
+        HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+        FrontendVIPs: [],
+        PortMappings: [{ Protocol: 6, InternalPort: internal, ExternalPort: port, Flags: flags }],
+        Flags: lbFlags,
+      });
+    // LocalRoutedVIP (2) on a NodePort: the host reaches it too.
+    expect((await nodePort("np", 30080, 8082, 2)).status).toBe(201);
+    expect((await nodePort("np-outside", 30081, 8082, 0)).status).toBe(201);
+    expect((await nodePort("np6", 30082, 8083, 0, 2)).status).toBe(201);
+    const peers = async (ns: string, address: string, port: number): Promise<string[]> =>
+      (await ask(ns, address, port, 6)).map((answer) => {
+        const [name, , peer] = answer.split(" ");
+        expect(BACKENDS).toContain(name);
+        return peer ?? "";
+      });
+    // The backend sees the client's own address (externalTrafficPolicy Local: the backends are local).
+    expect(new Set(await peers(lab.t.ext, lab.t.hostIp4, 30080))).toEqual(new Set([lab.t.extIp4]));
+    expect(await peers(lab.t.ext, lab.t.hostIp4, 30081)).toHaveLength(6);
+    expect(await peers(lab.t.host, lab.t.hostIp4, 30080)).toHaveLength(6);
+    expect(await ask(lab.t.host, lab.t.hostIp4, 30081, 1)).toEqual([]);
+    const six = await peers(lab.t.ext, lab.t.hostIp6, 30082);
+    expect(six.map((p) => new Address6(p.slice(1, -1)).correctForm())).toEqual(Array(6).fill(lab.t.extIp6));
+    // An address the host gets later serves the NodePort at once: nothing is written per address.
+    await must(inNs(lab.t.host, ["ip", "addr", "add", "192.0.2.200/32", "dev", "lo"]));
+    await must(["ip", "-n", lab.t.ext, "route", "add", "192.0.2.200/32", "via", lab.t.hostIp4]);
+    expect(await peers(lab.t.ext, "192.0.2.200", 30081)).toHaveLength(6);
+    // A second NodePort on the same port and family, or an ILB without a VIP, is refused.
+    const again = await nodePort("np-again", 30081, 8080, 0);
+    expect(again.status).toBe(409);
+    expect(JSON.stringify(again.body)).toContain("PortMappings[0].ExternalPort");
+    expect((await nodePort("np-ilb", 30083, 8080, 1)).status).toBe(400);
+    expect(await lab.plan()).toEqual([]);
+    for (const name of ["np", "np-outside", "np6"]) await lab.d.ok("DELETE", `/loadbalancers/${name}`);
+    expect(await ask(lab.t.ext, lab.t.hostIp4, 30081, 1)).toEqual([]);
+    await must(inNs(lab.t.host, ["ip", "addr", "del", "192.0.2.200/32", "dev", "lo"]));
+    await must(["ip", "-n", lab.t.ext, "route", "del", "192.0.2.200/32"]);
+    expect(await lab.plan()).toEqual([]);
+  });
+
   it("refuses bad input naming the field, and changes nothing", async () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ FrontendVIPs: ["10.40.0.50"] }, 400, "FrontendVIPs[0]"],

@@ -91,10 +91,11 @@ function lbSpec(body: LoadBalancerRequest): LoadBalancerSpec {
         field,
         "takes only ILB (1), LocalRoutedVIP (2), UseMux (4), PreserveDIP (8) and VipExternalIP (16)",
       );
-    if ((flags & LOCAL_ROUTED_VIP) !== 0 && (flags & ILB) === 0)
+    // The host reaches a VIP that is not an ILB's already; a NodePort (no VIPs) is on its own addresses.
+    if ((flags & LOCAL_ROUTED_VIP) !== 0 && (flags & ILB) === 0 && body.FrontendVIPs.length > 0)
       throw invalidArgument(
         field,
-        "LocalRoutedVIP (2) is for ILB port mappings: the host reaches the others already",
+        "LocalRoutedVIP (2) is for ILB and NodePort (no FrontendVIPs) port mappings: the host reaches the others already",
       );
     // Without DSR the VIP is DNAT'ed to the backend's address, which a backend without the VIP needs.
     if ((flags & PRESERVE_DIP) !== 0 && (lbFlags & DSR) === 0)

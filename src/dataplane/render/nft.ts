@@ -81,6 +81,8 @@ const inetChains = `
     ip6 daddr . meta l4proto . th dport @lbFront6 goto lb_dnat6
     iifname "${anyBridgeName}" ip daddr . meta l4proto . th dport @lbInternal4 goto lb_dnat4
     iifname "${anyBridgeName}" ip6 daddr . meta l4proto . th dport @lbInternal6 goto lb_dnat6
+    meta nfproto ipv4 fib daddr type local meta l4proto . th dport @lbNode4 goto lb_node_dnat4
+    meta nfproto ipv6 fib daddr type local meta l4proto . th dport @lbNode6 goto lb_node_dnat6
     fib daddr type local jump portmap
   }
   chain nat_output {
@@ -89,6 +91,8 @@ const inetChains = `
     ip6 daddr . meta l4proto . th dport @lbFront6 goto lb_dnat6
     ip daddr . meta l4proto . th dport @lbLocal4 goto lb_dnat4
     ip6 daddr . meta l4proto . th dport @lbLocal6 goto lb_dnat6
+    ip daddr != 127.0.0.0/8 fib daddr type local meta l4proto . th dport @lbNodeLocal4 goto lb_node_dnat4
+    ip6 daddr != ::1 fib daddr type local meta l4proto . th dport @lbNodeLocal6 goto lb_node_dnat6
     fib daddr type local jump portmap
   }
   chain lb_dnat4 {
@@ -97,6 +101,12 @@ const inetChains = `
   }
   chain lb_dnat6 {
     ip6 daddr . meta l4proto . th dport vmap @lbSpread6
+  }
+  chain lb_node_dnat4 {
+    meta l4proto . th dport vmap @lbNodeSpread4
+  }
+  chain lb_node_dnat6 {
+    meta l4proto . th dport vmap @lbNodeSpread6
   }
   chain lb_remember4 {
     meta l4proto { tcp, udp } update @lbAffinity4 { ct original ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst : ip daddr . th dport }
@@ -170,20 +180,24 @@ const inetChains = `
  * draw adds to a backend's share is at most 2^-LB_DRAW_TRIES of it. J = 0 and 1 never miss. A fixed few
  * chains: one per load balancer made the kernel re-validate them all at every change.
  */
-function drawChain(family: 4 | 6, bits: number): string {
+function drawChain(family: 4 | 6, bits: number, nodePort: boolean): string {
   const ip = family === 4 ? "ip" : "ip6";
+  const frontend = nodePort ? "meta l4proto . th dport" : `${ip} daddr . meta l4proto . th dport`;
+  const map = `${nodePort ? "lbNodeBackends" : "lbBackends"}${String(family)}`;
   const draw = (modulus: number): string =>
-    `    meta l4proto { tcp, udp } dnat ${ip} to ${ip} daddr . meta l4proto . th dport . numgen random mod ${String(modulus)} map @lbBackends${String(family)}`;
+    `    meta l4proto { tcp, udp } dnat ${ip} to ${frontend} . numgen random mod ${String(modulus)} map @${map}`;
   const rules =
     bits <= 1
       ? [draw(2 ** bits)]
       : [...Array.from({ length: LB_DRAW_TRIES }, () => draw(2 ** bits)), draw(2 ** (bits - 1))];
-  return `  chain ${lbDrawChain(family, bits)} {\n${rules.join("\n")}\n  }`;
+  return `  chain ${lbDrawChain(family, bits, nodePort)} {\n${rules.join("\n")}\n  }`;
 }
 
-const drawChains = ([4, 6] as const)
-  .flatMap((family) =>
-    Array.from({ length: drawBits(limits.lbBackends) + 1 }, (_, bits) => drawChain(family, bits)),
+const drawChains = [false, true]
+  .flatMap((nodePort) =>
+    ([4, 6] as const).flatMap((family) =>
+      Array.from({ length: drawBits(limits.lbBackends) + 1 }, (_, bits) => drawChain(family, bits, nodePort)),
+    ),
   )
   .join("\n");
 

@@ -68,8 +68,12 @@ describe("hostnet lb create", () => {
     });
   });
 
-  it("refuses a missing VIP or port and a port that is not EXT:INT", () => {
-    expect(() => lbCreateRequest("x", { port: ["80:80"] })).toThrow("--vip");
+  it("refuses a missing port and a port that is not EXT:INT; without --vip asks for a NodePort", () => {
+    expect(lbCreateRequest("x", { port: ["80:80"], "local-routed-vip": true, ipv6: true })).toMatchObject({
+      FrontendVIPs: [],
+      PortMappings: [{ Flags: 2 }],
+      Flags: 2,
+    });
     expect(() => lbCreateRequest("x", { vip: ["198.51.100.1"] })).toThrow("--port");
     for (const bad of ["80", "80:0", "70000:80", "80:80/sctp", "a:b", "1.2.3.4:80:80", "80:80/"])
       expect(() => parseLbPort(bad), bad).toThrow(`--port "${bad}"`);
@@ -213,7 +217,11 @@ describe("hostnet lb against hostnetd", () => {
   });
 
   it.each([
-    [["lb", "create", "web", "--port", "80:8080"], "give at least one --vip", "hostnet lb create"],
+    [
+      ["lb", "create", "web", "--vip", "198.51.100.10", "--port", "80:8080", "--local-routed-vip"],
+      "--local-routed-vip needs --ilb, or no --vip (NodePort): the host reaches other load balancers already",
+      "hostnet lb create",
+    ],
     [["lb", "create", "web", "--vip", "198.51.100.10"], "give at least one --port", "hostnet lb create"],
     [
       ["lb", "create", "web", "--vip", "198.51.100.10", "--port", "80"],

@@ -222,4 +222,32 @@ describe("load balancer objects", () => {
       "2001:db8:100::10/128",
     ]);
   });
+
+  it("serve a NodePort load balancer (no VIP) by protocol and port, of the family its IPv6 flag says", () => {
+    const backends = [endpointOf(dualNet), endpointOf(dualNet)];
+    const nodePort: LoadBalancer = {
+      ...LB,
+      vips: [],
+      ipv6: true,
+      portMappings: [
+        {
+          protocol: "tcp",
+          externalPort: 30080,
+          internalPort: 80,
+          affinity: false,
+          localRoutedVip: true,
+          keptFlags: 0,
+        },
+      ],
+    };
+    const [a, b] = backends.map((ep) => ep.addresses.find((x) => x.family === 6)?.address ?? "");
+    expect(elements(loadBalancerObjects(nodePort, attached(backends)))).toEqual([
+      "lbNode6 tcp 30080",
+      "lbNodeLocal6 tcp 30080",
+      "lbNodeSpread6 tcp 30080 : goto lb_node_draw6_1",
+      `lbNodeBackends6 tcp 30080 0 : ${a ?? ""} 80`,
+      `lbNodeBackends6 tcp 30080 1 : ${b ?? ""} 80`,
+    ]);
+    expect(elements(loadBalancerObjects(nodePort, []))).toEqual([]);
+  });
 });

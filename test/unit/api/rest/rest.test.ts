@@ -807,9 +807,15 @@ describe("load balancers", () => {
   });
 
   it("name what the request lacks as a whole as HNS does", async () => {
-    const noVip = await post("/loadbalancers", lb({ FrontendVIPs: [] }));
-    expect(expectError(noVip, 400, "InvalidArgument", "FrontendVIPs").message).toBe(
-      "FrontendVIPs: give at least one VIP",
+    const ilbWithoutVip = await post(
+      "/loadbalancers",
+      lb({
+        FrontendVIPs: [],
+        PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, Flags: 1 }],
+      }),
+    );
+    expect(expectError(ilbWithoutVip, 400, "InvalidArgument", "FrontendVIPs").message).toMatch(
+      /^FrontendVIPs: an ILB is reached at its VIP: give one/,
     );
     const noPort = await post("/loadbalancers", lb({ PortMappings: [] }));
     expect(expectError(noPort, 400, "InvalidArgument", "PortMappings").message).toBe(
