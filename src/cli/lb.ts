@@ -43,8 +43,7 @@ export const lbCreateOptions = {
   "source-vip": { type: "string", arg: "IP", description: "The source address the backends see" },
   dsr: {
     type: "boolean",
-    description:
-      "Direct server return: backends get connections unchanged and answer clients themselves (IPv4)",
+    description: "Direct server return: backends get connections unchanged and answer clients themselves",
   },
 } as const satisfies OptionSpecs;
 

@@ -373,7 +373,7 @@ export class LoadBalancerService {
 
   /**
    * DSR forwards connections unchanged: no port translation, no SNAT, no affinity or ILB gate (the VIP is
-   * routed, for everyone), and IPv4 only (the VIP on a backend's lo is marked by an IPv4 address label).
+   * routed, for everyone).
    */
   private checkDsr(spec: LoadBalancerSpec): void {
     if (spec.sourceVip !== undefined)

@@ -55,7 +55,11 @@ export const LoadBalancerRequest = closedObject(
     HostComputeEndpoints: Type.Array(Type.String(), { description: "Backend endpoint ids or names" }),
     FrontendVIPs: Type.Array(Type.String(), { maxItems: limits.vips }),
     PortMappings: Type.Array(closedObject(portMapping), { maxItems: limits.lbPortMappings }),
-    Flags: Type.Optional(Type.Integer({ description: "1: DSR; 2: IPv6, every VIP is IPv6" })),
+    Flags: Type.Optional(
+      Type.Integer({
+        description: "1: DSR; 2: IPv6, every VIP is IPv6 (without VIPs, a NodePort on IPv6 addresses)",
+      }),
+    ),
     SourceVIP: Type.Optional(Type.String({ description: "The source address backends see" })),
   },
   { ignoring: "HostComputeLoadBalancer" },
