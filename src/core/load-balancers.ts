@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { conflict, conflictAt, HostnetError, invalidArgument, notFound } from "../errors.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { contains, familyOfAddress, notUnicast, parseIp, parsePrefix, type Family } from "../model/ip.js";
-import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
+import type { Endpoint, LbPortMapping, LoadBalancer, Network, Protocol } from "../model/types.js";
 import type { FieldValue } from "../policies/kind.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import type { Store } from "../store/store.js";
@@ -169,7 +169,9 @@ export class LoadBalancerService {
     checkSize(families, portMappings.length, unique);
     const backends = unique.map(({ ep }) => ep.id);
     const sourceVip =
-      spec.sourceVip === undefined ? null : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.value);
+      spec.sourceVip === undefined
+        ? null
+        : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.value, families);
     const lb = {
       id,
       name,
@@ -301,12 +303,20 @@ export class LoadBalancerService {
   }
 
   /**
-   * A SourceVIP is a VIP's kind of address, or this host's source address on an overlay network, which is
-   * what Windows kube-proxy gives every load balancer of a node in overlay mode.
+   * A SourceVIP is a VIP's kind of address, or this host's source address on an overlay network (a routed
+   * overlay's gateway, which every other host routes back here), which is what Windows kube-proxy gives every
+   * load balancer of a node in overlay mode. It SNATs the frontends of its own family only: one of another
+   * family would do nothing.
    */
-  private checkSourceVip(field: string, text: string): string {
+  private checkSourceVip(field: string, text: string, frontends: readonly Family[]): string {
     const ip = parseIp(field, text);
-    if (this.store.networks.all().some((n) => n.overlay?.sourceAddress === ip.address)) return ip.address;
+    if (!frontends.includes(ip.family))
+      throw invalidArgument(
+        field,
+        `${ip.address} is IPv${String(ip.family)}, and the load balancer's frontends are ` +
+          `${[...new Set(frontends)].map((f) => `IPv${String(f)}`).join(" and ")}: it would translate none`,
+      );
+    if (this.store.networks.all().some((n) => overlaySource(n) === ip.address)) return ip.address;
     return this.checkVip(field, text);
   }
 
@@ -435,9 +445,16 @@ function checkNodePort(spec: LoadBalancerSpec): void {
   const why = "a load balancer without VIPs is a NodePort one, on every address of the host";
   if (spec.internal) throw invalidArgument("vips", `an ILB is reached at its VIP: give one (${why})`);
   if (spec.dsr.value) throw invalidArgument(spec.dsr.field, `DSR routes a VIP: give one (${why})`);
-  if (spec.sourceVip !== undefined)
-    throw invalidArgument(spec.sourceVip.field, `connections are SNAT'ed by the VIP they came to (${why})`);
   for (const m of spec.portMappings)
     if (m.affinity.value)
       throw invalidArgument(m.affinity.field, `clients are remembered by the VIP they came to (${why})`);
 }
+
+/**
+ * This host's own address on an overlay network, which other hosts route back here: a shared overlay's source
+ * address, or a routed overlay's IPv4 gateway (remote-subnet-route.ts, backendSource).
+ */
+const overlaySource = (net: Network): string | undefined =>
+  net.overlay === null
+    ? undefined
+    : (net.overlay.sourceAddress ?? net.subnets.find((s) => s.family === 4)?.gateway);
