@@ -217,10 +217,13 @@ describe.skipIf(needsRoot)("remote endpoints through the API on a routed overlay
       });
     await nodePort("np-names", 30080, 8080);
     await nodePort("np-peers", 30081, 80);
-    const answers = await askTcpMany(u.ns, provider(0), 30080, CONNECTIONS);
-    expect(new Set(answers)).toEqual(new Set(["srv", "pod"]));
-    // The local pod sees the SourceVIP instead of the client; the remote one this host's gateway, the same.
-    expect(new Set(await askTcpMany(u.ns, provider(0), 30081, 20))).toEqual(new Set([gateway]));
+    // From outside, from a container of this host and from the host itself (LocalRoutedVIP).
+    for (const client of [u.ns, nsOf("cli"), u.hosts[0]?.ns ?? ""]) {
+      const answers = await askTcpMany(client, provider(0), 30080, CONNECTIONS);
+      expect(new Set(answers), client).toEqual(new Set(["srv", "pod"]));
+      // The local pod sees the SourceVIP instead of the client; the remote one this host's gateway, the same.
+      expect(new Set(await askTcpMany(client, provider(0), 30081, 20)), client).toEqual(new Set([gateway]));
+    }
     expect(await plan(0)).toEqual({ Operations: [] });
     for (const name of ["np-names", "np-peers"]) await daemonOn(0).ok("DELETE", `/loadbalancers/${name}`);
     const nft = await must(inNs(u.hosts[0]?.ns ?? "", ["nft", "list", "table", "inet", "hostnet"]));
