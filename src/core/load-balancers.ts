@@ -11,7 +11,7 @@ import type { Endpoint, LbPortMapping, LoadBalancer, Network, Protocol } from ".
 import type { FieldValue } from "../policies/kind.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import type { Store } from "../store/store.js";
-import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
+import type { FlowKey, ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
 import { checkLength, limits } from "../model/limits.js";
 import { checkName, checkPort } from "./validate.js";
@@ -105,11 +105,12 @@ export class LoadBalancerService {
     const translationChanged =
       JSON.stringify(before.portMappings) !== JSON.stringify(after.portMappings) ||
       before.sourceVip !== after.sourceVip;
+    const kept = new Set(flowKeys(after).map((f) => JSON.stringify(f)));
     await this.forgetBackend([
-      ...before.vips.filter((vip) => translationChanged || !after.vips.includes(vip)).map((vip) => ({ vip })),
+      ...flowKeys(before).filter((f) => translationChanged || !kept.has(JSON.stringify(f))),
       ...this.backendAddresses(
         before.backends.filter(gone).flatMap((id) => this.store.endpoints.find(id) ?? []),
-        after.vips,
+        flowKeys(after),
       ),
     ]);
     return after;
@@ -221,7 +222,7 @@ export class LoadBalancerService {
     const lb = this.get(ref);
     this.store.write(() => this.lbs.delete(lb.id));
     await this.reconciler.converge([`lb:${lb.id}`]);
-    await this.forgetBackend(lb.vips.map((vip) => ({ vip })));
+    await this.forgetBackend(flowKeys(lb));
   }
 
   /** Adds one backend: new connections may land on it at once. */
@@ -269,20 +270,20 @@ export class LoadBalancerService {
     backends: readonly { readonly lbs: readonly LoadBalancer[]; readonly ep: Endpoint }[],
   ): Promise<void> {
     await this.forgetBackend(
-      backends.flatMap(({ lbs, ep }) => lbs.flatMap((lb) => this.backendAddresses([ep], lb.vips))),
+      backends.flatMap(({ lbs, ep }) => lbs.flatMap((lb) => this.backendAddresses([ep], flowKeys(lb)))),
     );
   }
 
-  /** Each endpoint's addresses as backends of `vips`, of the VIP's family. */
+  /** Each endpoint's addresses as backends of `frontends`, of the frontend's family. */
   private backendAddresses(
     eps: readonly Endpoint[],
-    vips: readonly string[],
-  ): { readonly vip: string; readonly backend: string }[] {
+    frontends: readonly FlowKey[],
+  ): (FlowKey & { readonly backend: string })[] {
     return eps.flatMap((ep) =>
-      vips.flatMap((vip) =>
+      frontends.flatMap((f) =>
         ep.addresses
-          .filter((a) => (a.family === 6) === vip.includes(":"))
-          .map((a) => ({ vip, backend: a.address })),
+          .filter((a) => a.family === (f.vip === undefined ? f.family : familyOfAddress(f.vip)))
+          .map((a) => ({ ...f, backend: a.address })),
       ),
     );
   }
@@ -458,3 +459,11 @@ const overlaySource = (net: Network): string | undefined =>
   net.overlay === null
     ? undefined
     : (net.overlay.sourceAddress ?? net.subnets.find((s) => s.family === 4)?.gateway);
+
+/** What the kernel keeps a load balancer's flows under: its VIPs, or a NodePort's UDP ports. */
+const flowKeys = (lb: Pick<LoadBalancer, "vips" | "ipv6" | "portMappings">): FlowKey[] =>
+  lb.vips.length > 0
+    ? lb.vips.map((vip) => ({ vip }))
+    : lb.portMappings
+        .filter((m) => m.protocol === "udp")
+        .map((m) => ({ nodePort: m.externalPort, family: lb.ipv6 ? 6 : 4 }));

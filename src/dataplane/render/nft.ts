@@ -33,8 +33,6 @@ import { limits } from "../../model/limits.js";
 
 const table = (family: NftFamily): string => `${family} ${NFT_TABLE}`;
 
-const nodePortMark = `0x${NODE_PORT_CT_MARK.toString(16).padStart(8, "0")}`;
-
 const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
   ifname: { 4: "ifname", 6: "ifname" },
   addr: { 4: "ipv4_addr", 6: "ipv6_addr" },
@@ -115,11 +113,11 @@ const inetChains = `
     ip6 daddr . meta l4proto . th dport vmap @lbSpread6
   }
   chain lb_node_dnat4 {
-    ct mark set ct mark or ${nodePortMark}
+    ct mark set ct mark or ${NODE_PORT_CT_MARK}
     meta l4proto . th dport vmap @lbNodeSpread4
   }
   chain lb_node_dnat6 {
-    ct mark set ct mark or ${nodePortMark}
+    ct mark set ct mark or ${NODE_PORT_CT_MARK}
     meta l4proto . th dport vmap @lbNodeSpread6
   }
   chain lb_remember4 {
@@ -131,8 +129,8 @@ const inetChains = `
     ip saddr 127.0.0.0/8 oifname @natBridges masquerade
     ip6 saddr ::1 oifname @natBridges masquerade
     ct status dnat oifname . ip daddr @overlayRemote4 snat ip to oifname map @overlaySource4
-    meta nfproto ipv4 ct status dnat ct mark and ${nodePortMark} == ${nodePortMark} meta l4proto { tcp, udp } snat ip to meta l4proto . ct original proto-dst map @lbNodeSource4
-    meta nfproto ipv6 ct status dnat ct mark and ${nodePortMark} == ${nodePortMark} meta l4proto { tcp, udp } snat ip6 to meta l4proto . ct original proto-dst map @lbNodeSource6
+    meta nfproto ipv4 ct status dnat ct mark and ${NODE_PORT_CT_MARK} == ${NODE_PORT_CT_MARK} meta l4proto { tcp, udp } snat ip to meta l4proto . ct original proto-dst map @lbNodeSource4
+    meta nfproto ipv6 ct status dnat ct mark and ${NODE_PORT_CT_MARK} == ${NODE_PORT_CT_MARK} meta l4proto { tcp, udp } snat ip6 to meta l4proto . ct original proto-dst map @lbNodeSource6
     meta nfproto ipv4 ct status dnat snat ip to ct original ip daddr map @lbSource4
     meta nfproto ipv6 ct status dnat snat ip6 to ct original ip6 daddr map @lbSource6
     ct status dnat oifname . ip saddr @hairpin4 masquerade
