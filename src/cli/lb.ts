@@ -40,7 +40,11 @@ export const lbCreateOptions = {
     type: "boolean",
     description: "Source-IP affinity: a client's new connections go to the backend its last one went to",
   },
-  "source-vip": { type: "string", arg: "IP", description: "The source address the backends see" },
+  "source-vip": {
+    type: "string",
+    arg: "IP",
+    description: "The source address the backends see (of a VIP's family, or the NodePort's)",
+  },
   dsr: {
     type: "boolean",
     description: "Direct server return: backends get connections unchanged and answer clients themselves",

@@ -248,7 +248,10 @@ export class HostnetService {
     return setPortMappings(this.core, ref, specs);
   }
 
-  /** Whether an endpoint other than `exceptEndpoint` has the host port on `hostIp` (every address if undefined). */
+  /**
+   * Whether an endpoint other than `exceptEndpoint` has the host port on `hostIp` (every address if undefined),
+   * or a NodePort load balancer has it.
+   */
   hostPortTaken(
     protocol: Protocol,
     hostPort: number,

@@ -1,5 +1,5 @@
 /** Load balancers and their backends, in the store's database. */
-import type { LbPortMapping, LoadBalancer } from "../model/types.js";
+import type { LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
 import type { Prepare } from "./statements.js";
 
 interface LbRow {
@@ -93,6 +93,14 @@ export class LoadBalancerStore {
     return this.prepare<[], LbRow>("SELECT * FROM load_balancers WHERE vips = '[]' ORDER BY created_at, name")
       .all()
       .map((row) => this.hydrate(row));
+  }
+
+  /** The NodePort load balancer (no VIPs) of either family that serves this protocol and port, if any. */
+  withNodePort(protocol: Protocol, port: number): LoadBalancer | undefined {
+    const row = this.prepare<[string, number], LbRow>(
+      "SELECT * FROM load_balancers WHERE vips = '[]' AND EXISTS (SELECT 1 FROM json_each(load_balancers.port_mappings) AS m WHERE json_extract(m.value, '$.protocol') = ? AND json_extract(m.value, '$.externalPort') = ?) ORDER BY created_at, name LIMIT 1",
+    ).get(protocol, port);
+    return row === undefined ? undefined : this.hydrate(row);
   }
 
   /** The ids of the load balancers that have this endpoint as a backend. */

@@ -6,7 +6,14 @@
  * comments); a different version is replaced atomically, elements and all.
  */
 import { createHash } from "node:crypto";
-import { anyBridgeName, anyHostVethName, elementComment, NFT_TABLE, versionChain } from "../naming.js";
+import {
+  anyBridgeName,
+  anyHostVethName,
+  elementComment,
+  NFT_TABLE,
+  NODE_PORT_CT_MARK,
+  versionChain,
+} from "../naming.js";
 import {
   ACL_TIERS,
   aclTierSet,
@@ -61,6 +68,9 @@ function setDeclaration(name: NftSetName, options: SkeletonOptions): string {
  * overlay routes a remote subnet back out of the bridge it came in by, and a redirected container would send
  * straight to the remote router, past this host's forward chain and its ACLs). A redirect is related to the
  * connection it is about, so it is dropped before the output chain accepts related packets.
+ * A NodePort has no address of its own to key its SourceVIP by: the connections it DNATs carry a conntrack
+ * mark bit, and `lbNodeSource` (protocol . original port) SNATs those alone, not a port mapping's or a VIP's
+ * of the same port. The mark survives for the connection's life; only its first packet is NATed.
  */
 const inetChains = `
   chain guard {
@@ -103,9 +113,11 @@ const inetChains = `
     ip6 daddr . meta l4proto . th dport vmap @lbSpread6
   }
   chain lb_node_dnat4 {
+    ct mark set ct mark or ${NODE_PORT_CT_MARK}
     meta l4proto . th dport vmap @lbNodeSpread4
   }
   chain lb_node_dnat6 {
+    ct mark set ct mark or ${NODE_PORT_CT_MARK}
     meta l4proto . th dport vmap @lbNodeSpread6
   }
   chain lb_remember4 {
@@ -117,6 +129,8 @@ const inetChains = `
     ip saddr 127.0.0.0/8 oifname @natBridges masquerade
     ip6 saddr ::1 oifname @natBridges masquerade
     ct status dnat oifname . ip daddr @overlayRemote4 snat ip to oifname map @overlaySource4
+    meta nfproto ipv4 ct status dnat ct mark and ${NODE_PORT_CT_MARK} == ${NODE_PORT_CT_MARK} meta l4proto { tcp, udp } snat ip to meta l4proto . ct original proto-dst map @lbNodeSource4
+    meta nfproto ipv6 ct status dnat ct mark and ${NODE_PORT_CT_MARK} == ${NODE_PORT_CT_MARK} meta l4proto { tcp, udp } snat ip6 to meta l4proto . ct original proto-dst map @lbNodeSource6
     meta nfproto ipv4 ct status dnat snat ip to ct original ip daddr map @lbSource4
     meta nfproto ipv6 ct status dnat snat ip6 to ct original ip6 daddr map @lbSource6
     ct status dnat oifname . ip saddr @hairpin4 masquerade

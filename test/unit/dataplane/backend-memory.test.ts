@@ -61,6 +61,18 @@ describe("forgetBackend", () => {
     );
   });
 
+  it("forgets a NodePort's UDP flows by its port and the NodePort mark, on any address, and no affinity", async () => {
+    const { runner, calls } = recording([["192.0.2.7", "198.51.100.1", "10.1.0.5"]]);
+    await forgetBackend(runner)([
+      { nodePort: 30053, family: 4 },
+      { nodePort: 30053, family: 6, backend: "fd00::5" },
+    ]);
+    expect(calls.map((c) => c.input)).toEqual([
+      "-D -f ipv4 -p udp --orig-port-dst 30053 --mark 0x00100000/0x00100000\n" +
+        "-D -f ipv6 -p udp --orig-port-dst 30053 --mark 0x00100000/0x00100000 --reply-src fd00::5\n",
+    ]);
+  });
+
   it("runs nothing when there is nothing to forget", async () => {
     const { runner, calls } = recording();
     await forgetBackend(runner)([]);

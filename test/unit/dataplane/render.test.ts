@@ -388,7 +388,31 @@ describe("nft lines", () => {
   });
 
   it("keeps its skeleton version, so an upgraded hostnetd does not rebuild its tables", () => {
-    expect(skeletonVersion()).toBe("cf83b53338f2");
+    expect(skeletonVersion()).toBe("5259cdea945f");
+  });
+
+  it("marks the connections a NodePort DNATs, and SNATs those alone by their NodePort's SourceVIP", () => {
+    const skeleton = nftLines(create(table))[2] ?? "";
+    expect(skeleton).toContain("map lbNodeSource4 { type inet_proto . inet_service : ipv4_addr; }");
+    expect(skeleton).toContain("map lbNodeSource6 { type inet_proto . inet_service : ipv6_addr; }");
+    expect(skeleton).toContain(
+      "  chain lb_node_dnat4 {\n    ct mark set ct mark or 0x00100000\n    meta l4proto . th dport vmap @lbNodeSpread4\n",
+    );
+    expect(skeleton).toContain(
+      "  chain lb_node_dnat6 {\n    ct mark set ct mark or 0x00100000\n    meta l4proto . th dport vmap @lbNodeSpread6\n",
+    );
+    const snat = (ip: string, family: number): string =>
+      `    meta nfproto ipv${family} ct status dnat ct mark and 0x00100000 == 0x00100000 meta l4proto { tcp, udp } snat ${ip} to meta l4proto . ct original proto-dst map @lbNodeSource${family}`;
+    // After the remote endpoints' SNAT (their host must see this one), before the VIPs' SourceVIPs.
+    const lines = skeleton.split("\n");
+    const at = (line: string): number => lines.indexOf(line);
+    expect(at(snat("ip", 4))).toBeGreaterThan(
+      at("    ct status dnat oifname . ip daddr @overlayRemote4 snat ip to oifname map @overlaySource4"),
+    );
+    expect(at(snat("ip6", 6))).toBe(at(snat("ip", 4)) + 1);
+    expect(at("    meta nfproto ipv4 ct status dnat snat ip to ct original ip daddr map @lbSource4")).toBe(
+      at(snat("ip", 4)) + 2,
+    );
   });
 
   it("spreads a frontend's connections by its draw chain: tries below 2^J, then below 2^(J-1)", () => {
