@@ -88,6 +88,14 @@ export class Store {
   /** hostnetd's own keys, its instance's identity among them. */
   readonly meta = new MetaStore(this.prepare);
 
+  /**
+   * Rows this connection has inserted, changed or deleted since it opened, by any statement: hostnetd is the
+   * store's one writer, so a copy of what it read stays true while this number does.
+   */
+  changes(): number {
+    return this.prepare<[], { n: number }>("SELECT total_changes() AS n").get()?.n ?? 0;
+  }
+
   /** Runs `fn` in one immediate transaction: all of it lands, or none. */
   write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
