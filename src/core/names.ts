@@ -21,7 +21,7 @@ export function storeNameBook(store: Store): NameBook {
   let readAt = -1;
   const kept = new Map<string, unknown>();
   function remembered<T>(key: string, read: () => T): T {
-    const now = store.changes();
+    const now = store.version();
     if (now !== readAt || kept.size >= REMEMBERED) {
       kept.clear();
       readAt = now;
@@ -32,6 +32,7 @@ export function storeNameBook(store: Store): NameBook {
     return value;
   }
   return {
+    version: () => store.version(),
     network: (id) => remembered(`n ${id}`, () => store.networks.find(id)),
     addresses: (networkId, name) =>
       remembered(`a ${networkId} ${name}`, () => {

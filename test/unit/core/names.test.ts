@@ -30,4 +30,17 @@ describe("the resolver's name book", () => {
     await h.service.deleteNetwork("n1");
     expect(book.network(net.id)).toBeUndefined();
   });
+
+  it("has a version that reads leave as it is and every write changes", async () => {
+    const book = storeNameBook(h.store);
+    const before = book.version();
+    expect(book.network(net.id)?.name).toBe("n1");
+    expect(book.addresses(net.id, "web")).toBeUndefined();
+    expect(book.version()).toBe(before);
+    await h.service.createEndpoint(epSpec("web", "n1"));
+    const created = book.version();
+    expect(created).not.toBe(before);
+    await h.service.deleteEndpoint("web");
+    expect(book.version()).not.toBe(created);
+  });
 });
