@@ -162,7 +162,7 @@ export class Resolver {
     // Addresses are IPs already: no lookup, so the answer goes out in the same turn as the query came.
     const socket = createSocket({ type: spec.address.includes(":") ? "udp6" : "udp4", lookup: noLookup });
     const cache = new AnswerCache();
-    // A datagram that cannot be sent is lost, as UDP may lose it; the socket's 'error' listener takes the error.
+    // A datagram that cannot be sent is lost, as UDP may lose it: with no callback, dgram drops the error.
     const send = (answer: Buffer | undefined, from: RemoteInfo): void => {
       if (answer !== undefined) socket.send(answer, from.port, from.address);
     };
