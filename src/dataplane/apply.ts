@@ -14,6 +14,7 @@ import type { LoopbackProxy } from "./loopback-proxy.js";
 import { removeResolvConf, writeResolvConf } from "./linux/resolv-conf.js";
 import { writeSysctl } from "./linux/sysctl.js";
 import type { Op } from "./plan.js";
+import { nftScript } from "./render/nft.js";
 import { batches, ipArgv, steps, type Batch } from "./render/steps.js";
 
 /** What hostnetd serves itself, which plans open and close like kernel objects. */
@@ -23,22 +24,22 @@ export interface InProcess {
 }
 
 async function runBatch(runner: Runner, { proxy, resolver }: InProcess, batch: Batch): Promise<void> {
-  const input = `${batch.lines.join("\n")}\n`;
+  const input = (): string => `${batch.lines.join("\n")}\n`;
   switch (batch.runner.kind) {
     case "ip":
       await runner.run(
         ipArgv(batch.runner.netns, [...(batch.runner.family === 6 ? ["-6"] : []), "-batch", "-"]),
-        input,
+        input(),
       );
       return;
     case "nft":
-      await runner.run(["nft", "-f", "-"], input);
+      await runner.run(["nft", "-f", "-"], nftScript(batch.lines));
       return;
     case "tc":
-      await runner.run(["tc", "-batch", "-"], input);
+      await runner.run(["tc", "-batch", "-"], input());
       return;
     case "bridge":
-      await runner.run(["bridge", "-batch", "-"], input);
+      await runner.run(["bridge", "-batch", "-"], input());
       return;
     case "sysctl":
       for (const line of batch.lines) {

@@ -317,12 +317,17 @@ export class Reconciler {
     progress?: ApplyProgress,
   ): Promise<readonly Op[]> {
     const withFirewall = this.firewallIntegration === "auto" ? widened(requested) : requested;
-    if (fresh || this.known === undefined) await this.refresh();
+    // Derived once: a full converge that observes adopts from the same objects it plans.
+    const fromStore = requested === "all" ? this.wanted.fromStore() : undefined;
+    if (fresh || this.known === undefined) await this.refresh(fromStore);
     else if (withFirewall !== requested) await this.refreshFirewalls();
     const scope = this.withNamespaces(withFirewall);
     const { owners, desired } =
       scope === "all"
-        ? { owners: scope, desired: this.wanted.desired(scope) }
+        ? {
+            owners: scope,
+            desired: (fromStore ?? this.wanted.fromStore()).concat(this.firewallObjects()),
+          }
         : this.withMissingPrerequisites(scope);
     // A large scope (a load balancer's 65,536 elements) takes the event loop for a while at each step: the
     // API answers in between.
@@ -418,13 +423,17 @@ export class Reconciler {
     return { owners, desired };
   }
 
-  private async refresh(): Promise<void> {
+  /** `fromStore`: what the store wants now, if the caller has it already. */
+  private async refresh(fromStore?: readonly KernelObject[]): Promise<void> {
     const [observed, firewalls] = await Promise.all([
       this.kernel.observe(this.wanted.namespacesInUse(), this.store.meta.instanceId()),
       this.observeFirewalls(),
     ]);
     this.hostFirewalls = firewalls.host;
-    this.known = new KnownObjects([...this.adopted(observed), ...firewalls.objects]);
+    this.known = new KnownObjects([
+      ...this.adopted(observed, fromStore ?? this.wanted.fromStore()),
+      ...firewalls.objects,
+    ]);
   }
 
   /** Replaces the record's nft tables and elements with a fresh observation of them. */
@@ -459,13 +468,8 @@ export class Reconciler {
   }
 
   /** Observed objects, the store's where their kind cannot name an owner. */
-  private adopted(observed: readonly KernelObject[]): KernelObject[] {
-    const owners = new Map(
-      this.wanted
-        .desired("all")
-        .filter(carriesNoOwner)
-        .map((o) => [identity(o), o.owner]),
-    );
+  private adopted(observed: readonly KernelObject[], fromStore: readonly KernelObject[]): KernelObject[] {
+    const owners = new Map(fromStore.filter(carriesNoOwner).map((o) => [identity(o), o.owner]));
     return observed.map((o) => adopt(o, owners));
   }
 
