@@ -3,6 +3,7 @@
  * make the kernel match, with deletes children-first and creates parents-first.
  */
 import { identity, parentOf, sameState, type KernelObject } from "./objects.js";
+import { runThrough, runYielding, sliceCounter, type Pass } from "./slices.js";
 
 export type Op =
   | { readonly action: "create"; readonly object: KernelObject }
@@ -65,15 +66,31 @@ function rank(o: KernelObject): number {
 }
 
 /** Objects by identity, without a pair per object on the way (a plan may hold a hundred thousand). */
-function byIdentity(objects: readonly KernelObject[]): Map<string, KernelObject> {
+function* byIdentity(objects: readonly KernelObject[], due: () => boolean): Pass<Map<string, KernelObject>> {
   const out = new Map<string, KernelObject>();
-  for (const o of objects) out.set(identity(o), o);
+  for (const o of objects) {
+    out.set(identity(o), o);
+    if (due()) yield;
+  }
   return out;
 }
 
 export function plan(desired: readonly KernelObject[], observed: readonly KernelObject[]): Plan {
-  const want = byIdentity(desired);
-  const have = byIdentity(observed);
+  return runThrough(planning(desired, observed));
+}
+
+/** plan, letting the event loop run between slices of objects. */
+export function planYielding(
+  desired: readonly KernelObject[],
+  observed: readonly KernelObject[],
+): Promise<Plan> {
+  return runYielding(planning(desired, observed));
+}
+
+function* planning(desired: readonly KernelObject[], observed: readonly KernelObject[]): Pass<Plan> {
+  const due = sliceCounter();
+  const want = yield* byIdentity(desired, due);
+  const have = yield* byIdentity(observed, due);
 
   /**
    * Whether desired `d` must be built from nothing: it is missing (`o`, as observed), it is replaced by
@@ -106,8 +123,10 @@ export function plan(desired: readonly KernelObject[], observed: readonly Kernel
   };
 
   const deletes: Op[] = [];
-  for (const [id, o] of have)
+  for (const [id, o] of have) {
     if (!want.has(id) && !goes(parentOf(o))) deletes.push({ action: "delete", object: o });
+    if (due()) yield;
+  }
 
   const upserts: Op[] = [];
   for (const [id, d] of want) {
@@ -116,6 +135,7 @@ export function plan(desired: readonly KernelObject[], observed: readonly Kernel
     if (o !== undefined && !same && !goes(parentOf(d)))
       upserts.push({ action: "replace", from: o, object: d });
     else if (mustBuild(d, o, same)) upserts.push({ action: "create", object: d });
+    if (due()) yield;
   }
   deletes.sort((a, b) => rank(b.object) - rank(a.object));
   upserts.sort((a, b) => rank(a.object) - rank(b.object));

@@ -23,6 +23,7 @@ import {
 import { defaultSkeleton, partsText, type KernelObject, type SkeletonOptions } from "../objects.js";
 import type { Op } from "../plan.js";
 import { limits } from "../../model/limits.js";
+import { runThrough, sliceCounter, type Pass } from "../slices.js";
 
 const table = (family: NftFamily): string => `${family} ${NFT_TABLE}`;
 
@@ -312,9 +313,16 @@ const ELEMENT_LINE = /^(add|delete) element (\S+ \S+ \S+) \{ (.*) \}$/;
  * element line needs another.
  */
 export function nftScript(lines: readonly string[]): string {
+  return runThrough(nftScriptPass(lines));
+}
+
+/** nftScript, pausing between slices of lines (slices.ts). */
+export function* nftScriptPass(lines: readonly string[]): Pass<string> {
+  const due = sliceCounter();
   const tables: string[] = [];
   const elements = { delete: new Map<string, string[]>(), add: new Map<string, string[]>() };
   for (const line of lines) {
+    if (due()) yield;
     const m = ELEMENT_LINE.exec(line);
     if (m === null) {
       tables.push(line);
