@@ -4,7 +4,7 @@
  * forgotten) is not drift hostnet repairs before its periodic check: it is dropped here.
  */
 import { NFT_TABLE, RULE_PROTO } from "./naming.js";
-import { identity } from "./objects.js";
+import type { KernelObject } from "./objects.js";
 import { nftElementOf } from "./observe-nft.js";
 
 /** Where a removal happened: hostnetd's namespace (null), or a namespace by its id there (nsid). */
@@ -40,8 +40,16 @@ export type Removal =
   | { readonly kind: "qdisc"; readonly dev: string; readonly qdisc: string }
   /** A table, chain, rule or set of hostnet's nft tables. */
   | { readonly kind: "nft"; readonly family: string; readonly object: string }
-  /** Elements of one of hostnet's nft sets, by identity. */
-  | { readonly kind: "nftElements"; readonly family: string; readonly set: string; readonly ids: string[] };
+  /**
+   * Elements of one of hostnet's nft sets, as they were when removed: a replace's own delete removes the
+   * element in its old state, which the record no longer has.
+   */
+  | {
+      readonly kind: "nftElements";
+      readonly family: string;
+      readonly set: string;
+      readonly elements: readonly KernelObject[];
+    };
 
 const NUD_STATES = /\b(PERMANENT|NOARP|REACHABLE|STALE|FAILED|INCOMPLETE|DELAY|PROBE|NONE)\s*$/;
 /** Route types other than unicast: the kernel's own (local, broadcast, multicast) or none of hostnet's. */
@@ -162,11 +170,8 @@ export function parseNftMonitorLine(line: string): Removal | undefined {
   if (table !== NFT_TABLE) return undefined;
   if (object !== "element") return { kind: "nft", family, object };
   const set = body.name ?? "";
-  const ids = (body.elem?.set ?? []).flatMap((raw) => {
-    const element = nftElementOf(family, set, raw);
-    return element === undefined ? [] : [identity(element)];
-  });
-  return ids.length === 0 ? undefined : { kind: "nftElements", family, set, ids };
+  const elements = (body.elem?.set ?? []).flatMap((raw) => nftElementOf(family, set, raw) ?? []);
+  return elements.length === 0 ? undefined : { kind: "nftElements", family, set, elements };
 }
 
 /** One line a person can read: what was removed, and where (a namespace's path, when it is known). */
@@ -191,6 +196,6 @@ export function describeRemoval(r: Removal, path?: string): string {
         ? `nft table ${r.family} ${NFT_TABLE} deleted`
         : `nft ${r.object} of table ${r.family} ${NFT_TABLE} deleted`;
     case "nftElements":
-      return `${String(r.ids.length)} element(s) deleted from nft set ${r.set}`;
+      return `${String(r.elements.length)} element(s) deleted from nft set ${r.set}`;
   }
 }

@@ -21,6 +21,7 @@ import { describe, type IptablesBackend, type KernelObject } from "../objects.js
 import { replaceDestroysChildren, type Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
 import { nftLines } from "./nft.js";
+import { runThrough, sliceCounter, type Pass } from "../slices.js";
 
 type RunnerKey =
   /** `family` 6: `ip -6`, which IPv6 rules need (ip rule takes an address for IPv4 unless told). */
@@ -385,9 +386,16 @@ function opSteps(op: Op): Step[] {
  * entries need only its vxlan device and bridge, made before it, never another peer's.
  */
 export function steps(ops: readonly Op[]): Step[] {
+  return runThrough(stepsPass(ops));
+}
+
+/** steps, pausing between slices of ops (slices.ts). */
+export function* stepsPass(ops: readonly Op[]): Pass<Step[]> {
+  const due = sliceCounter();
   const out: Step[] = [];
   let neighbours: Step[] = [];
   for (const op of ops) {
+    if (due()) yield;
     const lines = opSteps(op);
     if (op.object.kind === "overlayPeer") {
       out.push(...lines.filter((s) => s.runner.kind === "bridge"));
@@ -421,6 +429,12 @@ const isTransaction = (r: RunnerKey): boolean => r.kind === "nft" || r.kind === 
  * for one iptables table its first batch: each is one transaction, and names links only as text.
  */
 export function batches(all: readonly Step[]): Batch[] {
+  return runThrough(batchesPass(all));
+}
+
+/** batches, pausing between slices of steps (slices.ts). */
+export function* batchesPass(all: readonly Step[]): Pass<Batch[]> {
+  const due = sliceCounter();
   const out: {
     runner: RunnerKey;
     lines: string[];
@@ -430,6 +444,7 @@ export function batches(all: readonly Step[]): Batch[] {
   }[] = [];
   const transactions = new Map<string, (typeof out)[number]>();
   for (const s of all) {
+    if (due()) yield;
     const name = runnerName(s.runner);
     const last = out.at(-1);
     let batch = isTransaction(s.runner)

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
 import { plan } from "../../../src/dataplane/plan.js";
 import { LB_DRAW_TRIES } from "../../../src/dataplane/nft-sets.js";
-import { nftLines, skeletonVersion } from "../../../src/dataplane/render/nft.js";
+import { nftLines, nftScript, skeletonVersion } from "../../../src/dataplane/render/nft.js";
 import { batches, ipArgv, steps, type Step } from "../../../src/dataplane/render/steps.js";
 import { addr, create, del, element, ifname, port, proto, replace } from "../../helpers/plan-ops.js";
 import {
@@ -351,6 +351,21 @@ describe("nft lines", () => {
     expect(nftLines(replace(from, portmap))).toEqual([
       "delete element inet hostnet portmap4 { tcp . 8080 }",
       `add element inet hostnet portmap4 { tcp . 8080 comment "${EP}" : 10.0.0.2 . 80 }`,
+    ]);
+  });
+
+  it("gives nft each set's deletes, then each set's adds, as one command each, after the table commands", () => {
+    const other = element(EP, "portmap4", [proto("tcp"), port(9090)], [addr("10.0.0.3"), port(80)]);
+    const from = { ...portmap, owner: "orphan" } as KernelObject;
+    const lines = [replace(from, portmap), del(natBridge), create(other), create(table)].flatMap(nftLines);
+    const script = nftScript(lines);
+    const tableText = `${nftLines(create(table)).join("\n")}\n`;
+    expect(script.startsWith(tableText)).toBe(true);
+    expect(script.slice(tableText.length).split("\n")).toEqual([
+      "delete element inet hostnet portmap4 { tcp . 8080 }",
+      `delete element inet hostnet natBridges { "${BRIDGE}" }`,
+      `add element inet hostnet portmap4 { tcp . 8080 comment "${EP}" : 10.0.0.2 . 80, tcp . 9090 comment "${EP}" : 10.0.0.3 . 80 }`,
+      "",
     ]);
   });
 
