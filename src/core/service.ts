@@ -43,7 +43,7 @@ import type {
   PortMappingSpec,
 } from "./specs.js";
 import { freeSubnet } from "./subnets.js";
-import { aclHits, endpointStats, endpointTraffic } from "./traffic.js";
+import { endpointStats, kernelCounters } from "./traffic.js";
 import { restoreUplinks } from "./uplinks.js";
 
 // The doors' requests, with the service that takes them.
@@ -254,8 +254,7 @@ export class HostnetService {
   metricsSources(): MetricsSources {
     return {
       objects: () => this.core.store.census.objects(),
-      endpointTraffic: () => endpointTraffic(this.core),
-      aclHits: () => aclHits(this.core),
+      kernelCounters: () => kernelCounters(this.core),
     };
   }
 

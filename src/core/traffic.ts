@@ -4,7 +4,7 @@
  */
 import { endpointHostInterface } from "./kernel-names.js";
 import type { LinkStats } from "../dataplane/linux/link-stats.js";
-import type { AclRuleHits, EndpointTraffic } from "../metrics/metrics.js";
+import type { AclRuleHits, EndpointTraffic, KernelCounters } from "../metrics/metrics.js";
 import type { Endpoint } from "../model/types.js";
 import { counterSets, policyCounters } from "../policies/objects.js";
 import { getEndpoint, getNetwork, type Core } from "./context.js";
@@ -38,10 +38,12 @@ function networkNames(core: Core): (id: string) => string {
   return (id) => names.get(id) ?? id;
 }
 
-/** Every endpoint's ACL rules that count, with their hits. */
-export function aclHits(core: Core): Promise<AclRuleHits[]> {
-  const endpoints = core.store.census.endpointsWithAcls().map((id) => getEndpoint(core, id));
-  return aclHitsOf(core, endpoints);
+/** The endpoints with ACLs of their own, hydrated in one pass when they are many. */
+function endpointsWithAcls(core: Core): Endpoint[] {
+  const ids = core.store.census.endpointsWithAcls();
+  if (ids.length < 10) return ids.map((id) => getEndpoint(core, id));
+  const wanted = new Set(ids);
+  return core.store.endpoints.all().filter((ep) => wanted.has(ep.id));
 }
 
 /** Packets an endpoint's Block rules dropped, by direction. */
@@ -77,13 +79,19 @@ function traffic(
   };
 }
 
-/** Every endpoint of this host that has a veth, with its traffic. */
-export async function endpointTraffic(core: Core): Promise<EndpointTraffic[]> {
-  const [links, hits] = await Promise.all([core.host.linkStats(), aclHits(core)]);
-  const acl = blocked(hits);
-  return core.store.census
-    .endpointLinks()
-    .map((l) => traffic(l, links.get(endpointHostInterface(l)), acl.get(l.endpoint)));
+/** Every endpoint of this host that has a veth with its traffic, and every ACL rule that counts with its hits. */
+export async function kernelCounters(core: Core): Promise<KernelCounters> {
+  const [links, aclHits] = await Promise.all([
+    core.host.linkStats(),
+    aclHitsOf(core, endpointsWithAcls(core)),
+  ]);
+  const acl = blocked(aclHits);
+  return {
+    traffic: core.store.census
+      .endpointLinks()
+      .map((l) => traffic(l, links.get(endpointHostInterface(l)), acl.get(l.endpoint))),
+    aclHits,
+  };
 }
 
 /** One endpoint's traffic; zero for an endpoint without a veth (detached, or another host's). */

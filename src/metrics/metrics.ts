@@ -36,10 +36,15 @@ export interface AclRuleHits {
   readonly packets: number;
 }
 
+/** What the kernel counted for hostnet's endpoints, read together: ACL drops are part of the traffic. */
+export interface KernelCounters {
+  readonly traffic: readonly EndpointTraffic[];
+  readonly aclHits: readonly AclRuleHits[];
+}
+
 export interface MetricsSources {
   objects(): readonly ObjectCount[];
-  endpointTraffic(): Promise<readonly EndpointTraffic[]>;
-  aclHits(): Promise<readonly AclRuleHits[]>;
+  kernelCounters(): Promise<KernelCounters>;
   /** Whether etcd answers; absent without a cluster. */
   etcdConnected?: () => boolean;
 }
@@ -55,10 +60,10 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 export class HostnetMetrics {
   private readonly registry = new Registry();
   /**
-   * The endpoints' traffic as this scrape read it: prom-client collects all metrics at once, and five of them
-   * share one read of the kernel's counters.
+   * The kernel's counters as this scrape read them: prom-client collects all metrics at once, and six of them
+   * share one read.
    */
-  private traffic: Promise<readonly EndpointTraffic[]> | undefined;
+  private counters: Promise<KernelCounters> | undefined;
 
   private readonly converges = new Counter({
     name: "hostnet_converges_total",
@@ -162,8 +167,9 @@ export class HostnetMetrics {
         },
       });
     }
-    this.registerTraffic(sources);
-    this.registerAclHits(sources);
+    const counters = (): Promise<KernelCounters> => (this.counters ??= sources.kernelCounters());
+    this.registerTraffic(counters);
+    this.registerAclHits(counters);
   }
 
   /** One converge (`converge`) or repair of drift (`repair`), with what it did. */
@@ -209,12 +215,11 @@ export class HostnetMetrics {
 
   /** The text a scrape gets, and its content type. */
   async scrape(): Promise<{ text: string; contentType: string }> {
-    this.traffic = undefined;
+    this.counters = undefined;
     return { text: await this.registry.metrics(), contentType: this.registry.contentType };
   }
 
-  private registerTraffic(sources: MetricsSources): void {
-    const traffic = (): Promise<readonly EndpointTraffic[]> => (this.traffic ??= sources.endpointTraffic());
+  private registerTraffic(counters: () => Promise<KernelCounters>): void {
     const labelNames = ["endpoint", "network"] as const;
     const counter = (name: string, help: string, value: (t: EndpointTraffic) => number): void => {
       new Counter({
@@ -223,7 +228,7 @@ export class HostnetMetrics {
         labelNames,
         registers: [this.registry],
         async collect() {
-          const all = await traffic();
+          const all = (await counters()).traffic;
           this.reset();
           for (const t of all) this.inc({ endpoint: t.endpoint, network: t.network }, value(t));
         },
@@ -243,7 +248,7 @@ export class HostnetMetrics {
       labelNames: [...labelNames, "direction", "reason"] as const,
       registers: [this.registry],
       async collect() {
-        const all = await traffic();
+        const all = (await counters()).traffic;
         this.reset();
         for (const t of all)
           for (const d of t.dropped)
@@ -255,14 +260,14 @@ export class HostnetMetrics {
     });
   }
 
-  private registerAclHits(sources: MetricsSources): void {
+  private registerAclHits(counters: () => Promise<KernelCounters>): void {
     new Counter({
       name: "hostnet_acl_rule_packets_total",
       help: "Packets each ACL rule of an endpoint matched",
       labelNames: ["endpoint", "network", "rule", "action", "direction"] as const,
       registers: [this.registry],
       async collect() {
-        const hits = await sources.aclHits();
+        const hits = (await counters()).aclHits;
         this.reset();
         for (const h of hits)
           this.inc(

@@ -44,11 +44,10 @@ describe("metrics", () => {
     let reads = 0;
     metrics.readFrom({
       objects: () => [{ kind: "endpoint", state: "attached", count: 1 }],
-      endpointTraffic: () => {
+      kernelCounters: () => {
         reads++;
-        return Promise.resolve([{ ...traffic, receivedPackets: 31 * reads }]);
+        return Promise.resolve({ traffic: [{ ...traffic, receivedPackets: 31 * reads }], aclHits: [] });
       },
-      aclHits: () => Promise.resolve([]),
     });
     const first = (await metrics.scrape()).text;
     expect(reads).toBe(1);
