@@ -74,6 +74,14 @@ export interface ApplyReport {
   readonly durationMs: number;
 }
 
+/** Hears of each converge and repair when it ends, with what it applied (metrics). */
+export type ConvergeObserver = (
+  kind: "converge" | "repair",
+  seconds: number,
+  ops: readonly Op[],
+  failed: boolean,
+) => void;
+
 export interface RepairReport {
   readonly repaired: readonly Op[];
   readonly failures: readonly { owner: Owner; error: unknown }[];
@@ -116,6 +124,7 @@ export class Reconciler {
     skeleton: SkeletonOptions = defaultSkeleton,
     private readonly firewallIntegration: FirewallIntegration = "auto",
     private readonly holds: RepairHolds = new RepairHolds(),
+    private readonly observe: ConvergeObserver = () => undefined,
   ) {
     this.wanted = new StoreView(store, skeleton, () => this.firewallObjects());
   }
@@ -128,14 +137,21 @@ export class Reconciler {
     if (scope !== "all") this.holds.release(scope);
     return this.serialised(async () => {
       const started = performance.now();
+      const seconds = (): number => (performance.now() - started) / 1000;
       let ops: readonly Op[];
       try {
         ops = await this.convergeOnce(scope, false, undefined, progress);
       } catch (err) {
         this.log.warn({ op: "converge", scope, err }, "apply failed; retrying against a fresh observation");
-        ops = await this.convergeOnce(scope, true, undefined, progress);
+        try {
+          ops = await this.convergeOnce(scope, true, undefined, progress);
+        } catch (retryErr) {
+          this.observe("converge", seconds(), [], true);
+          throw retryErr;
+        }
       }
-      const report = { ops: ops.length, durationMs: Math.round((performance.now() - started) * 100) / 100 };
+      this.observe("converge", seconds(), ops, false);
+      const report = { ops: ops.length, durationMs: Math.round(seconds() * 100000) / 100 };
       this.log.info({ op: "converge", scope, ...report }, "converged");
       return report;
     });
@@ -282,6 +298,7 @@ export class Reconciler {
         );
       }
       this.holds.repaired(repaired);
+      this.observe("repair", (performance.now() - started) / 1000, repaired, failures.length > 0);
       if (repaired.length > 0)
         this.log.info(
           {

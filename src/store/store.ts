@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { HostnetError } from "../errors.js";
+import { CensusStore } from "./census.js";
 import { DockerPoolStore } from "./docker-pools.js";
 import { EndpointStore } from "./endpoints.js";
 import { LoadBalancerStore } from "./load-balancers.js";
@@ -98,6 +99,8 @@ export class Store {
   readonly loadBalancers = new LoadBalancerStore(this.prepare);
   /** Docker's IPAM pools and their addresses. */
   readonly dockerPools = new DockerPoolStore(this.prepare);
+  /** Objects counted by kind and state, and endpoints' links, for metrics. */
+  readonly census = new CensusStore(this.prepare);
   /** hostnetd's own keys, its instance's identity among them. */
   readonly meta = new MetaStore(this.prepare);
 

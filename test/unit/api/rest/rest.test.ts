@@ -670,6 +670,8 @@ describe("plan, version and OpenAPI", () => {
         "/endpoints/{ref}/attach",
         "/endpoints/{ref}/detach",
         "/endpoints/{ref}/policies",
+        "/endpoints/{ref}/stats",
+        "/endpointstats/{ref}",
         "/globals/features",
         "/globals/version",
         "/loadbalancers",
