@@ -43,6 +43,7 @@ import type {
 } from "./specs.js";
 import { freeSubnet } from "./subnets.js";
 import { restoreUplinks } from "./uplinks.js";
+import { LB_AFFINITY_SECONDS } from "../model/hns-load-balancer.js";
 
 // The doors' requests, with the service that takes them.
 export type {
@@ -72,7 +73,12 @@ export class HostnetService {
   private readonly core: Core;
 
   constructor(store: Store, reconciler: Reconciler, host: HostSide) {
-    this.loadBalancers = new LoadBalancerService(store, reconciler, host.forgetBackend);
+    this.loadBalancers = new LoadBalancerService(
+      store,
+      reconciler,
+      host.forgetBackend,
+      host.lbAffinitySeconds ?? LB_AFFINITY_SECONDS,
+    );
     this.core = {
       store,
       reconciler,

@@ -62,7 +62,7 @@ export function driftOf(
       observe = observe === "all" || (r.kind !== "nft" && r.kind !== "nftElements") ? "all" : "nft";
     return ids.length === 0 ? [] : [{ r, lost }];
   });
-  const whole = (r: Removal): boolean => r.kind !== "nft" || r.object === "table";
+  const whole = (r: Removal): boolean => r.kind !== "nft" || r.object === "table" || r.id !== undefined;
   const lost = new Set(taken.flatMap(({ r, lost }) => (whole(r) ? lost : [])));
   const damaged = new Set(taken.flatMap(({ r, lost: ids }) => (whole(r) ? [] : ids)));
   // `nft flush ruleset` takes both tables, but the monitor may print the second table's removal only
@@ -125,7 +125,7 @@ function takenFromRecord(
       return r.qdisc === "tbf" ? known(`shaper:${r.dev}`) : [];
     // A chain, rule or set gone leaves the table broken: it is rebuilt whole, as if it were gone.
     case "nft":
-      return known(`nft:${r.family}`);
+      return known(r.id ?? `nft:${r.family}`);
     case "nftElements":
       return known(...r.ids);
   }

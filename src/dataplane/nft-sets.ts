@@ -7,6 +7,8 @@
 /** hostnet's two tables: `inet hostnet` (NAT, forwarding, ACLs) and `bridge hostnet` (anti-spoofing). */
 export const nftFamilies = ["inet", "bridge"] as const;
 export type NftFamily = (typeof nftFamilies)[number];
+export const isNftFamily = (family: string): family is NftFamily =>
+  (nftFamilies as readonly string[]).includes(family);
 
 /** One part of an element's key or value, as hostnet writes it; `t` is the part's type in the schema. */
 export type ElementPart =

@@ -20,7 +20,7 @@ import { iptablesCreateLines, iptablesDeleteLines } from "../firewall/iptables.j
 import { describe, type IptablesBackend, type KernelObject } from "../objects.js";
 import { replaceDestroysChildren, type Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
-import { nftLines } from "./nft.js";
+import { nftLines, type NftLine } from "./nft.js";
 
 type RunnerKey =
   /** `family` 6: `ip -6`, which IPv6 rules need (ip rule takes an address for IPv4 unless told). */
@@ -57,7 +57,12 @@ export interface Step {
   readonly file?: FileCommand;
   /** For the resolver, likewise. */
   readonly listener?: ListenerCommand;
+  /** For nft, the line's place in the transaction (render/nft.ts nftPhase). */
+  readonly nftPhase?: NftLine["phase"];
 }
+
+const nft = (lines: readonly NftLine[]): Step[] =>
+  lines.map((l) => ({ runner: { kind: "nft" }, line: l.text, nftPhase: l.phase }));
 
 type ListenerCommand =
   | { readonly action: "open"; readonly spec: ListenerSpec }
@@ -204,8 +209,10 @@ function createSteps(o: KernelObject): Step[] {
     case "sysctl":
       return [{ runner: { kind: "sysctl" }, line: `${o.key}=${o.value}` }];
     case "nftTable":
+    case "nftSet":
+    case "nftChain":
     case "nftElement":
-      return nftLines({ action: "create", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
+      return nft(nftLines({ action: "create", object: o }));
     case "loopbackProxy":
       return [{ runner: { kind: "proxy" }, line: `open ${describe(o)}`, proxy: { action: "open", spec: o } }];
     case "resolvConf":
@@ -275,8 +282,10 @@ function deleteSteps(o: KernelObject): Step[] {
     case "sysctl":
       return [];
     case "nftTable":
+    case "nftSet":
+    case "nftChain":
     case "nftElement":
-      return nftLines({ action: "delete", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
+      return nft(nftLines({ action: "delete", object: o }));
     case "loopbackProxy":
       return [
         {
@@ -341,11 +350,10 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "firewalldInterface":
       return [firewalld(firewalldReplaceLine(to))];
     case "nftTable":
+    case "nftSet":
+    case "nftChain":
     case "nftElement":
-      return nftLines({ action: "replace", from, object: to }).map((line) => ({
-        runner: { kind: "nft" },
-        line,
-      }));
+      return nft(nftLines({ action: "replace", from, object: to }));
     case "veth":
       return replaceDestroysChildren(to, from)
         ? [...deleteSteps(from), ...createSteps(to)]
@@ -382,9 +390,18 @@ function opSteps(op: Op): Step[] {
 /**
  * Each op's lines, in plan order; but consecutive overlay peers give all their FDB lines first, then all
  * their neighbour lines: one `bridge` and one `ip` process for a thousand peers, not two thousand. A peer's
- * entries need only its vxlan device and bridge, made before it, never another peer's.
+ * entries need only its vxlan device and bridge, made before it, never another peer's. The nft lines, one
+ * transaction, are in the order of their phases (render/nft.ts nftPhase), plan order within a phase.
  */
 export function steps(ops: readonly Op[]): Step[] {
+  const all = inPlanOrder(ops);
+  const nft = all.filter((s) => s.nftPhase !== undefined);
+  nft.sort((a, b) => (a.nftPhase ?? 0) - (b.nftPhase ?? 0));
+  let next = 0;
+  return all.map((s) => (s.nftPhase === undefined ? s : (nft[next++] ?? s)));
+}
+
+function inPlanOrder(ops: readonly Op[]): Step[] {
   const out: Step[] = [];
   let neighbours: Step[] = [];
   for (const op of ops) {
