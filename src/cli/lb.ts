@@ -194,6 +194,7 @@ export const lb = group({
         "hostnet lb create web --vip 198.51.100.10 --port 80:8080/tcp --backend web1 --backend web2",
         "hostnet lb create dns --vip 10.96.0.10 --port 53:53/udp --backend dns1 --ilb --local-routed-vip",
         "hostnet lb create shop --vip 198.51.100.20 --port 443:8443/tcp --backend shop1 --backend shop2 --affinity",
+        "hostnet lb update shop --vip 2001:db8:100::20 --ipv6 --port 443:8443/tcp --backend shop1 --affinity --affinity-timeout 600",
       ],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createLoadBalancer(lbCreateRequest(args.NAME, values));

@@ -282,7 +282,7 @@ function elementText(o: Extract<KernelObject, { kind: "nftElement" }>, withValue
  * chain or set (a rule, an element's verdict) goes before the chain or set goes, and comes after it comes,
  * since the kernel refuses to delete a chain or set still referred to.
  */
-export const nftPhase = {
+const nftPhase = {
   table: 0,
   flushChain: 1,
   deleteElement: 2,
