@@ -6,7 +6,7 @@
  * again into an empty nft table (target: at most 5 s), (d) hostnetd's memory (RSS) with N, and how long
  * making them all took. The baselines are measured earlier in the same run.
  *
- *   node dist/bench/lb.js [--n 10000] [--big 1024] [--samples 20] [--seconds 3] [--parallel 8]
+ *   node dist/bench/lb.js [--n 10000] [--big 1024] [--samples 20] [--seconds 3] [--parallel 8] [--cpu-prof DIR]
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     parallel: { type: "string", default: "8" },
     samples: { type: "string", default: "20" },
     seconds: { type: "string", default: "3" },
+    "cpu-prof": { type: "string" },
   },
 });
 const N = Number(values.n);
@@ -108,7 +109,10 @@ await runBench("lb", async ({ cleanup, ownPrefix }) => {
   const t = await createTopology();
   ownPrefix(t.prefix);
   cleanup.add(() => t.destroy());
-  const d = await startDaemon(t.host, ["--no-default-network"]);
+  const cpuProf = values["cpu-prof"];
+  const d = await startDaemon(t.host, ["--no-default-network"], {
+    nodeArgs: cpuProf === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`],
+  });
   cleanup.add(() => d.stop());
   await d.ok("POST", "/networks", {
     Name: "bench",

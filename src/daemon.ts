@@ -24,6 +24,7 @@ import {
   namespaceAt,
 } from "./dataplane/hostfacts.js";
 import { linuxUplinks } from "./dataplane/uplink.js";
+import { linkStats } from "./dataplane/linux/link-stats.js";
 import { udhcpcClients } from "./dataplane/linux/dhcp-client.js";
 import { forgetBackend } from "./dataplane/linux/backend-memory.js";
 import { DhcpLeases } from "./core/leases.js";
@@ -32,7 +33,9 @@ import { buildDockerPlugin } from "./api/docker/server.js";
 import type { FirewallIntegration } from "./dataplane/firewall/exceptions.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { progressLog } from "./dataplane/progress-log.js";
-import { loggedRunner, processRunner } from "./dataplane/linux/exec.js";
+import { loggedRunner, measuredRunner, processRunner } from "./dataplane/linux/exec.js";
+import { HostnetMetrics } from "./metrics/metrics.js";
+import { serveMetrics } from "./metrics/listener.js";
 import { fileLimit } from "./dataplane/linux/file-limit.js";
 import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Resolver } from "./dns/resolver.js";
@@ -60,6 +63,8 @@ export interface DaemonOptions {
   readonly resyncMs: number;
   /** Repairs of one object within a minute before repairs hold it back. */
   readonly repairLimit: number;
+  /** Where GET /metrics is served over TCP too; null for the unix socket only. */
+  readonly metricsListen: { readonly host: string; readonly port: number } | null;
   /** This host's underlay address, which overlay networks need; null without one. */
   readonly hostAddress: string | null;
   /** The cluster whose overlay networks span hosts: etcd; null for overlay networks of this host only. */
@@ -155,7 +160,10 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   await claimSocket(opts.socket);
   if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
-  const runner = loggedRunner(processRunner, log);
+  const metrics = new HostnetMetrics();
+  const runner = measuredRunner(loggedRunner(processRunner, log), (tool, seconds, ok) =>
+    metrics.command(tool, seconds, ok),
+  );
   const resolver = new Resolver(storeNameBook(store));
   const reconciler = new Reconciler(
     store,
@@ -163,6 +171,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     log,
     opts.firewallIntegration,
     new RepairHolds({ ...defaultRepairLimits, limit: opts.repairLimit }),
+    (kind, seconds, ops, failed) => metrics.converged(kind, seconds, ops, failed),
   );
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
@@ -175,6 +184,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
           opts.hostAddress,
           opts.cluster.leaseSeconds,
           overlayLog,
+          metrics,
         );
   const overlayAddresses =
     registry === undefined ? undefined : new OverlayAddresses(store, reconciler, registry, overlayLog);
@@ -188,10 +198,15 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     interfaceMtu: (address) => interfaceMtu(runner, address),
     interfaceAddresses: (netns, ifname) => interfaceAddresses(runner, netns, ifname),
     namespaceAt,
+    linkStats,
     ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
     ...(registry === undefined || overlayAddresses === undefined
       ? {}
       : { overlay: { registry, addresses: overlayAddresses } }),
+  });
+  metrics.readFrom({
+    ...service.metricsSources(),
+    ...(registry === undefined ? {} : { etcdConnected: () => registry.available }),
   });
   for (const vanished of await service.vanishedNamespaces())
     logVanished(log, "namespace missing at start-up", vanished);
@@ -216,19 +231,26 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   );
   watcher.start(startMonitors);
 
-  const app = await buildApp(service, log, {
-    socket: opts.socket,
-    store: storePath,
-    kernel: () => ({ release: release(), features: kernelFeatures() }),
-    ...(opts.cluster === null || registry === undefined
-      ? {}
-      : { etcd: { endpoints: opts.cluster.etcd, connected: () => registry.available } }),
-  });
+  const app = await buildApp(
+    service,
+    log,
+    {
+      socket: opts.socket,
+      store: storePath,
+      kernel: () => ({ release: release(), features: kernelFeatures() }),
+      ...(opts.cluster === null || registry === undefined
+        ? {}
+        : { etcd: { endpoints: opts.cluster.etcd, connected: () => registry.available } }),
+    },
+    metrics,
+  );
   await listen(app, opts.socket);
+  const scrapes =
+    opts.metricsListen === null ? undefined : await serveMetrics(metrics, opts.metricsListen, log);
   let plugin: FastifyInstance | undefined;
   if (opts.dockerPluginSocket !== null) {
     const pools = new DockerPools(store, (family, taken, field) => service.freeSubnet(family, taken, field));
-    plugin = buildDockerPlugin(service, pools, log.child({ component: "docker-plugin" }));
+    plugin = buildDockerPlugin(service, pools, log.child({ component: "docker-plugin" }), metrics);
     await listen(plugin, opts.dockerPluginSocket);
   }
   log.info(
@@ -241,6 +263,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       await watcher.stop();
       await app.close();
       await plugin?.close();
+      await scrapes?.close();
       await registry?.close();
       leases.stopAll();
       await proxy.closeAll();

@@ -17,6 +17,8 @@ import { registerInfoRoute, type InfoSource } from "./rest/info.js";
 import { registerRoutes } from "./rest/routes.js";
 import { registerGlobalRoutes } from "./rest/globals.js";
 import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
+import { registerMetrics } from "./rest/metrics.js";
+import type { HostnetMetrics } from "../metrics/metrics.js";
 
 const MAX_PARAM_LENGTH = 1024;
 
@@ -59,11 +61,15 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, log: Fast
   setTimeout(() => socket.destroy(), LINGER_MAX_MS).unref();
 }
 
-/** `info` answers GET /info; without it (tests of other routes) there is no such route. */
+/**
+ * `info` answers GET /info, `metrics` GET /metrics and counts requests; without them (tests of other
+ * routes) there are no such routes.
+ */
 export async function buildApp(
   service: HostnetService,
   logger: FastifyBaseLogger,
   info?: InfoSource,
+  metrics?: HostnetMetrics,
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
@@ -106,9 +112,10 @@ export async function buildApp(
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: { code: "NotFound", message: `no route ${req.method} ${req.url}` } }),
   );
+  if (metrics !== undefined) registerMetrics(app, metrics);
   registerRoutes(app, service);
   registerGlobalRoutes(app);
-  registerCniRoute(app, new CniHandler(service));
+  registerCniRoute(app, new CniHandler(service), metrics);
   registerLoadBalancerRoutes(app, service.loadBalancers);
   if (info !== undefined) registerInfoRoute(app, service, info);
   app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());

@@ -2,6 +2,7 @@
 import type {
   AttachRequest,
   EndpointRequest,
+  EndpointStats,
   EndpointWire as Endpoint,
   NamespaceWire as Namespace,
   NetworkWire as Network,
@@ -174,6 +175,42 @@ async function showEndpoints(ctx: Context, answer: unknown, rows: readonly Endpo
   ctx.show(answer, (style) => endpointTable(rows, networks, namespaces, style));
 }
 
+const statsOptions = {
+  watch: {
+    type: "boolean",
+    description: "Sample again every --interval until interrupted (or --count times)",
+  },
+  interval: {
+    type: "string",
+    arg: "SECONDS",
+    description: "Seconds between samples with --watch (default 2)",
+  },
+  count: { type: "string", arg: "N", description: "With --watch: stop after N samples" },
+} as const satisfies OptionSpecs;
+
+function statsInterval(values: Values<typeof statsOptions>): number {
+  const seconds = Number(values.interval ?? "2");
+  if (!(seconds > 0 && seconds <= 3600))
+    throw new UsageError("--interval must be seconds, more than 0, at most 3600");
+  return seconds * 1000;
+}
+
+function statsCount(values: Values<typeof statsOptions>): number | undefined {
+  if (values.count === undefined) return undefined;
+  const n = Number(values.count);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError("--count must be a whole number, at least 1");
+  return n;
+}
+
+const statsColumns: readonly Column<EndpointStats>[] = [
+  { header: "RX BYTES", cell: (s) => String(s.BytesReceived) },
+  { header: "RX PACKETS", cell: (s) => String(s.PacketsReceived) },
+  { header: "TX BYTES", cell: (s) => String(s.BytesSent) },
+  { header: "TX PACKETS", cell: (s) => String(s.PacketsSent) },
+  { header: "DROPPED IN", cell: (s) => String(s.DroppedPacketsIncoming) },
+  { header: "DROPPED OUT", cell: (s) => String(s.DroppedPacketsOutgoing) },
+];
+
 export const endpoint = group({
   names: ["endpoint"],
   help: "Manage endpoints",
@@ -231,6 +268,22 @@ export const endpoint = group({
       async run(ctx, { args }) {
         const ep = await ctx.client.endpoint(args.ENDPOINT);
         await showEndpoints(ctx, ep, [ep]);
+      },
+    }),
+    defineCommand({
+      names: ["stats"],
+      help: "Print what an endpoint received, sent and had dropped; --watch samples it again every --interval",
+      args: ["ENDPOINT"],
+      options: statsOptions,
+      examples: ["hostnet endpoint stats web1", "hostnet endpoint stats web1 --watch --interval 5"],
+      async run(ctx, { args, values }) {
+        const interval = statsInterval(values);
+        const samples = values.watch === true ? (statsCount(values) ?? Infinity) : 1;
+        for (let i = 0; i < samples; i++) {
+          if (i > 0) await new Promise((resolve) => setTimeout(resolve, interval));
+          const stats = await ctx.client.endpointStats(args.ENDPOINT);
+          ctx.show(stats, (style) => columnTable(statsColumns, [stats], style));
+        }
       },
     }),
     defineCommand({

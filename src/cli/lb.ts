@@ -46,7 +46,11 @@ export const lbCreateOptions = {
     description:
       "With --affinity: how long a client keeps its backend after its last new connection, 1 to 86400 (default: hostnetd's --lb-affinity-timeout, 10800)",
   },
-  "source-vip": { type: "string", arg: "IP", description: "The source address the backends see" },
+  "source-vip": {
+    type: "string",
+    arg: "IP",
+    description: "The source address the backends see (of a VIP's family, or the NodePort's)",
+  },
   dsr: {
     type: "boolean",
     description: "Direct server return: backends get connections unchanged and answer clients themselves",

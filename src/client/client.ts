@@ -14,6 +14,7 @@ import type {
   AttachRequest,
   CountedPolicy,
   EndpointRequest,
+  EndpointStats,
   EndpointWire as Endpoint,
   NamespaceRequest,
   NamespaceWire as Namespace,
@@ -42,6 +43,8 @@ export interface HostnetClient {
   deleteEndpoint(ref: string): Promise<void>;
   attachEndpoint(ref: string, body: AttachRequest): Promise<Endpoint>;
   detachEndpoint(ref: string): Promise<Endpoint>;
+  /** What the endpoint received, sent and had dropped (HNS's endpoint statistics). */
+  endpointStats(ref: string): Promise<EndpointStats>;
   /** Adds, removes or replaces the endpoint's policies (not its port mappings) and answers the endpoint. */
   modifyPolicies(ref: string, body: PolicyRequest): Promise<Endpoint>;
   /** Changes the policies every endpoint of the network gets besides its own. */
@@ -104,6 +107,7 @@ export function createClient(options: RequestOptions): HostnetClient {
     deleteEndpoint: (r) => none(call("DELETE", `/endpoints/${ref(r)}`)),
     attachEndpoint: async (r, body) => (await call("POST", `/endpoints/${ref(r)}/attach`, body)) as Endpoint,
     detachEndpoint: async (r) => (await call("POST", `/endpoints/${ref(r)}/detach`)) as Endpoint,
+    endpointStats: async (r) => (await call("GET", `/endpoints/${ref(r)}/stats`)) as EndpointStats,
     modifyPolicies: async (r, body) =>
       (await call("POST", `/endpoints/${ref(r)}/policies`, body)) as Endpoint,
     modifyNetworkPolicies: async (r, body) =>

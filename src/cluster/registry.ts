@@ -12,6 +12,7 @@
 import { BrokenCircuitError } from "cockatiel";
 import type { Etcd3, Lease, PutBuilder, Watcher } from "etcd3";
 import type { Logger } from "pino";
+import type { HostnetMetrics } from "../metrics/metrics.js";
 import type { DnsSettings } from "../model/types.js";
 
 const NETWORKS = "/hostnet/v1/networks/";
@@ -141,6 +142,7 @@ export class OverlayRegistry {
     readonly hostAddress: string,
     private readonly leaseSeconds: number,
     private readonly log: Logger,
+    private readonly metrics?: Pick<HostnetMetrics, "etcdWatchRestarted" | "etcdClaim">,
   ) {}
 
   get available(): boolean {
@@ -204,9 +206,18 @@ export class OverlayRegistry {
           this.log.error({ op: "overlay", err }, "could not remove a remote endpoint"),
         );
     });
-    for (const w of [networks, endpoints]) w.on("disconnected", (err) => this.unreachable(err));
+    let lost = false;
+    for (const w of [networks, endpoints])
+      w.on("disconnected", (err) => {
+        lost = true;
+        this.unreachable(err);
+      });
     // A watch that reconnects resumes after the last revision it saw: nothing is missed, nothing to list.
-    endpoints.on("connected", () => this.answered());
+    endpoints.on("connected", () => {
+      if (lost) this.metrics?.etcdWatchRestarted();
+      lost = false;
+      this.answered();
+    });
   }
 
   /** Defines an overlay network cluster-wide; false when another definition has the name. */
@@ -243,14 +254,19 @@ export class OverlayRegistry {
     const value = endpointValue(record, this.hostAddress);
     const lease = this.lease;
     if (lease === undefined) throw new Error("etcd has not answered since hostnetd started");
-    return this.call(async () => {
+    const holder = await this.call(async () => {
       const holder = await this.createIfAbsent(key, lease.put(key).value(value));
       if (holder === CREATED) return undefined;
       const host = holder === null ? undefined : hostOf(holder);
       if (host !== this.hostAddress) return host ?? "another host";
       await lease.put(key).value(value).options(deadline());
       return undefined;
+    }).catch((err: unknown) => {
+      this.metrics?.etcdClaim("failed");
+      throw err;
     });
+    this.metrics?.etcdClaim(holder === undefined ? "claimed" : "taken");
+    return holder;
   }
 
   /** Forgets one of this host's addresses; while etcd is away, the sync that follows its return does. */

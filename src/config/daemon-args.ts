@@ -7,7 +7,8 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import type { ClusterOptions, DaemonOptions } from "../daemon.js";
-import { DURATION, optionSpec, type OptionKey } from "./options.js";
+import { isIP } from "node:net";
+import { DURATION, METRICS_LISTEN, optionSpec, type OptionKey } from "./options.js";
 import { StartupError, type Resolved } from "./resolve.js";
 
 /** The etcd TLS files as the configuration names them; read by readTlsFiles(). */
@@ -38,8 +39,20 @@ export function daemonArgs(resolved: Resolved): DaemonArgs {
     resyncMs: resyncMs(resolved),
     repairLimit: config.repairLimit,
     hostAddress: config.hostAddress ?? null,
+    metricsListen: metricsListen(resolved),
     cluster: clusterArgs(resolved),
   };
+}
+
+/** Where the metrics listener listens: loopback unless an address is given. */
+function metricsListen({ config, name, refuse }: Resolved): { host: string; port: number } | null {
+  if (config.metricsListen === undefined) return null;
+  const m = new RegExp(METRICS_LISTEN).exec(config.metricsListen);
+  const port = Number(m?.[2]);
+  const host = m?.[1]?.replace(/^\[(.*)\]$/, "$1") ?? "127.0.0.1";
+  if (m === null || port < 1 || port > 65535 || isIP(host) === 0)
+    throw refuse(`${name("metricsListen")} ${optionSpec("metricsListen").rule}`, "metricsListen");
+  return { host, port };
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -38,6 +38,9 @@ const path = Type.String({ minLength: 1 });
 /** `30s`, `500ms`, `2m`, `1h`, or a bare number of seconds. */
 export const DURATION = "^(\\d+(?:\\.\\d+)?)(ms|s|m|h)?$";
 
+/** `PORT`, `IPv4:PORT` or `[IPv6]:PORT`. */
+export const METRICS_LISTEN = "^(?:(\\d{1,3}(?:\\.\\d{1,3}){3}|\\[[0-9a-fA-F:.]+\\]):)?(\\d{1,5})$";
+
 /** The option's key in the configuration file is its key here. */
 export const optionTable = {
   socket: option({
@@ -129,6 +132,15 @@ export const optionTable = {
     help: "the least severe lines hostnetd logs",
     rule: "must be fatal, error, warn, info, debug, trace or silent",
     reload: true,
+  }),
+  metricsListen: option({
+    flag: "metrics-listen",
+    arg: "[ADDR:]PORT",
+    // metricsListen() (daemon-args.ts) reads it: an IPv4 address or a bracketed IPv6 one, and the port.
+    schema: Type.String({ pattern: METRICS_LISTEN }),
+    help: "also serve GET /metrics over TCP for scraping, on 127.0.0.1 unless an address is given ([docs/metrics.md](docs/metrics.md))",
+    rule: "is a port (1-65535), or an address and a port: 127.0.0.1:9471, [::1]:9471",
+    reload: false,
   }),
   hostAddress: option({
     flag: "host-address",

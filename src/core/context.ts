@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { HostAddress, NamespaceAtPath } from "../dataplane/hostfacts.js";
 import type { UplinkHost } from "../dataplane/uplink.js";
+import type { LinkStats } from "../dataplane/linux/link-stats.js";
 import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import type { Owner } from "../dataplane/naming.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
@@ -35,6 +36,8 @@ export interface HostSide {
   readonly interfaceMtu: (address: string) => Promise<number | undefined>;
   /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist. */
   readonly interfaceAddresses: (netns: string, ifname: string) => Promise<string[] | undefined>;
+  /** Every interface's traffic counters in hostnetd's namespace, by name. */
+  readonly linkStats: () => Promise<ReadonlyMap<string, LinkStats>>;
   /** What the file at a path is, for a namespace a runtime hands in (or hostnet is to make there). */
   readonly namespaceAt: (path: string) => NamespaceAtPath;
   /** This host's underlay address (hostnetd --host-address), which overlay networks need. */

@@ -7,11 +7,11 @@ import { randomUUID } from "node:crypto";
 import { conflict, conflictAt, HostnetError, invalidArgument, notFound } from "../errors.js";
 import type { Reconciler } from "../dataplane/reconciler.js";
 import { contains, familyOfAddress, notUnicast, parseIp, parsePrefix, type Family } from "../model/ip.js";
-import type { Endpoint, LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
+import type { Endpoint, LbPortMapping, LoadBalancer, Network, Protocol } from "../model/types.js";
 import type { FieldValue } from "../policies/kind.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import type { Store } from "../store/store.js";
-import type { ForgetBackend } from "../dataplane/linux/backend-memory.js";
+import type { FlowKey, ForgetBackend } from "../dataplane/linux/backend-memory.js";
 import { convergeOrUndo } from "./converge.js";
 import { checkLength, limits } from "../model/limits.js";
 import { checkName, checkPort } from "./validate.js";
@@ -110,11 +110,12 @@ export class LoadBalancerService {
     const translationChanged =
       JSON.stringify(before.portMappings) !== JSON.stringify(after.portMappings) ||
       before.sourceVip !== after.sourceVip;
+    const kept = new Set(flowKeys(after).map((f) => JSON.stringify(f)));
     await this.forgetBackend([
-      ...before.vips.filter((vip) => translationChanged || !after.vips.includes(vip)).map((vip) => ({ vip })),
+      ...flowKeys(before).filter((f) => translationChanged || !kept.has(JSON.stringify(f))),
       ...this.backendAddresses(
         before.backends.filter(gone).flatMap((id) => this.store.endpoints.find(id) ?? []),
-        after.vips,
+        flowKeys(after),
       ),
     ]);
     return after;
@@ -168,7 +169,9 @@ export class LoadBalancerService {
     checkSize(families, portMappings.length, unique);
     const backends = unique.map(({ ep }) => ep.id);
     const sourceVip =
-      spec.sourceVip === undefined ? null : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.value);
+      spec.sourceVip === undefined
+        ? null
+        : this.checkSourceVip(spec.sourceVip.field, spec.sourceVip.value, families);
     const lb = {
       id,
       name,
@@ -234,7 +237,7 @@ export class LoadBalancerService {
     const lb = this.get(ref);
     this.store.write(() => this.lbs.delete(lb.id));
     await this.reconciler.converge([`lb:${lb.id}`]);
-    await this.forgetBackend(lb.vips.map((vip) => ({ vip })));
+    await this.forgetBackend(flowKeys(lb));
   }
 
   /** Adds one backend: new connections may land on it at once. */
@@ -282,20 +285,20 @@ export class LoadBalancerService {
     backends: readonly { readonly lbs: readonly LoadBalancer[]; readonly ep: Endpoint }[],
   ): Promise<void> {
     await this.forgetBackend(
-      backends.flatMap(({ lbs, ep }) => lbs.flatMap((lb) => this.backendAddresses([ep], lb.vips))),
+      backends.flatMap(({ lbs, ep }) => lbs.flatMap((lb) => this.backendAddresses([ep], flowKeys(lb)))),
     );
   }
 
-  /** Each endpoint's addresses as backends of `vips`, of the VIP's family. */
+  /** Each endpoint's addresses as backends of `frontends`, of the frontend's family. */
   private backendAddresses(
     eps: readonly Endpoint[],
-    vips: readonly string[],
-  ): { readonly vip: string; readonly backend: string }[] {
+    frontends: readonly FlowKey[],
+  ): (FlowKey & { readonly backend: string })[] {
     return eps.flatMap((ep) =>
-      vips.flatMap((vip) =>
+      frontends.flatMap((f) =>
         ep.addresses
-          .filter((a) => (a.family === 6) === vip.includes(":"))
-          .map((a) => ({ vip, backend: a.address })),
+          .filter((a) => a.family === (f.vip === undefined ? f.family : familyOfAddress(f.vip)))
+          .map((a) => ({ ...f, backend: a.address })),
       ),
     );
   }
@@ -316,12 +319,20 @@ export class LoadBalancerService {
   }
 
   /**
-   * A SourceVIP is a VIP's kind of address, or this host's source address on an overlay network, which is
-   * what Windows kube-proxy gives every load balancer of a node in overlay mode.
+   * A SourceVIP is a VIP's kind of address, or this host's source address on an overlay network (a routed
+   * overlay's gateway, which every other host routes back here), which is what Windows kube-proxy gives every
+   * load balancer of a node in overlay mode. It SNATs the frontends of its own family only: one of another
+   * family would do nothing.
    */
-  private checkSourceVip(field: string, text: string): string {
+  private checkSourceVip(field: string, text: string, frontends: readonly Family[]): string {
     const ip = parseIp(field, text);
-    if (this.store.networks.all().some((n) => n.overlay?.sourceAddress === ip.address)) return ip.address;
+    if (!frontends.includes(ip.family))
+      throw invalidArgument(
+        field,
+        `${ip.address} is IPv${String(ip.family)}, and the load balancer's frontends are ` +
+          `${[...new Set(frontends)].map((f) => `IPv${String(f)}`).join(" and ")}: it would translate none`,
+      );
+    if (this.store.networks.all().some((n) => overlaySource(n) === ip.address)) return ip.address;
     return this.checkVip(field, text);
   }
 
@@ -450,9 +461,24 @@ function checkNodePort(spec: LoadBalancerSpec): void {
   const why = "a load balancer without VIPs is a NodePort one, on every address of the host";
   if (spec.internal) throw invalidArgument("vips", `an ILB is reached at its VIP: give one (${why})`);
   if (spec.dsr.value) throw invalidArgument(spec.dsr.field, `DSR routes a VIP: give one (${why})`);
-  if (spec.sourceVip !== undefined)
-    throw invalidArgument(spec.sourceVip.field, `connections are SNAT'ed by the VIP they came to (${why})`);
   for (const m of spec.portMappings)
     if (m.affinity.value)
       throw invalidArgument(m.affinity.field, `clients are remembered by the VIP they came to (${why})`);
 }
+
+/**
+ * This host's own address on an overlay network, which other hosts route back here: a shared overlay's source
+ * address, or a routed overlay's IPv4 gateway (remote-subnet-route.ts, backendSource).
+ */
+const overlaySource = (net: Network): string | undefined =>
+  net.overlay === null
+    ? undefined
+    : (net.overlay.sourceAddress ?? net.subnets.find((s) => s.family === 4)?.gateway);
+
+/** What the kernel keeps a load balancer's flows under: its VIPs, or a NodePort's UDP ports. */
+const flowKeys = (lb: Pick<LoadBalancer, "vips" | "ipv6" | "portMappings">): FlowKey[] =>
+  lb.vips.length > 0
+    ? lb.vips.map((vip) => ({ vip }))
+    : lb.portMappings
+        .filter((m) => m.protocol === "udp")
+        .map((m) => ({ nodePort: m.externalPort, family: lb.ipv6 ? 6 : 4 }));

@@ -46,7 +46,11 @@ export function checkPortMappings(specs: readonly PortMappingSpec[], net: Networ
   return checked;
 }
 
-/** Records mappings inside a store transaction, refusing a host port another endpoint has. */
+/**
+ * Records mappings inside a store transaction, refusing a host port another endpoint has, or a NodePort load
+ * balancer, which serves its port on every address of the host (and would take the mapping's connections:
+ * the skeleton matches NodePorts first).
+ */
 export function insertPortMappings(
   core: Core,
   endpointId: string,
@@ -57,6 +61,12 @@ export function insertPortMappings(
     if (clash !== undefined)
       throw conflict(
         `${field}: host port ${m.hostIp ?? "*"}:${m.hostPort}/${m.protocol} is already mapped`,
+        field,
+      );
+    const nodePort = core.store.loadBalancers.withNodePort(m.protocol, m.hostPort);
+    if (nodePort !== undefined)
+      throw conflict(
+        `${field}: host port ${m.hostPort}/${m.protocol} is a NodePort of load balancer "${nodePort.name}"`,
         field,
       );
     core.store.endpoints.insertPortMapping(endpointId, m);
@@ -96,7 +106,10 @@ function boundAddress(m: PortMappingSpec): string | null {
   return ip.address;
 }
 
-/** Whether an endpoint other than `exceptEndpoint` has the host port on `hostIp` (every address if undefined). */
+/**
+ * Whether an endpoint other than `exceptEndpoint` has the host port on `hostIp` (every address if undefined),
+ * or a NodePort load balancer has it on every address.
+ */
 export const hostPortTaken = (
   core: Core,
   mapping: { readonly protocol: Protocol; readonly hostPort: number; readonly hostIp: string | undefined },
@@ -107,4 +120,4 @@ export const hostPortTaken = (
     mapping.hostPort,
     mapping.hostIp ?? "",
     exceptEndpoint,
-  ) !== undefined;
+  ) !== undefined || core.store.loadBalancers.withNodePort(mapping.protocol, mapping.hostPort) !== undefined;

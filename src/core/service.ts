@@ -10,6 +10,7 @@ import { describe, identity } from "../dataplane/objects.js";
 import type { Op } from "../dataplane/plan.js";
 import type { RepairScope } from "../dataplane/drift.js";
 import type { Reconciler, RepairReport } from "../dataplane/reconciler.js";
+import type { EndpointTraffic, MetricsSources } from "../metrics/metrics.js";
 import type { Family, Prefix } from "../model/ip.js";
 import type { Endpoint, Namespace, Network, Origin, Protocol } from "../model/types.js";
 import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";
@@ -42,6 +43,7 @@ import type {
   PortMappingSpec,
 } from "./specs.js";
 import { freeSubnet } from "./subnets.js";
+import { endpointStats, kernelCounters } from "./traffic.js";
 import { restoreUplinks } from "./uplinks.js";
 import { LB_AFFINITY_SECONDS } from "../model/hns-load-balancer.js";
 
@@ -249,12 +251,28 @@ export class HostnetService {
     return policyCounters(this.core, ref);
   }
 
+  /** An endpoint's traffic and drops, from the kernel's counters (HNS's endpoint statistics). */
+  endpointStats(ref: string): Promise<EndpointTraffic & { id: string }> {
+    return endpointStats(this.core, ref);
+  }
+
+  /** What metrics read when scraped: objects, traffic, ACL hits. */
+  metricsSources(): MetricsSources {
+    return {
+      objects: () => this.core.store.census.objects(),
+      kernelCounters: () => kernelCounters(this.core),
+    };
+  }
+
   /** Replaces an endpoint's port mappings in one step: all of them reach the kernel, or none. */
   setPortMappings(ref: string, specs: readonly PortMappingSpec[]): Promise<Endpoint> {
     return setPortMappings(this.core, ref, specs);
   }
 
-  /** Whether an endpoint other than `exceptEndpoint` has the host port on `hostIp` (every address if undefined). */
+  /**
+   * Whether an endpoint other than `exceptEndpoint` has the host port on `hostIp` (every address if undefined),
+   * or a NodePort load balancer has it.
+   */
   hostPortTaken(
     protocol: Protocol,
     hostPort: number,

@@ -5,7 +5,6 @@
  * and stop at the first failure; the nft transaction runs beside them, since nft rules and elements name
  * links only as text and never need them to exist.
  */
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { firewalldArgv } from "./firewall/firewalld.js";
 import { iptablesRestoreArgv, iptablesRestoreInput } from "./firewall/iptables.js";
 import type { Runner } from "./linux/exec.js";
@@ -14,7 +13,9 @@ import type { LoopbackProxy } from "./loopback-proxy.js";
 import { removeResolvConf, writeResolvConf } from "./linux/resolv-conf.js";
 import { writeSysctl } from "./linux/sysctl.js";
 import type { Op } from "./plan.js";
-import { batches, ipArgv, steps, type Batch } from "./render/steps.js";
+import { nftScriptPass } from "./render/nft.js";
+import { batchesPass, ipArgv, stepsPass, type Batch } from "./render/steps.js";
+import { runYielding } from "./slices.js";
 
 /** What hostnetd serves itself, which plans open and close like kernel objects. */
 export interface InProcess {
@@ -23,22 +24,22 @@ export interface InProcess {
 }
 
 async function runBatch(runner: Runner, { proxy, resolver }: InProcess, batch: Batch): Promise<void> {
-  const input = `${batch.lines.join("\n")}\n`;
+  const input = (): string => `${batch.lines.join("\n")}\n`;
   switch (batch.runner.kind) {
     case "ip":
       await runner.run(
         ipArgv(batch.runner.netns, [...(batch.runner.family === 6 ? ["-6"] : []), "-batch", "-"]),
-        input,
+        input(),
       );
       return;
     case "nft":
-      await runner.run(["nft", "-f", "-"], input);
+      await runner.run(["nft", "-f", "-"], await runYielding(nftScriptPass(batch.lines)));
       return;
     case "tc":
-      await runner.run(["tc", "-batch", "-"], input);
+      await runner.run(["tc", "-batch", "-"], input());
       return;
     case "bridge":
-      await runner.run(["bridge", "-batch", "-"], input);
+      await runner.run(["bridge", "-batch", "-"], input());
       return;
     case "sysctl":
       for (const line of batch.lines) {
@@ -85,8 +86,8 @@ export async function apply(
   ops: readonly Op[],
   progress: ApplyProgress = () => undefined,
 ): Promise<void> {
-  const all = batches(steps(ops));
-  await yieldToEventLoop();
+  // A load balancer's 65,536 elements are rendered in slices: the API answers in between.
+  const all = await runYielding(batchesPass(await runYielding(stepsPass(ops))));
   const total = all.reduce((n, b) => n + b.lines.length, 0);
   let done = 0;
   const run = async (batch: Batch): Promise<void> => {

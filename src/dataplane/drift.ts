@@ -5,7 +5,7 @@
 import { describeRemoval, type Removal } from "./kernel-events.js";
 import type { KnownObjects } from "./known.js";
 import { DSR_ROUTE_PROTO } from "./naming.js";
-import { identity, routeMetric } from "./objects.js";
+import { identity, routeMetric, sameState } from "./objects.js";
 
 /** What removals the kernel reported took from the record. */
 export interface Drift {
@@ -126,8 +126,15 @@ function takenFromRecord(
     // A chain, rule or set gone leaves the table broken: it is rebuilt whole, as if it were gone.
     case "nft":
       return known(r.id ?? `nft:${r.family}`);
+    // Only an element in the state the record has: one in another state is an older one, which a replace
+    // (delete and add in one transaction) removed itself. Such a removal needs no look at the kernel, which
+    // for a load balancer's slots rewritten at each backend removed was a listing of every element.
     case "nftElements":
-      return known(...r.ids);
+      return r.elements.flatMap((removed) => {
+        const id = identity(removed);
+        const had = record.get(id);
+        return had !== undefined && sameState(had, removed) ? [id] : [];
+      });
   }
 }
 

@@ -44,8 +44,16 @@ export type Removal =
    * took (a rule takes its chain), which alone is lost, not the table.
    */
   | { readonly kind: "nft"; readonly family: string; readonly object: string; readonly id?: string }
-  /** Elements of one of hostnet's nft sets, by identity. */
-  | { readonly kind: "nftElements"; readonly family: string; readonly set: string; readonly ids: string[] };
+  /**
+   * Elements of one of hostnet's nft sets, as they were when removed: a replace's own delete removes the
+   * element in its old state, which the record no longer has.
+   */
+  | {
+      readonly kind: "nftElements";
+      readonly family: string;
+      readonly set: string;
+      readonly elements: readonly KernelObject[];
+    };
 
 const NUD_STATES = /\b(PERMANENT|NOARP|REACHABLE|STALE|FAILED|INCOMPLETE|DELAY|PROBE|NONE)\s*$/;
 /** Route types other than unicast: the kernel's own (local, broadcast, multicast) or none of hostnet's. */
@@ -175,11 +183,8 @@ export function parseNftMonitorLine(line: string): Removal | undefined {
     return { kind: "nft", family, object, id: identity(taken) };
   }
   const set = body.name ?? "";
-  const ids = (body.elem?.set ?? []).flatMap((raw) => {
-    const element = nftElementOf(family, set, raw);
-    return element === undefined ? [] : [identity(element)];
-  });
-  return ids.length === 0 ? undefined : { kind: "nftElements", family, set, ids };
+  const elements = (body.elem?.set ?? []).flatMap((raw) => nftElementOf(family, set, raw) ?? []);
+  return elements.length === 0 ? undefined : { kind: "nftElements", family, set, elements };
 }
 
 /** One line a person can read: what was removed, and where (a namespace's path, when it is known). */
@@ -204,6 +209,6 @@ export function describeRemoval(r: Removal, path?: string): string {
         ? `nft table ${r.family} ${NFT_TABLE} deleted`
         : `nft ${r.object} of table ${r.family} ${NFT_TABLE} deleted`;
     case "nftElements":
-      return `${String(r.ids.length)} element(s) deleted from nft set ${r.set}`;
+      return `${String(r.elements.length)} element(s) deleted from nft set ${r.set}`;
   }
 }

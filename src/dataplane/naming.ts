@@ -29,6 +29,13 @@ export const DSR_ROUTE_PROTO = 211;
 /** The protocol of the routing rules hostnet adds in a container's namespace, which marks them as its own. */
 export const RULE_PROTO = 211;
 /**
+ * The conntrack mark bit of connections a NodePort DNATs, as nft and conntrack write it (render/nft.ts,
+ * backend-memory.ts): after DNAT, only it tells them from those of a port mapping or a VIP on the same port,
+ * which their NodePort's SourceVIP must not catch, nor forgetting its flows. One bit of the mark, set with
+ * `or`, so whatever else marks connections keeps its bits.
+ */
+export const NODE_PORT_CT_MARK = "0x00100000";
+/**
  * The label of a DSR VIP on a backend's lo: lo's alias marks the namespace, not its addresses. IPv6 addresses
  * have no label, and iproute2 6.1 cannot set an address's protocol: an IPv6 VIP is marked by the `home` flag
  * instead, which means something only to Mobile IPv6 (render/steps.ts, observe.ts).

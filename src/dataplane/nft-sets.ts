@@ -150,6 +150,9 @@ const fixedSets = {
   },
   lbNodeSpread4: { family: "inet", key: ["proto", "port"], value: ["verdict"] },
   lbNodeSpread6: { family: "inet", key: ["proto", "port"], value: ["verdict"] },
+  /** proto . port of a NodePort → the SourceVIP the connections it DNATs reach backends from. */
+  lbNodeSource4: { family: "inet", key: ["proto", "port"], value: ["addr"] },
+  lbNodeSource6: { family: "inet", key: ["proto", "port"], value: ["addr"] },
   /** client . VIP . proto . port → the backend . port it got; the kernel fills it, hostnet only forgets. */
   lbAffinity4: {
     family: "inet",

@@ -3,6 +3,7 @@
  * make the kernel match, with deletes children-first and creates parents-first.
  */
 import { identity, parentOf, sameState, type KernelObject } from "./objects.js";
+import { runThrough, runYielding, sliceCounter, type Pass } from "./slices.js";
 
 export type Op =
   | { readonly action: "create"; readonly object: KernelObject }
@@ -67,26 +68,51 @@ function rank(o: KernelObject): number {
   }
 }
 
-export function plan(desired: readonly KernelObject[], observed: readonly KernelObject[]): Plan {
-  const want = new Map(desired.map((o) => [identity(o), o]));
-  const have = new Map(observed.map((o) => [identity(o), o]));
+/** Objects by identity, without a pair per object on the way (a plan may hold a hundred thousand). */
+function* byIdentity(objects: readonly KernelObject[], due: () => boolean): Pass<Map<string, KernelObject>> {
+  const out = new Map<string, KernelObject>();
+  for (const o of objects) {
+    out.set(identity(o), o);
+    if (due()) yield;
+  }
+  return out;
+}
 
-  const memo = new Map<string, boolean>();
+export function plan(desired: readonly KernelObject[], observed: readonly KernelObject[]): Plan {
+  return runThrough(planning(desired, observed));
+}
+
+/** plan, letting the event loop run between slices of objects. */
+export function planYielding(
+  desired: readonly KernelObject[],
+  observed: readonly KernelObject[],
+): Promise<Plan> {
+  return runYielding(planning(desired, observed));
+}
+
+function* planning(desired: readonly KernelObject[], observed: readonly KernelObject[]): Pass<Plan> {
+  const due = sliceCounter();
+  const want = yield* byIdentity(desired, due);
+  const have = yield* byIdentity(observed, due);
+
   /**
-   * Whether a desired object must be built from nothing: it is missing, it is replaced by deleting and
-   * re-creating it, or its parent is rebuilt (the old parent took it along).
+   * Whether desired `d` must be built from nothing: it is missing (`o`, as observed), it is replaced by
+   * deleting and re-creating it, or its parent is rebuilt (the old parent took it along).
    */
+  const mustBuild = (d: KernelObject, o: KernelObject | undefined, same: boolean): boolean => {
+    const parent = parentOf(d);
+    return (
+      o === undefined || (!same && replaceDestroysChildren(d, o)) || (parent !== undefined && rebuilt(parent))
+    );
+  };
+  // Only parents are asked about by identity, and they are few (tables, links): the memo stays small.
+  const memo = new Map<string, boolean>();
   const rebuilt = (id: string): boolean => {
     const known = memo.get(id);
     if (known !== undefined) return known;
     const d = want.get(id);
     const o = have.get(id);
-    const parent = d === undefined ? undefined : parentOf(d);
-    const result =
-      d !== undefined &&
-      (o === undefined ||
-        (!sameState(d, o) && replaceDestroysChildren(d, o)) ||
-        (parent !== undefined && rebuilt(parent)));
+    const result = d !== undefined && mustBuild(d, o, o !== undefined && sameState(d, o));
     memo.set(id, result);
     return result;
   };
@@ -100,15 +126,19 @@ export function plan(desired: readonly KernelObject[], observed: readonly Kernel
   };
 
   const deletes: Op[] = [];
-  for (const [id, o] of have)
+  for (const [id, o] of have) {
     if (!want.has(id) && !goes(parentOf(o))) deletes.push({ action: "delete", object: o });
+    if (due()) yield;
+  }
 
   const upserts: Op[] = [];
   for (const [id, d] of want) {
     const o = have.get(id);
-    if (o !== undefined && !goes(parentOf(d)) && !sameState(d, o))
+    const same = o !== undefined && sameState(d, o);
+    if (o !== undefined && !same && !goes(parentOf(d)))
       upserts.push({ action: "replace", from: o, object: d });
-    else if (rebuilt(id)) upserts.push({ action: "create", object: d });
+    else if (mustBuild(d, o, same)) upserts.push({ action: "create", object: d });
+    if (due()) yield;
   }
   deletes.sort((a, b) => rank(b.object) - rank(a.object));
   upserts.sort((a, b) => rank(a.object) - rank(b.object));

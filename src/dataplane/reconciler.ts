@@ -27,7 +27,8 @@ import { RepairHolds } from "./holds.js";
 import type { Removal } from "./kernel-events.js";
 import { identity, netnsOf, prerequisitesOf, type KernelObject } from "./objects.js";
 import { madeBy, RecentlyMade } from "./recently-made.js";
-import { plan, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
+import { plan, planYielding, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
+import { runYielding, sliceCounter, type Pass } from "./slices.js";
 import { StoreView, type Scope } from "./store-view.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
@@ -65,6 +66,14 @@ export interface ApplyReport {
   readonly ops: number;
   readonly durationMs: number;
 }
+
+/** Hears of each converge and repair when it ends, with what it applied (metrics). */
+export type ConvergeObserver = (
+  kind: "converge" | "repair",
+  seconds: number,
+  ops: readonly Op[],
+  failed: boolean,
+) => void;
 
 export interface RepairReport {
   readonly repaired: readonly Op[];
@@ -108,6 +117,7 @@ export class Reconciler {
     private readonly log: Logger,
     private readonly firewallIntegration: FirewallIntegration = "auto",
     private readonly holds: RepairHolds = new RepairHolds(),
+    private readonly observe: ConvergeObserver = () => undefined,
   ) {
     this.wanted = new StoreView(store, () => this.firewallObjects());
   }
@@ -120,14 +130,21 @@ export class Reconciler {
     if (scope !== "all") this.holds.release(scope);
     return this.serialised(async () => {
       const started = performance.now();
+      const seconds = (): number => (performance.now() - started) / 1000;
       let ops: readonly Op[];
       try {
         ops = await this.convergeOnce(scope, false, undefined, progress);
       } catch (err) {
         this.log.warn({ op: "converge", scope, err }, "apply failed; retrying against a fresh observation");
-        ops = await this.convergeOnce(scope, true, undefined, progress);
+        try {
+          ops = await this.convergeOnce(scope, true, undefined, progress);
+        } catch (retryErr) {
+          this.observe("converge", seconds(), [], true);
+          throw retryErr;
+        }
       }
-      const report = { ops: ops.length, durationMs: Math.round((performance.now() - started) * 100) / 100 };
+      this.observe("converge", seconds(), ops, false);
+      const report = { ops: ops.length, durationMs: Math.round(seconds() * 100000) / 100 };
       this.log.info({ op: "converge", scope, ...report }, "converged");
       return report;
     });
@@ -274,6 +291,7 @@ export class Reconciler {
         );
       }
       this.holds.repaired(repaired);
+      this.observe("repair", (performance.now() - started) / 1000, repaired, failures.length > 0);
       if (repaired.length > 0)
         this.log.info(
           {
@@ -310,17 +328,22 @@ export class Reconciler {
     progress?: ApplyProgress,
   ): Promise<readonly Op[]> {
     const withFirewall = this.firewallIntegration === "auto" ? widened(requested) : requested;
-    if (fresh || this.known === undefined) await this.refresh();
+    // Derived once: a full converge that observes adopts from the same objects it plans.
+    const fromStore = requested === "all" ? this.wanted.fromStore() : undefined;
+    if (fresh || this.known === undefined) await this.refresh(fromStore);
     else if (withFirewall !== requested) await this.refreshFirewalls();
     const scope = this.withNamespaces(withFirewall);
     const { owners, desired } =
       scope === "all"
-        ? { owners: scope, desired: this.wanted.desired(scope) }
-        : this.withMissingPrerequisites(scope);
-    // A large scope (a load balancer's 65,536 elements) takes the event loop for a while at each step: the
-    // API answers in between.
+        ? {
+            owners: scope,
+            desired: (fromStore ?? this.wanted.fromStore()).concat(this.firewallObjects()),
+          }
+        : await this.withMissingPrerequisites(scope);
+    // A large scope (a load balancer's 65,536 elements) would take the event loop for a while at each step:
+    // each goes in slices, and the API answers in between.
     await yieldToEventLoop();
-    let { ops } = plan(desired, this.observed(owners));
+    let { ops } = await planYielding(desired, this.observed(owners));
     // Re-creating the nft table drops every owner's elements: such a plan must cover every owner.
     if (scope !== "all" && ops.some((op) => op.object.kind === "nftTable" && op.action !== "delete"))
       ({ ops } = plan(this.wanted.desired("all"), this.observed("all")));
@@ -334,26 +357,40 @@ export class Reconciler {
       throw err;
     }
     const known = this.known ?? new KnownObjects();
-    const now = performance.now();
     const unmade = this.unmadeBy(ops);
-    const done = ops.filter((op) => !unmade.has(identity(op.object)));
-    this.made.add(
-      done.flatMap((op) => madeBy(op, known)),
-      now,
-    );
-    for (const op of ops)
+    const done = unmade.size === 0 ? ops : ops.filter((op) => !unmade.has(identity(op.object)));
+    await runYielding(this.recording(known, ops, done, performance.now()));
+    this.known = known;
+    return done;
+  }
+
+  /**
+   * The record after an apply of `ops` that ended `now`: what `done` made is known and recently made, what
+   * `ops` deleted or took along is not.
+   */
+  private *recording(known: KnownObjects, ops: readonly Op[], done: readonly Op[], now: number): Pass<void> {
+    const due = sliceCounter();
+    for (const op of done) {
+      this.made.add(madeBy(op, known), now);
+      if (due()) yield;
+    }
+    for (const op of ops) {
       known.forget(
         identity(op.object),
         op.action === "delete" || (op.action === "replace" && replaceDestroysChildren(op.object, op.from)),
       );
-    for (const op of done) if (op.action !== "delete") known.set(op.object);
-    this.known = known;
-    return done;
+      if (due()) yield;
+    }
+    for (const op of done) {
+      if (op.action !== "delete") known.set(op.object);
+      if (due()) yield;
+    }
   }
 
   /** The objects `ops` made or replaced that the kernel went on without, logged with why, by identity. */
   private unmadeBy(ops: readonly Op[]): ReadonlySet<string> {
     const why = this.kernel.unmade();
+    if (why.size === 0) return new Set();
     const unmade = ops.filter((op) => op.action !== "delete" && why.has(identity(op.object)));
     if (unmade.length > 0)
       this.log.warn(
@@ -394,13 +431,12 @@ export class Reconciler {
    * The scope, and the owners of what its objects stand on that the kernel lacks (a flushed nft table, a
    * deleted bridge or namespace): a write heals what it needs instead of failing on it.
    */
-  private withMissingPrerequisites(scope: readonly Owner[]): { owners: Owner[]; desired: KernelObject[] } {
+  private async withMissingPrerequisites(
+    scope: readonly Owner[],
+  ): Promise<{ owners: Owner[]; desired: KernelObject[] }> {
     const owners = [...scope];
     const desired = this.wanted.desired(scope);
-    const ids = new Set(desired.map(identity));
-    const missing = new Set(
-      desired.flatMap(prerequisitesOf).filter((id) => !ids.has(id) && this.known?.get(id) === undefined),
-    );
+    const missing = await runYielding(this.missingPrerequisites(desired));
     if (missing.size === 0) return { owners, desired };
     for (const owner of new Set(scope.flatMap((o) => this.wanted.standsOn(o)))) {
       const theirs = owners.includes(owner) ? [] : this.wanted.desiredOf(owner);
@@ -411,13 +447,34 @@ export class Reconciler {
     return { owners, desired };
   }
 
-  private async refresh(): Promise<void> {
+  /** `fromStore`: what the store wants now, if the caller has it already. */
+  /** The identities of what `desired` stands on that neither it nor the record has. */
+  private *missingPrerequisites(desired: readonly KernelObject[]): Pass<Set<string>> {
+    const due = sliceCounter();
+    const ids = new Set<string>();
+    for (const o of desired) {
+      ids.add(identity(o));
+      if (due()) yield;
+    }
+    const missing = new Set<string>();
+    for (const o of desired) {
+      for (const id of prerequisitesOf(o))
+        if (!ids.has(id) && this.known?.get(id) === undefined) missing.add(id);
+      if (due()) yield;
+    }
+    return missing;
+  }
+
+  private async refresh(fromStore?: readonly KernelObject[]): Promise<void> {
     const [observed, firewalls] = await Promise.all([
       this.kernel.observe(this.wanted.namespacesInUse(), this.store.meta.instanceId()),
       this.observeFirewalls(),
     ]);
     this.hostFirewalls = firewalls.host;
-    this.known = new KnownObjects([...this.adopted(observed), ...firewalls.objects]);
+    this.known = new KnownObjects([
+      ...this.adopted(observed, fromStore ?? this.wanted.fromStore()),
+      ...firewalls.objects,
+    ]);
   }
 
   /** Replaces the record's nft tables and elements with a fresh observation of them. */
@@ -452,13 +509,8 @@ export class Reconciler {
   }
 
   /** Observed objects, the store's where their kind cannot name an owner. */
-  private adopted(observed: readonly KernelObject[]): KernelObject[] {
-    const owners = new Map(
-      this.wanted
-        .desired("all")
-        .filter(carriesNoOwner)
-        .map((o) => [identity(o), o.owner]),
-    );
+  private adopted(observed: readonly KernelObject[], fromStore: readonly KernelObject[]): KernelObject[] {
+    const owners = new Map(fromStore.filter(carriesNoOwner).map((o) => [identity(o), o.owner]));
     return observed.map((o) => adopt(o, owners));
   }
 

@@ -26,18 +26,19 @@ export class StoreView {
   ) {}
 
   desired(scope: Scope): KernelObject[] {
-    if (scope === "all")
-      return [
-        ...desiredState({
-          networks: this.store.networks.all(),
-          endpoints: this.store.endpoints.all(),
-          namespaces: this.store.namespaces.all(),
-          loadBalancers: this.store.loadBalancers.all(),
-          instance: this.store.meta.instanceId(),
-        }),
-        ...this.firewallObjects(),
-      ];
+    if (scope === "all") return this.fromStore().concat(this.firewallObjects());
     return scope.flatMap((owner) => this.desiredOf(owner));
+  }
+
+  /** Everything the store's records want, without the exceptions in other firewalls. */
+  fromStore(): KernelObject[] {
+    return desiredState({
+      networks: this.store.networks.all(),
+      endpoints: this.store.endpoints.all(),
+      namespaces: this.store.namespaces.all(),
+      loadBalancers: this.store.loadBalancers.all(),
+      instance: this.store.meta.instanceId(),
+    });
   }
 
   desiredOf(owner: Owner): KernelObject[] {

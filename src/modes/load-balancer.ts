@@ -13,7 +13,8 @@
  * element of `lbEmpty`, whose connections are refused.
  * A load balancer without VIPs is a NodePort one (Kubernetes' NodePort service, as kube-proxy asks HNS for it):
  * its frontends are protocol . port on every local address of the host, elements of `lbNode` (and
- * `lbNodeLocal` for the host itself, LocalRoutedVIP), spread by `lbNodeSpread` and `lbNodeBackends` alike. Pure.
+ * `lbNodeLocal` for the host itself, LocalRoutedVIP), spread by `lbNodeSpread` and `lbNodeBackends` alike; its
+ * SourceVIP, of its own family (core/load-balancers.ts), is keyed by its protocol and port in `lbNodeSource`. Pure.
  */
 import { partsText, type KernelObject } from "../dataplane/objects.js";
 import { DSR_VIP_LABEL, hostVethName, ownedNftName, type Owner } from "../dataplane/naming.js";
@@ -215,6 +216,14 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
       if (nodePort) {
         objects.push(member(`lbNode${family}`));
         if (m.localRoutedVip) objects.push(member(`lbNodeLocal${family}`));
+        if (lb.sourceVip !== null)
+          objects.push({
+            kind: "nftElement",
+            owner,
+            set: `lbNodeSource${family}`,
+            key: frontend,
+            value: [{ t: "addr", v: lb.sourceVip }],
+          });
       } else {
         objects.push(member(`${lb.internal ? "lbInternal" : "lbFront"}${family}`));
         if (lb.internal && m.localRoutedVip) objects.push(member(`lbLocal${family}`));

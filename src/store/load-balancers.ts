@@ -1,5 +1,5 @@
 /** Load balancers and their backends, in the store's database. */
-import type { LbPortMapping, LoadBalancer } from "../model/types.js";
+import type { LbPortMapping, LoadBalancer, Protocol } from "../model/types.js";
 import type { Prepare } from "./statements.js";
 
 interface LbRow {
@@ -68,8 +68,11 @@ export class LoadBalancerStore {
     const backends = new Map<string, string[]>();
     for (const r of this.prepare<[], { lb_id: string; endpoint_id: string }>(
       "SELECT lb_id, endpoint_id FROM lb_backends ORDER BY seq",
-    ).all())
-      backends.set(r.lb_id, [...(backends.get(r.lb_id) ?? []), r.endpoint_id]);
+    ).all()) {
+      const of = backends.get(r.lb_id);
+      if (of === undefined) backends.set(r.lb_id, [r.endpoint_id]);
+      else of.push(r.endpoint_id);
+    }
     return this.prepare<[], LbRow>("SELECT * FROM load_balancers ORDER BY created_at, name")
       .all()
       .map((row) => toLoadBalancer(row, backends.get(row.id) ?? []));
@@ -82,12 +85,20 @@ export class LoadBalancerStore {
     return row === undefined ? undefined : this.hydrate(row);
   }
 
-  /** The load balancers with any of these VIPs. */
+  /**
+   * The load balancers with any of these VIPs. Rows are found by the VIP's text in their JSON (a quoted
+   * address matches no other) and checked parsed: parsing every row's VIPs made each create cost more with
+   * each load balancer.
+   */
   withVips(vips: readonly string[]): LoadBalancer[] {
-    return this.prepare<[string], LbRow>(
-      "SELECT * FROM load_balancers WHERE EXISTS (SELECT 1 FROM json_each(load_balancers.vips) AS v WHERE v.value IN (SELECT value FROM json_each(?))) ORDER BY created_at, name",
+    if (vips.length === 0) return [];
+    const wanted = new Set(vips);
+    const anyVip = vips.map(() => "instr(vips, ?) > 0").join(" OR ");
+    return this.prepare<string[], LbRow>(
+      `SELECT * FROM load_balancers WHERE ${anyVip} ORDER BY created_at, name`,
     )
-      .all(JSON.stringify(vips))
+      .all(...vips.map((vip) => JSON.stringify(vip)))
+      .filter((row) => (JSON.parse(row.vips) as string[]).some((v) => wanted.has(v)))
       .map((row) => this.hydrate(row));
   }
 
@@ -96,6 +107,14 @@ export class LoadBalancerStore {
     return this.prepare<[], LbRow>("SELECT * FROM load_balancers WHERE vips = '[]' ORDER BY created_at, name")
       .all()
       .map((row) => this.hydrate(row));
+  }
+
+  /** The NodePort load balancer (no VIPs) of either family that serves this protocol and port, if any. */
+  withNodePort(protocol: Protocol, port: number): LoadBalancer | undefined {
+    const row = this.prepare<[string, number], LbRow>(
+      "SELECT * FROM load_balancers WHERE vips = '[]' AND EXISTS (SELECT 1 FROM json_each(load_balancers.port_mappings) AS m WHERE json_extract(m.value, '$.protocol') = ? AND json_extract(m.value, '$.externalPort') = ?) ORDER BY created_at, name LIMIT 1",
+    ).get(protocol, port);
+    return row === undefined ? undefined : this.hydrate(row);
   }
 
   /** The ids of the load balancers that have this endpoint as a backend. */

@@ -128,6 +128,8 @@ export interface TestDaemonOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The command that runs hostnetd: this checkout's dist/bin/hostnetd.js unless given (an installed one). */
   readonly hostnetd?: readonly string[];
+  /** Options for the Node that runs this checkout's hostnetd, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export async function startDaemon(
@@ -164,7 +166,7 @@ export async function startDaemon(
       [
         ...launcher,
         `--net=/run/netns/${hostNs}`,
-        ...(opts.hostnetd ?? [process.execPath, HOSTNETD]),
+        ...(opts.hostnetd ?? [process.execPath, ...(opts.nodeArgs ?? []), HOSTNETD]),
         "--config",
         config,
         "--socket",

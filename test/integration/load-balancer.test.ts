@@ -430,6 +430,123 @@ describe.skipIf(needsRoot)("load balancers", () => {
     expect(await lab.plan()).toEqual([]);
   });
 
+  it("shows a NodePort's backends its SourceVIP, and no other DNAT of the port; an endpoint cannot map its port", async () => {
+    const np = (name: string, port: number, internal: number, extra: Record<string, unknown>) =>
+      lab.d.ok("POST", "/loadbalancers", {
+        Name: name,
+        HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+        FrontendVIPs: [],
+        PortMappings: [{ Protocol: 6, InternalPort: internal, ExternalPort: port }],
+        ...extra,
+      });
+    await np("np-snat", 30090, 8082, { SourceVIP: "203.0.113.5" });
+    await np("np-snat6", 30090, 8083, { SourceVIP: "2001:db8:200::5", Flags: 2 });
+    await np("np-plain", 30091, 8082, {});
+    // A VIP load balancer with the NodePort's number, and an endpoint's port mapping beside it.
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "vip-same-port",
+      HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+      FrontendVIPs: ["198.51.100.17"],
+      PortMappings: [{ Protocol: 6, InternalPort: 8082, ExternalPort: 30090 }],
+    });
+    const mapped = (port: number) => ({
+      Policies: [{ Type: "PortMapping", Settings: { Protocol: 6, InternalPort: 8082, ExternalPort: port } }],
+    });
+    await lab.container("pm", "n", mapped(30092));
+    const server = spawn(
+      "nsenter",
+      [
+        `--net=/run/netns/${lab.t.ns("pm")}`,
+        "socat",
+        "TCP4-LISTEN:8082,fork,reuseaddr",
+        "SYSTEM:echo pm $SOCAT_SOCKADDR $SOCAT_PEERADDR",
+      ],
+      { stdio: "ignore" },
+    );
+    lab.cleanup.add(async () => {
+      const exited = new Promise((r) => server.once("exit", r));
+      server.kill("SIGTERM");
+      await exited;
+    });
+    const peers = async (address: string, port: number, count = 6): Promise<string[]> =>
+      (await ask(lab.t.ext, address, port, count)).map((answer) => answer.split(" ")[2] ?? "");
+    const v6 = (peer: string): string => new Address6(peer.slice(1, -1)).correctForm();
+    const snatted = async (): Promise<void> => {
+      expect(await peers(lab.t.hostIp4, 30090)).toEqual(Array(6).fill("203.0.113.5"));
+      expect((await peers(lab.t.hostIp6, 30090)).map(v6)).toEqual(Array(6).fill("2001:db8:200::5"));
+    };
+    await snatted();
+    expect(await peers(lab.t.hostIp4, 30091)).toEqual(Array(6).fill(lab.t.extIp4));
+    expect(await peers("198.51.100.17", 30090)).toEqual(Array(6).fill(lab.t.extIp4));
+    // The port mapping's container was just made: its server may still be starting.
+    expect(await within(5000, async () => (await peers(lab.t.hostIp4, 30092, 1)).length === 1)).toBeDefined();
+    expect(await peers(lab.t.hostIp4, 30092, 3)).toEqual(Array(3).fill(lab.t.extIp4));
+    expect(await lab.plan()).toEqual([]);
+
+    // A port mapping made after the NodePort, on its port, is refused and changes nothing.
+    const endpoints = await lab.d.ok<unknown[]>("GET", "/endpoints");
+    const clash = await lab.d.api("POST", "/endpoints", {
+      Name: "pm2",
+      HostComputeNetwork: "n",
+      ...mapped(30090),
+    });
+    expect({ status: clash.status, body: clash.body }).toMatchObject({
+      status: 409,
+      body: { error: { field: "Policies[0].Settings" } },
+    });
+    expect(JSON.stringify(clash.body)).toContain('NodePort of load balancer \\"np-snat\\"');
+    expect(await lab.d.ok<unknown[]>("GET", "/endpoints")).toEqual(endpoints);
+
+    await lab.d.kill("SIGKILL");
+    await lab.d.restart();
+    expect(await lab.plan()).toEqual([]);
+    await snatted();
+    for (const name of ["np-snat", "np-snat6", "np-plain", "vip-same-port"])
+      await lab.d.ok("DELETE", `/loadbalancers/${name}`);
+    await lab.d.ok("DELETE", "/endpoints/pm");
+    const nft = await must(inNs(lab.t.host, ["nft", "list", "table", "inet", "hostnet"]));
+    expect(nft).not.toContain("203.0.113.5");
+    expect(nft).not.toContain("2001:db8:200::5");
+    expect(nft).not.toContain("30090");
+    expect(await lab.plan()).toEqual([]);
+  });
+
+  it("forgets a UDP NodePort's flows of a removed backend, and all of them when it goes", async () => {
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "np-udp",
+      HostComputeEndpoints: BACKENDS.map((b) => ids[b]),
+      FrontendVIPs: [],
+      PortMappings: [{ Protocol: 17, InternalPort: 5353, ExternalPort: 30053 }],
+      Flags: 2,
+    });
+    // One client port, so one UDP flow; asked again when a datagram is lost on a busy machine.
+    const fromOnePort = async (): Promise<string> => {
+      for (let attempt = 0; ; attempt++) {
+        const to = `UDP6:[${lab.t.hostIp6}]:30053,sourceport=40054,reuseaddr`;
+        const answer = (
+          await run(inNs(lab.t.ext, ["socat", "-T", "0.5", "-", to]), { input: "q\n" })
+        ).stdout.trim();
+        if (answer !== "" || attempt === 4) return answer;
+      }
+    };
+    const first = await fromOnePort();
+    expect(BACKENDS).toContain(first);
+    expect(await fromOnePort()).toBe(first);
+    await lab.d.ok("POST", "/loadbalancers/np-udp/endpoints", {
+      RequestType: "Remove",
+      HostComputeEndpoints: [first],
+    });
+    const after = await fromOnePort();
+    expect(BACKENDS).toContain(after);
+    expect(after).not.toBe(first);
+    const flows = (): Promise<string> =>
+      must(inNs(lab.t.host, ["conntrack", "-L", "-f", "ipv6", "-p", "udp", "--orig-port-dst", "30053"]));
+    expect(await flows()).toContain("mark=1048576");
+    await lab.d.ok("DELETE", "/loadbalancers/np-udp");
+    expect(await flows()).toBe("");
+    expect(await lab.plan()).toEqual([]);
+  });
+
   it("refuses bad input naming the field, and changes nothing", async () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ FrontendVIPs: ["10.40.0.50"] }, 400, "FrontendVIPs[0]"],

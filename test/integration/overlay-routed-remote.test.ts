@@ -3,8 +3,9 @@
  * each hostnetd with --host-address alone and its own subnet of one VXLAN, RemoteSubnetRoute policies to the
  * other. Host 1 declares host 2's pod as a remote endpoint (`Flags: 1`, ProviderAddress) and balances a VIP
  * over it and a pod of its own: clients outside, in a container of host 1 and on host 1 itself reach both
- * with real TCP, the remote pod seeing host 1's gateway; bad requests are refused naming the field; a
- * restarted hostnetd keeps it; deleting it stops new connections to it and leaves nothing behind.
+ * with real TCP, the remote pod seeing host 1's gateway. A NodePort over both with that gateway as SourceVIP,
+ * as kube-proxy makes it on overlay, shows it to both. Bad requests are refused naming the field; a restarted
+ * hostnetd keeps it; deleting it stops new connections to it and leaves nothing behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cleanup } from "../helpers/cleanup.js";
@@ -201,6 +202,32 @@ describe.skipIf(needsRoot)("remote endpoints through the API on a routed overlay
         "10.244.1.1",
       ]);
     }
+    expect(await plan(0)).toEqual({ Operations: [] });
+  });
+
+  it("serves a NodePort over it and a local pod with kube-proxy's SourceVIP, the routed overlay's gateway", async () => {
+    const gateway = "10.244.1.1";
+    const nodePort = (name: string, port: number, internal: number) =>
+      daemonOn(0).ok("POST", "/loadbalancers", {
+        Name: name,
+        HostComputeEndpoints: ["srv", remote?.ID ?? ""],
+        FrontendVIPs: [],
+        PortMappings: [{ Protocol: 6, InternalPort: internal, ExternalPort: port, Flags: 2 | 16 }],
+        SourceVIP: gateway,
+      });
+    await nodePort("np-names", 30080, 8080);
+    await nodePort("np-peers", 30081, 80);
+    // From outside, from a container of this host and from the host itself (LocalRoutedVIP).
+    for (const client of [u.ns, nsOf("cli"), u.hosts[0]?.ns ?? ""]) {
+      const answers = await askTcpMany(client, provider(0), 30080, CONNECTIONS);
+      expect(new Set(answers), client).toEqual(new Set(["srv", "pod"]));
+      // The local pod sees the SourceVIP instead of the client; the remote one this host's gateway, the same.
+      expect(new Set(await askTcpMany(client, provider(0), 30081, 20)), client).toEqual(new Set([gateway]));
+    }
+    expect(await plan(0)).toEqual({ Operations: [] });
+    for (const name of ["np-names", "np-peers"]) await daemonOn(0).ok("DELETE", `/loadbalancers/${name}`);
+    const nft = await must(inNs(u.hosts[0]?.ns ?? "", ["nft", "list", "table", "inet", "hostnet"]));
+    expect(nft).not.toContain("30080");
     expect(await plan(0)).toEqual({ Operations: [] });
   });
 

@@ -26,6 +26,7 @@ describe("parseDaemonArgs", () => {
       resyncMs: 30_000,
       repairLimit: 5,
       hostAddress: null,
+      metricsListen: null,
       cluster: null,
     });
     expect(parsed(["--host-address", "192.0.2.1"])).toMatchObject({
@@ -34,6 +35,14 @@ describe("parseDaemonArgs", () => {
     });
     expect(parseCommandLine(["--help"]).action).toBe("help");
     expect(parsed(["--firewall-integration", "off"]).firewallIntegration).toBe("off");
+  });
+
+  it("serves metrics on loopback unless --metrics-listen names an address", () => {
+    expect(parsed(["--metrics-listen", "9471"]).metricsListen).toEqual({ host: "127.0.0.1", port: 9471 });
+    expect(parsed(["--metrics-listen", "0.0.0.0:80"]).metricsListen).toEqual({ host: "0.0.0.0", port: 80 });
+    expect(parsed(["--metrics-listen", "[::1]:9471"]).metricsListen).toEqual({ host: "::1", port: 9471 });
+    for (const bad of ["localhost:80", "0", "70000", "300.1.1.1:80", "[::g]:80", "::1:80"])
+      expect(() => parsed(["--metrics-listen", bad]), bad).toThrow(/--metrics-listen/);
   });
 
   it("takes a cluster with TLS: the CA alone, or with a client certificate and key", () => {

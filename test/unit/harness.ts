@@ -124,6 +124,7 @@ export function harness(
     interfaceMtu: (address) => Promise.resolve(opts.underlay?.[address]),
     interfaceAddresses: (netns, ifname) => interfaces.lookup(netns, ifname),
     namespaceAt: (path) => opts.namespaces?.[path] ?? (existsSync(path) ? "network namespace" : "missing"),
+    linkStats: () => Promise.resolve(new Map()),
     ...(opts.hostAddress === undefined ? {} : { hostAddress: opts.hostAddress }),
     ...(opts.overlay === undefined
       ? {}

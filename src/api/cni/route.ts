@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { CniHandler } from "./handler.js";
+import type { HostnetMetrics } from "../../metrics/metrics.js";
 
 const EXIT_HEADER = "hostnet-cni-exit";
 
@@ -17,13 +18,18 @@ const CniCall = Type.Object({
   stdin: Type.String({ description: "The network configuration the runtime gave the plugin" }),
 });
 
-export function registerCniRoute(app: FastifyInstance, handler: CniHandler): void {
+export function registerCniRoute(
+  app: FastifyInstance,
+  handler: CniHandler,
+  metrics?: Pick<HostnetMetrics, "cniCall">,
+): void {
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     "/cni",
     // The plugin accepts 16 MiB of configuration, which JSON escaping may make up to six times larger.
     { schema: { body: CniCall, description: "A CNI plugin call (see docs/cni.md)" }, bodyLimit: 100 << 20 },
     async (req, reply) => {
       const { exitCode, stdout } = await handler.handle(req.body.env, req.body.stdin);
+      metrics?.cniCall(req.body.env["CNI_COMMAND"] ?? "none", exitCode === 0);
       return reply.header(EXIT_HEADER, String(exitCode)).type("application/json").send(stdout);
     },
   );

@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { HostnetService } from "../../core/service.js";
 import type { DockerPools } from "../../ipam/docker-pools.js";
 import { dockerError } from "./errors.js";
+import type { HostnetMetrics } from "../../metrics/metrics.js";
 import { ipamMethods } from "./ipam.js";
 import {
   DockerNetworkDriver,
@@ -45,6 +46,7 @@ export function buildDockerPlugin(
   service: HostnetService,
   pools: DockerPools,
   logger: FastifyBaseLogger,
+  metrics?: Pick<HostnetMetrics, "dockerCall">,
 ): FastifyInstance {
   const app = Fastify({ loggerInstance: logger });
   // Docker sends JSON without a Content-Type, and Plugin.Activate with no body at all.
@@ -86,8 +88,10 @@ export function buildDockerPlugin(
         const body = (req.body ?? {}) as Body;
         try {
           const answer = (await method(body)) ?? {};
+          metrics?.dockerCall(`${prefix}.${name}`, true);
           return await reply.type(CONTENT_TYPE).send(answer);
         } catch (err) {
+          metrics?.dockerCall(`${prefix}.${name}`, false);
           const e = dockerError(err);
           if (e.code === "Internal") req.log.error({ err }, e.message);
           else req.log.info({ op: `${prefix}.${name}`, code: e.code }, e.message);

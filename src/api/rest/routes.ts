@@ -10,6 +10,8 @@ import {
   EndpointRequest,
   EndpointWire as Endpoint,
   endpointSpec,
+  EndpointStats,
+  endpointStatsView,
   endpointView,
   ErrorBody,
   attachSpec,
@@ -137,6 +139,11 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
       })),
     }),
   );
+  // HNS serves the statistics at /endpointstats/{id}; hostnet under the endpoint too.
+  for (const path of ["/endpoints/:ref/stats", "/endpointstats/:ref"])
+    r.get(path, { schema: { params: Ref, response: { 200: EndpointStats, ...errors } } }, async (req) =>
+      endpointStatsView(await service.endpointStats(req.params.ref)),
+    );
   r.post(
     "/endpoints/:ref/policies",
     { schema: { params: Ref, body: PolicyRequest, response: { 200: Endpoint, ...errors } } },

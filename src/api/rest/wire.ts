@@ -15,6 +15,7 @@ import type { NetworkPolicy } from "../../policies/index.js";
 import { parseEndpointPolicies, parseNetworkPolicies, parsePolicies } from "../../policies/parse.js";
 import { endpointPolicyViews, networkPolicyViews } from "../../policies/view.js";
 import { endpointHostInterface, networkBridge } from "../../core/kernel-names.js";
+import type { EndpointTraffic } from "../../metrics/metrics.js";
 import { overlayBridgeMac } from "../../model/overlay.js";
 import {
   networkTypes,
@@ -258,6 +259,34 @@ const CountedPolicy = Type.Object({
 export type CountedPolicy = Static<typeof CountedPolicy>;
 
 export const PolicyList = Type.Object({ Policies: Type.Array(CountedPolicy) });
+
+/** HNS's endpoint statistics, from the endpoint's side: Received is what reached the container. */
+export const EndpointStats = Type.Object({
+  EndpointId: Type.String(),
+  InstanceId: Type.String({ description: "HNS's VM instance; empty" }),
+  BytesReceived: Type.Integer(),
+  BytesSent: Type.Integer(),
+  PacketsReceived: Type.Integer(),
+  PacketsSent: Type.Integer(),
+  DroppedPacketsIncoming: Type.Integer({ description: "dropped by the interface or an ACL on the way in" }),
+  DroppedPacketsOutgoing: Type.Integer({ description: "dropped by the interface or an ACL on the way out" }),
+});
+export type EndpointStats = Static<typeof EndpointStats>;
+
+export function endpointStatsView(t: EndpointTraffic & { id: string }): EndpointStats {
+  const dropped = (direction: "in" | "out"): number =>
+    t.dropped.filter((d) => d.direction === direction).reduce((sum, d) => sum + d.packets, 0);
+  return {
+    EndpointId: t.id,
+    InstanceId: "",
+    BytesReceived: t.receivedBytes,
+    BytesSent: t.sentBytes,
+    PacketsReceived: t.receivedPackets,
+    PacketsSent: t.sentPackets,
+    DroppedPacketsIncoming: dropped("in"),
+    DroppedPacketsOutgoing: dropped("out"),
+  };
+}
 
 const PlanOperation = Type.Object({
   Action: Type.String(),

@@ -73,6 +73,30 @@ export const loggedRunner = (runner: Runner, log: Pick<Logger, "debug">): Runner
   },
 });
 
+/** The tool a command runs, past `nsenter` and its options: `ip`, `nft`, `tc`, ... */
+export function toolOf(argv: readonly string[]): string {
+  const [first = "", ...rest] = argv;
+  return first === "nsenter" ? toolOf(rest.filter((a) => !a.startsWith("-"))) : first;
+}
+
+/** Tells `record` of each run: which tool, how long it took, whether it succeeded. */
+export const measuredRunner = (
+  runner: Runner,
+  record: (tool: string, seconds: number, ok: boolean) => void,
+): Runner => ({
+  async run(argv, input) {
+    const started = performance.now();
+    let ok = false;
+    try {
+      const result = await runner.run(argv, input);
+      ok = true;
+      return result;
+    } finally {
+      record(toolOf(argv), (performance.now() - started) / 1000, ok);
+    }
+  },
+});
+
 /** A process that keeps running until stopped, such as a DHCP client. */
 export interface Daemonised {
   stop(): void;

@@ -21,6 +21,7 @@ import { describe, type IptablesBackend, type KernelObject } from "../objects.js
 import { replaceDestroysChildren, type Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
 import { nftLines, type NftLine } from "./nft.js";
+import { runThrough, sliceCounter, type Pass } from "../slices.js";
 
 type RunnerKey =
   /** `family` 6: `ip -6`, which IPv6 rules need (ip rule takes an address for IPv4 unless told). */
@@ -394,17 +395,41 @@ function opSteps(op: Op): Step[] {
  * transaction, are in the order of their phases (render/nft.ts nftPhase), plan order within a phase.
  */
 export function steps(ops: readonly Op[]): Step[] {
-  const all = inPlanOrder(ops);
-  const nft = all.filter((s) => s.nftPhase !== undefined);
-  nft.sort((a, b) => (a.nftPhase ?? 0) - (b.nftPhase ?? 0));
-  let next = 0;
-  return all.map((s) => (s.nftPhase === undefined ? s : (nft[next++] ?? s)));
+  return runThrough(stepsPass(ops));
 }
 
-function inPlanOrder(ops: readonly Op[]): Step[] {
+/** steps, pausing between slices of ops and of steps (slices.ts). */
+export function* stepsPass(ops: readonly Op[]): Pass<Step[]> {
+  const due = sliceCounter();
+  return yield* nftInPhaseOrder(yield* inPlanOrder(ops, due), due);
+}
+
+/**
+ * The nft steps in the order of their phases, plan order within a phase, in the places the nft steps held:
+ * the other runners' steps stay where they are.
+ */
+function* nftInPhaseOrder(all: readonly Step[], due: () => boolean): Pass<Step[]> {
+  // By phase: holes where a phase has no step.
+  const phases: (Step[] | undefined)[] = [];
+  for (const s of all) {
+    if (due()) yield;
+    if (s.nftPhase !== undefined) (phases[s.nftPhase] ??= []).push(s);
+  }
+  const nft = phases.flatMap((p) => p ?? []);
+  let next = 0;
+  const out: Step[] = [];
+  for (const s of all) {
+    if (due()) yield;
+    out.push(s.nftPhase === undefined ? s : (nft[next++] ?? s));
+  }
+  return out;
+}
+
+function* inPlanOrder(ops: readonly Op[], due: () => boolean): Pass<Step[]> {
   const out: Step[] = [];
   let neighbours: Step[] = [];
   for (const op of ops) {
+    if (due()) yield;
     const lines = opSteps(op);
     if (op.object.kind === "overlayPeer") {
       out.push(...lines.filter((s) => s.runner.kind === "bridge"));
@@ -438,6 +463,12 @@ const isTransaction = (r: RunnerKey): boolean => r.kind === "nft" || r.kind === 
  * for one iptables table its first batch: each is one transaction, and names links only as text.
  */
 export function batches(all: readonly Step[]): Batch[] {
+  return runThrough(batchesPass(all));
+}
+
+/** batches, pausing between slices of steps (slices.ts). */
+export function* batchesPass(all: readonly Step[]): Pass<Batch[]> {
+  const due = sliceCounter();
   const out: {
     runner: RunnerKey;
     lines: string[];
@@ -447,6 +478,7 @@ export function batches(all: readonly Step[]): Batch[] {
   }[] = [];
   const transactions = new Map<string, (typeof out)[number]>();
   for (const s of all) {
+    if (due()) yield;
     const name = runnerName(s.runner);
     const last = out.at(-1);
     let batch = isTransaction(s.runner)

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { identity } from "../../../src/dataplane/objects.js";
+import { identity, type KernelObject } from "../../../src/dataplane/objects.js";
 import type { Removal } from "../../../src/dataplane/kernel-events.js";
 import type { Drift } from "../../../src/dataplane/drift.js";
 import type { Endpoint, Namespace } from "../../../src/model/types.js";
 import { applyOps } from "../../helpers/memory-kernel.js";
 import { del } from "../../helpers/plan-ops.js";
 import { expectConverged, harness, uniqueName, type Harness } from "../harness.js";
-import { epSpec, mapping, netSpec, subnet } from "./requests.js";
+import { epSpec, lbSpec, mapping, netSpec, subnet } from "./requests.js";
 
 let h: Harness;
 let dir: string;
@@ -140,6 +140,40 @@ describe("drift", () => {
     await h.reconciler.repair("test", drift);
     for (const table of tables) expect(h.kernel.has(table)).toBe(true);
     expectConverged(h);
+  });
+
+  it("of a set element in a state the record no longer has is a replace's own delete: no drift, nothing observed", async () => {
+    await h.service.createNetwork(netSpec("n1", subnet("10.10.0.0/24")));
+    for (const name of ["b0", "b1", "b2"]) await h.service.createEndpoint(epSpec(name, "n1"));
+    await h.service.loadBalancers.create(lbSpec("lb", ["192.0.2.1"], ["b0", "b1", "b2"]));
+    const slot = (n: number): KernelObject | undefined =>
+      [...h.kernel.objects.values()].find(
+        (o) =>
+          o.kind === "nftElement" &&
+          o.set === "lbBackends4" &&
+          o.key.some((p) => p.t === "slot" && p.v === n),
+      );
+    const before = slot(0);
+    if (before?.kind !== "nftElement") throw new Error("no slot 0");
+    // Removing the first backend rewrites slots 0 and 1: each a delete and an add in one transaction.
+    await h.service.loadBalancers.removeBackend("lb", { field: "HostComputeEndpoints[0]", ref: "b0" });
+    const gone = (element: KernelObject): Removal => ({
+      kind: "nftElements",
+      family: "inet",
+      set: "lbBackends4",
+      elements: [element],
+    });
+    const observations = [h.kernel.observations, h.kernel.nftObservations];
+    const own = await h.reconciler.drifted([gone(before)]);
+    expect([own.removals, own.observe]).toEqual([[], undefined]);
+    const now = slot(0);
+    if (now === undefined) throw new Error("no slot 0");
+    removeBehindItsBack(identity(now));
+    const drift = await h.reconciler.drifted([gone(now)], settled());
+    expect(drift.lost).toEqual([identity(now)]);
+    await h.reconciler.repair("test", drift);
+    expect(h.kernel.has(identity(now))).toBe(true);
+    expect([h.kernel.observations, h.kernel.nftObservations]).toEqual(observations);
   });
 
   it("reported after a periodic check already repaired it is repaired once: the repair observes the kernel", async () => {

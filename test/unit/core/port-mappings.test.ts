@@ -2,9 +2,17 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { EndpointSpec } from "../../../src/core/specs.js";
 import type { ErrorCode } from "../../../src/errors.js";
 import { limits } from "../../../src/model/limits.js";
-import { rejection } from "../harness.js";
+import { rejection, storeSnapshot } from "../harness.js";
 import { freshHarnessPerTest } from "./fresh-harness.js";
-import { epSpec, expectEndpointRefused, mapping, netSpec, networkAndNamespace, subnet } from "./requests.js";
+import {
+  epSpec,
+  expectEndpointRefused,
+  lbSpec,
+  mapping,
+  netSpec,
+  networkAndNamespace,
+  subnet,
+} from "./requests.js";
 
 const h = freshHarnessPerTest();
 
@@ -118,5 +126,48 @@ describe("port mappings", () => {
       h.service.createEndpoint(epSpec("e1", "v4", { portMappings: [mapping(0, 8080, 80, "fd00::1")] })),
     );
     expect([err.code, err.detail.field]).toEqual(["InvalidArgument", "Policies[0].Settings.VIP"]);
+  });
+
+  describe("of a port a NodePort load balancer has (tcp 80, no VIPs)", () => {
+    beforeEach(async () => {
+      await h.service.loadBalancers.create(lbSpec("np", [], []));
+    });
+
+    it.each([
+      ["on every address", mapping(0, 80)],
+      ["bound to one address", mapping(0, 80, 80, "10.1.1.1")],
+      ["bound to an IPv6 address", mapping(0, 80, 80, "fd30::9")],
+    ])("refuses one %s when the endpoint is made (409 naming the mapping)", async (_, m) => {
+      const before = storeSnapshot(h);
+      const applied = h.kernel.applied.length;
+      const err = await rejection(h.service.createEndpoint(epSpec("e1", "n1", { portMappings: [m] })));
+      expect([err.code, err.detail.field]).toEqual(["Conflict", "Policies[0].Settings"]);
+      expect(err.message).toMatch(/is a NodePort of load balancer "np"/);
+      expect(storeSnapshot(h)).toEqual(before);
+      expect(h.kernel.applied).toHaveLength(applied);
+    });
+
+    it("refuses it when an endpoint's mappings are replaced (Docker's published ports), keeping the old ones", async () => {
+      const ep = await h.service.createEndpoint(epSpec("e1", "n1", { portMappings: [mapping(0, 8080)] }));
+      const err = await rejection(h.service.setPortMappings(ep.id, [mapping(0, 8081), mapping(1, 80)]));
+      expect([err.code, err.detail.field]).toEqual(["Conflict", "Policies[1].Settings"]);
+      expect(h.service.endpoint(ep.id).portMappings.map((m) => m.hostPort)).toEqual([8080]);
+    });
+
+    it("counts it as taken where a free host port is chosen, and frees it with the load balancer", async () => {
+      expect(h.service.hostPortTaken("tcp", 80, undefined, "")).toBe(true);
+      expect(h.service.hostPortTaken("tcp", 80, "10.1.1.1", "")).toBe(true);
+      expect(h.service.hostPortTaken("udp", 80, undefined, "")).toBe(false);
+      await h.service.loadBalancers.delete("np");
+      expect(h.service.hostPortTaken("tcp", 80, undefined, "")).toBe(false);
+      const ep = await h.service.createEndpoint(epSpec("e1", "n1", { portMappings: [mapping(0, 80)] }));
+      expect(ep.portMappings.map((m) => m.hostPort)).toEqual([80]);
+    });
+
+    it("takes the port of another protocol", async () => {
+      const udp = { ...mapping(0, 80), protocol: "udp" as const };
+      const ep = await h.service.createEndpoint(epSpec("e1", "n1", { portMappings: [udp] }));
+      expect(ep.portMappings).toEqual([{ protocol: "udp", hostIp: null, hostPort: 80, internalPort: 80 }]);
+    });
   });
 });

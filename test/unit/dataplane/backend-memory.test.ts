@@ -48,6 +48,18 @@ describe("forgetBackend", () => {
     expect(calls).toHaveLength(1);
   });
 
+  it("forgets a NodePort's UDP flows by its port and the NodePort mark, on any address", async () => {
+    const { runner, calls } = recording();
+    await forgetBackend(runner)([
+      { nodePort: 30053, family: 4 },
+      { nodePort: 30053, family: 6, backend: "fd00::5" },
+    ]);
+    expect(calls.map((c) => c.input)).toEqual([
+      "-D -f ipv4 -p udp --orig-port-dst 30053 --mark 0x00100000/0x00100000\n" +
+        "-D -f ipv6 -p udp --orig-port-dst 30053 --mark 0x00100000/0x00100000 --reply-src fd00::5\n",
+    ]);
+  });
+
   it("runs nothing when there is nothing to forget", async () => {
     const { runner, calls } = recording();
     await forgetBackend(runner)([]);

@@ -102,7 +102,7 @@ describe("nft -j monitor", () => {
     ).toEqual({ kind: "nft", family: "bridge", object: "rule" });
   });
 
-  it("reads deleted elements of hostnet's sets by identity", () => {
+  it("reads deleted elements of hostnet's sets as they were", () => {
     const line = JSON.stringify({
       delete: {
         element: {
@@ -117,7 +117,15 @@ describe("nft -j monitor", () => {
       kind: "nftElements",
       family: "inet",
       set: "natBridges",
-      ids: ['nft:natBridges:"hnb-9c0d1e2f"'],
+      elements: [
+        {
+          kind: "nftElement",
+          owner: "orphan",
+          set: "natBridges",
+          key: [{ t: "ifname", v: "hnb-9c0d1e2f" }],
+          value: null,
+        },
+      ],
     });
   });
 

@@ -4,6 +4,7 @@ import { plan } from "../../../src/dataplane/plan.js";
 import { LB_DRAW_TRIES } from "../../../src/dataplane/nft-sets.js";
 import {
   nftLines as phasedNftLines,
+  nftScript,
   skeletonVersion,
   type NftLine,
 } from "../../../src/dataplane/render/nft.js";
@@ -363,6 +364,21 @@ describe("nft lines", () => {
     ]);
   });
 
+  it("gives nft each set's deletes, then each set's adds, as one command each, after the table commands", () => {
+    const other = element(EP, "portmap4", [proto("tcp"), port(9090)], [addr("10.0.0.3"), port(80)]);
+    const from = { ...portmap, owner: "orphan" } as KernelObject;
+    const lines = steps([replace(from, portmap), del(natBridge), create(other), create(table)]);
+    const script = nftScript(lines.map((s) => s.line));
+    const tableText = `${nftLines(create(table)).join("\n")}\n`;
+    expect(script.startsWith(tableText)).toBe(true);
+    expect(script.slice(tableText.length).split("\n")).toEqual([
+      "delete element inet hostnet portmap4 { tcp . 8080 }",
+      `delete element inet hostnet natBridges { "${BRIDGE}" }`,
+      `add element inet hostnet portmap4 { tcp . 8080 comment "${EP}" : 10.0.0.2 . 80, tcp . 9090 comment "${EP}" : 10.0.0.3 . 80 }`,
+      "",
+    ]);
+  });
+
   it("binds a mapping to a host address with a three-part key", () => {
     const bound = element(
       EP,
@@ -396,7 +412,31 @@ describe("nft lines", () => {
   });
 
   it("keeps its skeleton version, so an upgraded hostnetd does not rebuild its tables", () => {
-    expect(skeletonVersion()).toBe("4ef7ad0131ea");
+    expect(skeletonVersion()).toBe("10245f7d2aa9");
+  });
+
+  it("marks the connections a NodePort DNATs, and SNATs those alone by their NodePort's SourceVIP", () => {
+    const skeleton = nftLines(create(table))[2] ?? "";
+    expect(skeleton).toContain("map lbNodeSource4 { type inet_proto . inet_service : ipv4_addr; }");
+    expect(skeleton).toContain("map lbNodeSource6 { type inet_proto . inet_service : ipv6_addr; }");
+    expect(skeleton).toContain(
+      "  chain lb_node_dnat4 {\n    ct mark set ct mark or 0x00100000\n    meta l4proto . th dport vmap @lbNodeSpread4\n",
+    );
+    expect(skeleton).toContain(
+      "  chain lb_node_dnat6 {\n    ct mark set ct mark or 0x00100000\n    meta l4proto . th dport vmap @lbNodeSpread6\n",
+    );
+    const snat = (ip: string, family: number): string =>
+      `    meta nfproto ipv${family} ct status dnat ct mark and 0x00100000 == 0x00100000 meta l4proto { tcp, udp } snat ${ip} to meta l4proto . ct original proto-dst map @lbNodeSource${family}`;
+    // After the remote endpoints' SNAT (their host must see this one), before the VIPs' SourceVIPs.
+    const lines = skeleton.split("\n");
+    const at = (line: string): number => lines.indexOf(line);
+    expect(at(snat("ip", 4))).toBeGreaterThan(
+      at("    ct status dnat oifname . ip daddr @overlayRemote4 snat ip to oifname map @overlaySource4"),
+    );
+    expect(at(snat("ip6", 6))).toBe(at(snat("ip", 4)) + 1);
+    expect(at("    meta nfproto ipv4 ct status dnat snat ip to ct original ip daddr map @lbSource4")).toBe(
+      at(snat("ip", 4)) + 2,
+    );
   });
 
   it("spreads a frontend's connections by its draw chain: tries below 2^J, then below 2^(J-1)", () => {
@@ -485,6 +525,42 @@ describe("nft lines", () => {
       `flush chain inet hostnet ${name}_4`,
       `add rule inet hostnet ${name}_4 accept comment "${ruleDigest("accept")}"`,
     ]);
+  });
+
+  it("gives nft one command per set for the elements of each phase, around an owner's chains and sets", () => {
+    const LB = "lb:dddd4444-0000-4000-8000-000000000004" as const;
+    const name = "lb_dddd4444-0000-4000-8000-000000000004";
+    const spread = (vip: string, to: string): KernelObject =>
+      element(LB, "lbSpread4", [addr(vip), proto("tcp"), port(80)], [{ t: "verdict", v: `goto ${to}` }]);
+    const vips = ["198.51.100.10", "198.51.100.11", "198.51.100.12"] as const;
+    const [a, b, c] = vips;
+    // Affinity turned off: the frontends' elements leave the chain before it goes, and come back after.
+    const off = plan(
+      vips.map((vip) => spread(vip, "lb_draw4_0")),
+      [
+        spread(a, `${name}_4`),
+        spread(b, `${name}_4`),
+        { kind: "nftChain", owner: LB, family: "inet", name: `${name}_4`, rules: ["accept"] },
+        {
+          kind: "nftSet",
+          owner: LB,
+          family: "inet",
+          name: `${name}_a`,
+          declaration: "typeof ip saddr; flags dynamic,timeout; timeout 60s;",
+        },
+      ],
+    );
+    const added = (vip: string): string => `${vip} . tcp . 80 comment "${LB}" : goto lb_draw4_0`;
+    expect(nftScript(steps(off.ops).map((s) => s.line))).toBe(
+      [
+        `flush chain inet hostnet ${name}_4`,
+        `delete element inet hostnet lbSpread4 { ${a} . tcp . 80, ${b} . tcp . 80 }`,
+        `delete chain inet hostnet ${name}_4`,
+        `delete set inet hostnet ${name}_a`,
+        `add element inet hostnet lbSpread4 { ${added(a)}, ${added(b)}, ${added(c)} }`,
+        "",
+      ].join("\n"),
+    );
   });
 
   it("renders nothing for objects that are not nft's", () => {

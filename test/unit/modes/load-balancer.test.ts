@@ -292,4 +292,15 @@ describe("load balancer objects", () => {
     ]);
     expect(elements(loadBalancerObjects(nodePort, []))).toEqual([]);
   });
+
+  it("key a NodePort's SourceVIP by its protocol and port, for the connections it DNATs", () => {
+    const nodePort: LoadBalancer = { ...LB, vips: [], sourceVip: "203.0.113.5" };
+    const served = elements(loadBalancerObjects(nodePort, attached([endpointOf(v4Net)])));
+    expect(served.filter((e) => e.startsWith("lbNodeSource"))).toEqual([
+      "lbNodeSource4 tcp 80 : 203.0.113.5",
+      "lbNodeSource4 udp 53 : 203.0.113.5",
+    ]);
+    expect(served.filter((e) => e.startsWith("lbSource"))).toEqual([]);
+    expect(elements(loadBalancerObjects(nodePort, []))).toEqual([]);
+  });
 });

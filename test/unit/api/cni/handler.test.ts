@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CniHandler } from "../../../../src/api/cni/handler.js";
 import { kernelError } from "../../../helpers/memory-kernel.js";
 import { harness, type Harness } from "../../harness.js";
+import { lbSpec } from "../../core/requests.js";
 
 let h: Harness;
 let cni: CniHandler;
@@ -236,6 +237,18 @@ describe("the CNI plugin's logic", () => {
     expect(String(taken.out["msg"])).toContain("runtimeConfig.portMappings[0]");
     expect(h.service.endpoints().map((e) => e.name)).toEqual(["cni-c2"]);
     expect(h.service.namespaces().map((n) => n.path)).toEqual([b]);
+  });
+
+  it("refuses a host port a NodePort load balancer has (portmap), leaving nothing behind", async () => {
+    await h.service.loadBalancers.create(lbSpec("np", [], []));
+    const mapping = { runtimeConfig: { portMappings: [{ hostPort: 80, containerPort: 8080 }] } };
+    const taken = await call(env("ADD", "c1", netns("a")), conf("1.0.0", mapping));
+    expect([taken.exitCode, taken.out["code"]]).toEqual([1, 100]);
+    expect(String(taken.out["msg"])).toMatch(
+      /^runtimeConfig\.portMappings\[0\]: .*NodePort of load balancer "np"/,
+    );
+    expect(h.service.endpoints()).toEqual([]);
+    expect(h.service.namespaces()).toEqual([]);
   });
 
   it("names what hostnetd refuses as CNI does: the environment variable or the configuration key", async () => {

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildDockerPlugin } from "../../../../src/api/docker/server.js";
 import { DockerPools } from "../../../../src/ipam/docker-pools.js";
 import { harness, silent, type Harness } from "../../harness.js";
+import { lbSpec } from "../../core/requests.js";
 
 let h: Harness;
 let app: FastifyInstance;
@@ -410,6 +411,25 @@ describe("network driver", () => {
 
     await call("NetworkDriver.RevokeExternalConnectivity", { NetworkID: NET, EndpointID: EP });
     expect(ports(EP)).toEqual([]);
+  });
+
+  it("publishes no host port a NodePort load balancer has: refused when asked for, skipped when chosen", async () => {
+    await createNetwork();
+    await createEndpoint(EP, { Address: "10.77.0.2/24" });
+    await h.service.loadBalancers.create(lbSpec("np", [], []));
+    const publish = (entry: Record<string, unknown>) =>
+      call("NetworkDriver.ProgramExternalConnectivity", {
+        NetworkID: NET,
+        EndpointID: EP,
+        Options: { "com.docker.network.portmap": [{ Proto: 6, Port: 8080, ...entry }] },
+      });
+    const refused = await publish({ HostPort: 80, HostPortEnd: 80 });
+    expect(refused["Err"]).toMatch(/^Options\["com\.docker\.network\.portmap"\]\[0\]: .*NodePort/);
+    expect(h.service.endpointByOrigin({ kind: "docker", key: EP })?.portMappings).toEqual([]);
+    expect((await publish({ HostPort: 80, HostPortEnd: 82 }))["Err"]).toBeUndefined();
+    expect(
+      h.service.endpointByOrigin({ kind: "docker", key: EP })?.portMappings.map((m) => m.hostPort),
+    ).toEqual([81]);
   });
 
   it("knows Docker's networks and endpoints after a restart, which Docker never replays", async () => {

@@ -670,6 +670,8 @@ describe("plan, version and OpenAPI", () => {
         "/endpoints/{ref}/attach",
         "/endpoints/{ref}/detach",
         "/endpoints/{ref}/policies",
+        "/endpoints/{ref}/stats",
+        "/endpointstats/{ref}",
         "/globals/features",
         "/globals/version",
         "/loadbalancers",
@@ -888,6 +890,43 @@ describe("load balancers", () => {
     expectError(await post("/loadbalancers", lb(extra)), 400, "InvalidArgument", field);
     expect([...h.kernel.objects.keys()].sort()).toEqual(kernel);
     expect((await get("/loadbalancers")).json<Json[]>()).toEqual([]);
+  });
+
+  it("takes a SourceVIP on a NodePort load balancer, of its family, keyed by protocol and port", async () => {
+    await post("/networks", network("n1", "10.30.0.0/24"));
+    await post("/endpoints", { Name: "e1", HostComputeNetwork: "n1" });
+    const nodePort = (extra: Json): Json =>
+      lb({ FrontendVIPs: [], HostComputeEndpoints: ["e1"], SourceVIP: "203.0.113.5", ...extra });
+    const kernel = [...h.kernel.objects.keys()].sort();
+    for (const [extra, field] of [
+      [{ SourceVIP: "2001:db8::5" }, "SourceVIP"],
+      [{ SourceVIP: "10.30.0.9" }, "SourceVIP"],
+      [{ SourceVIP: "224.0.0.5" }, "SourceVIP"],
+      [{ Flags: 2, HostComputeEndpoints: [] }, "SourceVIP"],
+      [
+        { PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, DistributionType: 2 }] },
+        "PortMappings[0].DistributionType",
+      ],
+    ] as const) {
+      const refused = expectError(
+        await post("/loadbalancers", nodePort(extra)),
+        400,
+        "InvalidArgument",
+        field,
+      );
+      if (field === "SourceVIP" && extra.SourceVIP !== "10.30.0.9" && extra.SourceVIP !== "224.0.0.5")
+        expect(refused.message).toMatch(/frontends are IPv[46]: it would translate none/);
+    }
+    expect([...h.kernel.objects.keys()].sort()).toEqual(kernel);
+    const created = await post("/loadbalancers", nodePort({ Name: "np" }));
+    expect(created.statusCode, created.body).toBe(201);
+    expect(json(created)).toMatchObject({ FrontendVIPs: [], SourceVIP: "203.0.113.5" });
+    expect(h.kernel.objects.get("nft:lbNodeSource4:tcp . 80")).toMatchObject({
+      value: [{ t: "addr", v: "203.0.113.5" }],
+    });
+    expect(h.kernel.objects.get("nft:lbSource4:203.0.113.5")).toBeUndefined();
+    await app.inject({ method: "DELETE", url: "/loadbalancers/np" });
+    expect([...h.kernel.objects.keys()].sort()).toEqual(kernel);
   });
 
   describe("PUT (HNS ModifyLoadbalancer)", () => {

@@ -1,0 +1,104 @@
+/**
+ * What endpoints received, sent and had dropped, from the kernel's counters: those of the host end of each
+ * endpoint's veth (what it transmits is what the container receives) and those of its ACL rules.
+ */
+import { endpointHostInterface } from "./kernel-names.js";
+import type { LinkStats } from "../dataplane/linux/link-stats.js";
+import type { AclRuleHits, EndpointTraffic, KernelCounters } from "../metrics/metrics.js";
+import type { Endpoint } from "../model/types.js";
+import { counterSets, policyCounters } from "../policies/objects.js";
+import { getEndpoint, getNetwork, type Core } from "./context.js";
+
+/** The ACL rules of these endpoints with the packets each matched, read in one pass over the kernel's sets. */
+async function aclHitsOf(core: Core, endpoints: readonly Endpoint[]): Promise<AclRuleHits[]> {
+  if (endpoints.length === 0) return [];
+  const networkName = networkNames(core);
+  const sets = new Set(endpoints.flatMap((ep) => counterSets(ep, getNetwork(core, ep.networkId))));
+  const totals = await core.reconciler.elementCounters([...sets]);
+  return endpoints.flatMap((ep) =>
+    policyCounters(ep, totals).flatMap(({ policy, counter }, rule) =>
+      policy.type === "ACL" && counter !== null
+        ? [
+            {
+              endpoint: ep.name,
+              network: networkName(ep.networkId),
+              rule,
+              action: policy.action,
+              direction: policy.direction,
+              packets: counter.packets,
+            },
+          ]
+        : [],
+    ),
+  );
+}
+
+function networkNames(core: Core): (id: string) => string {
+  const names = new Map(core.store.networks.all().map((n) => [n.id, n.name]));
+  return (id) => names.get(id) ?? id;
+}
+
+/** The endpoints with ACLs of their own, hydrated in one pass when they are many. */
+function endpointsWithAcls(core: Core): Endpoint[] {
+  const ids = core.store.census.endpointsWithAcls();
+  if (ids.length < 10) return ids.map((id) => getEndpoint(core, id));
+  const wanted = new Set(ids);
+  return core.store.endpoints.all().filter((ep) => wanted.has(ep.id));
+}
+
+/** Packets an endpoint's Block rules dropped, by direction. */
+function blocked(hits: readonly AclRuleHits[]): Map<string, { in: number; out: number }> {
+  const out = new Map<string, { in: number; out: number }>();
+  for (const h of hits) {
+    if (h.action !== "Block") continue;
+    const sum = out.get(h.endpoint) ?? { in: 0, out: 0 };
+    if (h.direction === "In") sum.in += h.packets;
+    else sum.out += h.packets;
+    out.set(h.endpoint, sum);
+  }
+  return out;
+}
+
+function traffic(
+  link: { endpoint: string; network: string },
+  stats: LinkStats | undefined,
+  acl: { in: number; out: number } | undefined,
+): EndpointTraffic {
+  return {
+    ...link,
+    receivedBytes: stats?.txBytes ?? 0,
+    receivedPackets: stats?.txPackets ?? 0,
+    sentBytes: stats?.rxBytes ?? 0,
+    sentPackets: stats?.rxPackets ?? 0,
+    dropped: [
+      { direction: "in", reason: "interface", packets: stats?.txDropped ?? 0 },
+      { direction: "out", reason: "interface", packets: stats?.rxDropped ?? 0 },
+      { direction: "in", reason: "acl", packets: acl?.in ?? 0 },
+      { direction: "out", reason: "acl", packets: acl?.out ?? 0 },
+    ],
+  };
+}
+
+/** Every endpoint of this host that has a veth with its traffic, and every ACL rule that counts with its hits. */
+export async function kernelCounters(core: Core): Promise<KernelCounters> {
+  const [links, aclHits] = await Promise.all([
+    core.host.linkStats(),
+    aclHitsOf(core, endpointsWithAcls(core)),
+  ]);
+  const acl = blocked(aclHits);
+  return {
+    traffic: core.store.census
+      .endpointLinks()
+      .map((l) => traffic(l, links.get(endpointHostInterface(l)), acl.get(l.endpoint))),
+    aclHits,
+  };
+}
+
+/** One endpoint's traffic; zero for an endpoint without a veth (detached, or another host's). */
+export async function endpointStats(core: Core, ref: string): Promise<EndpointTraffic & { id: string }> {
+  const ep = getEndpoint(core, ref);
+  const [links, hits] = await Promise.all([core.host.linkStats(), aclHitsOf(core, [ep])]);
+  const stats = ep.remoteHost === null ? links.get(endpointHostInterface(ep)) : undefined;
+  const link = { endpoint: ep.name, network: getNetwork(core, ep.networkId).name };
+  return { id: ep.id, ...traffic(link, stats, blocked(hits).get(ep.name)) };
+}

@@ -1,0 +1,154 @@
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { useLab } from "../helpers/lab.js";
+import { needsRoot } from "../helpers/root.js";
+import { ping } from "../helpers/topology.js";
+import { inNs, must, run } from "../helpers/run.js";
+import { askTcp, startEchoServers } from "../helpers/traffic.js";
+
+const HOSTNET = resolve(import.meta.dirname, "../../dist/bin/hostnet.js");
+const HOSTNETD = resolve(import.meta.dirname, "../../dist/bin/hostnetd.js");
+const METRICS_PORT = 19471;
+
+interface Stats {
+  EndpointId: string;
+  BytesReceived: number;
+  PacketsReceived: number;
+  BytesSent: number;
+  PacketsSent: number;
+  DroppedPacketsIncoming: number;
+  DroppedPacketsOutgoing: number;
+}
+
+/** The value of the one sample of `name` whose labels include all of `labels`. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return undefined;
+}
+
+describe.skipIf(needsRoot)("metrics and endpoint statistics", () => {
+  const lab = useLab({ daemonArgs: ["--no-default-network", "--metrics-listen", String(METRICS_PORT)] });
+
+  const scrapeSocket = (): Promise<string> =>
+    must(["curl", "-sf", "--unix-socket", lab.d.socket, "http://hostnetd/metrics"]);
+  const scrapeTcp = (): Promise<string> =>
+    must(inNs(lab.t.host, ["curl", "-sf", `http://127.0.0.1:${METRICS_PORT}/metrics`]));
+
+  it("counts an endpoint's traffic and its ACL's drops, in the API, the CLI and the metrics", async () => {
+    const { t, d } = lab;
+    await lab.network("m1", ["10.47.0.0/24"]);
+    const ep = await lab.container("c1", "m1", {
+      Policies: [
+        {
+          Type: "ACL",
+          Settings: { Action: "Block", Direction: "In", Protocols: "6", LocalPorts: "81", Priority: 100 },
+        },
+        { Type: "ACL", Settings: { Action: "Allow", Direction: "In", Priority: 200 } },
+        { Type: "ACL", Settings: { Action: "Allow", Direction: "Out", Priority: 200 } },
+      ],
+    });
+    const c1 = ep.IpConfigurations[0]?.IpAddress ?? "";
+    const before = await d.ok<Stats>("GET", "/endpoints/c1/stats");
+    expect(before.EndpointId).toBe(ep.ID);
+
+    const echo = await startEchoServers(t.ns("c1"), 80);
+    try {
+      for (let i = 0; i < 5; i++) expect(await ping(t.host, c1)).toBe(true);
+      expect(await askTcp(t.host, c1, 80)).toBeDefined();
+      for (let i = 0; i < 3; i++) expect(await askTcp(t.host, c1, 81)).toBeUndefined();
+    } finally {
+      await echo.stop();
+    }
+
+    const after = await d.ok<Stats>("GET", "/endpoints/c1/stats");
+    expect(after.PacketsReceived - before.PacketsReceived).toBeGreaterThanOrEqual(5 + 3);
+    expect(after.PacketsSent - before.PacketsSent).toBeGreaterThanOrEqual(5 + 3);
+    expect(after.BytesReceived).toBeGreaterThan(before.BytesReceived);
+    // Each refused connection is a SYN and its retries, all blocked on the way in.
+    expect(after.DroppedPacketsIncoming - before.DroppedPacketsIncoming).toBeGreaterThanOrEqual(3);
+    expect(await d.ok<Stats>("GET", `/endpointstats/${ep.ID}`)).toMatchObject({ EndpointId: ep.ID });
+
+    const cli = await must(
+      inNs(t.host, [process.execPath, HOSTNET, "--socket", d.socket, "endpoint", "stats", "c1"]),
+    );
+    expect(cli).toMatch(/RX BYTES.*DROPPED OUT/);
+    const watched = await must(
+      inNs(t.host, [
+        process.execPath,
+        HOSTNET,
+        "--socket",
+        d.socket,
+        "endpoint",
+        "stats",
+        "c1",
+        "--watch",
+        "--interval",
+        "0.2",
+        "--count",
+        "2",
+        "-o",
+        "json",
+      ]),
+    );
+    expect(watched.match(/"EndpointId"/g)).toHaveLength(2);
+
+    for (const text of [await scrapeSocket(), await scrapeTcp()]) {
+      const labels = { endpoint: "c1", network: "m1" };
+      expect(sample(text, "hostnet_endpoint_received_packets_total", labels)).toBeGreaterThanOrEqual(
+        after.PacketsReceived,
+      );
+      expect(sample(text, "hostnet_endpoint_sent_bytes_total", labels)).toBeGreaterThanOrEqual(
+        after.BytesSent,
+      );
+      expect(
+        sample(text, "hostnet_endpoint_dropped_packets_total", { ...labels, direction: "in", reason: "acl" }),
+      ).toBeGreaterThanOrEqual(3);
+      expect(
+        sample(text, "hostnet_acl_rule_packets_total", {
+          ...labels,
+          rule: "0",
+          action: "Block",
+          direction: "In",
+        }),
+      ).toBeGreaterThanOrEqual(3);
+      expect(sample(text, "hostnet_objects", { kind: "endpoint", state: "attached" })).toBe(1);
+      expect(sample(text, "hostnet_objects", { kind: "network", state: "NAT" })).toBe(1);
+      expect(sample(text, "hostnet_converges_total", { kind: "converge", result: "ok" })).toBeGreaterThan(0);
+      expect(sample(text, "hostnet_kernel_commands_total", { tool: "nft", result: "ok" })).toBeGreaterThan(0);
+      expect(sample(text, "hostnet_kernel_operations_total", { action: "create", object: "veth" })).toBe(1);
+      expect(
+        sample(text, "hostnet_api_requests_total", {
+          route: "/endpoints/:ref/stats",
+          method: "GET",
+          status: "200",
+        }),
+      ).toBeGreaterThanOrEqual(2);
+      expect(
+        sample(text, "hostnet_api_request_duration_seconds_count", { route: "/networks", method: "POST" }),
+      ).toBe(1);
+      expect(sample(text, "hostnetd_process_resident_memory_bytes", {})).toBeGreaterThan(0);
+    }
+  });
+
+  it("counts drift it repairs", async () => {
+    const { t } = lab;
+    await must(inNs(t.host, ["nft", "delete", "table", "inet", "hostnet"]));
+    await expect
+      .poll(
+        async () => sample(await scrapeSocket(), "hostnet_drift_repaired_total", { object: "nftTable" }),
+        { timeout: 15_000 },
+      )
+      .toBeGreaterThan(0);
+    expect(await lab.plan()).toEqual([]);
+  });
+
+  it("refuses a metrics address that is not one", async () => {
+    const r = await run([process.execPath, HOSTNETD, "--check-config", "--metrics-listen", "localhost:80"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("--metrics-listen");
+  });
+});
