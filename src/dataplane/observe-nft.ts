@@ -56,12 +56,12 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
 
 /**
  * An element of one of hostnet's nft sets as nft's JSON shows it (`nft -j list`, `nft -j monitor`); undefined
- * for sets that are not hostnet's, or that the kernel fills.
+ * for sets that are not hostnet's skeleton's (a load balancer's affinity sets are the kernel's to fill).
  */
 export function nftElementOf(family: string, setName: string, raw: unknown): KernelObject | undefined {
   if (!isNftSetName(setName)) return undefined;
   const def = setDefinition(setName);
-  if (def.dynamic === true || def.family !== family) return undefined;
+  if (def.family !== family) return undefined;
   const isMap = Array.isArray(raw);
   const keyRaw: unknown = isMap ? (raw as unknown[])[0] : raw;
   const elem =
