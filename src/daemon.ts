@@ -55,7 +55,7 @@ export interface DaemonOptions {
   readonly defaultNetwork: boolean;
   /** Where Docker finds hostnet's network and IPAM drivers; null serves none. */
   readonly dockerPluginSocket: string | null;
-  /** How long a load balancer client keeps its backend after its last new connection (source-IP affinity). */
+  /** How long a client keeps its backend (source-IP affinity) for load balancers that do not say. */
   readonly affinitySeconds: number;
   /** Whether hostnet adds exceptions to other programs' firewalls that would drop its forwarding. */
   readonly firewallIntegration: FirewallIntegration;
@@ -169,7 +169,6 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     store,
     linuxKernel({ proxy, resolver }, runner),
     log,
-    { affinitySeconds: opts.affinitySeconds },
     opts.firewallIntegration,
     new RepairHolds({ ...defaultRepairLimits, limit: opts.repairLimit }),
     (kind, seconds, ops, failed) => metrics.converged(kind, seconds, ops, failed),
@@ -195,6 +194,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     uplinks: linuxUplinks(runner),
     leases,
     forgetBackend: forgetBackend(runner),
+    lbAffinitySeconds: opts.affinitySeconds,
     interfaceMtu: (address) => interfaceMtu(runner, address),
     interfaceAddresses: (netns, ifname) => interfaceAddresses(runner, netns, ifname),
     namespaceAt,

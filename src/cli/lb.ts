@@ -40,6 +40,12 @@ export const lbCreateOptions = {
     type: "boolean",
     description: "Source-IP affinity: a client's new connections go to the backend its last one went to",
   },
+  "affinity-timeout": {
+    type: "string",
+    arg: "SECONDS",
+    description:
+      "With --affinity: how long a client keeps its backend after its last new connection, 1 to 86400 (default: hostnetd's --lb-affinity-timeout, 10800)",
+  },
   "source-vip": {
     type: "string",
     arg: "IP",
@@ -99,9 +105,13 @@ export function lbCreateRequest(name: string, values: Values<typeof lbCreateOpti
     HostComputeEndpoints: values.backend ?? [],
   };
   const sourceVip = values["source-vip"];
+  const timeout = values["affinity-timeout"];
+  if (timeout !== undefined && !/^\d+$/.test(timeout))
+    throw new UsageError(`--affinity-timeout "${timeout}" is not a whole number of seconds`);
   return {
     ...request,
     ...(sourceVip === undefined ? {} : { SourceVIP: sourceVip }),
+    ...(timeout === undefined ? {} : { AffinityTimeoutSeconds: Number(timeout) }),
     ...(values.dsr === true || values.ipv6 === true
       ? { Flags: (values.dsr === true ? DSR : 0) | (values.ipv6 === true ? IPV6 : 0) }
       : {}),
@@ -132,6 +142,11 @@ export function lbTable(
       cell: (lb) => (lb.PortMappings.some((m) => ((m.Flags ?? 0) & ILB) !== 0) ? "yes" : "no"),
     },
     { header: "SOURCE VIP", wide: true, cell: (lb) => lb.SourceVIP ?? none },
+    {
+      header: "AFFINITY",
+      wide: true,
+      cell: (lb) => (lb.AffinityTimeoutSeconds === undefined ? none : `${lb.AffinityTimeoutSeconds}s`),
+    },
     { header: "DSR", wide: true, cell: (lb) => ((lb.Flags & DSR) !== 0 ? "yes" : "no") },
     { header: "CREATED", wide: true, cell: (lb) => lb.CreatedAt },
   ];
@@ -183,6 +198,7 @@ export const lb = group({
         "hostnet lb create web --vip 198.51.100.10 --port 80:8080/tcp --backend web1 --backend web2",
         "hostnet lb create dns --vip 10.96.0.10 --port 53:53/udp --backend dns1 --ilb --local-routed-vip",
         "hostnet lb create shop --vip 198.51.100.20 --port 443:8443/tcp --backend shop1 --backend shop2 --affinity",
+        "hostnet lb update shop --vip 2001:db8:100::20 --ipv6 --port 443:8443/tcp --backend shop1 --affinity --affinity-timeout 600",
       ],
       async run(ctx, { args, values }) {
         const created = await ctx.client.createLoadBalancer(lbCreateRequest(args.NAME, values));

@@ -6,7 +6,7 @@
 import { Type, type Static, type TSchema } from "typebox";
 import { firewallIntegrations } from "../dataplane/firewall/exceptions.js";
 import { defaultRepairLimits } from "../dataplane/holds.js";
-import { LB_AFFINITY_SECONDS } from "../dataplane/objects.js";
+import { LB_AFFINITY_SECONDS } from "../model/hns-load-balancer.js";
 import { defaultWatchOptions } from "../dataplane/watch.js";
 
 export interface OptionSpec<S extends TSchema = TSchema> {
@@ -91,7 +91,7 @@ export const optionTable = {
     arg: "SECONDS",
     schema: Type.Integer({ minimum: 1 }),
     default: LB_AFFINITY_SECONDS,
-    help: "how long a load balancer client keeps its backend after its last new connection (source-IP affinity)",
+    help: "how long a client of a load balancer with affinity keeps its backend after its last new connection, for load balancers made without AffinityTimeoutSeconds",
     rule: "must be a whole number of seconds, at least 1",
     reload: false,
   }),

@@ -30,6 +30,8 @@ export interface HostSide {
   readonly uplinks: UplinkHost;
   readonly leases: DhcpLeases;
   readonly forgetBackend: ForgetBackend;
+  /** How long a client keeps its backend (source-IP affinity) for load balancers that do not say (LB_AFFINITY_SECONDS). */
+  readonly lbAffinitySeconds?: number;
   /** The MTU of the interface that has this address, if one has. */
   readonly interfaceMtu: (address: string) => Promise<number | undefined>;
   /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist. */

@@ -15,6 +15,7 @@ import type { FlowKey, ForgetBackend } from "../dataplane/linux/backend-memory.j
 import { convergeOrUndo } from "./converge.js";
 import { checkLength, limits } from "../model/limits.js";
 import { checkName, checkPort } from "./validate.js";
+import { LB_AFFINITY_MAX_SECONDS } from "../model/hns-load-balancer.js";
 
 /**
  * A load balancer as a door asks for it. Each value the request gives carries the door's path for it; what
@@ -32,6 +33,8 @@ export interface LoadBalancerSpec {
   readonly dsr: FieldValue<boolean>;
   /** An IPv6 load balancer (every VIP IPv6), and where the request says so. */
   readonly ipv6: FieldValue<boolean>;
+  /** How long a client keeps its backend (source-IP affinity), in seconds; the daemon's default if absent. */
+  readonly affinityTimeout?: FieldValue<number>;
 }
 
 /** A port of the frontend and the backends' port it goes to, each part with its field. */
@@ -58,6 +61,8 @@ export class LoadBalancerService {
     private readonly store: Store,
     private readonly reconciler: Reconciler,
     private readonly forgetBackend: ForgetBackend,
+    /** The affinity timeout of load balancers that give none (hostnetd --lb-affinity-timeout). */
+    private readonly affinitySeconds: number,
   ) {
     this.lbs = store.loadBalancers;
   }
@@ -151,13 +156,7 @@ export class LoadBalancerService {
       localRoutedVip: m.localRoutedVip,
       keptFlags: m.keptFlags,
     }));
-    const ipv6 = addresses.find((v) => v.includes(":"));
     spec.portMappings.forEach((m, i) => {
-      if (m.affinity.value && ipv6 !== undefined)
-        throw invalidArgument(
-          m.affinity.field,
-          `source-IP affinity is for IPv4 VIPs only, and ${ipv6} is IPv6`,
-        );
       const first = spec.portMappings.findIndex(
         (o) => o.protocol === m.protocol && o.externalPort.value === m.externalPort.value,
       );
@@ -183,8 +182,24 @@ export class LoadBalancerService {
       sourceVip,
       dsr,
       ipv6: spec.ipv6.value,
+      affinityTimeout: this.affinityTimeout(spec),
     };
     return { lb, vipFields };
+  }
+
+  /** The affinity timeout a load balancer of `spec` has: null without affinity, the daemon's if it gives none. */
+  private affinityTimeout(spec: LoadBalancerSpec): number | null {
+    const given = spec.affinityTimeout;
+    const affine = spec.portMappings.some((m) => m.affinity.value);
+    if (given === undefined) return affine ? this.affinitySeconds : null;
+    if (!affine)
+      throw invalidArgument(given.field, "is for source-IP affinity, and no port mapping asks for it");
+    if (!Number.isInteger(given.value) || given.value < 1 || given.value > LB_AFFINITY_MAX_SECONDS)
+      throw invalidArgument(
+        given.field,
+        `must be a whole number of seconds from 1 to ${LB_AFFINITY_MAX_SECONDS} (${given.value} given)`,
+      );
+    return given.value;
   }
 
   /**

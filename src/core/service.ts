@@ -45,6 +45,7 @@ import type {
 import { freeSubnet } from "./subnets.js";
 import { endpointStats, kernelCounters } from "./traffic.js";
 import { restoreUplinks } from "./uplinks.js";
+import { LB_AFFINITY_SECONDS } from "../model/hns-load-balancer.js";
 
 // The doors' requests, with the service that takes them.
 export type {
@@ -74,7 +75,12 @@ export class HostnetService {
   private readonly core: Core;
 
   constructor(store: Store, reconciler: Reconciler, host: HostSide) {
-    this.loadBalancers = new LoadBalancerService(store, reconciler, host.forgetBackend);
+    this.loadBalancers = new LoadBalancerService(
+      store,
+      reconciler,
+      host.forgetBackend,
+      host.lbAffinitySeconds ?? LB_AFFINITY_SECONDS,
+    );
     this.core = {
       store,
       reconciler,

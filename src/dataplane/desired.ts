@@ -6,7 +6,7 @@ import { loadBalancerObjects } from "../modes/load-balancer.js";
 import { modes } from "../modes/index.js";
 import { resolvConfText, writesResolvConf } from "../dns/resolv-conf.js";
 import { nftFamilies } from "./nft-sets.js";
-import { defaultSkeleton, type KernelObject, type SkeletonOptions } from "./objects.js";
+import type { KernelObject } from "./objects.js";
 import { skeletonRules, skeletonVersion } from "./render/nft.js";
 
 export interface StoreSnapshot {
@@ -16,19 +16,17 @@ export interface StoreSnapshot {
   readonly loadBalancers: readonly LoadBalancer[];
   /** The store's instance id, which marks the namespaces it makes. */
   readonly instance: string;
-  readonly skeleton: SkeletonOptions;
 }
 
-export function globalObjects(skeleton: SkeletonOptions = defaultSkeleton): KernelObject[] {
-  const version = skeletonVersion(skeleton);
+export function globalObjects(): KernelObject[] {
+  const version = skeletonVersion();
   return [
     ...nftFamilies.map((family): KernelObject => ({
       kind: "nftTable",
       owner: "global",
       family,
       version,
-      rules: skeletonRules(family, skeleton),
-      skeleton,
+      rules: skeletonRules(family),
     })),
     { kind: "sysctl", owner: "global", key: "net/ipv4/ip_forward", value: "1" },
     { kind: "sysctl", owner: "global", key: "net/ipv6/conf/all/forwarding", value: "1" },
@@ -38,7 +36,7 @@ export function globalObjects(skeleton: SkeletonOptions = defaultSkeleton): Kern
 export function desiredState(snapshot: StoreSnapshot): KernelObject[] {
   const networks = new Map(snapshot.networks.map((n) => [n.id, n]));
   const namespaces = new Map(snapshot.namespaces.map((n) => [n.id, n]));
-  const objects = globalObjects(snapshot.skeleton);
+  const objects = globalObjects();
   const attachedTo = new Map<string, Endpoint[]>();
   for (const ep of snapshot.endpoints)
     if (ep.attachment?.kind === "namespace")

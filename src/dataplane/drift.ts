@@ -62,7 +62,7 @@ export function driftOf(
       observe = observe === "all" || (r.kind !== "nft" && r.kind !== "nftElements") ? "all" : "nft";
     return ids.length === 0 ? [] : [{ r, lost }];
   });
-  const whole = (r: Removal): boolean => r.kind !== "nft" || r.object === "table";
+  const whole = (r: Removal): boolean => r.kind !== "nft" || r.object === "table" || r.id !== undefined;
   const lost = new Set(taken.flatMap(({ r, lost }) => (whole(r) ? lost : [])));
   const damaged = new Set(taken.flatMap(({ r, lost: ids }) => (whole(r) ? [] : ids)));
   // `nft flush ruleset` takes both tables, but the monitor may print the second table's removal only
@@ -125,7 +125,7 @@ function takenFromRecord(
       return r.qdisc === "tbf" ? known(`shaper:${r.dev}`) : [];
     // A chain, rule or set gone leaves the table broken: it is rebuilt whole, as if it were gone.
     case "nft":
-      return known(`nft:${r.family}`);
+      return known(r.id ?? `nft:${r.family}`);
     // Only an element in the state the record has: one in another state is an older one, which a replace
     // (delete and add in one transaction) removed itself. Such a removal needs no look at the kernel, which
     // for a load balancer's slots rewritten at each backend removed was a listing of every element.

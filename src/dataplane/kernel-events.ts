@@ -3,8 +3,9 @@
  * removals drift is made of. Everything else they print (new objects, state changes, neighbours learnt and
  * forgotten) is not drift hostnet repairs before its periodic check: it is dropped here.
  */
-import { NFT_TABLE, RULE_PROTO } from "./naming.js";
-import type { KernelObject } from "./objects.js";
+import { NFT_TABLE, ownerOfNftName, RULE_PROTO } from "./naming.js";
+import { isNftFamily } from "./nft-sets.js";
+import { identity, type KernelObject } from "./objects.js";
 import { nftElementOf } from "./observe-nft.js";
 
 /** Where a removal happened: hostnetd's namespace (null), or a namespace by its id there (nsid). */
@@ -38,8 +39,11 @@ export type Removal =
     }
   | { readonly kind: "neighbour"; readonly dev: string; readonly address: string }
   | { readonly kind: "qdisc"; readonly dev: string; readonly qdisc: string }
-  /** A table, chain, rule or set of hostnet's nft tables. */
-  | { readonly kind: "nft"; readonly family: string; readonly object: string }
+  /**
+   * A table, chain, rule or set of hostnet's nft tables; `id`: the identity of an owner's chain or set it
+   * took (a rule takes its chain), which alone is lost, not the table.
+   */
+  | { readonly kind: "nft"; readonly family: string; readonly object: string; readonly id?: string }
   /**
    * Elements of one of hostnet's nft sets, as they were when removed: a replace's own delete removes the
    * element in its old state, which the record no longer has.
@@ -151,7 +155,7 @@ export function parseTcMonitorLine(line: string): Removal | undefined {
 interface NftMonitorEntry {
   readonly delete?: Record<
     string,
-    { family?: string; table?: string; name?: string; elem?: { set?: unknown[] } } | undefined
+    { family?: string; table?: string; name?: string; chain?: string; elem?: { set?: unknown[] } } | undefined
   >;
 }
 
@@ -168,7 +172,16 @@ export function parseNftMonitorLine(line: string): Removal | undefined {
   const family = body.family ?? "";
   const table = object === "table" ? body.name : body.table;
   if (table !== NFT_TABLE) return undefined;
-  if (object !== "element") return { kind: "nft", family, object };
+  if (object !== "element") {
+    const name = (object === "rule" ? body.chain : body.name) ?? "";
+    const owner = ownerOfNftName(name);
+    if (owner === undefined || !isNftFamily(family)) return { kind: "nft", family, object };
+    const taken: KernelObject =
+      object === "set" || object === "map"
+        ? { kind: "nftSet", owner, family, name, declaration: "" }
+        : { kind: "nftChain", owner, family, name, rules: [] };
+    return { kind: "nft", family, object, id: identity(taken) };
+  }
   const set = body.name ?? "";
   const elements = (body.elem?.set ?? []).flatMap((raw) => nftElementOf(family, set, raw) ?? []);
   return elements.length === 0 ? undefined : { kind: "nftElements", family, set, elements };

@@ -148,6 +148,20 @@ export const versionChain = (version: string): string => `${VERSION_CHAIN_PREFIX
 export const versionOfChain = (name: string): string | undefined =>
   name.startsWith(VERSION_CHAIN_PREFIX) ? name.slice(VERSION_CHAIN_PREFIX.length) : undefined;
 
+/**
+ * A chain or set of one owner's in hostnet's nft tables: the owner's kind and id, then what it is for it
+ * (`lb_<id>_4`). The skeleton's own names never hold an id.
+ */
+export const ownedNftName = (owner: Owner, what: string): string => `${owner.replace(":", "_")}_${what}`;
+
+const ownedNftPattern = new RegExp(`^(${ownerKinds.join("|")})_([0-9a-f-]{36})_`);
+
+/** The owner an nft chain's or set's name names, or undefined for the skeleton's. */
+export function ownerOfNftName(name: string): Owner | undefined {
+  const m = ownedNftPattern.exec(name);
+  return m === null ? undefined : (`${m[1] ?? ""}:${m[2] ?? ""}` as Owner);
+}
+
 const commentPattern = new RegExp(`^(${OWNER})(?: (.+))?$`);
 
 /** A set element's comment: its owner, then what in the owner it stands for, if it says. */

@@ -7,6 +7,8 @@
 /** hostnet's two tables: `inet hostnet` (NAT, forwarding, ACLs) and `bridge hostnet` (anti-spoofing). */
 export const nftFamilies = ["inet", "bridge"] as const;
 export type NftFamily = (typeof nftFamilies)[number];
+export const isNftFamily = (family: string): family is NftFamily =>
+  (nftFamilies as readonly string[]).includes(family);
 
 /** One part of an element's key or value, as hostnet writes it; `t` is the part's type in the schema. */
 export type ElementPart =
@@ -87,11 +89,6 @@ const fixedSets = {
   /** Frontends of internal load balancers the host reaches too (LocalRoutedVip). */
   lbLocal4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   lbLocal6: { family: "inet", key: ["addr", "proto", "port"], value: null },
-  /**
-   * Frontends with source-IP affinity: a client keeps the backend it got (see lbAffinity). IPv4 only: nft
-   * 1.0.6 cannot compile the update of a map whose data is an IPv6 address and a port.
-   */
-  lbAffine4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   /** VIP . proto . port of DSR load balancers: routed to a backend unchanged, let into NAT bridges. */
   lbDsr4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   lbDsr6: { family: "inet", key: ["addr", "proto", "port"], value: null },
@@ -151,15 +148,6 @@ const fixedSets = {
   /** proto . port of a NodePort → the SourceVIP the connections it DNATs reach backends from. */
   lbNodeSource4: { family: "inet", key: ["proto", "port"], value: ["addr"] },
   lbNodeSource6: { family: "inet", key: ["proto", "port"], value: ["addr"] },
-  /** client . VIP . proto . port → the backend . port it got; the kernel fills it, hostnet only forgets. */
-  lbAffinity4: {
-    family: "inet",
-    key: ["addr", "addr", "proto", "port"],
-    value: ["addr", "port"],
-    declaration:
-      "typeof ip saddr . ip daddr . meta l4proto . th dport : ip daddr . th dport; flags dynamic,timeout;",
-    dynamic: true,
-  },
   /** Frontends of load balancers without a backend of the family: refused, not black-holed. */
   lbEmpty4: { family: "inet", key: ["addr", "proto", "port"], value: null },
   lbEmpty6: { family: "inet", key: ["addr", "proto", "port"], value: null },
@@ -188,8 +176,6 @@ interface SetDefinition {
   readonly counter?: true;
   /** The declaration's body when it cannot be said by type alone (nft `typeof`). */
   readonly declaration?: string;
-  /** The kernel adds its elements, which time out: they are not desired state, and observing skips them. */
-  readonly dynamic?: true;
 }
 
 /**

@@ -2,23 +2,10 @@
  * Kernel objects hostnet owns, as plain data. Every object names its owner (the store record it comes
  * from) so a scoped converge can pick exactly its own, and may name a parent whose deletion takes it along.
  */
+import { createHash } from "node:crypto";
 import type { HostRoute } from "../model/types.js";
 import { hostVethName, IPTABLES_CHAIN, NETNS_DIR, type Owner } from "./naming.js";
 import { setDefinition, type ElementPart, type NftFamily, type NftSetName } from "./nft-sets.js";
-
-/** What a hostnetd's options put into its tables' skeleton (and so into the skeleton's version). */
-export interface SkeletonOptions {
-  /** How long a client keeps its load balancer backend after its last new connection (source-IP affinity). */
-  readonly affinitySeconds: number;
-}
-
-/**
- * How long a client keeps its backend after its last new connection unless hostnetd is told otherwise
- * (`--lb-affinity-timeout`): Kubernetes' default for ClientIP affinity.
- */
-export const LB_AFFINITY_SECONDS = 10800;
-
-export const defaultSkeleton: SkeletonOptions = { affinitySeconds: LB_AFFINITY_SECONDS };
 
 /** Where an object lives: null is hostnetd's own namespace, otherwise a netns path or name. */
 export type NetnsRef = string | null;
@@ -149,15 +136,29 @@ export type KernelObject =
     })
   | (Base & { kind: "sysctl"; key: string; value: string })
   /**
-   * `skeleton`: what to build it with, on desired tables only (the kernel shows the version alone). `rules`:
-   * how many rules its chains hold, which `nft flush table` takes while it leaves chains and elements.
+   * `rules`: how many rules its skeleton's chains hold, which `nft flush table` takes while it leaves chains
+   * and elements.
+   */
+  | (Base & { kind: "nftTable"; family: NftFamily; version: string; rules?: number })
+  /**
+   * A set of one owner's in one of hostnet's tables (naming.ts ownedNftName), which the kernel fills
+   * (`flags dynamic`): its elements are not desired state, and are never observed. The kernel cannot change
+   * a set's declaration: what the declaration says that may change (a timeout) is in the set's name, so a
+   * change makes another set. Observed, `declaration` is "".
+   */
+  | (Base & { kind: "nftSet"; family: NftFamily; name: string; declaration: string })
+  /**
+   * A chain of one owner's in one of hostnet's tables, for what elements of the skeleton's sets cannot say
+   * (a load balancer's source-IP affinity, modes/load-balancer.ts). Each rule carries the digest of its text
+   * (ruleDigest) as its comment, since the kernel shows rules as JSON: observed, `rules` holds those digests
+   * and `digests` is set.
    */
   | (Base & {
-      kind: "nftTable";
+      kind: "nftChain";
       family: NftFamily;
-      version: string;
-      rules?: number;
-      skeleton?: SkeletonOptions;
+      name: string;
+      rules: readonly string[];
+      digests?: true;
     })
   /**
    * /etc/netns/NAME/resolv.conf of a namespace hostnet made or adopted by its name, which `ip netns exec`
@@ -204,6 +205,10 @@ export type Kind = KernelObject["kind"];
 export const partsText = (parts: readonly ElementPart[]): string =>
   parts.map((p) => (p.t === "ifname" ? JSON.stringify(p.v) : String(p.v))).join(" . ");
 
+/** What each rule of an owner's nft chain carries as its comment: how observation knows the rule's text. */
+export const ruleDigest = (rule: string): string =>
+  createHash("sha256").update(rule).digest("hex").slice(0, 16);
+
 /** A stable key: two objects with the same identity are the same kernel object, maybe in another state. */
 export function identity(o: KernelObject): string {
   switch (o.kind) {
@@ -238,6 +243,10 @@ export function identity(o: KernelObject): string {
       return `nft:${o.family}`;
     case "nftElement":
       return `nft:${o.set}:${partsText(o.key)}`;
+    case "nftSet":
+      return `nftset:${o.family}:${o.name}`;
+    case "nftChain":
+      return `nftchain:${o.family}:${o.name}`;
     case "vipRoute":
       return `viproute:${o.vip}`;
     case "loopbackProxy":
@@ -281,6 +290,8 @@ export function netnsOf(o: KernelObject): NetnsRef {
     case "sysctl":
     case "nftTable":
     case "nftElement":
+    case "nftSet":
+    case "nftChain":
     case "loopbackProxy":
     case "resolvConf":
     case "dnsListener":
@@ -308,6 +319,9 @@ export function parentOf(o: KernelObject): string | undefined {
       return `clink:${o.netns}:${o.dev}`;
     case "nftElement":
       return `nft:${setDefinition(o.set).family}`;
+    case "nftSet":
+    case "nftChain":
+      return `nft:${o.family}`;
     case "sysctl":
       return /^net\/ipv[46]\/conf\/(?!all\/|default\/)/.test(o.key)
         ? `link:${o.key.split("/")[3] ?? ""}`
@@ -418,6 +432,13 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
         observed.version === desired.version &&
         (desired.rules === undefined || observed.rules === desired.rules)
       );
+    case "nftChain": {
+      if (observed.kind !== "nftChain") return false;
+      const rules = observed.digests === true ? desired.rules.map(ruleDigest) : desired.rules;
+      return observed.rules.join("\n") === rules.join("\n");
+    }
+    case "nftSet":
+      return observed.kind === "nftSet";
     case "nftElement":
       return (
         observed.kind === "nftElement" &&
@@ -501,6 +522,10 @@ export function describe(o: KernelObject): string {
       return `/etc/netns/${o.netns}/resolv.conf: ${o.text.trim().split("\n").join("; ")}`;
     case "dnsListener":
       return `resolver on ${o.address.includes(":") ? `[${o.address}]` : o.address}:53 (${o.owner})`;
+    case "nftSet":
+      return `nft set ${o.family} ${o.name}${o.declaration === "" ? "" : ` { ${o.declaration} }`} (${o.owner})`;
+    case "nftChain":
+      return `nft chain ${o.family} ${o.name}: ${o.digests === true ? `${o.rules.length} rules` : o.rules.join("; ")} (${o.owner})`;
     case "nftElement":
       return `nft element ${o.set} { ${partsText(o.key)}${o.value === null ? "" : ` : ${partsText(o.value)}`} } (${o.owner})`;
     case "iptablesChain":

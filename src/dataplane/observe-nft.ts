@@ -1,9 +1,10 @@
 /**
  * Observes hostnet's nft tables (`nft -j list table`) of both families: the tables, whether their rules are
- * the skeleton's, and every set element, whose comment names its owner.
+ * the skeleton's, every set element, whose comment names its owner, and the chains and sets of owners,
+ * whose names name them.
  */
 import type { Runner } from "./linux/exec.js";
-import { NFT_TABLE, parseElementComment, versionOfChain } from "./naming.js";
+import { NFT_TABLE, ownerOfNftName, parseElementComment, versionOfChain } from "./naming.js";
 import { isNftSetName, nftFamilies, setDefinition, type ElementPart, type NftFamily } from "./nft-sets.js";
 import type { KernelObject } from "./objects.js";
 
@@ -11,7 +12,7 @@ interface NftJson {
   nftables: ({
     table?: object;
     chain?: { name: string };
-    rule?: object;
+    rule?: { chain: string; comment?: string };
     set?: { name: string; elem?: unknown[] };
     map?: { name: string; elem?: unknown[] };
   } & Record<string, unknown>)[];
@@ -55,12 +56,12 @@ function toParts(types: readonly ElementPart["t"][], value: unknown): ElementPar
 
 /**
  * An element of one of hostnet's nft sets as nft's JSON shows it (`nft -j list`, `nft -j monitor`); undefined
- * for sets that are not hostnet's, or that the kernel fills.
+ * for sets that are not hostnet's skeleton's (a load balancer's affinity sets are the kernel's to fill).
  */
 export function nftElementOf(family: string, setName: string, raw: unknown): KernelObject | undefined {
   if (!isNftSetName(setName)) return undefined;
   const def = setDefinition(setName);
-  if (def.dynamic === true || def.family !== family) return undefined;
+  if (def.family !== family) return undefined;
   const isMap = Array.isArray(raw);
   const keyRaw: unknown = isMap ? (raw as unknown[])[0] : raw;
   const elem =
@@ -90,17 +91,38 @@ async function observeNftFamily(runner: Runner, family: NftFamily): Promise<Kern
   const out: KernelObject[] = [];
   let version: string | undefined;
   let rules = 0;
+  /** Owners' chains, with the digests their rules carry. */
+  const chains = new Map<string, string[]>();
   for (const entry of json.nftables) {
     if (entry.table !== undefined) version = "unknown";
-    if (entry.rule !== undefined) rules++;
-    if (entry.chain !== undefined) version = versionOfChain(entry.chain.name) ?? version;
+    if (entry.rule !== undefined) {
+      const digests = chains.get(entry.rule.chain);
+      if (digests === undefined) rules++;
+      else digests.push(entry.rule.comment ?? "");
+    }
+    if (entry.chain !== undefined) {
+      version = versionOfChain(entry.chain.name) ?? version;
+      if (ownerOfNftName(entry.chain.name) !== undefined) chains.set(entry.chain.name, []);
+    }
     const set = entry.set ?? entry.map;
-    if (set !== undefined)
+    const setOwner = set === undefined ? undefined : ownerOfNftName(set.name);
+    if (set !== undefined && setOwner !== undefined)
+      out.push({ kind: "nftSet", owner: setOwner, family, name: set.name, declaration: "" });
+    else if (set !== undefined)
       for (const raw of set.elem ?? []) {
         const element = nftElementOf(family, set.name, raw);
         if (element !== undefined) out.push(element);
       }
   }
+  for (const [name, digests] of chains)
+    out.push({
+      kind: "nftChain",
+      owner: ownerOfNftName(name) ?? "orphan",
+      family,
+      name,
+      rules: digests,
+      digests: true,
+    });
   if (version !== undefined) out.push({ kind: "nftTable", owner: "global", family, version, rules });
   return out;
 }

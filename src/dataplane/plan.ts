@@ -56,6 +56,9 @@ function rank(o: KernelObject): number {
     case "vipRoute":
     case "overlayPeer":
       return 7;
+    // One transaction, ordered by its own phases (render/nft.ts).
+    case "nftSet":
+    case "nftChain":
     case "nftElement":
       return 8;
     case "loopbackProxy":

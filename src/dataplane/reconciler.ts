@@ -25,14 +25,7 @@ import { KnownObjects } from "./known.js";
 import { driftOf, type Drift, type RepairScope } from "./drift.js";
 import { RepairHolds } from "./holds.js";
 import type { Removal } from "./kernel-events.js";
-import {
-  defaultSkeleton,
-  identity,
-  netnsOf,
-  prerequisitesOf,
-  type KernelObject,
-  type SkeletonOptions,
-} from "./objects.js";
+import { identity, netnsOf, prerequisitesOf, type KernelObject } from "./objects.js";
 import { madeBy, RecentlyMade } from "./recently-made.js";
 import { plan, planYielding, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 import { runYielding, sliceCounter, type Pass } from "./slices.js";
@@ -94,7 +87,8 @@ export interface RepairReport {
  */
 const OWN_REMOVALS_MS = 10_000;
 
-const isNft = (o: KernelObject | undefined): boolean => o?.kind === "nftTable" || o?.kind === "nftElement";
+const isNft = (o: KernelObject | undefined): boolean =>
+  o?.kind === "nftTable" || o?.kind === "nftElement" || o?.kind === "nftSet" || o?.kind === "nftChain";
 
 /**
  * A plan, why a repair would leave some of its ops out now, and why the last attempt at some did not take
@@ -121,12 +115,11 @@ export class Reconciler {
     private readonly store: Store,
     private readonly kernel: Kernel,
     private readonly log: Logger,
-    skeleton: SkeletonOptions = defaultSkeleton,
     private readonly firewallIntegration: FirewallIntegration = "auto",
     private readonly holds: RepairHolds = new RepairHolds(),
     private readonly observe: ConvergeObserver = () => undefined,
   ) {
-    this.wanted = new StoreView(store, skeleton, () => this.firewallObjects());
+    this.wanted = new StoreView(store, () => this.firewallObjects());
   }
 
   /**

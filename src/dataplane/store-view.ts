@@ -14,14 +14,13 @@ import {
   networkObjects,
 } from "./desired.js";
 import type { Owner } from "./naming.js";
-import type { KernelObject, SkeletonOptions } from "./objects.js";
+import type { KernelObject } from "./objects.js";
 
 export type Scope = "all" | readonly Owner[];
 
 export class StoreView {
   constructor(
     private readonly store: Store,
-    private readonly skeleton: SkeletonOptions,
     /** hostnet's exceptions in the other firewalls, which depend on what the reconciler last observed of them. */
     private readonly firewallObjects: () => KernelObject[],
   ) {}
@@ -39,12 +38,11 @@ export class StoreView {
       namespaces: this.store.namespaces.all(),
       loadBalancers: this.store.loadBalancers.all(),
       instance: this.store.meta.instanceId(),
-      skeleton: this.skeleton,
     });
   }
 
   desiredOf(owner: Owner): KernelObject[] {
-    if (owner === "global") return globalObjects(this.skeleton);
+    if (owner === "global") return globalObjects();
     if (owner === "firewall") return this.firewallObjects();
     if (owner === "orphan") return [];
     const [kind, id] = owner.split(":") as [string, string];

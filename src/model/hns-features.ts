@@ -18,6 +18,7 @@ export type Feature =
 const test = (file: string, title: string): FeatureTest => ({ file, title });
 
 const LB_TESTS = "test/integration/load-balancer.test.ts";
+const AFFINITY_TESTS = "test/integration/load-balancer-affinity.test.ts";
 
 /** In hcsshim's order and with its JSON names (`ACL`, `API`, `AclHostRulePriority`). */
 export const hnsFeatures = {
@@ -80,6 +81,14 @@ export const hnsFeatures = {
         LB_TESTS,
         "pins each client to one backend with source-IP affinity, and forgets a removed backend",
       ),
+      test(
+        AFFINITY_TESTS,
+        "keeps each client of an IPv6 VIP on one backend over many connections, while clients spread",
+      ),
+      test(
+        AFFINITY_TESTS,
+        "lets a client move once its load balancer's timeout has passed, while another's default keeps it",
+      ),
     ],
   },
   IPv6DualStack: {
@@ -93,6 +102,10 @@ export const hnsFeatures = {
         "lets containers on the two hosts reach each other over IPv4 and IPv6, with distinct addresses",
       ),
       test(LB_TESTS, "balances UDP on an IPv6 VIP over the backends' IPv6 addresses"),
+      test(
+        AFFINITY_TESTS,
+        "keeps each client of an IPv6 VIP on one backend over many connections, while clients spread",
+      ),
     ],
   },
   SetPolicy: { lacking: "no SetPolicy (IP sets)" },

@@ -17,6 +17,15 @@ export const LB_PORT_KEPT_FLAGS = LB_PORT_USE_MUX | LB_PORT_PRESERVE_DIP | LB_PO
 export const LB_DSR = 1;
 export const LB_IPV6 = 2;
 
+/**
+ * How long a client keeps its backend after its last new connection (source-IP affinity) when a load
+ * balancer says nothing and hostnetd is told nothing (`--lb-affinity-timeout`): Kubernetes' default for
+ * ClientIP affinity. hostnet's own field `AffinityTimeoutSeconds` (HNS has none) takes 1 to
+ * LB_AFFINITY_MAX_SECONDS, Kubernetes' range for `timeoutSeconds`.
+ */
+export const LB_AFFINITY_SECONDS = 10800;
+export const LB_AFFINITY_MAX_SECONDS = 86400;
+
 /** DistributionType: 0 random per connection; SourceIPProtocol and SourceIP both give source-IP affinity. */
 export const LB_DISTRIBUTION_NONE = 0;
 export const LB_DISTRIBUTION_SOURCE_IP_PROTOCOL = 1;

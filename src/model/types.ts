@@ -229,5 +229,10 @@ export interface LoadBalancer {
   readonly dsr: boolean;
   /** HNS's IPv6 load balancer flag: every VIP is IPv6. Without it, each VIP's own family counts. */
   readonly ipv6: boolean;
+  /**
+   * With a port mapping of source-IP affinity, how long (seconds) a client keeps its backend after its last
+   * new connection; null without affinity.
+   */
+  readonly affinityTimeout: number | null;
   readonly createdAt: string;
 }

@@ -8,19 +8,20 @@
  * more load balancers there are. A backend added is one element (and the spread element when the draw chain
  * changes); removing one rewrites the slots after it, of that load balancer only. Established connections
  * keep their conntrack DNAT.
- * A frontend with source-IP affinity is also in `lbAffine`: the backend each client got is remembered in
- * `lbAffinity`, which the kernel fills (IPv4 only). A frontend with no backend of its family is an element of `lbEmpty`,
- * whose connections are refused.
+ * A frontend with source-IP affinity goes by `lbSpread` to chains and sets of its load balancer's own
+ * (affinityObjects), which only such load balancers have. A frontend with no backend of its family is an
+ * element of `lbEmpty`, whose connections are refused.
  * A load balancer without VIPs is a NodePort one (Kubernetes' NodePort service, as kube-proxy asks HNS for it):
  * its frontends are protocol . port on every local address of the host, elements of `lbNode` (and
  * `lbNodeLocal` for the host itself, LocalRoutedVIP), spread by `lbNodeSpread` and `lbNodeBackends` alike; its
  * SourceVIP, of its own family (core/load-balancers.ts), is keyed by its protocol and port in `lbNodeSource`. Pure.
  */
-import type { KernelObject } from "../dataplane/objects.js";
-import { DSR_VIP_LABEL, hostVethName } from "../dataplane/naming.js";
+import { partsText, type KernelObject } from "../dataplane/objects.js";
+import { DSR_VIP_LABEL, hostVethName, ownedNftName, type Owner } from "../dataplane/naming.js";
 import { drawBits, lbDrawChain, type ElementPart, type NftSetName } from "../dataplane/nft-sets.js";
-import { familyOfAddress, hostCidr, type Family } from "../model/ip.js";
-import type { Endpoint, LoadBalancer } from "../model/types.js";
+import { LB_AFFINITY_SECONDS } from "../model/hns-load-balancer.js";
+import { familyOfAddress, hostCidr, parseIp, type Family } from "../model/ip.js";
+import type { Endpoint, LbPortMapping, LoadBalancer } from "../model/types.js";
 
 /** A backend and the path of the namespace it is attached to, if hostnet knows it. */
 export interface Backend {
@@ -93,6 +94,86 @@ function dsrObjects(lb: LoadBalancer, backends: readonly Backend[]): KernelObjec
   });
 }
 
+/** A frontend with source-IP affinity: a VIP and one of its port mappings. */
+interface AffineFrontend {
+  readonly vip: string;
+  readonly mapping: LbPortMapping;
+}
+
+/** The chain an affine frontend of the family goes to (affinityObjects). */
+const affinityChain = (owner: Owner, family: Family): string => ownedNftName(owner, String(family));
+
+/**
+ * Source-IP affinity of one family's frontends, kept as kube-proxy's nftables mode keeps it, in sets without
+ * data (nft 1.0.6 aborts compiling the update of a map keyed by an IPv6 address with data,
+ * kubernetes/kubernetes#140951). Each backend address has a chain `lb_<id>_<address in hex>` that remembers
+ * the client in the backend's set (client . VIP . protocol . port, for `timeout` seconds after its last new
+ * connection) and DNATs to the backend; the frontend's chain `lb_<id>_<family>` sends a client found in a
+ * backend's set to that backend's chain, and any other client to a backend's chain drawn at random. A backend
+ * that goes takes its set, and the clients it had, along; the others keep theirs. The set's name holds the
+ * timeout, which the kernel cannot change in a set: a new timeout makes new sets.
+ */
+function affinityObjects(
+  owner: Owner,
+  family: Family,
+  frontends: readonly AffineFrontend[],
+  served: readonly string[],
+  timeout: number,
+): KernelObject[] {
+  const ip = family === 4 ? "ip" : "ip6";
+  const client = `${ip} saddr . ${ip} daddr . meta l4proto . th dport`;
+  const backends = served.map((address) => {
+    const hex = parseIp("address", address)
+      .value.toString(16)
+      .padStart(family === 4 ? 8 : 32, "0");
+    return { address, chain: ownedNftName(owner, hex), set: ownedNftName(owner, `${hex}_${timeout}s`) };
+  });
+  const draw = backends.map((b, slot) => `${slot} : goto ${b.chain}`).join(", ");
+  return [
+    ...backends.flatMap(({ address, chain, set }): KernelObject[] => {
+      const dnat = frontends
+        .map(({ vip, mapping: m }) => {
+          const frontend = partsText([
+            { t: "addr", v: vip },
+            { t: "proto", v: m.protocol },
+            { t: "port", v: m.externalPort },
+          ]);
+          return `${frontend} : ${address} . ${m.internalPort}`;
+        })
+        .join(", ");
+      return [
+        {
+          kind: "nftSet",
+          owner,
+          family: "inet",
+          name: set,
+          declaration: `typeof ${client}; flags dynamic,timeout; timeout ${timeout}s;`,
+        },
+        {
+          kind: "nftChain",
+          owner,
+          family: "inet",
+          name: chain,
+          rules: [
+            `meta l4proto { tcp, udp } update @${set} { ${client} }`,
+            `meta l4proto { tcp, udp } dnat ${ip} to ${ip} daddr . meta l4proto . th dport map { ${dnat} }`,
+          ],
+        },
+      ];
+    }),
+    {
+      kind: "nftChain",
+      owner,
+      family: "inet",
+      name: affinityChain(owner, family),
+      rules: [
+        ...backends.map(({ chain, set }) => `${client} @${set} goto ${chain}`),
+        `numgen random mod ${backends.length} vmap { ${draw} }`,
+      ],
+    },
+  ];
+}
+
 export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend[]): KernelObject[] {
   if (lb.dsr) return dsrObjects(lb, attached);
   const backends = attached.map((b) => b.endpoint);
@@ -100,6 +181,7 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
   const targets = (family: Family): string[] =>
     backends.flatMap((ep) => ep.addresses.filter((a) => a.family === family).map((a) => a.address));
   const objects: KernelObject[] = [];
+  const affine: Record<Family, AffineFrontend[]> = { 4: [], 6: [] };
   // No VIP: a NodePort load balancer, on every local address of its family.
   for (const vip of lb.vips.length > 0 ? lb.vips : [null]) {
     const family = vip === null ? (lb.ipv6 ? 6 : 4) : familyOfAddress(vip);
@@ -145,13 +227,24 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
       } else {
         objects.push(member(`${lb.internal ? "lbInternal" : "lbFront"}${family}`));
         if (lb.internal && m.localRoutedVip) objects.push(member(`lbLocal${family}`));
-        if (m.affinity && family === 4) objects.push(member("lbAffine4"));
+      }
+      const spread = `${nodePort ? "lbNodeSpread" : "lbSpread"}${family}` as const;
+      if (vip !== null && m.affinity) {
+        affine[family].push({ vip, mapping: m });
+        objects.push({
+          kind: "nftElement",
+          owner,
+          set: spread,
+          key: frontend,
+          value: [{ t: "verdict", v: `goto ${affinityChain(owner, family)}` }],
+        });
+        continue;
       }
       objects.push(
         {
           kind: "nftElement",
           owner,
-          set: `${nodePort ? "lbNodeSpread" : "lbSpread"}${family}`,
+          set: spread,
           key: frontend,
           value: [{ t: "verdict", v: `goto ${lbDrawChain(family, drawBits(served.length), nodePort)}` }],
         },
@@ -168,5 +261,16 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
       );
     }
   }
+  for (const family of [4, 6] as const)
+    if (affine[family].length > 0)
+      objects.push(
+        ...affinityObjects(
+          owner,
+          family,
+          affine[family],
+          targets(family),
+          lb.affinityTimeout ?? LB_AFFINITY_SECONDS,
+        ),
+      );
   return objects;
 }

@@ -12,6 +12,7 @@ interface LbRow {
   source_vip: string | null;
   dsr: number;
   ipv6: number;
+  affinity_timeout: number | null;
 }
 
 export class LoadBalancerStore {
@@ -19,7 +20,7 @@ export class LoadBalancerStore {
 
   insert(lb: Omit<LoadBalancer, "backends" | "createdAt">, backends: readonly string[]): void {
     this.prepare(
-      "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at, source_vip, dsr, ipv6) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO load_balancers (id, name, vips, port_mappings, internal, created_at, source_vip, dsr, ipv6, affinity_timeout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(
       lb.id,
       lb.name,
@@ -30,6 +31,7 @@ export class LoadBalancerStore {
       lb.sourceVip,
       lb.dsr ? 1 : 0,
       lb.ipv6 ? 1 : 0,
+      lb.affinityTimeout,
     );
     for (const ep of backends) this.addBackend(lb.id, ep);
   }
@@ -40,7 +42,7 @@ export class LoadBalancerStore {
    */
   replace(lb: Omit<LoadBalancer, "backends" | "createdAt">, backends: readonly string[]): void {
     this.prepare(
-      "UPDATE load_balancers SET name = ?, vips = ?, port_mappings = ?, internal = ?, source_vip = ?, dsr = ?, ipv6 = ? WHERE id = ?",
+      "UPDATE load_balancers SET name = ?, vips = ?, port_mappings = ?, internal = ?, source_vip = ?, dsr = ?, ipv6 = ?, affinity_timeout = ? WHERE id = ?",
     ).run(
       lb.name,
       JSON.stringify(lb.vips),
@@ -49,6 +51,7 @@ export class LoadBalancerStore {
       lb.sourceVip,
       lb.dsr ? 1 : 0,
       lb.ipv6 ? 1 : 0,
+      lb.affinityTimeout,
       lb.id,
     );
     const before = this.find(lb.id)?.backends ?? [];
@@ -160,6 +163,7 @@ function toLoadBalancer(row: LbRow, backends: readonly string[]): LoadBalancer {
     sourceVip: row.source_vip,
     dsr: row.dsr === 1,
     ipv6: row.ipv6 === 1,
+    affinityTimeout: row.affinity_timeout,
     createdAt: row.created_at,
   };
 }

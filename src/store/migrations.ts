@@ -183,4 +183,9 @@ export const migrations: readonly string[] = [
     UNIQUE (network_id, address)
   );
   `,
+  // Affinity timed out after hostnetd's --lb-affinity-timeout for every load balancer: 10800 s unless told.
+  `
+  ALTER TABLE load_balancers ADD COLUMN affinity_timeout INTEGER;
+  UPDATE load_balancers SET affinity_timeout = 10800 WHERE port_mappings LIKE '%"affinity":true%';
+  `,
 ];

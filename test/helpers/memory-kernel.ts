@@ -207,7 +207,9 @@ export class MemoryKernel implements Kernel {
   async observeNft(): Promise<KernelObject[]> {
     await Promise.resolve();
     this.nftObservations++;
-    return [...this.objects.values()].filter((o) => o.kind === "nftTable" || o.kind === "nftElement");
+    return [...this.objects.values()].filter(
+      (o) => o.kind === "nftTable" || o.kind === "nftElement" || o.kind === "nftSet" || o.kind === "nftChain",
+    );
   }
 
   async observeFirewalls(): Promise<FirewallObservation> {

@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import { OverlayAddresses } from "../../src/core/overlay-addresses.js";
 import { desiredState } from "../../src/dataplane/desired.js";
 import type { NamespaceAtPath } from "../../src/dataplane/hostfacts.js";
-import { defaultSkeleton, identity } from "../../src/dataplane/objects.js";
+import { identity } from "../../src/dataplane/objects.js";
 import { pino } from "pino";
 import type { FirewallIntegration } from "../../src/dataplane/firewall/exceptions.js";
 import { Reconciler } from "../../src/dataplane/reconciler.js";
@@ -110,7 +110,7 @@ export function harness(
   const store = opts.store ?? new Store(":memory:");
   const kernel = opts.kernel ?? new MemoryKernel();
   const prefixes: Prefix[] = (opts.hostPrefixes ?? []).map((c) => parsePrefix("host", c));
-  const reconciler = new Reconciler(store, kernel, silent, defaultSkeleton, opts.firewallIntegration);
+  const reconciler = new Reconciler(store, kernel, silent, opts.firewallIntegration);
   const uplinks = opts.uplinks ?? new FakeUplinks();
   const dhcp = opts.dhcp ?? new FakeDhcp();
   const interfaces = opts.interfaces ?? new FakeInterfaces();
@@ -188,7 +188,6 @@ export function expectConverged(h: Harness): void {
     namespaces: h.store.namespaces.all(),
     loadBalancers: [],
     instance: h.store.meta.instanceId(),
-    skeleton: defaultSkeleton,
   });
   expect(new Set(h.kernel.objects.keys())).toEqual(new Set(desired.map(identity)));
 }

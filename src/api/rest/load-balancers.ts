@@ -14,6 +14,8 @@ import {
   LB_DISTRIBUTION_SOURCE_IP,
   LB_DISTRIBUTION_SOURCE_IP_PROTOCOL,
   LB_DSR as DSR,
+  LB_AFFINITY_MAX_SECONDS,
+  LB_AFFINITY_SECONDS,
   LB_IPV6 as IPV6,
   LB_PORT_ILB as ILB,
   LB_PORT_KEPT_FLAGS as KEPT_FLAGS,
@@ -49,6 +51,9 @@ const portMapping = {
 };
 const PortMapping = Type.Object(portMapping);
 
+/** hostnet's own field: HNS has no affinity timeout (hcsshim hcn/hcnloadbalancer.go). */
+const affinityTimeoutDescription = `hostnet's, not HNS's: with a DistributionType of 1 or 2, how long a client keeps its backend after its last new connection, 1 to ${LB_AFFINITY_MAX_SECONDS} seconds (default: hostnetd --lb-affinity-timeout, ${LB_AFFINITY_SECONDS})`;
+
 export const LoadBalancerRequest = closedObject(
   {
     Name: Type.Optional(Type.String()),
@@ -61,6 +66,7 @@ export const LoadBalancerRequest = closedObject(
       }),
     ),
     SourceVIP: Type.Optional(Type.String({ description: "The source address backends see" })),
+    AffinityTimeoutSeconds: Type.Optional(Type.Integer({ description: affinityTimeoutDescription })),
   },
   { ignoring: "HostComputeLoadBalancer" },
 );
@@ -74,6 +80,7 @@ export const LoadBalancerWire = Type.Object({
   PortMappings: Type.Array(PortMapping),
   Flags: Type.Integer(),
   SourceVIP: Type.Optional(Type.String()),
+  AffinityTimeoutSeconds: Type.Optional(Type.Integer({ description: affinityTimeoutDescription })),
   CreatedAt: Type.String(),
 });
 export type LoadBalancerWire = Static<typeof LoadBalancerWire>;
@@ -135,6 +142,9 @@ function lbSpec(body: LoadBalancerRequest): LoadBalancerSpec {
     dsr: { value: (lbFlags & DSR) !== 0, field: "Flags" },
     ipv6: { value: (lbFlags & IPV6) !== 0, field: "Flags" },
     ...(body.SourceVIP === undefined ? {} : { sourceVip: { value: body.SourceVIP, field: "SourceVIP" } }),
+    ...(body.AffinityTimeoutSeconds === undefined
+      ? {}
+      : { affinityTimeout: { value: body.AffinityTimeoutSeconds, field: "AffinityTimeoutSeconds" } }),
   };
 }
 
@@ -153,6 +163,7 @@ function lbView(lb: LoadBalancer): LoadBalancerWire {
     })),
     Flags: (lb.dsr ? DSR : 0) | (lb.ipv6 ? IPV6 : 0),
     ...(lb.sourceVip === null ? {} : { SourceVIP: lb.sourceVip }),
+    ...(lb.affinityTimeout === null ? {} : { AffinityTimeoutSeconds: lb.affinityTimeout }),
     CreatedAt: lb.createdAt,
   };
 }

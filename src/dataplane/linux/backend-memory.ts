@@ -1,17 +1,16 @@
 /**
  * What the kernel remembers of a load balancer backend besides hostnet's desired state, which removing the
- * backend from the load balancer does not undo:
- * - UDP flows: UDP has no end, so a client that keeps sending from one port keeps the conntrack entry, and
- *   with it the DNAT to the backend. Deleting the entries makes its next datagram pick a backend afresh. A
- *   NodePort's flows are those of its port that carry the NodePort mark, on whatever address they came to.
- * - client affinities (`lbAffinity4`, filled by the kernel): a client would be sent to the backend until
- *   its affinity timed out.
+ * backend from the load balancer does not undo: its UDP flows. UDP has no end, so a client that keeps
+ * sending from one port keeps the conntrack entry, and with it the DNAT to the backend. Deleting the entries
+ * makes its next datagram pick a backend afresh. A NodePort's flows are those of its port that carry the
+ * NodePort mark, on whatever address they came to. (The clients a backend has by affinity are in its own
+ * set, which goes with it: modes/load-balancer.ts.)
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NFT_TABLE, NODE_PORT_CT_MARK } from "../naming.js";
-import { KernelCommandError, type Runner } from "./exec.js";
+import { NODE_PORT_CT_MARK } from "../naming.js";
+import type { Runner } from "./exec.js";
 
 /**
  * What the kernel keeps a load balancer's flows under: a VIP, or a NodePort's UDP port of one family, whose
@@ -23,7 +22,7 @@ export type FlowKey =
 /** A frontend's backend to forget, or with no backend all of them (the load balancer is gone). */
 type Forgotten = FlowKey & { readonly backend?: string };
 
-/** Forgets backends of VIPs, all in one conntrack and at most two nft processes however many they are. */
+/** Forgets backends of frontends, all in one conntrack process however many they are. */
 export type ForgetBackend = (forgotten: readonly Forgotten[]) => Promise<void>;
 
 /**
@@ -48,41 +47,9 @@ async function flushUdpFlows(runner: Runner, forgotten: readonly Forgotten[]): P
   }
 }
 
-type Concat = { concat: (string | number)[] } | undefined;
-
-async function forgetAffinities(runner: Runner, forgotten: readonly Forgotten[]): Promise<void> {
-  // NodePorts have no affinity.
-  const ipv4 = forgotten.flatMap((f) =>
-    f.vip === undefined || f.vip.includes(":") ? [] : [{ ...f, vip: f.vip }],
-  );
-  if (ipv4.length === 0) return;
-  const map = "lbAffinity4";
-  const listed = await runner.run(["nft", "-j", "-p", "list", "map", "inet", NFT_TABLE, map]);
-  const { nftables } = JSON.parse(listed.stdout) as { nftables: { map?: { elem?: unknown[][] } }[] };
-  const keys = nftables
-    .flatMap((entry) => entry.map?.elem ?? [])
-    .flatMap(([key, value]) => {
-      // Elements with a timeout carry their key under "elem"; the value is backend address . port.
-      const val = (key as { elem?: { val: Concat } }).elem?.val ?? (key as Concat);
-      const parts = val?.concat;
-      const to = (value as Concat)?.concat[0];
-      const forget = ipv4.some((f) => parts?.[1] === f.vip && (f.backend === undefined || to === f.backend));
-      return forget && parts !== undefined ? [parts.join(" . ")] : [];
-    });
-  if (keys.length === 0) return;
-  const lines = keys.map((k) => `delete element inet ${NFT_TABLE} ${map} { ${k} }`);
-  try {
-    await runner.run(["nft", "-f", "-"], `${lines.join("\n")}\n`);
-  } catch (err) {
-    // An affinity that timed out since it was listed is already forgotten.
-    if (!(err instanceof KernelCommandError && err.stderr.includes("No such file or directory"))) throw err;
-  }
-}
-
 export const forgetBackend =
   (runner: Runner): ForgetBackend =>
   async (forgotten) => {
     if (forgotten.length === 0) return;
     await flushUdpFlows(runner, forgotten);
-    await forgetAffinities(runner, forgotten);
   };

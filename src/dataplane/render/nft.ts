@@ -27,7 +27,7 @@ import {
   type NftFamily,
   type NftSetName,
 } from "../nft-sets.js";
-import { defaultSkeleton, partsText, type KernelObject, type SkeletonOptions } from "../objects.js";
+import { partsText, ruleDigest, type KernelObject } from "../objects.js";
 import type { Op } from "../plan.js";
 import { limits } from "../../model/limits.js";
 import { runThrough, sliceCounter, type Pass } from "../slices.js";
@@ -48,12 +48,10 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
   ether: { 4: "ether_addr", 6: "ether_addr" },
 };
 
-function setDeclaration(name: NftSetName, options: SkeletonOptions): string {
+function setDeclaration(name: NftSetName): string {
   const def = setDefinition(name);
   const kind = def.value === null ? "set" : "map";
-  // The one set the kernel fills is the affinity map, whose elements time out.
-  const timeout = def.dynamic === true ? ` timeout ${options.affinitySeconds}s;` : "";
-  if (def.declaration !== undefined) return `  ${kind} ${name} { ${def.declaration}${timeout} }`;
+  if (def.declaration !== undefined) return `  ${kind} ${name} { ${def.declaration} }`;
   const family = addressFamilyOf(name);
   const typeOf = (parts: readonly ElementPart["t"][]): string =>
     parts.map((p) => partType[p][family]).join(" . ");
@@ -107,7 +105,6 @@ const inetChains = `
     fib daddr type local jump portmap
   }
   chain lb_dnat4 {
-    ip daddr . meta l4proto . th dport @lbAffine4 meta l4proto { tcp, udp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @lbAffinity4
     ip daddr . meta l4proto . th dport vmap @lbSpread4
   }
   chain lb_dnat6 {
@@ -121,12 +118,8 @@ const inetChains = `
     ct mark set ct mark or ${NODE_PORT_CT_MARK}
     meta l4proto . th dport vmap @lbNodeSpread6
   }
-  chain lb_remember4 {
-    meta l4proto { tcp, udp } update @lbAffinity4 { ct original ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst : ip daddr . th dport }
-  }
   chain nat_postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    ct status dnat meta l4proto { tcp, udp } ct original ip daddr . meta l4proto . ct original proto-dst @lbAffine4 jump lb_remember4
     ip saddr 127.0.0.0/8 oifname @natBridges masquerade
     ip6 saddr ::1 oifname @natBridges masquerade
     ct status dnat oifname . ip daddr @overlayRemote4 snat ip to oifname map @overlaySource4
@@ -272,24 +265,24 @@ const aclChains = (["In", "Out"] as const)
   .flatMap((direction) => ([4, 6] as const).map((family) => aclChain(direction, family)))
   .join("\n");
 
-function skeleton(family: NftFamily, version: string, options: SkeletonOptions): string {
+function skeleton(family: NftFamily, version: string): string {
   const sets = nftSetNames
     .filter((name) => setDefinition(name).family === family)
-    .map((name) => setDeclaration(name, options))
+    .map((name) => setDeclaration(name))
     .join("\n");
   const chains = family === "inet" ? `${inetChains}\n${drawChains}\n${aclChains}` : bridgeChains;
   return `table ${table(family)} {\n  chain ${versionChain(version)} {\n  }\n${sets}\n${chains}\n}`;
 }
 
 /** How many rules a table's skeleton has: a flushed table (`nft flush table`) keeps its chains, not its rules. */
-export const skeletonRules = (family: NftFamily, options: SkeletonOptions = defaultSkeleton): number =>
-  skeleton(family, "", options)
+export const skeletonRules = (family: NftFamily): number =>
+  skeleton(family, "")
     .split("\n")
     .filter((line) => /^ {4}\S/.test(line) && !line.startsWith("    type ")).length;
 
-export const skeletonVersion = (options: SkeletonOptions = defaultSkeleton): string =>
+export const skeletonVersion = (): string =>
   createHash("sha256")
-    .update(skeleton("inet", "", options) + skeleton("bridge", "", options))
+    .update(skeleton("inet", "") + skeleton("bridge", ""))
     .digest("hex")
     .slice(0, 12);
 
@@ -299,32 +292,83 @@ function elementText(o: Extract<KernelObject, { kind: "nftElement" }>, withValue
   return `{ ${partsText(o.key)}${comment}${value} }`;
 }
 
-/** nft -f lines for one op; all of a plan's lines run as one atomic transaction. */
-export function nftLines(op: Op): string[] {
+/**
+ * Where a line goes in the plan's one nft transaction, whatever the order of the plan's ops: what refers to a
+ * chain or set (a rule, an element's verdict) goes before the chain or set goes, and comes after it comes,
+ * since the kernel refuses to delete a chain or set still referred to.
+ */
+const nftPhase = {
+  table: 0,
+  flushChain: 1,
+  deleteElement: 2,
+  deleteChain: 3,
+  deleteSet: 4,
+  addSet: 5,
+  addChain: 6,
+  addRule: 7,
+  addElement: 8,
+} as const;
+
+export interface NftLine {
+  readonly phase: (typeof nftPhase)[keyof typeof nftPhase];
+  readonly text: string;
+}
+
+const at =
+  (phase: NftLine["phase"]) =>
+  (text: string): NftLine => ({ phase, text });
+
+/** A chain's rules, each with its digest as its comment (objects.ts ruleDigest), after emptying it. */
+function chainRules(o: Extract<KernelObject, { kind: "nftChain" }>): NftLine[] {
+  const chain = `${table(o.family)} ${o.name}`;
+  return [
+    `flush chain ${chain}`,
+    ...o.rules.map((rule) => `add rule ${chain} ${rule} comment "${ruleDigest(rule)}"`),
+  ].map(at(nftPhase.addRule));
+}
+
+/** nft -f lines for one op, each with its place in the transaction; a plan's lines run as one transaction. */
+export function nftLines(op: Op): NftLine[] {
   const o = op.object;
   if (o.kind === "nftTable") {
     const t = table(o.family);
-    if (op.action === "delete") return [`delete table ${t}`];
+    if (op.action === "delete") return [at(nftPhase.table)(`delete table ${t}`)];
     // "add" first makes the delete valid whether or not the table exists.
-    if (o.skeleton === undefined) throw new Error(`table ${t} cannot be built without its skeleton options`);
-    return [`add table ${t}`, `delete table ${t}`, skeleton(o.family, o.version, o.skeleton)];
+    return [`add table ${t}`, `delete table ${t}`, skeleton(o.family, o.version)].map(at(nftPhase.table));
+  }
+  if (o.kind === "nftSet") {
+    const set = `${table(o.family)} ${o.name}`;
+    const add = at(nftPhase.addSet)(`add set ${set} { ${o.declaration} }`);
+    const del = at(nftPhase.deleteSet)(`delete set ${set}`);
+    return op.action === "delete" ? [del] : op.action === "replace" ? [del, add] : [add];
+  }
+  if (o.kind === "nftChain") {
+    const chain = `${table(o.family)} ${o.name}`;
+    const flush = at(nftPhase.flushChain)(`flush chain ${chain}`);
+    if (op.action === "delete") return [flush, at(nftPhase.deleteChain)(`delete chain ${chain}`)];
+    if (op.action === "replace") return [flush, ...chainRules(o).slice(1)];
+    return [at(nftPhase.addChain)(`add chain ${chain}`), ...chainRules(o)];
   }
   if (o.kind !== "nftElement") return [];
   const set = `${table(setDefinition(o.set).family)} ${o.set}`;
-  if (op.action === "delete") return [`delete element ${set} ${elementText(o, false)}`];
-  const add = `add element ${set} ${elementText(o, true)}`;
-  return op.action === "replace" ? [`delete element ${set} ${elementText(o, false)}`, add] : [add];
+  const del = at(nftPhase.deleteElement)(`delete element ${set} ${elementText(o, false)}`);
+  if (op.action === "delete") return [del];
+  const add = at(nftPhase.addElement)(`add element ${set} ${elementText(o, true)}`);
+  return op.action === "replace" ? [del, add] : [add];
 }
 
 /** An element line of nftLines: its verb, its set (`family table name`) and the element between braces. */
 const ELEMENT_LINE = /^(add|delete) element (\S+ \S+ \S+) \{ (.*) \}$/;
 
 /**
- * The input of one `nft -f` transaction for a plan's lines: its table commands as they are, then each set's
- * element deletes as one command, then each set's adds. nft parses and evaluates a command of many elements
- * several times faster than as many commands of one (100,000 elements: 3.8 s against 10.5 s). The order
- * stays valid: a plan deletes or adds an element at most once, a replace deletes before it adds, and no
- * element line needs another.
+ * The input of one `nft -f` transaction for a plan's lines, which come in the order of their phases
+ * (nftPhase, render/steps.ts): each run of element lines becomes each set's deletes as one command, then each
+ * set's adds, in the run's place; every other line stays as it is. nft parses and evaluates a command of
+ * many elements several times faster than as many commands of one (100,000 elements: 3.8 s against 10.5 s).
+ * A run is one phase's element lines, or the element deletes and then the adds when no line of a phase
+ * between them separates them, so the order stays valid: no element line moves past a chain's or set's
+ * line, a plan deletes or adds an element at most once, a replace deletes before it adds, and no element
+ * line needs another.
  */
 export function nftScript(lines: readonly string[]): string {
   return runThrough(nftScriptPass(lines));
@@ -333,22 +377,28 @@ export function nftScript(lines: readonly string[]): string {
 /** nftScript, pausing between slices of lines (slices.ts). */
 export function* nftScriptPass(lines: readonly string[]): Pass<string> {
   const due = sliceCounter();
-  const tables: string[] = [];
-  const elements = { delete: new Map<string, string[]>(), add: new Map<string, string[]>() };
+  const out: string[] = [];
+  const run = { delete: new Map<string, string[]>(), add: new Map<string, string[]>() };
+  const endRun = (): void => {
+    for (const verb of ["delete", "add"] as const) {
+      for (const [set, each] of run[verb]) out.push(`${verb} element ${set} { ${each.join(", ")} }`);
+      run[verb].clear();
+    }
+  };
   for (const line of lines) {
     if (due()) yield;
     const m = ELEMENT_LINE.exec(line);
     if (m === null) {
-      tables.push(line);
+      endRun();
+      out.push(line);
       continue;
     }
     const [, verb = "", set = "", element = ""] = m;
-    const bySet = verb === "add" ? elements.add : elements.delete;
+    const bySet = verb === "add" ? run.add : run.delete;
     const of = bySet.get(set);
     if (of === undefined) bySet.set(set, [element]);
     else of.push(element);
   }
-  const grouped = (verb: "add" | "delete"): string[] =>
-    [...elements[verb]].map(([set, each]) => `${verb} element ${set} { ${each.join(", ")} }`);
-  return `${[...tables, ...grouped("delete"), ...grouped("add")].join("\n")}\n`;
+  endRun();
+  return `${out.join("\n")}\n`;
 }

@@ -20,7 +20,7 @@ import { iptablesCreateLines, iptablesDeleteLines } from "../firewall/iptables.j
 import { describe, type IptablesBackend, type KernelObject } from "../objects.js";
 import { replaceDestroysChildren, type Op } from "../plan.js";
 import { routeLine } from "../uplink.js";
-import { nftLines } from "./nft.js";
+import { nftLines, type NftLine } from "./nft.js";
 import { runThrough, sliceCounter, type Pass } from "../slices.js";
 
 type RunnerKey =
@@ -58,7 +58,12 @@ export interface Step {
   readonly file?: FileCommand;
   /** For the resolver, likewise. */
   readonly listener?: ListenerCommand;
+  /** For nft, the line's place in the transaction (render/nft.ts nftPhase). */
+  readonly nftPhase?: NftLine["phase"];
 }
+
+const nft = (lines: readonly NftLine[]): Step[] =>
+  lines.map((l) => ({ runner: { kind: "nft" }, line: l.text, nftPhase: l.phase }));
 
 type ListenerCommand =
   | { readonly action: "open"; readonly spec: ListenerSpec }
@@ -205,8 +210,10 @@ function createSteps(o: KernelObject): Step[] {
     case "sysctl":
       return [{ runner: { kind: "sysctl" }, line: `${o.key}=${o.value}` }];
     case "nftTable":
+    case "nftSet":
+    case "nftChain":
     case "nftElement":
-      return nftLines({ action: "create", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
+      return nft(nftLines({ action: "create", object: o }));
     case "loopbackProxy":
       return [{ runner: { kind: "proxy" }, line: `open ${describe(o)}`, proxy: { action: "open", spec: o } }];
     case "resolvConf":
@@ -276,8 +283,10 @@ function deleteSteps(o: KernelObject): Step[] {
     case "sysctl":
       return [];
     case "nftTable":
+    case "nftSet":
+    case "nftChain":
     case "nftElement":
-      return nftLines({ action: "delete", object: o }).map((line) => ({ runner: { kind: "nft" }, line }));
+      return nft(nftLines({ action: "delete", object: o }));
     case "loopbackProxy":
       return [
         {
@@ -342,11 +351,10 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
     case "firewalldInterface":
       return [firewalld(firewalldReplaceLine(to))];
     case "nftTable":
+    case "nftSet":
+    case "nftChain":
     case "nftElement":
-      return nftLines({ action: "replace", from, object: to }).map((line) => ({
-        runner: { kind: "nft" },
-        line,
-      }));
+      return nft(nftLines({ action: "replace", from, object: to }));
     case "veth":
       return replaceDestroysChildren(to, from)
         ? [...deleteSteps(from), ...createSteps(to)]
@@ -383,15 +391,41 @@ function opSteps(op: Op): Step[] {
 /**
  * Each op's lines, in plan order; but consecutive overlay peers give all their FDB lines first, then all
  * their neighbour lines: one `bridge` and one `ip` process for a thousand peers, not two thousand. A peer's
- * entries need only its vxlan device and bridge, made before it, never another peer's.
+ * entries need only its vxlan device and bridge, made before it, never another peer's. The nft lines, one
+ * transaction, are in the order of their phases (render/nft.ts nftPhase), plan order within a phase.
  */
 export function steps(ops: readonly Op[]): Step[] {
   return runThrough(stepsPass(ops));
 }
 
-/** steps, pausing between slices of ops (slices.ts). */
+/** steps, pausing between slices of ops and of steps (slices.ts). */
 export function* stepsPass(ops: readonly Op[]): Pass<Step[]> {
   const due = sliceCounter();
+  return yield* nftInPhaseOrder(yield* inPlanOrder(ops, due), due);
+}
+
+/**
+ * The nft steps in the order of their phases, plan order within a phase, in the places the nft steps held:
+ * the other runners' steps stay where they are.
+ */
+function* nftInPhaseOrder(all: readonly Step[], due: () => boolean): Pass<Step[]> {
+  // By phase: holes where a phase has no step.
+  const phases: (Step[] | undefined)[] = [];
+  for (const s of all) {
+    if (due()) yield;
+    if (s.nftPhase !== undefined) (phases[s.nftPhase] ??= []).push(s);
+  }
+  const nft = phases.flatMap((p) => p ?? []);
+  let next = 0;
+  const out: Step[] = [];
+  for (const s of all) {
+    if (due()) yield;
+    out.push(s.nftPhase === undefined ? s : (nft[next++] ?? s));
+  }
+  return out;
+}
+
+function* inPlanOrder(ops: readonly Op[], due: () => boolean): Pass<Step[]> {
   const out: Step[] = [];
   let neighbours: Step[] = [];
   for (const op of ops) {

@@ -61,6 +61,20 @@ describe("hostnet lb create", () => {
     ).toThrow("--local-routed-vip needs --ilb");
   });
 
+  it("sends AffinityTimeoutSeconds with --affinity-timeout, a whole number of seconds", () => {
+    expect(
+      lbCreateRequest("web", {
+        vip: ["2001:db8::10"],
+        port: ["80:8080"],
+        affinity: true,
+        "affinity-timeout": "2",
+      }),
+    ).toMatchObject({ PortMappings: [{ DistributionType: 2 }], AffinityTimeoutSeconds: 2 });
+    expect(() =>
+      lbCreateRequest("web", { vip: ["198.51.100.1"], port: ["80:80"], "affinity-timeout": "2h" }),
+    ).toThrow('--affinity-timeout "2h" is not a whole number of seconds');
+  });
+
   it("sets the DSR flag on the load balancer with --dsr", () => {
     expect(lbCreateRequest("web", { vip: ["198.51.100.10"], port: ["80:80"], dsr: true })).toMatchObject({
       Flags: 1,

@@ -129,10 +129,30 @@ describe("nft -j monitor", () => {
     });
   });
 
+  it("reads a rule, chain or set of an owner's as that chain or set alone, not the table", () => {
+    const name = "lb_dddd4444-0000-4000-8000-000000000004_4";
+    expect(
+      parseNftMonitorLine(
+        `{"delete": {"rule": {"family": "inet", "table": "hostnet", "chain": "${name}", "handle": 7}}}`,
+      ),
+    ).toEqual({ kind: "nft", family: "inet", object: "rule", id: `nftchain:inet:${name}` });
+    expect(
+      parseNftMonitorLine(
+        `{"delete": {"set": {"family": "inet", "table": "hostnet", "name": "${name}_60s"}}}`,
+      ),
+    ).toEqual({ kind: "nft", family: "inet", object: "set", id: `nftset:inet:${name}_60s` });
+    expect(
+      parseNftMonitorLine(
+        '{"delete": {"chain": {"family": "inet", "table": "hostnet", "name": "lb_dnat4"}}}',
+      ),
+    ).toEqual({ kind: "nft", family: "inet", object: "chain" });
+  });
+
   it.each([
     '{"add": {"table": {"family": "inet", "name": "hostnet", "handle": 1}}}',
     '{"delete": {"table": {"family": "inet", "name": "foreign", "handle": 2}}}',
-    '{"delete": {"element": {"family": "inet", "table": "hostnet", "name": "lbAffinity4", "elem": {"set": []}}}}',
+    // A client's affinity timing out: the kernel fills a load balancer's affinity sets, hostnet never wants them.
+    '{"delete": {"element": {"family": "inet", "table": "hostnet", "name": "lb_dddd4444-0000-4000-8000-000000000004_0a000005_10800s", "elem": {"set": [{"concat": ["10.0.0.9", "10.96.0.1", "tcp", 80]}]}}}}',
     "# new generation 12 by process 42 (nft)",
   ])("drops %s", (line) => {
     expect(parseNftMonitorLine(line)).toBeUndefined();

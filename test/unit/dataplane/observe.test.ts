@@ -3,7 +3,8 @@ import type { Runner } from "../../../src/dataplane/linux/exec.js";
 import { NETNS_DIR, namespaceNsid } from "../../../src/dataplane/naming.js";
 import { observe, peersOf, type FdbEntry, type Neighbour } from "../../../src/dataplane/observe.js";
 import type { Namespace } from "../../../src/model/types.js";
-import { sameState } from "../../../src/dataplane/objects.js";
+import { ruleDigest, sameState } from "../../../src/dataplane/objects.js";
+import { observeNft } from "../../../src/dataplane/observe-nft.js";
 import { hostRouteOf } from "../../../src/dataplane/uplink.js";
 import { BRIDGE, peer, VXLAN } from "./samples.js";
 
@@ -127,5 +128,40 @@ describe("observe: named namespaces", () => {
       `--net=${NETNS_DIR}/orphan`,
       `--net=${NETNS_DIR}/others`,
     ]);
+  });
+});
+
+describe("observeNft: an owner's chains and sets", () => {
+  it("reads them by their names, a chain's rules by their digests, and counts only the skeleton's rules", async () => {
+    const name = "lb_dddd4444-0000-4000-8000-000000000004_4";
+    const rule = "ip saddr . ip daddr . meta l4proto . th dport @x goto y";
+    const listing = {
+      nftables: [
+        { table: { family: "inet", name: "hostnet" } },
+        { chain: { name: "version_abc" } },
+        { chain: { name: "lb_dnat4" } },
+        { chain: { name } },
+        { set: { name: `${name}_60s`, elem: [{ elem: { val: "192.0.2.7" } }] } },
+        { rule: { chain: "lb_dnat4" } },
+        { rule: { chain: name, comment: ruleDigest(rule) } },
+      ],
+    };
+    const runner: Runner = {
+      run: (argv) =>
+        Promise.resolve({
+          stdout: argv.includes("inet") ? JSON.stringify(listing) : `{"nftables": []}`,
+          stderr: "",
+        }),
+    };
+    const objects = await observeNft(runner);
+    const owner = "lb:dddd4444-0000-4000-8000-000000000004";
+    expect(objects).toEqual([
+      { kind: "nftSet", owner, family: "inet", name: `${name}_60s`, declaration: "" },
+      { kind: "nftChain", owner, family: "inet", name, rules: [ruleDigest(rule)], digests: true },
+      { kind: "nftTable", owner: "global", family: "inet", version: "abc", rules: 1 },
+    ]);
+    const desired = { kind: "nftChain", owner, family: "inet", name, rules: [rule] } as const;
+    expect(objects.some((o) => sameState(desired, o))).toBe(true);
+    expect(objects.some((o) => sameState({ ...desired, rules: [rule, "accept"] }, o))).toBe(false);
   });
 });

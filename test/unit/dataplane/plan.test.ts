@@ -328,6 +328,10 @@ describe("plan: idempotence", () => {
         return { ...o, value: "0" };
       case "nftElement":
         return { ...o, owner: "orphan" };
+      case "nftChain":
+        return { ...o, rules: [] };
+      case "nftSet":
+        return { ...o, declaration: "" };
       case "containerLink":
         return { ...o, mac: "02:11:11:11:11:11" };
       case "vxlan":

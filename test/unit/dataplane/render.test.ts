@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
-import type { KernelObject } from "../../../src/dataplane/objects.js";
+import { ruleDigest, type KernelObject } from "../../../src/dataplane/objects.js";
 import { plan } from "../../../src/dataplane/plan.js";
 import { LB_DRAW_TRIES } from "../../../src/dataplane/nft-sets.js";
-import { nftLines, nftScript, skeletonVersion } from "../../../src/dataplane/render/nft.js";
+import {
+  nftLines as phasedNftLines,
+  nftScript,
+  skeletonVersion,
+  type NftLine,
+} from "../../../src/dataplane/render/nft.js";
+import type { Op } from "../../../src/dataplane/plan.js";
 import { batches, ipArgv, steps, type Step } from "../../../src/dataplane/render/steps.js";
 import { addr, create, del, element, ifname, port, proto, replace } from "../../helpers/plan-ops.js";
 import {
@@ -35,6 +41,9 @@ import {
   VXLAN,
 } from "./samples.js";
 
+/** An op's nft lines as text, in their order within the op. */
+const nftLines = (op: Op): string[] => phasedNftLines(op).map((l) => l.text);
+
 const HOST = { kind: "ip", netns: null } as const;
 const IN_NS = { kind: "ip", netns: NS } as const;
 const NFT = { kind: "nft" } as const;
@@ -43,7 +52,8 @@ const FDB = { kind: "bridge" } as const;
 const hostLines = (...lines: string[]): Step[] => lines.map((line) => ({ runner: HOST, line }));
 const fdbLines = (...lines: string[]): Step[] => lines.map((line) => ({ runner: FDB, line }));
 const nsLines = (...lines: string[]): Step[] => lines.map((line) => ({ runner: IN_NS, line }));
-const nft = (...lines: string[]): Step[] => lines.map((line) => ({ runner: NFT, line }));
+const nft = (...lines: string[]): Step[] =>
+  lines.map((line) => ({ runner: NFT, line, nftPhase: expect.any(Number) as NftLine["phase"] }));
 
 describe("steps: ip lines", () => {
   it("creates a bridge with its MTU, alias and up", () => {
@@ -357,8 +367,8 @@ describe("nft lines", () => {
   it("gives nft each set's deletes, then each set's adds, as one command each, after the table commands", () => {
     const other = element(EP, "portmap4", [proto("tcp"), port(9090)], [addr("10.0.0.3"), port(80)]);
     const from = { ...portmap, owner: "orphan" } as KernelObject;
-    const lines = [replace(from, portmap), del(natBridge), create(other), create(table)].flatMap(nftLines);
-    const script = nftScript(lines);
+    const lines = steps([replace(from, portmap), del(natBridge), create(other), create(table)]);
+    const script = nftScript(lines.map((s) => s.line));
     const tableText = `${nftLines(create(table)).join("\n")}\n`;
     expect(script.startsWith(tableText)).toBe(true);
     expect(script.slice(tableText.length).split("\n")).toEqual([
@@ -388,7 +398,6 @@ describe("nft lines", () => {
     const skeleton = lines[2] ?? "";
     expect(skeleton.startsWith("table inet hostnet {\n")).toBe(true);
     expect(skeleton).toContain(`chain version_${skeletonVersion()} {`);
-    expect(skeleton).toContain("flags dynamic,timeout; timeout 10800s; }");
     expect(skeleton).toContain("set masq4 { type ipv4_addr; flags interval; }");
     expect(skeleton).toContain("set masq6 { type ipv6_addr; flags interval; }");
     expect(skeleton).toContain("set hairpin6 { type ifname . ipv6_addr; flags interval; }");
@@ -403,7 +412,7 @@ describe("nft lines", () => {
   });
 
   it("keeps its skeleton version, so an upgraded hostnetd does not rebuild its tables", () => {
-    expect(skeletonVersion()).toBe("5259cdea945f");
+    expect(skeletonVersion()).toBe("ad0e23356c75");
   });
 
   it("marks the connections a NodePort DNATs, and SNATs those alone by their NodePort's SourceVIP", () => {
@@ -448,12 +457,8 @@ describe("nft lines", () => {
     expect(skeleton).not.toContain("chain lb_draw4_13 {");
   });
 
-  it("has a 12-hex-digit skeleton version, which the affinity timeout changes", () => {
+  it("has a 12-hex-digit skeleton version", () => {
     expect(skeletonVersion()).toMatch(/^[0-9a-f]{12}$/);
-    expect(skeletonVersion({ affinitySeconds: 60 })).not.toBe(skeletonVersion());
-    const short = nftLines(create({ ...table, skeleton: { affinitySeconds: 60 } }))[2] ?? "";
-    expect(short).toContain("map lbAffinity4 {");
-    expect(short).toContain("flags dynamic,timeout; timeout 60s; }");
   });
 
   it("touches no table but inet hostnet", () => {
@@ -465,6 +470,97 @@ describe("nft lines", () => {
       for (const t of tables) expect(t).toBe("inet hostnet");
       if (/^(add|delete) element/.test(line)) expect(line).toMatch(/^(add|delete) element inet hostnet /);
     }
+  });
+
+  it("orders an owner's chains and sets in the transaction by what refers to what, whatever the plan's order", () => {
+    const LB = "lb:dddd4444-0000-4000-8000-000000000004" as const;
+    const name = "lb_dddd4444-0000-4000-8000-000000000004";
+    const set = (n: string): KernelObject => ({
+      kind: "nftSet",
+      owner: LB,
+      family: "inet",
+      name: n,
+      declaration: "typeof ip saddr; flags dynamic,timeout; timeout 60s;",
+    });
+    const chain = (rules: string[]): KernelObject => ({
+      kind: "nftChain",
+      owner: LB,
+      family: "inet",
+      name: `${name}_4`,
+      rules,
+    });
+    const spread = (to: string): KernelObject =>
+      element(
+        LB,
+        "lbSpread4",
+        [addr("198.51.100.10"), proto("tcp"), port(80)],
+        [{ t: "verdict", v: `goto ${to}` }],
+      );
+    // Affinity turned off: the element leaves the chain before it goes, the set after the chain's rules.
+    const off = plan(
+      [spread("lb_draw4_0")],
+      [spread(`${name}_4`), chain([`ip saddr @${name}_a goto x`]), set(`${name}_a`)],
+    );
+    expect(steps(off.ops).map((s) => s.line)).toEqual([
+      `flush chain inet hostnet ${name}_4`,
+      "delete element inet hostnet lbSpread4 { 198.51.100.10 . tcp . 80 }",
+      `delete chain inet hostnet ${name}_4`,
+      `delete set inet hostnet ${name}_a`,
+      `add element inet hostnet lbSpread4 { 198.51.100.10 . tcp . 80 comment "${LB}" : goto lb_draw4_0 }`,
+    ]);
+    // A new timeout: new sets, the chain's rules emptied before the old set goes and added after the new one.
+    const rule = (s: string): string => `ip saddr @${s} accept`;
+    const retimed = plan(
+      [chain([rule(`${name}_b`)]), set(`${name}_b`)],
+      [chain([rule(`${name}_a`)]), set(`${name}_a`)],
+    );
+    expect(steps(retimed.ops).map((s) => s.line)).toEqual([
+      `flush chain inet hostnet ${name}_4`,
+      `delete set inet hostnet ${name}_a`,
+      `add set inet hostnet ${name}_b { typeof ip saddr; flags dynamic,timeout; timeout 60s; }`,
+      `add rule inet hostnet ${name}_4 ${rule(`${name}_b`)} comment "${ruleDigest(rule(`${name}_b`))}"`,
+    ]);
+    expect(nftLines(create(chain(["accept"])))).toEqual([
+      `add chain inet hostnet ${name}_4`,
+      `flush chain inet hostnet ${name}_4`,
+      `add rule inet hostnet ${name}_4 accept comment "${ruleDigest("accept")}"`,
+    ]);
+  });
+
+  it("gives nft one command per set for the elements of each phase, around an owner's chains and sets", () => {
+    const LB = "lb:dddd4444-0000-4000-8000-000000000004" as const;
+    const name = "lb_dddd4444-0000-4000-8000-000000000004";
+    const spread = (vip: string, to: string): KernelObject =>
+      element(LB, "lbSpread4", [addr(vip), proto("tcp"), port(80)], [{ t: "verdict", v: `goto ${to}` }]);
+    const vips = ["198.51.100.10", "198.51.100.11", "198.51.100.12"] as const;
+    const [a, b, c] = vips;
+    // Affinity turned off: the frontends' elements leave the chain before it goes, and come back after.
+    const off = plan(
+      vips.map((vip) => spread(vip, "lb_draw4_0")),
+      [
+        spread(a, `${name}_4`),
+        spread(b, `${name}_4`),
+        { kind: "nftChain", owner: LB, family: "inet", name: `${name}_4`, rules: ["accept"] },
+        {
+          kind: "nftSet",
+          owner: LB,
+          family: "inet",
+          name: `${name}_a`,
+          declaration: "typeof ip saddr; flags dynamic,timeout; timeout 60s;",
+        },
+      ],
+    );
+    const added = (vip: string): string => `${vip} . tcp . 80 comment "${LB}" : goto lb_draw4_0`;
+    expect(nftScript(steps(off.ops).map((s) => s.line))).toBe(
+      [
+        `flush chain inet hostnet ${name}_4`,
+        `delete element inet hostnet lbSpread4 { ${a} . tcp . 80, ${b} . tcp . 80 }`,
+        `delete chain inet hostnet ${name}_4`,
+        `delete set inet hostnet ${name}_a`,
+        `add element inet hostnet lbSpread4 { ${added(a)}, ${added(b)}, ${added(c)} }`,
+        "",
+      ].join("\n"),
+    );
   });
 
   it("renders nothing for objects that are not nft's", () => {

@@ -3,7 +3,7 @@
  * for the overlay kinds, its bridge also has a vxlan port with one remote peer.
  */
 import type { Owner } from "../../../src/dataplane/naming.js";
-import { defaultSkeleton, type KernelObject } from "../../../src/dataplane/objects.js";
+import type { KernelObject } from "../../../src/dataplane/objects.js";
 import { skeletonVersion } from "../../../src/dataplane/render/nft.js";
 import {
   addr,
@@ -28,7 +28,7 @@ export const VETH = "hnv-bbbb2222";
 export const NS = "/run/netns/c1";
 export const VXLAN = "vx-aaaa1111";
 
-export const table = { ...nftTable(skeletonVersion()), skeleton: defaultSkeleton };
+export const table = nftTable(skeletonVersion());
 export const forward = sysctl("global", "net/ipv4/ip_forward", "1");
 export const bridge = bridgeLink(NET, BRIDGE);
 export const gw4 = address(NET, null, BRIDGE, "10.0.0.1/24");

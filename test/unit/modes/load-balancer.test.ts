@@ -31,6 +31,7 @@ const LB: LoadBalancer = {
   sourceVip: null,
   dsr: false,
   ipv6: false,
+  affinityTimeout: null,
   createdAt: "2025-01-01T00:00:00.000Z",
 };
 
@@ -141,7 +142,7 @@ describe("load balancer objects", () => {
     ).toEqual(["lbEmpty6 2001:db8:100::10 tcp 80", "lbEmpty6 2001:db8:100::10 udp 53"]);
   });
 
-  it("put an ILB's frontends in the internal set, LocalRoutedVip ones in the local set, affine ones in lbAffine", () => {
+  it("put an ILB's frontends in the internal set, LocalRoutedVip ones in the local set", () => {
     const ilb: LoadBalancer = {
       ...LB,
       vips: ["198.51.100.10"],
@@ -161,11 +162,52 @@ describe("load balancer objects", () => {
       elements(loadBalancerObjects(ilb, attached([endpointOf(dualNet)]))).filter(
         (e) => !e.startsWith("lbBackends") && !e.startsWith("lbSpread"),
       ),
-    ).toEqual([
-      "lbInternal4 198.51.100.10 tcp 80",
-      "lbLocal4 198.51.100.10 tcp 80",
-      "lbAffine4 198.51.100.10 tcp 80",
+    ).toEqual(["lbInternal4 198.51.100.10 tcp 80", "lbLocal4 198.51.100.10 tcp 80"]);
+  });
+
+  it("keep source-IP affinity in chains and sets of the load balancer's own, per family, with its timeout", () => {
+    const affine: LoadBalancer = {
+      ...LB,
+      portMappings: LB.portMappings.map((m) => ({ ...m, affinity: m.protocol === "tcp" })),
+      affinityTimeout: 60,
+    };
+    const ep = endpointOf(dualNet);
+    const v4 = ep.addresses.find((a) => a.family === 4)?.address ?? "";
+    const v6 = ep.addresses.find((a) => a.family === 6)?.address ?? "";
+    const objects = loadBalancerObjects(affine, attached([ep]));
+    const id = `lb_${LB.id}`;
+    const hex4 = v4
+      .split(".")
+      .map((n) => Number(n).toString(16).padStart(2, "0"))
+      .join("");
+    expect(elements(objects).filter((e) => e.includes(" tcp 80") && !e.startsWith("lbFront"))).toEqual([
+      `lbSpread4 198.51.100.10 tcp 80 : goto ${id}_4`,
+      `lbSpread6 2001:db8:100::10 tcp 80 : goto ${id}_6`,
     ]);
+    // The UDP port mapping has no affinity: it draws by the skeleton's chains, as before.
+    expect(elements(objects)).toContain("lbSpread4 198.51.100.10 udp 53 : goto lb_draw4_0");
+    const own = objects.flatMap((o) =>
+      o.kind === "nftChain"
+        ? [`chain ${o.name}: ${o.rules.join(" | ")}`]
+        : o.kind === "nftSet"
+          ? [`set ${o.name}: ${o.declaration}`]
+          : [],
+    );
+    const client4 = "ip saddr . ip daddr . meta l4proto . th dport";
+    expect(own.slice(0, 2)).toEqual([
+      `set ${id}_${hex4}_60s: typeof ${client4}; flags dynamic,timeout; timeout 60s;`,
+      `chain ${id}_${hex4}: meta l4proto { tcp, udp } update @${id}_${hex4}_60s { ${client4} } | ` +
+        `meta l4proto { tcp, udp } dnat ip to ip daddr . meta l4proto . th dport map { 198.51.100.10 . tcp . 80 : ${v4} . 8080 }`,
+    ]);
+    expect(own[2]).toBe(
+      `chain ${id}_4: ${client4} @${id}_${hex4}_60s goto ${id}_${hex4} | numgen random mod 1 vmap { 0 : goto ${id}_${hex4} }`,
+    );
+    expect(own.slice(3).map((o) => o.split(":")[0])).toEqual([
+      expect.stringMatching(new RegExp(`^set ${id}_[0-9a-f]{32}_60s$`)),
+      expect.stringMatching(new RegExp(`^chain ${id}_[0-9a-f]{32}$`)),
+      `chain ${id}_6`,
+    ]);
+    expect(v6).not.toBe("");
   });
 
   it("route a DSR VIP to its backends, put it on their lo and let them send from it, with no DNAT", () => {

@@ -849,8 +849,31 @@ describe("load balancers", () => {
     expect(json(await get("/loadbalancers/dsr"))).toMatchObject({ Flags: 1, PortMappings: [{ Flags: 12 }] });
   });
 
+  it("keeps affinity on IPv6 VIPs too, for AffinityTimeoutSeconds or hostnetd's default, shown while affine", async () => {
+    const affine = [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, DistributionType: 2 }];
+    const given = await post(
+      "/loadbalancers",
+      lb({ Name: "v6", FrontendVIPs: ["2001:db8:100::10"], PortMappings: affine, AffinityTimeoutSeconds: 2 }),
+    );
+    expect(given.statusCode, given.body).toBe(201);
+    expect(json(given)).toMatchObject({ AffinityTimeoutSeconds: 2, PortMappings: [{ DistributionType: 2 }] });
+    const defaulted = await post("/loadbalancers", lb({ Name: "v4", PortMappings: affine }));
+    expect(json(defaulted)["AffinityTimeoutSeconds"]).toBe(10800);
+    const none = await post("/loadbalancers", lb({ Name: "none", FrontendVIPs: ["198.51.100.11"] }));
+    expect(json(none)).not.toHaveProperty("AffinityTimeoutSeconds");
+  });
+
   it.each([
-    ["an IPv4 VIP with the IPv6 flag", { Flags: 2 }, "Flags"],
+    ["an IPv4 VIP with the IPv6 flag", { Flags: 2 }, "Flags"] as [string, Json, string],
+    ["an affinity timeout without affinity", { AffinityTimeoutSeconds: 60 }, "AffinityTimeoutSeconds"],
+    ...[0, 86401].map((seconds): [string, Json, string] => [
+      `an affinity timeout of ${seconds} s`,
+      {
+        PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, DistributionType: 1 }],
+        AffinityTimeoutSeconds: seconds,
+      },
+      "AffinityTimeoutSeconds",
+    ]),
     ["an unknown load balancer flag", { Flags: 4 }, "Flags"],
     [
       "PreserveDIP without DSR",
