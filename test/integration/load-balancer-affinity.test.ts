@@ -26,7 +26,8 @@ describe.skipIf(needsRoot)("load balancers with source-IP affinity", () => {
   async function ask(vip: string, source: string, count: number): Promise<string[]> {
     const v6 = vip.includes(":");
     const to = v6 ? `TCP6:[${vip}]:80,bind=[${source}]` : `TCP4:${vip}:80,bind=${source}`;
-    const script = `i=0; while [ $i -lt ${count} ]; do socat -T 2 - ${to},connect-timeout=2 </dev/null; i=$((i+1)); done`;
+    // Generous timeouts: a connection lost to a loaded machine is not what these tests ask about.
+    const script = `i=0; while [ $i -lt ${count} ]; do socat -T 5 - ${to},connect-timeout=5 </dev/null; i=$((i+1)); done`;
     const r = await run(inNs(lab.t.ext, ["sh", "-c", script]), { timeoutMs: 120_000 });
     return r.stdout.split("\n").filter((l) => l !== "");
   }
