@@ -161,9 +161,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
   const metrics = new HostnetMetrics();
-  const runner = measuredRunner(loggedRunner(processRunner, log), (tool, seconds, ok) =>
-    metrics.command(tool, seconds, ok),
-  );
+  const runner = measuredRunner(loggedRunner(processRunner, log), metrics.command);
   const resolver = new Resolver(storeNameBook(store));
   const reconciler = new Reconciler(
     store,
@@ -171,7 +169,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
     log,
     opts.firewallIntegration,
     new RepairHolds({ ...defaultRepairLimits, limit: opts.repairLimit }),
-    (kind, seconds, ops, failed) => metrics.converged(kind, seconds, ops, failed),
+    metrics.converged,
   );
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);

@@ -5,23 +5,33 @@
 import { endpointHostInterface } from "./kernel-names.js";
 import type { LinkStats } from "../dataplane/linux/link-stats.js";
 import type { AclRuleHits, EndpointTraffic, KernelCounters } from "../metrics/metrics.js";
-import type { Endpoint } from "../model/types.js";
+import type { Endpoint, Network } from "../model/types.js";
 import { counterSets, policyCounters } from "../policies/objects.js";
 import { getEndpoint, getNetwork, type Core } from "./context.js";
 
-/** The ACL rules of these endpoints with the packets each matched, read in one pass over the kernel's sets. */
-async function aclHitsOf(core: Core, endpoints: readonly Endpoint[]): Promise<AclRuleHits[]> {
-  if (endpoints.length === 0) return [];
-  const networkName = networkNames(core);
-  const sets = new Set(endpoints.flatMap((ep) => counterSets(ep, getNetwork(core, ep.networkId))));
+/**
+ * The ACL rules of these endpoints with the packets each matched, read in one pass over the kernel's sets.
+ * `networks`: the endpoints' networks, by id.
+ */
+async function aclHitsOf(
+  core: Core,
+  endpoints: readonly Endpoint[],
+  networks: ReadonlyMap<string, Network>,
+): Promise<AclRuleHits[]> {
+  const withNetwork = endpoints.flatMap((ep) => {
+    const net = networks.get(ep.networkId);
+    return net === undefined ? [] : [{ ep, net }];
+  });
+  if (withNetwork.length === 0) return [];
+  const sets = new Set(withNetwork.flatMap(({ ep, net }) => counterSets(ep, net)));
   const totals = await core.reconciler.elementCounters([...sets]);
-  return endpoints.flatMap((ep) =>
+  return withNetwork.flatMap(({ ep, net }) =>
     policyCounters(ep, totals).flatMap(({ policy, counter }, rule) =>
       policy.type === "ACL" && counter !== null
         ? [
             {
               endpoint: ep.name,
-              network: networkName(ep.networkId),
+              network: net.name,
               rule,
               action: policy.action,
               direction: policy.direction,
@@ -31,11 +41,6 @@ async function aclHitsOf(core: Core, endpoints: readonly Endpoint[]): Promise<Ac
         : [],
     ),
   );
-}
-
-function networkNames(core: Core): (id: string) => string {
-  const names = new Map(core.store.networks.all().map((n) => [n.id, n.name]));
-  return (id) => names.get(id) ?? id;
 }
 
 /** The endpoints with ACLs of their own, hydrated in one pass when they are many. */
@@ -83,7 +88,7 @@ function traffic(
 export async function kernelCounters(core: Core): Promise<KernelCounters> {
   const [links, aclHits] = await Promise.all([
     core.host.linkStats(),
-    aclHitsOf(core, endpointsWithAcls(core)),
+    aclHitsOf(core, endpointsWithAcls(core), new Map(core.store.networks.all().map((n) => [n.id, n]))),
   ]);
   const acl = blocked(aclHits);
   return {
@@ -97,8 +102,12 @@ export async function kernelCounters(core: Core): Promise<KernelCounters> {
 /** One endpoint's traffic; zero for an endpoint without a veth (detached, or another host's). */
 export async function endpointStats(core: Core, ref: string): Promise<EndpointTraffic & { id: string }> {
   const ep = getEndpoint(core, ref);
-  const [links, hits] = await Promise.all([core.host.linkStats(), aclHitsOf(core, [ep])]);
+  const net = getNetwork(core, ep.networkId);
+  const [links, hits] = await Promise.all([
+    core.host.linkStats(),
+    aclHitsOf(core, [ep], new Map([[net.id, net]])),
+  ]);
   const stats = ep.remoteHost === null ? links.get(endpointHostInterface(ep)) : undefined;
-  const link = { endpoint: ep.name, network: getNetwork(core, ep.networkId).name };
+  const link = { endpoint: ep.name, network: net.name };
   return { id: ep.id, ...traffic(link, stats, blocked(hits).get(ep.name)) };
 }

@@ -4,6 +4,8 @@
  * traffic counters, etcd's state) is read when scraped, from the sources given.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { CommandRecorder } from "../dataplane/linux/exec.js";
+import type { ConvergeObserver } from "../dataplane/reconciler.js";
 import type { ObjectCount } from "../store/census.js";
 
 /** An endpoint's traffic as the endpoint sees it: `received` is what reached the container. */
@@ -47,12 +49,6 @@ export interface MetricsSources {
   kernelCounters(): Promise<KernelCounters>;
   /** Whether etcd answers; absent without a cluster. */
   etcdConnected?: () => boolean;
-}
-
-/** What a converge or repair did: a kernel object's kind and what was done to it. */
-export interface KernelOperation {
-  readonly action: string;
-  readonly object: { readonly kind: string };
 }
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -172,25 +168,21 @@ export class HostnetMetrics {
     this.registerAclHits(counters);
   }
 
-  /** One converge (`converge`) or repair of drift (`repair`), with what it did. */
-  converged(
-    kind: "converge" | "repair",
-    seconds: number,
-    ops: readonly KernelOperation[],
-    failed: boolean,
-  ): void {
+  /** One converge (`converge`) or repair of drift (`repair`), with what it did: the reconciler's observer. */
+  readonly converged: ConvergeObserver = (kind, seconds, ops, failed) => {
     this.converges.inc({ kind, result: failed ? "failed" : "ok" });
     this.convergeSeconds.observe({ kind }, seconds);
     for (const op of ops) {
       this.kernelOperations.inc({ action: op.action, object: op.object.kind });
       if (kind === "repair") this.driftRepaired.inc({ object: op.object.kind });
     }
-  }
+  };
 
-  command(tool: string, seconds: number, ok: boolean): void {
+  /** One run of a kernel tool: what measuredRunner records. */
+  readonly command: CommandRecorder = (tool, seconds, ok) => {
     this.commands.inc({ tool, result: ok ? "ok" : "failed" });
     this.commandSeconds.observe({ tool }, seconds);
-  }
+  };
 
   request(route: string, method: string, status: number, seconds: number): void {
     this.requests.inc({ route, method, status: String(status) });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseNetDev } from "../../src/dataplane/linux/link-stats.js";
 import { toolOf } from "../../src/dataplane/linux/exec.js";
 import { HostnetMetrics, type EndpointTraffic } from "../../src/metrics/metrics.js";
+import { table, veth } from "./dataplane/samples.js";
 
 const NET_DEV = `Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
@@ -64,8 +65,8 @@ describe("metrics", () => {
 
   it("counts converges with their kernel operations, and repairs as drift repaired", async () => {
     const metrics = new HostnetMetrics();
-    metrics.converged("converge", 0.02, [{ action: "create", object: { kind: "veth" } }], false);
-    metrics.converged("repair", 0.01, [{ action: "create", object: { kind: "nftTable" } }], false);
+    metrics.converged("converge", 0.02, [{ action: "create", object: veth }], false);
+    metrics.converged("repair", 0.01, [{ action: "create", object: table }], false);
     metrics.converged("converge", 0.5, [], true);
     const { text } = await metrics.scrape();
     expect(text).toContain('hostnet_converges_total{kind="converge",result="ok"} 1');

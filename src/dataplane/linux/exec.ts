@@ -79,11 +79,11 @@ export function toolOf(argv: readonly string[]): string {
   return first === "nsenter" ? toolOf(rest.filter((a) => !a.startsWith("-"))) : first;
 }
 
-/** Tells `record` of each run: which tool, how long it took, whether it succeeded. */
-export const measuredRunner = (
-  runner: Runner,
-  record: (tool: string, seconds: number, ok: boolean) => void,
-): Runner => ({
+/** Hears of each run of a command: which tool, how long it took, whether it succeeded. */
+export type CommandRecorder = (tool: string, seconds: number, ok: boolean) => void;
+
+/** Tells `record` of each run. */
+export const measuredRunner = (runner: Runner, record: CommandRecorder): Runner => ({
   async run(argv, input) {
     const started = performance.now();
     let ok = false;
