@@ -7,7 +7,7 @@
  * (aardvark's too, reloading its configuration as netavark makes it). Targets (issue 18) are printed, never
  * asserted.
  *
- *   node dist/bench/dns.js [--names 1000] [--seconds 5] [--rate 2000] [--creates 50] [--churn 100]
+ *   node dist/bench/dns.js [--names 1000] [--seconds 5] [--rate 2000] [--creates 50] [--churn 100] [--cpu-prof DIR]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -39,7 +39,7 @@ const CHURN_MARGIN_MS = 1000;
 
 function usage(message: string): never {
   process.stderr.write(
-    `bench/dns: ${message}\nusage: node dist/bench/dns.js [--names 1000] [--seconds 5] [--rate 2000] [--creates 50] [--churn 100]\n`,
+    `bench/dns: ${message}\nusage: node dist/bench/dns.js [--names 1000] [--seconds 5] [--rate 2000] [--creates 50] [--churn 100] [--cpu-prof DIR]\n`,
   );
   process.exit(2);
 }
@@ -59,6 +59,7 @@ const parsed = (() => {
         rate: { type: "string", default: "2000" },
         creates: { type: "string", default: "50" },
         churn: { type: "string", default: "100" },
+        "cpu-prof": { type: "string" },
       },
     }).values;
   } catch (err) {
@@ -70,6 +71,9 @@ const SECONDS = count("seconds", parsed.seconds, 600);
 const RATE = count("rate", parsed.rate, 1_000_000);
 const CREATES = count("creates", parsed.creates, 10_000);
 const CHURN = count("churn", parsed.churn, 10_000);
+/** Where hostnetd writes its CPU profile (node --cpu-prof) when it stops, if given. */
+const CPU_PROF = parsed["cpu-prof"];
+const HOSTNETD = join(import.meta.dirname, "../bin/hostnetd.js");
 
 /** Milliseconds to three decimals: DNS answers take tenths of one. */
 const microseconds = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -321,7 +325,13 @@ await runBench("dns", async ({ cleanup, ownPrefix }) => {
     ),
   );
 
-  const d = await startDaemon(t.host, ["--no-default-network"]);
+  const d = await startDaemon(
+    t.host,
+    ["--no-default-network"],
+    CPU_PROF === undefined
+      ? {}
+      : { hostnetd: [process.execPath, "--cpu-prof", "--cpu-prof-dir", CPU_PROF, HOSTNETD] },
+  );
   cleanup.add(() => d.stop());
   const subnet = (s: string) => ({ Ipams: [{ Subnets: [{ IpAddressPrefix: s }] }] });
   await d.ok("POST", "/networks", {

@@ -16,6 +16,8 @@ import type { Network } from "../model/types.js";
 
 /** What the resolver asks of the store about one network. */
 export interface NameBook {
+  /** A number that changes whenever any answer below may have: what was read stays true while it holds. */
+  version(): number;
   /** The network, as the store has it now; undefined once it is deleted. */
   network(id: string): Network | undefined;
   /** The addresses of the endpoint of the network with this name or alias, if there is one. */

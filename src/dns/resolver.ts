@@ -7,15 +7,24 @@
  * in: the resolver keeps why, the reconciler leaves it out of what it has made, and a later converge tries it
  * again.
  */
-import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
 import { decode, encode, type DecodedPacket } from "dns-packet";
+import type { Network } from "../model/types.js";
+import { AnswerCache } from "./answer-cache.js";
 import { answerFromNetwork, onNetwork, refused, serverFailure, type NameBook } from "./answer.js";
-import { forward, hostResolvers } from "./forward.js";
+import { hostResolvers, Upstreams } from "./forward.js";
 
 const DNS_PORT = 53;
 
 const networkIdOf = (owner: string): string => owner.slice("net:".length);
+
+/** dgram's lookup for addresses that are IPs: the answer at once, not on the next tick as dns.lookup gives it. */
+const noLookup = (
+  address: string,
+  _family: unknown,
+  done: (err: Error | null, address: string, family: number) => void,
+): void => done(null, address, address.includes(":") ? 6 : 4);
 
 export interface ListenerSpec {
   readonly address: string;
@@ -38,6 +47,9 @@ export class Resolver {
   private readonly listeners = new Map<string, Listener>();
   /** The listeners the reconciler asked for that are not open, with why, by address. */
   private readonly failures = new Map<string, UnboundListener>();
+
+  /** The upstreams' sockets, shared by every listener. */
+  private readonly upstreams = new Upstreams();
 
   constructor(private readonly book: NameBook) {}
 
@@ -91,15 +103,28 @@ export class Resolver {
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.listeners.keys()].map((a) => this.close(a)));
+    this.upstreams.close();
   }
 
-  /** The answer to one query from a client of the network `owner` names; undefined drops it. */
-  private async resolve(
+  /**
+   * The answer to one query from a client of the network `owner` names; undefined drops it. The network's own
+   * names answer at once, from `cache` when it has the answer; only a forwarded query waits.
+   */
+  private resolve(
     owner: string,
+    cache: AnswerCache,
     client: string,
     query: Buffer,
     via: "udp" | "tcp",
-  ): Promise<Buffer | undefined> {
+  ): Buffer | undefined | Promise<Buffer | undefined> {
+    cache.check(this.book.version());
+    const networkId = networkIdOf(owner);
+    const allowed = cache.allows(client, () => {
+      const net = this.book.network(networkId);
+      return net !== undefined && onNetwork(net, client);
+    });
+    const kept = allowed ? cache.answer(query) : undefined;
+    if (kept !== undefined) return kept;
     let packet: DecodedPacket;
     try {
       packet = decode(query);
@@ -108,28 +133,47 @@ export class Resolver {
     }
     if (packet.type !== "query") return undefined;
     try {
-      const net = this.book.network(networkIdOf(owner));
-      if (net === undefined || !onNetwork(net, client)) return encode(refused(packet));
+      const net = this.book.network(networkId);
+      if (!allowed || net === undefined) return encode(refused(packet));
       const own = answerFromNetwork(packet, net, this.book);
-      if (own !== undefined) return encode(own);
-      const servers = net.dns.servers.length > 0 ? net.dns.servers : await hostResolvers();
-      return (await forward(servers, query, via)) ?? encode(serverFailure(packet));
+      if (own !== undefined) return cache.keep(query, encode(own));
+      return this.forwarded(net, packet, query, via);
     } catch {
       // A question the answer cannot be encoded for (or the store closing under it): no crash, a failure.
       return encode(serverFailure(packet));
     }
   }
 
+  private async forwarded(
+    net: Network,
+    packet: DecodedPacket,
+    query: Buffer,
+    via: "udp" | "tcp",
+  ): Promise<Buffer> {
+    try {
+      const servers = net.dns.servers.length > 0 ? net.dns.servers : await hostResolvers();
+      return (await this.upstreams.forward(servers, query, via)) ?? encode(serverFailure(packet));
+    } catch {
+      return encode(serverFailure(packet));
+    }
+  }
+
   private listenUdp(spec: ListenerSpec): Promise<UdpSocket> {
-    const socket = createSocket({ type: spec.address.includes(":") ? "udp6" : "udp4" });
+    // Addresses are IPs already: no lookup, so the answer goes out in the same turn as the query came.
+    const socket = createSocket({ type: spec.address.includes(":") ? "udp6" : "udp4", lookup: noLookup });
+    const cache = new AnswerCache();
+    // A datagram that cannot be sent is lost, as UDP may lose it: with no callback, dgram drops the error.
+    const send = (answer: Buffer | undefined, from: RemoteInfo): void => {
+      if (answer !== undefined) socket.send(answer, from.port, from.address);
+    };
     socket.on("message", (msg, from) => {
-      void this.resolve(spec.owner, from.address, msg, "udp").then(
-        (answer) => {
-          // A datagram that cannot be sent is lost, as UDP may lose it; the callback keeps it from being an 'error'.
-          if (answer !== undefined) socket.send(answer, from.port, from.address, () => undefined);
-        },
-        () => undefined,
-      );
+      const answer = this.resolve(spec.owner, cache, from.address, msg, "udp");
+      if (answer instanceof Promise)
+        answer.then(
+          (a) => send(a, from),
+          () => undefined,
+        );
+      else send(answer, from);
     });
     return new Promise((resolve, reject) => {
       socket.once("error", reject);
@@ -142,7 +186,8 @@ export class Resolver {
   }
 
   private listenTcp(spec: ListenerSpec): Promise<Server> {
-    const server = createServer((conn) => this.serveTcp(spec, conn));
+    const cache = new AnswerCache();
+    const server = createServer((conn) => this.serveTcp(spec, cache, conn));
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen({ host: spec.address, port: DNS_PORT }, () => {
@@ -154,7 +199,7 @@ export class Resolver {
   }
 
   /** Length-prefixed queries (RFC 1035 4.2.2), answered in turn, until the client closes. */
-  private serveTcp(spec: ListenerSpec, conn: Socket): void {
+  private serveTcp(spec: ListenerSpec, cache: AnswerCache, conn: Socket): void {
     let pending = Buffer.alloc(0);
     let queue = Promise.resolve();
     conn.on("error", () => conn.destroy());
@@ -166,7 +211,7 @@ export class Resolver {
         pending = pending.subarray(2 + query.length);
         queue = queue
           .then(async () => {
-            const answer = await this.resolve(spec.owner, conn.remoteAddress ?? "", query, "tcp");
+            const answer = await this.resolve(spec.owner, cache, conn.remoteAddress ?? "", query, "tcp");
             if (answer === undefined) return;
             const length = Buffer.alloc(2);
             length.writeUInt16BE(answer.length);

@@ -2,6 +2,7 @@
  * What every bridge-based mode shares: the bridge with gateway addresses, and a veth per endpoint whose
  * container end carries the endpoint's MAC, addresses and default routes (gateway-routes.ts).
  */
+import { createHash } from "node:crypto";
 import type { KernelObject } from "../dataplane/objects.js";
 import { bridgeName, handoffVethName, hostVethName } from "../dataplane/naming.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
@@ -9,11 +10,25 @@ import { endpointPolicyObjects } from "../policies/objects.js";
 import { antiSpoofObjects } from "./antispoof.js";
 import { gatewayRoutes } from "./gateway-routes.js";
 
+/**
+ * The MAC of a network's bridge. One without a MAC of its own takes the lowest of its ports' and changes it
+ * when that port goes: the endpoints' neighbour entries for the gateway then name a MAC no port has, and what
+ * they send it (DNS queries to the resolver) is flooded to the other ports until the entry is probed again,
+ * seconds later. Fixed, from the network's id so that every converge asks for the same; its first byte, 0x06,
+ * is neither an endpoint's (02:) nor an overlay bridge's (0a:).
+ */
+export const bridgeMac = (networkId: string): string =>
+  [0x06, ...createHash("sha256").update(networkId).digest().subarray(0, 5)]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join(":");
+
 /** The network's bridge; `withGateway` gives it each subnet's gateway address, so the host is on the network. */
 export function bridgeObjects(net: Network, withGateway: boolean): KernelObject[] {
   const owner = `net:${net.id}` as const;
   const bridge = bridgeName(net.shortId);
-  const objects: KernelObject[] = [{ kind: "bridge", owner, name: bridge, mtu: net.mtu }];
+  const objects: KernelObject[] = [
+    { kind: "bridge", owner, name: bridge, mtu: net.mtu, mac: bridgeMac(net.id) },
+  ];
   if (withGateway)
     for (const s of net.subnets)
       objects.push({

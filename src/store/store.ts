@@ -65,13 +65,26 @@ export class Store {
     });
   }
 
-  /** A compiled statement; the repositories below get it, and no one outside src/store. */
+  /** Statements run that write (see `version`). */
+  private writes = 0;
+
+  /**
+   * A compiled statement; the repositories below get it, and no one outside src/store. One that writes counts
+   * each of its runs in `version`: every write to the store goes through one.
+   */
   private readonly prepare: Prepare = <P extends unknown[] = unknown[], R = unknown>(
     sql: string,
   ): Database.Statement<P, R> => {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
       statement = this.db.prepare(sql);
+      if (!statement.reader) {
+        const run = statement.run.bind(statement);
+        statement.run = (...params: unknown[]) => {
+          this.writes++;
+          return run(...params);
+        };
+      }
       this.statements.set(sql, statement);
     }
     return statement as unknown as Database.Statement<P, R>;
@@ -90,6 +103,16 @@ export class Store {
   readonly census = new CensusStore(this.prepare);
   /** hostnetd's own keys, its instance's identity among them. */
   readonly meta = new MetaStore(this.prepare);
+
+  /**
+   * A number that changes with every write to the store (a statement run that inserts, changes or deletes;
+   * one rolled back counts too): hostnetd is the store's one writer (the lock), so a copy of what it read stays
+   * true while this number does. A counter rather than SQLite's total_changes(), which the resolver would ask
+   * at every query.
+   */
+  version(): number {
+    return this.writes;
+  }
 
   /** Runs `fn` in one immediate transaction: all of it lands, or none. */
   write<T>(fn: () => T): T {

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { useLab, type EndpointBody } from "../helpers/lab.js";
 import { within } from "../helpers/poll.js";
 import { needsRoot } from "../helpers/root.js";
-import { run } from "../helpers/run.js";
+import { inNs, must, run } from "../helpers/run.js";
 
 /** A one-name DNS server (upstream.example A 198.51.100.7, TTL 300) on UDP port 53 of `ns`. */
 const UPSTREAM = `
@@ -115,6 +115,35 @@ describe.skipIf(needsRoot)("DNS: resolv.conf and the network's resolver", () => 
     expect(search.status).toBe(400);
     expect(search.body).toMatchObject({ error: { field: "Dns.Search[0]" } });
     expect((await lab.d.api("GET", "/networks/bad1")).status).toBe(404);
+  });
+
+  // A bridge without a MAC of its own takes the lowest of its ports' and changes it when that port goes; the
+  // clients' neighbour entries for the gateway still name the old one, so their next queries were flooded to
+  // the other ports instead of reaching the resolver (Podman's nslookup right after `podman rm`).
+  it("answers a client at once after the endpoint whose port had the lowest MAC is deleted", async () => {
+    await lab.network("churn", ["10.55.0.0/24"]);
+    const eps = [];
+    for (const name of ["p", "q", "r"]) eps.push(await lab.container(name, "churn"));
+    const mac = async (dev: string) =>
+      (
+        JSON.parse(await must(["ip", "-n", lab.t.host, "-j", "link", "show", "dev", dev])) as {
+          address: string;
+        }[]
+      )[0]?.address ?? "?";
+    const portMacs = await Promise.all(eps.map((ep) => mac(ep.HostInterfaceName)));
+    const lowest = portMacs.indexOf([...portMacs].sort()[0] ?? "");
+    const gone = eps[lowest];
+    const client = eps[(lowest + 1) % eps.length];
+    if (gone === undefined || client === undefined) throw new Error("no endpoints");
+    const dig = (name: string) =>
+      run(inNs(lab.t.ns(client.Name), ["dig", "+tries=1", "+time=2", "@10.55.0.1", name]));
+    const bridge =
+      (await must(["ip", "-n", lab.t.host, "-o", "addr", "show", "to", "10.55.0.1"])).split(/\s+/)[1] ?? "?";
+    const bridgeMac = await mac(bridge);
+    expect((await dig(gone.Name)).stdout).toContain(gone.IpConfigurations[0]?.IpAddress ?? "?");
+    await lab.d.ok("DELETE", `/endpoints/${gone.ID}`);
+    expect(await mac(bridge)).toBe(bridgeMac);
+    expect((await dig(gone.Name)).stdout).toContain("status: NXDOMAIN");
   });
 
   it("forgets a deleted endpoint's name at once, and removes resolv.conf with its namespace", async () => {

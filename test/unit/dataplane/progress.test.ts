@@ -16,7 +16,12 @@ describe("apply", () => {
     const total = batches(steps(ops)).reduce((n, b) => n + b.lines.length, 0);
     const runner: Runner = { run: () => Promise.resolve({ stdout: "", stderr: "" }) };
     const heard: [number, number][] = [];
-    const nameless = { network: () => undefined, addresses: () => undefined, nameOf: () => undefined };
+    const nameless = {
+      version: () => 0,
+      network: () => undefined,
+      addresses: () => undefined,
+      nameOf: () => undefined,
+    };
     await apply(runner, { proxy: new LoopbackProxy(), resolver: new Resolver(nameless) }, ops, (done, all) =>
       heard.push([done, all]),
     );

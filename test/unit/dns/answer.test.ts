@@ -20,6 +20,7 @@ function book(...endpoints: Endpoint[]): NameBook {
   const nets = new Map([net, v4Net].map((n) => [n.id, n]));
   const of = (networkId: string) => endpoints.filter((ep) => ep.networkId === networkId);
   return {
+    version: () => 0,
     network: (id) => nets.get(id),
     addresses: (networkId, name) =>
       of(networkId)

@@ -17,7 +17,7 @@ import {
   type Packet,
 } from "dns-packet";
 import { afterEach, describe, expect, it } from "vitest";
-import { forward, hostResolvers } from "../../../src/dns/forward.js";
+import { hostResolvers, Upstreams } from "../../../src/dns/forward.js";
 
 const LOOPBACK = "127.0.0.1";
 const query = (name: string, id = 7): Buffer =>
@@ -103,6 +103,13 @@ async function upstream(
 }
 
 describe("forward", () => {
+  let upstreams = new Upstreams();
+  afterEach(() => {
+    upstreams.close();
+    upstreams = new Upstreams();
+  });
+  const forward = (...args: Parameters<Upstreams["forward"]>) => upstreams.forward(...args);
+
   it("passes the upstream's UDP answer through as it is, TTLs and all", async () => {
     const up = await upstream(2);
     const answer = await forward([LOOPBACK], query("only-upstream.test"), "udp", up.port);
@@ -140,6 +147,35 @@ describe("forward", () => {
       (await forward([LOOPBACK], query("one.test", 5), "udp", up.port)) ?? Buffer.alloc(0),
     );
     expect(answer.id).toBe(5);
+    expect(answer.answers).toHaveLength(1);
+  });
+
+  it("asks over one socket, telling apart queries with the same ID by its own, and gives each its asker's ID", async () => {
+    const sources = new Set<number>();
+    const up = await upstream(1, Infinity, (_udp, _msg, port) => sources.add(port));
+    const names = ["one.test", "two.test", "three.test"];
+    const answers = await Promise.all(names.map((n) => forward([LOOPBACK], query(n, 77), "udp", up.port)));
+    expect(answers.map((a) => decode(a ?? Buffer.alloc(0)))).toEqual(
+      names.map((name): unknown =>
+        expect.objectContaining({ id: 77, questions: [expect.objectContaining({ name })] }),
+      ),
+    );
+    expect(sources.size).toBe(1);
+  });
+
+  it("takes no answer whose question is not the query's", async () => {
+    const up = await upstream(1, Infinity, (udp, msg, port) => {
+      const other = decode(msg);
+      const stray = encode({
+        type: "response",
+        id: other.id ?? 0,
+        questions: [{ name: "other.test", type: "A", class: "IN" }],
+        answers: records("other.test", 2),
+      });
+      udp.send(stray, port, LOOPBACK);
+    });
+    const answer = decode((await forward([LOOPBACK], query("mine.test"), "udp", up.port)) ?? Buffer.alloc(0));
+    expect(answer.questions).toEqual([expect.objectContaining({ name: "mine.test" })]);
     expect(answer.answers).toHaveLength(1);
   });
 

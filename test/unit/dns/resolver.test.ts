@@ -15,6 +15,7 @@ describe("a listener that could not bind", () => {
   it("is unbound while its network is there, and dropped once the network is gone", async () => {
     const networks = new Map<string, Network>([[v4Net.id, v4Net]]);
     const book: NameBook = {
+      version: () => 0,
       network: (id) => networks.get(id),
       addresses: () => undefined,
       nameOf: () => undefined,

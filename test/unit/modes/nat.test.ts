@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Owner } from "../../../src/dataplane/naming.js";
 import type { KernelObject } from "../../../src/dataplane/objects.js";
+import { bridgeMac } from "../../../src/modes/bridged.js";
 import { modes } from "../../../src/modes/index.js";
 import { nat } from "../../../src/modes/nat.js";
 import {
@@ -55,7 +56,7 @@ describe("NAT mode", () => {
 describe("NAT network objects", () => {
   it("a dual-stack network: bridge, gateway addresses, route_localnet, and its nft elements per family", () => {
     expect(nat.networkObjects(dualNet)).toEqual<KernelObject[]>([
-      bridgeLink(NET, BRIDGE),
+      { ...bridgeLink(NET, BRIDGE), mac: bridgeMac(dualNet.id) },
       address(NET, null, BRIDGE, "10.88.0.1/24"),
       address(NET, null, BRIDGE, "fd88::1/64"),
       sysctl(NET, `net/ipv4/conf/${BRIDGE}/route_localnet`, "1"),
@@ -68,9 +69,18 @@ describe("NAT network objects", () => {
     ]);
   });
 
+  it("gives the bridge a MAC of its own, so that no port's going changes it: unicast, local, one per network", () => {
+    expect(bridgeMac(dualNet.id)).toMatch(/^06(:[0-9a-f]{2}){5}$/);
+    expect(bridgeMac(dualNet.id)).toBe(bridgeMac(dualNet.id));
+    expect(bridgeMac(v4Net.id)).not.toBe(bridgeMac(dualNet.id));
+  });
+
   it("uses the network's MTU and its gateway, which need not be the first address", () => {
     const objects = nat.networkObjects(v4Net);
-    expect(objects[0]).toEqual(bridgeLink(`net:${v4Net.id}`, "hnb-dddd4444", 9000));
+    expect(objects[0]).toEqual({
+      ...bridgeLink(`net:${v4Net.id}`, "hnb-dddd4444", 9000),
+      mac: bridgeMac(v4Net.id),
+    });
     expect(objects.filter((o) => o.kind === "address")).toEqual([
       address(`net:${v4Net.id}`, null, "hnb-dddd4444", "172.20.0.254/16"),
     ]);
