@@ -101,6 +101,12 @@ export interface Preview extends Plan {
 
 export class Reconciler {
   private known: KnownObjects | undefined;
+  /**
+   * Owners of objects that cannot name theirs (routing rules, DSR routes), as the record had them or a failed
+   * apply was making them when it stopped. The next observation adopts them by these: once a failed write is
+   * undone the store wants them no more, and only their owner's converge removes them.
+   */
+  private ownersBeforeFailure = new Map<string, Owner>();
   /** The other firewalls as last observed, which decide where hostnet's exceptions go. */
   private hostFirewalls: HostFirewalls = noHostFirewalls;
   private queue: Promise<unknown> = Promise.resolve();
@@ -353,7 +359,7 @@ export class Reconciler {
     try {
       await this.kernel.apply(ops, progress);
     } catch (err) {
-      this.known = undefined;
+      this.forgetRecord(ops);
       throw err;
     }
     const known = this.known ?? new KnownObjects();
@@ -465,6 +471,13 @@ export class Reconciler {
     return missing;
   }
 
+  /** After a failed apply of `ops` the record is unsure: it is dropped, but who owns what cannot say so. */
+  private forgetRecord(ops: readonly Op[]): void {
+    const ownerless = [...(this.known?.all() ?? []), ...ops.map((op) => op.object)].filter(carriesNoOwner);
+    for (const o of ownerless) if (o.owner !== "orphan") this.ownersBeforeFailure.set(identity(o), o.owner);
+    this.known = undefined;
+  }
+
   private async refresh(fromStore?: readonly KernelObject[]): Promise<void> {
     const [observed, firewalls] = await Promise.all([
       this.kernel.observe(this.wanted.namespacesInUse(), this.store.meta.instanceId()),
@@ -508,9 +521,11 @@ export class Reconciler {
     return this.store.networks.all().length > 0 ? firewallExceptions(this.hostFirewalls) : [];
   }
 
-  /** Observed objects, the store's where their kind cannot name an owner. */
+  /** Observed objects, the store's (or, after a failed apply, their owner's then) where their kind cannot name an owner. */
   private adopted(observed: readonly KernelObject[], fromStore: readonly KernelObject[]): KernelObject[] {
-    const owners = new Map(fromStore.filter(carriesNoOwner).map((o) => [identity(o), o.owner]));
+    const owners = new Map(this.ownersBeforeFailure);
+    this.ownersBeforeFailure.clear();
+    for (const o of fromStore) if (carriesNoOwner(o)) owners.set(identity(o), o.owner);
     return observed.map((o) => adopt(o, owners));
   }
 
@@ -549,7 +564,7 @@ const carriesNoOwner = (o: KernelObject): boolean =>
   o.kind === "routeRule" ||
   (o.kind === "address" && o.dev === "lo");
 
-/** Such an orphan is the store's if the store wants it; the rest stays an orphan, for a full converge to remove. */
+/** Such an orphan is its owner's if it is known; the rest stays an orphan, for a full converge to remove. */
 function adopt(o: KernelObject, owners: ReadonlyMap<string, Owner>): KernelObject {
   if (o.owner !== "orphan" || !carriesNoOwner(o)) return o;
   const owner = owners.get(identity(o));
