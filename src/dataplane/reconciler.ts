@@ -246,7 +246,9 @@ export class Reconciler {
   repair(cause: string, drift: RepairScope): Promise<RepairReport> {
     return this.serialised(async () => {
       const started = performance.now();
-      if (drift === "all" || drift.observe === "all" || this.known === undefined) await this.refresh();
+      // Observed afresh by the converge itself, which then derives the store's wants once for both.
+      let observeAll = false;
+      if (drift === "all" || drift.observe === "all" || this.known === undefined) observeAll = true;
       else if (drift.observe === "nft") {
         await this.refreshNft();
         const known = this.known;
@@ -275,7 +277,7 @@ export class Reconciler {
       const repaired: Op[] = [];
       const failures: { owner: Owner; error: unknown }[] = [];
       try {
-        repaired.push(...(await this.convergeOnce("all", false, admit)));
+        repaired.push(...(await this.convergeOnce("all", observeAll, admit)));
       } catch (err) {
         this.log.warn({ op: "repair", cause, err }, "repair failed; repairing owner by owner");
         const failed = tried;

@@ -92,11 +92,7 @@ export class StoreView {
    * its endpoints are attached in. An adopted namespace whose endpoints are gone holds nothing of hostnet's.
    */
   namespacesInUse(): Namespace[] {
-    const attached = new Set(
-      this.store.endpoints
-        .all()
-        .flatMap((ep) => (ep.attachment?.kind === "namespace" ? [ep.attachment.namespaceId] : [])),
-    );
+    const attached = this.store.endpoints.attachedNamespaceIds();
     return this.store.namespaces.all().filter((ns) => ns.owned || attached.has(ns.id));
   }
 

@@ -133,6 +133,14 @@ export class EndpointStore {
     );
   }
 
+  /** The namespaces endpoints are attached to, without reading the endpoints. */
+  attachedNamespaceIds(): Set<string> {
+    const rows = this.prepare<[], { id: string }>(
+      "SELECT DISTINCT namespace_id AS id FROM endpoints WHERE namespace_id IS NOT NULL",
+    ).all();
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** The order of the namespace's next attachment: one more than its last, or 1 when it has none. */
   nextAttachOrder(namespaceId: string): number {
     const row = this.prepare<[string], { last: number | null }>(
