@@ -33,7 +33,8 @@ import { buildDockerPlugin } from "./api/docker/server.js";
 import type { FirewallIntegration } from "./dataplane/firewall/exceptions.js";
 import { linuxKernel } from "./dataplane/kernel.js";
 import { progressLog } from "./dataplane/progress-log.js";
-import { loggedRunner, measuredRunner, processRunner } from "./dataplane/linux/exec.js";
+import { loggedRunner, measuredRunner } from "./dataplane/linux/exec.js";
+import { SpawnerRunner } from "./dataplane/linux/spawner.js";
 import { HostnetMetrics } from "./metrics/metrics.js";
 import { serveMetrics } from "./metrics/listener.js";
 import { fileLimit } from "./dataplane/linux/file-limit.js";
@@ -161,7 +162,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   if (opts.dockerPluginSocket !== null) await claimSocket(opts.dockerPluginSocket);
   const proxy = new LoopbackProxy();
   const metrics = new HostnetMetrics();
-  const runner = measuredRunner(loggedRunner(processRunner, log), metrics.command);
+  const spawner = new SpawnerRunner();
+  const runner = measuredRunner(loggedRunner(spawner, log), metrics.command);
   const resolver = new Resolver(storeNameBook(store));
   const reconciler = new Reconciler(
     store,
@@ -268,6 +270,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       await resolver.closeAll();
       store.close();
       claim.close();
+      spawner.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The only door to processes: argv arrays (never a shell), a timeout on every call, stdin for batch
- * input, and a typed error carrying argv, exit code and stderr.
+ * The only door to processes (spawner.ts runs these same calls from a process of its own): argv arrays
+ * (never a shell), a timeout on every call, stdin for batch input, and a typed error carrying argv, exit
+ * code and stderr.
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -20,7 +21,7 @@ export class KernelCommandError extends Error {
   }
 }
 
-interface ExecResult {
+export interface ExecResult {
   readonly stdout: string;
   readonly stderr: string;
 }
