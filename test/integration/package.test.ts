@@ -44,9 +44,18 @@ describe.skipIf(needsRoot)("the npm package, installed into an empty prefix", ()
       }),
     ) as { filename: string }[];
     const tarball = join(work, packed[0]?.filename ?? "");
+    // From npm's cache where it can: `npm ci` cached the dependencies' tarballs, not always their metadata.
     await must(
       [
-        ...["npm", "install", "--global", "--prefix", prefix(), "--offline", "--allow-scripts=hostnet"],
+        ...[
+          "npm",
+          "install",
+          "--global",
+          "--prefix",
+          prefix(),
+          "--prefer-offline",
+          "--allow-scripts=hostnet",
+        ],
         ...["--no-audit", "--no-fund", tarball],
       ],
       { timeoutMs: 540_000 },

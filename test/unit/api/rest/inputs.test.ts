@@ -317,6 +317,7 @@ describe("limits", () => {
       expect(errorOf(res.body)).toMatchObject({ code: "InvalidArgument", field: "HostComputeEndpoints[0]" });
       expect(errorOf(res.body).message).toContain(String(limits.lbElements));
       expect(h.service.loadBalancers.get("big").backends).toHaveLength(64);
-    });
+      // 65,536 elements planned and rendered: seconds on a loaded machine.
+    }, 60_000);
   });
 });
