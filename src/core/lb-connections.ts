@@ -10,29 +10,24 @@ import { lbBackendCounterKey } from "../dataplane/naming.js";
 import type { LbBackendConnections } from "../metrics/metrics.js";
 import type { Endpoint, LoadBalancer } from "../model/types.js";
 import { affinityBackendChain } from "../modes/load-balancer.js";
-import { getEndpoint, type Core } from "./context.js";
 
 /** Whether these load balancers' counters need the rules listed: only affinity counts in rules. */
 export const countedInRules = (lbs: readonly LoadBalancer[]): boolean =>
   lbs.some((lb) => !lb.dsr && lb.affinityTimeout !== null);
 
-/** Every backend of every load balancer but DSR ones, with the connections it got. */
+/** Every backend of every load balancer but DSR ones, with the connections it got; `endpoints` by id. */
 export function lbConnections(
-  core: Core,
   lbs: readonly LoadBalancer[],
+  endpoints: ReadonlyMap<string, Endpoint>,
   counters: NftCounters,
 ): LbBackendConnections[] {
-  const endpoints = new Map<string, Endpoint>();
-  const endpoint = (id: string): Endpoint => {
-    let ep = endpoints.get(id);
-    if (ep === undefined) endpoints.set(id, (ep = getEndpoint(core, id)));
-    return ep;
-  };
   return lbs
     .filter((lb) => !lb.dsr)
     .flatMap((lb) =>
-      lb.backends.map((id) => {
-        const ep = endpoint(id);
+      lb.backends.flatMap((id) => {
+        const ep = endpoints.get(id);
+        // Deleted while the counters were read, after the load balancers were.
+        if (ep === undefined) return [];
         const drawn = counters.elements.get(lbBackendCounterKey(lb.id, id))?.packets ?? 0;
         const affine =
           lb.affinityTimeout === null

@@ -43,12 +43,13 @@ function aclHitsOf(
   );
 }
 
-/** The endpoints with ACLs of their own, hydrated in one pass when they are many. */
-function endpointsWithAcls(core: Core): Endpoint[] {
-  const ids = core.store.census.endpointsWithAcls();
-  if (ids.length < 10) return ids.map((id) => getEndpoint(core, id));
-  const wanted = new Set(ids);
-  return core.store.endpoints.all().filter((ep) => wanted.has(ep.id));
+/** These endpoints by id, hydrated in one pass when they are many. */
+function endpointsById(core: Core, ids: ReadonlySet<string>): Map<string, Endpoint> {
+  const endpoints =
+    ids.size < 10
+      ? [...ids].map((id) => getEndpoint(core, id))
+      : core.store.endpoints.all().filter((ep) => ids.has(ep.id));
+  return new Map(endpoints.map((ep) => [ep.id, ep]));
 }
 
 /** Packets an endpoint's Block rules dropped, by direction. */
@@ -95,14 +96,21 @@ export async function kernelCounters(core: Core): Promise<KernelCounters> {
     core.reconciler.nftCounters(countedInRules(lbs)),
   ]);
   const networks = new Map(core.store.networks.all().map((n) => [n.id, n]));
-  const aclHits = aclHitsOf(endpointsWithAcls(core), networks, counted.elements);
+  // The endpoints with ACLs of their own and the backends, hydrated together.
+  const withAcls = core.store.census.endpointsWithAcls();
+  const endpoints = endpointsById(core, new Set([...withAcls, ...lbs.flatMap((lb) => lb.backends)]));
+  const aclHits = aclHitsOf(
+    withAcls.flatMap((id) => endpoints.get(id) ?? []),
+    networks,
+    counted.elements,
+  );
   const acl = blocked(aclHits);
   return {
     traffic: core.store.census
       .endpointLinks()
       .map((l) => traffic(l, links.get(endpointHostInterface(l)), acl.get(l.endpoint))),
     aclHits,
-    lbConnections: lbConnections(core, lbs, counted),
+    lbConnections: lbConnections(lbs, endpoints, counted),
   };
 }
 
