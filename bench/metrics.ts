@@ -2,9 +2,12 @@
  * bench/metrics (issue 19): with N endpoints in the store, A of them attached to namespaces with an ACL rule
  * each (so that their veths and rules are counted), how long `GET /metrics` takes to answer (target: under
  * 100 ms at N = 10,000), and how much a converge (one endpoint created and deleted) slows down while scrapes
- * run beside it, against the same converge without them in the same run (target: at most 1.05x).
+ * run beside it, against the same converge without them in the same run (target: at most 1.05x). With
+ * `--lbs L`, L load balancers of two attached backends each, whose connection counters a scrape reads too
+ * (with `--affinity`, source-IP affinity: counted in rules, so a scrape lists the table's rules as well).
  *
- *   node dist/bench/metrics.js [--n 10000] [--attached 1000] [--samples 30] [--scrape-every 250]
+ *   node dist/bench/metrics.js [--n 10000] [--attached 1000] [--lbs 0] [--affinity] [--samples 30]
+ *     [--scrape-every 250]
  */
 import { request } from "node:http";
 import { loadavg } from "node:os";
@@ -18,12 +21,15 @@ const { values } = parseArgs({
   options: {
     n: { type: "string", default: "10000" },
     attached: { type: "string", default: "1000" },
+    lbs: { type: "string", default: "0" },
+    affinity: { type: "boolean", default: false },
     samples: { type: "string", default: "30" },
     "scrape-every": { type: "string", default: "250" },
   },
 });
 const N = Number(values.n);
 const ATTACHED = Math.min(N, Number(values.attached));
+const LBS = ATTACHED < 2 ? 0 : Number(values.lbs);
 const SAMPLES = Number(values.samples);
 const SCRAPE_EVERY_MS = Number(values["scrape-every"]);
 const PARALLEL = 8;
@@ -87,6 +93,16 @@ await runBench("metrics", async ({ cleanup, ownPrefix }) => {
   await inParallel(N - ATTACHED, (i) =>
     d.ok("POST", "/endpoints", { Name: `d${i}`, HostComputeNetwork: "bench" }),
   );
+  await inParallel(LBS, (i) =>
+    d.ok("POST", "/loadbalancers", {
+      Name: `lb${i}`,
+      FrontendVIPs: [`10.213.${Math.floor(i / 250)}.${(i % 250) + 1}`],
+      PortMappings: [
+        { Protocol: 6, InternalPort: 8080, ExternalPort: 80, DistributionType: values.affinity ? 2 : 0 },
+      ],
+      HostComputeEndpoints: [`m${(2 * i) % ATTACHED}`, `m${(2 * i + 1) % ATTACHED}`],
+    }),
+  );
   const makeSeconds = round((performance.now() - made) / 1000);
 
   const scrapes: number[] = [];
@@ -117,6 +133,8 @@ await runBench("metrics", async ({ cleanup, ownPrefix }) => {
   const result = {
     endpoints: N,
     attached: ATTACHED,
+    loadBalancers: LBS,
+    affinity: values.affinity,
     makeSeconds,
     scrapeBytes: bytes,
     scrapeMs: {

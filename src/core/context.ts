@@ -56,6 +56,11 @@ export interface Core {
    * half-applied.
    */
   convergeOrUndo(scope: readonly Owner[], undo: () => void): Promise<void>;
+  /**
+   * Ids of namespaces hostnet is making: in the store, with no file until their converge (queued behind
+   * others) makes it. A check for vanished namespaces meanwhile must not take them for gone.
+   */
+  readonly namespacesInMaking: Set<string>;
 }
 
 /** A new id, and its first 8 hex digits (what kernel names are made of) when no other object has them. */

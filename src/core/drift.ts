@@ -13,12 +13,16 @@ export interface VanishedNamespace {
   readonly detached: readonly Endpoint[];
 }
 
-/** The store's namespaces whose file is gone, each handled by namespaceVanished. */
+/**
+ * The store's namespaces whose file is gone, each handled by namespaceVanished; not those being made, whose
+ * file is not there yet.
+ */
 export async function vanishedNamespaces(core: Core): Promise<VanishedNamespace[]> {
   const gone = core.store.namespaces
     .all()
     .filter(
       (ns) =>
+        !core.namespacesInMaking.has(ns.id) &&
         core.host.namespaceAt(ns.path) === "missing" &&
         (ns.owned || core.store.endpoints.all({ namespaceId: ns.id }).length > 0),
     );

@@ -33,7 +33,12 @@ export async function createNamespace(core: Core, spec: NamespaceSpec): Promise<
       throw conflict(`namespace path ${path} is already known`, "path");
     core.store.namespaces.insert({ id, name, path, owned });
   });
-  await core.convergeOrUndo([`ns:${id}`], () => core.store.namespaces.delete(id));
+  core.namespacesInMaking.add(id);
+  try {
+    await core.convergeOrUndo([`ns:${id}`], () => core.store.namespaces.delete(id));
+  } finally {
+    core.namespacesInMaking.delete(id);
+  }
   return getNamespace(core, id);
 }
 

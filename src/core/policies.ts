@@ -13,7 +13,7 @@ import {
   checkPoliciesOnHost,
   modifiedPolicies,
 } from "../policies/checks.js";
-import { counterSets, policyCounters as countersOf } from "../policies/objects.js";
+import { policyCounters as countersOf } from "../policies/objects.js";
 import { conflict } from "../errors.js";
 import { getEndpoint, getNetwork, type Core } from "./context.js";
 import { checkRemoteEndpointsRouted } from "./remote-endpoints.js";
@@ -69,10 +69,7 @@ export async function policyCounters(
   ref: string,
 ): Promise<{ policy: EndpointPolicy; counter: Counter | null }[]> {
   const ep = getEndpoint(core, ref);
-  return countersOf(
-    ep,
-    await core.reconciler.elementCounters(counterSets(ep, getNetwork(core, ep.networkId))),
-  );
+  return countersOf(ep, (await core.reconciler.nftCounters(false)).elements);
 }
 
 /**

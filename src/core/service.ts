@@ -87,6 +87,7 @@ export class HostnetService {
       host,
       loadBalancers: this.loadBalancers,
       convergeOrUndo: (scope, undo) => convergeOrUndo(store, reconciler, scope, undo),
+      namespacesInMaking: new Set(),
     };
   }
 

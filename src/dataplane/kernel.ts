@@ -4,11 +4,10 @@
  */
 import type { Namespace } from "../model/types.js";
 import { apply, type ApplyProgress, type InProcess } from "./apply.js";
-import { elementCounters } from "./counters.js";
+import { nftCounters } from "./counters.js";
 import { observeFirewalls } from "./firewall/observe.js";
 import type { Runner } from "./linux/exec.js";
 import type { Owner } from "./naming.js";
-import type { NftSetName } from "./nft-sets.js";
 import { identity, type KernelObject } from "./objects.js";
 import { observe, observePeerNamespaceIds } from "./observe.js";
 import { observeNft } from "./observe-nft.js";
@@ -39,6 +38,6 @@ export function linuxKernel(inProcess: InProcess, runner: Runner): Kernel {
             why,
           ]),
       ),
-    elementCounters: (sets: readonly NftSetName[]) => elementCounters(runner, sets),
+    nftCounters: (rules: boolean) => nftCounters(runner, rules),
   };
 }

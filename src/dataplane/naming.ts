@@ -188,3 +188,10 @@ export const aclLabel = (scope: AclScope, index: number): string =>
 /** The key an endpoint's own ACL's counters are summed under: the comment its elements carry. */
 export const aclCounterKey = (endpointId: string, index: number): string =>
   elementComment(`ep:${endpointId}`, aclLabel("endpoint", index));
+
+/** The label of a load balancer's elements that DNAT to a backend: the backend endpoint's id. */
+export const lbBackendLabel = (endpointId: string): string => `backend ${endpointId}`;
+
+/** The key a load balancer's connections to one backend are summed under: its elements' comment. */
+export const lbBackendCounterKey = (lbId: string, endpointId: string): string =>
+  elementComment(`lb:${lbId}`, lbBackendLabel(endpointId));

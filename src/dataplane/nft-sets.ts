@@ -104,16 +104,20 @@ const fixedSets = {
   lbSource6: { family: "inet", key: ["addr"], value: ["addr"] },
   /**
    * VIP . proto . port . slot (0 to N - 1 for N backends) → backend address . port. The declaration's
-   * modulus only says the slot's type (numgen's 32-bit integer); each draw chain has its own.
+   * modulus only says the slot's type (numgen's 32-bit integer); each draw chain has its own. Each element
+   * counts the lookups that hit it, one per new connection (only a connection's first packet is NATed):
+   * the connections its backend got from that frontend.
    */
   lbBackends4: {
     family: "inet",
+    counter: true,
     key: ["addr", "proto", "port", "slot"],
     value: ["addr", "port"],
     declaration: "typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport;",
   },
   lbBackends6: {
     family: "inet",
+    counter: true,
     key: ["addr", "proto", "port", "slot"],
     value: ["addr", "port"],
     declaration: "typeof ip6 daddr . meta l4proto . th dport . numgen random mod 2 : ip6 daddr . th dport;",
@@ -130,15 +134,17 @@ const fixedSets = {
   /** The NodePorts the host reaches too (LocalRoutedVIP), on its addresses other than loopback. */
   lbNodeLocal4: { family: "inet", key: ["proto", "port"], value: null },
   lbNodeLocal6: { family: "inet", key: ["proto", "port"], value: null },
-  /** As lbBackends and lbSpread, for NodePort frontends, which have no address of their own. */
+  /** As lbBackends and lbSpread, for NodePort frontends, which have no address of their own; counted alike. */
   lbNodeBackends4: {
     family: "inet",
+    counter: true,
     key: ["proto", "port", "slot"],
     value: ["addr", "port"],
     declaration: "typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport;",
   },
   lbNodeBackends6: {
     family: "inet",
+    counter: true,
     key: ["proto", "port", "slot"],
     value: ["addr", "port"],
     declaration: "typeof meta l4proto . th dport . numgen random mod 2 : ip6 daddr . th dport;",

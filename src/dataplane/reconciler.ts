@@ -11,9 +11,8 @@ import type { Logger } from "pino";
 import type { Namespace } from "../model/types.js";
 import type { Store } from "../store/store.js";
 import type { ApplyProgress } from "./apply.js";
-import type { Counter } from "./counters.js";
+import type { NftCounters } from "./counters.js";
 import { shortIdOfLink, type Owner } from "./naming.js";
-import type { NftSetName } from "./nft-sets.js";
 import {
   firewallExceptions,
   noHostFirewalls,
@@ -52,8 +51,8 @@ export interface Kernel {
    * their owner and by the periodic check.
    */
   unmade(): ReadonlyMap<string, string>;
-  /** Counters of the elements of some of hostnet's nft sets, by element comment. */
-  elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>>;
+  /** What hostnet's nft elements counted, and with `rules` its rules too (counters.ts). */
+  nftCounters(rules: boolean): Promise<NftCounters>;
 }
 
 /** A scope that names a network (or the exceptions themselves) plans hostnet's firewall exceptions too. */
@@ -189,8 +188,8 @@ export class Reconciler {
   }
 
   /** Counters are read, never planned: they are not state hostnet wants, just what the kernel counted. */
-  elementCounters(sets: readonly NftSetName[]): Promise<Map<string, Counter>> {
-    return this.kernel.elementCounters(sets);
+  nftCounters(rules: boolean): Promise<NftCounters> {
+    return this.kernel.nftCounters(rules);
   }
 
   /** The plan a full converge would apply now, from a fresh observation; changes nothing. */

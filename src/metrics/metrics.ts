@@ -38,10 +38,21 @@ export interface AclRuleHits {
   readonly packets: number;
 }
 
+/** One backend of a load balancer and the new connections the load balancer sent it. */
+export interface LbBackendConnections {
+  /** The load balancer's id, and its name. */
+  readonly loadBalancer: string;
+  readonly name: string;
+  /** The backend endpoint's name. */
+  readonly backend: string;
+  readonly connections: number;
+}
+
 /** What the kernel counted for hostnet's endpoints, read together: ACL drops are part of the traffic. */
 export interface KernelCounters {
   readonly traffic: readonly EndpointTraffic[];
   readonly aclHits: readonly AclRuleHits[];
+  readonly lbConnections: readonly LbBackendConnections[];
 }
 
 export interface MetricsSources {
@@ -56,8 +67,8 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 export class HostnetMetrics {
   private readonly registry = new Registry();
   /**
-   * The kernel's counters as this scrape read them: prom-client collects all metrics at once, and six of them
-   * share one read.
+   * The kernel's counters as this scrape read them: prom-client collects all metrics at once, and seven of
+   * them share one read.
    */
   private counters: Promise<KernelCounters> | undefined;
 
@@ -166,6 +177,7 @@ export class HostnetMetrics {
     const counters = (): Promise<KernelCounters> => (this.counters ??= sources.kernelCounters());
     this.registerTraffic(counters);
     this.registerAclHits(counters);
+    this.registerLbConnections(counters);
   }
 
   /** One converge (`converge`) or repair of drift (`repair`), with what it did: the reconciler's observer. */
@@ -272,6 +284,21 @@ export class HostnetMetrics {
             },
             h.packets,
           );
+      },
+    });
+  }
+
+  private registerLbConnections(counters: () => Promise<KernelCounters>): void {
+    new Counter({
+      name: "hostnet_lb_backend_connections_total",
+      help: "New connections each backend of a load balancer received from it, over all its frontends",
+      labelNames: ["loadbalancer", "name", "backend"] as const,
+      registers: [this.registry],
+      async collect() {
+        const all = (await counters()).lbConnections;
+        this.reset();
+        for (const c of all)
+          this.inc({ loadbalancer: c.loadBalancer, name: c.name, backend: c.backend }, c.connections);
       },
     });
   }

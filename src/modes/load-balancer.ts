@@ -14,10 +14,18 @@
  * A load balancer without VIPs is a NodePort one (Kubernetes' NodePort service, as kube-proxy asks HNS for it):
  * its frontends are protocol . port on every local address of the host, elements of `lbNode` (and
  * `lbNodeLocal` for the host itself, LocalRoutedVIP), spread by `lbNodeSpread` and `lbNodeBackends` alike; its
- * SourceVIP, of its own family (core/load-balancers.ts), is keyed by its protocol and port in `lbNodeSource`. Pure.
+ * SourceVIP, of its own family (core/load-balancers.ts), is keyed by its protocol and port in `lbNodeSource`.
+ * The connections each backend got are counted by the kernel: by the counters of its `lbBackends` elements,
+ * labelled with the backend's endpoint id, or for affinity by the counter of its chain's DNAT rule. Pure.
  */
 import { partsText, type KernelObject } from "../dataplane/objects.js";
-import { DSR_VIP_LABEL, hostVethName, ownedNftName, type Owner } from "../dataplane/naming.js";
+import {
+  DSR_VIP_LABEL,
+  hostVethName,
+  lbBackendLabel,
+  ownedNftName,
+  type Owner,
+} from "../dataplane/naming.js";
 import { drawBits, lbDrawChain, type ElementPart, type NftSetName } from "../dataplane/nft-sets.js";
 import { LB_AFFINITY_SECONDS } from "../model/hns-load-balancer.js";
 import { familyOfAddress, hostCidr, parseIp, type Family } from "../model/ip.js";
@@ -103,6 +111,12 @@ interface AffineFrontend {
 /** The chain an affine frontend of the family goes to (affinityObjects). */
 const affinityChain = (owner: Owner, family: Family): string => ownedNftName(owner, String(family));
 
+/** A backend address's chain of a load balancer with affinity, `lb_<id>_<address in hex>` (affinityObjects). */
+export const affinityBackendChain = (owner: Owner, address: string): string => {
+  const { family, value } = parseIp("address", address);
+  return ownedNftName(owner, value.toString(16).padStart(family === 4 ? 8 : 32, "0"));
+};
+
 /**
  * Source-IP affinity of one family's frontends, kept as kube-proxy's nftables mode keeps it, in sets without
  * data (nft 1.0.6 aborts compiling the update of a map keyed by an IPv6 address with data,
@@ -123,10 +137,8 @@ function affinityObjects(
   const ip = family === 4 ? "ip" : "ip6";
   const client = `${ip} saddr . ${ip} daddr . meta l4proto . th dport`;
   const backends = served.map((address) => {
-    const hex = parseIp("address", address)
-      .value.toString(16)
-      .padStart(family === 4 ? 8 : 32, "0");
-    return { address, chain: ownedNftName(owner, hex), set: ownedNftName(owner, `${hex}_${timeout}s`) };
+    const chain = affinityBackendChain(owner, address);
+    return { address, chain, set: `${chain}_${timeout}s` };
   });
   const draw = backends.map((b, slot) => `${slot} : goto ${b.chain}`).join(", ");
   return [
@@ -156,7 +168,8 @@ function affinityObjects(
           name: chain,
           rules: [
             `meta l4proto { tcp, udp } update @${set} { ${client} }`,
-            `meta l4proto { tcp, udp } dnat ${ip} to ${ip} daddr . meta l4proto . th dport map { ${dnat} }`,
+            // Counts the backend's new connections, of every frontend of the family (core/lb-connections.ts).
+            `meta l4proto { tcp, udp } counter dnat ${ip} to ${ip} daddr . meta l4proto . th dport map { ${dnat} }`,
           ],
         },
       ];
@@ -178,8 +191,10 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
   if (lb.dsr) return dsrObjects(lb, attached);
   const backends = attached.map((b) => b.endpoint);
   const owner = `lb:${lb.id}` as const;
-  const targets = (family: Family): string[] =>
-    backends.flatMap((ep) => ep.addresses.filter((a) => a.family === family).map((a) => a.address));
+  const targets = (family: Family): { address: string; endpoint: string }[] =>
+    backends.flatMap((ep) =>
+      ep.addresses.filter((a) => a.family === family).map((a) => ({ address: a.address, endpoint: ep.id })),
+    );
   const objects: KernelObject[] = [];
   const affine: Record<Family, AffineFrontend[]> = { 4: [], 6: [] };
   // No VIP: a NodePort load balancer, on every local address of its family.
@@ -248,7 +263,7 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
           key: frontend,
           value: [{ t: "verdict", v: `goto ${lbDrawChain(family, drawBits(served.length), nodePort)}` }],
         },
-        ...served.map((address, slot): KernelObject => ({
+        ...served.map(({ address, endpoint }, slot): KernelObject => ({
           kind: "nftElement",
           owner,
           set: `${nodePort ? "lbNodeBackends" : "lbBackends"}${family}`,
@@ -257,6 +272,7 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
             { t: "addr", v: address },
             { t: "port", v: m.internalPort },
           ],
+          label: lbBackendLabel(endpoint),
         })),
       );
     }
@@ -268,7 +284,7 @@ export function loadBalancerObjects(lb: LoadBalancer, attached: readonly Backend
           owner,
           family,
           affine[family],
-          targets(family),
+          targets(family).map((t) => t.address),
           lb.affinityTimeout ?? LB_AFFINITY_SECONDS,
         ),
       );

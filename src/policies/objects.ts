@@ -4,7 +4,6 @@
  */
 import type { Counter } from "../dataplane/counters.js";
 import type { KernelObject } from "../dataplane/objects.js";
-import type { NftSetName } from "../dataplane/nft-sets.js";
 import type { Endpoint, Namespace, Network } from "../model/types.js";
 import {
   allPolicyKinds,
@@ -45,16 +44,6 @@ export function endpointPolicyObjects(ep: Endpoint, net: Network, ns: Namespace 
 /** What a network's own policies add to it. */
 export const networkPolicyObjects = (net: Network): KernelObject[] =>
   allPolicyKinds.flatMap((kind) => kind.networkObjects?.(ofKind(kind, net.policies), net) ?? []);
-
-/** The sets whose elements count what the endpoint's policies matched, to read the counters from. */
-export function counterSets(ep: Endpoint, net: Network): NftSetName[] {
-  const inForce = effectivePolicies(ep.policies, net.policies);
-  const sets = allPolicyKinds
-    .filter((kind) => kind.counterKey !== undefined)
-    .flatMap((kind) => kind.endpointObjects?.({ ep, net, ns: null, policies: ofKind(kind, inForce) }) ?? [])
-    .flatMap((o) => (o.kind === "nftElement" && o.label !== undefined ? [o.set] : []));
-  return [...new Set(sets)];
-}
 
 /** The endpoint's policies, each with what it matched when its kind counts: `totals` by counter key. */
 export const policyCounters = (

@@ -14,7 +14,7 @@
  * An apply is atomic here: a refused apply changes nothing, unless a test asks for one that fails partway
  * (`failPartway`), as Linux's batches of commands do.
  */
-import type { Counter } from "../../src/dataplane/counters.js";
+import type { NftCounters } from "../../src/dataplane/counters.js";
 import {
   noHostFirewalls,
   type FirewallObservation,
@@ -240,8 +240,8 @@ export class MemoryKernel implements Kernel {
   }
 
   /** The memory kernel counts no packets. */
-  elementCounters(): Promise<Map<string, Counter>> {
-    return Promise.resolve(new Map<string, Counter>());
+  nftCounters(): Promise<NftCounters> {
+    return Promise.resolve({ elements: new Map(), chains: new Map() });
   }
 
   async apply(ops: readonly Op[]): Promise<void> {

@@ -1,14 +1,18 @@
+import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
 import { ping } from "../helpers/topology.js";
 import { inNs, must, run } from "../helpers/run.js";
-import { askTcp, startEchoServers } from "../helpers/traffic.js";
+import { askTcp, askTcpMany, startEchoServers } from "../helpers/traffic.js";
 
 const HOSTNET = resolve(import.meta.dirname, "../../dist/bin/hostnet.js");
 const HOSTNETD = resolve(import.meta.dirname, "../../dist/bin/hostnetd.js");
 const METRICS_PORT = 19471;
+const LB_VIP = "198.51.100.40";
+const STICKY_VIP = "198.51.100.41";
+const LB_CONNECTIONS = 60;
 
 interface Stats {
   EndpointId: string;
@@ -132,6 +136,100 @@ describe.skipIf(needsRoot)("metrics and endpoint statistics", () => {
       ).toBe(1);
       expect(sample(text, "hostnetd_process_resident_memory_bytes", {})).toBeGreaterThan(0);
     }
+  });
+
+  it("counts each load balancer backend's new connections, across a converge and scrapes beside it", async () => {
+    const { t, d } = lab;
+    await lab.network("lbnet", ["10.48.0.0/24"]);
+    const backends = ["b1", "b2", "b3"] as const;
+    for (const name of backends) {
+      await lab.container(name, "lbnet");
+      const server = spawn(
+        "nsenter",
+        [`--net=/run/netns/${t.ns(name)}`, "socat", "TCP4-LISTEN:8080,fork,reuseaddr", `SYSTEM:echo ${name}`],
+        { stdio: "ignore" },
+      );
+      lab.cleanup.add(async () => {
+        const exited = new Promise((r) => server.once("exit", r));
+        server.kill("SIGTERM");
+        await exited;
+      });
+    }
+    await must(["ip", "-n", t.ext, "route", "add", "198.51.100.0/24", "via", t.hostIp4]);
+    const web = await d.ok<{ ID: string }>("POST", "/loadbalancers", {
+      Name: "web",
+      HostComputeEndpoints: ["b1", "b2"],
+      FrontendVIPs: [LB_VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const connections = (text: string, backend: string, lb = "web"): number | undefined =>
+      sample(text, "hostnet_lb_backend_connections_total", { name: lb, backend });
+
+    const zero = await scrapeSocket();
+    expect(connections(zero, "b1")).toBe(0);
+    expect(connections(zero, "b2")).toBe(0);
+    const answers = await askTcpMany(t.ext, LB_VIP, 80, LB_CONNECTIONS);
+    expect(answers).toHaveLength(LB_CONNECTIONS);
+    const got = {
+      b1: answers.filter((a) => a === "b1").length,
+      b2: answers.filter((a) => a === "b2").length,
+    };
+    expect(got.b1 + got.b2).toBe(LB_CONNECTIONS);
+    expect(got.b1).toBeGreaterThan(0);
+    expect(got.b2).toBeGreaterThan(0);
+    const counted = await scrapeTcp();
+    expect(connections(counted, "b1")).toBe(got.b1);
+    expect(connections(counted, "b2")).toBe(got.b2);
+    expect(
+      sample(counted, "hostnet_lb_backend_connections_total", { loadbalancer: web.ID, backend: "b1" }),
+    ).toBe(got.b1);
+
+    // Scrapes while a converge adds a backend (which rewrites the frontend's draw) keep every count: the
+    // elements of the backends that stay are not touched.
+    const scraped: string[] = [];
+    const beside = { scraping: true };
+    const scraper = (async () => {
+      while (beside.scraping) scraped.push(await scrapeSocket());
+    })();
+    try {
+      await d.ok("POST", "/loadbalancers/web/endpoints", {
+        RequestType: "Add",
+        HostComputeEndpoints: ["b3"],
+      });
+      await lab.container("other", "lbnet");
+    } finally {
+      beside.scraping = false;
+      await scraper;
+    }
+    expect(scraped.length).toBeGreaterThan(0);
+    for (const text of scraped) {
+      expect(connections(text, "b1")).toBe(got.b1);
+      expect(connections(text, "b2")).toBe(got.b2);
+    }
+    const more = await askTcpMany(t.ext, LB_VIP, 80, LB_CONNECTIONS);
+    expect(more).toHaveLength(LB_CONNECTIONS);
+    const after = await scrapeSocket();
+    for (const b of backends)
+      expect(connections(after, b), b).toBe((b === "b3" ? 0 : got[b]) + more.filter((a) => a === b).length);
+
+    // With source-IP affinity each backend counts in its own chain: the client keeps one backend.
+    await d.ok("POST", "/loadbalancers", {
+      Name: "sticky",
+      HostComputeEndpoints: ["b1", "b2"],
+      FrontendVIPs: [STICKY_VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80, DistributionType: 2 }],
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const sticky = await askTcpMany(t.ext, STICKY_VIP, 80, 10);
+    expect(sticky).toHaveLength(10);
+    const pinned = sticky[0] ?? "";
+    expect(new Set(sticky)).toEqual(new Set([pinned]));
+    const affine = await scrapeSocket();
+    expect(connections(affine, pinned, "sticky")).toBe(10);
+    expect(connections(affine, pinned === "b1" ? "b2" : "b1", "sticky")).toBe(0);
+    expect(connections(affine, "b1") ?? 0).toBeGreaterThanOrEqual(got.b1);
+    expect(await lab.plan()).toEqual([]);
   });
 
   it("counts drift it repairs", async () => {

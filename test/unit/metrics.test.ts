@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseNftCounters } from "../../src/dataplane/counters.js";
 import { parseNetDev } from "../../src/dataplane/linux/link-stats.js";
 import { toolOf } from "../../src/dataplane/linux/exec.js";
 import { HostnetMetrics, type EndpointTraffic } from "../../src/metrics/metrics.js";
@@ -29,6 +30,87 @@ describe("link statistics", () => {
   });
 });
 
+/** What `nft -j list table inet hostnet` says (cut short): a counted map element, an affinity rule, others. */
+const NFT_LISTING = JSON.stringify({
+  nftables: [
+    { metainfo: { version: "1.0.6", json_schema_version: 1 } },
+    {
+      map: {
+        family: "inet",
+        name: "lbBackends4",
+        table: "hostnet",
+        elem: [
+          [
+            {
+              elem: {
+                val: { concat: ["198.51.100.10", "tcp", 80, 0] },
+                comment: "lb:00000000-0000-4000-8000-000000000001 backend b1",
+                counter: { packets: 4, bytes: 240 },
+              },
+            },
+            { concat: ["10.0.0.2", 8080] },
+          ],
+          [
+            {
+              elem: {
+                val: { concat: ["198.51.100.11", "tcp", 80, 0] },
+                comment: "lb:00000000-0000-4000-8000-000000000001 backend b1",
+                counter: { packets: 3, bytes: 180 },
+              },
+            },
+            { concat: ["10.0.0.2", 8080] },
+          ],
+          [{ elem: { val: { concat: ["198.51.100.12", "tcp", 80, 0] } } }, { concat: ["10.0.0.3", 8080] }],
+        ],
+      },
+    },
+    {
+      map: {
+        family: "inet",
+        name: "other",
+        table: "firewalld",
+        elem: [[{ elem: { val: "10.0.0.9", comment: "x", counter: { packets: 9, bytes: 9 } } }, "accept"]],
+      },
+    },
+    {
+      set: {
+        family: "inet",
+        name: "masq4",
+        table: "hostnet",
+        elem: [{ prefix: { addr: "10.0.0.0", len: 24 } }],
+      },
+    },
+    {
+      rule: {
+        family: "inet",
+        table: "hostnet",
+        chain: "lb_00000000-0000-4000-8000-000000000001_0a000002",
+        expr: [
+          { match: { op: "==", left: { meta: { key: "l4proto" } }, right: { set: ["tcp", "udp"] } } },
+          { counter: { packets: 5, bytes: 300 } },
+          { dnat: { family: "ip", addr: { map: { key: {}, data: {} } } } },
+        ],
+        comment: "0123456789abcdef",
+      },
+    },
+    {
+      rule: { family: "inet", table: "hostnet", chain: "nat_prerouting", expr: [{ goto: { target: "x" } }] },
+    },
+  ],
+});
+
+describe("nft counters", () => {
+  it("sums hostnet's elements by comment and its rules by chain, and nothing of other tables", () => {
+    const { elements, chains } = parseNftCounters(NFT_LISTING);
+    expect([...elements]).toEqual([
+      ["lb:00000000-0000-4000-8000-000000000001 backend b1", { packets: 7, bytes: 420 }],
+    ]);
+    expect([...chains]).toEqual([
+      ["lb_00000000-0000-4000-8000-000000000001_0a000002", { packets: 5, bytes: 300 }],
+    ]);
+  });
+});
+
 describe("metrics", () => {
   const traffic: EndpointTraffic = {
     endpoint: "c1",
@@ -47,7 +129,11 @@ describe("metrics", () => {
       objects: () => [{ kind: "endpoint", state: "attached", count: 1 }],
       kernelCounters: () => {
         reads++;
-        return Promise.resolve({ traffic: [{ ...traffic, receivedPackets: 31 * reads }], aclHits: [] });
+        return Promise.resolve({
+          traffic: [{ ...traffic, receivedPackets: 31 * reads }],
+          aclHits: [],
+          lbConnections: [{ loadBalancer: "0f1e", name: "web", backend: "web1", connections: 7 * reads }],
+        });
       },
     });
     const first = (await metrics.scrape()).text;
@@ -58,6 +144,9 @@ describe("metrics", () => {
       'hostnet_endpoint_dropped_packets_total{endpoint="c1",network="nat",direction="in",reason="acl"} 3',
     );
     expect(first).toContain('hostnet_objects{kind="endpoint",state="attached"} 1');
+    expect(first).toContain(
+      'hostnet_lb_backend_connections_total{loadbalancer="0f1e",name="web",backend="web1"} 7',
+    );
     const second = (await metrics.scrape()).text;
     expect(reads).toBe(2);
     expect(second).toContain('hostnet_endpoint_received_packets_total{endpoint="c1",network="nat"} 62');

@@ -51,13 +51,13 @@ const partType: Record<ElementPart["t"], { 4: string; 6: string }> = {
 function setDeclaration(name: NftSetName): string {
   const def = setDefinition(name);
   const kind = def.value === null ? "set" : "map";
-  if (def.declaration !== undefined) return `  ${kind} ${name} { ${def.declaration} }`;
+  const counter = def.counter === true ? " counter;" : "";
+  if (def.declaration !== undefined) return `  ${kind} ${name} { ${def.declaration}${counter} }`;
   const family = addressFamilyOf(name);
   const typeOf = (parts: readonly ElementPart["t"][]): string =>
     parts.map((p) => partType[p][family]).join(" . ");
   const ranges: readonly ElementPart["t"][] = ["prefix", "protoRange", "portRange"];
   const interval = def.key.some((t) => ranges.includes(t)) ? " flags interval;" : "";
-  const counter = def.counter === true ? " counter;" : "";
   const type = def.value === null ? typeOf(def.key) : `${typeOf(def.key)} : ${typeOf(def.value)}`;
   return `  ${kind} ${name} { type ${type};${interval}${counter} }`;
 }

@@ -18,6 +18,14 @@ describe("namespaces", () => {
     expect([err.code, err.detail.field]).toEqual(["Conflict", "name"]);
   });
 
+  it("does not take a namespace it is still making for one that vanished", async () => {
+    const name = uniqueName("c");
+    const making = h.service.createNamespace({ name });
+    // The store has it and its converge is queued: no file yet (nor ever, in the memory kernel).
+    expect(await h.service.vanishedNamespaces()).toEqual([]);
+    expect(await making).toMatchObject({ name, owned: true });
+  });
+
   it("adopts an existing netns path without creating anything", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hostnet-unit-"));
     try {

@@ -89,6 +89,11 @@ describe("load balancer objects", () => {
       `lbBackends4 198.51.100.10 tcp 80 2 : ${c ?? ""} 8080`,
     ]);
     expect(objects.every((o) => o.owner === `lb:${LB.id}`)).toBe(true);
+    // Each slot names its backend, whose connections its counter counts.
+    const labels = objects.flatMap((o) =>
+      o.kind === "nftElement" && o.set === "lbBackends4" ? [o.label] : [],
+    );
+    expect(labels).toEqual([...backends, ...backends].map((ep) => `backend ${ep.id}`));
   });
 
   it("draw among the least power of two slots that holds the backends: one backend draws none", () => {
@@ -197,7 +202,7 @@ describe("load balancer objects", () => {
     expect(own.slice(0, 2)).toEqual([
       `set ${id}_${hex4}_60s: typeof ${client4}; flags dynamic,timeout; timeout 60s;`,
       `chain ${id}_${hex4}: meta l4proto { tcp, udp } update @${id}_${hex4}_60s { ${client4} } | ` +
-        `meta l4proto { tcp, udp } dnat ip to ip daddr . meta l4proto . th dport map { 198.51.100.10 . tcp . 80 : ${v4} . 8080 }`,
+        `meta l4proto { tcp, udp } counter dnat ip to ip daddr . meta l4proto . th dport map { 198.51.100.10 . tcp . 80 : ${v4} . 8080 }`,
     ]);
     expect(own[2]).toBe(
       `chain ${id}_4: ${client4} @${id}_${hex4}_60s goto ${id}_${hex4} | numgen random mod 1 vmap { 0 : goto ${id}_${hex4} }`,
