@@ -3,6 +3,7 @@ import { subnetFields, type OverlayNetworkDefinition } from "../../../src/cluste
 import { storeNameBook } from "../../../src/core/names.js";
 import { OverlayPeers, type ClusterSide } from "../../../src/core/overlay-peers.js";
 import type { NetworkSpec } from "../../../src/core/service.js";
+import type { EventLog } from "../../../src/events/log.js";
 import { noDns, type Network } from "../../../src/model/types.js";
 import { harness, silent, type Harness } from "../harness.js";
 
@@ -14,6 +15,9 @@ class RecordingService implements ClusterSide {
   readonly specs: NetworkSpec[] = [];
   readonly deleted: string[] = [];
   constructor(private readonly h: Harness) {}
+  get events(): EventLog {
+    return this.h.service.events;
+  }
   createNetwork(spec: NetworkSpec): Promise<Network> {
     this.created.push(spec.name);
     this.specs.push(spec);
