@@ -78,23 +78,34 @@ export function loadBalancerChanged(r: Recorder, action: EventAction, lb: LoadBa
   });
 }
 
+interface OwnerRecord {
+  readonly kind: EventKind;
+  readonly name: string | undefined;
+  readonly details?: EventDetails;
+}
+
 /** The record each kind of owner names (dataplane/naming.ts), with its name if it still exists. */
-const ownerRecords: Readonly<
-  Record<string, (r: Recorder, id: string) => { kind: EventKind; name: string | undefined }>
-> = {
+const ownerRecords: Readonly<Record<string, (r: Recorder, id: string) => OwnerRecord>> = {
   net: (r, id) => ({ kind: "network", name: r.store.networks.find(id)?.name }),
-  ep: (r, id) => ({ kind: "endpoint", name: r.store.endpoints.find(id)?.name }),
+  ep: (r, id) => {
+    const ep = r.store.endpoints.find(id);
+    const network = ep === undefined ? undefined : r.store.networks.find(ep.networkId)?.name;
+    return { kind: "endpoint", name: ep?.name, details: network === undefined ? {} : { Network: network } };
+  },
   ns: (r, id) => ({ kind: "namespace", name: r.store.namespaces.find(id)?.name }),
   lb: (r, id) => ({ kind: "loadbalancer", name: r.store.loadBalancers.find(id)?.name }),
 };
 
 /** The object an owner of kernel objects names; `host` for hostnet's own tables and exceptions. */
-function ownerObject(r: Recorder, owner: string): { kind: EventKind; id: string; name: string } {
+function ownerObject(
+  r: Recorder,
+  owner: string,
+): { kind: EventKind; id: string; name: string; details: EventDetails } {
   const [, prefix = "", id = owner] = /^(\w+):(.*)$/s.exec(owner) ?? [];
   const found = ownerRecords[prefix]?.(r, id);
   return found === undefined
-    ? { kind: "host", id: owner, name: owner }
-    : { kind: found.kind, id, name: found.name ?? id };
+    ? { kind: "host", id: owner, name: owner, details: {} }
+    : { kind: found.kind, id, name: found.name ?? id, details: found.details ?? {} };
 }
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -108,12 +119,14 @@ export function convergeEvents(r: Recorder): ConvergeObserver {
     if (outcome.kind === "converge") {
       if (outcome.error === undefined) return;
       const owners = outcome.scope === "all" ? ["all"] : outcome.scope;
-      for (const owner of owners)
+      for (const owner of owners) {
+        const { details, ...object } = ownerObject(r, owner);
         r.events.record({
-          ...ownerObject(r, owner),
+          ...object,
           action: "converge-failed",
-          details: { Error: messageOf(outcome.error) },
+          details: { ...details, Error: messageOf(outcome.error) },
         });
+      }
       return;
     }
     const repaired = new Map<string, string[]>();
@@ -121,19 +134,23 @@ export function convergeEvents(r: Recorder): ConvergeObserver {
       const what = repaired.get(op.object.owner) ?? [];
       repaired.set(op.object.owner, [...what, `${op.action} ${describe(op.object)}`]);
     }
-    for (const [owner, what] of repaired)
+    for (const [owner, what] of repaired) {
+      const { details, ...object } = ownerObject(r, owner);
       r.events.record({
-        ...ownerObject(r, owner),
+        ...object,
         action: "repaired",
         cause: "drift",
-        details: { Reason: outcome.cause, Repaired: what },
+        details: { ...details, Reason: outcome.cause, Repaired: what },
       });
-    for (const { owner, error } of outcome.failures)
+    }
+    for (const { owner, error } of outcome.failures) {
+      const { details, ...object } = ownerObject(r, owner);
       r.events.record({
-        ...ownerObject(r, owner),
+        ...object,
         action: "converge-failed",
         cause: "drift",
-        details: { Reason: outcome.cause, Error: messageOf(error) },
+        details: { ...details, Reason: outcome.cause, Error: messageOf(error) },
       });
+    }
   };
 }

@@ -49,6 +49,12 @@ const eventView = (e: HostnetEvent): EventWire => ({
 });
 
 export function registerEventRoute(app: FastifyInstance, events: EventLog): void {
+  // Streams end when hostnetd stops: the server's close waits for open connections, and a stream never ends.
+  const open = new Set<() => void>();
+  app.addHook("preClose", (done) => {
+    for (const end of open) end();
+    done();
+  });
   app.withTypeProvider<TypeBoxTypeProvider>().get(
     "/events",
     {
@@ -75,6 +81,7 @@ export function registerEventRoute(app: FastifyInstance, events: EventLog): void
       const end = (): void => {
         stop();
         clearTimeout(ending);
+        open.delete(end);
         res.end();
       };
       const send = (e: HostnetEvent): void => {
@@ -97,6 +104,7 @@ export function registerEventRoute(app: FastifyInstance, events: EventLog): void
         end();
         return;
       }
+      open.add(end);
       res.on("close", end);
       if (until !== undefined) ending = setTimeout(end, until - now);
     },
