@@ -1,5 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../../src/api/http.js";
 import type { EventWire } from "../../../src/api/rest/events.js";
 import { eventText } from "../../../src/cli/events.js";
@@ -149,6 +153,30 @@ describe("GET /events", () => {
     ]);
   });
 
+  it("a load balancer's create, backends and delete", async () => {
+    const post = (url: string, payload: object) => app.inject({ method: "POST", url, payload });
+    expect((await post("/networks", { Name: "n1", Type: "NAT" })).statusCode).toBe(201);
+    expect((await post("/endpoints", { Name: "b1", HostComputeNetwork: "n1" })).statusCode).toBe(201);
+    const lb = {
+      Name: "web",
+      HostComputeEndpoints: [],
+      FrontendVIPs: ["198.51.100.10"],
+      PortMappings: [{ Protocol: 6, InternalPort: 8080, ExternalPort: 80 }],
+    };
+    expect((await post("/loadbalancers", lb)).statusCode).toBe(201);
+    const backend = { RequestType: "Add", HostComputeEndpoints: ["b1"] };
+    const added = await post("/loadbalancers/web/endpoints", backend);
+    expect(added.statusCode, added.body).toBe(200);
+    expect((await app.inject({ method: "DELETE", url: "/loadbalancers/web" })).statusCode).toBe(204);
+    const events = await read(`since=0&until=${past()}&kind=loadbalancer`);
+    expect(events.map((e) => [e.Action, e.Name, e.Details["Backends"]])).toEqual([
+      ["create", "web", []],
+      ["update", "web", ["b1"]],
+      ["delete", "web", ["b1"]],
+    ]);
+    expect(events[0]?.Details["FrontendVIPs"]).toEqual(["198.51.100.10"]);
+  }, 30_000);
+
   it.each([
     ["since=last%20week", "since"],
     [`until=${"9".repeat(20)}`, "until"],
@@ -214,4 +242,52 @@ describe("hostnet events: one line per event", () => {
       "2026-12-07T23:42:12.123Z endpoint attach web1 (cause cni, ID=3f2a0000-0000-4000-8000-000000000000, Network=n1, Policies=ACL,QOS)",
     );
   });
+});
+
+describe("a reader that stops reading", () => {
+  it("is disconnected once it is 1 MiB behind, and hostnetd goes on recording", async () => {
+    const h = harness();
+    const app = await buildApp(h.service, silent);
+    const dir = mkdtempSync(join(tmpdir(), "hostnet-events-"));
+    const path = join(dir, "hostnet.sock");
+    try {
+      await app.listen({ path });
+      const client = connect(path);
+      client.write("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+      client.pause();
+      const connections = (): Promise<number> =>
+        new Promise((ok, fail) => {
+          app.server.getConnections((err, n) => {
+            if (err === null) ok(n);
+            else fail(err);
+          });
+        });
+      await vi.waitFor(async () => {
+        expect(await connections()).toBe(1);
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const big = "x".repeat(1000);
+      let recorded = 0;
+      while ((await connections()) > 0 && recorded < 20_000) {
+        for (let i = 0; i < 100; i++, recorded++)
+          h.service.events.record({
+            kind: "host",
+            action: "update",
+            id: "all",
+            name: "all",
+            details: { big },
+          });
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(await connections()).toBe(0);
+      // 1 MiB in hostnetd (some 900 of these events), what the socket holds besides: no more.
+      expect(recorded).toBeGreaterThan(800);
+      expect(recorded).toBeLessThan(5_000);
+      client.destroy();
+    } finally {
+      await app.close();
+      h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
