@@ -13,8 +13,11 @@ import type { Logger } from "pino";
 import { buildApp } from "./api/http.js";
 import { OverlayRegistry } from "./cluster/registry.js";
 import { OverlayAddresses } from "./core/overlay-addresses.js";
-import { OverlayPeers } from "./core/overlay-peers.js";
+import { clusterCaused, OverlayPeers } from "./core/overlay-peers.js";
+import { withCause } from "./core/cause.js";
+import { convergeEvents } from "./core/record.js";
 import { HostnetService } from "./core/service.js";
+import { EventLog } from "./events/log.js";
 import { kernelFeatures } from "./dataplane/features.js";
 import {
   hostAddresses,
@@ -165,13 +168,18 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
   const spawner = new SpawnerRunner();
   const runner = measuredRunner(loggedRunner(spawner, log), metrics.command);
   const resolver = new Resolver(storeNameBook(store));
+  const events = new EventLog(store);
+  const eventsOfConverges = convergeEvents({ store, events });
   const reconciler = new Reconciler(
     store,
     linuxKernel({ proxy, resolver }, runner),
     log,
     opts.firewallIntegration,
     new RepairHolds({ ...defaultRepairLimits, limit: opts.repairLimit }),
-    metrics.converged,
+    (...report) => {
+      metrics.converged(...report);
+      eventsOfConverges(...report);
+    },
   );
   const dhcp = udhcpcClients(join(opts.stateDir, "udhcpc.sh"), (msg) => log.warn({ op: "dhcp" }, msg));
   const leases = new DhcpLeases(store, reconciler, dhcp, log);
@@ -188,44 +196,66 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
         );
   const overlayAddresses =
     registry === undefined ? undefined : new OverlayAddresses(store, reconciler, registry, overlayLog);
-  const service = new HostnetService(store, reconciler, {
-    prefixes: () => hostPrefixes(runner),
-    addresses: () => hostAddresses(runner),
-    uplinks: linuxUplinks(runner),
-    leases,
-    forgetBackend: forgetBackend(runner),
-    lbAffinitySeconds: opts.affinitySeconds,
-    interfaceMtu: (address) => interfaceMtu(runner, address),
-    interfaceAddresses: (netns, ifname) => interfaceAddresses(runner, netns, ifname),
-    namespaceAt,
-    linkStats,
-    ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
-    ...(registry === undefined || overlayAddresses === undefined
-      ? {}
-      : { overlay: { registry, addresses: overlayAddresses } }),
-  });
+  const service = new HostnetService(
+    store,
+    reconciler,
+    {
+      prefixes: () => hostPrefixes(runner),
+      addresses: () => hostAddresses(runner),
+      uplinks: linuxUplinks(runner),
+      leases,
+      forgetBackend: forgetBackend(runner),
+      lbAffinitySeconds: opts.affinitySeconds,
+      interfaceMtu: (address) => interfaceMtu(runner, address),
+      interfaceAddresses: (netns, ifname) => interfaceAddresses(runner, netns, ifname),
+      namespaceAt,
+      linkStats,
+      ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
+      ...(registry === undefined || overlayAddresses === undefined
+        ? {}
+        : { overlay: { registry, addresses: overlayAddresses } }),
+    },
+    events,
+  );
   metrics.readFrom({
     ...service.metricsSources(),
     ...(registry === undefined ? {} : { etcdConnected: () => registry.available }),
   });
-  for (const vanished of await service.vanishedNamespaces())
-    logVanished(log, "namespace missing at start-up", vanished);
-  const { report, failures } = await reconciler.convergeAll(progressLog(log, { op: "startup-converge" }));
-  log.info(
-    { op: "startup-converge", ...report, failed: failures.map((f) => f.owner) },
-    "kernel converged to the store",
-  );
-  await service.restoreUplinks();
-  leases.resume();
-  if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
-  registry?.start(new OverlayPeers(store, reconciler, service, registry.hostAddress, overlayLog));
+  await withCause("restart", async () => {
+    for (const vanished of await service.vanishedNamespaces())
+      logVanished(log, "namespace missing at start-up", vanished);
+    const { report, failures } = await reconciler.convergeAll(progressLog(log, { op: "startup-converge" }));
+    log.info(
+      { op: "startup-converge", ...report, failed: failures.map((f) => f.owner) },
+      "kernel converged to the store",
+    );
+    await service.restoreUplinks();
+    leases.resume();
+    if (opts.defaultNetwork) await service.ensureDefaultNetwork("nat");
+  });
+  if (registry !== undefined) {
+    registry.onAvailability((available, why) => {
+      events.record({
+        kind: "cluster",
+        action: available ? "connected" : "lost",
+        id: registry.hostAddress,
+        name: opts.cluster?.etcd.join(",") ?? "etcd",
+        cause: "cluster",
+        details: why === undefined ? {} : { Error: why },
+      });
+    });
+    registry.start(
+      clusterCaused(new OverlayPeers(store, reconciler, service, registry.hostAddress, overlayLog)),
+    );
+  }
   await overlayAddresses?.claimMissingSources();
   const watcher = new DriftWatcher(
     reconciler,
-    async (cause, drift) => {
-      const { vanished } = await service.repairDrift(cause, drift);
-      for (const v of vanished) logVanished(log, cause, v);
-    },
+    (cause, drift) =>
+      withCause("drift", async () => {
+        const { vanished } = await service.repairDrift(cause, drift);
+        for (const v of vanished) logVanished(log, cause, v);
+      }),
     log,
     { ...defaultWatchOptions, resyncMs: opts.resyncMs },
   );

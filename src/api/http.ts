@@ -1,12 +1,14 @@
 /**
  * One HTTP app on hostnetd's unix socket: Fastify with pino logs (one JSON line per request, with its id
- * and duration), the REST routes, the CNI plugin's POST /cni and /openapi.json.
+ * and duration), the REST routes, the event stream, the CNI plugin's POST /cni and /openapi.json.
  */
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import swagger from "@fastify/swagger";
 
+import { CLIENT_AGENT } from "../client/request.js";
+import { causeHook } from "./cause.js";
 import { CniHandler } from "./cni/handler.js";
 import type { HostnetService } from "../core/service.js";
 import { settingsSchemas } from "../policies/index.js";
@@ -18,6 +20,7 @@ import { registerRoutes } from "./rest/routes.js";
 import { registerGlobalRoutes } from "./rest/globals.js";
 import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
 import { registerMetrics } from "./rest/metrics.js";
+import { registerEventRoute } from "./rest/events.js";
 import type { HostnetMetrics } from "../metrics/metrics.js";
 
 const MAX_PARAM_LENGTH = 1024;
@@ -112,8 +115,13 @@ export async function buildApp(
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: { code: "NotFound", message: `no route ${req.method} ${req.url}` } }),
   );
+  app.addHook(
+    "preHandler",
+    causeHook((req) => (req.headers["user-agent"] === CLIENT_AGENT ? "cli" : "rest")),
+  );
   if (metrics !== undefined) registerMetrics(app, metrics);
   registerRoutes(app, service);
+  registerEventRoute(app, service.events);
   registerGlobalRoutes(app);
   registerCniRoute(app, new CniHandler(service), metrics);
   registerLoadBalancerRoutes(app, service.loadBalancers);

@@ -2,6 +2,7 @@
 import { group, type Group } from "./command.js";
 import { completionCommand } from "./completion.js";
 import { endpoint } from "./endpoint.js";
+import { events } from "./events.js";
 import { info } from "./info.js";
 import { installCni } from "./install-cni.js";
 import { lb } from "./lb.js";
@@ -20,6 +21,7 @@ export const commands: Group = group({
     policy,
     lb,
     plan,
+    events,
     info,
     installCni,
     completionCommand(() => commands),

@@ -2,7 +2,8 @@
  * Typed client for hostnetd's REST API on its unix socket, the CLI's way to hostnetd. It loads only node:
  * built-ins and src/errors.ts; its types are the API's schemas', imported as types only.
  */
-import { request, type RequestOptions } from "./request.js";
+import { request, streamLines, type RequestOptions } from "./request.js";
+import type { EventWire } from "../api/rest/events.js";
 import type { InfoWire as Info } from "../api/rest/info.js";
 import type { HnsFeaturesWire, HnsVersionWire } from "../api/rest/globals.js";
 import type {
@@ -70,6 +71,19 @@ export interface HostnetClient {
   plan(): Promise<Plan>;
   /** hostnetd's version, the kernel features it found, what it holds by type, etcd, its socket and store. */
   info(): Promise<Info>;
+  /**
+   * Hands each event of the stream to `onEvent` as it comes: those kept from `since`, then live ones, until
+   * `until` (else until the connection ends). Times are RFC 3339 or Unix seconds, as hostnetd reads them.
+   */
+  events(query: EventQuery, onEvent: (event: EventWire) => void): Promise<void>;
+}
+
+/** Which events `events` asks for; hostnetd checks the values. */
+interface EventQuery {
+  readonly since?: string;
+  readonly until?: string;
+  readonly kind?: string;
+  readonly object?: string;
 }
 
 /**
@@ -131,5 +145,13 @@ export function createClient(options: RequestOptions): HostnetClient {
 
     plan: async () => (await call("GET", "/plan")) as Plan,
     info: async () => (await call("GET", "/info")) as Info,
+    events: (query, onEvent) => {
+      const params = new URLSearchParams(
+        Object.entries(query).filter((e): e is [string, string] => typeof e[1] === "string"),
+      ).toString();
+      return streamLines(options, `/events${params === "" ? "" : `?${params}`}`, (line) => {
+        onEvent(JSON.parse(line) as EventWire);
+      });
+    },
   };
 }

@@ -12,6 +12,9 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
+/** How hostnet's own client names itself: hostnetd records the CLI, not the REST API, as a change's cause. */
+export const CLIENT_AGENT = "hostnet";
+
 /** A create converges the kernel before it answers, which can take seconds on a loaded host. */
 const defaultTimeoutMs = 120_000;
 
@@ -102,6 +105,7 @@ export function request(
         path,
         headers: {
           accept: "application/json",
+          "user-agent": CLIENT_AGENT,
           // Fastify rejects an empty body that claims to be JSON, so the header goes only with a body.
           ...(payload === undefined ? {} : { "content-type": "application/json" }),
         },
@@ -149,5 +153,65 @@ export function request(
       reject(err instanceof HostnetError ? err : connectError(socket, err));
     });
     req.end(payload);
+  });
+}
+
+/**
+ * GETs a stream of lines (newline-delimited JSON) and hands each to `onLine` as it comes; resolves when
+ * hostnetd ends the stream. Only the wait for the answer's head is bounded: a stream may be quiet for long.
+ */
+export function streamLines(
+  options: RequestOptions,
+  path: string,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const { socket } = options;
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { socketPath: socket, method: "GET", path, headers: { "user-agent": CLIENT_AGENT } },
+      (res) => {
+        clearTimeout(waiting);
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status > 299) {
+          readBody(res).then(
+            (text) => {
+              reject(answerError(status, text));
+            },
+            (err: unknown) => {
+              reject(connectError(socket, err as NodeJS.ErrnoException));
+            },
+          );
+          return;
+        }
+        let rest = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          const lines = (rest + chunk).split("\n");
+          rest = lines.pop() ?? "";
+          for (const line of lines) if (line !== "") onLine(line);
+        });
+        res.on("end", () => {
+          if (rest !== "") onLine(rest);
+          resolve();
+        });
+        res.on("error", (err: NodeJS.ErrnoException) => {
+          reject(connectError(socket, err));
+        });
+      },
+    );
+    const waiting = setTimeout(() => {
+      req.destroy(
+        new HostnetError(
+          "Unavailable",
+          `hostnetd at ${socket} did not answer GET ${path} within ${timeoutMs} ms`,
+        ),
+      );
+    }, timeoutMs);
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(waiting);
+      reject(err instanceof HostnetError ? err : connectError(socket, err));
+    });
+    req.end();
   });
 }

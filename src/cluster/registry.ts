@@ -136,6 +136,7 @@ export class OverlayRegistry {
   private unsynced = true;
   private syncing: NodeJS.Timeout | undefined;
   private events: ClusterEvents | undefined;
+  private availability: ((available: boolean, why?: string) => void) | undefined;
 
   constructor(
     private readonly etcd: Etcd3,
@@ -147,6 +148,11 @@ export class OverlayRegistry {
 
   get available(): boolean {
     return this.reachable === true;
+  }
+
+  /** Hears when etcd answers again, and when it stops answering (with why). */
+  onAvailability(listener: (available: boolean, why?: string) => void): void {
+    this.availability = listener;
   }
 
   /** Connects in the background, again and again until etcd answers: hostnetd does not wait for it. */
@@ -417,15 +423,23 @@ export class OverlayRegistry {
   }
 
   private answered(): void {
-    if (!this.available) this.log.info({ op: "overlay" }, "etcd answers");
+    const was = this.available;
     this.reachable = true;
+    if (!was) {
+      this.log.info({ op: "overlay" }, "etcd answers");
+      this.availability?.(true);
+    }
     if (this.unsynced) this.publishLater();
   }
 
   private unreachable(err: unknown): void {
     if (!(err instanceof BrokenCircuitError)) this.lastFailure = err;
-    if (this.reachable !== false) this.log.warn({ op: "overlay", err }, "etcd is unreachable");
+    const was = this.reachable;
     this.reachable = false;
+    if (was !== false) {
+      this.log.warn({ op: "overlay", err }, "etcd is unreachable");
+      this.availability?.(false, messageOf(err));
+    }
   }
 
   /**

@@ -14,6 +14,7 @@ import type { OverlayRegistry } from "../cluster/registry.js";
 import { notFound } from "../errors.js";
 import type { Prefix } from "../model/ip.js";
 import type { Endpoint, LoadBalancer, Namespace, Network } from "../model/types.js";
+import type { EventLog } from "../events/log.js";
 import type { Store } from "../store/store.js";
 import type { DhcpLeases } from "./leases.js";
 import type { LoadBalancerService } from "./load-balancers.js";
@@ -51,6 +52,8 @@ export interface Core {
   readonly reconciler: Reconciler;
   readonly host: HostSide;
   readonly loadBalancers: LoadBalancerService;
+  /** Where changes are recorded once they reached the kernel (the event stream). */
+  readonly events: EventLog;
   /**
    * Converges `scope`; if the kernel refuses, runs `undo` on the store and converges back, so nothing is left
    * half-applied.

@@ -15,6 +15,7 @@ import { checkPolicies, checkPoliciesInForce } from "../policies/checks.js";
 import { balancersOf, freshId, getEndpoint, getNamespace, getNetwork, type Core } from "./context.js";
 import { claimAddresses, clusterOf, preferredBlocks, releaseAddresses } from "./overlay.js";
 import { checkPortMappings, insertPortMappings, type CheckedMapping } from "./port-mappings.js";
+import { endpointChanged } from "./record.js";
 import { createRemoteEndpoint } from "./remote-endpoints.js";
 import type { AttachSpec, EndpointSpec } from "./specs.js";
 import { checkGatewayPriority, checkIfname, checkMac, checkName } from "./validate.js";
@@ -96,6 +97,7 @@ export async function createEndpoint(core: Core, spec: EndpointSpec): Promise<En
       const created = getEndpoint(core, id);
       core.host.leases.start(created);
       if (cluster !== undefined) void cluster.addresses.reserveAhead(net);
+      endpointChanged(core, "create", created);
       return created;
     }
     elsewhere.add(taken);
@@ -209,6 +211,7 @@ export async function deleteEndpoint(core: Core, ref: string): Promise<void> {
   await core.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
   await core.loadBalancers.forget([{ lbs: balancers, ep }]);
   await releaseAddresses(core, getNetwork(core, ep.networkId), [ep]);
+  endpointChanged(core, "delete", ep);
 }
 
 /**
@@ -225,6 +228,7 @@ export async function deleteEndpointAddress(core: Core, ref: string, address: st
   core.store.write(() => core.store.endpoints.setLeasedAddress(ep.id, subnetId, null));
   await core.reconciler.converge([`ep:${ep.id}`, ...balancers.map((lb) => `lb:${lb.id}` as const)]);
   await core.loadBalancers.forget([{ lbs: balancers, ep: { ...ep, addresses: [gone] } }]);
+  endpointChanged(core, "update", getEndpoint(core, ep.id), { AddressRemoved: address });
 }
 
 export async function attachEndpoint(core: Core, ref: string, spec: AttachSpec): Promise<Endpoint> {
@@ -247,6 +251,7 @@ export async function attachEndpoint(core: Core, ref: string, spec: AttachSpec):
   await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.endpoints.setAttachment(ep.id, null));
   const attached = getEndpoint(core, ep.id);
   core.host.leases.start(attached);
+  endpointChanged(core, "attach", attached);
   return attached;
 }
 
@@ -265,7 +270,9 @@ export async function handOffEndpoint(core: Core, ref: string, sandbox: string):
   }
   core.store.write(() => core.store.endpoints.setAttachment(ep.id, { kind: "handoff", sandbox }));
   await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.endpoints.setAttachment(ep.id, null));
-  return getEndpoint(core, ep.id);
+  const handedOff = getEndpoint(core, ep.id);
+  endpointChanged(core, "attach", handedOff);
+  return handedOff;
 }
 
 export async function detachEndpoint(core: Core, ref: string): Promise<Endpoint> {
@@ -274,6 +281,8 @@ export async function detachEndpoint(core: Core, ref: string): Promise<Endpoint>
   core.host.leases.stop(ep.id);
   core.store.write(() => core.store.endpoints.setAttachment(ep.id, null));
   await core.reconciler.converge([`ep:${ep.id}`]);
+  // The event says where it was attached.
+  endpointChanged(core, "detach", ep);
   return getEndpoint(core, ep.id);
 }
 

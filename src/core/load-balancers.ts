@@ -12,7 +12,9 @@ import type { FieldValue } from "../policies/kind.js";
 import type { LoadBalancerStore } from "../store/load-balancers.js";
 import type { Store } from "../store/store.js";
 import type { FlowKey, ForgetBackend } from "../dataplane/linux/backend-memory.js";
+import type { EventLog } from "../events/log.js";
 import { convergeOrUndo } from "./converge.js";
+import { loadBalancerChanged, type Recorder } from "./record.js";
 import { checkLength, limits } from "../model/limits.js";
 import { checkName, checkPort } from "./validate.js";
 import { LB_AFFINITY_MAX_SECONDS } from "../model/hns-load-balancer.js";
@@ -56,6 +58,7 @@ export interface BackendSpec {
 
 export class LoadBalancerService {
   private readonly lbs: LoadBalancerStore;
+  private readonly recorder: Recorder;
 
   constructor(
     private readonly store: Store,
@@ -63,8 +66,10 @@ export class LoadBalancerService {
     private readonly forgetBackend: ForgetBackend,
     /** The affinity timeout of load balancers that give none (hostnetd --lb-affinity-timeout). */
     private readonly affinitySeconds: number,
+    events: EventLog,
   ) {
     this.lbs = store.loadBalancers;
+    this.recorder = { store, events };
   }
 
   list(): LoadBalancer[] {
@@ -85,7 +90,9 @@ export class LoadBalancerService {
       this.lbs.insert(lb, lb.backends);
     });
     await convergeOrUndo(this.store, this.reconciler, [`lb:${id}`], () => this.lbs.delete(id));
-    return this.get(id);
+    const created = this.get(id);
+    loadBalancerChanged(this.recorder, "create", created);
+    return created;
   }
 
   /**
@@ -118,6 +125,7 @@ export class LoadBalancerService {
         flowKeys(after),
       ),
     ]);
+    loadBalancerChanged(this.recorder, "update", after);
     return after;
   }
 
@@ -238,6 +246,7 @@ export class LoadBalancerService {
     this.store.write(() => this.lbs.delete(lb.id));
     await this.reconciler.converge([`lb:${lb.id}`]);
     await this.forgetBackend(flowKeys(lb));
+    loadBalancerChanged(this.recorder, "delete", lb);
   }
 
   /** Adds one backend: new connections may land on it at once. */
@@ -254,7 +263,9 @@ export class LoadBalancerService {
     await convergeOrUndo(this.store, this.reconciler, [`lb:${lb.id}`], () =>
       this.lbs.removeBackend(lb.id, ep.id),
     );
-    return this.get(lb.id);
+    const changed = this.get(lb.id);
+    loadBalancerChanged(this.recorder, "update", changed);
+    return changed;
   }
 
   /**
@@ -274,7 +285,9 @@ export class LoadBalancerService {
       this.lbs.addBackend(lb.id, ep.id),
     );
     await this.forget([{ lbs: [lb], ep }]);
-    return this.get(lb.id);
+    const changed = this.get(lb.id);
+    loadBalancerChanged(this.recorder, "update", changed);
+    return changed;
   }
 
   /**

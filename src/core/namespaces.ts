@@ -7,6 +7,7 @@ import { NETNS_DIR } from "../dataplane/naming.js";
 import { conflict, invalidArgument } from "../errors.js";
 import type { Endpoint, Namespace } from "../model/types.js";
 import { getNamespace, type Core } from "./context.js";
+import { endpointChanged, namespaceChanged } from "./record.js";
 import type { NamespaceSpec } from "./specs.js";
 import { checkName } from "./validate.js";
 
@@ -39,7 +40,9 @@ export async function createNamespace(core: Core, spec: NamespaceSpec): Promise<
   } finally {
     core.namespacesInMaking.delete(id);
   }
-  return getNamespace(core, id);
+  const created = getNamespace(core, id);
+  namespaceChanged(core, "create", created);
+  return created;
 }
 
 /** Detaches every endpoint in the namespace, then forgets it (and deletes it if hostnet made it). */
@@ -52,6 +55,8 @@ export async function deleteNamespace(core: Core, ref: string): Promise<void> {
     core.store.namespaces.delete(ns.id);
   });
   await core.reconciler.converge([...attached.map((ep) => `ep:${ep.id}` as const), `ns:${ns.id}`]);
+  for (const ep of attached) endpointChanged(core, "detach", ep);
+  namespaceChanged(core, "delete", ns);
 }
 
 /**
@@ -71,5 +76,8 @@ export async function namespaceVanished(core: Core, ref: string): Promise<Endpoi
   });
   await core.reconciler.namespaceGone(ns);
   await core.reconciler.converge([...attached.map((ep) => `ep:${ep.id}` as const), `ns:${ns.id}`]);
+  const why = { Reason: "namespace vanished" };
+  for (const ep of attached) endpointChanged(core, "detach", ep, why);
+  if (ns.owned) namespaceChanged(core, "delete", ns);
   return attached;
 }

@@ -22,6 +22,7 @@ import { checkPolicies, checkPoliciesInForce } from "../policies/checks.js";
 import { balancersOf, freshId, getNetwork, type Core } from "./context.js";
 import { clusterOf, defineNetwork, releaseAddresses, undefineNetwork } from "./overlay.js";
 import { checkAgainstHost } from "./policies.js";
+import { endpointChanged, networkChanged } from "./record.js";
 import type { NetworkSpec } from "./specs.js";
 import {
   checkAgainstHostAddresses,
@@ -54,7 +55,9 @@ export async function createNetwork(core: Core, spec: NetworkSpec): Promise<Netw
     throw err;
   }
   await joinCluster(core, getNetwork(core, id), spec);
-  return getNetwork(core, id);
+  const created = getNetwork(core, id);
+  networkChanged(core, "create", created);
+  return created;
 }
 
 /** A new network as the store records it, checked but for what only the store's transaction can tell. */
@@ -211,6 +214,8 @@ export async function deleteNetwork(
   if (net.uplink !== null) await restoreUplinks(core);
   await releaseAddresses(core, net, endpoints);
   await core.host.overlay?.addresses.releaseNetwork(net, blocks);
+  for (const ep of endpoints) endpointChanged(core, "delete", ep, { Network: net.name });
+  networkChanged(core, "delete", net);
 }
 
 /** Creates the default NAT network once, on the first start of a fresh state directory. */

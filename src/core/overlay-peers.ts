@@ -18,7 +18,10 @@ import { noDns, type DnsSettings, type Endpoint, type Network, type Subnet } fro
 import { contains, parseIp, parsePrefix } from "../model/ip.js";
 import type { Store } from "../store/store.js";
 import { overlayBridgeMac } from "../model/overlay.js";
+import type { EventLog } from "../events/log.js";
+import { withCause } from "./cause.js";
 import { publishedNames } from "./names.js";
+import { endpointChanged, type Recorder } from "./record.js";
 import type { NetworkSpec } from "./specs.js";
 
 /** What the rest of the cluster changes here goes through the service, as a request would. */
@@ -30,6 +33,23 @@ export interface ClusterSide {
   deleteEndpoint(id: string): Promise<void>;
   /** Takes one address from a remote endpoint that keeps others (another host deleted or moved it). */
   deleteEndpointAddress(id: string, address: string): Promise<void>;
+  /** Where the remote endpoints this host learns are recorded as they come. */
+  readonly events: EventLog;
+}
+
+/** The cluster's changes, each done with `cluster` as its cause (core/cause.ts). */
+export function clusterCaused(peers: ClusterEvents): ClusterEvents {
+  const cluster = <T>(fn: () => T): T => withCause("cluster", fn);
+  return {
+    networksListed: (all) => cluster(() => peers.networksListed(all)),
+    networkDefined: (def) => cluster(() => peers.networkDefined(def)),
+    networkUndefined: (name) => cluster(() => peers.networkUndefined(name)),
+    endpointsListed: (all) => cluster(() => peers.endpointsListed(all)),
+    endpointPut: (record) => cluster(() => peers.endpointPut(record)),
+    endpointDeleted: (network, address) => cluster(() => peers.endpointDeleted(network, address)),
+    ownEndpoints: () => peers.ownEndpoints(),
+    ownBlocks: () => peers.ownBlocks(),
+  };
 }
 
 const CLAIM_RACE_RETRIES = 20;
@@ -187,6 +207,7 @@ export class OverlayPeers implements ClusterEvents {
       // One address per subnet: one the endpoint had in this subnet before is no longer its.
       this.store.write(() => this.store.endpoints.setLeasedAddress(same.id, subnet.id, record.address));
       await this.reconciler.converge([`ep:${same.id}`]);
+      endpointChanged(this.recorder, "update", same, { AddressAdded: record.address });
       return;
     }
     const id = randomUUID();
@@ -206,6 +227,12 @@ export class OverlayPeers implements ClusterEvents {
       this.store.endpoints.insertAddress(subnet.id, record.address, id);
     });
     await this.reconciler.converge([`ep:${id}`]);
+    const created = this.store.endpoints.find(id);
+    if (created !== undefined) endpointChanged(this.recorder, "create", created);
+  }
+
+  private get recorder(): Recorder {
+    return { store: this.store, events: this.service.events };
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { Owner } from "../dataplane/naming.js";
 import type { Counter } from "../dataplane/counters.js";
+import type { EventDetails } from "../events/event.js";
 import type { Endpoint, Network, OverlaySettings } from "../model/types.js";
 import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";
 import {
@@ -16,6 +17,7 @@ import {
 import { policyCounters as countersOf } from "../policies/objects.js";
 import { conflict } from "../errors.js";
 import { getEndpoint, getNetwork, type Core } from "./context.js";
+import { endpointChanged, networkChanged } from "./record.js";
 import { checkRemoteEndpointsRouted } from "./remote-endpoints.js";
 import type { PolicyRequest, PolicySpec } from "./specs.js";
 import { overlapping } from "./subnets.js";
@@ -35,7 +37,9 @@ export async function modifyEndpointPolicies(
   checkPoliciesInForce(after, net.policies);
   core.store.write(() => core.store.endpoints.setPolicies(ep.id, after));
   await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.endpoints.setPolicies(ep.id, before));
-  return getEndpoint(core, ep.id);
+  const changed = getEndpoint(core, ep.id);
+  endpointChanged(core, "update", changed, policyDetails(request));
+  return changed;
 }
 
 /**
@@ -60,7 +64,9 @@ export async function modifyNetworkPolicies(
     core.store.networks.setPolicies(net.id, after);
   });
   await core.convergeOrUndo(scope, () => core.store.networks.setPolicies(net.id, before));
-  return getNetwork(core, net.id);
+  const changed = getNetwork(core, net.id);
+  networkChanged(core, "update", changed, policyDetails(request));
+  return changed;
 }
 
 /** The endpoint's policies, each with what it matched so far when its kind counts (ACLs). */
@@ -95,4 +101,9 @@ export function checkAgainstHost(
       return clash === undefined ? undefined : { prefix: clash.prefix, network: clash.network.name };
     },
   });
+}
+
+/** What a policy change did, for its event: the request's type and the types of the policies it named. */
+function policyDetails<P extends NetworkPolicy>(request: PolicyRequest<P>): EventDetails {
+  return { RequestType: request.requestType, Policies: request.policies.map((s) => s.policy.type) };
 }

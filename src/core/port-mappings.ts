@@ -8,6 +8,7 @@ import { familyOfAddress, parseIp, specialRangeOfIp } from "../model/ip.js";
 import type { Endpoint, Network, PortMapping, Protocol } from "../model/types.js";
 import { modes } from "../modes/index.js";
 import { getEndpoint, getNetwork, type Core } from "./context.js";
+import { endpointChanged } from "./record.js";
 import { checkPort } from "./validate.js";
 import type { PortMappingSpec } from "./specs.js";
 
@@ -89,7 +90,13 @@ export async function setPortMappings(
     core.store.endpoints.deletePortMappings(ep.id);
     for (const m of ep.portMappings) core.store.endpoints.insertPortMapping(ep.id, m);
   });
-  return getEndpoint(core, ep.id);
+  const changed = getEndpoint(core, ep.id);
+  endpointChanged(core, "update", changed, {
+    PortMappings: changed.portMappings.map(
+      (m) => `${m.hostIp === null ? "" : `${m.hostIp}:`}${m.hostPort}:${m.internalPort}/${m.protocol}`,
+    ),
+  });
+  return changed;
 }
 
 /**

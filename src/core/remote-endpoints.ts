@@ -12,6 +12,7 @@ import { overlayEndpointMac } from "../model/overlay.js";
 import { noDns, type Endpoint, type Network } from "../model/types.js";
 import type { RemoteSubnetRoutePolicy } from "../policies/remote-subnet-route.js";
 import { freshId, getEndpoint, type Core } from "./context.js";
+import { endpointChanged } from "./record.js";
 import type { EndpointSpec, RemoteSpec } from "./specs.js";
 import { checkMac, checkName } from "./validate.js";
 
@@ -38,7 +39,9 @@ export async function createRemoteEndpoint(
   const record = checkRemote(core, spec, net, remote);
   const id = core.store.write(() => insertRemote(core, record));
   await core.convergeOrUndo([`ep:${id}`], () => core.store.endpoints.delete(id));
-  return getEndpoint(core, id);
+  const created = getEndpoint(core, id);
+  endpointChanged(core, "create", created);
+  return created;
 }
 
 function checkRemote(core: Core, spec: EndpointSpec, net: Network, remote: RemoteSpec): RemoteRecord {

@@ -10,6 +10,7 @@ import { describe, identity } from "../dataplane/objects.js";
 import type { Op } from "../dataplane/plan.js";
 import type { RepairScope } from "../dataplane/drift.js";
 import type { Reconciler, RepairReport } from "../dataplane/reconciler.js";
+import { EventLog } from "../events/log.js";
 import type { EndpointTraffic, MetricsSources } from "../metrics/metrics.js";
 import type { Family, Prefix } from "../model/ip.js";
 import type { Endpoint, Namespace, Network, Origin, Protocol } from "../model/types.js";
@@ -74,17 +75,25 @@ export class HostnetService {
   readonly loadBalancers: LoadBalancerService;
   private readonly core: Core;
 
-  constructor(store: Store, reconciler: Reconciler, host: HostSide) {
+  /** `events`: where changes are recorded (the event stream); a log of its own on `store` unless given. */
+  constructor(
+    store: Store,
+    reconciler: Reconciler,
+    host: HostSide,
+    readonly events = new EventLog(store),
+  ) {
     this.loadBalancers = new LoadBalancerService(
       store,
       reconciler,
       host.forgetBackend,
       host.lbAffinitySeconds ?? LB_AFFINITY_SECONDS,
+      events,
     );
     this.core = {
       store,
       reconciler,
       host,
+      events,
       loadBalancers: this.loadBalancers,
       convergeOrUndo: (scope, undo) => convergeOrUndo(store, reconciler, scope, undo),
       namespacesInMaking: new Set(),

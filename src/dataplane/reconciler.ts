@@ -66,13 +66,23 @@ export interface ApplyReport {
   readonly durationMs: number;
 }
 
-/** Hears of each converge and repair when it ends, with what it applied (metrics). */
+/** Hears of each converge and repair when it ends, with what it applied (metrics, events). */
 export type ConvergeObserver = (
   kind: "converge" | "repair",
   seconds: number,
   ops: readonly Op[],
   failed: boolean,
+  outcome: ConvergeOutcome,
 ) => void;
+
+/** What a converge was for and what failed: its scope and error, or a repair's cause and failed owners. */
+type ConvergeOutcome =
+  | { readonly kind: "converge"; readonly scope: Scope; readonly error?: unknown }
+  | {
+      readonly kind: "repair";
+      readonly cause: string;
+      readonly failures: readonly { readonly owner: Owner; readonly error: unknown }[];
+    };
 
 export interface RepairReport {
   readonly repaired: readonly Op[];
@@ -144,11 +154,11 @@ export class Reconciler {
         try {
           ops = await this.convergeOnce(scope, true, undefined, progress);
         } catch (retryErr) {
-          this.observe("converge", seconds(), [], true);
+          this.observe("converge", seconds(), [], true, { kind: "converge", scope, error: retryErr });
           throw retryErr;
         }
       }
-      this.observe("converge", seconds(), ops, false);
+      this.observe("converge", seconds(), ops, false, { kind: "converge", scope });
       const report = { ops: ops.length, durationMs: Math.round(seconds() * 100000) / 100 };
       this.log.info({ op: "converge", scope, ...report }, "converged");
       return report;
@@ -298,7 +308,11 @@ export class Reconciler {
         );
       }
       this.holds.repaired(repaired);
-      this.observe("repair", (performance.now() - started) / 1000, repaired, failures.length > 0);
+      this.observe("repair", (performance.now() - started) / 1000, repaired, failures.length > 0, {
+        kind: "repair",
+        cause,
+        failures,
+      });
       if (repaired.length > 0)
         this.log.info(
           {

@@ -188,4 +188,18 @@ export const migrations: readonly string[] = [
   ALTER TABLE load_balancers ADD COLUMN affinity_timeout INTEGER;
   UPDATE load_balancers SET affinity_timeout = 10800 WHERE port_mappings LIKE '%"affinity":true%';
   `,
+  // The event stream's history (store/events.ts); AUTOINCREMENT so that a sequence number is never reused.
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    details TEXT NOT NULL
+  );
+  CREATE INDEX events_time ON events(time);
+  `,
 ];

@@ -11,6 +11,7 @@ import { HostnetError } from "../errors.js";
 import { CensusStore } from "./census.js";
 import { DockerPoolStore } from "./docker-pools.js";
 import { EndpointStore } from "./endpoints.js";
+import { EventStore } from "./events.js";
 import { LoadBalancerStore } from "./load-balancers.js";
 import { MetaStore } from "./meta.js";
 import { migrations } from "./migrations.js";
@@ -103,6 +104,8 @@ export class Store {
   readonly census = new CensusStore(this.prepare);
   /** hostnetd's own keys, its instance's identity among them. */
   readonly meta = new MetaStore(this.prepare);
+  /** The event stream's history. */
+  readonly events = new EventStore(this.prepare);
 
   /**
    * A number that changes with every write to the store (a statement run that inserts, changes or deletes;

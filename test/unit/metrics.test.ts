@@ -154,9 +154,14 @@ describe("metrics", () => {
 
   it("counts converges with their kernel operations, and repairs as drift repaired", async () => {
     const metrics = new HostnetMetrics();
-    metrics.converged("converge", 0.02, [{ action: "create", object: veth }], false);
-    metrics.converged("repair", 0.01, [{ action: "create", object: table }], false);
-    metrics.converged("converge", 0.5, [], true);
+    const converge = { kind: "converge", scope: "all" } as const;
+    metrics.converged("converge", 0.02, [{ action: "create", object: veth }], false, converge);
+    metrics.converged("repair", 0.01, [{ action: "create", object: table }], false, {
+      kind: "repair",
+      cause: "periodic check",
+      failures: [],
+    });
+    metrics.converged("converge", 0.5, [], true, converge);
     const { text } = await metrics.scrape();
     expect(text).toContain('hostnet_converges_total{kind="converge",result="ok"} 1');
     expect(text).toContain('hostnet_converges_total{kind="converge",result="failed"} 1');

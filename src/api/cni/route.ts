@@ -6,6 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { withCause } from "../../core/cause.js";
 import type { CniHandler } from "./handler.js";
 import type { HostnetMetrics } from "../../metrics/metrics.js";
 
@@ -28,7 +29,8 @@ export function registerCniRoute(
     // The plugin accepts 16 MiB of configuration, which JSON escaping may make up to six times larger.
     { schema: { body: CniCall, description: "A CNI plugin call (see docs/cni.md)" }, bodyLimit: 100 << 20 },
     async (req, reply) => {
-      const { exitCode, stdout } = await handler.handle(req.body.env, req.body.stdin);
+      const { env, stdin } = req.body;
+      const { exitCode, stdout } = await withCause("cni", () => handler.handle(env, stdin));
       metrics?.cniCall(req.body.env["CNI_COMMAND"] ?? "none", exitCode === 0);
       return reply.header(EXIT_HEADER, String(exitCode)).type("application/json").send(stdout);
     },

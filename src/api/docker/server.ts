@@ -4,6 +4,7 @@
  * `Error`, both with status 200 (a non-200 body is shown raw); an unknown method is 404, which Docker
  * takes as "not implemented". A request Docker could not have meant (not JSON) is 400.
  */
+import { causeHook } from "../cause.js";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { HostnetService } from "../../core/service.js";
 import type { DockerPools } from "../../ipam/docker-pools.js";
@@ -62,6 +63,10 @@ export function buildDockerPlugin(
       done(Object.assign(new Error("the request body is not JSON"), { statusCode: 400 }));
     }
   });
+  app.addHook(
+    "preHandler",
+    causeHook(() => "docker"),
+  );
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) =>
     reply
       .code(err.statusCode ?? 400)

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { subnetFields, type OverlayNetworkDefinition } from "../../../src/cluster/registry.js";
 import { storeNameBook } from "../../../src/core/names.js";
-import { OverlayPeers, type ClusterSide } from "../../../src/core/overlay-peers.js";
+import { clusterCaused, OverlayPeers, type ClusterSide } from "../../../src/core/overlay-peers.js";
 import type { NetworkSpec } from "../../../src/core/service.js";
+import type { EventLog } from "../../../src/events/log.js";
 import { noDns, type Network } from "../../../src/model/types.js";
 import { harness, silent, type Harness } from "../harness.js";
 
@@ -14,6 +15,9 @@ class RecordingService implements ClusterSide {
   readonly specs: NetworkSpec[] = [];
   readonly deleted: string[] = [];
   constructor(private readonly h: Harness) {}
+  get events(): EventLog {
+    return this.h.service.events;
+  }
   createNetwork(spec: NetworkSpec): Promise<Network> {
     this.created.push(spec.name);
     this.specs.push(spec);
@@ -224,6 +228,24 @@ describe("OverlayPeers: dual-stack networks", () => {
     expect((await h.reconciler.preview()).ops).toEqual([]);
     await peers.endpointDeleted("ds", a4);
     expect(remotes(net)).toEqual([]);
+  });
+
+  it("records another host's endpoint appearing and gaining an address as events of cause cluster", async () => {
+    await dualStack("ds", 44);
+    const [a4, a6] = [`10.${String(seq)}.0.5`, `fd00:${String(seq)}::5`];
+    const cluster = clusterCaused(peers);
+    await cluster.endpointPut(record(a4));
+    await cluster.endpointPut(record(a6));
+    const events = h.store.events.between("1970", "9999").filter((e) => e.kind === "endpoint");
+    expect(events.map((e) => [e.action, e.name, e.cause, e.details])).toEqual([
+      ["create", `${a4}@ds`, "cluster", { Network: "ds", RemoteHost: expect.any(String) as unknown }],
+      [
+        "update",
+        `${a4}@ds`,
+        "cluster",
+        { Network: "ds", RemoteHost: expect.any(String) as unknown, AddressAdded: a6 },
+      ],
+    ]);
   });
 
   it("makes another MAC at the same address another endpoint, taking the address from the first", async () => {

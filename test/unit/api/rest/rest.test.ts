@@ -672,6 +672,7 @@ describe("plan, version and OpenAPI", () => {
         "/endpoints/{ref}/policies",
         "/endpoints/{ref}/stats",
         "/endpointstats/{ref}",
+        "/events",
         "/globals/features",
         "/globals/version",
         "/loadbalancers",
