@@ -9,6 +9,7 @@ import { namespace } from "./namespace.js";
 import { network } from "./network.js";
 import { plan } from "./plan.js";
 import { policy } from "./policy.js";
+import { trace } from "./trace.js";
 
 export const commands: Group = group({
   names: ["hostnet"],
@@ -20,6 +21,7 @@ export const commands: Group = group({
     policy,
     lb,
     plan,
+    trace,
     info,
     installCni,
     completionCommand(() => commands),
