@@ -4,7 +4,7 @@ import type { TraceRequest, TraceWire } from "../api/rest/wire.js";
 import { defineCommand } from "./command.js";
 import { UsageError } from "./errors.js";
 
-export const traceTargetSyntax = "ADDR[:PORT][/tcp|/udp|/icmp]";
+const traceTargetSyntax = "ADDR[:PORT][/tcp|/udp|/icmp]";
 
 /** `ADDR`, `ADDR:PORT` or `[IPV6]:PORT`: an IPv6 address with a port needs brackets, as in a URL. */
 function addressAndPort(text: string): { address: string; port?: string } | undefined {

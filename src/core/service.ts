@@ -42,7 +42,7 @@ import type {
   PolicyRequest,
   PortMappingSpec,
 } from "./specs.js";
-export type { TraceReport, TraceSpec, TraceStep } from "./trace.js";
+export type { TraceReport, TraceSpec } from "./trace.js";
 import { freeSubnet } from "./subnets.js";
 import { endpointStats, kernelCounters } from "./traffic.js";
 import { traceEndpoint, type TraceReport, type TraceSpec } from "./trace.js";

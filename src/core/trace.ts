@@ -15,8 +15,6 @@ import type { AclPolicy } from "../policies/acl.js";
 import { getEndpoint, type Core } from "./context.js";
 import { endpointHostInterface, networkBridge } from "./kernel-names.js";
 
-export type { TraceProtocol } from "../dataplane/trace-flows.js";
-
 export interface TraceSpec {
   /** The endpoint the probe leaves from: its id or name. */
   readonly endpoint: string;
@@ -32,7 +30,7 @@ export interface TraceSpec {
 }
 
 /** One step of the path, said for people, with what kind of step it is. */
-export interface TraceStep {
+interface TraceStep {
   readonly kind: TraceHop["kind"];
   readonly description: string;
 }

@@ -27,7 +27,7 @@ export interface TraceEvent {
 const EVENT = /^trace id (\S+) (\S+) (\S+) (\S+) (packet: |rule |policy |verdict )(.*)$/;
 
 /** The fields of a `packet:` event: `iif "hnv-1" ether saddr … ip saddr 10.0.0.2 … tcp dport 80 …`. */
-export function packetFields(text: string): PacketFields {
+function packetFields(text: string): PacketFields {
   const words = text.trim().split(/\s+/);
   const fields = new Map<string, string>();
   for (let i = 0; i < words.length; i++) {
@@ -231,7 +231,6 @@ export function tracePath(
       hops.push({ kind: "masquerade", oif: packet?.get("oif") ?? "" });
     else if (chain === "inet nat_postrouting" && rule.includes("snat"))
       hops.push({ kind: "snat", oif: packet?.get("oif") ?? "" });
-    else if (chain === "bridge output" && verdict === "drop") hops.push({ kind: "loopbackGuard" });
     if (verdict === "drop") break;
   }
   if (!dropped) {
@@ -239,7 +238,7 @@ export function tracePath(
     const oif = last?.packet?.get("oif");
     if (last?.family === "bridge" && oif !== undefined) hops.push({ kind: "bridged", oif });
     else if (oif !== undefined) hops.push({ kind: "left", oif });
-    else if (last !== undefined && last.family === "inet") hops.push({ kind: "delivered", to: "host" });
+    else if (last?.family === "inet") hops.push({ kind: "delivered", to: "host" });
   }
   return { hops, dropped };
 }

@@ -68,9 +68,9 @@ async function sendProbe(runner: Runner, p: TraceProbe): Promise<string> {
     return p.protocol === "icmp" ? "answered" : stdout.trim();
   } catch (err) {
     // ping exits 1 when no answer came, 2 when it could not send (a source the namespace lacks).
-    if (err instanceof KernelCommandError && err.exitCode !== 1 && err.stderr.trim() !== "")
-      return err.stderr.trim();
-    return "no answer";
+    if (!(err instanceof KernelCommandError))
+      return `not sent: ${err instanceof Error ? err.message : String(err)}`;
+    return err.exitCode !== 1 && err.stderr.trim() !== "" ? err.stderr.trim() : "no answer";
   }
 }
 
@@ -115,20 +115,21 @@ export async function traceFlow(
 ): Promise<TraceCapture> {
   const id = randomUUID().slice(0, 8);
   const lines: string[] = [];
-  let markSeen = false;
+  // Set by the monitor's callback: an object, which the loop below reads afresh each time.
+  const mark = { seen: false };
   const monitor = startDaemonised(
     ["setpriv", "--pdeathsig", "KILL", "nft", "monitor"],
     (line) => {
       if (line.startsWith("trace id ")) lines.push(line);
-      else if (line.startsWith(`add element bridge ${NFT_TABLE} trace`)) markSeen = true;
+      else if (line.startsWith(`add element bridge ${NFT_TABLE} trace`)) mark.seen = true;
     },
     () => undefined,
   );
-  const { netns: _netns, source: _source, ...flow } = probe;
-  reconciler.traces.add({ ...flow, id });
+  const { veth, family, protocol, destination, port } = probe;
+  reconciler.traces.add({ id, veth, family, protocol, destination, ...(port === undefined ? {} : { port }) });
   try {
     await reconciler.converge(["trace"]);
-    for (let waited = 0; !markSeen && waited < MARK_SEEN_MS; waited += 20) await sleep(20);
+    for (let waited = 0; !mark.seen && waited < MARK_SEEN_MS; waited += 20) await sleep(20);
     const outcome = await sendProbe(runner, probe);
     await sleep(SETTLE_MS);
     monitor.stop();

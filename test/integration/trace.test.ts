@@ -7,7 +7,8 @@ import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useLab, type EndpointBody } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
-import { inNs, must } from "../helpers/run.js";
+import { inNs, must, run } from "../helpers/run.js";
+import { ping } from "../helpers/topology.js";
 import { startEchoServers, type Server } from "../helpers/traffic.js";
 
 interface TraceBody {
@@ -47,9 +48,10 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
     await lab.network("n1", ["10.41.0.0/24"]);
     await lab.network("n2", ["10.42.0.0/24"]);
     await lab.network("int", ["10.43.0.0/24"], { Type: "Internal" });
-    eps["web"] = await lab.container("web", "n1", {
+    const web = await lab.container("web", "n1", {
       Policies: [{ Type: "PortMapping", Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080 } }],
     });
+    eps["web"] = web;
     eps["client"] = await lab.container("client", "n1");
     eps["guarded"] = await lab.container("guarded", "n1", {
       Policies: [
@@ -64,7 +66,7 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
     eps["closed"] = await lab.container("closed", "int");
     await lab.d.ok("POST", "/loadbalancers", {
       Name: "web-lb",
-      HostComputeEndpoints: [eps["web"]?.ID],
+      HostComputeEndpoints: [web.ID],
       FrontendVIPs: [VIP],
       PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }],
     });
@@ -123,6 +125,9 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
   });
 
   it("says anti-spoofing dropped a probe from a forged source address", async () => {
+    // The gateway's MAC known first: an ARP request from the forged address would be dropped (anti-spoofing
+    // checks ARP too), and the probe would never leave.
+    expect(await ping(lab.t.ns("client"), "10.41.0.1")).toBe(true);
     await must(["ip", "-n", lab.t.ns("client"), "addr", "add", "10.41.0.99/32", "dev", "eth0"]);
     try {
       const t = await trace("client", { Destination: lab.t.extIp4, Protocol: "icmp", Source: "10.41.0.99" });
@@ -130,7 +135,7 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
       expect(kinds(t)).toEqual(["antispoof"]);
       expect(described(t)).toContain("IPv4 source address");
     } finally {
-      await must(["ip", "-n", lab.t.ns("client"), "addr", "del", "10.41.0.99/32", "dev", "eth0"]);
+      await run(["ip", "-n", lab.t.ns("client"), "addr", "del", "10.41.0.99/32", "dev", "eth0"]);
     }
   });
 
