@@ -105,12 +105,13 @@ export function elementQuery(event: TraceEvent, packet: PacketFields | undefined
   if (event.rule === undefined || packet === undefined) return undefined;
   const m = LOOKUP.exec(event.rule);
   if (m === null) return undefined;
-  const parts = (m[1] ?? "").split(" . ").map((s) => SELECTORS[s]?.(packet));
+  // Interface names are quoted in a key, as in a rule.
+  const parts = (m[1] ?? "").split(" . ").map((selector) => {
+    const value = SELECTORS[selector]?.(packet);
+    return value === undefined || !selector.endsWith("ifname") ? value : `"${value}"`;
+  });
   if (parts.some((p) => p === undefined)) return undefined;
-  const key = parts.map((p, i) =>
-    /^(?:iif|oif)name$/.test((m[1] ?? "").split(" . ")[i] ?? "") ? `"${p ?? ""}"` : (p ?? ""),
-  );
-  return { family: event.family, set: m[2] ?? "", key: key.join(" . ") };
+  return { family: event.family, set: m[2] ?? "", key: parts.join(" . ") };
 }
 
 /** What hostnet did to a traced packet, step by step; `owner` and `label` as the element's comment names them. */
@@ -119,7 +120,7 @@ export type TraceHop =
   | { readonly kind: "loopbackGuard" }
   | { readonly kind: "portMapping"; readonly owner?: Owner; readonly label?: string }
   | { readonly kind: "loadBalancer"; readonly owner?: Owner }
-  | { readonly kind: "noBackend"; readonly owner?: Owner }
+  | { readonly kind: "noBackend" }
   | { readonly kind: "translated"; readonly to: string }
   | {
       readonly kind: "acl";

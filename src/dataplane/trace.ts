@@ -117,6 +117,9 @@ export async function traceFlow(
   const lines: string[] = [];
   // Set by the monitor's callback: an object, which the loop below reads afresh each time.
   const mark = { seen: false };
+  const { veth, family, protocol, destination, port } = probe;
+  // First, so that a flow another trace follows is refused before anything runs.
+  reconciler.traces.add({ id, veth, family, protocol, destination, ...(port === undefined ? {} : { port }) });
   const monitor = startDaemonised(
     ["setpriv", "--pdeathsig", "KILL", "nft", "monitor"],
     (line) => {
@@ -125,8 +128,6 @@ export async function traceFlow(
     },
     () => undefined,
   );
-  const { veth, family, protocol, destination, port } = probe;
-  reconciler.traces.add({ id, veth, family, protocol, destination, ...(port === undefined ? {} : { port }) });
   try {
     await reconciler.converge(["trace"]);
     for (let waited = 0; !mark.seen && waited < MARK_SEEN_MS; waited += 20) await sleep(20);

@@ -4,6 +4,7 @@
  * trace and after hostnetd is killed mid-trace and restarted; other traffic never traced.
  */
 import { spawn } from "node:child_process";
+import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useLab, type EndpointBody } from "../helpers/lab.js";
 import { needsRoot } from "../helpers/root.js";
@@ -21,6 +22,7 @@ interface TraceBody {
 }
 
 const VIP = "10.45.0.10";
+const HOSTNET = resolve(import.meta.dirname, "../../dist/bin/hostnet.js");
 
 describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () => {
   const lab = useLab();
@@ -46,7 +48,7 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
   beforeAll(async () => {
     const t = lab.t;
     await lab.network("n1", ["10.41.0.0/24"]);
-    await lab.network("n2", ["10.42.0.0/24"]);
+    await lab.network("n2", ["10.42.0.0/24", "fd42::/64"]);
     await lab.network("int", ["10.43.0.0/24"], { Type: "Internal" });
     const web = await lab.container("web", "n1", {
       Policies: [{ Type: "PortMapping", Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080 } }],
@@ -84,6 +86,14 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
     expect(described(t)).toContain("up0, to the outside");
   });
 
+  it("follows an IPv6 packet the same way", async () => {
+    const t = await trace("other", { Destination: lab.t.extIp6, Protocol: "udp", Port: 9 });
+    expect(t.Dropped).toBe(false);
+    expect(t.Source).toMatch(/^fd42:/);
+    expect(kinds(t)).toEqual(["masquerade", "left"]);
+    expect(described(t)).toContain("up0, to the outside");
+  });
+
   it("names the port mapping that translated a packet to a published port", async () => {
     const t = await trace("client", { Destination: lab.t.hostIp4, Protocol: "tcp", Port: 8080 });
     expect(t.Dropped).toBe(false);
@@ -108,6 +118,22 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
     const allowed = await trace("guarded", { Destination: lab.t.extIp4, Protocol: "icmp" });
     expect(allowed.Dropped).toBe(false);
     expect(described(allowed)).toContain('ACL rule of endpoint "guarded": Out, priority 300, Allow');
+  });
+
+  it("prints the path with hostnet trace, and exits 2 on a --to it cannot read", async () => {
+    const hostnet = (...args: string[]): ReturnType<typeof run> =>
+      run([process.execPath, HOSTNET, "--socket", lab.d.socket, "trace", ...args]);
+    const r = await hostnet("--from", "guarded", "--to", `${lab.t.extIp4}:5432`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        `guarded (${addr("guarded")}) -> ${lab.t.extIp4}:5432/tcp`,
+        '  blocked by the ACL rule of endpoint "guarded": Out, priority 200, Block',
+        "dropped; the probe: no answer",
+        "",
+      ].join("\n"),
+    );
+    expect((await hostnet("--from", "guarded", "--to", "nowhere:80")).code).toBe(2);
   });
 
   it("says network isolation dropped a packet from one NAT network to another", async () => {
