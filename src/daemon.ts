@@ -45,6 +45,7 @@ import { LoopbackProxy } from "./dataplane/loopback-proxy.js";
 import { Resolver } from "./dns/resolver.js";
 import { storeNameBook } from "./core/names.js";
 import { Reconciler } from "./dataplane/reconciler.js";
+import { traceFlow } from "./dataplane/trace.js";
 import { defaultRepairLimits, RepairHolds } from "./dataplane/holds.js";
 import { startMonitors } from "./dataplane/linux/monitors.js";
 import { defaultWatchOptions, DriftWatcher } from "./dataplane/watch.js";
@@ -210,6 +211,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       interfaceAddresses: (netns, ifname) => interfaceAddresses(runner, netns, ifname),
       namespaceAt,
       linkStats,
+      trace: (probe) => traceFlow(reconciler, runner, probe),
       ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
       ...(registry === undefined || overlayAddresses === undefined
         ? {}

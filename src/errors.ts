@@ -29,6 +29,9 @@ export const coreFields = [
   "portMappings",
   "backends",
   "sourceVip",
+  "destination",
+  "port",
+  "source",
 ] as const;
 export type CoreField = (typeof coreFields)[number];
 

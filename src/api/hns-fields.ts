@@ -22,4 +22,7 @@ export const hnsFieldNames: Readonly<Record<Exclude<CoreField, "sandbox">, strin
   portMappings: "PortMappings",
   backends: "HostComputeEndpoints",
   sourceVip: "SourceVIP",
+  destination: "Destination",
+  port: "Port",
+  source: "Source",
 };

@@ -10,6 +10,7 @@ import { namespace } from "./namespace.js";
 import { network } from "./network.js";
 import { plan } from "./plan.js";
 import { policy } from "./policy.js";
+import { trace } from "./trace.js";
 
 export const commands: Group = group({
   names: ["hostnet"],
@@ -22,6 +23,7 @@ export const commands: Group = group({
     lb,
     plan,
     events,
+    trace,
     info,
     installCni,
     completionCommand(() => commands),

@@ -22,6 +22,8 @@ import type {
   NetworkRequest,
   NetworkWire as Network,
   Plan,
+  TraceRequest,
+  TraceWire,
   PolicyRequest,
 } from "../api/rest/wire.js";
 
@@ -67,6 +69,8 @@ export interface HostnetClient {
   /** Adds or removes one backend. */
   modifyBackends(ref: string, body: BackendRequest): Promise<LoadBalancer>;
 
+  /** Sends a probe from the endpoint with tracing on for its flow alone: where it went, or what dropped it. */
+  trace(ref: string, body: TraceRequest): Promise<TraceWire>;
   /** What the next converge would change in the kernel, without changing it. */
   plan(): Promise<Plan>;
   /** hostnetd's version, the kernel features it found, what it holds by type, etcd, its socket and store. */
@@ -143,6 +147,7 @@ export function createClient(options: RequestOptions): HostnetClient {
     modifyBackends: async (r, body) =>
       (await call("POST", `/loadbalancers/${ref(r)}/endpoints`, body)) as LoadBalancer,
 
+    trace: async (r, body) => (await call("POST", `/endpoints/${ref(r)}/trace`, body)) as TraceWire,
     plan: async () => (await call("GET", "/plan")) as Plan,
     info: async () => (await call("GET", "/info")) as Info,
     events: (query, onEvent) => {

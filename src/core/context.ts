@@ -19,6 +19,7 @@ import type { Store } from "../store/store.js";
 import type { DhcpLeases } from "./leases.js";
 import type { LoadBalancerService } from "./load-balancers.js";
 import type { OverlayAddresses } from "./overlay-addresses.js";
+import type { TraceRunner } from "./trace.js";
 
 /** Prefixes already routed or addressed in hostnetd's namespace, for picking a free default subnet. */
 type HostPrefixes = () => Promise<Prefix[]>;
@@ -43,6 +44,8 @@ export interface HostSide {
   readonly namespaceAt: (path: string) => NamespaceAtPath;
   /** This host's underlay address (hostnetd --host-address), which overlay networks need. */
   readonly hostAddress?: string;
+  /** Sends one probe from an endpoint's namespace with nftables tracing on for its flow alone. */
+  readonly trace: TraceRunner;
   /** The cluster, when hostnetd runs with --etcd: overlay networks are then the cluster's. */
   readonly overlay?: { readonly registry: OverlayRegistry; readonly addresses: OverlayAddresses };
 }

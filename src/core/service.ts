@@ -43,8 +43,10 @@ import type {
   PolicyRequest,
   PortMappingSpec,
 } from "./specs.js";
+export type { TraceReport, TraceSpec } from "./trace.js";
 import { freeSubnet } from "./subnets.js";
 import { endpointStats, kernelCounters } from "./traffic.js";
+import { traceEndpoint, type TraceReport, type TraceSpec } from "./trace.js";
 import { restoreUplinks } from "./uplinks.js";
 import { LB_AFFINITY_SECONDS } from "../model/hns-load-balancer.js";
 
@@ -308,6 +310,11 @@ export class HostnetService {
         ...(failed === undefined ? {} : { lastError: failed }),
       };
     });
+  }
+
+  /** Why a packet from an endpoint goes where it goes: one probe, traced through hostnet's rules. */
+  trace(spec: TraceSpec): Promise<TraceReport> {
+    return traceEndpoint(this.core, this.core.host.trace, spec);
   }
 
   /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist (CNI CHECK). */

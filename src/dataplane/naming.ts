@@ -10,10 +10,11 @@ const ownerKinds = ["net", "ep", "ns", "lb"] as const;
 
 /**
  * Whose a kernel object is: a store record (`ep:<id>`), hostnet's own tables and sysctls (`global`), its
- * exceptions in other programs' firewalls, wanted while it has a network (`firewall`), or something hostnet
- * made whose record is gone or cannot be named (`orphan`).
+ * exceptions in other programs' firewalls, wanted while it has a network (`firewall`), the flows of traces
+ * that run now, wanted by nothing once hostnetd restarts (`trace`), or something hostnet made whose record is
+ * gone or cannot be named (`orphan`).
  */
-export type Owner = `${(typeof ownerKinds)[number]}:${string}` | "global" | "firewall" | "orphan";
+export type Owner = `${(typeof ownerKinds)[number]}:${string}` | "global" | "firewall" | "trace" | "orphan";
 
 /** An owner that names a record, as every parser below reads it. */
 const OWNER = `(?:${ownerKinds.join("|")}):[0-9a-f-]{36}`;
@@ -162,7 +163,8 @@ export function ownerOfNftName(name: string): Owner | undefined {
   return m === null ? undefined : (`${m[1] ?? ""}:${m[2] ?? ""}` as Owner);
 }
 
-const commentPattern = new RegExp(`^(${OWNER})(?: (.+))?$`);
+/** Element comments name a record, or `trace` for the flow of a trace (its label the trace's id). */
+const commentPattern = new RegExp(`^(${OWNER}|trace)(?: (.+))?$`);
 
 /** A set element's comment: its owner, then what in the owner it stands for, if it says. */
 export const elementComment = (owner: Owner, label?: string): string =>

@@ -161,6 +161,12 @@ const fixedSets = {
   spoofMac: { family: "bridge", key: ["ifname", "ether"], value: null },
   spoofIp4: { family: "bridge", key: ["ifname", "addr"], value: null },
   spoofIp6: { family: "bridge", key: ["ifname", "addr"], value: null },
+  /**
+   * host veth . proto . destination . destination ports: the flows `hostnet trace` follows, whose packets the
+   * bridge table marks for nftables tracing (dataplane/trace.ts). Empty unless a trace runs.
+   */
+  trace4: { family: "bridge", key: ["ifname", "proto", "addr", "portRange"], value: null },
+  trace6: { family: "bridge", key: ["ifname", "proto", "addr", "portRange"], value: null },
 } as const;
 
 /** How many ACL rules of one direction can each overlap the one before (policies/acl-elements.ts). */

@@ -29,6 +29,7 @@ import { madeBy, RecentlyMade } from "./recently-made.js";
 import { plan, planYielding, replaceDestroysChildren, type Op, type Plan } from "./plan.js";
 import { runYielding, sliceCounter, type Pass } from "./slices.js";
 import { StoreView, type Scope } from "./store-view.js";
+import { TraceFlows } from "./trace-flows.js";
 
 /** What the reconciler needs of the kernel; the Linux implementation lives in kernel.ts. */
 export interface Kernel {
@@ -125,6 +126,8 @@ export class Reconciler {
   private readonly made = new RecentlyMade(OWN_REMOVALS_MS);
 
   private readonly wanted: StoreView;
+  /** The flows traces follow now: `converge(["trace"])` after a change puts them in the kernel. */
+  readonly traces = new TraceFlows();
 
   constructor(
     private readonly store: Store,
@@ -134,7 +137,11 @@ export class Reconciler {
     private readonly holds: RepairHolds = new RepairHolds(),
     private readonly observe: ConvergeObserver = () => undefined,
   ) {
-    this.wanted = new StoreView(store, () => this.firewallObjects());
+    this.wanted = new StoreView(
+      store,
+      () => this.firewallObjects(),
+      () => this.traces.objects(),
+    );
   }
 
   /**
@@ -358,7 +365,10 @@ export class Reconciler {
       scope === "all"
         ? {
             owners: scope,
-            desired: (fromStore ?? this.wanted.fromStore()).concat(this.firewallObjects()),
+            desired: (fromStore ?? this.wanted.fromStore()).concat(
+              this.firewallObjects(),
+              this.traces.objects(),
+            ),
           }
         : await this.withMissingPrerequisites(scope);
     // A large scope (a load balancer's 65,536 elements) would take the event loop for a while at each step:

@@ -23,10 +23,12 @@ export class StoreView {
     private readonly store: Store,
     /** hostnet's exceptions in the other firewalls, which depend on what the reconciler last observed of them. */
     private readonly firewallObjects: () => KernelObject[],
+    /** The flows traces follow now (trace-flows.ts), which only hostnetd's memory holds. */
+    private readonly traceObjects: () => KernelObject[],
   ) {}
 
   desired(scope: Scope): KernelObject[] {
-    if (scope === "all") return this.fromStore().concat(this.firewallObjects());
+    if (scope === "all") return this.fromStore().concat(this.firewallObjects(), this.traceObjects());
     return scope.flatMap((owner) => this.desiredOf(owner));
   }
 
@@ -44,6 +46,7 @@ export class StoreView {
   desiredOf(owner: Owner): KernelObject[] {
     if (owner === "global") return globalObjects();
     if (owner === "firewall") return this.firewallObjects();
+    if (owner === "trace") return this.traceObjects();
     if (owner === "orphan") return [];
     const [kind, id] = owner.split(":") as [string, string];
     if (kind === "net") {

@@ -19,6 +19,7 @@ import { DhcpLeases } from "../../src/core/leases.js";
 import type { ForgetBackend } from "../../src/dataplane/linux/backend-memory.js";
 import type { DhcpClients, DhcpClientSpec, DhcpEvent } from "../../src/dataplane/linux/dhcp-client.js";
 import type { OverlayRegistry } from "../../src/cluster/registry.js";
+import type { TraceRunner } from "../../src/core/trace.js";
 import { MemoryKernel } from "../helpers/memory-kernel.js";
 
 /** NICs of hostnetd's namespace that networks may take as uplinks, and what was given back to them. */
@@ -105,6 +106,8 @@ export function harness(
     firewallIntegration?: FirewallIntegration;
     /** What forgets load balancers' backends in the kernel (conntrack, affinities); nothing by default. */
     forgetBackend?: ForgetBackend;
+    /** What sends a traced probe; by default one that no hook saw. */
+    trace?: TraceRunner;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
@@ -125,6 +128,8 @@ export function harness(
     interfaceAddresses: (netns, ifname) => interfaces.lookup(netns, ifname),
     namespaceAt: (path) => opts.namespaces?.[path] ?? (existsSync(path) ? "network namespace" : "missing"),
     linkStats: () => Promise.resolve(new Map()),
+    trace:
+      opts.trace ?? (() => Promise.resolve({ lines: [], path: { hops: [], dropped: false }, probe: "sent" })),
     ...(opts.hostAddress === undefined ? {} : { hostAddress: opts.hostAddress }),
     ...(opts.overlay === undefined
       ? {}

@@ -210,6 +210,10 @@ const drawChains = [false, true]
   .join("\n");
 
 /**
+ * A flow `hostnet trace` follows is marked for nftables tracing first: this is the first of hostnet's chains
+ * that does anything to what an endpoint sends (l2_inbound, earlier, only to what an uplink receives), and
+ * the mark stays with the packet through the inet table's hooks. A lookup in an empty set costs the other
+ * traffic little, where a chain of its own would cost every bridged frame one more hook.
  * Anti-spoofing on every port of hostnet's bridges: a container may send only from its own MAC and
  * addresses (link-local and unspecified IPv6 sources for neighbour discovery, 0.0.0.0 for a DHCP client
  * that has no lease yet), and only IPv4, IPv6 and ARP.
@@ -220,6 +224,8 @@ const drawChains = [false, true]
 const bridgeChains = `
   chain prerouting {
     type filter hook prerouting priority filter; policy accept;
+    ether type ip iifname . meta l4proto . ip daddr . th dport @trace4 meta nftrace set 1
+    ether type ip6 iifname . meta l4proto . ip6 daddr . th dport @trace6 meta nftrace set 1
     iifname "${anyHostVethName}" jump antispoof
   }
   chain antispoof {

@@ -671,6 +671,7 @@ describe("plan, version and OpenAPI", () => {
         "/endpoints/{ref}/detach",
         "/endpoints/{ref}/policies",
         "/endpoints/{ref}/stats",
+        "/endpoints/{ref}/trace",
         "/endpointstats/{ref}",
         "/events",
         "/globals/features",

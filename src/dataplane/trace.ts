@@ -1,0 +1,166 @@
+/**
+ * One trace: hostnet marks one flow of an endpoint's for nftables tracing (trace-flows.ts, through the
+ * reconciler, so the mark goes when the trace ends or hostnetd restarts), reads the kernel's trace events
+ * with `nft monitor`, sends one probe from the endpoint's namespace and address, and reads the first
+ * packet's events in hostnet's terms (trace-events.ts).
+ */
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KernelCommandError, startDaemonised, type Runner } from "./linux/exec.js";
+import { NFT_TABLE } from "./naming.js";
+import type { Reconciler } from "./reconciler.js";
+import {
+  elementQuery,
+  firstPacket,
+  parseTraceLine,
+  tracePath,
+  type ElementQuery,
+  type TraceEvent,
+  type TracePath,
+} from "./trace-events.js";
+import type { TraceFlow } from "./trace-flows.js";
+
+/** What to send, from where: the flow and the endpoint's namespace and address. */
+export interface TraceProbe extends Omit<TraceFlow, "id"> {
+  /** The path of the endpoint's namespace. */
+  readonly netns: string;
+  readonly source: string;
+}
+
+export interface TraceCapture {
+  /** The first packet's trace events as nft printed them. */
+  readonly lines: readonly string[];
+  readonly path: TracePath;
+  /** What the probe saw: `connected`, `refused`, `no answer`, `answered`, `sent`. */
+  readonly probe: string;
+}
+
+/** How long the monitor may take to show that the flow's mark is in place before the probe goes anyway. */
+const MARK_SEEN_MS = 2000;
+/** How long a TCP probe waits for its connection, and a ping for its answer. */
+const PROBE_SECONDS = 2;
+/** The events of the probe's packet are printed soon after it passed; what comes later is not waited for. */
+const SETTLE_MS = 300;
+
+const TCP_PROBE = `const [src, dst, port] = process.argv.slice(1);
+const s = require("node:net").connect({ host: dst, port: Number(port), localAddress: src });
+s.setTimeout(${String(PROBE_SECONDS * 1000)});
+s.on("connect", () => { console.log("connected"); s.destroy(); });
+s.on("timeout", () => { console.log("no answer"); s.destroy(); });
+s.on("error", (e) => console.log(e.code === "ECONNREFUSED" ? "refused" : e.code === "ECONNRESET" ? "reset" : String(e.code)));`;
+
+const UDP_PROBE = `const [src, dst, port] = process.argv.slice(1);
+const d = require("node:dgram").createSocket(dst.includes(":") ? "udp6" : "udp4");
+d.bind(0, src, () => d.send("hostnet trace", Number(port), dst, (e) => { console.log(e ? String(e.code) : "sent"); d.close(); }));`;
+
+/** The probe's command, run in the endpoint's namespace: Node itself for TCP and UDP, ping for ICMP. */
+function probeArgv(p: TraceProbe): string[] {
+  const inNs = ["nsenter", `--net=${p.netns}`];
+  if (p.protocol === "icmp")
+    return [...inNs, "ping", "-c", "1", "-W", String(PROBE_SECONDS), "-I", p.source, p.destination];
+  const script = p.protocol === "tcp" ? TCP_PROBE : UDP_PROBE;
+  return [...inNs, process.execPath, "-e", script, p.source, p.destination, String(p.port ?? 0)];
+}
+
+async function sendProbe(runner: Runner, p: TraceProbe): Promise<string> {
+  try {
+    const { stdout } = await runner.run(probeArgv(p));
+    return p.protocol === "icmp" ? "answered" : stdout.trim();
+  } catch (err) {
+    // ping exits 1 when no answer came, 2 when it could not send (a source the namespace lacks).
+    if (!(err instanceof KernelCommandError))
+      return `not sent: ${err instanceof Error ? err.message : String(err)}`;
+    return err.exitCode !== 1 && err.stderr.trim() !== "" ? err.stderr.trim() : "no answer";
+  }
+}
+
+const queryKey = (q: ElementQuery): string => `${q.family} ${q.set} ${q.key}`;
+
+/** The comments of the elements the events' rules found, asked of the kernel by their keys. */
+async function elementComments(runner: Runner, events: readonly TraceEvent[]): Promise<Map<string, string>> {
+  const queries = new Map<string, ElementQuery>();
+  let packet = events[0]?.packet;
+  for (const e of events) {
+    if (e.packet !== undefined) packet = e.packet;
+    const q = elementQuery(e, packet);
+    if (q !== undefined) queries.set(queryKey(q), q);
+  }
+  const comments = new Map<string, string>();
+  for (const [key, q] of queries) {
+    try {
+      // nft 1.0 answers `get element` as text whatever -j says: the element with its comment.
+      const { stdout } = await runner.run([
+        "nft",
+        "get",
+        "element",
+        q.family,
+        NFT_TABLE,
+        q.set,
+        `{ ${q.key} }`,
+      ]);
+      const comment = /comment "([^"]*)"/.exec(stdout)?.[1];
+      if (comment !== undefined) comments.set(key, comment);
+    } catch {
+      // No element for the key (a map that was changed since): the step is shown without its owner.
+    }
+  }
+  return comments;
+}
+
+/** Traces one probe; the flow is marked only while it runs. */
+export async function traceFlow(
+  reconciler: Reconciler,
+  runner: Runner,
+  probe: TraceProbe,
+): Promise<TraceCapture> {
+  const id = randomUUID().slice(0, 8);
+  const lines: string[] = [];
+  // Set by the monitor's callback: an object, which the loop below reads afresh each time.
+  const mark = { seen: false };
+  const { veth, family, protocol, destination, port } = probe;
+  // First, so that a flow another trace follows is refused before anything runs.
+  reconciler.traces.add({ id, veth, family, protocol, destination, ...(port === undefined ? {} : { port }) });
+  const monitor = startDaemonised(
+    ["setpriv", "--pdeathsig", "KILL", "nft", "monitor"],
+    (line) => {
+      if (line.startsWith("trace id ")) lines.push(line);
+      else if (line.startsWith(`add element bridge ${NFT_TABLE} trace`)) mark.seen = true;
+    },
+    () => undefined,
+  );
+  try {
+    await reconciler.converge(["trace"]);
+    for (let waited = 0; !mark.seen && waited < MARK_SEEN_MS; waited += 20) await sleep(20);
+    const outcome = await sendProbe(runner, probe);
+    await sleep(SETTLE_MS);
+    monitor.stop();
+    const parsed = lines.flatMap((line) => {
+      const e = parseTraceLine(line);
+      return e === undefined ? [] : [{ line, e }];
+    });
+    const first = new Set(
+      firstPacket(
+        parsed.map((p) => p.e),
+        probe.veth,
+        probe.destination,
+      ),
+    );
+    const events = parsed.filter((p) => first.has(p.e));
+    const comments = await elementComments(
+      runner,
+      events.map((p) => p.e),
+    );
+    return {
+      lines: events.map((p) => p.line),
+      path: tracePath(
+        events.map((p) => p.e),
+        (q) => comments.get(queryKey(q)),
+      ),
+      probe: outcome,
+    };
+  } finally {
+    monitor.stop();
+    reconciler.traces.remove(id);
+    await reconciler.converge(["trace"]);
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * `POST /endpoints/{id}/trace` with real probes: each verdict hostnet's rules can give a packet from an
+ * endpoint, told in hostnet's terms, with the nftables trace events behind it; the flow's mark gone after the
+ * trace and after hostnetd is killed mid-trace and restarted; other traffic never traced.
+ */
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useLab, type EndpointBody } from "../helpers/lab.js";
+import { needsRoot } from "../helpers/root.js";
+import { inNs, must, run } from "../helpers/run.js";
+import { ping } from "../helpers/topology.js";
+import { startEchoServers, type Server } from "../helpers/traffic.js";
+
+interface TraceBody {
+  Endpoint: string;
+  Source: string;
+  Dropped: boolean;
+  Steps: { Kind: string; Description: string }[];
+  Probe: string;
+  Events: string[];
+}
+
+const VIP = "10.45.0.10";
+const HOSTNET = resolve(import.meta.dirname, "../../dist/bin/hostnet.js");
+
+describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () => {
+  const lab = useLab();
+  const eps: Record<string, EndpointBody> = {};
+  const addr = (name: string): string => eps[name]?.IpConfigurations[0]?.IpAddress ?? "";
+  let servers: Server | undefined;
+
+  const trace = async (from: string, body: Record<string, unknown>): Promise<TraceBody> => {
+    const answer = await lab.d.ok<TraceBody>("POST", `/endpoints/${from}/trace`, body);
+    // The whole answer when an expectation fails: the steps and the kernel's events behind them.
+    expect.soft(answer.Events.length, JSON.stringify(answer, null, 2)).toBeGreaterThan(0);
+    return answer;
+  };
+  const kinds = (t: TraceBody): string[] => t.Steps.map((s) => s.Kind);
+  const described = (t: TraceBody): string => t.Steps.map((s) => s.Description).join("\n");
+
+  /** The elements of the bridge table's trace sets: the flows marked for tracing now. */
+  const marked = async (): Promise<string> =>
+    (await must(inNs(lab.t.host, ["nft", "list", "set", "bridge", "hostnet", "trace4"]))) +
+    (await must(inNs(lab.t.host, ["nft", "list", "set", "bridge", "hostnet", "trace6"])));
+  const hasElements = (listing: string): boolean => /elements\s*=/.test(listing);
+
+  beforeAll(async () => {
+    const t = lab.t;
+    await lab.network("n1", ["10.41.0.0/24"]);
+    await lab.network("n2", ["10.42.0.0/24", "fd42::/64"]);
+    await lab.network("int", ["10.43.0.0/24"], { Type: "Internal" });
+    const web = await lab.container("web", "n1", {
+      Policies: [{ Type: "PortMapping", Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080 } }],
+    });
+    eps["web"] = web;
+    eps["client"] = await lab.container("client", "n1");
+    eps["guarded"] = await lab.container("guarded", "n1", {
+      Policies: [
+        {
+          Type: "ACL",
+          Settings: { Action: "Block", Direction: "Out", Protocols: "6", RemotePorts: "5432", Priority: 200 },
+        },
+        { Type: "ACL", Settings: { Action: "Allow", Direction: "Out", Priority: 300 } },
+      ],
+    });
+    eps["other"] = await lab.container("other", "n2");
+    eps["closed"] = await lab.container("closed", "int");
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "web-lb",
+      HostComputeEndpoints: [web.ID],
+      FrontendVIPs: [VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }],
+    });
+    servers = await startEchoServers(t.ns("web"), 80);
+  });
+  afterAll(async () => {
+    await servers?.stop();
+  });
+
+  it("follows a packet masqueraded to the outside, and says where it left", async () => {
+    const t = await trace("client", { Destination: lab.t.extIp4, Protocol: "icmp" });
+    expect(t.Dropped).toBe(false);
+    expect(t.Probe).toBe("answered");
+    expect(kinds(t)).toEqual(["masquerade", "left"]);
+    expect(described(t)).toContain("up0, to the outside");
+  });
+
+  it("follows an IPv6 packet the same way", async () => {
+    const t = await trace("other", { Destination: lab.t.extIp6, Protocol: "udp", Port: 9 });
+    expect(t.Dropped).toBe(false);
+    expect(t.Source).toMatch(/^fd42:/);
+    expect(kinds(t)).toEqual(["masquerade", "left"]);
+    expect(described(t)).toContain("up0, to the outside");
+  });
+
+  it("names the port mapping that translated a packet to a published port", async () => {
+    const t = await trace("client", { Destination: lab.t.hostIp4, Protocol: "tcp", Port: 8080 });
+    expect(t.Dropped).toBe(false);
+    expect(t.Probe).toBe("connected");
+    expect(kinds(t)).toContain("portMapping");
+    expect(described(t)).toContain('port mapping 8080->80/tcp of endpoint "web"');
+    expect(described(t)).toContain(`to ${addr("web")}:80`);
+  });
+
+  it("names the load balancer that translated a packet to its VIP", async () => {
+    const t = await trace("client", { Destination: VIP, Protocol: "tcp", Port: 80 });
+    expect(t.Dropped).toBe(false);
+    expect(t.Probe).toBe("connected");
+    expect(described(t)).toContain('load balancer "web-lb"');
+    expect(described(t)).toContain(`to ${addr("web")}:80`);
+  });
+
+  it("names the ACL rule that blocked a packet, and the one that allowed another", async () => {
+    const blocked = await trace("guarded", { Destination: lab.t.extIp4, Protocol: "tcp", Port: 5432 });
+    expect(blocked.Dropped).toBe(true);
+    expect(described(blocked)).toContain('ACL rule of endpoint "guarded": Out, priority 200, Block');
+    const allowed = await trace("guarded", { Destination: lab.t.extIp4, Protocol: "icmp" });
+    expect(allowed.Dropped).toBe(false);
+    expect(described(allowed)).toContain('ACL rule of endpoint "guarded": Out, priority 300, Allow');
+  });
+
+  it("prints the path with hostnet trace, and exits 2 on a --to it cannot read", async () => {
+    const hostnet = (...args: string[]): ReturnType<typeof run> =>
+      run([process.execPath, HOSTNET, "--socket", lab.d.socket, "trace", ...args]);
+    const r = await hostnet("--from", "guarded", "--to", `${lab.t.extIp4}:5432`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        `guarded (${addr("guarded")}) -> ${lab.t.extIp4}:5432/tcp`,
+        '  blocked by the ACL rule of endpoint "guarded": Out, priority 200, Block',
+        "dropped; the probe: no answer",
+        "",
+      ].join("\n"),
+    );
+    expect((await hostnet("--from", "guarded", "--to", "nowhere:80")).code).toBe(2);
+  });
+
+  it("says network isolation dropped a packet from one NAT network to another", async () => {
+    const t = await trace("other", { Destination: addr("client"), Protocol: "icmp" });
+    expect(t.Dropped).toBe(true);
+    expect(kinds(t)).toEqual(["isolation"]);
+    expect(described(t)).toContain('network "n1"');
+  });
+
+  it("says an Internal network's closed policy dropped a packet routed into it", async () => {
+    const t = await trace("client", { Destination: addr("closed"), Protocol: "icmp" });
+    expect(t.Dropped).toBe(true);
+    expect(kinds(t)).toEqual(["closed"]);
+    expect(described(t)).toContain('Internal network "int"');
+  });
+
+  it("says anti-spoofing dropped a probe from a forged source address", async () => {
+    // The gateway's MAC known first: an ARP request from the forged address would be dropped (anti-spoofing
+    // checks ARP too), and the probe would never leave.
+    expect(await ping(lab.t.ns("client"), "10.41.0.1")).toBe(true);
+    await must(["ip", "-n", lab.t.ns("client"), "addr", "add", "10.41.0.99/32", "dev", "eth0"]);
+    try {
+      const t = await trace("client", { Destination: lab.t.extIp4, Protocol: "icmp", Source: "10.41.0.99" });
+      expect(t.Dropped).toBe(true);
+      expect(kinds(t)).toEqual(["antispoof"]);
+      expect(described(t)).toContain("IPv4 source address");
+    } finally {
+      await run(["ip", "-n", lab.t.ns("client"), "addr", "del", "10.41.0.99/32", "dev", "eth0"]);
+    }
+  });
+
+  it("refuses a probe it cannot send, naming the field, and marks nothing", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ Destination: "10.0.0.300", Protocol: "icmp" }, "Destination"],
+      [{ Destination: lab.t.extIp4, Protocol: "tcp" }, "Port"],
+      [{ Destination: lab.t.extIp4, Protocol: "icmp", Port: 80 }, "Port"],
+      [{ Destination: "2001:db8:1::2", Protocol: "icmp" }, "Destination"],
+      [{ Destination: lab.t.extIp4, Protocol: "sctp" }, "Protocol"],
+    ];
+    for (const [body, field] of cases) {
+      const r = await lab.d.api("POST", "/endpoints/client/trace", body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body).toMatchObject({ error: { field } });
+    }
+    expect(hasElements(await marked())).toBe(false);
+  });
+
+  it("leaves no mark behind, and traces no other traffic while it runs", async () => {
+    const watch = spawn("nsenter", [
+      `--net=/run/netns/${lab.t.host}`,
+      "timeout",
+      "5",
+      "nft",
+      "monitor",
+      "trace",
+    ]);
+    let seen = "";
+    watch.stdout.on("data", (b: Buffer) => (seen += b.toString()));
+    await new Promise((r) => setTimeout(r, 300));
+    // Another endpoint's traffic to the same destination, while the trace runs.
+    const other = must(inNs(lab.t.ns("other"), ["ping", "-n", "-q", "-c", "3", "-i", "0.3", lab.t.extIp4]));
+    const t = await trace("client", { Destination: lab.t.extIp4, Protocol: "icmp" });
+    await other;
+    await new Promise((r) => watch.on("close", r));
+    expect(t.Events.length).toBeGreaterThan(0);
+    expect(seen).toContain(addr("client"));
+    expect(seen).not.toContain(addr("other"));
+    expect(hasElements(await marked())).toBe(false);
+    expect(await lab.plan()).toEqual([]);
+  });
+
+  it("removes the mark of a trace hostnetd was killed in, when it starts again", async () => {
+    // A SYN no one answers: the probe waits its whole timeout, with the flow marked.
+    const pending = lab.d
+      .api("POST", "/endpoints/client/trace", { Destination: "192.0.2.77", Protocol: "tcp", Port: 9 })
+      .catch(() => undefined);
+    let during = "";
+    for (let i = 0; i < 40 && !hasElements(during); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      during = await marked();
+    }
+    expect(hasElements(during)).toBe(true);
+    await lab.d.kill("SIGKILL");
+    await pending;
+    expect(hasElements(await marked())).toBe(true);
+    await lab.d.restart();
+    expect(hasElements(await marked())).toBe(false);
+    expect(await lab.plan()).toEqual([]);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * nft trace events read in hostnet's terms, from events the kernel printed for real probes
+ * (test/fixtures/trace, captured by test/integration/trace.test.ts's cases).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  elementQuery,
+  firstPacket,
+  parseTraceLine,
+  tracePath,
+  type ElementQuery,
+  type TraceEvent,
+} from "../../../src/dataplane/trace-events.js";
+
+const fixture = (name: string): TraceEvent[] =>
+  readFileSync(join(import.meta.dirname, "../../fixtures/trace", `${name}.txt`), "utf8")
+    .split("\n")
+    .flatMap((line) => parseTraceLine(line) ?? []);
+
+/** Element comments by set name, as the kernel would answer a lookup; the keys asked are kept. */
+function comments(bySet: Record<string, string>): {
+  asked: ElementQuery[];
+  comment: (q: ElementQuery) => string | undefined;
+} {
+  const asked: ElementQuery[] = [];
+  return {
+    asked,
+    comment: (q) => {
+      asked.push(q);
+      return bySet[q.set];
+    },
+  };
+}
+
+const EP = "ep:11111111-2222-3333-4444-555555555555";
+
+describe("trace lines", () => {
+  it("reads a packet's fields, a rule's text and verdict, and a policy", () => {
+    const packet = parseTraceLine(
+      'trace id ee52ea7c inet hostnet forward packet: iif "hnb-1" oif "up0" ether saddr 02:c2:e9:36:b0:e5 ip saddr 10.41.0.3 ip daddr 192.0.2.1 ip protocol tcp tcp sport 43399 tcp dport 8080 tcp flags == syn ',
+    );
+    expect(packet).toMatchObject({
+      id: "ee52ea7c",
+      family: "inet",
+      table: "hostnet",
+      chain: "forward",
+      type: "packet",
+    });
+    expect(Object.fromEntries(packet?.packet ?? [])).toMatchObject({
+      iif: "hnb-1",
+      oif: "up0",
+      "ip saddr": "10.41.0.3",
+      "ip daddr": "192.0.2.1",
+      "ip protocol": "tcp",
+      "tcp dport": "8080",
+    });
+    expect(
+      parseTraceLine(
+        'trace id 1 inet hostnet forward rule oifname @natBridges jump nat_inbound comment "x" (verdict jump nat_inbound)',
+      ),
+    ).toMatchObject({
+      type: "rule",
+      rule: "oifname @natBridges jump nat_inbound",
+      verdict: "jump nat_inbound",
+    });
+    expect(parseTraceLine("trace id 1 inet hostnet forward policy accept ")).toMatchObject({
+      type: "policy",
+      verdict: "accept",
+    });
+  });
+
+  it("leaves out other tables' events and lines that are not trace events", () => {
+    expect(parseTraceLine("trace id 1 inet filter forward policy accept")).toBeUndefined();
+    expect(
+      parseTraceLine('add element bridge hostnet trace4 { "hnv-1" . tcp . 10.0.0.1 . 80 }'),
+    ).toBeUndefined();
+  });
+
+  it("keeps the first packet of the flow, not the next one (a retransmitted SYN) nor another veth's", () => {
+    const events = fixture("acl-block");
+    const again = events.map((e) => ({ ...e, id: `${e.id}-2` }));
+    const other = events.map((e) =>
+      e.packet === undefined ? e : { ...e, packet: new Map([...e.packet, ["iif", "hnv-other"]]) },
+    );
+    expect(firstPacket([...other, ...events, ...again], "hnv-05496518", "192.0.2.2")).toEqual(events);
+  });
+
+  it("makes the key a rule looked up from the packet the hook saw", () => {
+    const events = fixture("acl-block");
+    const packet = events.findLast((e) => e.type === "packet")?.packet;
+    const acl = events.at(-1);
+    expect(acl === undefined ? undefined : elementQuery(acl, packet)).toEqual({
+      family: "inet",
+      set: "aclOut4_0",
+      key: "10.41.0.4 . tcp . 192.0.2.2 . 36421 . 5432",
+    });
+  });
+});
+
+describe("a trace's path in hostnet's terms", () => {
+  it("names the port mapping, the translation and where the packet left", () => {
+    const { asked, comment } = comments({ portmap4: EP });
+    expect(tracePath(fixture("port-mapping"), comment)).toEqual({
+      dropped: false,
+      hops: [
+        { kind: "portMapping", owner: EP },
+        { kind: "translated", to: "10.41.0.2:80" },
+        { kind: "masquerade", oif: "hnb-d7c92693" },
+        { kind: "left", oif: "hnb-d7c92693" },
+      ],
+    });
+    expect(asked).toContainEqual({ family: "inet", set: "portmap4", key: "tcp . 8080" });
+  });
+
+  it("names the ACL rule that blocked a packet and the one that allowed another, by their elements' labels", () => {
+    expect(tracePath(fixture("acl-block"), comments({ aclOut4_0: `${EP} acl 0` }).comment)).toEqual({
+      dropped: true,
+      hops: [{ kind: "acl", direction: "Out", verdict: "Block", owner: EP, label: "acl 0" }],
+    });
+    expect(tracePath(fixture("acl-allow"), comments({ aclOut4_1: `${EP} acl 1` }).comment)).toEqual({
+      dropped: false,
+      hops: [
+        { kind: "acl", direction: "Out", verdict: "Allow", owner: EP, label: "acl 1" },
+        { kind: "masquerade", oif: "up0" },
+        { kind: "left", oif: "up0" },
+      ],
+    });
+  });
+
+  it("tells an ACL rule whose element is gone by its direction and verdict alone", () => {
+    expect(tracePath(fixture("acl-block"), () => undefined).hops).toEqual([
+      { kind: "acl", direction: "Out", verdict: "Block" },
+    ]);
+  });
+
+  it("says network isolation, a closed network and anti-spoofing dropped what they dropped", () => {
+    const none = (): undefined => undefined;
+    expect(tracePath(fixture("isolation"), none)).toEqual({
+      dropped: true,
+      hops: [{ kind: "isolation", into: "hnb-d7c92693" }],
+    });
+    expect(tracePath(fixture("closed"), none)).toEqual({
+      dropped: true,
+      hops: [{ kind: "closed", iif: "hnb-d7c92693", oif: "hnb-dccf2ff7" }],
+    });
+    expect(tracePath(fixture("antispoof"), none)).toEqual({
+      dropped: true,
+      hops: [{ kind: "antispoof", check: "IPv4 source address" }],
+    });
+  });
+
+  it("says an ACL's default Block dropped what no rule matched, naming the endpoint's address", () => {
+    const events = fixture("acl-block");
+    const last = events.at(-1);
+    if (last === undefined) throw new Error("empty fixture");
+    const fellThrough = [...events.slice(0, -1), { ...last, rule: "drop", verdict: "drop" }];
+    expect(tracePath(fellThrough, () => undefined).hops).toEqual([
+      { kind: "aclDefault", direction: "Out", address: "10.41.0.4" },
+    ]);
+  });
+});
