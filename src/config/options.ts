@@ -110,7 +110,7 @@ export const optionTable = {
     // durationMs() (daemon-args.ts) reads it, and holds it to at least 100ms.
     schema: Type.String({ pattern: DURATION }),
     default: `${String(defaultWatchOptions.resyncMs / 1000)}s`,
-    help: "how often the full check for drift runs (`500ms`, `30s`, `2m`; `0` for none); removals are repaired as the kernel reports them ([docs/architecture.md](docs/architecture.md#continuous-convergence-drift-is-repaired-by-itself))",
+    help: "how long after a full check for drift the next one runs (`500ms`, `30s`, `2m`; `0` for none), and at least four times as long as the last one took; removals are repaired as the kernel reports them ([docs/architecture.md](docs/architecture.md#continuous-convergence-drift-is-repaired-by-itself))",
     rule: "is a duration such as 30s, 500ms or 2m, at least 100ms, or 0 for none",
     reload: false,
   }),

@@ -107,3 +107,24 @@ describe("DriftWatcher", () => {
     expect(w.repairs).toHaveLength(3);
   });
 });
+
+describe("DriftWatcher's periodic check", () => {
+  it("waits at least four times as long as the last check took before the next", async () => {
+    const started: number[] = [];
+    const w = new DriftWatcher(
+      { drifted: () => Promise.resolve({ removals: [], causes: [], lost: [] }) },
+      async () => {
+        started.push(Date.now());
+        await new Promise((r) => setTimeout(r, 3000));
+      },
+      silent,
+      { resyncMs: 1000, gatherMs: 100 },
+    );
+    w.start(() => ({ stop: () => undefined }));
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(30_000);
+    await w.stop();
+    // The first after the interval; each next one 4 × 3 s after the last one's end.
+    expect(started.map((t) => t - t0)).toEqual([1000, 16_000]);
+  });
+});
