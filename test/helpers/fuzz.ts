@@ -374,6 +374,13 @@ function send(socket: string, req: FuzzRequest): Promise<{ status: number; text:
       },
       (res) => {
         status = res.statusCode ?? 0;
+        // A stream (GET /events without an end in the past) goes on until the reader leaves: its status
+        // is the answer.
+        if (res.headers["content-type"]?.startsWith("application/x-ndjson") === true) {
+          r.destroy();
+          resolvePromise({ status, text: "(a stream)" });
+          return;
+        }
         let text = "";
         res.on("data", (b: Buffer) => (text += b.toString()));
         res.on("end", () => {
