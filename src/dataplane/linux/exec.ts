@@ -6,7 +6,6 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";
 
 export class KernelCommandError extends Error {
@@ -39,23 +38,10 @@ const pieces = (text: string): string[] =>
     text.slice(i * INPUT_CHUNK, (i + 1) * INPUT_CHUNK),
   );
 
-/**
- * Spawning is synchronous and costs a few milliseconds: a burst of them (a full converge reads four tables in
- * each namespace) would hold the event loop for all of them at once. Each spawn takes a turn of the loop of its
- * own, so the resolver's queries and the API's requests are served in between.
- */
-let lastTurn: Promise<void> = Promise.resolve();
-function spawnTurn(): Promise<void> {
-  const turn = lastTurn.then(() => yieldToEventLoop());
-  lastTurn = turn;
-  return turn;
-}
-
 export const processRunner: Runner = {
-  async run(argv, input) {
+  run(argv, input) {
     const [cmd, ...args] = argv;
-    if (cmd === undefined) throw new Error("empty argv");
-    await spawnTurn();
+    if (cmd === undefined) return Promise.reject(new Error("empty argv"));
     return new Promise((resolve, reject) => {
       const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], timeout: TIMEOUT_MS });
       // First: a spawn that fails for want of file descriptors (EMFILE) has no pipes, and its 'error' comes later.
