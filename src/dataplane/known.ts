@@ -9,6 +9,8 @@ export class KnownObjects {
   private readonly byId = new Map<string, KernelObject>();
   private readonly byOwner = new Map<Owner, Set<string>>();
   private readonly children = new Map<string, Set<string>>();
+  /** Journals begun and not ended: each gathers the owners whose objects changed since it began. */
+  private readonly journals = new Set<Set<Owner>>();
 
   constructor(objects: Iterable<KernelObject> = []) {
     for (const o of objects) this.set(o);
@@ -28,9 +30,20 @@ export class KnownObjects {
     );
   }
 
+  /**
+   * Begins noting whose objects change, for an observation made outside the reconciler's queue: what it
+   * saw of these owners is older than the record. `end` stops the noting.
+   */
+  journal(): { readonly changed: ReadonlySet<Owner>; end(): void } {
+    const changed = new Set<Owner>();
+    this.journals.add(changed);
+    return { changed, end: () => this.journals.delete(changed) };
+  }
+
   set(o: KernelObject): void {
     const id = identity(o);
     this.unindex(id);
+    this.noteChange(o.owner);
     this.byId.set(id, o);
     index(this.byOwner, o.owner, id);
     const parent = parentOf(o);
@@ -66,10 +79,15 @@ export class KnownObjects {
   private unindex(id: string): void {
     const old = this.byId.get(id);
     if (old === undefined) return;
+    this.noteChange(old.owner);
     this.byId.delete(id);
     unindex(this.byOwner, old.owner, id);
     const parent = parentOf(old);
     if (parent !== undefined) unindex(this.children, parent, id);
+  }
+
+  private noteChange(owner: Owner): void {
+    for (const changed of this.journals) changed.add(owner);
   }
 }
 

@@ -62,6 +62,18 @@ const widened = (scope: Scope): Scope =>
     ? scope
     : [...scope, "firewall"];
 
+/** Where a converge takes the kernel's state from: the record, a fresh observation, or one made ahead of the queue. */
+type Observation = "record" | "afresh" | ObservedAhead;
+
+/** The kernel as observed outside the queue, the record it began beside, and whose objects that record changed since. */
+interface ObservedAhead {
+  readonly objects: readonly KernelObject[];
+  readonly firewalls: FirewallObservation;
+  readonly record: KnownObjects;
+  readonly changed: ReadonlySet<Owner>;
+  end(): void;
+}
+
 export interface ApplyReport {
   readonly ops: number;
   readonly durationMs: number;
@@ -155,11 +167,11 @@ export class Reconciler {
       const seconds = (): number => (performance.now() - started) / 1000;
       let ops: readonly Op[];
       try {
-        ops = await this.convergeOnce(scope, false, undefined, progress);
+        ops = await this.convergeOnce(scope, "record", undefined, progress);
       } catch (err) {
         this.log.warn({ op: "converge", scope, err }, "apply failed; retrying against a fresh observation");
         try {
-          ops = await this.convergeOnce(scope, true, undefined, progress);
+          ops = await this.convergeOnce(scope, "afresh", undefined, progress);
         } catch (retryErr) {
           this.observe("converge", seconds(), [], true, { kind: "converge", scope, error: retryErr });
           throw retryErr;
@@ -259,84 +271,123 @@ export class Reconciler {
    * only, when only they are in doubt), and what a full converge would apply is applied, except what is held
    * back. If that fails, each owner is repaired on its own against a fresh observation.
    */
-  repair(cause: string, drift: RepairScope): Promise<RepairReport> {
+  async repair(cause: string, drift: RepairScope): Promise<RepairReport> {
+    // Joins the queue once it has read the kernel, so that writes go on while it reads.
+    const ahead = drift === "all" ? await this.observeAhead() : undefined;
     return this.serialised(async () => {
-      const started = performance.now();
-      // Observed afresh by the converge itself, which then derives the store's wants once for both.
-      let observeAll = false;
-      if (drift === "all" || drift.observe === "all" || this.known === undefined) observeAll = true;
-      else if (drift.observe === "nft") {
-        await this.refreshNft();
-        const known = this.known;
-        for (const id of drift.lost) if (!isNft(known.get(id))) known.lost(id);
-      } else {
-        for (const id of drift.lost) this.known.lost(id);
-        for (const id of drift.damaged ?? []) {
-          const table = this.known.get(id);
-          // Rules not counted (-1) differ from the skeleton's: the plan replaces the table.
-          if (table?.kind === "nftTable") this.known.set({ ...table, rules: -1 });
-        }
-      }
-      let tried: readonly Op[] = [];
-      const planned = new Set<string>();
-      const admit = (ops: readonly Op[]): readonly Op[] => {
-        for (const op of ops) planned.add(identity(op.object));
-        const { apply, begun } = this.holds.admit(ops);
-        if (begun.length > 0)
-          this.log.warn(
-            { op: "repair", cause, heldBack: begun },
-            "held back: repaired too often, something else keeps changing it",
-          );
-        tried = apply;
-        return apply;
-      };
-      const repaired: Op[] = [];
-      const failures: { owner: Owner; error: unknown }[] = [];
       try {
-        repaired.push(...(await this.convergeOnce("all", observeAll, admit)));
-      } catch (err) {
-        this.log.warn({ op: "repair", cause, err }, "repair failed; repairing owner by owner");
-        const failed = tried;
-        planned.clear();
-        await this.refresh();
-        const owners = new Set([...this.wanted.desired("all"), ...this.observed("all")].map((o) => o.owner));
-        for (const owner of owners)
-          try {
-            repaired.push(...(await this.convergeOnce([owner], false, admit)));
-          } catch (error) {
-            failures.push({ owner, error });
-            this.log.error({ op: "repair", cause, scope: [owner], err: error }, "could not repair");
-          }
-        // What the failed apply made before it stopped is planned no more; it was repaired all the same, and
-        // counts towards its hold. An owner whose retry failed may not have been planned at all.
-        const unsure = new Set(failures.map((f) => f.owner));
-        repaired.push(
-          ...failed.filter((op) => !planned.has(identity(op.object)) && !unsure.has(op.object.owner)),
-        );
+        return await this.repairNow(cause, drift, ahead);
+      } finally {
+        ahead?.end();
       }
-      this.holds.repaired(repaired);
-      this.observe("repair", (performance.now() - started) / 1000, repaired, failures.length > 0, {
-        kind: "repair",
-        cause,
-        failures,
-      });
-      if (repaired.length > 0)
-        this.log.info(
-          {
-            op: "repair",
-            cause,
-            repaired: repaired.map((o) => ({
-              action: o.action,
-              kind: o.object.kind,
-              identity: identity(o.object),
-              owner: o.object.owner,
-            })),
-            durationMs: Math.round(performance.now() - started),
-          },
-          "repaired drift",
-        );
-      return { repaired, failures };
     });
+  }
+
+  /** `ahead`: the kernel as observed outside the queue for it, if it was. */
+  private async repairNow(
+    cause: string,
+    drift: RepairScope,
+    ahead: ObservedAhead | undefined,
+  ): Promise<RepairReport> {
+    const started = performance.now();
+    // Observed afresh by the converge itself, which then derives the store's wants once for both.
+    let observation: Observation = "record";
+    if (drift === "all") observation = ahead ?? "afresh";
+    else if (drift.observe === "all" || this.known === undefined) observation = "afresh";
+    else if (drift.observe === "nft") {
+      await this.refreshNft();
+      const known = this.known;
+      for (const id of drift.lost) if (!isNft(known.get(id))) known.lost(id);
+    } else {
+      for (const id of drift.lost) this.known.lost(id);
+      for (const id of drift.damaged ?? []) {
+        const table = this.known.get(id);
+        // Rules not counted (-1) differ from the skeleton's: the plan replaces the table.
+        if (table?.kind === "nftTable") this.known.set({ ...table, rules: -1 });
+      }
+    }
+    let tried: readonly Op[] = [];
+    const planned = new Set<string>();
+    const admit = (ops: readonly Op[]): readonly Op[] => {
+      for (const op of ops) planned.add(identity(op.object));
+      const { apply, begun } = this.holds.admit(ops);
+      if (begun.length > 0)
+        this.log.warn(
+          { op: "repair", cause, heldBack: begun },
+          "held back: repaired too often, something else keeps changing it",
+        );
+      tried = apply;
+      return apply;
+    };
+    const repaired: Op[] = [];
+    const failures: { owner: Owner; error: unknown }[] = [];
+    try {
+      repaired.push(...(await this.convergeOnce("all", observation, admit)));
+    } catch (err) {
+      this.log.warn({ op: "repair", cause, err }, "repair failed; repairing owner by owner");
+      const failed = tried;
+      planned.clear();
+      await this.refresh();
+      const owners = new Set([...this.wanted.desired("all"), ...this.observed("all")].map((o) => o.owner));
+      for (const owner of owners)
+        try {
+          repaired.push(...(await this.convergeOnce([owner], "record", admit)));
+        } catch (error) {
+          failures.push({ owner, error });
+          this.log.error({ op: "repair", cause, scope: [owner], err: error }, "could not repair");
+        }
+      // What the failed apply made before it stopped is planned no more; it was repaired all the same, and
+      // counts towards its hold. An owner whose retry failed may not have been planned at all.
+      const unsure = new Set(failures.map((f) => f.owner));
+      repaired.push(
+        ...failed.filter((op) => !planned.has(identity(op.object)) && !unsure.has(op.object.owner)),
+      );
+    }
+    this.holds.repaired(repaired);
+    this.observe("repair", (performance.now() - started) / 1000, repaired, failures.length > 0, {
+      kind: "repair",
+      cause,
+      failures,
+    });
+    if (repaired.length > 0)
+      this.log.info(
+        {
+          op: "repair",
+          cause,
+          repaired: repaired.map((o) => ({
+            action: o.action,
+            kind: o.object.kind,
+            identity: identity(o.object),
+            owner: o.object.owner,
+          })),
+          durationMs: Math.round(performance.now() - started),
+        },
+        "repaired drift",
+      );
+    return { repaired, failures };
+  }
+
+  /**
+   * Observes the kernel without waiting for the queue: a full check at 10,000 load balancers reads for
+   * seconds, and writes go on meanwhile. The record notes whose objects they change, which the check then
+   * takes from the record rather than from the observation. Undefined without a record or if the kernel
+   * could not be read (the check observes in the queue then).
+   */
+  private async observeAhead(): Promise<ObservedAhead | undefined> {
+    const record = this.known;
+    if (record === undefined) return undefined;
+    const journal = record.journal();
+    try {
+      const [objects, firewalls] = await Promise.all([
+        this.kernel.observe(this.wanted.namespacesInUse(), this.store.meta.instanceId()),
+        this.observeFirewalls(),
+      ]);
+      return { objects, firewalls, record, ...journal };
+    } catch (err) {
+      journal.end();
+      this.log.debug({ op: "repair", err }, "could not observe ahead of the queue; observing in it");
+      return undefined;
+    }
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
@@ -351,14 +402,18 @@ export class Reconciler {
    */
   private async convergeOnce(
     requested: Scope,
-    fresh: boolean,
+    observation: Observation,
     admit: (ops: readonly Op[]) => readonly Op[] = (ops) => ops,
     progress?: ApplyProgress,
   ): Promise<readonly Op[]> {
     const withFirewall = this.firewallIntegration === "auto" ? widened(requested) : requested;
     // Derived once: a full converge that observes adopts from the same objects it plans.
     const fromStore = requested === "all" ? this.wanted.fromStore() : undefined;
-    if (fresh || this.known === undefined) await this.refresh(fromStore);
+    if (observation !== "record" || this.known === undefined)
+      await this.refresh(
+        fromStore,
+        observation === "afresh" || observation === "record" ? undefined : observation,
+      );
     else if (withFirewall !== requested) await this.refreshFirewalls();
     const scope = this.withNamespaces(withFirewall);
     const { owners, desired } =
@@ -503,16 +558,33 @@ export class Reconciler {
     this.known = undefined;
   }
 
-  private async refresh(fromStore?: readonly KernelObject[]): Promise<void> {
-    const [observed, firewalls] = await Promise.all([
-      this.kernel.observe(this.wanted.namespacesInUse(), this.store.meta.instanceId()),
-      this.observeFirewalls(),
-    ]);
-    this.hostFirewalls = firewalls.host;
-    this.known = new KnownObjects([
+  /**
+   * A fresh record from the kernel, or from what `ahead` observed if the record is still the one it began
+   * beside: the owners whose record changed since keep the record's objects, newer than the observation.
+   */
+  private async refresh(fromStore?: readonly KernelObject[], ahead?: ObservedAhead): Promise<void> {
+    const current = ahead !== undefined && ahead.record === this.known ? ahead : undefined;
+    const [observed, firewalls] =
+      current === undefined
+        ? await Promise.all([
+            this.kernel.observe(this.wanted.namespacesInUse(), this.store.meta.instanceId()),
+            this.observeFirewalls(),
+          ])
+        : [current.objects, current.firewalls];
+    const known = new KnownObjects([
       ...this.adopted(observed, fromStore ?? this.wanted.fromStore()),
       ...firewalls.objects,
     ]);
+    if (current !== undefined && current.changed.size > 0) {
+      current.end();
+      // An object a write was making as the kernel was read may have looked like nobody's; an orphan is
+      // removed by a check no write overlapped.
+      const changed = [...current.changed, "orphan" as const];
+      for (const o of known.ofOwners(changed)) known.forget(identity(o), false);
+      for (const o of current.record.ofOwners(changed)) known.set(o);
+    }
+    if (!current?.changed.has("firewall")) this.hostFirewalls = firewalls.host;
+    this.known = known;
   }
 
   /** Replaces the record's nft tables and elements with a fresh observation of them. */

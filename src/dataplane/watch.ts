@@ -22,9 +22,10 @@ export interface WatchOptions {
 export const defaultWatchOptions: WatchOptions = { resyncMs: 30_000, gatherMs: 100 };
 
 /**
- * A full check holds the reconciler while it runs, and every write waits behind it: the next one starts no
- * sooner than this many times the last one's length after it, so that checks take at most a fifth of the
- * time however many objects there are (at 10,000 load balancers one takes longer than the interval).
+ * A full check holds the reconciler while it plans and repairs (not while it reads the kernel), and every
+ * write waits behind that: the next one starts no sooner than this many times the last one's length after
+ * it, so that checks take at most a fifth of the time however many objects there are (at 10,000 load
+ * balancers one takes longer than the interval).
  */
 const CHECK_SPACING = 4;
 

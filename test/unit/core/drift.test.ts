@@ -268,3 +268,45 @@ describe("a namespace deleted under hostnet", () => {
     expect(h.service.endpoint(ep.id).detachedReason).toBeUndefined();
   });
 });
+
+describe("a periodic check observes the kernel outside the queue", () => {
+  /** Holds the next observation's answer until `release`: writes converge meanwhile. */
+  function holdObservations(): { release: () => void } {
+    let release = (): void => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const observe = h.kernel.observe.bind(h.kernel);
+    h.kernel.observe = async (namespaces) => {
+      h.kernel.observe = observe;
+      const seen = await observe(namespaces);
+      await held;
+      return seen;
+    };
+    return { release };
+  }
+
+  it("writes converge while it reads, and it neither undoes nor redoes them", async () => {
+    await container();
+    const gate = holdObservations();
+    const check = h.reconciler.repair("periodic check", "all");
+    // Neither waits for the check: it holds no queue while it reads.
+    await h.service.createEndpoint(epSpec("e2", "n1", { portMappings: [mapping(0, 8081)] }));
+    await h.service.deleteEndpoint("e1");
+    gate.release();
+    const { repaired, failures } = await check;
+    expect({ repaired, failures }).toEqual({ repaired: [], failures: [] });
+    expect(h.kernel.refused).toEqual([]);
+    expectConverged(h);
+  });
+
+  it("still repairs what was lost behind hostnet's back, beside a write", async () => {
+    const { veth } = await container();
+    removeBehindItsBack(veth);
+    const gate = holdObservations();
+    const check = h.reconciler.repair("periodic check", "all");
+    await h.service.createEndpoint(epSpec("e2", "n1"));
+    gate.release();
+    expect((await check).repaired.map((op) => identity(op.object))).toContain(veth);
+    expect(h.kernel.refused).toEqual([]);
+    expectConverged(h);
+  });
+});
