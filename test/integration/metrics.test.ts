@@ -100,6 +100,8 @@ describe.skipIf(needsRoot)("metrics and endpoint statistics", () => {
     );
     expect(watched.match(/"EndpointId"/g)).toHaveLength(2);
 
+    // A stream that ends at once: the event stream is counted like any other request.
+    expect((await d.api("GET", `/events?until=${new Date().toISOString()}`)).status).toBe(200);
     for (const text of [await scrapeSocket(), await scrapeTcp()]) {
       const labels = { endpoint: "c1", network: "m1" };
       expect(sample(text, "hostnet_endpoint_received_packets_total", labels)).toBeGreaterThanOrEqual(
@@ -133,6 +135,9 @@ describe.skipIf(needsRoot)("metrics and endpoint statistics", () => {
       ).toBeGreaterThanOrEqual(2);
       expect(
         sample(text, "hostnet_api_request_duration_seconds_count", { route: "/networks", method: "POST" }),
+      ).toBe(1);
+      expect(
+        sample(text, "hostnet_api_requests_total", { route: "/events", method: "GET", status: "200" }),
       ).toBe(1);
       expect(sample(text, "hostnetd_process_resident_memory_bytes", {})).toBeGreaterThan(0);
     }

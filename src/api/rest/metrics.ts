@@ -6,13 +6,16 @@ import type { FastifyInstance } from "fastify";
 import type { HostnetMetrics } from "../../metrics/metrics.js";
 
 export function registerMetrics(app: FastifyInstance, metrics: HostnetMetrics): void {
-  app.addHook("onResponse", (req, reply, done) => {
-    metrics.request(
-      req.routeOptions.url ?? "unmatched",
-      req.method,
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
+  // Counted when the response closes, not in onResponse, which a hijacked reply (GET /events) never reaches.
+  app.addHook("onRequest", (req, reply, done) => {
+    reply.raw.once("close", () => {
+      metrics.request(
+        req.routeOptions.url ?? "unmatched",
+        req.method,
+        reply.raw.statusCode,
+        reply.elapsedTime / 1000,
+      );
+    });
     done();
   });
   app.get(
