@@ -132,6 +132,11 @@ export class Reconciler {
   /** The other firewalls as last observed, which decide where hostnet's exceptions go. */
   private hostFirewalls: HostFirewalls = noHostFirewalls;
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Owners whose write is waiting for its converge, how many times: the store has the write already, and a
+   * repair planned before it would make the write's objects and call them drift.
+   */
+  private readonly converging = new Map<Owner, number>();
   /** Container namespaces by their id in hostnetd's namespace, as last looked up. */
   private namespaceIds = new Map<number, string>();
   /** What hostnet's own applies made or made again, with when they ended. */
@@ -161,7 +166,19 @@ export class Reconciler {
    * `progress` hears how far the apply has gone.
    */
   converge(scope: Scope, progress?: ApplyProgress): Promise<ApplyReport> {
-    if (scope !== "all") this.holds.release(scope);
+    if (scope === "all") return this.convergeNow(scope, progress);
+    this.holds.release(scope);
+    for (const owner of scope) this.converging.set(owner, (this.converging.get(owner) ?? 0) + 1);
+    return this.convergeNow(scope, progress).finally(() => {
+      for (const owner of scope) {
+        const n = (this.converging.get(owner) ?? 1) - 1;
+        if (n === 0) this.converging.delete(owner);
+        else this.converging.set(owner, n);
+      }
+    });
+  }
+
+  private convergeNow(scope: Scope, progress?: ApplyProgress): Promise<ApplyReport> {
     return this.serialised(async () => {
       const started = performance.now();
       const seconds = (): number => (performance.now() - started) / 1000;
@@ -308,7 +325,9 @@ export class Reconciler {
     }
     let tried: readonly Op[] = [];
     const planned = new Set<string>();
-    const admit = (ops: readonly Op[]): readonly Op[] => {
+    const admit = (all: readonly Op[]): readonly Op[] => {
+      // What a waiting write is about to converge is the write's, not drift.
+      const ops = all.filter((op) => !this.converging.has(op.object.owner));
       for (const op of ops) planned.add(identity(op.object));
       const { apply, begun } = this.holds.admit(ops);
       if (begun.length > 0)

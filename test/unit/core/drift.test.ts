@@ -309,4 +309,27 @@ describe("a periodic check observes the kernel outside the queue", () => {
     expect(h.kernel.refused).toEqual([]);
     expectConverged(h);
   });
+
+  it("leaves alone what a write waiting behind it is about to converge: that is no drift", async () => {
+    await container();
+    let releaseApply = (): void => undefined;
+    const applyHeld = new Promise<void>((r) => (releaseApply = r));
+    const apply = h.kernel.apply.bind(h.kernel);
+    h.kernel.apply = async (ops) => {
+      h.kernel.apply = apply;
+      await applyHeld;
+      return apply(ops);
+    };
+    // A write holds the queue; the check joins it, then a second write's converge waits behind the check.
+    const first = h.service.loadBalancers.create(lbSpec("lb1", ["10.96.0.1"], ["e1"]));
+    const check = h.reconciler.repair("periodic check", "all");
+    await new Promise((r) => setTimeout(r, 20));
+    const second = h.service.loadBalancers.create(lbSpec("lb2", ["10.96.0.2"], ["e1"]));
+    releaseApply();
+    await first;
+    expect((await check).repaired).toEqual([]);
+    await second;
+    expect(h.kernel.refused).toEqual([]);
+    expect(await h.service.plan()).toEqual([]);
+  });
 });
