@@ -10,7 +10,7 @@ import type { TraceHop } from "../dataplane/trace-events.js";
 import type { TraceProtocol } from "../dataplane/trace-flows.js";
 import { conflict, invalidArgument } from "../errors.js";
 import { familyOfAddress, parseIp } from "../model/ip.js";
-import type { Endpoint, Network } from "../model/types.js";
+import type { Endpoint, LoadBalancer, Network } from "../model/types.js";
 import type { AclPolicy } from "../policies/acl.js";
 import { getEndpoint, type Core } from "./context.js";
 import { endpointHostInterface, networkBridge } from "./kernel-names.js";
@@ -98,6 +98,7 @@ function probeOf(core: Core, spec: TraceSpec): { ep: Endpoint; probe: TraceProbe
 /** Names of what the kernel's names and the element comments stand for, from the store as it is now. */
 interface Names {
   endpoint(owner: string | undefined): Endpoint | undefined;
+  loadBalancer(owner: string | undefined): LoadBalancer | undefined;
   /** An interface: a network's bridge, an endpoint's host veth, or one that is not hostnet's. */
   interface(name: string): string;
   network(id: string): Network | undefined;
@@ -111,6 +112,8 @@ function namesOf(core: Core): Names {
   return {
     endpoint: (owner) =>
       owner?.startsWith("ep:") === true ? core.store.endpoints.find(owner.slice(3)) : undefined,
+    loadBalancer: (owner) =>
+      owner?.startsWith("lb:") === true ? core.store.loadBalancers.find(owner.slice(3)) : undefined,
     network: (id) => core.store.networks.find(id),
     bridgeOf: (name) => networks.find((n) => networkBridge(n) === name),
     interface(name) {
@@ -157,14 +160,15 @@ function describeHop(
         : `translated by the port mapping ${mapping}of endpoint "${ep.name}"`;
     }
     case "loadBalancer": {
-      const lb =
-        hop.owner?.startsWith("lb:") === true ? core.store.loadBalancers.find(hop.owner.slice(3)) : undefined;
+      const lb = names.loadBalancer(hop.owner);
       return lb === undefined
         ? "translated by a load balancer"
         : `translated by load balancer "${lb.name}" (${lb.id}, VIPs ${lb.vips.join(", ") || "none: NodePort"})`;
     }
-    case "noBackend":
-      return "refused: the load balancer has no backend of this address family";
+    case "noBackend": {
+      const lb = names.loadBalancer(hop.owner);
+      return `refused: ${lb === undefined ? "the load balancer" : `load balancer "${lb.name}"`} has no backend of this address family`;
+    }
     case "translated":
       return `to ${hop.to}`;
     case "acl": {
@@ -192,8 +196,17 @@ function describeHop(
     }
     case "masquerade":
       return `masqueraded behind the host's address on ${names.interface(hop.oif)}`;
-    case "snat":
-      return `source address translated (OutBoundNAT) on ${names.interface(hop.oif)}`;
+    case "snat": {
+      const ep = names.endpoint(hop.owner);
+      const lb = names.loadBalancer(hop.owner);
+      const by =
+        ep !== undefined
+          ? ` by the OutBoundNAT policy of endpoint "${ep.name}"`
+          : lb === undefined
+            ? ""
+            : ` by the SourceVIP of load balancer "${lb.name}"`;
+      return `source address translated${hop.to === undefined ? "" : ` to ${hop.to}`}${by} on ${names.interface(hop.oif)}`;
+    }
     case "left":
       return `left through ${names.interface(hop.oif)}`;
     case "bridged":

@@ -15,6 +15,7 @@ import {
   parseTraceLine,
   tracePath,
   type ElementQuery,
+  type FoundElement,
   type TraceEvent,
   type TracePath,
 } from "./trace-events.js";
@@ -76,8 +77,14 @@ async function sendProbe(runner: Runner, p: TraceProbe): Promise<string> {
 
 const queryKey = (q: ElementQuery): string => `${q.family} ${q.set} ${q.key}`;
 
-/** The comments of the elements the events' rules found, asked of the kernel by their keys. */
-async function elementComments(runner: Runner, events: readonly TraceEvent[]): Promise<Map<string, string>> {
+/** `elements = { KEY comment "COMMENT" : VALUE }`: nft 1.0 answers `get element` as text whatever -j says. */
+const ELEMENT_ANSWER = /comment "([^"]*)"(?: : (.*?))? \}/;
+
+/** The elements the events' rules found, asked of the kernel by their keys. */
+async function elementsFound(
+  runner: Runner,
+  events: readonly TraceEvent[],
+): Promise<Map<string, FoundElement>> {
   const queries = new Map<string, ElementQuery>();
   let packet = events[0]?.packet;
   for (const e of events) {
@@ -85,10 +92,9 @@ async function elementComments(runner: Runner, events: readonly TraceEvent[]): P
     const q = elementQuery(e, packet);
     if (q !== undefined) queries.set(queryKey(q), q);
   }
-  const comments = new Map<string, string>();
+  const found = new Map<string, FoundElement>();
   for (const [key, q] of queries) {
     try {
-      // nft 1.0 answers `get element` as text whatever -j says: the element with its comment.
       const { stdout } = await runner.run([
         "nft",
         "get",
@@ -98,13 +104,14 @@ async function elementComments(runner: Runner, events: readonly TraceEvent[]): P
         q.set,
         `{ ${q.key} }`,
       ]);
-      const comment = /comment "([^"]*)"/.exec(stdout)?.[1];
-      if (comment !== undefined) comments.set(key, comment);
+      const m = ELEMENT_ANSWER.exec(stdout);
+      if (m?.[1] !== undefined)
+        found.set(key, m[2] === undefined ? { comment: m[1] } : { comment: m[1], value: m[2] });
     } catch {
       // No element for the key (a map that was changed since): the step is shown without its owner.
     }
   }
-  return comments;
+  return found;
 }
 
 /** Traces one probe; the flow is marked only while it runs. */
@@ -146,7 +153,7 @@ export async function traceFlow(
       ),
     );
     const events = parsed.filter((p) => first.has(p.e));
-    const comments = await elementComments(
+    const elements = await elementsFound(
       runner,
       events.map((p) => p.e),
     );
@@ -154,7 +161,7 @@ export async function traceFlow(
       lines: events.map((p) => p.line),
       path: tracePath(
         events.map((p) => p.e),
-        (q) => comments.get(queryKey(q)),
+        (q) => elements.get(queryKey(q)),
       ),
       probe: outcome,
     };

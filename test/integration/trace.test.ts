@@ -22,6 +22,11 @@ interface TraceBody {
 }
 
 const VIP = "10.45.0.10";
+/** A load balancer's VIP with no backend. */
+const EMPTY_VIP = "10.45.0.20";
+/** The host's second address on its uplink, which OutBoundNAT translates the sources of "natted" to. */
+const NAT_VIP = "192.0.2.10";
+const NODE_PORT = 30080;
 const HOSTNET = resolve(import.meta.dirname, "../../dist/bin/hostnet.js");
 
 describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () => {
@@ -29,6 +34,7 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
   const eps: Record<string, EndpointBody> = {};
   const addr = (name: string): string => eps[name]?.IpConfigurations[0]?.IpAddress ?? "";
   let servers: Server | undefined;
+  let n1Bridge = "";
 
   const trace = async (from: string, body: Record<string, unknown>): Promise<TraceBody> => {
     const answer = await lab.d.ok<TraceBody>("POST", `/endpoints/${from}/trace`, body);
@@ -47,7 +53,7 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
 
   beforeAll(async () => {
     const t = lab.t;
-    await lab.network("n1", ["10.41.0.0/24"]);
+    n1Bridge = (await lab.network("n1", ["10.41.0.0/24"])).Bridge;
     await lab.network("n2", ["10.42.0.0/24", "fd42::/64"]);
     await lab.network("int", ["10.43.0.0/24"], { Type: "Internal" });
     const web = await lab.container("web", "n1", {
@@ -66,11 +72,28 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
     });
     eps["other"] = await lab.container("other", "n2");
     eps["closed"] = await lab.container("closed", "int");
+    await must(["ip", "-n", t.host, "addr", "add", `${NAT_VIP}/24`, "dev", "up0"]);
+    eps["natted"] = await lab.container("natted", "n1", {
+      Policies: [{ Type: "OutBoundNAT", Settings: { VirtualIP: NAT_VIP, Exceptions: [] } }],
+    });
+    eps["sly"] = await lab.container("sly", "n1");
     await lab.d.ok("POST", "/loadbalancers", {
       Name: "web-lb",
       HostComputeEndpoints: [web.ID],
       FrontendVIPs: [VIP],
       PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }],
+    });
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "empty-lb",
+      HostComputeEndpoints: [],
+      FrontendVIPs: [EMPTY_VIP],
+      PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: 80 }],
+    });
+    await lab.d.ok("POST", "/loadbalancers", {
+      Name: "node-lb",
+      HostComputeEndpoints: [web.ID],
+      FrontendVIPs: [],
+      PortMappings: [{ Protocol: 6, InternalPort: 80, ExternalPort: NODE_PORT }],
     });
     servers = await startEchoServers(t.ns("web"), 80);
   });
@@ -109,6 +132,85 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
     expect(t.Probe).toBe("connected");
     expect(described(t)).toContain('load balancer "web-lb"');
     expect(described(t)).toContain(`to ${addr("web")}:80`);
+  });
+
+  it("names a NodePort load balancer, and the endpoint the translated packet was bridged to", async () => {
+    const t = await trace("client", { Destination: lab.t.hostIp4, Protocol: "tcp", Port: NODE_PORT });
+    expect(t.Dropped).toBe(false);
+    expect(t.Probe).toBe("connected");
+    expect(kinds(t)).toEqual(["loadBalancer", "translated", "masquerade", "bridged"]);
+    expect(described(t)).toContain('load balancer "node-lb"');
+    expect(described(t)).toContain("VIPs none: NodePort");
+    expect(described(t)).toContain(`to ${addr("web")}:80`);
+    expect(described(t)).toContain('bridged to endpoint "web"');
+  });
+
+  it("says a load balancer without a backend refused the connection", async () => {
+    const t = await trace("client", { Destination: EMPTY_VIP, Protocol: "tcp", Port: 80 });
+    expect(t.Dropped).toBe(true);
+    expect(t.Probe).toBe("refused");
+    expect(kinds(t)).toEqual(["noBackend"]);
+    expect(described(t)).toBe('refused: load balancer "empty-lb" has no backend of this address family');
+  });
+
+  it("shows the address OutBoundNAT translated the source to, and whose policy it is", async () => {
+    const t = await trace("natted", { Destination: lab.t.extIp4, Protocol: "icmp" });
+    expect(t.Dropped).toBe(false);
+    expect(t.Probe).toBe("answered");
+    expect(kinds(t)).toEqual(["snat", "left"]);
+    expect(described(t)).toContain(
+      `source address translated to ${NAT_VIP} by the OutBoundNAT policy of endpoint "natted" on up0, to the outside`,
+    );
+  });
+
+  it("says a packet to the host's own address was delivered to it", async () => {
+    const t = await trace("client", { Destination: "10.41.0.1", Protocol: "icmp" });
+    expect(t.Dropped).toBe(false);
+    expect(t.Probe).toBe("answered");
+    expect(kinds(t)).toEqual(["delivered"]);
+    expect(described(t)).toBe("delivered to the host itself");
+  });
+
+  it("says a packet to an endpoint on the same bridge was bridged to its port", async () => {
+    const t = await trace("client", { Destination: addr("web"), Protocol: "tcp", Port: 80 });
+    expect(t.Dropped).toBe(false);
+    expect(t.Probe).toBe("connected");
+    expect(kinds(t)).toEqual(["bridged"]);
+    expect(described(t)).toMatch(/^bridged to endpoint "web" \(hnv-[0-9a-f]+\)$/);
+  });
+
+  it("says the loopback guard dropped a packet for the host's loopback address", async () => {
+    // The container sends to 127.0.0.2 through its gateway, as a hostile one may, to reach the host's
+    // loopback: a route without a gateway (hostnet keeps a container's routes through a gateway as it made
+    // them) and the bridge's MAC as the neighbour's.
+    const sly = lab.t.ns("sly");
+    const [bridge] = JSON.parse(
+      await must(inNs(lab.t.host, ["ip", "-j", "link", "show", "dev", n1Bridge])),
+    ) as { address: string }[];
+    const neigh = ["127.0.0.2", "dev", "eth0"];
+    await must(["ip", "-n", sly, "route", "add", "127.0.0.2/32", "dev", "eth0", "table", "local"]);
+    await must([
+      "ip",
+      "-n",
+      sly,
+      "neigh",
+      "replace",
+      ...neigh,
+      "lladdr",
+      bridge?.address ?? "",
+      "nud",
+      "permanent",
+    ]);
+    try {
+      const t = await trace("sly", { Destination: "127.0.0.2", Protocol: "tcp", Port: 80 });
+      expect(t.Dropped).toBe(true);
+      expect(t.Probe).toBe("no answer");
+      expect(kinds(t)).toEqual(["loopbackGuard"]);
+      expect(described(t)).toBe("dropped: a loopback address reached from outside the host");
+    } finally {
+      await run(["ip", "-n", sly, "route", "del", "127.0.0.2/32", "dev", "eth0", "table", "local"]);
+      await run(["ip", "-n", sly, "neigh", "del", ...neigh]);
+    }
   });
 
   it("names the ACL rule that blocked a packet, and the one that allowed another", async () => {

@@ -118,6 +118,8 @@ describe("trace", () => {
       { kind: "isolation", into: networkBridge(net) },
       { kind: "left", oif: "eth0" },
       { kind: "bridged", oif: endpointHostInterface(web) },
+      { kind: "snat", oif: "eth0", to: "192.0.2.10", owner },
+      { kind: "snat", oif: "eth0" },
     ];
     const report = await h.service.trace({
       endpoint: "web",
@@ -133,6 +135,8 @@ describe("trace", () => {
       'dropped by network isolation: NAT network "n1" is reached from other networks only through its port mappings and load balancers',
       "left through eth0, to the outside",
       `bridged to endpoint "web" (${endpointHostInterface(web)})`,
+      'source address translated to 192.0.2.10 by the OutBoundNAT policy of endpoint "web" on eth0, to the outside',
+      "source address translated on eth0, to the outside",
     ]);
   });
 });
