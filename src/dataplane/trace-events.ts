@@ -60,17 +60,26 @@ export function parseTraceLine(line: string): TraceEvent | undefined {
 }
 
 /**
- * The events of the first packet of a flow from host veth `veth`: a packet's trace begins at the bridge
- * table's prerouting hook (the trace rule, render/nft.ts), and the next packet of the flow (a retransmitted
- * SYN) begins there again. Another trace's packets come in from another veth, or go elsewhere.
+ * Whether an event begins a packet of the flow from host veth `veth` to `destination`: a packet's trace
+ * begins at the bridge table's prerouting hook (the trace rule, render/nft.ts).
  */
-export function firstPacket(events: readonly TraceEvent[], veth: string, destination: string): TraceEvent[] {
-  const starts = (e: TraceEvent): boolean =>
+export function startsPacket(e: TraceEvent, veth: string, destination: string): boolean {
+  return (
     e.type === "packet" &&
     e.family === "bridge" &&
     e.chain === "prerouting" &&
     e.packet?.get("iif") === veth &&
-    (e.packet.get("ip daddr") ?? e.packet.get("ip6 daddr")) === destination;
+    (e.packet.get("ip daddr") ?? e.packet.get("ip6 daddr")) === destination
+  );
+}
+
+/**
+ * The events of the first packet of a flow from host veth `veth`: the next packet of the flow (a
+ * retransmitted SYN) begins at the bridge table's prerouting hook again. Another trace's packets come in
+ * from another veth, or go elsewhere.
+ */
+export function firstPacket(events: readonly TraceEvent[], veth: string, destination: string): TraceEvent[] {
+  const starts = (e: TraceEvent): boolean => startsPacket(e, veth, destination);
   const first = events.findIndex(starts);
   if (first < 0) return [];
   const next = events.findIndex((e, i) => i > first && starts(e));

@@ -1,8 +1,9 @@
 /**
  * One trace: hostnet marks one flow of an endpoint's for nftables tracing (trace-flows.ts, through the
  * reconciler, so the mark goes when the trace ends or hostnetd restarts), reads the kernel's trace events
- * with `nft monitor`, sends one probe from the endpoint's namespace and address, and reads the first
- * packet's events in hostnet's terms (trace-events.ts).
+ * with `nft monitor`, sends one probe from the endpoint's namespace and address or waits for the next packet
+ * the endpoint sends of the flow itself, and reads the first packet's events in hostnet's terms
+ * (trace-events.ts).
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -13,6 +14,7 @@ import {
   elementQuery,
   firstPacket,
   parseTraceLine,
+  startsPacket,
   tracePath,
   type ElementQuery,
   type FoundElement,
@@ -21,19 +23,28 @@ import {
 } from "./trace-events.js";
 import type { TraceFlow } from "./trace-flows.js";
 
-/** What to send, from where: the flow and the endpoint's namespace and address. */
+/** A trace that sends its own probe: the flow, and the endpoint's namespace and address to send from. */
 export interface TraceProbe extends Omit<TraceFlow, "id"> {
+  readonly mode: "probe";
   /** The path of the endpoint's namespace. */
   readonly netns: string;
   readonly source: string;
 }
 
+/** A trace that sends nothing: it waits, `timeoutMs` at most, for the next packet the endpoint sends of the flow. */
+export interface TraceWatch extends Omit<TraceFlow, "id"> {
+  readonly mode: "watch";
+  readonly timeoutMs: number;
+}
+
 export interface TraceCapture {
-  /** The first packet's trace events as nft printed them. */
+  /** The first packet's trace events as nft printed them; none when no packet of the flow came. */
   readonly lines: readonly string[];
   readonly path: TracePath;
-  /** What the probe saw: `connected`, `refused`, `no answer`, `answered`, `sent`. */
-  readonly probe: string;
+  /** The first packet's source address, as the bridge saw it. */
+  readonly source?: string;
+  /** What the probe saw: `connected`, `refused`, `no answer`, `answered`, `sent`; a watch has none. */
+  readonly probe?: string;
 }
 
 /** How long the monitor may take to show that the flow's mark is in place before the probe goes anyway. */
@@ -114,31 +125,64 @@ async function elementsFound(
   return found;
 }
 
-/** Traces one probe; the flow is marked only while it runs. */
+/** Waits `ms`, or less if `signal` ends the wait first. */
+async function waitAtMost(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch {
+    // Ended early, by what the signal's owner says.
+  }
+}
+
+/** The source address of a packet as its first event shows it. */
+const sourceOf = (e: TraceEvent | undefined): string | undefined =>
+  e?.packet?.get("ip saddr") ?? e?.packet?.get("ip6 saddr");
+
+/**
+ * Traces one probe, or the next packet of the flow the endpoint sends (until the watch's time is up or
+ * `signal` says its caller left); the flow is marked only while the trace runs.
+ */
 export async function traceFlow(
   reconciler: Reconciler,
   runner: Runner,
-  probe: TraceProbe,
+  trace: TraceProbe | TraceWatch,
+  signal?: AbortSignal,
 ): Promise<TraceCapture> {
   const id = randomUUID().slice(0, 8);
   const lines: string[] = [];
   // Set by the monitor's callback: an object, which the loop below reads afresh each time.
   const mark = { seen: false };
-  const { veth, family, protocol, destination, port } = probe;
+  const { veth, family, protocol, destination, port } = trace;
+  // A watch ends once its packet has come, or the monitor it reads is gone.
+  const ended = new AbortController();
+  let monitorGone: string | undefined;
   // First, so that a flow another trace follows is refused before anything runs.
   reconciler.traces.add({ id, veth, family, protocol, destination, ...(port === undefined ? {} : { port }) });
   const monitor = startDaemonised(
     ["setpriv", "--pdeathsig", "KILL", "nft", "monitor"],
     (line) => {
-      if (line.startsWith("trace id ")) lines.push(line);
-      else if (line.startsWith(`add element bridge ${NFT_TABLE} trace`)) mark.seen = true;
+      if (line.startsWith("trace id ")) {
+        lines.push(line);
+        const e = parseTraceLine(line);
+        if (e !== undefined && startsPacket(e, veth, destination)) ended.abort();
+      } else if (line.startsWith(`add element bridge ${NFT_TABLE} trace`)) mark.seen = true;
     },
-    () => undefined,
+    (why) => {
+      monitorGone = why;
+      ended.abort();
+    },
   );
   try {
     await reconciler.converge(["trace"]);
     for (let waited = 0; !mark.seen && waited < MARK_SEEN_MS; waited += 20) await sleep(20);
-    const outcome = await sendProbe(runner, probe);
+    const probe = trace.mode === "probe" ? await sendProbe(runner, trace) : undefined;
+    if (trace.mode === "watch")
+      await waitAtMost(
+        trace.timeoutMs,
+        signal === undefined ? ended.signal : AbortSignal.any([ended.signal, signal]),
+      );
+    if (monitorGone !== undefined)
+      throw new Error(`nft monitor, which reads the trace, ended: ${monitorGone}`);
     await sleep(SETTLE_MS);
     monitor.stop();
     const parsed = lines.flatMap((line) => {
@@ -148,8 +192,8 @@ export async function traceFlow(
     const first = new Set(
       firstPacket(
         parsed.map((p) => p.e),
-        probe.veth,
-        probe.destination,
+        veth,
+        destination,
       ),
     );
     const events = parsed.filter((p) => first.has(p.e));
@@ -157,13 +201,15 @@ export async function traceFlow(
       runner,
       events.map((p) => p.e),
     );
+    const source = sourceOf(events[0]?.e);
     return {
       lines: events.map((p) => p.line),
       path: tracePath(
         events.map((p) => p.e),
         (q) => elements.get(queryKey(q)),
       ),
-      probe: outcome,
+      ...(source === undefined ? {} : { source }),
+      ...(probe === undefined ? {} : { probe }),
     };
   } finally {
     monitor.stop();

@@ -1,9 +1,11 @@
 /**
  * `POST /endpoints/{id}/trace` with real probes: each verdict hostnet's rules can give a packet from an
- * endpoint, told in hostnet's terms, with the nftables trace events behind it; the flow's mark gone after the
- * trace and after hostnetd is killed mid-trace and restarted; other traffic never traced.
+ * endpoint, told in hostnet's terms, with the nftables trace events behind it; a watch of the next packet a
+ * container sends itself, and its timeout; the flow's mark gone after the trace, when a watch's caller
+ * leaves, and after hostnetd is killed mid-trace and restarted; other traffic never traced.
  */
 import { spawn } from "node:child_process";
+import { request } from "node:http";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useLab, type EndpointBody } from "../helpers/lab.js";
@@ -17,7 +19,9 @@ interface TraceBody {
   Source: string;
   Dropped: boolean;
   Steps: { Kind: string; Description: string }[];
-  Probe: string;
+  Probe?: string;
+  Seen?: boolean;
+  TimeoutSeconds?: number;
   Events: string[];
 }
 
@@ -50,6 +54,14 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
     (await must(inNs(lab.t.host, ["nft", "list", "set", "bridge", "hostnet", "trace4"]))) +
     (await must(inNs(lab.t.host, ["nft", "list", "set", "bridge", "hostnet", "trace6"])));
   const hasElements = (listing: string): boolean => /elements\s*=/.test(listing);
+  /** Whether the trace sets came to hold a flow (or none, with `want` false) within 5 s. */
+  const markedSoon = async (want = true): Promise<boolean> => {
+    for (let i = 0; i < 100; i++) {
+      if (hasElements(await marked()) === want) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  };
 
   beforeAll(async () => {
     const t = lab.t;
@@ -267,6 +279,130 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
     }
   });
 
+  it("watches the next real packet the endpoint sends, and sends no probe of its own", async () => {
+    const watching = lab.d.api("POST", "/endpoints/client/trace", {
+      Destination: lab.t.extIp4,
+      Protocol: "icmp",
+      Watch: true,
+      TimeoutSeconds: 60,
+    });
+    expect(await markedSoon()).toBe(true);
+    const sent = Date.now();
+    // A packet of the container's own.
+    expect(await ping(lab.t.ns("client"), lab.t.extIp4)).toBe(true);
+    const r = await watching;
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const t = r.body as TraceBody;
+    expect(t).toMatchObject({ Seen: true, TimeoutSeconds: 60, Dropped: false, Source: addr("client") });
+    expect(t.Probe).toBeUndefined();
+    expect(t.Events.length).toBeGreaterThan(0);
+    expect(kinds(t)).toEqual(["masquerade", "left"]);
+    // It answered once the packet came, not when its time was up.
+    expect(Date.now() - sent).toBeLessThan(10_000);
+    expect(hasElements(await marked())).toBe(false);
+    expect(await lab.plan()).toEqual([]);
+  });
+
+  it("answers a watch no packet came for once its time is up, with nothing traced", async () => {
+    const started = Date.now();
+    const t = await lab.d.ok<TraceBody>("POST", "/endpoints/client/trace", {
+      Destination: "192.0.2.77",
+      Protocol: "tcp",
+      Port: 9,
+      Watch: true,
+      TimeoutSeconds: 2,
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(t).toMatchObject({ Seen: false, TimeoutSeconds: 2, Dropped: false, Steps: [], Events: [] });
+    expect(t.Probe).toBeUndefined();
+    expect(hasElements(await marked())).toBe(false);
+  });
+
+  it("prints a watched packet's path with hostnet trace --watch: a connection the ACL blocks", async () => {
+    const cli = run([
+      process.execPath,
+      HOSTNET,
+      "--socket",
+      lab.d.socket,
+      "trace",
+      "--from",
+      "guarded",
+      "--to",
+      `${lab.t.extIp4}:5432`,
+      "--watch",
+      "--timeout",
+      "60",
+    ]);
+    expect(await markedSoon()).toBe(true);
+    // The container connects by itself; its ACL drops the SYN, so it gives up after 2 s.
+    await run(
+      inNs(lab.t.ns("guarded"), ["timeout", "2", "bash", "-c", `exec 3<>/dev/tcp/${lab.t.extIp4}/5432`]),
+    );
+    const r = await cli;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        `guarded (${addr("guarded")}) -> ${lab.t.extIp4}:5432/tcp`,
+        '  blocked by the ACL rule of endpoint "guarded": Out, priority 200, Block',
+        "dropped; watched: a packet the endpoint sent itself",
+        "",
+      ].join("\n"),
+    );
+    const usage = await run([
+      process.execPath,
+      HOSTNET,
+      "--socket",
+      lab.d.socket,
+      "trace",
+      "--from",
+      "guarded",
+      "--to",
+      lab.t.extIp4,
+      "--timeout",
+      "5",
+    ]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("--timeout is for --watch");
+  });
+
+  it("refuses a watch it cannot keep, naming the field", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ Destination: lab.t.extIp4, Protocol: "icmp", Watch: true, Source: "10.41.0.99" }, "Source"],
+      [{ Destination: lab.t.extIp4, Protocol: "icmp", TimeoutSeconds: 5 }, "TimeoutSeconds"],
+      [{ Destination: lab.t.extIp4, Protocol: "icmp", Watch: true, TimeoutSeconds: 0 }, "TimeoutSeconds"],
+      [{ Destination: lab.t.extIp4, Protocol: "icmp", Watch: true, TimeoutSeconds: 3601 }, "TimeoutSeconds"],
+    ];
+    for (const [body, field] of cases) {
+      const r = await lab.d.api("POST", "/endpoints/client/trace", body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body).toMatchObject({ error: { field } });
+    }
+    expect(hasElements(await marked())).toBe(false);
+  });
+
+  it("removes a watch's mark as soon as its caller leaves", async () => {
+    const req = request({
+      socketPath: lab.d.socket,
+      method: "POST",
+      path: "/endpoints/client/trace",
+      headers: { "content-type": "application/json" },
+    });
+    req.on("error", () => undefined);
+    req.end(
+      JSON.stringify({
+        Destination: "192.0.2.77",
+        Protocol: "udp",
+        Port: 9,
+        Watch: true,
+        TimeoutSeconds: 600,
+      }),
+    );
+    expect(await markedSoon()).toBe(true);
+    req.destroy();
+    expect(await markedSoon(false)).toBe(true);
+    expect(await lab.plan()).toEqual([]);
+  });
+
   it("refuses a probe it cannot send, naming the field, and marks nothing", async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ Destination: "10.0.0.300", Protocol: "icmp" }, "Destination"],
@@ -318,6 +454,25 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
       during = await marked();
     }
     expect(hasElements(during)).toBe(true);
+    await lab.d.kill("SIGKILL");
+    await pending;
+    expect(hasElements(await marked())).toBe(true);
+    await lab.d.restart();
+    expect(hasElements(await marked())).toBe(false);
+    expect(await lab.plan()).toEqual([]);
+  });
+
+  it("removes the mark of a watch hostnetd was killed in, when it starts again", async () => {
+    const pending = lab.d
+      .api("POST", "/endpoints/client/trace", {
+        Destination: "192.0.2.77",
+        Protocol: "tcp",
+        Port: 9,
+        Watch: true,
+        TimeoutSeconds: 600,
+      })
+      .catch(() => undefined);
+    expect(await markedSoon()).toBe(true);
     await lab.d.kill("SIGKILL");
     await pending;
     expect(hasElements(await marked())).toBe(true);
