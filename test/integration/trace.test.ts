@@ -480,4 +480,24 @@ describe.skipIf(needsRoot)("hostnet trace: why a packet went where it went", () 
     expect(hasElements(await marked())).toBe(false);
     expect(await lab.plan()).toEqual([]);
   });
+
+  it("stops at once on SIGTERM with a watch running, and removes its mark on the way", async () => {
+    const pending = lab.d
+      .api("POST", "/endpoints/client/trace", {
+        Destination: "192.0.2.77",
+        Protocol: "udp",
+        Port: 9,
+        Watch: true,
+        TimeoutSeconds: 600,
+      })
+      .catch(() => undefined);
+    expect(await markedSoon()).toBe(true);
+    const stopping = Date.now();
+    await lab.d.kill("SIGTERM");
+    expect(Date.now() - stopping).toBeLessThan(15_000);
+    await pending;
+    expect(hasElements(await marked())).toBe(false);
+    await lab.d.restart();
+    expect(await lab.plan()).toEqual([]);
+  });
 });
