@@ -232,7 +232,7 @@ function describeHop(
       return `dropped by the closed policy of ${net === undefined ? "a Private or Internal network" : `${net.type} network "${net.name}"`}: nothing is routed into or out of it`;
     }
     case "masquerade":
-      return `masqueraded behind the host's address on ${names.interface(hop.oif)}`;
+      return `masqueraded behind the host's address${hop.to === undefined ? "" : ` ${hop.to}`} on ${names.interface(hop.oif)}`;
     case "snat": {
       const ep = names.endpoint(hop.owner);
       const lb = names.loadBalancer(hop.owner);

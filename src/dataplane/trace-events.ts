@@ -149,7 +149,8 @@ export type TraceHop =
   | { readonly kind: "aclDefault"; readonly direction: "In" | "Out"; readonly address: string }
   | { readonly kind: "isolation"; readonly into: string }
   | { readonly kind: "closed"; readonly iif: string; readonly oif: string }
-  | { readonly kind: "masquerade"; readonly oif: string }
+  /** `to`: the address it was masqueraded to, which only its connection's reply tuple shows. */
+  | { readonly kind: "masquerade"; readonly oif: string; readonly to?: string }
   /** `to`: the source address OutBoundNAT translated to, `owner` the endpoint whose policy it is. */
   | { readonly kind: "snat"; readonly oif: string; readonly to?: string; readonly owner?: Owner }
   | { readonly kind: "left"; readonly oif: string }
@@ -281,4 +282,40 @@ export function tracePath(
   }
   const last = dropped ? undefined : lastHop(events);
   return { hops: last === undefined ? hops : [...hops, last], dropped };
+}
+
+/** conntrack's names of the protocols nft's packet events name. */
+const conntrackProtocols: Readonly<Record<string, string>> = {
+  tcp: "tcp",
+  udp: "udp",
+  icmp: "icmp",
+  "ipv6-icmp": "icmpv6",
+};
+
+/**
+ * The `conntrack -L` options that find the connection a packet began, by its original tuple as the packet's
+ * first event shows it; undefined for a packet conntrack cannot be asked about so.
+ */
+export function conntrackFilter(p: PacketFields): string[] | undefined {
+  const v4 = p.get("ip saddr") !== undefined;
+  const source = p.get("ip saddr") ?? p.get("ip6 saddr");
+  const destination = p.get("ip daddr") ?? p.get("ip6 daddr");
+  const protocol = conntrackProtocols[p.get("ip protocol") ?? p.get("ip6 nexthdr") ?? ""];
+  if (source === undefined || destination === undefined || protocol === undefined) return undefined;
+  const sport = p.get("tcp sport") ?? p.get("udp sport");
+  const dport = p.get("tcp dport") ?? p.get("udp dport");
+  const icmpId = p.get("icmp id") ?? p.get("icmpv6 id");
+  return [
+    ...["-f", v4 ? "ipv4" : "ipv6", "-p", protocol, "-s", source, "-d", destination],
+    ...(sport === undefined || dport === undefined ? [] : ["--sport", sport, "--dport", dport]),
+    ...(icmpId === undefined ? [] : [protocol === "icmpv6" ? "--icmpv6-id" : "--icmp-id", icmpId]),
+  ];
+}
+
+/**
+ * Where a connection's replies go, from its `conntrack -L` line (original tuple, then reply tuple): the
+ * address its source was translated to.
+ */
+export function replyDestination(line: string): string | undefined {
+  return [...line.matchAll(/\bdst=(\S+)/g)][1]?.[1];
 }

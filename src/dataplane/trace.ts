@@ -11,9 +11,11 @@ import { KernelCommandError, startDaemonised, type Runner } from "./linux/exec.j
 import { NFT_TABLE } from "./naming.js";
 import type { Reconciler } from "./reconciler.js";
 import {
+  conntrackFilter,
   elementQuery,
   firstPacket,
   parseTraceLine,
+  replyDestination,
   startsPacket,
   tracePath,
   type ElementQuery,
@@ -125,6 +127,28 @@ async function elementsFound(
   return found;
 }
 
+/**
+ * The path with the address a masquerade translated the source to, which the packet's connection's reply
+ * tuple holds: masquerade picks it as the packet leaves, after the last hook that shows the packet.
+ */
+async function withMasqueradeAddress(
+  runner: Runner,
+  path: TracePath,
+  first: TraceEvent | undefined,
+): Promise<TracePath> {
+  const filter = first?.packet === undefined ? undefined : conntrackFilter(first.packet);
+  if (filter === undefined || !path.hops.some((h) => h.kind === "masquerade")) return path;
+  let to: string | undefined;
+  try {
+    const { stdout } = await runner.run(["conntrack", "-L", ...filter]);
+    to = replyDestination(stdout.split("\n")[0] ?? "");
+  } catch {
+    // The connection is gone already: the step is shown without the address.
+  }
+  if (to === undefined) return path;
+  return { ...path, hops: path.hops.map((h) => (h.kind === "masquerade" ? { ...h, to } : h)) };
+}
+
 /** Waits `ms`, or less if `signal` ends the wait first. */
 async function waitAtMost(ms: number, signal: AbortSignal): Promise<void> {
   try {
@@ -202,12 +226,13 @@ export async function traceFlow(
       events.map((p) => p.e),
     );
     const source = sourceOf(events[0]?.e);
+    const path = tracePath(
+      events.map((p) => p.e),
+      (q) => elements.get(queryKey(q)),
+    );
     return {
       lines: events.map((p) => p.line),
-      path: tracePath(
-        events.map((p) => p.e),
-        (q) => elements.get(queryKey(q)),
-      ),
+      path: await withMasqueradeAddress(runner, path, events[0]?.e),
       ...(source === undefined ? {} : { source }),
       ...(probe === undefined ? {} : { probe }),
     };

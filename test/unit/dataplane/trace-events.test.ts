@@ -6,9 +6,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  conntrackFilter,
   elementQuery,
   firstPacket,
   parseTraceLine,
+  replyDestination,
   tracePath,
   type ElementQuery,
   type FoundElement,
@@ -99,6 +101,41 @@ describe("trace lines", () => {
       set: "aclOut4_0",
       key: "10.41.0.4 . tcp . 192.0.2.2 . 36421 . 5432",
     });
+  });
+});
+
+describe("the connection a traced packet began", () => {
+  const first = (name: string): Map<string, string> =>
+    new Map(fixture(name).find((e) => e.type === "packet")?.packet ?? []);
+
+  it("is asked of conntrack by the packet's original tuple", () => {
+    expect(conntrackFilter(first("node-port"))).toEqual([
+      ...["-f", "ipv4", "-p", "tcp", "-s", "10.41.0.3", "-d", "192.0.2.1"],
+      ...["--sport", "39573", "--dport", "30080"],
+    ]);
+    expect(conntrackFilter(first("outbound-nat"))).toEqual([
+      ...["-f", "ipv4", "-p", "icmp", "-s", "10.41.0.4", "-d", "192.0.2.2", "--icmp-id", "23251"],
+    ]);
+    expect(
+      conntrackFilter(
+        new Map([
+          ["ip6 saddr", "fd42::2"],
+          ["ip6 daddr", "2001:db8:1::2"],
+          ["ip6 nexthdr", "ipv6-icmp"],
+          ["icmpv6 id", "7"],
+        ]),
+      ),
+    ).toEqual(["-f", "ipv6", "-p", "icmpv6", "-s", "fd42::2", "-d", "2001:db8:1::2", "--icmpv6-id", "7"]);
+    expect(conntrackFilter(new Map([["ether saddr", "02:00:00:00:00:01"]]))).toBeUndefined();
+  });
+
+  it("tells the address its source was translated to by where its replies go", () => {
+    expect(
+      replyDestination(
+        "icmp     1 29 src=10.41.0.3 dst=192.0.2.2 type=8 code=0 id=23251 src=192.0.2.2 dst=192.0.2.1 type=0 code=0 id=23251 mark=0 use=1",
+      ),
+    ).toBe("192.0.2.1");
+    expect(replyDestination("")).toBeUndefined();
   });
 });
 
