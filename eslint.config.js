@@ -8,7 +8,8 @@ const noChildProcess = {
 };
 const noSqlite = { name: "better-sqlite3", message: "Only src/store/ touches SQLite." };
 /** The API's schema modules, relative to src/cli and src/client: their static types describe its JSON. */
-const schemaModules = "\\.\\./(api/rest/(wire|load-balancers|info|globals|events)|policies/[a-z-]+)\\.js$";
+const schemaModules =
+  "\\.\\./(api/rest/(wire|load-balancers|info|globals|events|trace)|policies/[a-z-]+)\\.js$";
 const schemaTypesOnly = {
   regex: `^${schemaModules}`,
   allowTypeImports: true,
@@ -74,7 +75,7 @@ export default tseslint.config(
           patterns: [
             {
               regex:
-                "^\\.\\./(core|dataplane|store|ipam|modes|cluster)/|^\\.\\./api/(?!rest/(wire|load-balancers|info|events)\\.js$)",
+                "^\\.\\./(core|dataplane|store|ipam|modes|cluster)/|^\\.\\./api/(?!rest/(wire|load-balancers|info|events|trace)\\.js$)",
               message: "The CLI reaches hostnetd only through src/client.",
             },
             schemaTypesOnly,

@@ -211,7 +211,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       interfaceAddresses: (netns, ifname) => interfaceAddresses(runner, netns, ifname),
       namespaceAt,
       linkStats,
-      trace: (probe) => traceFlow(reconciler, runner, probe),
+      trace: (trace, signal) => traceFlow(reconciler, runner, trace, signal),
       ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
       ...(registry === undefined || overlayAddresses === undefined
         ? {}

@@ -32,6 +32,7 @@ export const coreFields = [
   "destination",
   "port",
   "source",
+  "timeout",
 ] as const;
 export type CoreField = (typeof coreFields)[number];
 

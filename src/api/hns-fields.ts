@@ -25,4 +25,5 @@ export const hnsFieldNames: Readonly<Record<Exclude<CoreField, "sandbox">, strin
   destination: "Destination",
   port: "Port",
   source: "Source",
+  timeout: "TimeoutSeconds",
 };

@@ -21,6 +21,7 @@ import { registerGlobalRoutes } from "./rest/globals.js";
 import { registerLoadBalancerRoutes } from "./rest/load-balancers.js";
 import { registerMetrics } from "./rest/metrics.js";
 import { registerEventRoute } from "./rest/events.js";
+import { registerTraceRoute } from "./rest/trace.js";
 import type { HostnetMetrics } from "../metrics/metrics.js";
 
 const MAX_PARAM_LENGTH = 1024;
@@ -122,6 +123,7 @@ export async function buildApp(
   if (metrics !== undefined) registerMetrics(app, metrics);
   registerRoutes(app, service);
   registerEventRoute(app, service.events);
+  registerTraceRoute(app, service);
   registerGlobalRoutes(app);
   registerCniRoute(app, new CniHandler(service), metrics);
   registerLoadBalancerRoutes(app, service.loadBalancers);

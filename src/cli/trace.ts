@@ -1,6 +1,6 @@
 /** `hostnet trace`: why a packet from an endpoint went where it went, or was dropped. */
 import { isIP } from "node:net";
-import type { TraceRequest, TraceWire } from "../api/rest/wire.js";
+import type { TraceRequest, TraceWire } from "../api/rest/trace.js";
 import { defineCommand } from "./command.js";
 import { UsageError } from "./errors.js";
 
@@ -41,19 +41,57 @@ export function parseTraceTarget(text: string): TraceRequest {
   return { Destination: address, Protocol: proto, ...(port === undefined ? {} : { Port: n }) };
 }
 
-/** The probe, then its path one step a line, and how it ended. */
+/** The packet, then its path one step a line, and how it ended: what the probe saw, or what the watch did. */
 export function traceText(t: TraceWire): string {
   const to = `${t.Destination}${t.Port === undefined ? "" : `:${String(t.Port)}`}/${t.Protocol}`;
+  const head = `${t.Endpoint} (${t.Source}) -> ${to}`;
+  if (t.Seen === false)
+    return [
+      head,
+      `no packet of this flow within ${String(t.TimeoutSeconds ?? 0)} s; nothing was traced`,
+    ].join("\n");
   const steps = t.Steps.map((s) => `  ${s.Description}`);
   const end = t.Dropped ? "dropped" : steps.length === 0 ? "no hook of hostnet's saw it" : "passed";
-  return [`${t.Endpoint} (${t.Source}) -> ${to}`, ...steps, `${end}; the probe: ${t.Probe}`].join("\n");
+  const how = t.Probe === undefined ? "watched: a packet the endpoint sent itself" : `the probe: ${t.Probe}`;
+  return [head, ...steps, `${end}; ${how}`].join("\n");
+}
+
+/** --timeout: whole seconds, at least 1; hostnetd checks the most. */
+function watchTimeout(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1)) throw new UsageError(`--timeout "${text}" is not a whole number of seconds, at least 1`);
+  return n;
+}
+
+/** The request body `hostnet trace`'s flags ask for. */
+export function traceRequest(values: {
+  readonly to?: string;
+  readonly source?: string;
+  readonly watch?: boolean;
+  readonly timeout?: string;
+}): TraceRequest {
+  if (values.to === undefined) throw new UsageError(`missing --to ${traceTargetSyntax}`);
+  if (values.watch !== true && values.timeout !== undefined)
+    throw new UsageError("--timeout is for --watch, which waits");
+  if (values.watch === true && values.source !== undefined)
+    throw new UsageError("--source is for a probe: --watch follows what the endpoint sends itself");
+  return {
+    ...parseTraceTarget(values.to),
+    ...(values.source === undefined ? {} : { Source: values.source }),
+    ...(values.watch === true ? { Watch: true } : {}),
+    ...(values.timeout === undefined ? {} : { TimeoutSeconds: watchTimeout(values.timeout) }),
+  };
 }
 
 export const trace = defineCommand({
   names: ["trace"],
-  help: "Send a probe from an endpoint and show its path through hostnet's rules: what translated, allowed or dropped it, where it left",
+  help: "Send a probe from an endpoint, or watch its next packet, and show its path through hostnet's rules: what translated, allowed or dropped it, where it left",
   options: {
-    from: { type: "string", arg: "ENDPOINT", description: "The endpoint the probe leaves from (ID or name)" },
+    from: {
+      type: "string",
+      arg: "ENDPOINT",
+      description: "The endpoint the packet leaves from (ID or name)",
+    },
     to: {
       type: "string",
       arg: traceTargetSyntax,
@@ -62,18 +100,27 @@ export const trace = defineCommand({
     source: {
       type: "string",
       arg: "ADDR",
-      description: "Send from this address of the endpoint's namespace instead of its own (a forged source)",
+      description:
+        "Send the probe from this address of the endpoint's namespace instead of its own (a forged source)",
+    },
+    watch: {
+      type: "boolean",
+      description: "Send no probe: trace the next packet of the flow the endpoint sends itself",
+    },
+    timeout: {
+      type: "string",
+      arg: "SECONDS",
+      description: "With --watch: how long to wait for that packet (hostnetd's default: 30)",
     },
   },
-  examples: ["hostnet trace --from web1 --to 10.0.0.7:5432", "hostnet trace --from web1 --to 1.1.1.1/icmp"],
+  examples: [
+    "hostnet trace --from web1 --to 10.0.0.7:5432",
+    "hostnet trace --from web1 --to 1.1.1.1/icmp",
+    "hostnet trace --from web1 --to 10.0.0.7:5432 --watch --timeout 120",
+  ],
   async run(ctx, { values }) {
     if (values.from === undefined) throw new UsageError("missing --from ENDPOINT");
-    if (values.to === undefined) throw new UsageError(`missing --to ${traceTargetSyntax}`);
-    const target = parseTraceTarget(values.to);
-    const answer = await ctx.client.trace(
-      values.from,
-      values.source === undefined ? target : { ...target, Source: values.source },
-    );
+    const answer = await ctx.client.trace(values.from, traceRequest(values));
     ctx.show(answer, () => traceText(answer));
   },
 });

@@ -2,8 +2,9 @@
  * Typed client for hostnetd's REST API on its unix socket, the CLI's way to hostnetd. It loads only node:
  * built-ins and src/errors.ts; its types are the API's schemas', imported as types only.
  */
-import { request, streamLines, type RequestOptions } from "./request.js";
+import { defaultTimeoutMs, request, streamLines, type RequestOptions } from "./request.js";
 import type { EventWire } from "../api/rest/events.js";
+import type { TraceRequest, TraceWire } from "../api/rest/trace.js";
 import type { InfoWire as Info } from "../api/rest/info.js";
 import type { HnsFeaturesWire, HnsVersionWire } from "../api/rest/globals.js";
 import type {
@@ -22,8 +23,6 @@ import type {
   NetworkRequest,
   NetworkWire as Network,
   Plan,
-  TraceRequest,
-  TraceWire,
   PolicyRequest,
 } from "../api/rest/wire.js";
 
@@ -69,7 +68,10 @@ export interface HostnetClient {
   /** Adds or removes one backend. */
   modifyBackends(ref: string, body: BackendRequest): Promise<LoadBalancer>;
 
-  /** Sends a probe from the endpoint with tracing on for its flow alone: where it went, or what dropped it. */
+  /**
+   * Sends a probe from the endpoint (or, with Watch, waits for the next packet of the flow it sends) with
+   * tracing on for its flow alone: where it went, or what dropped it.
+   */
   trace(ref: string, body: TraceRequest): Promise<TraceWire>;
   /** What the next converge would change in the kernel, without changing it. */
   plan(): Promise<Plan>;
@@ -96,8 +98,13 @@ interface EventQuery {
  * const nets = await client.networks();
  */
 export function createClient(options: RequestOptions): HostnetClient {
-  const call = (method: string, path: string, body?: unknown): Promise<unknown> =>
-    request(options, method, path, body);
+  const call = (method: string, path: string, body?: unknown, waitsMs = 0): Promise<unknown> =>
+    request(
+      waitsMs === 0 ? options : { ...options, timeoutMs: (options.timeoutMs ?? defaultTimeoutMs) + waitsMs },
+      method,
+      path,
+      body,
+    );
   const ref = encodeURIComponent;
   const none = async (p: Promise<unknown>): Promise<void> => {
     await p;
@@ -147,7 +154,14 @@ export function createClient(options: RequestOptions): HostnetClient {
     modifyBackends: async (r, body) =>
       (await call("POST", `/loadbalancers/${ref(r)}/endpoints`, body)) as LoadBalancer,
 
-    trace: async (r, body) => (await call("POST", `/endpoints/${ref(r)}/trace`, body)) as TraceWire,
+    // A watch answers once its packet came or its time is up: the wait for the answer is that much longer.
+    trace: async (r, body) =>
+      (await call(
+        "POST",
+        `/endpoints/${ref(r)}/trace`,
+        body,
+        body.Watch === true ? (body.TimeoutSeconds ?? 0) * 1000 : 0,
+      )) as TraceWire,
     plan: async () => (await call("GET", "/plan")) as Plan,
     info: async () => (await call("GET", "/info")) as Info,
     events: (query, onEvent) => {

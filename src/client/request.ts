@@ -16,7 +16,7 @@ export interface RequestOptions {
 export const CLIENT_AGENT = "hostnet";
 
 /** A create converges the kernel before it answers, which can take seconds on a loaded host. */
-const defaultTimeoutMs = 120_000;
+export const defaultTimeoutMs = 120_000;
 
 // Only for answers without a readable error body, e.g. from a proxy or an older daemon.
 const codeOfStatus: Readonly<Partial<Record<number, ErrorCode>>> = {

@@ -312,9 +312,12 @@ export class HostnetService {
     });
   }
 
-  /** Why a packet from an endpoint goes where it goes: one probe, traced through hostnet's rules. */
-  trace(spec: TraceSpec): Promise<TraceReport> {
-    return traceEndpoint(this.core, this.core.host.trace, spec);
+  /**
+   * Why a packet from an endpoint goes where it goes: one probe, or the next packet of the flow it sends
+   * (until `signal` says the caller left), traced through hostnet's rules.
+   */
+  trace(spec: TraceSpec, signal?: AbortSignal): Promise<TraceReport> {
+    return traceEndpoint(this.core, this.core.host.trace, spec, signal);
   }
 
   /** The addresses (CIDRs) of an interface in a namespace; undefined when it does not exist (CNI CHECK). */

@@ -1,16 +1,16 @@
 /**
  * `hostnet trace`: why a packet from an endpoint went where it went, or was dropped. The dataplane traces one
- * probe (dataplane/trace.ts); this module checks the request and tells the probe's path in the store's
- * words: which endpoint's port mapping or which load balancer translated it, which ACL rule of which endpoint
+ * probe, or watches for the next packet the endpoint sends of the flow (dataplane/trace.ts); this module
+ * checks the request and tells the packet's path in the store's words: which endpoint's port mapping or which load balancer translated it, which ACL rule of which endpoint
  * (priority, action) let it through or blocked it, which network's isolation or closed policy dropped it,
  * anti-spoofing, and where it left.
  */
-import type { TraceCapture, TraceProbe } from "../dataplane/trace.js";
+import type { TraceCapture, TraceProbe, TraceWatch } from "../dataplane/trace.js";
 import type { TraceHop } from "../dataplane/trace-events.js";
 import type { TraceProtocol } from "../dataplane/trace-flows.js";
 import { conflict, invalidArgument } from "../errors.js";
 import { familyOfAddress, parseIp } from "../model/ip.js";
-import type { Endpoint, Network } from "../model/types.js";
+import type { Endpoint, LoadBalancer, Network } from "../model/types.js";
 import type { AclPolicy } from "../policies/acl.js";
 import { getEndpoint, type Core } from "./context.js";
 import { endpointHostInterface, networkBridge } from "./kernel-names.js";
@@ -27,7 +27,14 @@ export interface TraceSpec {
    * address the namespace has shows what anti-spoofing does with a forged source.
    */
   readonly source?: string;
+  /** Send no probe: wait for the next packet of the flow the endpoint sends itself. */
+  readonly watch?: boolean;
+  /** How long a watch waits for its packet, in seconds: WATCH_SECONDS unless given. */
+  readonly timeoutSeconds?: number;
 }
+
+/** How long a watch waits for its packet unless asked otherwise, and at most. */
+export const WATCH_SECONDS = { default: 30, max: 3600 } as const;
 
 /** One step of the path, said for people, with what kind of step it is. */
 interface TraceStep {
@@ -43,17 +50,42 @@ export interface TraceReport {
   readonly port?: number;
   readonly dropped: boolean;
   readonly steps: readonly TraceStep[];
-  /** What the probe saw: `connected`, `refused`, `no answer`, `answered`, `sent`. */
-  readonly probe: string;
-  /** The nftables trace events of the probe's first packet, as `nft monitor` printed them. */
+  /** What the probe saw: `connected`, `refused`, `no answer`, `answered`, `sent`; a watch sends none. */
+  readonly probe?: string;
+  /** A watch's: whether a packet of the flow came within `timeoutSeconds`. */
+  readonly watched?: { readonly seen: boolean; readonly timeoutSeconds: number };
+  /** The nftables trace events of the packet, as `nft monitor` printed them. */
   readonly events: readonly string[];
 }
 
-/** What the trace needs of hostnetd's namespace: one traced probe. */
-export type TraceRunner = (probe: TraceProbe) => Promise<TraceCapture>;
+/**
+ * What the trace needs of hostnetd's namespace: one traced probe or watch; `signal` ends a watch early (its
+ * caller left).
+ */
+export type TraceRunner = (trace: TraceProbe | TraceWatch, signal?: AbortSignal) => Promise<TraceCapture>;
 
-/** The request checked against the endpoint: a flow it can send, from its address of the destination's family. */
-function probeOf(core: Core, spec: TraceSpec): { ep: Endpoint; probe: TraceProbe } {
+/** A watch's time in milliseconds, checked; undefined for a probe. */
+function watchMs(spec: TraceSpec): number | undefined {
+  if (spec.watch !== true) {
+    if (spec.timeoutSeconds !== undefined) throw invalidArgument("timeout", "is for a watch, which waits");
+    return undefined;
+  }
+  if (spec.source !== undefined)
+    throw invalidArgument("source", "is for a probe: a watch follows what the endpoint sends itself");
+  const seconds = spec.timeoutSeconds ?? WATCH_SECONDS.default;
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > WATCH_SECONDS.max)
+    throw invalidArgument(
+      "timeout",
+      `must be a whole number of seconds from 1 to ${String(WATCH_SECONDS.max)}`,
+    );
+  return seconds * 1000;
+}
+
+/**
+ * The request checked against the endpoint: a flow it can send, from its address of the destination's
+ * family; a probe is sent from its namespace, a watch needs only its host veth.
+ */
+function traceOf(core: Core, spec: TraceSpec): { ep: Endpoint; trace: TraceProbe | TraceWatch } {
   const destination = parseIp("destination", spec.destination).address;
   if (spec.protocol === "icmp" && spec.port !== undefined)
     throw invalidArgument("port", "is for tcp and udp; icmp has no ports");
@@ -61,11 +93,14 @@ function probeOf(core: Core, spec: TraceSpec): { ep: Endpoint; probe: TraceProbe
     throw invalidArgument("port", `is required for ${spec.protocol}`);
   if (spec.port !== undefined && (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535))
     throw invalidArgument("port", "must be an integer from 1 to 65535");
+  const timeoutMs = watchMs(spec);
   const ep = getEndpoint(core, spec.endpoint);
   if (ep.remoteHost !== null) throw conflict(`endpoint "${ep.name}" is on another host: trace it there`);
   const ns =
     ep.attachment?.kind === "namespace" ? core.store.namespaces.find(ep.attachment.namespaceId) : undefined;
-  if (ns === undefined)
+  if (timeoutMs !== undefined && ep.attachment === null)
+    throw conflict(`endpoint "${ep.name}" is not attached: it sends nothing to watch`);
+  if (timeoutMs === undefined && ns === undefined)
     throw conflict(
       `endpoint "${ep.name}" is not attached to a namespace of hostnet's: there is nothing to send from`,
     );
@@ -81,23 +116,26 @@ function probeOf(core: Core, spec: TraceSpec): { ep: Endpoint; probe: TraceProbe
       "destination",
       `endpoint "${ep.name}" has no IPv${String(family)} address to send from`,
     );
+  const flow = {
+    veth: endpointHostInterface(ep),
+    family,
+    protocol: spec.protocol,
+    destination,
+    ...(spec.port === undefined ? {} : { port: spec.port }),
+  };
   return {
     ep,
-    probe: {
-      netns: ns.path,
-      source,
-      veth: endpointHostInterface(ep),
-      family,
-      protocol: spec.protocol,
-      destination,
-      ...(spec.port === undefined ? {} : { port: spec.port }),
-    },
+    trace:
+      timeoutMs !== undefined
+        ? { mode: "watch", ...flow, timeoutMs }
+        : { mode: "probe", netns: ns?.path ?? "", source, ...flow },
   };
 }
 
 /** Names of what the kernel's names and the element comments stand for, from the store as it is now. */
 interface Names {
   endpoint(owner: string | undefined): Endpoint | undefined;
+  loadBalancer(owner: string | undefined): LoadBalancer | undefined;
   /** An interface: a network's bridge, an endpoint's host veth, or one that is not hostnet's. */
   interface(name: string): string;
   network(id: string): Network | undefined;
@@ -111,6 +149,8 @@ function namesOf(core: Core): Names {
   return {
     endpoint: (owner) =>
       owner?.startsWith("ep:") === true ? core.store.endpoints.find(owner.slice(3)) : undefined,
+    loadBalancer: (owner) =>
+      owner?.startsWith("lb:") === true ? core.store.loadBalancers.find(owner.slice(3)) : undefined,
     network: (id) => core.store.networks.find(id),
     bridgeOf: (name) => networks.find((n) => networkBridge(n) === name),
     interface(name) {
@@ -157,14 +197,15 @@ function describeHop(
         : `translated by the port mapping ${mapping}of endpoint "${ep.name}"`;
     }
     case "loadBalancer": {
-      const lb =
-        hop.owner?.startsWith("lb:") === true ? core.store.loadBalancers.find(hop.owner.slice(3)) : undefined;
+      const lb = names.loadBalancer(hop.owner);
       return lb === undefined
         ? "translated by a load balancer"
         : `translated by load balancer "${lb.name}" (${lb.id}, VIPs ${lb.vips.join(", ") || "none: NodePort"})`;
     }
-    case "noBackend":
-      return "refused: the load balancer has no backend of this address family";
+    case "noBackend": {
+      const lb = names.loadBalancer(hop.owner);
+      return `refused: ${lb === undefined ? "the load balancer" : `load balancer "${lb.name}"`} has no backend of this address family`;
+    }
     case "translated":
       return `to ${hop.to}`;
     case "acl": {
@@ -191,9 +232,18 @@ function describeHop(
       return `dropped by the closed policy of ${net === undefined ? "a Private or Internal network" : `${net.type} network "${net.name}"`}: nothing is routed into or out of it`;
     }
     case "masquerade":
-      return `masqueraded behind the host's address on ${names.interface(hop.oif)}`;
-    case "snat":
-      return `source address translated (OutBoundNAT) on ${names.interface(hop.oif)}`;
+      return `masqueraded behind the host's address${hop.to === undefined ? "" : ` ${hop.to}`} on ${names.interface(hop.oif)}`;
+    case "snat": {
+      const ep = names.endpoint(hop.owner);
+      const lb = names.loadBalancer(hop.owner);
+      const by =
+        ep !== undefined
+          ? ` by the OutBoundNAT policy of endpoint "${ep.name}"`
+          : lb === undefined
+            ? ""
+            : ` by the SourceVIP of load balancer "${lb.name}"`;
+      return `source address translated${hop.to === undefined ? "" : ` to ${hop.to}`}${by} on ${names.interface(hop.oif)}`;
+    }
     case "left":
       return `left through ${names.interface(hop.oif)}`;
     case "bridged":
@@ -203,23 +253,35 @@ function describeHop(
   }
 }
 
-/** Sends a probe from the endpoint with tracing on for its flow alone, and tells its path. */
-export async function traceEndpoint(core: Core, run: TraceRunner, spec: TraceSpec): Promise<TraceReport> {
-  const { ep, probe } = probeOf(core, spec);
-  const capture = await run(probe);
+/**
+ * Sends a probe from the endpoint, or watches for the next packet of the flow it sends (until `signal` says
+ * the caller left), with tracing on for its flow alone, and tells its path.
+ */
+export async function traceEndpoint(
+  core: Core,
+  run: TraceRunner,
+  spec: TraceSpec,
+  signal?: AbortSignal,
+): Promise<TraceReport> {
+  const { ep, trace } = traceOf(core, spec);
+  const capture = await run(trace, signal);
   const names = namesOf(core);
+  const own = ep.addresses.find((a) => familyOfAddress(a.address) === trace.family)?.address ?? "";
   return {
     endpoint: ep.name,
-    source: probe.source,
-    destination: probe.destination,
-    protocol: probe.protocol,
-    ...(probe.port === undefined ? {} : { port: probe.port }),
+    source: capture.source ?? (trace.mode === "probe" ? trace.source : own),
+    destination: trace.destination,
+    protocol: trace.protocol,
+    ...(trace.port === undefined ? {} : { port: trace.port }),
     dropped: capture.path.dropped,
     steps: capture.path.hops.map((hop) => ({
       kind: hop.kind,
-      description: describeHop(hop, names, core, probe),
+      description: describeHop(hop, names, core, trace),
     })),
-    probe: capture.probe,
+    ...(capture.probe === undefined ? {} : { probe: capture.probe }),
+    ...(trace.mode === "watch"
+      ? { watched: { seen: capture.lines.length > 0, timeoutSeconds: trace.timeoutMs / 1000 } }
+      : {}),
     events: capture.lines,
   };
 }

@@ -2,8 +2,8 @@
  * nftables trace events (`nft monitor`'s `trace id …` lines) read in hostnet's terms: which of its chains a
  * packet went through, which rule gave which verdict, and what that rule is for (render/nft.ts). A rule that
  * looks a packet up in a map only says the map's name; the element it found, whose comment names its owner
- * (an ACL's endpoint, a port mapping's, a load balancer), is asked of the kernel by its key, made from the
- * packet as the event shows it. Pure.
+ * (an ACL's endpoint, a port mapping's, a load balancer) and whose value is what it translates to, is asked
+ * of the kernel by its key, made from the packet as the event shows it. Pure.
  */
 import { NFT_TABLE, parseElementComment, type Owner } from "./naming.js";
 
@@ -60,17 +60,26 @@ export function parseTraceLine(line: string): TraceEvent | undefined {
 }
 
 /**
- * The events of the first packet of a flow from host veth `veth`: a packet's trace begins at the bridge
- * table's prerouting hook (the trace rule, render/nft.ts), and the next packet of the flow (a retransmitted
- * SYN) begins there again. Another trace's packets come in from another veth, or go elsewhere.
+ * Whether an event begins a packet of the flow from host veth `veth` to `destination`: a packet's trace
+ * begins at the bridge table's prerouting hook (the trace rule, render/nft.ts).
  */
-export function firstPacket(events: readonly TraceEvent[], veth: string, destination: string): TraceEvent[] {
-  const starts = (e: TraceEvent): boolean =>
+export function startsPacket(e: TraceEvent, veth: string, destination: string): boolean {
+  return (
     e.type === "packet" &&
     e.family === "bridge" &&
     e.chain === "prerouting" &&
     e.packet?.get("iif") === veth &&
-    (e.packet.get("ip daddr") ?? e.packet.get("ip6 daddr")) === destination;
+    (e.packet.get("ip daddr") ?? e.packet.get("ip6 daddr")) === destination
+  );
+}
+
+/**
+ * The events of the first packet of a flow from host veth `veth`: the next packet of the flow (a
+ * retransmitted SYN) begins at the bridge table's prerouting hook again. Another trace's packets come in
+ * from another veth, or go elsewhere.
+ */
+export function firstPacket(events: readonly TraceEvent[], veth: string, destination: string): TraceEvent[] {
+  const starts = (e: TraceEvent): boolean => startsPacket(e, veth, destination);
   const first = events.findIndex(starts);
   if (first < 0) return [];
   const next = events.findIndex((e, i) => i > first && starts(e));
@@ -100,6 +109,12 @@ export interface ElementQuery {
   readonly key: string;
 }
 
+/** The element the kernel has for a query's key: its comment, and its value in a map (`192.0.2.10`). */
+export interface FoundElement {
+  readonly comment: string;
+  readonly value?: string;
+}
+
 /** The element a rule's event found in a map, from the packet the hook saw; undefined if it looked none up. */
 export function elementQuery(event: TraceEvent, packet: PacketFields | undefined): ElementQuery | undefined {
   if (event.rule === undefined || packet === undefined) return undefined;
@@ -120,7 +135,8 @@ export type TraceHop =
   | { readonly kind: "loopbackGuard" }
   | { readonly kind: "portMapping"; readonly owner?: Owner; readonly label?: string }
   | { readonly kind: "loadBalancer"; readonly owner?: Owner }
-  | { readonly kind: "noBackend" }
+  /** `owner`: the load balancer whose frontend it is. */
+  | { readonly kind: "noBackend"; readonly owner?: Owner }
   | { readonly kind: "translated"; readonly to: string }
   | {
       readonly kind: "acl";
@@ -133,7 +149,10 @@ export type TraceHop =
   | { readonly kind: "aclDefault"; readonly direction: "In" | "Out"; readonly address: string }
   | { readonly kind: "isolation"; readonly into: string }
   | { readonly kind: "closed"; readonly iif: string; readonly oif: string }
-  | { readonly kind: "masquerade" | "snat"; readonly oif: string }
+  /** `to`: the address it was masqueraded to, which only its connection's reply tuple shows. */
+  | { readonly kind: "masquerade"; readonly oif: string; readonly to?: string }
+  /** `to`: the source address OutBoundNAT translated to, `owner` the endpoint whose policy it is. */
+  | { readonly kind: "snat"; readonly oif: string; readonly to?: string; readonly owner?: Owner }
   | { readonly kind: "left"; readonly oif: string }
   | { readonly kind: "delivered"; readonly to: "host" }
   | { readonly kind: "bridged"; readonly oif: string };
@@ -166,20 +185,39 @@ export interface TracePath {
 }
 
 /**
- * The first packet's path in hostnet's terms. `comment(query)`: the comment of the element the kernel has for
- * that key, if any.
+ * Where the packet went at last, if no rule dropped it. A frame the bridge forwarded from one port to another
+ * stayed on its bridge: the bridge table's forward hook saw its port. br_netfilter shows it to the inet
+ * table's hooks too, but with the bridge as its interface, so that port is the more exact answer.
+ */
+function lastHop(events: readonly TraceEvent[]): TraceHop | undefined {
+  const packets = events.filter((e) => e.type === "packet");
+  const port = packets.findLast((e) => e.family === "bridge" && e.packet?.has("oif") === true);
+  const portOif = port?.packet?.get("oif");
+  if (portOif !== undefined) return { kind: "bridged", oif: portOif };
+  const last = packets.at(-1);
+  const oif = last?.packet?.get("oif");
+  if (oif !== undefined) return { kind: "left", oif };
+  return last?.family === "inet" ? { kind: "delivered", to: "host" } : undefined;
+}
+
+/**
+ * The first packet's path in hostnet's terms. `lookup(query)`: the element the kernel has for that key, if
+ * any.
  */
 export function tracePath(
   events: readonly TraceEvent[],
-  comment: (q: ElementQuery) => string | undefined,
+  lookup: (q: ElementQuery) => FoundElement | undefined,
 ): TracePath {
   const hops: TraceHop[] = [];
   let packet: PacketFields | undefined;
   let dropped = false;
   let lastDestination: string | undefined;
-  const owned = (event: TraceEvent): { owner?: Owner; label?: string } => {
+  const found = (event: TraceEvent): FoundElement | undefined => {
     const q = elementQuery(event, packet);
-    const c = q === undefined ? undefined : parseElementComment(comment(q));
+    return q === undefined ? undefined : lookup(q);
+  };
+  const owned = (event: TraceEvent): { owner?: Owner; label?: string } => {
+    const c = parseElementComment(found(event)?.comment);
     return c === undefined
       ? {}
       : c.label === undefined
@@ -207,7 +245,7 @@ export function tracePath(
       hops.push({ kind: "portMapping", ...owned(e) });
     else if (/^inet lb_(?:node_)?dnat[46]$/.test(chain) && rule.includes("vmap"))
       hops.push({ kind: "loadBalancer", ...owned(e) });
-    else if (chain === "inet lb_reject") hops.push({ kind: "noBackend" });
+    else if (verdict === "jump lb_reject") hops.push({ kind: "noBackend", ...owned(e) });
     else if (/^inet acl_(?:in|out)[46]$/.test(chain)) {
       const direction = e.chain.startsWith("acl_in") ? "In" : "Out";
       if (rule === "drop") {
@@ -230,16 +268,54 @@ export function tracePath(
       hops.push({ kind: "closed", iif: packet?.get("iif") ?? "", oif: packet?.get("oif") ?? "" });
     else if (chain === "inet nat_postrouting" && rule.includes("masquerade"))
       hops.push({ kind: "masquerade", oif: packet?.get("oif") ?? "" });
-    else if (chain === "inet nat_postrouting" && rule.includes("snat"))
-      hops.push({ kind: "snat", oif: packet?.get("oif") ?? "" });
+    else if (chain === "inet nat_postrouting" && rule.includes("snat")) {
+      const to = found(e)?.value;
+      const { owner } = owned(e);
+      hops.push({
+        kind: "snat",
+        oif: packet?.get("oif") ?? "",
+        ...(to === undefined ? {} : { to }),
+        ...(owner === undefined ? {} : { owner }),
+      });
+    }
     if (verdict === "drop") break;
   }
-  if (!dropped) {
-    const last = [...events].reverse().find((e) => e.type === "packet");
-    const oif = last?.packet?.get("oif");
-    if (last?.family === "bridge" && oif !== undefined) hops.push({ kind: "bridged", oif });
-    else if (oif !== undefined) hops.push({ kind: "left", oif });
-    else if (last?.family === "inet") hops.push({ kind: "delivered", to: "host" });
-  }
-  return { hops, dropped };
+  const last = dropped ? undefined : lastHop(events);
+  return { hops: last === undefined ? hops : [...hops, last], dropped };
+}
+
+/** conntrack's names of the protocols nft's packet events name. */
+const conntrackProtocols: Readonly<Record<string, string>> = {
+  tcp: "tcp",
+  udp: "udp",
+  icmp: "icmp",
+  "ipv6-icmp": "icmpv6",
+};
+
+/**
+ * The `conntrack -L` options that find the connection a packet began, by its original tuple as the packet's
+ * first event shows it; undefined for a packet conntrack cannot be asked about so.
+ */
+export function conntrackFilter(p: PacketFields): string[] | undefined {
+  const v4 = p.get("ip saddr") !== undefined;
+  const source = p.get("ip saddr") ?? p.get("ip6 saddr");
+  const destination = p.get("ip daddr") ?? p.get("ip6 daddr");
+  const protocol = conntrackProtocols[p.get("ip protocol") ?? p.get("ip6 nexthdr") ?? ""];
+  if (source === undefined || destination === undefined || protocol === undefined) return undefined;
+  const sport = p.get("tcp sport") ?? p.get("udp sport");
+  const dport = p.get("tcp dport") ?? p.get("udp dport");
+  const icmpId = p.get("icmp id") ?? p.get("icmpv6 id");
+  return [
+    ...["-f", v4 ? "ipv4" : "ipv6", "-p", protocol, "-s", source, "-d", destination],
+    ...(sport === undefined || dport === undefined ? [] : ["--sport", sport, "--dport", dport]),
+    ...(icmpId === undefined ? [] : [protocol === "icmpv6" ? "--icmpv6-id" : "--icmp-id", icmpId]),
+  ];
+}
+
+/**
+ * Where a connection's replies go, from its `conntrack -L` line (original tuple, then reply tuple): the
+ * address its source was translated to.
+ */
+export function replyDestination(line: string): string | undefined {
+  return [...line.matchAll(/\bdst=(\S+)/g)][1]?.[1];
 }

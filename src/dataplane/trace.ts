@@ -1,8 +1,9 @@
 /**
  * One trace: hostnet marks one flow of an endpoint's for nftables tracing (trace-flows.ts, through the
  * reconciler, so the mark goes when the trace ends or hostnetd restarts), reads the kernel's trace events
- * with `nft monitor`, sends one probe from the endpoint's namespace and address, and reads the first
- * packet's events in hostnet's terms (trace-events.ts).
+ * with `nft monitor`, sends one probe from the endpoint's namespace and address or waits for the next packet
+ * the endpoint sends of the flow itself, and reads the first packet's events in hostnet's terms
+ * (trace-events.ts).
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,29 +11,42 @@ import { KernelCommandError, startDaemonised, type Runner } from "./linux/exec.j
 import { NFT_TABLE } from "./naming.js";
 import type { Reconciler } from "./reconciler.js";
 import {
+  conntrackFilter,
   elementQuery,
   firstPacket,
   parseTraceLine,
+  replyDestination,
+  startsPacket,
   tracePath,
   type ElementQuery,
+  type FoundElement,
   type TraceEvent,
   type TracePath,
 } from "./trace-events.js";
 import type { TraceFlow } from "./trace-flows.js";
 
-/** What to send, from where: the flow and the endpoint's namespace and address. */
+/** A trace that sends its own probe: the flow, and the endpoint's namespace and address to send from. */
 export interface TraceProbe extends Omit<TraceFlow, "id"> {
+  readonly mode: "probe";
   /** The path of the endpoint's namespace. */
   readonly netns: string;
   readonly source: string;
 }
 
+/** A trace that sends nothing: it waits, `timeoutMs` at most, for the next packet the endpoint sends of the flow. */
+export interface TraceWatch extends Omit<TraceFlow, "id"> {
+  readonly mode: "watch";
+  readonly timeoutMs: number;
+}
+
 export interface TraceCapture {
-  /** The first packet's trace events as nft printed them. */
+  /** The first packet's trace events as nft printed them; none when no packet of the flow came. */
   readonly lines: readonly string[];
   readonly path: TracePath;
-  /** What the probe saw: `connected`, `refused`, `no answer`, `answered`, `sent`. */
-  readonly probe: string;
+  /** The first packet's source address, as the bridge saw it. */
+  readonly source?: string;
+  /** What the probe saw: `connected`, `refused`, `no answer`, `answered`, `sent`; a watch has none. */
+  readonly probe?: string;
 }
 
 /** How long the monitor may take to show that the flow's mark is in place before the probe goes anyway. */
@@ -76,8 +90,14 @@ async function sendProbe(runner: Runner, p: TraceProbe): Promise<string> {
 
 const queryKey = (q: ElementQuery): string => `${q.family} ${q.set} ${q.key}`;
 
-/** The comments of the elements the events' rules found, asked of the kernel by their keys. */
-async function elementComments(runner: Runner, events: readonly TraceEvent[]): Promise<Map<string, string>> {
+/** `elements = { KEY comment "COMMENT" : VALUE }`: nft 1.0 answers `get element` as text whatever -j says. */
+const ELEMENT_ANSWER = /comment "([^"]*)"(?: : (.*?))? \}/;
+
+/** The elements the events' rules found, asked of the kernel by their keys. */
+async function elementsFound(
+  runner: Runner,
+  events: readonly TraceEvent[],
+): Promise<Map<string, FoundElement>> {
   const queries = new Map<string, ElementQuery>();
   let packet = events[0]?.packet;
   for (const e of events) {
@@ -85,10 +105,9 @@ async function elementComments(runner: Runner, events: readonly TraceEvent[]): P
     const q = elementQuery(e, packet);
     if (q !== undefined) queries.set(queryKey(q), q);
   }
-  const comments = new Map<string, string>();
+  const found = new Map<string, FoundElement>();
   for (const [key, q] of queries) {
     try {
-      // nft 1.0 answers `get element` as text whatever -j says: the element with its comment.
       const { stdout } = await runner.run([
         "nft",
         "get",
@@ -98,40 +117,96 @@ async function elementComments(runner: Runner, events: readonly TraceEvent[]): P
         q.set,
         `{ ${q.key} }`,
       ]);
-      const comment = /comment "([^"]*)"/.exec(stdout)?.[1];
-      if (comment !== undefined) comments.set(key, comment);
+      const m = ELEMENT_ANSWER.exec(stdout);
+      if (m?.[1] !== undefined)
+        found.set(key, m[2] === undefined ? { comment: m[1] } : { comment: m[1], value: m[2] });
     } catch {
       // No element for the key (a map that was changed since): the step is shown without its owner.
     }
   }
-  return comments;
+  return found;
 }
 
-/** Traces one probe; the flow is marked only while it runs. */
+/**
+ * The path with the address a masquerade translated the source to, which the packet's connection's reply
+ * tuple holds: masquerade picks it as the packet leaves, after the last hook that shows the packet.
+ */
+async function withMasqueradeAddress(
+  runner: Runner,
+  path: TracePath,
+  first: TraceEvent | undefined,
+): Promise<TracePath> {
+  const filter = first?.packet === undefined ? undefined : conntrackFilter(first.packet);
+  if (filter === undefined || !path.hops.some((h) => h.kind === "masquerade")) return path;
+  let to: string | undefined;
+  try {
+    const { stdout } = await runner.run(["conntrack", "-L", ...filter]);
+    to = replyDestination(stdout.split("\n")[0] ?? "");
+  } catch {
+    // The connection is gone already: the step is shown without the address.
+  }
+  if (to === undefined) return path;
+  return { ...path, hops: path.hops.map((h) => (h.kind === "masquerade" ? { ...h, to } : h)) };
+}
+
+/** Waits `ms`, or less if `signal` ends the wait first. */
+async function waitAtMost(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch {
+    // Ended early, by what the signal's owner says.
+  }
+}
+
+/** The source address of a packet as its first event shows it. */
+const sourceOf = (e: TraceEvent | undefined): string | undefined =>
+  e?.packet?.get("ip saddr") ?? e?.packet?.get("ip6 saddr");
+
+/**
+ * Traces one probe, or the next packet of the flow the endpoint sends (until the watch's time is up or
+ * `signal` says its caller left); the flow is marked only while the trace runs.
+ */
 export async function traceFlow(
   reconciler: Reconciler,
   runner: Runner,
-  probe: TraceProbe,
+  trace: TraceProbe | TraceWatch,
+  signal?: AbortSignal,
 ): Promise<TraceCapture> {
   const id = randomUUID().slice(0, 8);
   const lines: string[] = [];
   // Set by the monitor's callback: an object, which the loop below reads afresh each time.
   const mark = { seen: false };
-  const { veth, family, protocol, destination, port } = probe;
+  const { veth, family, protocol, destination, port } = trace;
+  // A watch ends once its packet has come, or the monitor it reads is gone.
+  const ended = new AbortController();
+  let monitorGone: string | undefined;
   // First, so that a flow another trace follows is refused before anything runs.
   reconciler.traces.add({ id, veth, family, protocol, destination, ...(port === undefined ? {} : { port }) });
   const monitor = startDaemonised(
     ["setpriv", "--pdeathsig", "KILL", "nft", "monitor"],
     (line) => {
-      if (line.startsWith("trace id ")) lines.push(line);
-      else if (line.startsWith(`add element bridge ${NFT_TABLE} trace`)) mark.seen = true;
+      if (line.startsWith("trace id ")) {
+        lines.push(line);
+        const e = parseTraceLine(line);
+        if (e !== undefined && startsPacket(e, veth, destination)) ended.abort();
+      } else if (line.startsWith(`add element bridge ${NFT_TABLE} trace`)) mark.seen = true;
     },
-    () => undefined,
+    (why) => {
+      monitorGone = why;
+      ended.abort();
+    },
   );
   try {
     await reconciler.converge(["trace"]);
     for (let waited = 0; !mark.seen && waited < MARK_SEEN_MS; waited += 20) await sleep(20);
-    const outcome = await sendProbe(runner, probe);
+    const probe = trace.mode === "probe" ? await sendProbe(runner, trace) : undefined;
+    if (trace.mode === "watch")
+      await waitAtMost(
+        trace.timeoutMs,
+        signal === undefined ? ended.signal : AbortSignal.any([ended.signal, signal]),
+      );
+    if (monitorGone !== undefined)
+      throw new Error(`nft monitor, which reads the trace, ended: ${monitorGone}`);
     await sleep(SETTLE_MS);
     monitor.stop();
     const parsed = lines.flatMap((line) => {
@@ -141,22 +216,25 @@ export async function traceFlow(
     const first = new Set(
       firstPacket(
         parsed.map((p) => p.e),
-        probe.veth,
-        probe.destination,
+        veth,
+        destination,
       ),
     );
     const events = parsed.filter((p) => first.has(p.e));
-    const comments = await elementComments(
+    const elements = await elementsFound(
       runner,
       events.map((p) => p.e),
     );
+    const source = sourceOf(events[0]?.e);
+    const path = tracePath(
+      events.map((p) => p.e),
+      (q) => elements.get(queryKey(q)),
+    );
     return {
       lines: events.map((p) => p.line),
-      path: tracePath(
-        events.map((p) => p.e),
-        (q) => comments.get(queryKey(q)),
-      ),
-      probe: outcome,
+      path: await withMasqueradeAddress(runner, path, events[0]?.e),
+      ...(source === undefined ? {} : { source }),
+      ...(probe === undefined ? {} : { probe }),
     };
   } finally {
     monitor.stop();

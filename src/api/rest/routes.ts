@@ -24,9 +24,6 @@ import {
   Plan,
   PolicyList,
   PolicyRequest,
-  TraceRequest,
-  TraceWire as Trace,
-  traceView,
   policyRequest,
   networkPolicyRequest,
   networkSpec,
@@ -151,20 +148,6 @@ export function registerRoutes(app: FastifyInstance, service: HostnetService): v
     "/endpoints/:ref/policies",
     { schema: { params: Ref, body: PolicyRequest, response: { 200: Endpoint, ...errors } } },
     async (req) => epView(await service.modifyPolicies(req.params.ref, policyRequest(req.body))),
-  );
-  r.post(
-    "/endpoints/:ref/trace",
-    { schema: { params: Ref, body: TraceRequest, response: { 200: Trace, ...errors } } },
-    async (req) =>
-      traceView(
-        await service.trace({
-          endpoint: req.params.ref,
-          destination: req.body.Destination,
-          protocol: req.body.Protocol,
-          ...(req.body.Port === undefined ? {} : { port: req.body.Port }),
-          ...(req.body.Source === undefined ? {} : { source: req.body.Source }),
-        }),
-      ),
   );
   r.post(
     "/endpoints/:ref/detach",

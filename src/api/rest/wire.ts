@@ -10,7 +10,6 @@ import type {
   NetworkSpec,
   PolicyRequest as ServicePolicyRequest,
   SubnetSpec,
-  TraceReport,
 } from "../../core/service.js";
 import type { NetworkPolicy } from "../../policies/index.js";
 import { parseEndpointPolicies, parseNetworkPolicies, parsePolicies } from "../../policies/parse.js";
@@ -286,60 +285,6 @@ export function endpointStatsView(t: EndpointTraffic & { id: string }): Endpoint
     PacketsSent: t.sentPackets,
     DroppedPacketsIncoming: dropped("in"),
     DroppedPacketsOutgoing: dropped("out"),
-  };
-}
-
-/** `POST /endpoints/{id}/trace`: a probe from the endpoint, traced through hostnet's rules. */
-export const TraceRequest = closedObject({
-  Destination: Type.String({ description: "The IP address the probe goes to" }),
-  Protocol: Type.Union([Type.Literal("tcp"), Type.Literal("udp"), Type.Literal("icmp")], {
-    description: "A TCP SYN, a UDP datagram or an ICMP echo request",
-  }),
-  Port: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 65535, description: "The destination port: tcp and udp only" }),
-  ),
-  Source: Type.Optional(
-    Type.String({
-      description:
-        "The address to send from: the endpoint's own by default; another address of its namespace shows what anti-spoofing does with a forged source",
-    }),
-  ),
-});
-export type TraceRequest = Static<typeof TraceRequest>;
-
-/** The probe's path, in hostnet's words (docs/trace.md). */
-export const TraceWire = Type.Object({
-  Endpoint: Type.String(),
-  Source: Type.String(),
-  Destination: Type.String(),
-  Protocol: Type.String(),
-  Port: Type.Optional(Type.Integer()),
-  Dropped: Type.Boolean({ description: "Whether one of hostnet's rules dropped the probe" }),
-  Steps: Type.Array(
-    Type.Object({
-      Kind: Type.String({
-        description:
-          "portMapping, loadBalancer, translated, acl, aclDefault, isolation, closed, antispoof, masquerade, snat, left, bridged, delivered, …",
-      }),
-      Description: Type.String(),
-    }),
-  ),
-  Probe: Type.String({ description: "What the probe saw: connected, refused, no answer, answered, sent" }),
-  Events: Type.Array(Type.String(), { description: "The nftables trace events of the probe's first packet" }),
-});
-export type TraceWire = Static<typeof TraceWire>;
-
-export function traceView(r: TraceReport): TraceWire {
-  return {
-    Endpoint: r.endpoint,
-    Source: r.source,
-    Destination: r.destination,
-    Protocol: r.protocol,
-    ...(r.port === undefined ? {} : { Port: r.port }),
-    Dropped: r.dropped,
-    Steps: r.steps.map((s) => ({ Kind: s.kind, Description: s.description })),
-    Probe: r.probe,
-    Events: [...r.events],
   };
 }
 

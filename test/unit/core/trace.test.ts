@@ -4,19 +4,32 @@
  * test/integration/trace.test.ts.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { TraceCapture, TraceProbe } from "../../../src/dataplane/trace.js";
+import type { TraceCapture, TraceProbe, TraceWatch } from "../../../src/dataplane/trace.js";
 import type { TraceHop } from "../../../src/dataplane/trace-events.js";
 import { endpointHostInterface, networkBridge } from "../../../src/core/kernel-names.js";
 import { parsePolicies } from "../../../src/policies/parse.js";
 import { harness, rejection, type Harness } from "../harness.js";
 import { epSpec, mapping, networkAndNamespace, subnet, netSpec } from "./requests.js";
 
-/** A harness whose traces answer with `hops`, keeping the probes asked for. */
-function tracing(hops: () => TraceHop[], dropped = false): { h: Harness; probes: TraceProbe[] } {
-  const probes: TraceProbe[] = [];
+/**
+ * A harness whose traces answer with `hops` (a probe's "answered"; a watch's packet seen unless `seen` is
+ * false), keeping the probes and watches asked for.
+ */
+function tracing(
+  hops: () => TraceHop[],
+  dropped = false,
+  seen = true,
+): { h: Harness; probes: (TraceProbe | TraceWatch)[] } {
+  const probes: (TraceProbe | TraceWatch)[] = [];
   const h = harness({
-    trace: (probe): Promise<TraceCapture> => {
-      probes.push(probe);
+    trace: (trace): Promise<TraceCapture> => {
+      probes.push(trace);
+      if (trace.mode === "watch")
+        return Promise.resolve(
+          seen
+            ? { lines: ["trace id 1 …"], path: { hops: hops(), dropped }, source: "10.30.0.77" }
+            : { lines: [], path: { hops: [], dropped: false } },
+        );
       return Promise.resolve({ lines: ["trace id 1 …"], path: { hops: hops(), dropped }, probe: "answered" });
     },
   });
@@ -41,6 +54,7 @@ describe("trace", () => {
     });
     expect(t.probes).toEqual([
       {
+        mode: "probe",
         netns: ns.path,
         source: ep.addresses.find((a) => a.address.includes(":"))?.address,
         veth: endpointHostInterface(ep),
@@ -56,6 +70,86 @@ describe("trace", () => {
       probe: "answered",
       dropped: false,
     });
+  });
+
+  it("watches the endpoint's flow without a probe, and tells the packet's source and whether it came", async () => {
+    const t = tracing(() => [{ kind: "left", oif: "eth0" }]);
+    h = t.h;
+    const { nsName } = await networkAndNamespace(h);
+    const ep = await h.service.createEndpoint(epSpec("e1", "n1", { attach: { namespace: nsName } }));
+    const report = await h.service.trace({
+      endpoint: "e1",
+      destination: "192.0.2.9",
+      protocol: "udp",
+      port: 53,
+      watch: true,
+    });
+    expect(t.probes).toEqual([
+      {
+        mode: "watch",
+        veth: endpointHostInterface(ep),
+        family: 4,
+        protocol: "udp",
+        destination: "192.0.2.9",
+        port: 53,
+        timeoutMs: 30_000,
+      },
+    ]);
+    expect(report).toMatchObject({ source: "10.30.0.77", watched: { seen: true, timeoutSeconds: 30 } });
+    expect(report.probe).toBeUndefined();
+    expect(report.steps.map((s) => s.kind)).toEqual(["left"]);
+
+    const quiet = tracing(() => [], false, false);
+    h.close();
+    h = quiet.h;
+    const again = await networkAndNamespace(h);
+    const ep2 = await h.service.createEndpoint(epSpec("e1", "n1", { attach: { namespace: again.nsName } }));
+    const none = await h.service.trace({
+      endpoint: "e1",
+      destination: "192.0.2.9",
+      protocol: "icmp",
+      watch: true,
+      timeoutSeconds: 5,
+    });
+    expect(quiet.probes).toMatchObject([{ mode: "watch", timeoutMs: 5000 }]);
+    expect(none).toMatchObject({
+      source: ep2.addresses.find((a) => !a.address.includes(":"))?.address,
+      watched: { seen: false, timeoutSeconds: 5 },
+      steps: [],
+      events: [],
+    });
+  });
+
+  it.each([
+    [{ watch: true, source: "10.30.0.9" }, "source"],
+    [{ timeoutSeconds: 5 }, "timeout"],
+    [{ watch: true, timeoutSeconds: 0 }, "timeout"],
+    [{ watch: true, timeoutSeconds: 3601 }, "timeout"],
+    [{ watch: true, timeoutSeconds: 1.5 }, "timeout"],
+  ] as const)("refuses the watch %j naming %s, and watches nothing", async (extra, field) => {
+    const t = tracing(() => []);
+    h = t.h;
+    const { nsName } = await networkAndNamespace(h);
+    await h.service.createEndpoint(epSpec("e1", "n1", { attach: { namespace: nsName } }));
+    const err = await rejection(
+      h.service.trace({ endpoint: "e1", destination: "192.0.2.9", protocol: "icmp", ...extra }),
+    );
+    expect(err.code).toBe("InvalidArgument");
+    expect(err.detail.field).toBe(field);
+    expect(t.probes).toEqual([]);
+  });
+
+  it("refuses to watch an endpoint that is not attached: it sends nothing", async () => {
+    const t = tracing(() => []);
+    h = t.h;
+    await h.service.createNetwork(netSpec("v4", subnet("10.31.0.0/24")));
+    await h.service.createEndpoint(epSpec("loose", "v4"));
+    const err = await rejection(
+      h.service.trace({ endpoint: "loose", destination: "192.0.2.9", protocol: "icmp", watch: true }),
+    );
+    expect(err.code).toBe("Conflict");
+    expect(err.message).toContain("not attached");
+    expect(t.probes).toEqual([]);
   });
 
   it.each([
@@ -118,6 +212,8 @@ describe("trace", () => {
       { kind: "isolation", into: networkBridge(net) },
       { kind: "left", oif: "eth0" },
       { kind: "bridged", oif: endpointHostInterface(web) },
+      { kind: "snat", oif: "eth0", to: "192.0.2.10", owner },
+      { kind: "snat", oif: "eth0" },
     ];
     const report = await h.service.trace({
       endpoint: "web",
@@ -133,6 +229,8 @@ describe("trace", () => {
       'dropped by network isolation: NAT network "n1" is reached from other networks only through its port mappings and load balancers',
       "left through eth0, to the outside",
       `bridged to endpoint "web" (${endpointHostInterface(web)})`,
+      'source address translated to 192.0.2.10 by the OutBoundNAT policy of endpoint "web" on eth0, to the outside',
+      "source address translated on eth0, to the outside",
     ]);
   });
 });

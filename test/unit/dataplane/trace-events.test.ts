@@ -6,11 +6,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  conntrackFilter,
   elementQuery,
   firstPacket,
   parseTraceLine,
+  replyDestination,
   tracePath,
   type ElementQuery,
+  type FoundElement,
   type TraceEvent,
 } from "../../../src/dataplane/trace-events.js";
 
@@ -19,22 +22,24 @@ const fixture = (name: string): TraceEvent[] =>
     .split("\n")
     .flatMap((line) => parseTraceLine(line) ?? []);
 
-/** Element comments by set name, as the kernel would answer a lookup; the keys asked are kept. */
-function comments(bySet: Record<string, string>): {
+/** Elements by set name, as the kernel would answer a lookup (a comment alone, or with a value); the keys asked are kept. */
+function comments(bySet: Record<string, string | FoundElement>): {
   asked: ElementQuery[];
-  comment: (q: ElementQuery) => string | undefined;
+  comment: (q: ElementQuery) => FoundElement | undefined;
 } {
   const asked: ElementQuery[] = [];
   return {
     asked,
     comment: (q) => {
       asked.push(q);
-      return bySet[q.set];
+      const found = bySet[q.set];
+      return typeof found === "string" ? { comment: found } : found;
     },
   };
 }
 
 const EP = "ep:11111111-2222-3333-4444-555555555555";
+const LB = "lb:66666666-7777-8888-9999-000000000000";
 
 describe("trace lines", () => {
   it("reads a packet's fields, a rule's text and verdict, and a policy", () => {
@@ -99,6 +104,41 @@ describe("trace lines", () => {
   });
 });
 
+describe("the connection a traced packet began", () => {
+  const first = (name: string): Map<string, string> =>
+    new Map(fixture(name).find((e) => e.type === "packet")?.packet ?? []);
+
+  it("is asked of conntrack by the packet's original tuple", () => {
+    expect(conntrackFilter(first("node-port"))).toEqual([
+      ...["-f", "ipv4", "-p", "tcp", "-s", "10.41.0.3", "-d", "192.0.2.1"],
+      ...["--sport", "39573", "--dport", "30080"],
+    ]);
+    expect(conntrackFilter(first("outbound-nat"))).toEqual([
+      ...["-f", "ipv4", "-p", "icmp", "-s", "10.41.0.4", "-d", "192.0.2.2", "--icmp-id", "23251"],
+    ]);
+    expect(
+      conntrackFilter(
+        new Map([
+          ["ip6 saddr", "fd42::2"],
+          ["ip6 daddr", "2001:db8:1::2"],
+          ["ip6 nexthdr", "ipv6-icmp"],
+          ["icmpv6 id", "7"],
+        ]),
+      ),
+    ).toEqual(["-f", "ipv6", "-p", "icmpv6", "-s", "fd42::2", "-d", "2001:db8:1::2", "--icmpv6-id", "7"]);
+    expect(conntrackFilter(new Map([["ether saddr", "02:00:00:00:00:01"]]))).toBeUndefined();
+  });
+
+  it("tells the address its source was translated to by where its replies go", () => {
+    expect(
+      replyDestination(
+        "icmp     1 29 src=10.41.0.3 dst=192.0.2.2 type=8 code=0 id=23251 src=192.0.2.2 dst=192.0.2.1 type=0 code=0 id=23251 mark=0 use=1",
+      ),
+    ).toBe("192.0.2.1");
+    expect(replyDestination("")).toBeUndefined();
+  });
+});
+
 describe("a trace's path in hostnet's terms", () => {
   it("names the port mapping, the translation and where the packet left", () => {
     const { asked, comment } = comments({ portmap4: EP });
@@ -108,7 +148,7 @@ describe("a trace's path in hostnet's terms", () => {
         { kind: "portMapping", owner: EP },
         { kind: "translated", to: "10.41.0.2:80" },
         { kind: "masquerade", oif: "hnb-d7c92693" },
-        { kind: "left", oif: "hnb-d7c92693" },
+        { kind: "bridged", oif: "hnv-95f82765" },
       ],
     });
     expect(asked).toContainEqual({ family: "inet", set: "portmap4", key: "tcp . 8080" });
@@ -159,5 +199,56 @@ describe("a trace's path in hostnet's terms", () => {
     expect(tracePath(fellThrough, () => undefined).hops).toEqual([
       { kind: "aclDefault", direction: "Out", address: "10.41.0.4" },
     ]);
+  });
+
+  it("says a load balancer without a backend refused a connection", () => {
+    const { asked, comment } = comments({ lbEmpty4: LB });
+    expect(tracePath(fixture("no-backend"), comment)).toEqual({
+      dropped: true,
+      hops: [{ kind: "noBackend", owner: LB }],
+    });
+    expect(asked).toContainEqual({ family: "inet", set: "lbEmpty4", key: "10.45.0.20 . tcp . 80" });
+  });
+
+  it("names a NodePort load balancer, and the endpoint a frame it translated was bridged to", () => {
+    const { asked, comment } = comments({ lbNodeSpread4: LB });
+    expect(tracePath(fixture("node-port"), comment)).toEqual({
+      dropped: false,
+      hops: [
+        { kind: "loadBalancer", owner: LB },
+        { kind: "translated", to: "10.41.0.2:80" },
+        { kind: "masquerade", oif: "hnb-e9d45c6b" },
+        { kind: "bridged", oif: "hnv-2c8c6e68" },
+      ],
+    });
+    expect(asked).toContainEqual({ family: "inet", set: "lbNodeSpread4", key: "tcp . 30080" });
+  });
+
+  it("says which address OutBoundNAT translated the source to, and whose policy it is", () => {
+    const { asked, comment } = comments({ snat4: { comment: EP, value: "192.0.2.10" } });
+    expect(tracePath(fixture("outbound-nat"), comment)).toEqual({
+      dropped: false,
+      hops: [
+        { kind: "snat", oif: "up0", to: "192.0.2.10", owner: EP },
+        { kind: "left", oif: "up0" },
+      ],
+    });
+    expect(asked).toContainEqual({ family: "inet", set: "snat4", key: "10.41.0.4" });
+  });
+
+  it("tells a packet for the host, one bridged to another endpoint's port, and the loopback guard", () => {
+    const none = (): undefined => undefined;
+    expect(tracePath(fixture("delivered"), none)).toEqual({
+      dropped: false,
+      hops: [{ kind: "delivered", to: "host" }],
+    });
+    expect(tracePath(fixture("bridged"), none)).toEqual({
+      dropped: false,
+      hops: [{ kind: "bridged", oif: "hnv-2c8c6e68" }],
+    });
+    expect(tracePath(fixture("loopback-guard"), none)).toEqual({
+      dropped: true,
+      hops: [{ kind: "loopbackGuard" }],
+    });
   });
 });
