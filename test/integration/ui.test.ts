@@ -3,7 +3,7 @@
  * hostnetd and finds the test's objects in the page's list and in the graph (a NAT network with two
  * containers, one with an ACL, a load balancer over both, a routed overlay network with another host's
  * endpoint), sees a ping's packets in the counters, sees an endpoint appear and go as it is created and
- * deleted, and cannot write through the page's server. The page's screenshot is kept in
+ * deleted, follows hostnetd across its restart, and cannot write through the page's server. The page's screenshot is kept in
  * test-artifacts/ui.png.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -205,6 +205,17 @@ describe.skipIf(needsRoot || chromiumPath === undefined)("hostnet ui in a real b
     await page.locator(item("endpoint", "c3")).waitFor({ state: "detached", timeout: SHOWN_MS });
     expect(await graph.getAttribute("data-nodes")).toBe("9");
     await page.locator("#events li", { hasText: "endpoint delete c3" }).waitFor({ timeout: SHOWN_MS });
+  });
+
+  it("follows hostnetd again after it restarts", async () => {
+    await lab.d.kill("SIGTERM");
+    await lab.d.restart();
+    // The page's stream ended with the old hostnetd: c4 shows only if it followed the new one.
+    await lab.d.ok("POST", "/endpoints", { Name: "c4", HostComputeNetwork: "web" });
+    await page.locator(item("endpoint", "c4")).waitFor({ state: "attached", timeout: SHOWN_MS });
+    await page.locator('#status[data-state="live"]').waitFor({ timeout: SHOWN_MS });
+    await lab.d.api("DELETE", "/endpoints/c4");
+    await page.locator(item("endpoint", "c4")).waitFor({ state: "detached", timeout: SHOWN_MS });
   });
 
   it("cannot change anything through the page's server", async () => {
