@@ -3,7 +3,7 @@
  * back as it comes (the event stream never ends by itself). Only these paths are forwarded, and only with
  * GET: the page can read hostnetd's state and never change it.
  */
-import { request, type IncomingMessage, type ServerResponse } from "node:http";
+import { request, type ServerResponse } from "node:http";
 
 /** The user agent hostnetd sees from the page's requests. */
 const UI_AGENT = "hostnet-ui";
@@ -24,7 +24,7 @@ export function upstreamPath(path: string, query: URLSearchParams): string | und
 }
 
 /** Streams hostnetd's answer to GET `path` to `res`; 502 when hostnetd cannot be reached. */
-export function forward(socket: string, path: string, req: IncomingMessage, res: ServerResponse): void {
+export function forward(socket: string, path: string, res: ServerResponse): void {
   const upstream = request(
     {
       socketPath: socket,
@@ -44,7 +44,7 @@ export function forward(socket: string, path: string, req: IncomingMessage, res:
     },
   );
   upstream.on("error", (err) => {
-    if (res.headersSent) {
+    if (res.headersSent || res.destroyed) {
       res.destroy();
       return;
     }
@@ -57,6 +57,5 @@ export function forward(socket: string, path: string, req: IncomingMessage, res:
   });
   // A page that leaves (or reloads) ends its event stream at hostnetd too.
   res.on("close", () => upstream.destroy());
-  req.on("aborted", () => upstream.destroy());
   upstream.end();
 }

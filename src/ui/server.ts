@@ -38,7 +38,10 @@ function readPage(pageDir: string): Record<PagePath, Buffer> {
   }
 }
 
-/** The page loads only its own script and style, and talks only to this server; no frame may hold it. */
+/**
+ * The page loads only its own script and style, and talks only to this server; no frame may hold it. Inline
+ * styles are allowed: cytoscape adds a style element of its own to the page (scripts stay 'self' only).
+ */
 const securityHeaders = {
   "content-security-policy":
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
@@ -104,7 +107,7 @@ export async function startUiServer(
       refuse(res, 404, `no such page: ${url.pathname}`);
       return;
     }
-    forward(socket, upstream, req, res);
+    forward(socket, upstream, res);
   };
 
   const server: Server = createServer(handle);

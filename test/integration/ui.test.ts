@@ -74,6 +74,8 @@ describe.skipIf(needsRoot || chromiumPath === undefined)("hostnet ui in a real b
   let browser: Browser;
   let page: Page;
   const ids: Record<string, string> = {};
+  /** The page's uncaught errors and what its Content-Security-Policy blocked. */
+  const faults: string[] = [];
 
   beforeAll(async () => {
     const { d } = lab;
@@ -123,6 +125,10 @@ describe.skipIf(needsRoot || chromiumPath === undefined)("hostnet ui in a real b
     browser = await chromium.launch({ executablePath: chromiumPath ?? "", headless: true });
     lab.cleanup.add(() => browser.close());
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on("pageerror", (err) => faults.push(`uncaught: ${err.message}`));
+    page.on("console", (m) => {
+      if (m.text().includes("Content Security Policy")) faults.push(m.text());
+    });
     // Kept whatever the tests found, to look at: taken before the browser closes.
     lab.cleanup.add(async () => {
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -230,5 +236,9 @@ describe.skipIf(needsRoot || chromiumPath === undefined)("hostnet ui in a real b
     );
     expect(statuses).toStrictEqual([405, 405, 404]);
     expect((await lab.d.ok<unknown[]>("GET", "/endpoints")).length).toBe(3);
+  });
+
+  it("threw nothing and needed nothing its Content-Security-Policy blocks", () => {
+    expect(faults).toStrictEqual([]);
   });
 });
