@@ -105,6 +105,33 @@ export default tseslint.config(
     },
   },
   {
+    // `hostnet ui` and its page read hostnetd through its API, as the CLI does: of the server they take only
+    // the types of the API's schemas, which the compiler erases (the page's bundle has none of the server).
+    files: ["src/ui/**"],
+    rules: {
+      "no-restricted-imports": "off",
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: [noChildProcess, noSqlite],
+          patterns: [
+            {
+              regex:
+                "^(\\.\\./)+(core|dataplane|store|ipam|modes|cluster|policies|config|metrics|dns|events|cli)/",
+              message: "The page and its server reach hostnetd only through its API.",
+            },
+            {
+              regex: "^(\\.\\./)+api/",
+              allowTypeImports: true,
+              message:
+                "Only the types of the API's schemas (import type): the page loads none of the server.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["src/dataplane/linux/exec.ts", "src/dataplane/linux/spawner.ts", "test/**", "bench/**"],
     rules: { "no-restricted-imports": "off" },
   },

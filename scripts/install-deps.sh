@@ -3,13 +3,13 @@
 # static busybox (its udhcpc is the DHCP client) for the daemon; gcc and libc6-dev for the CNI plugin
 # executable (static C); socat, ping, nsenter, iperf3, Podman, docker.io (dockerd, containerd, runc), iptables
 # (both backends), firewalld, D-Bus (dbus-daemon, dbus-send), dig (bind9-dnsutils) and dnsmasq (dnsmasq-base,
-# the program without the package that starts it as the machine's resolver) for the test suite, dnsperf for
-# bench/dns; then npm dependencies and the build.
+# the program without the package that starts it as the machine's resolver) and chromium (the browser test of
+# `hostnet ui`) for the test suite, dnsperf for bench/dns; then npm dependencies and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in ip:iproute2 tc:iproute2 nft:nftables socat:socat ping:iputils-ping nsenter:util-linux iperf3:iperf3 podman:podman runc:runc dockerd:docker.io busybox:busybox-static conntrack:conntrack cc:gcc firewalld:firewalld dbus-daemon:dbus dbus-send:dbus-bin iptables-nft:iptables iptables-legacy:iptables dig:bind9-dnsutils dnsmasq:dnsmasq-base dnsperf:dnsperf; do
+for pair in ip:iproute2 tc:iproute2 nft:nftables socat:socat ping:iputils-ping nsenter:util-linux iperf3:iperf3 podman:podman runc:runc dockerd:docker.io busybox:busybox-static conntrack:conntrack cc:gcc firewalld:firewalld dbus-daemon:dbus dbus-send:dbus-bin iptables-nft:iptables iptables-legacy:iptables dig:bind9-dnsutils dnsmasq:dnsmasq-base dnsperf:dnsperf chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # The static CNI plugin links against libc.a, which only libc6-dev has.

@@ -11,6 +11,7 @@ import { network } from "./network.js";
 import { plan } from "./plan.js";
 import { policy } from "./policy.js";
 import { trace } from "./trace.js";
+import { ui } from "./ui.js";
 
 export const commands: Group = group({
   names: ["hostnet"],
@@ -24,6 +25,7 @@ export const commands: Group = group({
     plan,
     events,
     trace,
+    ui,
     info,
     installCni,
     completionCommand(() => commands),
