@@ -5,7 +5,10 @@
 import type { Runner } from "./linux/exec.js";
 import type { KernelObject } from "./objects.js";
 
-/** A port's VLANs as `bridge -j -c vlan show` prints them: a range has `vlanEnd`. */
+/**
+ * A port's VLANs as `bridge -j -compressvlans vlan show` prints them: a range has `vlanEnd`. (`-c` is
+ * `-color` to iproute2 6.1.)
+ */
 export interface PortVlans {
   ifname: string;
   vlans?: { vlan: number; vlanEnd?: number; flags?: string[] }[];
@@ -13,6 +16,14 @@ export interface PortVlans {
 
 const TRUNK_FIRST = 2;
 const TRUNK_LAST = 4094;
+
+/** Whether a port is a member of every VLAN from 2 to 4094, as ranges or one by one. */
+function isTrunk(vlans: NonNullable<PortVlans["vlans"]>): boolean {
+  let covered = 0;
+  for (const v of vlans)
+    covered += Math.max(0, Math.min(v.vlanEnd ?? v.vlan, TRUNK_LAST) - Math.max(v.vlan, TRUNK_FIRST) + 1);
+  return covered === TRUNK_LAST - TRUNK_FIRST + 1;
+}
 
 /**
  * The portVlan objects of the veths of `filtering` bridges whose VLANs are not the bridge's default (VLAN 1
@@ -26,11 +37,7 @@ export function portVlansOf(
   const vlansOf = new Map(table.map((p) => [p.ifname, p.vlans ?? []]));
   const trunkOf = new Map<string, string>();
   for (const l of links)
-    if (
-      l.kind === "uplinkPort" &&
-      filtering.has(l.master) &&
-      vlansOf.get(l.dev)?.some((v) => v.vlan <= TRUNK_FIRST && (v.vlanEnd ?? v.vlan) >= TRUNK_LAST) === true
-    )
+    if (l.kind === "uplinkPort" && filtering.has(l.master) && isTrunk(vlansOf.get(l.dev) ?? []))
       trunkOf.set(l.master, l.dev);
   const out: KernelObject[] = [];
   for (const l of links) {
@@ -63,6 +70,8 @@ export async function observePortVlans(
   filtering: ReadonlySet<string>,
 ): Promise<KernelObject[]> {
   if (filtering.size === 0) return [];
-  const table = JSON.parse((await runner.run(["bridge", "-j", "-c", "vlan", "show"])).stdout) as PortVlans[];
+  const table = JSON.parse(
+    (await runner.run(["bridge", "-j", "-compressvlans", "vlan", "show"])).stdout,
+  ) as PortVlans[];
   return portVlansOf(table, links, filtering);
 }

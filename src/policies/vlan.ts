@@ -34,15 +34,15 @@ export const VlanSettings = Type.Object({
   }),
 });
 
-function parseVlan(field: string, settings: unknown): VlanPolicy {
-  const id = settingsObject(field, settings)["IsolationId"];
+/** A VLAN policy of `id`, given at `field` (a door's own option, say), or InvalidArgument naming it. */
+export function vlanPolicy(field: string, id: unknown): VlanPolicy {
   if (typeof id !== "number" || !Number.isInteger(id) || id < MIN_VLAN || id > MAX_VLAN)
-    throw invalidArgument(
-      `${field}.IsolationId`,
-      `must be a VLAN ID, an integer from ${MIN_VLAN} to ${MAX_VLAN}`,
-    );
+    throw invalidArgument(field, `must be a VLAN ID, an integer from ${MIN_VLAN} to ${MAX_VLAN}`);
   return { type: "VLAN", isolationId: id };
 }
+
+const parseVlan = (field: string, settings: unknown): VlanPolicy =>
+  vlanPolicy(`${field}.IsolationId`, settingsObject(field, settings)["IsolationId"]);
 
 export const vlan: PolicyKind<VlanPolicy, typeof VlanSettings> = {
   type: "VLAN",
@@ -55,7 +55,7 @@ export const vlan: PolicyKind<VlanPolicy, typeof VlanSettings> = {
   checkOnNetwork(given, net) {
     if (!vlanTypes.includes(net.type))
       throw invalidArgument(
-        `${given.field}.IsolationId`,
+        given.field,
         `${net.type} networks have no VLANs: only ${vlanTypes.join(", ")} networks, on an uplink's LAN`,
       );
   },

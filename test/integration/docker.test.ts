@@ -247,7 +247,7 @@ describe.skipIf(needsRoot || skipReason !== undefined)(
       const r = await engine.docker(["network", "create", "--driver", "hostnet", "-o", "vlan=5", "bad"]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain(
-        'Options["com.docker.network.generic"].vlan: is not supported by hostnet yet',
+        'Options["com.docker.network.generic"].vlan: NAT networks have no VLANs',
       );
       const taken = await engine.docker([
         "run",

@@ -80,7 +80,7 @@ describe("VLAN policies", () => {
     const err = await rejection(
       h.service.createNetwork({ name: "n", type: "NAT", subnets: [], policies: [policy(10)] }),
     );
-    expect(err).toMatchObject({ code: "InvalidArgument", detail: { field: "Policies[0].IsolationId" } });
+    expect(err).toMatchObject({ code: "InvalidArgument", detail: { field: "Policies[0]" } });
     expect(err.message).toContain("NAT networks have no VLANs");
     expect(h.service.networks()).toEqual([]);
   });
