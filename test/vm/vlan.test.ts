@@ -18,6 +18,7 @@ const V10 = "10.70.0.110";
 const V20 = "10.70.0.120";
 const C10 = "10.70.0.11";
 const C20 = "10.70.0.12";
+const B10 = "10.70.0.13";
 
 /** Whether `ns` reaches `address`, trying a few times: emulated, the first ARP round may be slow. */
 async function reaches(ns: string, address: string): Promise<boolean> {
@@ -132,5 +133,24 @@ describe("VLAN isolation on the stock kernel", () => {
     expect(await uplinkState(lab.t)).toEqual(before);
     expect(await reaches(lab.t.ns("lh"), HOST_LAN)).toBe(true);
     expect(await lab.plan()).toEqual([]);
+  });
+
+  it("puts an L2Bridge network's containers on its VLAN too, the LAN seeing the uplink's MAC", async () => {
+    const t = lab.t;
+    const [lan0] = JSON.parse(await must(["ip", "-n", t.host, "-j", "link", "show", "dev", "lan0"])) as {
+      address: string;
+    }[];
+    const net = lanNetwork("l2", "L2Bridge");
+    await lab.d.ok("POST", "/networks", {
+      ...net,
+      Policies: [...(net["Policies"] as unknown[]), { Type: "VLAN", Settings: { IsolationId: 10 } }],
+    });
+    await lab.container("b10", "l2", { IpConfigurations: [{ IpAddress: B10 }] });
+    expect(await reaches(t.ns("v10"), B10)).toBe(true);
+    expect(await must(["ip", "-n", t.ns("v10"), "neigh", "show", B10])).toContain(lan0?.address);
+    expect(await ping(t.ns("lh"), B10)).toBe(false);
+    expect(await lab.plan()).toEqual([]);
+    await lab.d.ok("DELETE", "/networks/l2?force=true");
+    expect(await uplinkState(t)).toEqual(before);
   });
 });
