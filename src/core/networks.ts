@@ -113,7 +113,7 @@ async function checkNetwork(core: Core, spec: NetworkSpec): Promise<CheckedNetwo
   const policies = checkPolicies(
     spec.policies ?? [],
     { name, type, subnets: subnets.map(prefixOf) },
-    core.host.kernelFeatures?.(),
+    core.host.kernelFeatures,
   );
   checkPoliciesInForce([], policies);
   const hostAddresses = uplink === null && given.length > 0 ? await core.host.addresses() : [];

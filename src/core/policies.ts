@@ -36,7 +36,7 @@ export async function modifyEndpointPolicies(
   const after = modifiedPolicies(
     before,
     request.requestType,
-    checkPolicies(request.policies, net, core.host.kernelFeatures?.()),
+    checkPolicies(request.policies, net, core.host.kernelFeatures),
   );
   checkPoliciesInForce(after, net.policies);
   core.store.write(() => core.store.endpoints.setPolicies(ep.id, after));
@@ -60,7 +60,7 @@ export async function modifyNetworkPolicies(
   const after = modifiedPolicies(
     before,
     request.requestType,
-    checkPolicies(request.policies, net, core.host.kernelFeatures?.()),
+    checkPolicies(request.policies, net, core.host.kernelFeatures),
   );
   const endpoints = core.store.endpoints.all({ networkId: net.id });
   checkRemoteEndpointsRouted(core, net, after);

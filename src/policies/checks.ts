@@ -17,12 +17,12 @@ import { hasFeature, type KernelFeatures } from "../model/kernel-features.js";
 /**
  * Checks what a single policy cannot tell: at most one policy of the singleton kinds, what each kind
  * checks against the network (an SDNRoute's next hop on one of its subnets), and that the kernel (when
- * known) has what the kind needs.
+ * known) has what the kind needs: asked only then, since reading its configuration costs.
  */
 export function checkPolicies<P extends NetworkPolicy>(
   specs: readonly GivenPolicy<P>[],
   net: NetworkShape,
-  kernel?: KernelFeatures,
+  kernel?: () => KernelFeatures,
 ): P[] {
   for (const type of singletonPolicies) {
     const same = specs.filter((s) => s.policy.type === type);
@@ -32,7 +32,7 @@ export function checkPolicies<P extends NetworkPolicy>(
   return specs.map((given) => {
     const kind = kindOf(given.policy);
     kind.checkOnNetwork?.(given, net);
-    if (kind.needs !== undefined && kernel !== undefined && !hasFeature(kernel, kind.needs.feature))
+    if (kind.needs !== undefined && kernel !== undefined && !hasFeature(kernel(), kind.needs.feature))
       throw invalidArgument(
         given.field,
         `this kernel has no ${kind.needs.what}, which ${kind.type} policies need (hostnet info lists the kernel's features)`,

@@ -21,7 +21,7 @@ const MAX_VLAN = 4094;
  * The bridge's default VLAN, which the uplink's untagged traffic (the host's own addresses) is on: an
  * endpoint on it needs nothing of VLAN filtering, and its frames leave the uplink untagged.
  */
-export const NATIVE_VLAN = 1;
+const NATIVE_VLAN = 1;
 
 /** The types whose bridge has an uplink on a LAN, where VLANs mean something. */
 const vlanTypes: readonly NetworkType[] = ["Transparent", "L2Bridge", "L2Tunnel"];
