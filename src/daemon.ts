@@ -211,6 +211,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<Dae
       interfaceAddresses: (netns, ifname) => interfaceAddresses(runner, netns, ifname),
       namespaceAt,
       linkStats,
+      kernelFeatures,
       trace: (trace, signal) => traceFlow(reconciler, runner, trace, signal),
       ...(opts.hostAddress === null ? {} : { hostAddress: opts.hostAddress }),
       ...(registry === undefined || overlayAddresses === undefined

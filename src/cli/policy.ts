@@ -1,5 +1,5 @@
 /**
- * `hostnet policy …`: the ACL and QoS policies of an endpoint, or with --network those every endpoint of a
+ * `hostnet policy …`: the ACL, QoS and VLAN policies of an endpoint, or with --network those every endpoint of a
  * network gets and a routed overlay network's remote subnets, listed by number and changed live.
  */
 import { isIP } from "node:net";
@@ -20,7 +20,7 @@ import { UsageError } from "./errors.js";
 import { columnTable, none, plain, type Column, type TableStyle } from "./output.js";
 import { formatRate, parseRate, rateSyntax } from "./rate.js";
 
-/** The flags that write policies, shared by `endpoint create`, `policy add` and `policy set`. */
+/** The flags that write policies, shared by `network create`, `endpoint create`, `policy add` and `policy set`. */
 export const policyOptions = {
   acl: {
     type: "string",
@@ -40,20 +40,38 @@ export const policyOptions = {
     arg: "RATE",
     description: `Limit the traffic the endpoint receives, in ${rateSyntax}`,
   },
+  vlan: {
+    type: "string",
+    arg: "ID",
+    description:
+      "Put the endpoints on VLAN ID (1 to 4094) of the uplink's LAN, tagged there and untagged in the " +
+      "container (transparent, l2bridge and l2tunnel networks); an endpoint's own overrides its network's",
+  },
 } as const satisfies OptionSpecs;
 
-/** The policies --acl, --qos-out and --qos-in give: the ACLs in order, then one QOS for both rates. */
+/** --vlan's VLAN policy; the range is hostnetd's to check. */
+function vlanPolicies(id: string | undefined): Policy[] {
+  if (id === undefined) return [];
+  if (!/^\d{1,9}$/.test(id)) throw new UsageError(`--vlan "${id}" is not a VLAN ID (1 to 4094)`);
+  return [{ Type: "VLAN", Settings: { IsolationId: Number(id) } }];
+}
+
+/**
+ * The policies --acl, --qos-out, --qos-in and --vlan give: the ACLs in order, then one QOS for both rates,
+ * then the VLAN.
+ */
 export function policiesOf(values: Values<typeof policyOptions>): Policy[] {
   const acls = (values.acl ?? []).map((spec) => ({ Type: "ACL", Settings: parseAcl(spec) }));
+  const vlan = vlanPolicies(values.vlan);
   const out = values["qos-out"];
   const incoming = values["qos-in"];
-  if (out === undefined && incoming === undefined) return acls;
+  if (out === undefined && incoming === undefined) return [...acls, ...vlan];
   // Outgoing first, as hostnetd shows it, so that the settings read back unchanged.
   const settings: QosSettings = {
     ...(out === undefined ? {} : { MaximumOutgoingBandwidthInBytes: parseRate("--qos-out", out) }),
     ...(incoming === undefined ? {} : { MaximumIncomingBandwidthInBytes: parseRate("--qos-in", incoming) }),
   };
-  return [...acls, { Type: "QOS", Settings: settings }];
+  return [...acls, { Type: "QOS", Settings: settings }, ...vlan];
 }
 
 /**
@@ -189,7 +207,7 @@ export function policyAddition(values: Values<typeof policyAddOptions>): Additio
   const route = remoteSubnetRoute(values);
   if (policies.length === 0 && route === undefined)
     throw new UsageError(
-      "nothing to add: give --acl, --qos-out, --qos-in or, with --network, --remote-subnet",
+      "nothing to add: give --acl, --qos-out, --qos-in, --vlan or, with --network, --remote-subnet",
     );
   return {
     readsNetwork: route !== undefined,
@@ -211,7 +229,7 @@ export function policySetRequest(values: Values<typeof policyOptions>): PolicyRe
   // An empty Update clears every rule, Block rules included: too much for a forgotten flag to do.
   if (policies.length === 0)
     throw new UsageError(
-      "nothing to set: give --acl, --qos-out or --qos-in; 'hostnet policy rm ENDPOINT --all' removes every policy",
+      "nothing to set: give --acl, --qos-out, --qos-in or --vlan; 'hostnet policy rm ENDPOINT --all' removes every policy",
     );
   return { RequestType: "Update", Policies: policies };
 }

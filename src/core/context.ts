@@ -13,6 +13,7 @@ import type { Reconciler } from "../dataplane/reconciler.js";
 import type { OverlayRegistry } from "../cluster/registry.js";
 import { notFound } from "../errors.js";
 import type { Prefix } from "../model/ip.js";
+import type { KernelFeatures } from "../model/kernel-features.js";
 import type { Endpoint, LoadBalancer, Namespace, Network } from "../model/types.js";
 import type { EventLog } from "../events/log.js";
 import type { Store } from "../store/store.js";
@@ -42,6 +43,8 @@ export interface HostSide {
   readonly linkStats: () => Promise<ReadonlyMap<string, LinkStats>>;
   /** What the file at a path is, for a namespace a runtime hands in (or hostnet is to make there). */
   readonly namespaceAt: (path: string) => NamespaceAtPath;
+  /** The kernel features this host has (dataplane/features.ts); policies that need one are refused without it. */
+  readonly kernelFeatures?: () => KernelFeatures;
   /** This host's underlay address (hostnetd --host-address), which overlay networks need. */
   readonly hostAddress?: string;
   /** Sends one probe from an endpoint's namespace with nftables tracing on for its flow alone. */

@@ -195,7 +195,7 @@ function insertEndpoint(core: Core, r: EndpointRecord): string {
       );
     if (r.spec.mac === undefined && net.overlay !== null) followAddress(core, net, epId, addresses);
     insertPortMappings(core, epId, r.mappings);
-    const policies = checkPolicies(r.spec.policies, net);
+    const policies = checkPolicies(r.spec.policies, net, core.host.kernelFeatures);
     checkPoliciesInForce(policies, net.policies);
     store.endpoints.setPolicies(epId, policies);
     if (r.spec.origin !== undefined) store.endpoints.insertOrigin(epId, r.spec.origin);

@@ -110,7 +110,11 @@ async function checkNetwork(core: Core, spec: NetworkSpec): Promise<CheckedNetwo
   const mtu = spec.mtu !== undefined ? checkMtu("mtu", spec.mtu) : (typeMtu ?? DEFAULT_MTU);
   const subnets =
     given.length > 0 ? given : [uplink === null ? await defaultSubnet(core) : lanSubnet(uplink)];
-  const policies = checkPolicies(spec.policies ?? [], { name, subnets: subnets.map(prefixOf) });
+  const policies = checkPolicies(
+    spec.policies ?? [],
+    { name, type, subnets: subnets.map(prefixOf) },
+    core.host.kernelFeatures,
+  );
   checkPoliciesInForce([], policies);
   const hostAddresses = uplink === null && given.length > 0 ? await core.host.addresses() : [];
   return { name, type, mtu, subnets, policies, overlay, uplink, hostAddresses, dns, resolver };

@@ -6,7 +6,7 @@
 import type { Owner } from "../dataplane/naming.js";
 import type { Counter } from "../dataplane/counters.js";
 import type { EventDetails } from "../events/event.js";
-import type { Endpoint, Network, OverlaySettings } from "../model/types.js";
+import type { Endpoint, Network, NetworkType, OverlaySettings } from "../model/types.js";
 import type { EndpointPolicy, NetworkPolicy } from "../policies/index.js";
 import {
   checkPolicies,
@@ -33,7 +33,11 @@ export async function modifyEndpointPolicies(
     throw conflict(`endpoint "${ep.name}" is on another host (${ep.remoteHost}): its policies act there`);
   const net = getNetwork(core, ep.networkId);
   const before = ep.policies;
-  const after = modifiedPolicies(before, request.requestType, checkPolicies(request.policies, net));
+  const after = modifiedPolicies(
+    before,
+    request.requestType,
+    checkPolicies(request.policies, net, core.host.kernelFeatures),
+  );
   checkPoliciesInForce(after, net.policies);
   core.store.write(() => core.store.endpoints.setPolicies(ep.id, after));
   await core.convergeOrUndo([`ep:${ep.id}`], () => core.store.endpoints.setPolicies(ep.id, before));
@@ -53,7 +57,11 @@ export async function modifyNetworkPolicies(
 ): Promise<Network> {
   const net = getNetwork(core, ref);
   const before = net.policies;
-  const after = modifiedPolicies(before, request.requestType, checkPolicies(request.policies, net));
+  const after = modifiedPolicies(
+    before,
+    request.requestType,
+    checkPolicies(request.policies, net, core.host.kernelFeatures),
+  );
   const endpoints = core.store.endpoints.all({ networkId: net.id });
   checkRemoteEndpointsRouted(core, net, after);
   checkPoliciesInForce([], after);
@@ -89,6 +97,7 @@ export function checkAgainstHost(
   net: {
     readonly id: string | undefined;
     readonly name: string;
+    readonly type: NetworkType;
     readonly overlay: OverlaySettings | null;
     readonly subnets: readonly { readonly prefix: string }[];
   },

@@ -7,20 +7,27 @@ import { existsSync, readFileSync } from "node:fs";
 import { release as kernelRelease } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import type { FeatureState, KernelFeature } from "../model/kernel-features.js";
+import type { FeatureState, KernelFeature, KernelFeatures } from "../model/kernel-features.js";
 
-/** Each feature by its kernel configuration symbol and the module that has it when it is one. */
-const kernelFeatureSources = {
+/**
+ * Each feature by its kernel configuration symbol and the module that has it when it is one, or (`of`) by
+ * an option of another feature's code (y or not set), which is there as that feature is.
+ */
+type Source =
+  | { readonly config: string; readonly module: string }
+  | { readonly config: string; readonly of: KernelFeature };
+const kernelFeatureSources: Record<KernelFeature, Source> = {
   bridge: { config: "BRIDGE", module: "bridge" },
   veth: { config: "VETH", module: "veth" },
   vlan: { config: "VLAN_8021Q", module: "8021q" },
+  vlanFiltering: { config: "BRIDGE_VLAN_FILTERING", of: "bridge" },
   vxlan: { config: "VXLAN", module: "vxlan" },
   macvlan: { config: "MACVLAN", module: "macvlan" },
   ifb: { config: "IFB", module: "ifb" },
   nftables: { config: "NF_TABLES", module: "nf_tables" },
   conntrack: { config: "NF_CONNTRACK", module: "nf_conntrack" },
   htb: { config: "NET_SCH_HTB", module: "sch_htb" },
-} as const satisfies Record<KernelFeature, { config: string; module: string }>;
+};
 
 function kernelConfig(root: string, release: string): string | undefined {
   try {
@@ -35,18 +42,20 @@ function kernelConfig(root: string, release: string): string | undefined {
 }
 
 /** `root` and `release` are for tests: a tree laid out as / is. */
-export function kernelFeatures(root = "/", release = kernelRelease()): Record<KernelFeature, FeatureState> {
+export function kernelFeatures(root = "/", release = kernelRelease()): KernelFeatures {
   const config = kernelConfig(root, release);
-  const state = ({ config: symbol, module }: { config: string; module: string }): FeatureState => {
-    const loaded = existsSync(join(root, "sys", "module", module));
-    const value =
-      config === undefined ? undefined : new RegExp(`^CONFIG_${symbol}=([ym])$`, "m").exec(config)?.[1];
+  const configured = (symbol: string): string | undefined =>
+    config === undefined ? undefined : new RegExp(`^CONFIG_${symbol}=([ym])$`, "m").exec(config)?.[1];
+  const state = (source: Source): FeatureState => {
+    const value = configured(source.config);
+    if ("of" in source)
+      return config !== undefined && value !== "y" ? "missing" : state(kernelFeatureSources[source.of]);
     if (value === "y") return "built-in";
-    if (loaded) return "loaded";
+    if (existsSync(join(root, "sys", "module", source.module))) return "loaded";
     if (value === "m") return "module";
     return config === undefined ? "unknown" : "missing";
   };
   return Object.fromEntries(
     Object.entries(kernelFeatureSources).map(([feature, source]) => [feature, state(source)]),
-  ) as Record<KernelFeature, FeatureState>;
+  ) as KernelFeatures;
 }

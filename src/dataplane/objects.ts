@@ -38,6 +38,22 @@ export type KernelObject =
   | (Base & { kind: "bridge"; name: string; mtu: number; mac?: string })
   /** A NIC that is not hostnet's, made a port of one of its bridges (its addresses and routes moved there). */
   | (Base & { kind: "uplinkPort"; dev: string; master: string })
+  /**
+   * An endpoint's bridge port on VLAN `vid`: its only VLAN, the one its untagged frames join and the one
+   * that leaves it untagged (PVID, egress untagged), on a bridge with VLAN filtering whose `uplink` is a
+   * trunk of every VLAN (2 to 4094, tagged) beside the LAN's untagged traffic (VLAN 1). Observed on a
+   * filtering bridge, for a port whose VLANs are other than the bridge's default (VLAN 1 alone): `vid` is
+   * its PVID (0 without one), `stray` its other VLANs, and `uplink` null unless the bridge's uplink is a
+   * whole trunk. A portVlan is the bridge's VLAN table, which marks nothing: the port's owner owns it.
+   */
+  | (Base & {
+      kind: "portVlan";
+      dev: string;
+      bridge: string;
+      uplink: string | null;
+      vid: number;
+      stray: readonly number[];
+    })
   /** A route of hostnetd's namespace, through one of hostnet's bridges. */
   | (Base & { kind: "hostRoute"; dev: string; route: HostRoute })
   /**
@@ -225,6 +241,8 @@ export function identity(o: KernelObject): string {
       return `shaper:${o.dev}`;
     case "uplinkPort":
       return `port:${o.dev}`;
+    case "portVlan":
+      return `vlan:${o.dev}`;
     case "hostRoute":
       return `hostroute:${o.route.family}:${o.route.dst}:${o.route.metric ?? ""}`;
     case "ingressRedirect":
@@ -299,6 +317,7 @@ export function netnsOf(o: KernelObject): NetnsRef {
     case "shaper":
     case "ingressRedirect":
     case "uplinkPort":
+    case "portVlan":
     case "hostRoute":
     case "vipRoute":
     case "iptablesChain":
@@ -331,6 +350,8 @@ export function parentOf(o: KernelObject): string | undefined {
       return `link:${o.dev}`;
     case "uplinkPort":
       return `link:${o.master}`;
+    case "portVlan":
+      return `link:${o.dev}`;
     case "hostRoute":
       return `link:${o.dev}`;
     // The vxlan device takes its FDB entries along; its delete flushes the bridge's neighbour entries too.
@@ -365,6 +386,7 @@ export function prerequisitesOf(o: KernelObject): string[] {
   const out = parent === undefined ? [] : [parent];
   if ((o.kind === "veth" || o.kind === "vxlan") && o.master !== "") out.push(`link:${o.master}`);
   if (o.kind === "ingressRedirect") out.push(`link:${o.to}`);
+  if (o.kind === "portVlan") out.push(`link:${o.bridge}`, ...(o.uplink === null ? [] : [`port:${o.uplink}`]));
   if (o.kind === "veth" && o.netns?.startsWith(`${NETNS_DIR}/`) === true)
     out.push(`netns:${o.netns.slice(NETNS_DIR.length + 1)}`);
   return out;
@@ -388,6 +410,13 @@ export function sameState(desired: KernelObject, observed: KernelObject): boolea
       );
     case "uplinkPort":
       return observed.kind === "uplinkPort" && observed.master === desired.master;
+    case "portVlan":
+      return (
+        observed.kind === "portVlan" &&
+        observed.vid === desired.vid &&
+        observed.stray.length === 0 &&
+        (desired.uplink === null || observed.uplink === desired.uplink)
+      );
     case "hostRoute":
       return (
         observed.kind === "hostRoute" &&
@@ -488,6 +517,8 @@ export function describe(o: KernelObject): string {
       return `bridge ${o.name} mtu ${o.mtu}${o.mac === undefined ? "" : ` address ${o.mac}`}`;
     case "uplinkPort":
       return `uplink ${o.dev} master ${o.master}`;
+    case "portVlan":
+      return `vlan ${o.vid} on ${o.dev} (pvid untagged${o.stray.length === 0 ? "" : `, also ${o.stray.join(", ")}`}) of ${o.bridge}${o.uplink === null ? "" : `, trunk ${o.uplink}`}`;
     case "hostRoute":
       return `route ${o.route.dst}${o.route.via === null ? "" : ` via ${o.route.via}`} dev ${o.dev}${o.route.metric === null ? "" : ` metric ${o.route.metric}`}${o.route.onlink === true ? " onlink" : ""}`;
     case "address":

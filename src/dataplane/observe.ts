@@ -23,6 +23,7 @@ import {
   type Owner,
 } from "./naming.js";
 import { observeNft } from "./observe-nft.js";
+import { observePortVlans } from "./observe-vlans.js";
 import { MAIN_TABLE, routeMetric, type KernelObject } from "./objects.js";
 import { hostCidr } from "../model/ip.js";
 import { ipArgv } from "./render/steps.js";
@@ -37,7 +38,7 @@ interface IpLink {
   linkinfo?: {
     info_kind?: string;
     /** A vxlan device's: its VNI, UDP port and local underlay address (`local6` for IPv6). */
-    info_data?: { id?: number; port?: number; local?: string; local6?: string };
+    info_data?: { id?: number; port?: number; local?: string; local6?: string; vlan_filtering?: number };
     info_slave_data?: { hairpin?: boolean; isolated?: boolean };
   };
   addr_info?: {
@@ -107,9 +108,12 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
   const links = JSON.parse(await ip(runner, null, ["-d", "addr", "show"])) as IpLink[];
   const out: KernelObject[] = [];
   const bridges = new Map<string, Owner>();
+  const filtering = new Set<string>();
   for (const l of links) {
     const owner = ownerFromAlias(l.ifalias);
-    if (owner !== undefined && l.linkinfo?.info_kind === "bridge") bridges.set(l.ifname, owner);
+    if (owner === undefined || l.linkinfo?.info_kind !== "bridge") continue;
+    bridges.set(l.ifname, owner);
+    if (l.linkinfo.info_data?.vlan_filtering === 1) filtering.add(l.ifname);
   }
   for (const l of links) {
     const owner = ownerFromAlias(l.ifalias) ?? (isOwnedLinkName(l.ifname) ? "orphan" : undefined);
@@ -163,7 +167,11 @@ async function observeHostLinks(runner: Runner): Promise<KernelObject[]> {
       });
     }
   }
-  return [...out, ...(await observeHostRoutes(runner, bridges))];
+  return [
+    ...out,
+    ...(await observePortVlans(runner, out, filtering)),
+    ...(await observeHostRoutes(runner, bridges)),
+  ];
 }
 
 interface TcQdisc {

@@ -47,6 +47,7 @@ function rank(o: KernelObject): number {
       return 4;
     case "shaper":
     case "ingressRedirect":
+    case "portVlan":
       return 5;
     case "containerLink":
       return 5;

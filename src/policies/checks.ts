@@ -12,14 +12,17 @@ import {
   type NetworkPolicy,
 } from "./index.js";
 import type { GivenPolicy, NetworkOnHost, NetworkShape } from "./kind.js";
+import { hasFeature, type KernelFeatures } from "../model/kernel-features.js";
 
 /**
- * Checks what a single policy cannot tell: at most one policy of the singleton kinds, and what each kind
- * checks against the network (an SDNRoute's next hop on one of its subnets).
+ * Checks what a single policy cannot tell: at most one policy of the singleton kinds, what each kind
+ * checks against the network (an SDNRoute's next hop on one of its subnets), and that the kernel (when
+ * known) has what the kind needs: asked only then, since reading its configuration costs.
  */
 export function checkPolicies<P extends NetworkPolicy>(
   specs: readonly GivenPolicy<P>[],
   net: NetworkShape,
+  kernel?: () => KernelFeatures,
 ): P[] {
   for (const type of singletonPolicies) {
     const same = specs.filter((s) => s.policy.type === type);
@@ -27,7 +30,13 @@ export function checkPolicies<P extends NetworkPolicy>(
       throw invalidArgument(same[1]?.field ?? "policies", `at most one ${type} policy is allowed`);
   }
   return specs.map((given) => {
-    kindOf(given.policy).checkOnNetwork?.(given, net);
+    const kind = kindOf(given.policy);
+    kind.checkOnNetwork?.(given, net);
+    if (kind.needs !== undefined && kernel !== undefined && !hasFeature(kernel(), kind.needs.feature))
+      throw invalidArgument(
+        given.field,
+        `this kernel has no ${kind.needs.what}, which ${kind.type} policies need (hostnet info lists the kernel's features)`,
+      );
     return given.policy;
   });
 }

@@ -13,6 +13,7 @@ import { providerAddress } from "./provider-address.js";
 import { qos } from "./qos.js";
 import { remoteSubnetRoute } from "./remote-subnet-route.js";
 import { sdnRoute } from "./sdn-route.js";
+import { vlan } from "./vlan.js";
 import { encapOverhead, vsid, vxlanPort } from "./vxlan.js";
 
 /** The policies hostnet keeps in endpoints' and networks' lists, in the order doors name them. */
@@ -22,6 +23,7 @@ export const policyKinds = {
   OutBoundNAT: outboundNat,
   SDNRoute: sdnRoute,
   RemoteSubnetRoute: remoteSubnetRoute,
+  VLAN: vlan,
 } as const;
 
 /** The policies that set part of a network instead. */

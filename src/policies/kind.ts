@@ -7,7 +7,8 @@ import type { Static, TSchema } from "typebox";
 import { invalidArgument } from "../errors.js";
 import type { KernelObject } from "../dataplane/objects.js";
 import type { Prefix } from "../model/ip.js";
-import type { Endpoint, Namespace, Network, OverlaySettings, Protocol } from "../model/types.js";
+import type { KernelFeature } from "../model/kernel-features.js";
+import type { Endpoint, Namespace, Network, NetworkType, OverlaySettings, Protocol } from "../model/types.js";
 import type { EndpointPolicy, NetworkPolicy } from "./index.js";
 
 /**
@@ -25,6 +26,7 @@ export interface GivenPolicy<P = NetworkPolicy> {
 /** The network a policy is checked against when it is given. */
 export interface NetworkShape {
   readonly name: string;
+  readonly type: NetworkType;
   readonly subnets: readonly { readonly prefix: string }[];
 }
 
@@ -61,6 +63,8 @@ export interface PolicyKind<
   readonly places: readonly W[];
   /** Whether a network or an endpoint has at most one policy of the kind. */
   readonly singleton: boolean;
+  /** The kernel feature the kind cannot work without, and what it is in words, for the refusal. */
+  readonly needs?: { readonly feature: KernelFeature; readonly what: string };
   /** Reads Settings (the request's `field`) into the policy; throws InvalidArgument naming the field at fault. */
   parse(field: string, settings: unknown): P;
   view(policy: P): Static<S>;

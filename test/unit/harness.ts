@@ -15,6 +15,7 @@ import { Store } from "../../src/store/store.js";
 import type { HostAddress } from "../../src/dataplane/hostfacts.js";
 import type { UplinkHost, UplinkInspection } from "../../src/dataplane/uplink.js";
 import type { UplinkSnapshot } from "../../src/model/types.js";
+import type { KernelFeatures } from "../../src/model/kernel-features.js";
 import { DhcpLeases } from "../../src/core/leases.js";
 import type { ForgetBackend } from "../../src/dataplane/linux/backend-memory.js";
 import type { DhcpClients, DhcpClientSpec, DhcpEvent } from "../../src/dataplane/linux/dhcp-client.js";
@@ -84,6 +85,11 @@ export interface Harness {
 
 export const silent = pino({ level: "silent" });
 
+const constant =
+  <T>(value: T): (() => T) =>
+  () =>
+    value;
+
 export function harness(
   opts: {
     hostPrefixes?: readonly string[];
@@ -108,6 +114,8 @@ export function harness(
     forgetBackend?: ForgetBackend;
     /** What sends a traced probe; by default one that no hook saw. */
     trace?: TraceRunner;
+    /** The kernel's features; unknown by default, which refuses nothing. */
+    kernelFeatures?: KernelFeatures;
   } = {},
 ): Harness {
   const store = opts.store ?? new Store(":memory:");
@@ -131,6 +139,7 @@ export function harness(
     trace:
       opts.trace ?? (() => Promise.resolve({ lines: [], path: { hops: [], dropped: false }, probe: "sent" })),
     ...(opts.hostAddress === undefined ? {} : { hostAddress: opts.hostAddress }),
+    ...(opts.kernelFeatures === undefined ? {} : { kernelFeatures: constant(opts.kernelFeatures) }),
     ...(opts.overlay === undefined
       ? {}
       : {

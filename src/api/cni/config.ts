@@ -7,6 +7,7 @@ import { checkIfname } from "../../core/validate.js";
 import { CniCode, CniError } from "./errors.js";
 import type { DnsSpec } from "../../dns/settings.js";
 import type { FieldValue } from "../../policies/kind.js";
+import { vlanPolicy, type VlanPolicy } from "../../policies/vlan.js";
 import { readResult, type Result } from "./result.js";
 import { isSupported, supportedVersions } from "./versions.js";
 
@@ -80,6 +81,8 @@ export interface NetConf {
   readonly ingressRate?: number;
   readonly egressRate?: number;
   readonly ips: readonly string[];
+  /** The configuration's `vlan`: the endpoint's VLAN on the network's uplink (HNS's VLAN policy). */
+  readonly vlan?: VlanPolicy;
   readonly mac?: string;
   /** The configuration's `dns`: the network's settings, when the plugin creates the network. */
   readonly networkDns?: DnsSpec;
@@ -196,6 +199,7 @@ export function parseNetConf(raw: Json, cniVersion: string): NetConf {
   const ingressRate = rate("ingressRate");
   const egressRate = rate("egressRate");
   const mac = string(runtime["mac"], "runtimeConfig.mac");
+  const vlan = raw["vlan"] === undefined ? undefined : vlanPolicy("vlan", raw["vlan"]);
   const dns = object(runtime["dns"], "runtimeConfig.dns");
   const networkDns = object(raw["dns"], "dns");
   const aliases = object(runtime["aliases"], "runtimeConfig.aliases")?.[name];
@@ -214,6 +218,7 @@ export function parseNetConf(raw: Json, cniVersion: string): NetConf {
     ),
     ...(ingressRate === undefined ? {} : { ingressRate }),
     ...(egressRate === undefined ? {} : { egressRate }),
+    ...(vlan === undefined ? {} : { vlan }),
     ...(mac === undefined ? {} : { mac }),
     ...(networkDns === undefined ? {} : { networkDns: dnsOf(networkDns, "dns") }),
     ...(dns === undefined ? {} : { dns: dnsOf(dns, "runtimeConfig.dns") }),

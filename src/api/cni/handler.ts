@@ -111,7 +111,7 @@ export class CniHandler {
           internalPort: { value: m.containerPort, field: `${m.field}.containerPort` },
           ...(m.hostIP === undefined ? {} : { hostIp: { value: m.hostIP, field: `${m.field}.hostIP` } }),
         })),
-        policies: bandwidthPolicies(conf),
+        policies: [...bandwidthPolicies(conf), ...vlanPolicies(conf)],
         origin,
         ...(conf.dns === undefined ? {} : { dns: conf.dns }),
         ...aliasesOf(conf, call),
@@ -282,6 +282,10 @@ function bandwidthPolicies(conf: NetConf): { field: string; policy: EndpointPoli
       },
     },
   ];
+}
+
+function vlanPolicies(conf: NetConf): { field: string; policy: EndpointPolicy }[] {
+  return conf.vlan === undefined ? [] : [{ field: "vlan", policy: conf.vlan }];
 }
 
 function ownResult(ep: Endpoint, net: Network, call: CniEnv): Result {

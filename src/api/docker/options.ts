@@ -10,6 +10,7 @@ import { parsePrefix } from "../../model/ip.js";
 import type { Protocol } from "../../model/types.js";
 import type { FieldValue } from "../../policies/kind.js";
 import { parseEndpointPolicies, parseNetworkPolicies, type PolicyDocument } from "../../policies/parse.js";
+import { vlanPolicy } from "../../policies/vlan.js";
 
 /** Option keys of `docker network create` and of Docker itself, as netlabel names them. */
 const GENERIC = "com.docker.network.generic";
@@ -37,8 +38,8 @@ const MODES: Readonly<Record<string, string>> = {
 const ADAPTER = "adapter";
 /** `-o vni=N`: an overlay network's VXLAN network identifier (HNS's VSID). */
 const VNI = "vni";
-/** VLAN tagging, which hostnet does not have yet. */
-const UNSUPPORTED_OPTIONS = ["vlan"] as const;
+/** `-o vlan=ID`, or Windows' `-o com.docker.network.windowsshim.vlanid=ID`: the network's VLAN policy. */
+const VLAN_OPTIONS = ["vlan", "com.docker.network.windowsshim.vlanid"] as const;
 /**
  * `-o dns=IP,IP`, `-o dns-search=D,D`, `-o dns-option=O,O`, `-o dns-domain=D`: the network's Dns, lists
  * comma-separated as `-o` takes one value a key; `-o dns-resolver=false`: the CLI's `--no-dns`.
@@ -56,6 +57,7 @@ const KNOWN_OPTIONS = [
   DRIVER_MTU,
   ADAPTER,
   VNI,
+  VLAN_OPTIONS[0],
   ...Object.values(DNS_OPTIONS),
   DNS_RESOLVER,
 ];
@@ -116,6 +118,25 @@ function vniSpec(generic: Map<string, string>, overlay: NetworkSpec["overlay"]):
   if (overlay?.vni !== undefined)
     throw invalidArgument(field, `the network's VSID is given twice: here and at ${overlay.vni.field}`);
   return { ...overlay, vni: { value: Number(text), field } };
+}
+
+/** The network's policies with `-o vlan=ID` (or Windows' key) as its VLAN; one VLAN at most. */
+function withVlan(
+  generic: Map<string, string>,
+  policies: NonNullable<DockerNetwork["policies"]>,
+): NonNullable<DockerNetwork["policies"]> {
+  const keys = VLAN_OPTIONS.filter((key) => generic.has(key));
+  const [key] = keys;
+  if (key === undefined) return policies;
+  const field = `${GENERIC_FIELD}.${key}`;
+  const others = [
+    ...keys.slice(1).map((k) => `${GENERIC_FIELD}.${k}`),
+    ...policies.filter((p) => p.policy.type === "VLAN").map((p) => p.field),
+  ];
+  if (others.length > 0)
+    throw invalidArgument(field, `the network's VLAN is given twice: here and at ${others.join(", ")}`);
+  const text = generic.get(key) ?? "";
+  return [...policies, { field, policy: vlanPolicy(field, /^\d{1,9}$/.test(text) ? Number(text) : text) }];
 }
 
 /** `-o adapter=IF`, or the NetAdapterName of `-o policies`; not both. */
@@ -191,8 +212,6 @@ export function dockerNetwork(
       `${GENERIC_FIELD}.mode`,
       `"${mode}" is not a hostnet mode (${Object.keys(MODES).join(", ")})`,
     );
-  for (const key of UNSUPPORTED_OPTIONS)
-    if (generic.has(key)) throw invalidArgument(`${GENERIC_FIELD}.${key}`, "is not supported by hostnet yet");
   for (const key of generic.keys())
     if (!KNOWN_OPTIONS.includes(key) && !key.startsWith("com.docker."))
       throw invalidArgument(
@@ -216,7 +235,7 @@ export function dockerNetwork(
     type,
     subnets: [...subnetSpecs(ipv4, "IPv4Data"), ...v6],
     ...(mtuText === undefined ? {} : { mtu: checkMtu(mtuField, Number(mtuText)) }),
-    policies,
+    policies: withVlan(generic, policies),
     ...(uplink === undefined ? {} : { adapter: uplink }),
     ...(vxlan === undefined ? {} : { overlay: vxlan }),
     ...(dns === undefined ? {} : { dns }),

@@ -31,7 +31,8 @@ export const InfoWire = Type.Object({
   Kernel: Type.Object({
     Release: Type.String(),
     Features: Type.Record(Type.String(), Type.Enum(featureStates), {
-      description: "Each feature hostnet can use (vlan is 802.1Q) and whether this kernel has it",
+      description:
+        "Each feature hostnet can use (vlan is 802.1Q devices, vlanFiltering the VLAN filtering of bridges that VLAN policies need) and whether this kernel has it",
     }),
   }),
   Networks: Counts,

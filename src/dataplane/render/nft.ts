@@ -219,7 +219,10 @@ const drawChains = [false, true]
  * that has no lease yet), and only IPv4, IPv6 and ARP.
  * L2Bridge and L2Tunnel: what containers send out of the uplink leaves with the uplink's MAC (in the frame
  * and in ARP), and what the LAN sends to their addresses is given their own MAC back before the bridge looks
- * it up.
+ * it up. Their protocol is `meta protocol`'s, not `ether type`: on a bridge that filters VLANs (modes.md) a
+ * frame's tag is out of its data but `ether type` reads 0x8100 there, in the LAN's tagged frames and in every
+ * forwarded one. Anti-spoofing keeps `ether type`: a container's frame has no tag then but one it wrote itself,
+ * which is dropped.
  */
 const bridgeChains = `
   chain prerouting {
@@ -241,13 +244,13 @@ const bridgeChains = `
   }
   chain l2_inbound {
     type filter hook prerouting priority dstnat; policy accept;
-    iifname @l2Uplinks ether type ip ether daddr set iifname . ip daddr map @l2Macs4
-    iifname @l2Uplinks ether type arp ether daddr set iifname . arp daddr ip map @l2Macs4 arp daddr ether set iifname . arp daddr ip map @l2Macs4
+    iifname @l2Uplinks meta protocol ip ether daddr set iifname . ip daddr map @l2Macs4
+    iifname @l2Uplinks meta protocol arp ether daddr set iifname . arp daddr ip map @l2Macs4 arp daddr ether set iifname . arp daddr ip map @l2Macs4
   }
   chain l2_outbound {
     type filter hook forward priority filter; policy accept;
     iifname "${anyHostVethName}" oifname @l2Uplinks ether saddr set oifname map @l2HostMac
-    iifname "${anyHostVethName}" oifname @l2Uplinks ether type arp arp saddr ether set oifname map @l2HostMac
+    iifname "${anyHostVethName}" oifname @l2Uplinks meta protocol arp arp saddr ether set oifname map @l2HostMac
   }`;
 
 /**

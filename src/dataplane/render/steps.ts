@@ -85,7 +85,7 @@ export function ipArgv(netns: string | null, args: readonly string[]): string[] 
 
 const host = (line: string): Step => ({ runner: { kind: "ip", netns: null }, line });
 const tc = (line: string): Step => ({ runner: { kind: "tc" }, line });
-const fdb = (line: string): Step => ({ runner: { kind: "bridge" }, line });
+const bridgeCmd = (line: string): Step => ({ runner: { kind: "bridge" }, line });
 const iptables = (o: { backend: IptablesBackend; family: 4 | 6 }, lines: readonly string[]): Step[] =>
   lines.map((line) => ({ runner: { kind: "iptables", backend: o.backend, family: o.family }, line }));
 const firewalld = (line: string): Step => ({ runner: { kind: "firewalld" }, line });
@@ -168,8 +168,8 @@ function createSteps(o: KernelObject): Step[] {
     // instead of flooding it to every port.
     case "overlayPeer":
       return [
-        fdb(`fdb replace ${o.mac} dev ${o.vxlan} dst ${o.remote} self static`),
-        fdb(`fdb replace ${o.mac} dev ${o.vxlan} master static`),
+        bridgeCmd(`fdb replace ${o.mac} dev ${o.vxlan} dst ${o.remote} self static`),
+        bridgeCmd(`fdb replace ${o.mac} dev ${o.vxlan} master static`),
         ...o.addresses.map((a) => host(`neigh replace ${a} lladdr ${o.mac} dev ${o.bridge} nud permanent`)),
       ];
     case "containerLink":
@@ -185,6 +185,16 @@ function createSteps(o: KernelObject): Step[] {
       ];
     case "hostRoute":
       return [host(routeLine("replace", o.route, o.dev))];
+    // VLAN 1 is the bridge's default: added before it is deleted, so that the line cannot fail on a port
+    // that lost it already.
+    case "portVlan":
+      return [
+        host(`link set dev ${o.bridge} type bridge vlan_filtering 1`),
+        ...(o.uplink === null ? [] : [bridgeCmd(`vlan add dev ${o.uplink} vid ${TRUNK_VIDS}`)]),
+        bridgeCmd(`vlan add dev ${o.dev} vid ${o.vid} pvid untagged`),
+        bridgeCmd(`vlan add dev ${o.dev} vid ${NATIVE_VID}`),
+        bridgeCmd(`vlan del dev ${o.dev} vid ${NATIVE_VID}`),
+      ];
     case "ifb":
       return [
         host(`link add ${o.name} type ifb`),
@@ -253,8 +263,8 @@ function deleteSteps(o: KernelObject): Step[] {
         ...(o.remote === ""
           ? []
           : [
-              fdb(`fdb del ${o.mac} dev ${o.vxlan} dst ${o.remote} self`),
-              fdb(`fdb del ${o.mac} dev ${o.vxlan} master`),
+              bridgeCmd(`fdb del ${o.mac} dev ${o.vxlan} dst ${o.remote} self`),
+              bridgeCmd(`fdb del ${o.mac} dev ${o.vxlan} master`),
             ]),
         ...o.addresses.map((a) => host(`neigh del ${a} dev ${o.bridge}`)),
       ];
@@ -272,6 +282,12 @@ function deleteSteps(o: KernelObject): Step[] {
       return [inNs(o.netns, `link del dev ${o.name}`)];
     case "uplinkPort":
       return [host(`link set dev ${o.dev} nomaster`)];
+    // The port goes back to the bridge's default; the bridge keeps its filtering and its uplink the trunk.
+    case "portVlan":
+      return [
+        bridgeCmd(`vlan add dev ${o.dev} vid ${NATIVE_VID} pvid untagged`),
+        ...strayVlanLines(o.dev, [o.vid, ...o.stray], NATIVE_VID),
+      ];
     case "hostRoute":
       return [host(routeLine("del", o.route, o.dev))];
     case "route":
@@ -327,6 +343,11 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       ];
     case "uplinkPort":
       return [host(`link set dev ${to.dev} master ${to.master} up`)];
+    case "portVlan":
+      return [
+        ...createSteps(to),
+        ...(from.kind === "portVlan" ? strayVlanLines(to.dev, [from.vid, ...from.stray], to.vid) : []),
+      ];
     // Creating again replaces both FDB entries (a new dst takes the old one's place, it is not added) and
     // the neighbour entries of the addresses; those of addresses that went would stay.
     case "overlayPeer":
@@ -370,6 +391,17 @@ function replaceSteps(from: KernelObject, to: KernelObject): Step[] {
       return [...deleteSteps(from), ...createSteps(to)];
   }
 }
+
+/** The uplink's VLANs on a filtering bridge besides the LAN's untagged traffic: every one there is. */
+const TRUNK_VIDS = "2-4094";
+/** The bridge's default PVID, which the uplink's and the host's untagged traffic is on. */
+const NATIVE_VID = 1;
+
+/** Lines that take a port out of each of `vids` but `keep` (0 stands for no PVID, and is no VLAN). */
+const strayVlanLines = (dev: string, vids: readonly number[], keep: number): Step[] =>
+  vids
+    .filter((v) => v !== keep && v !== 0 && v !== NATIVE_VID)
+    .map((v) => bridgeCmd(`vlan del dev ${dev} vid ${v}`));
 
 /** A veth's flags as a port of its bridge, which it loses when it leaves the bridge. */
 const bridgePortFlags = (o: Extract<KernelObject, { kind: "veth" }>): Step =>

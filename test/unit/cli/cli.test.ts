@@ -544,7 +544,7 @@ describe("exit codes", () => {
     ],
     [
       ["policy", "add", "web1"],
-      "nothing to add: give --acl, --qos-out, --qos-in or, with --network, --remote-subnet",
+      "nothing to add: give --acl, --qos-out, --qos-in, --vlan or, with --network, --remote-subnet",
       "hostnet policy add",
     ],
     [
@@ -565,7 +565,7 @@ describe("exit codes", () => {
     [["policy", "add", "--acl", "action=allow,dir=in"], "missing argument ENDPOINT", "hostnet policy add"],
     [
       ["policy", "set", "web1"],
-      "nothing to set: give --acl, --qos-out or --qos-in; 'hostnet policy rm ENDPOINT --all' removes every policy",
+      "nothing to set: give --acl, --qos-out, --qos-in or --vlan; 'hostnet policy rm ENDPOINT --all' removes every policy",
       "hostnet policy set",
     ],
     [

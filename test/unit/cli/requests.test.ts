@@ -295,7 +295,9 @@ describe("policyAddition and policySetRequest", () => {
 
   it("refuse to send nothing: an empty Update would clear every rule", () => {
     expect(() => policyAddition({})).toThrow(
-      new UsageError("nothing to add: give --acl, --qos-out, --qos-in or, with --network, --remote-subnet"),
+      new UsageError(
+        "nothing to add: give --acl, --qos-out, --qos-in, --vlan or, with --network, --remote-subnet",
+      ),
     );
     expect(() => policySetRequest({ acl: [] })).toThrow(UsageError);
     expect(() => policySetRequest({})).toThrow("'hostnet policy rm ENDPOINT --all' removes every policy");

@@ -348,6 +348,8 @@ describe("plan: idempotence", () => {
         return o;
       case "uplinkPort":
         return { ...o, master: "hnb-elsewhere" };
+      case "portVlan":
+        return { ...o, vid: o.vid + 1, stray: [1] };
       case "hostRoute":
         return { ...o, route: { ...o.route, via: "10.0.0.253" } };
       case "vipRoute":

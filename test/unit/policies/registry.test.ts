@@ -18,13 +18,15 @@ const route = parsePolicy(
 describe("the policy registry", () => {
   it("derives the policy types from its kinds, and where they may appear", () => {
     expectTypeOf<NetworkPolicy["type"]>().toEqualTypeOf<
-      "ACL" | "QOS" | "OutBoundNAT" | "SDNRoute" | "RemoteSubnetRoute"
+      "ACL" | "QOS" | "OutBoundNAT" | "SDNRoute" | "RemoteSubnetRoute" | "VLAN"
     >();
-    expectTypeOf<EndpointPolicy["type"]>().toEqualTypeOf<"ACL" | "QOS" | "OutBoundNAT" | "SDNRoute">();
+    expectTypeOf<EndpointPolicy["type"]>().toEqualTypeOf<
+      "ACL" | "QOS" | "OutBoundNAT" | "SDNRoute" | "VLAN"
+    >();
   });
 
   it("puts in force an endpoint's own policies, then its network's but for a singleton it has and the network's own", () => {
-    expect(singletonPolicies).toEqual(["QOS", "OutBoundNAT"]);
+    expect(singletonPolicies).toEqual(["QOS", "OutBoundNAT", "VLAN"]);
     expect(effectivePolicies([qos(2000)], [qos(1000), acl, route])).toEqual([qos(2000), acl]);
     expect(effectivePolicies([], [qos(1000), route])).toEqual([qos(1000)]);
   });
@@ -32,10 +34,10 @@ describe("the policy registry", () => {
   it("names the types each place takes when refusing an unknown one", () => {
     const unknown = [{ Type: "L4Proxy", Settings: {} }];
     expect(thrown(() => parseEndpointPolicies(unknown)).message).toBe(
-      'Policies[0].Type: policy type "L4Proxy" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, PortMapping, ProviderAddress)',
+      'Policies[0].Type: policy type "L4Proxy" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, VLAN, PortMapping, ProviderAddress)',
     );
     expect(thrown(() => parseNetworkPolicies(unknown, "Options.policies")).message).toBe(
-      'Options.policies[0].Type: policy type "L4Proxy" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, RemoteSubnetRoute, NetAdapterName, VSID, VxlanPort, EncapOverhead)',
+      'Options.policies[0].Type: policy type "L4Proxy" is not supported (ACL, QOS, OutBoundNAT, SDNRoute, RemoteSubnetRoute, VLAN, NetAdapterName, VSID, VxlanPort, EncapOverhead)',
     );
   });
 

@@ -22,7 +22,7 @@ runPolicyContract(sdnRoute, {
 
 it("refuses a next hop on none of the network's subnets, naming it", () => {
   const given = { field: SETTINGS, policy: sdnRoute.parse(SETTINGS, settings) };
-  const net = (prefix: string) => ({ name: "n1", subnets: [{ prefix }] });
+  const net = (prefix: string) => ({ name: "n1", type: "NAT" as const, subnets: [{ prefix }] });
   expect(checkPolicies([given], net("10.88.0.0/24"))).toEqual([given.policy]);
   expect(() => checkPolicies([given], net("10.89.0.0/24"))).toThrow(
     expect.objectContaining({ detail: { field: `${SETTINGS}.NextHop` } }),

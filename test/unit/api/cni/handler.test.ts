@@ -260,6 +260,9 @@ describe("the CNI plugin's logic", () => {
       ],
       [env("ADD", "c3", netns("t")), conf("1.0.0", { network: "other", mode: "bogus" }), "mode: "],
       [env("ADD", "c4", netns("n")), conf("1.0.0", { network: "my pods" }), "network: "],
+      // A VLAN of 1 to 4094, on a network on an uplink's LAN only (pods is NAT).
+      [env("ADD", "c5", netns("v")), conf("1.0.0", { vlan: 4095 }), "vlan: "],
+      [env("ADD", "c6", netns("w")), conf("1.0.0", { vlan: 10 }), "vlan: NAT networks have no VLANs"],
     ];
     for (const [e, stdin, named] of cases) {
       const { exitCode, out } = await call(e, stdin);

@@ -139,7 +139,14 @@ describe("network driver", () => {
       [{ mode: "transparent" }, "NetAdapterName"],
       [{ adapter: "eth9" }, 'Options["com.docker.network.generic"].adapter'],
       [{ mode: "bogus" }, 'Options["com.docker.network.generic"].mode'],
+      // A VLAN is for the modes on an uplink's LAN, and one of 1 to 4094.
       [{ vlan: "10" }, 'Options["com.docker.network.generic"].vlan'],
+      [
+        { "com.docker.network.windowsshim.vlanid": "10" },
+        'Options["com.docker.network.generic"].com.docker.network.windowsshim.vlanid',
+      ],
+      [{ mode: "transparent", adapter: "eth9", vlan: "4095" }, 'Options["com.docker.network.generic"].vlan'],
+      [{ mode: "transparent", adapter: "eth9", vlan: "ten" }, 'Options["com.docker.network.generic"].vlan'],
       [{ colour: "blue" }, 'Options["com.docker.network.generic"].colour'],
       [{ policies: "[{" }, 'Options["com.docker.network.generic"].policies'],
       [{ policies: '[{"Type":"ACL","Settings":{"Action":"Maybe"}}]' }, "policies[0]"],

@@ -16,6 +16,7 @@ const features = {
   bridge: "built-in",
   veth: "built-in",
   vlan: "missing",
+  vlanFiltering: "missing",
   vxlan: "module",
   macvlan: "loaded",
   ifb: "built-in",

@@ -702,6 +702,7 @@ describe("plan, version and OpenAPI", () => {
         "OutBoundNAT",
         "SDNRoute",
         "RemoteSubnetRoute",
+        "VLAN",
         "NetAdapterName",
         "VSID",
         "VxlanPort",
