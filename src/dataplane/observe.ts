@@ -333,10 +333,13 @@ async function observeNamespace(
   for (const r of JSON.parse(routesJson) as (IpRoute & { table?: string })[]) {
     const owner = r.dev === undefined ? undefined : owners.get(r.dev);
     if (owner === undefined || r.gateway === undefined || r.dev === undefined) continue;
+    // hostnet routes in main and in tables of its own numbers; a table ip names (local, default, one of
+    // rt_tables) holds no route of hostnet's, and is not its to plan.
+    const table = r.table === undefined || r.table === "main" ? undefined : Number(r.table);
+    if (table !== undefined && !Number.isInteger(table)) continue;
     const family = r.gateway.includes(":") ? 6 : 4;
     // ip prints host routes without their /32 or /128.
     const dst = r.dst === "default" || r.dst.includes("/") ? r.dst : hostCidr(r.dst);
-    const table = r.table === undefined || r.table === "main" ? undefined : Number(r.table);
     const metric = routeMetric(family, r.metric);
     out.push({
       kind: "route",

@@ -129,6 +129,31 @@ describe("observe: named namespaces", () => {
       `--net=${NETNS_DIR}/others`,
     ]);
   });
+
+  it("reads an endpoint's routes in main and numbered tables, not a route someone put in a named one", async () => {
+    const endpoint = "dddd4444-0000-4000-8000-000000000004";
+    const path = `${NETNS_DIR}/made`;
+    const route = (table: string): object => ({ dst: "default", gateway: "10.1.0.1", dev: "eth0", table });
+    const answers: Record<string, string> = {
+      "ip -j netns list": JSON.stringify([{ name: "made" }]),
+      [`nsenter --net=${path} ip -j -d addr show`]: JSON.stringify([
+        { ifname: "lo", ifalias: `hostnet:ns:${made}@${INSTANCE}`, mtu: 65536 },
+        { ifname: "eth0", ifalias: `hostnet:ep:${endpoint}`, mtu: 1500, address: "02:00:00:00:00:01" },
+      ]),
+      [`nsenter --net=${path} ip -j route show table all`]: JSON.stringify(
+        ["main", "1001", "local"].map(route),
+      ),
+    };
+    const runner: Runner = {
+      run: (argv) =>
+        argv[0] === "nft"
+          ? Promise.reject(new Error("no table"))
+          : Promise.resolve({ stdout: answers[argv.join(" ")] ?? "[]", stderr: "" }),
+    };
+    const store: Namespace[] = [{ id: made, name: "made", path, owned: true }];
+    const routes = (await observe(runner, store, INSTANCE)).filter((o) => o.kind === "route");
+    expect(routes.map((r) => (r.kind === "route" ? r.table : null))).toEqual([undefined, 1001]);
+  });
 });
 
 describe("observeNft: an owner's chains and sets", () => {
