@@ -151,8 +151,8 @@ describe("observe: named namespaces", () => {
           : Promise.resolve({ stdout: answers[argv.join(" ")] ?? "[]", stderr: "" }),
     };
     const store: Namespace[] = [{ id: made, name: "made", path, owned: true }];
-    const routes = (await observe(runner, store, INSTANCE)).filter((o) => o.kind === "route");
-    expect(routes.map((r) => (r.kind === "route" ? r.table : null))).toEqual([undefined, 1001]);
+    const found = await observe(runner, store, INSTANCE);
+    expect(found.flatMap((o) => (o.kind === "route" ? [o.table] : []))).toEqual([undefined, 1001]);
   });
 });
 
